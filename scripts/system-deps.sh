@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system tools Capsule and its tests need, from Debian's packages.
+# Idempotent: installs only what is missing. Without root it prints the exact command.
+set -euo pipefail
+need=()
+command -v strace >/dev/null || need+=(strace)
+command -v bpftrace >/dev/null || need+=(bpftrace)
+command -v clang >/dev/null || need+=(clang)
+command -v llvm-objdump >/dev/null || need+=(llvm)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+command -v gcc >/dev/null || need+=(gcc)
+command -v make >/dev/null || need+=(make)
+command -v git >/dev/null || need+=(git)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; else
+    echo "capsule: missing system packages: ${need[*]}" >&2
+    echo "capsule: install them with: sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+else SUDO=; fi
+echo "capsule: installing system packages: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+$SUDO apt-get install -y -q --no-install-recommends "${need[@]}" >&2

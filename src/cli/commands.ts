@@ -1,0 +1,7 @@
+import type { Command } from "commander";
+import { registerSessions } from "./sessions.js";
+
+/** Every subcommand registers itself here; only finished commands are listed. */
+export function registerCommands(program: Command): void {
+  registerSessions(program);
+}

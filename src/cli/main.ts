@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { isCapsuleError } from "../core/errors.js";
+import { registerCommands } from "./commands.js";
+
+/** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command("capsule")
+    .description("See what a program (an AI coding agent, say) really did on this machine.")
+    .version(process.env.npm_package_version ?? "0.1.0", "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
+        return 0;
+      return 2; // commander already printed the one-line reason
+    }
+    if (isCapsuleError(e)) {
+      process.stderr.write(`capsule: ${e.message}\n`);
+      return e.code === "INTERNAL" ? 1 : 2;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`capsule: internal error: ${msg}\n`);
+    if (process.env.CAPSULE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`capsule: internal error: ${String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

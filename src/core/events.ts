@@ -1,0 +1,341 @@
+/**
+ * The record types that flow through the pipeline (DESIGN.md "Pipeline", "Records").
+ *
+ *   tracer ──RawLine──▶ parser ──TraceEvent──▶ enricher ──EnhancedEvent──▶ aggregator ──Action──▶
+ *
+ * Every stream record carries `seq`: its 0-based index in its own stream, so a record in
+ * one stream can point at records of another (an Action lists the `seq` of the enriched
+ * events it merged; an event lists the `seq` of its raw lines).
+ *
+ * Time: `ts` is microseconds since the tracer started (the session's `t0`, see
+ * metadata.json). Numbers that can exceed 2^53 (argument words, pointers) are written
+ * as decimal strings so nothing loses precision.
+ */
+
+// ───────────────────────────── raw lines ─────────────────────────────
+
+/** One line exactly as the tracer printed it (after data redaction, see `Arg` kind `data`). */
+export interface RawLine {
+  seq: number;
+  /** The line's text without its newline. */
+  line: string;
+  /** Where it came from when a trace has several sources (an -ff file's pid); else null. */
+  src: number | null;
+}
+
+// ─────────────────────────── parsed events ───────────────────────────
+
+/**
+ * A decoded syscall argument, as strace printed it. The parser keeps structure, not
+ * meaning: the enricher decides what an argument means for a given call.
+ */
+export type Arg =
+  /** 42, -1, 0x7ffe3a1c, 0644 (octal), 1024*1024 is `other`. `text` is as printed. */
+  | { k: "num"; text: string; comment?: string }
+  /** A quoted string with escapes resolved. `truncated` when strace printed `...` after it. */
+  | { k: "str"; value: string; truncated: boolean; comment?: string }
+  /** An fd with a -y/-yy annotation: 3</etc/passwd>, AT_FDCWD</tmp>, 4<TCP:[1.2.3.4:5->6.7.8.9:10]>. */
+  | { k: "fd"; fd: number; path: string; comment?: string }
+  /** A symbolic constant or flag set: O_RDONLY|O_CLOEXEC, NULL, AT_FDCWD, SIGTERM, F_GETFL. */
+  | { k: "sym"; text: string; comment?: string }
+  /** [a, b, ...]; `negated` for signal sets printed as ~[...]. */
+  | { k: "array"; items: Arg[]; truncated: boolean; negated: boolean; comment?: string }
+  /** {name=value, ...}; a field without a name (e.g. inside an iovec array) has name null. */
+  | { k: "struct"; fields: StructField[]; truncated: boolean; comment?: string }
+  /** fn(args): htons(80), inet_addr("1.2.3.4"), makedev(0x1, 0x3), st_mode=S_IFREG|0644 is `sym`. */
+  | { k: "call"; fn: string; args: Arg[]; comment?: string }
+  /**
+   * A data buffer the record must not keep (read/write family, default `--record-data lengths`):
+   * the raw line shows `@data(len=N,blake3=HEX)` in place of the quoted bytes. `len` counts the
+   * bytes strace showed (may be fewer than transferred when strace truncated them).
+   */
+  | { k: "data"; len: number; hash: string; truncated: boolean }
+  /** Anything else, verbatim (e.g. `1024*1024`, `&sin6_addr`, `...`). */
+  | { k: "other"; text: string; comment?: string };
+
+export interface StructField {
+  name: string | null;
+  value: Arg;
+}
+
+interface EventBase {
+  /** Index in events.jsonl. */
+  seq: number;
+  /** seq of the raw line(s) this event came from (two for an unfinished/resumed pair). */
+  raw: number[];
+  /** µs since trace start; null when the trace carries no timestamps. */
+  ts: number | null;
+  pid: number;
+}
+
+export interface SyscallEvent extends EventBase {
+  kind: "syscall";
+  call: string;
+  args: Arg[];
+  /** Return value as printed ("3", "-1", "0x7f21683a1000", "?"); null when never returned. */
+  ret: string | null;
+  /** -y/-yy annotation on the return value (openat(...) = 3</etc/passwd>), else null. */
+  retPath: string | null;
+  /** "ENOENT" etc. when the call failed, else null. */
+  errno: string | null;
+  /** Text after the errno or return value: "(No such file or directory)", "(flags O_RDWR)". */
+  retNote: string | null;
+  /** From -T, µs; null when not printed. */
+  durationUs: number | null;
+  /** True when the call never completed in the trace (process died inside it). */
+  unfinished: boolean;
+}
+
+/** `--- SIGCHLD {si_signo=...} ---` and `--- stopped by SIGSTOP ---`. */
+export interface SignalEvent extends EventBase {
+  kind: "signal";
+  signal: string;
+  info: Arg | null;
+  stopped: boolean;
+}
+
+/** `+++ exited with N +++`, `+++ killed by SIGKILL (core dumped) +++`. */
+export interface ExitEvent extends EventBase {
+  kind: "exit";
+  code: number | null;
+  signal: string | null;
+  core: boolean;
+}
+
+/** Tracer notices: `strace: Process N attached`, `... detached`, `+++ superseded by execve +++`. */
+export interface NoticeEvent extends EventBase {
+  kind: "notice";
+  notice: "attached" | "detached" | "superseded" | "other";
+  text: string;
+}
+
+/** A line the parser could not read. Kept, counted, reported; never an exception. */
+export interface ParseErrorEvent {
+  kind: "parse_error";
+  seq: number;
+  raw: number[];
+  ts: number | null;
+  pid: number | null;
+  reason: string;
+  line: string;
+}
+
+export type TraceEvent = SyscallEvent | SignalEvent | ExitEvent | NoticeEvent | ParseErrorEvent;
+
+// ────────────────────────── enriched events ──────────────────────────
+
+export type ResourceType =
+  | "FILE"
+  | "DIR"
+  | "SOCKET"
+  | "PIPE"
+  | "DEVICE"
+  | "SHM"
+  | "PROCFS"
+  | "SYSFS"
+  | "EVENTFD"
+  | "TIMERFD"
+  | "SIGNALFD"
+  | "EPOLL"
+  | "INOTIFY"
+  | "MEMORY"
+  | "PROCESS"
+  | "SIGNAL"
+  | "OTHER";
+
+export type Operation =
+  | "READ"
+  | "WRITE"
+  | "OPEN"
+  | "CLOSE"
+  | "STAT"
+  | "EXEC"
+  | "FORK"
+  | "EXIT"
+  | "CONNECT"
+  | "BIND"
+  | "LISTEN"
+  | "ACCEPT"
+  | "SEND"
+  | "RECV"
+  | "DELETE"
+  | "RENAME"
+  | "MKDIR"
+  | "CHMOD"
+  | "CHOWN"
+  | "LINK"
+  | "READDIR"
+  | "CHDIR"
+  | "DUP"
+  | "SIGNAL"
+  | "MMAP"
+  | "IOCTL"
+  | "SOCKET"
+  | "PIPE"
+  | "WAIT"
+  | "SETID"
+  | "OTHER";
+
+export type HighLevelKind =
+  | "FileRead"
+  | "FileWrite"
+  | "FileDelete"
+  | "FileRename"
+  | "FileMetadata"
+  | "DirList"
+  | "PermChange"
+  | "ProcessSpawn"
+  | "ProcessExit"
+  | "NetConnect"
+  | "NetListen"
+  | "NetSend"
+  | "NetRecv"
+  | "Signal"
+  | "Other";
+
+export interface NetInfo {
+  family: string;
+  protocol: string | null;
+  local_addr: string | null;
+  local_port: number | null;
+  remote_addr: string | null;
+  remote_port: number | null;
+}
+
+/**
+ * Seed 004's EnhancedEvent: one self-contained record per parsed event (parse errors
+ * excepted). Field names follow the seed exactly; inapplicable fields are null.
+ * Extra keys (`seq`, `event_seq`, `raw_seq`, `event`, `errno`) link it to the record.
+ */
+export interface EnhancedEvent {
+  seq: number;
+  /** seq in events.jsonl. */
+  event_seq: number;
+  /** seq of the raw line(s) in raw.jsonl. */
+  raw_seq: number[];
+  /** What kind of parsed event this came from. */
+  event: "syscall" | "signal" | "exit";
+  ts: number;
+  pid: number;
+  tid: number;
+  ppid: number | null;
+  /** Syscall name; for signal events the signal name, for exit events "exit". */
+  call: string;
+  /** Six raw argument words as exact decimal strings; null where the trace does not show the word. */
+  args: (string | null)[];
+  /** JSON number when |v| <= 2^53, else a decimal string; null when the call never returned. */
+  retval: number | string | null;
+  errno: string | null;
+  raw_line: string;
+  raw_hash: string;
+  exe_path: string | null;
+  cwd: string | null;
+  uid: number | null;
+  gid: number | null;
+  euid: number | null;
+  egid: number | null;
+  /** CapEff as a decimal string (64-bit mask). */
+  caps: string | null;
+  fd: number | null;
+  abs_path: string | null;
+  resource_type: ResourceType | null;
+  operation: Operation | null;
+  perm_bits: number | null;
+  byte_count: number | null;
+  net: NetInfo | null;
+  latency_us: number | null;
+  risk_tags: string[];
+  high_level_kind: HighLevelKind;
+}
+
+// ────────────────────────────── actions ──────────────────────────────
+
+export type ActionKind = HighLevelKind;
+
+/** Several enriched events merged into one thing a person understands. */
+export interface Action {
+  seq: number;
+  kind: ActionKind;
+  pid: number;
+  /** Path, endpoint ("127.0.0.1:8080"), program path, or signal name; null when none. */
+  resource: string | null;
+  first_ts: number;
+  last_ts: number;
+  /** How many enriched events were merged. */
+  count: number;
+  bytes: number;
+  ok: boolean;
+  errno: string | null;
+  /** seq numbers in enriched.jsonl of the merged events, ascending. */
+  event_seqs: number[];
+  /** Dynamic loader / interpreter start-up / library reads, folded in reports. */
+  startup: boolean;
+}
+
+// ─────────────────────────── risk findings ───────────────────────────
+
+export type Severity = "LOW" | "MEDIUM" | "HIGH";
+
+export interface RiskFinding {
+  seq: number;
+  /** Rule id, e.g. "credential-read". */
+  rule: string;
+  severity: Severity;
+  /** One line a reviewer reads. */
+  reason: string;
+  pid: number | null;
+  /** seq numbers in enriched.jsonl. */
+  event_seqs: number[];
+  /** seq numbers in actions.jsonl. */
+  action_seqs: number[];
+}
+
+// ─────────────────────────── process tree ────────────────────────────
+
+export type ProcessLabel = "Agent" | "Tool" | "SystemTool" | "Unknown";
+
+export type AgentWorkflow =
+  | "FileAnalysis"
+  | "NetworkCommunication"
+  | "CodeGeneration"
+  | "RepositoryOperation"
+  | "SystemExploration"
+  | "SecurityOperation";
+
+export interface ExecRecord {
+  ts: number | null;
+  path: string;
+  argv: string[];
+  /** The seq of the execve event in events.jsonl. */
+  event_seq: number;
+}
+
+export interface ProcessNode {
+  pid: number;
+  /** Parent process (thread group leader) pid; null for the root or unknown. */
+  ppid: number | null;
+  /** Threads are kept apart: a thread has `kind: "thread"` and `tgid` of its process. */
+  kind: "process" | "thread";
+  tgid: number;
+  /** Successful execs in order (a pid that execs twice keeps both). Empty for a fork that never exec'd. */
+  execs: ExecRecord[];
+  /** argv of the last successful exec (or inherited from the parent for a fork). */
+  argv: string[];
+  exe: string | null;
+  cwd: string | null;
+  start_ts: number | null;
+  end_ts: number | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  children: number[];
+  threads: number[];
+  label: ProcessLabel | null;
+  workflows: AgentWorkflow[];
+}
+
+export interface ProcessTreeSnapshot {
+  root: number | null;
+  /** True once the session ended and the tree is final. */
+  final: boolean;
+  nodes: ProcessNode[];
+}

@@ -1,0 +1,66 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import { CapsuleError } from "../core/errors.js";
+
+/** The files of a session folder (DESIGN.md "Session folder"). */
+export const STREAMS = ["raw", "events", "enriched", "actions", "risks"] as const;
+export type StreamName = (typeof STREAMS)[number];
+export const streamFile = (s: StreamName): string => `${s}.jsonl`;
+export const METADATA_FILE = "metadata.json";
+export const TREE_FILE = "tree.json";
+
+const SESSION_NAME = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/** `$CAPSULE_HOME/runs`, or `~/.capsule/runs`. */
+export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const home = env.CAPSULE_HOME;
+  return home ? join(resolve(home), "runs") : join(homedir(), ".capsule", "runs");
+}
+
+/** `<UTC time as YYYYMMDDTHHMMSSZ>-<6 hex>`. */
+export function newSessionId(now: Date = new Date()): string {
+  const t = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return `${t}-${randomBytes(3).toString("hex")}`;
+}
+
+export function isSessionName(name: string): boolean {
+  return SESSION_NAME.test(name);
+}
+
+/** Session folders under the runs root, newest first. */
+export function listSessions(root: string = runsRoot()): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((n) => isSessionName(n) && statSync(join(root, n)).isDirectory())
+    .sort()
+    .reverse()
+    .map((n) => join(root, n));
+}
+
+/**
+ * SESSION as the user gave it: undefined means the newest; a path to a folder; or a
+ * folder name (or unique prefix of one) under the runs root.
+ */
+export function resolveSession(arg: string | undefined, root: string = runsRoot()): string {
+  if (arg === undefined || arg === "") {
+    const newest = listSessions(root)[0];
+    if (!newest) throw new CapsuleError("NO_SESSION", `no sessions yet under ${root} (run 'capsule run -- CMD' first)`);
+    return newest;
+  }
+  const direct = isAbsolute(arg) || arg.includes("/") ? resolve(arg) : join(root, arg);
+  if (existsSync(join(direct, METADATA_FILE)) || (existsSync(direct) && statSync(direct).isDirectory())) {
+    if (!existsSync(join(direct, METADATA_FILE)))
+      throw new CapsuleError("NO_SESSION", `${arg}: not a session folder (no ${METADATA_FILE})`);
+    return direct;
+  }
+  const matches = listSessions(root).filter((p) => basename(p).startsWith(arg));
+  if (matches.length === 1 && matches[0]) return matches[0];
+  if (matches.length > 1)
+    throw new CapsuleError("NO_SESSION", `${arg}: matches ${matches.length} sessions; give more of the name`);
+  throw new CapsuleError("NO_SESSION", `${arg}: no such session (see 'capsule sessions')`);
+}

@@ -1,0 +1,54 @@
+import type { StreamName } from "./layout.js";
+
+/** The seal of one stream: its final chain value and line count. */
+export interface StreamSeal {
+  lines: number;
+  chain: string;
+}
+
+/** metadata.json (DESIGN.md "Session folder"). Keys are never removed once published. */
+export interface SessionMetadata {
+  format: 1;
+  session_id: string;
+  command: string[];
+  cwd: string;
+  /** "run" for a live trace, "import" for a saved one. */
+  mode: "run" | "import";
+  /** For imports: the file or folder read. */
+  source: string | null;
+  tracer: {
+    name: "strace" | "ebpf" | "import";
+    version: string | null;
+    flags: string[];
+    level: string | null;
+    /** Why this tracer was chosen (e.g. "auto: not root, using strace"). */
+    reason: string | null;
+  };
+  record_data: "lengths" | "full";
+  /** Wall-clock start/end, ISO 8601 UTC. */
+  started_at: string;
+  ended_at: string | null;
+  /** Epoch µs that `ts` 0 stands for. */
+  t0_epoch_us: number | null;
+  exit: { code: number | null; signal: string | null; status: number | null } | null;
+  counts: {
+    lines: number;
+    events: number;
+    parse_errors: number;
+    enriched: number;
+    actions: number;
+    risks: number;
+    /** Records lost anywhere (kernel drops, writer failures); 0 means none. */
+    dropped: number;
+  };
+  /** Explicit losses with their cause and time window. */
+  losses: Array<{ stream: string; count: number; reason: string; from_ts: number | null; to_ts: number | null }>;
+  /** Filled when the session is sealed. */
+  seal: {
+    sealed_at: string;
+    /** "normal" at the end of a run; "verify --seal" when sealed afterwards. */
+    how: "normal" | "verify --seal";
+    keyed: boolean;
+    streams: Partial<Record<StreamName, StreamSeal>>;
+  } | null;
+}
