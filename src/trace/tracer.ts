@@ -1,0 +1,60 @@
+import type { RawLine, TraceEvent } from "../core/events.js";
+import type { Outcome, Stage } from "../core/stage.js";
+
+/** How much a tracer records (DESIGN.md "Tracing levels"). */
+export type TraceLevel = "process" | "files" | "full";
+export const TRACE_LEVELS: readonly TraceLevel[] = ["process", "files", "full"];
+
+/** What to trace. The tracer starts `argv` itself and owns the child's lifecycle. */
+export interface TraceRequest {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  level: TraceLevel;
+  /** Folder the tracer may use for its own files (fifo, -o file); inside the session folder. */
+  workDir: string;
+}
+
+/** Facts about a running trace, recorded in metadata.json. */
+export interface TraceInfo {
+  name: "strace" | "ebpf";
+  version: string | null;
+  /** The tracer's command line flags (for the report and metadata). */
+  flags: string[];
+  level: TraceLevel;
+  /** Epoch µs that event `ts` 0 stands for; null when the tracer has no clock. */
+  t0EpochUs: number | null;
+  /** Why this tracer runs (e.g. "auto: root and bpftrace works"). */
+  reason: string | null;
+}
+
+/** A loss the tracer knows about (kernel drops, a crash of the tracer itself). */
+export interface TraceLoss {
+  count: number;
+  reason: string;
+  from_ts: number | null;
+  to_ts: number | null;
+}
+
+/** One trace in progress. */
+export interface TraceSession {
+  info: TraceInfo;
+  /** Raw tracer lines in batches, in order, until the trace has ended and been read to the end. */
+  lines: AsyncIterable<string[]>;
+  /** Resolves once the traced program (the root) has ended. */
+  outcome: Promise<Outcome>;
+  /** Forward a signal to the traced program (Ctrl-C goes to it first). */
+  signal(sig: NodeJS.Signals): void;
+  /** Losses known so far. */
+  losses(): TraceLoss[];
+}
+
+/** A tracing backend: strace today, bpftrace, later dtrace. */
+export interface Tracer {
+  readonly name: "strace" | "ebpf";
+  /** Whether this tracer can run here; a one-line reason when not. */
+  available(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  start(req: TraceRequest): Promise<TraceSession>;
+  /** The parser for this tracer's raw lines. `t0EpochUs` makes `ts` relative. */
+  parser(t0EpochUs: number | null): Stage<RawLine, TraceEvent>;
+}
