@@ -50,6 +50,8 @@ export type Arg =
    * bytes strace showed (may be fewer than transferred when strace truncated them).
    */
   | { k: "data"; len: number; hash: string; truncated: boolean }
+  /** strace's `entry => exit` notation for an argument the call changed (clone3, select, ...). */
+  | { k: "changed"; before: Arg; after: Arg }
   /** Anything else, verbatim (e.g. `1024*1024`, `&sin6_addr`, `...`). */
   | { k: "other"; text: string; comment?: string };
 
@@ -121,6 +123,16 @@ export interface ParseErrorEvent {
 }
 
 export type TraceEvent = SyscallEvent | SignalEvent | ExitEvent | NoticeEvent | ParseErrorEvent;
+
+/**
+ * What a parser hands downstream: the event and the text of its raw line(s), in raw
+ * order, so the enricher can fill `raw_line`/`raw_hash` without looking anything up.
+ * Only `event` is written to events.jsonl.
+ */
+export interface ParsedItem {
+  event: TraceEvent;
+  lines: string[];
+}
 
 // ────────────────────────── enriched events ──────────────────────────
 
@@ -226,7 +238,9 @@ export interface EnhancedEvent {
   /** JSON number when |v| <= 2^53, else a decimal string; null when the call never returned. */
   retval: number | string | null;
   errno: string | null;
+  /** The raw line; for an unfinished/resumed pair both lines joined by "\n". */
   raw_line: string;
+  /** Hex BLAKE3 of `raw_line` (UTF-8): links this record to raw.jsonl. */
   raw_hash: string;
   exe_path: string | null;
   cwd: string | null;

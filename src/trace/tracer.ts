@@ -1,4 +1,4 @@
-import type { RawLine, TraceEvent } from "../core/events.js";
+import type { ParsedItem, RawLine } from "../core/events.js";
 import type { Outcome, Stage } from "../core/stage.js";
 
 /** How much a tracer records (DESIGN.md "Tracing levels"). */
@@ -56,5 +56,5 @@ export interface Tracer {
   available(): Promise<{ ok: true } | { ok: false; reason: string }>;
   start(req: TraceRequest): Promise<TraceSession>;
   /** The parser for this tracer's raw lines. `t0EpochUs` makes `ts` relative. */
-  parser(t0EpochUs: number | null): Stage<RawLine, TraceEvent>;
+  parser(t0EpochUs: number | null): Stage<RawLine, ParsedItem>;
 }
