@@ -325,7 +325,14 @@ export interface ExecRecord {
 }
 
 export interface ProcessNode {
+  /**
+   * Stable identity within the session (pids get reused): the pid as a string for the first
+   * node that had the pid, "<pid>.<n>" for the n-th later one ("2345", then "2345.1").
+   */
+  id: string;
   pid: number;
+  /** `id` of the node this one hangs under: the parent process, or for a thread its process; null for the root or unknown. */
+  parent_id: string | null;
   /** Parent process (thread group leader) pid; null for the root or unknown. */
   ppid: number | null;
   /** Threads are kept apart: a thread has `kind: "thread"` and `tgid` of its process. */
