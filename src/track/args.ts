@@ -1,0 +1,89 @@
+import type { Arg } from "../core/events.js";
+
+/** Linux's AT_FDCWD (-100): the "directory fd" that means "the current directory". */
+export const AT_FDCWD = -100;
+
+/** The string an argument holds (`"…"`), else null. */
+export function strOf(a: Arg | undefined): string | null {
+  return a !== undefined && a.k === "str" ? a.value : null;
+}
+
+/** The strings of an array argument (argv), else null when strace did not print an array. */
+export function strArrayOf(a: Arg | undefined): string[] | null {
+  if (a === undefined || a.k !== "array") return null;
+  const out: string[] = [];
+  for (const item of a.items) if (item.k === "str") out.push(item.value);
+  return out;
+}
+
+/** The -y/-yy path of an fd argument (`3</tmp/x>`, `AT_FDCWD</tmp>`), else null. */
+export function fdPathOf(a: Arg | undefined): string | null {
+  return a !== undefined && a.k === "fd" && a.path !== "" ? a.path : null;
+}
+
+/** The directory an `AT_FDCWD</dir>` argument shows, else null. */
+export function fdcwdOf(a: Arg | undefined): string | null {
+  if (a === undefined || a.k !== "fd" || a.fd !== AT_FDCWD || a.path === "") return null;
+  return a.path;
+}
+
+const FLAG_SPLIT = /[|=,\s{}()[\]]+/;
+
+/**
+ * Whether any flag-like argument text (clone's `flags=…`, clone3's `{flags=…}`) names
+ * `flag` as a whole token. Walks every representation the parser may choose (sym,
+ * other, struct field, changed) so it does not depend on how `flags=` was split off.
+ */
+export function hasFlag(args: readonly Arg[], flag: string): boolean {
+  for (const a of args) if (argHasFlag(a, flag)) return true;
+  return false;
+}
+
+function argHasFlag(a: Arg, flag: string): boolean {
+  switch (a.k) {
+    case "sym":
+    case "other":
+    case "num":
+      return a.text.includes(flag) && a.text.split(FLAG_SPLIT).includes(flag);
+    case "struct":
+      for (const f of a.fields) if (argHasFlag(f.value, flag)) return true;
+      return false;
+    case "array":
+      for (const i of a.items) if (argHasFlag(i, flag)) return true;
+      return false;
+    case "changed":
+      return argHasFlag(a.before, flag);
+    case "call":
+      for (const i of a.args) if (argHasFlag(i, flag)) return true;
+      return false;
+    case "str":
+    case "fd":
+    case "data":
+      return false;
+  }
+}
+
+/** Join `p` onto directory `dir` the way the kernel does (no symlink resolution), normalising `.` and `..`. */
+export function resolvePath(dir: string | null, p: string): string {
+  if (p.startsWith("/")) return normalise(p);
+  if (dir === null) return p;
+  return normalise(`${dir}/${p}`);
+}
+
+function normalise(p: string): string {
+  if (!p.includes("/.") && !p.includes("//") && !(p.length > 1 && p.endsWith("/"))) return p;
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return `/${out.join("/")}`;
+}
+
+/** A non-negative integer return value ("2401"), else null. */
+export function retPid(ret: string | null): number | null {
+  if (ret === null) return null;
+  const n = Number(ret);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}

@@ -1,0 +1,242 @@
+/**
+ * The process tracker: builds the process tree from parsed events alone (no /proc), so
+ * an imported trace gives the same tree as a live one.
+ *
+ * Identity. A pid can be reused: once a process has exited, the kernel may hand its pid
+ * to a new child. Every node therefore has a stable `id`: the pid as a string for the
+ * first process or thread that had the pid, `"<pid>.<n>"` for the n-th later one
+ * ("2345", then "2345.1"). `parent_id` names the node a node hangs under: the parent
+ * process for a process, the owning process for a thread. `children`/`threads` keep
+ * listing pids, in creation order; under reuse the ids are the exact links.
+ *
+ * Ordering. With `strace -f` a child's first lines often come before its parent's
+ * clone/fork/vfork returns. Such a child gets a provisional node (parent unknown) that
+ * the return value claims later: it is then hung under its parent, or turned into a
+ * thread when the call had CLONE_THREAD.
+ */
+import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
+import { fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
+
+export interface Tracker {
+  /** Feed parsed events in trace order. Parse errors and notices are ignored. */
+  push(batch: readonly ParsedItem[]): void;
+  /** The trace has ended; later snapshots are final. */
+  end(): void;
+  /** The tree as known now; `final` is recorded in the snapshot (true once the session ended). */
+  snapshot(final: boolean): ProcessTreeSnapshot;
+}
+
+interface Node {
+  id: string;
+  pid: number;
+  kind: "process" | "thread";
+  /** Parent process (for a process) once known. */
+  parent: Node | null;
+  /** Owning process (for a thread). */
+  owner: Node | null;
+  /** Parent known: the root, or claimed by a clone/fork/vfork return value. */
+  claimed: boolean;
+  ended: boolean;
+  execs: ExecRecord[];
+  argv: string[];
+  exe: string | null;
+  cwd: string | null;
+  start_ts: number | null;
+  end_ts: number | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  children: Node[];
+  threads: Node[];
+}
+
+const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+
+export function createTracker(): Tracker {
+  const nodes: Node[] = [];
+  /** pid → the newest node that had it. */
+  const current = new Map<number, Node>();
+  /** pid → how many nodes had it, for `id`. */
+  const uses = new Map<number, number>();
+  let root: Node | null = null;
+  let ended = false;
+
+  function newNode(pid: number, ts: number | null): Node {
+    const n = uses.get(pid) ?? 0;
+    uses.set(pid, n + 1);
+    const node: Node = {
+      id: n === 0 ? String(pid) : `${pid}.${n}`,
+      pid,
+      kind: "process",
+      parent: null,
+      owner: null,
+      claimed: false,
+      ended: false,
+      execs: [],
+      argv: [],
+      exe: null,
+      cwd: null,
+      start_ts: ts,
+      end_ts: null,
+      exit_code: null,
+      exit_signal: null,
+      children: [],
+      threads: [],
+    };
+    nodes.push(node);
+    current.set(pid, node);
+    if (root === null) {
+      root = node;
+      node.claimed = true;
+    }
+    return node;
+  }
+
+  /** The node a line of `pid` belongs to; a pid seen again after its exit is a new node. */
+  function nodeOf(pid: number, ts: number | null): Node {
+    const node = current.get(pid);
+    if (node === undefined || node.ended) return newNode(pid, ts);
+    if (ts !== null && (node.start_ts === null || ts < node.start_ts)) node.start_ts = ts;
+    return node;
+  }
+
+  const processOf = (n: Node): Node => (n.kind === "thread" && n.owner !== null ? n.owner : n);
+
+  function endNode(n: Node, ts: number | null): void {
+    n.ended = true;
+    if (n.end_ts === null) n.end_ts = ts;
+    for (const t of n.threads) if (!t.ended) endNode(t, ts);
+  }
+
+  function onFork(caller: Node, ev: SyscallEvent, childPid: number): void {
+    const proc = processOf(caller);
+    const thread = hasFlag(ev.args, "CLONE_THREAD");
+    let child = current.get(childPid);
+    if (child === undefined || child.claimed) {
+      // a claimed pid that is still alive means we missed its exit: it is gone now
+      if (child !== undefined && !child.ended) endNode(child, ev.ts);
+      child = newNode(childPid, ev.ts);
+    }
+    child.claimed = true;
+    if (ev.ts !== null && (child.start_ts === null || ev.ts < child.start_ts)) child.start_ts = ev.ts;
+    if (thread) {
+      child.kind = "thread";
+      child.owner = proc;
+      proc.threads.push(child);
+      // what it did while we still took it for a process belongs to its process
+      for (const c of child.children) {
+        c.parent = proc;
+        proc.children.push(c);
+      }
+      for (const t of child.threads) {
+        t.owner = proc;
+        proc.threads.push(t);
+      }
+      child.children = [];
+      child.threads = [];
+      return;
+    }
+    const parent = hasFlag(ev.args, "CLONE_PARENT") && proc.parent !== null ? proc.parent : proc;
+    child.parent = parent;
+    parent.children.push(child);
+    if (child.execs.length === 0) {
+      // a fork runs its parent's program until it execs
+      child.argv = parent.argv;
+      child.exe = parent.exe;
+    }
+    if (child.cwd === null) child.cwd = proc.cwd;
+  }
+
+  function onExec(caller: Node, ev: SyscallEvent): void {
+    const proc = processOf(caller);
+    let path: string | null;
+    let argv: string[] | null;
+    if (ev.call === "execveat") {
+      const dir = fdPathOf(ev.args[0]) ?? proc.cwd;
+      const p = strOf(ev.args[1]);
+      path = p === null ? null : p === "" ? fdPathOf(ev.args[0]) : resolvePath(dir, p);
+      argv = strArrayOf(ev.args[2]);
+    } else {
+      const p = strOf(ev.args[0]);
+      path = p === null ? null : resolvePath(proc.cwd, p);
+      argv = strArrayOf(ev.args[1]);
+    }
+    const rec: ExecRecord = { ts: ev.ts, path: path ?? "", argv: argv ?? [], event_seq: ev.seq };
+    proc.execs.push(rec);
+    proc.argv = rec.argv;
+    proc.exe = path;
+    // exec leaves one thread: the others are gone
+    for (const t of proc.threads) if (!t.ended) endNode(t, ev.ts);
+  }
+
+  function onSyscall(node: Node, ev: SyscallEvent): void {
+    // -yy shows the cwd on every *at call: the cheapest source of it
+    const at = fdcwdOf(ev.args[0]);
+    if (at !== null) processOf(node).cwd = at;
+    const call = ev.call;
+    if (FORK_CALLS.has(call)) {
+      const child = retPid(ev.ret);
+      if (child !== null) onFork(node, ev, child);
+      return;
+    }
+    if (ev.ret !== "0") return;
+    if (call === "execve" || call === "execveat") onExec(node, ev);
+    else if (call === "chdir") {
+      const p = strOf(ev.args[0]);
+      const proc = processOf(node);
+      if (p !== null) proc.cwd = resolvePath(proc.cwd, p);
+    } else if (call === "fchdir") {
+      const p = fdPathOf(ev.args[0]);
+      if (p !== null) processOf(node).cwd = p;
+    }
+  }
+
+  function push(batch: readonly ParsedItem[]): void {
+    for (const item of batch) {
+      const ev = item.event;
+      if (ev.kind === "parse_error" || ev.kind === "notice") continue;
+      const node = nodeOf(ev.pid, ev.ts);
+      if (ev.kind === "syscall") onSyscall(node, ev);
+      else if (ev.kind === "exit") {
+        node.exit_code = ev.code;
+        node.exit_signal = ev.signal;
+        node.end_ts = ev.ts;
+        endNode(node, ev.ts);
+      }
+    }
+  }
+
+  function toRecord(n: Node): ProcessNode {
+    const proc = processOf(n);
+    const parent = n.kind === "thread" ? n.owner : n.parent;
+    return {
+      id: n.id,
+      pid: n.pid,
+      ppid: proc.parent?.pid ?? null,
+      parent_id: parent?.id ?? null,
+      kind: n.kind,
+      tgid: proc.pid,
+      execs: n.execs.slice(),
+      argv: n.argv.slice(),
+      exe: n.exe,
+      cwd: proc.cwd,
+      start_ts: n.start_ts,
+      end_ts: n.end_ts,
+      exit_code: n.exit_code,
+      exit_signal: n.exit_signal,
+      children: n.children.map((c) => c.pid),
+      threads: n.threads.map((t) => t.pid),
+      label: null,
+      workflows: [],
+    };
+  }
+
+  return {
+    push,
+    end() {
+      ended = true;
+    },
+    snapshot(final: boolean): ProcessTreeSnapshot {
+      return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map(toRecord) };
+    },
+  };
+}
