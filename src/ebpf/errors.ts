@@ -1,0 +1,31 @@
+/**
+ * Stable error codes of the eBPF VM. Tests and the CLI match on `code`, never on text.
+ * (src/ebpf imports nothing of Capsule; the CLI maps these onto CapsuleError.)
+ */
+export type EbpfErrorCode =
+  | "EBPF_ASM" // assembler text is not valid
+  | "EBPF_DATA" // a conformance .data file is not valid
+  | "EBPF_VERIFY" // the program was rejected at load time
+  | "EBPF_MEMORY" // a load, store or helper touched memory the program was not granted
+  | "EBPF_BUDGET" // the instruction budget of one run was used up
+  | "EBPF_CALL_DEPTH" // too many nested local calls
+  | "EBPF_HELPER" // a helper is unknown at run time (callx) or failed
+  | "EBPF_LIMIT" // a resource limit: context too large, arena full, too many grants
+  | "EBPF_ARGUMENT"; // the caller misused the API (e.g. a nested run on one memory)
+
+/** Load-time and run-time failures: one line naming the instruction (pc and disassembly) where there is one. */
+export class EbpfError extends Error {
+  readonly code: EbpfErrorCode;
+  /** Instruction slot index the error is about, when there is one. */
+  readonly pc: number | undefined;
+  constructor(code: EbpfErrorCode, message: string, pc?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EbpfError";
+    this.code = code;
+    this.pc = pc;
+  }
+}
+
+export function isEbpfError(e: unknown): e is EbpfError {
+  return e instanceof EbpfError;
+}
