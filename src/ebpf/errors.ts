@@ -5,6 +5,7 @@
 export type EbpfErrorCode =
   | "EBPF_ASM" // assembler text is not valid
   | "EBPF_DATA" // a conformance .data file is not valid
+  | "EBPF_LOAD" // an object file is not valid: ELF, BTF, relocations, map declarations
   | "EBPF_VERIFY" // the program was rejected at load time
   | "EBPF_MEMORY" // a load, store or helper touched memory the program was not granted
   | "EBPF_BUDGET" // the instruction budget of one run was used up
