@@ -28,32 +28,38 @@ export interface RawLine {
 /**
  * A decoded syscall argument, as strace printed it. The parser keeps structure, not
  * meaning: the enricher decides what an argument means for a given call.
+ * `name` is set on a top-level argument strace printed as `name=value` (clone's
+ * `child_stack=NULL, flags=...`); positions are unchanged.
  */
 export type Arg =
   /** 42, -1, 0x7ffe3a1c, 0644 (octal), 1024*1024 is `other`. `text` is as printed. */
-  | { k: "num"; text: string; comment?: string }
+  | { k: "num"; text: string; comment?: string; name?: string }
   /** A quoted string with escapes resolved. `truncated` when strace printed `...` after it. */
-  | { k: "str"; value: string; truncated: boolean; comment?: string }
-  /** An fd with a -y/-yy annotation: 3</etc/passwd>, AT_FDCWD</tmp>, 4<TCP:[1.2.3.4:5->6.7.8.9:10]>. */
-  | { k: "fd"; fd: number; path: string; comment?: string }
+  | { k: "str"; value: string; truncated: boolean; comment?: string; name?: string }
+  /**
+   * An fd with a -y/-yy annotation: 3</etc/passwd>, AT_FDCWD</tmp>, 4<TCP:[1.2.3.4:5->6.7.8.9:10]>.
+   * `dev` holds -yy's device suffix (`1</dev/null<char 1:3>>` → path "/dev/null", dev "char 1:3").
+   */
+  | { k: "fd"; fd: number; path: string; dev?: string; comment?: string; name?: string }
   /** A symbolic constant or flag set: O_RDONLY|O_CLOEXEC, NULL, AT_FDCWD, SIGTERM, F_GETFL. */
-  | { k: "sym"; text: string; comment?: string }
+  | { k: "sym"; text: string; comment?: string; name?: string }
   /** [a, b, ...]; `negated` for signal sets printed as ~[...]. */
-  | { k: "array"; items: Arg[]; truncated: boolean; negated: boolean; comment?: string }
+  | { k: "array"; items: Arg[]; truncated: boolean; negated: boolean; comment?: string; name?: string }
   /** {name=value, ...}; a field without a name (e.g. inside an iovec array) has name null. */
-  | { k: "struct"; fields: StructField[]; truncated: boolean; comment?: string }
+  | { k: "struct"; fields: StructField[]; truncated: boolean; comment?: string; name?: string }
   /** fn(args): htons(80), inet_addr("1.2.3.4"), makedev(0x1, 0x3), st_mode=S_IFREG|0644 is `sym`. */
-  | { k: "call"; fn: string; args: Arg[]; comment?: string }
+  | { k: "call"; fn: string; args: Arg[]; comment?: string; name?: string }
   /**
    * A data buffer the record must not keep (read/write family, default `--record-data lengths`):
-   * the raw line shows `@data(len=N,blake3=HEX)` in place of the quoted bytes. `len` counts the
-   * bytes strace showed (may be fewer than transferred when strace truncated them).
+   * the raw line shows `@data(len=N,sha256=HEX)` in place of the quoted bytes (`,trunc` before
+   * the `)` when strace truncated them). `len` counts the bytes strace showed (may be fewer than
+   * transferred when strace truncated them).
    */
-  | { k: "data"; len: number; hash: string; truncated: boolean }
+  | { k: "data"; len: number; hash: string; truncated: boolean; name?: string }
   /** strace's `entry => exit` notation for an argument the call changed (clone3, select, ...). */
-  | { k: "changed"; before: Arg; after: Arg }
+  | { k: "changed"; before: Arg; after: Arg; name?: string }
   /** Anything else, verbatim (e.g. `1024*1024`, `&sin6_addr`, `...`). */
-  | { k: "other"; text: string; comment?: string };
+  | { k: "other"; text: string; comment?: string; name?: string };
 
 export interface StructField {
   name: string | null;
@@ -78,6 +84,8 @@ export interface SyscallEvent extends EventBase {
   ret: string | null;
   /** -y/-yy annotation on the return value (openat(...) = 3</etc/passwd>), else null. */
   retPath: string | null;
+  /** -yy device suffix of the return value's annotation (`= 3</dev/null<char 1:3>>` → "char 1:3"); the parser always sets it. */
+  retDev?: string | null;
   /** "ENOENT" etc. when the call failed, else null. */
   errno: string | null;
   /** Text after the errno or return value: "(No such file or directory)", "(flags O_RDWR)". */
