@@ -1,0 +1,186 @@
+/**
+ * What each process did, summed up from its actions in one streaming pass: counts by
+ * kind, a few of the files it wrote and read and the hosts it reached, and how many of
+ * its actions meet each workflow rule's action condition. Start-up actions (loader,
+ * interpreter start-up) never count. Memory is bounded per process.
+ */
+import type { Action, ActionKind } from "../core/events.js";
+import { compilePathGlobs, isInside, isLoopback } from "./match.js";
+import type { ActionCondition, Remote, Rules } from "./rules.js";
+
+/** How many example resources and action seqs are kept per process and list. */
+export const KEEP = 12;
+
+export interface ProcessActivity {
+  pid: number;
+  /** Actions by kind (start-up excluded). */
+  counts: Partial<Record<ActionKind, number>>;
+  /** Distinct files written (first KEEP) and how many in all. */
+  written: string[];
+  writtenTotal: number;
+  read: string[];
+  readTotal: number;
+  /** Distinct endpoints connected to (first KEEP), and how many connections. */
+  endpoints: string[];
+  connects: number;
+  deleted: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** Failed actions (start-up excluded). */
+  failed: number;
+  /** A few action seqs of each kind, for evidence. */
+  seqs: Partial<Record<ActionKind, number[]>>;
+  /** Per workflow rule index: matching actions and the first few of their seqs. */
+  ruleHits: Map<number, { count: number; seqs: number[] }>;
+}
+
+export interface ActivityIndex {
+  get(pid: number): ProcessActivity | undefined;
+  pids(): number[];
+}
+
+export interface ActivityCollector extends ActivityIndex {
+  push(actions: readonly Action[]): void;
+}
+
+/** host and port of "1.2.3.4:443", "[::1]:80"; null for anything else (unix paths). */
+export function parseEndpoint(resource: string): { host: string; port: number } | null {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(resource) ?? /^([^/:\s]+|[0-9a-fA-F:]+):(\d+)$/.exec(resource);
+  if (!m) return null;
+  return { host: m[1] as string, port: Number(m[2]) };
+}
+
+/** Does an endpoint resource pass a `remote` test? Non-inet endpoints never do. */
+export function remoteMatches(resource: string | null, remote: Remote): boolean {
+  if (!resource) return false;
+  const ep = parseEndpoint(resource);
+  if (!ep) return false;
+  if (remote === "any") return true;
+  return isLoopback(ep.host) === (remote === "loopback");
+}
+
+interface CompiledCondition {
+  index: number;
+  kinds: Set<ActionKind>;
+  paths: ((p: string) => boolean) | null;
+  except: ((p: string) => boolean) | null;
+  remote: Remote | null;
+  insideProject: boolean;
+}
+
+const NO_VARS = { home: null, capsuleHome: null };
+
+function compileCondition(index: number, a: ActionCondition, home: string | null): CompiledCondition {
+  const vars = { ...NO_VARS, home };
+  return {
+    index,
+    kinds: new Set(a.kinds),
+    paths: a.paths ? compilePathGlobs(a.paths, vars) : null,
+    except: a.except_paths ? compilePathGlobs(a.except_paths, vars) : null,
+    remote: a.remote ?? null,
+    insideProject: a.inside_project === true,
+  };
+}
+
+function conditionHolds(c: CompiledCondition, a: Action, projectDir: string | null): boolean {
+  if (!c.kinds.has(a.kind)) return false;
+  const r = a.resource;
+  if (c.remote && !remoteMatches(r, c.remote)) return false;
+  if (c.paths && (r === null || !c.paths(r))) return false;
+  if (c.except && r !== null && c.except(r)) return false;
+  if (c.insideProject && (r === null || projectDir === null || !isInside(r, projectDir))) return false;
+  return true;
+}
+
+function pushCapped<T>(list: T[], v: T, cap: number = KEEP): void {
+  if (list.length < cap) list.push(v);
+}
+
+/**
+ * Collects per-process activity. `projectDir` decides `inside_project` conditions;
+ * `home` expands `~` in the rules' path globs.
+ */
+export function createActivityCollector(
+  rules: Rules,
+  ctx: { projectDir: string | null; home: string | null },
+): ActivityCollector {
+  const conds: CompiledCondition[] = [];
+  rules.workflows.forEach((w, i) => {
+    if (w.action) conds.push(compileCondition(i, w.action, ctx.home));
+  });
+  const byPid = new Map<number, ProcessActivity & { writtenSet: Set<string>; readSet: Set<string> }>();
+
+  const entry = (pid: number) => {
+    let e = byPid.get(pid);
+    if (!e) {
+      e = {
+        pid,
+        counts: {},
+        written: [],
+        writtenTotal: 0,
+        read: [],
+        readTotal: 0,
+        endpoints: [],
+        connects: 0,
+        deleted: 0,
+        bytesRead: 0,
+        bytesWritten: 0,
+        failed: 0,
+        seqs: {},
+        ruleHits: new Map(),
+        writtenSet: new Set(),
+        readSet: new Set(),
+      };
+      byPid.set(pid, e);
+    }
+    return e;
+  };
+
+  return {
+    push(actions) {
+      for (const a of actions) {
+        if (a.startup) continue;
+        const e = entry(a.pid);
+        e.counts[a.kind] = (e.counts[a.kind] ?? 0) + 1;
+        pushCapped((e.seqs[a.kind] ??= []), a.seq, 4);
+        if (!a.ok) e.failed++;
+        const r = a.resource;
+        if (a.ok && r !== null) {
+          if (a.kind === "FileWrite") {
+            e.bytesWritten += a.bytes;
+            // The set only grows to a bound: past it, totals are counts of actions.
+            if (!e.writtenSet.has(r)) {
+              if (e.writtenSet.size < 4096) e.writtenSet.add(r);
+              e.writtenTotal++;
+              pushCapped(e.written, r);
+            }
+          } else if (a.kind === "FileRead") {
+            e.bytesRead += a.bytes;
+            if (!e.readSet.has(r)) {
+              if (e.readSet.size < 4096) e.readSet.add(r);
+              e.readTotal++;
+              pushCapped(e.read, r);
+            }
+          } else if (a.kind === "NetConnect") {
+            e.connects++;
+            if (!e.endpoints.includes(r)) pushCapped(e.endpoints, r);
+          } else if (a.kind === "FileDelete") e.deleted++;
+        }
+        if (!a.ok) continue;
+        for (const c of conds) {
+          if (!conditionHolds(c, a, ctx.projectDir)) continue;
+          let hit = e.ruleHits.get(c.index);
+          if (!hit) e.ruleHits.set(c.index, (hit = { count: 0, seqs: [] }));
+          hit.count++;
+          pushCapped(hit.seqs, a.seq, 8);
+        }
+      }
+    },
+    get(pid) {
+      return byPid.get(pid);
+    },
+    pids() {
+      return [...byPid.keys()];
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Labels every process of a tree (Agent, Tool, SystemTool, Unknown) and, for agents
+ * and tools, the workflows it did (seed 001).
+ *
+ * - Agent: a known agent CLI (rules `agents`) anywhere in the tree; when none is
+ *   found, the traced root.
+ * - SystemTool: shells and launchers (`system_tools.programs`), and plumbing such as
+ *   `head` or `wc` when a shell started it.
+ * - Tool: any other program with an agent above it.
+ * - Unknown: programs outside any agent's subtree (wrappers above the agent).
+ * A fork that never ran a program of its own keeps its parent's label; a thread
+ * takes its process's label.
+ */
+import type { AgentWorkflow, ProcessLabel, ProcessNode, ProcessTreeSnapshot } from "../core/events.js";
+import type { ActivityIndex } from "./activity.js";
+import { type ArgvTest, anyOf, compileArgvMatch } from "./argv.js";
+import { compileNameGlobs, programNames } from "./match.js";
+import type { Rules } from "./rules.js";
+
+export interface CompiledLabelRules {
+  agents: Array<{ name: string; test: ArgvTest }>;
+  system: (name: string) => boolean;
+  shells: (name: string) => boolean;
+  plumbing: (name: string) => boolean;
+  workflows: Array<{ index: number; workflow: AgentWorkflow; argv: ArgvTest | null; hasAction: boolean }>;
+}
+
+export function compileLabelRules(rules: Rules): CompiledLabelRules {
+  return {
+    agents: rules.agents.map((a) => ({ name: a.name, test: anyOf(a.match.map(compileArgvMatch)) })),
+    system: compileNameGlobs(rules.system_tools.programs),
+    shells: compileNameGlobs(rules.system_tools.shells),
+    plumbing: compileNameGlobs(rules.system_tools.plumbing),
+    workflows: rules.workflows.map((w, index) => ({
+      index,
+      workflow: w.workflow,
+      argv: w.programs || w.args_any || w.args_all || w.args_regex ? compileArgvMatch(w) : null,
+      hasAction: w.action !== undefined,
+    })),
+  };
+}
+
+/** The names a node goes by (exe and argv[0] basenames). */
+export function namesOf(n: ProcessNode): string[] {
+  return programNames(n.exe, n.argv);
+}
+
+/** Which known agent a node is, or null. */
+export function agentName(n: ProcessNode, c: CompiledLabelRules): string | null {
+  if (n.kind === "thread" || n.execs.length === 0) return null;
+  const names = namesOf(n);
+  for (const a of c.agents) if (a.test(names, n.argv)) return a.name;
+  return null;
+}
+
+/** Children by parent `id` (pids get reused, ids do not), roots first by the traced root. */
+export function treeIndex(tree: ProcessTreeSnapshot): {
+  byId: Map<string, ProcessNode>;
+  children: Map<string, ProcessNode[]>;
+  roots: ProcessNode[];
+} {
+  const byId = new Map<string, ProcessNode>();
+  for (const n of tree.nodes) byId.set(n.id, n);
+  const children = new Map<string, ProcessNode[]>();
+  const roots: ProcessNode[] = [];
+  for (const n of tree.nodes) {
+    if (n.kind !== "process") continue;
+    const parent = n.parent_id === null ? undefined : byId.get(n.parent_id);
+    if (!parent) roots.push(n);
+    else {
+      let list = children.get(parent.id);
+      if (!list) children.set(parent.id, (list = []));
+      list.push(n);
+    }
+  }
+  const byStart = (a: ProcessNode, b: ProcessNode) => (a.start_ts ?? 0) - (b.start_ts ?? 0) || a.pid - b.pid;
+  for (const list of children.values()) list.sort(byStart);
+  const isRoot = (n: ProcessNode) => n.pid === tree.root && n.parent_id === null;
+  roots.sort((a, b) => (isRoot(a) ? -1 : isRoot(b) ? 1 : byStart(a, b)));
+  return { byId, children, roots };
+}
+
+/** Sets `label` on every node; returns a new snapshot (the input is not changed). */
+export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabelRules): ProcessTreeSnapshot {
+  const c = "sources" in rules ? compileLabelRules(rules) : rules;
+  const { byId, children, roots } = treeIndex(tree);
+  const labels = new Map<string, ProcessLabel>();
+  const agentIds = new Set(tree.nodes.filter((n) => agentName(n, c) !== null).map((n) => n.id));
+  if (agentIds.size === 0) {
+    const root = roots[0];
+    if (root) agentIds.add(root.id);
+  }
+
+  // Iterative walk: a deep chain of processes must not overflow the stack.
+  const stack: Array<{ n: ProcessNode; parent: ProcessNode | null; underAgent: boolean }> = [];
+  for (let i = roots.length - 1; i >= 0; i--)
+    stack.push({ n: roots[i] as ProcessNode, parent: null, underAgent: false });
+  while (stack.length > 0) {
+    const { n, parent, underAgent } = stack.pop() as (typeof stack)[number];
+    if (labels.has(n.id)) continue;
+    let label: ProcessLabel;
+    const names = namesOf(n);
+    const parentLabel = parent ? labels.get(parent.id) : undefined;
+    if (agentIds.has(n.id)) label = "Agent";
+    else if (n.execs.length === 0 && parentLabel) label = parentLabel;
+    else if (names.some(c.system)) label = "SystemTool";
+    else if (parent && names.some(c.plumbing) && namesOf(parent).some(c.shells)) label = "SystemTool";
+    else if (underAgent) label = "Tool";
+    else label = "Unknown";
+    labels.set(n.id, label);
+    const kids = children.get(n.id) ?? [];
+    for (let i = kids.length - 1; i >= 0; i--)
+      stack.push({ n: kids[i] as ProcessNode, parent: n, underAgent: underAgent || label === "Agent" });
+  }
+
+  return {
+    ...tree,
+    nodes: tree.nodes.map((n) => {
+      let label = labels.get(n.id);
+      if (label === undefined && n.kind === "thread") {
+        const owner = n.parent_id === null ? undefined : byId.get(n.parent_id);
+        label = owner ? labels.get(owner.id) : undefined;
+      }
+      return { ...n, label: label ?? "Unknown" };
+    }),
+  };
+}
+
+/**
+ * Workflows of one node: every rule whose command-line test and action condition
+ * both hold (a rule without one of them skips it), in rule order, without repeats.
+ * Only agents and tools have workflows.
+ */
+export function workflowsOf(
+  n: ProcessNode,
+  c: CompiledLabelRules,
+  activity: ActivityIndex | null,
+  minOf: (index: number) => number,
+): AgentWorkflow[] {
+  if (n.kind === "thread" || (n.label !== "Agent" && n.label !== "Tool")) return [];
+  const names = namesOf(n);
+  const act = activity?.get(n.pid);
+  const out: AgentWorkflow[] = [];
+  for (const w of c.workflows) {
+    if (out.includes(w.workflow)) continue;
+    // An agent is known by what it did, not by its interpreter's name.
+    if (w.argv && (n.label === "Agent" || n.execs.length === 0 || !w.argv(names, n.argv))) continue;
+    if (w.hasAction && (act?.ruleHits.get(w.index)?.count ?? 0) < minOf(w.index)) continue;
+    out.push(w.workflow);
+  }
+  return out;
+}
+
+/** Labels and workflows for the whole tree. */
+export function classifyTree(
+  tree: ProcessTreeSnapshot,
+  rules: Rules,
+  activity: ActivityIndex | null,
+): ProcessTreeSnapshot {
+  const c = compileLabelRules(rules);
+  const labelled = labelTree(tree, c);
+  const minOf = (i: number) => rules.workflows[i]?.action?.min ?? 1;
+  return { ...labelled, nodes: labelled.nodes.map((n) => ({ ...n, workflows: workflowsOf(n, c, activity, minOf) })) };
+}

@@ -1,0 +1,136 @@
+/**
+ * The small matching language of rule files: path globs, program names, argv tests.
+ *
+ * Path globs: `*` and `?` stay inside one path segment, `**` spans any number of
+ * segments (`**\/.ssh/*` matches `/home/a/.ssh/id_rsa`), `{a,b}` picks one of several,
+ * `~` at the start is the home folder and `$CAPSULE_HOME` the capsule's own folder.
+ * Program globs match a basename (`python3*`, `git-*`).
+ */
+
+/** Values the placeholders of a path glob stand for. */
+export interface GlobVars {
+  home: string | null;
+  capsuleHome: string | null;
+}
+
+const REGEX_SPECIAL = /[.+^$()|[\]\\]/;
+
+/** Expands `{a,b}` (not nested) into separate patterns. */
+function expandBraces(glob: string): string[] {
+  const open = glob.indexOf("{");
+  if (open < 0) return [glob];
+  const close = glob.indexOf("}", open);
+  if (close < 0) return [glob];
+  const head = glob.slice(0, open);
+  const tail = glob.slice(close + 1);
+  return glob
+    .slice(open + 1, close)
+    .split(",")
+    .flatMap((alt) => expandBraces(head + alt + tail));
+}
+
+function globBody(glob: string, segmentOnly: boolean): string {
+  let out = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === "*") {
+      if (!segmentOnly && glob[i + 1] === "*") {
+        i++;
+        if (glob[i + 1] === "/") {
+          i++;
+          out += "(?:.*/)?"; // `**/` is zero or more whole segments
+        } else out += ".*";
+      } else out += segmentOnly ? ".*" : "[^/]*";
+    } else if (c === "?") out += segmentOnly ? "." : "[^/]";
+    else out += REGEX_SPECIAL.test(c) ? `\\${c}` : c;
+  }
+  return out;
+}
+
+/**
+ * Compiles path globs into one predicate. Globs whose placeholder has no value
+ * (no home known) are dropped, so they never match by accident.
+ */
+export function compilePathGlobs(globs: readonly string[], vars: GlobVars): (path: string) => boolean {
+  const parts: string[] = [];
+  for (const g of globs) {
+    let glob = g;
+    if (glob.startsWith("~/") || glob === "~") {
+      if (!vars.home) continue;
+      glob = trimSlash(vars.home) + glob.slice(1);
+    } else if (glob.startsWith("$CAPSULE_HOME")) {
+      if (!vars.capsuleHome) continue;
+      glob = trimSlash(vars.capsuleHome) + glob.slice("$CAPSULE_HOME".length);
+    }
+    for (const one of expandBraces(glob)) {
+      // A glob that does not start at the root matches at any depth: `*.env` = `**/*.env`.
+      const anchored = one.startsWith("/") ? one : `**/${one}`;
+      parts.push(globBody(anchored, false));
+    }
+  }
+  if (parts.length === 0) return () => false;
+  const re = new RegExp(`^(?:${parts.join("|")})$`);
+  return (path) => re.test(path);
+}
+
+/** Compiles program-name globs (matched against a basename). */
+export function compileNameGlobs(globs: readonly string[]): (name: string) => boolean {
+  if (globs.length === 0) return () => false;
+  const re = new RegExp(
+    `^(?:${globs
+      .flatMap(expandBraces)
+      .map((g) => globBody(g, true))
+      .join("|")})$`,
+  );
+  return (name) => re.test(name);
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+export function basenameOf(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+/** `a/b/../c` and `./x` made plain; relative paths are joined to `cwd` when given. */
+export function normalizePath(p: string, cwd: string | null = null): string {
+  const abs = p.startsWith("/") ? p : cwd ? `${trimSlash(cwd)}/${p}` : p;
+  const out: string[] = [];
+  for (const seg of abs.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return abs.startsWith("/") ? `/${out.join("/")}` : out.join("/");
+}
+
+/** True when `path` is `dir` or inside it. */
+export function isInside(path: string, dir: string): boolean {
+  const d = trimSlash(dir);
+  return d === "/" || path === d || path.startsWith(`${d}/`);
+}
+
+/** The names a process goes by: the basename of its executable and of argv[0]. */
+export function programNames(exe: string | null, argv: readonly string[]): string[] {
+  const names: string[] = [];
+  if (exe) names.push(basenameOf(exe));
+  const a0 = argv[0];
+  if (a0) {
+    const b = basenameOf(a0);
+    if (!names.includes(b)) names.push(b);
+  }
+  return names;
+}
+
+/**
+ * Loopback or unspecified addresses (127/8, ::1, 0.0.0.0, ::, IPv4-mapped loopback),
+ * "localhost". Anything else, including names, counts as a remote host.
+ */
+export function isLoopback(addr: string): boolean {
+  const a = addr.replace(/^\[|\]$/g, "").toLowerCase();
+  if (a === "localhost" || a === "::1" || a === "::" || a === "0.0.0.0" || a === "0:0:0:0:0:0:0:1") return true;
+  const v4 = a.startsWith("::ffff:") ? a.slice(7) : a;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
