@@ -194,6 +194,8 @@ export type Operation =
   | "PIPE"
   | "WAIT"
   | "SETID"
+  /** Changing timestamps or extended attributes (utimensat, setxattr). */
+  | "SETATTR"
   | "OTHER";
 
 export type HighLevelKind =
@@ -268,6 +270,14 @@ export interface EnhancedEvent {
   latency_us: number | null;
   risk_tags: string[];
   high_level_kind: HighLevelKind;
+  /**
+   * The second path of a two-path call, resolved: rename* destination; for link/linkat/symlink/symlinkat
+   * what the new name points at; for sendfile/splice/copy_file_range the source. Else null.
+   * Optional in the type so older producers stay valid; the enricher always writes it.
+   */
+  abs_path2?: string | null;
+  /** SHA-256 (hex) of the executed file on successful exec records of live runs; else null. */
+  exe_sha256?: string | null;
 }
 
 // ────────────────────────────── actions ──────────────────────────────
