@@ -47,11 +47,15 @@ test("the enums name every member of the records' string unions, numbered from 1
   for (const [ts, union, cenum, prefix] of cases) {
     assert.deepEqual([...ts].sort(), unionOf(union).sort(), `${union}: TS table differs from events.ts`);
     const c = cEnum(cenum);
-    ts.forEach((v, i) => assert.equal(c.get(prefix + cName(v)), i + 1, `${prefix}${cName(v)}`));
+    ts.forEach((v, i) => {
+      assert.equal(c.get(prefix + cName(v)), i + 1, `${prefix}${cName(v)}`);
+    });
     assert.equal(c.size, ts.length + 1, `${cenum} has extra members`);
   }
   const kinds = cEnum("capsule_event_kind");
-  EVENT_KINDS.forEach((k, i) => assert.equal(kinds.get(`CAPSULE_EVENT_${k.toUpperCase()}`), i + 1));
+  EVENT_KINDS.forEach((k, i) => {
+    assert.equal(kinds.get(`CAPSULE_EVENT_${k.toUpperCase()}`), i + 1);
+  });
 });
 
 test("offsets and sizes match the C header (gcc offsetof/sizeof)", { skip: noGcc }, () => {
