@@ -1,0 +1,221 @@
+/**
+ * strace -ff writes one file per process, PREFIX.PID, each line without a pid prefix.
+ * `readFfFolder` merges them into one stream of RawLines ordered by timestamp (src = pid),
+ * or concatenated in pid order when the files carry no timestamps.
+ */
+import { open, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { CapsuleError } from "../../core/errors.js";
+import type { RawLine } from "../../core/events.js";
+import { CLOCK_T, CLOCK_TT, CLOCK_TTT, newLeader, scanLeader } from "./leader.js";
+
+const CHUNK = 64 * 1024;
+const DAY_US = 86_400_000_000;
+const HALF_DAY_US = DAY_US / 2;
+const leader = newLeader();
+
+/** One PREFIX.PID file read in chunks (opened only while reading, so thousands of files use one fd). */
+class FfFile {
+  readonly pid: number;
+  readonly path: string;
+  private offset = 0;
+  private eof = false;
+  private rest = "";
+  private readonly decoder = new StringDecoder("utf8");
+  lines: string[] = [];
+  idx = 0;
+  /** Sort key of the head line (µs), carried over lines without a timestamp. */
+  key = 0;
+  /** -t/-tt: day offset and last time of day, for midnight wrap. */
+  day = 0;
+  lastTod = -1;
+
+  constructor(pid: number, path: string) {
+    this.pid = pid;
+    this.path = path;
+  }
+
+  /** The head line, reading more when needed; null at the end. */
+  async head(): Promise<string | null> {
+    while (this.idx >= this.lines.length) {
+      if (this.eof) return null;
+      await this.fill();
+    }
+    return this.lines[this.idx]!;
+  }
+
+  private async fill(): Promise<void> {
+    const fh = await open(this.path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
+      this.offset += bytesRead;
+      let text = this.rest + this.decoder.write(buf.subarray(0, bytesRead));
+      if (bytesRead === 0) {
+        this.eof = true;
+        text += this.decoder.end();
+      }
+      const parts = text.split("\n");
+      this.rest = this.eof ? "" : (parts.pop() ?? "");
+      if (this.eof && parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+      this.lines = parts;
+      this.idx = 0;
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** Files named PREFIX.PID in `dir`, for the prefix with the most files, in pid order. */
+async function ffFiles(dir: string): Promise<FfFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new CapsuleError("BAD_INPUT", `${dir}: cannot list the -ff folder (${(e as Error).message})`, { cause: e });
+  }
+  const groups = new Map<string, FfFile[]>();
+  for (const name of names) {
+    const m = /^(.+)\.(\d{1,9})$/.exec(name);
+    if (m === null) continue;
+    const list = groups.get(m[1]!) ?? [];
+    list.push(new FfFile(Number(m[2]), join(dir, name)));
+    groups.set(m[1]!, list);
+  }
+  let best: FfFile[] = [];
+  for (const [, list] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : 1))) if (list.length > best.length) best = list;
+  if (best.length === 0) throw new CapsuleError("BAD_INPUT", `${dir}: no strace -ff files (PREFIX.PID) in this folder`);
+  return best.sort((a, b) => a.pid - b.pid);
+}
+
+/** Time of day (µs) or epoch (µs) of a line, or null when it has no timestamp. */
+function stamp(line: string): { tod: boolean; us: number } | null {
+  scanLeader(line, leader);
+  if (leader.clock === CLOCK_TTT) return { tod: false, us: leader.sec * 1_000_000 + leader.us };
+  if (leader.clock === CLOCK_T || leader.clock === CLOCK_TT)
+    return { tod: true, us: leader.sec * 1_000_000 + leader.us };
+  return null;
+}
+
+/** Update `f.key` from its head line. */
+function keyOf(f: FfFile, line: string): void {
+  const s = stamp(line);
+  if (s === null) return;
+  if (!s.tod) {
+    f.key = s.us;
+    return;
+  }
+  if (f.lastTod >= 0) {
+    if (s.us < f.lastTod - HALF_DAY_US) f.day += DAY_US;
+    else if (s.us > f.lastTod + HALF_DAY_US) f.day -= DAY_US;
+  }
+  f.lastTod = s.us;
+  f.key = f.day + s.us;
+}
+
+/**
+ * Merge an strace -ff folder (PREFIX.PID files) into RawLine batches: ordered by timestamp
+ * (ties by pid), src = the file's pid, seq in merged order. Without timestamps the files
+ * are concatenated in pid order. Throws CapsuleError BAD_INPUT when there are no such files.
+ */
+export async function* readFfFolder(dir: string, batchSize = 1024): AsyncGenerator<RawLine[]> {
+  const files = await ffFiles(dir);
+  let seq = 0;
+  let batch: RawLine[] = [];
+  // Which files start with a timestamp, and the reference day for -t/-tt.
+  let refTod = -1;
+  let timed = false;
+  const live: FfFile[] = [];
+  for (const f of files) {
+    const h = await f.head();
+    if (h === null) continue;
+    live.push(f);
+    const s = stamp(h);
+    if (s === null) continue;
+    timed = true;
+    if (s.tod) {
+      if (refTod < 0) refTod = s.us;
+      // A process that started after midnight, relative to the first one.
+      if (s.us < refTod - HALF_DAY_US) f.day = DAY_US;
+      else if (s.us > refTod + HALF_DAY_US) f.day = -DAY_US;
+    }
+    keyOf(f, h);
+  }
+  if (!timed) {
+    for (const f of live) {
+      for (let h = await f.head(); h !== null; h = await f.head()) {
+        batch.push({ seq: seq++, line: h, src: f.pid });
+        f.idx++;
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+    return;
+  }
+  const heap = new FileHeap(live);
+  while (heap.size > 0) {
+    const f = heap.top();
+    const line = f.lines[f.idx]!;
+    batch.push({ seq: seq++, line, src: f.pid });
+    f.idx++;
+    const next = await f.head();
+    if (next === null) heap.pop();
+    else {
+      keyOf(f, next);
+      heap.fixTop();
+    }
+    if (batch.length >= batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** A binary min-heap of files by (key, pid). */
+class FileHeap {
+  private readonly a: FfFile[];
+  constructor(files: FfFile[]) {
+    this.a = files.slice();
+    for (let i = (this.a.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+  get size(): number {
+    return this.a.length;
+  }
+  top(): FfFile {
+    return this.a[0]!;
+  }
+  pop(): void {
+    const last = this.a.pop()!;
+    if (this.a.length > 0) {
+      this.a[0] = last;
+      this.down(0);
+    }
+  }
+  fixTop(): void {
+    this.down(0);
+  }
+  private less(x: FfFile, y: FfFile): boolean {
+    return x.key < y.key || (x.key === y.key && x.pid < y.pid);
+  }
+  private down(i: number): void {
+    const a = this.a;
+    const n = a.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.less(a[l]!, a[m]!)) m = l;
+      if (r < n && this.less(a[r]!, a[m]!)) m = r;
+      if (m === i) return;
+      const t = a[i]!;
+      a[i] = a[m]!;
+      a[m] = t;
+      i = m;
+    }
+  }
+}
