@@ -7,7 +7,7 @@
  *        0.000123 [  59] [00007f21...] execve  -r, -n, -i
  *   execve(...)                                 no -f, no clock (or an -ff file)
  */
-import { COLON, D0, DOT, isDigit, isHexDigit, LBRACK, LT, RBRACK, SPACE, TAB } from "./chars.js";
+import { COLON, D0, DOT, isDigit, isHexDigit, LBRACK, LT, QUESTION, RBRACK, SPACE, TAB } from "./chars.js";
 
 /** No timestamp. */
 export const CLOCK_NONE = 0;
