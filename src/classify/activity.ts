@@ -30,8 +30,8 @@ export interface ProcessActivity {
   failed: number;
   /** A few action seqs of each kind, for evidence. */
   seqs: Partial<Record<ActionKind, number[]>>;
-  /** Per workflow rule index: matching actions and the first few of their seqs. */
-  ruleHits: Map<number, { count: number; seqs: number[] }>;
+  /** Per workflow rule index: matching actions, the first few of their seqs and resources. */
+  ruleHits: Map<number, { count: number; seqs: number[]; resources: string[] }>;
 }
 
 export interface ActivityIndex {
@@ -170,9 +170,10 @@ export function createActivityCollector(
         for (const c of conds) {
           if (!conditionHolds(c, a, ctx.projectDir)) continue;
           let hit = e.ruleHits.get(c.index);
-          if (!hit) e.ruleHits.set(c.index, (hit = { count: 0, seqs: [] }));
+          if (!hit) e.ruleHits.set(c.index, (hit = { count: 0, seqs: [], resources: [] }));
           hit.count++;
           pushCapped(hit.seqs, a.seq, 8);
+          if (r !== null && !hit.resources.includes(r)) pushCapped(hit.resources, r, 8);
         }
       }
     },

@@ -45,55 +45,70 @@ function openFlags(e: EnhancedEvent): { write: boolean; truncate: boolean } {
   };
 }
 
-/** The file accesses an event makes, or an empty list. */
-export function fileAccesses(e: EnhancedEvent): Access[] {
+/** One path an event touches and how. */
+export interface FileAccess {
+  path: string;
+  access: Access[];
+}
+
+function accessOfOpen(e: EnhancedEvent): Access[] {
+  if (e.resource_type === "DIR" || e.high_level_kind === "DirList" || e.high_level_kind === "FileMetadata") return [];
+  const f = openFlags(e);
+  // The enricher buckets an open by the intent of its flags; the flags word says whether it truncates.
+  const write = e.high_level_kind === "FileWrite" || f.write;
+  return f.truncate ? ["write", "truncate"] : write ? ["write"] : ["read"];
+}
+
+/** The file accesses an event makes (a rename touches two paths), or an empty list. */
+export function fileAccesses(e: EnhancedEvent): FileAccess[] {
   if (!succeeded(e) || e.abs_path === null) return [];
   if (e.resource_type !== null && !FILE_TYPES.has(e.resource_type)) return [];
+  const path = e.abs_path;
+  const one = (access: Access[]): FileAccess[] => (access.length > 0 ? [{ path, access }] : []);
   switch (e.operation) {
     case "READ":
-      return ["read"];
+      return one(["read"]);
     case "WRITE":
-      return ["write"];
+      return one(e.call === "truncate" || e.call === "ftruncate" ? ["write", "truncate"] : ["write"]);
     case "EXEC":
-      return ["exec"];
+      return one(["exec"]);
     case "DELETE":
-      return ["delete"];
-    case "RENAME":
-      return ["rename"];
+      return one(["delete"]);
+    case "RENAME": {
+      // The destination is replaced: for rules it is written (a new ~/.bashrc moved into place).
+      const to = e.abs_path2;
+      return to
+        ? [
+            { path, access: ["rename"] },
+            { path: to, access: ["write", "truncate"] },
+          ]
+        : one(["rename"]);
+    }
     case "CHMOD":
-      return ["chmod"];
+      return one(["chmod"]);
     case "LINK":
     case "MKDIR":
-      return ["write"];
-    case "OPEN": {
-      if (!OPEN_CALLS.has(e.call)) return ["read"];
-      const f = openFlags(e);
-      return f.truncate ? ["write", "truncate"] : f.write ? ["write"] : ["read"];
-    }
+      return one(["write"]);
+    case "OPEN":
+      return OPEN_CALLS.has(e.call) ? one(accessOfOpen(e)) : [];
     case null:
       break;
     default:
-      if (e.call === "truncate" || e.call === "ftruncate") return ["write", "truncate"];
-      if (OPEN_CALLS.has(e.call)) {
-        const f = openFlags(e);
-        return f.truncate ? ["write", "truncate"] : f.write ? ["write"] : ["read"];
-      }
-      if (EXEC_CALLS.has(e.call)) return ["exec"];
       return [];
   }
   switch (e.high_level_kind) {
     case "FileRead":
-      return ["read"];
+      return one(["read"]);
     case "FileWrite":
-      return ["write"];
+      return one(["write"]);
     case "FileDelete":
-      return ["delete"];
+      return one(["delete"]);
     case "FileRename":
-      return ["rename"];
+      return one(["rename"]);
     case "PermChange":
-      return ["chmod"];
+      return one(["chmod"]);
     default:
-      return EXEC_CALLS.has(e.call) ? ["exec"] : [];
+      return EXEC_CALLS.has(e.call) ? one(["exec"]) : [];
   }
 }
 

@@ -25,7 +25,7 @@
 import type { Action, EnhancedEvent, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
 import { remoteMatches } from "./activity.js";
 import { type ArgvTest, compileArgvMatch } from "./argv.js";
-import { connectionOf, endpointText, execPath, fileAccesses, succeeded } from "./facts.js";
+import { connectionOf, endpointText, execPath, type FileAccess, fileAccesses, succeeded } from "./facts.js";
 import { basenameOf, compileNameGlobs, compilePathGlobs, isInside, normalizePath } from "./match.js";
 import type { Access, RiskRule, Rules } from "./rules.js";
 
@@ -294,27 +294,31 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   };
 
   /** Does one streaming rule match this event? Adds the evidence when it does. */
-  const evaluate = (c: Compiled, e: EnhancedEvent, accesses: readonly Access[]): boolean => {
+  const evaluate = (c: Compiled, e: EnhancedEvent, files: readonly FileAccess[]): boolean => {
     const r = c.rule;
     const pid = e.pid;
     const base = { program: programOf(pid), pid: String(pid) };
     switch (r.detector) {
       case "file": {
-        const path = e.abs_path;
-        if (path === null || !accesses.some((a) => c.access.has(a))) return false;
-        if (!pathOk(c, path) || !programOk(c, pid, null)) return false;
-        if (r.outside_project && (projectDir === null || isInside(path, projectDir))) return false;
-        if (r.other_process) {
-          const m = /^\/proc\/(\d+)\//.exec(path);
-          if (!m || Number(m[1]) === pid || Number(m[1]) === e.tid) return false;
+        let hit = false;
+        for (const f of files) {
+          const path = f.path;
+          if (!f.access.some((a) => c.access.has(a))) continue;
+          if (!pathOk(c, path) || !programOk(c, pid, null)) continue;
+          if (r.outside_project && (projectDir === null || isInside(path, projectDir))) continue;
+          if (r.other_process) {
+            const m = /^\/proc\/(\d+)\//.exec(path);
+            if (!m || Number(m[1]) === pid || Number(m[1]) === e.tid) continue;
+          }
+          let mode = "";
+          if (r.mode_any !== undefined) {
+            if (!f.access.includes("chmod") || e.perm_bits === null || (e.perm_bits & r.mode_any) === 0) continue;
+            mode = octal(e.perm_bits);
+          }
+          addEvidence(c, `${r.id}|${pid}|${path}`, r.severity, pid, { ...base, path, mode }, [e.seq]);
+          hit = true;
         }
-        let mode = "";
-        if (r.mode_any !== undefined) {
-          if (!accesses.includes("chmod") || e.perm_bits === null || (e.perm_bits & r.mode_any) === 0) return false;
-          mode = octal(e.perm_bits);
-        }
-        addEvidence(c, `${r.id}|${pid}|${path}`, r.severity, pid, { ...base, path, mode }, [e.seq]);
-        return true;
+        return hit;
       }
       case "exec": {
         const path = execPath(e);
@@ -365,19 +369,18 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
       execEnriched.set(e.event_seq, e.seq);
     } else if (!names.has(e.pid) && e.exe_path) names.set(e.pid, basenameOf(e.exe_path));
     if (connectionOf(e)) netPids.add(e.pid);
-    const accesses = fileAccesses(e);
-    const path = e.abs_path;
-    if (path !== null && accesses.length > 0) {
-      if (accesses.includes("write") && e.resource_type !== "DIR") rememberWrite(path, e);
-      if (accesses.includes("chmod") && e.perm_bits !== null && (e.perm_bits & 0o111) !== 0 && written.has(path)) {
+    const files = fileAccesses(e);
+    for (const { path, access } of files) {
+      if (access.includes("write") && e.resource_type !== "DIR") rememberWrite(path, e);
+      if (access.includes("chmod") && e.perm_bits !== null && (e.perm_bits & 0o111) !== 0 && written.has(path)) {
         chmods.set(path, { pid: e.pid, seq: e.seq, mode: e.perm_bits });
         watch(e.seq);
       }
-      if (accesses.includes("delete")) countDelete(e, path);
+      if (access.includes("delete")) countDelete(e, path);
     }
     let claimed = false;
-    for (const c of streaming.main) if (evaluate(c, e, accesses)) claimed = true;
-    if (!claimed) for (const c of streaming.fallback) evaluate(c, e, accesses);
+    for (const c of streaming.main) if (evaluate(c, e, files)) claimed = true;
+    if (!claimed) for (const c of streaming.fallback) evaluate(c, e, files);
   };
 
   /** Argument rules and the interpreter form of the chain, over the final tree. */

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import { registerReport } from "./report.js";
 import { registerSessions } from "./sessions.js";
 
 /** Every subcommand registers itself here; only finished commands are listed. */
 export function registerCommands(program: Command): void {
   registerSessions(program);
+  registerReport(program);
 }

@@ -1,0 +1,91 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { loadRules } from "../classify/rules.js";
+import { CapsuleError } from "../core/errors.js";
+import { buildAISynthesis } from "../report/ai.js";
+import { renderHuman } from "../report/human.js";
+import { buildMachineReport } from "../report/json.js";
+import { buildReportModel, type ReportModel } from "../report/model.js";
+import { resolveSession } from "../session/layout.js";
+
+const FORMATS = ["human", "ai", "json"] as const;
+type Format = (typeof FORMATS)[number];
+
+interface ReportFlags {
+  format: string;
+  rules?: string[];
+  width?: string;
+  color?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function capsuleHome(): string {
+  return process.env.CAPSULE_HOME ? resolve(process.env.CAPSULE_HOME) : join(homedir(), ".capsule");
+}
+
+async function model(session: string | undefined, rules: string[], scanEnriched: boolean): Promise<ReportModel> {
+  const dir = resolveSession(session);
+  const loaded = loadRules(rules);
+  return buildReportModel(dir, {
+    rules: loaded,
+    reevaluate: rules.length > 0,
+    scanEnriched,
+    home: homedir(),
+    capsuleHome: capsuleHome(),
+  });
+}
+
+/** Writes to stdout; a reader that goes away (`| head`) ends the output quietly. */
+function write(text: string): void {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+  process.stdout.write(text);
+}
+
+function widthOf(flag: string | undefined): number {
+  if (flag !== undefined) {
+    const w = Number(flag);
+    if (!Number.isInteger(w) || w < 40 || w > 1000) throw new CapsuleError("USAGE", `--width ${flag}: give 40 to 1000`);
+    return w;
+  }
+  return process.stdout.isTTY ? Math.max(40, process.stdout.columns || 80) : 80;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command("report")
+    .description("report on a session: the labelled process tree, workflows and risks")
+    .argument("[session]", "session folder or name (default: the newest)")
+    .option("-f, --format <format>", "human, ai (the AI synthesis) or json (everything)", "human")
+    .option("--rules <file>", "extra rule file (repeatable); re-evaluates labels, workflows and risks", collect)
+    .option("--width <columns>", "line width of the human report (default: terminal width, 80 when piped)")
+    .option("--no-color", "no colour even on a terminal (NO_COLOR is respected too)")
+    .action(async (session: string | undefined, flags: ReportFlags) => {
+      if (!(FORMATS as readonly string[]).includes(flags.format))
+        throw new CapsuleError("USAGE", `--format ${flags.format}: use ${FORMATS.join(", ")}`);
+      const format = flags.format as Format;
+      const width = widthOf(flags.width);
+      const m = await model(session, flags.rules ?? [], format !== "human");
+      if (format === "ai") write(`${buildAISynthesis(m).json}\n`);
+      else if (format === "json") write(`${JSON.stringify(buildMachineReport(m), null, 2)}\n`);
+      else {
+        const color = flags.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
+        write(renderHuman(m, { width, color }));
+      }
+    });
+
+  program
+    .command("export")
+    .description("export a session for other tools (--ai-ready: the AI synthesis JSON on stdout)")
+    .argument("[session]", "session folder or name (default: the newest)")
+    .option("--ai-ready", "the AI synthesis: compact JSON (at most 32 KiB) with references into the record")
+    .option("--rules <file>", "extra rule file (repeatable)", collect)
+    .action(async (session: string | undefined, flags: { aiReady?: boolean; rules?: string[] }) => {
+      if (!flags.aiReady) throw new CapsuleError("USAGE", "export: say which form, e.g. --ai-ready");
+      const m = await model(session, flags.rules ?? [], true);
+      write(`${buildAISynthesis(m).json}\n`);
+    });
+}

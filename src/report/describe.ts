@@ -1,0 +1,107 @@
+/**
+ * How a process and its work are told in a report: its name, its short command line,
+ * its status, and for each workflow what shows it (the command, or the files and hosts
+ * its actions touched), with the seqs that prove it.
+ */
+
+import type { ProcessActivity } from "../classify/activity.js";
+import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
+import type { AgentWorkflow, ProcessNode } from "../core/events.js";
+import type { ReportModel } from "./model.js";
+import { formatDuration, plural, shortCommand } from "./text.js";
+
+/** The program's name: the basename of argv[0], else of the executable. */
+export function programName(n: ProcessNode): string {
+  const names = namesOf(n);
+  const a0 = n.argv[0];
+  if (a0) return a0.slice(a0.lastIndexOf("/") + 1) || a0;
+  return names[0] ?? `pid ${n.pid}`;
+}
+
+/** A fork that never ran its own program is shown as such, not with its parent's argv. */
+export function commandText(m: ReportModel, n: ProcessNode, width: number): string {
+  if (n.execs.length === 0 && n.parent_id !== null) {
+    const parent = m.index.byId.get(n.parent_id);
+    return `(fork of ${parent ? programName(parent) : "parent"})`;
+  }
+  return shortCommand(n.argv, width);
+}
+
+export function durationOf(n: ProcessNode): number | null {
+  return n.start_ts !== null && n.end_ts !== null ? n.end_ts - n.start_ts : null;
+}
+
+/** "✓", "✗ 1", "✗ SIGKILL", "…" (still running or end unknown). */
+export function statusText(n: ProcessNode): { text: string; ok: boolean | null } {
+  if (n.exit_signal) return { text: `✗ ${n.exit_signal}`, ok: false };
+  if (n.exit_code === 0) return { text: "✓", ok: true };
+  if (n.exit_code !== null) return { text: `✗ ${n.exit_code}`, ok: false };
+  return { text: "…", ok: null };
+}
+
+/** Small counts worth a glance: files written, connections, threads. */
+export function smallCounts(a: ProcessActivity | undefined, n: ProcessNode): string[] {
+  const out: string[] = [];
+  if (a?.writtenTotal) out.push(`${plural(a.writtenTotal, "file")} written`);
+  if (a?.connects) out.push(plural(a.connects, "connection"));
+  if (a?.deleted) out.push(`${plural(a.deleted, "file")} deleted`);
+  if (n.threads.length > 0) out.push(plural(n.threads.length, "thread"));
+  return out;
+}
+
+export interface WorkflowDetail {
+  /** One short phrase: the command, or what the actions touched. */
+  summary: string;
+  /** Files, endpoints, or the command itself. */
+  resources: string[];
+  actionSeqs: number[];
+}
+
+function shortPath(p: string, projectDir: string | null): string {
+  if (projectDir && p.startsWith(`${projectDir}/`)) return p.slice(projectDir.length + 1);
+  return p;
+}
+
+/** Why `n` has workflow `wf`: the command-line rule, or the actions that met a rule. */
+export function workflowDetail(
+  m: ReportModel,
+  c: CompiledLabelRules,
+  n: ProcessNode,
+  wf: AgentWorkflow,
+  width = 60,
+): WorkflowDetail {
+  const act = m.activity.get(n.pid);
+  const names = namesOf(n);
+  const resources: string[] = [];
+  const actionSeqs: number[] = [];
+  let byCommand = false;
+  for (const r of c.workflows) {
+    if (r.workflow !== wf) continue;
+    const hit = act?.ruleHits.get(r.index);
+    if (r.argv && n.label !== "Agent" && n.execs.length > 0 && r.argv(names, n.argv)) byCommand = true;
+    if (hit) {
+      for (const x of hit.resources) if (!resources.includes(x)) resources.push(x);
+      for (const s of hit.seqs) if (!actionSeqs.includes(s)) actionSeqs.push(s);
+    }
+  }
+  const who = n.label === "Agent" ? `${programName(n)} (agent)` : programName(n);
+  if (byCommand) {
+    const dur = formatDuration(durationOf(n));
+    return {
+      summary: commandText(m, n, width) + (dur ? ` (${dur})` : ""),
+      resources: resources.length ? resources : [n.argv.join(" ")],
+      actionSeqs,
+    };
+  }
+  const shown = resources.slice(0, 3).map((r) => shortPath(r, m.projectDir));
+  const more = resources.length > 3 ? ` +${resources.length - 3}` : "";
+  const verb: Record<AgentWorkflow, string> = {
+    CodeGeneration: "wrote",
+    NetworkCommunication: "connected to",
+    FileAnalysis: "read",
+    SystemExploration: "inspected",
+    SecurityOperation: "touched",
+    RepositoryOperation: "worked on",
+  };
+  return { summary: `${who} ${verb[wf]} ${shown.join(", ")}${more}`, resources, actionSeqs };
+}

@@ -1,0 +1,337 @@
+/**
+ * The report for a person (`capsule report --format human`): a header, the labelled
+ * process tree (seed 001's sample), the workflow summary and the risk assessment, with
+ * every reason pointing at its evidence (pid, risk, event and action seqs).
+ *
+ * Every line fits `width` columns: long command lines are shortened, deep trees have
+ * their indentation cut from the left, crowded sibling groups are folded. Colour is
+ * applied after layout, so it never changes the width.
+ */
+
+import { WORKFLOWS } from "../classify/rules.js";
+import type { AgentWorkflow, ProcessNode, RiskFinding, Severity } from "../core/events.js";
+import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
+import { type ReportModel, rankedRisks } from "./model.js";
+import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
+
+export interface HumanOptions {
+  /** Columns every line must fit (80 when stdout is not a terminal). */
+  width: number;
+  color: boolean;
+  /** Tree lines before the rest is left out (default 300). */
+  maxTreeLines?: number;
+}
+
+type Style = "bold" | "dim" | "agent" | "tool" | "system" | "ok" | "fail" | "HIGH" | "MEDIUM" | "LOW";
+type Seg = [string, Style?];
+
+const ANSI: Record<Style, string> = {
+  bold: "1",
+  dim: "2",
+  agent: "1;35",
+  tool: "36",
+  system: "2",
+  ok: "32",
+  fail: "31",
+  HIGH: "1;31",
+  MEDIUM: "1;33",
+  LOW: "32",
+};
+
+/** Siblings of one kind folded into one line when there are at least this many. */
+const FOLD_MIN = 4;
+
+class Out {
+  readonly lines: string[] = [];
+  constructor(
+    readonly width: number,
+    readonly color: boolean,
+  ) {}
+
+  /** One line from segments; cut to the width (colour dropped then, to keep escapes whole). */
+  seg(parts: Seg[]): void {
+    const plain = parts.map((p) => p[0]).join("");
+    if (displayWidth(plain) > this.width) {
+      this.lines.push(fit(plain, this.width));
+      return;
+    }
+    if (!this.color) {
+      this.lines.push(plain);
+      return;
+    }
+    this.lines.push(parts.map(([t, s]) => (s && t ? `\x1b[${ANSI[s]}m${t}\x1b[0m` : t)).join(""));
+  }
+
+  text(s: string, style?: Style): void {
+    this.seg([[s, style]]);
+  }
+
+  /** A paragraph wrapped to the width, later lines indented. */
+  para(first: Seg[], rest: string, indent: string, style?: Style): void {
+    const lead = first.map((p) => p[0]).join("");
+    const lines = wrap(`${lead}${rest}`, this.width, indent);
+    lines.forEach((l, i) => {
+      if (i === 0 && l.startsWith(lead)) this.seg([...first, [l.slice(lead.length), style]]);
+      else this.text(l, style);
+    });
+  }
+
+  blank(): void {
+    this.lines.push("");
+  }
+}
+
+function tagOf(n: ProcessNode): { text: string; style: Style } {
+  switch (n.label) {
+    case "Agent":
+      return { text: "[AGENT]", style: "agent" };
+    case "Tool":
+      return { text: n.workflows[0] ? `[TOOL:${n.workflows[0]}]` : "[TOOL]", style: "tool" };
+    case "SystemTool":
+      return { text: "[SYSTEM]", style: "system" };
+    default:
+      return { text: "[UNKNOWN]", style: "dim" };
+  }
+}
+
+function header(m: ReportModel, o: Out): void {
+  const md = m.session.metadata;
+  o.seg([["CAPSULE PROCESS ANALYSIS", "bold"], [` - Session ${md.session_id}`]]);
+  o.blank();
+  o.text(`Command:  ${shortCommand(md.command, o.width - 10, 60)}`);
+  const tracer = [md.tracer.name, md.tracer.version].filter(Boolean).join(" ");
+  const level = md.tracer.level ? ` (level ${md.tracer.level})` : "";
+  const mode =
+    md.mode === "import" && md.source ? ` · import of ${md.source}` : md.mode === "import" ? " · import" : "";
+  o.text(`Tracer:   ${tracer}${level}${mode}`);
+  const exit = md.exit
+    ? md.exit.signal
+      ? `killed by ${md.exit.signal}`
+      : md.exit.code !== null
+        ? `exit ${md.exit.code}`
+        : "exit unknown"
+    : "still running or not sealed";
+  const dur = formatDuration(m.durationUs);
+  o.text(`Started:  ${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
+  const procs = m.tree.nodes.filter((n) => n.kind === "process").length;
+  const c = md.counts;
+  o.para(
+    [["Counts:   "]],
+    [
+      plural(procs, "process", "processes"),
+      plural(c.events, "event"),
+      plural(m.actions.total, "action"),
+      plural(m.risks.length, "finding"),
+    ].join(" · "),
+    "          ",
+  );
+  const problems: string[] = [];
+  if (c.parse_errors > 0) problems.push(`${plural(c.parse_errors, "line")} the parser could not read`);
+  if (c.dropped > 0) problems.push(`${plural(c.dropped, "record")} lost`);
+  for (const l of md.losses ?? []) problems.push(`${num(l.count)} ${l.stream} lost (${l.reason})`);
+  if (problems.length > 0) o.para([["Problems: ", "fail"]], problems.join(" · "), "          ", "fail");
+  if (m.actions.startup > 0)
+    o.text(`Folded:   ${plural(m.actions.startup, "start-up action")} (loader, interpreter start-up)`, "dim");
+}
+
+interface Entry {
+  nodes: ProcessNode[];
+}
+
+/** Children of a node, same-kind siblings folded together when there are many. */
+function entriesOf(kids: readonly ProcessNode[]): Entry[] {
+  const groups = new Map<string, ProcessNode[]>();
+  for (const k of kids) {
+    const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(k);
+  }
+  const out: Entry[] = [];
+  const placed = new Set<string>();
+  for (const k of kids) {
+    const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+    const g = groups.get(key) as ProcessNode[];
+    if (g.length >= FOLD_MIN) {
+      if (!placed.has(key)) out.push({ nodes: g });
+      placed.add(key);
+    } else out.push({ nodes: [k] });
+  }
+  return out;
+}
+
+function nodeLine(m: ReportModel, o: Out, prefix: string, n: ProcessNode): void {
+  const tag = tagOf(n);
+  const st = statusText(n);
+  const pidPart = ` (PID ${n.pid}) `;
+  const dur = formatDuration(durationOf(n));
+  const extras = smallCounts(m.activity.get(n.pid), n).join(" · ");
+  const fixed = displayWidth(prefix) + displayWidth(tag.text) + 1 + displayWidth(pidPart) + displayWidth(st.text);
+  let tail = (dur ? ` ${dur}` : "") + (extras ? ` · ${extras}` : "");
+  let budget = o.width - fixed - displayWidth(tail);
+  if (budget < 16 && extras) {
+    tail = dur ? ` ${dur}` : "";
+    budget = o.width - fixed - displayWidth(tail);
+  }
+  if (budget < 12) {
+    tail = "";
+    budget = o.width - fixed;
+  }
+  const cmd = commandText(m, n, Math.max(budget, 8));
+  o.seg([
+    [prefix, "dim"],
+    [tag.text, tag.style],
+    [` ${cmd}${pidPart}`],
+    [st.text, st.ok === null ? "dim" : st.ok ? "ok" : "fail"],
+    [tail, "dim"],
+  ]);
+}
+
+function groupLine(o: Out, prefix: string, g: ProcessNode[], below: number): void {
+  const first = g[0] as ProcessNode;
+  const tag = tagOf(first);
+  const ok = g.filter((n) => statusText(n).ok === true).length;
+  const failed = g.filter((n) => statusText(n).ok === false).length;
+  const pids = g.map((n) => n.pid);
+  const span = `(PIDs ${Math.min(...pids)}–${Math.max(...pids)})`;
+  const total = g.reduce((s, n) => s + (durationOf(n) ?? 0), 0);
+  const tail = `${total > 0 ? ` · ${formatDuration(total)} total` : ""}${below > 0 ? ` · +${plural(below, "process", "processes")} below` : ""}`;
+  o.seg([
+    [prefix, "dim"],
+    [tag.text, tag.style],
+    [` ${programName(first)} ×${g.length} ${span} `],
+    [`✓ ${ok}`, "ok"],
+    [failed > 0 ? ` ✗ ${failed}` : "", "fail"],
+    [tail, "dim"],
+  ]);
+}
+
+function countBelow(m: ReportModel, n: ProcessNode): number {
+  let count = 0;
+  const stack = [...(m.index.children.get(n.id) ?? [])];
+  while (stack.length > 0) {
+    const x = stack.pop() as ProcessNode;
+    count++;
+    stack.push(...(m.index.children.get(x.id) ?? []));
+  }
+  return count;
+}
+
+function tree(m: ReportModel, o: Out, maxLines: number): void {
+  o.text("Process Tree:", "bold");
+  const total = m.tree.nodes.filter((n) => n.kind === "process").length;
+  if (total === 0) {
+    o.text("  (no processes recorded)", "dim");
+    return;
+  }
+  let shown = 0;
+  let lines = 0;
+  // Depth first without recursion; each frame is one entry with the prefix for its line.
+  const stack: Array<{ e: Entry; lead: string; last: boolean }> = [];
+  const pushAll = (entries: Entry[], lead: string) => {
+    for (let i = entries.length - 1; i >= 0; i--)
+      stack.push({ e: entries[i] as Entry, lead, last: i === entries.length - 1 });
+  };
+  pushAll(entriesOf(m.index.roots), "");
+  // Indentation deeper than this is cut from the left so the command keeps its room.
+  const maxLead = Math.max(8, o.width - 44);
+  while (stack.length > 0 && lines < maxLines) {
+    const { e, lead, last } = stack.pop() as (typeof stack)[number];
+    const shownLead = displayWidth(lead) > maxLead ? `…${[...lead].slice(-(maxLead - 1)).join("")}` : lead;
+    const prefix = `${shownLead}${last ? "└── " : "├── "}`;
+    const childLead = `${lead}${last ? "    " : "│   "}`;
+    if (e.nodes.length > 1) {
+      const below = e.nodes.reduce((s, n) => s + countBelow(m, n), 0);
+      groupLine(o, prefix, e.nodes, below);
+      shown += e.nodes.length + below;
+    } else {
+      const n = e.nodes[0] as ProcessNode;
+      nodeLine(m, o, prefix, n);
+      shown++;
+      pushAll(entriesOf(m.index.children.get(n.id) ?? []), childLead);
+    }
+    lines++;
+  }
+  if (shown < total)
+    o.text(`… ${plural(total - shown, "more process", "more processes")} not shown (--format json lists all)`, "dim");
+}
+
+function workflows(m: ReportModel, o: Out): void {
+  o.text("Workflow Summary:", "bold");
+  const by = new Map<AgentWorkflow, ProcessNode[]>();
+  for (const n of m.tree.nodes)
+    for (const w of n.workflows) {
+      let l = by.get(w);
+      if (!l) by.set(w, (l = []));
+      l.push(n);
+    }
+  if (by.size === 0) {
+    o.text("- No agent or tool work was classified.");
+    return;
+  }
+  for (const wf of WORKFLOWS) {
+    const nodes = by.get(wf);
+    if (!nodes) continue;
+    o.text(`- ${wf}: ${plural(nodes.length, "process", "processes")}`);
+    for (const n of nodes.slice(0, 5)) {
+      const pid = ` (PID ${n.pid})`;
+      const d = workflowDetail(m, m.labelRules, n, wf, Math.max(20, o.width - 6 - displayWidth(pid)));
+      o.text(`    ${fit(d.summary, o.width - 4 - displayWidth(pid))}${pid}`);
+    }
+    if (nodes.length > 5) o.text(`    … ${plural(nodes.length - 5, "more")}`, "dim");
+  }
+}
+
+function evidence(f: RiskFinding): string {
+  const parts = [`risk #${f.seq}`];
+  if (f.pid !== null) parts.unshift(`pid ${f.pid}`);
+  if (f.event_seqs.length) parts.push(`events ${seqList(f.event_seqs)}`);
+  if (f.action_seqs.length) parts.push(`actions ${seqList(f.action_seqs)}`);
+  return parts.join(" · ");
+}
+
+function risks(m: ReportModel, o: Out): void {
+  o.seg([
+    ["Risk Assessment: ", "bold"],
+    [m.overall, m.overall],
+  ]);
+  if (m.riskSource === "re-evaluated")
+    o.para([], `(re-evaluated with ${m.rulesSources.slice(1).join(", ") || "the default rules"})`, "  ", "dim");
+  if (m.risks.length === 0) {
+    o.text("- No risk rule matched: no credential reads, downloads run, persistence,");
+    o.text("  privilege changes, outside connections or writes outside the project.");
+    return;
+  }
+  const ranked = rankedRisks(m.risks);
+  const shown = ranked.slice(0, 40);
+  for (const f of shown) {
+    const sev: Severity = f.severity;
+    o.para([["- "], [sev, sev], [` ${f.rule}: `]], printable(f.reason), "    ");
+    o.para([["    "]], evidence(f), "    ", "dim");
+  }
+  if (ranked.length > shown.length)
+    o.text(`… ${plural(ranked.length - shown.length, "more finding")} (--format json lists all)`, "dim");
+}
+
+function activity(m: ReportModel, o: Out): void {
+  const kinds = Object.entries(m.actions.byKind).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
+  if (kinds.length === 0) return;
+  o.text("Activity (start-up folded):", "bold");
+  o.para([["  "]], kinds.map(([k, v]) => `${k} ${num(v ?? 0)}`).join(" · "), "  ");
+  if (m.actions.failed > 0) o.text(`  ${plural(m.actions.failed, "action")} failed`, "dim");
+}
+
+/** The whole human report, lines joined by "\n" (ends with one). */
+export function renderHuman(m: ReportModel, opts: HumanOptions): string {
+  const o = new Out(Math.max(40, opts.width), opts.color);
+  header(m, o);
+  o.blank();
+  tree(m, o, opts.maxTreeLines ?? 300);
+  o.blank();
+  workflows(m, o);
+  o.blank();
+  activity(m, o);
+  if (m.actions.total > 0) o.blank();
+  risks(m, o);
+  return `${o.lines.join("\n")}\n`;
+}

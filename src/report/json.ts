@@ -1,0 +1,112 @@
+/**
+ * The machine form (`capsule report --format json`): everything the other two reports
+ * are made from, unabridged: metadata, the labelled tree, workflows per process, every
+ * risk finding, and the action summary per kind and per process.
+ */
+
+import { WORKFLOWS } from "../classify/rules.js";
+import type { AgentWorkflow, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
+import type { SessionMetadata } from "../session/metadata.js";
+import { programName } from "./describe.js";
+import type { ReportModel } from "./model.js";
+
+export const REPORT_FORMAT = "capsule-report/1";
+
+export interface MachineReport {
+  format: typeof REPORT_FORMAT;
+  session: { id: string; dir: string };
+  metadata: SessionMetadata;
+  overall_risk: Severity;
+  risk_source: "record" | "re-evaluated";
+  rules: string[];
+  project_dir: string | null;
+  duration_us: number | null;
+  tree: ProcessTreeSnapshot;
+  agents: Array<{ pid: number; id: string; name: string }>;
+  workflows: Array<{ workflow: AgentWorkflow; processes: Array<{ pid: number; id: string; program: string }> }>;
+  risks: RiskFinding[];
+  action_summary: {
+    total: number;
+    startup: number;
+    failed: number;
+    by_kind: Record<string, number>;
+    by_process: Array<{
+      pid: number;
+      counts: Record<string, number>;
+      files_written: number;
+      files_read: number;
+      connections: number;
+      deleted: number;
+      bytes_read: number;
+      bytes_written: number;
+      failed: number;
+      written_examples: string[];
+      read_examples: string[];
+      endpoints: string[];
+    }>;
+  };
+}
+
+export function buildMachineReport(m: ReportModel): MachineReport {
+  const agents = m.tree.nodes
+    .filter((n) => n.kind === "process" && n.label === "Agent")
+    .map((n) => ({ pid: n.pid, id: n.id, name: m.agentNames.get(n.id) ?? programName(n) }));
+  const workflows = WORKFLOWS.map((workflow) => ({
+    workflow,
+    processes: m.tree.nodes
+      .filter((n) => n.workflows.includes(workflow))
+      .map((n) => ({ pid: n.pid, id: n.id, program: programName(n) })),
+  })).filter((w) => w.processes.length > 0);
+  const byProcess = m.activity
+    .pids()
+    .sort((a, b) => a - b)
+    .map((pid) => {
+      const a = m.activity.get(pid);
+      if (!a) throw new Error(`activity of pid ${pid} vanished`);
+      return {
+        pid,
+        counts: { ...a.counts } as Record<string, number>,
+        files_written: a.writtenTotal,
+        files_read: a.readTotal,
+        connections: a.connects,
+        deleted: a.deleted,
+        bytes_read: a.bytesRead,
+        bytes_written: a.bytesWritten,
+        failed: a.failed,
+        written_examples: a.written,
+        read_examples: a.read,
+        endpoints: a.endpoints,
+      };
+    });
+  // Only the record's own keys: a stream line also carries its chain value.
+  const risks = m.risks.map(({ seq, rule, severity, reason, pid, event_seqs, action_seqs }) => ({
+    seq,
+    rule,
+    severity,
+    reason,
+    pid,
+    event_seqs,
+    action_seqs,
+  }));
+  return {
+    format: REPORT_FORMAT,
+    session: { id: m.session.metadata.session_id, dir: m.session.dir },
+    metadata: m.session.metadata,
+    overall_risk: m.overall,
+    risk_source: m.riskSource,
+    rules: m.rulesSources,
+    project_dir: m.projectDir,
+    duration_us: m.durationUs,
+    tree: m.tree,
+    agents,
+    workflows,
+    risks,
+    action_summary: {
+      total: m.actions.total,
+      startup: m.actions.startup,
+      failed: m.actions.failed,
+      by_kind: { ...m.actions.byKind } as Record<string, number>,
+      by_process: byProcess,
+    },
+  };
+}

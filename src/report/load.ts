@@ -1,0 +1,152 @@
+/**
+ * Reading a session folder back: metadata.json and tree.json whole, risks.jsonl whole
+ * (findings are few), actions.jsonl and enriched.jsonl streamed in batches so a session
+ * of millions of events never sits in memory. Every problem is one CapsuleError naming
+ * the file (and line) and what is wrong with it.
+ */
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { CapsuleError } from "../core/errors.js";
+import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
+import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
+import type { SessionMetadata } from "../session/metadata.js";
+
+export interface LoadedSession {
+  dir: string;
+  metadata: SessionMetadata;
+  tree: ProcessTreeSnapshot;
+  risks: RiskFinding[];
+}
+
+function readJsonFile(dir: string, name: string): unknown {
+  const path = join(dir, name);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CapsuleError(
+      code === "ENOENT" ? "NO_SESSION" : "IO",
+      code === "ENOENT" ? `${path}: missing` : `${path}: cannot read (${code ?? (e as Error).message})`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CapsuleError("BAD_INPUT", `${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function checkMetadata(v: unknown, path: string): SessionMetadata {
+  if (!isObj(v)) throw new CapsuleError("BAD_INPUT", `${path}: not a metadata object`);
+  if (typeof v.session_id !== "string") throw new CapsuleError("BAD_INPUT", `${path}: no session_id`);
+  if (!Array.isArray(v.command)) throw new CapsuleError("BAD_INPUT", `${path}: no command`);
+  if (!isObj(v.counts)) throw new CapsuleError("BAD_INPUT", `${path}: no counts`);
+  if (!isObj(v.tracer)) throw new CapsuleError("BAD_INPUT", `${path}: no tracer`);
+  return v as unknown as SessionMetadata;
+}
+
+function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
+  if (!isObj(v) || !Array.isArray(v.nodes)) throw new CapsuleError("BAD_INPUT", `${path}: not a process tree`);
+  v.nodes.forEach((n, i) => {
+    if (!isObj(n) || typeof n.pid !== "number" || !Array.isArray(n.argv) || !Array.isArray(n.execs))
+      throw new CapsuleError("BAD_INPUT", `${path}: node ${i} is not a process node`);
+    // Trees written before nodes had ids: the pid is the id.
+    if (typeof n.id !== "string") n.id = String(n.pid);
+    if (n.parent_id === undefined) n.parent_id = typeof n.ppid === "number" ? String(n.ppid) : null;
+    if (!Array.isArray(n.workflows)) n.workflows = [];
+    if (n.label === undefined) n.label = null;
+  });
+  return v as unknown as ProcessTreeSnapshot;
+}
+
+/** The small files of a session: metadata, tree and findings. */
+export async function loadSession(dir: string): Promise<LoadedSession> {
+  const metadata = checkMetadata(readJsonFile(dir, METADATA_FILE), join(dir, METADATA_FILE));
+  const tree = checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE));
+  const risks: RiskFinding[] = [];
+  await forEachRecord<RiskFinding>(dir, "risks", (batch) => {
+    for (const r of batch) risks.push(r);
+  });
+  return { dir, metadata, tree, risks };
+}
+
+/** Records of one stream, in batches of up to `batchSize`, checked to be objects with a `seq`. */
+export async function forEachRecord<T>(
+  dir: string,
+  stream: StreamName,
+  fn: (batch: T[]) => void | Promise<void>,
+  batchSize = 2048,
+): Promise<number> {
+  const path = join(dir, streamFile(stream));
+  if (!existsSync(path)) throw new CapsuleError("NO_SESSION", `${path}: missing`);
+  const input = createReadStream(path, { encoding: "utf8" });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let batch: T[] = [];
+  let n = 0;
+  let held: { text: string; line: number } | null = null;
+  const parse = (text: string, line: number): T => {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not valid JSON (${(e as Error).message})`);
+    }
+    if (!isObj(v) || typeof v.seq !== "number")
+      throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not a ${stream} record`);
+    return v as T;
+  };
+  try {
+    for await (const text of lines) {
+      n++;
+      if (text === "") continue;
+      // A line is parsed once the next one exists: a live session's last line may be half written.
+      if (held) batch.push(parse(held.text, held.line));
+      held = { text, line: n };
+      if (batch.length >= batchSize) {
+        await fn(batch);
+        batch = [];
+      }
+    }
+  } catch (e) {
+    if (e instanceof CapsuleError) throw e;
+    throw new CapsuleError("IO", `${path}: cannot read (${(e as Error).message})`);
+  } finally {
+    input.destroy();
+  }
+  if (held) {
+    try {
+      batch.push(parse(held.text, held.line));
+    } catch (e) {
+      const complete = readTail(path) === "\n";
+      if (complete) throw e;
+    }
+  }
+  if (batch.length > 0) await fn(batch);
+  return n;
+}
+
+/** The file's last character (only that byte is read). */
+function readTail(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return "";
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b.toString("latin1");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const forEachAction = (dir: string, fn: (batch: Action[]) => void | Promise<void>) =>
+  forEachRecord<Action>(dir, "actions", fn);
+
+export const forEachEnriched = (dir: string, fn: (batch: EnhancedEvent[]) => void | Promise<void>) =>
+  forEachRecord<EnhancedEvent>(dir, "enriched", fn);

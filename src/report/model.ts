@@ -1,0 +1,161 @@
+/**
+ * Everything the three reports share, built once from a session folder: the labelled
+ * tree with workflows, what each process did (from actions.jsonl, streamed), the risk
+ * findings (from risks.jsonl, or re-evaluated with the user's rules over the record),
+ * and the links from exec events to their enriched seqs.
+ */
+
+import { type ActivityIndex, createActivityCollector } from "../classify/activity.js";
+import { execPath } from "../classify/facts.js";
+import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, treeIndex } from "../classify/labels.js";
+import { createRiskEngine, maxSeverity, severityRank } from "../classify/risks.js";
+import type { Rules } from "../classify/rules.js";
+import type { ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
+import { forEachAction, forEachEnriched, type LoadedSession, loadSession } from "./load.js";
+
+export interface ReportOptions {
+  rules: Rules;
+  /** Re-run the risk rules over the record instead of reading risks.jsonl (user rules given). */
+  reevaluate: boolean;
+  /** Read enriched.jsonl for the exec events' seqs (the AI and JSON forms cite them). */
+  scanEnriched: boolean;
+  home: string | null;
+  capsuleHome: string | null;
+}
+
+export interface ReportModel {
+  session: LoadedSession;
+  tree: ProcessTreeSnapshot;
+  index: ReturnType<typeof treeIndex>;
+  activity: ActivityIndex;
+  risks: RiskFinding[];
+  riskSource: "record" | "re-evaluated";
+  overall: Severity;
+  actions: { total: number; startup: number; failed: number; byKind: Partial<Record<ActionKind, number>> };
+  /** events.jsonl seq of an exec → enriched seq (filled when enriched.jsonl was read). */
+  execRefs: Map<number, number>;
+  /** Known agent name per node id (e.g. "Claude Code"). */
+  agentNames: Map<string, string>;
+  projectDir: string | null;
+  rulesSources: string[];
+  labelRules: CompiledLabelRules;
+  /** µs from the first process start to the last end. */
+  durationUs: number | null;
+}
+
+/** The folder the session worked in: the run's cwd, or for an import the root's first cwd. */
+export function projectDirOf(session: LoadedSession, rootCwd: string | null): string | null {
+  if (session.metadata.mode === "run" && session.metadata.cwd) return session.metadata.cwd;
+  return rootCwd ?? session.metadata.cwd ?? null;
+}
+
+function isLabelled(tree: ProcessTreeSnapshot): boolean {
+  return tree.nodes.length > 0 && tree.nodes.every((n) => n.label !== null);
+}
+
+export function sessionDurationUs(tree: ProcessTreeSnapshot, session: LoadedSession): number | null {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const n of tree.nodes) {
+    if (n.start_ts !== null) lo = Math.min(lo, n.start_ts);
+    if (n.end_ts !== null) hi = Math.max(hi, n.end_ts);
+  }
+  if (Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo) return hi - lo;
+  const { started_at, ended_at } = session.metadata;
+  if (started_at && ended_at) {
+    const d = Date.parse(ended_at) - Date.parse(started_at);
+    if (Number.isFinite(d) && d >= 0) return d * 1000;
+  }
+  return null;
+}
+
+export async function buildReportModel(dir: string, opts: ReportOptions): Promise<ReportModel> {
+  const session = await loadSession(dir);
+  const rawIndex = treeIndex(session.tree);
+  const projectDir = projectDirOf(session, rawIndex.roots[0]?.cwd ?? null);
+
+  const collector = createActivityCollector(opts.rules, { projectDir, home: opts.home });
+  const actions = { total: 0, startup: 0, failed: 0, byKind: {} as Partial<Record<ActionKind, number>> };
+  const engine = opts.reevaluate
+    ? createRiskEngine(opts.rules, {
+        projectDir: session.metadata.mode === "run" ? projectDir : null,
+        home: opts.home,
+        capsuleHome: opts.capsuleHome,
+      })
+    : null;
+  const execRefs = new Map<number, number>();
+
+  if (engine || opts.scanEnriched) {
+    await forEachEnriched(dir, (batch) => {
+      engine?.push(batch);
+      for (const e of batch) if (execPath(e) !== null) execRefs.set(e.event_seq, e.seq);
+    });
+  }
+  await forEachAction(dir, (batch) => {
+    collector.push(batch);
+    engine?.pushActions(batch);
+    for (const a of batch) {
+      actions.total++;
+      if (a.startup) actions.startup++;
+      else {
+        actions.byKind[a.kind] = (actions.byKind[a.kind] ?? 0) + 1;
+        if (!a.ok) actions.failed++;
+      }
+    }
+  });
+
+  const tree =
+    isLabelled(session.tree) && !opts.reevaluate ? session.tree : classifyTree(session.tree, opts.rules, collector);
+  let risks = session.risks;
+  if (engine) {
+    risks = engine.end(tree);
+    risks.forEach((r, i) => {
+      r.seq = i;
+    });
+  }
+  const c = compileLabelRules(opts.rules);
+  const agentNames = new Map<string, string>();
+  for (const n of tree.nodes) {
+    const name = n.label === "Agent" ? agentName(n, c) : null;
+    if (name) agentNames.set(n.id, name);
+  }
+  return {
+    session,
+    tree,
+    index: treeIndex(tree),
+    activity: collector,
+    risks,
+    riskSource: engine ? "re-evaluated" : "record",
+    overall: maxSeverity(risks),
+    actions,
+    execRefs,
+    agentNames,
+    projectDir,
+    rulesSources: opts.rules.sources,
+    labelRules: c,
+    durationUs: sessionDurationUs(tree, session),
+  };
+}
+
+/** Findings, most severe first, then in record order. */
+export function rankedRisks(risks: readonly RiskFinding[]): RiskFinding[] {
+  return [...risks].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.seq - b.seq);
+}
+
+/** The agent nodes: labelled Agent, outermost first. */
+export function agentNodes(m: ReportModel): ProcessNode[] {
+  return m.tree.nodes.filter((n) => n.kind === "process" && n.label === "Agent");
+}
+
+/** The process nodes below `n` (not threads), depth first. */
+export function descendants(m: ReportModel, n: ProcessNode): ProcessNode[] {
+  const out: ProcessNode[] = [];
+  const stack = [...(m.index.children.get(n.id) ?? [])].reverse();
+  while (stack.length > 0) {
+    const x = stack.pop() as ProcessNode;
+    out.push(x);
+    const kids = m.index.children.get(x.id) ?? [];
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as ProcessNode);
+  }
+  return out;
+}
