@@ -32,6 +32,7 @@ export interface ObjectMaps {
 const DATA_SECTION = /^\.(data|rodata|bss)(\..+)?$/;
 
 export function collectMaps(elf: ElfFile, btf: Btf | undefined): ObjectMaps {
+  if (btf) fixupDatasecs(elf, btf);
   const specs: MapSpec[] = [];
   const declared = new Map<string, number>(); // `${shndx}:${offset}` -> index
   const dataMaps = new Map<number, number>(); // shndx -> index
@@ -112,6 +113,23 @@ export function collectMaps(elf: ElfFile, btf: Btf | undefined): ObjectMaps {
       return m === undefined ? undefined : { index: m, data: false };
     },
   };
+}
+
+/**
+ * clang leaves the variable offsets of a DATASEC at 0 (the linker's job); like libbpf,
+ * take them from the ELF symbols of the same name in the section of the same name.
+ */
+function fixupDatasecs(elf: ElfFile, btf: Btf): void {
+  for (const t of btf.types) {
+    if (t.kind !== BTF_KIND.DATASEC) continue;
+    const sec = elf.section(t.name);
+    if (!sec) continue;
+    for (const m of t.members) {
+      const sym = elf.symbols.find((s) => s.shndx === sec.index && s.name === m.name && s.type !== STT_SECTION);
+      check(sym, `BTF variable '${m.name}' has no symbol in section ${t.name}`);
+      m.offset = sym.value;
+    }
+  }
 }
 
 function isDataSection(s: ElfSection): boolean {

@@ -14,6 +14,13 @@ interface Slot {
   offset: number;
   size: number;
   state: "busy" | "done" | "discarded";
+  tag: number | null;
+}
+
+/** A consumed record and the `tag` that was current when it was reserved. */
+export interface RingRecordData {
+  data: Uint8Array;
+  tag: number | null;
 }
 
 export class RingBuf {
@@ -26,6 +33,8 @@ export class RingBuf {
   /** Bytes (records with headers) ever reserved / ever consumed: the kernel's producer and consumer positions. */
   produced = 0;
   consumed = 0;
+  /** Stamped on every record reserved from now on (the host sets it to the event's seq). */
+  tag: number | null = null;
 
   constructor(
     readonly spec: MapSpec,
@@ -40,7 +49,7 @@ export class RingBuf {
       return -1;
     }
     const offset = this.memory.alloc(size);
-    const slot: Slot = { offset, size, state: "busy" };
+    const slot: Slot = { offset, size, state: "busy", tag: this.tag };
     this.slots.push(slot);
     this.byOffset.set(offset, slot);
     this.used += cost;
@@ -77,13 +86,28 @@ export class RingBuf {
     return this.used;
   }
 
+  /**
+   * Discards every record still reserved; returns how many. A run that ends holding a
+   * reservation would block the buffer for good (the kernel's verifier refuses such programs).
+   */
+  discardBusy(): number {
+    let n = 0;
+    for (const slot of this.slots)
+      if (slot.state === "busy") {
+        slot.state = "discarded";
+        n++;
+      }
+    return n;
+  }
+
   /** Takes the committed records from the front, in order, freeing their space. */
-  drain(): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  drain(): RingRecordData[] {
+    const out: RingRecordData[] = [];
     let n = 0;
     for (const slot of this.slots) {
       if (slot.state === "busy") break;
-      if (slot.state === "done") out.push(this.memory.u8.slice(slot.offset, slot.offset + slot.size));
+      if (slot.state === "done")
+        out.push({ data: this.memory.u8.slice(slot.offset, slot.offset + slot.size), tag: slot.tag });
       this.byOffset.delete(slot.offset);
       this.memory.free(slot.offset);
       const cost = Math.ceil(slot.size / 8) * 8 + HEADER;
