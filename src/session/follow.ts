@@ -1,0 +1,163 @@
+import { type FSWatcher, watch } from "node:fs";
+import { type FileHandle, open, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { METADATA_FILE } from "./layout.js";
+
+export interface FollowOptions {
+  /** Stop following (the iteration ends quietly). */
+  signal?: AbortSignal;
+  /**
+   * A session folder: end once its metadata.json shows a seal, after yielding every
+   * line written before it (the writers flush before they seal).
+   */
+  untilSealed?: string;
+  /** Yield the lines already in the file (default) or only those appended from now on. */
+  fromStart?: boolean;
+  /** Polling interval in ms, the fallback when fs.watch misses a change (default 250). */
+  pollMs?: number;
+}
+
+const READ_SIZE = 1 << 20;
+
+/** True when `dir/metadata.json` exists, parses, and has a non-null `seal`. */
+export async function isSealed(dir: string): Promise<boolean> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, METADATA_FILE), "utf8")) as { seal?: unknown };
+    return meta.seal != null;
+  } catch {
+    return false; // not written yet, or unreadable: not (yet) sealed
+  }
+}
+
+/**
+ * Follow a growing JSONL file: yields batches of complete lines (without their newline)
+ * as they are appended, like `tail -F`: waits for the file to appear, starts over when
+ * it is truncated or replaced, never yields a partial last line. Wakes on fs.watch
+ * events of the file's folder, with polling as the fallback. Ends when `signal` aborts
+ * or, with `untilSealed`, once the session is sealed and everything is read.
+ */
+export async function* followJsonl(path: string, opts: FollowOptions = {}): AsyncGenerator<string[], void, undefined> {
+  const { signal, untilSealed, fromStart = true, pollMs = 250 } = opts;
+  const dir = dirname(path);
+  const name = basename(path);
+  let wake: (() => void) | null = null;
+  let pending = false; // a change arrived while nobody waited
+  const poke = (): void => {
+    pending = true;
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const watchers: FSWatcher[] = [];
+  for (const d of new Set([dir, ...(untilSealed ? [untilSealed] : [])])) {
+    try {
+      const w = watch(d, { persistent: false }, (_event, file) => {
+        if (file === null || file === name || file === METADATA_FILE) poke();
+      });
+      w.on("error", () => {}); // polling still runs
+      watchers.push(w);
+    } catch {
+      // no inotify (limits, odd file system): polling alone
+    }
+  }
+  const timer = setInterval(poke, pollMs);
+  signal?.addEventListener("abort", poke, { once: true });
+
+  const idle = async (): Promise<void> => {
+    if (pending || signal?.aborted) {
+      pending = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    pending = false;
+  };
+
+  let fh: FileHandle | null = null;
+  let ino = -1;
+  let pos = 0;
+  let rest: Buffer | null = null; // bytes of a line whose newline has not arrived yet
+  let skipFirst = false; // fromStart=false: drop the line in progress when we attached
+  let first = true;
+  const buf = Buffer.allocUnsafe(READ_SIZE);
+
+  /** Read from `pos` to end of file; return the complete lines found. */
+  const drain = async (handle: FileHandle): Promise<string[]> => {
+    const lines: string[] = [];
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, READ_SIZE, pos);
+      if (bytesRead === 0) return lines;
+      pos += bytesRead;
+      const chunk = buf.subarray(0, bytesRead);
+      let start = 0;
+      let nl = chunk.indexOf(10, 0);
+      while (nl !== -1) {
+        let text: string;
+        if (rest !== null) {
+          text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString("utf8");
+          rest = null;
+        } else text = chunk.toString("utf8", start, nl);
+        if (skipFirst) skipFirst = false;
+        else lines.push(text.endsWith("\r") ? text.slice(0, -1) : text);
+        start = nl + 1;
+        nl = chunk.indexOf(10, start);
+      }
+      if (start < bytesRead) {
+        const tail = Buffer.from(chunk.subarray(start));
+        rest = rest === null ? tail : Buffer.concat([rest, tail]);
+      }
+      if (lines.length >= 65536) return lines;
+    }
+  };
+
+  try {
+    while (!signal?.aborted) {
+      if (fh === null) {
+        try {
+          fh = await open(path, "r");
+          const st = await fh.stat();
+          ino = st.ino;
+          pos = 0;
+          rest = null;
+          if (first && !fromStart && st.size > 0) {
+            pos = st.size;
+            const last = Buffer.alloc(1);
+            await fh.read(last, 0, 1, st.size - 1);
+            skipFirst = last[0] !== 10;
+          }
+          first = false;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          first = false;
+          if (untilSealed && (await isSealed(untilSealed))) return;
+          await idle();
+          continue;
+        }
+      }
+      const lines = await drain(fh);
+      if (lines.length > 0) {
+        yield lines;
+        continue;
+      }
+      // At end of file: replaced or truncated? Then start over on the new content.
+      const now = await stat(path).catch(() => null);
+      if (now === null || now.ino !== ino || now.size < pos) {
+        await fh.close();
+        fh = null;
+        if (now !== null) continue;
+      }
+      if (untilSealed && (await isSealed(untilSealed))) {
+        // Everything written before the seal is on disk: read it, then end.
+        if (fh !== null) for (let tail = await drain(fh); tail.length > 0; tail = await drain(fh)) yield tail;
+        return;
+      }
+      await idle();
+    }
+  } finally {
+    clearInterval(timer);
+    signal?.removeEventListener("abort", poke);
+    for (const w of watchers) w.close();
+    await fh?.close();
+  }
+}
