@@ -1,0 +1,277 @@
+/**
+ * The enricher stage: every syscall, signal and exit event becomes one self-contained
+ * EnhancedEvent (seed 004). Parse errors and tracer notices produce no record.
+ *
+ * Offline (`live: false`) everything comes from the trace and `push` is synchronous.
+ * Live, /proc fills what the trace left unknown (credentials, exe, cwd, ppid) within a
+ * 2 ms budget per batch (else `ENRICH_TIMEOUT`), look-ups are refused when too many are
+ * queued (`PIPE_BACKPRESSURE`), and executed files are hashed in the background
+ * (`exe_sha256`), the exec record waiting for its hash up to a time budget.
+ *
+ * Order. Records leave in trace order with one exception: a process or thread whose
+ * events appear before its parent's clone/fork/vfork returned (strace -f prints them in
+ * that order when the parent's call is `<unfinished ...>`) is held back until that
+ * return names it, so it starts from its parent's tables (cwd, fds, credentials, exe)
+ * exactly as the kernel made it. Held events are released as orphans when too many are
+ * held, when they wait too long in a live run, and at the end. `seq` numbers records in
+ * output order.
+ */
+import type { EnhancedEvent, ExitEvent, ParsedItem, SignalEvent, SyscallEvent } from "../core/events.js";
+import type { Stage } from "../core/stage.js";
+import { createExeHasher, type ExeHasher } from "./exehash.js";
+import { rawHash } from "./hash.js";
+import { createProcLookup, type ProcEntry, type ProcFacts, type ProcLookup } from "./procfs.js";
+import { createResolver } from "./resolver.js";
+import { ENRICH_TIMEOUT, PIPE_BACKPRESSURE } from "./risk.js";
+import type { Task } from "./state.js";
+
+export interface EnricherOptions {
+  /** A live run: /proc may be read and executed files hashed. */
+  live: boolean;
+  /** Where /proc is (tests point it elsewhere). Default /proc. */
+  procRoot?: string;
+  /** Monotonic clock in ms. Default performance.now. */
+  now?: () => number;
+  /** The first process's cwd when the trace does not show it (session metadata's cwd). */
+  rootCwd?: string | null;
+  /** Hash executed files (exe_sha256). Default: the same as `live`. */
+  hashExecutables?: boolean;
+  /** Budget for /proc look-ups of one batch, ms. Default 2. */
+  lookupBudgetMs?: number;
+  /** Budget for hashing one executable, ms. Default 1000. */
+  hashBudgetMs?: number;
+  /** Events held back for unclaimed children before the oldest are released as orphans. Default 100000. */
+  maxHeld?: number;
+  /** Live: how long an unclaimed child's events may wait for its parent, ms. Default 500. */
+  holdMs?: number;
+  /** Live: records waiting behind a hash before the hash is given up. Default 20000. */
+  maxQueued?: number;
+}
+
+interface Slot {
+  rec: EnhancedEvent;
+  task: Task;
+  /** A /proc look-up this record waits for. */
+  entry: ProcEntry | null;
+  /** Settles when the exec's hash is in (or given up). */
+  hash: Promise<void> | null;
+  emitted: boolean;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Create the enricher stage. See the file comment for what it emits and when. */
+export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, EnhancedEvent> {
+  const now = opts.now ?? performance.now.bind(performance);
+  const resolver = createResolver({ rootCwd: opts.rootCwd ?? null });
+  const maxHeld = opts.maxHeld ?? 100_000;
+  const holdMs = opts.holdMs ?? 500;
+  const budget = opts.lookupBudgetMs ?? 2;
+  const maxQueued = opts.maxQueued ?? 20_000;
+  const lookup: ProcLookup | null = opts.live ? createProcLookup({ root: opts.procRoot ?? "/proc", now }) : null;
+  const hasher: ExeHasher | null =
+    (opts.hashExecutables ?? opts.live) ? createExeHasher({ budgetMs: opts.hashBudgetMs ?? 1000 }) : null;
+
+  /** tid → its events waiting for the parent's clone to name it (insertion order = age). */
+  const held = new Map<number, ParsedItem[]>();
+  const heldSince = new Map<number, number>();
+  let heldCount = 0;
+  let seq = 0;
+  let out: EnhancedEvent[] = [];
+  const children: number[] = [];
+
+  // live only: records in order, some waiting for /proc or a hash
+  let queue: Slot[] = [];
+  let waits: Promise<void>[] = [];
+
+  function feed(item: ParsedItem): void {
+    const ev = item.event;
+    if (ev.kind === "parse_error" || ev.kind === "notice") return;
+    let t = resolver.task(ev.pid);
+    if (t === undefined) {
+      if (resolver.started()) {
+        hold(ev.pid, item);
+        return;
+      }
+      t = resolver.orphan(ev.pid);
+    }
+    resolve(item.lines, ev, t);
+  }
+
+  function resolve(lines: string[], ev: SyscallEvent | SignalEvent | ExitEvent, t: Task): void {
+    const rawLine = lines.length === 1 ? (lines[0] as string) : lines.join("\n");
+    const hash = rawHash(rawLine);
+    let rec: EnhancedEvent;
+    if (ev.kind === "syscall") rec = resolver.syscall(ev, t, rawLine, hash, children);
+    else if (ev.kind === "signal") rec = resolver.signal(ev, t, rawLine, hash);
+    else rec = resolver.exit(ev, t, rawLine, hash);
+    if (lookup === null && hasher === null) {
+      rec.seq = seq++;
+      out.push(rec);
+    } else enqueue(rec, t, ev);
+    if (children.length > 0) for (const c of children.splice(0)) release(c);
+  }
+
+  function hold(tid: number, item: ParsedItem): void {
+    let list = held.get(tid);
+    if (list === undefined) {
+      list = [];
+      held.set(tid, list);
+      heldSince.set(tid, now());
+    }
+    list.push(item);
+    // bounded memory: a trace whose clones are filtered out must not be held forever
+    if (++heldCount > maxHeld) {
+      const oldest = held.keys().next().value;
+      if (oldest !== undefined) orphan(oldest);
+    }
+  }
+
+  function release(tid: number): void {
+    const list = held.get(tid);
+    if (list === undefined) return;
+    held.delete(tid);
+    heldSince.delete(tid);
+    heldCount -= list.length;
+    for (const item of list) feed(item);
+  }
+
+  /** Give up waiting for `tid`'s parent: it starts with empty tables. */
+  function orphan(tid: number): void {
+    resolver.orphan(tid);
+    release(tid);
+  }
+
+  // ───────────── live: /proc look-ups and executable hashes ─────────────
+
+  function apply(rec: EnhancedEvent, t: Task, f: ProcFacts | null): void {
+    if (f === null) return;
+    const p = t.proc;
+    const c = p.cred;
+    // the trace wins; /proc fills what it left unknown, in the tables too
+    if (c.uid === null) c.uid = f.uid;
+    if (c.gid === null) c.gid = f.gid;
+    if (c.euid === null) c.euid = f.euid;
+    if (c.egid === null) c.egid = f.egid;
+    if (c.caps === null) c.caps = f.caps;
+    if (p.ppid === null) p.ppid = f.ppid;
+    if (!p.execSeen && p.exe === null) p.exe = f.exe;
+    if (t.fs.cwd === null) t.fs.cwd = f.cwd;
+    if (rec.uid === null) rec.uid = f.uid;
+    if (rec.gid === null) rec.gid = f.gid;
+    if (rec.euid === null) rec.euid = f.euid;
+    if (rec.egid === null) rec.egid = f.egid;
+    if (rec.caps === null) rec.caps = f.caps;
+    if (rec.ppid === null) rec.ppid = f.ppid;
+    if (rec.exe_path === null && !p.execSeen) rec.exe_path = f.exe;
+    if (rec.cwd === null) rec.cwd = f.cwd;
+  }
+
+  function wantsProc(rec: EnhancedEvent, t: Task): boolean {
+    return (
+      rec.uid === null ||
+      rec.gid === null ||
+      rec.euid === null ||
+      rec.egid === null ||
+      rec.caps === null ||
+      rec.ppid === null ||
+      rec.cwd === null ||
+      (rec.exe_path === null && !t.proc.execSeen)
+    );
+  }
+
+  function enqueue(rec: EnhancedEvent, t: Task, ev: SyscallEvent | SignalEvent | ExitEvent): void {
+    const slot: Slot = { rec, task: t, entry: null, hash: null, emitted: false };
+    const ok = rec.errno === null && rec.retval !== null;
+    const exec = ok && rec.operation === "EXEC";
+    if (lookup !== null && ev.kind !== "exit") {
+      const pid = t.proc.tgid;
+      if (exec || (ok && rec.operation === "SETID")) lookup.invalidate(pid);
+      if (wantsProc(rec, t)) {
+        const e = lookup.get(pid);
+        if (e === null) rec.risk_tags.push(PIPE_BACKPRESSURE);
+        else if (e.pending === null) apply(rec, t, e.facts);
+        else {
+          slot.entry = e;
+          waits.push(e.pending);
+        }
+      }
+    }
+    if (hasher !== null && exec && rec.abs_path !== null) {
+      slot.hash = hasher.hash(rec.abs_path).then((h) => {
+        if (!slot.emitted) rec.exe_sha256 = h;
+        slot.hash = null;
+      });
+    }
+    queue.push(slot);
+  }
+
+  /** Wait (within the budget) for this batch's look-ups, patch the records, emit what is ready. */
+  async function settle(final: boolean): Promise<void> {
+    if (waits.length > 0) {
+      const all = Promise.all(waits);
+      waits = [];
+      // at the end there is no hurry, but a hung /proc read must not hang the session
+      await Promise.race([all, sleep(final ? Math.max(budget, 100) : budget)]);
+    }
+    for (const s of queue) {
+      if (s.entry === null) continue;
+      if (s.entry.pending === null) apply(s.rec, s.task, s.entry.facts);
+      else s.rec.risk_tags.push(ENRICH_TIMEOUT);
+      s.entry = null;
+    }
+    if (final) await Promise.all(queue.map((s) => s.hash));
+    let i = 0;
+    for (; i < queue.length; i++) {
+      const s = queue[i] as Slot;
+      // a record waits for its exec's hash, unless too many records wait behind it
+      if (s.hash !== null && queue.length - i <= maxQueued) break;
+      s.emitted = true;
+      s.rec.seq = seq++;
+      out.push(s.rec);
+    }
+    queue = i === queue.length ? [] : queue.slice(i);
+  }
+
+  function releaseStale(): void {
+    const t = now();
+    for (const [tid, since] of heldSince) {
+      if (t - since < holdMs) break;
+      orphan(tid);
+    }
+  }
+
+  function take(): EnhancedEvent[] {
+    const r = out;
+    out = [];
+    return r;
+  }
+
+  if (lookup === null && hasher === null) {
+    return {
+      push(batch) {
+        for (let i = 0; i < batch.length; i++) feed(batch[i] as ParsedItem);
+        return take();
+      },
+      end() {
+        for (const tid of [...held.keys()]) orphan(tid);
+        return take();
+      },
+    };
+  }
+  return {
+    async push(batch) {
+      for (let i = 0; i < batch.length; i++) feed(batch[i] as ParsedItem);
+      releaseStale();
+      await settle(false);
+      return take();
+    },
+    async end() {
+      for (const tid of [...held.keys()]) orphan(tid);
+      await settle(true);
+      return take();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * SHA-256 of executed files, in the background: a few hashes at a time, each given up
+ * (null) after a time budget, results memoised by path, device, inode, size and mtime so
+ * a binary run a hundred times is read once and a rewritten one is read again.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+
+export interface ExeHasherOptions {
+  concurrency?: number;
+  budgetMs?: number;
+}
+
+export interface ExeHasher {
+  /** Hex SHA-256 of the file at `path`; settles within the budget (null when over it or unreadable). */
+  hash(path: string): Promise<string | null>;
+}
+
+export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
+  const concurrency = opts.concurrency ?? 2;
+  const budget = opts.budgetMs ?? 1000;
+  const done = new Map<string, Promise<string | null>>();
+  const waiting: (() => void)[] = [];
+  let running = 0;
+
+  function read(path: string, signal: AbortSignal): Promise<string | null> {
+    return new Promise((resolve) => {
+      const h = createHash("sha256");
+      const s = createReadStream(path, { signal, highWaterMark: 1 << 20 });
+      s.on("data", (chunk) => h.update(chunk));
+      s.on("end", () => resolve(h.digest("hex")));
+      s.on("error", () => resolve(null));
+    });
+  }
+
+  async function run(path: string, deadline: number): Promise<string | null> {
+    if (running >= concurrency) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    const left = deadline - performance.now();
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), Math.max(0, left));
+    try {
+      return left <= 0 ? null : await read(path, ac.signal);
+    } finally {
+      clearTimeout(timer);
+      running--;
+      waiting.shift()?.();
+    }
+  }
+
+  return {
+    async hash(path) {
+      const deadline = performance.now() + budget;
+      const st = await stat(path).catch(() => null);
+      if (st === null || !st.isFile()) return null;
+      const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+      let p = done.get(key);
+      if (p === undefined) {
+        p = run(path, deadline);
+        done.set(key, p);
+        // a hash given up on may succeed next time
+        p.then((v) => {
+          if (v === null) done.delete(key);
+        });
+      }
+      return p;
+    },
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * Flag sets, modes and capability masks as strace prints them, turned into numbers.
+ *
+ * strace prints a flag argument as names joined by `|` (`O_WRONLY|O_CREAT|O_CLOEXEC`),
+ * sometimes with a numeric rest (`O_RDONLY|0x40000000`) or a `name=` prefix (clone's
+ * `flags=CLONE_VM|SIGCHLD`), and as a bare number when it knows no name. Everything
+ * here accepts all of those forms. Only bits below 2^31 are kept: every bit the
+ * enricher tests is one of them.
+ */
+import type { Arg } from "../core/events.js";
+
+type Names = ReadonlyMap<string, number>;
+
+// x86-64 <fcntl.h> values (octal, as in the kernel headers).
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_ACCMODE = 0o3;
+export const O_CREAT = 0o100;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_DIRECTORY = 0o200000;
+export const O_CLOEXEC = 0o2000000;
+export const O_PATH = 0o10000000;
+export const O_TMPFILE = 0o20200000;
+
+export const OPEN_FLAGS: Names = new Map([
+  ["O_RDONLY", 0],
+  ["O_WRONLY", O_WRONLY],
+  ["O_RDWR", O_RDWR],
+  ["O_CREAT", O_CREAT],
+  ["O_EXCL", 0o200],
+  ["O_NOCTTY", 0o400],
+  ["O_TRUNC", O_TRUNC],
+  ["O_APPEND", O_APPEND],
+  ["O_NONBLOCK", 0o4000],
+  ["O_DSYNC", 0o10000],
+  ["O_ASYNC", 0o20000],
+  ["O_DIRECT", 0o40000],
+  ["O_LARGEFILE", 0o100000],
+  ["O_DIRECTORY", O_DIRECTORY],
+  ["O_NOFOLLOW", 0o400000],
+  ["O_NOATIME", 0o1000000],
+  ["O_CLOEXEC", O_CLOEXEC],
+  ["O_SYNC", 0o4010000],
+  ["O_PATH", O_PATH],
+  ["O_TMPFILE", O_TMPFILE],
+]);
+
+export const CLONE_VM = 0x100;
+export const CLONE_FS = 0x200;
+export const CLONE_FILES = 0x400;
+export const CLONE_VFORK = 0x4000;
+export const CLONE_PARENT = 0x8000;
+export const CLONE_THREAD = 0x10000;
+
+export const CLONE_FLAGS: Names = new Map([
+  ["CLONE_VM", CLONE_VM],
+  ["CLONE_FS", CLONE_FS],
+  ["CLONE_FILES", CLONE_FILES],
+  ["CLONE_SIGHAND", 0x800],
+  ["CLONE_PIDFD", 0x1000],
+  ["CLONE_PTRACE", 0x2000],
+  ["CLONE_VFORK", CLONE_VFORK],
+  ["CLONE_PARENT", CLONE_PARENT],
+  ["CLONE_THREAD", CLONE_THREAD],
+  ["CLONE_NEWNS", 0x20000],
+  ["CLONE_SYSVSEM", 0x40000],
+  ["CLONE_SETTLS", 0x80000],
+  ["CLONE_PARENT_SETTID", 0x100000],
+  ["CLONE_CHILD_CLEARTID", 0x200000],
+  ["CLONE_UNTRACED", 0x800000],
+  ["CLONE_CHILD_SETTID", 0x1000000],
+  ["CLONE_NEWCGROUP", 0x2000000],
+  ["CLONE_NEWUTS", 0x4000000],
+  ["CLONE_NEWIPC", 0x8000000],
+  ["CLONE_NEWUSER", 0x10000000],
+  ["CLONE_NEWPID", 0x20000000],
+  ["CLONE_NEWNET", 0x40000000],
+]);
+
+export const SOCK_CLOEXEC = 0o2000000;
+const SOCK_TYPE_MASK = 0xf;
+
+export const SOCK_FLAGS: Names = new Map([
+  ["SOCK_STREAM", 1],
+  ["SOCK_DGRAM", 2],
+  ["SOCK_RAW", 3],
+  ["SOCK_RDM", 4],
+  ["SOCK_SEQPACKET", 5],
+  ["SOCK_DCCP", 6],
+  ["SOCK_PACKET", 10],
+  ["SOCK_NONBLOCK", 0o4000],
+  ["SOCK_CLOEXEC", SOCK_CLOEXEC],
+]);
+
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
+
+export const AT_FLAGS: Names = new Map([
+  ["AT_SYMLINK_NOFOLLOW", 0x100],
+  ["AT_REMOVEDIR", AT_REMOVEDIR],
+  ["AT_EACCESS", 0x200],
+  ["AT_SYMLINK_FOLLOW", 0x400],
+  ["AT_NO_AUTOMOUNT", 0x800],
+  ["AT_EMPTY_PATH", AT_EMPTY_PATH],
+  ["AT_STATX_SYNC_AS_STAT", 0],
+  ["AT_STATX_FORCE_SYNC", 0x2000],
+  ["AT_STATX_DONT_SYNC", 0x4000],
+  ["AT_RECURSIVE", 0x8000],
+]);
+
+/** Any `*_CLOEXEC` flag (EFD_, EPOLL_, SFD_, TFD_, IN_, MFD_, O_, SOCK_) has this name suffix. */
+export function namesCloexec(a: Arg | undefined): boolean {
+  if (a === undefined) return false;
+  return textOf(a)?.includes("CLOEXEC") === true;
+}
+
+/** The printed text of a scalar-like argument (number, symbol, verbatim), else null. */
+export function textOf(a: Arg): string | null {
+  return a.k === "num" || a.k === "sym" || a.k === "other" ? a.text : null;
+}
+
+const NUMERIC = /^(?:0x[0-9a-f]+|0[0-7]*|[1-9][0-9]*)$/i;
+
+/** A C integer literal as strace prints one (decimal, 0x hex, 0 octal), else null. */
+export function intLiteral(t: string): number | null {
+  if (!NUMERIC.test(t)) return null;
+  if (t.length > 1 && t.charCodeAt(0) === 48 /* 0 */) {
+    const x = t.charCodeAt(1) | 0x20;
+    return x === 120 /* x */ ? Number.parseInt(t.slice(2), 16) : Number.parseInt(t.slice(1), 8);
+  }
+  return Number.parseInt(t, 10);
+}
+
+const caches = new WeakMap<Names, Map<string, number>>();
+
+/** The bits a flag text sets, by `names`; unknown names count as 0. Memoised per text. */
+export function bitsOfText(text: string, names: Names): number {
+  let cache = caches.get(names);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(names, cache);
+  }
+  // flag texts repeat endlessly (O_RDONLY|O_CLOEXEC): one map hit instead of a split
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit;
+  let v = 0;
+  for (let part of text.split("|")) {
+    const eq = part.lastIndexOf("=");
+    if (eq >= 0) part = part.slice(eq + 1);
+    part = part.trim();
+    const b = names.get(part);
+    if (b !== undefined) v |= b;
+    else {
+      const n = intLiteral(part);
+      if (n !== null) v |= n;
+    }
+  }
+  if (cache.size < 4096) cache.set(text, v);
+  return v;
+}
+
+/** The bits of a flag argument, or null when the argument is not a flag set. */
+export function bitsOf(a: Arg | undefined, names: Names): number | null {
+  if (a === undefined) return null;
+  if (a.k === "changed") return bitsOf(a.before, names);
+  const t = textOf(a);
+  return t === null ? null : bitsOfText(t, names);
+}
+
+const MODE_BITS: Names = new Map([
+  ["S_ISUID", 0o4000],
+  ["S_ISGID", 0o2000],
+  ["S_ISVTX", 0o1000],
+  ["S_IRWXU", 0o700],
+  ["S_IRUSR", 0o400],
+  ["S_IWUSR", 0o200],
+  ["S_IXUSR", 0o100],
+  ["S_IRWXG", 0o70],
+  ["S_IRGRP", 0o40],
+  ["S_IWGRP", 0o20],
+  ["S_IXGRP", 0o10],
+  ["S_IRWXO", 0o7],
+  ["S_IROTH", 0o4],
+  ["S_IWOTH", 0o2],
+  ["S_IXOTH", 0o1],
+]);
+
+/**
+ * Permission bits (07777) of a mode argument: `0644`, `S_IFREG|0600`, `S_ISUID|0755`.
+ * strace prints modes in octal with a leading 0; file-type names (S_IF*) are dropped.
+ */
+export function modeOf(a: Arg | undefined): number | null {
+  if (a === undefined) return null;
+  const t = textOf(a);
+  if (t === null) return null;
+  let v = 0;
+  let any = false;
+  for (const raw of t.split("|")) {
+    const part = raw.trim();
+    if (part.startsWith("S_IF")) continue;
+    const b = MODE_BITS.get(part);
+    if (b !== undefined) {
+      v |= b;
+      any = true;
+      continue;
+    }
+    const n = intLiteral(part);
+    if (n === null) return null;
+    v |= n;
+    any = true;
+  }
+  return any ? v & 0o7777 : null;
+}
+
+const CAP_NAMES = [
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "DAC_READ_SEARCH",
+  "FOWNER",
+  "FSETID",
+  "KILL",
+  "SETGID",
+  "SETUID",
+  "SETPCAP",
+  "LINUX_IMMUTABLE",
+  "NET_BIND_SERVICE",
+  "NET_BROADCAST",
+  "NET_ADMIN",
+  "NET_RAW",
+  "IPC_LOCK",
+  "IPC_OWNER",
+  "SYS_MODULE",
+  "SYS_RAWIO",
+  "SYS_CHROOT",
+  "SYS_PTRACE",
+  "SYS_PACCT",
+  "SYS_ADMIN",
+  "SYS_BOOT",
+  "SYS_NICE",
+  "SYS_RESOURCE",
+  "SYS_TIME",
+  "SYS_TTY_CONFIG",
+  "MKNOD",
+  "LEASE",
+  "AUDIT_WRITE",
+  "AUDIT_CONTROL",
+  "SETFCAP",
+  "MAC_OVERRIDE",
+  "MAC_ADMIN",
+  "SYSLOG",
+  "WAKE_ALARM",
+  "BLOCK_SUSPEND",
+  "AUDIT_READ",
+  "PERFMON",
+  "BPF",
+  "CHECKPOINT_RESTORE",
+];
+const CAP_BIT = new Map(CAP_NAMES.map((n, i) => [`CAP_${n}`, BigInt(i)]));
+
+/**
+ * A capability set as capget/capset print it (`1<<CAP_CHOWN|1<<CAP_KILL`, `0`, a hex
+ * number) as a decimal string of the 64-bit mask; null when a term is not understood.
+ */
+export function capMaskOf(text: string): string | null {
+  let v = 0n;
+  for (const raw of text.split("|")) {
+    const part = raw.trim();
+    if (part.startsWith("1<<")) {
+      const bit = CAP_BIT.get(part.slice(3));
+      if (bit === undefined) return null;
+      v |= 1n << bit;
+      continue;
+    }
+    const n = /^(?:0x[0-9a-f]+|[0-9]+)$/i.test(part) ? BigInt(part) : null;
+    if (n === null) return null;
+    v |= n;
+  }
+  return (v & 0xffffffffffffffffn).toString();
+}
+
+/** Socket type without its SOCK_NONBLOCK/SOCK_CLOEXEC bits (1 stream, 2 dgram, 3 raw, 5 seqpacket). */
+export function sockType(bits: number): number {
+  return bits & SOCK_TYPE_MASK;
+}

@@ -1,0 +1,66 @@
+/**
+ * Path arithmetic as the kernel's lookup does it lexically: join onto a directory,
+ * collapse `.`, `..` and repeated slashes. Symlinks are not followed (the trace shows
+ * what the kernel resolved wherever -yy annotates an fd; elsewhere the lexical path is
+ * what the program asked for).
+ */
+import type { ResourceType } from "../core/events.js";
+
+/** Collapse `//`, `/./`, `/../` and a trailing slash of an absolute path; `..` stops at `/`. */
+export function normalise(p: string): string {
+  // most paths in a trace are already clean: one scan instead of split/join
+  if (isClean(p)) return p;
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return `/${out.join("/")}`;
+}
+
+function isClean(p: string): boolean {
+  const n = p.length;
+  if (n === 0 || p.charCodeAt(0) !== 47) return false;
+  if (n > 1 && p.charCodeAt(n - 1) === 47) return false;
+  for (let i = 0; i < n; i++) {
+    if (p.charCodeAt(i) !== 47) continue;
+    const c1 = p.charCodeAt(i + 1);
+    if (c1 === 47) return false;
+    if (c1 === 46 /* . */) {
+      const c2 = p.charCodeAt(i + 2);
+      if (c2 === 47 || Number.isNaN(c2)) return false;
+      if (c2 === 46 && (i + 3 === n || p.charCodeAt(i + 3) === 47)) return false;
+    }
+  }
+  return true;
+}
+
+/** `p` resolved against directory `dir` (absolute), or null when `p` is relative and `dir` unknown. */
+export function resolveAgainst(dir: string | null, p: string): string | null {
+  if (p.charCodeAt(0) === 47) return normalise(p);
+  if (dir === null) return null;
+  if (p === "" || p === ".") return dir;
+  return normalise(dir === "/" ? `/${p}` : `${dir}/${p}`);
+}
+
+/** The directory part of an absolute path ("/a/b" → "/a", "/a" → "/"). */
+export function dirname(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i <= 0 ? "/" : p.slice(0, i);
+}
+
+/** The last component of a path. */
+export function basename(p: string): string {
+  return p.slice(p.lastIndexOf("/") + 1);
+}
+
+/** What kind of object an absolute path names by where it lives (/proc, /sys, /dev...). */
+export function typeOfPath(p: string): ResourceType {
+  if (p.charCodeAt(1) === 112 /* p */ && (p === "/proc" || p.startsWith("/proc/"))) return "PROCFS";
+  if (p.charCodeAt(1) === 115 /* s */ && (p === "/sys" || p.startsWith("/sys/"))) return "SYSFS";
+  if (p.charCodeAt(1) === 100 /* d */ && p.startsWith("/dev/")) {
+    return p.startsWith("/dev/shm/") ? "SHM" : p === "/dev/shm" ? "DIR" : "DEVICE";
+  }
+  return "FILE";
+}

@@ -1,0 +1,167 @@
+/**
+ * Cheap per-event risk tags: a look at one record's own fields, nothing remembered across
+ * events (the risk engine in src/classify does the real work). Tags:
+ *
+ *   TMP_EXEC       exec of a file under /tmp, /var/tmp or /dev/shm
+ *   PRIV_ESC       a set*id call that succeeded and made some id 0; a successful capset;
+ *                  exec of sudo, su, pkexec, doas
+ *   CRED_PATH      any access to a credential store (~/.ssh, ~/.aws, ~/.gnupg, .netrc, /etc/shadow...)
+ *   PERSIST_PATH   a write, rename or link into a start-up location (shell rc files, cron,
+ *                  systemd units, autostart, authorized_keys, /etc/ld.so.preload)
+ *   SUID_BIT       chmod that sets the set-user-ID or set-group-ID bit
+ *   PTRACE         ptrace or process_vm_readv/writev of another process
+ *   KMOD           loading or removing a kernel module
+ *
+ * ENRICH_TIMEOUT and PIPE_BACKPRESSURE are added by the enricher itself.
+ */
+import type { HighLevelKind } from "../core/events.js";
+import { basename } from "./paths.js";
+
+export const ENRICH_TIMEOUT = "ENRICH_TIMEOUT";
+export const PIPE_BACKPRESSURE = "PIPE_BACKPRESSURE";
+
+const CRED_PARTS = [
+  "/.ssh/",
+  "/.aws/",
+  "/.gnupg/",
+  "/.docker/config.json",
+  "/.kube/config",
+  "/.config/gcloud/",
+  "/.azure/",
+  "/.config/gh/hosts.yml",
+  "/.git-credentials",
+  "/.netrc",
+  "/.npmrc",
+  "/.pypirc",
+  "/.password-store/",
+];
+const CRED_EXACT = new Set(["/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-"]);
+
+const PERSIST_NAMES = new Set([
+  ".bashrc",
+  ".bash_profile",
+  ".bash_login",
+  ".profile",
+  ".zshrc",
+  ".zprofile",
+  ".zshenv",
+  ".bash_logout",
+  "authorized_keys",
+  "ld.so.preload",
+  "rc.local",
+  "crontab",
+]);
+const PERSIST_PARTS = [
+  "/etc/cron",
+  "/var/spool/cron/",
+  "/etc/systemd/",
+  "/.config/systemd/",
+  "/lib/systemd/system/",
+  "/.config/autostart/",
+  "/etc/profile.d/",
+  "/etc/init.d/",
+  "/etc/xdg/autostart/",
+];
+
+const PRIV_TOOLS = new Set(["sudo", "su", "pkexec", "doas"]);
+
+export function isCredPath(p: string): boolean {
+  if (CRED_EXACT.has(p)) return true;
+  for (const part of CRED_PARTS) if (p.includes(part)) return true;
+  return false;
+}
+
+export function isPersistPath(p: string): boolean {
+  if (PERSIST_NAMES.has(basename(p))) return true;
+  for (const part of PERSIST_PARTS) if (p.includes(part)) return true;
+  return false;
+}
+
+export function isTmpPath(p: string): boolean {
+  return p.startsWith("/tmp/") || p.startsWith("/var/tmp/") || p.startsWith("/dev/shm/");
+}
+
+/** What the risk tagger looks at: a few fields of the record being built. */
+export interface RiskInput {
+  call: string;
+  ok: boolean;
+  hlk: HighLevelKind;
+  path: string | null;
+  path2: string | null;
+  perm: number | null;
+  /** Words of the set*id arguments (decimal strings), for PRIV_ESC. */
+  args: (string | null)[];
+  /** The caller was already root (uid and euid 0): a set*id to 0 gains nothing. */
+  wasRoot: boolean;
+}
+
+/** Calls that can earn a tag without a path (the rest only through their path). */
+export const RISK_CALLS: ReadonlySet<string> = new Set([
+  "setuid",
+  "setgid",
+  "setreuid",
+  "setregid",
+  "setresuid",
+  "setresgid",
+  "setfsuid",
+  "setfsgid",
+  "capset",
+  "ptrace",
+  "process_vm_readv",
+  "process_vm_writev",
+  "init_module",
+  "finit_module",
+  "delete_module",
+]);
+
+const WRITE_KINDS: ReadonlySet<HighLevelKind> = new Set(["FileWrite", "FileRename", "PermChange"]);
+
+/** The tags one event earns on its own; `out` is appended to and returned. */
+export function riskTags(r: RiskInput, out: string[]): string[] {
+  const { call, path, path2 } = r;
+  if (path !== null) {
+    if (isCredPath(path) || (path2 !== null && isCredPath(path2))) out.push("CRED_PATH");
+    if (WRITE_KINDS.has(r.hlk) && (isPersistPath(path) || (path2 !== null && isPersistPath(path2)))) {
+      out.push("PERSIST_PATH");
+    }
+  }
+  switch (call) {
+    case "execve":
+    case "execveat":
+      if (path !== null) {
+        if (isTmpPath(path)) out.push("TMP_EXEC");
+        if (r.ok && PRIV_TOOLS.has(basename(path))) out.push("PRIV_ESC");
+      }
+      break;
+    case "setuid":
+    case "setgid":
+    case "setreuid":
+    case "setregid":
+    case "setresuid":
+    case "setresgid":
+    case "setfsuid":
+    case "setfsgid":
+      if (r.ok && !r.wasRoot && r.args.includes("0")) out.push("PRIV_ESC");
+      break;
+    case "capset":
+      if (r.ok) out.push("PRIV_ESC");
+      break;
+    case "chmod":
+    case "fchmod":
+    case "fchmodat":
+    case "fchmodat2":
+      if (r.perm !== null && (r.perm & 0o6000) !== 0) out.push("SUID_BIT");
+      break;
+    case "ptrace":
+    case "process_vm_readv":
+    case "process_vm_writev":
+      out.push("PTRACE");
+      break;
+    case "init_module":
+    case "finit_module":
+    case "delete_module":
+      out.push("KMOD");
+      break;
+  }
+  return out;
+}
