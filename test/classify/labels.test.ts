@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { classifyTree, labelTree } from "../../src/classify/labels.js";
+import { loadRules, mergeRules, parseRuleFile } from "../../src/classify/rules.js";
+import type { ProcessNode, ProcessTreeSnapshot } from "../../src/core/events.js";
+import { treeOf } from "./trees.js";
+
+const rules = loadRules();
+const byArgv = (t: ProcessTreeSnapshot, pred: (argv: string[]) => boolean): ProcessNode[] =>
+  t.nodes.filter((n) => n.kind === "process" && n.execs.length > 0 && pred(n.argv));
+const prog = (argv: string[]) => (argv[0] ?? "").split("/").pop();
+
+describe("labels on the demo agent session", () => {
+  const tree = classifyTree(treeOf("agent.strace"), rules, null);
+  const root = tree.nodes.find((n) => n.pid === tree.root && n.parent_id === null) as ProcessNode;
+
+  it("labels the traced root the Agent when no known agent CLI is in the tree", () => {
+    assert.equal(root.label, "Agent");
+    // Forks that never ran a program of their own (a failed exec) stay part of the agent.
+    const agents = tree.nodes.filter((n) => n.kind === "process" && n.label === "Agent");
+    assert.deepEqual(
+      agents.filter((n) => n.execs.length > 0).map((n) => n.id),
+      [root.id],
+    );
+  });
+
+  it("labels git Tool with RepositoryOperation, every git process", () => {
+    const git = byArgv(tree, (a) => prog(a) === "git");
+    assert.ok(git.length >= 4, `git processes: ${git.length}`);
+    for (const n of git) {
+      assert.equal(n.label, "Tool", n.argv.join(" "));
+      assert.equal(n.workflows[0], "RepositoryOperation", n.argv.join(" "));
+    }
+  });
+
+  it("labels curl NetworkCommunication and python -m unittest CodeGeneration", () => {
+    const [curl] = byArgv(tree, (a) => prog(a) === "curl");
+    assert.deepEqual([curl?.label, curl?.workflows[0]], ["Tool", "NetworkCommunication"]);
+    const [ut] = byArgv(tree, (a) => a.includes("unittest"));
+    assert.deepEqual([ut?.label, ut?.workflows[0]], ["Tool", "CodeGeneration"]);
+  });
+
+  it("labels shells SystemTool and plumbing under a shell SystemTool, grep and find FileAnalysis tools", () => {
+    const shells = byArgv(tree, (a) => prog(a) === "sh");
+    assert.ok(shells.length >= 2);
+    for (const s of shells) assert.equal(s.label, "SystemTool");
+    const [head] = byArgv(tree, (a) => prog(a) === "head");
+    assert.equal(head?.label, "SystemTool");
+    for (const p of ["grep", "find"]) {
+      const [n] = byArgv(tree, (a) => prog(a) === p);
+      assert.deepEqual([n?.label, n?.workflows[0]], ["Tool", "FileAnalysis"], p);
+    }
+  });
+
+  it("gives a fork that never ran a program its parent's label, and only agents and tools workflows", () => {
+    for (const n of tree.nodes) {
+      if (n.label === "SystemTool" || n.label === "Unknown") assert.deepEqual(n.workflows, [], n.argv.join(" "));
+      if (n.kind === "process" && n.execs.length === 0 && n.parent_id !== null) {
+        const parent = tree.nodes.find((p) => p.id === n.parent_id);
+        assert.equal(n.label, parent?.label);
+      }
+    }
+  });
+});
+
+describe("labels on make + gcc", () => {
+  const tree = classifyTree(treeOf("make-gcc.strace"), rules, null);
+  it("makes make the Agent (the root) and the compiler chain CodeGeneration tools", () => {
+    const root = tree.nodes.find((n) => n.pid === tree.root);
+    assert.equal(root?.label, "Agent");
+    const tools = tree.nodes.filter((n) => n.kind === "process" && n.label === "Tool");
+    assert.ok(tools.length >= 4);
+    for (const t of tools) assert.equal(t.workflows[0], "CodeGeneration", t.argv[0]);
+  });
+});
+
+describe("a known agent deeper in the tree", () => {
+  it("labels the agent CLI Agent and the wrapper above it, and its other children, Unknown", () => {
+    const base = treeOf("agent.strace");
+    // Rename the root's program to a wrapper and a child to a known agent CLI, keeping the real shape.
+    const root = base.nodes.find((n) => n.pid === base.root) as ProcessNode;
+    const child = base.nodes.find((n) => n.parent_id === root.id && n.argv[0] === "git") as ProcessNode;
+    const tree: ProcessTreeSnapshot = {
+      ...base,
+      nodes: base.nodes.map((n) =>
+        n === root
+          ? { ...n, argv: ["/usr/bin/my-wrapper", "x"], exe: "/usr/bin/my-wrapper" }
+          : n === child
+            ? { ...n, argv: ["node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"], exe: "/usr/bin/node" }
+            : n,
+      ),
+    };
+    const labelled = labelTree(tree, rules);
+    const get = (id: string) => labelled.nodes.find((n) => n.id === id);
+    assert.equal(get(child.id)?.label, "Agent");
+    assert.equal(get(root.id)?.label, "Unknown");
+    const sibling = labelled.nodes.find((n) => n.parent_id === root.id && prog(n.argv) === "curl");
+    assert.equal(sibling?.label, "Unknown");
+  });
+});
+
+describe("user rule files", () => {
+  it("adds a workflow that takes effect before the defaults", () => {
+    const user = parseRuleFile(
+      "workflows:\n  - workflow: SecurityOperation\n    programs: [git]\n    args_any: [commit]\n",
+      "user.yml",
+    );
+    const merged = mergeRules([
+      { source: "default", rules: parseRuleFile("", "empty.yml") },
+      { source: "x", rules: { ...user } },
+    ]);
+    const withDefaults = { ...rules, workflows: [...merged.workflows, ...rules.workflows] };
+    const tree = classifyTree(treeOf("agent.strace"), withDefaults, null);
+    const [commit] = byArgv(tree, (a) => a.includes("commit"));
+    const [status] = byArgv(tree, (a) => a.includes("status"));
+    assert.deepEqual(commit?.workflows.slice(0, 2), ["SecurityOperation", "RepositoryOperation"]);
+    assert.deepEqual(status?.workflows, ["RepositoryOperation"]);
+  });
+});

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { compileNameGlobs, compilePathGlobs, isLoopback } from "../../src/classify/match.js";
+import { loadRules } from "../../src/classify/rules.js";
+import { CapsuleError } from "../../src/core/errors.js";
+
+const dir = mkdtempSync(join(tmpdir(), "capsule-rules-"));
+function ruleFile(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+function loadError(text: string): CapsuleError {
+  const p = ruleFile(`r${Math.random().toString(16).slice(2)}.yml`, text);
+  try {
+    loadRules([p]);
+  } catch (e) {
+    assert.ok(e instanceof CapsuleError);
+    assert.equal(e.code, "BAD_INPUT");
+    assert.ok(e.message.startsWith(`${p}: `), e.message);
+    assert.ok(!e.message.includes("\n"), "one line");
+    return e;
+  }
+  assert.fail("a bad rule file was accepted");
+}
+
+describe("rule files", () => {
+  it("loads the shipped defaults with every required risk family", () => {
+    const r = loadRules();
+    const ids = r.risks.map((x) => x.id);
+    for (const id of [
+      "credential-read",
+      "environ-read",
+      "download-exec",
+      "exec-from-tmp",
+      "persistence",
+      "privilege-syscall",
+      "privilege-exec",
+      "network-egress",
+      "mass-delete",
+      "write-outside-project",
+      "history-tamper",
+      "history-disable",
+      "capsule-tamper",
+    ])
+      assert.ok(ids.includes(id), id);
+    assert.ok(r.agents.some((a) => a.name === "Claude Code"));
+  });
+
+  it("rejects bad files with one line naming the file and the problem", () => {
+    assert.match(loadError("risks: [\n").message, /not valid YAML/);
+    assert.match(loadError("workflow:\n  - x\n").message, /top level: unknown key 'workflow'/);
+    assert.match(
+      loadError("workflows:\n  - workflow: Hacking\n    programs: [x]\n").message,
+      /workflows\[0\]\.workflow: must be one of FileAnalysis/,
+    );
+    assert.match(
+      loadError("risks:\n  - id: x\n    severity: SEVERE\n    detector: file\n    access: [read]\n    paths: [a]\n")
+        .message,
+      /risks 'x'\.severity: must be one of LOW, MEDIUM, HIGH/,
+    );
+    assert.match(
+      loadError("risks:\n  - id: x\n    severity: LOW\n    detector: exec\n    args_regex: '(['\n").message,
+      /args_regex: bad regular expression/,
+    );
+    assert.match(
+      loadError("risks:\n  - id: x\n    severity: LOW\n    detector: connect\n    access: [read]\n").message,
+      /'access' does not apply to detector 'connect'/,
+    );
+    assert.match(loadError("risks:\n  - id: x\n    severity: LOW\n    detector: file\n").message, /needs 'access'/);
+  });
+
+  it("names a missing file", () => {
+    const p = join(dir, "nope.yml");
+    assert.throws(
+      () => loadRules([p]),
+      (e: unknown) => e instanceof CapsuleError && e.message === `${p}: cannot read rule file (ENOENT)`,
+    );
+  });
+
+  it("replaces a default risk rule by id, or disables it", () => {
+    const p = ruleFile(
+      "over.yml",
+      "risks:\n  - id: network-egress\n    severity: HIGH\n    detector: connect\n    remote: any\n  - id: mass-delete\n    severity: LOW\n    detector: delete-count\n    threshold: 1\n    disabled: true\n",
+    );
+    const r = loadRules([p]);
+    assert.equal(r.risks.find((x) => x.id === "network-egress")?.severity, "HIGH");
+    assert.equal(
+      r.risks.find((x) => x.id === "mass-delete"),
+      undefined,
+    );
+    assert.deepEqual(r.sources.slice(1), [p]);
+  });
+});
+
+describe("matching", () => {
+  const vars = { home: "/home/u", capsuleHome: "/home/u/.capsule" };
+  it("path globs: ** spans folders, * stays in one, ~ and $CAPSULE_HOME expand, braces pick", () => {
+    const ssh = compilePathGlobs(["**/.ssh/id_*"], vars);
+    assert.ok(ssh("/home/u/.ssh/id_ed25519"));
+    assert.ok(ssh("/root/.ssh/id_rsa"));
+    assert.ok(!ssh("/home/u/.ssh/sub/id_rsa"));
+    const tilde = compilePathGlobs(["~/.aws/credentials", "$CAPSULE_HOME/**"], vars);
+    assert.ok(tilde("/home/u/.aws/credentials"));
+    assert.ok(!tilde("/home/v/.aws/credentials"));
+    assert.ok(tilde("/home/u/.capsule/runs/x/raw.jsonl"));
+    const rc = compilePathGlobs([".{bashrc,zshrc}"], vars);
+    assert.ok(rc("/home/u/.zshrc") && rc("/x/.bashrc") && !rc("/x/.bashrc.bak"));
+    assert.ok(!compilePathGlobs(["~/.x"], { home: null, capsuleHome: null })("/.x"));
+  });
+  it("program globs and loopback", () => {
+    const py = compileNameGlobs(["python*", "git-*"]);
+    assert.ok(py("python3.11") && py("git-upload-pack") && !py("git"));
+    for (const a of ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "::ffff:127.0.0.1", "localhost", "0.0.0.0"])
+      assert.ok(isLoopback(a), a);
+    for (const a of ["10.0.0.1", "1.2.3.4", "2001:db8::1", "128.0.0.1", "example.com"]) assert.ok(!isLoopback(a), a);
+  });
+});
