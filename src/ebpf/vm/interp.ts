@@ -51,9 +51,7 @@ export function createInterpreter(program: Program): Engine {
 
 class Interpreter implements Engine {
   readonly kind = "interp" as const;
-  private readonly code: Uint8Array;
-  private readonly dst: Uint8Array;
-  private readonly src: Int32Array;
+  private readonly ins: Int32Array;
   private readonly off: Int32Array;
   private readonly imm: Int32Array;
   private readonly tgt: Int32Array;
@@ -67,9 +65,9 @@ class Interpreter implements Engine {
 
   constructor(private readonly program: Program) {
     const n = program.insns.length;
-    this.code = new Uint8Array(n);
-    this.dst = new Uint8Array(n);
-    this.src = new Int32Array(n);
+    const code = new Uint8Array(n);
+    const dst = new Uint8Array(n);
+    const src = new Int32Array(n);
     this.off = new Int32Array(n);
     this.imm = new Int32Array(n);
     this.tgt = new Int32Array(n);
@@ -92,8 +90,8 @@ class Interpreter implements Engine {
       const insn = program.insns[pc]!;
       let op = insn.op;
       const cls = op & 7;
-      this.dst[pc] = insn.dst;
-      this.src[pc] = insn.src;
+      dst[pc] = insn.dst;
+      src[pc] = insn.src;
       this.off[pc] = insn.off;
       this.imm[pc] = insn.imm;
       this.tgt[pc] = program.target[pc]!;
@@ -101,7 +99,7 @@ class Interpreter implements Engine {
         const c = op & 0xf0;
         if (c !== 0x80 && c !== 0xd0) {
           if ((op & 8) === 0) {
-            this.src[pc] = constant(insn.imm, insn.imm >> 31);
+            src[pc] = constant(insn.imm, insn.imm >> 31);
             op |= 8;
           }
           if (insn.off === 1 && (c === 0x30 || c === 0x90)) {
@@ -118,22 +116,24 @@ class Interpreter implements Engine {
         if (c === 0x00) op = 0x05;
         else if (op === 0x85 && insn.src === 1) op = LOWERED.CALL_LOCAL;
         else if (c !== 0x80 && c !== 0x90 && (op & 8) === 0) {
-          this.src[pc] = constant(insn.imm, insn.imm >> 31);
+          src[pc] = constant(insn.imm, insn.imm >> 31);
           op |= 8;
         }
       } else if (op === 0x18) {
         // lddw: a mov from a constant register that skips its second slot
-        this.src[pc] = constant(program.lddwLo[pc]!, program.lddwHi[pc]!);
-        this.code[pc] = op;
-        this.code[++pc] = 0;
+        src[pc] = constant(program.lddwLo[pc]!, program.lddwHi[pc]!);
+        code[pc] = op;
+        code[++pc] = 0;
         continue;
       } else if (cls === 1 && insn.src === 10) {
         op -= 0x40;
       } else if ((cls === 2 || (cls === 3 && (op & 0xe0) === 0x60)) && insn.dst === 10) {
         op -= 0x40;
       }
-      this.code[pc] = op;
+      code[pc] = op;
     }
+    this.ins = new Int32Array(n);
+    for (let pc = 0; pc < n; pc++) this.ins[pc] = code[pc]! | (dst[pc]! << 8) | (src[pc]! << 12);
     this.L = new Int32Array(NREG + constLo.length);
     this.H = new Int32Array(NREG + constLo.length);
     this.L.set(constLo, NREG);
@@ -171,7 +171,7 @@ class Interpreter implements Engine {
   }
 
   private exec(budget: number, winLen: number): bigint {
-    const { code, dst, src, off, imm, tgt, cost, L, H, rc } = this;
+    const { ins, off, imm, tgt, cost, L, H, rc } = this;
     const mem = this.program.memory;
     let dv = mem.view;
     // call frames: return slot and the caller's r1-r9 (both halves)
@@ -190,9 +190,11 @@ class Interpreter implements Engine {
           throw rc.budgetError(pc, this.budget0);
         }
       }
-      const d = dst[pc]!;
-      const s = src[pc]!;
-      switch (code[pc]) {
+      // one load for opcode, dst and src: bits 0-7, 8-11, 12-31
+      const w = ins[pc]!;
+      const d = (w >> 8) & 15;
+      const s = w >>> 12;
+      switch (w & 0xff) {
         // ---- 64-bit ALU (K forms were lowered to X with a constant register) ----
         case 0x0f: {
           // add
@@ -536,7 +538,7 @@ class Interpreter implements Engine {
         case 0x8d: {
           // callx: helper id in dst
           let id = imm[pc]!;
-          if (code[pc] === 0x8d) id = H[d] === 0 && L[d]! >= 0 ? L[d]! : -1;
+          if ((w & 0xff) === 0x8d) id = H[d] === 0 && L[d]! >= 0 ? L[d]! : -1;
           this.left = budget;
           const r = rc.call(
             id,
