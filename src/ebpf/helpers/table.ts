@@ -73,6 +73,8 @@ export const HELPER = {
 
 const NO_EVENT: HelperEvent = { pid: 0, tid: 0, uid: 0xffffffff, gid: 0xffffffff, comm: new Uint8Array(0), timeNs: 0n };
 const MAX_PRINTF_ARGS = 12;
+const MAX_FORMAT = 4096;
+const decoder = new TextDecoder();
 
 function eventOf(ctx: HelperContext): HelperEvent {
   return (ctx.user as HelperEvent | undefined) ?? NO_EVENT;
@@ -215,8 +217,9 @@ export function createHelpers(host: HelperHost): Map<number, Helper> {
         const n = size32(r2);
         if (n < 0) return -EINVAL;
         const args = dataArgs(ctx, r4, r5);
-        const fmt = readFormat(ctx, r3, 65536);
-        const text = args && fmt !== null ? formatBpf(fmt, args, formatMemory(ctx)) : null;
+        // the format is a NUL-terminated string of unknown length (kernel: a read-only map value)
+        const fmt = readCString(ctx, r3, MAX_FORMAT);
+        const text = args && fmt?.terminated ? formatBpf(decoder.decode(fmt.bytes), args, formatMemory(ctx)) : null;
         if (text === null) return -EINVAL;
         const bytes = Buffer.from(text);
         if (n > 0) {
