@@ -1,0 +1,163 @@
+/**
+ * Process facts read from raw strace text by a deliberately different, simple method
+ * (line regexes and a string scanner, no parser, no tracker), so tests can check the
+ * tracker's tree against them.
+ */
+
+export interface ExecFact {
+  pid: number;
+  path: string;
+  argv: string[];
+}
+export interface ForkFact {
+  parent: number;
+  child: number;
+  thread: boolean;
+  /** The caller's program argv when the call returned (what a fork that never execs keeps). */
+  parentArgv: string[] | null;
+  /** The child's first line came before the call returned. */
+  early: boolean;
+}
+export interface ExitFact {
+  pid: number;
+  code: number | null;
+  signal: string | null;
+}
+export interface Facts {
+  root: number | null;
+  pids: Set<number>;
+  execs: ExecFact[];
+  forks: ForkFact[];
+  exits: ExitFact[];
+}
+
+/** One raw trace line and, for an -ff file, the pid of its file. */
+export interface SourcedLine {
+  text: string;
+  src: number | null;
+}
+
+const ATTACHED = /strace: Process (\d+) attached\n/g;
+
+/** The lines of one strace output text, with strace's spliced-in notices taken out. */
+export function splitTrace(text: string, src: number | null = null): SourcedLine[] {
+  // "vfork(strace: Process 9 attached\n <unfinished ...>" is one line with a notice inside
+  return text
+    .replace(ATTACHED, "")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((t) => ({ text: t, src }));
+}
+
+const PREFIX = /^(?:\[pid\s+(\d+)\] |(\d+) +)?(?:\d+[.:][\d.:]*\s+)?(.*)$/;
+
+/** Read a quoted C string at `i` (`"…"`), returning its value and the index after it. */
+function scanString(s: string, i: number): [string, number] {
+  let out = "";
+  let j = i + 1;
+  while (j < s.length && s[j] !== '"') {
+    if (s[j] === "\\") {
+      const c = s[j + 1] ?? "";
+      const simple: Record<string, string> = { n: "\n", t: "\t", r: "\r", v: "\v", f: "\f", '"': '"', "\\": "\\" };
+      if (c in simple) {
+        out += simple[c];
+        j += 2;
+      } else if (c === "x") {
+        out += String.fromCharCode(Number.parseInt(s.slice(j + 2, j + 4), 16));
+        j += 4;
+      } else {
+        const oct = /^[0-7]{1,3}/.exec(s.slice(j + 1))?.[0] ?? "";
+        out += String.fromCharCode(Number.parseInt(oct || "0", 8));
+        j += 1 + Math.max(oct.length, 1);
+      }
+    } else out += s[j++];
+  }
+  return [out, j + 1];
+}
+
+/** `execve("/p", ["a", "b"...], …` → path and argv. */
+function execArgs(call: string): { path: string; argv: string[] } | null {
+  let i = call.indexOf('("');
+  if (i < 0) return null;
+  const [path, after] = scanString(call, i + 1);
+  i = call.indexOf("[", after);
+  if (i < 0) return { path, argv: [] };
+  const argv: string[] = [];
+  i++;
+  while (call[i] === '"') {
+    const [v, next] = scanString(call, i);
+    argv.push(v);
+    i = next;
+    if (call.startsWith("...", i)) i += 3;
+    if (call.startsWith(", ", i)) i += 2;
+  }
+  return { path, argv };
+}
+
+/** The integer a completed call returned (`… ) = 42 <0.0001>`), else null. */
+function returned(line: string): number | null {
+  let last: RegExpExecArray | null = null;
+  for (const m of line.matchAll(/\) +=\s+(-?\d+)/g)) last = m;
+  return last ? Number(last[1]) : null;
+}
+
+/** Facts from the lines of one trace (all files of an -ff folder merged in time order). */
+export function factsOf(lines: readonly SourcedLine[], fullText: string): Facts {
+  // unprefixed lines of a stderr trace are the first process's: the one never "attached"
+  const attached = new Set([...fullText.matchAll(/strace: Process (\d+) attached/g)].map((m) => Number(m[1])));
+  let implicitPid: number | null = null;
+  for (const m of fullText.matchAll(/^\[pid\s+(\d+)\]/gm)) {
+    const p = Number(m[1]);
+    if (!attached.has(p)) {
+      implicitPid = p;
+      break;
+    }
+  }
+  const facts: Facts = { root: null, pids: new Set(), execs: [], forks: [], exits: [] };
+  const pending = new Map<number, string>();
+  const argvOf = new Map<number, string[]>();
+  const tgid = new Map<number, number>();
+  const firstLine = new Map<number, number>();
+  for (const [ix, { text, src }] of lines.entries()) {
+    const m = PREFIX.exec(text);
+    if (!m) continue;
+    const pid = Number(m[1] ?? m[2] ?? src ?? implicitPid ?? Number.NaN);
+    let body = m[3] ?? "";
+    if (Number.isNaN(pid) || body.startsWith("strace: ")) continue;
+    facts.pids.add(pid);
+    facts.root ??= pid;
+    if (!firstLine.has(pid)) firstLine.set(pid, ix);
+    const ex = /^\+\+\+ (?:exited with (\d+)|killed by (SIG\w+)(?: \(core dumped\))?) \+\+\+$/.exec(body);
+    if (ex) {
+      facts.exits.push({ pid, code: ex[1] ? Number(ex[1]) : null, signal: ex[2] ?? null });
+      continue;
+    }
+    if (body.endsWith("<unfinished ...>")) {
+      pending.set(pid, body.slice(0, -"<unfinished ...>".length).trimEnd());
+      continue;
+    }
+    const resumed = /^<\.\.\. (\w+) resumed>/.exec(body);
+    if (resumed) {
+      body = (pending.get(pid) ?? `${resumed[1]}(`) + body.slice(resumed[0].length);
+      pending.delete(pid);
+    }
+    const call = /^(\w+)\(/.exec(body)?.[1];
+    if (call === undefined) continue;
+    const ret = returned(body);
+    if ((call === "execve" || call === "execveat") && ret === 0) {
+      const a = execArgs(body);
+      if (a) {
+        facts.execs.push({ pid, ...a });
+        argvOf.set(tgid.get(pid) ?? pid, a.argv);
+      }
+    } else if (/^(?:clone3?|v?fork)$/.test(call) && ret !== null && ret > 0) {
+      const thread = /\bCLONE_THREAD\b/.test(body);
+      const owner = tgid.get(pid) ?? pid;
+      if (thread) tgid.set(ret, owner);
+      const early = (firstLine.get(ret) ?? ix) < ix;
+      facts.forks.push({ parent: pid, child: ret, thread, parentArgv: argvOf.get(owner) ?? null, early });
+      if (!thread && !argvOf.has(ret)) argvOf.set(ret, argvOf.get(owner) ?? []);
+    }
+  }
+  return facts;
+}
