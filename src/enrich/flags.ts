@@ -54,6 +54,8 @@ export const CLONE_PARENT = 0x8000;
 export const CLONE_THREAD = 0x10000;
 
 export const CLONE_FLAGS: Names = new Map([
+  // the exit signal in the low byte, nearly always SIGCHLD
+  ["SIGCHLD", 17],
   ["CLONE_VM", CLONE_VM],
   ["CLONE_FS", CLONE_FS],
   ["CLONE_FILES", CLONE_FILES],
@@ -80,6 +82,16 @@ export const CLONE_FLAGS: Names = new Map([
 
 export const SOCK_CLOEXEC = 0o2000000;
 const SOCK_TYPE_MASK = 0xf;
+
+export const ADDRESS_FAMILIES: Names = new Map([
+  ["AF_UNSPEC", 0],
+  ["AF_UNIX", 1],
+  ["AF_INET", 2],
+  ["AF_INET6", 10],
+  ["AF_NETLINK", 16],
+  ["AF_PACKET", 17],
+  ["AF_VSOCK", 40],
+]);
 
 export const SOCK_FLAGS: Names = new Map([
   ["SOCK_STREAM", 1],
@@ -158,6 +170,44 @@ export function bitsOfText(text: string, names: Names): number {
   }
   if (cache.size < 4096) cache.set(text, v);
   return v;
+}
+
+/**
+ * The exact word a flag argument stands for, as a decimal string, when every part of it
+ * is a name in `names` or a number; null otherwise (an unknown name makes the word unknown).
+ */
+export function flagWord(a: Arg | undefined, names: Names): string | null {
+  if (a === undefined) return null;
+  const t = textOf(a);
+  if (t === null) return null;
+  let cache = wordCaches.get(names);
+  if (cache === undefined) {
+    cache = new Map();
+    wordCaches.set(names, cache);
+  }
+  const hit = cache.get(t);
+  if (hit !== undefined) return hit;
+  const w = strictWord(t, names);
+  if (cache.size < 4096) cache.set(t, w);
+  return w;
+}
+
+const wordCaches = new WeakMap<Names, Map<string, string | null>>();
+
+function strictWord(t: string, names: Names): string | null {
+  let v = 0;
+  for (let part of t.split("|")) {
+    const eq = part.lastIndexOf("=");
+    if (eq >= 0) part = part.slice(eq + 1);
+    const b = names.get(part.trim());
+    if (b !== undefined) v |= b;
+    else {
+      const n = intLiteral(part.trim());
+      if (n === null) return null;
+      v |= n;
+    }
+  }
+  return String(v >>> 0);
 }
 
 /** The bits of a flag argument, or null when the argument is not a flag set. */

@@ -20,6 +20,7 @@ import type {
 } from "../core/events.js";
 import { fileFromAnnotation } from "./annotations.js";
 import {
+  ADDRESS_FAMILIES,
   AT_EMPTY_PATH,
   AT_FLAGS,
   AT_REMOVEDIR,
@@ -32,6 +33,7 @@ import {
   CLONE_VFORK,
   CLONE_VM,
   capMaskOf,
+  flagWord,
   intLiteral,
   modeOf,
   namesCloexec,
@@ -409,6 +411,15 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
 
     // 3. effects on the tables, and what they tell about this record
     const words = argWords(ev.call, args);
+    // flag sets are words too when every name in them is known
+    if (info.flags >= 0 && words[info.flags] === null) words[info.flags] = flagWord(args[info.flags], OPEN_FLAGS);
+    if (info.at >= 0 && words[info.at] === null) words[info.at] = flagWord(args[info.at], AT_FLAGS);
+    if (info.fx === "socket" || info.fx === "socketpair") {
+      words[0] ??= flagWord(args[0], ADDRESS_FAMILIES);
+      words[1] ??= flagWord(args[1], SOCK_FLAGS);
+    } else if (ev.call === "clone" && words[0] === null) {
+      for (const a of args) if (a.name === "flags") words[0] = flagWord(a, CLONE_FLAGS);
+    }
     switch (info.fx) {
       case "none":
         break;
