@@ -145,7 +145,9 @@ export function createActivityCollector(
         pushCapped((e.seqs[a.kind] ??= []), a.seq, 4);
         if (!a.ok) e.failed++;
         const r = a.resource;
-        if (a.ok && r !== null) {
+        // Files only: pipes, sockets and devices (/dev/null) are plumbing, not work.
+        const isFile = r !== null && /^\/(?!dev\/|proc\/)/.test(r);
+        if (a.ok && r !== null && (isFile || a.kind === "NetConnect")) {
           if (a.kind === "FileWrite") {
             e.bytesWritten += a.bytes;
             // The set only grows to a bound: past it, totals are counts of actions.

@@ -87,7 +87,6 @@ export function fileAccesses(e: EnhancedEvent): FileAccess[] {
     case "CHMOD":
       return one(["chmod"]);
     case "LINK":
-    case "MKDIR":
       return one(["write"]);
     case "OPEN":
       return OPEN_CALLS.has(e.call) ? one(accessOfOpen(e)) : [];
@@ -119,19 +118,55 @@ export function execPath(e: EnhancedEvent): string | null {
   return e.abs_path ?? e.exe_path;
 }
 
-/** The remote endpoint of an inet connection attempt (connect, or a send with an address). */
-export function connectionOf(e: EnhancedEvent): { host: string; port: number | null } | null {
+/**
+ * The remote endpoint of an inet connection attempt (connect, or a send with an address).
+ * `failed` is the errno of an attempt that did not get through (a non-blocking connect's
+ * EINPROGRESS is not a failure).
+ */
+export function connectionOf(e: EnhancedEvent): { host: string; port: number | null; failed: string | null } | null {
   const net = e.net;
   if (!net?.remote_addr || !/INET/i.test(net.family)) return null;
   const isConnect = e.operation === "CONNECT" || e.high_level_kind === "NetConnect";
   const isSend = e.operation === "SEND" || e.high_level_kind === "NetSend";
   if (!isConnect && !isSend) return null;
-  if (e.errno !== null && !(isConnect && CONNECT_PENDING.has(e.errno))) return null;
-  return { host: net.remote_addr, port: net.remote_port };
+  const failed = e.errno !== null && !(isConnect && CONNECT_PENDING.has(e.errno)) ? e.errno : null;
+  return { host: net.remote_addr, port: net.remote_port, failed };
 }
 
 /** "1.2.3.4:443", "[2001:db8::1]:443". */
 export function endpointText(host: string, port: number | null): string {
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return port === null ? h : `${h}:${port}`;
+}
+
+/** Which argument words of a set*id call hold the new ids, and whether they are user or group ids. */
+const SETID_ARGS: Record<string, { words: number[]; group: boolean }> = {
+  setuid: { words: [0], group: false },
+  setreuid: { words: [0, 1], group: false },
+  setresuid: { words: [0, 1, 2], group: false },
+  setfsuid: { words: [0], group: false },
+  setgid: { words: [0], group: true },
+  setregid: { words: [0, 1], group: true },
+  setresgid: { words: [0, 1, 2], group: true },
+  setfsgid: { words: [0], group: true },
+};
+
+/**
+ * Whether a successful set*id call changes anything: setting an id the process already
+ * has (GNU make's setresuid(-1, 0, -1) as root) is no change. When the current ids are
+ * unknown, any id set counts. Calls outside the set*id family (setgroups, capset) count.
+ */
+export function changesIds(e: EnhancedEvent): boolean {
+  const spec = SETID_ARGS[e.call];
+  if (!spec) return true;
+  const current = spec.group ? [e.gid, e.egid] : [e.uid, e.euid];
+  const known = current.filter((v): v is number => v !== null);
+  for (const i of spec.words) {
+    const w = e.args[i];
+    if (w === null || w === undefined) return true;
+    const id = Number(w);
+    if (id === -1 || id === 4294967295) continue; // -1: leave this id as it is
+    if (known.length === 0 || !known.includes(id)) return true;
+  }
+  return false;
 }

@@ -22,7 +22,14 @@ export interface CompiledLabelRules {
   system: (name: string) => boolean;
   shells: (name: string) => boolean;
   plumbing: (name: string) => boolean;
-  workflows: Array<{ index: number; workflow: AgentWorkflow; argv: ArgvTest | null; hasAction: boolean }>;
+  workflows: Array<{
+    index: number;
+    workflow: AgentWorkflow;
+    argv: ArgvTest | null;
+    hasAction: boolean;
+    /** An action rule only for processes no command-line rule classified. */
+    fallback: boolean;
+  }>;
 }
 
 export function compileLabelRules(rules: Rules): CompiledLabelRules {
@@ -36,6 +43,7 @@ export function compileLabelRules(rules: Rules): CompiledLabelRules {
       workflow: w.workflow,
       argv: w.programs || w.args_any || w.args_all || w.args_regex ? compileArgvMatch(w) : null,
       hasAction: w.action !== undefined,
+      fallback: w.action?.fallback === true,
     })),
   };
 }
@@ -140,12 +148,19 @@ export function workflowsOf(
   if (n.kind === "thread" || (n.label !== "Agent" && n.label !== "Tool")) return [];
   const names = namesOf(n);
   const act = activity?.get(n.pid);
+  // An agent is known by what it did, not by its interpreter's name.
+  const byCommand = n.label !== "Agent" && n.execs.length > 0;
+  const argvHolds = (w: CompiledLabelRules["workflows"][number]) =>
+    w.argv !== null && byCommand && w.argv(names, n.argv);
+  const classified = c.workflows.some((w) => !w.hasAction && argvHolds(w));
   const out: AgentWorkflow[] = [];
   for (const w of c.workflows) {
     if (out.includes(w.workflow)) continue;
-    // An agent is known by what it did, not by its interpreter's name.
-    if (w.argv && (n.label === "Agent" || n.execs.length === 0 || !w.argv(names, n.argv))) continue;
-    if (w.hasAction && (act?.ruleHits.get(w.index)?.count ?? 0) < minOf(w.index)) continue;
+    if (w.argv && !argvHolds(w)) continue;
+    if (w.hasAction) {
+      if (w.fallback && classified) continue;
+      if ((act?.ruleHits.get(w.index)?.count ?? 0) < minOf(w.index)) continue;
+    }
     out.push(w.workflow);
   }
   return out;

@@ -25,7 +25,7 @@
 import type { Action, EnhancedEvent, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
 import { remoteMatches } from "./activity.js";
 import { type ArgvTest, compileArgvMatch } from "./argv.js";
-import { connectionOf, endpointText, execPath, type FileAccess, fileAccesses, succeeded } from "./facts.js";
+import { changesIds, connectionOf, endpointText, execPath, type FileAccess, fileAccesses, succeeded } from "./facts.js";
 import { basenameOf, compileNameGlobs, compilePathGlobs, isInside, normalizePath } from "./match.js";
 import type { Access, RiskRule, Rules } from "./rules.js";
 
@@ -173,7 +173,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const perRule = new Map<string, number>();
   const overflow = new Map<string, { count: number; events: number[]; severity: Severity }>();
 
-  const programOf = (pid: number): string => names.get(pid) ?? "process";
+  const programOf = (pid: number): string => names.get(pid) ?? "a process";
 
   const watch = (seq: number) => {
     watched.add(seq);
@@ -329,7 +329,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
         return true;
       }
       case "syscall": {
-        if (!c.calls.has(e.call) || !succeeded(e) || !programOk(c, pid, null)) return false;
+        if (!c.calls.has(e.call) || !succeeded(e) || !changesIds(e) || !programOk(c, pid, null)) return false;
         addEvidence(c, `${r.id}|${pid}|${e.call}`, r.severity, pid, { ...base, call: e.call }, [e.seq]);
         return true;
       }
@@ -339,7 +339,8 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
         const endpoint = endpointText(conn.host, conn.port);
         if (r.remote && !remoteMatches(endpoint, r.remote)) return false;
         if (r.ports && (conn.port === null || !r.ports.includes(conn.port))) return false;
-        addEvidence(c, `${r.id}|${pid}|${endpoint}`, r.severity, pid, { ...base, endpoint }, [e.seq]);
+        const shown = conn.failed ? `${endpoint} (attempt failed: ${conn.failed})` : endpoint;
+        addEvidence(c, `${r.id}|${pid}|${endpoint}`, r.severity, pid, { ...base, endpoint: shown }, [e.seq]);
         return true;
       }
       case "delete-count":
@@ -349,7 +350,11 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
 
   const countDelete = (e: EnhancedEvent, path: string) => {
     for (const c of deleteRules) {
-      if (!pathOk(c, path) || !programOk(c, e.pid, null)) continue;
+      // The project's own files always count, even in a folder the rule leaves out (/tmp).
+      const inProject = projectDir !== null && isInside(path, projectDir);
+      if (c.paths && !c.paths(path)) continue;
+      if (!inProject && c.except?.(path)) continue;
+      if (!programOk(c, e.pid, null)) continue;
       const key = `${c.rule.id}|${e.pid}`;
       let d = deletes.get(key);
       if (!d) deletes.set(key, (d = { pid: e.pid, count: 0, seqs: [] }));
@@ -368,7 +373,8 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
       names.set(e.pid, basenameOf(exe));
       execEnriched.set(e.event_seq, e.seq);
     } else if (!names.has(e.pid) && e.exe_path) names.set(e.pid, basenameOf(e.exe_path));
-    if (connectionOf(e)) netPids.add(e.pid);
+    const conn = connectionOf(e);
+    if (conn && conn.failed === null) netPids.add(e.pid);
     const files = fileAccesses(e);
     for (const { path, access } of files) {
       if (access.includes("write") && e.resource_type !== "DIR") rememberWrite(path, e);

@@ -44,6 +44,8 @@ export interface ActionCondition {
   inside_project?: boolean;
   /** At least this many matching actions (default 1). */
   min?: number;
+  /** Only for processes no command-line rule classified (the agent, unknown programs). */
+  fallback?: boolean;
 }
 
 export interface WorkflowRule extends ArgvMatch {
@@ -233,7 +235,7 @@ function agentRule(c: Checker, v: unknown, where: string): AgentRule {
 }
 
 function actionCondition(c: Checker, v: unknown, where: string): ActionCondition {
-  const o = c.obj(v, where, ["kinds", "paths", "except_paths", "remote", "inside_project", "min"]);
+  const o = c.obj(v, where, ["kinds", "paths", "except_paths", "remote", "inside_project", "min", "fallback"]);
   const kinds = c.strList(o.kinds, `${where}.kinds`).map((k, i) => c.oneOf(k, `${where}.kinds[${i}]`, ACTION_KINDS));
   const a: ActionCondition = { kinds };
   if (o.paths !== undefined) a.paths = c.strList(o.paths, `${where}.paths`);
@@ -241,6 +243,7 @@ function actionCondition(c: Checker, v: unknown, where: string): ActionCondition
   if (o.remote !== undefined) a.remote = c.oneOf(o.remote, `${where}.remote`, REMOTES);
   if (o.inside_project !== undefined) a.inside_project = c.bool(o.inside_project, `${where}.inside_project`);
   if (o.min !== undefined) a.min = c.count(o.min, `${where}.min`);
+  if (o.fallback !== undefined) a.fallback = c.bool(o.fallback, `${where}.fallback`);
   return a;
 }
 

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { maxSeverity } from "../../src/classify/risks.js";
+import { loadRules } from "../../src/classify/rules.js";
+import type { Action, EnhancedEvent, RiskFinding } from "../../src/core/events.js";
+import { type BuiltSession, sessionFromCorpus, sessionFromLines, straceScript } from "../report/session.js";
+
+const rules = loadRules();
+
+/** The enriched events and actions a finding cites, checked to exist and to cover each other. */
+function evidence(s: BuiltSession, f: RiskFinding): { events: EnhancedEvent[]; actions: Action[] } {
+  const events = f.event_seqs.map((q) => s.enriched.find((e) => e.seq === q) as EnhancedEvent);
+  assert.ok(events.every(Boolean) && events.length > 0, `${f.rule}: every event seq exists`);
+  const actions = f.action_seqs.map((q) => s.actions.find((a) => a.seq === q) as Action);
+  assert.ok(actions.every(Boolean), `${f.rule}: every action seq exists`);
+  for (const a of actions)
+    assert.ok(
+      a.event_seqs.some((q) => f.event_seqs.includes(q)),
+      `${f.rule}: action ${a.seq}`,
+    );
+  return { events, actions };
+}
+
+describe("risks of the demo agent session", () => {
+  let s: BuiltSession;
+  before(async () => {
+    s = await sessionFromCorpus("agent.strace", rules);
+  });
+
+  it("finds the credential read with the open and reads of the key as evidence", () => {
+    const found = s.risks.filter((r) => r.rule === "credential-read");
+    assert.equal(found.length, 1);
+    const f = found[0] as RiskFinding;
+    assert.equal(f.severity, "HIGH");
+    const { events, actions } = evidence(s, f);
+    for (const e of events) {
+      assert.ok(e.abs_path?.endsWith("/.ssh/id_ed25519"), e.abs_path ?? "");
+      assert.equal(e.pid, f.pid);
+    }
+    assert.ok(actions.some((a) => a.kind === "FileRead" && a.resource?.endsWith("/.ssh/id_ed25519")));
+    assert.match(f.reason, /id_ed25519/);
+  });
+
+  it("reports download → chmod → exec as ONE high finding holding the whole chain", () => {
+    const chain = s.risks.filter((r) => r.rule === "download-exec");
+    assert.equal(chain.length, 1);
+    const f = chain[0] as RiskFinding;
+    assert.equal(f.severity, "HIGH");
+    const { events } = evidence(s, f);
+    const dl = "/tmp/capsule-dl.sh";
+    const curlPid = s.enriched.find(
+      (e) => e.operation === "EXEC" && e.abs_path?.endsWith("/curl") && e.errno === null,
+    )?.pid;
+    assert.ok(curlPid !== undefined);
+    const write = events.find((e) => e.pid === curlPid && e.abs_path === dl && e.high_level_kind === "FileWrite");
+    const chmod = events.find((e) => e.operation === "CHMOD" && e.abs_path === dl && e.perm_bits === 0o755);
+    const exec = events.find((e) => e.operation === "EXEC" && e.abs_path === dl && e.errno === null);
+    assert.ok(write, "the write by curl");
+    assert.ok(chmod, "the chmod");
+    assert.ok(exec, "the exec");
+    assert.equal(f.pid, exec.pid);
+    assert.match(f.reason, /capsule-dl\.sh.*curl.*chmod 0755/);
+    // The exec from /tmp is part of the chain, not a finding of its own.
+    assert.equal(s.risks.filter((r) => r.rule === "exec-from-tmp").length, 0);
+  });
+
+  it("finds the ~/.bashrc write as persistence", () => {
+    const [f, ...more] = s.risks.filter((r) => r.rule === "persistence");
+    assert.ok(f);
+    assert.equal(more.length, 0);
+    const { events } = evidence(s, f);
+    for (const e of events) assert.ok(e.abs_path?.endsWith("/.bashrc"));
+    assert.ok(events.some((e) => e.high_level_kind === "FileWrite"));
+  });
+
+  it("is HIGH overall and every finding names its pid and evidence", () => {
+    assert.equal(maxSeverity(s.risks), "HIGH");
+    s.risks.forEach((r, i) => {
+      assert.equal(r.seq, i);
+      assert.ok(r.event_seqs.length > 0 && r.pid !== null && !r.reason.includes("\n"));
+    });
+  });
+});
+
+describe("make + gcc", () => {
+  it("has no finding above LOW", async () => {
+    const s = await sessionFromCorpus("make-gcc.strace", rules);
+    assert.deepEqual(
+      s.risks.filter((r) => r.severity !== "LOW").map((r) => r.reason),
+      [],
+    );
+    assert.equal(maxSeverity(s.risks), "LOW");
+  });
+});
+
+describe("every rule family on a real traced shell session", () => {
+  // Outside /tmp: the rules leave writes to temporary folders alone. tmp/ of the repo is git-ignored.
+  const scratch = new URL("../../tmp/", import.meta.url).pathname;
+  mkdirSync(scratch, { recursive: true });
+  const root = mkdtempSync(join(scratch, "capsule-risky-"));
+  const home = join(root, "home");
+  const project = join(root, "project");
+  const capsuleHome = join(root, "capsule");
+  const tmpExe = join(tmpdir(), `capsule-test-exe-${process.pid}`);
+  let s: BuiltSession;
+  const only = (rule: string) => s.risks.filter((r) => r.rule === rule);
+  after(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(tmpExe, { force: true });
+  });
+
+  before(async () => {
+    for (const d of [home, project, join(home, ".aws"), join(capsuleHome, "runs"), join(project, "junk")])
+      mkdirSync(d, { recursive: true });
+    writeFileSync(join(home, ".aws", "credentials"), "[default]\n");
+    writeFileSync(join(home, ".bash_history"), "ls\n");
+    for (let i = 0; i < 60; i++) writeFileSync(join(project, "junk", `f${i}`), "");
+    copyFileSync("/bin/true", tmpExe);
+    chmodSync(tmpExe, 0o755);
+    const script = [
+      "cat ~/.aws/credentials > /dev/null", // credential read
+      "cat /proc/$$/environ > /dev/null", // another process's environment
+      "cat /proc/self/environ > /dev/null", // its own: not a finding
+      ": > ~/.bash_history", // history erased
+      "sh -c 'unset HISTFILE; true'", // history disabled
+      "mkdir -p ~/.config/systemd/user && echo x > ~/.config/systemd/user/evil.service", // persistence
+      "touch suid && chmod 4755 suid", // setuid bit
+      "rm -rf junk", // mass deletion
+      "echo note > ~/notes.txt", // write outside the project
+      `${tmpExe}`, // exec from /tmp (not written in the session)
+      `touch ${capsuleHome}/runs/x`, // the capsule's own files
+      "python3 -c \"import socket; s=socket.socket(); s.settimeout(0.3); s.connect_ex(('192.0.2.1', 9))\"", // outside
+      "sh -c 'curl -s http://127.0.0.1:9/x | sh'", // a download piped into a shell
+    ].join("; ");
+    const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8" };
+    const lines = straceScript(script, project, env);
+    s = await sessionFromLines(lines, rules, { ctx: { projectDir: null, home, capsuleHome } });
+  });
+
+  it("finds the credential read and another process's environ, not its own", () => {
+    assert.equal(only("credential-read").length, 1);
+    assert.ok(
+      evidence(s, only("credential-read")[0] as RiskFinding).events.every((e) =>
+        e.abs_path?.endsWith(".aws/credentials"),
+      ),
+    );
+    const env = only("environ-read");
+    assert.equal(env.length, 1, JSON.stringify(env));
+    assert.doesNotMatch(env[0]?.reason ?? "", /self/);
+  });
+
+  it("finds history erased and disabled", () => {
+    assert.equal(only("history-tamper").length, 1);
+    assert.match(only("history-tamper")[0]?.reason ?? "", /\.bash_history/);
+    assert.equal(only("history-disable").length, 1);
+    assert.match(only("history-disable")[0]?.reason ?? "", /unset HISTFILE/);
+  });
+
+  it("finds persistence, the setuid bit, mass deletion and the capsule's own files", () => {
+    assert.match(only("persistence")[0]?.reason ?? "", /evil\.service/);
+    assert.match(only("setuid-bit")[0]?.reason ?? "", /suid.*04755/);
+    const del = only("mass-delete");
+    assert.equal(del.length, 1);
+    assert.match(del[0]?.reason ?? "", /rm \(pid \d+\) deleted 6\d files/);
+    assert.match(only("capsule-tamper")[0]?.reason ?? "", /runs\/x/);
+  });
+
+  it("finds the write outside the project once, and not for files other rules claimed", () => {
+    const out = only("write-outside-project");
+    assert.ok(out.some((r) => r.reason.endsWith("/notes.txt")));
+    for (const r of out) assert.doesNotMatch(r.reason, /bash_history|evil\.service|capsule\/runs/);
+  });
+
+  it("finds the exec from /tmp, the outside connection attempt and the pipe into a shell", () => {
+    assert.match(only("exec-from-tmp")[0]?.reason ?? "", /capsule-test-exe/);
+    assert.match(only("network-egress")[0]?.reason ?? "", /192\.0\.2\.1:9/);
+    assert.match(only("pipe-to-shell")[0]?.reason ?? "", /curl.*\| sh/);
+    for (const r of s.risks) evidence(s, r);
+  });
+});
