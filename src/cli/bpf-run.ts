@@ -11,6 +11,7 @@ import { CapsuleError } from "../core/errors.js";
 import { assemble } from "../ebpf/asm.js";
 import {
   type CapsuleProgram,
+  type CapsuleProgramOptions,
   capsuleProgramFromBytecode,
   loadCapsuleProgram,
   type PrintkLine,
@@ -27,6 +28,7 @@ interface RunFlags {
   session?: string;
   json?: boolean;
   budget?: string;
+  engine: string;
 }
 
 /** Entries shown per map in the human form; --json has them all. */
@@ -35,7 +37,7 @@ const SHOW_ENTRIES = 200;
 const SHOW_RECORDS = 200;
 
 /** Reads PROG and loads it: `.s`/`.asm` is assembled, anything else is an ELF object. */
-export function loadProgramFile(path: string, budget?: number): CapsuleProgram {
+export function loadProgramFile(path: string, options: CapsuleProgramOptions = {}): CapsuleProgram {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -47,8 +49,8 @@ export function loadProgramFile(path: string, budget?: number): CapsuleProgram {
   try {
     const ext = extname(path).toLowerCase();
     if (ext === ".s" || ext === ".asm")
-      return capsuleProgramFromBytecode(assemble(bytes.toString("utf8")), name, { budget });
-    return loadCapsuleProgram(bytes, name, { budget });
+      return capsuleProgramFromBytecode(assemble(bytes.toString("utf8")), name, options);
+    return loadCapsuleProgram(bytes, name, options);
   } catch (e) {
     if (isEbpfError(e)) throw new CapsuleError("EBPF_LOAD", `${path}: ${e.message}`);
     throw e;
@@ -116,12 +118,15 @@ export function registerBpfRun(bpf: Command, io: Output = stdio): void {
     .argument("<prog>", "eBPF object built with clang -target bpf, or a .s/.asm file")
     .option("--session <session>", "session folder or name (default: the newest)")
     .option("--budget <n>", "instruction budget per program run")
+    .option("--engine <engine>", "jit (WebAssembly) or interp", "jit")
     .option("--json", "one JSON document for machines")
     .action(async (progPath: string, flags: RunFlags) => {
       const budget = flags.budget === undefined ? undefined : Number(flags.budget);
       if (budget !== undefined && (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff))
         throw new CapsuleError("USAGE", `--budget ${flags.budget}: give a whole number from 1 to 2147483647`);
-      const prog = loadProgramFile(progPath, budget);
+      if (flags.engine !== "jit" && flags.engine !== "interp")
+        throw new CapsuleError("USAGE", `--engine must be jit or interp, not '${flags.engine}'`);
+      const prog = loadProgramFile(progPath, { budget, engine: flags.engine });
       const dir = resolveSession(flags.session);
       const printk: PrintkLine[] = [];
       const ring: RingRecord[] = [];

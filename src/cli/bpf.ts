@@ -10,6 +10,7 @@ import {
   runConformance,
   VmMemory,
 } from "../ebpf/index.js";
+import { registerBpfRun } from "./bpf-run.js";
 
 /** Maps the eBPF VM's own errors onto CapsuleError (src/ebpf imports nothing of Capsule). */
 export function toCapsuleError(e: unknown): unknown {
@@ -81,4 +82,5 @@ export function registerBpf(program: Command): void {
       process.stdout.write(`${out.join("\n")}\n`);
       if (failed > 0) process.exitCode = 1;
     });
+  registerBpfRun(bpf);
 }

@@ -9,6 +9,7 @@
  */
 
 import { loadElfObject } from "./elf/loader.js";
+import { createEngine } from "./engine.js";
 import { EbpfError } from "./errors.js";
 import { commOf, type EventRecord, encodeEvent } from "./event/encode.js";
 import { EVENT_SIZE } from "./event/layout.js";
@@ -17,10 +18,9 @@ import { ArrayMap } from "./maps/array.js";
 import { type BpfMap, createMap } from "./maps/create.js";
 import type { RingBuf } from "./maps/ringbuf.js";
 import { BPF_F_RDONLY_PROG, type MapSpec } from "./maps/spec.js";
-import { createInterpreter } from "./vm/interp.js";
 import { VmMemory } from "./vm/memory.js";
 import { loadProgram } from "./vm/program.js";
-import type { Engine, LddwRef, LddwValue, U64 } from "./vm/types.js";
+import type { Engine, EngineKind, LddwRef, LddwValue, U64 } from "./vm/types.js";
 
 /** Section of the programs that run over events. */
 export const EVENT_SECTION = "capsule/event";
@@ -33,6 +33,8 @@ const MAX_PENDING_LINES = 100_000;
 export interface CapsuleProgramOptions {
   /** Instruction budget of one program run on one event (default: the VM's). */
   budget?: number;
+  /** "jit" (WebAssembly, the default: fastest over many events) or "interp". */
+  engine?: EngineKind;
 }
 
 export interface PrintkLine {
@@ -158,7 +160,7 @@ function bind(
       return { value, grant: { offset: map.base, size: map.spec.valueSize, writable } };
     };
     const program = loadProgram(p.insns, { memory, helpers, resolveLddw, name: p.name });
-    return { name: p.name, engine: createInterpreter(program) };
+    return { name: p.name, engine: createEngine(program, options.engine ?? "jit") };
   });
 
   const stats: CapsuleStats = {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CapsuleProgram, loadCapsuleProgram } from "../../src/ebpf/capsule.js";
+import { type CapsuleProgram, loadCapsuleProgram, type PrintkLine, type RingRecord } from "../../src/ebpf/capsule.js";
 import type { EventRecord } from "../../src/ebpf/event/encode.js";
 import { errnoNumber } from "../../src/ebpf/event/errno.js";
 import { OPERATIONS } from "../../src/ebpf/event/layout.js";
@@ -16,11 +16,32 @@ if (noClang) console.log(`# skipping: ${noClang}`);
 const events = noClang ? [] : corpusEvents("agent.strace", 2500);
 const skip = noClang ?? (events.length < 1000 ? "corpus did not yield events" : undefined);
 
-function run(file: string): { prog: CapsuleProgram; kept: EventRecord[] } {
-  const prog = loadCapsuleProgram(compileBpf(file), file);
-  const kept = events.filter((e) => prog.runOnEvent(e).keep);
-  assert.equal(prog.stats.faults, 0, prog.stats.firstFault ?? "");
-  return { prog, kept };
+interface Outcome {
+  prog: CapsuleProgram;
+  kept: EventRecord[];
+  printk: PrintkLine[];
+  ring: RingRecord[];
+}
+
+/** Runs the object over the events in both engines; they must agree on everything observable. */
+function run(file: string): Outcome {
+  const bytes = compileBpf(file);
+  const outcomes = (["interp", "jit"] as const).map((engine): Outcome => {
+    const prog = loadCapsuleProgram(bytes, file, { engine });
+    const kept = events.filter((e) => prog.runOnEvent(e).keep);
+    assert.equal(prog.stats.faults, 0, prog.stats.firstFault ?? "");
+    return { prog, kept, printk: prog.drainPrintk(), ring: prog.drainRingbuf() };
+  });
+  const [a, b] = outcomes as [Outcome, Outcome];
+  const observable = (o: Outcome) => ({
+    kept: o.kept.map((e) => e.seq),
+    printk: o.printk,
+    ring: o.ring,
+    maps: [...o.prog.maps.values()].map((m) => (m.kind === "kv" ? m.entries() : [])),
+    instructions: o.prog.stats.instructions,
+  });
+  assert.deepEqual(observable(a), observable(b), "interpreter and compiled engine agree");
+  return b;
 }
 
 function kvEntries(prog: CapsuleProgram, name: string): [unknown, unknown][] {
@@ -67,8 +88,7 @@ test("(b) a filter keeps exactly the failed opens under a directory", { skip }, 
 });
 
 test("(c) ring-buffer records match the events that triggered them, in order", { skip }, () => {
-  const { prog } = run("ringbuf_emit.c");
-  const records = prog.drainRingbuf();
+  const { prog, ring: records } = run("ringbuf_emit.c");
   const want = events.filter((e) => e.operation === "EXEC" || e.errno);
   assert.ok(want.length > 10);
   assert.equal(records.length, want.length);
@@ -91,8 +111,7 @@ test("(c) ring-buffer records match the events that triggered them, in order", {
 });
 
 test("(d) .rodata strings and trace_printk lines", { skip }, () => {
-  const { prog } = run("rodata_printk.c");
-  const lines = prog.drainPrintk();
+  const { prog, printk: lines } = run("rodata_printk.c");
   const want: string[] = [];
   for (const e of events) {
     if (e.operation === "OPEN")
