@@ -1,0 +1,3 @@
+export function sub(a, b) {
+  return a - b;
+}

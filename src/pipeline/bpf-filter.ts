@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { CapsuleError } from "../core/errors.js";
+import type { EnhancedEvent } from "../core/events.js";
+import { type CapsuleProgram, loadCapsuleProgram } from "../ebpf/capsule.js";
+import { isEbpfError } from "../ebpf/errors.js";
+
+/**
+ * A user's eBPF program as the pipeline's event filter (`capsule run --bpf PROG`):
+ * each `capsule/event` program sees every enriched event; returning 0 drops it from
+ * the derived streams (enriched, actions, risks). raw.jsonl and events.jsonl keep all.
+ */
+export function loadBpfFilter(file: string): { program: CapsuleProgram; keep: (e: EnhancedEvent) => boolean } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new CapsuleError(
+      "BAD_INPUT",
+      `${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read it"}`,
+    );
+  }
+  let program: CapsuleProgram;
+  try {
+    program = loadCapsuleProgram(bytes, basename(file));
+  } catch (e) {
+    if (isEbpfError(e)) throw new CapsuleError("EBPF_LOAD", e.message);
+    throw e;
+  }
+  return { program, keep: (e) => program.runOnEvent(e).keep };
+}

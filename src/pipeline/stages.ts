@@ -1,0 +1,72 @@
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { createAggregator } from "../aggregate/aggregator.js";
+import { createActivityCollector } from "../classify/activity.js";
+import { classifyTree } from "../classify/labels.js";
+import { createRiskEngine } from "../classify/risks.js";
+import type { Rules } from "../classify/rules.js";
+import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, RiskFinding } from "../core/events.js";
+import type { Stage } from "../core/stage.js";
+import { createEnricher } from "../enrich/index.js";
+import { redactDataArgs } from "../parse/strace/redact.js";
+import { createTracker } from "../track/tracker.js";
+import type { Stages } from "./pipeline.js";
+
+export interface StageOptions {
+  parser: Stage<RawLine, ParsedItem> & { readonly stats: { parseErrors: number } };
+  /** Live run (the enricher may read /proc) or import. */
+  live: boolean;
+  recordData: "lengths" | "full";
+  /** Whether raw lines may carry data buffers to redact (strace); false for tracers that never print them. */
+  redactable: boolean;
+  rules: Rules;
+  /** The traced root's cwd, the project folder for rules; null to learn it from the trace. */
+  projectDir: string | null;
+  env: NodeJS.ProcessEnv;
+  filter: ((e: EnhancedEvent) => boolean) | null;
+}
+
+/** Where Capsule keeps its own files, for the "tampering with the capsule" rule. */
+export function capsuleHome(env: NodeJS.ProcessEnv): string {
+  return env.CAPSULE_HOME ? resolve(env.CAPSULE_HOME) : join(env.HOME ?? homedir(), ".capsule");
+}
+
+/**
+ * Build every stage of one session. The tree the tracker keeps is labelled and given
+ * workflows whenever it is snapshotted, so tree.json always carries the classification.
+ */
+export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessTreeSnapshot): ProcessTreeSnapshot } {
+  const home = o.env.HOME ?? homedir();
+  const tracker = createTracker();
+  const activity = createActivityCollector(o.rules, { projectDir: o.projectDir, home });
+  const engine = createRiskEngine(o.rules, {
+    projectDir: o.projectDir,
+    home,
+    capsuleHome: capsuleHome(o.env),
+  });
+  const classify = (tree: ProcessTreeSnapshot): ProcessTreeSnapshot => classifyTree(tree, o.rules, activity);
+  return {
+    redact: o.recordData === "lengths" && o.redactable ? redactDataArgs : null,
+    parser: o.parser,
+    tracker: {
+      push: (b) => tracker.push(b),
+      end: () => tracker.end(),
+      snapshot: (final) => classify(tracker.snapshot(final)),
+    },
+    enricher: createEnricher({ live: o.live }),
+    filter: o.filter,
+    aggregator: createAggregator(),
+    risks: {
+      push(events: readonly EnhancedEvent[], actions: readonly Action[]): RiskFinding[] {
+        const found = events.length ? engine.push(events) : [];
+        if (actions.length) {
+          activity.push(actions);
+          found.push(...engine.pushActions(actions));
+        }
+        return found;
+      },
+      end: (tree) => engine.end(tree),
+    },
+    classify,
+  };
+}

@@ -1,0 +1,51 @@
+import type { TraceLevel } from "../tracer.js";
+
+/**
+ * Syscalls the `files` level adds to `%process`: every call that names a file or
+ * socket, plus the fd bookkeeping the enricher needs to resolve later calls
+ * (close, dup, fcntl, pipe, fchdir) and directory listings. No read/write family, so
+ * data-heavy programs stop in the kernel, not in strace.
+ */
+const FILES_EXTRA = [
+  "%file",
+  "%network",
+  "close",
+  "close_range",
+  "dup",
+  "dup2",
+  "dup3",
+  "fcntl",
+  "pipe",
+  "pipe2",
+  "fchdir",
+  "getdents64",
+  "fchmod",
+  "fchown",
+  "ftruncate",
+  "setuid",
+  "setgid",
+  "setreuid",
+  "setregid",
+  "setresuid",
+  "setresgid",
+  "capset",
+];
+
+/**
+ * strace's flags for a level. Every level follows forks (-f), prints epoch µs
+ * timestamps (-ttt), durations (-T) and fd paths/endpoints (-yy). `process` and
+ * `files` use --seccomp-bpf so calls outside the filter never stop the tracee.
+ */
+export function straceFlags(level: TraceLevel): string[] {
+  const common = ["-f", "-ttt", "-T", "-yy"];
+  switch (level) {
+    case "process":
+      // argv strings are printed up to -s bytes; no data buffers are traced here
+      return [...common, "-s", "4096", "--seccomp-bpf", "-e", "trace=%process"];
+    case "files":
+      return [...common, "-s", "4096", "--seccomp-bpf", "-e", `trace=%process,${FILES_EXTRA.join(",")}`];
+    case "full":
+      // data buffers are printed (then redacted by default); a smaller -s bounds the cost
+      return [...common, "-s", "512"];
+  }
+}

@@ -1,0 +1,150 @@
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { closeSync, constants, createReadStream, openSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { CapsuleError } from "../../core/errors.js";
+import type { Outcome } from "../../core/stage.js";
+import { createStraceParser } from "../../parse/strace/index.js";
+import { resolveCommand } from "../command.js";
+import { linesOf } from "../lines.js";
+import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
+import { straceFlags } from "./flags.js";
+
+const run = promisify(execFile);
+
+/** Epoch µs now, with sub-ms precision. */
+export function epochUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** The root pid is the prefix of strace's first line with -f (`1234  1795…`). */
+function leadingPid(line: string): number | null {
+  let i = 0;
+  let n = 0;
+  while (i < line.length) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+    i++;
+  }
+  return i > 0 ? n : null;
+}
+
+let cachedVersion: string | null | undefined;
+
+async function straceVersion(): Promise<string | null> {
+  if (cachedVersion !== undefined) return cachedVersion;
+  try {
+    const { stdout } = await run("strace", ["-V"]);
+    cachedVersion = /version\s+(\S+)/.exec(stdout)?.[1] ?? null;
+  } catch {
+    cachedVersion = null;
+  }
+  return cachedVersion;
+}
+
+/** The strace backend: ptrace via strace, output through a FIFO of its own. */
+export function createStraceTracer(): Tracer {
+  return {
+    name: "strace",
+
+    async available() {
+      const v = await straceVersion();
+      if (v === null)
+        return {
+          ok: false,
+          reason: "strace is not installed (install it with: sudo apt-get install -y strace)",
+        };
+      // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama); find out now
+      try {
+        await run("strace", ["-f", "-o", "/dev/null", "true"]);
+      } catch (e) {
+        const msg = String((e as { stderr?: string }).stderr ?? e)
+          .split("\n")
+          .find((l) => l.trim());
+        return { ok: false, reason: `not permitted to trace here (${msg?.trim() ?? "strace failed"})` };
+      }
+      return { ok: true };
+    },
+
+    async start(req: TraceRequest): Promise<TraceSession> {
+      const [cmd, ...args] = req.argv;
+      if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
+      resolveCommand(cmd, req.cwd, req.env);
+      const fifo = join(req.workDir, ".trace.fifo");
+      rmSync(fifo, { force: true });
+      const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
+      if (mk.status !== 0) throw new CapsuleError("IO", `cannot create the trace pipe ${fifo}`);
+      const flags = straceFlags(req.level);
+      const t0 = epochUs();
+      // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
+      const child = spawn("strace", [...flags, "-o", fifo, "--", cmd, ...args], {
+        cwd: req.cwd,
+        env: req.env,
+        stdio: "inherit",
+      });
+      const reader = createReadStream(fifo, { highWaterMark: 1 << 20 });
+      const lines = linesOf(reader);
+      let rootPid: number | null = null;
+      const pending: NodeJS.Signals[] = [];
+      const signalRoot = (sig: NodeJS.Signals): void => {
+        if (rootPid === null) {
+          pending.push(sig);
+          return;
+        }
+        try {
+          process.kill(rootPid, sig);
+        } catch {
+          // already gone
+        }
+      };
+      // Learn the traced program's pid from the first line, without delaying any batch.
+      const tapped = (async function* () {
+        for await (const batch of lines) {
+          if (rootPid === null && batch.length > 0) {
+            rootPid = leadingPid(batch[0] ?? "");
+            for (const s of pending.splice(0)) signalRoot(s);
+          }
+          yield batch;
+        }
+        rmSync(fifo, { force: true });
+      })();
+      const outcome = new Promise<Outcome>((resolve, reject) => {
+        child.on("error", (e) => {
+          reader.destroy();
+          reject(new CapsuleError("TRACER_MISSING", `cannot start strace: ${e.message}`));
+        });
+        // strace exits with the tracee's status, or kills itself with the tracee's signal
+        child.on("exit", (code, signal) => resolve({ code, signal }));
+      });
+      // If strace died before opening the FIFO, our reader is still blocked in open():
+      // open the write end without blocking and close it, so the reader sees EOF.
+      outcome.finally(() => {
+        if (!reader.pending) return;
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no reader waiting: nothing to unblock
+        }
+      });
+      return {
+        info: {
+          name: "strace",
+          version: await straceVersion(),
+          flags,
+          level: req.level,
+          t0EpochUs: t0,
+          reason: null,
+        },
+        lines: tapped,
+        outcome,
+        signal: signalRoot,
+        losses: () => [],
+      };
+    },
+
+    parser(t0EpochUs) {
+      return createStraceParser({ t0EpochUs });
+    },
+  };
+}
