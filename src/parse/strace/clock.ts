@@ -6,7 +6,7 @@
  * unknown), and a jump back by more than half a day is taken as midnight passing.
  * -r prints the time since the previous line: the deltas are summed.
  */
-import { CLOCK_R, CLOCK_T, CLOCK_TT, CLOCK_TTT, type Leader } from "./leader.js";
+import { CLOCK_R, CLOCK_T, CLOCK_TT, CLOCK_TTT, type Leader } from "./scanner.js";
 
 const DAY_US = 86_400_000_000;
 const HALF_DAY_US = DAY_US / 2;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { CapsuleError } from "../../core/errors.js";
 import type { RawLine } from "../../core/events.js";
-import { CLOCK_T, CLOCK_TT, CLOCK_TTT, newLeader, scanLeader } from "./leader.js";
+import { CLOCK_T, CLOCK_TT, CLOCK_TTT, newLeader, scanLeader } from "./scanner.js";
 
 const CHUNK = 64 * 1024;
 const DAY_US = 86_400_000_000;

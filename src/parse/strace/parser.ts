@@ -1,10 +1,10 @@
 /**
  * The strace parser stage: RawLine batches in, ParsedItems out.
  *
- * It keeps three kinds of state across lines: calls left `<unfinished ...>` per pid (merged
- * with their `<... NAME resumed>` half into one event), the clock anchor, and -- for traces
- * strace wrote to stderr -- which pid an unprefixed line belongs to, and a line cut in two
- * by strace's own `strace: Process N attached` message.
+ * State kept across lines: calls left `<unfinished ...>` per pid (merged with their
+ * `<... NAME resumed>` half into one event), the clock anchor, and -- for traces strace
+ * wrote to stderr -- which pid an unprefixed line belongs to, and a line cut in two by
+ * strace's own `strace: Process N attached` message.
  */
 import type {
   Arg,
@@ -17,35 +17,35 @@ import type {
   SyscallEvent,
 } from "../../core/events.js";
 import type { Stage } from "../../core/stage.js";
-import {
-  COMMA,
-  CR,
-  D0,
-  GT,
-  isDigit,
-  isIdentPart,
-  isUpperIdentPart,
-  LBRACE,
-  LPAREN,
-  LT,
-  MINUS,
-  PLUS,
-  QUESTION,
-  SPACE,
-} from "./chars.js";
 import { TraceClock } from "./clock.js";
-import { CLOCK_NONE, newLeader, scanLeader } from "./leader.js";
 import {
-  argsEnd,
-  durationUs,
-  findDuration,
-  parseArgs,
-  parseReturn,
+  type CallParts,
+  CLOCK_NONE,
+  newCallParts,
+  newLeader,
   parseValueAt,
-  ret,
-  syntaxError,
+  readPid,
+  scanCall,
+  scanDiedCall,
+  scanLeader,
+  scanName,
+  scanPartialArgs,
+  scanUpper,
   valueEnd,
-} from "./syntax.js";
+} from "./scanner.js";
+
+// The few characters the parser dispatches on (the scanner owns the rest).
+const CR = 13;
+const SPACE = 32;
+const PLUS = 43;
+const COMMA = 44;
+const MINUS = 45;
+const DOT = 46;
+const LPAREN = 40;
+const LT = 60;
+const GT = 62;
+const LBRACE = 123;
+const LS = 115;
 
 export interface StraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first -ttt timestamp becomes t0. */
@@ -74,7 +74,10 @@ export interface StraceParser extends Stage<RawLine, ParsedItem> {
   readonly stats: StraceParserStats;
 }
 
-/** Create a parser for strace's text output (any of -t/-tt/-ttt/-r/none, -f/-ff, -T, -y/-yy, -x/-xx, -Y, -i, -n). */
+/**
+ * Create a parser for strace's text output: -f (`PID ` and `[pid N]` prefixes) and -ff
+ * (pid from `RawLine.src`), -t/-tt/-ttt/-r or no clock, -T, -y/-yy, -x/-xx, -X, -Y, -i, -n.
+ */
 export function createStraceParser(opts: StraceParserOptions = {}): StraceParser {
   return new Parser(opts.t0EpochUs ?? null, opts.defaultPid ?? 0);
 }
@@ -85,15 +88,15 @@ const PID_CHANGED = " <pid changed to ";
 const DIED = " <unfinished ...>)";
 
 /** A call whose first half was printed, waiting for its `<... resumed>` half. */
-interface Pending {
+interface Held {
   pid: number;
   call: string;
-  /** Argument text printed so far (continues with the resumed half). */
+  /** Argument text printed so far (the resumed half continues it). */
   text: string;
   ts: number | null;
   raw: number[];
   lines: string[];
-  /** The line had no pid prefix and no src (its pid was a guess). */
+  /** The line had no pid prefix and no src (its pid was the stand-in). */
   unprefixed: boolean;
   /** Its first half was never seen (the trace began inside the call). */
   orphan: boolean;
@@ -109,30 +112,15 @@ interface Cut {
   unprefixed: boolean;
 }
 
-function isNameChar(c: number): boolean {
-  return isIdentPart(c) || c === QUESTION;
-}
-
-/** A pid from decimal digits at `i` in `s`, or -1. */
-function readPid(s: string, i: number): number {
-  let n = 0;
-  const start = i;
-  let c = s.charCodeAt(i);
-  while (isDigit(c)) {
-    n = n * 10 + (c - D0);
-    c = s.charCodeAt(++i);
-  }
-  return i === start || i - start > 9 ? -1 : n;
-}
-
 class Parser implements StraceParser {
   readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0 };
   private readonly clock: TraceClock;
   private readonly defaultPid: number;
   private readonly leader = newLeader();
+  private readonly parts: CallParts = newCallParts();
   private seq = 0;
   private out: ParsedItem[] = [];
-  private readonly pending = new Map<number, Pending>();
+  private readonly held = new Map<number, Held>();
   private cut: Cut | null = null;
   // stderr mode ([pid N] prefixes only while several processes live): who is alive,
   // which pids were announced as children, and the root once identified.
@@ -141,7 +129,7 @@ class Parser implements StraceParser {
   private solo = -1;
   private readonly announced = new Set<number>();
   private rootPid = -1;
-  /** Leader pid → the thread whose execve will resume under it. */
+  /** Leader pid → the thread whose execve resumes under it (`<pid changed to N ...>`). */
   private readonly handoff = new Map<number, number>();
 
   constructor(t0: number | null, defaultPid: number) {
@@ -163,9 +151,9 @@ class Parser implements StraceParser {
   end(): ParsedItem[] {
     const out: ParsedItem[] = [];
     this.out = out;
-    if (this.cut !== null) this.cutNeverContinued();
-    for (const p of this.pending.values()) this.flushPending(p);
-    this.pending.clear();
+    if (this.cut !== null) this.cutNeverContinued(this.cut);
+    for (const h of this.held.values()) this.emitHeld(h, null);
+    this.held.clear();
     return out;
   }
 
@@ -179,41 +167,47 @@ class Parser implements StraceParser {
     const L = this.leader;
     scanLeader(line, L);
     const ts = this.clock.ts(L);
-    let pid: number;
     const prefixed = L.pid >= 0;
+    let pid: number;
     if (prefixed) {
       pid = L.pid;
       if (L.bracket) this.seen(pid);
     } else pid = this.unprefixedPid(r.src);
-    const unprefixed = !prefixed && r.src === null;
     const b = L.body;
     const c = line.charCodeAt(b);
-    if (isNameChar(c)) {
-      if (c === 115 && line.startsWith("strace: ", b)) this.notice(line, b, r.seq, pid, prefixed);
-      else this.syscallLine(line, b, r, ts, pid, unprefixed);
+    const nameEnd = scanName(line, b);
+    if (nameEnd > b) {
+      if (c === LS && line.startsWith("strace: ", b)) this.notice(line, b, r.seq, pid, prefixed);
+      else this.syscallLine(line, b, nameEnd, r, ts, pid, !prefixed && r.src === null);
     } else if (c === LT && line.startsWith("<... ", b)) this.resumed(line, b, r, ts, pid);
     else if (c === MINUS && line.startsWith("--- ", b)) this.signal(line, b, r, ts, pid);
     else if (c === PLUS && line.startsWith("+++ ", b)) this.exit(line, b, r, ts, pid);
     else this.error([r.seq], [line], ts, prefixed ? pid : null, line.length === 0 ? "empty line" : "not strace output");
   }
 
-  private syscallLine(line: string, b: number, r: RawLine, ts: number | null, pid: number, unprefixed: boolean): void {
-    let j = b;
-    while (isNameChar(line.charCodeAt(j))) j++;
-    if (line.charCodeAt(j) !== LPAREN) {
+  private syscallLine(
+    line: string,
+    b: number,
+    nameEnd: number,
+    r: RawLine,
+    ts: number | null,
+    pid: number,
+    unprefixed: boolean,
+  ): void {
+    if (line.charCodeAt(nameEnd) !== LPAREN) {
       this.error([r.seq], [line], ts, pid, "not strace output (no system call name)");
       return;
     }
-    const call = line.slice(b, j);
-    if (this.syscall(line, j + 1, call, pid, ts, [r.seq], [line], unprefixed)) return;
-    // strace's own message may have cut the line (output on stderr): keep the head.
-    const k = line.indexOf("strace: ", j + 1);
+    const call = line.slice(b, nameEnd);
+    if (this.syscall(line, nameEnd + 1, call, pid, ts, [r.seq], [line], unprefixed)) return;
+    // On stderr, strace's own message may cut a line whose call is still running.
+    const k = line.indexOf("strace: ", nameEnd + 1);
     if (k > 0) {
       this.notice(line, k, r.seq, pid, false);
       this.cut = { head: line.slice(0, k), seq: r.seq, line, pid, ts, unprefixed };
       return;
     }
-    this.error([r.seq], [line], ts, pid, syntaxError);
+    this.error([r.seq], [line], ts, pid, this.parts.error);
   }
 
   /**
@@ -231,9 +225,11 @@ class Parser implements StraceParser {
     unprefixed: boolean,
   ): boolean {
     const n = text.length;
-    if (text.charCodeAt(n - 1) === GT) {
+    // `<unfinished ...>`, `<detached ...>` and `<pid changed to N ...>` all end in "...>"
+    // (a -T duration ends in a digit).
+    if (text.charCodeAt(n - 1) === GT && text.charCodeAt(n - 2) === DOT) {
       if (text.endsWith(UNFINISHED)) {
-        this.hold({
+        const held: Held = {
           pid,
           call,
           text: text.slice(argStart, n - UNFINISHED.length),
@@ -242,18 +238,19 @@ class Parser implements StraceParser {
           lines,
           unprefixed,
           orphan: false,
-        });
+        };
+        this.hold(held);
         return true;
       }
       if (text.endsWith(DETACHED)) {
-        const args = parseArgs(text.slice(argStart, n - DETACHED.length), 0, true);
-        if (args === null) return false;
-        this.emitSyscall(pid, ts, call, args, raw, lines, null, null, null, null, "<detached ...>", null, true);
+        scanPartialArgs(text.slice(argStart, n - DETACHED.length), this.parts);
+        this.parts.retNote = "<detached ...>";
+        this.emitCall(pid, ts, call, raw, lines, this.parts.args, true);
         return true;
       }
       // A thread's execve: `<pid changed to LEADER ...>`; the leader prints the resumed half.
       const k = text.lastIndexOf(PID_CHANGED);
-      if (k > argStart && text.endsWith(" ...>")) {
+      if (k > argStart) {
         const leader = readPid(text, k + PID_CHANGED.length);
         if (leader >= 0) {
           this.hold({ pid, call, text: text.slice(argStart, k), ts, raw, lines, unprefixed, orphan: false });
@@ -262,121 +259,98 @@ class Parser implements StraceParser {
         }
       }
     }
-    const limit = findDuration(text);
-    const dur = durationUs;
-    const args = parseArgs(text, argStart, false);
-    if (args === null || !parseReturn(text, argsEnd, limit)) return false;
-    this.emitSyscall(pid, ts, call, args, raw, lines, ret.text, ret.path, ret.dev, ret.errno, ret.note, dur, false);
+    if (!scanCall(text, argStart, this.parts)) return false;
+    this.emitCall(pid, ts, call, raw, lines, this.parts.args, false);
     return true;
   }
 
-  private hold(p: Pending): void {
-    const old = this.pending.get(p.pid);
-    if (old !== undefined) this.flushPending(old);
-    this.pending.set(p.pid, p);
+  private hold(h: Held): void {
+    const old = this.held.get(h.pid);
+    if (old !== undefined) this.emitHeld(old, null);
+    this.held.set(h.pid, h);
   }
 
   /** `<... NAME resumed>REST`: merge with the held first half. */
   private resumed(line: string, b: number, r: RawLine, ts: number | null, pid: number): void {
-    let j = b + 5;
-    while (isNameChar(line.charCodeAt(j))) j++;
+    const j = scanName(line, b + 5);
     if (j === b + 5 || !line.startsWith(" resumed>", j)) {
       this.error([r.seq], [line], ts, pid, "malformed '<... resumed>' line");
       return;
     }
     const call = line.slice(b + 5, j);
     const rest = j + 9;
-    let p = this.pending.get(pid);
-    if (p !== undefined) {
-      this.pending.delete(pid);
-      if (p.call !== call) {
+    let h = this.held.get(pid);
+    if (h !== undefined) {
+      this.held.delete(pid);
+      if (h.call !== call) {
         // Another call of this pid never resumed; this one may have been held elsewhere.
-        this.flushPending(p);
-        p = this.adopt(pid, call);
+        this.emitHeld(h, null);
+        h = this.adopt(pid, call);
       }
-    } else p = this.adopt(pid, call);
-    const raw = p === undefined ? [r.seq] : [...p.raw, r.seq];
-    const lines = p === undefined ? [line] : [...p.lines, line];
-    const first = p === undefined ? ts : p.ts;
-    const orphan = p === undefined || p.orphan;
-    const head = p === undefined ? "" : p.text;
-    const n = line.length;
-    if (line.endsWith(UNFINISHED) && n - UNFINISHED.length >= rest && !line.startsWith(DIED, rest)) {
-      // Resumed and cut again: keep holding.
-      const more = line.slice(rest, n - UNFINISHED.length);
-      this.pending.set(pid, {
-        pid,
-        call,
-        text: head + more,
-        ts: first,
-        raw,
-        lines,
-        unprefixed: false,
-        orphan,
-      });
-      return;
-    }
-    const limit = findDuration(line);
-    const dur = durationUs;
+    } else h = this.adopt(pid, call);
+    const raw = h === undefined ? [r.seq] : [...h.raw, r.seq];
+    const lines = h === undefined ? [line] : [...h.lines, line];
+    const first = h === undefined ? ts : h.ts;
+    const orphan = h === undefined || h.orphan;
+    const head = h === undefined ? "" : h.text;
+    const parts = this.parts;
     if (line.startsWith(DIED, rest)) {
       // The process died inside the call: `<... NAME resumed> <unfinished ...>) = ?`
-      const args = parseArgs(head, 0, true);
-      if (args === null || !parseReturn(line, rest + DIED.length, limit)) {
-        this.error(raw, lines, first, pid, `${syntaxError} (resumed call)`);
+      if (!scanDiedCall(head, line, rest + DIED.length, parts)) {
+        this.error(raw, lines, first, pid, `${parts.error} (resumed call)`);
         return;
       }
-      if (orphan) args.unshift({ k: "other", text: "..." });
-      this.emitSyscall(pid, first, call, args, raw, lines, ret.text, ret.path, ret.dev, ret.errno, ret.note, dur, true);
+      this.emitCall(pid, first, call, raw, lines, orphaned(parts.args, orphan), true);
+      return;
+    }
+    if (line.endsWith(UNFINISHED) && line.length - UNFINISHED.length >= rest) {
+      // Resumed, then cut again: keep holding.
+      const more = line.slice(rest, line.length - UNFINISHED.length);
+      this.held.set(pid, { pid, call, text: head + more, ts: first, raw, lines, unprefixed: false, orphan });
       return;
     }
     let text = line;
     let start = rest;
-    if (p === undefined) {
-      // The first half was never seen: drop the separator it would have needed.
+    if (h === undefined) {
+      // The first half was never seen: drop the separator that followed it.
       if (line.charCodeAt(start) === COMMA) start++;
       while (line.charCodeAt(start) === SPACE) start++;
     } else if (head.length > 0) {
       text = head + line.slice(rest);
       start = 0;
     }
-    const textLimit = limit + (text.length - n);
-    const args = parseArgs(text, start, false);
-    if (args === null || !parseReturn(text, argsEnd, textLimit)) {
-      this.error(raw, lines, first, pid, `${syntaxError} (resumed call)`);
+    if (!scanCall(text, start, parts)) {
+      this.error(raw, lines, first, pid, `${parts.error} (resumed call)`);
       return;
     }
-    if (orphan) args.unshift({ k: "other", text: "..." });
-    this.emitSyscall(pid, first, call, args, raw, lines, ret.text, ret.path, ret.dev, ret.errno, ret.note, dur, false);
+    this.emitCall(pid, first, call, raw, lines, orphaned(parts.args, orphan), false);
   }
 
-  /**
-   * stderr mode: the first half was printed without a pid prefix (only one process was
-   * alive) under the stand-in pid; the resumed half names the real pid.
-   */
-  private adopt(pid: number, call: string): Pending | undefined {
+  /** The held first half for a resumed line of `pid` that is not held under `pid` itself. */
+  private adopt(pid: number, call: string): Held | undefined {
     // A thread's execve announced with `<pid changed to LEADER ...>` resumes under LEADER.
     const tid = this.handoff.get(pid);
     if (tid !== undefined) {
       this.handoff.delete(pid);
-      const t = this.pending.get(tid);
+      const t = this.held.get(tid);
       if (t !== undefined && t.call === call) {
-        this.pending.delete(tid);
+        this.held.delete(tid);
         return t;
       }
     }
+    // stderr mode: printed without a prefix (one process alive) under the stand-in pid.
     const key = this.defaultPid;
-    if (key === pid) return undefined;
-    const q = this.pending.get(key);
+    const q = key === pid ? undefined : this.held.get(key);
     if (q === undefined || !q.unprefixed || q.call !== call) return undefined;
-    this.pending.delete(key);
+    this.held.delete(key);
     if (this.rootPid < 0) this.rootPid = pid;
     return q;
   }
 
   /** `--- SIGCHLD {si_signo=SIGCHLD, ...} ---`, `--- stopped by SIGTTOU ---`. */
   private signal(line: string, b: number, r: RawLine, ts: number | null, pid: number): void {
-    const n = line.length;
-    if (!line.endsWith(" ---") || n - 4 < b + 4) {
+    const e = line.length - 4;
+    if (!line.endsWith(" ---") || e < b + 4) {
       this.error([r.seq], [line], ts, pid, "malformed signal line");
       return;
     }
@@ -384,51 +358,42 @@ class Parser implements StraceParser {
     const stopped = line.startsWith("stopped by ", i);
     if (stopped) i += 11;
     const ns = i;
-    while (isUpperIdentPart(line.charCodeAt(i))) i++;
-    if (i === ns) {
-      this.error([r.seq], [line], ts, pid, "malformed signal line (no signal name)");
+    i = scanUpper(line, i);
+    if (i === ns || (i < e && line.charCodeAt(i) !== SPACE)) {
+      this.error([r.seq], [line], ts, pid, "malformed signal line (signal name)");
       return;
     }
     const signal = line.slice(ns, i);
     let info: Arg | null = null;
-    const body = line.slice(0, n - 4);
-    if (i < body.length) {
-      if (line.charCodeAt(i) !== SPACE) {
-        this.error([r.seq], [line], ts, pid, "malformed signal line");
-        return;
-      }
-      i++;
-      if (line.charCodeAt(i) === LBRACE) {
-        info = parseValueAt(body, i);
-        if (valueEnd() !== body.length) info = { k: "other", text: body.slice(i) };
-      } else if (i < body.length) info = { k: "other", text: body.slice(i) };
+    if (i + 1 < e) {
+      const body = line.slice(0, e);
+      info = body.charCodeAt(i + 1) === LBRACE ? parseValueAt(body, i + 1) : null;
+      if (info === null || valueEnd() !== e) info = { k: "other", text: body.slice(i + 1) };
     }
-    const ev: SignalEvent = { kind: "signal", seq: this.seq++, raw: [r.seq], ts, pid, signal, info, stopped };
-    this.emit(ev, [line]);
+    const event: SignalEvent = { kind: "signal", seq: this.seq++, raw: [r.seq], ts, pid, signal, info, stopped };
+    this.emit(event, [line]);
   }
 
   /** `+++ exited with N +++`, `+++ killed by SIG (core dumped) +++`, `+++ superseded by execve in pid N +++`. */
   private exit(line: string, b: number, r: RawLine, ts: number | null, pid: number): void {
-    const n = line.length;
-    if (!line.endsWith(" +++") || n - 4 < b + 4) {
+    const e = line.length - 4;
+    const i = b + 4;
+    if (!line.endsWith(" +++") || e < i) {
       this.error([r.seq], [line], ts, pid, "malformed exit line");
       return;
     }
-    const i = b + 4;
-    const e = n - 4;
     let code: number | null = null;
     let signal: string | null = null;
     let core = false;
     if (line.startsWith("exited with ", i)) {
-      const s = line.slice(i + 12, e);
-      code = Number(s);
-      if (s.length === 0 || !Number.isInteger(code)) {
+      const k = i + 12;
+      if (line.charCodeAt(k) === MINUS ? readPid(line, k + 1) < 0 : readPid(line, k) < 0) {
         this.error([r.seq], [line], ts, pid, "malformed exit line (exit code)");
         return;
       }
+      code = Number(line.slice(k, e));
     } else if (line.startsWith("killed by ", i)) {
-      let k = i + 10;
-      while (isUpperIdentPart(line.charCodeAt(k))) k++;
+      let k = scanUpper(line, i + 10);
       signal = line.slice(i + 10, k);
       core = line.startsWith(" (core dumped)", k);
       if (core) k += 14;
@@ -437,40 +402,45 @@ class Parser implements StraceParser {
         return;
       }
     } else if (line.startsWith("superseded by execve in pid ", i)) {
-      const old = readPid(line, i + 28);
-      // The thread that called execve now has the leader's pid: its held call moves too.
-      const p = old >= 0 ? this.pending.get(old) : undefined;
-      if (p !== undefined && old !== pid) {
-        this.pending.delete(old);
-        this.handoff.delete(pid);
-        p.pid = pid;
-        this.hold(p);
-      }
-      if (old >= 0 && old !== pid) this.gone(old);
-      const ev: NoticeEvent = {
-        kind: "notice",
-        seq: this.seq++,
-        raw: [r.seq],
-        ts,
-        pid,
-        notice: "superseded",
-        text: line.slice(b),
-      };
-      this.emit(ev, [line]);
+      this.superseded(line, b, r, ts, pid, readPid(line, i + 28));
       return;
     } else {
       this.error([r.seq], [line], ts, pid, "malformed exit line");
       return;
     }
     // A call still held for this pid never returned.
-    const p = this.pending.get(pid);
-    if (p !== undefined) {
-      this.pending.delete(pid);
-      this.flushPending(p);
+    const h = this.held.get(pid);
+    if (h !== undefined) {
+      this.held.delete(pid);
+      this.emitHeld(h, null);
     }
     this.gone(pid);
-    const ev: ExitEvent = { kind: "exit", seq: this.seq++, raw: [r.seq], ts, pid, code, signal, core };
-    this.emit(ev, [line]);
+    const event: ExitEvent = { kind: "exit", seq: this.seq++, raw: [r.seq], ts, pid, code, signal, core };
+    this.emit(event, [line]);
+  }
+
+  /** The thread `old` that called execve now has the leader's pid: its held call moves too. */
+  private superseded(line: string, b: number, r: RawLine, ts: number | null, pid: number, old: number): void {
+    if (old >= 0 && old !== pid) {
+      const h = this.held.get(old);
+      if (h !== undefined) {
+        this.held.delete(old);
+        this.handoff.delete(pid);
+        h.pid = pid;
+        this.hold(h);
+      }
+      this.gone(old);
+    }
+    const event: NoticeEvent = {
+      kind: "notice",
+      seq: this.seq++,
+      raw: [r.seq],
+      ts,
+      pid,
+      notice: "superseded",
+      text: line.slice(b),
+    };
+    this.emit(event, [line]);
   }
 
   /** `strace: Process N attached` / `detached`, and any other `strace: ` message. */
@@ -480,7 +450,7 @@ class Parser implements StraceParser {
     if (text.startsWith("strace: Process ")) {
       const p = readPid(text, 16);
       if (p >= 0) {
-        const k = 16 + String(p).length;
+        const k = scanUpper(text, 16);
         if (text.startsWith(" attached", k)) {
           notice = "attached";
           this.announced.add(p);
@@ -492,35 +462,31 @@ class Parser implements StraceParser {
         if (notice !== "other" || !prefixed) pid = p;
       }
     }
-    const ev: NoticeEvent = { kind: "notice", seq: this.seq++, raw: [seq], ts: null, pid, notice, text };
-    this.emit(ev, [line]);
+    const event: NoticeEvent = { kind: "notice", seq: this.seq++, raw: [seq], ts: null, pid, notice, text };
+    this.emit(event, [line]);
   }
 
   // ─────────────────────── cut lines (stderr mode) ───────────────────────
 
-  /** Try `line` as the continuation of a cut line; true when it was consumed. */
+  /** Try `line` as the continuation of the cut line; true when it was consumed. */
   private continueCut(r: RawLine, line: string): boolean {
     const cut = this.cut!;
     this.cut = null;
-    if (this.looksLikeLineStart(line)) {
-      this.cutNeverContinued(cut);
-      return false;
+    if (!this.looksLikeLineStart(line)) {
+      const text = cut.head + line;
+      const L = this.leader;
+      scanLeader(cut.head, L);
+      const j = scanName(text, L.body);
+      const call = text.slice(L.body, j);
+      if (this.syscall(text, j + 1, call, cut.pid, cut.ts, [cut.seq, r.seq], [cut.line, line], cut.unprefixed))
+        return true;
     }
-    const text = cut.head + line;
-    const L = this.leader;
-    scanLeader(cut.head, L);
-    let j = L.body;
-    while (isNameChar(text.charCodeAt(j))) j++;
-    const call = text.slice(L.body, j);
-    if (this.syscall(text, j + 1, call, cut.pid, cut.ts, [cut.seq, r.seq], [cut.line, line], cut.unprefixed))
-      return true;
     this.cutNeverContinued(cut);
     return false;
   }
 
-  private cutNeverContinued(cut: Cut | null = this.cut): void {
+  private cutNeverContinued(cut: Cut): void {
     this.cut = null;
-    if (cut === null) return;
     this.error([cut.seq], [cut.line], cut.ts, cut.pid, "line cut by a strace message and never continued");
   }
 
@@ -530,13 +496,8 @@ class Parser implements StraceParser {
     scanLeader(line, L);
     if (L.pid >= 0 || L.clock !== CLOCK_NONE) return true;
     const b = L.body;
-    const c = line.charCodeAt(b);
-    if (isNameChar(c)) {
-      if (line.startsWith("strace: ", b)) return true;
-      let j = b;
-      while (isNameChar(line.charCodeAt(j))) j++;
-      return line.charCodeAt(j) === LPAREN;
-    }
+    const j = scanName(line, b);
+    if (j > b) return line.startsWith("strace: ", b) || line.charCodeAt(j) === LPAREN;
     return line.startsWith("<... ", b) || line.startsWith("--- ", b) || line.startsWith("+++ ", b);
   }
 
@@ -567,26 +528,22 @@ class Parser implements StraceParser {
 
   // ───────────────────────────── emitting ─────────────────────────────
 
-  private emit(event: SyscallEvent | SignalEvent | ExitEvent | NoticeEvent, lines: string[]): void {
+  private emit(event: SignalEvent | ExitEvent | NoticeEvent, lines: string[]): void {
     this.stats.events++;
     this.out.push({ event, lines });
   }
 
-  private emitSyscall(
+  /** A syscall event from `this.parts` (its return fields) and `args`. */
+  private emitCall(
     pid: number,
     ts: number | null,
     call: string,
-    args: Arg[],
     raw: number[],
     lines: string[],
-    retText: string | null,
-    retPath: string | null,
-    retDev: string | null,
-    errno: string | null,
-    retNote: string | null,
-    dur: number | null,
+    args: Arg[],
     unfinished: boolean,
   ): void {
+    const p = this.parts;
     const event: SyscallEvent = {
       kind: "syscall",
       seq: this.seq++,
@@ -595,20 +552,20 @@ class Parser implements StraceParser {
       pid,
       call,
       args,
-      ret: retText,
-      retPath,
-      retDev,
-      errno,
-      retNote,
-      durationUs: dur,
+      ret: p.retText,
+      retPath: p.retPath,
+      retDev: p.retDev,
+      errno: p.errno,
+      retNote: p.retNote,
+      durationUs: p.durationUs,
       unfinished,
     };
-    if (this.bracketed && this.rootPid < 0 && retText !== null) this.noteChild(call, retText);
+    if (this.bracketed && this.rootPid < 0 && p.retText !== null) this.noteChild(call, p.retText);
     this.stats.events++;
     this.out.push({ event, lines });
   }
 
-  /** stderr mode: remember pids returned by fork-like calls (they are not the root). */
+  /** stderr mode: pids returned by fork-like calls are not the root. */
   private noteChild(call: string, retText: string): void {
     if (call === "clone" || call === "clone3" || call === "fork" || call === "vfork") {
       const p = readPid(retText, 0);
@@ -617,10 +574,10 @@ class Parser implements StraceParser {
   }
 
   /** A held call that never returned. */
-  private flushPending(p: Pending): void {
-    const args = parseArgs(p.text, 0, true) ?? [{ k: "other", text: p.text }];
-    if (p.orphan) args.unshift({ k: "other", text: "..." });
-    this.emitSyscall(p.pid, p.ts, p.call, args, p.raw, p.lines, null, null, null, null, null, null, true);
+  private emitHeld(h: Held, note: string | null): void {
+    scanPartialArgs(h.text, this.parts);
+    this.parts.retNote = note;
+    this.emitCall(h.pid, h.ts, h.call, h.raw, h.lines, orphaned(this.parts.args, h.orphan), true);
   }
 
   private error(raw: number[], lines: string[], ts: number | null, pid: number | null, reason: string): void {
@@ -636,4 +593,10 @@ class Parser implements StraceParser {
     this.stats.parseErrors++;
     this.out.push({ event, lines });
   }
+}
+
+/** Arguments of a call whose first half was never seen start with a `...` placeholder. */
+function orphaned(args: Arg[], orphan: boolean): Arg[] {
+  if (orphan) args.unshift({ k: "other", text: "..." });
+  return args;
 }

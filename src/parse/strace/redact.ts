@@ -5,10 +5,24 @@
  * bytes strace showed, HEX the first 32 hex digits of their SHA-256.
  */
 import { createHash } from "node:crypto";
-import { DOT, isDigit, isIdentPart, LBRACE, LBRACK, LPAREN, LT, QUOTE, RBRACE, RBRACK, RPAREN } from "./chars.js";
-import { newLeader, scanLeader } from "./leader.js";
-import { decodeBytes, scratchBytes, skipString } from "./strings.js";
-import { scanAnnotation } from "./syntax.js";
+import { decodeBytes, newLeader, scanAnnotation, scanLeader, scratchBytes, skipString } from "./scanner.js";
+
+const QUOTE = 34;
+const LPAREN = 40;
+const RPAREN = 41;
+const DOT = 46;
+const D0 = 48;
+const D9 = 57;
+const LT = 60;
+const UD = 68;
+const LBRACK = 91;
+const RBRACK = 93;
+const LBRACE = 123;
+const RBRACE = 125;
+
+function isNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= D0 && c <= D9) || c === 95;
+}
 
 /** Calls whose string arguments are data buffers, not names. */
 const DATA_CALLS = new Set([
@@ -55,7 +69,7 @@ export function redactDataArgs(line: string): string {
   let nameStart = i;
   if (line.charCodeAt(i) === LT && line.startsWith("<... ", i)) nameStart = i + 5;
   let j = nameStart;
-  while (isIdentPart(line.charCodeAt(j))) j++;
+  while (isNameChar(line.charCodeAt(j))) j++;
   if (j === nameStart || j - nameStart > 8 || q < j) return line;
   if (nameStart === i) {
     if (line.charCodeAt(j) !== LPAREN) return line;
@@ -89,7 +103,8 @@ function redactFrom(line: string, i: number): string {
       } else i = e - 1;
     } else if (c === LT) {
       // An fd annotation may hold any character of a path: skip it whole.
-      if (i > 0 && (isDigit(line.charCodeAt(i - 1)) || line.charCodeAt(i - 1) === 68) /* D of AT_FDCWD */) {
+      const p = line.charCodeAt(i - 1);
+      if ((p >= D0 && p <= D9) || p === UD /* AT_FDCWD */) {
         const e = scanAnnotation(line, i);
         if (e > 0) i = e - 1;
       }

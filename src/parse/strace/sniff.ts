@@ -3,8 +3,8 @@
  * `capsule import` uses it to pick this parser, or to reject a file with one line of reason.
  */
 import type { RawLine } from "../../core/events.js";
-import { CLOCK_NONE, newLeader, scanLeader } from "./leader.js";
 import { createStraceParser } from "./parser.js";
+import { CLOCK_NONE, newLeader, scanLeader } from "./scanner.js";
 
 export interface StraceSniff {
   /** The sample reads as strace output. */

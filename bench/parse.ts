@@ -1,0 +1,110 @@
+/**
+ * Parser throughput: lines per second for the strace parser alone, for redaction alone,
+ * and for redaction + parsing, on real traces (median of 5 runs, one core).
+ *
+ *   npx tsx bench/parse.ts
+ *
+ * Traces: bench/out/dd.strace (made here if missing: `strace -f -ttt -T -yy` of a
+ * one-byte-at-a-time dd, ~400,000 lines) and the agent corpus trace.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { RawLine } from "../src/core/events.js";
+import { createStraceParser, redactDataArgs } from "../src/parse/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "bench/out");
+const dd = join(out, "dd.strace");
+const RUNS = 5;
+const BATCH = 256;
+
+function ensureDdTrace(): void {
+  if (existsSync(dd)) return;
+  mkdirSync(out, { recursive: true });
+  console.log("making bench/out/dd.strace ...");
+  const r = spawnSync(
+    "strace",
+    ["-f", "-ttt", "-T", "-yy", "-o", dd, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  if (r.status !== 0) throw new Error(`strace failed (${r.status ?? r.signal})`);
+}
+
+function readLines(path: string): string[] {
+  const lines = readFileSync(path, "utf8").split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** Lines/s of `run` over `lines` (median of RUNS after one warm-up). */
+function measure(lines: readonly string[], run: (lines: readonly string[]) => number): { rate: number; check: number } {
+  let check = run(lines);
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = process.hrtime.bigint();
+    check = run(lines);
+    const s = Number(process.hrtime.bigint() - t) / 1e9;
+    rates.push(lines.length / s);
+  }
+  return { rate: median(rates), check };
+}
+
+/** Parse pre-redacted lines in batches, as the pipeline does. */
+function parseOnly(lines: readonly string[]): number {
+  const p = createStraceParser();
+  let n = 0;
+  for (let i = 0; i < lines.length; i += BATCH) {
+    const batch: RawLine[] = [];
+    const end = Math.min(lines.length, i + BATCH);
+    for (let j = i; j < end; j++) batch.push({ seq: j, line: lines[j]!, src: null });
+    n += p.push(batch).length;
+  }
+  n += p.end().length;
+  if (p.stats.parseErrors !== 0) throw new Error(`${p.stats.parseErrors} parse errors`);
+  return n;
+}
+
+function redactOnly(lines: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < lines.length; i++) if (redactDataArgs(lines[i]!) !== lines[i]) n++;
+  return n;
+}
+
+function redactAndParse(lines: readonly string[]): number {
+  const p = createStraceParser();
+  let n = 0;
+  for (let i = 0; i < lines.length; i += BATCH) {
+    const batch: RawLine[] = [];
+    const end = Math.min(lines.length, i + BATCH);
+    for (let j = i; j < end; j++) batch.push({ seq: j, line: redactDataArgs(lines[j]!), src: null });
+    n += p.push(batch).length;
+  }
+  return n + p.end().length;
+}
+
+const fmt = (x: number): string => `${Math.round(x).toLocaleString("en-US")} lines/s`;
+
+ensureDdTrace();
+const traces: [string, string][] = [
+  ["dd (bs=1, -f -ttt -T -yy)", dd],
+  ["agent corpus (-f -ttt -T -yy -s 256)", join(root, "test/fixtures/corpus/agent.strace")],
+];
+console.log(`node ${process.version}, median of ${RUNS} runs, batches of ${BATCH}`);
+for (const [name, path] of traces) {
+  const raw = readLines(path);
+  const redacted = raw.map(redactDataArgs);
+  const parse = measure(redacted, parseOnly);
+  const redact = measure(raw, redactOnly);
+  const both = measure(raw, redactAndParse);
+  console.log(`\n${name}: ${raw.length.toLocaleString("en-US")} lines, ${parse.check.toLocaleString("en-US")} events`);
+  console.log(`  parse (redacted lines)   ${fmt(parse.rate)}`);
+  console.log(`  redact                   ${fmt(redact.rate)}  (${redact.check.toLocaleString("en-US")} lines changed)`);
+  console.log(`  redact + parse           ${fmt(both.rate)}`);
+}

@@ -1,0 +1,150 @@
+/**
+ * The raw line format of Capsule's bpftrace tracer (version 1). The tracer's script
+ * generator and this folder's parser both read this table, so the two cannot drift.
+ *
+ * Every line starts `<epoch s>.<µs> <cpu> <tid> ` and goes on with one of:
+ *
+ *   NAME = RET <DUR> N1 N2 ... ["STR"]    a syscall: return value, duration in µs, its
+ *                                          numeric fields (CallSpec.nums, then words, then
+ *                                          the sockaddr fields), and the first string last
+ *   + "STR"                                the second string of the call just printed
+ *   arg I "STR"                            execve argv element I (before the execve line)
+ *   argv N MORE ENVC                       argv/envp counted: N printed, MORE=1 when cut
+ *   exec OLDTID "PATH"                     the new program runs (sched_process_exec)
+ *   exit STATUS                            the task ended; STATUS is the kernel's exit_code
+ *   signal SIG CODE                        a signal was delivered (si_signo, si_code)
+ *   begin VERSION ROOT ARCH "CWD"          tracing armed for ROOT, started in CWD
+ *   lost N                                 the kernel dropped N records (added by the tracer)
+ *
+ * The timestamp is the syscall's entry time for syscall, `+`, `arg` and `argv` lines, and
+ * the time of the event for the others. Strings come last and are quoted; inside them the
+ * tracer escapes `\` as `\\`, control bytes as `\n`, `\t`, `\r`, `\xNN`, and bytes that are
+ * not UTF-8 as `\xNN`; a `"` inside is left as is (the string runs to the line's last `"`).
+ * A string of STRLEN-1 bytes may have been cut by bpftrace and is marked truncated.
+ */
+import type { TraceLevel } from "../../trace/tracer.js";
+
+export const FORMAT_VERSION = 1;
+/** bpftrace's string buffer (BPFTRACE_STRLEN, at most 200 in 0.17): strings keep STRLEN-1 bytes. */
+export const STRLEN = 200;
+/** argv elements printed per exec; more are counted as cut. */
+export const MAX_ARGS = 64;
+/** envp entries counted per exec (strace's `/* N vars *\/` comment). */
+export const MAX_ENV = 1024;
+
+/** Where a sockaddr argument is and how long it is. */
+export interface SockSpec {
+  /** Tracepoint field with the user pointer. */
+  ptr: string;
+  /** Tracepoint field with the length: a value (connect/bind) or a pointer to it (accept). */
+  len: string;
+  /**
+   * The length is a pointer the kernel updates (accept): the line then shows the length
+   * before and after the call, else just the length.
+   */
+  lenIsPtr: boolean;
+}
+
+/** A syscall printed by the generic path: numbers stashed at entry, strings read at exit. */
+export interface CallSpec {
+  name: string;
+  level: TraceLevel;
+  /** Tracepoint fields printed as decimal numbers, in order. */
+  nums: readonly string[];
+  /** Tracepoint fields holding user strings: the first ends the line, the second is a `+` line. */
+  strs: readonly string[];
+  /** A user struct read at exit as u64 words, printed after `nums` (openat2's open_how). */
+  words?: { ptr: string; count: number };
+  /**
+   * A sockaddr, printed after `nums`: [INLEN] LEN FAMILY, then SOCK_FAMILY_FIELDS[FAMILY]
+   * numbers. FAMILY is -1 when there is none (NULL pointer, or accept failed).
+   */
+  sock?: SockSpec;
+}
+
+/** Syscalls with their own probes (exec, fork family); listed so levels and names stay in one place. */
+export const SPECIAL_CALLS = ["execve", "execveat", "clone", "clone3", "fork", "vfork"] as const;
+export type SpecialCall = (typeof SPECIAL_CALLS)[number];
+
+const c = (
+  name: string,
+  level: TraceLevel,
+  nums: readonly string[],
+  strs: readonly string[] = [],
+  extra: Partial<CallSpec> = {},
+): CallSpec => ({ name, level, nums, strs, ...extra });
+
+/** The generic calls. Field names are the kernel's tracepoint fields (checked against tracefs at start). */
+export const CALLS: readonly CallSpec[] = [
+  // files: opens and creates
+  c("open", "files", ["flags", "mode"], ["filename"]),
+  c("openat", "files", ["dfd", "flags", "mode"], ["filename"]),
+  c("openat2", "files", ["dfd", "usize"], ["filename"], { words: { ptr: "how", count: 3 } }),
+  c("creat", "files", ["mode"], ["pathname"]),
+  // files: removal, renames, links
+  c("unlink", "files", [], ["pathname"]),
+  c("unlinkat", "files", ["dfd", "flag"], ["pathname"]),
+  c("rmdir", "files", [], ["pathname"]),
+  c("rename", "files", [], ["oldname", "newname"]),
+  c("renameat", "files", ["olddfd", "newdfd"], ["oldname", "newname"]),
+  c("renameat2", "files", ["olddfd", "newdfd", "flags"], ["oldname", "newname"]),
+  c("link", "files", [], ["oldname", "newname"]),
+  c("linkat", "files", ["olddfd", "newdfd", "flags"], ["oldname", "newname"]),
+  c("symlink", "files", [], ["oldname", "newname"]),
+  c("symlinkat", "files", ["newdfd"], ["oldname", "newname"]),
+  // files: permissions, ownership, directories
+  c("chmod", "files", ["mode"], ["filename"]),
+  c("fchmod", "files", ["fd", "mode"]),
+  c("fchmodat", "files", ["dfd", "mode"], ["filename"]),
+  c("fchmodat2", "files", ["dfd", "mode", "flags"], ["filename"]),
+  c("chown", "files", ["user", "group"], ["filename"]),
+  c("lchown", "files", ["user", "group"], ["filename"]),
+  c("fchown", "files", ["fd", "user", "group"]),
+  c("fchownat", "files", ["dfd", "user", "group", "flag"], ["filename"]),
+  c("mkdir", "files", ["mode"], ["pathname"]),
+  c("mkdirat", "files", ["dfd", "mode"], ["pathname"]),
+  c("chdir", "files", [], ["filename"]),
+  c("fchdir", "files", ["fd"]),
+  // network
+  c("socket", "files", ["family", "type", "protocol"]),
+  c("connect", "files", ["fd"], [], { sock: { ptr: "uservaddr", len: "addrlen", lenIsPtr: false } }),
+  c("bind", "files", ["fd"], [], { sock: { ptr: "umyaddr", len: "addrlen", lenIsPtr: false } }),
+  c("listen", "files", ["fd", "backlog"]),
+  c("accept", "files", ["fd"], [], { sock: { ptr: "upeer_sockaddr", len: "upeer_addrlen", lenIsPtr: true } }),
+  c("accept4", "files", ["fd", "flags"], [], {
+    sock: { ptr: "upeer_sockaddr", len: "upeer_addrlen", lenIsPtr: true },
+  }),
+  // full: fd bookkeeping and byte counts (no data is read)
+  c("close", "full", ["fd"]),
+  c("dup", "full", ["fildes"]),
+  c("dup2", "full", ["oldfd", "newfd"]),
+  c("dup3", "full", ["oldfd", "newfd", "flags"]),
+  c("read", "full", ["fd", "count"]),
+  c("write", "full", ["fd", "count"]),
+  c("pread64", "full", ["fd", "count", "pos"]),
+  c("pwrite64", "full", ["fd", "count", "pos"]),
+  c("readv", "full", ["fd", "vlen"]),
+  c("writev", "full", ["fd", "vlen"]),
+  c("sendto", "full", ["fd", "len", "flags"]),
+  c("recvfrom", "full", ["fd", "size", "flags"]),
+  c("getdents64", "full", ["fd", "count"]),
+];
+
+export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [s.name, s]));
+
+const LEVEL_RANK: Record<TraceLevel, number> = { process: 0, files: 1, full: 2 };
+
+/** Whether a call recorded at `callLevel` is recorded when tracing at `level`. */
+export function levelIncludes(level: TraceLevel, callLevel: TraceLevel): boolean {
+  return LEVEL_RANK[callLevel] <= LEVEL_RANK[level];
+}
+
+/** How many numbers follow a sockaddr's FAMILY, by family; other families show none. */
+export const SOCK_FAMILY_FIELDS: Readonly<Record<number, number>> = {
+  /** AF_UNIX: ABSTRACT (1 abstract, 0 path, -1 unnamed), then the name as the line's string. */
+  1: 1,
+  /** AF_INET: PORT(network order u16) ADDR(u32 as read little-endian). */
+  2: 2,
+  /** AF_INET6: PORT FLOWINFO ADDR_LO ADDR_HI (u64 words as read) SCOPE. */
+  10: 5,
+};
