@@ -4,33 +4,22 @@
  * shape the pipeline produces: nulls, nets, big argument words, signals, exits.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { EnhancedEvent, ParsedItem, RawLine } from "../../src/core/events.js";
+import type { EnhancedEvent } from "../../src/core/events.js";
 import { loadCapsuleProgram } from "../../src/ebpf/capsule.js";
 import { encodeEvent } from "../../src/ebpf/event/encode.js";
 import { EVENT_SIZE } from "../../src/ebpf/event/layout.js";
 import { showValue } from "../../src/ebpf/maps/format.js";
-import { createEnricher } from "../../src/enrich/index.js";
-import { createStraceParser } from "../../src/parse/strace/index.js";
+import { enrich, parseFile } from "../enrich/support.js";
 import { compileBpf, noClang, root } from "./elf-support.js";
 
 const corpus = join(root, "test/fixtures/corpus");
 
+/** The corpus trace as `capsule import` enriches it (the enricher's own test support: parse, then enrich in batches). */
 async function enriched(file: string): Promise<EnhancedEvent[]> {
-  const lines = readFileSync(join(corpus, file), "utf8").split("\n");
-  lines.pop();
-  const parser = createStraceParser();
-  const items: ParsedItem[] = [];
-  const raws: RawLine[] = lines.map((line, seq) => ({ seq, line, src: null }));
-  for (let i = 0; i < raws.length; i += 1000) items.push(...(parser.push(raws.slice(i, i + 1000)) as ParsedItem[]));
-  items.push(...(parser.end() as ParsedItem[]));
-  const enricher = createEnricher({ live: false });
-  const out: EnhancedEvent[] = [];
-  for (let i = 0; i < items.length; i += 512) out.push(...(await enricher.push(items.slice(i, i + 512))));
-  out.push(...(await enricher.end()));
-  return out;
+  return enrich(parseFile(join(corpus, file)), { live: false });
 }
 
 const traces = readdirSync(corpus).filter((f) => f.endsWith(".strace"));
