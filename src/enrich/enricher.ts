@@ -38,6 +38,10 @@ export interface EnricherOptions {
   hashExecutables?: boolean;
   /** Budget for /proc look-ups of one batch, ms. Default 2. */
   lookupBudgetMs?: number;
+  /** /proc reads in flight at once. Default 32. */
+  lookupConcurrency?: number;
+  /** /proc reads waiting for a slot before look-ups are refused (PIPE_BACKPRESSURE). Default 256. */
+  lookupQueue?: number;
   /** Budget for hashing one executable, ms. Default 1000. */
   hashBudgetMs?: number;
   /** Events held back for unclaimed children before the oldest are released as orphans. Default 100000. */
@@ -70,7 +74,14 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
   const holdMs = opts.holdMs ?? 500;
   const budget = opts.lookupBudgetMs ?? 2;
   const maxQueued = opts.maxQueued ?? 20_000;
-  const lookup: ProcLookup | null = opts.live ? createProcLookup({ root: opts.procRoot ?? "/proc", now }) : null;
+  const lookup: ProcLookup | null = opts.live
+    ? createProcLookup({
+        root: opts.procRoot ?? "/proc",
+        now,
+        maxInFlight: opts.lookupConcurrency ?? 32,
+        maxQueued: opts.lookupQueue ?? 256,
+      })
+    : null;
   const hasher: ExeHasher | null =
     (opts.hashExecutables ?? opts.live) ? createExeHasher({ budgetMs: opts.hashBudgetMs ?? 1000 }) : null;
 

@@ -1,0 +1,112 @@
+/**
+ * Live /proc look-ups: what they read from a real /proc, and how the enricher behaves
+ * when /proc is slow (ENRICH_TIMEOUT) or look-ups pile up (PIPE_BACKPRESSURE). A FIFO in
+ * place of /proc/PID/status makes a read hang until the test writes to it.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { EnhancedEvent, ParsedItem } from "../../src/core/events.js";
+import { createEnricher } from "../../src/enrich/index.js";
+import { createProcLookup, parseStatus } from "../../src/enrich/procfs.js";
+import { CORPUS, parseFile, scratch } from "./support.js";
+
+test("parseStatus and a real look-up of this process agree with what Node reports", async () => {
+  const { readFileSync } = await import("node:fs");
+  const s = parseStatus(readFileSync("/proc/self/status", "utf8"));
+  assert.equal(s.tgid, process.pid);
+  assert.equal(s.ppid, process.ppid);
+  assert.equal(s.uid, process.getuid?.());
+  assert.equal(s.euid, process.geteuid?.());
+  assert.equal(s.gid, process.getgid?.());
+  assert.equal(s.egid, process.getegid?.());
+  assert.match(s.caps ?? "", /^\d+$/);
+  const lookup = createProcLookup();
+  const e = lookup.get(process.pid);
+  assert.ok(e?.pending);
+  await e.pending;
+  assert.equal(e.facts?.exe, realpathSync(process.execPath));
+  assert.equal(e.facts?.cwd, process.cwd());
+  assert.equal(lookup.get(process.pid), e, "cached within the TTL");
+  const gone = lookup.get(2 ** 22 + 7);
+  await gone?.pending;
+  assert.equal(gone?.facts, null, "a pid that does not exist has no facts, and no exception");
+});
+
+const shell = parseFile(`${CORPUS}shell.strace`);
+const rootPid = (shell.find((i) => i.event.kind === "syscall")?.event.pid ?? 0) as number;
+
+function fakeProc(): { root: string; release(status: string): void } {
+  const root = scratch("proc");
+  mkdirSync(join(root, String(rootPid)));
+  const fifo = join(root, String(rootPid), "status");
+  const r = spawnSync("mkfifo", [fifo]);
+  assert.equal(r.status, 0);
+  let released = false;
+  return {
+    root,
+    release(status: string) {
+      if (released) return;
+      released = true;
+      // a reader is blocked in open(): opening for writing completes both
+      writeFileSync(fifo, status);
+    },
+  };
+}
+
+const STATUS =
+  "Name:\tsh\nTgid:\t1\nPPid:\t77\nUid:\t1234\t1235\t0\t0\nGid:\t4321\t4322\t0\t0\nCapEff:\t00000000000000ff\n";
+
+test("a /proc read past the budget leaves the fields null with ENRICH_TIMEOUT; its answer fills later records", async () => {
+  const proc = fakeProc();
+  const e = createEnricher({ live: true, procRoot: proc.root, lookupBudgetMs: 5, hashExecutables: false });
+  try {
+    const first = (await e.push(shell.slice(0, 5))) as EnhancedEvent[];
+    assert.ok(first.length > 0);
+    for (const r of first) {
+      assert.ok(r.risk_tags.includes("ENRICH_TIMEOUT"), r.raw_line);
+      assert.equal(r.caps, null);
+      assert.equal(r.ppid, null);
+    }
+    proc.release(STATUS);
+    // let the read that was hanging finish before the next batch looks at it
+    await new Promise((r) => setTimeout(r, 200));
+    const rest: EnhancedEvent[] = [...(await e.push(shell.slice(5, 40))), ...(await e.end())];
+    const root = rest.filter((r) => r.pid === rootPid);
+    assert.ok(root.length > 0);
+    for (const r of root) {
+      assert.ok(!r.risk_tags.includes("ENRICH_TIMEOUT"), r.raw_line);
+      assert.equal(r.caps, "255");
+      assert.equal(r.ppid, 77);
+    }
+  } finally {
+    proc.release(STATUS);
+  }
+});
+
+test("when look-ups queue up past the bound, enrichment is skipped with PIPE_BACKPRESSURE and nothing blocks", async () => {
+  const proc = fakeProc();
+  const e = createEnricher({
+    live: true,
+    procRoot: proc.root,
+    lookupBudgetMs: 5,
+    lookupConcurrency: 1,
+    lookupQueue: 3,
+    hashExecutables: false,
+  });
+  try {
+    const out: EnhancedEvent[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < shell.length; i += 100) out.push(...(await e.push(shell.slice(i, i + 100) as ParsedItem[])));
+    out.push(...(await e.end()));
+    assert.ok(performance.now() - t0 < 5000, "a hung /proc read does not hang the stage");
+    const others = out.filter((r) => r.pid !== rootPid && r.event === "syscall");
+    assert.ok(others.length > 0);
+    assert.ok(others.some((r) => r.risk_tags.includes("PIPE_BACKPRESSURE")));
+    assert.equal(out.length, shell.filter((i) => i.event.kind !== "parse_error" && i.event.kind !== "notice").length);
+  } finally {
+    proc.release(STATUS);
+  }
+});
