@@ -105,6 +105,8 @@ for (const [name, path] of traces) {
   const both = measure(raw, redactAndParse);
   console.log(`\n${name}: ${raw.length.toLocaleString("en-US")} lines, ${parse.check.toLocaleString("en-US")} events`);
   console.log(`  parse (redacted lines)   ${fmt(parse.rate)}`);
-  console.log(`  redact                   ${fmt(redact.rate)}  (${redact.check.toLocaleString("en-US")} lines changed)`);
+  console.log(
+    `  redact                   ${fmt(redact.rate)}  (${redact.check.toLocaleString("en-US")} lines changed)`,
+  );
   console.log(`  redact + parse           ${fmt(both.rate)}`);
 }
