@@ -146,7 +146,7 @@ test("map declarations: unknown type, unsupported attribute, bad sizes; corrupt 
 test("fuzz: random corruption never escapes as anything but EbpfError", { skip: noClang }, () => {
   const events = corpusEvents("agent.strace", 20);
   let loaded = 0;
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < 1000; i++) {
     const bytes = obj.slice();
     const r = randomBytes(8);
     const flips = 1 + (r[0]! % 4);
