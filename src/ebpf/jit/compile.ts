@@ -123,6 +123,7 @@ function chkBody(fFault: number): Bytes {
   // reading, or the region is writable
   b.byte(W.local_get).u32(1).byte(W.i32_const).s32(8).byte(W.i32_shr_u).byte(W.i32_eqz);
   b.byte(W.local_get).u32(5).byte(W.i32_load).u32(2).u32(8).byte(W.i32_const).s32(GRANT_WRITABLE).byte(W.i32_and);
+  b.byte(W.i32_eqz).byte(W.i32_eqz); // to 0/1 before combining with the range test
   b.byte(W.i32_or).byte(W.i32_and);
   b.byte(W.if).byte(VOID);
   b.byte(W.local_get).u32(3).byte(W.i32_wrap_i64).byte(W.i32_const).s32(STACK_OFFSET).byte(W.i32_sub).byte(W.return);

@@ -100,8 +100,8 @@ export class VmMemory {
    * 4096); returns the arena offset. Throws EBPF_LIMIT when the arena cannot grow.
    */
   alloc(size: number, alignment = 8): number {
-    if (!Number.isInteger(size) || size < 0 || size > this.maxBytes)
-      throw new EbpfError("EBPF_ARGUMENT", `cannot allocate ${size} bytes`);
+    if (!Number.isInteger(size) || size < 0) throw new EbpfError("EBPF_ARGUMENT", `cannot allocate ${size} bytes`);
+    if (size > this.maxBytes) throw new EbpfError("EBPF_LIMIT", `eBPF arena full (${this.maxBytes} bytes)`);
     if (!Number.isInteger(alignment) || alignment < 1 || alignment > 4096 || (alignment & (alignment - 1)) !== 0)
       throw new EbpfError("EBPF_ARGUMENT", `bad alignment ${alignment}`);
     const rounded = align(Math.max(size, 1), 8);
