@@ -16,10 +16,11 @@
  * held, when they wait too long in a live run, and at the end. `seq` numbers records in
  * output order.
  */
+
+import { blake3Hex as rawHash } from "../core/blake3.js";
 import type { EnhancedEvent, ExitEvent, ParsedItem, SignalEvent, SyscallEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
 import { createExeHasher, type ExeHasher } from "./exehash.js";
-import { rawHash } from "./hash.js";
 import { createProcLookup, type ProcEntry, type ProcFacts, type ProcLookup } from "./procfs.js";
 import { createResolver } from "./resolver.js";
 import { ENRICH_TIMEOUT, PIPE_BACKPRESSURE } from "./risk.js";
