@@ -29,6 +29,8 @@ function llm(prompt) {
         port,
         path: "/v1/messages",
         method: "POST",
+        // one connection per call, as many API clients do (and no stale keep-alive socket)
+        agent: false,
         headers: { "content-type": "application/json" },
       },
       (res) => {

@@ -1,11 +1,17 @@
 import type { Command } from "commander";
 import { registerBpf } from "./bpf.js";
+import { registerDemo } from "./demo.js";
+import { registerImport } from "./import.js";
 import { registerReport } from "./report.js";
+import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
 
 /** Every subcommand registers itself here; only finished commands are listed. */
 export function registerCommands(program: Command): void {
+  registerRun(program);
+  registerImport(program);
+  registerDemo(program);
   registerSessions(program);
-  registerBpf(program);
   registerReport(program);
+  registerBpf(program);
 }

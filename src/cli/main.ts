@@ -9,6 +9,7 @@ async function main(argv: string[]): Promise<number> {
     .description("See what a program (an AI coding agent, say) really did on this machine.")
     .version(process.env.npm_package_version ?? "0.1.0", "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
+    .enablePositionalOptions()
     .exitOverride();
   registerCommands(program);
   try {

@@ -5,6 +5,8 @@ import { actionRecord, enrichedRecord, eventRecord, rawRecord, riskRecord } from
 /** Where the pipeline's records go: the session writers (or a test's collector). */
 export interface RecordSink {
   append(stream: "raw" | "events" | "enriched" | "actions" | "risks", records: string[]): void;
+  /** Resolves when the sink can take more (backpressure on the lossless streams). */
+  ready?(): Promise<void>;
   /** Write tree.json (called about once a second during a run, and at the end). */
   tree(snapshot: ProcessTreeSnapshot): void;
 }
@@ -145,6 +147,7 @@ export async function runPipeline(
       sink.tree(stages.tracker.snapshot(false));
     }
     opts.progress?.(counts);
+    if (sink.ready) await sink.ready();
     if (opts.signal?.aborted) break;
   }
 

@@ -49,6 +49,13 @@ export interface TraceSession {
   losses(): TraceLoss[];
 }
 
+/** A tracer's parser: a stage from raw lines to parsed items, with its counts. */
+export interface TraceParser extends Stage<RawLine, ParsedItem> {
+  readonly stats: { readonly parseErrors: number };
+  /** Epoch µs that `ts` 0 stands for (learnt from the first timestamp when not given). */
+  readonly t0EpochUs: number | null;
+}
+
 /** A tracing backend: strace today, bpftrace, later dtrace. */
 export interface Tracer {
   readonly name: "strace" | "ebpf";
@@ -56,5 +63,5 @@ export interface Tracer {
   available(): Promise<{ ok: true } | { ok: false; reason: string }>;
   start(req: TraceRequest): Promise<TraceSession>;
   /** The parser for this tracer's raw lines. `t0EpochUs` makes `ts` relative. */
-  parser(t0EpochUs: number | null): Stage<RawLine, ParsedItem>;
+  parser(t0EpochUs: number | null): TraceParser;
 }

@@ -1,0 +1,48 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const OUT = new URL("./out/", import.meta.url).pathname;
+mkdirSync(OUT, { recursive: true });
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Wall time of a command in seconds; throws when it fails. */
+export function timeCommand(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
+  const start = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], ...opts });
+  const secs = (performance.now() - start) / 1000;
+  if (r.status !== 0)
+    throw new Error(`${argv.join(" ")} failed (${r.status ?? r.signal}): ${String(r.stderr).slice(0, 400)}`);
+  return secs;
+}
+
+/** A build-like workload: N small C files and a Makefile that compiles and links them. */
+export function makeBuildWorkload(n: number): string {
+  const dir = join(OUT, `build-${n}`);
+  if (!existsSync(join(dir, "Makefile"))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const objs: string[] = [];
+    for (let i = 0; i < n; i++) {
+      writeFileSync(join(dir, `f${i}.c`), `#include <stdio.h>\nint f${i}(int x) { return x * ${i} + ${i % 7}; }\n`);
+      objs.push(`f${i}.o`);
+    }
+    writeFileSync(join(dir, "main.c"), "int main(void) { return 0; }\n");
+    writeFileSync(
+      join(dir, "Makefile"),
+      `OBJS = ${objs.join(" ")} main.o\nprog: $(OBJS)\n\tcc -o prog $(OBJS)\n%.o: %.c\n\tcc -O0 -c $< -o $@\nclean:\n\trm -f *.o prog\n`,
+    );
+  }
+  return dir;
+}
+
+export function cleanBuild(dir: string): void {
+  spawnSync("make", ["-s", "clean"], { cwd: dir });
+}
+
+export const fmt = (x: number, d = 2): string => x.toFixed(d);

@@ -1,0 +1,70 @@
+import { type Command, Option } from "commander";
+import { recordImport } from "../pipeline/session.js";
+import { printReportAfterRun } from "./after-run.js";
+import { progressLine } from "./progress.js";
+
+interface ImportFlags {
+  format: "auto" | "strace" | "strace-ff";
+  out?: string;
+  recordData: "lengths" | "full";
+  rules?: string;
+  keyFile?: string;
+  report: "human" | "ai" | "json" | "none";
+  quiet?: boolean;
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command("import")
+    .description("run the pipeline over a saved trace (an strace file, or an -ff folder) into a new session")
+    .argument("<path>", "strace output file (-f, any clock) or folder of strace -ff files")
+    .addOption(new Option("--format <format>", "input format").choices(["auto", "strace", "strace-ff"]).default("auto"))
+    .option("--out <dir>", "put the session folder under DIR")
+    .addOption(
+      new Option(
+        "--record-data <mode>",
+        "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
+      )
+        .choices(["lengths", "full"])
+        .default("lengths"),
+    )
+    .option("--rules <file>", "extra classification and risk rules (YAML)")
+    .option("--key-file <file>", "secret key for the hash chain (or set CAPSULE_KEY / CAPSULE_KEY_FILE)")
+    .addOption(
+      new Option("--report <format>", "report printed at the end")
+        .choices(["human", "ai", "json", "none"])
+        .default("none"),
+    )
+    .option("-q, --quiet", "print nothing but errors")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  strace -f -ttt -T -yy -o trace.txt ./build.sh && capsule import trace.txt
+  strace -ff -ttt -yy -o out/trace ./build.sh && capsule import out/`,
+    )
+    .action(async (path: string, flags: ImportFlags) => {
+      const progress = !flags.quiet && process.stderr.isTTY ? progressLine() : null;
+      const started = performance.now();
+      const r = await recordImport({
+        path,
+        format: flags.format,
+        env: process.env,
+        outRoot: flags.out ?? null,
+        recordData: flags.recordData,
+        rulesFile: flags.rules ?? null,
+        keyFile: flags.keyFile ?? null,
+        progress: progress?.update ?? null,
+      }).finally(() => progress?.done());
+      if (!flags.quiet) {
+        const secs = (performance.now() - started) / 1000;
+        const c = r.counts;
+        process.stderr.write(
+          `capsule: imported ${c.lines} lines → ${c.events} events, ${c.actions} actions, ${c.risks} risks` +
+            `${c.parse_errors ? `, ${c.parse_errors} parse errors` : ""} in ${secs.toFixed(2)}s\n`,
+        );
+        process.stdout.write(`${r.dir}\n`);
+        if (flags.report !== "none") await printReportAfterRun(r.dir, flags.report, flags.rules ?? null);
+      }
+    });
+}

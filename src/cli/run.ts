@@ -1,0 +1,128 @@
+import { constants } from "node:os";
+import { type Command, Option } from "commander";
+import { CapsuleError } from "../core/errors.js";
+import { exitStatusOf } from "../core/stage.js";
+import { type RunOptions, recordRun } from "../pipeline/session.js";
+import { TRACE_LEVELS, type TraceLevel } from "../trace/tracer.js";
+import { printReportAfterRun } from "./after-run.js";
+import { progressLine } from "./progress.js";
+
+const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
+
+export interface RunFlags {
+  level: TraceLevel;
+  tracer: "auto" | "strace" | "ebpf";
+  out?: string;
+  recordData: "lengths" | "full";
+  grace: string;
+  rules?: string;
+  bpf?: string;
+  keyFile?: string;
+  report: "human" | "ai" | "json" | "none";
+  quiet?: boolean;
+}
+
+/** Common options of commands that record a session (`run`, `demo`). */
+export function withRecordOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        "--level <level>",
+        "what to trace: process (exec/fork/exit), files (+ file and network calls), full (everything, with byte counts)",
+      )
+        .choices([...TRACE_LEVELS])
+        .default("files"),
+    )
+    .addOption(
+      new Option("--tracer <tracer>", "kernel eBPF (bpftrace, needs root) or strace; auto picks ebpf when it works")
+        .choices(["auto", "strace", "ebpf"])
+        .default("auto"),
+    )
+    .option("--out <dir>", "put the session folder under DIR instead of $CAPSULE_HOME/runs or ~/.capsule/runs")
+    .addOption(
+      new Option(
+        "--record-data <mode>",
+        "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
+      )
+        .choices(["lengths", "full"])
+        .default("lengths"),
+    )
+    .option("--grace <seconds>", "after Ctrl-C/SIGTERM, how long the program may take to exit before it is killed", "5")
+    .option("--rules <file>", "extra classification and risk rules (YAML), on top of the built-in ones")
+    .option("--bpf <prog>", "an eBPF program (ELF .o); events it returns 0 for are dropped from derived streams")
+    .option("--key-file <file>", "secret key for the hash chain (or set CAPSULE_KEY / CAPSULE_KEY_FILE)")
+    .addOption(
+      new Option("--report <format>", "report printed to stderr at the end")
+        .choices(["human", "ai", "json", "none"])
+        .default("human"),
+    )
+    .option("-q, --quiet", "no progress line and no report");
+}
+
+export function registerRun(program: Command): void {
+  withRecordOptions(
+    program
+      .command("run")
+      .description("trace CMD and its whole process tree into a new session; exits with CMD's exit status")
+      .argument("<cmd...>", "the command to trace (put it after --)")
+      .passThroughOptions(),
+  )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  capsule run -- python3 agent.py          trace an agent at the default level (files)
+  capsule run --level full -- make -j2     everything, with byte counts
+  capsule run --record-data full -- ./x    also keep read/write buffers in the record
+
+The program keeps your terminal. Ctrl-C goes to the program first; after --grace
+seconds it is killed; the session is written completely either way. The exit status
+is the program's (128+N when it was killed by signal N).`,
+    )
+    .action(async (cmd: string[], flags: RunFlags) => {
+      process.exitCode = await runTraced(cmd, flags, {});
+    });
+}
+
+/** Trace `argv` as `capsule run` does; returns the exit status to use. */
+export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
+  const grace = Number(flags.grace);
+  if (!Number.isFinite(grace) || grace < 0)
+    throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
+  const showProgress = !flags.quiet && process.stderr.isTTY === true;
+  const progress = showProgress ? progressLine() : null;
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  const result = await recordRun({
+    argv,
+    cwd: process.cwd(),
+    env: process.env,
+    level: flags.level,
+    tracer: flags.tracer,
+    outRoot: flags.out ?? null,
+    recordData: flags.recordData,
+    graceMs: grace * 1000,
+    rulesFile: flags.rules ?? null,
+    bpfFile: flags.bpf ?? null,
+    keyFile: flags.keyFile ?? null,
+    progress: progress?.update ?? null,
+    // Ctrl-C reaches the program through the terminal's process group; SIGTERM/SIGHUP
+    // sent to capsule alone are forwarded. The session decides when to kill.
+    onStart: (interrupt) => {
+      for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as NodeJS.Signals[]) {
+        const h = (): void => interrupt(sig);
+        process.on(sig, h);
+        handlers.push([sig, h]);
+      }
+    },
+    ...extra,
+  }).finally(() => {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    progress?.done();
+  });
+  if (!flags.quiet) {
+    process.stderr.write(`capsule: session ${result.dir}\n`);
+    if (result.notes.length) for (const n of result.notes) process.stderr.write(`capsule: ${n}\n`);
+    if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
+  }
+  return exitStatusOf(result.outcome, signalNumber);
+}

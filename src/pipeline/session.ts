@@ -1,0 +1,288 @@
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { loadRules } from "../classify/rules.js";
+import { CapsuleError } from "../core/errors.js";
+import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
+import type { Outcome } from "../core/stage.js";
+import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
+import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
+import type { SessionMetadata } from "../session/metadata.js";
+import { chooseTracer } from "../trace/choose.js";
+import { resolveCommand } from "../trace/command.js";
+import type { TraceLevel, TraceLoss, TraceSession } from "../trace/tracer.js";
+import { loadBpfFilter } from "./bpf-filter.js";
+import { type PipelineCounts, runPipeline } from "./pipeline.js";
+import { openRecord } from "./record.js";
+import { buildStages } from "./stages.js";
+
+export interface RunOptions {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  level: TraceLevel;
+  tracer: "auto" | "strace" | "ebpf";
+  /** Runs root for this session instead of runsRoot(). */
+  outRoot: string | null;
+  recordData: "lengths" | "full";
+  /** After an interrupt, how long the program may take before it is killed. */
+  graceMs: number;
+  rulesFile: string | null;
+  bpfFile: string | null;
+  keyFile: string | null;
+  progress: ((c: Readonly<PipelineCounts>) => void) | null;
+  /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
+  onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
+}
+
+export interface RecordResult {
+  dir: string;
+  sessionId: string;
+  outcome: Outcome;
+  counts: PipelineCounts;
+  /** One-line notes for the user (tracer fallback, losses, interruption). */
+  notes: string[];
+}
+
+function initialMetadata(
+  id: string,
+  argv: string[],
+  cwd: string,
+  mode: "run" | "import",
+  recordData: "lengths" | "full",
+): SessionMetadata {
+  return {
+    format: 1,
+    session_id: id,
+    command: argv,
+    cwd,
+    mode,
+    source: null,
+    tracer: { name: "strace", version: null, flags: [], level: null, reason: null },
+    record_data: recordData,
+    started_at: new Date().toISOString(),
+    ended_at: null,
+    t0_epoch_us: null,
+    exit: null,
+    counts: { lines: 0, events: 0, parse_errors: 0, enriched: 0, actions: 0, risks: 0, dropped: 0 },
+    losses: [],
+    seal: null,
+  };
+}
+
+/** Counts and tracer losses; the writers add their own losses when metadata is written. */
+function finishMetadata(meta: SessionMetadata, counts: PipelineCounts, losses: TraceLoss[]): void {
+  meta.ended_at = new Date().toISOString();
+  const dropped = losses.reduce((n, l) => n + l.count, 0);
+  meta.counts = {
+    lines: counts.lines,
+    events: counts.events,
+    parse_errors: counts.parse_errors,
+    enriched: counts.enriched,
+    actions: counts.actions,
+    risks: counts.risks,
+    dropped,
+  };
+  for (const l of losses)
+    meta.losses.push({ stream: "trace", count: l.count, reason: l.reason, from_ts: l.from_ts, to_ts: l.to_ts });
+}
+
+/**
+ * `capsule run`: trace a command into a new session folder. One supervisor owns it all:
+ * the tracer, the stage pipeline, the writers. When the program ends (or is interrupted
+ * and, after the grace period, killed) stages end upstream first, every writer flushes,
+ * and the session is sealed.
+ */
+export async function recordRun(o: RunOptions): Promise<RecordResult> {
+  const [cmd] = o.argv;
+  if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
+  resolveCommand(cmd, o.cwd, o.env);
+  const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
+  const filter = o.bpfFile ? loadBpfFilter(o.bpfFile) : null;
+  const { tracer, reason } = await chooseTracer(o.tracer);
+  const id = newSessionId();
+  const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
+  const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
+  const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
+  const notes: string[] = [];
+  if (reason) notes.push(reason);
+
+  let trace: TraceSession;
+  try {
+    trace = await tracer.start({ argv: o.argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir });
+  } catch (e) {
+    await record.abandon(e instanceof Error ? e.message : String(e));
+    throw e;
+  }
+  meta.tracer = {
+    name: trace.info.name,
+    version: trace.info.version,
+    flags: trace.info.flags,
+    level: trace.info.level,
+    reason,
+  };
+  meta.t0_epoch_us = trace.info.t0EpochUs;
+  record.writeMetadata(meta);
+
+  const stages = buildStages({
+    parser: tracer.parser(trace.info.t0EpochUs),
+    live: true,
+    recordData: o.recordData,
+    redactable: trace.info.name === "strace",
+    rules,
+    projectDir: o.cwd,
+    env: o.env,
+    filter: filter?.keep ?? null,
+  });
+
+  // Interrupts: the first forwards the signal to the program and starts the grace
+  // timer; when it runs out (or on a second interrupt) every live process is killed.
+  let latestTree: ProcessTreeSnapshot | null = null;
+  let interrupted: NodeJS.Signals | null = null;
+  let killTimer: NodeJS.Timeout | null = null;
+  const killAll = (): void => {
+    trace.signal("SIGKILL");
+    for (const n of latestTree?.nodes ?? []) {
+      if (n.kind === "process" && n.end_ts === null) {
+        try {
+          process.kill(n.pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+    }
+  };
+  o.onStart?.((sig) => {
+    if (interrupted !== null) {
+      killAll();
+      return;
+    }
+    interrupted = sig;
+    notes.push(`interrupted by ${sig}; the program was given ${o.graceMs / 1000}s to exit`);
+    // Ctrl-C in a terminal already reached the program (same process group); a SIGINT
+    // sent to capsule alone did not, so forward it if the program is still running.
+    if (sig === "SIGINT") setTimeout(() => trace.signal("SIGINT"), 100).unref();
+    else trace.signal(sig);
+    killTimer = setTimeout(killAll, o.graceMs);
+    killTimer.unref();
+  });
+
+  const sink = {
+    append: record.append,
+    ready: record.ready,
+    tree: (t: ProcessTreeSnapshot) => {
+      latestTree = t;
+      record.writeTree(t);
+    },
+  };
+  let counts: PipelineCounts;
+  try {
+    ({ counts } = await runPipeline(trace.lines, stages, sink, { progress: o.progress ?? undefined }));
+  } finally {
+    if (killTimer) clearTimeout(killTimer);
+  }
+  const outcome = await trace.outcome;
+  finishMetadata(meta, counts, trace.losses());
+  meta.exit = { code: outcome.code, signal: outcome.signal, status: null };
+  meta.exit.status = outcome.code ?? (outcome.signal ? null : 1);
+  if (filter)
+    notes.push(`eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams`);
+  for (const l of trace.losses()) notes.push(`the tracer lost ${l.count} events (${l.reason})`);
+  await record.seal(meta);
+  return { dir, sessionId: id, outcome, counts, notes };
+}
+
+export interface ImportOptions {
+  path: string;
+  format: "auto" | "strace" | "strace-ff" | "bpftrace";
+  env: NodeJS.ProcessEnv;
+  outRoot: string | null;
+  recordData: "lengths" | "full";
+  rulesFile: string | null;
+  keyFile: string | null;
+  progress: ((c: Readonly<PipelineCounts>) => void) | null;
+}
+
+/** Lines of a text file in batches, without loading it whole. */
+async function* fileBatches(path: string, size = 4096): AsyncIterable<string[]> {
+  const rl = createInterface({
+    input: createReadStream(path, { highWaterMark: 1 << 20 }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  let batch: string[] = [];
+  for await (const line of rl) {
+    batch.push(line);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+async function firstLines(path: string, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for await (const b of fileBatches(path, n)) {
+    out.push(...b);
+    break;
+  }
+  return out.slice(0, n);
+}
+
+/** `capsule import`: run the same pipeline over a saved trace file or -ff folder. */
+export async function recordImport(o: ImportOptions): Promise<RecordResult> {
+  const path = resolve(o.path);
+  if (!existsSync(path)) throw new CapsuleError("BAD_INPUT", `${o.path}: no such file or folder`);
+  const isDir = statSync(path).isDirectory();
+  let input: AsyncIterable<string[] | RawLine[]>;
+  let flavour: string;
+  if (isDir) {
+    if (o.format !== "auto" && o.format !== "strace-ff")
+      throw new CapsuleError("USAGE", `${o.path} is a folder: only --format strace-ff reads folders`);
+    input = readFfFolder(path);
+    flavour = "strace-ff";
+  } else {
+    const sample = await firstLines(path, 50);
+    if (sample.length === 0) throw new CapsuleError("BAD_INPUT", `${o.path}: empty file`);
+    const s = sniffStrace(sample);
+    if (!s.ok && o.format !== "strace")
+      throw new CapsuleError("BAD_INPUT", `${o.path}: not a trace Capsule can read (expected strace output)`);
+    input = fileBatches(path);
+    flavour = "strace";
+  }
+  const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
+  const id = newSessionId();
+  const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
+  const meta = initialMetadata(id, [], process.cwd(), "import", o.recordData);
+  meta.source = path;
+  meta.tracer = { name: "import", version: null, flags: [flavour], level: null, reason: null };
+  // offline nothing is in a hurry: every stream applies backpressure instead of dropping
+  const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env, lossless: STREAMS });
+  const parser = createStraceParser({ t0EpochUs: null });
+  const stages = buildStages({
+    parser,
+    live: false,
+    recordData: o.recordData,
+    redactable: true,
+    rules,
+    projectDir: null,
+    env: o.env,
+    filter: null,
+  });
+  const sink = { append: record.append, ready: record.ready, tree: (t: ProcessTreeSnapshot) => record.writeTree(t) };
+  const { counts, tree } = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });
+  meta.t0_epoch_us = parser.t0EpochUs;
+  const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
+  meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
+  meta.cwd = root?.cwd ?? meta.cwd;
+  finishMetadata(meta, counts, []);
+  if (root) meta.exit = { code: root.exit_code, signal: root.exit_signal, status: root.exit_code };
+  await record.seal(meta);
+  return {
+    dir,
+    sessionId: id,
+    outcome: { code: root?.exit_code ?? null, signal: root?.exit_signal ?? null },
+    counts,
+    notes: [],
+  };
+}
