@@ -42,7 +42,10 @@ for (const path of corpusTraces()) {
       const covered = new Set<number>();
       for (const e of events) for (const s of e.raw) covered.add(s);
       assert.equal(covered.size, lines.length);
-      events.forEach((e, i) => assert.equal(e.seq, i));
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        events.map((_, i) => i),
+      );
       for (const it of items) {
         assert.deepEqual(
           it.lines,
@@ -100,7 +103,10 @@ describe("corpus ff/ (strace -ff)", () => {
     for await (const batch of readFfFolder(dir)) raws.push(...batch);
     const total = [...perFile.values()].reduce((n, l) => n + l.length, 0);
     assert.equal(raws.length, total);
-    raws.forEach((r, i) => assert.equal(r.seq, i));
+    assert.deepEqual(
+      raws.map((r) => r.seq),
+      raws.map((_, i) => i),
+    );
     // Each file's lines keep their order and carry the file's pid.
     for (const [pid, fileLines] of perFile)
       assert.deepEqual(

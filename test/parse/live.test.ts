@@ -1,0 +1,264 @@
+/**
+ * Live traces of a small shell workload under many strace flag sets: zero parse errors,
+ * and the pid, ts and decoded arguments of known calls right in each.
+ *
+ *   sh -c 'echo hello > out.txt; cat out.txt > /dev/null; ls missing-file 2>/dev/null; exit 0'
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { RawLine, SyscallEvent, TraceEvent } from "../../src/core/events.js";
+import { readFfFolder, sniffStrace } from "../../src/parse/index.js";
+import { parseLines, parseRaw, readLines, strace, syscalls } from "./helpers.js";
+
+const SCRIPT = "echo hello > out.txt; cat out.txt > /dev/null; ls missing-file 2>/dev/null; exit 0";
+const CMD = ["sh", "-c", SCRIPT];
+
+function epochUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+function strArg(e: SyscallEvent, i: number): string | null {
+  const a = e.args[i];
+  return a?.k === "str" ? a.value : null;
+}
+
+/** A flag argument's text, or under -X verbose the names in its comment. */
+function flagText(e: SyscallEvent, i: number): string {
+  const a = e.args[i];
+  if (a?.k === "sym") return a.text;
+  return a?.k === "num" ? (a.comment ?? "") : "";
+}
+
+/** The calls every -f trace of SCRIPT must show, with consistent pids. */
+function checkWorkload(events: TraceEvent[], dir: string, followed: boolean): { root: number; cat: number } {
+  const execs = syscalls(events, "execve");
+  const root = execs[0]!;
+  assert.equal(strArg(root, 0), "/usr/bin/sh");
+  assert.equal(root.ret, "0");
+  // The shell opens out.txt for the redirection itself.
+  const write = syscalls(events, "openat").find(
+    (e) => strArg(e, 1) === "out.txt" && flagText(e, 2).includes("O_CREAT"),
+  );
+  assert.ok(write, "sh opens out.txt for writing");
+  assert.equal(write.pid, root.pid);
+  const rootExit = events.find((e) => e.kind === "exit" && e.pid === root.pid);
+  assert.ok(rootExit && rootExit.kind === "exit" && rootExit.code === 0, "root exits 0");
+  if (!followed) {
+    assert.ok(!execs.some((e) => strArg(e, 0) === "/usr/bin/cat"), "children not traced without -f");
+    return { root: root.pid, cat: -1 };
+  }
+  const cat = execs.find((e) => strArg(e, 0) === "/usr/bin/cat");
+  assert.ok(cat, "cat's execve");
+  assert.notEqual(cat.pid, root.pid);
+  assert.deepEqual(cat.args[1]?.k === "array" ? cat.args[1].items.map((a) => (a.k === "str" ? a.value : "?")) : [], [
+    "cat",
+    "out.txt",
+  ]);
+  const read = syscalls(events, "openat").find((e) => strArg(e, 1) === "out.txt" && e.pid === cat.pid);
+  assert.ok(read, "cat opens out.txt in its own pid");
+  if (read.retPath !== null) assert.equal(read.retPath, join(dir, "out.txt"));
+  const fork = syscalls(events).find((e) => /^(v?fork|clone3?)$/.test(e.call) && e.ret === String(cat.pid));
+  assert.ok(fork, "the fork that made cat returned its pid");
+  assert.equal(fork.pid, root.pid);
+  const ls = syscalls(events).filter((e) => e.args.some((a) => a.k === "str" && a.value === "missing-file"));
+  assert.ok(ls.length > 0 && ls.every((e) => e.errno === "ENOENT" && e.ret === "-1"), "ls's stat fails ENOENT");
+  const lsExit = events.find((e) => e.kind === "exit" && e.pid === ls[0]!.pid);
+  assert.ok(lsExit?.kind === "exit" && lsExit.code === 2);
+  return { root: root.pid, cat: cat.pid };
+}
+
+function traceAndParse(flags: string[], opts: { t0?: boolean; defaultPid?: number } = {}) {
+  const t0 = epochUs();
+  const t = strace(flags, CMD);
+  const elapsed = epochUs() - t0;
+  try {
+    assert.equal(t.status, 0, t.stderr);
+    const lines = readLines(t.out);
+    const p = parseLines(lines, { t0EpochUs: opts.t0 ? t0 : null, defaultPid: opts.defaultPid });
+    assert.equal(p.parser.stats.parseErrors, 0, JSON.stringify(p.events.filter((e) => e.kind === "parse_error")));
+    return { ...p, lines, dir: t.dir, t0, elapsed };
+  } finally {
+    t.cleanup();
+  }
+}
+
+const stamped = (events: TraceEvent[]) => events.filter((e) => e.kind !== "notice" && e.kind !== "parse_error");
+
+describe("live strace runs", () => {
+  it("-f -ttt -T -yy with t0: epoch µs relative to t0, durations, fd paths", () => {
+    const r = traceAndParse(["-f", "-ttt", "-T", "-yy"], { t0: true });
+    checkWorkload(r.events, r.dir, true);
+    for (const e of stamped(r.events)) {
+      assert.ok(e.ts !== null && e.ts >= 0 && e.ts <= r.elapsed, `ts ${e.ts} within the run (${r.elapsed} µs)`);
+    }
+    assert.equal(r.parser.t0EpochUs, r.t0);
+    const open = syscalls(r.events, "openat").find((e) => strArg(e, 1) === "out.txt")!;
+    assert.deepEqual(open.args[0], { k: "fd", fd: -100, path: r.dir });
+    assert.equal(open.retPath, join(r.dir, "out.txt"));
+    assert.ok(open.durationUs !== null && open.durationUs >= 0 && open.durationUs < r.elapsed);
+    // -yy names /dev/null's device.
+    const devnull = syscalls(r.events).find((e) => e.retPath === "/dev/null");
+    assert.equal(devnull?.retDev, "char 1:3");
+  });
+
+  it("-f -tt -y with t0: local time of day anchored on t0's date", () => {
+    const r = traceAndParse(["-f", "-tt", "-y"], { t0: true });
+    checkWorkload(r.events, r.dir, true);
+    for (const e of stamped(r.events))
+      assert.ok(e.ts !== null && e.ts >= -1000 && e.ts <= r.elapsed + 1000, `ts ${e.ts}`);
+    assert.ok(syscalls(r.events).every((e) => e.durationUs === null));
+  });
+
+  it("-f -t: whole seconds", () => {
+    const r = traceAndParse(["-f", "-t"], { t0: true });
+    checkWorkload(r.events, r.dir, true);
+    for (const e of stamped(r.events)) {
+      assert.ok(e.ts !== null && e.ts > -1_000_000 && e.ts <= r.elapsed + 1_000_000);
+      assert.equal((e.ts! + (r.t0 % 1_000_000)) % 1_000_000, 0, "whole seconds of the day");
+    }
+  });
+
+  it("-f -r: relative stamps summed; no clock: ts null", () => {
+    const r = traceAndParse(["-f", "-r"]);
+    checkWorkload(r.events, r.dir, true);
+    const ts = stamped(r.events).map((e) => e.ts!);
+    assert.equal(ts[0], 0);
+    const lineTs = r.lines.map((l) => Number(/^\d+ +(\d+\.\d+) /.exec(l)?.[1] ?? Number.NaN));
+    const sum = lineTs.reduce((a, b) => (Number.isNaN(b) ? a : a + b), 0);
+    assert.ok(Math.abs(Math.max(...ts) - sum * 1e6) < lineTs.length, "last ts is the sum of the deltas");
+    const n = traceAndParse(["-f"]);
+    checkWorkload(n.events, n.dir, true);
+    assert.ok(n.events.every((e) => e.ts === null));
+  });
+
+  it("no -f: one process, its pid from defaultPid", () => {
+    const r = traceAndParse(["-ttt"], { defaultPid: 4242 });
+    const { root } = checkWorkload(r.events, r.dir, false);
+    assert.equal(root, 4242);
+    assert.ok(r.events.every((e) => e.pid === 4242));
+  });
+
+  it("-x and -xx: hex-escaped strings decode to the same values", () => {
+    for (const x of ["-x", "-xx"]) {
+      const r = traceAndParse(["-f", x, "-yy"]);
+      checkWorkload(r.events, r.dir, true);
+      if (x === "-xx")
+        assert.ok(
+          r.lines.some((l) => l.includes('"\\x6f\\x75\\x74\\x2e\\x74\\x78\\x74"')),
+          "out.txt in hex",
+        );
+    }
+  });
+
+  it("-Y, -i, -n, -X verbose, ns precision", () => {
+    const y = traceAndParse(["-f", "-Y", "-tt"]);
+    checkWorkload(y.events, y.dir, true);
+    assert.match(y.lines[0]!, /^\d+<[^>]+> /);
+    const i = traceAndParse(["-f", "-i", "-n", "-T"]);
+    checkWorkload(i.events, i.dir, true);
+    assert.match(i.lines[0]!, /^\d+ +\[ *\d+\] \[[0-9a-f?]+\] execve/);
+    const v = traceAndParse(["-f", "-X", "verbose"]);
+    checkWorkload(v.events, v.dir, true);
+    const open = syscalls(v.events, "openat").find((e) => strArg(e, 1) === "out.txt")!;
+    assert.deepEqual(open.args[0], { k: "num", text: "-100", comment: "AT_FDCWD" });
+    const ns = traceAndParse(["-f", "--absolute-timestamps=format:unix,precision:ns", "--syscall-times=ns"], {
+      t0: true,
+    });
+    checkWorkload(ns.events, ns.dir, true);
+    assert.ok(syscalls(ns.events).some((e) => e.durationUs !== null && e.durationUs > 0));
+  });
+
+  it("--seccomp-bpf with a syscall filter", () => {
+    const r = traceAndParse(["-f", "--seccomp-bpf", "-ttt", "-T", "-yy", "-e", "trace=%process,%file"]);
+    checkWorkload(r.events, r.dir, true);
+    assert.ok(!syscalls(r.events).some((e) => e.call === "mmap"), "filtered calls absent");
+  });
+
+  it("-f on stderr: [pid N] prefixes, unprefixed lines given to the root", () => {
+    const t = strace(["-f", "-tt", "-yy"], CMD, { toStderr: true });
+    try {
+      const lines = t.stderr.split("\n").filter((l) => l.length > 0);
+      assert.ok(lines.some((l) => l.startsWith("[pid ")));
+      const sniff = sniffStrace(lines);
+      assert.equal(sniff.ok, true);
+      const p = parseLines(lines, { defaultPid: sniff.rootPid ?? 0 });
+      assert.equal(p.parser.stats.parseErrors, 0);
+      const { root } = checkWorkload(p.events, t.dir, true);
+      assert.equal(root, sniff.rootPid);
+      // Without the hint the root's own lines fall to the stand-in until its pid shows.
+      const q = parseLines(lines, { defaultPid: 0 });
+      assert.equal(q.parser.stats.parseErrors, 0);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("the traced program's own stderr mixed in: only its lines are parse errors", () => {
+    const script = "echo capsule-marker-one >&2; cat out.txt 2>/dev/null >/dev/null; echo capsule-marker-two >&2";
+    // write is not traced, so the program's text arrives between whole strace lines.
+    const t = strace(["-f", "-e", "trace=execve,openat,exit_group,wait4,clone,vfork"], ["sh", "-c", script], {
+      toStderr: true,
+    });
+    try {
+      const lines = t.stderr.split("\n").filter((l) => l.length > 0);
+      const p = parseLines(lines);
+      const errors = p.events.filter((e) => e.kind === "parse_error");
+      assert.deepEqual(
+        errors.map((e) => (e.kind === "parse_error" ? e.line : "")),
+        ["capsule-marker-one", "capsule-marker-two"],
+      );
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("-ff with and without timestamps, merged by readFfFolder", async () => {
+    for (const clock of [["-ttt"], ["-tt"], []]) {
+      const t = strace(["-ff", ...clock, "-yy"], CMD);
+      try {
+        const raws: RawLine[] = [];
+        for await (const b of readFfFolder(t.dir)) raws.push(...b);
+        const files = spawnSync("ls", [t.dir], { encoding: "utf8" })
+          .stdout.split("\n")
+          .filter((f) => f.startsWith("trace."));
+        assert.ok(files.length >= 3, "one file per process");
+        const p = parseRaw(raws);
+        assert.equal(p.parser.stats.parseErrors, 0);
+        const { root, cat } = checkWorkload(p.events, t.dir, true);
+        assert.ok(files.includes(`trace.${root}`) && files.includes(`trace.${cat}`));
+        if (clock.length === 0) {
+          // Concatenated in pid order.
+          const srcs = raws.map((r) => r.src!);
+          assert.deepEqual(
+            srcs,
+            [...srcs].sort((a, b) => a - b),
+          );
+        } else {
+          const ts = stamped(p.events).map((e) => e.ts!);
+          for (let i = 1; i < ts.length; i++) assert.ok(ts[i]! >= ts[i - 1]!, "merged in time order");
+        }
+      } finally {
+        t.cleanup();
+      }
+    }
+  });
+
+  it("signals: a child killed by SIGTERM, SIGCHLD to the parent", () => {
+    const t = strace(["-f", "-ttt"], ["sh", "-c", "sleep 5 & kill -TERM $!; wait"]);
+    try {
+      const p = parseLines(readLines(t.out));
+      assert.equal(p.parser.stats.parseErrors, 0);
+      const killed = p.events.find((e) => e.kind === "exit" && e.signal === "SIGTERM");
+      assert.ok(killed, "an exit event killed by SIGTERM");
+      const root = syscalls(p.events, "execve")[0]!.pid;
+      const chld = p.events.find((e) => e.kind === "signal" && e.signal === "SIGCHLD" && e.pid === root);
+      assert.ok(chld?.kind === "signal" && chld.info?.k === "struct");
+      const siPid = chld.info.fields.find((f) => f.name === "si_pid")?.value;
+      assert.deepEqual(siPid, { k: "num", text: String(killed.pid) });
+    } finally {
+      t.cleanup();
+    }
+  });
+});
