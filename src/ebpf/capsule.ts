@@ -193,7 +193,8 @@ function bind(
         try {
           const res = budget === undefined ? r.engine.run(ctx, { user }) : r.engine.run(ctx, { user, budget });
           stats.instructions += res.instructions;
-          if (res.r0 === 0n) keep = false;
+          // the kernel runs programs as returning u32: only the low half of r0 counts
+          if ((res.r0 & 0xffffffffn) === 0n) keep = false;
         } catch (err) {
           if (!(err instanceof EbpfError)) throw err;
           stats.faults++;

@@ -74,6 +74,11 @@ test("an assembly program runs with the event as context", async () => {
   const doc = JSON.parse(out);
   assert.equal(doc.kept, events.filter((e) => e.pid! % 2 === 0).length);
   assert.equal(doc.dropped, events.filter((e) => e.pid! % 2 === 1).length);
+  // programs return u32, as in the kernel: upper bits of r0 do not keep an event
+  const high = tempPath("high.s");
+  writeFileSync(high, "lddw %r0, 0x100000000\nexit\n");
+  const h = JSON.parse((await bpfRun([high, "--session", session, "--json", "--engine", "interp"])).out);
+  assert.equal(h.dropped, events.length);
 });
 
 test("unusable programs are one-line errors", async () => {
