@@ -41,8 +41,18 @@ export interface SessionMetadata {
     /** Records lost anywhere (kernel drops, writer failures); 0 means none. */
     dropped: number;
   };
-  /** Explicit losses with their cause and time window. */
-  losses: Array<{ stream: string; count: number; reason: string; from_ts: number | null; to_ts: number | null }>;
+  /** Explicit losses with their cause and time window (and seq range in their stream, when known). */
+  losses: Array<{
+    stream: string;
+    count: number;
+    reason: string;
+    from_ts: number | null;
+    to_ts: number | null;
+    from_seq?: number | null;
+    to_seq?: number | null;
+  }>;
+  /** How the streams are chained (docs/INTEGRITY.md); written by the session writer from the start. */
+  integrity?: { chain: "blake3-keyed-v1"; keyed: boolean };
   /** Filled when the session is sealed. */
   seal: {
     sealed_at: string;
@@ -50,5 +60,7 @@ export interface SessionMetadata {
     how: "normal" | "verify --seal";
     keyed: boolean;
     streams: Partial<Record<StreamName, StreamSeal>>;
+    /** With a secret: hex MAC over the seal and the losses (docs/INTEGRITY.md, "Seal"). */
+    mac?: string | null;
   } | null;
 }

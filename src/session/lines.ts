@@ -1,0 +1,102 @@
+import { closeSync, openSync, readSync } from "node:fs";
+
+/** One line of a file as bytes: buf[start, end) without its newline. */
+export interface LineRef {
+  buf: Buffer;
+  start: number;
+  end: number;
+  /** Byte offset of the line in the file. */
+  offset: number;
+  /** False only for a last line the file ends inside of. */
+  newline: boolean;
+}
+
+/**
+ * Reads a file's lines as byte ranges with a bounded buffer (a line longer than the
+ * buffer grows it). A LineRef is valid until the next call of next().
+ */
+export class LineReader {
+  private buf: Buffer;
+  private start = 0;
+  private end = 0;
+  private fileOffset = 0; // file offset of buf[0]
+  private eof = false;
+  private readonly fd: number;
+
+  constructor(path: string, size = 4 << 20) {
+    this.fd = openSync(path, "r");
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  next(): LineRef | null {
+    for (;;) {
+      const nl = this.buf.indexOf(10, this.start);
+      if (nl !== -1 && nl < this.end) {
+        const ref = { buf: this.buf, start: this.start, end: nl, offset: this.fileOffset + this.start, newline: true };
+        this.start = nl + 1;
+        return ref;
+      }
+      if (this.eof) {
+        if (this.start >= this.end) return null;
+        const ref = {
+          buf: this.buf,
+          start: this.start,
+          end: this.end,
+          offset: this.fileOffset + this.start,
+          newline: false,
+        };
+        this.start = this.end;
+        return ref;
+      }
+      this.fill();
+    }
+  }
+
+  /** Move the unread rest to the front (growing the buffer when it is full) and read more. */
+  private fill(): void {
+    const rest = this.end - this.start;
+    if (rest === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, this.start, this.end);
+      this.buf = bigger;
+    } else if (this.start > 0) this.buf.copy(this.buf, 0, this.start, this.end);
+    this.fileOffset += this.start;
+    this.start = 0;
+    this.end = rest;
+    const n = readSync(this.fd, this.buf, rest, this.buf.length - rest, this.fileOffset + rest);
+    if (n === 0) this.eof = true;
+    this.end += n;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** Reads single lines at known offsets of a file through a block cache (mostly sequential access). */
+export class LineFetcher {
+  private readonly fd: number;
+  private block: Buffer = Buffer.alloc(0);
+  private blockOffset = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, "r");
+  }
+
+  /** The `length` bytes at `offset`, as UTF-8 text. */
+  text(offset: number, length: number): string {
+    if (offset < this.blockOffset || offset + length > this.blockOffset + this.block.length) {
+      const size = Math.max(1 << 20, length);
+      const b = Buffer.allocUnsafe(size);
+      const n = readSync(this.fd, b, 0, size, offset);
+      this.block = b.subarray(0, n);
+      this.blockOffset = offset;
+    }
+    const at = offset - this.blockOffset;
+    return this.block.toString("utf8", at, Math.min(at + length, this.block.length));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The engine of one stream: UTF-8 encodes batches of records, chains them into lines in
+ * reusable chunk buffers, and writes the chunks to its sink with one write in flight
+ * (writev of everything that piled up meanwhile). It runs on the main thread or inside
+ * the writer worker (see writer-worker.ts); it knows nothing of bounds or subscribers.
+ */
+import { CapsuleError } from "../core/errors.js";
+import { CHAIN_SUFFIX_LEN, ChainState, chainHexOf } from "./chain.js";
+import { type Sink, SinkError } from "./sink.js";
+import type { CoreHandle } from "./stream-writer.js";
+
+const CHUNK_SIZE = 256 * 1024;
+const FREE_CHUNKS = 4;
+const SCRATCH_KEEP = 8 * 1024 * 1024;
+
+/** Records lost inside the core (after a write failure), with the seq range when known. */
+export interface CoreLoss {
+  count: number;
+  fromSeq: number | null;
+  toSeq: number | null;
+  reason: string;
+}
+
+export interface CoreEvents {
+  /** Bytes for `units` of input reached the sink; `lines` lines are on disk in all. */
+  written(units: number, lines: number): void;
+  /** The sink failed (`code`): nothing more is written; `loss` says what was lost with it. */
+  failed(code: string, message: string, loss: CoreLoss): void;
+  /** Records handed in after the failure, lost too. */
+  lost(loss: CoreLoss): void;
+}
+
+/** What one stream has on disk: the seal of the stream. */
+export interface CoreState {
+  lines: number;
+  chain: string;
+  bytes: number;
+  failure: string | null;
+}
+
+interface Piece {
+  bytes: Uint8Array;
+  lines: number;
+  units: number;
+  /** A chunk to recycle once this piece is written (its last piece). */
+  release: Buffer | null;
+}
+
+/** The `seq` of a record line (chain member or not), or null. */
+export function seqOfLine(text: string): number | null {
+  try {
+    const v = (JSON.parse(text) as { seq?: unknown }).seq;
+    return typeof v === "number" ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export class StreamCore implements CoreHandle {
+  readonly chain: ChainState;
+  private scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  private cur: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+  private curStart = 0;
+  private curPos = 0;
+  private curLines = 0; // lines in cur[curStart, curPos)
+  private pendingUnits = 0; // units of appends not yet cut into a piece
+  private outstanding = 0; // units appended and not yet reported written
+  private readonly queue: Piece[] = [];
+  private readonly free: Buffer[] = [];
+  private inflight = false;
+  private scheduled = false;
+  private dirty = false; // written since the last fdatasync
+  private lastSync = Date.now();
+  private readonly syncTimer: NodeJS.Timeout | null;
+  private idleWaiters: Array<() => void> = [];
+  private confirmedLines = 0;
+  private confirmedBytes = 0;
+  private confirmedChain: string;
+  private failure: string | null = null;
+  private closed = false;
+
+  constructor(
+    sessionId: string,
+    readonly stream: string,
+    private readonly sink: Sink,
+    private readonly events: CoreEvents,
+    secret?: Uint8Array,
+    private readonly syncIntervalMs = 1000,
+  ) {
+    this.chain = new ChainState(sessionId, stream, secret);
+    this.confirmedChain = this.chain.head;
+    this.syncTimer = syncIntervalMs > 0 ? setInterval(() => this.kick(), syncIntervalMs) : null;
+    this.syncTimer?.unref();
+  }
+
+  /**
+   * Append `count` records joined by "\n" (each a JSON object without the chain member).
+   * `units` is the caller's size measure of them, echoed back by `written`.
+   */
+  append(joined: string, count: number, units: number): void {
+    if (this.closed) throw new CapsuleError("INTERNAL", `stream ${this.stream} is closed`);
+    if (this.failure !== null) {
+      this.events.lost(this.lossOfTexts(joined, count, this.failureReason()));
+      this.outstanding += units;
+      this.release();
+      return;
+    }
+    if (count === 0) return;
+    // One encode for the whole batch: a UTF-16 unit is at most 3 UTF-8 bytes.
+    if (this.scratch.length < joined.length * 3) this.scratch = Buffer.allocUnsafeSlow(joined.length * 3 + 1024);
+    const scratch = this.scratch;
+    const n = scratch.write(joined, 0, "utf8");
+    let s = 0;
+    for (let k = 0; k < count; k++) {
+      const e = k === count - 1 ? n : scratch.indexOf(10, s);
+      const len = e - s;
+      // Every record is a non-empty JSON object: `{` ... `}`, no raw newline inside.
+      if (e < 0 || len < 3 || scratch[s] !== 0x7b || scratch[e - 1] !== 0x7d)
+        throw new CapsuleError(
+          "INTERNAL",
+          `stream ${this.stream}: record ${k} of a batch is not a one-line JSON object`,
+        );
+      if (this.curPos + len + CHAIN_SUFFIX_LEN > this.cur.length) this.rotate(len + CHAIN_SUFFIX_LEN);
+      scratch.copy(this.cur, this.curPos, s, e);
+      this.curPos = this.chain.appendLine(this.cur, this.curPos, len);
+      this.curLines++;
+      s = e + 1;
+    }
+    if (s < n) throw new CapsuleError("INTERNAL", `stream ${this.stream}: batch has more lines than its count`);
+    this.pendingUnits += units;
+    this.outstanding += units;
+    if (this.scratch.length > SCRATCH_KEEP) this.scratch = Buffer.allocUnsafeSlow(64 * 1024);
+    this.kick();
+  }
+
+  /** Cut the filled part of the current chunk into a piece to write. */
+  private cut(release: Buffer | null): void {
+    if (this.curPos > this.curStart || release !== null) {
+      this.queue.push({
+        bytes: this.cur.subarray(this.curStart, this.curPos),
+        lines: this.curLines,
+        units: this.pendingUnits,
+        release,
+      });
+      this.pendingUnits = 0;
+      this.curLines = 0;
+      this.curStart = this.curPos;
+    }
+  }
+
+  /** The current chunk is full: queue it and continue in a fresh one with room for `need` bytes. */
+  private rotate(need: number): void {
+    const old = this.cur;
+    this.cut(old.length === CHUNK_SIZE ? old : null);
+    this.cur =
+      need <= CHUNK_SIZE ? (this.free.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE)) : Buffer.allocUnsafeSlow(need);
+    this.curStart = 0;
+    this.curPos = 0;
+  }
+
+  /** Start a write soon (coalescing appends of the same tick), or an fdatasync when due. */
+  private kick(): void {
+    if (this.scheduled || this.inflight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.inflight) return;
+    if (this.failure === null) this.cut(null);
+    if (this.failure !== null || this.queue.length === 0) {
+      if (this.failure === null && this.dirty && Date.now() - this.lastSync >= this.syncIntervalMs) {
+        this.inflight = true;
+        this.dirty = false;
+        this.lastSync = Date.now();
+        this.sink.sync().finally(() => {
+          this.inflight = false;
+          this.pump();
+        });
+        return;
+      }
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    const pieces = this.queue.splice(0);
+    this.inflight = true;
+    this.sink.write(pieces.map((p) => p.bytes)).then(
+      () => this.done(pieces),
+      (e: unknown) => this.fail(pieces, e),
+    );
+  }
+
+  private done(pieces: Piece[]): void {
+    let units = 0;
+    for (const p of pieces) {
+      this.confirm(p.bytes, p.lines);
+      units += p.units;
+      if (p.release && this.free.length < FREE_CHUNKS) this.free.push(p.release);
+    }
+    this.outstanding -= units;
+    this.dirty = true;
+    this.inflight = false;
+    this.events.written(units, this.confirmedLines);
+    this.pump();
+  }
+
+  /** A write failed: settle what is on disk, cut a torn line, count everything after it as lost. */
+  private fail(pieces: Piece[], e: unknown): void {
+    const err = e instanceof SinkError ? e : new SinkError("EIO", String(e), 0);
+    let through = err.written;
+    let tornAt = -1;
+    // Where the lost bytes start: piece index and offset in it.
+    let lostPiece = pieces.length;
+    let lostOff = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i]!;
+      if (through >= p.bytes.length) {
+        through -= p.bytes.length;
+        this.confirm(p.bytes, p.lines);
+        continue;
+      }
+      // This piece got `through` bytes out: keep its complete lines, cut the torn rest.
+      const head = p.bytes.subarray(0, through);
+      const keep = head.lastIndexOf(10) + 1;
+      let lines = 0;
+      for (let j = head.indexOf(10); j !== -1 && j < keep; j = head.indexOf(10, j + 1)) lines++;
+      if (keep > 0) this.confirm(head.subarray(0, keep), lines);
+      if (through > keep) tornAt = this.confirmedBytes;
+      lostPiece = i;
+      lostOff = keep;
+      break;
+    }
+    this.failure = err.code;
+    const reason = this.failureReason();
+    // Everything chained after the confirmed lines is lost: its seq range is in the bytes.
+    const rest: Uint8Array[] = [];
+    if (lostPiece < pieces.length) rest.push(pieces[lostPiece]!.bytes.subarray(lostOff));
+    for (const p of pieces.slice(lostPiece + 1)) rest.push(p.bytes);
+    for (const p of this.queue) rest.push(p.bytes);
+    rest.push(this.cur.subarray(this.curStart, this.curPos));
+    const text = Buffer.concat(rest).toString("utf8");
+    const loss = this.lossOfTexts(
+      text.endsWith("\n") ? text.slice(0, -1) : text,
+      this.chain.lines - this.confirmedLines,
+      reason,
+    );
+    this.queue.length = 0;
+    this.curStart = this.curPos;
+    this.curLines = 0;
+    const finish = (): void => {
+      this.inflight = false;
+      this.events.failed(err.code, err.message, loss);
+      this.release();
+      for (const w of this.idleWaiters.splice(0)) w();
+    };
+    if (tornAt >= 0) void this.sink.truncate(tornAt).then(finish);
+    else finish();
+  }
+
+  private failureReason(): string {
+    return this.failure === "ECANCELED"
+      ? "stream stalled: write abandoned at the seal"
+      : `write failed: ${this.failure}`;
+  }
+
+  /** `bytes` (whole lines, `lines` of them) are on disk. */
+  private confirm(bytes: Uint8Array, lines: number): void {
+    this.confirmedLines += lines;
+    this.confirmedBytes += bytes.length;
+    if (bytes.length > 0) this.confirmedChain = chainHexOf(bytes, 0, bytes.length - 1)!;
+  }
+
+  /** Report every outstanding unit as done (after a failure nothing more is pending). */
+  private release(): void {
+    const units = this.outstanding;
+    this.outstanding = 0;
+    this.events.written(units, this.confirmedLines);
+  }
+
+  /** The loss of `count` records given as text joined by "\n" (first and last seq parsed). */
+  private lossOfTexts(joined: string, count: number, reason: string): CoreLoss {
+    if (count <= 0) return { count: 0, fromSeq: null, toSeq: null, reason };
+    const firstNl = joined.indexOf("\n");
+    const first = firstNl < 0 ? joined : joined.slice(0, firstNl);
+    const last = joined.slice(joined.lastIndexOf("\n") + 1);
+    return { count, fromSeq: seqOfLine(first), toSeq: seqOfLine(last), reason };
+  }
+
+  /** Resolves when everything appended so far is written (or the stream failed). */
+  flushed(): Promise<void> {
+    if (
+      !this.inflight &&
+      !this.scheduled &&
+      (this.failure !== null || this.curPos === this.curStart) &&
+      this.queue.length === 0
+    )
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  /** Give up on a blocked sink (seal deadline): the blocked write fails with ECANCELED. */
+  cancel(): void {
+    this.sink.cancel();
+  }
+
+  get state(): CoreState {
+    return {
+      lines: this.confirmedLines,
+      chain: this.confirmedChain,
+      bytes: this.confirmedBytes,
+      failure: this.failure,
+    };
+  }
+
+  /** Flush, make durable, close the sink; what is on disk. */
+  async close(): Promise<CoreState> {
+    await this.flushed();
+    if (!this.closed) {
+      this.closed = true;
+      if (this.syncTimer) clearInterval(this.syncTimer);
+      if (this.failure === null) await this.sink.sync();
+      await this.sink.close();
+    }
+    return this.state;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The caller's side of one stream: takes batches of record texts, never blocks, keeps
+ * memory bounded, and turns overload into counted, recorded loss (docs/INTEGRITY.md,
+ * "Loss"). The hashing and writing happen in a StreamCore, on this thread or in the
+ * writer worker; this side only counts.
+ *
+ * Policy: `pending` is what was accepted and is not on disk yet (bytes, estimated from
+ * UTF-16 length). Above `softBytes`, write() returns false and ready() waits: callers that
+ * prefer slowing down to losing records await it. Above `hardBytes` (a stalled disk or a
+ * reader that stopped) whole batches are dropped, counted, and once the stream drains
+ * below half the bound, a `{"lost":{...}}` line in the stream and an entry in metadata
+ * `losses` record the count and the seq range. One batch is always accepted when
+ * nothing is pending, so no batch is too large to write.
+ */
+import { CapsuleError } from "../core/errors.js";
+import { Broadcast, type SubscribeOptions } from "./broadcast.js";
+import { CHAIN_SUFFIX_LEN } from "./chain.js";
+import type { StreamName } from "./layout.js";
+import type { CoreLoss, CoreState } from "./stream-core.js";
+
+/** One engine of a stream (StreamCore itself, or its proxy in the writer worker). */
+export interface CoreHandle {
+  append(joined: string, count: number, units: number): void;
+  /** Everything appended so far is written (or the stream failed). */
+  flushed(): Promise<void>;
+  /** Abandon a blocked write. */
+  cancel(): void;
+  /** Flush, make durable, close; the state of what is on disk. */
+  close(): Promise<CoreState>;
+}
+
+export interface WriterLimits {
+  /** Pending bytes above which write() returns false and ready() waits (default 16 MiB). */
+  softBytes: number;
+  /** Pending bytes above which batches are dropped and counted (default 128 MiB). */
+  hardBytes: number;
+}
+
+export const DEFAULT_LIMITS: WriterLimits = { softBytes: 16 << 20, hardBytes: 128 << 20 };
+
+/** A loss as recorded in metadata `losses`. */
+export interface LossEntry {
+  stream: string;
+  count: number;
+  reason: string;
+  from_ts: number | null;
+  to_ts: number | null;
+  from_seq: number | null;
+  to_seq: number | null;
+}
+
+export interface StreamStats {
+  /** Records accepted (chained or about to be). */
+  accepted: number;
+  /** Lines confirmed on disk. */
+  written: number;
+  /** Records lost (dropped over the bound, or after a write failure). */
+  lost: number;
+  /** Bytes accepted and not yet on disk. */
+  pendingBytes: number;
+  /** Highest pendingBytes seen. */
+  peakPendingBytes: number;
+  /** errno code of the write failure that ended this stream, else null. */
+  failure: string | null;
+}
+
+interface Drop {
+  count: number;
+  fromSeq: number | null;
+  toSeq: number | null;
+  entry: LossEntry;
+}
+
+/** `seq` and `ts` (or `first_ts`) of a record text, for loss ranges (slow path only). */
+function seqAndTs(text: string | undefined): { seq: number | null; ts: number | null } {
+  try {
+    const o = JSON.parse(text ?? "") as { seq?: unknown; ts?: unknown; first_ts?: unknown };
+    const ts = typeof o.ts === "number" ? o.ts : typeof o.first_ts === "number" ? o.first_ts : null;
+    return { seq: typeof o.seq === "number" ? o.seq : null, ts };
+  } catch {
+    return { seq: null, ts: null };
+  }
+}
+
+export class StreamWriter {
+  private readonly broadcast = new Broadcast();
+  private pending = 0;
+  private peak = 0;
+  private accepted = 0;
+  private written = 0;
+  private lost = 0;
+  private failure: string | null = null;
+  private dropping = false;
+  private drop: Drop | null = null;
+  private sealed = false;
+  private readyWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly name: StreamName,
+    private readonly core: CoreHandle,
+    private readonly limits: WriterLimits,
+    /** Where loss entries go (the session's `losses`, shared by all streams). */
+    private readonly losses: LossEntry[],
+  ) {}
+
+  /**
+   * Append records: each text a JSON object serialised without the chain member (so
+   * ending in `}`), in seq order. Never waits; returns false when the stream is behind
+   * (over the soft bound) — await ready() to apply backpressure instead of risking loss.
+   */
+  write(batch: readonly string[]): boolean {
+    if (this.sealed) throw new CapsuleError("INTERNAL", `stream ${this.name} was written after the seal`);
+    const count = batch.length;
+    if (count === 0) return this.pending <= this.limits.softBytes;
+    for (let i = 0; i < count; i++) {
+      const t = batch[i]!;
+      // Cheap shape check on the caller's thread so a bad record fails where it was made.
+      if (t.charCodeAt(0) !== 0x7b || t.charCodeAt(t.length - 1) !== 0x7d || t.length < 3)
+        throw new CapsuleError("INTERNAL", `stream ${this.name}: record is not a JSON object text: ${t.slice(0, 80)}`);
+    }
+    this.broadcast.publish(batch);
+    if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
+    let joined = count === 1 ? batch[0]! : batch.join("\n");
+    let lines = count;
+    let units = joined.length + CHAIN_SUFFIX_LEN * count;
+    if (!this.dropping && this.pending > 0 && this.pending + units > this.limits.hardBytes) this.dropping = true;
+    if (this.dropping) {
+      this.recordDrop(batch, "writer backlog over its bound (stream stalled)");
+      return false;
+    }
+    if (this.drop !== null) {
+      // The stream caught up: say in the stream itself what is missing before going on.
+      const marker = this.lostMarker(this.drop);
+      this.drop = null;
+      joined = `${marker}\n${joined}`;
+      lines++;
+      units += marker.length + CHAIN_SUFFIX_LEN;
+    }
+    this.accepted += count;
+    this.pending += units;
+    if (this.pending > this.peak) this.peak = this.pending;
+    this.core.append(joined, lines, units);
+    return this.pending <= this.limits.softBytes;
+  }
+
+  /** Resolves once pending bytes are at or below the soft bound (or the stream failed). */
+  ready(): Promise<void> {
+    if (this.pending <= this.limits.softBytes || this.failure !== null) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Live copies of every batch written from now on (see broadcast.ts for the lag rule). */
+  subscribe(opts?: SubscribeOptions): AsyncIterableIterator<string[]> {
+    return this.broadcast.subscribe(opts);
+  }
+
+  get stats(): StreamStats {
+    return {
+      accepted: this.accepted,
+      written: this.written,
+      lost: this.lost,
+      pendingBytes: this.pending,
+      peakPendingBytes: this.peak,
+      failure: this.failure,
+    };
+  }
+
+  // ── events from the core ──
+
+  /** `units` reached disk; `lines` lines are on disk in all. */
+  onWritten(units: number, lines: number): void {
+    this.pending -= units;
+    this.written = lines;
+    if (this.pending <= this.limits.softBytes && this.readyWaiters.length > 0)
+      for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  onFailed(code: string, loss: CoreLoss): void {
+    this.failure = code;
+    this.onLost(loss);
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  onLost(loss: CoreLoss): void {
+    if (loss.count === 0) return;
+    this.lost += loss.count;
+    const last = this.losses[this.losses.length - 1];
+    // Records lost one batch after another for the same reason make one entry.
+    if (last && last.stream === this.name && last.reason === loss.reason && this.failure !== null) {
+      last.count += loss.count;
+      last.to_seq = loss.toSeq ?? last.to_seq;
+      return;
+    }
+    this.losses.push({
+      stream: this.name,
+      count: loss.count,
+      reason: loss.reason,
+      from_ts: null,
+      to_ts: null,
+      from_seq: loss.fromSeq,
+      to_seq: loss.toSeq,
+    });
+  }
+
+  // ── drops over the bound ──
+
+  private recordDrop(batch: readonly string[], reason: string): void {
+    const first = seqAndTs(batch[0]);
+    const last = seqAndTs(batch[batch.length - 1]);
+    this.lost += batch.length;
+    if (this.drop === null) {
+      const entry: LossEntry = {
+        stream: this.name,
+        count: 0,
+        reason,
+        from_ts: first.ts,
+        to_ts: null,
+        from_seq: first.seq,
+        to_seq: null,
+      };
+      this.losses.push(entry);
+      this.drop = { count: 0, fromSeq: first.seq, toSeq: null, entry };
+    }
+    const d = this.drop;
+    d.count += batch.length;
+    d.toSeq = last.seq;
+    d.entry.count = d.count;
+    d.entry.to_seq = last.seq;
+    d.entry.to_ts = last.ts;
+  }
+
+  private lostMarker(d: Drop): string {
+    return JSON.stringify({ lost: { count: d.count, from_seq: d.fromSeq, to_seq: d.toSeq, reason: d.entry.reason } });
+  }
+
+  /**
+   * Stop taking records; write the marker of a loss still open; flush. Resolves when
+   * everything accepted is on disk, or after `deadlineMs`, cancelling a blocked write
+   * (what it held is then lost, and recorded).
+   */
+  async finish(deadlineMs: number): Promise<CoreState> {
+    if (!this.sealed && this.drop !== null) {
+      const marker = this.lostMarker(this.drop);
+      this.drop = null;
+      this.pending += marker.length + CHAIN_SUFFIX_LEN;
+      this.core.append(marker, 1, marker.length + CHAIN_SUFFIX_LEN);
+    }
+    this.sealed = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), deadlineMs);
+    });
+    const r = await Promise.race([this.core.flushed().then(() => "ok" as const), late]);
+    clearTimeout(timer);
+    if (r === "late") {
+      this.core.cancel();
+      await this.core.flushed();
+    }
+    const state = await this.core.close();
+    this.broadcast.close();
+    return state;
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * `capsule verify`: checks every stream's chain against the seal, the seal's MAC, and
+ * the links between streams (docs/INTEGRITY.md, "Verifying"). Reads the files once,
+ * sequentially, with bounded buffers; memory grows only with an index of raw lines
+ * (12 bytes each) and seq bitmaps.
+ */
+import { readFileSync, truncateSync } from "node:fs";
+import { basename, join } from "node:path";
+import { blake3Hex } from "../core/blake3.js";
+import { CapsuleError } from "../core/errors.js";
+import { writeFileAtomic } from "./atomic.js";
+import { METADATA_FILE, STREAMS, type StreamName, streamFile } from "./layout.js";
+import { LineFetcher, type LineRef } from "./lines.js";
+import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { sealMac } from "./seal.js";
+import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
+
+export type { ProblemKind, StreamCheck } from "./verify-stream.js";
+
+export interface VerifyOptions {
+  /** The chain secret (see loadSecret). */
+  secret?: Uint8Array;
+  /**
+   * The secret must have been used (the user named a key file): a session that says it
+   * was recorded without one then fails, so nobody can downgrade a keyed record.
+   */
+  requireKeyed?: boolean;
+}
+
+export interface Problem {
+  /** null for the session as a whole (the seal). */
+  stream: StreamName | null;
+  line: number | null;
+  kind: ProblemKind;
+  detail: string;
+}
+
+export interface VerifyReport {
+  dir: string;
+  sessionId: string;
+  /** intact: sealed and all checks pass; unsealed: no seal, intact as far as written; tampered: a problem. */
+  status: "intact" | "unsealed" | "tampered";
+  sealed: boolean;
+  /** Whether the chains were checked with a secret. */
+  keyed: boolean;
+  seal: { how: string; sealed_at: string; mac: "ok" | "bad" | "missing" | "not keyed" } | null;
+  streams: StreamCheck[];
+  /** Every problem: the first of each stream, cross-links, the seal. */
+  problems: Problem[];
+  crossLinks: { checked: number; toLostRecords: number };
+  losses: SessionMetadata["losses"];
+  warnings: string[];
+}
+
+/** A growable bitmap of seq numbers. */
+class SeqSet {
+  private bits = new Uint8Array(1024);
+  add(seq: number): void {
+    if (seq < 0 || !Number.isInteger(seq)) return;
+    if (seq >> 3 >= this.bits.length) {
+      const b = new Uint8Array(Math.max(this.bits.length * 2, (seq >> 3) + 1));
+      b.set(this.bits);
+      this.bits = b;
+    }
+    this.bits[seq >> 3]! |= 1 << (seq & 7);
+  }
+  has(seq: number): boolean {
+    return (
+      Number.isInteger(seq) &&
+      seq >= 0 &&
+      seq >> 3 < this.bits.length &&
+      (this.bits[seq >> 3]! & (1 << (seq & 7))) !== 0
+    );
+  }
+}
+
+/** The links between streams: which seqs exist, where each raw line is, the first broken link. */
+class Links {
+  readonly present = Object.fromEntries(STREAMS.map((s) => [s, new SeqSet()])) as Record<StreamName, SeqSet>;
+  readonly lost = Object.fromEntries(STREAMS.map((s) => [s, [] as Array<[number, number]>])) as Record<
+    StreamName,
+    Array<[number, number]>
+  >;
+  /** Streams with a problem of their own: links into them are not judged again. */
+  readonly broken = new Set<StreamName>();
+  private rawOff = new Float64Array(1024);
+  private rawLen = new Uint32Array(1024);
+  private fetcher: LineFetcher | null = null;
+  checked = 0;
+  toLost = 0;
+  problem: Problem | null = null;
+
+  constructor(private readonly dir: string) {}
+
+  record(stream: StreamName, rec: Record<string, unknown>, line: number, ref: LineRef): void {
+    const seq = rec.seq;
+    if (typeof seq !== "number") return;
+    this.present[stream].add(seq);
+    switch (stream) {
+      case "raw":
+        this.indexRaw(seq, ref);
+        break;
+      case "events":
+        this.refs(stream, line, "raw", "raw", rec.raw);
+        break;
+      case "enriched":
+        if (this.refs(stream, line, "raw_seq", "raw", rec.raw_seq)) this.rawHash(line, rec);
+        break;
+      case "actions":
+        this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
+        break;
+      case "risks":
+        this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
+        this.refs(stream, line, "action_seqs", "actions", rec.action_seqs);
+        break;
+    }
+  }
+
+  private indexRaw(seq: number, ref: LineRef): void {
+    if (!Number.isInteger(seq) || seq < 0) return;
+    if (seq >= this.rawOff.length) {
+      const n = Math.max(this.rawOff.length * 2, seq + 1);
+      const o = new Float64Array(n);
+      o.set(this.rawOff);
+      const l = new Uint32Array(n);
+      l.set(this.rawLen);
+      this.rawOff = o;
+      this.rawLen = l;
+    }
+    this.rawOff[seq] = ref.offset;
+    this.rawLen[seq] = ref.end - ref.start;
+  }
+
+  private fail(stream: StreamName, line: number, detail: string): void {
+    this.problem ??= { stream, line, kind: "cross-link", detail };
+  }
+
+  /** Check a list of seq references into `target`; true when all of them exist. */
+  private refs(stream: StreamName, line: number, field: string, target: StreamName, list: unknown): boolean {
+    if (!Array.isArray(list)) {
+      this.fail(stream, line, `line ${line}: ${field} is not a list of seq numbers`);
+      return false;
+    }
+    let all = true;
+    for (const s of list) {
+      this.checked++;
+      if (typeof s === "number" && this.present[target].has(s)) continue;
+      all = false;
+      if (typeof s === "number" && this.lost[target].some(([a, b]) => s >= a && s <= b)) this.toLost++;
+      else if (!this.broken.has(target))
+        this.fail(
+          stream,
+          line,
+          `line ${line}: ${field} names ${target} seq ${JSON.stringify(s)}, which is not in ${streamFile(target)}`,
+        );
+    }
+    return all;
+  }
+
+  /** raw_hash must be BLAKE3 of the raw lines at raw_seq, joined with "\n". */
+  private rawHash(line: number, rec: Record<string, unknown>): void {
+    const seqs = rec.raw_seq as number[];
+    this.fetcher ??= new LineFetcher(join(this.dir, streamFile("raw")));
+    const texts: string[] = [];
+    for (const s of seqs) {
+      const raw = JSON.parse(this.fetcher.text(this.rawOff[s]!, this.rawLen[s]!)) as { line?: unknown };
+      if (typeof raw.line !== "string") {
+        this.fail("enriched", line, `line ${line}: raw seq ${s} has no text`);
+        return;
+      }
+      texts.push(raw.line);
+    }
+    this.checked++;
+    if (typeof rec.raw_hash !== "string" || rec.raw_hash !== blake3Hex(texts.join("\n")))
+      this.fail(
+        "enriched",
+        line,
+        `line ${line}: raw_hash is not the hash of raw line${seqs.length > 1 ? "s" : ""} ${seqs.join(", ")}`,
+      );
+  }
+
+  close(): void {
+    this.fetcher?.close();
+  }
+}
+
+/** metadata.json of a session folder; a CapsuleError (exit 2) when it cannot be used. */
+export function readMetadata(dir: string): SessionMetadata {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, METADATA_FILE), "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CapsuleError(
+      "NO_SESSION",
+      code === "ENOENT"
+        ? `${dir}: not a session folder (no ${METADATA_FILE})`
+        : `${dir}/${METADATA_FILE}: ${code ?? e}`,
+    );
+  }
+  try {
+    const meta = JSON.parse(text) as SessionMetadata;
+    if (meta === null || typeof meta !== "object" || !Array.isArray(meta.losses ?? []))
+      throw new Error("not a metadata object");
+    return meta;
+  } catch (e) {
+    throw new CapsuleError("BAD_INPUT", `${dir}/${METADATA_FILE} is not valid metadata: ${(e as Error).message}`);
+  }
+}
+
+/** Verify a session folder. Throws a CapsuleError (exit 2) when it cannot be verified at all. */
+export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyReport {
+  const meta = readMetadata(dir);
+  const sessionId = typeof meta.session_id === "string" && meta.session_id ? meta.session_id : basename(dir);
+  const warnings: string[] = [];
+  const problems: Problem[] = [];
+  const sealed = meta.seal != null && typeof meta.seal === "object";
+  const claimsKeyed = sealed ? meta.seal!.keyed === true : (meta.integrity?.keyed ?? null);
+  let secret = opts.secret;
+  if (claimsKeyed === true && !secret)
+    throw new CapsuleError(
+      "USAGE",
+      `session ${sessionId} was recorded with a secret key: give it (--key-file F or CAPSULE_KEY)`,
+    );
+  if (claimsKeyed === false && secret) {
+    if (opts.requireKeyed)
+      problems.push({
+        stream: null,
+        line: null,
+        kind: "seal-mismatch",
+        detail: "the session says it was recorded without a key, but a key was required",
+      });
+    else warnings.push("the session was recorded without a secret key; the key given was not used");
+    secret = undefined;
+  }
+
+  const losses = Array.isArray(meta.losses) ? meta.losses : [];
+  const links = new Links(dir);
+  for (const l of losses)
+    if (STREAMS.includes(l.stream as StreamName) && typeof l.from_seq === "number" && typeof l.to_seq === "number")
+      links.lost[l.stream as StreamName].push([l.from_seq, l.to_seq]);
+  const streams: StreamCheck[] = [];
+  try {
+    for (const stream of STREAMS) {
+      let seal: StreamSeal | null = null;
+      if (sealed) {
+        seal = meta.seal!.streams?.[stream] ?? null;
+        if (seal === null) warnings.push(`${stream}: not in the seal (its writer failed); checked as unsealed`);
+      }
+      const o: CheckStreamOptions = {
+        sessionId,
+        stream,
+        path: join(dir, streamFile(stream)),
+        secret,
+        seal,
+        onRecord: (rec, line, ref) => links.record(stream, rec, line, ref),
+      };
+      const check = checkStream(o);
+      streams.push(check);
+      links.lost[stream].push(...check.lostRanges);
+      if (check.problem) {
+        links.broken.add(stream);
+        problems.push({ stream, ...check.problem });
+      }
+      if (!check.present && !sealed) warnings.push(`${stream}: ${streamFile(stream)} is missing`);
+      if (check.tornBytes > 0)
+        warnings.push(
+          `${stream}: the last line is torn (${check.tornBytes} bytes without a newline: the writer stopped mid-line)`,
+        );
+      if (check.seqWarning) warnings.push(`${stream}: ${check.seqWarning}`);
+    }
+  } finally {
+    links.close();
+  }
+  if (links.problem) problems.push(links.problem);
+  if (links.toLost > 0) warnings.push(`${links.toLost} references point at records recorded as lost`);
+
+  let sealInfo: VerifyReport["seal"] = null;
+  if (sealed) {
+    const s = meta.seal!;
+    let mac: "ok" | "bad" | "missing" | "not keyed" = "not keyed";
+    if (secret) {
+      if (typeof s.mac !== "string") mac = "missing";
+      else mac = sealMac(secret, sessionId, s, losses) === s.mac ? "ok" : "bad";
+      if (mac !== "ok")
+        problems.push({
+          stream: null,
+          line: null,
+          kind: "seal-mismatch",
+          detail:
+            mac === "bad"
+              ? `the seal's MAC does not match: ${METADATA_FILE}'s seal or losses were rewritten`
+              : "the seal of a keyed session has no MAC",
+        });
+    }
+    sealInfo = { how: s.how, sealed_at: s.sealed_at, mac };
+  }
+  return {
+    dir,
+    sessionId,
+    status: problems.length > 0 ? "tampered" : sealed ? "intact" : "unsealed",
+    sealed,
+    keyed: secret !== undefined,
+    seal: sealInfo,
+    streams,
+    problems,
+    crossLinks: { checked: links.checked, toLostRecords: links.toLost },
+    losses,
+    warnings,
+  };
+}
+
+/**
+ * Seal a session whose writer never did (it was killed): verify it, refuse if anything
+ * but a torn last line is wrong, cut torn last lines (recorded as losses), and write the
+ * seal with `how: "verify --seal"`. Returns the report of the sealed session.
+ */
+export async function sealUnsealed(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const before = verifySession(dir, opts);
+  if (before.sealed) throw new CapsuleError("USAGE", `session ${before.sessionId} is already sealed`);
+  if (before.status === "tampered")
+    throw new CapsuleError("BAD_INPUT", `session ${before.sessionId} fails verification; it is not sealed`);
+  const meta = readMetadata(dir);
+  const losses = [...(Array.isArray(meta.losses) ? meta.losses : [])];
+  const streams: Partial<Record<StreamName, StreamSeal>> = {};
+  let torn = 0;
+  for (const c of before.streams) {
+    if (c.tornBytes > 0) {
+      truncateSync(join(dir, streamFile(c.stream)), c.verifiedBytes);
+      torn++;
+      losses.push({
+        stream: c.stream,
+        count: 1,
+        reason: `torn last line (${c.tornBytes} bytes) removed by verify --seal`,
+        from_ts: null,
+        to_ts: null,
+        from_seq: null,
+        to_seq: null,
+      });
+    }
+    streams[c.stream] = { lines: c.verified, chain: c.head };
+  }
+  const secret = before.keyed ? opts.secret : undefined;
+  const seal: NonNullable<SessionMetadata["seal"]> = {
+    sealed_at: new Date().toISOString(),
+    how: "verify --seal",
+    keyed: secret !== undefined,
+    streams,
+    mac: null,
+  };
+  if (secret) seal.mac = sealMac(secret, before.sessionId, seal, losses);
+  const counts = meta.counts ? { ...meta.counts, dropped: (meta.counts.dropped ?? 0) + torn } : meta.counts;
+  const next: SessionMetadata = { ...meta, counts, losses, seal };
+  await writeFileAtomic(join(dir, METADATA_FILE), `${JSON.stringify(next, null, 2)}\n`, true);
+  return verifySession(dir, opts);
+}

@@ -1,0 +1,60 @@
+/**
+ * The writer worker: hashes and writes every stream of one session off the main thread.
+ * Messages in: {t:"append"|"flush"|"cancel"|"close", s: stream index, ...}; out: the
+ * StreamCore events and replies (see offload.ts, its only user).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { FdSink } from "./sink.js";
+import { StreamCore } from "./stream-core.js";
+
+export interface WorkerSetup {
+  sessionId: string;
+  secret: Uint8Array | null;
+  syncIntervalMs: number;
+  streams: Array<{ name: string; fd: number }>;
+}
+
+export type ToWorker =
+  | { t: "append"; s: number; joined: string; count: number; units: number }
+  | { t: "flush" | "close"; s: number; id: number }
+  | { t: "cancel"; s: number };
+
+export type FromWorker =
+  | { t: "written"; s: number; units: number; lines: number }
+  | { t: "failed"; s: number; code: string; message: string; loss: import("./stream-core.js").CoreLoss }
+  | { t: "lost"; s: number; loss: import("./stream-core.js").CoreLoss }
+  | { t: "reply"; s: number; id: number; state: import("./stream-core.js").CoreState }
+  | { t: "error"; s: number; message: string };
+
+if (parentPort) {
+  const port = parentPort;
+  const setup = workerData as WorkerSetup;
+  const post = (m: FromWorker): void => port.postMessage(m);
+  const cores = setup.streams.map(
+    (st, s) =>
+      new StreamCore(
+        setup.sessionId,
+        st.name,
+        new FdSink(st.fd, false), // the main thread opened it and closes it
+        {
+          written: (units, lines) => post({ t: "written", s, units, lines }),
+          failed: (code, message, loss) => post({ t: "failed", s, code, message, loss }),
+          lost: (loss) => post({ t: "lost", s, loss }),
+        },
+        setup.secret ?? undefined,
+        setup.syncIntervalMs,
+      ),
+  );
+  port.on("message", (m: ToWorker) => {
+    const core = cores[m.s]!;
+    try {
+      if (m.t === "append") core.append(m.joined, m.count, m.units);
+      else if (m.t === "cancel") core.cancel();
+      else if (m.t === "flush")
+        void core.flushed().then(() => post({ t: "reply", s: m.s, id: m.id, state: core.state }));
+      else void core.close().then((state) => post({ t: "reply", s: m.s, id: m.id, state }));
+    } catch (e) {
+      post({ t: "error", s: m.s, message: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}

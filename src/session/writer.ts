@@ -1,0 +1,209 @@
+/**
+ * A session being recorded: its folder, one independent writer per stream, and the
+ * metadata/tree files (DESIGN.md "Session folder", docs/INTEGRITY.md).
+ *
+ *   const s = await openSession(dir, id, { metadata, secret });
+ *   s.streams.raw.write(texts);            // never blocks; false = behind (await ready())
+ *   await s.seal(finalMetadata);           // flush everything, write the seal
+ */
+import { close, closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { CapsuleError } from "../core/errors.js";
+import type { ProcessTreeSnapshot } from "../core/events.js";
+import { writeFileAtomic } from "./atomic.js";
+import { METADATA_FILE, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
+import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { WorkerHost } from "./offload.js";
+import { sealMac } from "./seal.js";
+import { FdSink, type Sink } from "./sink.js";
+import { type CoreEvents, StreamCore } from "./stream-core.js";
+import { type CoreHandle, DEFAULT_LIMITS, type LossEntry, StreamWriter, type WriterLimits } from "./stream-writer.js";
+
+export interface OpenSessionOptions {
+  /** Mix this secret into every chain step and MAC the seal (see loadSecret). */
+  secret?: Uint8Array;
+  /** Written at once, so the folder is a session (listable, followable) from the start. */
+  metadata?: SessionMetadata;
+  /**
+   * Where hashing and writing run: "worker" (one worker thread for all streams; the
+   * caller's thread only joins and posts batches) or "main". Default "worker": on two
+   * cores it leaves the caller's thread to parsing and enrichment (bench/writer.ts).
+   */
+  offload?: "worker" | "main";
+  limits?: Partial<WriterLimits>;
+  /** fdatasync each stream at most this often while it is written (ms; 0 = only at close). Default 1000. */
+  syncIntervalMs?: number;
+  /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
+  sinks?: Partial<Record<StreamName, Sink>>;
+}
+
+export interface SealOptions {
+  /** How long to wait for a stalled stream before abandoning its blocked write (default 30 s). */
+  deadlineMs?: number;
+  how?: "normal" | "verify --seal";
+}
+
+export interface Session {
+  readonly dir: string;
+  readonly id: string;
+  readonly keyed: boolean;
+  readonly streams: Readonly<Record<StreamName, StreamWriter>>;
+  /** Losses the writers recorded so far (also merged into every metadata write). */
+  readonly losses: readonly LossEntry[];
+  /**
+   * Write metadata.json atomically. The session fills `integrity`, adds its writers'
+   * losses to `losses` and `counts.dropped`, and keeps `seal` null until seal().
+   */
+  writeMetadata(meta: SessionMetadata): Promise<void>;
+  /** Write tree.json atomically. */
+  writeTree(tree: ProcessTreeSnapshot): Promise<void>;
+  /** Flush every stream, then write metadata with the seal; returns what was written. */
+  seal(meta: SessionMetadata, opts?: SealOptions): Promise<SessionMetadata>;
+  /** Flush and close every stream without sealing (the session stays unsealed). */
+  close(): Promise<void>;
+}
+
+class SessionImpl implements Session {
+  readonly keyed: boolean;
+  readonly streams: Record<StreamName, StreamWriter>;
+  readonly losses: LossEntry[] = [];
+  private host: WorkerHost | null = null;
+  /** fds the worker writes: opened and closed on this thread. */
+  private readonly remoteFds: number[] = [];
+  private done = false;
+  private metaQueue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    readonly id: string,
+    private readonly secret: Uint8Array | undefined,
+    fds: Map<StreamName, number>,
+    opts: OpenSessionOptions,
+  ) {
+    this.keyed = secret !== undefined;
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const syncMs = opts.syncIntervalMs ?? 1000;
+    const remote = opts.offload !== "main" ? STREAMS.filter((n) => fds.has(n)) : [];
+    for (const n of remote) this.remoteFds.push(fds.get(n)!);
+    if (remote.length > 0)
+      this.host = new WorkerHost({
+        sessionId: id,
+        secret: secret ?? null,
+        syncIntervalMs: syncMs,
+        streams: remote.map((name) => ({ name, fd: fds.get(name)! })),
+      });
+    const streams = {} as Record<StreamName, StreamWriter>;
+    for (const name of STREAMS) {
+      let writer: StreamWriter | null = null;
+      const events: CoreEvents & { error(message: string): void } = {
+        written: (units, lines) => writer?.onWritten(units, lines),
+        failed: (code, _message, loss) => writer?.onFailed(code, loss),
+        lost: (loss) => writer?.onLost(loss),
+        error: (message) => writer?.onFailed("INTERNAL", { count: 0, fromSeq: null, toSeq: null, reason: message }),
+      };
+      const r = remote.indexOf(name);
+      let core: CoreHandle;
+      if (r >= 0 && this.host) core = this.host.handle(r, events);
+      else {
+        const sink = opts.sinks?.[name] ?? new FdSink(fds.get(name)!);
+        core = new StreamCore(id, name, sink, events, secret, syncMs);
+      }
+      writer = new StreamWriter(name, core, limits, this.losses);
+      streams[name] = writer;
+    }
+    this.streams = streams;
+  }
+
+  private async stopHost(): Promise<void> {
+    await this.host?.stop();
+    for (const fd of this.remoteFds.splice(0)) await new Promise((resolve) => close(fd, resolve));
+  }
+
+  private compose(meta: SessionMetadata, seal: SessionMetadata["seal"]): SessionMetadata {
+    const lost = this.losses.reduce((n, l) => n + l.count, 0);
+    return {
+      ...meta,
+      session_id: this.id,
+      counts: { ...meta.counts, dropped: meta.counts.dropped + lost },
+      losses: [...meta.losses, ...this.losses.map((l) => ({ ...l }))],
+      integrity: { chain: "blake3-keyed-v1", keyed: this.keyed },
+      seal,
+    };
+  }
+
+  /** Metadata writes in call order, each atomic. */
+  private queueMeta(meta: SessionMetadata, durable: boolean): Promise<void> {
+    const text = `${JSON.stringify(meta, null, 2)}\n`;
+    const p = this.metaQueue.then(() => writeFileAtomic(join(this.dir, METADATA_FILE), text, durable));
+    this.metaQueue = p.catch(() => {});
+    return p;
+  }
+
+  writeMetadata(meta: SessionMetadata): Promise<void> {
+    if (this.done) return Promise.reject(new CapsuleError("INTERNAL", "metadata written after the session was sealed"));
+    return this.queueMeta(this.compose(meta, null), false);
+  }
+
+  writeTree(tree: ProcessTreeSnapshot): Promise<void> {
+    return writeFileAtomic(join(this.dir, TREE_FILE), `${JSON.stringify(tree)}\n`, tree.final);
+  }
+
+  async seal(meta: SessionMetadata, opts: SealOptions = {}): Promise<SessionMetadata> {
+    if (this.done) throw new CapsuleError("INTERNAL", "session sealed or closed twice");
+    this.done = true;
+    const deadline = opts.deadlineMs ?? 30_000;
+    const states = await Promise.all(STREAMS.map((n) => this.streams[n].finish(deadline)));
+    await this.stopHost();
+    const streams: Partial<Record<StreamName, StreamSeal>> = {};
+    STREAMS.forEach((name, i) => {
+      const st = states[i]!;
+      // A stream whose worker died has no known on-disk state: it stays unsealed.
+      if (st.failure !== "WORKER") streams[name] = { lines: st.lines, chain: st.chain };
+    });
+    const seal: NonNullable<SessionMetadata["seal"]> = {
+      sealed_at: new Date().toISOString(),
+      how: opts.how ?? "normal",
+      keyed: this.keyed,
+      streams,
+      mac: null,
+    };
+    const final = this.compose(meta, seal);
+    if (this.secret) seal.mac = sealMac(this.secret, this.id, seal, final.losses);
+    await this.queueMeta(final, true);
+    return final;
+  }
+
+  async close(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await Promise.all(STREAMS.map((n) => this.streams[n].finish(30_000)));
+    await this.stopHost();
+    await this.metaQueue;
+  }
+}
+
+/**
+ * Create the session folder `dir` (mode 0700; files 0600) and open its stream writers.
+ * Fails with an IO error when the folder already holds a session.
+ */
+export async function openSession(dir: string, sessionId: string, opts: OpenSessionOptions = {}): Promise<Session> {
+  const fds = new Map<StreamName, number>();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    for (const name of STREAMS) {
+      if (opts.sinks?.[name]) continue;
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND;
+      fds.set(name, openSync(join(dir, streamFile(name)), flags, 0o600));
+    }
+  } catch (e) {
+    for (const fd of fds.values()) closeSync(fd);
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "EEXIST" ? "already holds a session" : (err.message ?? String(e));
+    throw new CapsuleError("IO", `cannot create session folder ${dir}: ${why}`, { cause: e });
+  }
+  const session = new SessionImpl(dir, sessionId, opts.secret, fds, opts);
+  if (opts.metadata) await session.writeMetadata(opts.metadata);
+  return session;
+}
