@@ -59,6 +59,9 @@ class Interpreter implements Engine {
   private readonly L: Int32Array;
   private readonly H: Int32Array;
   private readonly rc: RunContext;
+  /** Call frames: return slot and the caller's r1-r9 (both halves), kept across runs to spare allocation. */
+  private readonly retPc = new Int32Array(MAX_CALL_DEPTH);
+  private readonly saved = new Int32Array(MAX_CALL_DEPTH * 18);
   /** Budget left when the run ended (kept up to date around helper calls). */
   private left = 0;
   private budget0 = 0;
@@ -174,9 +177,7 @@ class Interpreter implements Engine {
     const { ins, off, imm, tgt, cost, L, H, rc } = this;
     const mem = this.program.memory;
     let dv = mem.view;
-    // call frames: return slot and the caller's r1-r9 (both halves)
-    const retPc = new Int32Array(MAX_CALL_DEPTH);
-    const saved = new Int32Array(MAX_CALL_DEPTH * 18);
+    const { retPc, saved } = this;
     let depth = 0;
     let pc = 0;
     let a = 0;
