@@ -5,6 +5,7 @@ import { registerImport } from "./import.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
+import { registerVerify } from "./verify.js";
 
 /** Every subcommand registers itself here; only finished commands are listed. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerSessions(program);
   registerReport(program);
   registerBpf(program);
+  registerVerify(program);
 }
