@@ -23,7 +23,7 @@ export class LineReader {
   private eof = false;
   private readonly fd: number;
 
-  constructor(path: string, size = 4 << 20) {
+  constructor(path: string, size = 1 << 20) {
     this.fd = openSync(path, "r");
     this.buf = Buffer.allocUnsafe(size);
   }

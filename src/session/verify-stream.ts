@@ -143,8 +143,9 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
         const l0 = Buffer.from(ref.buf.subarray(ref.start, ref.end));
         const l1 = copyNext(reader);
         const l2 = l1 === null ? null : copyNext(reader);
-        res.problem = classify(chain, prev, i, expected, l0, l1, l2, record === null && verdict === "ok");
         res.lines = i + 1 + (l1 ? 1 : 0) + (l2 ? 1 : 0) + countRest(reader);
+        const broken = { prev, p: i, e: expected, l0, l1, l2, total: res.lines, sealed: seal?.lines ?? null };
+        res.problem = classify(chain, broken, record === null && verdict === "ok");
         break;
       }
       const marker = markerOf(record);
@@ -205,20 +206,23 @@ function storedChain(line: Buffer): Int32Array | null {
   return readHexWords(line, line.length - 66, words) ? words : null;
 }
 
-/**
- * Line `p` (bytes l0) does not continue the chain whose value before it is `prev`;
- * l1, l2 are the lines after it (or null). `e` is the seq line p should have.
- */
-function classify(
-  chain: ChainState,
-  prev: Int32Array,
-  p: number,
-  e: number,
-  l0: Buffer,
-  l1: Buffer | null,
-  l2: Buffer | null,
-  chainOkButNotJson: boolean,
-): StreamProblem {
+/** Where a chain breaks: line `p` (bytes l0) does not continue from chain value `prev`. */
+interface Break {
+  prev: Int32Array;
+  p: number;
+  /** The seq line p should have. */
+  e: number;
+  l0: Buffer;
+  /** The two lines after it, or null. */
+  l1: Buffer | null;
+  l2: Buffer | null;
+  /** Complete lines in the file, and the seal's count (null unsealed). */
+  total: number;
+  sealed: number | null;
+}
+
+function classify(chain: ChainState, b: Break, chainOkButNotJson: boolean): StreamProblem {
+  const { prev, p, e, l0, l1, l2 } = b;
   if (chainOkButNotJson)
     return { line: p, kind: "malformed", detail: `line ${p} carries a valid chain value but is not a JSON object` };
   if (!hasChainSuffix(l0, 0, l0.length) || parse(l0) === null) {
@@ -242,9 +246,10 @@ function classify(
   }
   if (s0 === e) return { line: p, kind: "edited", detail: `line ${p} (seq ${e}) was changed` };
   const nextIntact = follows(c0, l1);
-  // A higher seq is a gap, unless the next line still chains from this one and carries
-  // the seq after e: then only this line's seq field was changed.
-  if (s0 !== null && s0 > e && !(nextIntact && s1 === e + 1)) {
+  // A higher seq is a gap, unless the file has all its sealed lines (or, unsealed, the next
+  // line still chains from this one with the seq after e): then only the seq was changed.
+  const gap = b.sealed !== null ? b.total < b.sealed : !(nextIntact && s1 === e + 1);
+  if (s0 !== null && s0 > e && gap) {
     const n = s0 - e;
     const which = n === 1 ? `the line with seq ${e} is` : `${n} lines (seq ${e}..${s0 - 1}) are`;
     return { line: p, kind: "deleted", detail: `${which} missing before line ${p}` };

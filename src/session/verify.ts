@@ -273,6 +273,8 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
     links.close();
   }
   if (links.problem) problems.push(links.problem);
+  if (streams.every((c) => c.problem?.line === 0 && c.problem.kind !== "appended"))
+    warnings.push("every stream fails at its first line: was the session_id in metadata.json changed?");
   if (links.toLost > 0) warnings.push(`${links.toLost} references point at records recorded as lost`);
 
   let sealInfo: VerifyReport["seal"] = null;
