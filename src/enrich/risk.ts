@@ -81,6 +81,20 @@ export function isTmpPath(p: string): boolean {
   return p.startsWith("/tmp/") || p.startsWith("/var/tmp/") || p.startsWith("/dev/shm/");
 }
 
+const CRED = 1;
+const PERSIST = 2;
+const pathKinds = new Map<string, number>();
+
+/** CRED | PERSIST bits of a path, memoised: the same few paths recur on every read and write. */
+function kindsOf(p: string): number {
+  let k = pathKinds.get(p);
+  if (k !== undefined) return k;
+  k = (isCredPath(p) ? CRED : 0) | (isPersistPath(p) ? PERSIST : 0);
+  if (pathKinds.size >= 16384) pathKinds.clear();
+  pathKinds.set(p, k);
+  return k;
+}
+
 /** What the risk tagger looks at: a few fields of the record being built. */
 export interface RiskInput {
   call: string;
@@ -120,10 +134,9 @@ const WRITE_KINDS: ReadonlySet<HighLevelKind> = new Set(["FileWrite", "FileRenam
 export function riskTags(r: RiskInput, out: string[]): string[] {
   const { call, path, path2 } = r;
   if (path !== null) {
-    if (isCredPath(path) || (path2 !== null && isCredPath(path2))) out.push("CRED_PATH");
-    if (WRITE_KINDS.has(r.hlk) && (isPersistPath(path) || (path2 !== null && isPersistPath(path2)))) {
-      out.push("PERSIST_PATH");
-    }
+    const k = kindsOf(path) | (path2 === null ? 0 : kindsOf(path2));
+    if (k & CRED) out.push("CRED_PATH");
+    if (k & PERSIST && WRITE_KINDS.has(r.hlk)) out.push("PERSIST_PATH");
   }
   switch (call) {
     case "execve":

@@ -1,0 +1,136 @@
+/**
+ * Enricher throughput on real traces (median of 5 runs after a warm-up, one core):
+ *
+ *   - enrich offline: parsed events → EnhancedEvents, events/s (the target: >= 1,000,000)
+ *   - of which raw_hash: BLAKE3 of every record's raw line alone, for scale
+ *   - parse + enrich: raw lines → EnhancedEvents, lines/s (the import pipeline's first
+ *     two stages; the whole pipeline must exceed 300,000 lines/s)
+ *   - enrich live: the same with live:true (the traced processes are gone, so /proc
+ *     look-ups fail fast and are cached: this is the stage's own live overhead)
+ *
+ *   npx tsx bench/enrich.ts
+ *
+ * Traces: bench/out/dd.strace (made here if missing: `strace -f -ttt -T -yy` of a
+ * one-byte-at-a-time dd, ~400,000 lines) and the agent corpus trace.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { blake3Hex } from "../src/core/blake3.js";
+import type { ParsedItem, RawLine } from "../src/core/events.js";
+import { createEnricher } from "../src/enrich/index.js";
+import { createStraceParser, redactDataArgs } from "../src/parse/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "bench/out");
+const dd = join(out, "dd.strace");
+const RUNS = 5;
+const BATCH = 256;
+
+function ensureDdTrace(): void {
+  if (existsSync(dd)) return;
+  mkdirSync(out, { recursive: true });
+  console.log("making bench/out/dd.strace ...");
+  const r = spawnSync(
+    "strace",
+    ["-f", "-ttt", "-T", "-yy", "-o", dd, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  if (r.status !== 0) throw new Error(`strace failed (${r.status ?? r.signal})`);
+}
+
+function readLines(path: string): string[] {
+  const lines = readFileSync(path, "utf8").split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map(redactDataArgs);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1] as number;
+}
+
+async function measure(count: number, run: () => number | Promise<number>): Promise<{ rate: number; check: number }> {
+  let check = await run();
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = process.hrtime.bigint();
+    check = await run();
+    rates.push(count / (Number(process.hrtime.bigint() - t) / 1e9));
+  }
+  return { rate: median(rates), check };
+}
+
+function rawBatches(lines: readonly string[]): RawLine[][] {
+  const out: RawLine[][] = [];
+  for (let i = 0; i < lines.length; i += BATCH) {
+    const b: RawLine[] = [];
+    for (let j = i; j < Math.min(lines.length, i + BATCH); j++) b.push({ seq: j, line: lines[j] as string, src: null });
+    out.push(b);
+  }
+  return out;
+}
+
+function parseAll(batches: readonly RawLine[][]): ParsedItem[][] {
+  const p = createStraceParser();
+  const out = batches.map((b) => p.push(b) as ParsedItem[]);
+  out.push(p.end() as ParsedItem[]);
+  return out;
+}
+
+function enrichOffline(items: readonly ParsedItem[][]): number {
+  const e = createEnricher({ live: false });
+  let n = 0;
+  for (const b of items) n += (e.push(b) as unknown[]).length;
+  return n + (e.end() as unknown[]).length;
+}
+
+async function enrichLive(items: readonly ParsedItem[][]): Promise<number> {
+  const e = createEnricher({ live: true, hashExecutables: false });
+  let n = 0;
+  for (const b of items) n += (await e.push(b)).length;
+  return n + (await e.end()).length;
+}
+
+function parseAndEnrich(batches: readonly RawLine[][]): number {
+  const p = createStraceParser();
+  const e = createEnricher({ live: false });
+  let n = 0;
+  for (const b of batches) n += (e.push(p.push(b) as ParsedItem[]) as unknown[]).length;
+  n += (e.push(p.end() as ParsedItem[]) as unknown[]).length;
+  return n + (e.end() as unknown[]).length;
+}
+
+function hashOnly(items: readonly ParsedItem[][]): number {
+  let n = 0;
+  for (const b of items)
+    for (const i of b) n += blake3Hex(i.lines.length === 1 ? (i.lines[0] as string) : i.lines.join("\n")).length;
+  return n;
+}
+
+const fmt = (x: number, unit: string): string => `${Math.round(x).toLocaleString("en-US").padStart(11)} ${unit}/s`;
+
+ensureDdTrace();
+const traces: [string, string][] = [
+  ["dd (bs=1, -f -ttt -T -yy)", dd],
+  ["agent corpus (-f -ttt -T -yy -s 256)", join(root, "test/fixtures/corpus/agent.strace")],
+];
+console.log(`node ${process.version}, median of ${RUNS} runs, batches of ${BATCH}`);
+for (const [name, path] of traces) {
+  const lines = readLines(path);
+  const batches = rawBatches(lines);
+  const items = parseAll(batches);
+  const events = items.reduce((n, b) => n + b.length, 0);
+  const offline = await measure(events, () => enrichOffline(items));
+  const hash = await measure(events, () => hashOnly(items));
+  const live = await measure(events, () => enrichLive(items));
+  const both = await measure(lines.length, () => parseAndEnrich(batches));
+  console.log(
+    `\n${name}: ${lines.length.toLocaleString("en-US")} lines, ${offline.check.toLocaleString("en-US")} records`,
+  );
+  console.log(`  enrich offline            ${fmt(offline.rate, "events")}`);
+  console.log(`    raw_hash alone          ${fmt(hash.rate, "events")}`);
+  console.log(`  enrich live               ${fmt(live.rate, "events")}`);
+  console.log(`  parse + enrich            ${fmt(both.rate, "lines")}`);
+}
