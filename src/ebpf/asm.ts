@@ -7,115 +7,52 @@
  */
 import { EbpfError } from "./errors.js";
 import { encode, type Insn } from "./vm/decode.js";
-import {
-  ALU_ADD,
-  ALU_AND,
-  ALU_ARSH,
-  ALU_DIV,
-  ALU_LSH,
-  ALU_MOD,
-  ALU_MOV,
-  ALU_MUL,
-  ALU_NEG,
-  ALU_OR,
-  ALU_RSH,
-  ALU_SUB,
-  ALU_XOR,
-  ATOMIC_ADD,
-  ATOMIC_AND,
-  ATOMIC_CMPXCHG,
-  ATOMIC_FETCH,
-  ATOMIC_OR,
-  ATOMIC_XCHG,
-  ATOMIC_XOR,
-  CALL_HELPER,
-  CALL_KFUNC,
-  CALL_LOCAL,
-  CLS_ALU,
-  CLS_ALU64,
-  CLS_JMP,
-  CLS_JMP32,
-  CLS_LDX,
-  CLS_ST,
-  CLS_STX,
-  JMP_JEQ,
-  JMP_JGE,
-  JMP_JGT,
-  JMP_JLE,
-  JMP_JLT,
-  JMP_JNE,
-  JMP_JSET,
-  JMP_JSGE,
-  JMP_JSGT,
-  JMP_JSLE,
-  JMP_JSLT,
-  MODE_ATOMIC,
-  MODE_MEM,
-  MODE_MEMSX,
-  OP_BE,
-  OP_BSWAP,
-  OP_CALL,
-  OP_CALLX,
-  OP_EXIT,
-  OP_JA,
-  OP_JA32,
-  OP_LDDW,
-  OP_LE,
-  SIZE_B,
-  SIZE_DW,
-  SIZE_H,
-  SIZE_W,
-  SRC_X,
-} from "./vm/opcodes.js";
+import * as O from "./vm/opcodes.js";
 
 const ALU_OPS: Readonly<Record<string, readonly [code: number, off: number]>> = {
-  add: [ALU_ADD, 0],
-  sub: [ALU_SUB, 0],
-  mul: [ALU_MUL, 0],
-  div: [ALU_DIV, 0],
-  sdiv: [ALU_DIV, 1],
-  or: [ALU_OR, 0],
-  and: [ALU_AND, 0],
-  lsh: [ALU_LSH, 0],
-  rsh: [ALU_RSH, 0],
-  mod: [ALU_MOD, 0],
-  smod: [ALU_MOD, 1],
-  xor: [ALU_XOR, 0],
-  mov: [ALU_MOV, 0],
-  arsh: [ALU_ARSH, 0],
+  add: [O.ALU_ADD, 0],
+  sub: [O.ALU_SUB, 0],
+  mul: [O.ALU_MUL, 0],
+  div: [O.ALU_DIV, 0],
+  sdiv: [O.ALU_DIV, 1],
+  or: [O.ALU_OR, 0],
+  and: [O.ALU_AND, 0],
+  lsh: [O.ALU_LSH, 0],
+  rsh: [O.ALU_RSH, 0],
+  mod: [O.ALU_MOD, 0],
+  smod: [O.ALU_MOD, 1],
+  xor: [O.ALU_XOR, 0],
+  mov: [O.ALU_MOV, 0],
+  arsh: [O.ALU_ARSH, 0],
 };
 
 const JMP_OPS: Readonly<Record<string, number>> = {
-  jeq: JMP_JEQ,
-  jgt: JMP_JGT,
-  jge: JMP_JGE,
-  jset: JMP_JSET,
-  jne: JMP_JNE,
-  jsgt: JMP_JSGT,
-  jsge: JMP_JSGE,
-  jlt: JMP_JLT,
-  jle: JMP_JLE,
-  jslt: JMP_JSLT,
-  jsle: JMP_JSLE,
+  jeq: O.JMP_JEQ,
+  jgt: O.JMP_JGT,
+  jge: O.JMP_JGE,
+  jset: O.JMP_JSET,
+  jne: O.JMP_JNE,
+  jsgt: O.JMP_JSGT,
+  jsge: O.JMP_JSGE,
+  jlt: O.JMP_JLT,
+  jle: O.JMP_JLE,
+  jslt: O.JMP_JSLT,
+  jsle: O.JMP_JSLE,
 };
 
-const SIZES: Readonly<Record<string, number>> = { w: SIZE_W, h: SIZE_H, b: SIZE_B, dw: SIZE_DW };
+const SIZES: Readonly<Record<string, number>> = { w: O.SIZE_W, h: O.SIZE_H, b: O.SIZE_B, dw: O.SIZE_DW };
 
 const ATOMIC_OPS: Readonly<Record<string, number>> = {
-  add: ATOMIC_ADD,
-  or: ATOMIC_OR,
-  and: ATOMIC_AND,
-  xor: ATOMIC_XOR,
+  add: O.ATOMIC_ADD,
+  or: O.ATOMIC_OR,
+  and: O.ATOMIC_AND,
+  xor: O.ATOMIC_XOR,
 };
 
-const LDDW_KINDS: Readonly<Record<string, number>> = {
-  map_fd: 1,
-  map_value: 2,
-  var_addr: 3,
-  code_addr: 4,
-  map_idx: 5,
-  map_idx_value: 6,
-};
+/** lddw source kinds by name: the disassembler's spelling read back. */
+const LDDW_KINDS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(O.LDDW_SRC_NAMES).map(([src, name]) => [name, Number(src)]),
+);
 
 /** A jump or call whose target is resolved once every label is known. */
 interface Fixup {
@@ -167,7 +104,7 @@ export function assembleSlots(text: string): Insn[] {
       if (e instanceof EbpfError) throw e;
       throw asmError(lineNo, e instanceof Error ? e.message : String(e));
     }
-    if (slots.at(-1)?.op === OP_EXIT && !labels.has("exit")) labels.set("exit", slots.length - 1);
+    if (slots.at(-1)?.op === O.OP_EXIT && !labels.has("exit")) labels.set("exit", slots.length - 1);
   }
   for (const f of fixups) {
     let target: number;
@@ -209,31 +146,31 @@ function parseLine(line: string, out: Slot[], fixups: Fixup[], lineNo: number): 
 
   if (mn === "exit") {
     want(0);
-    out.push(new Slot(OP_EXIT));
+    out.push(new Slot(O.OP_EXIT));
     return;
   }
   if (mn === "ja" || mn === "ja32") {
     want(1);
     jumpTo(args[0]!, mn === "ja32");
-    out.push(new Slot(mn === "ja" ? OP_JA : OP_JA32));
+    out.push(new Slot(mn === "ja" ? O.OP_JA : O.OP_JA32));
     return;
   }
   if (mn === "call") {
     if (args.length === 1 && args[0]!.startsWith("%")) {
-      out.push(new Slot(OP_CALLX, parseReg(args[0]!)));
+      out.push(new Slot(O.OP_CALLX, parseReg(args[0]!)));
       return;
     }
     if (args.length === 2 && args[0] === "local") {
       jumpTo(args[1]!, true);
-      out.push(new Slot(OP_CALL, 0, CALL_LOCAL));
+      out.push(new Slot(O.OP_CALL, 0, O.CALL_LOCAL));
       return;
     }
     if (args.length === 2 && (args[0] === "helper" || args[0] === "runtime")) {
-      out.push(new Slot(OP_CALL, 0, args[0] === "helper" ? CALL_HELPER : CALL_KFUNC, 0, parseImm32(args[1]!)));
+      out.push(new Slot(O.OP_CALL, 0, args[0] === "helper" ? O.CALL_HELPER : O.CALL_KFUNC, 0, parseImm32(args[1]!)));
       return;
     }
     want(1);
-    out.push(new Slot(OP_CALL, 0, CALL_HELPER, 0, parseImm32(args[0]!)));
+    out.push(new Slot(O.OP_CALL, 0, O.CALL_HELPER, 0, parseImm32(args[0]!)));
     return;
   }
   if (mn === "lddw") {
@@ -247,7 +184,7 @@ function parseLine(line: string, out: Slot[], fixups: Fixup[], lineNo: number): 
   let m = /^(le|be|bswap|swap)(16|32|64)$/.exec(mn);
   if (m) {
     want(1);
-    const op = m[1] === "le" ? OP_LE : m[1] === "be" ? OP_BE : OP_BSWAP;
+    const op = m[1] === "le" ? O.OP_LE : m[1] === "be" ? O.OP_BE : O.OP_BSWAP;
     out.push(new Slot(op, parseReg(args[0]!), 0, 0, Number(m[2])));
     return;
   }
@@ -256,14 +193,14 @@ function parseLine(line: string, out: Slot[], fixups: Fixup[], lineNo: number): 
     want(2);
     const bits = Number(m[1]);
     if (m[2] === "32" && bits === 32) throw new Error("movsx3232 does not exist");
-    const cls = m[2] === "32" ? CLS_ALU : CLS_ALU64;
-    out.push(new Slot(cls | ALU_MOV | SRC_X, parseReg(args[0]!), parseReg(args[1]!), bits));
+    const cls = m[2] === "32" ? O.CLS_ALU : O.CLS_ALU64;
+    out.push(new Slot(cls | O.ALU_MOV | O.SRC_X, parseReg(args[0]!), parseReg(args[1]!), bits));
     return;
   }
   m = /^neg(32|64)?$/.exec(mn);
   if (m) {
     want(1);
-    out.push(new Slot((m[1] === "32" ? CLS_ALU : CLS_ALU64) | ALU_NEG, parseReg(args[0]!)));
+    out.push(new Slot((m[1] === "32" ? O.CLS_ALU : O.CLS_ALU64) | O.ALU_NEG, parseReg(args[0]!)));
     return;
   }
   m = /^([a-z]+?)(32|64)?$/.exec(mn);
@@ -271,19 +208,19 @@ function parseLine(line: string, out: Slot[], fixups: Fixup[], lineNo: number): 
   const alu = ALU_OPS[base];
   if (alu) {
     want(2);
-    const cls = m![2] === "32" ? CLS_ALU : CLS_ALU64;
+    const cls = m![2] === "32" ? O.CLS_ALU : O.CLS_ALU64;
     const dst = parseReg(args[0]!);
-    if (args[1]!.startsWith("%")) out.push(new Slot(cls | alu[0] | SRC_X, dst, parseReg(args[1]!), alu[1]));
+    if (args[1]!.startsWith("%")) out.push(new Slot(cls | alu[0] | O.SRC_X, dst, parseReg(args[1]!), alu[1]));
     else out.push(new Slot(cls | alu[0], dst, 0, alu[1], parseImm32(args[1]!)));
     return;
   }
   const jmp = JMP_OPS[base];
   if (jmp !== undefined) {
     want(3);
-    const cls = m![2] === "32" ? CLS_JMP32 : CLS_JMP;
+    const cls = m![2] === "32" ? O.CLS_JMP32 : O.CLS_JMP;
     const dst = parseReg(args[0]!);
     jumpTo(args[2]!, false);
-    if (args[1]!.startsWith("%")) out.push(new Slot(cls | jmp | SRC_X, dst, parseReg(args[1]!)));
+    if (args[1]!.startsWith("%")) out.push(new Slot(cls | jmp | O.SRC_X, dst, parseReg(args[1]!)));
     else out.push(new Slot(cls | jmp, dst, 0, 0, parseImm32(args[1]!)));
     return;
   }
@@ -292,13 +229,13 @@ function parseLine(line: string, out: Slot[], fixups: Fixup[], lineNo: number): 
     want(2);
     const size = SIZES[m[2]!]!;
     if (m[1] === "ldx" || m[1] === "ldxs") {
-      if (m[1] === "ldxs" && size === SIZE_DW) throw new Error("ldxsdw does not exist (use ldxdw)");
+      if (m[1] === "ldxs" && size === O.SIZE_DW) throw new Error("ldxsdw does not exist (use ldxdw)");
       const [reg, off] = parseMem(args[1]!);
-      out.push(new Slot(CLS_LDX | (m[1] === "ldx" ? MODE_MEM : MODE_MEMSX) | size, parseReg(args[0]!), reg, off));
+      out.push(new Slot(O.CLS_LDX | (m[1] === "ldx" ? O.MODE_MEM : O.MODE_MEMSX) | size, parseReg(args[0]!), reg, off));
     } else {
       const [reg, off] = parseMem(args[0]!);
-      if (m[1] === "stx") out.push(new Slot(CLS_STX | MODE_MEM | size, reg, parseReg(args[1]!), off));
-      else out.push(new Slot(CLS_ST | MODE_MEM | size, reg, 0, off, parseImm32(args[1]!)));
+      if (m[1] === "stx") out.push(new Slot(O.CLS_STX | O.MODE_MEM | size, reg, parseReg(args[1]!), off));
+      else out.push(new Slot(O.CLS_ST | O.MODE_MEM | size, reg, 0, off, parseImm32(args[1]!)));
     }
     return;
   }
@@ -312,37 +249,37 @@ function parseLddw(args: string[], out: Slot[]): void {
     // lddw %rD, map_value FD+OFF: first immediate in slot 0, second in slot 1
     if (args.length !== 3) throw new Error(`'lddw ${args[1]}' takes one operand`);
     const [a, b] = args[2]!.split("+");
-    out.push(new Slot(OP_LDDW, dst, kind, 0, parseImm32(a!)));
+    out.push(new Slot(O.OP_LDDW, dst, kind, 0, parseImm32(a!)));
     out.push(new Slot(0, 0, 0, 0, b === undefined ? 0 : parseImm32(b)));
     return;
   }
   if (args.length !== 2) throw new Error("'lddw' takes 2 operands");
   const v = parseImm64(args[1]!);
-  out.push(new Slot(OP_LDDW, dst, 0, 0, Number(BigInt.asIntN(32, v))));
+  out.push(new Slot(O.OP_LDDW, dst, 0, 0, Number(BigInt.asIntN(32, v))));
   out.push(new Slot(0, 0, 0, 0, Number(BigInt.asIntN(32, v >> 32n))));
 }
 
 function parseAtomic(args: string[], out: Slot[]): void {
   let fetch = 0;
   if (args[0] === "fetch") {
-    fetch = ATOMIC_FETCH;
+    fetch = O.ATOMIC_FETCH;
     args = args.slice(1);
   }
   if (args.length !== 3) throw new Error("'lock' takes an operation, a memory operand and a register");
   const m = /^([a-z]+?)(32|64)?$/.exec(args[0]!);
   if (!m) throw new Error(`unknown atomic operation '${args[0]}'`);
   let imm: number;
-  if (m[1] === "xchg") imm = ATOMIC_XCHG;
-  else if (m[1] === "cmpxchg") imm = ATOMIC_CMPXCHG;
+  if (m[1] === "xchg") imm = O.ATOMIC_XCHG;
+  else if (m[1] === "cmpxchg") imm = O.ATOMIC_CMPXCHG;
   else {
     const a = ATOMIC_OPS[m[1]!];
     if (a === undefined) throw new Error(`unknown atomic operation '${args[0]}'`);
     imm = a | fetch;
   }
-  if (fetch && (imm === ATOMIC_XCHG || imm === ATOMIC_CMPXCHG)) throw new Error(`'fetch' is implied by ${m[1]}`);
+  if (fetch && (imm === O.ATOMIC_XCHG || imm === O.ATOMIC_CMPXCHG)) throw new Error(`'fetch' is implied by ${m[1]}`);
   const [reg, off] = parseMem(args[1]!);
-  const size = m[2] === "32" ? SIZE_W : SIZE_DW;
-  out.push(new Slot(CLS_STX | MODE_ATOMIC | size, reg, parseReg(args[2]!), off, imm));
+  const size = m[2] === "32" ? O.SIZE_W : O.SIZE_DW;
+  out.push(new Slot(O.CLS_STX | O.MODE_ATOMIC | size, reg, parseReg(args[2]!), off, imm));
 }
 
 function parseReg(tok: string): number {

@@ -4,48 +4,7 @@
  * never throws, whatever the bytes.
  */
 import { decode, type Insn } from "./vm/decode.js";
-import {
-  ALU_END,
-  ALU_MOV,
-  ALU_NAMES,
-  ALU_NEG,
-  ATOMIC_CMPXCHG,
-  ATOMIC_FETCH,
-  ATOMIC_NAMES,
-  ATOMIC_XCHG,
-  CALL_HELPER,
-  CALL_KFUNC,
-  CALL_LOCAL,
-  CLS_ALU,
-  CLS_ALU64,
-  CLS_JMP,
-  CLS_JMP32,
-  CLS_LD,
-  CLS_LDX,
-  CLS_ST,
-  CLS_STX,
-  JMP_CALL,
-  JMP_EXIT,
-  JMP_JA,
-  JMP_NAMES,
-  MODE_ATOMIC,
-  MODE_MEM,
-  MODE_MEMSX,
-  OP_LDDW,
-  SIZE_SUFFIX,
-  SRC_X,
-} from "./vm/opcodes.js";
-
-const LDDW_SRC_NAMES: Readonly<Record<number, string>> = {
-  1: "map_fd",
-  2: "map_value",
-  3: "var_addr",
-  4: "code_addr",
-  5: "map_idx",
-  6: "map_idx_value",
-};
-
-export { LDDW_SRC_NAMES };
+import * as O from "./vm/opcodes.js";
 
 function reg(n: number): string {
   return `%r${n}`;
@@ -72,74 +31,74 @@ export function disassembleInsn(insn: Insn, next?: Insn): string {
   const { op, dst, src, off, imm } = insn;
   const cls = op & 0x07;
   const code = op & 0xf0;
-  const x = (op & SRC_X) !== 0;
+  const x = (op & O.SRC_X) !== 0;
   switch (cls) {
-    case CLS_ALU:
-    case CLS_ALU64: {
-      const w = cls === CLS_ALU ? "32" : "";
-      if (code === ALU_END) {
-        if (cls === CLS_ALU64) return x ? raw(insn) : `bswap${imm} ${reg(dst)}`;
+    case O.CLS_ALU:
+    case O.CLS_ALU64: {
+      const w = cls === O.CLS_ALU ? "32" : "";
+      if (code === O.ALU_END) {
+        if (cls === O.CLS_ALU64) return x ? raw(insn) : `bswap${imm} ${reg(dst)}`;
         return `${x ? "be" : "le"}${imm} ${reg(dst)}`;
       }
-      if (code === ALU_NEG) return `neg${w} ${reg(dst)}`;
-      if (code === ALU_MOV && x && off !== 0)
-        return `movsx${off}${cls === CLS_ALU ? "32" : "64"} ${reg(dst)}, ${reg(src)}`;
-      let name = ALU_NAMES[code];
+      if (code === O.ALU_NEG) return `neg${w} ${reg(dst)}`;
+      if (code === O.ALU_MOV && x && off !== 0)
+        return `movsx${off}${cls === O.CLS_ALU ? "32" : "64"} ${reg(dst)}, ${reg(src)}`;
+      let name = O.ALU_NAMES[code];
       if (name === undefined) return raw(insn);
       if (off === 1 && (name === "div" || name === "mod")) name = `s${name}`;
       return `${name}${w} ${reg(dst)}, ${x ? reg(src) : imm}`;
     }
-    case CLS_JMP:
-    case CLS_JMP32: {
-      const w = cls === CLS_JMP32 ? "32" : "";
-      if (code === JMP_JA) return cls === CLS_JMP32 ? `ja32 ${rel(imm)}` : `ja ${rel(off)}`;
-      if (code === JMP_EXIT) return "exit";
-      if (code === JMP_CALL) {
+    case O.CLS_JMP:
+    case O.CLS_JMP32: {
+      const w = cls === O.CLS_JMP32 ? "32" : "";
+      if (code === O.JMP_JA) return cls === O.CLS_JMP32 ? `ja32 ${rel(imm)}` : `ja ${rel(off)}`;
+      if (code === O.JMP_EXIT) return "exit";
+      if (code === O.JMP_CALL) {
         if (x) return `call ${reg(dst)}`;
-        if (src === CALL_LOCAL) return `call local ${rel(imm)}`;
-        if (src === CALL_KFUNC) return `call runtime ${imm}`;
-        if (src === CALL_HELPER) return `call ${imm}`;
+        if (src === O.CALL_LOCAL) return `call local ${rel(imm)}`;
+        if (src === O.CALL_KFUNC) return `call runtime ${imm}`;
+        if (src === O.CALL_HELPER) return `call ${imm}`;
         return raw(insn);
       }
-      const name = JMP_NAMES[code];
+      const name = O.JMP_NAMES[code];
       if (name === undefined) return raw(insn);
       return `${name}${w} ${reg(dst)}, ${x ? reg(src) : imm}, ${rel(off)}`;
     }
-    case CLS_LD: {
-      if (op !== OP_LDDW) return raw(insn);
+    case O.CLS_LD: {
+      if (op !== O.OP_LDDW) return raw(insn);
       const hi = next?.imm ?? 0;
       if (src === 0) {
         const v = (BigInt(hi >>> 0) << 32n) | BigInt(imm >>> 0);
         return `lddw ${reg(dst)}, 0x${v.toString(16)}`;
       }
-      const kind = LDDW_SRC_NAMES[src];
+      const kind = O.LDDW_SRC_NAMES[src];
       if (kind === undefined) return raw(insn);
       return src === 2 || src === 6 ? `lddw ${reg(dst)}, ${kind} ${imm}+${hi}` : `lddw ${reg(dst)}, ${kind} ${imm}`;
     }
-    case CLS_LDX: {
+    case O.CLS_LDX: {
       const mode = op & 0xe0;
-      const size = SIZE_SUFFIX[op & 0x18]!;
-      if (mode === MODE_MEM) return `ldx${size} ${reg(dst)}, ${mem(src, off)}`;
-      if (mode === MODE_MEMSX) return `ldxs${size} ${reg(dst)}, ${mem(src, off)}`;
+      const size = O.SIZE_SUFFIX[op & 0x18]!;
+      if (mode === O.MODE_MEM) return `ldx${size} ${reg(dst)}, ${mem(src, off)}`;
+      if (mode === O.MODE_MEMSX) return `ldxs${size} ${reg(dst)}, ${mem(src, off)}`;
       return raw(insn);
     }
-    case CLS_ST: {
-      if ((op & 0xe0) !== MODE_MEM) return raw(insn);
-      return `st${SIZE_SUFFIX[op & 0x18]} ${mem(dst, off)}, ${imm}`;
+    case O.CLS_ST: {
+      if ((op & 0xe0) !== O.MODE_MEM) return raw(insn);
+      return `st${O.SIZE_SUFFIX[op & 0x18]} ${mem(dst, off)}, ${imm}`;
     }
     default: {
-      // CLS_STX
+      // O.CLS_STX
       const mode = op & 0xe0;
-      if (mode === MODE_MEM) return `stx${SIZE_SUFFIX[op & 0x18]} ${mem(dst, off)}, ${reg(src)}`;
-      if (mode === MODE_ATOMIC && cls === CLS_STX) {
+      if (mode === O.MODE_MEM) return `stx${O.SIZE_SUFFIX[op & 0x18]} ${mem(dst, off)}, ${reg(src)}`;
+      if (mode === O.MODE_ATOMIC && cls === O.CLS_STX) {
         const size = op & 0x18;
         if (size !== 0x00 && size !== 0x18) return raw(insn);
         const w = size === 0 ? "32" : "";
-        if (imm === ATOMIC_XCHG) return `lock xchg${w} ${mem(dst, off)}, ${reg(src)}`;
-        if (imm === ATOMIC_CMPXCHG) return `lock cmpxchg${w} ${mem(dst, off)}, ${reg(src)}`;
-        const name = ATOMIC_NAMES[imm & ~ATOMIC_FETCH];
+        if (imm === O.ATOMIC_XCHG) return `lock xchg${w} ${mem(dst, off)}, ${reg(src)}`;
+        if (imm === O.ATOMIC_CMPXCHG) return `lock cmpxchg${w} ${mem(dst, off)}, ${reg(src)}`;
+        const name = O.ATOMIC_NAMES[imm & ~O.ATOMIC_FETCH];
         if (name === undefined) return raw(insn);
-        return `lock ${imm & ATOMIC_FETCH ? "fetch " : ""}${name}${w} ${mem(dst, off)}, ${reg(src)}`;
+        return `lock ${imm & O.ATOMIC_FETCH ? "fetch " : ""}${name}${w} ${mem(dst, off)}, ${reg(src)}`;
       }
       return raw(insn);
     }
@@ -164,7 +123,7 @@ export function disassemble(bytecode: Uint8Array): string[] {
   for (let pc = 0; pc < insns.length; pc++) {
     const insn = insns[pc]!;
     out.push(disassembleInsn(insn, insns[pc + 1]));
-    if (insn.op === OP_LDDW) pc++;
+    if (insn.op === O.OP_LDDW) pc++;
   }
   return out;
 }

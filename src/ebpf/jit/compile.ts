@@ -226,6 +226,46 @@ const STORE_OPS: Readonly<Record<number, number>> = {
 };
 const SIZES: Readonly<Record<number, number>> = { 0: 4, 8: 2, 16: 1, 24: 8 };
 
+/** The wasm operations of one operand width, so division is emitted once for both. */
+interface WidthOps {
+  type: number;
+  tmp: number;
+  eqz: number;
+  eq: number;
+  sub: number;
+  div_s: number;
+  div_u: number;
+  rem_s: number;
+  rem_u: number;
+  constant(c: FunctionCompiler, v: number): void;
+}
+
+const W64: WidthOps = {
+  type: I64,
+  tmp: T,
+  eqz: W.i64_eqz,
+  eq: W.i64_eq,
+  sub: W.i64_sub,
+  div_s: W.i64_div_s,
+  div_u: W.i64_div_u,
+  rem_s: W.i64_rem_s,
+  rem_u: W.i64_rem_u,
+  constant: (c, v) => c.i64(v),
+};
+
+const W32: WidthOps = {
+  type: I32,
+  tmp: A,
+  eqz: W.i32_eqz,
+  eq: W.i32_eq,
+  sub: W.i32_sub,
+  div_s: W.i32_div_s,
+  div_u: W.i32_div_u,
+  rem_s: W.i32_rem_s,
+  rem_u: W.i32_rem_u,
+  constant: (c, v) => c.i32(v),
+};
+
 class FunctionCompiler {
   private readonly b = new Bytes();
   private readonly blockStarts: number[] = [];
@@ -302,11 +342,11 @@ class FunctionCompiler {
     this.b.byte(W.local_set).u32(r);
   }
 
-  private i64(v: number | bigint): void {
+  i64(v: number | bigint): void {
     this.b.byte(W.i64_const).s64(BigInt(v));
   }
 
-  private i32(v: number): void {
+  i32(v: number): void {
     this.b.byte(W.i32_const).s32(v);
   }
 
@@ -434,8 +474,8 @@ class FunctionCompiler {
         break;
       case 0x30:
       case 0x90:
-        this.divmod64(code === 0x90, off === 1, x, d, s, imm);
-        return;
+        this.divmod(W64, code === 0x90, off === 1, x, imm, () => this.get(d), src);
+        break;
     }
     this.set(d);
   }
@@ -461,54 +501,6 @@ class FunctionCompiler {
       this.op(W.call);
       this.b.u32(this.layout.fBswap64);
     }
-  }
-
-  /** RFC 9669 division: by 0 gives 0 (div) or leaves dst (mod); signed INT_MIN / -1 = INT_MIN. */
-  private divmod64(mod: boolean, signed: boolean, x: boolean, d: number, s: number, imm: number): void {
-    const b = this.b;
-    if (!x) {
-      if (imm === 0) {
-        if (!mod) {
-          this.i64(0);
-          this.set(d);
-        }
-        return;
-      }
-      if (signed && imm === -1 && !mod) {
-        this.i64(0);
-        this.get(d);
-        this.op(W.i64_sub);
-      } else {
-        this.get(d);
-        this.i64(imm);
-        this.op(mod ? (signed ? W.i64_rem_s : W.i64_rem_u) : signed ? W.i64_div_s : W.i64_div_u);
-      }
-      this.set(d);
-      return;
-    }
-    this.get(s);
-    b.byte(W.i64_eqz).byte(W.if).byte(I64);
-    if (mod) this.get(d);
-    else this.i64(0);
-    b.byte(W.else);
-    if (signed && !mod) {
-      // x / -1 would trap on INT_MIN in wasm: negate instead
-      this.get(s);
-      this.i64(-1);
-      b.byte(W.i64_eq).byte(W.if).byte(I64);
-      this.i64(0);
-      this.get(d);
-      b.byte(W.i64_sub).byte(W.else);
-      this.get(d);
-      this.get(s);
-      b.byte(W.i64_div_s).byte(W.end);
-    } else {
-      this.get(d);
-      this.get(s);
-      this.op(mod ? (signed ? W.i64_rem_s : W.i64_rem_u) : W.i64_div_u);
-    }
-    b.byte(W.end);
-    this.set(d);
   }
 
   private alu32(insn: Insn): void {
@@ -557,51 +549,62 @@ class FunctionCompiler {
           }
           return;
         default:
-          this.divmod32(code === 0x90, off === 1, x, imm, dst, src);
+          this.divmod(W32, code === 0x90, off === 1, x, imm, dst, src);
       }
     }
     this.op(W.i64_extend_i32_u);
     this.set(d);
   }
 
-  /** Leaves the 32-bit result on the stack. */
-  private divmod32(mod: boolean, signed: boolean, x: boolean, imm: number, dst: () => void, src: () => void): void {
+  /**
+   * RFC 9669 division, result left on the stack: by 0 gives 0 (div) or dst (mod); signed
+   * INT_MIN / -1 is INT_MIN, so x / -1 becomes a negation (wasm's div_s would trap).
+   */
+  private divmod(
+    w: WidthOps,
+    mod: boolean,
+    signed: boolean,
+    x: boolean,
+    imm: number,
+    dst: () => void,
+    src: () => void,
+  ) {
     const b = this.b;
-    const rem = signed ? W.i32_rem_s : W.i32_rem_u;
-    const div = signed ? W.i32_div_s : W.i32_div_u;
+    const rem = signed ? w.rem_s : w.rem_u;
+    const div = signed ? w.div_s : w.div_u;
     if (!x) {
       if (imm === 0) {
         if (mod) dst();
-        else this.i32(0);
+        else w.constant(this, 0);
       } else if (signed && imm === -1 && !mod) {
-        this.i32(0);
+        w.constant(this, 0);
         dst();
-        this.op(W.i32_sub);
+        this.op(w.sub);
       } else {
         dst();
-        this.i32(imm);
+        w.constant(this, imm);
         this.op(mod ? rem : div);
       }
       return;
     }
     src();
-    b.byte(W.local_tee).u32(A).byte(W.i32_eqz).byte(W.if).byte(I32);
+    b.byte(W.local_tee).u32(w.tmp).byte(w.eqz).byte(W.if).byte(w.type);
     if (mod) dst();
-    else this.i32(0);
+    else w.constant(this, 0);
     b.byte(W.else);
     if (signed && !mod) {
-      this.get(A);
-      this.i32(-1);
-      b.byte(W.i32_eq).byte(W.if).byte(I32);
-      this.i32(0);
+      this.get(w.tmp);
+      w.constant(this, -1);
+      b.byte(w.eq).byte(W.if).byte(w.type);
+      w.constant(this, 0);
       dst();
-      b.byte(W.i32_sub).byte(W.else);
+      b.byte(w.sub).byte(W.else);
       dst();
-      this.get(A);
-      b.byte(W.i32_div_s).byte(W.end);
+      this.get(w.tmp);
+      b.byte(div).byte(W.end);
     } else {
       dst();
-      this.get(A);
+      this.get(w.tmp);
       this.op(mod ? rem : div);
     }
     b.byte(W.end);

@@ -23,8 +23,8 @@ export function mul64(L: Int32Array, H: Int32Array, d: number, al: number, ah: n
   L[d] = Math.imul(al, bl);
 }
 
-/** Unsigned a / b or a % b into dst; b = 0 gives 0 (div) or leaves a (mod), as RFC 9669 says. */
-export function udivmod64(
+/** Division into register `d` of dividend (al, ah) by divisor (bl, bh); `mod` asks for the remainder. */
+type DivMod = (
   L: Int32Array,
   H: Int32Array,
   d: number,
@@ -33,7 +33,10 @@ export function udivmod64(
   bl: number,
   bh: number,
   mod: boolean,
-): void {
+) => void;
+
+/** Unsigned a / b or a % b into dst; b = 0 gives 0 (div) or leaves a (mod), as RFC 9669 says. */
+export const udivmod64: DivMod = (L, H, d, al, ah, bl, bh, mod) => {
   const aL = al >>> 0;
   const aH = ah >>> 0;
   const bL = bl >>> 0;
@@ -73,19 +76,10 @@ export function udivmod64(
   const q = mod ? a % b : a / b;
   L[d] = Number(q & 0xffffffffn);
   H[d] = Number(q >> 32n);
-}
+};
 
 /** Signed a / b or a % b (truncating); b = 0 as unsigned; INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0. */
-export function sdivmod64(
-  L: Int32Array,
-  H: Int32Array,
-  d: number,
-  al: number,
-  ah: number,
-  bl: number,
-  bh: number,
-  mod: boolean,
-): void {
+export const sdivmod64: DivMod = (L, H, d, al, ah, bl, bh, mod) => {
   if (bl === 0 && bh === 0) {
     L[d] = mod ? al : 0;
     H[d] = mod ? ah : 0;
@@ -108,7 +102,7 @@ export function sdivmod64(
     H[d] = l === 0 ? -H[d]! | 0 : ~H[d]!;
     L[d] = -l | 0;
   }
-}
+};
 
 /** 32-bit byte swap. */
 export function bswap32(x: number): number {

@@ -124,6 +124,16 @@ export const ATOMIC_NAMES: Readonly<Record<number, string>> = {
   [ATOMIC_XOR]: "xor",
 };
 
+/** lddw source kinds by src field (RFC 9669 §5.4), as the disassembler and assembler spell them. */
+export const LDDW_SRC_NAMES: Readonly<Record<number, string>> = {
+  1: "map_fd",
+  2: "map_value",
+  3: "var_addr",
+  4: "code_addr",
+  5: "map_idx",
+  6: "map_idx_value",
+};
+
 /** Size suffix of load/store mnemonics and the byte count, by size bits. */
 export const SIZE_SUFFIX: Readonly<Record<number, string>> = {
   [SIZE_W]: "w",

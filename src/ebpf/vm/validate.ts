@@ -8,42 +8,7 @@
 import { describeAt } from "../disasm.js";
 import { EbpfError } from "../errors.js";
 import type { Insn } from "./decode.js";
-import {
-  ALU_DIV,
-  ALU_END,
-  ALU_MOD,
-  ALU_MOV,
-  ALU_NAMES,
-  ALU_NEG,
-  ATOMIC_ADD,
-  ATOMIC_AND,
-  ATOMIC_CMPXCHG,
-  ATOMIC_FETCH,
-  ATOMIC_OR,
-  ATOMIC_XCHG,
-  ATOMIC_XOR,
-  CALL_HELPER,
-  CALL_LOCAL,
-  CLS_ALU,
-  CLS_ALU64,
-  CLS_JMP,
-  CLS_JMP32,
-  CLS_LD,
-  CLS_LDX,
-  CLS_ST,
-  JMP_CALL,
-  JMP_EXIT,
-  JMP_JA,
-  JMP_NAMES,
-  MODE_ATOMIC,
-  MODE_MEM,
-  MODE_MEMSX,
-  OP_LDDW,
-  SIZE_BYTES,
-  SIZE_DW,
-  SIZE_W,
-  SRC_X,
-} from "./opcodes.js";
+import * as O from "./opcodes.js";
 import { STACK_FRAME_SIZE } from "./types.js";
 
 /** A subprogram: the entry (start 0) or the target of a `call local`; slots [start, end). */
@@ -61,16 +26,16 @@ export interface Analysis {
 }
 
 const ATOMIC_IMMS = new Set([
-  ATOMIC_ADD,
-  ATOMIC_OR,
-  ATOMIC_AND,
-  ATOMIC_XOR,
-  ATOMIC_ADD | ATOMIC_FETCH,
-  ATOMIC_OR | ATOMIC_FETCH,
-  ATOMIC_AND | ATOMIC_FETCH,
-  ATOMIC_XOR | ATOMIC_FETCH,
-  ATOMIC_XCHG,
-  ATOMIC_CMPXCHG,
+  O.ATOMIC_ADD,
+  O.ATOMIC_OR,
+  O.ATOMIC_AND,
+  O.ATOMIC_XOR,
+  O.ATOMIC_ADD | O.ATOMIC_FETCH,
+  O.ATOMIC_OR | O.ATOMIC_FETCH,
+  O.ATOMIC_AND | O.ATOMIC_FETCH,
+  O.ATOMIC_XOR | O.ATOMIC_FETCH,
+  O.ATOMIC_XCHG,
+  O.ATOMIC_CMPXCHG,
 ]);
 
 export interface ValidateOptions {
@@ -101,7 +66,7 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
     if (src > 10) fail(pc, `source register r${src} does not exist`);
     const cls = op & 0x07;
     const code = op & 0xf0;
-    const x = (op & SRC_X) !== 0;
+    const x = (op & O.SRC_X) !== 0;
     const zero = (what: string, v: number) => {
       if (v !== 0) fail(pc, `reserved ${what} field must be 0`);
     };
@@ -113,24 +78,24 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
         fail(pc, `stack access [r10${off}] of ${size} bytes is outside the ${STACK_FRAME_SIZE}-byte frame`);
     };
     switch (cls) {
-      case CLS_ALU:
-      case CLS_ALU64: {
-        const is64 = cls === CLS_ALU64;
-        if (code === ALU_END) {
+      case O.CLS_ALU:
+      case O.CLS_ALU64: {
+        const is64 = cls === O.CLS_ALU64;
+        if (code === O.ALU_END) {
           if (is64 && x) fail(pc, `unknown opcode 0x${op.toString(16)}`);
           if (imm !== 16 && imm !== 32 && imm !== 64) fail(pc, `byte swap width must be 16, 32 or 64, not ${imm}`);
           zero("src", src);
           zero("offset", off);
-        } else if (code === ALU_NEG) {
+        } else if (code === O.ALU_NEG) {
           if (x) fail(pc, `unknown opcode 0x${op.toString(16)}`);
           zero("src", src);
           zero("offset", off);
           zero("immediate", imm);
         } else {
-          if (ALU_NAMES[code] === undefined) fail(pc, `unknown opcode 0x${op.toString(16)}`);
-          if (code === ALU_DIV || code === ALU_MOD) {
+          if (O.ALU_NAMES[code] === undefined) fail(pc, `unknown opcode 0x${op.toString(16)}`);
+          if (code === O.ALU_DIV || code === O.ALU_MOD) {
             if (off !== 0 && off !== 1) fail(pc, `division offset must be 0 (unsigned) or 1 (signed), not ${off}`);
-          } else if (code === ALU_MOV && x) {
+          } else if (code === O.ALU_MOV && x) {
             const ok = off === 0 || off === 8 || off === 16 || (is64 && off === 32);
             if (!ok) fail(pc, `movsx width ${off} is not valid`);
           } else zero("offset", off);
@@ -140,13 +105,13 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
         writesDst();
         break;
       }
-      case CLS_JMP:
-      case CLS_JMP32: {
-        if (code === JMP_JA) {
+      case O.CLS_JMP:
+      case O.CLS_JMP32: {
+        if (code === O.JMP_JA) {
           if (x) fail(pc, `unknown opcode 0x${op.toString(16)}`);
           zero("src", src);
           zero("dst", dst);
-          if (cls === CLS_JMP) {
+          if (cls === O.CLS_JMP) {
             zero("immediate", imm);
             hasTarget[pc] = 1;
             target[pc] = pc + 1 + off;
@@ -155,10 +120,10 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
             hasTarget[pc] = 1;
             target[pc] = pc + 1 + imm;
           }
-        } else if (code === JMP_CALL || code === JMP_EXIT) {
-          if (cls === CLS_JMP32) fail(pc, `unknown opcode 0x${op.toString(16)}`);
+        } else if (code === O.JMP_CALL || code === O.JMP_EXIT) {
+          if (cls === O.CLS_JMP32) fail(pc, `unknown opcode 0x${op.toString(16)}`);
           zero("offset", off);
-          if (code === JMP_EXIT) {
+          if (code === O.JMP_EXIT) {
             if (x) fail(pc, `unknown opcode 0x${op.toString(16)}`);
             zero("src", src);
             zero("dst", dst);
@@ -169,16 +134,16 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
             zero("immediate", imm);
           } else {
             zero("dst", dst);
-            if (src === CALL_HELPER) {
+            if (src === O.CALL_HELPER) {
               if (!opts.helperKnown(imm)) fail(pc, `unknown helper ${imm}`);
-            } else if (src === CALL_LOCAL) {
+            } else if (src === O.CALL_LOCAL) {
               hasTarget[pc] = 1;
               target[pc] = pc + 1 + imm;
               isCall[pc] = 1;
             } else fail(pc, `call kind src=${src} is not supported`);
           }
         } else {
-          if (JMP_NAMES[code] === undefined) fail(pc, `unknown opcode 0x${op.toString(16)}`);
+          if (O.JMP_NAMES[code] === undefined) fail(pc, `unknown opcode 0x${op.toString(16)}`);
           if (x) zero("immediate", imm);
           else zero("src", src);
           hasTarget[pc] = 1;
@@ -186,8 +151,8 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
         }
         break;
       }
-      case CLS_LD: {
-        if (op !== OP_LDDW) fail(pc, `unknown opcode 0x${op.toString(16)} (legacy packet loads are not supported)`);
+      case O.CLS_LD: {
+        if (op !== O.OP_LDDW) fail(pc, `unknown opcode 0x${op.toString(16)} (legacy packet loads are not supported)`);
         if (src > 6) fail(pc, `lddw source ${src} is not defined`);
         zero("offset", off);
         writesDst();
@@ -198,33 +163,33 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
         second[pc + 1] = 1;
         break;
       }
-      case CLS_LDX: {
+      case O.CLS_LDX: {
         const mode = op & 0xe0;
         const size = op & 0x18;
-        if (mode !== MODE_MEM && !(mode === MODE_MEMSX && size !== SIZE_DW))
+        if (mode !== O.MODE_MEM && !(mode === O.MODE_MEMSX && size !== O.SIZE_DW))
           fail(pc, `unknown opcode 0x${op.toString(16)}`);
         zero("immediate", imm);
         writesDst();
-        stack(src, SIZE_BYTES[size]!);
+        stack(src, O.SIZE_BYTES[size]!);
         break;
       }
-      case CLS_ST: {
-        if ((op & 0xe0) !== MODE_MEM) fail(pc, `unknown opcode 0x${op.toString(16)}`);
+      case O.CLS_ST: {
+        if ((op & 0xe0) !== O.MODE_MEM) fail(pc, `unknown opcode 0x${op.toString(16)}`);
         zero("src", src);
-        stack(dst, SIZE_BYTES[op & 0x18]!);
+        stack(dst, O.SIZE_BYTES[op & 0x18]!);
         break;
       }
       default: {
         // CLS_STX
         const mode = op & 0xe0;
         const size = op & 0x18;
-        if (mode === MODE_MEM) {
+        if (mode === O.MODE_MEM) {
           zero("immediate", imm);
-        } else if (mode === MODE_ATOMIC && (size === SIZE_W || size === SIZE_DW)) {
+        } else if (mode === O.MODE_ATOMIC && (size === O.SIZE_W || size === O.SIZE_DW)) {
           if (!ATOMIC_IMMS.has(imm)) fail(pc, `unknown atomic operation 0x${(imm >>> 0).toString(16)}`);
-          if (imm & ATOMIC_FETCH && imm !== ATOMIC_CMPXCHG && src === 10) fail(pc, "r10 is read-only");
+          if (imm & O.ATOMIC_FETCH && imm !== O.ATOMIC_CMPXCHG && src === 10) fail(pc, "r10 is read-only");
         } else fail(pc, `unknown opcode 0x${op.toString(16)}`);
-        stack(dst, SIZE_BYTES[size]!);
+        stack(dst, O.SIZE_BYTES[size]!);
       }
     }
   }
@@ -265,7 +230,7 @@ export function validate(insns: readonly Insn[], opts: ValidateOptions): Analysi
       blockStart[t] = 1;
     }
     // a block ends after any jump or exit (not after calls: they return to the next slot)
-    if ((cls === CLS_JMP || cls === CLS_JMP32) && (insn.op & 0xf0) !== JMP_CALL) blockStart[pc + 1] = 1;
+    if ((cls === O.CLS_JMP || cls === O.CLS_JMP32) && (insn.op & 0xf0) !== O.JMP_CALL) blockStart[pc + 1] = 1;
   }
   const blockCost = new Int32Array(n);
   let leader = 0;
