@@ -181,6 +181,9 @@ class Interpreter implements Engine {
     let depth = 0;
     let pc = 0;
     let a = 0;
+    // the window test is inlined per access with these locals: address high half, stack start
+    const BH = ADDRESS_BASE_HI;
+    const SO = STACK_OFFSET;
     for (;;) {
       const c = cost[pc]!;
       if (c !== 0) {
@@ -585,37 +588,51 @@ class Interpreter implements Engine {
 
         // ---- loads: checked address `a` from base register + offset ----
         case 0x61:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 4, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 4, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 4) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 4, false)) < 0) throw fault(rc, pc, L, H, s, off, 4, false);
           L[d] = dv.getInt32(a, true);
           H[d] = 0;
           break;
         case 0x69:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 2, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 2, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 2) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 2, false)) < 0) throw fault(rc, pc, L, H, s, off, 2, false);
           L[d] = dv.getUint16(a, true);
           H[d] = 0;
           break;
         case 0x71:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 1, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 1, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 1) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 1, false)) < 0) throw fault(rc, pc, L, H, s, off, 1, false);
           L[d] = dv.getUint8(a);
           H[d] = 0;
           break;
         case 0x79:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 8, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 8, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 8) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 8, false)) < 0) throw fault(rc, pc, L, H, s, off, 8, false);
           L[d] = dv.getInt32(a, true);
           H[d] = dv.getInt32(a + 4, true);
           break;
         case 0x81:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 4, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 4, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 4) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 4, false)) < 0) throw fault(rc, pc, L, H, s, off, 4, false);
           L[d] = dv.getInt32(a, true);
           H[d] = L[d]! >> 31;
           break;
         case 0x89:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 2, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 2, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 2) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 2, false)) < 0) throw fault(rc, pc, L, H, s, off, 2, false);
           L[d] = dv.getInt16(a, true);
           H[d] = L[d]! >> 31;
           break;
         case 0x91:
-          if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 1, false, winLen)) < 0) throw fault(rc, pc, L, H, s, off, 1, false);
+          a = (L[s]! >>> 0) + off[pc]! - SO;
+          if (H[s] === BH && a >>> 0 <= winLen - 1) a += SO;
+          else if ((a = ea(mem, L[s]!, H[s]!, off[pc]!, 1, false)) < 0) throw fault(rc, pc, L, H, s, off, 1, false);
           L[d] = dv.getInt8(a);
           H[d] = L[d]! >> 31;
           break;
@@ -652,19 +669,27 @@ class Interpreter implements Engine {
 
         // ---- stores of an immediate (stdw sign-extends it) ----
         case 0x62:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 4, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 4, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 4) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 4, true)) < 0) throw fault(rc, pc, L, H, d, off, 4, true);
           dv.setInt32(a, imm[pc]!, true);
           break;
         case 0x6a:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 2, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 2, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 2) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 2, true)) < 0) throw fault(rc, pc, L, H, d, off, 2, true);
           dv.setInt16(a, imm[pc]!, true);
           break;
         case 0x72:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 1, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 1, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 1) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 1, true)) < 0) throw fault(rc, pc, L, H, d, off, 1, true);
           dv.setInt8(a, imm[pc]!);
           break;
         case 0x7a:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 8, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 8, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 8) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 8, true)) < 0) throw fault(rc, pc, L, H, d, off, 8, true);
           dv.setInt32(a, imm[pc]!, true);
           dv.setInt32(a + 4, imm[pc]! >> 31, true);
           break;
@@ -685,19 +710,27 @@ class Interpreter implements Engine {
 
         // ---- stores of a register ----
         case 0x63:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 4, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 4, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 4) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 4, true)) < 0) throw fault(rc, pc, L, H, d, off, 4, true);
           dv.setInt32(a, L[s]!, true);
           break;
         case 0x6b:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 2, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 2, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 2) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 2, true)) < 0) throw fault(rc, pc, L, H, d, off, 2, true);
           dv.setInt16(a, L[s]!, true);
           break;
         case 0x73:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 1, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 1, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 1) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 1, true)) < 0) throw fault(rc, pc, L, H, d, off, 1, true);
           dv.setInt8(a, L[s]!);
           break;
         case 0x7b:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 8, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 8, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 8) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 8, true)) < 0) throw fault(rc, pc, L, H, d, off, 8, true);
           dv.setInt32(a, L[s]!, true);
           dv.setInt32(a + 4, H[s]!, true);
           break;
@@ -718,11 +751,15 @@ class Interpreter implements Engine {
 
         // ---- atomics (single-threaded: read-modify-write) ----
         case 0xc3:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 4, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 4, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 4) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 4, true)) < 0) throw fault(rc, pc, L, H, d, off, 4, true);
           atomic32(dv, a, imm[pc]!, L, H, s);
           break;
         case 0xdb:
-          if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 8, true, winLen)) < 0) throw fault(rc, pc, L, H, d, off, 8, true);
+          a = (L[d]! >>> 0) + off[pc]! - SO;
+          if (H[d] === BH && a >>> 0 <= winLen - 8) a += SO;
+          else if ((a = ea(mem, L[d]!, H[d]!, off[pc]!, 8, true)) < 0) throw fault(rc, pc, L, H, d, off, 8, true);
           atomic64(dv, a, imm[pc]!, L, H, s);
           break;
         default:
@@ -734,19 +771,8 @@ class Interpreter implements Engine {
   }
 }
 
-/**
- * Arena offset of a `size`-byte access at (lo, hi) + off, or -1 when not granted. The
- * stack-and-context window is tested inline; anything else goes to the grant table.
- */
-function ea(
-  mem: Program["memory"],
-  lo: number,
-  hi: number,
-  off: number,
-  size: number,
-  write: boolean,
-  winLen: number,
-): number {
+/** Slow path of an access at (lo, hi) + off outside the stack-and-context window: the grant table, or -1. */
+function ea(mem: Program["memory"], lo: number, hi: number, off: number, size: number, write: boolean): number {
   let o = (lo >>> 0) + off;
   if (o < 0) {
     o += 4294967296;
@@ -755,7 +781,6 @@ function ea(
     o -= 4294967296;
     hi++;
   }
-  if (hi === ADDRESS_BASE_HI && o - STACK_OFFSET >= 0 && o - STACK_OFFSET <= winLen - size) return o;
   return mem.check(o, hi, size, write);
 }
 
