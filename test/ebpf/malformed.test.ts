@@ -123,7 +123,7 @@ test("run-time faults: budget, call depth, out-of-bounds memory, unknown callx h
   faults("lddw %r3, 0x100000001\ncall %r3\nexit", "EBPF_HELPER", 2, /unknown helper -1/, null, { helpers });
 });
 
-test("seven nested local calls fit in the stack; an eighth faults", () => {
+test("eight frames fit in the stack (seven nested calls, recursion); a ninth faults", () => {
   const chain = (n: number) => {
     const lines = ["mov %r0, 0", "call local f1", "exit"];
     for (let i = 1; i <= n; i++) {
@@ -135,6 +135,12 @@ test("seven nested local calls fit in the stack; an eighth faults", () => {
   };
   for (const o of runs(chain(7), null)) assert.equal(o.kind === "ok" && o.r0, 7n);
   for (const o of runs(chain(8), null)) assert.equal(o.kind === "error" && o.code, "EBPF_CALL_DEPTH");
+  // recursion with a stack slot per frame: fact(7) needs 8 frames, fact(8) one too many
+  const fact = (n: number) =>
+    `mov %r1, ${n}\ncall local fact\nexit\nfact:\njgt %r1, 1, rec\nmov %r0, 1\nexit\n` +
+    "rec:\nstxdw [%r10-8], %r1\nsub %r1, 1\ncall local fact\nldxdw %r1, [%r10-8]\nmul %r0, %r1\nexit";
+  for (const o of runs(fact(7), null)) assert.equal(o.kind === "ok" && o.r0, 5040n);
+  for (const o of runs(fact(8), null)) assert.equal(o.kind === "error" && o.code, "EBPF_CALL_DEPTH");
 });
 
 test("budget arguments are checked; budget 0 stops before the first block", () => {
