@@ -9,7 +9,12 @@
  * Everything here is learned from the syscalls themselves (and -yy annotations), so an
  * offline import gets the same answers as a live run; /proc only fills what is left.
  */
-import type { NetInfo, ResourceType } from "../core/events.js";
+import type { Arg, NetInfo, ResourceType } from "../core/events.js";
+import { fileFromAnnotation } from "./annotations.js";
+import { AT_FDCWD, fdOf } from "./args.js";
+import { CLONE_FILES, CLONE_FS, CLONE_PARENT, CLONE_THREAD } from "./flags.js";
+import { mergeNet } from "./net.js";
+import { normalise } from "./paths.js";
 
 /** An open file description: what an fd points at. Shared by dup'd fds and forked tables. */
 export interface OpenFile {
@@ -49,8 +54,6 @@ export interface Proc {
   /** An exec was seen: `exe` came from the trace, /proc must not replace it. */
   execSeen: boolean;
   cred: Cred;
-  /** SHA-256 of `exe` once known (live runs), for exec records. */
-  exeSha: string | null;
 }
 
 export interface Task {
@@ -60,25 +63,9 @@ export interface Task {
   files: Files;
 }
 
-export function newFiles(): Files {
-  return { fds: new Map(), cloexec: new Set() };
-}
-
 /** A copy of an fd table for fork(): same open file descriptions, own numbering. */
 export function copyFiles(f: Files): Files {
   return { fds: new Map(f.fds), cloexec: new Set(f.cloexec) };
-}
-
-export function newCred(): Cred {
-  return { uid: null, gid: null, euid: null, egid: null, caps: null };
-}
-
-export function newProc(tgid: number, ppid: number | null): Proc {
-  return { tgid, ppid, exe: null, execSeen: false, cred: newCred(), exeSha: null };
-}
-
-export function newTask(tid: number, cwd: string | null): Task {
-  return { tid, proc: newProc(tid, null), fs: { cwd }, files: newFiles() };
 }
 
 /** Install `file` at `fd` (closing whatever was there), with its close-on-exec flag. */
@@ -102,8 +89,134 @@ export function closeRange(files: Files, first: number, last: number, markOnly: 
   }
 }
 
-/** What execve does to the fd table: close every close-on-exec fd. */
-export function execFiles(files: Files): void {
+/** What a successful execve does to the task's fd table: unshare it, close every close-on-exec fd. */
+export function execFiles(t: Task): void {
+  const files = copyFiles(t.files);
   for (const fd of files.cloexec) files.fds.delete(fd);
   files.cloexec.clear();
+  t.files = files;
+}
+
+/**
+ * What a -yy annotation says about `fd` now. The same text as last time costs one
+ * comparison; a socket showing more (its addresses after connect) is updated in place so
+ * every dup of it sees the endpoints; a different object replaces the entry.
+ */
+export function learnAnnotation(files: Files, fd: number, text: string, dev: string | null): OpenFile {
+  const cur = files.fds.get(fd);
+  if (cur !== undefined && cur.ann === text) return cur;
+  const f = fileFromAnnotation(text, dev);
+  if (cur !== undefined) {
+    if (cur.type === "SOCKET" && f.type === "SOCKET") {
+      cur.net = mergeNet(cur.net, f.net);
+      if (f.path !== null) cur.path = f.path;
+      cur.ann = text;
+      return cur;
+    }
+    if (cur.path !== null && cur.path === f.path) {
+      cur.ann = text;
+      return cur;
+    }
+  }
+  files.fds.set(fd, f);
+  return f;
+}
+
+/** Learn from an fd argument's annotation: the cwd (`AT_FDCWD</dir>`) or what the fd is. */
+export function learnFdArg(t: Task, a: Arg & { k: "fd" }): void {
+  if (a.path === "") return;
+  if (a.fd === AT_FDCWD) t.fs.cwd = normalise(a.path);
+  else learnAnnotation(t.files, a.fd, a.path, a.dev ?? null);
+}
+
+/** A new fd from a call's result: its annotation when strace printed one, else `fallback`. */
+export function newFd(
+  files: Files,
+  fd: number,
+  annotation: string | null,
+  dev: string | null,
+  fallback: OpenFile,
+  cloexec: boolean,
+): OpenFile {
+  const f = annotation !== null && annotation !== "" ? fileFromAnnotation(annotation, dev) : fallback;
+  if (f.type === "SOCKET" && fallback.type === "SOCKET") f.net = mergeNet(fallback.net, f.net);
+  if (f.path === null && fallback.path !== null && f.type === fallback.type) f.path = fallback.path;
+  setFd(files, fd, f, cloexec);
+  return f;
+}
+
+/** The two fds of pipe()/socketpair() (`[3<pipe:[1]>, 4<pipe:[1]>]` or `[3, 4]`); returns the first. */
+export function newFdPair(files: Files, a: Arg | undefined, make: () => OpenFile, cloexec: boolean): number {
+  if (a === undefined || a.k !== "array") return -1;
+  let first = -1;
+  for (const item of a.items) {
+    const fd = fdOf(item);
+    if (fd === null || fd < 0) continue;
+    if (first < 0) first = fd;
+    if (item.k === "fd") newFd(files, fd, item.path, item.dev ?? null, make(), cloexec);
+    else newFd(files, fd, null, null, make(), cloexec);
+  }
+  return first;
+}
+
+/** Every task the trace has shown, by thread id. */
+export interface Tables {
+  task(tid: number): Task | undefined;
+  /** Whether any task was ever created (the first one is the trace's root). */
+  started(): boolean;
+  /** A task whose parent is unknown: the trace's first process, or one given up on. */
+  orphan(tid: number): Task;
+  /** The task a clone/fork/vfork of `parent` returning `tid` made, sharing what `flags` share. */
+  child(parent: Task, tid: number, flags: number): Task;
+  /** The task exited: a later event of its tid is a new task (pid reuse). */
+  exited(t: Task): void;
+}
+
+export function createTables(rootCwd: string | null): Tables {
+  const tasks = new Map<number, Task>();
+  let any = false;
+
+  function newTask(tid: number, proc: Proc | null, fs: Fs, files: Files): Task {
+    const t: Task = {
+      tid,
+      proc: proc ?? {
+        tgid: tid,
+        ppid: null,
+        exe: null,
+        execSeen: false,
+        cred: { uid: null, gid: null, euid: null, egid: null, caps: null },
+      },
+      fs,
+      files,
+    };
+    // a tid still in the table means its exit was never seen: that task is gone now
+    tasks.set(tid, t);
+    any = true;
+    return t;
+  }
+
+  return {
+    task: (tid) => tasks.get(tid),
+    started: () => any,
+    orphan: (tid) => newTask(tid, null, { cwd: any ? null : rootCwd }, { fds: new Map(), cloexec: new Set() }),
+    child(parent, tid, flags) {
+      const pp = parent.proc;
+      const proc: Proc =
+        flags & CLONE_THREAD
+          ? pp
+          : {
+              tgid: tid,
+              ppid: flags & CLONE_PARENT ? pp.ppid : pp.tgid,
+              exe: pp.exe,
+              execSeen: pp.execSeen,
+              cred: { ...pp.cred },
+            };
+      const fs = flags & CLONE_FS ? parent.fs : { cwd: parent.fs.cwd };
+      const files = flags & (CLONE_FILES | CLONE_THREAD) ? parent.files : copyFiles(parent.files);
+      return newTask(tid, proc, fs, files);
+    },
+    exited(t) {
+      if (tasks.get(t.tid) === t) tasks.delete(t.tid);
+    },
+  };
 }

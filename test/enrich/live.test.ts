@@ -54,7 +54,7 @@ for (const yy of [true, false]) {
     const { mkdirSync } = await import("node:fs");
     mkdirSync(base);
     const t = straceRun([PY, script, base], { yy, out: dir });
-    assert.equal(t.status, 0);
+    assert.equal(t.status, 0, t.stderr);
     const recs = await enrich(parseFile(t.file), { live: false });
     const root = rootOf(recs);
     const mine = recs.filter((r) => r.pid === root);
@@ -182,7 +182,7 @@ test("a thread's events carry pid = the process and tid = the thread", async () 
   const target = write(dir, "data.txt", "x");
   for (const yy of [true, false]) {
     const t = straceRun([PY, script, target], { yy, out: dir });
-    assert.equal(t.status, 0);
+    assert.equal(t.status, 0, t.stderr);
     const [pid, tid] = t.stdout.trim().split(" ").map(Number);
     assert.ok(pid !== tid);
     const recs = await enrich(parseFile(t.file), { live: false });
@@ -216,7 +216,7 @@ test("exec keeps inheritable fds and drops close-on-exec ones (no annotations to
   const dir = realpathSync(scratch("exec"));
   const script = write(dir, "exec.py", EXEC_PY);
   const t = straceRun([PY, script, dir], { yy: false, out: dir });
-  assert.equal(t.status, 0);
+  assert.equal(t.status, 0, t.stderr);
   const recs = await enrich(parseFile(t.file), { live: false });
   const exec = recs.findIndex((r) => r.call === "execve" && r.raw_line.includes("-c") && r.errno === null);
   assert.ok(exec > 0);
@@ -266,7 +266,7 @@ test("live and offline agree on abs_path; live fills credentials, ppid and exe_s
     await new Promise((r) => setTimeout(r, 100));
     // the traced processes are alive and waiting: enrich what the trace holds so far
     const items = parseFile(file);
-    const live = await enrich(items, { live: true, lookupBudgetMs: 500 });
+    const live = await enrich(items, { live: true, lookupBudgetMs: 500, hashBudgetMs: 20_000 });
     const offline = await enrich(items, { live: false });
     assert.equal(live.length, offline.length);
     let files = 0;

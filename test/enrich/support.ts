@@ -21,6 +21,8 @@ export interface Traced {
   file: string;
   stdout: string;
   status: number | null;
+  /** The program's and strace's stderr, for failure messages. */
+  stderr: string;
 }
 
 /** Run `cmd` under `strace -f -ttt -T [-yy] -o FILE`; throws when strace itself fails to start. */
@@ -29,7 +31,7 @@ export function straceRun(cmd: string[], o: { yy: boolean; cwd?: string; out: st
   const flags = ["-f", "-ttt", "-T", "-s", "256", ...(o.yy ? ["-yy"] : []), "-o", file];
   const r = spawnSync("strace", [...flags, ...cmd], { cwd: o.cwd, encoding: "utf8", timeout: 30_000 });
   if (r.error) throw r.error;
-  return { file, stdout: r.stdout, status: r.status };
+  return { file, stdout: r.stdout, status: r.status, stderr: `${r.stderr}${r.signal ? ` (${r.signal})` : ""}` };
 }
 
 /** Parse the lines of a trace (complete lines only) into ParsedItems. */
