@@ -9,6 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RawLine } from "../src/core/events.js";
@@ -43,17 +44,27 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
-/** Lines/s of `run` over `lines` (median of RUNS after one warm-up). */
-function measure(lines: readonly string[], run: (lines: readonly string[]) => number): { rate: number; check: number } {
+/**
+ * Lines/s of `run` over `lines`, median of RUNS after one warm-up: per second of this
+ * process's CPU time (what one core delivers, whatever else the machine runs) and per
+ * second of wall time.
+ */
+function measure(
+  lines: readonly string[],
+  run: (lines: readonly string[]) => number,
+): { cpu: number; wall: number; check: number } {
   let check = run(lines);
-  const rates: number[] = [];
+  const cpu: number[] = [];
+  const wall: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     check = run(lines);
-    const s = Number(process.hrtime.bigint() - t) / 1e9;
-    rates.push(lines.length / s);
+    const c = process.cpuUsage(c0);
+    wall.push(lines.length / (Number(process.hrtime.bigint() - t) / 1e9));
+    cpu.push(lines.length / ((c.user + c.system) / 1e6));
   }
-  return { rate: median(rates), check };
+  return { cpu: median(cpu), wall: median(wall), check };
 }
 
 /** Parse pre-redacted lines in batches, as the pipeline does. */
@@ -89,24 +100,26 @@ function redactAndParse(lines: readonly string[]): number {
   return n + p.end().length;
 }
 
-const fmt = (x: number): string => `${Math.round(x).toLocaleString("en-US")} lines/s`;
+const n = (x: number): string => Math.round(x).toLocaleString("en-US");
+const fmt = (m: { cpu: number; wall: number }): string =>
+  `${n(m.cpu).padStart(10)} lines/s per CPU second  (${n(m.wall)} per wall second)`;
 
 ensureDdTrace();
 const traces: [string, string][] = [
   ["dd (bs=1, -f -ttt -T -yy)", dd],
   ["agent corpus (-f -ttt -T -yy -s 256)", join(root, "test/fixtures/corpus/agent.strace")],
 ];
-console.log(`node ${process.version}, median of ${RUNS} runs, batches of ${BATCH}`);
+console.log(
+  `node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}, median of ${RUNS} runs, batches of ${BATCH}`,
+);
 for (const [name, path] of traces) {
   const raw = readLines(path);
   const redacted = raw.map(redactDataArgs);
   const parse = measure(redacted, parseOnly);
   const redact = measure(raw, redactOnly);
   const both = measure(raw, redactAndParse);
-  console.log(`\n${name}: ${raw.length.toLocaleString("en-US")} lines, ${parse.check.toLocaleString("en-US")} events`);
-  console.log(`  parse (redacted lines)   ${fmt(parse.rate)}`);
-  console.log(
-    `  redact                   ${fmt(redact.rate)}  (${redact.check.toLocaleString("en-US")} lines changed)`,
-  );
-  console.log(`  redact + parse           ${fmt(both.rate)}`);
+  console.log(`\n${name}: ${n(raw.length)} lines, ${n(parse.check)} events`);
+  console.log(`  parse (redacted lines)  ${fmt(parse)}`);
+  console.log(`  redact                  ${fmt(redact)}  (${n(redact.check)} lines changed)`);
+  console.log(`  redact + parse          ${fmt(both)}`);
 }

@@ -7,7 +7,8 @@
  *   NAME = RET <DUR> N1 N2 ... ["STR"]    a syscall: return value, duration in µs, its
  *                                          numeric fields (CallSpec.nums, then words, then
  *                                          the sockaddr fields), and the first string last
- *   + "STR"                                the second string of the call just printed
+ *   + "STR"                                the next string of the call just printed: a
+ *                                          second path, or an AF_UNIX socket's name
  *   arg I "STR"                            execve argv element I (before the execve line)
  *   argv N MORE ENVC                       argv/envp counted: N printed, MORE=1 when cut
  *   exec OLDTID "PATH"                     the new program runs (sched_process_exec)
@@ -114,11 +115,12 @@ export const CALLS: readonly CallSpec[] = [
   c("accept4", "files", ["fd", "flags"], [], {
     sock: { ptr: "upeer_sockaddr", len: "upeer_addrlen", lenIsPtr: true },
   }),
-  // full: fd bookkeeping and byte counts (no data is read)
-  c("close", "full", ["fd"]),
-  c("dup", "full", ["fildes"]),
-  c("dup2", "full", ["oldfd", "newfd"]),
-  c("dup3", "full", ["oldfd", "newfd", "flags"]),
+  // fd bookkeeping: what each fd names, for the *at calls and fd arguments that follow
+  c("close", "files", ["fd"]),
+  c("dup", "files", ["fildes"]),
+  c("dup2", "files", ["oldfd", "newfd"]),
+  c("dup3", "files", ["oldfd", "newfd", "flags"]),
+  // full: byte counts (no data is read)
   c("read", "full", ["fd", "count"]),
   c("write", "full", ["fd", "count"]),
   c("pread64", "full", ["fd", "count", "pos"]),

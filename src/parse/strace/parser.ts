@@ -21,6 +21,7 @@ import { TraceClock } from "./clock.js";
 import {
   type CallParts,
   CLOCK_NONE,
+  intern,
   newCallParts,
   newLeader,
   parseValueAt,
@@ -198,7 +199,7 @@ class Parser implements StraceParser {
       this.error([r.seq], [line], ts, pid, "not strace output (no system call name)");
       return;
     }
-    const call = line.slice(b, nameEnd);
+    const call = intern(line, b, nameEnd);
     if (this.syscall(line, nameEnd + 1, call, pid, ts, [r.seq], [line], unprefixed)) return;
     // On stderr, strace's own message may cut a line whose call is still running.
     const k = line.indexOf("strace: ", nameEnd + 1);

@@ -114,6 +114,28 @@ export function readPid(s: string, i: number): number {
   return i === start || i - start > 9 ? -1 : n;
 }
 
+// ─────────────────────────────── interning ───────────────────────────────
+
+// Names, flag sets and paths repeat from line to line. A small direct-mapped cache hands
+// back the string already made for the same text: fewer allocations on the hot path, and
+// events held downstream share one copy of each path.
+const INTERN_SLOTS = 1024;
+const INTERN_MAX = 96;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill("");
+
+/** `s.slice(a, b)`, shared with an earlier identical slice when the cache has it. */
+export function intern(s: string, a: number, b: number): string {
+  const n = b - a;
+  if (n <= 1 || n > INTERN_MAX) return s.slice(a, b);
+  const slot =
+    (n * 31 + s.charCodeAt(a) * 7 + s.charCodeAt(b - 1) * 131 + s.charCodeAt(a + (n >> 1))) & (INTERN_SLOTS - 1);
+  const hit = interned[slot]!;
+  if (hit.length === n && s.startsWith(hit, a)) return hit;
+  const v = s.slice(a, b);
+  interned[slot] = v;
+  return v;
+}
+
 // ─────────────────────────────── leader ───────────────────────────────
 
 /** No timestamp. */
@@ -395,7 +417,7 @@ export function decodeRange(s: string, a: number, b: number): string {
   let j = a;
   // Fast path: nothing escaped (paths, argv) — the text is the value.
   while (j < b && s.charCodeAt(j) !== BACKSLASH) j++;
-  if (j === b) return s.slice(a, b);
+  if (j === b) return intern(s, a, b);
   const n = decodeBytes(s, a, b);
   for (let k = 0; k < n; k++) if (buf[k]! >= 0x80) return buf.toString("utf8", 0, n);
   return buf.toString("latin1", 0, n);
@@ -590,7 +612,7 @@ function scanFieldName(): string | null {
     } else break;
   }
   if (c !== EQ || src.charCodeAt(j + 1) === EQ) return null;
-  const name = src.slice(pos, j);
+  const name = intern(src, pos, j);
   pos = j + 1;
   return name;
 }
@@ -665,40 +687,43 @@ function parseStr(): Arg | null {
 }
 
 function parseNumber(): Arg | null {
+  // Locals instead of the module's position state: this runs for most arguments.
+  const s = src;
   const start = pos;
-  let c = src.charCodeAt(pos);
-  if (c === MINUS) c = src.charCodeAt(++pos);
-  const ds = pos;
+  let p = start;
+  let c = s.charCodeAt(p);
+  if (c === MINUS) c = s.charCodeAt(++p);
+  const ds = p;
   let n = 0;
-  const hex = c === D0 && src.charCodeAt(pos + 1) === LX;
+  const hex = c === D0 && s.charCodeAt(p + 1) === LX;
   if (hex) {
-    pos += 2;
-    const hs = pos;
-    while (isHexDigit(src.charCodeAt(pos))) pos++;
-    if (pos === hs) return null;
+    p += 2;
+    c = s.charCodeAt(p);
+    while ((c >= D0 && c <= D9) || (c >= LA && c <= LF) || (c >= UA && c <= UF)) c = s.charCodeAt(++p);
+    if (p === ds + 2) return null;
   } else {
     while (c >= D0 && c <= D9) {
       n = n * 10 + (c - D0);
-      c = src.charCodeAt(++pos);
+      c = s.charCodeAt(++p);
     }
-    if (pos === ds) return null;
+    if (p === ds) return null;
   }
-  c = src.charCodeAt(pos);
   if (c === LT) {
     // 3</etc/passwd>, 4<TCP:[...]>, and -Y's 1234<comm>
-    const fd = hex || pos - ds > 15 ? Number(src.slice(start, pos)) : start === ds ? n : -n;
-    const e = scanAnnotation(src, pos);
+    const fd = hex || p - ds > 15 ? Number(s.slice(start, p)) : start === ds ? n : -n;
+    const e = scanAnnotation(s, p);
     if (e < 0) return null;
     pos = e;
     return scan.annDev === null
       ? { k: "fd", fd, path: scan.annPath }
       : { k: "fd", fd, path: scan.annPath, dev: scan.annDev };
   }
+  pos = p;
   if (c === PIPE) {
     scanFlags();
-    return { k: "sym", text: src.slice(start, pos) };
+    return { k: "sym", text: intern(s, start, pos) };
   }
-  return { k: "num", text: src.slice(start, pos) };
+  return { k: "num", text: intern(s, start, p) };
 }
 
 function scanFlags(): void {
@@ -712,7 +737,7 @@ function parseIdent(): Arg | null {
   while (isIdentPart(c)) c = src.charCodeAt(++pos);
   if (c === LPAREN) {
     // htons(80), inet_addr("1.2.3.4"), makedev(0x88, 0), WIFEXITED(s)
-    const fn = src.slice(start, pos);
+    const fn = intern(src, start, pos);
     pos++;
     const args = parseList(RPAREN, false);
     if (!listClosed) return null;
@@ -728,7 +753,7 @@ function parseIdent(): Arg | null {
       : { k: "fd", fd: -100, path: scan.annPath, dev: scan.annDev };
   }
   if (c === PIPE) scanFlags();
-  return { k: "sym", text: src.slice(start, pos) };
+  return { k: "sym", text: intern(src, start, pos) };
 }
 
 let listClosed = false;
@@ -911,6 +936,18 @@ export function scanAnnotation(s: string, i: number): number {
   // strace escapes < and > in paths, so depth counting finds the end; socket and pipe
   // annotations ("TCP:[a->b]") are not paths, and a '>' inside their brackets is text.
   const bracketed = s.charCodeAt(i + 1) !== SLASH;
+  if (!bracketed) {
+    // Fast path, most annotations: a path with no nested <device> (indexOf is native).
+    const gt = s.indexOf(">", i + 2);
+    if (gt > 0 && s.charCodeAt(gt - 1) !== BACKSLASH) {
+      const lt = s.indexOf("<", i + 2);
+      if (lt < 0 || lt > gt) {
+        scan.annDev = null;
+        scan.annPath = decodeRange(s, i + 1, gt);
+        return gt + 1;
+      }
+    }
+  }
   let depth = 0;
   let bdepth = 0;
   let escaped = false;
@@ -940,11 +977,11 @@ export function scanAnnotation(s: string, i: number): number {
     // -yy's device suffix: </dev/null<char 1:3>>
     const k = s.lastIndexOf("<", j - 1);
     if (k > i && (s.startsWith("char ", k + 1) || s.startsWith("block ", k + 1))) {
-      scan.annDev = s.slice(k + 1, j - 1);
+      scan.annDev = intern(s, k + 1, j - 1);
       pathEnd = k;
     }
   }
-  scan.annPath = escaped ? decodeRange(s, i + 1, pathEnd) : s.slice(i + 1, pathEnd);
+  scan.annPath = escaped ? decodeRange(s, i + 1, pathEnd) : intern(s, i + 1, pathEnd);
   return j + 1;
 }
 
@@ -978,7 +1015,7 @@ export function parseReturn(s: string, i: number, limit: number): boolean {
       return false;
     }
   }
-  scan.retText = s.slice(rs, i);
+  scan.retText = intern(s, rs, i);
   scan.retPath = null;
   scan.retDev = null;
   scan.errno = null;
@@ -1002,7 +1039,7 @@ export function parseReturn(s: string, i: number, limit: number): boolean {
       const k = scanUpper(s, i + 2);
       if (k >= limit || s.charCodeAt(k) === SPACE) {
         const e = Math.min(k, limit);
-        scan.errno = s.slice(i + 1, e);
+        scan.errno = intern(s, i + 1, e);
         i = e;
       }
     }

@@ -1,0 +1,586 @@
+/**
+ * The parser for the eBPF tracer's raw lines (format.ts): RawLine batches in, the same
+ * TraceEvents the strace parser makes for the same calls out, so nothing downstream
+ * knows which tracer ran. A call printed over several lines (execve's argv, a second
+ * path) becomes one event listing all their raw seqs. Lines it cannot read become
+ * parse-error events.
+ */
+import type {
+  Arg,
+  ExitEvent,
+  NoticeEvent,
+  ParsedItem,
+  ParseErrorEvent,
+  RawLine,
+  SignalEvent,
+  SyscallEvent,
+} from "../../core/events.js";
+import type { Stage } from "../../core/stage.js";
+import { type ArgContext, callArgs, dirfdArg, num, sockCallArgs, str, sym } from "./args.js";
+import { CALLS_BY_NAME, type CallSpec, SOCK_FAMILY_FIELDS } from "./format.js";
+import { type Head, scanHead } from "./line.js";
+import { resolvePathText } from "./paths.js";
+import { sockaddrArg } from "./sockaddr.js";
+import { TaskState } from "./state.js";
+import { type QuotedString, readQuoted } from "./strings.js";
+import {
+  AT_FDCWD,
+  atFlags,
+  CLONE_CHILD_SETTID_OR_CLEAR,
+  CLONE_PARENT_SETTID,
+  CLONE_SETTLS,
+  clone3Flags,
+  cloneFlags,
+  errnoOf,
+  O_CLOEXEC,
+  siCodeName,
+  signalName,
+} from "./symbols.js";
+
+export interface BpftraceParserOptions {
+  /** Epoch µs that ts 0 stands for; when null or absent the first line's time becomes t0. */
+  t0EpochUs?: number | null;
+}
+
+export interface BpftraceParserStats {
+  lines: number;
+  events: number;
+  parseErrors: number;
+  /** Strings that reached bpftrace's length limit and may have been cut. */
+  truncatedStrings: number;
+}
+
+export interface BpftraceParser extends Stage<RawLine, ParsedItem> {
+  push(batch: readonly RawLine[]): ParsedItem[];
+  end(): ParsedItem[];
+  readonly t0EpochUs: number | null;
+  readonly stats: BpftraceParserStats;
+}
+
+export function createBpftraceParser(opts: BpftraceParserOptions = {}): BpftraceParser {
+  return new Parser(opts.t0EpochUs ?? null);
+}
+
+/** Raw lines that make up one event. */
+interface Parts {
+  raw: number[];
+  lines: string[];
+}
+
+/** execve's lines so far: argv elements, their count, the program that ran. */
+interface PendingExec extends Parts {
+  argv: QuotedString[];
+  counted: { n: number; more: boolean; envc: number } | null;
+  path: QuotedString | null;
+}
+
+/** A call waiting for its `+` lines. */
+interface PendingCall extends Parts {
+  need: number;
+  strs: QuotedString[];
+  finish: (strs: readonly QuotedString[], parts: Parts) => void;
+}
+
+const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+const OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
+
+class Parser implements BpftraceParser {
+  readonly stats: BpftraceParserStats = { lines: 0, events: 0, parseErrors: 0, truncatedStrings: 0 };
+  private t0: number | null;
+  private seq = 0;
+  private out: ParsedItem[] = [];
+  private arch = "x86_64";
+  private readonly h: Head = { ts: 0, cpu: 0, tid: 0, body: 0 };
+  private readonly tasks = new TaskState();
+  private readonly execs = new Map<number, PendingExec>();
+  private readonly calls = new Map<number, PendingCall>();
+
+  constructor(t0: number | null) {
+    this.t0 = t0;
+  }
+
+  get t0EpochUs(): number | null {
+    return this.t0;
+  }
+
+  push(batch: readonly RawLine[]): ParsedItem[] {
+    this.out = [];
+    for (const r of batch) this.line(r);
+    return this.out;
+  }
+
+  end(): ParsedItem[] {
+    this.out = [];
+    for (const tid of [...this.calls.keys()]) this.flushCall(tid);
+    for (const [tid, ex] of this.execs) this.unfinishedExec(tid, ex);
+    this.execs.clear();
+    return this.out;
+  }
+
+  // ───────────────────────────── per line ─────────────────────────────
+
+  private line(r: RawLine): void {
+    this.stats.lines++;
+    const s = r.line;
+    const h = this.h;
+    if (!scanHead(s, h)) {
+      this.error(r, null, null, s.length === 0 ? "empty line" : "not a line of the eBPF tracer");
+      return;
+    }
+    if (this.t0 === null) this.t0 = h.ts;
+    const ts = h.ts - this.t0;
+    const tid = h.tid;
+    const b = h.body;
+    const sp = s.indexOf(" ", b);
+    const word = sp < 0 ? s.slice(b) : s.slice(b, sp);
+    if (sp > 0 && s.startsWith(" = ", sp)) {
+      this.syscall(r, tid, ts, word, s, sp + 3);
+      return;
+    }
+    const f = fieldsOf(s, sp < 0 ? s.length : sp + 1);
+    switch (word) {
+      case "+":
+        this.plus(r, tid, ts, f.str);
+        return;
+      case "arg":
+        this.arg(r, tid, ts, f);
+        return;
+      case "argv":
+        this.argv(r, tid, ts, f);
+        return;
+      case "exec":
+        this.exec(r, tid, ts, f);
+        return;
+      case "exit":
+        this.exit(r, tid, ts, f);
+        return;
+      case "signal":
+        this.signal(r, tid, ts, f);
+        return;
+      case "begin":
+        this.begin(r, ts, f);
+        return;
+      case "lost":
+        this.notice(r, 0, ts, "other", `the kernel dropped ${f.nums[0] ?? "?"} records of this trace`);
+        return;
+      default:
+        this.error(r, ts, tid, `unknown record '${word}'`);
+        return;
+    }
+  }
+
+  private begin(r: RawLine, ts: number, f: Fields): void {
+    const [version, root, arch] = f.nums;
+    if (root === undefined || f.str === null) {
+      this.error(r, ts, null, "begin line without root and cwd");
+      return;
+    }
+    if (arch !== undefined) this.arch = arch;
+    const pid = Number(root);
+    this.tasks.start(pid, f.str.value);
+    this.notice(r, pid, ts, "attached", `eBPF tracing of pid ${pid} (line format ${version}, ${this.arch})`);
+  }
+
+  private plus(r: RawLine, tid: number, ts: number, q: QuotedString | null): void {
+    const p = this.calls.get(tid);
+    if (p === undefined || q === null) {
+      this.error(r, ts, tid, "a string line with no call before it");
+      return;
+    }
+    this.count(q);
+    p.strs.push(q);
+    p.raw.push(r.seq);
+    p.lines.push(r.line);
+    if (p.strs.length >= p.need) {
+      this.calls.delete(tid);
+      p.finish(p.strs, p);
+    }
+  }
+
+  private pendingExec(tid: number): PendingExec {
+    let ex = this.execs.get(tid);
+    if (ex === undefined) {
+      ex = { argv: [], counted: null, path: null, raw: [], lines: [] };
+      this.execs.set(tid, ex);
+    }
+    return ex;
+  }
+
+  private arg(r: RawLine, tid: number, ts: number, f: Fields): void {
+    const i = Number(f.nums[0]);
+    if (!Number.isInteger(i) || i < 0 || f.str === null) {
+      this.error(r, ts, tid, "bad argv line");
+      return;
+    }
+    // element 0 starts a new exec (an earlier attempt's lines are superseded)
+    if (i === 0) this.execs.delete(tid);
+    const ex = this.pendingExec(tid);
+    this.count(f.str);
+    ex.argv[i] = f.str;
+    ex.raw.push(r.seq);
+    ex.lines.push(r.line);
+  }
+
+  private argv(r: RawLine, tid: number, ts: number, f: Fields): void {
+    const [n, more, envc] = f.nums.map(Number);
+    if (n === undefined || more === undefined || envc === undefined) {
+      this.error(r, ts, tid, "bad argv count");
+      return;
+    }
+    const ex = this.pendingExec(tid);
+    ex.counted = { n, more: more !== 0, envc };
+    ex.raw.push(r.seq);
+    ex.lines.push(r.line);
+  }
+
+  private exec(r: RawLine, tid: number, ts: number, f: Fields): void {
+    const old = Number(f.nums[0]);
+    if (!Number.isInteger(old) || f.str === null) {
+      this.error(r, ts, tid, "bad exec line");
+      return;
+    }
+    if (old !== tid) {
+      // a thread exec'd: it now has the leader's pid
+      const moved = this.execs.get(old);
+      this.execs.delete(old);
+      if (moved !== undefined) this.execs.set(tid, moved);
+      this.tasks.rename(old, tid);
+    }
+    const ex = this.pendingExec(tid);
+    this.count(f.str);
+    ex.path = f.str;
+    ex.raw.push(r.seq);
+    ex.lines.push(r.line);
+  }
+
+  private exit(r: RawLine, tid: number, ts: number, f: Fields): void {
+    const status = Number(f.nums[0]);
+    if (!Number.isInteger(status)) {
+      this.error(r, ts, tid, "bad exit status");
+      return;
+    }
+    this.flushCall(tid);
+    const ex = this.execs.get(tid);
+    if (ex !== undefined) {
+      this.execs.delete(tid);
+      this.unfinishedExec(tid, ex);
+    }
+    this.tasks.exit(tid);
+    const sig = status & 0x7f;
+    const ev: ExitEvent = {
+      kind: "exit",
+      seq: this.seq,
+      raw: [r.seq],
+      ts,
+      pid: tid,
+      code: sig === 0 ? (status >> 8) & 0xff : null,
+      signal: sig === 0 ? null : signalName(sig),
+      core: sig !== 0 && (status & 0x80) !== 0,
+    };
+    this.emit(ev, [r.line]);
+  }
+
+  private signal(r: RawLine, tid: number, ts: number, f: Fields): void {
+    const [sig, code] = f.nums.map(Number);
+    if (sig === undefined || code === undefined) {
+      this.error(r, ts, tid, "bad signal line");
+      return;
+    }
+    const name = signalName(sig);
+    const codeName = siCodeName(sig, code);
+    const ev: SignalEvent = {
+      kind: "signal",
+      seq: this.seq,
+      raw: [r.seq],
+      ts,
+      pid: tid,
+      signal: name,
+      info: {
+        k: "struct",
+        fields: [
+          { name: "si_signo", value: sym(name) },
+          { name: "si_code", value: codeName === null ? num(code) : sym(codeName) },
+        ],
+        truncated: false,
+      },
+      stopped: false,
+    };
+    this.emit(ev, [r.line]);
+  }
+
+  // ───────────────────────────── syscalls ─────────────────────────────
+
+  private syscall(r: RawLine, tid: number, ts: number, call: string, s: string, at: number): void {
+    this.flushCall(tid);
+    const head = scanResult(s, at);
+    if (head === null) {
+      this.error(r, ts, tid, `bad ${call} result`);
+      return;
+    }
+    const f = fieldsOf(s, head.next);
+    if (f.str !== null) this.count(f.str);
+    const base = syscallBase(this.seq, r, ts, tid, call, head.ret, head.dur);
+    const n = f.nums.map(Number);
+    if (call === "execve" || call === "execveat") {
+      this.execve(r, base, n, f);
+      return;
+    }
+    if (FORK_CALLS.has(call)) {
+      this.fork(r, base, f.nums);
+      return;
+    }
+    const spec = CALLS_BY_NAME.get(call);
+    if (spec === undefined) {
+      this.error(r, ts, tid, `unknown call ${call}`);
+      return;
+    }
+    const ctx = this.context(tid);
+    if (spec.sock) {
+      this.sockCall(r, spec, base, f.nums, ctx);
+      return;
+    }
+    const inline = f.str === null ? [] : [f.str];
+    const finish = (strs: readonly QuotedString[], parts: Parts): void => {
+      const args = callArgs(call, n, strs, ctx);
+      if (args === null) {
+        this.error(r, ts, tid, `unknown call ${call}`);
+        return;
+      }
+      base.args = args;
+      this.afterCall(spec, base, n, strs);
+      this.emitCall(base, parts);
+    };
+    const parts: Parts = { raw: [r.seq], lines: [r.line] };
+    if (inline.length < spec.strs.length)
+      this.calls.set(tid, { ...parts, need: spec.strs.length, strs: inline, finish });
+    else finish(inline, parts);
+  }
+
+  private sockCall(r: RawLine, spec: CallSpec, ev: SyscallEvent, words: readonly string[], ctx: ArgContext): void {
+    const n = words.map(Number);
+    const k = spec.nums.length;
+    const lenIsPtr = spec.sock!.lenIsPtr;
+    const before = lenIsPtr ? n[k]! : -1;
+    const after = n[lenIsPtr ? k + 1 : k]!;
+    const famAt = lenIsPtr ? k + 2 : k + 1;
+    const family = n[famAt];
+    if (family === undefined || Number.isNaN(after)) {
+      this.error(r, ev.ts, ev.pid, `bad ${ev.call} address`);
+      return;
+    }
+    const texts = words.slice(famAt + 1, famAt + 1 + (SOCK_FAMILY_FIELDS[family] ?? 0));
+    const finish = (strs: readonly QuotedString[], parts: Parts): void => {
+      ev.args = sockCallArgs(ev.call, n, sockaddrArg(family, texts, strs[0] ?? null), { before, after }, ctx);
+      this.afterCall(spec, ev, n, strs);
+      this.emitCall(ev, parts);
+    };
+    const parts: Parts = { raw: [r.seq], lines: [r.line] };
+    // an AF_UNIX name follows on a `+` line
+    if (family === 1 && texts[0] !== "-1") this.calls.set(ev.pid, { ...parts, need: 1, strs: [], finish });
+    else finish([], parts);
+  }
+
+  private execve(r: RawLine, ev: SyscallEvent, n: readonly number[], f: Fields): void {
+    const tid = ev.pid;
+    const ex = this.execs.get(tid);
+    this.execs.delete(tid);
+    const path = f.str ?? ex?.path ?? null;
+    const argv = execArgv(ex);
+    const envp: Arg = envpArg(n[n.length - 1] ?? 0, ex);
+    const ctx = this.context(tid);
+    ev.args =
+      ev.call === "execveat"
+        ? [dirfdArg(n[0]!, ctx), str(path ?? undefined), argv, envp, flagsOrZero(atFlags(n[1]!))]
+        : [str(path ?? undefined), argv, envp];
+    if (ev.errno === null) this.tasks.exec(tid);
+    this.emitCall(ev, { raw: [...(ex?.raw ?? []), r.seq], lines: [...(ex?.lines ?? []), r.line] });
+  }
+
+  private unfinishedExec(tid: number, ex: PendingExec): void {
+    const ev = syscallBase(this.seq, { seq: ex.raw[0] ?? 0, line: "", src: null }, null, tid, "execve", null, null);
+    ev.args = [str(ex.path ?? undefined), execArgv(ex), envpArg(0, ex)];
+    ev.unfinished = true;
+    this.emitCall(ev, ex);
+  }
+
+  private fork(r: RawLine, ev: SyscallEvent, t: readonly string[]): void {
+    const tid = ev.pid;
+    const child = ev.errno === null ? Number(ev.ret) : 0;
+    const hex = (v: string | undefined): Arg => (v === undefined || v === "0" ? sym("NULL") : ptr(v));
+    let flags = 0;
+    if (ev.call === "clone") {
+      flags = Number(t[0] ?? 0) >>> 0;
+      const args: Arg[] = [
+        { ...hex(t[1]), name: "child_stack" },
+        { ...sym(cloneFlags(flags)), name: "flags" },
+      ];
+      if (flags & CLONE_PARENT_SETTID)
+        args.push({ k: "array", items: [num(child)], truncated: false, negated: false, name: "parent_tid" });
+      if (flags & CLONE_SETTLS) args.push({ ...hex(t[4]), name: "tls" });
+      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) args.push({ ...hex(t[3]), name: "child_tidptr" });
+      ev.args = args;
+    } else if (ev.call === "clone3") {
+      // FLAGS CHILD_TID PARENT_TID EXIT_SIGNAL STACK STACK_SIZE TLS SIZE
+      const wide = BigInt(t[0] ?? 0);
+      flags = Number(wide & 0xffffffffn);
+      const sig = Number(t[3] ?? 0);
+      const fields = [{ name: "flags", value: sym(clone3Flags(wide)) }];
+      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) fields.push({ name: "child_tid", value: hex(t[1]) });
+      if (flags & CLONE_PARENT_SETTID) fields.push({ name: "parent_tid", value: hex(t[2]) });
+      fields.push({ name: "exit_signal", value: sig === 0 ? num(0) : sym(signalName(sig)) });
+      fields.push({ name: "stack", value: hex(t[4]) }, { name: "stack_size", value: ptr(t[5] ?? "0") });
+      if (flags & CLONE_SETTLS) fields.push({ name: "tls", value: hex(t[6]) });
+      ev.args = [{ k: "struct", fields, truncated: false }, num(t[7] ?? "0")];
+    } else ev.args = [];
+    if (child > 0) this.tasks.fork(tid, child, flags);
+    this.emitCall(ev, { raw: [r.seq], lines: [r.line] });
+  }
+
+  /** Learn cwd and fd paths from a call that worked. */
+  private afterCall(spec: CallSpec, ev: SyscallEvent, n: readonly number[], strs: readonly QuotedString[]): void {
+    if (ev.errno !== null) {
+      if (spec.name === "close") this.tasks.closeFd(ev.pid, n[0]!);
+      return;
+    }
+    const tid = ev.pid;
+    const ret = Number(ev.ret);
+    const name = spec.name;
+    if (OPEN_CALLS.has(name)) {
+      const at = name === "openat" || name === "openat2" ? n[0]! : AT_FDCWD;
+      const fl = name === "openat" ? n[1]! : name === "open" ? n[0]! : name === "openat2" ? n[2]! : 0;
+      const p = strs[0]?.value ?? "";
+      const dir = at === AT_FDCWD ? this.tasks.cwd(tid) : this.tasks.fdPath(tid, at);
+      const path = strs[0]?.truncated ? null : resolvePathText(dir, p);
+      ev.retPath = path;
+      this.tasks.setFd(tid, ret, path, (fl & O_CLOEXEC) !== 0);
+    } else if (name === "chdir") this.tasks.chdir(tid, strs[0]?.value ?? "");
+    else if (name === "fchdir") this.tasks.fchdir(tid, n[0]!);
+    else if (name === "close") this.tasks.closeFd(tid, n[0]!);
+    else if (name === "dup" || name === "dup2" || name === "dup3")
+      this.tasks.setFd(tid, ret, this.tasks.fdPath(tid, n[0]!), name === "dup3" && n[2] !== 0);
+    else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
+  }
+
+  private context(tid: number): ArgContext {
+    return {
+      arch: this.arch,
+      cwd: this.tasks.cwd(tid),
+      fdPath: (fd) => this.tasks.fdPath(tid, fd),
+    };
+  }
+
+  // ───────────────────────────── output ─────────────────────────────
+
+  private flushCall(tid: number): void {
+    const p = this.calls.get(tid);
+    if (p === undefined) return;
+    this.calls.delete(tid);
+    // its `+` lines never came (dropped): what was read is kept, the rest marked missing
+    p.finish(p.strs, p);
+  }
+
+  private count(q: QuotedString): void {
+    if (q.truncated) this.stats.truncatedStrings++;
+  }
+
+  private emitCall(ev: SyscallEvent, parts: Parts): void {
+    ev.seq = this.seq;
+    ev.raw = parts.raw;
+    this.emit(ev, parts.lines);
+  }
+
+  private emit(ev: SyscallEvent | SignalEvent | ExitEvent | NoticeEvent, lines: string[]): void {
+    ev.seq = this.seq++;
+    this.stats.events++;
+    this.out.push({ event: ev, lines });
+  }
+
+  private notice(r: RawLine, pid: number, ts: number, notice: NoticeEvent["notice"], text: string): void {
+    this.emit({ kind: "notice", seq: this.seq, raw: [r.seq], ts, pid, notice, text }, [r.line]);
+  }
+
+  private error(r: RawLine, ts: number | null, pid: number | null, reason: string): void {
+    const ev: ParseErrorEvent = { kind: "parse_error", seq: this.seq++, raw: [r.seq], ts, pid, reason, line: r.line };
+    this.stats.parseErrors++;
+    this.out.push({ event: ev, lines: [r.line] });
+  }
+}
+
+// ───────────────────────────── helpers ─────────────────────────────
+
+interface Fields {
+  /** Space-separated words before the string. */
+  nums: string[];
+  /** The quoted string ending the line, if any. */
+  str: QuotedString | null;
+}
+
+/** Words from `i` up to a ` "` that starts the line's final string. */
+function fieldsOf(s: string, i: number): Fields {
+  const q = s.indexOf('"', i);
+  const end = q < 0 ? s.length : q;
+  const text = s.slice(i, end).trim();
+  const nums = text === "" ? [] : text.split(" ");
+  return { nums, str: q < 0 ? null : readQuoted(s, q) };
+}
+
+/** `RET <DUR> ` at `i`: the return value, the duration, and where the fields start. */
+function scanResult(s: string, i: number): { ret: number; dur: number; next: number } | null {
+  const sp = s.indexOf(" ", i);
+  if (sp < 0 || s.charCodeAt(sp + 1) !== 60) return null;
+  const gt = s.indexOf(">", sp);
+  if (gt < 0) return null;
+  const ret = Number(s.slice(i, sp));
+  const dur = Number(s.slice(sp + 2, gt));
+  if (!Number.isFinite(ret) || !Number.isFinite(dur)) return null;
+  return { ret, dur, next: gt + 1 };
+}
+
+function syscallBase(
+  seq: number,
+  r: RawLine,
+  ts: number | null,
+  pid: number,
+  call: string,
+  ret: number | null,
+  dur: number | null,
+): SyscallEvent {
+  const failed = ret !== null && ret < 0 && ret >= -4095;
+  const e = failed ? errnoOf(-ret) : null;
+  return {
+    kind: "syscall",
+    seq,
+    raw: [r.seq],
+    ts,
+    pid,
+    call,
+    args: [],
+    ret: ret === null ? null : failed ? "-1" : String(ret),
+    retPath: null,
+    retDev: null,
+    errno: e?.name ?? null,
+    retNote: e === null ? null : `(${e.message})`,
+    durationUs: dur,
+    unfinished: false,
+  };
+}
+
+const ptr = (v: string): Arg => ({ k: "num", text: `0x${BigInt(v).toString(16)}` });
+
+function flagsOrZero(text: string): Arg {
+  return text === "0" ? num(0) : sym(text);
+}
+
+function execArgv(ex: PendingExec | undefined): Arg {
+  const items: Arg[] = [];
+  const n = ex?.counted?.n ?? ex?.argv.length ?? 0;
+  for (let i = 0; i < n; i++) items.push(str(ex?.argv[i]));
+  return { k: "array", items, truncated: ex?.counted?.more ?? false, negated: false };
+}
+
+/** envp as strace shows it: the pointer, with `N vars` as its comment. */
+function envpArg(p: number, ex: PendingExec | undefined): Arg {
+  const text = p === 0 ? "NULL" : `0x${p.toString(16)}`;
+  const envc = ex?.counted?.envc;
+  return envc === undefined ? { k: "num", text } : { k: "num", text, comment: `${envc} vars` };
+}
