@@ -32,6 +32,7 @@ if (only.length === 0) {
   run("npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]);
   run("npx", ["biome", "check", "."]);
   run("npx", ["tsc", "-p", "tsconfig.build.json"]);
+  process.env.CAPSULE_TEST_DIST = "1"; // tests may run the freshly built CLI
 }
 const files = only.length ? only : findTests(join(root, "test"));
 if (files.length === 0) {

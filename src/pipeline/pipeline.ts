@@ -69,7 +69,15 @@ export async function runPipeline(
     risks: 0,
   };
   const treeEvery = opts.treeEveryMs ?? 1000;
-  let lastTree = performance.now();
+  // tree.json is rewritten on a timer while anything changed, so a quiet program (one
+  // that sleeps, or waits on the user) still has a current tree on disk.
+  let treeDirty = false;
+  const treeTimer = setInterval(() => {
+    if (!treeDirty) return;
+    treeDirty = false;
+    sink.tree(stages.tracker.snapshot(false));
+  }, treeEvery);
+  treeTimer.unref();
   let riskSeq = 0;
   let enrichedSeq = 0;
 
@@ -141,16 +149,13 @@ export async function runPipeline(
     sink.append("raw", raws.map(rawRecord));
     await handleItems(await stages.parser.push(raws));
     counts.parse_errors = stages.parser.stats.parseErrors;
-    const now = performance.now();
-    if (now - lastTree >= treeEvery) {
-      lastTree = now;
-      sink.tree(stages.tracker.snapshot(false));
-    }
+    treeDirty = true;
     opts.progress?.(counts);
     if (sink.ready) await sink.ready();
     if (opts.signal?.aborted) break;
   }
 
+  clearInterval(treeTimer);
   // End in pipeline order: what the parser held back flows through the later stages.
   await handleItems(await stages.parser.end());
   counts.parse_errors = stages.parser.stats.parseErrors;

@@ -1,0 +1,65 @@
+import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+// `npm test` builds dist/ first and says so; a single test file run by hand uses the sources.
+const CLI =
+  process.env.CAPSULE_TEST_DIST === "1"
+    ? [join(ROOT, "dist/cli/main.js")]
+    : ["--import", "tsx", join(ROOT, "src/cli/main.ts")];
+
+/** A fresh CAPSULE_HOME for one test. */
+export function freshHome(): string {
+  return mkdtempSync(join(tmpdir(), "capsule-test-home-"));
+}
+
+/** Run the CLI from source (tsx) and wait for it. */
+export function capsule(
+  args: string[],
+  home: string,
+  opts: { input?: string; cwd?: string } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [...CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+    encoding: "utf8",
+    input: opts.input ?? "",
+    timeout: 120_000,
+  });
+}
+
+/** Start the CLI without waiting (for interrupt tests); its own process group. */
+export function capsuleAsync(args: string[], home: string) {
+  return spawn(process.execPath, [...CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+}
+
+/** The only session folder under a CAPSULE_HOME. */
+export function onlySession(home: string): string {
+  const runs = join(home, "runs");
+  const names = readdirSync(runs);
+  if (names.length !== 1) throw new Error(`expected one session, found ${names.length}`);
+  return join(runs, names[0]!);
+}
+
+export function jsonl<T = Record<string, unknown>>(dir: string, stream: string): T[] {
+  const text = readFileSync(join(dir, `${stream}.jsonl`), "utf8");
+  return text
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as T);
+}
+
+export function metadata(dir: string): Record<string, any> {
+  return JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8"));
+}
+
+export function tree(dir: string): { root: number | null; final: boolean; nodes: Array<Record<string, any>> } {
+  return JSON.parse(readFileSync(join(dir, "tree.json"), "utf8"));
+}

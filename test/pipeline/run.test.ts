@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, tree } from "./helpers.js";
+
+const run = (home: string, cmd: string[], extra: string[] = []) =>
+  capsule(["run", "--report", "none", "-q", ...extra, "--", ...cmd], home);
+
+test("exit status of the program is capsule's, and the session is sealed", () => {
+  const home = freshHome();
+  const r = run(home, ["sh", "-c", "ls /nonexistent 2>/dev/null; exit 3"]);
+  assert.equal(r.status, 3, r.stderr);
+  const dir = onlySession(home);
+  const m = metadata(dir);
+  assert.equal(m.exit.code, 3);
+  assert.notEqual(m.seal, null, "sealed");
+  assert.equal(m.counts.parse_errors, 0);
+  // every raw line the tracer printed is in raw.jsonl, numbered without gaps
+  const raw = jsonl<{ seq: number }>(dir, "raw");
+  assert.equal(raw.length, m.counts.lines);
+  raw.forEach((r, i) => assert.equal(r.seq, i));
+  // the failed stat of /nonexistent is a failed event with its errno
+  const enriched = jsonl<{ abs_path: string | null; errno: string | null }>(dir, "enriched");
+  assert.ok(enriched.some((e) => e.abs_path === "/nonexistent" && e.errno === "ENOENT"));
+});
+
+test("a program killed by signal N makes capsule exit 128+N", () => {
+  const home = freshHome();
+  const r = run(home, ["sh", "-c", "kill -TERM $$"]);
+  assert.equal(r.status, 128 + 15, r.stderr);
+  const m = metadata(onlySession(home));
+  assert.equal(m.exit.signal, "SIGTERM");
+});
+
+test("a command that does not exist is one line and exit 2, no session", () => {
+  const home = freshHome();
+  const r = run(home, ["no-such-command-capsule-test"]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), "capsule: no-such-command-capsule-test: command not found");
+  assert.throws(() => readdirSync(join(home, "runs")).length === 0 || onlySession(home));
+});
+
+test("bad options are one line and exit 2", () => {
+  const home = freshHome();
+  const r = capsule(["run", "--level", "bogus", "--", "true"], home);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--level/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+});
+
+test("trace output never mixes with the program's stdout/stderr", () => {
+  const home = freshHome();
+  const r = run(home, ["sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, "to-stdout\n");
+  assert.equal(r.stderr, "to-stderr\n");
+  const raw = jsonl<{ line: string }>(onlySession(home), "raw");
+  assert.ok(!raw.some((l) => l.line === "to-stderr" || l.line === "to-stdout"));
+});
+
+test("session folder and files are readable by their owner only", () => {
+  const home = freshHome();
+  assert.equal(run(home, ["true"]).status, 0);
+  const dir = onlySession(home);
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  for (const f of readdirSync(dir)) assert.equal(statSync(join(dir, f)).mode & 0o077, 0, `${f} is private`);
+});
+
+test("a program that forks 200 children: every child is in the tree with its parent and exit code", () => {
+  const home = freshHome();
+  const r = run(
+    home,
+    ["sh", "-c", "i=0; while [ $i -lt 200 ]; do /bin/sh -c 'exit 7' & i=$((i+1)); done; wait"],
+    ["--level", "process"],
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const t = tree(onlySession(home));
+  const root = t.nodes.find((n) => n.pid === t.root && n.kind === "process");
+  assert.ok(root);
+  const kids = t.nodes.filter((n) => n.parent_id === root.id && n.kind === "process");
+  assert.equal(kids.length, 200);
+  for (const k of kids) {
+    assert.equal(k.exit_code, 7);
+    assert.deepEqual(k.execs.at(-1)?.argv, ["/bin/sh", "-c", "exit 7"]);
+  }
+});
+
+test("a multi-threaded program: threads are kept apart from processes", () => {
+  const home = freshHome();
+  const py =
+    "import threading\nts=[threading.Thread(target=lambda: open('/etc/hostname').read()) for _ in range(4)]\n[t.start() for t in ts]\n[t.join() for t in ts]\n";
+  const r = run(home, ["python3", "-c", py]);
+  assert.equal(r.status, 0, r.stderr);
+  const t = tree(onlySession(home));
+  // python3 may be a launcher script (pyenv) that forks helpers first: find the interpreter
+  const interp = t.nodes.filter((n) => n.kind === "process" && n.threads.length > 0);
+  assert.equal(interp.length, 1, "one process has threads");
+  const threads = t.nodes.filter((n) => n.kind === "thread");
+  assert.ok(threads.length >= 4, `threads: ${threads.length}`);
+  for (const th of threads) {
+    assert.equal(th.parent_id, interp[0]!.id, "a thread hangs under its process");
+    assert.ok(!interp[0]!.children.includes(th.pid), "a thread is not a child process");
+    assert.ok(!t.nodes.some((n) => n.kind === "process" && n.pid === th.pid), "no process node for a thread");
+  }
+});
+
+test("read/write buffers are not stored by default; --record-data full keeps them", () => {
+  const secret = "capsule-test-SECRET-6b1f";
+  for (const mode of ["lengths", "full"]) {
+    const home = freshHome();
+    const r = run(
+      home,
+      ["sh", "-c", `echo ${secret.split("-").reverse().join("-")} | rev > /dev/null; printf ${secret} > /dev/null`],
+      ["--level", "full", "--record-data", mode],
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const dir = onlySession(home);
+    let found = false;
+    for (const f of readdirSync(dir)) {
+      const text = readFileSync(join(dir, f), "utf8");
+      // argv legitimately holds it (kept in full); look only at data positions
+      for (const line of text.split("\n")) if (line.includes(secret) && /write\(|read\(/.test(line)) found = true;
+    }
+    assert.equal(found, mode === "full", `secret in a data buffer with --record-data ${mode}`);
+    if (mode === "lengths") {
+      const raw = jsonl<{ line: string }>(dir, "raw");
+      assert.ok(raw.some((l) => /write\(1<\/dev\/null<char 1:3>>, @data\(len=\d+,sha256=[0-9a-f]{32}\)/.test(l.line)));
+    }
+  }
+});
+
+test("Ctrl-C mid-run: the program gets it first, the session is still written completely", async () => {
+  const home = freshHome();
+  const child = capsuleAsync(["run", "--report", "none", "-q", "--grace", "1", "--", "sleep", "30"], home);
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  // wait until the session has a tree with the sleep process in it
+  const started = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      if (tree(onlySession(home)).nodes.length > 0) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - started > 20_000) throw new Error(`never started: ${stderr}`);
+  }
+  // a terminal's Ctrl-C: SIGINT to the whole foreground process group
+  process.kill(-child.pid!, "SIGINT");
+  const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  assert.equal(code, 130, stderr);
+  const dir = onlySession(home);
+  const m = metadata(dir);
+  assert.notEqual(m.seal, null, "sealed after Ctrl-C");
+  assert.equal(m.exit.signal, "SIGINT");
+  assert.equal(jsonl(dir, "raw").length, m.counts.lines);
+});
+
+test("a program that ignores Ctrl-C is killed after the grace period; the session is sealed", async () => {
+  const home = freshHome();
+  const child = capsuleAsync(
+    [
+      "run",
+      "--report",
+      "none",
+      "-q",
+      "--grace",
+      "1",
+      "--",
+      "sh",
+      "-c",
+      "trap '' INT TERM; while :; do sleep 0.1; done",
+    ],
+    home,
+  );
+  const started = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    try {
+      if (tree(onlySession(home)).nodes.length > 0) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - started > 20_000) throw new Error("never started");
+  }
+  process.kill(child.pid!, "SIGTERM"); // sent to capsule alone: forwarded, ignored, then killed
+  const t0 = Date.now();
+  const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  assert.ok(Date.now() - t0 < 15_000, "killed after the grace period");
+  assert.equal(code, 128 + 9);
+  const m = metadata(onlySession(home));
+  assert.notEqual(m.seal, null);
+  assert.equal(m.exit.signal, "SIGKILL");
+});
