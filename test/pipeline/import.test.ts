@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { capsule, freshHome, jsonl, metadata, ROOT, tree } from "./helpers.js";
+
+const CORPUS = join(ROOT, "test/fixtures/corpus");
+
+function importOne(path: string, home = freshHome()): string {
+  const r = capsule(["import", "-q", path], home);
+  assert.equal(r.status, 0, r.stderr);
+  const runs = join(home, "runs");
+  const names = readdirSync(runs).sort();
+  return join(runs, names.at(-1)!);
+}
+
+test("every corpus trace imports with zero parse errors and a sealed, consistent session", () => {
+  const home = freshHome();
+  for (const f of readdirSync(CORPUS).filter((n) => n.endsWith(".strace"))) {
+    const dir = importOne(join(CORPUS, f), home);
+    const m = metadata(dir);
+    const lines = readFileSync(join(CORPUS, f), "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0).length;
+    assert.equal(m.counts.lines, lines, `${f}: every line recorded`);
+    // agent-tt-stderr.strace has the traced program's own stderr mixed in: those lines are not strace's
+    if (f !== "agent-tt-stderr.strace") assert.equal(m.counts.parse_errors, 0, `${f}: parse errors`);
+    assert.notEqual(m.seal, null);
+    assert.equal(jsonl(dir, "raw").length, lines);
+    assert.equal(jsonl(dir, "events").length, m.counts.events);
+    assert.equal(jsonl(dir, "actions").length, m.counts.actions);
+    const t = tree(dir);
+    assert.equal(t.final, true);
+    // the root is the first pid of the trace (a trace written to stderr has no pid on the
+    // root's lines until it has a child, so its first pid is not known from line one)
+    const firstPid = /^\d+/.exec(readFileSync(join(CORPUS, f), "utf8"))?.[0];
+    if (firstPid !== undefined) assert.equal(t.root, Number(firstPid), f);
+    else assert.notEqual(t.root, null, f);
+  }
+});
+
+test("an -ff folder imports as one session with every process", () => {
+  const dir = importOne(join(CORPUS, "ff"));
+  const m = metadata(dir);
+  assert.equal(m.counts.parse_errors, 0);
+  const files = readdirSync(join(CORPUS, "ff"));
+  const pids = files.map((f) => Number(f.split(".").pop()));
+  const t = tree(dir);
+  for (const pid of pids)
+    assert.ok(
+      t.nodes.some((n) => n.pid === pid),
+      `pid ${pid} in the tree`,
+    );
+  const total = files.reduce(
+    (n, f) =>
+      n +
+      readFileSync(join(CORPUS, "ff", f), "utf8")
+        .split("\n")
+        .filter(Boolean).length,
+    0,
+  );
+  assert.equal(m.counts.lines, total);
+});
+
+test("a file that is not a trace is refused with one line and exit 2", () => {
+  const home = freshHome();
+  const bad = join(home, "notes.txt");
+  writeFileSync(bad, "hello\nthis is not strace output\n");
+  const r = capsule(["import", bad], home);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^capsule: .*not a trace/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  const missing = capsule(["import", join(home, "nope.strace")], home);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /no such file/);
+});
+
+test("import keeps data buffers out of the record by default", () => {
+  const dir = importOne(join(CORPUS, "agent.strace"));
+  const raw = readFileSync(join(dir, "raw.jsonl"), "utf8");
+  // the agent's HTTP request body and the key file's content are data buffers
+  assert.doesNotMatch(raw, /not-a-real-key/);
+  assert.match(raw, /@data\(len=\d+,sha256=/);
+});
