@@ -143,11 +143,13 @@ export function createActivityCollector(
         const e = entry(a.pid);
         e.counts[a.kind] = (e.counts[a.kind] ?? 0) + 1;
         pushCapped((e.seqs[a.kind] ??= []), a.seq, 4);
-        if (!a.ok) e.failed++;
+        // A non-blocking connect "fails" with EINPROGRESS and then goes through.
+        const ok = a.ok || (a.kind === "NetConnect" && a.errno === "EINPROGRESS");
+        if (!ok) e.failed++;
         const r = a.resource;
         // Files only: pipes, sockets and devices (/dev/null) are plumbing, not work.
         const isFile = r !== null && /^\/(?!dev\/|proc\/)/.test(r);
-        if (a.ok && r !== null && (isFile || a.kind === "NetConnect")) {
+        if (ok && r !== null && (isFile || a.kind === "NetConnect")) {
           if (a.kind === "FileWrite") {
             e.bytesWritten += a.bytes;
             // The set only grows to a bound: past it, totals are counts of actions.
@@ -168,7 +170,7 @@ export function createActivityCollector(
             if (!e.endpoints.includes(r)) pushCapped(e.endpoints, r);
           } else if (a.kind === "FileDelete") e.deleted++;
         }
-        if (!a.ok) continue;
+        if (!ok) continue;
         for (const c of conds) {
           if (!conditionHolds(c, a, ctx.projectDir)) continue;
           let hit = e.ruleHits.get(c.index);

@@ -50,9 +50,14 @@ function globBody(glob: string, segmentOnly: boolean): string {
 /**
  * Compiles path globs into one predicate. Globs whose placeholder has no value
  * (no home known) are dropped, so they never match by accident.
+ *
+ * Most globs are `**\/tail` with a fixed number of segments in `tail` (`**\/.ssh/id_*`):
+ * those are tested against the path's last segments only, one regex per segment count,
+ * which is far cheaper than letting a `(.*\/)?` prefix backtrack over every slash.
  */
 export function compilePathGlobs(globs: readonly string[], vars: GlobVars): (path: string) => boolean {
-  const parts: string[] = [];
+  const general: string[] = [];
+  const bySegments = new Map<number, string[]>();
   for (const g of globs) {
     let glob = g;
     if (glob.startsWith("~/") || glob === "~") {
@@ -65,12 +70,28 @@ export function compilePathGlobs(globs: readonly string[], vars: GlobVars): (pat
     for (const one of expandBraces(glob)) {
       // A glob that does not start at the root matches at any depth: `*.env` = `**/*.env`.
       const anchored = one.startsWith("/") ? one : `**/${one}`;
-      parts.push(globBody(anchored, false));
+      const tail = anchored.startsWith("**/") ? anchored.slice(3) : null;
+      if (tail !== null && tail !== "" && !tail.includes("**")) {
+        const n = tail.split("/").length;
+        let list = bySegments.get(n);
+        if (!list) bySegments.set(n, (list = []));
+        list.push(globBody(tail, false));
+      } else general.push(globBody(anchored, false));
     }
   }
-  if (parts.length === 0) return () => false;
-  const re = new RegExp(`^(?:${parts.join("|")})$`);
-  return (path) => re.test(path);
+  const generalRe = general.length ? new RegExp(`^(?:${general.join("|")})$`) : null;
+  const tails = [...bySegments].map(([n, bodies]) => ({ n, re: new RegExp(`^(?:${bodies.join("|")})$`) }));
+  if (!generalRe && tails.length === 0) return () => false;
+  return (path) => {
+    if (tails.length > 0) {
+      const segs = path.split("/");
+      for (const t of tails) {
+        if (segs.length < t.n) continue;
+        if (t.re.test(segs.slice(segs.length - t.n).join("/"))) return true;
+      }
+    }
+    return generalRe?.test(path) === true;
+  };
 }
 
 /** Compiles program-name globs (matched against a basename). */

@@ -69,6 +69,7 @@ export function severityRank(s: Severity): number {
 }
 
 interface Compiled {
+  index: number;
   rule: RiskRule;
   paths: ((p: string) => boolean) | null;
   except: ((p: string) => boolean) | null;
@@ -120,7 +121,8 @@ function octal(mode: number): string {
 
 export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const vars = { home: ctx.home, capsuleHome: ctx.capsuleHome };
-  const compiled: Compiled[] = rules.risks.map((rule) => ({
+  const compiled: Compiled[] = rules.risks.map((rule, index) => ({
+    index,
     rule,
     paths: rule.paths ? compilePathGlobs(rule.paths, vars) : null,
     except: rule.except_paths ? compilePathGlobs(rule.except_paths, vars) : null,
@@ -245,8 +247,19 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     return true;
   };
 
-  const pathOk = (c: Compiled, path: string): boolean =>
-    (c.paths === null || c.paths(path)) && (c.except === null || !c.except(path));
+  // Paths repeat (libraries, the same source files): each rule's verdict on a path is
+  // computed once. The cache is dropped whole when it grows past a bound.
+  const verdicts = new Map<string, Int8Array>();
+  const pathOk = (c: Compiled, path: string): boolean => {
+    let v = verdicts.get(path);
+    if (!v) {
+      if (verdicts.size >= 65_536) verdicts.clear();
+      verdicts.set(path, (v = new Int8Array(compiled.length).fill(-1)));
+    }
+    const i = c.index;
+    if (v[i] === -1) v[i] = (c.paths === null || c.paths(path)) && (c.except === null || !c.except(path)) ? 1 : 0;
+    return v[i] === 1;
+  };
 
   const rememberWrite = (path: string, e: EnhancedEvent) => {
     const w = written.get(path);

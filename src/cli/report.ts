@@ -37,11 +37,16 @@ async function model(session: string | undefined, rules: string[], scanEnriched:
   });
 }
 
+let quietOnEpipe = false;
+
 /** Writes to stdout; a reader that goes away (`| head`) ends the output quietly. */
 function write(text: string): void {
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-  });
+  if (!quietOnEpipe) {
+    quietOnEpipe = true;
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
+  }
   process.stdout.write(text);
 }
 
@@ -54,7 +59,8 @@ function widthOf(flag: string | undefined): number {
   return process.stdout.isTTY ? Math.max(40, process.stdout.columns || 80) : 80;
 }
 
-export function registerReport(program: Command): void {
+/** `out` receives what the commands print (stdout unless a test collects it). */
+export function registerReport(program: Command, out: (text: string) => void = write): void {
   program
     .command("report")
     .description("report on a session: the labelled process tree, workflows and risks")
@@ -69,11 +75,11 @@ export function registerReport(program: Command): void {
       const format = flags.format as Format;
       const width = widthOf(flags.width);
       const m = await model(session, flags.rules ?? [], format !== "human");
-      if (format === "ai") write(`${buildAISynthesis(m).json}\n`);
-      else if (format === "json") write(`${JSON.stringify(buildMachineReport(m), null, 2)}\n`);
+      if (format === "ai") out(`${buildAISynthesis(m).json}\n`);
+      else if (format === "json") out(`${JSON.stringify(buildMachineReport(m), null, 2)}\n`);
       else {
         const color = flags.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
-        write(renderHuman(m, { width, color }));
+        out(renderHuman(m, { width, color }));
       }
     });
 
@@ -86,6 +92,6 @@ export function registerReport(program: Command): void {
     .action(async (session: string | undefined, flags: { aiReady?: boolean; rules?: string[] }) => {
       if (!flags.aiReady) throw new CapsuleError("USAGE", "export: say which form, e.g. --ai-ready");
       const m = await model(session, flags.rules ?? [], true);
-      write(`${buildAISynthesis(m).json}\n`);
+      out(`${buildAISynthesis(m).json}\n`);
     });
 }

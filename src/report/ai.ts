@@ -515,7 +515,7 @@ function assemble(c: Candidates, caps: Caps): AISynthesis {
   const cut = Object.values(omitted).some((v) => v > 0);
   synth.truncation.truncated = cut;
   synth.truncation.note = cut
-    ? "Lists were ranked (most severe, failed and longest first) and cut to fit the size limit; counts above say how much was left out. Use `capsule report --format json` for everything."
+    ? "Lists were ranked (most severe, failed and longest first) and cut to keep the synthesis small and within limit_bytes; `omitted` says how much was left out. `capsule report --format json` has everything."
     : "Nothing was left out.";
   return synth;
 }
@@ -536,19 +536,35 @@ function shrink(c: Caps): Caps {
   };
 }
 
-/** The synthesis and its printed form (2-space JSON), which is at most AI_LIMIT_BYTES. */
+/** JSON indented by two spaces, with lists of numbers and strings kept on one line. */
+export function readableJson(v: unknown, indent = ""): string {
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== "object")) return JSON.stringify(v);
+    const inner = `${indent}  `;
+    return `[\n${v.map((x) => inner + readableJson(x, inner)).join(",\n")}\n${indent}]`;
+  }
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    if (entries.length === 0) return "{}";
+    const inner = `${indent}  `;
+    return `{\n${entries.map(([k, x]) => `${inner}${JSON.stringify(k)}: ${readableJson(x, inner)}`).join(",\n")}\n${indent}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The synthesis and its printed form (readable JSON), which is at most AI_LIMIT_BYTES. */
 export function buildAISynthesis(m: ReportModel, limit = AI_LIMIT_BYTES): { synthesis: AISynthesis; json: string } {
   const c = candidates(m);
   let caps = START;
   for (let i = 0; i < 40; i++) {
     const synthesis = assemble(c, caps);
     synthesis.truncation.limit_bytes = limit;
-    const json = JSON.stringify(synthesis, null, 2);
+    const json = readableJson(synthesis);
     if (Buffer.byteLength(json, "utf8") <= limit) return { synthesis, json };
     caps = shrink(caps);
   }
   // Every list at its floor and still too big (a huge limit cut): keep only the essentials.
   const synthesis = assemble(c, { ...shrink(caps), operations: 0, interactions: 0, patterns: 0, risks: 1 });
   synthesis.workflows = synthesis.workflows.slice(0, 6);
-  return { synthesis, json: JSON.stringify(synthesis, null, 2) };
+  return { synthesis, json: readableJson(synthesis) };
 }

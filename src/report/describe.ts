@@ -58,6 +58,7 @@ export interface WorkflowDetail {
 }
 
 function shortPath(p: string, projectDir: string | null): string {
+  if (projectDir && p === projectDir) return ".";
   if (projectDir && p.startsWith(`${projectDir}/`)) return p.slice(projectDir.length + 1);
   return p;
 }

@@ -39,7 +39,7 @@ const ANSI: Record<Style, string> = {
 };
 
 /** Siblings of one kind folded into one line when there are at least this many. */
-const FOLD_MIN = 4;
+const FOLD_MIN = 6;
 
 class Out {
   readonly lines: string[] = [];
@@ -69,7 +69,7 @@ class Out {
   /** A paragraph wrapped to the width, later lines indented. */
   para(first: Seg[], rest: string, indent: string, style?: Style): void {
     const lead = first.map((p) => p[0]).join("");
-    const lines = wrap(`${lead}${rest}`, this.width, indent);
+    const lines = wrap(lead, rest, this.width, indent);
     lines.forEach((l, i) => {
       if (i === 0 && l.startsWith(lead)) this.seg([...first, [l.slice(lead.length), style]]);
       else this.text(l, style);
@@ -278,7 +278,7 @@ function workflows(m: ReportModel, o: Out): void {
       const d = workflowDetail(m, m.labelRules, n, wf, Math.max(20, o.width - 6 - displayWidth(pid)));
       o.text(`    ${fit(d.summary, o.width - 4 - displayWidth(pid))}${pid}`);
     }
-    if (nodes.length > 5) o.text(`    … ${plural(nodes.length - 5, "more")}`, "dim");
+    if (nodes.length > 5) o.text(`    … ${num(nodes.length - 5)} more`, "dim");
   }
 }
 
@@ -317,7 +317,17 @@ function activity(m: ReportModel, o: Out): void {
   const kinds = Object.entries(m.actions.byKind).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
   if (kinds.length === 0) return;
   o.text("Activity (start-up folded):", "bold");
-  o.para([["  "]], kinds.map(([k, v]) => `${k} ${num(v ?? 0)}`).join(" · "), "  ");
+  // Whole items per line, so no line starts with a separator.
+  let line = "  ";
+  for (const [k, v] of kinds) {
+    const item = `${k} ${num(v ?? 0)}`;
+    const next = line.trim() === "" ? `${line}${item}` : `${line} · ${item}`;
+    if (displayWidth(next) > o.width && line.trim() !== "") {
+      o.text(`${line} ·`);
+      line = `  ${item}`;
+    } else line = next;
+  }
+  o.text(line);
   if (m.actions.failed > 0) o.text(`  ${plural(m.actions.failed, "action")} failed`, "dim");
 }
 

@@ -84,16 +84,17 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       })
     : null;
   const execRefs = new Map<number, number>();
+  const found: RiskFinding[] = [];
 
   if (engine || opts.scanEnriched) {
     await forEachEnriched(dir, (batch) => {
-      engine?.push(batch);
+      if (engine) found.push(...engine.push(batch));
       for (const e of batch) if (execPath(e) !== null) execRefs.set(e.event_seq, e.seq);
     });
   }
   await forEachAction(dir, (batch) => {
     collector.push(batch);
-    engine?.pushActions(batch);
+    if (engine) found.push(...engine.pushActions(batch));
     for (const a of batch) {
       actions.total++;
       if (a.startup) actions.startup++;
@@ -108,7 +109,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     isLabelled(session.tree) && !opts.reevaluate ? session.tree : classifyTree(session.tree, opts.rules, collector);
   let risks = session.risks;
   if (engine) {
-    risks = engine.end(tree);
+    risks = [...found, ...engine.end(tree)];
     risks.forEach((r, i) => {
       r.seq = i;
     });

@@ -81,13 +81,25 @@ function shortArg(a: string, max: number): string {
   return /[\s"'|;&<>()$`\\]/.test(a) || a === "" ? `"${s.replace(/"/g, '\\"')}"` : s;
 }
 
-/** argv as a person reads it: the program's basename, then the arguments, within `width`. */
+/** `/a/b/c/tool.py` → `…/c/tool.py`: the end of a path says the most. */
+function compactPath(a: string): string {
+  if (!a.startsWith("/")) return a;
+  const parts = a.split("/").filter((p) => p !== "");
+  return parts.length <= 2 ? a : `…/${parts.slice(-2).join("/")}`;
+}
+
+/**
+ * argv as a person reads it, within `width`: the program's basename, then the arguments;
+ * when too long, absolute paths are shortened to their last two parts, then the end is cut.
+ */
 export function shortCommand(argv: readonly string[], width: number, perArg = 40): string {
   if (argv.length === 0) return "";
   const a0 = argv[0] as string;
   const prog = printable(a0.slice(a0.lastIndexOf("/") + 1) || a0);
-  const parts = [prog, ...argv.slice(1).map((a) => shortArg(a, perArg))];
-  return fit(parts.join(" "), width);
+  const args = argv.slice(1);
+  const full = [prog, ...args.map((a) => shortArg(a, perArg))].join(" ");
+  if (displayWidth(full) <= width) return full;
+  return fit([prog, ...args.map((a) => shortArg(compactPath(a), perArg))].join(" "), width);
 }
 
 /** "1,234". */
@@ -100,23 +112,35 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${num(n)} ${n === 1 ? one : many}`;
 }
 
-/** Word-wraps `text` to `width` columns; later lines start with `indent`. */
-export function wrap(text: string, width: number, indent: string): string[] {
+/**
+ * Word-wraps `text` to `width` columns: the first line starts with `lead`, later ones
+ * with `indent` (both kept exactly as given).
+ */
+export function wrap(lead: string, text: string, width: number, indent: string): string[] {
   const words = text.split(/\s+/).filter((w) => w !== "");
   const lines: string[] = [];
-  let cur = "";
+  let cur = lead;
+  let empty = true;
   for (const word of words) {
-    const lead = lines.length === 0 ? "" : indent;
-    const candidate = cur === "" ? word : `${cur} ${word}`;
-    if (displayWidth(lead + candidate) <= width) cur = candidate;
-    else if (cur === "") {
-      lines.push(fit(lead + word, width));
+    const candidate = empty ? `${cur}${word}` : `${cur} ${word}`;
+    if (displayWidth(candidate) <= width) {
+      cur = candidate;
+      empty = false;
+    } else if (empty) {
+      lines.push(fit(candidate, width));
+      cur = indent;
     } else {
-      lines.push(lead + cur);
-      cur = word;
+      lines.push(cur);
+      cur = `${indent}${word}`;
+      empty = false;
+      if (displayWidth(cur) > width) {
+        lines.push(fit(cur, width));
+        cur = indent;
+        empty = true;
+      }
     }
   }
-  if (cur !== "") lines.push(fit((lines.length === 0 ? "" : indent) + cur, width));
+  if (!empty || lines.length === 0) lines.push(fit(cur, width));
   return lines;
 }
 
