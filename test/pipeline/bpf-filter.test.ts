@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { compileBpf, noClang, tempPath } from "../ebpf/elf-support.js";
+import { capsule, freshHome, jsonl, metadata, onlySession } from "./helpers.js";
+
+// `capsule run --bpf PROG`: the program's verdict drops events from the derived streams,
+// never from raw.jsonl or events.jsonl.
+test("capsule run --bpf keeps only what the program keeps in enriched/actions, raw keeps all", {
+  skip: noClang,
+}, () => {
+  const src = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "capsule_event.h"
+char LICENSE[] SEC("license") = "GPL";
+SEC("capsule/event")
+int only_failed(struct capsule_event *e) { return e->errno != 0; }
+`;
+  const obj = tempPath("only_failed.o");
+  writeFileSync(obj, compileBpf("only_failed.c", src));
+  const home = freshHome();
+  const r = capsule(
+    [
+      "run",
+      "--report",
+      "none",
+      "-q",
+      "--bpf",
+      obj,
+      "--",
+      "sh",
+      "-c",
+      "cat /nonexistent-a /nonexistent-b 2>/dev/null; true",
+    ],
+    home,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const dir = onlySession(home);
+  const m = metadata(dir);
+  const enriched = jsonl<{ seq: number; errno: string | null; abs_path: string | null }>(dir, "enriched");
+  assert.ok(enriched.length > 0);
+  for (const e of enriched) assert.notEqual(e.errno, null, "only failed calls survive the filter");
+  enriched.forEach((e, i) => assert.equal(e.seq, i, "enriched seq stays the line index"));
+  assert.ok(enriched.some((e) => e.abs_path === "/nonexistent-a"));
+  // the record itself is complete: events.jsonl has the successful calls too
+  const events = jsonl<{ kind: string; errno?: string | null }>(dir, "events");
+  assert.ok(events.some((e) => e.kind === "syscall" && e.errno === null));
+  assert.equal(jsonl(dir, "raw").length, m.counts.lines);
+  assert.equal(m.counts.enriched, enriched.length);
+});
+
+test("a --bpf file that is not an eBPF object is one line and exit 2", () => {
+  const home = freshHome();
+  const bad = join(home, "bad.o");
+  writeFileSync(bad, "not an ELF file");
+  const r = capsule(["run", "--bpf", bad, "--", "true"], home);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.match(r.stderr, /^capsule: /);
+});
