@@ -261,4 +261,51 @@ describe("live strace runs", () => {
       t.cleanup();
     }
   });
+
+  it("stopped by SIGSTOP, killed by SIGSEGV (core dumped), -C's summary table", () => {
+    const script =
+      "sleep 2 & p=$!; sleep 0.2; kill -STOP $p; sleep 0.2; kill -CONT $p; kill -TERM $p; wait; " +
+      "ulimit -c unlimited; sh -c 'kill -SEGV $$'; true";
+    const t = strace(["-f", "-C", "-ttt"], ["sh", "-c", script]);
+    try {
+      const lines = readLines(t.out);
+      const p = parseLines(lines);
+      assert.equal(p.parser.stats.parseErrors, 0);
+      const stop = p.events.find((e) => e.kind === "signal" && e.stopped);
+      assert.ok(stop?.kind === "signal" && stop.signal === "SIGSTOP" && stop.info === null);
+      const core = p.events.find((e) => e.kind === "exit" && e.signal === "SIGSEGV");
+      assert.ok(core?.kind === "exit");
+      assert.equal(
+        core.core,
+        lines.some((l) => l.endsWith("+++ killed by SIGSEGV (core dumped) +++")),
+      );
+      assert.ok(core.core, "a core was dumped (core_pattern writes into the cwd)");
+      const table = p.items.filter(
+        (i) => i.event.kind === "notice" && /^(% time|------|\s*\d+\.\d+ )/.test(i.lines[0]!),
+      );
+      assert.ok(table.length >= 5, "the summary table's rows are notices");
+      assert.ok(table.some((i) => /\btotal$/.test(i.lines[0]!)));
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("-k stack frames are notices of the pid of the call above them", () => {
+    const t = strace(["-f", "-k"], ["sh", "-c", "cat /etc/hostname"]);
+    try {
+      const lines = readLines(t.out);
+      const p = parseLines(lines);
+      assert.equal(p.parser.stats.parseErrors, 0);
+      const frames = p.items.filter((i) => i.lines[0]!.startsWith(" > "));
+      assert.ok(frames.length > 10);
+      for (const f of frames) {
+        assert.equal(f.event.kind, "notice");
+        let k = f.event.raw[0]!;
+        while (lines[k]!.startsWith(" > ")) k--;
+        assert.equal(f.event.pid, Number(/^(\d+) /.exec(lines[k]!)![1]));
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
 });

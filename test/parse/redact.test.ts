@@ -156,4 +156,35 @@ describe("redactDataArgs on a live trace", () => {
   it("is idempotent and cheap to call on its own output", () => {
     for (const l of redacted) assert.equal(redactDataArgs(l), l);
   });
+
+  it("redacts -e write= hex dumps, whose bytes strace prints in full", () => {
+    const long = `${secret}-${secret}`;
+    const t = strace(["-e", "trace=write", "-e", "write=1"], ["sh", "-c", `printf %s ${long}`]);
+    try {
+      const raw = readLines(t.out);
+      const dumps = raw.filter((l) => l.startsWith(" | "));
+      const hex = (s: string) => Buffer.from(s).toString("hex").match(/../g)!.join(" ");
+      assert.ok(
+        dumps.length >= 4 && dumps.some((l) => l.includes(hex(secret.slice(0, 8)))),
+        "the raw dump shows the bytes",
+      );
+      const red = raw.map(redactDataArgs);
+      const reds = red.filter((l) => l.startsWith(" | "));
+      for (const l of reds) {
+        assert.match(l, /^ \| [0-9a-f]{5} {2}@data\(len=\d+,sha256=[0-9a-f]{32}\)$/);
+        assert.ok(!l.includes(secret.slice(7, 15)));
+      }
+      const lens = reds.map((l) => Number(/len=(\d+)/.exec(l)![1]));
+      assert.equal(
+        lens.reduce((a, b) => a + b, 0),
+        Buffer.byteLength(long),
+      );
+      assert.ok(reds[0]!.includes(`sha256=${sha(Buffer.from(long.slice(0, 16)))}`));
+      const { parser, events } = parseLines(red);
+      assert.equal(parser.stats.parseErrors, 0);
+      assert.equal(events.filter((e) => e.kind === "notice" && e.text.includes("@data(")).length, reds.length);
+    } finally {
+      t.cleanup();
+    }
+  });
 });

@@ -47,6 +47,8 @@ const LT = 60;
 const GT = 62;
 const LBRACE = 123;
 const LS = 115;
+const PERCENT = 37;
+const PIPE = 124;
 
 export interface StraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first -ttt timestamp becomes t0. */
@@ -130,12 +132,17 @@ class Parser implements StraceParser {
   private solo = -1;
   private readonly announced = new Set<number>();
   private rootPid = -1;
+  /** Pid of the last event line, for stack frames and dumps that follow it. */
+  private lastPid: number;
+  /** Inside -c/-C's summary table. */
+  private summary = false;
   /** Leader pid → the thread whose execve resumes under it (`<pid changed to N ...>`). */
   private readonly handoff = new Map<number, number>();
 
   constructor(t0: number | null, defaultPid: number) {
     this.clock = new TraceClock(t0);
     this.defaultPid = defaultPid;
+    this.lastPid = defaultPid;
   }
 
   get t0EpochUs(): number | null {
@@ -165,6 +172,14 @@ class Parser implements StraceParser {
     let line = r.line;
     if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     if (this.cut !== null && this.continueCut(r, line)) return;
+    // -c/-C's summary table closes the trace: "% time     seconds  usecs/call ...".
+    if (this.summary) {
+      if (isSummaryRow(line)) return this.otherNotice(line, r.seq);
+      this.summary = false;
+    } else if (line.charCodeAt(0) === PERCENT && line.startsWith("% time ")) {
+      this.summary = true;
+      return this.otherNotice(line, r.seq);
+    }
     const L = this.leader;
     scanLeader(line, L);
     const ts = this.clock.ts(L);
@@ -179,11 +194,32 @@ class Parser implements StraceParser {
     const nameEnd = scanName(line, b);
     if (nameEnd > b) {
       if (c === LS && line.startsWith("strace: ", b)) this.notice(line, b, r.seq, pid, prefixed);
-      else this.syscallLine(line, b, nameEnd, r, ts, pid, !prefixed && r.src === null);
-    } else if (c === LT && line.startsWith("<... ", b)) this.resumed(line, b, r, ts, pid);
-    else if (c === MINUS && line.startsWith("--- ", b)) this.signal(line, b, r, ts, pid);
-    else if (c === PLUS && line.startsWith("+++ ", b)) this.exit(line, b, r, ts, pid);
+      else {
+        this.lastPid = pid;
+        this.syscallLine(line, b, nameEnd, r, ts, pid, !prefixed && r.src === null);
+      }
+    } else if (c === LT && line.startsWith("<... ", b)) this.resumed(line, b, r, ts, (this.lastPid = pid));
+    else if (c === MINUS && line.startsWith("--- ", b)) this.signal(line, b, r, ts, (this.lastPid = pid));
+    else if (c === PLUS && line.startsWith("+++ ", b)) this.exit(line, b, r, ts, (this.lastPid = pid));
+    else if (b > 0 && !prefixed && (c === GT || c === PIPE) && line.charCodeAt(b + 1) === SPACE)
+      // -k's stack frames ` > /lib/libc.so.6(read+0x12) [0x...]` and -e read=/write= dumps
+      // ` | 00000  68 65 ...` (redacted to @data) follow the call they belong to.
+      this.otherNotice(line, r.seq);
     else this.error([r.seq], [line], ts, prefixed ? pid : null, line.length === 0 ? "empty line" : "not strace output");
+  }
+
+  /** A line strace printed that is no event of its own; it belongs to the last pid seen. */
+  private otherNotice(line: string, seq: number): void {
+    const event: NoticeEvent = {
+      kind: "notice",
+      seq: this.seq++,
+      raw: [seq],
+      ts: null,
+      pid: this.lastPid,
+      notice: "other",
+      text: line.trim(),
+    };
+    this.emit(event, [line]);
   }
 
   private syscallLine(
@@ -594,6 +630,14 @@ class Parser implements StraceParser {
     this.stats.parseErrors++;
     this.out.push({ event, lines });
   }
+}
+
+/** A row of -c's table: rules of dashes, or numbers then a syscall name (no parentheses). */
+function isSummaryRow(line: string): boolean {
+  const t = line.trimStart();
+  if (t.startsWith("------")) return true;
+  const c = t.charCodeAt(0);
+  return c >= 48 && c <= 57 && !t.includes("(") && !t.includes("=");
 }
 
 /** Arguments of a call whose first half was never seen start with a `...` placeholder. */

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { decodeBytes, newLeader, scanAnnotation, scanLeader, scratchBytes, skipString } from "./scanner.js";
 
+const SPACE = 32;
 const QUOTE = 34;
 const LPAREN = 40;
 const RPAREN = 41;
@@ -18,6 +19,7 @@ const UD = 68;
 const LBRACK = 91;
 const RBRACK = 93;
 const LBRACE = 123;
+const PIPE = 124;
 const RBRACE = 125;
 
 function isNameChar(c: number): boolean {
@@ -61,6 +63,9 @@ const cache = new Map<string, string>();
  * `<... NAME resumed>` halves. Other lines come back unchanged (the same string).
  */
 export function redactDataArgs(line: string): string {
+  // -e read=/write= hex dumps: ` | 00000  68 65 6c 6c 6f ...  hello |`.
+  if (line.charCodeAt(0) === SPACE && line.charCodeAt(1) === PIPE && line.charCodeAt(2) === SPACE)
+    return redactDump(line);
   // Cheap rejection: no string literal, nothing to redact.
   const q = line.indexOf('"');
   if (q < 0) return line;
@@ -115,6 +120,35 @@ function redactFrom(line: string, i: number): string {
     }
   }
   return last === 0 ? line : out + line.slice(last);
+}
+
+/** ` | OFFSET  HEX...  ASCII |` → ` | OFFSET  @data(len=N,sha256=HEX)`; other lines unchanged. */
+function redactDump(line: string): string {
+  // strace prints " | %05x  %-49s  %-16s |": 16 bytes as hex pairs, then the same as text.
+  let i = 3;
+  while (isHex(line.charCodeAt(i))) i++;
+  if (i === 3 || line.charCodeAt(i) !== SPACE || line.charCodeAt(i + 1) !== SPACE) return line;
+  const bytes: number[] = [];
+  let j = i + 2;
+  const end = Math.min(line.length, j + 49);
+  while (j + 1 < end && bytes.length < 16) {
+    const c = line.charCodeAt(j);
+    if (c === SPACE) {
+      j++;
+      continue;
+    }
+    if (!isHex(c) || !isHex(line.charCodeAt(j + 1))) break;
+    bytes.push(Number.parseInt(line.slice(j, j + 2), 16));
+    j += 2;
+  }
+  if (bytes.length === 0) return line;
+  const buf = Buffer.from(bytes);
+  const hash = createHash("sha256").update(buf).digest("hex").slice(0, 32);
+  return `${line.slice(0, i + 2)}@data(len=${buf.length},sha256=${hash})`;
+}
+
+function isHex(c: number): boolean {
+  return (c >= D0 && c <= D9) || (c >= 97 && c <= 102);
 }
 
 /** The token for the literal `line[a, e)` (quotes included). */
