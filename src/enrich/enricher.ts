@@ -15,6 +15,23 @@
  * exactly as the kernel made it. Held events are released as orphans when too many are
  * held, when they wait too long in a live run, and at the end. `seq` numbers records in
  * output order.
+ *
+ * Field notes (where seed 004 leaves a choice):
+ * - `pid` is the thread group (process), `tid` the thread strace printed.
+ * - `fd` is the fd the record is about (an open's or accept's new fd, a dup's target),
+ *   -1 when there is none (seed 004), e.g. a failed open or a path-only call.
+ * - `abs_path` of an open is the kernel's resolved path when -yy printed it (so the fd's
+ *   later reads carry the same path), else the lexically resolved one; `abs_path2` is the
+ *   second path of two-path calls (semantics.ts).
+ * - `exe_path` is the path execve was given (for a `#!` script, the script), inherited
+ *   from the parent before a child's exec; /proc/PID/exe only when no exec was seen.
+ * - `euid`/`egid`/`caps` become unknown at exec (set-user-ID files, file capabilities)
+ *   until the program asks (geteuid, capget) or /proc tells; `uid`/`gid` carry over.
+ * - `args` words come from the parser's `argWord`, plus flag sets whose every name is
+ *   known (open, AT_*, socket, clone flags); exit records' `retval` is the exit code.
+ * - `ts` of an event without a timestamp is the previous one's (0 before any).
+ * - The 2 ms /proc budget is per batch: a batch's look-ups run together and the batch
+ *   waits at most that long for them.
  */
 
 import { blake3Hex as rawHash } from "../core/blake3.js";
