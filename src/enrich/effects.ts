@@ -179,10 +179,15 @@ function fcntl(d: Draft, ev: SyscallEvent, t: Task): void {
   if (cmd === "F_DUPFD" || cmd === "F_DUPFD_CLOEXEC") {
     d.op = "DUP";
     const n = d.ok ? retInt(ev.ret) : null;
-    if (n !== null && n >= 0 && d.file !== undefined) {
-      setFd(files, n, d.file, cmd === "F_DUPFD_CLOEXEC");
-      d.fd = n;
+    if (n === null || n < 0) return;
+    const cloexec = cmd === "F_DUPFD_CLOEXEC";
+    if (d.file !== undefined) setFd(files, n, d.file, cloexec);
+    else closeFd(files, n);
+    if (ev.retPath !== null) {
+      learnAnnotation(files, n, ev.retPath, ev.retDev ?? null);
+      if (cloexec) files.cloexec.add(n);
     }
+    d.fd = n;
     return;
   }
   if (!d.ok || d.fd < 0 || !files.fds.has(d.fd)) return;
