@@ -97,6 +97,17 @@ function pushCapped<T>(list: T[], v: T, cap: number = KEEP): void {
 }
 
 /**
+ * Whether `r` is new to a process's list (then kept as an example). The set only grows
+ * to a bound: past it, repeats of forgotten resources count again.
+ */
+function firstTime(seen: Set<string>, examples: string[], r: string): boolean {
+  if (seen.has(r)) return false;
+  if (seen.size < 4096) seen.add(r);
+  pushCapped(examples, r);
+  return true;
+}
+
+/**
  * Collects per-process activity. `projectDir` decides `inside_project` conditions;
  * `home` expands `~` in the rules' path globs.
  */
@@ -152,19 +163,10 @@ export function createActivityCollector(
         if (ok && r !== null && (isFile || a.kind === "NetConnect")) {
           if (a.kind === "FileWrite") {
             e.bytesWritten += a.bytes;
-            // The set only grows to a bound: past it, totals are counts of actions.
-            if (!e.writtenSet.has(r)) {
-              if (e.writtenSet.size < 4096) e.writtenSet.add(r);
-              e.writtenTotal++;
-              pushCapped(e.written, r);
-            }
+            if (firstTime(e.writtenSet, e.written, r)) e.writtenTotal++;
           } else if (a.kind === "FileRead") {
             e.bytesRead += a.bytes;
-            if (!e.readSet.has(r)) {
-              if (e.readSet.size < 4096) e.readSet.add(r);
-              e.readTotal++;
-              pushCapped(e.read, r);
-            }
+            if (firstTime(e.readSet, e.read, r)) e.readTotal++;
           } else if (a.kind === "NetConnect") {
             e.connects++;
             if (!e.endpoints.includes(r)) pushCapped(e.endpoints, r);

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { CapsuleError } from "../core/errors.js";
-import type { ActionKind, AgentWorkflow, Severity } from "../core/events.js";
+import { ACTION_KINDS, type ActionKind, type AgentWorkflow, type Severity } from "../core/events.js";
 
 /** A test on a process's command line. Every key given must hold. */
 export interface ArgvMatch {
@@ -126,23 +126,6 @@ export const WORKFLOWS: readonly AgentWorkflow[] = [
   "SecurityOperation",
 ];
 const SEVERITIES: readonly Severity[] = ["LOW", "MEDIUM", "HIGH"];
-const ACTION_KINDS: readonly ActionKind[] = [
-  "FileRead",
-  "FileWrite",
-  "FileDelete",
-  "FileRename",
-  "FileMetadata",
-  "DirList",
-  "PermChange",
-  "ProcessSpawn",
-  "ProcessExit",
-  "NetConnect",
-  "NetListen",
-  "NetSend",
-  "NetRecv",
-  "Signal",
-  "Other",
-];
 const REMOTES: readonly Remote[] = ["loopback", "non-loopback", "any"];
 
 /** Path of the rules shipped with the package (works from src/ and dist/). */
@@ -256,33 +239,6 @@ function workflowRule(c: Checker, v: unknown, where: string): WorkflowRule {
   return r;
 }
 
-const RISK_KEYS = [
-  "id",
-  "severity",
-  "detector",
-  "reason",
-  "disabled",
-  "fallback",
-  "access",
-  "paths",
-  "except_paths",
-  "outside_project",
-  "other_process",
-  "mode_any",
-  "programs",
-  "except_programs",
-  "args_any",
-  "args_regex",
-  "written_in_session",
-  "downloaded_severity",
-  "built_severity",
-  "built_by",
-  "calls",
-  "remote",
-  "ports",
-  "threshold",
-] as const;
-
 /** Keys that only make sense for some detectors. */
 const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
   file: ["access", "paths", "except_paths", "outside_project", "other_process", "mode_any"],
@@ -301,6 +257,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
   "delete-count": ["threshold", "paths", "except_paths"],
 };
 const COMMON_KEYS = ["id", "severity", "detector", "reason", "disabled", "fallback", "programs", "except_programs"];
+const RISK_KEYS = [...new Set([...COMMON_KEYS, ...Object.values(DETECTOR_KEYS).flat()])];
 
 function riskRule(c: Checker, v: unknown, where: string): RiskRule {
   const o = c.obj(v, where, RISK_KEYS);

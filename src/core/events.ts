@@ -284,6 +284,25 @@ export interface EnhancedEvent {
 
 export type ActionKind = HighLevelKind;
 
+/** Every ActionKind, in the order of the vocabulary (for validating user input). */
+export const ACTION_KINDS: readonly ActionKind[] = [
+  "FileRead",
+  "FileWrite",
+  "FileDelete",
+  "FileRename",
+  "FileMetadata",
+  "DirList",
+  "PermChange",
+  "ProcessSpawn",
+  "ProcessExit",
+  "NetConnect",
+  "NetListen",
+  "NetSend",
+  "NetRecv",
+  "Signal",
+  "Other",
+];
+
 /** Several enriched events merged into one thing a person understands. */
 export interface Action {
   seq: number;
