@@ -144,32 +144,41 @@ export function intLiteral(t: string): number | null {
   return Number.parseInt(t, 10);
 }
 
-const caches = new WeakMap<Names, Map<string, number>>();
+/** A flag text read by one table: its bits, and whether every part of it was understood. */
+interface Parsed {
+  bits: number;
+  exact: boolean;
+}
 
-/** The bits a flag text sets, by `names`; unknown names count as 0. Memoised per text. */
-export function bitsOfText(text: string, names: Names): number {
+const caches = new WeakMap<Names, Map<string, Parsed>>();
+
+/** `text` read by `names`, memoised: flag texts repeat endlessly (O_RDONLY|O_CLOEXEC). */
+function parseFlags(text: string, names: Names): Parsed {
   let cache = caches.get(names);
   if (cache === undefined) {
     cache = new Map();
     caches.set(names, cache);
   }
-  // flag texts repeat endlessly (O_RDONLY|O_CLOEXEC): one map hit instead of a split
   const hit = cache.get(text);
   if (hit !== undefined) return hit;
-  let v = 0;
+  let bits = 0;
+  let exact = true;
   for (let part of text.split("|")) {
     const eq = part.lastIndexOf("=");
     if (eq >= 0) part = part.slice(eq + 1);
     part = part.trim();
-    const b = names.get(part);
-    if (b !== undefined) v |= b;
-    else {
-      const n = intLiteral(part);
-      if (n !== null) v |= n;
-    }
+    const b = names.get(part) ?? intLiteral(part);
+    if (b === null) exact = false;
+    else bits |= b;
   }
-  if (cache.size < 4096) cache.set(text, v);
-  return v;
+  const r = { bits, exact };
+  if (cache.size < 4096) cache.set(text, r);
+  return r;
+}
+
+/** The bits a flag text sets, by `names`; unknown names count as 0. */
+export function bitsOfText(text: string, names: Names): number {
+  return parseFlags(text, names).bits;
 }
 
 /**
@@ -180,34 +189,8 @@ export function flagWord(a: Arg | undefined, names: Names): string | null {
   if (a === undefined) return null;
   const t = textOf(a);
   if (t === null) return null;
-  let cache = wordCaches.get(names);
-  if (cache === undefined) {
-    cache = new Map();
-    wordCaches.set(names, cache);
-  }
-  const hit = cache.get(t);
-  if (hit !== undefined) return hit;
-  const w = strictWord(t, names);
-  if (cache.size < 4096) cache.set(t, w);
-  return w;
-}
-
-const wordCaches = new WeakMap<Names, Map<string, string | null>>();
-
-function strictWord(t: string, names: Names): string | null {
-  let v = 0;
-  for (let part of t.split("|")) {
-    const eq = part.lastIndexOf("=");
-    if (eq >= 0) part = part.slice(eq + 1);
-    const b = names.get(part.trim());
-    if (b !== undefined) v |= b;
-    else {
-      const n = intLiteral(part.trim());
-      if (n === null) return null;
-      v |= n;
-    }
-  }
-  return String(v >>> 0);
+  const p = parseFlags(t, names);
+  return p.exact ? String(p.bits >>> 0) : null;
 }
 
 /** The bits of a flag argument, or null when the argument is not a flag set. */
