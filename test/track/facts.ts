@@ -101,8 +101,23 @@ function returned(line: string): number | null {
   return last ? Number(last[1]) : null;
 }
 
-/** Facts from the lines of one trace (all files of an -ff folder merged in time order). */
-export function factsOf(lines: readonly SourcedLine[], fullText: string): Facts {
+/** One logical record of a trace: a whole call (unfinished + resumed joined), or a `+++`/`---` line. */
+export interface Logical {
+  /** Index of the line that completed it. */
+  ix: number;
+  /** Index of the line it started on (the unfinished half). */
+  startIx: number;
+  pid: number;
+  /** The text after pid and timestamp. */
+  body: string;
+  /** The call's name, null for `+++`/`---` lines. */
+  call: string | null;
+  /** The integer it returned, else null. */
+  ret: number | null;
+}
+
+/** The logical records of a trace's lines, in completion order. */
+export function* logicalLines(lines: readonly SourcedLine[], fullText: string): Generator<Logical> {
   // unprefixed lines of a stderr trace are the first process's: the one never "attached"
   const attached = new Set([...fullText.matchAll(/strace: Process (\d+) attached/g)].map((m) => Number(m[1])));
   let implicitPid: number | null = null;
@@ -113,44 +128,54 @@ export function factsOf(lines: readonly SourcedLine[], fullText: string): Facts 
       break;
     }
   }
-  const facts: Facts = { root: null, pids: new Set(), execs: [], forks: [], exits: [] };
-  const pending = new Map<number, string>();
-  const argvOf = new Map<number, string[]>();
-  const tgid = new Map<number, number>();
-  const firstLine = new Map<number, number>();
+  const pending = new Map<number, { body: string; ix: number }>();
   for (const [ix, { text, src }] of lines.entries()) {
     const m = PREFIX.exec(text);
     if (!m) continue;
     const pid = Number(m[1] ?? m[2] ?? src ?? implicitPid ?? Number.NaN);
     let body = m[3] ?? "";
     if (Number.isNaN(pid) || body.startsWith("strace: ")) continue;
+    if (body.endsWith("<unfinished ...>")) {
+      pending.set(pid, { body: body.slice(0, -"<unfinished ...>".length).trimEnd(), ix });
+      continue;
+    }
+    let startIx = ix;
+    const resumed = /^<\.\.\. (\w+) resumed>/.exec(body);
+    if (resumed) {
+      const first = pending.get(pid);
+      body = (first?.body ?? `${resumed[1]}(`) + body.slice(resumed[0].length);
+      startIx = first?.ix ?? ix;
+      pending.delete(pid);
+    }
+    const call = /^(\w+)\(/.exec(body)?.[1] ?? null;
+    yield { ix, startIx, pid, body, call, ret: call === null ? null : returned(body) };
+  }
+}
+
+/** Facts from the lines of one trace (all files of an -ff folder merged in time order). */
+export function factsOf(lines: readonly SourcedLine[], fullText: string): Facts {
+  const facts: Facts = { root: null, pids: new Set(), execs: [], forks: [], exits: [] };
+  const argvOf = new Map<number, string[]>();
+  const tgid = new Map<number, number>();
+  /** Where the current holder of a pid was first seen (reset at its exit: pids get reused). */
+  const firstLine = new Map<number, number>();
+  for (const { ix, startIx, pid, body, call, ret } of logicalLines(lines, fullText)) {
     facts.pids.add(pid);
     facts.root ??= pid;
-    if (!firstLine.has(pid)) firstLine.set(pid, ix);
+    if (!firstLine.has(pid)) firstLine.set(pid, startIx);
     const ex = /^\+\+\+ (?:exited with (\d+)|killed by (SIG\w+)(?: \(core dumped\))?) \+\+\+$/.exec(body);
     if (ex) {
       facts.exits.push({ pid, code: ex[1] ? Number(ex[1]) : null, signal: ex[2] ?? null });
+      firstLine.delete(pid);
       continue;
     }
-    if (body.endsWith("<unfinished ...>")) {
-      pending.set(pid, body.slice(0, -"<unfinished ...>".length).trimEnd());
-      continue;
-    }
-    const resumed = /^<\.\.\. (\w+) resumed>/.exec(body);
-    if (resumed) {
-      body = (pending.get(pid) ?? `${resumed[1]}(`) + body.slice(resumed[0].length);
-      pending.delete(pid);
-    }
-    const call = /^(\w+)\(/.exec(body)?.[1];
-    if (call === undefined) continue;
-    const ret = returned(body);
     if ((call === "execve" || call === "execveat") && ret === 0) {
       const a = execArgs(body);
       if (a) {
         facts.execs.push({ pid, ...a });
         argvOf.set(tgid.get(pid) ?? pid, a.argv);
       }
-    } else if (/^(?:clone3?|v?fork)$/.test(call) && ret !== null && ret > 0) {
+    } else if (call !== null && /^(?:clone3?|v?fork)$/.test(call) && ret !== null && ret > 0) {
       const thread = /\bCLONE_THREAD\b/.test(body);
       const owner = tgid.get(pid) ?? pid;
       if (thread) tgid.set(ret, owner);

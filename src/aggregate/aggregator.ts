@@ -1,0 +1,427 @@
+/**
+ * The sliding-window aggregator (seed 000, step 2): merges consecutive compatible enriched
+ * events into Actions a person reads ("read 14 KiB from src/app.py").
+ *
+ * Keys. An event with an fd merges by pid + fd + kind, so the reads and the writes of one
+ * open file are one action each way, and a directory listing (open, getdents64, close) is
+ * one DirList. An fd-less event (stat, unlink, rename, chmod, exec, signals) merges by
+ * pid + kind + resource (path, endpoint, program, signal name).
+ *
+ * The open/socket call that made an fd joins the fd's first use (open + getdents64 is one
+ * DirList, open + reads one FileRead); close and fstat-like look-ups of the same file join
+ * the fd's latest action.
+ *
+ * An action ends when its key has been quiet for `windowUs` of trace time, its fd is
+ * closed (or reopened), its process execs or exits, a later event on the key disagrees
+ * (another resource, another errno), or the input ends. EAGAIN-like errors are retries,
+ * not failures: they merge with the successes around them; EINPROGRESS counts as done.
+ *
+ * Order and memory. Actions are emitted in the order their first event arrived (the
+ * enriched stream's order), numbered 0.., so the output does not depend on batching. An
+ * action finished early waits for older open ones; so that nothing waits long and memory
+ * stays bounded, quiet keys are swept as trace time advances, and an action is split when
+ * it spans `maxSpanUs`, reaches `maxEvents` events, or has more than `maxPending` actions
+ * waiting behind it.
+ *
+ * Every enriched event whose `high_level_kind` is not "Other" lands in exactly one action;
+ * "Other" events are only counted (`stats.other`); they stay in enriched.jsonl.
+ */
+import type { Action, EnhancedEvent } from "../core/events.js";
+import type { Stage } from "../core/stage.js";
+import {
+  isPending,
+  isRetry,
+  type KindInfo,
+  kindInfo,
+  OP_CLOSE,
+  OP_EXEC,
+  OP_NEW_FD,
+  OP_OPENS,
+  OTHER,
+  opFlags,
+  resourceOf,
+} from "./keys.js";
+import { isStartupPath } from "./startup.js";
+
+export interface AggregatorOptions {
+  /** Quiet time (trace µs) after which a key's action ends. Default 1 s. */
+  windowUs?: number;
+  /**
+   * Longest trace time one action may span before it is split (a socket that never goes
+   * quiet, a stat loop); bounds how long later actions wait behind it. Default 2 × windowUs.
+   */
+  maxSpanUs?: number;
+  /** Largest number of events in one action before it is split. Default 65536. */
+  maxEvents?: number;
+  /** Finished actions allowed to wait behind an older open one before that one is split. Default 4096. */
+  maxPending?: number;
+}
+
+export interface AggregatorStats {
+  /** Enriched events in. */
+  events: number;
+  /** Events merged into actions (high_level_kind other than "Other"). */
+  covered: number;
+  /** Events the action vocabulary does not cover ("Other"): counted, not merged. */
+  other: number;
+  /** Actions out. */
+  actions: number;
+  /** Actions out marked `startup`. */
+  startup: number;
+}
+
+export interface Aggregator extends Stage<EnhancedEvent, Action> {
+  /** The actions finished by this batch (synchronous). */
+  push(batch: readonly EnhancedEvent[]): Action[];
+  /** Every action still open. */
+  end(): Action[];
+  readonly stats: AggregatorStats;
+}
+
+/** An action being built. */
+interface Open {
+  info: KindInfo;
+  pid: number;
+  resource: string | null;
+  first_ts: number;
+  last_ts: number;
+  count: number;
+  bytes: number;
+  /** errno of a real failure; part of the merge key. */
+  hardErrno: string | null;
+  anyOk: boolean;
+  retryErrno: string | null;
+  event_seqs: number[];
+  startup: boolean;
+  /** The fd it is keyed by, or -1 for a resource key. */
+  fd: number;
+  done: boolean;
+}
+
+/** The actions on one fd of one pid. */
+interface FdSlot {
+  /** Open actions, at most one per kind (usually one or two: a short list beats an array per kind). */
+  acts: Open[];
+  /** The action the fd's last event went to: close and fstat join it. */
+  last: Open | undefined;
+  /** `last` was started by the open/socket call itself; the fd's first use decides its kind and resource. */
+  unsettled: boolean;
+}
+
+/** What the aggregator knows about one pid. */
+interface PidState {
+  fds: Map<number, FdSlot>;
+  /** kind index → resource → open action. */
+  res: (Map<string, Open> | undefined)[];
+  /** Between a successful exec and the program's first own access (see startup.ts). */
+  phase: boolean;
+}
+
+export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
+  const windowUs = opts.windowUs ?? 1_000_000;
+  const maxSpanUs = opts.maxSpanUs ?? 2 * windowUs;
+  const maxEvents = opts.maxEvents ?? 65_536;
+  const maxPending = opts.maxPending ?? 4_096;
+  const sweepEveryUs = Math.max(windowUs / 2, 1);
+  const stats: AggregatorStats = { events: 0, covered: 0, other: 0, actions: 0, startup: 0 };
+  const pids = new Map<number, PidState>();
+  /** Actions not yet emitted (every open one among them), in creation order from `head`. */
+  let queue: Open[] = [];
+  let head = 0;
+  let now = Number.NEGATIVE_INFINITY;
+  let nextSweep = Number.NEGATIVE_INFINITY;
+  let nextSeq = 0;
+  // one-entry cache: consecutive events usually come from the same pid
+  let lastPid = -1;
+  let lastState: PidState | undefined;
+
+  function stateOf(pid: number): PidState {
+    if (pid === lastPid && lastState !== undefined) return lastState;
+    let st = pids.get(pid);
+    if (st === undefined) {
+      st = { fds: new Map(), res: [], phase: false };
+      pids.set(pid, st);
+    }
+    lastPid = pid;
+    lastState = st;
+    return st;
+  }
+
+  /** Mark `a` finished and unhook it from its key (when `st` is given). */
+  function finish(a: Open, st: PidState | undefined): void {
+    if (a.done) return;
+    a.done = true;
+    if (st === undefined) return;
+    if (a.fd >= 0) {
+      const slot = st.fds.get(a.fd);
+      if (slot === undefined) return;
+      const i = slot.acts.indexOf(a);
+      if (i >= 0) slot.acts.splice(i, 1);
+      if (slot.last === a) {
+        slot.last = undefined;
+        slot.unsettled = false;
+      }
+    } else {
+      const m = st.res[a.info.ix];
+      const key = a.resource ?? "";
+      if (m !== undefined && m.get(key) === a) m.delete(key);
+    }
+  }
+
+  function closeFd(st: PidState, fd: number): void {
+    const slot = st.fds.get(fd);
+    if (slot === undefined) return;
+    for (const a of slot.acts) a.done = true;
+    st.fds.delete(fd);
+  }
+
+  function closePid(pid: number, st: PidState): void {
+    for (const slot of st.fds.values()) for (const a of slot.acts) a.done = true;
+    for (const m of st.res) if (m !== undefined) for (const a of m.values()) a.done = true;
+    if (pid === lastPid) lastState = undefined;
+    pids.delete(pid);
+  }
+
+  function isStartup(st: PidState, info: KindInfo, pid: number, resource: string | null, failed: boolean): boolean {
+    if (resource !== null && info.startupKind && isStartupPath(resource, pid)) return true;
+    if (!st.phase) return false;
+    if (info.kind === "FileMetadata" || (failed && info.startupKind)) return true;
+    if (info.access) st.phase = false;
+    return false;
+  }
+
+  function open(
+    st: PidState,
+    e: EnhancedEvent,
+    info: KindInfo,
+    fd: number,
+    resource: string | null,
+    hardErrno: string | null,
+  ): Open {
+    const a: Open = {
+      info,
+      pid: e.pid,
+      resource,
+      first_ts: e.ts,
+      last_ts: e.ts,
+      count: 0,
+      bytes: 0,
+      hardErrno,
+      anyOk: false,
+      retryErrno: null,
+      event_seqs: [],
+      startup: isStartup(st, info, e.pid, resource, hardErrno !== null),
+      fd,
+      done: false,
+    };
+    queue.push(a);
+    return a;
+  }
+
+  /** Merge `e` into `a`. `aux` events (close, fstat) join without deciding success. */
+  function merge(a: Open, e: EnhancedEvent, aux: boolean): void {
+    a.count++;
+    a.event_seqs.push(e.seq);
+    if (e.byte_count !== null) a.bytes += e.byte_count;
+    if (e.ts > a.last_ts) a.last_ts = e.ts;
+    else if (e.ts < a.first_ts) a.first_ts = e.ts;
+    if (aux) return;
+    const errno = e.errno;
+    if (errno === null || isPending(errno)) a.anyOk = true;
+    else if (isRetry(errno)) a.retryErrno = errno;
+  }
+
+  /** Whether `e` may extend `a` (same resource and failure, key not quiet, not too long). */
+  const fits = (a: Open, e: EnhancedEvent, resource: string | null, hardErrno: string | null): boolean =>
+    a.resource === resource &&
+    a.hardErrno === hardErrno &&
+    e.ts - a.last_ts <= windowUs &&
+    e.ts - a.first_ts <= maxSpanUs &&
+    a.count < maxEvents;
+
+  /**
+   * Close and fstat-like look-ups join the fd's latest action (same file) instead of
+   * making their own; returns false when there is none to join.
+   */
+  function joinAux(st: PidState, e: EnhancedEvent, fd: number, resource: string | null, close: boolean): boolean {
+    const last = st.fds.get(fd)?.last;
+    if (last === undefined || last.done || e.ts - last.last_ts > windowUs) return false;
+    if (!close && last.resource !== resource) return false;
+    merge(last, e, true);
+    return true;
+  }
+
+  function addOnFd(
+    st: PidState,
+    e: EnhancedEvent,
+    info: KindInfo,
+    ops: number,
+    fd: number,
+    resource: string | null,
+    hardErrno: string | null,
+  ): void {
+    if (ops & OP_OPENS) {
+      // the opening call itself: its action takes the kind of the fd's first use
+      const a = open(st, e, info, fd, resource, hardErrno);
+      merge(a, e, false);
+      st.fds.set(fd, { acts: [a], last: a, unsettled: true });
+      return;
+    }
+    let slot = st.fds.get(fd);
+    if (slot === undefined) st.fds.set(fd, (slot = { acts: [], last: undefined, unsettled: false }));
+    const last = slot.last;
+    if (
+      slot.unsettled &&
+      last !== undefined &&
+      !last.done &&
+      last.hardErrno === hardErrno &&
+      e.ts - last.last_ts <= windowUs
+    ) {
+      // first use of a freshly opened fd: the open joins this use (it is the only action on the fd)
+      last.info = info;
+      last.resource = resource;
+    }
+    slot.unsettled = false;
+    let a: Open | undefined;
+    for (const x of slot.acts) if (x.info === info) a = x;
+    if (a !== undefined && (a.done || !fits(a, e, resource, hardErrno))) {
+      finish(a, st);
+      a = undefined;
+    }
+    if (a === undefined) slot.acts.push((a = open(st, e, info, fd, resource, hardErrno)));
+    merge(a, e, false);
+    slot.last = a;
+  }
+
+  function addOnResource(
+    st: PidState,
+    e: EnhancedEvent,
+    info: KindInfo,
+    resource: string | null,
+    hardErrno: string | null,
+  ): void {
+    let m = st.res[info.ix];
+    if (m === undefined) st.res[info.ix] = m = new Map();
+    const key = resource ?? "";
+    let a = m.get(key);
+    if (a !== undefined && (a.done || !fits(a, e, resource, hardErrno))) {
+      finish(a, st);
+      a = undefined;
+    }
+    if (a === undefined) m.set(key, (a = open(st, e, info, -1, resource, hardErrno)));
+    merge(a, e, false);
+  }
+
+  /** Finish the actions whose key went quiet or that span too long (trace time). */
+  function sweep(): void {
+    const quiet = now - windowUs;
+    const old = now - maxSpanUs;
+    for (let i = head; i < queue.length; i++) {
+      const a = queue[i] as Open;
+      if (!a.done && (a.last_ts < quiet || a.first_ts < old)) finish(a, pids.get(a.pid));
+    }
+    nextSweep = now + sweepEveryUs;
+  }
+
+  function onEvent(e: EnhancedEvent): void {
+    stats.events++;
+    if (e.ts > now) {
+      now = e.ts;
+      if (now >= nextSweep) sweep();
+    }
+    const info = kindInfo(e.high_level_kind);
+    const ops = opFlags(e.operation);
+    const retval = e.retval;
+    const newFd = ops & OP_NEW_FD && typeof retval === "number" && retval >= 0 ? retval : -1;
+    // a returned fd is a new file: whatever was keyed by that number is over
+    if (newFd >= 0) {
+      const st = pids.get(e.pid);
+      if (st !== undefined) closeFd(st, newFd);
+    }
+    const exec = ops & OP_EXEC && e.errno === null && e.event === "syscall";
+    if (exec) {
+      const st = pids.get(e.pid);
+      if (st !== undefined) closePid(e.pid, st);
+    }
+    if (info === OTHER) stats.other++;
+    else {
+      stats.covered++;
+      const st = stateOf(e.pid);
+      const errno = e.errno;
+      const hardErrno = errno !== null && !isRetry(errno) ? errno : null;
+      const resource = resourceOf(e, info);
+      // an fd-creating call is keyed by the fd it returned (its `fd` may be a directory fd)
+      const fd = newFd >= 0 ? newFd : ops & OP_OPENS || e.fd === null ? -1 : e.fd;
+      const aux = ops & OP_CLOSE || info.kind === "FileMetadata";
+      if (fd >= 0 && aux && joinAux(st, e, fd, resource, (ops & OP_CLOSE) !== 0)) {
+        // joined the fd's action
+      } else if (fd >= 0 && info.fdKeyed) addOnFd(st, e, info, ops, fd, resource, hardErrno);
+      else addOnResource(st, e, info, resource, hardErrno);
+    }
+    if (exec) stateOf(e.pid).phase = true;
+    else if (ops & OP_CLOSE && e.fd !== null) {
+      const st = pids.get(e.pid);
+      if (st !== undefined) closeFd(st, e.fd);
+    } else if (e.event === "exit") {
+      const st = pids.get(e.pid);
+      if (st !== undefined) closePid(e.pid, st);
+    }
+  }
+
+  function toAction(a: Open): Action {
+    const ok = a.hardErrno === null && a.anyOk;
+    stats.actions++;
+    if (a.startup) stats.startup++;
+    return {
+      seq: nextSeq++,
+      kind: a.info.kind,
+      pid: a.pid,
+      resource: a.resource,
+      first_ts: a.first_ts,
+      last_ts: a.last_ts,
+      count: a.count,
+      bytes: a.bytes,
+      ok,
+      errno: ok ? null : (a.hardErrno ?? a.retryErrno),
+      event_seqs: a.event_seqs,
+      startup: a.startup,
+    };
+  }
+
+  /** Emit finished actions from the head; split the head when too many wait behind it. */
+  function drain(): Action[] {
+    const out: Action[] = [];
+    for (;;) {
+      const a = queue[head];
+      if (a === undefined) break;
+      if (!a.done) {
+        if (queue.length - head <= maxPending) break;
+        finish(a, pids.get(a.pid));
+      }
+      out.push(toAction(a));
+      head++;
+    }
+    // drop the emitted prefix once it dominates, so the queue stays small
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    return out;
+  }
+
+  return {
+    get stats() {
+      return stats;
+    },
+    push(batch: readonly EnhancedEvent[]): Action[] {
+      for (const e of batch) onEvent(e);
+      return drain();
+    },
+    end(): Action[] {
+      for (let i = head; i < queue.length; i++) (queue[i] as Open).done = true;
+      pids.clear();
+      lastState = undefined;
+      return drain();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * What the aggregator needs to know per event, looked up once: how an action kind is
+ * keyed, what an operation does to fds, and which resource an event names.
+ */
+import { constants } from "node:os";
+import type { ActionKind, EnhancedEvent, Operation } from "../core/events.js";
+
+export interface KindInfo {
+  kind: ActionKind;
+  /** Dense index, for per-kind arrays. */
+  ix: number;
+  /** Keyed by pid + fd when the call has one (data through an open file, listing or socket). */
+  fdKeyed: boolean;
+  net: boolean;
+  /** Reads and look-ups: the kinds whose path can be start-up noise. */
+  startupKind: boolean;
+  /** An access of its own, which ends a program's start-up phase (spawn, exit, signals are not). */
+  access: boolean;
+}
+
+const KINDS: readonly ActionKind[] = [
+  "FileRead",
+  "FileWrite",
+  "FileDelete",
+  "FileRename",
+  "FileMetadata",
+  "DirList",
+  "PermChange",
+  "ProcessSpawn",
+  "ProcessExit",
+  "NetConnect",
+  "NetListen",
+  "NetSend",
+  "NetRecv",
+  "Signal",
+  "Other",
+];
+const FD_KEYED = new Set<ActionKind>([
+  "FileRead",
+  "FileWrite",
+  "DirList",
+  "NetConnect",
+  "NetListen",
+  "NetSend",
+  "NetRecv",
+]);
+const NET = new Set<ActionKind>(["NetConnect", "NetListen", "NetSend", "NetRecv"]);
+const STARTUP = new Set<ActionKind>(["FileRead", "FileMetadata", "DirList"]);
+const NOT_ACCESS = new Set<ActionKind>(["ProcessSpawn", "ProcessExit", "Signal", "Other"]);
+
+const INFO = new Map<string, KindInfo>(
+  KINDS.map((kind, ix) => [
+    kind,
+    {
+      kind,
+      ix,
+      fdKeyed: FD_KEYED.has(kind),
+      net: NET.has(kind),
+      startupKind: STARTUP.has(kind),
+      access: !NOT_ACCESS.has(kind),
+    },
+  ]),
+);
+export const OTHER = INFO.get("Other") as KindInfo;
+
+/** The info of a high_level_kind; an unknown one counts as Other. */
+export const kindInfo = (k: string): KindInfo => INFO.get(k) ?? OTHER;
+
+/** Operation bits. */
+export const OP_NEW_FD = 1; // returns a new fd: whatever was keyed by that number is over
+export const OP_OPENS = 2; // open/socket: the call that makes the fd joins the fd's first use
+export const OP_CLOSE = 4;
+export const OP_EXEC = 8;
+const OPS = new Map<Operation, number>([
+  ["OPEN", OP_NEW_FD | OP_OPENS],
+  ["SOCKET", OP_NEW_FD | OP_OPENS],
+  ["ACCEPT", OP_NEW_FD],
+  ["DUP", OP_NEW_FD],
+  ["CLOSE", OP_CLOSE],
+  ["EXEC", OP_EXEC],
+]);
+export const opFlags = (op: Operation | null): number => (op === null ? 0 : (OPS.get(op) ?? 0));
+
+/** Errors that mean "try again", not "failed"; they merge with the successes around them. */
+const RETRY = new Set(["EAGAIN", "EWOULDBLOCK", "EINTR", "ERESTARTSYS", "ERESTARTNOINTR", "EINPROGRESS"]);
+export const isRetry = (errno: string): boolean => RETRY.has(errno);
+/** "Under way": a non-blocking connect goes on in the background, so it counts as done. */
+export const isPending = (errno: string): boolean => errno === "EINPROGRESS";
+
+function endpointOf(e: EnhancedEvent, listen: boolean): string | null {
+  const n = e.net;
+  if (n === null) return e.abs_path;
+  const local = listen || n.remote_addr === null;
+  const addr = local ? n.local_addr : n.remote_addr;
+  const port = local ? n.local_port : n.remote_port;
+  if (addr === null) return e.abs_path;
+  if (port === null) return addr;
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** Which argument of a signal-sending call holds the signal number. */
+const SIGNAL_ARG: ReadonlyMap<string, number> = new Map([
+  ["kill", 1],
+  ["tkill", 1],
+  ["tgkill", 2],
+  ["rt_sigqueueinfo", 1],
+  ["rt_tgsigqueueinfo", 2],
+  ["pidfd_send_signal", 1],
+]);
+const SIGNAL_NAMES = new Map<string, string>();
+// the first name wins where two share a number (SIGABRT before SIGIOT)
+for (const [name, n] of Object.entries(constants.signals))
+  if (!SIGNAL_NAMES.has(String(n))) SIGNAL_NAMES.set(String(n), name);
+
+/** A delivered signal's name, or the name of the signal a kill-like call sends. */
+function signalOf(e: EnhancedEvent): string | null {
+  if (e.event === "signal") return e.call;
+  const ix = SIGNAL_ARG.get(e.call);
+  const word = ix === undefined ? null : e.args[ix];
+  return word == null ? null : (SIGNAL_NAMES.get(word) ?? `signal ${word}`);
+}
+
+/** What an action of this kind is about: path, endpoint, program path, signal name, or null. */
+export function resourceOf(e: EnhancedEvent, info: KindInfo): string | null {
+  if (info.net) return endpointOf(e, info.kind === "NetListen");
+  if (info.kind === "Signal") return signalOf(e);
+  if (info.kind === "ProcessExit") return null;
+  return e.abs_path;
+}

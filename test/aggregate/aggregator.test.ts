@@ -1,0 +1,274 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createAggregator } from "../../src/aggregate/aggregator.js";
+import { formatAction, formatBytes } from "../../src/aggregate/format.js";
+import type { Action, EnhancedEvent, ProcessTreeSnapshot } from "../../src/core/events.js";
+import { createTracker } from "../../src/track/tracker.js";
+import { factsOf } from "../track/facts.js";
+import { CORPUS, CORPUS_TRACES, parse, straceLive, textLines, traceLines } from "../track/helpers.js";
+import { enrich, enrichedTrace } from "./helpers.js";
+import { bytesWritten, firstLoopbackPort, loopbackTraffic, readSessions, recordsOf } from "./rawio.js";
+
+function aggregate(events: readonly EnhancedEvent[], batch = 256, opts = {}) {
+  const agg = createAggregator(opts);
+  const actions: Action[] = [];
+  for (let i = 0; i < events.length; i += batch) actions.push(...agg.push(events.slice(i, i + batch)));
+  const atEnd = agg.end();
+  actions.push(...atEnd);
+  return { actions, stats: agg.stats, atEnd: atEnd.length };
+}
+
+async function corpusRun(name: string) {
+  const { items, events } = await enrichedTrace(CORPUS + name);
+  const tracker = createTracker();
+  tracker.push(items);
+  tracker.end();
+  const tree: ProcessTreeSnapshot = tracker.snapshot(true);
+  const { lines, text } = traceLines(CORPUS + name);
+  return { events, tree, records: recordsOf(lines, text), facts: factsOf(lines, text), ...aggregate(events) };
+}
+
+describe("aggregator invariants over every corpus trace", () => {
+  for (const name of CORPUS_TRACES) {
+    test(name, async () => {
+      const { events, actions, stats } = await corpusRun(name);
+      const bySeq = new Map(events.map((e) => [e.seq, e]));
+      const covered = events.filter((e) => e.high_level_kind !== "Other");
+      assert.ok(covered.length > 0);
+      assert.deepEqual(stats, {
+        events: events.length,
+        covered: covered.length,
+        other: events.length - covered.length,
+        actions: actions.length,
+        startup: actions.filter((a) => a.startup).length,
+      });
+      // each covered event in exactly one action; no Other event in any
+      const owner = new Map<number, number>();
+      for (const a of actions)
+        for (const s of a.event_seqs) {
+          assert.ok(!owner.has(s), `event ${s} in actions ${owner.get(s)} and ${a.seq}`);
+          owner.set(s, a.seq);
+        }
+      assert.deepEqual(
+        [...owner.keys()].sort((x, y) => x - y),
+        covered.map((e) => e.seq),
+      );
+      let prevFirst = -1;
+      actions.forEach((a, i) => {
+        assert.equal(a.seq, i, "seq 0..");
+        const evs = a.event_seqs.map((s) => bySeq.get(s) as EnhancedEvent);
+        assert.equal(a.count, evs.length);
+        assert.deepEqual(
+          a.event_seqs,
+          [...a.event_seqs].sort((x, y) => x - y),
+          "event_seqs ascending",
+        );
+        assert.ok((a.event_seqs[0] as number) > prevFirst, "emitted in the order of their first event");
+        prevFirst = a.event_seqs[0] as number;
+        assert.equal(
+          a.bytes,
+          evs.reduce((n, e) => n + (e.byte_count ?? 0), 0),
+          `bytes of action ${a.seq}`,
+        );
+        assert.equal(a.first_ts, Math.min(...evs.map((e) => e.ts)));
+        assert.equal(a.last_ts, Math.max(...evs.map((e) => e.ts)));
+        for (const e of evs) assert.equal(e.pid, a.pid, "one pid per action");
+        assert.equal(a.ok, a.errno === null);
+        if (!a.ok)
+          assert.ok(
+            evs.some((e) => e.errno === a.errno),
+            "a failed action carries an errno of its events",
+          );
+      });
+      // batching does not change the output
+      assert.deepEqual(aggregate(events, 1).actions, actions);
+      assert.deepEqual(aggregate(events, events.length).actions, actions);
+    });
+  }
+});
+
+describe("aggregator on the demo agent session (agent.strace)", () => {
+  const run = corpusRun("agent.strace");
+
+  test("src/feature.py is one FileWrite with the bytes the raw write lines show", async () => {
+    const { actions, records } = await run;
+    const raw = bytesWritten(records, "/src/feature.py");
+    assert.equal(raw.paths.size, 1);
+    assert.ok(raw.bytes > 0);
+    const [path] = raw.paths;
+    const writes = actions.filter((a) => a.resource === path && a.kind === "FileWrite");
+    assert.equal(writes.length, 1, "one FileWrite");
+    assert.equal(writes[0]?.bytes, raw.bytes);
+    assert.equal(writes[0]?.startup, false);
+    assert.ok((writes[0]?.count ?? 0) >= 2, "the open and the write are one action");
+  });
+
+  test("loopback HTTP calls are NetConnect then NetSend/NetRecv to the stub's port", async () => {
+    const { actions, records } = await run;
+    const port = firstLoopbackPort(records);
+    assert.ok(port !== null && port > 0);
+    const endpoint = `127.0.0.1:${port}`;
+    const traffic = loopbackTraffic(records, port);
+    assert.ok(traffic.size >= 2, "the agent and curl both talk to the stub");
+    for (const [pid, t] of traffic) {
+      const mine = actions.filter((a) => a.pid === pid && a.resource === endpoint);
+      const of = (k: Action["kind"]) => mine.filter((a) => a.kind === k);
+      assert.equal(of("NetConnect").length, t.connects, `connects of ${pid}`);
+      assert.ok(
+        of("NetConnect").every((a) => a.ok),
+        "a connect in progress is a connect",
+      );
+      assert.equal(
+        of("NetSend").reduce((n, a) => n + a.bytes, 0),
+        t.sent,
+        `bytes ${pid} sent`,
+      );
+      assert.equal(
+        of("NetRecv").reduce((n, a) => n + a.bytes, 0),
+        t.received,
+        `bytes ${pid} received`,
+      );
+      assert.ok(t.sent > 0 && t.received > 0);
+      const firstConnect = of("NetConnect")[0]?.seq ?? Number.POSITIVE_INFINITY;
+      for (const a of [...of("NetSend"), ...of("NetRecv")]) assert.ok(a.seq > firstConnect, "connect comes first");
+    }
+  });
+
+  test("a file opened twice gives two reads; each read's bytes match the raw read lines", async () => {
+    const { actions, records } = await run;
+    const { sessions, mixed } = readSessions(records);
+    let twice = 0;
+    for (const [key, want] of sessions) {
+      if (mixed.has(key)) continue;
+      const [pid, path] = [Number(key.slice(0, key.indexOf(" "))), key.slice(key.indexOf(" ") + 1)];
+      const got = actions
+        .filter((a) => a.kind === "FileRead" && a.pid === pid && a.resource === path && a.bytes > 0)
+        .map((a) => a.bytes);
+      assert.deepEqual(
+        got.sort((x, y) => x - y),
+        [...want].sort((x, y) => x - y),
+        key,
+      );
+      if (want.length >= 2) twice++;
+    }
+    assert.ok(twice > 0, "some file was opened and read twice by one process");
+  });
+
+  test("a directory listing (open, getdents64, close) is one DirList", async () => {
+    const { actions, events } = await run;
+    const bySeq = new Map(events.map((e) => [e.seq, e]));
+    const lists = actions.filter((a) => a.kind === "DirList");
+    assert.ok(lists.length > 0);
+    for (const a of lists) {
+      const calls = a.event_seqs.map((s) => bySeq.get(s)?.call);
+      if (!calls.includes("getdents64")) continue;
+      assert.equal(calls.filter((c) => c === "openat").length, 1, `one open in listing ${a.seq}`);
+    }
+  });
+
+  test("start-up noise is marked, the agent's own work is not", async () => {
+    const { actions, events, tree } = await run;
+    const root = tree.nodes.find((n) => n.pid === tree.root);
+    const script = root?.argv[1];
+    assert.ok(script);
+    const lib = actions.filter((a) => a.resource !== null && /\.so(?:\.\d+)*$/.test(a.resource));
+    assert.ok(lib.length > 0 && lib.every((a) => a.startup), "shared library reads");
+    assert.ok(actions.some((a) => a.resource === "/etc/ld.so.cache" && a.startup));
+    const own = actions.filter((a) => a.resource === script && a.kind === "FileRead");
+    assert.ok(own.length > 0 && own.every((a) => !a.startup), "the script itself");
+    const project = root?.cwd;
+    assert.ok(project);
+    const work = actions.filter(
+      (a) => a.resource?.startsWith(`${project}/src/`) && !a.resource.includes("__pycache__"),
+    );
+    assert.ok(work.length > 0 && work.every((a) => !a.startup), "project files");
+    // python's own start-up (loader, stdlib, search-path probes) comes before it reads its script
+    const scriptRead = Math.min(...own.map((a) => a.first_ts));
+    const early = actions.filter((a) => a.pid === root?.pid && a.first_ts < scriptRead && a.kind !== "ProcessSpawn");
+    assert.ok(early.length > 10);
+    assert.deepEqual(
+      early.filter((a) => !a.startup).map((a) => formatAction(a, tree)),
+      [],
+      "everything before the script is start-up",
+    );
+    const out = actions.length;
+    const kept = actions.filter((a) => !a.startup).length;
+    assert.ok(kept < out * 0.75, "start-up is a large part of a short session");
+    console.log(`agent.strace: ${events.length} enriched events → ${out} actions, ${kept} without start-up ones`);
+  });
+
+  test("actions leave as trace time advances, not only at the end", async () => {
+    const { events } = await run;
+    const window = 20_000;
+    const agg = createAggregator({ windowUs: window });
+    const half = Math.floor(events.length / 2);
+    let before = 0;
+    for (let i = 0; i < half; i += 64) before += agg.push(events.slice(i, Math.min(i + 64, half))).length;
+    const halfTs = events[half - 1]?.ts as number;
+    let rest = agg.push(events.slice(half));
+    rest = rest.concat(agg.end());
+    const all = before + rest.length;
+    // everything started well before the half-way time was emitted by then
+    const started = rest.filter((a) => a.first_ts < halfTs - 3 * 2 * window);
+    assert.deepEqual(started, []);
+    assert.ok(before > all * 0.3, `${before} of ${all} out by half time`);
+  });
+
+  test("formatAction: one line a person reads", async () => {
+    const { actions, tree, records } = await run;
+    const lines = actions.map((a) => formatAction(a, tree));
+    const feature = [...bytesWritten(records, "/src/feature.py").paths][0];
+    const w = bytesWritten(records, "/src/feature.py").bytes;
+    assert.ok(lines.includes(`python3[${tree.root}] wrote ${feature} (${w} B)`));
+    const port = firstLoopbackPort(records);
+    assert.ok(lines.includes(`python3[${tree.root}] connected to 127.0.0.1:${port}`));
+    // a vfork child runs python until it execs git
+    assert.ok(lines.some((l) => /^python3\[\d+\] spawned \/usr\/bin\/git$/.test(l)));
+    assert.ok(lines.some((l) => /^git\[\d+\] read \/.*\/\.git\/HEAD \(\d+ B\)$/.test(l)));
+    assert.ok(
+      lines.some((l) => /^sh\[\d+\] spawned \/usr\/bin\/curl$/.test(l)) ||
+        lines.some((l) => /spawned \/usr\/bin\/curl$/.test(l)),
+    );
+    assert.equal(formatAction(actions[0] as Action), `pid[${actions[0]?.pid}] ${lines[0]?.split("] ")[1]}`);
+  });
+});
+
+describe("aggregator on other traces", () => {
+  test("a key that never goes quiet is split at maxSpanUs (live dd reading /dev/zero)", async () => {
+    const text = straceLive(["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=4000"]);
+    const events = await enrich(parse(textLines(text)));
+    const span = 50_000;
+    const { actions } = aggregate(events, 256, { windowUs: 1_000_000, maxSpanUs: span });
+    const reads = actions.filter((a) => a.kind === "FileRead" && a.resource === "/dev/zero");
+    const raw = [...text.matchAll(/ read\(0<\/dev\/zero<char 1:5>>, "\\0", 1\) = 1 /g)].length;
+    assert.equal(raw, 4000, "dd read 4000 bytes one by one");
+    assert.equal(
+      reads.reduce((n, a) => n + a.bytes, 0),
+      raw,
+    );
+    const tsOf = new Map(events.map((e) => [e.seq, e.ts]));
+    const total = (tsOf.get(reads.at(-1)?.event_seqs.at(-1) as number) ?? 0) - (reads[0]?.first_ts ?? 0);
+    assert.ok(reads.length >= Math.floor(total / span), `${reads.length} pieces over ${total} µs`);
+    for (const a of reads) assert.ok(a.last_ts - a.first_ts <= span);
+  });
+
+  test("shell.strace: a signal death, a failed command, a pipeline", async () => {
+    const { actions, tree } = await corpusRun("shell.strace");
+    const lines = actions.map((a) => formatAction(a, tree));
+    const killed = tree.nodes.find((n) => n.exit_signal === "SIGTERM");
+    assert.ok(killed);
+    assert.ok(lines.includes(`sh[${killed.pid}] killed by SIGTERM`));
+    assert.ok(
+      lines.some((l) => l === `sh[${killed.pid}] signal SIGTERM ×2` || l === `sh[${killed.pid}] signal SIGTERM`),
+    );
+    assert.ok(lines.some((l) => /^sh\[\d+\] spawned \/usr\/bin\/cat$/.test(l)));
+    assert.ok(lines.some((l) => /^ls\[\d+\] failed to look up \/nonexistent \(ENOENT\)/.test(l)));
+  });
+});
+
+test("formatBytes", () => {
+  assert.equal(formatBytes(0), "0 B");
+  assert.equal(formatBytes(1023), "1023 B");
+  assert.equal(formatBytes(2048), "2.0 KiB");
+  assert.equal(formatBytes(1536 * 1024), "1.5 MiB");
+});
