@@ -26,6 +26,11 @@ export interface TraceInfo {
   t0EpochUs: number | null;
   /** Why this tracer runs (e.g. "auto: root and bpftrace works"). */
   reason: string | null;
+  /**
+   * What a reader of the report should know about this trace's coverage (calls this kernel
+   * cannot trace, strings cut at a length, a mount the tracer made). Optional: older producers omit it.
+   */
+  notes?: string[];
 }
 
 /** A loss the tracer knows about (kernel drops, a crash of the tracer itself). */

@@ -109,6 +109,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   dup: (n, _s, c) => [fdArg(n[0]!, c)],
   dup2: (n, _s, c) => [fdArg(n[0]!, c), num(n[1]!)],
   dup3: (n, _s, c) => [fdArg(n[0]!, c), num(n[1]!), flags(n[2] === 0 ? "0" : "O_CLOEXEC")],
+  fcntl: (n, _s, c) => [fdArg(n[0]!, c), sym(n[1] === 1030 ? "F_DUPFD_CLOEXEC" : "F_DUPFD"), num(n[2]!)],
   // byte counts only: the data itself is never read
   read: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
   write: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],

@@ -17,8 +17,8 @@
  *   begin VERSION ROOT ARCH "CWD"          tracing armed for ROOT, started in CWD
  *   lost N                                 the kernel dropped N records (added by the tracer)
  *
- * The timestamp is the syscall's entry time for syscall, `+`, `arg` and `argv` lines, and
- * the time of the event for the others. Strings come last and are quoted; inside them the
+ * The timestamp is the syscall's entry time on syscall, `arg` and `argv` lines, and the
+ * time the line was written on the others (so a `+` line sorts after its call's line). Strings come last and are quoted; inside them the
  * tracer escapes `\` as `\\`, control bytes as `\n`, `\t`, `\r`, `\xNN`, and bytes that are
  * not UTF-8 as `\xNN`; a `"` inside is left as is (the string runs to the line's last `"`).
  * A string of STRLEN-1 bytes may have been cut by bpftrace and is marked truncated.
@@ -56,6 +56,8 @@ export interface CallSpec {
   strs: readonly string[];
   /** A user struct read at exit as u64 words, printed after `nums` (openat2's open_how). */
   words?: { ptr: string; count: number };
+  /** Trace the call only when this field has one of these values (fcntl's dup commands). */
+  only?: { field: string; values: readonly number[] };
   /**
    * A sockaddr, printed after `nums`: [INLEN] LEN FAMILY, then SOCK_FAMILY_FIELDS[FAMILY]
    * numbers. FAMILY is -1 when there is none (NULL pointer, or accept failed).
@@ -120,6 +122,8 @@ export const CALLS: readonly CallSpec[] = [
   c("dup", "files", ["fildes"]),
   c("dup2", "files", ["oldfd", "newfd"]),
   c("dup3", "files", ["oldfd", "newfd", "flags"]),
+  // F_DUPFD, F_DUPFD_CLOEXEC: the other fcntl commands name nothing and are not traced
+  c("fcntl", "files", ["fd", "cmd", "arg"], [], { only: { field: "cmd", values: [0, 1030] } }),
   // full: byte counts (no data is read)
   c("read", "full", ["fd", "count"]),
   c("write", "full", ["fd", "count"]),
@@ -131,6 +135,15 @@ export const CALLS: readonly CallSpec[] = [
   c("recvfrom", "full", ["fd", "size", "flags"]),
   c("getdents64", "full", ["fd", "count"]),
 ];
+
+/**
+ * Whether a call's first string ends its main line; otherwise every string comes on a
+ * `+` line: BPF's 512-byte stack holds one string and at most three stashed numbers, so
+ * calls with more (or with a struct or a sockaddr) print their strings apart.
+ */
+export function stringInline(spec: CallSpec): boolean {
+  return spec.strs.length > 0 && spec.nums.length <= 3 && spec.words === undefined && spec.sock === undefined;
+}
 
 export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [s.name, s]));
 

@@ -17,7 +17,7 @@ import type {
 } from "../../core/events.js";
 import type { Stage } from "../../core/stage.js";
 import { type ArgContext, callArgs, dirfdArg, num, sockCallArgs, str, sym } from "./args.js";
-import { CALLS_BY_NAME, type CallSpec, SOCK_FAMILY_FIELDS } from "./format.js";
+import { CALLS_BY_NAME, type CallSpec, SOCK_FAMILY_FIELDS, stringInline } from "./format.js";
 import { type Head, scanHead } from "./line.js";
 import { resolvePathText } from "./paths.js";
 import { sockaddrArg } from "./sockaddr.js";
@@ -339,7 +339,7 @@ class Parser implements BpftraceParser {
       this.sockCall(r, spec, base, f.nums, ctx);
       return;
     }
-    const inline = f.str === null ? [] : [f.str];
+    const inline = f.str === null || !stringInline(spec) ? [] : [f.str];
     const finish = (strs: readonly QuotedString[], parts: Parts): void => {
       const args = callArgs(call, n, strs, ctx);
       if (args === null) {
@@ -456,9 +456,12 @@ class Parser implements BpftraceParser {
     } else if (name === "chdir") this.tasks.chdir(tid, strs[0]?.value ?? "");
     else if (name === "fchdir") this.tasks.fchdir(tid, n[0]!);
     else if (name === "close") this.tasks.closeFd(tid, n[0]!);
-    else if (name === "dup" || name === "dup2" || name === "dup3")
-      this.tasks.setFd(tid, ret, this.tasks.fdPath(tid, n[0]!), name === "dup3" && n[2] !== 0);
-    else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
+    else if (name === "dup" || name === "dup2" || name === "dup3" || name === "fcntl") {
+      const path = this.tasks.fdPath(tid, n[0]!);
+      ev.retPath = path;
+      const cloexec = (name === "dup3" && n[2] !== 0) || (name === "fcntl" && n[1] === 1030);
+      this.tasks.setFd(tid, ret, path, cloexec);
+    } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
   }
 
   private context(tid: number): ArgContext {

@@ -1,0 +1,47 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Writable } from "node:stream";
+
+/**
+ * The command, held before its first instruction: /bin/sh waits for one line on fd 3,
+ * then execs the command in its own pid, so the pid the tracer follows is known before
+ * the command runs. The shell's own work before that exec is not traced (the program
+ * arms on the first successful exec). dash sets PWD on start-up; the launcher puts it
+ * back as it was so the command sees the caller's environment unchanged. If the
+ * release line never comes (the tracer failed), the shell exits 125 without running it.
+ */
+const SCRIPT =
+  'read -r _ <&3 || exit 125; exec 3<&-; if [ "$1" = 1 ]; then PWD=$2; export PWD; else unset PWD; fi; shift 2; exec "$@"';
+
+export interface HeldCommand {
+  child: ChildProcess;
+  pid: number;
+  /** Let the command run. */
+  release(): void;
+  /** Never run it: the shell exits 125. */
+  abandon(): void;
+}
+
+/** Start `argv` held; stdio is the caller's (the user's terminal). */
+export function spawnHeld(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<HeldCommand> {
+  const pwd = env.PWD;
+  const child = spawn("/bin/sh", ["-c", SCRIPT, "capsule-launch", pwd === undefined ? "0" : "1", pwd ?? "", ...argv], {
+    cwd,
+    env,
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("spawn", () => {
+      const gate = child.stdio[3] as Writable;
+      gate.on("error", () => {
+        // the shell is gone already: its exit is reported by the child's exit event
+      });
+      resolve({
+        child,
+        pid: child.pid!,
+        release: () => gate.end("go\n"),
+        abandon: () => gate.destroy(),
+      });
+    });
+  });
+}
