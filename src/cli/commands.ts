@@ -5,6 +5,7 @@ import { registerImport } from "./import.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
+import { registerTail } from "./tail.js";
 import { registerVerify } from "./verify.js";
 
 /** Every subcommand registers itself here; only finished commands are listed. */
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   registerImport(program);
   registerDemo(program);
   registerSessions(program);
+  registerTail(program);
   registerReport(program);
   registerBpf(program);
   registerVerify(program);
