@@ -334,7 +334,7 @@ function newFdOfType(d: Draft, ev: SyscallEvent, t: Task): void {
   if (n === null || n < 0) return;
   let cloexec = false;
   for (const a of ev.args) if (namesCloexec(a)) cloexec = true;
-  const f = newFd(t.files, n, ev.retPath, ev.retDev ?? null, opened(d.res ?? "OTHER", null), cloexec);
+  const f = newFd(t.files, n, ev.retPath, ev.retDev ?? null, opened(d.res ?? "OTHER", d.abs), cloexec);
   d.fd = n;
   d.res = f.type;
 }

@@ -307,9 +307,20 @@ def(
     "timer_create timer_settime timer_gettime timer_getoverrun timer_delete adjtimex clock_adjtime " +
     "sethostname setdomainname syslog semget semop semtimedop semctl msgget msgsnd msgrcv msgctl " +
     "io_setup io_destroy io_submit io_cancel io_getevents landlock_create_ruleset landlock_add_rule " +
-    "landlock_restrict_self quotactl",
+    "landlock_restrict_self quotactl io_pgetevents futex_wake futex_wait futex_requeue add_key " +
+    "request_key keyctl ustat sysfs vhangup modify_ldt iopl ioperm lookup_dcookie _sysctl " +
+    "process_mrelease set_mempolicy_home_node map_shadow_stack mseal statmount listmount " +
+    "lsm_get_self_attr lsm_set_self_attr lsm_list_modules mq_unlink mq_getsetattr",
   { op: "OTHER", hlk: "Other" },
 );
+def("mq_open", { op: "OPEN", hlk: "Other", res: "OTHER", fx: "newfd" });
+def("mq_timedsend mq_timedreceive mq_notify cachestat quotactl_fd", { op: "OTHER", hlk: "Other", fd: 0 });
+def("uselib", { op: "OPEN", hlk: "FileRead", res: "FILE", path: 0 });
+def("open_tree fspick", { op: "OPEN", hlk: "Other", res: "DIR", fx: "newfd", dirfd: 0, path: 1 });
+def("fsopen fsmount", { op: "OPEN", hlk: "Other", res: "OTHER", fx: "newfd" });
+def("fsconfig", { op: "OTHER", hlk: "Other", res: "OTHER", fd: 0 });
+def("move_mount", { op: "OTHER", hlk: "Other", res: "DIR", dirfd: 2, path: 3, dirfd2: 0, path2: 1 });
+def("mount_setattr", { op: "OTHER", hlk: "Other", res: "DIR", dirfd: 0, path: 1 });
 
 /** The semantics of `call`; UNKNOWN_CALL when the table does not list it. */
 export function callInfo(call: string): CallInfo {
