@@ -112,7 +112,9 @@ export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabe
     if (agentIds.has(n.id)) label = "Agent";
     else if (n.execs.length === 0 && parentLabel) label = parentLabel;
     else if (names.some(c.system)) label = "SystemTool";
-    else if (parent && names.some(c.plumbing) && namesOf(parent).some(c.shells)) label = "SystemTool";
+    // Plumbing a wrapper shell runs is system work; when the shell is the agent itself, it is the agent's tool.
+    else if (parent && parentLabel !== "Agent" && names.some(c.plumbing) && namesOf(parent).some(c.shells))
+      label = "SystemTool";
     else if (underAgent) label = "Tool";
     else label = "Unknown";
     labels.set(n.id, label);

@@ -99,11 +99,13 @@ function header(m: ReportModel, o: Out): void {
   o.seg([["CAPSULE PROCESS ANALYSIS", "bold"], [` - Session ${md.session_id}`]]);
   o.blank();
   o.text(`Command:  ${shortCommand(md.command, o.width - 10, 60)}`);
-  const tracer = [md.tracer.name, md.tracer.version].filter(Boolean).join(" ");
-  const level = md.tracer.level ? ` (level ${md.tracer.level})` : "";
-  const mode =
-    md.mode === "import" && md.source ? ` · import of ${md.source}` : md.mode === "import" ? " · import" : "";
-  o.text(`Tracer:   ${tracer}${level}${mode}`);
+  if (md.mode === "import") {
+    const kind = md.tracer.flags.length > 0 ? `${md.tracer.flags.join(", ")} ` : "";
+    o.para([["Tracer:   "]], `imported ${kind}trace${md.source ? ` ${md.source}` : ""}`, "          ");
+  } else {
+    const tracer = [md.tracer.name, md.tracer.version].filter(Boolean).join(" ");
+    o.text(`Tracer:   ${tracer}${md.tracer.level ? ` (level ${md.tracer.level})` : ""}`);
+  }
   const exit = md.exit
     ? md.exit.signal
       ? `killed by ${md.exit.signal}`
