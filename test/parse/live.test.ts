@@ -308,4 +308,62 @@ describe("live strace runs", () => {
       t.cleanup();
     }
   });
+
+  it("forms found in the wild: (deleted), @abstract, 1<<CAP_X, [NAME]=value, -X verbose flag sets", () => {
+    const prog = [
+      "import os, socket, struct",
+      "fd = os.memfd_create('capsule-memfd'); os.write(fd, b'x'); os.close(fd)",
+      "u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); u.bind('\\0capsule-abstract'); u.close()",
+      "n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)",
+      "n.send(struct.pack('=LHHLL', 20, 18, 0x301, 1, 0) + bytes(4)); n.recv(65536)",
+      "os.stat('/dev/null', follow_symlinks=False)",
+    ].join("\n");
+    for (const verbose of [false, true]) {
+      const t = strace(["-f", "-yy", "-v", ...(verbose ? ["-X", "verbose"] : [])], ["python3", "-c", prog]);
+      try {
+        const lines = readLines(t.out);
+        const p = parseLines(lines);
+        assert.equal(p.parser.stats.parseErrors, 0);
+        const memfd = syscalls(p.events, "memfd_create").at(-1)!;
+        assert.equal(memfd.retPath, "/memfd:capsule-memfd (deleted)");
+        const write = syscalls(p.events, "write").find(
+          (e) => e.args[0]?.k === "fd" && e.args[0].path.startsWith("/memfd:"),
+        );
+        assert.deepEqual(write?.args[0]?.k === "fd" ? write.args[0].path : null, "/memfd:capsule-memfd (deleted)");
+        const bind = syscalls(p.events, "bind").find((e) => e.args[1]?.k === "struct");
+        const sunPath =
+          bind?.args[1]?.k === "struct" ? bind.args[1].fields.find((f) => f.name === "sun_path")?.value : undefined;
+        assert.deepEqual(sunPath, { k: "str", value: "@capsule-abstract", truncated: false });
+        // Netlink attributes come as [NAME]=value items.
+        const recv = syscalls(p.events)
+          .filter((e) => /^recv/.test(e.call))
+          .find((e) => /"name":"\[[^"]*IPV4_DEVCONF_[A-Z_]+-1[^"]*\]"/.test(JSON.stringify(e.args)));
+        assert.ok(recv, "a netlink reply decoded with [IPV4_DEVCONF_...-1]= items");
+        if (verbose) {
+          const open = syscalls(p.events, "openat")[0]!;
+          assert.equal(open.args[0]?.k, "fd");
+          assert.deepEqual(open.args[0]?.k === "fd" ? [open.args[0].fd, open.args[0].comment] : null, [
+            -100,
+            "AT_FDCWD",
+          ]);
+          const flagged = syscalls(p.events)
+            .flatMap((e) => e.args)
+            .find((a) => a.k === "sym" && a.text.includes("|") && a.comment !== undefined);
+          assert.ok(flagged, "a flag set joined from commented parts");
+        }
+      } finally {
+        t.cleanup();
+      }
+    }
+    const cap = strace(
+      ["-e", "trace=capget"],
+      ["python3", "-c", "import ctypes; ctypes.CDLL(None).capget(ctypes.c_char_p(bytes(8)), None)"],
+    );
+    try {
+      const lines = readLines(cap.out);
+      assert.equal(parseLines(lines).parser.stats.parseErrors, 0);
+    } finally {
+      cap.cleanup();
+    }
+  });
 });

@@ -7,6 +7,8 @@ import type { Arg } from "../../core/events.js";
 import type { QuotedString } from "./strings.js";
 import {
   AT_FDCWD,
+  accessAtFlags,
+  accessMode,
   atFlags,
   familyName,
   modeText,
@@ -15,13 +17,18 @@ import {
   protocolName,
   renameFlags,
   resolveFlags,
+  signalName,
   sockFlags,
   sockType,
+  statxFlags,
+  statxMask,
 } from "./symbols.js";
 
 /** What the parser knows of the calling process when the call is read. */
 export interface ArgContext {
   arch: string;
+  /** The call's return value (readlink's target is that many bytes). */
+  ret: number;
   /** Its working directory, when known. */
   cwd: string | null;
   /** What an fd of its names (path of a traced open), when known. */
@@ -48,8 +55,20 @@ export function dirfdArg(fd: number, ctx: ArgContext): Arg {
   return ctx.cwd === null ? sym("AT_FDCWD") : { k: "fd", fd, path: ctx.cwd };
 }
 
+/** A user pointer as strace prints it: hex, or NULL. */
+const ptr = (v: number): Arg => (v === 0 ? sym("NULL") : num(`0x${v.toString(16)}`));
+
+/** readlink's buffer: the first `ret` bytes the kernel wrote (it adds no NUL). */
+function linkTarget(q: QuotedString | undefined, ret: number, buf: number): Arg {
+  if (ret < 0 || q === undefined) return ptr(buf);
+  const bytes = Buffer.from(q.value, "utf8");
+  return { k: "str", value: bytes.subarray(0, ret).toString("utf8"), truncated: q.truncated && ret > bytes.length };
+}
+
 /** uid/gid: -1 ("leave unchanged") reads back as 4294967295 from the tracepoint. */
 const id = (v: number): Arg => num(v === 4294967295 ? -1 : v);
+
+const sig = (v: number): Arg => (v === 0 ? num(0) : sym(signalName(v)));
 
 /** A buffer the eBPF tracer does not read (strace's `...`). */
 const elided: Arg = { k: "other", text: "..." };
@@ -100,6 +119,29 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   mkdirat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), num(modeText(n[1]!))],
   chdir: (_n, s) => [str(s[0])],
   fchdir: (n, _s, c) => [fdArg(n[0]!, c)],
+  chroot: (_n, s) => [str(s[0])],
+  truncate: (n, s) => [str(s[0]), num(n[0]!)],
+  ftruncate: (n, _s, c) => [fdArg(n[0]!, c), num(n[1]!)],
+  utimensat: (n, s, c) => [dirfdArg(n[0]!, c), n[1] === 0 ? sym("NULL") : str(s[0]), ptr(n[2]!), flags(atFlags(n[3]!))],
+  stat: (n, s) => [str(s[0]), ptr(n[0]!)],
+  lstat: (n, s) => [str(s[0]), ptr(n[0]!)],
+  newfstatat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), ptr(n[1]!), flags(atFlags(n[2]!))],
+  statx: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), sym(statxFlags(n[1]!)), flags(statxMask(n[2]!)), ptr(n[3]!)],
+  access: (n, s) => [str(s[0]), sym(accessMode(n[0]!))],
+  faccessat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), sym(accessMode(n[1]!))],
+  faccessat2: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), sym(accessMode(n[1]!)), flags(accessAtFlags(n[2]!))],
+  readlink: (n, s, c) => [str(s[0]), linkTarget(s[1], c.ret, n[0]!), num(n[1]!)],
+  readlinkat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), linkTarget(s[1], c.ret, n[1]!), num(n[2]!)],
+  getdents64: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
+  setuid: (n) => [id(n[0]!)],
+  setgid: (n) => [id(n[0]!)],
+  setreuid: (n) => [id(n[0]!), id(n[1]!)],
+  setregid: (n) => [id(n[0]!), id(n[1]!)],
+  setresuid: (n) => [id(n[0]!), id(n[1]!), id(n[2]!)],
+  setresgid: (n) => [id(n[0]!), id(n[1]!), id(n[2]!)],
+  kill: (n) => [num(n[0]!), sig(n[1]!)],
+  tkill: (n) => [num(n[0]!), sig(n[1]!)],
+  tgkill: (n) => [num(n[0]!), num(n[1]!), sig(n[2]!)],
   socket: (n) => {
     const proto = protocolName(n[0]!, n[2]!);
     return [sym(familyName(n[0]!)), sym(sockType(n[1]!)), proto === null ? num(n[2]!) : sym(proto)];
@@ -119,7 +161,6 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   writev: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
   sendto: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!), flags(msgFlags(n[2]!))],
   recvfrom: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!), flags(msgFlags(n[2]!))],
-  getdents64: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
 };
 
 function msgFlags(v: number): string {

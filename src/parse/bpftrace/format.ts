@@ -48,7 +48,10 @@ export interface SockSpec {
 
 /** A syscall printed by the generic path: numbers stashed at entry, strings read at exit. */
 export interface CallSpec {
+  /** The tracepoint's syscall name (sys_enter_<name>). */
   name: string;
+  /** The name strace prints and lines carry, when it differs (newstat is `stat`). */
+  call?: string;
   level: TraceLevel;
   /** Tracepoint fields printed as decimal numbers, in order. */
   nums: readonly string[];
@@ -108,6 +111,33 @@ export const CALLS: readonly CallSpec[] = [
   c("mkdirat", "files", ["dfd", "mode"], ["pathname"]),
   c("chdir", "files", [], ["filename"]),
   c("fchdir", "files", ["fd"]),
+  c("chroot", "files", [], ["filename"]),
+  c("truncate", "files", ["length"], ["path"]),
+  c("ftruncate", "files", ["fd", "length"]),
+  c("utimensat", "files", ["dfd", "filename", "utimes", "flags"], ["filename"]),
+  // files: metadata and existence checks (the buffers they fill are not read)
+  c("newstat", "files", ["statbuf"], ["filename"], { call: "stat" }),
+  c("newlstat", "files", ["statbuf"], ["filename"], { call: "lstat" }),
+  c("newfstatat", "files", ["dfd", "statbuf", "flag"], ["filename"]),
+  c("statx", "files", ["dfd", "flags", "mask", "buffer"], ["filename"]),
+  c("access", "files", ["mode"], ["filename"]),
+  c("faccessat", "files", ["dfd", "mode"], ["filename"]),
+  c("faccessat2", "files", ["dfd", "mode", "flags"], ["filename"]),
+  // the link's target is the second string (the buffer the kernel filled, cut to the return value)
+  c("readlink", "files", ["buf", "bufsiz"], ["path", "buf"]),
+  c("readlinkat", "files", ["dfd", "buf", "bufsiz"], ["pathname", "buf"]),
+  c("getdents64", "files", ["fd", "count"]),
+  // identity changes
+  c("setuid", "files", ["uid"]),
+  c("setgid", "files", ["gid"]),
+  c("setreuid", "files", ["ruid", "euid"]),
+  c("setregid", "files", ["rgid", "egid"]),
+  c("setresuid", "files", ["ruid", "euid", "suid"]),
+  c("setresgid", "files", ["rgid", "egid", "sgid"]),
+  // signals sent
+  c("kill", "process", ["pid", "sig"]),
+  c("tkill", "process", ["pid", "sig"]),
+  c("tgkill", "process", ["tgid", "pid", "sig"]),
   // network
   c("socket", "files", ["family", "type", "protocol"]),
   c("connect", "files", ["fd"], [], { sock: { ptr: "uservaddr", len: "addrlen", lenIsPtr: false } }),
@@ -133,7 +163,6 @@ export const CALLS: readonly CallSpec[] = [
   c("writev", "full", ["fd", "vlen"]),
   c("sendto", "full", ["fd", "len", "flags"]),
   c("recvfrom", "full", ["fd", "size", "flags"]),
-  c("getdents64", "full", ["fd", "count"]),
 ];
 
 /**
@@ -145,7 +174,11 @@ export function stringInline(spec: CallSpec): boolean {
   return spec.strs.length > 0 && spec.nums.length <= 3 && spec.words === undefined && spec.sock === undefined;
 }
 
-export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [s.name, s]));
+/** The name a call's lines carry (strace's name for it). */
+export const callName = (spec: CallSpec): string => spec.call ?? spec.name;
+
+/** Generic calls by the name their lines carry. */
+export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [callName(s), s]));
 
 const LEVEL_RANK: Record<TraceLevel, number> = { process: 0, files: 1, full: 2 };
 

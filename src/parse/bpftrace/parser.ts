@@ -334,7 +334,7 @@ class Parser implements BpftraceParser {
       this.error(r, ts, tid, `unknown call ${call}`);
       return;
     }
-    const ctx = this.context(tid);
+    const ctx = this.context(tid, head.ret);
     if (spec.sock) {
       this.sockCall(r, spec, base, f.nums, ctx);
       return;
@@ -387,7 +387,7 @@ class Parser implements BpftraceParser {
     const path = f.str ?? ex?.path ?? null;
     const argv = execArgv(ex);
     const envp: Arg = envpArg(n[n.length - 1] ?? 0, ex);
-    const ctx = this.context(tid);
+    const ctx = this.context(tid, 0);
     ev.args =
       ev.call === "execveat"
         ? [dirfdArg(n[0]!, ctx), str(path ?? undefined), argv, envp, flagsOrZero(atFlags(n[1]!))]
@@ -464,9 +464,10 @@ class Parser implements BpftraceParser {
     } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
   }
 
-  private context(tid: number): ArgContext {
+  private context(tid: number, ret: number): ArgContext {
     return {
       arch: this.arch,
+      ret,
       cwd: this.tasks.cwd(tid),
       fdPath: (fd) => this.tasks.fdPath(tid, fd),
     };

@@ -238,6 +238,50 @@ const AT_FLAGS: Table = [
   ["AT_EMPTY_PATH", 0x1000],
 ];
 export const atFlags = (v: number): string => flagText(v, AT_FLAGS);
+/** faccessat2's flags: 0x200 is AT_EACCESS there. */
+export const accessAtFlags = (v: number): string =>
+  flagText(v, [
+    ["AT_SYMLINK_NOFOLLOW", 0x100],
+    ["AT_EACCESS", 0x200],
+    ["AT_EMPTY_PATH", 0x1000],
+  ]);
+/** access(2)'s mode: F_OK, or R_OK|W_OK|X_OK. */
+export const accessMode = (v: number): string =>
+  flagText(
+    v,
+    [
+      ["R_OK", 4],
+      ["W_OK", 2],
+      ["X_OK", 1],
+    ],
+    "F_OK",
+  );
+/** statx's flags: the sync mode, then the AT_* bits. */
+export function statxFlags(v: number): string {
+  const sync = ["AT_STATX_SYNC_AS_STAT", "AT_STATX_FORCE_SYNC", "AT_STATX_DONT_SYNC", "0x6000"][(v >> 13) & 3]!;
+  const rest = flagText(v & ~0x6000, AT_FLAGS, "");
+  return rest === "" ? sync : `${sync}|${rest}`;
+}
+export const statxMask = (v: number): string =>
+  flagText(v, [
+    ["STATX_BASIC_STATS", 0x7ff],
+    ["STATX_TYPE", 1],
+    ["STATX_MODE", 2],
+    ["STATX_NLINK", 4],
+    ["STATX_UID", 8],
+    ["STATX_GID", 0x10],
+    ["STATX_ATIME", 0x20],
+    ["STATX_MTIME", 0x40],
+    ["STATX_CTIME", 0x80],
+    ["STATX_INO", 0x100],
+    ["STATX_SIZE", 0x200],
+    ["STATX_BLOCKS", 0x400],
+    ["STATX_BTIME", 0x800],
+    ["STATX_MNT_ID", 0x1000],
+    ["STATX_DIOALIGN", 0x2000],
+    ["STATX_MNT_ID_UNIQUE", 0x4000],
+    ["STATX_SUBVOL", 0x8000],
+  ]);
 export const renameFlags = (v: number): string =>
   flagText(v, [
     ["RENAME_NOREPLACE", 1],

@@ -617,6 +617,18 @@ function scanFieldName(): string | null {
   return name;
 }
 
+/** `[NAME]=` at `pos` (no nested brackets): consume it and return `[NAME]`, else null. */
+function scanIndexName(): string | null {
+  const k = src.indexOf("]", pos + 1);
+  if (k < 0 || src.charCodeAt(k + 1) !== EQ || src.charCodeAt(k + 2) === EQ) return null;
+  const inner = src.indexOf("[", pos + 1);
+  const comma = src.indexOf(",", pos + 1);
+  if ((inner >= 0 && inner < k) || (comma >= 0 && comma < k)) return null;
+  const name = intern(src, pos, k + 1);
+  pos = k + 2;
+  return name;
+}
+
 function parseValue(closer: number, inArray: boolean): Arg {
   const start = pos;
   const c = src.charCodeAt(pos);
@@ -629,8 +641,12 @@ function parseValue(closer: number, inArray: boolean): Arg {
   else if (c === TILDE && src.charCodeAt(pos + 1) === LBRACK) {
     pos++;
     v = parseArray(true);
-  } else if (c === AT) v = parseData();
-  else if (c === LT) v = parseAngle();
+  } else if (c === AT) v = src.charCodeAt(pos + 1) === QUOTE ? parseAbstract() : parseData();
+  else if (c === PIPE) {
+    // -X raw prints a zero flag as nothing: `|0x900`.
+    scanFlags();
+    v = { k: "sym", text: intern(src, start, pos) };
+  } else if (c === LT) v = parseAngle();
   else if (c === SLASH && src.charCodeAt(pos + 1) === STAR) v = parseCommentOnly();
   else if (c === DOT && src.charCodeAt(pos + 1) === DOT && src.charCodeAt(pos + 2) === DOT) {
     pos += 3;
@@ -649,12 +665,40 @@ function parseValue(closer: number, inArray: boolean): Arg {
       if (k < 0) return v;
       setComment(v, src.slice(pos + 3, k).trim());
       pos = k + 2;
+      const c2 = src.charCodeAt(pos);
+      // -X verbose: `-100 /* AT_FDCWD */</tmp>`, `0x1200000 /* CLONE_... */|17 /* SIGCHLD */`
+      if (c2 === LT && v.k === "num") v = annotateVerbose(v);
+      else if (c2 === PIPE && (v.k === "num" || v.k === "sym")) return joinVerboseFlags(v, closer, inArray);
     } else if (c1 === EQ && src.charCodeAt(pos + 2) === GT && src.charCodeAt(pos + 3) === SPACE) {
       pos += 4;
       const after = parseValue(closer, inArray);
       return { k: "changed", before: v, after };
     } else return v;
   }
+}
+
+/** `-100 /* AT_FDCWD *​/</tmp>`: the number with its comment, then its -y annotation. */
+function annotateVerbose(v: Extract<Arg, { k: "num" }>): Arg {
+  const e = scanAnnotation(src, pos);
+  if (e < 0) return v;
+  pos = e;
+  const fd: Arg = { k: "fd", fd: Number(v.text), path: scan.annPath };
+  if (scan.annDev !== null) fd.dev = scan.annDev;
+  if (v.comment !== undefined) fd.comment = v.comment;
+  return fd;
+}
+
+/** `A /* names *​/|B /* names *​/`: one flag set, numbers as text, names as comment. */
+function joinVerboseFlags(v: Extract<Arg, { k: "num" | "sym" }>, closer: number, inArray: boolean): Arg {
+  pos++;
+  const next = parseValue(closer, inArray);
+  if (next.k !== "num" && next.k !== "sym") {
+    return { k: "other", text: `${v.text}|${next.k === "other" ? next.text : "?"}` };
+  }
+  const names = [v.comment, next.comment].filter((x) => x !== undefined && x.length > 0).join("|");
+  const out: Arg = { k: "sym", text: `${v.text}|${next.text}` };
+  if (names.length > 0) out.comment = names;
+  return out;
 }
 
 function atValueEnd(closer: number, inArray: boolean): boolean {
@@ -708,7 +752,7 @@ function parseNumber(): Arg | null {
     }
     if (p === ds) return null;
   }
-  if (c === LT) {
+  if (c === LT && s.charCodeAt(p + 1) !== LT) {
     // 3</etc/passwd>, 4<TCP:[...]>, and -Y's 1234<comm>
     const fd = hex || p - ds > 15 ? Number(s.slice(start, p)) : start === ds ? n : -n;
     const e = scanAnnotation(s, p);
@@ -719,16 +763,21 @@ function parseNumber(): Arg | null {
       : { k: "fd", fd, path: scan.annPath, dev: scan.annDev };
   }
   pos = p;
-  if (c === PIPE) {
+  if (c === PIPE || c === LT) {
     scanFlags();
     return { k: "sym", text: intern(s, start, pos) };
   }
   return { k: "num", text: intern(s, start, p) };
 }
 
+/** A flag expression: `O_RDONLY|O_CLOEXEC`, `S_IFREG|0644`, capget's `1<<CAP_CHOWN|1<<CAP_KILL`. */
 function scanFlags(): void {
   let c = src.charCodeAt(pos);
-  while (isIdentPart(c) || c === PIPE) c = src.charCodeAt(++pos);
+  for (;;) {
+    if (isIdentPart(c) || c === PIPE) c = src.charCodeAt(++pos);
+    else if (c === LT && src.charCodeAt(pos + 1) === LT) c = src.charCodeAt((pos += 2));
+    else return;
+  }
 }
 
 function parseIdent(): Arg | null {
@@ -785,7 +834,13 @@ function parseList(closer: number, inArray: boolean): Arg[] {
     if (atEllipsisItem(closer)) {
       pos += 3;
       truncated = true;
-    } else items.push(parseValue(closer, inArray));
+    } else {
+      // Netlink attribute arrays index their items: `[IFLA_MTU]=65536`, `[IPV4_DEVCONF_FORWARDING-1]=1`.
+      const name = inArray && src.charCodeAt(pos) === LBRACK ? scanIndexName() : null;
+      const v = parseValue(closer, inArray);
+      if (name !== null) v.name = name;
+      items.push(v);
+    }
     skipSpaces();
     const c = src.charCodeAt(pos);
     if (c === COMMA) {
@@ -860,6 +915,15 @@ function parseCommentOnly(): Arg | null {
   const comment = src.slice(pos + 2, k).trim();
   pos = k + 2;
   return { k: "other", text: "", comment };
+}
+
+/** An abstract unix socket name, `@"name"`: the string with the `@` the kernel shows. */
+function parseAbstract(): Arg | null {
+  pos++;
+  const v = parseStr();
+  if (v === null || v.k !== "str") return null;
+  v.value = `@${v.value}`;
+  return v;
 }
 
 /** `@data(len=N,sha256=HEX[,trunc])`, the token redaction leaves in place of a data buffer. */
@@ -944,7 +1008,7 @@ export function scanAnnotation(s: string, i: number): number {
       if (lt < 0 || lt > gt) {
         scan.annDev = null;
         scan.annPath = decodeRange(s, i + 1, gt);
-        return gt + 1;
+        return deleted(s, gt + 1);
       }
     }
   }
@@ -982,7 +1046,14 @@ export function scanAnnotation(s: string, i: number): number {
     }
   }
   scan.annPath = escaped ? decodeRange(s, i + 1, pathEnd) : intern(s, i + 1, pathEnd);
-  return j + 1;
+  return deleted(s, j + 1);
+}
+
+/** strace prints an unlinked file as `3</tmp/x>(deleted)`: keep the kernel's "/tmp/x (deleted)". */
+function deleted(s: string, i: number): number {
+  if (s.charCodeAt(i) !== LPAREN || !s.startsWith("(deleted)", i)) return i;
+  scan.annPath = `${scan.annPath} (deleted)`;
+  return i + 9;
 }
 
 // ──────────────────────────── return values ────────────────────────────
