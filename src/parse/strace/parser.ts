@@ -174,11 +174,15 @@ class Parser implements StraceParser {
     if (this.cut !== null && this.continueCut(r, line)) return;
     // -c/-C's summary table closes the trace: "% time     seconds  usecs/call ...".
     if (this.summary) {
-      if (isSummaryRow(line)) return this.otherNotice(line, r.seq);
+      if (isSummaryRow(line)) {
+        this.otherNotice(line, r.seq);
+        return;
+      }
       this.summary = false;
     } else if (line.charCodeAt(0) === PERCENT && line.startsWith("% time ")) {
       this.summary = true;
-      return this.otherNotice(line, r.seq);
+      this.otherNotice(line, r.seq);
+      return;
     }
     const L = this.leader;
     scanLeader(line, L);
