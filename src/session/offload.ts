@@ -19,9 +19,17 @@ function startWorker(setup: WorkerSetup): Worker {
   return new Worker(boot, { eval: true, workerData: setup });
 }
 
+/** What a stream hears from the worker besides its core's events. */
+export interface RemoteEvents extends CoreEvents {
+  /** The worker died: the stream's state on disk is unknown. */
+  died(message: string): void;
+  /** A batch was refused whole (a record that is not a one-line JSON object). */
+  rejected(count: number, units: number, message: string): void;
+}
+
 export class WorkerHost {
   private readonly worker: Worker;
-  private readonly handlers: Array<CoreEvents & { error(message: string): void }> = [];
+  private readonly handlers: RemoteEvents[] = [];
   private readonly replies = new Map<number, (state: CoreState) => void>();
   private nextId = 1;
   private exited = false;
@@ -41,7 +49,7 @@ export class WorkerHost {
     if (m.t === "written") h.written(m.units, m.lines);
     else if (m.t === "failed") h.failed(m.code, m.message, m.loss);
     else if (m.t === "lost") h.lost(m.loss);
-    else if (m.t === "error") h.error(m.message);
+    else if (m.t === "rejected") h.rejected(m.count, m.units, m.message);
     else {
       const r = this.replies.get(m.id);
       this.replies.delete(m.id);
@@ -53,13 +61,13 @@ export class WorkerHost {
   private die(message: string): void {
     if (this.exited) return;
     this.exited = true;
-    for (const h of this.handlers) h.error(message);
+    for (const h of this.handlers) h.died(message);
     for (const r of this.replies.values()) r({ lines: 0, chain: "", bytes: 0, failure: "WORKER" });
     this.replies.clear();
   }
 
   /** The handle of stream `s`; `events` receives its core's events. */
-  handle(s: number, events: CoreEvents & { error(message: string): void }): CoreHandle {
+  handle(s: number, events: RemoteEvents): CoreHandle {
     this.handlers[s] = events;
     const send = (m: ToWorker): void => {
       if (!this.exited) this.worker.postMessage(m);

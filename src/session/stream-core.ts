@@ -59,6 +59,7 @@ export function seqOfLine(text: string): number | null {
 export class StreamCore implements CoreHandle {
   readonly chain: ChainState;
   private scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  private ends = new Int32Array(1024); // line ends of the batch being appended
   private cur: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
   private curStart = 0;
   private curPos = 0;
@@ -108,25 +109,34 @@ export class StreamCore implements CoreHandle {
     if (count === 0) return;
     // One encode for the whole batch: a UTF-16 unit is at most 3 UTF-8 bytes.
     if (this.scratch.length < joined.length * 3) this.scratch = Buffer.allocUnsafeSlow(joined.length * 3 + 1024);
-    const scratch = this.scratch;
-    const n = scratch.write(joined, 0, "utf8");
+    const n = this.scratch.write(joined, 0, "utf8");
+    const bytes = this.scratch.subarray(0, n);
+    // First find and check every record, so a bad batch is refused whole, nothing chained.
+    if (this.ends.length < count) this.ends = new Int32Array(Math.max(count, this.ends.length * 2));
+    const ends = this.ends;
     let s = 0;
     for (let k = 0; k < count; k++) {
-      const e = k === count - 1 ? n : scratch.indexOf(10, s);
-      const len = e - s;
-      // Every record is a non-empty JSON object: `{` ... `}`, no raw newline inside.
-      if (e < 0 || len < 3 || scratch[s] !== 0x7b || scratch[e - 1] !== 0x7d)
+      let e = bytes.indexOf(10, s);
+      if (e === -1) e = n;
+      // Every record is a non-empty JSON object on one line: `{` ... `}`.
+      if ((e === n) !== (k === count - 1) || e - s < 3 || bytes[s] !== 0x7b || bytes[e - 1] !== 0x7d)
         throw new CapsuleError(
           "INTERNAL",
-          `stream ${this.stream}: record ${k} of a batch is not a one-line JSON object`,
+          `stream ${this.stream}: record ${k} of a batch of ${count} is not a one-line JSON object`,
         );
+      ends[k] = e;
+      s = e + 1;
+    }
+    s = 0;
+    for (let k = 0; k < count; k++) {
+      const e = ends[k]!;
+      const len = e - s;
       if (this.curPos + len + CHAIN_SUFFIX_LEN > this.cur.length) this.rotate(len + CHAIN_SUFFIX_LEN);
-      scratch.copy(this.cur, this.curPos, s, e);
+      bytes.copy(this.cur, this.curPos, s, e);
       this.curPos = this.chain.appendLine(this.cur, this.curPos, len);
       this.curLines++;
       s = e + 1;
     }
-    if (s < n) throw new CapsuleError("INTERNAL", `stream ${this.stream}: batch has more lines than its count`);
     this.pendingUnits += units;
     this.outstanding += units;
     if (this.scratch.length > SCRATCH_KEEP) this.scratch = Buffer.allocUnsafeSlow(64 * 1024);

@@ -112,34 +112,33 @@ export class StreamWriter {
     if (this.sealed) throw new CapsuleError("INTERNAL", `stream ${this.name} was written after the seal`);
     const count = batch.length;
     if (count === 0) return this.pending <= this.limits.softBytes;
-    for (let i = 0; i < count; i++) {
-      const t = batch[i]!;
-      // Cheap shape check on the caller's thread so a bad record fails where it was made.
-      if (t.charCodeAt(0) !== 0x7b || t.charCodeAt(t.length - 1) !== 0x7d || t.length < 3)
-        throw new CapsuleError("INTERNAL", `stream ${this.name}: record is not a JSON object text: ${t.slice(0, 80)}`);
-    }
-    this.broadcast.publish(batch);
     if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
+    // No per-record work here: JSON.stringify returns rope strings, and join copies them
+    // once; the core checks each record's shape on the encoded bytes.
     let joined = count === 1 ? batch[0]! : batch.join("\n");
     let lines = count;
     let units = joined.length + CHAIN_SUFFIX_LEN * count;
     if (!this.dropping && this.pending > 0 && this.pending + units > this.limits.hardBytes) this.dropping = true;
     if (this.dropping) {
+      this.broadcast.publish(batch);
       this.recordDrop(batch, "writer backlog over its bound (stream stalled)");
       return false;
     }
-    if (this.drop !== null) {
+    const drop = this.drop;
+    if (drop !== null) {
       // The stream caught up: say in the stream itself what is missing before going on.
-      const marker = this.lostMarker(this.drop);
-      this.drop = null;
+      const marker = this.lostMarker(drop);
       joined = `${marker}\n${joined}`;
       lines++;
       units += marker.length + CHAIN_SUFFIX_LEN;
     }
+    // On this thread a bad record throws here, before anything is chained or counted.
+    this.core.append(joined, lines, units);
+    this.drop = null;
+    this.broadcast.publish(batch);
     this.accepted += count;
     this.pending += units;
     if (this.pending > this.peak) this.peak = this.pending;
-    this.core.append(joined, lines, units);
     return this.pending <= this.limits.softBytes;
   }
 
@@ -173,6 +172,13 @@ export class StreamWriter {
     this.written = lines;
     if (this.pending <= this.limits.softBytes && this.readyWaiters.length > 0)
       for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /** The worker refused a batch whole (a bad record): its records are lost, and recorded. */
+  onRejected(count: number, units: number, message: string): void {
+    this.accepted -= count;
+    this.onWritten(units, this.written);
+    this.onLost({ count, fromSeq: null, toSeq: null, reason: `batch refused: ${message}` });
   }
 
   onFailed(code: string, loss: CoreLoss): void {

@@ -24,7 +24,7 @@ export type FromWorker =
   | { t: "failed"; s: number; code: string; message: string; loss: import("./stream-core.js").CoreLoss }
   | { t: "lost"; s: number; loss: import("./stream-core.js").CoreLoss }
   | { t: "reply"; s: number; id: number; state: import("./stream-core.js").CoreState }
-  | { t: "error"; s: number; message: string };
+  | { t: "rejected"; s: number; count: number; units: number; message: string };
 
 if (parentPort) {
   const port = parentPort;
@@ -54,7 +54,9 @@ if (parentPort) {
         void core.flushed().then(() => post({ t: "reply", s: m.s, id: m.id, state: core.state }));
       else void core.close().then((state) => post({ t: "reply", s: m.s, id: m.id, state }));
     } catch (e) {
-      post({ t: "error", s: m.s, message: e instanceof Error ? e.message : String(e) });
+      // Only append throws (a record that is not a one-line JSON object): the batch is refused whole.
+      const message = e instanceof Error ? e.message : String(e);
+      if (m.t === "append") post({ t: "rejected", s: m.s, count: m.count, units: m.units, message });
     }
   });
 }

@@ -14,10 +14,10 @@ import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
 import { METADATA_FILE, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
-import { WorkerHost } from "./offload.js";
+import { type RemoteEvents, WorkerHost } from "./offload.js";
 import { sealMac } from "./seal.js";
 import { FdSink, type Sink } from "./sink.js";
-import { type CoreEvents, StreamCore } from "./stream-core.js";
+import { StreamCore } from "./stream-core.js";
 import { type CoreHandle, DEFAULT_LIMITS, type LossEntry, StreamWriter, type WriterLimits } from "./stream-writer.js";
 
 export interface OpenSessionOptions {
@@ -96,11 +96,18 @@ class SessionImpl implements Session {
     const streams = {} as Record<StreamName, StreamWriter>;
     for (const name of STREAMS) {
       let writer: StreamWriter | null = null;
-      const events: CoreEvents & { error(message: string): void } = {
+      const events: RemoteEvents = {
         written: (units, lines) => writer?.onWritten(units, lines),
         failed: (code, _message, loss) => writer?.onFailed(code, loss),
         lost: (loss) => writer?.onLost(loss),
-        error: (message) => writer?.onFailed("INTERNAL", { count: 0, fromSeq: null, toSeq: null, reason: message }),
+        died: (message) =>
+          writer?.onFailed("WORKER", {
+            count: 0,
+            fromSeq: null,
+            toSeq: null,
+            reason: `writer worker died: ${message}`,
+          }),
+        rejected: (count, units, message) => writer?.onRejected(count, units, message),
       };
       const r = remote.indexOf(name);
       let core: CoreHandle;

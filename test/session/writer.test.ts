@@ -323,12 +323,26 @@ test("the writer worker writes the same bytes as the main thread", { timeout: 60
   const mb = JSON.parse(readFileSync(join(b, "metadata.json"), "utf8")) as SessionMetadata;
   assert.deepEqual(ma.seal?.streams, mb.seal?.streams);
   assert.equal(verifySession(b).status, "intact");
+  // In the worker a bad record cannot throw at the caller: its batch is refused and recorded.
+  const { dir, id: id2 } = fresh();
+  const w = await openSession(dir, id2, { offload: "worker", metadata: testMetadata(id2) });
+  w.streams.raw.write(['{"seq":0,"line":"a","src":null}']);
+  w.streams.raw.write(['{"seq":1,"line":"b","src":null}', "not json"]);
+  w.streams.raw.write(['{"seq":1,"line":"c","src":null}']);
+  const meta = await w.seal(testMetadata(id2));
+  assert.equal(meta.seal?.streams.raw?.lines, 2);
+  assert.equal(w.streams.raw.stats.lost, 2);
+  assert.match(
+    meta.losses[0]?.reason ?? "",
+    /^batch refused: .*record 1 of a batch of 2 is not a one-line JSON object/,
+  );
+  assert.equal(verifySession(dir).status, "intact");
 });
 
 test("misuse fails loudly: bad records, writes after the seal, an existing session folder", async () => {
   const { dir, id } = fresh();
   const s = await openSession(dir, id, { offload: "main", metadata: testMetadata(id) });
-  for (const bad of ["not json", "{}", '["array"]', ""])
+  for (const bad of ["not json", "{}", '["array"]', "", '{"seq":0}\n{"seq":1}'])
     assert.throws(
       () => s.streams.raw.write([bad]),
       (e: unknown) => isCapsuleError(e) && e.code === "INTERNAL",
