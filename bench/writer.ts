@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { STREAMS, streamFile } from "../src/session/layout.js";
 import type { SessionMetadata } from "../src/session/metadata.js";
 import { openSession } from "../src/session/writer.js";
-import { corpusRecords } from "../test/session/corpus-records.js";
+import { corpusRecords, testMetadata } from "../test/session/corpus-records.js";
 import { fmt, median, OUT } from "./lib.js";
 
 const { values } = parseArgs({
@@ -33,25 +33,7 @@ const recs = corpusRecords("agent.strace", rawLines);
 const perRound = STREAMS.reduce((n, s) => n + recs[s].length, 0);
 const total = perRound * rounds;
 
-function meta(): SessionMetadata {
-  return {
-    format: 1,
-    session_id: "bench",
-    command: ["bench"],
-    cwd: "/",
-    mode: "import",
-    source: null,
-    tracer: { name: "import", version: null, flags: [], level: null, reason: null },
-    record_data: "lengths",
-    started_at: new Date().toISOString(),
-    ended_at: null,
-    t0_epoch_us: null,
-    exit: null,
-    counts: { lines: 0, events: 0, parse_errors: 0, enriched: 0, actions: 0, risks: 0, dropped: 0 },
-    losses: [],
-    seal: null,
-  };
-}
+const meta = (): SessionMetadata => testMetadata("20250101T000000Z-bench0");
 
 function spin(us: number): void {
   const end = performance.now() + us / 1000;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
+import type { SubscribeOptions } from "./broadcast.js";
 import { METADATA_FILE, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { type RemoteEvents, WorkerHost } from "./offload.js";
@@ -58,6 +59,12 @@ export interface Session {
   writeMetadata(meta: SessionMetadata): Promise<void>;
   /** Write tree.json atomically. */
   writeTree(tree: ProcessTreeSnapshot): Promise<void>;
+  /**
+   * Live copies of every batch written to `stream` from now on, as given to write()
+   * (without chain members); a subscriber that falls behind gets `{"lagged":N}` lines
+   * (see laggedBy) instead of slowing anything. Ends when the session is sealed or closed.
+   */
+  subscribe(stream: StreamName, opts?: SubscribeOptions): AsyncIterableIterator<string[]>;
   /** Flush every stream, then write metadata with the seal; returns what was written. */
   seal(meta: SessionMetadata, opts?: SealOptions): Promise<SessionMetadata>;
   /** Flush and close every stream without sealing (the session stays unsealed). */
@@ -150,6 +157,10 @@ class SessionImpl implements Session {
   writeMetadata(meta: SessionMetadata): Promise<void> {
     if (this.done) return Promise.reject(new CapsuleError("INTERNAL", "metadata written after the session was sealed"));
     return this.queueMeta(this.compose(meta, null), false);
+  }
+
+  subscribe(stream: StreamName, opts?: SubscribeOptions): AsyncIterableIterator<string[]> {
+    return this.streams[stream].subscribe(opts);
   }
 
   writeTree(tree: ProcessTreeSnapshot): Promise<void> {

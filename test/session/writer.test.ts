@@ -264,7 +264,7 @@ test("subscribers get every batch; a slow one is told how many lines it missed a
 }, async () => {
   const { dir, id } = fresh();
   const s = await openSession(dir, id, { offload: "main", metadata: testMetadata(id) });
-  const fast = s.streams.actions.subscribe();
+  const fast = s.subscribe("actions");
   const slow = s.streams.actions.subscribe({ maxLines: 50 });
   const got: string[] = [];
   const reading = (async () => {
