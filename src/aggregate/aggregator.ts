@@ -78,21 +78,14 @@ export interface Aggregator extends Stage<EnhancedEvent, Action> {
   readonly stats: AggregatorStats;
 }
 
-/** An action being built. */
-interface Open {
+/** An action being built: the Action's own fields as they grow, and what keys and decides it. */
+interface Open
+  extends Pick<Action, "pid" | "resource" | "first_ts" | "last_ts" | "count" | "bytes" | "event_seqs" | "startup"> {
   info: KindInfo;
-  pid: number;
-  resource: string | null;
-  first_ts: number;
-  last_ts: number;
-  count: number;
-  bytes: number;
   /** errno of a real failure; part of the merge key. */
   hardErrno: string | null;
   anyOk: boolean;
   retryErrno: string | null;
-  event_seqs: number[];
-  startup: boolean;
   /** The fd it is keyed by, or -1 for a resource key. */
   fd: number;
   done: boolean;

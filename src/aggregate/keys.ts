@@ -18,23 +18,6 @@ export interface KindInfo {
   access: boolean;
 }
 
-const KINDS: readonly ActionKind[] = [
-  "FileRead",
-  "FileWrite",
-  "FileDelete",
-  "FileRename",
-  "FileMetadata",
-  "DirList",
-  "PermChange",
-  "ProcessSpawn",
-  "ProcessExit",
-  "NetConnect",
-  "NetListen",
-  "NetSend",
-  "NetRecv",
-  "Signal",
-  "Other",
-];
 const FD_KEYED = new Set<ActionKind>([
   "FileRead",
   "FileWrite",
@@ -48,23 +31,25 @@ const NET = new Set<ActionKind>(["NetConnect", "NetListen", "NetSend", "NetRecv"
 const STARTUP = new Set<ActionKind>(["FileRead", "FileMetadata", "DirList"]);
 const NOT_ACCESS = new Set<ActionKind>(["ProcessSpawn", "ProcessExit", "Signal", "Other"]);
 
-const INFO = new Map<string, KindInfo>(
-  KINDS.map((kind, ix) => [
-    kind,
-    {
-      kind,
-      ix,
-      fdKeyed: FD_KEYED.has(kind),
-      net: NET.has(kind),
-      startupKind: STARTUP.has(kind),
-      access: !NOT_ACCESS.has(kind),
-    },
-  ]),
-);
-export const OTHER = INFO.get("Other") as KindInfo;
+/** Kind → its info, made on first sight (dense indexes in order of appearance). */
+const INFO = new Map<string, KindInfo>();
 
-/** The info of a high_level_kind; an unknown one counts as Other. */
-export const kindInfo = (k: string): KindInfo => INFO.get(k) ?? OTHER;
+function makeInfo(kind: ActionKind): KindInfo {
+  const info: KindInfo = {
+    kind,
+    ix: INFO.size,
+    fdKeyed: FD_KEYED.has(kind),
+    net: NET.has(kind),
+    startupKind: STARTUP.has(kind),
+    access: !NOT_ACCESS.has(kind),
+  };
+  INFO.set(kind, info);
+  return info;
+}
+export const OTHER = makeInfo("Other");
+
+/** The info of a high_level_kind. */
+export const kindInfo = (k: ActionKind): KindInfo => INFO.get(k) ?? makeInfo(k);
 
 /** Operation bits. */
 export const OP_NEW_FD = 1; // returns a new fd: whatever was keyed by that number is over

@@ -1,4 +1,5 @@
 import type { Arg } from "../core/events.js";
+import { resolveAgainst } from "../enrich/paths.js";
 
 /** Linux's AT_FDCWD (-100): the "directory fd" that means "the current directory". */
 export const AT_FDCWD = -100;
@@ -63,23 +64,8 @@ function argHasFlag(a: Arg, flag: string): boolean {
   }
 }
 
-/** Join `p` onto directory `dir` the way the kernel does (no symlink resolution), normalising `.` and `..`. */
-export function resolvePath(dir: string | null, p: string): string {
-  if (p.startsWith("/")) return normalise(p);
-  if (dir === null) return p;
-  return normalise(`${dir}/${p}`);
-}
-
-function normalise(p: string): string {
-  if (!p.includes("/.") && !p.includes("//") && !(p.length > 1 && p.endsWith("/"))) return p;
-  const out: string[] = [];
-  for (const part of p.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return `/${out.join("/")}`;
-}
+/** `p` joined onto directory `dir` as the kernel's lookup does it lexically; a relative `p` stays as given while `dir` is unknown. */
+export const resolvePath = (dir: string | null, p: string): string => resolveAgainst(dir, p) ?? p;
 
 /** A non-negative integer return value ("2401"), else null. */
 export function retPid(ret: string | null): number | null {

@@ -26,10 +26,12 @@ export interface Tracker {
   snapshot(final: boolean): ProcessTreeSnapshot;
 }
 
-interface Node {
-  id: string;
-  pid: number;
-  kind: "process" | "thread";
+/** A node while it is built: the record's own fields, with links as nodes rather than pids. */
+interface Node
+  extends Pick<
+    ProcessNode,
+    "id" | "pid" | "kind" | "execs" | "argv" | "exe" | "cwd" | "start_ts" | "end_ts" | "exit_code" | "exit_signal"
+  > {
   /** Parent process (for a process) once known. */
   parent: Node | null;
   /** Owning process (for a thread). */
@@ -37,14 +39,6 @@ interface Node {
   /** Parent known: the root, or claimed by a clone/fork/vfork return value. */
   claimed: boolean;
   ended: boolean;
-  execs: ExecRecord[];
-  argv: string[];
-  exe: string | null;
-  cwd: string | null;
-  start_ts: number | null;
-  end_ts: number | null;
-  exit_code: number | null;
-  exit_signal: string | null;
   children: Node[];
   threads: Node[];
 }
