@@ -7,7 +7,7 @@ import { AI_LIMIT_BYTES, buildAISynthesis } from "../../src/report/ai.js";
 import { renderHuman } from "../../src/report/human.js";
 import { buildReportModel, type ReportModel } from "../../src/report/model.js";
 import { displayWidth } from "../../src/report/text.js";
-import { type BuiltSession, repeatSession, sessionFromCorpus } from "./session.js";
+import { type BuiltSession, corpusLines, repeatSession, sessionFromCorpus, sessionFromLines } from "./session.js";
 
 const rules = loadRules();
 const schema = JSON.parse(readFileSync(new URL("../../schema/ai-synthesis.schema.json", import.meta.url), "utf8"));
@@ -87,6 +87,18 @@ describe("human report of the demo agent session", () => {
 });
 
 describe("make + gcc", () => {
+  it("shows parse errors in the header when there are any", async () => {
+    const lines = corpusLines("make-gcc.strace");
+    lines.splice(40, 0, "this is not strace output (", "1234 5.0 open(");
+    const s = await sessionFromLines(lines, rules);
+    const errors = JSON.parse(readFileSync(`${s.dir}/metadata.json`, "utf8")).counts.parse_errors;
+    assert.ok(errors > 0);
+    const text = renderHuman(await model(s.dir, false), { width: 80, color: false });
+    assert.match(text, new RegExp(`^Problems: ${errors} lines? the parser could not read`, "m"));
+    const clean = await sessionFromCorpus("make-gcc.strace", rules);
+    assert.doesNotMatch(renderHuman(await model(clean.dir, false), { width: 80, color: false }), /Problems:/);
+  });
+
   it("reports LOW with no finding", async () => {
     const s = await sessionFromCorpus("make-gcc.strace", rules);
     const text = renderHuman(await model(s.dir, false), { width: 80, color: false });
