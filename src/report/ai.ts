@@ -144,13 +144,31 @@ interface Candidates {
 
 const secs = (us: number | null): number | null => (us === null ? null : Math.round(us / 1000) / 1000);
 
+const riskIndex = new WeakMap<ReportModel, Map<number, number[]>>();
+
+/** Risk seqs per pid, built once per model (trees can have thousands of nodes). */
+function risksByPid(m: ReportModel): Map<number, number[]> {
+  let idx = riskIndex.get(m);
+  if (!idx) {
+    idx = new Map();
+    for (const r of m.risks) {
+      if (r.pid === null) continue;
+      let list = idx.get(r.pid);
+      if (!list) idx.set(r.pid, (list = []));
+      list.push(r.seq);
+    }
+    riskIndex.set(m, idx);
+  }
+  return idx;
+}
+
 function nodeRefs(m: ReportModel, n: ProcessNode, actionSeqs: readonly number[] = []): Refs {
   const events = n.execs.map((x) => m.execRefs.get(x.event_seq)).filter((s): s is number => s !== undefined);
   const act = m.activity.get(n.pid);
   const actions = [...actionSeqs];
   if (act && actions.length === 0)
     for (const list of Object.values(act.seqs)) for (const s of list ?? []) if (actions.length < 4) actions.push(s);
-  const risks = m.risks.filter((r) => r.pid === n.pid).map((r) => r.seq);
+  const risks = risksByPid(m).get(n.pid) ?? [];
   const refs: Refs = {};
   if (events.length) refs.events = events;
   if (actions.length) refs.actions = [...new Set(actions)].sort((a, b) => a - b);
@@ -302,7 +320,11 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
   // Hosts reached, loopback or not.
   const endpoints = new Map<string, ProcessNode[]>();
   for (const n of procs)
-    for (const e of m.activity.get(n.pid)?.endpoints ?? []) endpoints.set(e, [...(endpoints.get(e) ?? []), n]);
+    for (const e of m.activity.get(n.pid)?.endpoints ?? []) {
+      let users = endpoints.get(e);
+      if (!users) endpoints.set(e, (users = []));
+      users.push(n);
+    }
   if (endpoints.size > 0)
     out.push({
       pattern: "network-endpoints",
