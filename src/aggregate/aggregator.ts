@@ -355,7 +355,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     else if (ops & OP_CLOSE && e.fd !== null) {
       const st = pids.get(e.pid);
       if (st !== undefined) closeFd(st, e.fd);
-    } else if (e.event === "exit") {
+    } else if (e.event === "exit" && e.tid === e.pid) {
+      // the thread group leader ends last: the process is gone (another thread's end is not)
       const st = pids.get(e.pid);
       if (st !== undefined) closePid(e.pid, st);
     }

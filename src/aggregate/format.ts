@@ -91,6 +91,7 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot): string {
   const res = a.resource ?? "(no path)";
   let what: string;
   if (a.kind === "ProcessSpawn" && a.resource === null) what = a.ok ? "forked" : "failed to fork";
+  else if (a.kind === "ProcessExit" && a.resource !== null) what = `${a.resource} exited`;
   else if (a.kind === "ProcessExit") {
     const node = ix === undefined ? undefined : nodeAt(ix, a.pid, a.first_ts);
     what =

@@ -234,6 +234,22 @@ describe("aggregator on the demo agent session (agent.strace)", () => {
 });
 
 describe("aggregator on other traces", () => {
+  test("node-http.strace: a thread's end is its own action, not its process's", async () => {
+    const { actions, facts, tree } = await corpusRun("node-http.strace");
+    const threads = facts.forks.filter((f) => f.thread);
+    assert.ok(threads.length > 0);
+    const exits = actions.filter((a) => a.kind === "ProcessExit");
+    for (const t of threads) {
+      const mine = exits.filter((a) => a.resource === `thread ${t.child}`);
+      assert.equal(mine.length, 1, `one exit action for thread ${t.child}`);
+      assert.equal(mine[0]?.pid, t.parent);
+    }
+    const root = facts.root as number;
+    const own = exits.filter((a) => a.pid === root && a.resource === null);
+    assert.equal(own.length, 1, "one exit action for the process itself");
+    assert.equal(formatAction(own[0] as Action, tree), `node[${root}] exited with 0`);
+  });
+
   test("a key that never goes quiet is split at maxSpanUs (live dd reading /dev/zero)", async () => {
     const text = straceLive(["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=4000"]);
     const events = await enrich(parse(textLines(text)));

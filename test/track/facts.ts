@@ -3,6 +3,8 @@
  * (line regexes and a string scanner, no parser, no tracker), so tests can check the
  * tracker's tree against them.
  */
+import assert from "node:assert/strict";
+import type { ProcessNode, ProcessTreeSnapshot } from "../../src/core/events.js";
 
 export interface ExecFact {
   pid: number;
@@ -185,4 +187,75 @@ export function factsOf(lines: readonly SourcedLine[], fullText: string): Facts 
     }
   }
   return facts;
+}
+
+export const byPid = (tree: ProcessTreeSnapshot, pid: number): ProcessNode[] => tree.nodes.filter((n) => n.pid === pid);
+export const only = (tree: ProcessTreeSnapshot, pid: number): ProcessNode => {
+  const list = byPid(tree, pid);
+  assert.equal(list.length, 1, `one node for pid ${pid}`);
+  return list[0] as ProcessNode;
+};
+
+/** The tree agrees with the facts scanned from the raw text. */
+export function checkTree(tree: ProcessTreeSnapshot, facts: Facts): void {
+  assert.equal(tree.root, facts.root, "root is the first pid seen");
+  assert.deepEqual(new Set(tree.nodes.map((n) => n.pid)), facts.pids, "every pid seen is a node, and only those");
+  const ids = tree.nodes.map((n) => n.id);
+  assert.equal(new Set(ids).size, ids.length, "node ids are unique");
+
+  const tgid = new Map<number, number>();
+  const threadPids = new Set<number>();
+  for (const f of facts.forks) {
+    const owner = tgid.get(f.parent) ?? f.parent;
+    const node = only(tree, f.child);
+    const proc = only(tree, owner);
+    if (f.thread) {
+      tgid.set(f.child, owner);
+      threadPids.add(f.child);
+      assert.equal(node.kind, "thread", `${f.child} is a thread`);
+      assert.equal(node.tgid, owner, `thread ${f.child} belongs to ${owner}`);
+      assert.equal(node.parent_id, proc.id);
+      assert.ok(proc.threads.includes(f.child), `${owner} lists thread ${f.child}`);
+    } else {
+      assert.equal(node.kind, "process", `${f.child} is a process`);
+      assert.equal(node.ppid, owner, `parent of ${f.child}`);
+      assert.equal(node.parent_id, proc.id);
+      assert.equal(node.tgid, f.child);
+      assert.ok(proc.children.includes(f.child), `${owner} lists child ${f.child}`);
+    }
+  }
+  for (const n of tree.nodes) {
+    for (const c of n.children) assert.ok(!threadPids.has(c), `thread ${c} is not listed as a child process`);
+    if (n.kind === "thread") assert.ok(threadPids.has(n.pid), `${n.pid} was created as a thread`);
+  }
+
+  for (const pid of facts.pids) {
+    const want = facts.execs.filter((x) => x.pid === pid);
+    const got = byPid(tree, pid).flatMap((n) => n.execs);
+    // a relative program path ("./m") is resolved against the cwd in the tree
+    const same = (treePath: string, raw: string): boolean =>
+      raw.startsWith("/") ? treePath === raw : treePath.endsWith(`/${raw.replace(/^(\.\/)+/, "")}`);
+    assert.deepEqual(
+      got.map((x, i) => ({ path: same(x.path, want[i]?.path ?? "") ? "same" : x.path, argv: x.argv })),
+      want.map((x) => ({ path: "same", argv: x.argv })),
+      `successful execs of ${pid}, in order`,
+    );
+    const node = only(tree, pid);
+    if (want.length > 0) assert.deepEqual(node.argv, want.at(-1)?.argv, `argv of ${pid} is its last exec's`);
+  }
+  for (const f of facts.forks) {
+    if (f.thread || facts.execs.some((x) => x.pid === f.child)) continue;
+    const node = only(tree, f.child);
+    assert.deepEqual(node.execs, [], `fork ${f.child} never exec'd`);
+    assert.deepEqual(node.argv, f.parentArgv ?? [], `fork ${f.child} keeps its parent's argv`);
+  }
+
+  const exited = new Set<number>();
+  for (const x of facts.exits) {
+    exited.add(x.pid);
+    const node = only(tree, x.pid);
+    assert.equal(node.exit_code, x.code, `exit code of ${x.pid}`);
+    assert.equal(node.exit_signal, x.signal, `exit signal of ${x.pid}`);
+  }
+  for (const n of tree.nodes) if (!exited.has(n.pid)) assert.equal(n.exit_code, null, `${n.pid} has no exit line`);
 }

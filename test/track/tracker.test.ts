@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ProcessNode, ProcessTreeSnapshot, RawLine } from "../../src/core/events.js";
+import type { ProcessTreeSnapshot, RawLine } from "../../src/core/events.js";
 import { createTracker } from "../../src/track/tracker.js";
-import { type Facts, factsOf, splitTrace } from "./facts.js";
+import { byPid, checkTree, factsOf, only, splitTrace } from "./facts.js";
 import { CORPUS, CORPUS_TRACES, parse, rawLines, straceLive, textLines, traceLines, which } from "./helpers.js";
 
 function treeOf(raw: readonly RawLine[], batch = 512): ProcessTreeSnapshot {
@@ -18,74 +18,6 @@ function liveTree(argv: string[], opts: { unsharePid?: boolean } = {}) {
   return { text, facts: factsOf(splitTrace(text), text), tree: treeOf(textLines(text)) };
 }
 
-const byPid = (tree: ProcessTreeSnapshot, pid: number): ProcessNode[] => tree.nodes.filter((n) => n.pid === pid);
-const only = (tree: ProcessTreeSnapshot, pid: number): ProcessNode => {
-  const list = byPid(tree, pid);
-  assert.equal(list.length, 1, `one node for pid ${pid}`);
-  return list[0] as ProcessNode;
-};
-
-/** The tree agrees with the facts scanned from the raw text. */
-function checkAgainstFacts(tree: ProcessTreeSnapshot, facts: Facts): void {
-  assert.equal(tree.root, facts.root, "root is the first pid seen");
-  assert.deepEqual(new Set(tree.nodes.map((n) => n.pid)), facts.pids, "every pid seen is a node, and only those");
-  const ids = tree.nodes.map((n) => n.id);
-  assert.equal(new Set(ids).size, ids.length, "node ids are unique");
-
-  const tgid = new Map<number, number>();
-  const threadPids = new Set<number>();
-  for (const f of facts.forks) {
-    const owner = tgid.get(f.parent) ?? f.parent;
-    const node = only(tree, f.child);
-    const proc = only(tree, owner);
-    if (f.thread) {
-      tgid.set(f.child, owner);
-      threadPids.add(f.child);
-      assert.equal(node.kind, "thread", `${f.child} is a thread`);
-      assert.equal(node.tgid, owner, `thread ${f.child} belongs to ${owner}`);
-      assert.equal(node.parent_id, proc.id);
-      assert.ok(proc.threads.includes(f.child), `${owner} lists thread ${f.child}`);
-    } else {
-      assert.equal(node.kind, "process", `${f.child} is a process`);
-      assert.equal(node.ppid, owner, `parent of ${f.child}`);
-      assert.equal(node.parent_id, proc.id);
-      assert.equal(node.tgid, f.child);
-      assert.ok(proc.children.includes(f.child), `${owner} lists child ${f.child}`);
-    }
-  }
-  for (const n of tree.nodes) {
-    for (const c of n.children) assert.ok(!threadPids.has(c), `thread ${c} is not listed as a child process`);
-    if (n.kind === "thread") assert.ok(threadPids.has(n.pid), `${n.pid} was created as a thread`);
-  }
-
-  for (const pid of facts.pids) {
-    const want = facts.execs.filter((x) => x.pid === pid);
-    const got = byPid(tree, pid).flatMap((n) => n.execs);
-    assert.deepEqual(
-      got.map((x) => ({ path: x.path, argv: x.argv })),
-      want.map((x) => ({ path: x.path, argv: x.argv })),
-      `successful execs of ${pid}, in order`,
-    );
-    const node = only(tree, pid);
-    if (want.length > 0) assert.deepEqual(node.argv, want.at(-1)?.argv, `argv of ${pid} is its last exec's`);
-  }
-  for (const f of facts.forks) {
-    if (f.thread || facts.execs.some((x) => x.pid === f.child)) continue;
-    const node = only(tree, f.child);
-    assert.deepEqual(node.execs, [], `fork ${f.child} never exec'd`);
-    assert.deepEqual(node.argv, f.parentArgv ?? [], `fork ${f.child} keeps its parent's argv`);
-  }
-
-  const exited = new Set<number>();
-  for (const x of facts.exits) {
-    exited.add(x.pid);
-    const node = only(tree, x.pid);
-    assert.equal(node.exit_code, x.code, `exit code of ${x.pid}`);
-    assert.equal(node.exit_signal, x.signal, `exit signal of ${x.pid}`);
-  }
-  for (const n of tree.nodes) if (!exited.has(n.pid)) assert.equal(n.exit_code, null, `${n.pid} has no exit line`);
-}
-
 describe("tracker over the corpus agrees with facts scanned from the raw text", () => {
   for (const name of CORPUS_TRACES) {
     test(name, async () => {
@@ -93,7 +25,7 @@ describe("tracker over the corpus agrees with facts scanned from the raw text", 
       const facts = factsOf(lines, text);
       assert.ok(facts.pids.size > 1, "the trace has several processes");
       const raw = await rawLines(CORPUS + name);
-      checkAgainstFacts(treeOf(raw), facts);
+      checkTree(treeOf(raw), facts);
       // batching must not change the tree
       assert.deepEqual(treeOf(raw, 7), treeOf(raw, 100_000));
     });
@@ -134,7 +66,7 @@ describe("tracker on live programs", () => {
       "    os.waitpid(k, 0)",
     ].join("\n");
     const { tree, facts } = liveTree([python, "-c", script]);
-    checkAgainstFacts(tree, facts);
+    checkTree(tree, facts);
     const root = only(tree, facts.root as number);
     assert.equal(root.children.length, 200);
     root.children.forEach((pid, i) => {
@@ -156,7 +88,7 @@ describe("tracker on live programs", () => {
       "[t.join() for t in ts]",
     ].join("\n");
     const { tree, facts } = liveTree([python, "-c", script]);
-    checkAgainstFacts(tree, facts);
+    checkTree(tree, facts);
     const root = only(tree, facts.root as number);
     assert.equal(root.threads.length, 4);
     assert.equal(root.children.length, 0);
@@ -166,7 +98,7 @@ describe("tracker on live programs", () => {
 
   test("a pid that execs twice keeps both execs; failed PATH-search attempts are not programs", async () => {
     const { tree, facts, text } = liveTree(["env", "PATH=/usr/local/bin:/usr/bin:/bin", "sh", "-c", "exec env true"]);
-    checkAgainstFacts(tree, facts);
+    checkTree(tree, facts);
     assert.match(text, /execve\("\/usr\/local\/bin\/[a-z]+", .* = -1 ENOENT/, "the trace has failed attempts");
     const root = only(tree, facts.root as number);
     assert.deepEqual(
@@ -185,7 +117,7 @@ describe("tracker on live programs", () => {
 
   test("a signal death is recorded as the signal", async () => {
     const { tree, facts } = liveTree(["sh", "-c", "kill -TERM $$"]);
-    checkAgainstFacts(tree, facts);
+    checkTree(tree, facts);
     const root = only(tree, facts.root as number);
     assert.equal(root.exit_signal, "SIGTERM");
     assert.equal(root.exit_code, null);
@@ -193,7 +125,7 @@ describe("tracker on live programs", () => {
 
   test("a fork that never execs is shown as a fork of its parent's program", async () => {
     const { tree, facts } = liveTree(["sh", "-c", "(exit 7); exit 0"]);
-    checkAgainstFacts(tree, facts);
+    checkTree(tree, facts);
     const root = only(tree, facts.root as number);
     assert.equal(root.exit_code, 0);
     const forks = root.children.map((p) => only(tree, p)).filter((n) => n.exit_code === 7);
