@@ -99,13 +99,12 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   resolveCommand(cmd, o.cwd, o.env);
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
   const filter = o.bpfFile ? loadBpfFilter(o.bpfFile) : null;
-  const { tracer, reason } = await chooseTracer(o.tracer);
+  const { tracer, reason } = await chooseTracer(o.tracer, o.level);
   const id = newSessionId();
   const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
   const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
-  const notes: string[] = [];
-  if (reason) notes.push(reason);
+  const notes: string[] = [reason];
 
   let trace: TraceSession;
   try {

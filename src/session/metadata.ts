@@ -23,6 +23,8 @@ export interface SessionMetadata {
     level: string | null;
     /** Why this tracer was chosen (e.g. "auto: not root, using strace"). */
     reason: string | null;
+    /** What a reader should know about the trace's coverage (from the tracer). */
+    notes?: string[];
   };
   record_data: "lengths" | "full";
   /** Wall-clock start/end, ISO 8601 UTC. */

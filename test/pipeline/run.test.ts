@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, tree } from "./helpers.js";
 
+// These tests pin strace (the eBPF tracer has its own tests, and agreement tests against strace).
 const run = (home: string, cmd: string[], extra: string[] = []) =>
-  capsule(["run", "--report", "none", "-q", ...extra, "--", ...cmd], home);
+  capsule(["run", "--tracer", "strace", "--report", "none", "-q", ...extra, "--", ...cmd], home);
 
 test("exit status of the program is capsule's, and the session is sealed", () => {
   const home = freshHome();
@@ -132,7 +133,10 @@ test("read/write buffers are not stored by default; --record-data full keeps the
 
 test("Ctrl-C mid-run: the program gets it first, the session is still written completely", async () => {
   const home = freshHome();
-  const child = capsuleAsync(["run", "--report", "none", "-q", "--grace", "1", "--", "sleep", "30"], home);
+  const child = capsuleAsync(
+    ["run", "--tracer", "strace", "--report", "none", "-q", "--grace", "1", "--", "sleep", "30"],
+    home,
+  );
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   // wait until the session has a tree with the sleep process in it
