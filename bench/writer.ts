@@ -1,7 +1,7 @@
 // Chained JSONL writing across the five streams of a session: lines/s and MB/s, with
 // hashing+writing on the caller's thread ("main") or in the writer worker ("worker").
 //
-//   npx tsx bench/writer.ts [--lines N] [--rounds R] [--batch B] [--work US]
+//   npx tsx bench/writer.ts [--lines N] [--rounds R] [--batch B] [--work US] [--mode main|worker]
 //
 // Records are corpus-derived (test/session/corpus-records.ts): per raw line one event
 // and one enriched record, an action per 5, a risk per 50. "caller µs/line" is the time
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "1000" },
     runs: { type: "string", default: "3" },
     work: { type: "string" },
+    mode: { type: "string" },
   },
 });
 const rawLines = Number(values.lines);
@@ -43,7 +44,7 @@ function spin(us: number): void {
 async function once(
   offload: "main" | "worker",
   workUs: number,
-): Promise<{ secs: number; callerNs: number; elu: number; bytes: number }> {
+): Promise<{ secs: number; callerNs: number; elu: number; bytes: number; cpuNs: number }> {
   const dir = join(OUT, `writer-${offload}`);
   rmSync(dir, { recursive: true, force: true });
   const s = await openSession(dir, "20250101T000000Z-bench0", { offload, metadata: meta() });
@@ -52,6 +53,7 @@ async function once(
   await s.streams.risks.ready();
   await new Promise((r) => setTimeout(r, offload === "worker" ? 300 : 10));
   const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let inWrite = 0;
   for (let r = 0; r < rounds; r++) {
@@ -73,13 +75,14 @@ async function once(
   }
   await s.seal(meta());
   const secs = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0).utilization;
   let bytes = 0;
   for (const name of STREAMS) bytes += statSync(join(dir, streamFile(name))).size;
   const lost = STREAMS.reduce((n, name) => n + s.streams[name].stats.lost, 0);
   if (lost > 0) throw new Error(`${lost} records lost: the benchmark must not overrun the bound`);
   rmSync(dir, { recursive: true, force: true });
-  return { secs, callerNs: (inWrite * 1e6) / total, elu, bytes };
+  return { secs, callerNs: (inWrite * 1e6) / total, elu, bytes, cpuNs: ((cpu.user + cpu.system) * 1000) / total };
 }
 
 console.log(
@@ -87,14 +90,15 @@ console.log(
 );
 const works = values.work !== undefined ? [Number(values.work)] : [0, 2];
 for (const workUs of works)
-  for (const offload of ["main", "worker"] as const) {
+  for (const offload of values.mode ? [values.mode as "main" | "worker"] : (["main", "worker"] as const)) {
     const runs = [];
     for (let i = 0; i < Number(values.runs); i++) runs.push(await once(offload, workUs));
     const secs = median(runs.map((r) => r.secs));
     const bytes = runs[0]!.bytes;
     console.log(
       `${offload.padEnd(6)} caller work ${workUs} µs/raw line: ${fmt(total / secs / 1e6, 3)} M lines/s, ${fmt(bytes / secs / 2 ** 20, 0)} MiB/s, ` +
-        `caller ${fmt(median(runs.map((r) => r.callerNs)) / 1000, 3)} µs/line in write(), main-thread busy ${fmt(median(runs.map((r) => r.elu)) * 100, 0)}%` +
+        `CPU ${fmt(median(runs.map((r) => r.cpuNs)) / 1000, 2)} µs/line (all threads), ` +
+        `caller ${fmt(median(runs.map((r) => r.callerNs)) / 1000, 3)} µs/line in write(), main thread busy ${fmt(median(runs.map((r) => r.elu)) * 100, 0)}%` +
         (workUs > 0 ? `, ${fmt((rawLines * rounds) / secs / 1e3, 0)} k raw lines/s end to end` : ""),
     );
   }

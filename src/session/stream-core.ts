@@ -9,9 +9,8 @@ import { CHAIN_SUFFIX_LEN, ChainState, chainHexOf } from "./chain.js";
 import { type Sink, SinkError } from "./sink.js";
 import type { CoreHandle } from "./stream-writer.js";
 
-const CHUNK_SIZE = 256 * 1024;
-const FREE_CHUNKS = 4;
-const SCRATCH_KEEP = 8 * 1024 * 1024;
+const CHUNK_SIZE = 1024 * 1024;
+const FREE_CHUNKS = 2;
 
 /** Records lost inside the core (after a write failure), with the seq range when known. */
 export interface CoreLoss {
@@ -58,7 +57,6 @@ export function seqOfLine(text: string): number | null {
 
 export class StreamCore implements CoreHandle {
   readonly chain: ChainState;
-  private scratch = Buffer.allocUnsafeSlow(64 * 1024);
   private ends = new Int32Array(1024); // line ends of the batch being appended
   private cur: Buffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
   private curStart = 0;
@@ -107,10 +105,17 @@ export class StreamCore implements CoreHandle {
       return;
     }
     if (count === 0) return;
-    // One encode for the whole batch: a UTF-16 unit is at most 3 UTF-8 bytes.
-    if (this.scratch.length < joined.length * 3) this.scratch = Buffer.allocUnsafeSlow(joined.length * 3 + 1024);
-    const n = this.scratch.write(joined, 0, "utf8");
-    const bytes = this.scratch.subarray(0, n);
+    // One encode for the whole batch, straight into the chunk, placed so that every line
+    // can then move left into its final place (each grows by CHAIN_SUFFIX_LEN - 1 bytes)
+    // and be hashed there: no scratch copy.
+    const grow = (CHAIN_SUFFIX_LEN - 1) * count + 1;
+    const room = Buffer.byteLength(joined, "utf8") + grow;
+    if (this.curPos + room > this.cur.length) this.rotate(room);
+    const cur = this.cur;
+    const base = this.curPos;
+    const at = base + grow;
+    const n = cur.write(joined, at, "utf8");
+    const bytes = cur.subarray(at, at + n);
     // First find and check every record, so a bad batch is refused whole, nothing chained.
     if (this.ends.length < count) this.ends = new Int32Array(Math.max(count, this.ends.length * 2));
     const ends = this.ends;
@@ -127,19 +132,20 @@ export class StreamCore implements CoreHandle {
       ends[k] = e;
       s = e + 1;
     }
+    // Lines in order: move left (never over a line not yet moved), chain, add the suffix.
     s = 0;
+    let pos = base;
     for (let k = 0; k < count; k++) {
       const e = ends[k]!;
       const len = e - s;
-      if (this.curPos + len + CHAIN_SUFFIX_LEN > this.cur.length) this.rotate(len + CHAIN_SUFFIX_LEN);
-      bytes.copy(this.cur, this.curPos, s, e);
-      this.curPos = this.chain.appendLine(this.cur, this.curPos, len);
-      this.curLines++;
+      cur.copyWithin(pos, at + s, at + e);
+      pos = this.chain.appendLine(cur, pos, len);
       s = e + 1;
     }
+    this.curPos = pos;
+    this.curLines += count;
     this.pendingUnits += units;
     this.outstanding += units;
-    if (this.scratch.length > SCRATCH_KEEP) this.scratch = Buffer.allocUnsafeSlow(64 * 1024);
     this.kick();
   }
 

@@ -385,3 +385,20 @@ test("metadata and tree are replaced atomically, in call order; caller and write
     [],
   );
 });
+
+test("records and batches larger than a chunk, and non-ASCII text, are chained like any other", async () => {
+  const { dir, id } = fresh();
+  const s = await openSession(dir, id, { offload: "main", metadata: testMetadata(id) });
+  const big = JSON.stringify({ seq: 0, line: "é✓".repeat(800_000), src: null }); // ~4 MB of UTF-8
+  s.streams.raw.write([big]);
+  const many = Array.from({ length: 3000 }, (_, k) =>
+    JSON.stringify({ seq: k + 1, line: `ü${"x".repeat(900)}${k}`, src: 7 }),
+  );
+  s.streams.raw.write(many);
+  const meta = await s.seal(testMetadata(id));
+  assert.equal(meta.seal?.streams.raw?.lines, 3001);
+  const r = verifySession(dir);
+  assert.equal(r.status, "intact", JSON.stringify(r.problems));
+  const first = readFileSync(join(dir, streamFile("raw")), "utf8").split("\n")[0]!;
+  assert.equal(first.replace(/,"chain":"[0-9a-f]{64}"\}$/, "}"), big);
+});
