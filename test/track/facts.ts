@@ -24,6 +24,8 @@ export interface ExitFact {
   pid: number;
   code: number | null;
   signal: string | null;
+  /** µs since the trace's first timestamp (-ttt traces), else null. */
+  ts: number | null;
 }
 export interface Facts {
   root: number | null;
@@ -51,7 +53,13 @@ export function splitTrace(text: string, src: number | null = null): SourcedLine
     .map((t) => ({ text: t, src }));
 }
 
-const PREFIX = /^(?:\[pid\s+(\d+)\] |(\d+) +)?(?:\d+[.:][\d.:]*\s+)?(.*)$/;
+const PREFIX = /^(?:\[pid\s+(\d+)\] |(\d+) +)?(?:(\d+[.:][\d.:]*)\s+)?(.*)$/;
+
+/** A -ttt timestamp ("1795456845.763802") in µs, exactly; null for other clocks. */
+function epochUs(t: string | undefined): number | null {
+  const m = t === undefined ? null : /^(\d+)\.(\d{6})$/.exec(t);
+  return m ? Number(m[1]) * 1e6 + Number(m[2]) : null;
+}
 
 /** Read a quoted C string at `i` (`"…"`), returning its value and the index after it. */
 function scanString(s: string, i: number): [string, number] {
@@ -116,6 +124,8 @@ export interface Logical {
   call: string | null;
   /** The integer it returned, else null. */
   ret: number | null;
+  /** µs since the trace's first -ttt timestamp when the line has one, else null. */
+  ts: number | null;
 }
 
 /** The logical records of a trace's lines, in completion order. */
@@ -131,11 +141,14 @@ export function* logicalLines(lines: readonly SourcedLine[], fullText: string): 
     }
   }
   const pending = new Map<number, { body: string; ix: number }>();
+  let firstUs: number | null = null;
   for (const [ix, { text, src }] of lines.entries()) {
     const m = PREFIX.exec(text);
     if (!m) continue;
     const pid = Number(m[1] ?? m[2] ?? src ?? implicitPid ?? Number.NaN);
-    let body = m[3] ?? "";
+    let body = m[4] ?? "";
+    const us = epochUs(m[3]);
+    firstUs ??= us;
     if (Number.isNaN(pid) || body.startsWith("strace: ")) continue;
     if (body.endsWith("<unfinished ...>")) {
       pending.set(pid, { body: body.slice(0, -"<unfinished ...>".length).trimEnd(), ix });
@@ -150,7 +163,8 @@ export function* logicalLines(lines: readonly SourcedLine[], fullText: string): 
       pending.delete(pid);
     }
     const call = /^(\w+)\(/.exec(body)?.[1] ?? null;
-    yield { ix, startIx, pid, body, call, ret: call === null ? null : returned(body) };
+    const ts = us === null || firstUs === null ? null : us - firstUs;
+    yield { ix, startIx, pid, body, call, ret: call === null ? null : returned(body), ts };
   }
 }
 
@@ -161,13 +175,13 @@ export function factsOf(lines: readonly SourcedLine[], fullText: string): Facts 
   const tgid = new Map<number, number>();
   /** Where the current holder of a pid was first seen (reset at its exit: pids get reused). */
   const firstLine = new Map<number, number>();
-  for (const { ix, startIx, pid, body, call, ret } of logicalLines(lines, fullText)) {
+  for (const { ix, startIx, pid, body, call, ret, ts } of logicalLines(lines, fullText)) {
     facts.pids.add(pid);
     facts.root ??= pid;
     if (!firstLine.has(pid)) firstLine.set(pid, startIx);
     const ex = /^\+\+\+ (?:exited with (\d+)|killed by (SIG\w+)(?: \(core dumped\))?) \+\+\+$/.exec(body);
     if (ex) {
-      facts.exits.push({ pid, code: ex[1] ? Number(ex[1]) : null, signal: ex[2] ?? null });
+      facts.exits.push({ pid, code: ex[1] ? Number(ex[1]) : null, signal: ex[2] ?? null, ts });
       firstLine.delete(pid);
       continue;
     }
@@ -256,6 +270,8 @@ export function checkTree(tree: ProcessTreeSnapshot, facts: Facts): void {
     const node = only(tree, x.pid);
     assert.equal(node.exit_code, x.code, `exit code of ${x.pid}`);
     assert.equal(node.exit_signal, x.signal, `exit signal of ${x.pid}`);
+    if (x.ts !== null) assert.equal(node.end_ts, x.ts, `end time of ${x.pid}`);
+    assert.ok(node.start_ts === null || node.end_ts === null || node.start_ts <= node.end_ts);
   }
   for (const n of tree.nodes) if (!exited.has(n.pid)) assert.equal(n.exit_code, null, `${n.pid} has no exit line`);
 }
