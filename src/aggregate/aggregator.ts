@@ -183,6 +183,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     return false;
   }
 
+  /** Start an action with its first event. */
   function open(
     st: PidState,
     e: EnhancedEvent,
@@ -197,18 +198,27 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       resource,
       first_ts: e.ts,
       last_ts: e.ts,
-      count: 0,
-      bytes: 0,
+      count: 1,
+      bytes: e.byte_count ?? 0,
       hardErrno,
       anyOk: false,
       retryErrno: null,
-      event_seqs: [],
+      // sized for the one event it starts with: most actions stay small
+      event_seqs: [e.seq],
       startup: isStartup(st, info, e.pid, resource, hardErrno !== null),
       fd,
       done: false,
     };
+    judge(a, e);
     queue.push(a);
     return a;
+  }
+
+  /** What `e`'s outcome says about `a`'s success. */
+  function judge(a: Open, e: EnhancedEvent): void {
+    const errno = e.errno;
+    if (errno === null || isPending(errno)) a.anyOk = true;
+    else if (isRetry(errno)) a.retryErrno = errno;
   }
 
   /** Merge `e` into `a`. `aux` events (close, fstat) join without deciding success. */
@@ -218,10 +228,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (e.byte_count !== null) a.bytes += e.byte_count;
     if (e.ts > a.last_ts) a.last_ts = e.ts;
     else if (e.ts < a.first_ts) a.first_ts = e.ts;
-    if (aux) return;
-    const errno = e.errno;
-    if (errno === null || isPending(errno)) a.anyOk = true;
-    else if (isRetry(errno)) a.retryErrno = errno;
+    if (!aux) judge(a, e);
   }
 
   /** Whether `e` may extend `a` (same resource and failure, key not quiet, not too long). */
@@ -256,7 +263,6 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (ops & OP_OPENS) {
       // the opening call itself: its action takes the kind of the fd's first use
       const a = open(st, e, info, fd, resource, hardErrno);
-      merge(a, e, false);
       st.fds.set(fd, { acts: [a], last: a, unsettled: true });
       return;
     }
@@ -282,7 +288,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       a = undefined;
     }
     if (a === undefined) slot.acts.push((a = open(st, e, info, fd, resource, hardErrno)));
-    merge(a, e, false);
+    else merge(a, e, false);
     slot.last = a;
   }
 
@@ -301,8 +307,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       finish(a, st);
       a = undefined;
     }
-    if (a === undefined) m.set(key, (a = open(st, e, info, -1, resource, hardErrno)));
-    merge(a, e, false);
+    if (a === undefined) m.set(key, open(st, e, info, -1, resource, hardErrno));
+    else merge(a, e, false);
   }
 
   /** Finish the actions whose key went quiet or that span too long (trace time). */
