@@ -1,9 +1,10 @@
 /**
- * The arguments of a generic call, in the order and shape strace prints them, so an
- * event from this parser equals the strace parser's for the same call. fds show the path
- * they were opened with when the trace says it (as -yy would), AT_FDCWD the directory.
+ * The arguments of a call, in the order and shape strace prints them, so an event from
+ * this parser equals the strace parser's for the same call. fds show the path they were
+ * opened with when the trace says it (as -yy would), AT_FDCWD the working directory.
  */
 import type { Arg } from "../../core/events.js";
+import { sockaddrArg } from "./sockaddr.js";
 import type { QuotedString } from "./strings.js";
 import {
   AT_FDCWD,
@@ -24,11 +25,22 @@ import {
   statxMask,
 } from "./symbols.js";
 
+/** A call's parameters as the line gave them. */
+export interface CallValues {
+  /** Each parameter as a number (32-bit ones sign-corrected); exact only below 2^53. */
+  p: readonly number[];
+  /** Each parameter as exact decimal text (64-bit words, lengths). */
+  t: readonly string[];
+  /** Its strings, one per string parameter that was not NULL, in order. */
+  s: readonly (QuotedString | undefined)[];
+  ret: number;
+  /** A struct's words (`| X Y E0..E3`), when the call prints one. */
+  ext: { x: number; y: number; words: readonly bigint[] } | null;
+}
+
 /** What the parser knows of the calling process when the call is read. */
 export interface ArgContext {
   arch: string;
-  /** The call's return value (readlink's target is that many bytes). */
-  ret: number;
   /** Its working directory, when known. */
   cwd: string | null;
   /** What an fd of its names (path of a traced open), when known. */
@@ -44,6 +56,16 @@ export const str = (q: QuotedString | undefined): Arg => ({
 });
 /** A symbolic value, or `0` as a number (strace prints an empty flag set as 0). */
 const flags = (text: string): Arg => (text === "0" ? num(0) : sym(text));
+/** A user pointer as strace prints it: hex, or NULL. */
+export const ptr = (v: number | string): Arg => {
+  const b = BigInt.asUintN(64, BigInt(v));
+  return b === 0n ? sym("NULL") : num(`0x${b.toString(16)}`);
+};
+/** uid/gid: -1 ("leave unchanged"). */
+const id = (v: number): Arg => num(v === 4294967295 ? -1 : v);
+const sig = (v: number): Arg => (v === 0 ? num(0) : sym(signalName(v)));
+/** A buffer the eBPF tracer does not read (strace's `...`). */
+const elided: Arg = { k: "other", text: "..." };
 
 export function fdArg(fd: number, ctx: ArgContext): Arg {
   const path = ctx.fdPath(fd);
@@ -55,25 +77,13 @@ export function dirfdArg(fd: number, ctx: ArgContext): Arg {
   return ctx.cwd === null ? sym("AT_FDCWD") : { k: "fd", fd, path: ctx.cwd };
 }
 
-/** A user pointer as strace prints it: hex, or NULL. */
-const ptr = (v: number): Arg => (v === 0 ? sym("NULL") : num(`0x${v.toString(16)}`));
-
-/** readlink's buffer: the first `ret` bytes the kernel wrote (it adds no NUL). */
-function linkTarget(q: QuotedString | undefined, ret: number, buf: number): Arg {
-  if (ret < 0 || q === undefined) return ptr(buf);
+/** readlink's buffer (parameter `buf`): the first `ret` bytes the kernel wrote (it adds no NUL). */
+function linkTarget(v: CallValues, buf: number): Arg {
+  const q = v.s[1];
+  if (v.ret < 0 || q === undefined) return ptr(v.t[buf] ?? 0);
   const bytes = Buffer.from(q.value, "utf8");
-  return { k: "str", value: bytes.subarray(0, ret).toString("utf8"), truncated: q.truncated && ret > bytes.length };
+  return { k: "str", value: bytes.subarray(0, v.ret).toString("utf8"), truncated: q.truncated && v.ret > bytes.length };
 }
-
-/** uid/gid: -1 ("leave unchanged") reads back as 4294967295 from the tracepoint. */
-const id = (v: number): Arg => num(v === 4294967295 ? -1 : v);
-
-const sig = (v: number): Arg => (v === 0 ? num(0) : sym(signalName(v)));
-
-/** A buffer the eBPF tracer does not read (strace's `...`). */
-const elided: Arg = { k: "other", text: "..." };
-
-type Builder = (n: readonly number[], s: readonly QuotedString[], ctx: ArgContext) => Arg[];
 
 function openArgs(path: Arg, fl: number, mode: number, ctx: ArgContext): Arg[] {
   const out = [path, sym(openFlags(fl, ctx.arch))];
@@ -81,129 +91,119 @@ function openArgs(path: Arg, fl: number, mode: number, ctx: ArgContext): Arg[] {
   return out;
 }
 
+/** connect/bind's and accept's address: NULL, or the sockaddr from the struct words. */
+function addrArg(v: CallValues, present: boolean): Arg {
+  if (!present || v.ext === null || v.p[1] === 0) return sym("NULL");
+  return sockaddrArg(v.ext.words, v.s[0]) ?? sym("NULL");
+}
+
+type Builder = (v: CallValues, c: ArgContext) => Arg[];
+
 const BUILDERS: Readonly<Record<string, Builder>> = {
-  open: (n, s, c) => openArgs(str(s[0]), n[0]!, n[1]!, c),
-  openat: (n, s, c) => [dirfdArg(n[0]!, c), ...openArgs(str(s[0]), n[1]!, n[2]!, c)],
-  openat2: (n, s, c) => {
-    // nums: dfd usize, then open_how's flags mode resolve
-    const [dfd, size, fl, mode, resolve] = n as [number, number, number, number, number];
-    const how: Arg = {
-      k: "struct",
-      fields: [{ name: "flags", value: sym(openFlags(fl, c.arch)) }],
-      truncated: false,
-    };
-    if (openHasMode(fl) || mode !== 0) how.fields.push({ name: "mode", value: num(modeText(mode)) });
-    if (resolve !== 0) how.fields.push({ name: "resolve", value: sym(resolveFlags(resolve)) });
-    return [dirfdArg(dfd, c), str(s[0]), how, num(size)];
+  open: ({ p, s }, c) => openArgs(str(s[0]), p[1]!, p[2]!, c),
+  openat: ({ p, s }, c) => [dirfdArg(p[0]!, c), ...openArgs(str(s[0]), p[2]!, p[3]!, c)],
+  openat2: (v, c) => {
+    const [fl, mode, resolve] = (v.ext?.words ?? [0n, 0n, 0n]).map((w) => Number(BigInt.asUintN(32, w)));
+    const how: Arg = { k: "struct", fields: [{ name: "flags", value: sym(openFlags(fl!, c.arch)) }], truncated: false };
+    if (openHasMode(fl!) || mode !== 0) how.fields.push({ name: "mode", value: num(modeText(mode!)) });
+    if (resolve !== 0) how.fields.push({ name: "resolve", value: sym(resolveFlags(resolve!)) });
+    return [dirfdArg(v.p[0]!, c), str(v.s[0]), how, num(v.t[3]!)];
   },
-  creat: (n, s) => [str(s[0]), num(modeText(n[0]!))],
-  unlink: (_n, s) => [str(s[0])],
-  unlinkat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), flags(atFlags(n[1]!))],
-  rmdir: (_n, s) => [str(s[0])],
-  rename: (_n, s) => [str(s[0]), str(s[1])],
-  renameat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), dirfdArg(n[1]!, c), str(s[1])],
-  renameat2: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), dirfdArg(n[1]!, c), str(s[1]), flags(renameFlags(n[2]!))],
-  link: (_n, s) => [str(s[0]), str(s[1])],
-  linkat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), dirfdArg(n[1]!, c), str(s[1]), flags(atFlags(n[2]!))],
-  symlink: (_n, s) => [str(s[0]), str(s[1])],
-  symlinkat: (n, s, c) => [str(s[0]), dirfdArg(n[0]!, c), str(s[1])],
-  chmod: (n, s) => [str(s[0]), num(modeText(n[0]!))],
-  fchmod: (n, _s, c) => [fdArg(n[0]!, c), num(modeText(n[1]!))],
-  fchmodat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), num(modeText(n[1]!))],
-  fchmodat2: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), num(modeText(n[1]!)), flags(atFlags(n[2]!))],
-  chown: (n, s) => [str(s[0]), id(n[0]!), id(n[1]!)],
-  lchown: (n, s) => [str(s[0]), id(n[0]!), id(n[1]!)],
-  fchown: (n, _s, c) => [fdArg(n[0]!, c), id(n[1]!), id(n[2]!)],
-  fchownat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), id(n[1]!), id(n[2]!), flags(atFlags(n[3]!))],
-  mkdir: (n, s) => [str(s[0]), num(modeText(n[0]!))],
-  mkdirat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), num(modeText(n[1]!))],
-  chdir: (_n, s) => [str(s[0])],
-  fchdir: (n, _s, c) => [fdArg(n[0]!, c)],
-  chroot: (_n, s) => [str(s[0])],
-  truncate: (n, s) => [str(s[0]), num(n[0]!)],
-  ftruncate: (n, _s, c) => [fdArg(n[0]!, c), num(n[1]!)],
-  utimensat: (n, s, c) => [dirfdArg(n[0]!, c), n[1] === 0 ? sym("NULL") : str(s[0]), ptr(n[2]!), flags(atFlags(n[3]!))],
-  stat: (n, s) => [str(s[0]), ptr(n[0]!)],
-  lstat: (n, s) => [str(s[0]), ptr(n[0]!)],
-  newfstatat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), ptr(n[1]!), flags(atFlags(n[2]!))],
-  statx: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), sym(statxFlags(n[1]!)), flags(statxMask(n[2]!)), ptr(n[3]!)],
-  access: (n, s) => [str(s[0]), sym(accessMode(n[0]!))],
-  faccessat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), sym(accessMode(n[1]!))],
-  faccessat2: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), sym(accessMode(n[1]!)), flags(accessAtFlags(n[2]!))],
-  readlink: (n, s, c) => [str(s[0]), linkTarget(s[1], c.ret, n[0]!), num(n[1]!)],
-  readlinkat: (n, s, c) => [dirfdArg(n[0]!, c), str(s[0]), linkTarget(s[1], c.ret, n[1]!), num(n[2]!)],
-  getdents64: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
-  setuid: (n) => [id(n[0]!)],
-  setgid: (n) => [id(n[0]!)],
-  setreuid: (n) => [id(n[0]!), id(n[1]!)],
-  setregid: (n) => [id(n[0]!), id(n[1]!)],
-  setresuid: (n) => [id(n[0]!), id(n[1]!), id(n[2]!)],
-  setresgid: (n) => [id(n[0]!), id(n[1]!), id(n[2]!)],
-  kill: (n) => [num(n[0]!), sig(n[1]!)],
-  tkill: (n) => [num(n[0]!), sig(n[1]!)],
-  tgkill: (n) => [num(n[0]!), num(n[1]!), sig(n[2]!)],
-  socket: (n) => {
-    const proto = protocolName(n[0]!, n[2]!);
-    return [sym(familyName(n[0]!)), sym(sockType(n[1]!)), proto === null ? num(n[2]!) : sym(proto)];
+  creat: ({ p, s }) => [str(s[0]), num(modeText(p[1]!))],
+  unlink: ({ s }) => [str(s[0])],
+  unlinkat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), flags(atFlags(p[2]!))],
+  rmdir: ({ s }) => [str(s[0])],
+  rename: ({ s }) => [str(s[0]), str(s[1])],
+  renameat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), dirfdArg(p[2]!, c), str(s[1])],
+  renameat2: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), dirfdArg(p[2]!, c), str(s[1]), flags(renameFlags(p[4]!))],
+  link: ({ s }) => [str(s[0]), str(s[1])],
+  linkat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), dirfdArg(p[2]!, c), str(s[1]), flags(atFlags(p[4]!))],
+  symlink: ({ s }) => [str(s[0]), str(s[1])],
+  symlinkat: ({ p, s }, c) => [str(s[0]), dirfdArg(p[1]!, c), str(s[1])],
+  chmod: ({ p, s }) => [str(s[0]), num(modeText(p[1]!))],
+  fchmod: ({ p }, c) => [fdArg(p[0]!, c), num(modeText(p[1]!))],
+  fchmodat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), num(modeText(p[2]!))],
+  fchmodat2: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), num(modeText(p[2]!)), flags(atFlags(p[3]!))],
+  chown: ({ p, s }) => [str(s[0]), id(p[1]!), id(p[2]!)],
+  lchown: ({ p, s }) => [str(s[0]), id(p[1]!), id(p[2]!)],
+  fchown: ({ p }, c) => [fdArg(p[0]!, c), id(p[1]!), id(p[2]!)],
+  fchownat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), id(p[2]!), id(p[3]!), flags(atFlags(p[4]!))],
+  mkdir: ({ p, s }) => [str(s[0]), num(modeText(p[1]!))],
+  mkdirat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), num(modeText(p[2]!))],
+  chdir: ({ s }) => [str(s[0])],
+  fchdir: ({ p }, c) => [fdArg(p[0]!, c)],
+  chroot: ({ s }) => [str(s[0])],
+  truncate: ({ s, t }) => [str(s[0]), num(t[1]!)],
+  ftruncate: ({ p, t }, c) => [fdArg(p[0]!, c), num(t[1]!)],
+  utimensat: ({ p, s, t }, c) => [
+    dirfdArg(p[0]!, c),
+    p[1] === 0 ? sym("NULL") : str(s[0]),
+    ptr(t[2]!),
+    flags(atFlags(p[3]!)),
+  ],
+  stat: ({ s, t }) => [str(s[0]), ptr(t[1]!)],
+  lstat: ({ s, t }) => [str(s[0]), ptr(t[1]!)],
+  newfstatat: ({ p, s, t }, c) => [dirfdArg(p[0]!, c), str(s[0]), ptr(t[2]!), flags(atFlags(p[3]!))],
+  statx: ({ p, s, t }, c) => [
+    dirfdArg(p[0]!, c),
+    str(s[0]),
+    sym(statxFlags(p[2]!)),
+    flags(statxMask(p[3]! >>> 0)),
+    ptr(t[4]!),
+  ],
+  access: ({ p, s }) => [str(s[0]), sym(accessMode(p[1]!))],
+  faccessat: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), sym(accessMode(p[2]!))],
+  faccessat2: ({ p, s }, c) => [dirfdArg(p[0]!, c), str(s[0]), sym(accessMode(p[2]!)), flags(accessAtFlags(p[3]!))],
+  readlink: (v) => [str(v.s[0]), linkTarget(v, 1), num(v.p[2]!)],
+  readlinkat: (v, c) => [dirfdArg(v.p[0]!, c), str(v.s[0]), linkTarget(v, 2), num(v.p[3]!)],
+  getdents64: ({ p }, c) => [fdArg(p[0]!, c), elided, num(p[2]!)],
+  setuid: ({ p }) => [id(p[0]! >>> 0)],
+  setgid: ({ p }) => [id(p[0]! >>> 0)],
+  setreuid: ({ p }) => [id(p[0]! >>> 0), id(p[1]! >>> 0)],
+  setregid: ({ p }) => [id(p[0]! >>> 0), id(p[1]! >>> 0)],
+  setresuid: ({ p }) => [id(p[0]! >>> 0), id(p[1]! >>> 0), id(p[2]! >>> 0)],
+  setresgid: ({ p }) => [id(p[0]! >>> 0), id(p[1]! >>> 0), id(p[2]! >>> 0)],
+  kill: ({ p }) => [num(p[0]!), sig(p[1]!)],
+  tkill: ({ p }) => [num(p[0]!), sig(p[1]!)],
+  tgkill: ({ p }) => [num(p[0]!), num(p[1]!), sig(p[2]!)],
+  socket: ({ p }) => {
+    const proto = protocolName(p[0]!, p[2]!);
+    return [sym(familyName(p[0]!)), sym(sockType(p[1]!)), proto === null ? num(p[2]!) : sym(proto)];
   },
-  listen: (n) => [num(n[0]!), num(n[1]!)],
-  close: (n, _s, c) => [fdArg(n[0]!, c)],
-  dup: (n, _s, c) => [fdArg(n[0]!, c)],
-  dup2: (n, _s, c) => [fdArg(n[0]!, c), num(n[1]!)],
-  dup3: (n, _s, c) => [fdArg(n[0]!, c), num(n[1]!), flags(n[2] === 0 ? "0" : "O_CLOEXEC")],
-  fcntl: (n, _s, c) => [fdArg(n[0]!, c), sym(n[1] === 1030 ? "F_DUPFD_CLOEXEC" : "F_DUPFD"), num(n[2]!)],
-  // byte counts only: the data itself is never read
-  read: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
-  write: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
-  pread64: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!), num(n[2]!)],
-  pwrite64: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!), num(n[2]!)],
-  readv: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
-  writev: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!)],
-  sendto: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!), flags(msgFlags(n[2]!))],
-  recvfrom: (n, _s, c) => [fdArg(n[0]!, c), elided, num(n[1]!), flags(msgFlags(n[2]!))],
+  connect: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, true), num(v.p[2]!)],
+  bind: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, true), num(v.p[2]!)],
+  listen: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!)],
+  accept: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, v.ret >= 0), peerLen(v)],
+  accept4: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, v.ret >= 0), peerLen(v), flags(sockFlags(v.p[3]!))],
+  close: ({ p }, c) => [fdArg(p[0]!, c)],
+  dup: ({ p }, c) => [fdArg(p[0]!, c)],
+  dup2: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!)],
+  dup3: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!), flags(p[2] === 0 ? "0" : "O_CLOEXEC")],
+  fcntl: ({ p, t }, c) => [fdArg(p[0]!, c), sym(p[1] === 1030 ? "F_DUPFD_CLOEXEC" : "F_DUPFD"), num(t[2]!)],
+  read: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!)],
+  write: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!)],
+  pread64: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!), num(t[3]!)],
+  pwrite64: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!), num(t[3]!)],
+  readv: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!)],
+  writev: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!)],
+  sendto: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!), flags(msgFlags(p[3]!)), ptr(t[4]!), num(p[5]!)],
+  recvfrom: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!), flags(msgFlags(p[3]!)), ptr(t[4]!), ptr(t[5]!)],
 };
 
+/** accept's length: NULL, `[len]`, or `[in => out]` when the kernel changed it. */
+function peerLen(v: CallValues): Arg {
+  if (v.p[2] === 0 || v.ext === null) return sym("NULL");
+  const { x, y } = v.ext;
+  const item: Arg = v.ret >= 0 && y !== x ? { k: "changed", before: num(x), after: num(y) } : num(x);
+  return { k: "array", items: [item], truncated: false, negated: false };
+}
+
 function msgFlags(v: number): string {
-  return v === 0 ? "0" : `0x${v.toString(16)}`;
+  return v === 0 ? "0" : `0x${(v >>> 0).toString(16)}`;
 }
 
-/** Arguments of a generic (non-socket-address) call; null for a call this parser does not know. */
-export function callArgs(
-  name: string,
-  n: readonly number[],
-  s: readonly QuotedString[],
-  ctx: ArgContext,
-): Arg[] | null {
+/** Arguments of a call (exec and fork excepted); null for a call this parser does not know. */
+export function callArgs(name: string, v: CallValues, ctx: ArgContext): Arg[] | null {
   const b = BUILDERS[name];
-  return b === undefined ? null : b(n, s, ctx);
-}
-
-/**
- * connect/bind: (fd, addr, len); accept/accept4: (fd, addr|NULL, [len]|NULL[, flags]),
- * the length shown `[in => out]` when the kernel changed it.
- */
-export function sockCallArgs(
-  name: string,
-  n: readonly number[],
-  addr: Arg | null,
-  lens: { before: number; after: number },
-  ctx: ArgContext,
-): Arg[] {
-  const fd = fdArg(n[0]!, ctx);
-  if (name === "connect" || name === "bind") return [fd, addr ?? sym("NULL"), num(lens.after)];
-  let len: Arg = sym("NULL");
-  if (lens.before >= 0)
-    len = {
-      k: "array",
-      items: [
-        lens.after >= 0 && lens.after !== lens.before
-          ? { k: "changed", before: num(lens.before), after: num(lens.after) }
-          : num(lens.before),
-      ],
-      truncated: false,
-      negated: false,
-    };
-  const out: Arg[] = [fd, addr ?? sym("NULL"), len];
-  if (name === "accept4") out.push(flags(sockFlags(n[1]!)));
-  return out;
+  return b === undefined ? null : b(v, ctx);
 }

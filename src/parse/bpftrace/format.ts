@@ -1,14 +1,17 @@
 /**
- * The raw line format of Capsule's bpftrace tracer (version 1). The tracer's script
+ * The raw line format of Capsule's bpftrace tracer (version 1). The tracer's program
  * generator and this folder's parser both read this table, so the two cannot drift.
  *
  * Every line starts `<epoch s>.<µs> <cpu> <tid> ` and goes on with one of:
  *
- *   NAME = RET <DUR> N1 N2 ... ["STR"]    a syscall: return value, duration in µs, its
- *                                          numeric fields (CallSpec.nums, then words, then
- *                                          the sockaddr fields), and the first string last
- *   + "STR"                                the next string of the call just printed: a
- *                                          second path, or an AF_UNIX socket's name
+ *   NAME = RET <DUR> A0 A1 A2 A3 A4 A5     a syscall: return value, duration in µs, its six
+ *        [| X Y E0 E1 E2 E3]               argument words (CallSpec.params) and, for calls
+ *                                          with a struct, X Y and its first four u64 words
+ *   + "STR"                                the next string of that call (CallSpec.params
+ *                                          marked `*`, an AF_UNIX name, a link target)
+ *   NAME = CHILD <DUR> FLAGS ...           a fork: clone (FLAGS NEWSP PTID CTID TLS) or
+ *                                          clone3 (its clone_args: FLAGS PIDFD CHILD_TID
+ *                                          PARENT_TID EXIT_SIGNAL STACK STACK_SIZE TLS, SIZE)
  *   arg I "STR"                            execve argv element I (before the execve line)
  *   argv N MORE ENVC                       argv/envp counted: N printed, MORE=1 when cut
  *   exec OLDTID "PATH"                     the new program runs (sched_process_exec)
@@ -18,10 +21,11 @@
  *   lost N                                 the kernel dropped N records (added by the tracer)
  *
  * The timestamp is the syscall's entry time on syscall, `arg` and `argv` lines, and the
- * time the line was written on the others (so a `+` line sorts after its call's line). Strings come last and are quoted; inside them the
- * tracer escapes `\` as `\\`, control bytes as `\n`, `\t`, `\r`, `\xNN`, and bytes that are
- * not UTF-8 as `\xNN`; a `"` inside is left as is (the string runs to the line's last `"`).
- * A string of STRLEN-1 bytes may have been cut by bpftrace and is marked truncated.
+ * time the line was written on the others (so a `+` line sorts after its call's line).
+ * Strings are quoted and end the line; inside them `\` is `\\`, control bytes are `\n`,
+ * `\t`, `\r`, `\xNN`, and bytes that are not UTF-8 `\xNN`; a `"` inside is left as is (the
+ * string runs to the line's last `"`). A string of STRLEN-1 bytes may have been cut by
+ * bpftrace and is marked truncated.
  */
 import type { TraceLevel } from "../../trace/tracer.js";
 
@@ -33,152 +37,153 @@ export const MAX_ARGS = 64;
 /** envp entries counted per exec (strace's `/* N vars *\/` comment). */
 export const MAX_ENV = 1024;
 
-/** Where a sockaddr argument is and how long it is. */
-export interface SockSpec {
-  /** Tracepoint field with the user pointer. */
-  ptr: string;
-  /** Tracepoint field with the length: a value (connect/bind) or a pointer to it (accept). */
-  len: string;
-  /**
-   * The length is a pointer the kernel updates (accept): the line then shows the length
-   * before and after the call, else just the length.
-   */
-  lenIsPtr: boolean;
-}
+/** What a call's struct pointer argument is, and what the line shows of it (`| X Y E0..E3`). */
+export type StructKind =
+  /** connect, bind: a sockaddr at A1, its length in A2. */
+  | "sockaddr"
+  /** accept, accept4: the peer's sockaddr at A1, its length through the pointer A2 (X before, Y after). */
+  | "peer"
+  /** openat2: open_how at A2 (flags, mode, resolve). */
+  | "how";
 
-/** A syscall printed by the generic path: numbers stashed at entry, strings read at exit. */
-export interface CallSpec {
-  /** The tracepoint's syscall name (sys_enter_<name>). */
+export interface Param {
   name: string;
-  /** The name strace prints and lines carry, when it differs (newstat is `stat`). */
-  call?: string;
-  level: TraceLevel;
-  /** Tracepoint fields printed as decimal numbers, in order. */
-  nums: readonly string[];
-  /** Tracepoint fields holding user strings: the first ends the line, the second is a `+` line. */
-  strs: readonly string[];
-  /** A user struct read at exit as u64 words, printed after `nums` (openat2's open_how). */
-  words?: { ptr: string; count: number };
-  /** Trace the call only when this field has one of these values (fcntl's dup commands). */
-  only?: { field: string; values: readonly number[] };
-  /**
-   * A sockaddr, printed after `nums`: [INLEN] LEN FAMILY, then SOCK_FAMILY_FIELDS[FAMILY]
-   * numbers. FAMILY is -1 when there is none (NULL pointer, or accept failed).
-   */
-  sock?: SockSpec;
+  /** A C int (or smaller): only the low 32 bits count, read signed. */
+  int: boolean;
+  /** A string the call reads (a path): printed on a `+` line. */
+  str: boolean;
 }
 
-/** Syscalls with their own probes (exec, fork family); listed so levels and names stay in one place. */
-export const SPECIAL_CALLS = ["execve", "execveat", "clone", "clone3", "fork", "vfork"] as const;
-export type SpecialCall = (typeof SPECIAL_CALLS)[number];
+export interface CallSpec {
+  /** The kernel's name (tracepoint syscalls:sys_enter_<name>). */
+  name: string;
+  /** The name strace prints and lines carry (newstat is `stat`). */
+  call: string;
+  level: TraceLevel;
+  /** The parameters in order, as the tracepoint names them. */
+  params: readonly Param[];
+  /** Syscall numbers: x86_64, and the generic table arm64 and riscv64 use; null where there is no such call. */
+  nr: readonly [number | null, number | null];
+  struct?: StructKind;
+  /** exec: strings only when it failed (the old program's memory is gone after); fork: printed at the fork. */
+  role?: "exec" | "fork";
+  /** Trace the call only when this parameter has one of these values (fcntl's dup commands). */
+  only?: { param: number; values: readonly number[] };
+  /** A parameter whose buffer holds a string after the call (readlink): printed after the paths. */
+  out?: number;
+}
+
+/** `dfd:i *filename flags:i mode:i`: `*` a string, `:i` a C int. */
+function params(spec: string): Param[] {
+  return spec
+    .split(" ")
+    .filter((t) => t !== "")
+    .map((t) => {
+      const str = t.startsWith("*");
+      const body = str ? t.slice(1) : t;
+      const int = body.endsWith(":i");
+      return { name: int ? body.slice(0, -2) : body, int, str };
+    });
+}
 
 const c = (
   name: string,
   level: TraceLevel,
-  nums: readonly string[],
-  strs: readonly string[] = [],
-  extra: Partial<CallSpec> = {},
-): CallSpec => ({ name, level, nums, strs, ...extra });
+  nr: [number | null, number | null],
+  ps: string,
+  extra: Partial<Pick<CallSpec, "call" | "struct" | "role" | "only" | "out">> = {},
+): CallSpec => ({ name, call: extra.call ?? name, level, params: params(ps), nr, ...extra });
 
-/** The generic calls. Field names are the kernel's tracepoint fields (checked against tracefs at start). */
+/** Every call the tracer knows, with the level that records it. */
 export const CALLS: readonly CallSpec[] = [
+  // process: programs and processes
+  c("execve", "process", [59, 221], "*filename argv envp", { role: "exec" }),
+  c("execveat", "process", [322, 281], "fd:i *filename argv envp flags:i", { role: "exec" }),
+  c("clone", "process", [56, 220], "clone_flags newsp parent_tidptr child_tidptr tls", { role: "fork" }),
+  c("clone3", "process", [435, 435], "uargs size", { role: "fork" }),
+  c("fork", "process", [57, null], "", { role: "fork" }),
+  c("vfork", "process", [58, null], "", { role: "fork" }),
+  c("kill", "process", [62, 129], "pid:i sig:i"),
+  c("tkill", "process", [200, 130], "pid:i sig:i"),
+  c("tgkill", "process", [234, 131], "tgid:i pid:i sig:i"),
   // files: opens and creates
-  c("open", "files", ["flags", "mode"], ["filename"]),
-  c("openat", "files", ["dfd", "flags", "mode"], ["filename"]),
-  c("openat2", "files", ["dfd", "usize"], ["filename"], { words: { ptr: "how", count: 3 } }),
-  c("creat", "files", ["mode"], ["pathname"]),
+  c("open", "files", [2, null], "*filename flags:i mode:i"),
+  c("openat", "files", [257, 56], "dfd:i *filename flags:i mode:i"),
+  c("openat2", "files", [437, 437], "dfd:i *filename how usize", { struct: "how" }),
+  c("creat", "files", [85, null], "*pathname mode:i"),
   // files: removal, renames, links
-  c("unlink", "files", [], ["pathname"]),
-  c("unlinkat", "files", ["dfd", "flag"], ["pathname"]),
-  c("rmdir", "files", [], ["pathname"]),
-  c("rename", "files", [], ["oldname", "newname"]),
-  c("renameat", "files", ["olddfd", "newdfd"], ["oldname", "newname"]),
-  c("renameat2", "files", ["olddfd", "newdfd", "flags"], ["oldname", "newname"]),
-  c("link", "files", [], ["oldname", "newname"]),
-  c("linkat", "files", ["olddfd", "newdfd", "flags"], ["oldname", "newname"]),
-  c("symlink", "files", [], ["oldname", "newname"]),
-  c("symlinkat", "files", ["newdfd"], ["oldname", "newname"]),
-  // files: permissions, ownership, directories
-  c("chmod", "files", ["mode"], ["filename"]),
-  c("fchmod", "files", ["fd", "mode"]),
-  c("fchmodat", "files", ["dfd", "mode"], ["filename"]),
-  c("fchmodat2", "files", ["dfd", "mode", "flags"], ["filename"]),
-  c("chown", "files", ["user", "group"], ["filename"]),
-  c("lchown", "files", ["user", "group"], ["filename"]),
-  c("fchown", "files", ["fd", "user", "group"]),
-  c("fchownat", "files", ["dfd", "user", "group", "flag"], ["filename"]),
-  c("mkdir", "files", ["mode"], ["pathname"]),
-  c("mkdirat", "files", ["dfd", "mode"], ["pathname"]),
-  c("chdir", "files", [], ["filename"]),
-  c("fchdir", "files", ["fd"]),
-  c("chroot", "files", [], ["filename"]),
-  c("truncate", "files", ["length"], ["path"]),
-  c("ftruncate", "files", ["fd", "length"]),
-  c("utimensat", "files", ["dfd", "filename", "utimes", "flags"], ["filename"]),
+  c("unlink", "files", [87, null], "*pathname"),
+  c("unlinkat", "files", [263, 35], "dfd:i *pathname flag:i"),
+  c("rmdir", "files", [84, null], "*pathname"),
+  c("rename", "files", [82, null], "*oldname *newname"),
+  c("renameat", "files", [264, 38], "olddfd:i *oldname newdfd:i *newname"),
+  c("renameat2", "files", [316, 276], "olddfd:i *oldname newdfd:i *newname flags:i"),
+  c("link", "files", [86, null], "*oldname *newname"),
+  c("linkat", "files", [265, 37], "olddfd:i *oldname newdfd:i *newname flags:i"),
+  c("symlink", "files", [88, null], "*oldname *newname"),
+  c("symlinkat", "files", [266, 36], "*oldname newdfd:i *newname"),
+  // files: permissions, ownership, directories, times
+  c("chmod", "files", [90, null], "*filename mode:i"),
+  c("fchmod", "files", [91, 52], "fd:i mode:i"),
+  c("fchmodat", "files", [268, 53], "dfd:i *filename mode:i"),
+  c("fchmodat2", "files", [452, 452], "dfd:i *filename mode:i flags:i"),
+  c("chown", "files", [92, null], "*filename user:i group:i"),
+  c("lchown", "files", [94, null], "*filename user:i group:i"),
+  c("fchown", "files", [93, 55], "fd:i user:i group:i"),
+  c("fchownat", "files", [260, 54], "dfd:i *filename user:i group:i flag:i"),
+  c("mkdir", "files", [83, null], "*pathname mode:i"),
+  c("mkdirat", "files", [258, 34], "dfd:i *pathname mode:i"),
+  c("chdir", "files", [80, 49], "*filename"),
+  c("fchdir", "files", [81, 50], "fd:i"),
+  c("chroot", "files", [161, 51], "*filename"),
+  c("truncate", "files", [76, 45], "*path length"),
+  c("ftruncate", "files", [77, 46], "fd:i length"),
+  c("utimensat", "files", [280, 88], "dfd:i *filename utimes flags:i"),
   // files: metadata and existence checks (the buffers they fill are not read)
-  c("newstat", "files", ["statbuf"], ["filename"], { call: "stat" }),
-  c("newlstat", "files", ["statbuf"], ["filename"], { call: "lstat" }),
-  c("newfstatat", "files", ["dfd", "statbuf", "flag"], ["filename"]),
-  c("statx", "files", ["dfd", "flags", "mask", "buffer"], ["filename"]),
-  c("access", "files", ["mode"], ["filename"]),
-  c("faccessat", "files", ["dfd", "mode"], ["filename"]),
-  c("faccessat2", "files", ["dfd", "mode", "flags"], ["filename"]),
-  // the link's target is the second string (the buffer the kernel filled, cut to the return value)
-  c("readlink", "files", ["buf", "bufsiz"], ["path", "buf"]),
-  c("readlinkat", "files", ["dfd", "buf", "bufsiz"], ["pathname", "buf"]),
-  c("getdents64", "files", ["fd", "count"]),
+  c("newstat", "files", [4, null], "*filename statbuf", { call: "stat" }),
+  c("newlstat", "files", [6, null], "*filename statbuf", { call: "lstat" }),
+  c("newfstatat", "files", [262, 79], "dfd:i *filename statbuf flag:i"),
+  c("statx", "files", [332, 291], "dfd:i *filename flags:i mask:i buffer"),
+  c("access", "files", [21, null], "*filename mode:i"),
+  c("faccessat", "files", [269, 48], "dfd:i *filename mode:i"),
+  c("faccessat2", "files", [439, 439], "dfd:i *filename mode:i flags:i"),
+  c("readlink", "files", [89, null], "*path buf bufsiz:i", { out: 1 }),
+  c("readlinkat", "files", [267, 78], "dfd:i *pathname buf bufsiz:i", { out: 2 }),
+  c("getdents64", "files", [217, 61], "fd:i dirent count:i"),
   // identity changes
-  c("setuid", "files", ["uid"]),
-  c("setgid", "files", ["gid"]),
-  c("setreuid", "files", ["ruid", "euid"]),
-  c("setregid", "files", ["rgid", "egid"]),
-  c("setresuid", "files", ["ruid", "euid", "suid"]),
-  c("setresgid", "files", ["rgid", "egid", "sgid"]),
-  // signals sent
-  c("kill", "process", ["pid", "sig"]),
-  c("tkill", "process", ["pid", "sig"]),
-  c("tgkill", "process", ["tgid", "pid", "sig"]),
+  c("setuid", "files", [105, 146], "uid:i"),
+  c("setgid", "files", [106, 144], "gid:i"),
+  c("setreuid", "files", [113, 145], "ruid:i euid:i"),
+  c("setregid", "files", [114, 143], "rgid:i egid:i"),
+  c("setresuid", "files", [117, 147], "ruid:i euid:i suid:i"),
+  c("setresgid", "files", [119, 149], "rgid:i egid:i sgid:i"),
   // network
-  c("socket", "files", ["family", "type", "protocol"]),
-  c("connect", "files", ["fd"], [], { sock: { ptr: "uservaddr", len: "addrlen", lenIsPtr: false } }),
-  c("bind", "files", ["fd"], [], { sock: { ptr: "umyaddr", len: "addrlen", lenIsPtr: false } }),
-  c("listen", "files", ["fd", "backlog"]),
-  c("accept", "files", ["fd"], [], { sock: { ptr: "upeer_sockaddr", len: "upeer_addrlen", lenIsPtr: true } }),
-  c("accept4", "files", ["fd", "flags"], [], {
-    sock: { ptr: "upeer_sockaddr", len: "upeer_addrlen", lenIsPtr: true },
-  }),
+  c("socket", "files", [41, 198], "family:i type:i protocol:i"),
+  c("connect", "files", [42, 203], "fd:i uservaddr addrlen:i", { struct: "sockaddr" }),
+  c("bind", "files", [49, 200], "fd:i umyaddr addrlen:i", { struct: "sockaddr" }),
+  c("listen", "files", [50, 201], "fd:i backlog:i"),
+  c("accept", "files", [43, 202], "fd:i upeer_sockaddr upeer_addrlen", { struct: "peer" }),
+  c("accept4", "files", [288, 242], "fd:i upeer_sockaddr upeer_addrlen flags:i", { struct: "peer" }),
   // fd bookkeeping: what each fd names, for the *at calls and fd arguments that follow
-  c("close", "files", ["fd"]),
-  c("dup", "files", ["fildes"]),
-  c("dup2", "files", ["oldfd", "newfd"]),
-  c("dup3", "files", ["oldfd", "newfd", "flags"]),
-  // F_DUPFD, F_DUPFD_CLOEXEC: the other fcntl commands name nothing and are not traced
-  c("fcntl", "files", ["fd", "cmd", "arg"], [], { only: { field: "cmd", values: [0, 1030] } }),
-  // full: byte counts (no data is read)
-  c("read", "full", ["fd", "count"]),
-  c("write", "full", ["fd", "count"]),
-  c("pread64", "full", ["fd", "count", "pos"]),
-  c("pwrite64", "full", ["fd", "count", "pos"]),
-  c("readv", "full", ["fd", "vlen"]),
-  c("writev", "full", ["fd", "vlen"]),
-  c("sendto", "full", ["fd", "len", "flags"]),
-  c("recvfrom", "full", ["fd", "size", "flags"]),
+  c("close", "files", [3, 57], "fd:i"),
+  c("dup", "files", [32, 23], "fildes:i"),
+  c("dup2", "files", [33, null], "oldfd:i newfd:i"),
+  c("dup3", "files", [292, 24], "oldfd:i newfd:i flags:i"),
+  // F_DUPFD, F_DUPFD_CLOEXEC only: the other fcntl commands name nothing
+  c("fcntl", "files", [72, 25], "fd:i cmd:i arg", { only: { param: 1, values: [0, 1030] } }),
+  // full: byte counts (the data itself is never read)
+  c("read", "full", [0, 63], "fd:i buf count"),
+  c("write", "full", [1, 64], "fd:i buf count"),
+  c("pread64", "full", [17, 67], "fd:i buf count pos"),
+  c("pwrite64", "full", [18, 68], "fd:i buf count pos"),
+  c("readv", "full", [19, 65], "fd vec vlen"),
+  c("writev", "full", [20, 66], "fd vec vlen"),
+  c("sendto", "full", [44, 206], "fd:i buff len flags:i addr addr_len:i"),
+  c("recvfrom", "full", [45, 207], "fd:i ubuf size flags:i addr addr_len"),
 ];
 
-/**
- * Whether a call's first string ends its main line; otherwise every string comes on a
- * `+` line: BPF's 512-byte stack holds one string and at most three stashed numbers, so
- * calls with more (or with a struct or a sockaddr) print their strings apart.
- */
-export function stringInline(spec: CallSpec): boolean {
-  return spec.strs.length > 0 && spec.nums.length <= 3 && spec.words === undefined && spec.sock === undefined;
-}
-
-/** The name a call's lines carry (strace's name for it). */
-export const callName = (spec: CallSpec): string => spec.call ?? spec.name;
-
-/** Generic calls by the name their lines carry. */
-export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [callName(s), s]));
+/** Calls by the name their lines carry. */
+export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [s.call, s]));
 
 const LEVEL_RANK: Record<TraceLevel, number> = { process: 0, files: 1, full: 2 };
 
@@ -187,12 +192,18 @@ export function levelIncludes(level: TraceLevel, callLevel: TraceLevel): boolean
   return LEVEL_RANK[callLevel] <= LEVEL_RANK[level];
 }
 
-/** How many numbers follow a sockaddr's FAMILY, by family; other families show none. */
-export const SOCK_FAMILY_FIELDS: Readonly<Record<number, number>> = {
-  /** AF_UNIX: ABSTRACT (1 abstract, 0 path, -1 unnamed), then the name as the line's string. */
-  1: 1,
-  /** AF_INET: PORT(network order u16) ADDR(u32 as read little-endian). */
-  2: 2,
-  /** AF_INET6: PORT FLOWINFO ADDR_LO ADDR_HI (u64 words as read) SCOPE. */
-  10: 5,
-};
+/** Index of the syscall number for an architecture in CallSpec.nr, or null when it has no table here. */
+export function nrIndex(arch: string): 0 | 1 | null {
+  if (arch === "x86_64") return 0;
+  if (arch === "aarch64" || arch === "riscv64") return 1;
+  return null;
+}
+
+/** Positions of a call's string parameters, in `+` line order. */
+export function stringParams(spec: CallSpec): number[] {
+  const out: number[] = [];
+  spec.params.forEach((p, i) => {
+    if (p.str) out.push(i);
+  });
+  return out;
+}

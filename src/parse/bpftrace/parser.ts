@@ -16,11 +16,10 @@ import type {
   SyscallEvent,
 } from "../../core/events.js";
 import type { Stage } from "../../core/stage.js";
-import { type ArgContext, callArgs, dirfdArg, num, sockCallArgs, str, sym } from "./args.js";
-import { CALLS_BY_NAME, type CallSpec, SOCK_FAMILY_FIELDS, stringInline } from "./format.js";
+import { type ArgContext, type CallValues, callArgs, dirfdArg, num, ptr, str, sym } from "./args.js";
+import { CALLS_BY_NAME, type CallSpec, stringParams } from "./format.js";
 import { type Head, scanHead } from "./line.js";
 import { resolvePathText } from "./paths.js";
-import { sockaddrArg } from "./sockaddr.js";
 import { TaskState } from "./state.js";
 import { type QuotedString, readQuoted } from "./strings.js";
 import {
@@ -318,156 +317,130 @@ class Parser implements BpftraceParser {
       return;
     }
     const f = fieldsOf(s, head.next);
-    if (f.str !== null) this.count(f.str);
     const base = syscallBase(this.seq, r, ts, tid, call, head.ret, head.dur);
-    const n = f.nums.map(Number);
-    if (call === "execve" || call === "execveat") {
-      this.execve(r, base, n, f);
-      return;
-    }
     if (FORK_CALLS.has(call)) {
       this.fork(r, base, f.nums);
       return;
     }
     const spec = CALLS_BY_NAME.get(call);
-    if (spec === undefined) {
-      this.error(r, ts, tid, `unknown call ${call}`);
+    const v = spec === undefined ? null : callValues(spec, f.nums, head.ret);
+    if (spec === undefined || v === null) {
+      this.error(r, ts, tid, spec === undefined ? `unknown call ${call}` : `bad ${call} arguments`);
       return;
     }
-    const ctx = this.context(tid, head.ret);
-    if (spec.sock) {
-      this.sockCall(r, spec, base, f.nums, ctx);
-      return;
-    }
-    const inline = f.str === null || !stringInline(spec) ? [] : [f.str];
+    const ctx = this.context(tid);
+    // which `+` lines follow: mirrors the exit probes' choice (program.ts)
+    const slots = stringSlots(spec, v);
     const finish = (strs: readonly QuotedString[], parts: Parts): void => {
-      const args = callArgs(call, n, strs, ctx);
-      if (args === null) {
-        this.error(r, ts, tid, `unknown call ${call}`);
-        return;
+      const got: (QuotedString | undefined)[] = [];
+      slots.forEach((slot, i) => {
+        got[slot] = strs[i];
+      });
+      v.s = got;
+      if (spec.role === "exec") this.execve(base, v, parts);
+      else {
+        const args = callArgs(call, v, ctx);
+        if (args === null) {
+          this.error(r, ts, tid, `unknown call ${call}`);
+          return;
+        }
+        base.args = args;
+        this.afterCall(spec, base, v);
+        this.emitCall(base, parts);
       }
-      base.args = args;
-      this.afterCall(spec, base, n, strs);
-      this.emitCall(base, parts);
     };
     const parts: Parts = { raw: [r.seq], lines: [r.line] };
-    if (inline.length < spec.strs.length)
-      this.calls.set(tid, { ...parts, need: spec.strs.length, strs: inline, finish });
-    else finish(inline, parts);
-  }
-
-  private sockCall(r: RawLine, spec: CallSpec, ev: SyscallEvent, words: readonly string[], ctx: ArgContext): void {
-    const n = words.map(Number);
-    const k = spec.nums.length;
-    const lenIsPtr = spec.sock!.lenIsPtr;
-    const before = lenIsPtr ? n[k]! : -1;
-    const after = n[lenIsPtr ? k + 1 : k]!;
-    const famAt = lenIsPtr ? k + 2 : k + 1;
-    const family = n[famAt];
-    if (family === undefined || Number.isNaN(after)) {
-      this.error(r, ev.ts, ev.pid, `bad ${ev.call} address`);
-      return;
-    }
-    const texts = words.slice(famAt + 1, famAt + 1 + (SOCK_FAMILY_FIELDS[family] ?? 0));
-    const finish = (strs: readonly QuotedString[], parts: Parts): void => {
-      ev.args = sockCallArgs(ev.call, n, sockaddrArg(family, texts, strs[0] ?? null), { before, after }, ctx);
-      this.afterCall(spec, ev, n, strs);
-      this.emitCall(ev, parts);
-    };
-    const parts: Parts = { raw: [r.seq], lines: [r.line] };
-    // an AF_UNIX name follows on a `+` line
-    if (family === 1 && texts[0] !== "-1") this.calls.set(ev.pid, { ...parts, need: 1, strs: [], finish });
+    if (slots.length > 0) this.calls.set(tid, { ...parts, need: slots.length, strs: [], finish });
     else finish([], parts);
   }
 
-  private execve(r: RawLine, ev: SyscallEvent, n: readonly number[], f: Fields): void {
+  private execve(ev: SyscallEvent, v: CallValues, parts: Parts): void {
     const tid = ev.pid;
     const ex = this.execs.get(tid);
     this.execs.delete(tid);
-    const path = f.str ?? ex?.path ?? null;
+    const path = v.s[0] ?? ex?.path ?? undefined;
     const argv = execArgv(ex);
-    const envp: Arg = envpArg(n[n.length - 1] ?? 0, ex);
-    const ctx = this.context(tid, 0);
+    const ctx = this.context(tid);
     ev.args =
       ev.call === "execveat"
-        ? [dirfdArg(n[0]!, ctx), str(path ?? undefined), argv, envp, flagsOrZero(atFlags(n[1]!))]
-        : [str(path ?? undefined), argv, envp];
+        ? [dirfdArg(v.p[0]!, ctx), str(path), argv, envpArg(v.t[3]!, ex), flagsOrZero(atFlags(v.p[4]!))]
+        : [str(path), argv, envpArg(v.t[2]!, ex)];
     if (ev.errno === null) this.tasks.exec(tid);
-    this.emitCall(ev, { raw: [...(ex?.raw ?? []), r.seq], lines: [...(ex?.lines ?? []), r.line] });
+    this.emitCall(ev, { raw: [...(ex?.raw ?? []), ...parts.raw], lines: [...(ex?.lines ?? []), ...parts.lines] });
   }
 
   private unfinishedExec(tid: number, ex: PendingExec): void {
     const ev = syscallBase(this.seq, { seq: ex.raw[0] ?? 0, line: "", src: null }, null, tid, "execve", null, null);
-    ev.args = [str(ex.path ?? undefined), execArgv(ex), envpArg(0, ex)];
+    ev.args = [str(ex.path ?? undefined), execArgv(ex), envpArg("0", ex)];
     ev.unfinished = true;
     this.emitCall(ev, ex);
   }
 
+  /** A fork line: clone FLAGS NEWSP PTID CTID TLS; clone3 its clone_args words and SIZE; fork, vfork. */
   private fork(r: RawLine, ev: SyscallEvent, t: readonly string[]): void {
     const tid = ev.pid;
     const child = ev.errno === null ? Number(ev.ret) : 0;
-    const hex = (v: string | undefined): Arg => (v === undefined || v === "0" ? sym("NULL") : ptr(v));
     let flags = 0;
     if (ev.call === "clone") {
-      flags = Number(t[0] ?? 0) >>> 0;
+      flags = Number(BigInt.asUintN(32, BigInt(t[0] ?? 0)));
       const args: Arg[] = [
-        { ...hex(t[1]), name: "child_stack" },
+        { ...ptr(t[1] ?? 0), name: "child_stack" },
         { ...sym(cloneFlags(flags)), name: "flags" },
       ];
       if (flags & CLONE_PARENT_SETTID)
         args.push({ k: "array", items: [num(child)], truncated: false, negated: false, name: "parent_tid" });
-      if (flags & CLONE_SETTLS) args.push({ ...hex(t[4]), name: "tls" });
-      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) args.push({ ...hex(t[3]), name: "child_tidptr" });
+      if (flags & CLONE_SETTLS) args.push({ ...ptr(t[4] ?? 0), name: "tls" });
+      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) args.push({ ...ptr(t[3] ?? 0), name: "child_tidptr" });
       ev.args = args;
     } else if (ev.call === "clone3") {
-      // FLAGS CHILD_TID PARENT_TID EXIT_SIGNAL STACK STACK_SIZE TLS SIZE
-      const wide = BigInt(t[0] ?? 0);
+      // clone_args: flags pidfd child_tid parent_tid exit_signal stack stack_size tls, then SIZE
+      const wide = BigInt.asUintN(64, BigInt(t[0] ?? 0));
       flags = Number(wide & 0xffffffffn);
-      const sig = Number(t[3] ?? 0);
+      const sig = Number(t[4] ?? 0);
       const fields = [{ name: "flags", value: sym(clone3Flags(wide)) }];
-      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) fields.push({ name: "child_tid", value: hex(t[1]) });
-      if (flags & CLONE_PARENT_SETTID) fields.push({ name: "parent_tid", value: hex(t[2]) });
+      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) fields.push({ name: "child_tid", value: ptr(t[2] ?? 0) });
+      if (flags & CLONE_PARENT_SETTID) fields.push({ name: "parent_tid", value: ptr(t[3] ?? 0) });
       fields.push({ name: "exit_signal", value: sig === 0 ? num(0) : sym(signalName(sig)) });
-      fields.push({ name: "stack", value: hex(t[4]) }, { name: "stack_size", value: ptr(t[5] ?? "0") });
-      if (flags & CLONE_SETTLS) fields.push({ name: "tls", value: hex(t[6]) });
-      ev.args = [{ k: "struct", fields, truncated: false }, num(t[7] ?? "0")];
+      fields.push({ name: "stack", value: ptr(t[5] ?? 0) }, { name: "stack_size", value: hexNum(t[6] ?? "0") });
+      if (flags & CLONE_SETTLS) fields.push({ name: "tls", value: ptr(t[7] ?? 0) });
+      ev.args = [{ k: "struct", fields, truncated: false }, num(t[8] ?? "0")];
     } else ev.args = [];
     if (child > 0) this.tasks.fork(tid, child, flags);
     this.emitCall(ev, { raw: [r.seq], lines: [r.line] });
   }
 
   /** Learn cwd and fd paths from a call that worked. */
-  private afterCall(spec: CallSpec, ev: SyscallEvent, n: readonly number[], strs: readonly QuotedString[]): void {
+  private afterCall(spec: CallSpec, ev: SyscallEvent, v: CallValues): void {
+    const { p, s } = v;
     if (ev.errno !== null) {
-      if (spec.name === "close") this.tasks.closeFd(ev.pid, n[0]!);
+      if (spec.name === "close") this.tasks.closeFd(ev.pid, p[0]!);
       return;
     }
     const tid = ev.pid;
-    const ret = Number(ev.ret);
+    const ret = v.ret;
     const name = spec.name;
     if (OPEN_CALLS.has(name)) {
-      const at = name === "openat" || name === "openat2" ? n[0]! : AT_FDCWD;
-      const fl = name === "openat" ? n[1]! : name === "open" ? n[0]! : name === "openat2" ? n[2]! : 0;
-      const p = strs[0]?.value ?? "";
+      const at = name === "openat" || name === "openat2" ? p[0]! : AT_FDCWD;
+      const fl =
+        name === "openat" ? p[2]! : name === "open" ? p[1]! : name === "openat2" ? Number(v.ext?.words[0] ?? 0n) : 0;
       const dir = at === AT_FDCWD ? this.tasks.cwd(tid) : this.tasks.fdPath(tid, at);
-      const path = strs[0]?.truncated ? null : resolvePathText(dir, p);
+      const path = s[0] === undefined || s[0].truncated ? null : resolvePathText(dir, s[0].value);
       ev.retPath = path;
       this.tasks.setFd(tid, ret, path, (fl & O_CLOEXEC) !== 0);
-    } else if (name === "chdir") this.tasks.chdir(tid, strs[0]?.value ?? "");
-    else if (name === "fchdir") this.tasks.fchdir(tid, n[0]!);
-    else if (name === "close") this.tasks.closeFd(tid, n[0]!);
+    } else if (name === "chdir") this.tasks.chdir(tid, s[0]?.value ?? "");
+    else if (name === "fchdir") this.tasks.fchdir(tid, p[0]!);
+    else if (name === "close") this.tasks.closeFd(tid, p[0]!);
     else if (name === "dup" || name === "dup2" || name === "dup3" || name === "fcntl") {
-      const path = this.tasks.fdPath(tid, n[0]!);
+      const path = this.tasks.fdPath(tid, p[0]!);
       ev.retPath = path;
-      const cloexec = (name === "dup3" && n[2] !== 0) || (name === "fcntl" && n[1] === 1030);
+      const cloexec = (name === "dup3" && p[2] !== 0) || (name === "fcntl" && p[1] === 1030);
       this.tasks.setFd(tid, ret, path, cloexec);
     } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
   }
 
-  private context(tid: number, ret: number): ArgContext {
+  private context(tid: number): ArgContext {
     return {
       arch: this.arch,
-      ret,
       cwd: this.tasks.cwd(tid),
       fdPath: (fd) => this.tasks.fdPath(tid, fd),
     };
@@ -569,7 +542,53 @@ function syscallBase(
   };
 }
 
-const ptr = (v: string): Arg => ({ k: "num", text: `0x${BigInt(v).toString(16)}` });
+const hexNum = (v: string): Arg => num(`0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`);
+
+/** A generic call's six words as the spec's parameters; null when the line is short or not numbers. */
+function callValues(spec: CallSpec, words: readonly string[], ret: number): CallValues | null {
+  const p: number[] = [];
+  const t: string[] = [];
+  try {
+    for (let i = 0; i < spec.params.length; i++) {
+      const w = words[i];
+      if (w === undefined) return null;
+      const big = BigInt(w);
+      const v = spec.params[i]!.int ? BigInt.asIntN(32, big) : big;
+      p.push(Number(v));
+      t.push(v.toString());
+    }
+    let ext: CallValues["ext"] = null;
+    const bar = words.indexOf("|");
+    if (bar >= 0) {
+      const x = words.slice(bar + 1).map((w) => BigInt(w));
+      if (x.length < 6) return null;
+      ext = { x: Number(BigInt.asIntN(32, x[0]!)), y: Number(BigInt.asIntN(32, x[1]!)), words: x.slice(2) };
+    }
+    return { p, t, s: [], ret, ext };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The string slots (indexes into CallValues.s) whose `+` lines follow the call line, in
+ * order: the same choice the exit probes make.
+ */
+function stringSlots(spec: CallSpec, v: CallValues): number[] {
+  if (spec.struct === "sockaddr" || spec.struct === "peer") {
+    // an AF_UNIX name, when the address is a named unix one
+    const len = spec.struct === "peer" ? (v.ret >= 0 ? (v.ext?.y ?? 0) : 0) : v.p[2]!;
+    const family = Number((v.ext?.words[0] ?? 0n) & 0xffffn);
+    return v.p[1] !== 0 && len > 2 && family === 1 ? [0] : [];
+  }
+  if (spec.role === "exec" && v.ret >= 0) return [];
+  const out: number[] = [];
+  stringParams(spec).forEach((param, i) => {
+    if (v.p[param] !== 0) out.push(i);
+  });
+  if (spec.out !== undefined && v.ret >= 0 && v.p[spec.out] !== 0) out.push(stringParams(spec).length);
+  return out;
+}
 
 function flagsOrZero(text: string): Arg {
   return text === "0" ? num(0) : sym(text);
@@ -583,8 +602,9 @@ function execArgv(ex: PendingExec | undefined): Arg {
 }
 
 /** envp as strace shows it: the pointer, with `N vars` as its comment. */
-function envpArg(p: number, ex: PendingExec | undefined): Arg {
-  const text = p === 0 ? "NULL" : `0x${p.toString(16)}`;
+function envpArg(p: string, ex: PendingExec | undefined): Arg {
+  const b = BigInt.asUintN(64, BigInt(p));
+  const text = b === 0n ? "NULL" : `0x${b.toString(16)}`;
   const envc = ex?.counted?.envc;
   return envc === undefined ? { k: "num", text } : { k: "num", text, comment: `${envc} vars` };
 }

@@ -1,7 +1,7 @@
 /**
  * Socket addresses as strace prints them: `{sa_family=AF_INET, sin_port=htons(443),
- * sin_addr=inet_addr("1.2.3.4")}`. The probe prints the raw words it read (network byte
- * order, read as little-endian integers); the bytes are taken apart here.
+ * sin_addr=inet_addr("1.2.3.4")}`. The probe prints the first four u64 words of the
+ * sockaddr as a little-endian machine reads them; the bytes are taken apart here.
  */
 import type { Arg, StructField } from "../../core/events.js";
 import type { QuotedString } from "./strings.js";
@@ -10,18 +10,14 @@ import { familyName } from "./symbols.js";
 const num = (text: string): Arg => ({ k: "num", text });
 const field = (name: string | null, value: Arg): StructField => ({ name, value });
 
-/** Bytes of an unsigned little-endian word of `n` bytes, given as decimal text. */
-function leBytes(text: string, n: number): number[] {
-  let v = BigInt(text);
+/** The sockaddr's bytes 0..31. */
+function bytesOf(words: readonly bigint[]): number[] {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(Number(v & 0xffn));
-    v >>= 8n;
-  }
+  for (const w of words) for (let i = 0n; i < 8n; i++) out.push(Number((BigInt.asUintN(64, w) >> (8n * i)) & 0xffn));
   return out;
 }
 
-/** A big-endian u16/u32 from bytes. */
+/** A big-endian number from bytes. */
 const be = (bs: readonly number[]): number => bs.reduce((a, b) => a * 256 + b, 0);
 
 /** IPv6 text as glibc's inet_ntop writes it (longest zero run as `::`, embedded IPv4 for ::ffff:a.b.c.d). */
@@ -58,42 +54,45 @@ export function ipv6Text(bytes: readonly number[]): string {
   return out;
 }
 
-/**
- * The sockaddr of a FAMILY and its fields (format.ts SOCK_FAMILY_FIELDS), and for
- * AF_UNIX the name from the `+` line. Null for FAMILY -1 (no address).
- */
-export function sockaddrArg(family: number, fields: readonly string[], name: QuotedString | null): Arg | null {
-  if (family < 0) return null;
+/** The sockaddr in `words`, with an AF_UNIX name from its `+` line (absent: an unnamed socket). */
+export function sockaddrArg(words: readonly bigint[], name: QuotedString | undefined): Arg | null {
+  if (words.length < 4) return null;
+  const b = bytesOf(words);
+  const family = b[0]! | (b[1]! << 8);
   const out: StructField[] = [field("sa_family", { k: "sym", text: familyName(family) })];
-  if (family === 2 && fields.length >= 2) {
+  const port = field(family === 10 ? "sin6_port" : "sin_port", {
+    k: "call",
+    fn: "htons",
+    args: [num(String(be(b.slice(2, 4))))],
+  });
+  if (family === 2) {
     out.push(
-      field("sin_port", { k: "call", fn: "htons", args: [num(String(be(leBytes(fields[0]!, 2))))] }),
+      port,
       field("sin_addr", {
         k: "call",
         fn: "inet_addr",
-        args: [{ k: "str", value: leBytes(fields[1]!, 4).join("."), truncated: false }],
+        args: [{ k: "str", value: b.slice(4, 8).join("."), truncated: false }],
       }),
     );
-  } else if (family === 10 && fields.length >= 5) {
-    const addr = [...leBytes(fields[2]!, 8), ...leBytes(fields[3]!, 8)];
+  } else if (family === 10) {
     out.push(
-      field("sin6_port", { k: "call", fn: "htons", args: [num(String(be(leBytes(fields[0]!, 2))))] }),
-      field("sin6_flowinfo", { k: "call", fn: "htonl", args: [num(String(be(leBytes(fields[1]!, 4))))] }),
+      port,
+      field("sin6_flowinfo", { k: "call", fn: "htonl", args: [num(String(be(b.slice(4, 8))))] }),
       field(null, {
         k: "call",
         fn: "inet_pton",
         args: [
           { k: "sym", text: "AF_INET6" },
-          { k: "str", value: ipv6Text(addr), truncated: false },
+          { k: "str", value: ipv6Text(b.slice(8, 24)), truncated: false },
           { k: "other", text: "&sin6_addr" },
         ],
       }),
-      field("sin6_scope_id", num(fields[4]!)),
+      field("sin6_scope_id", num(String(b[24]! + b[25]! * 256 + b[26]! * 65536 + b[27]! * 16777216))),
     );
-  } else if (family === 1 && fields[0] !== "-1" && name !== null) {
+  } else if (family === 1 && name !== undefined) {
     // an abstract name (leading NUL) is written @"name", as strace does
     const value: Arg =
-      fields[0] === "1"
+      b[2] === 0
         ? { k: "other", text: `@"${name.value}"` }
         : { k: "str", value: name.value, truncated: name.truncated };
     out.push(field("sun_path", value));

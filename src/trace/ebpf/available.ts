@@ -1,7 +1,9 @@
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { machine } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { nrIndex } from "../../parse/bpftrace/format.js";
 import { readCatalog, TRACEFS_DIRS, tracefsRoot } from "./catalog.js";
 
 const run = promisify(execFile);
@@ -10,7 +12,7 @@ export const BTF_PATH = "/sys/kernel/btf/vmlinux";
 
 /** What the checks found: a one-line reason when eBPF tracing cannot run here. */
 export type Availability =
-  | { ok: true; version: string; tracefs: string; notes: string[] }
+  | { ok: true; version: string; tracefs: string; arch: string; notes: string[] }
   | { ok: false; reason: string };
 
 /** Tracepoints the tracer cannot work without (the rest are used when present). */
@@ -21,6 +23,8 @@ const REQUIRED: readonly [string, string][] = [
   ["syscalls", "sys_enter_execve"],
   ["syscalls", "sys_exit_execve"],
   ["syscalls", "sys_enter_getppid"],
+  ["raw_syscalls", "sys_enter"],
+  ["raw_syscalls", "sys_exit"],
 ];
 
 /** bpftrace's own noise on stderr: harmless on kernels that account BPF memory by cgroup. */
@@ -58,6 +62,12 @@ function mountTracefs(): { ok: boolean; error: string } {
 export async function checkAvailable(): Promise<Availability> {
   if (process.platform !== "linux")
     return { ok: false, reason: `eBPF tracing needs Linux (this is ${process.platform})` };
+  const arch = machine();
+  if (nrIndex(arch) === null)
+    return {
+      ok: false,
+      reason: `the eBPF tracer knows the syscall numbers of x86_64, aarch64 and riscv64, not ${arch}`,
+    };
   const uid = process.getuid?.() ?? -1;
   if (uid !== 0) return { ok: false, reason: `eBPF tracing needs root (running as uid ${uid})` };
   const version = await bpftraceVersion();
@@ -89,5 +99,5 @@ export async function checkAvailable(): Promise<Availability> {
     const why = stderrReason(err.stderr ?? "") ?? err.message ?? "unknown error";
     return { ok: false, reason: `bpftrace cannot load programs here (${why})` };
   }
-  return { ok: true, version, tracefs, notes };
+  return { ok: true, version, tracefs, arch, notes };
 }

@@ -18,11 +18,8 @@ export interface Catalog {
   hasEvent(group: string, name: string): boolean;
   /** A field of a tracepoint, or null. */
   field(group: string, event: string, name: string): Field | null;
-  /**
-   * Why syscall `name` cannot be traced with these tracepoint fields (entry or exit
-   * tracepoint missing, a field named differently), or null when it can.
-   */
-  missing(name: string, fields: readonly string[]): string | null;
+  /** A tracepoint's own fields in order (the common_* header and __syscall_nr left out), or null. */
+  fieldNames(group: string, event: string): string[] | null;
 }
 
 /** The tracefs root that has events, or null when tracefs is not mounted. */
@@ -55,12 +52,10 @@ export function readCatalog(root: string): Catalog {
     root,
     hasEvent: (group, name) => fields(group, name) !== null,
     field: (group, event, name) => fields(group, event)?.get(name) ?? null,
-    missing(name, want) {
-      const enter = fields("syscalls", `sys_enter_${name}`);
-      if (enter === null) return `no tracepoint syscalls:sys_enter_${name}`;
-      if (fields("syscalls", `sys_exit_${name}`) === null) return `no tracepoint syscalls:sys_exit_${name}`;
-      const absent = want.filter((w) => !enter.has(w));
-      return absent.length === 0 ? null : `sys_enter_${name} has no field ${absent.join(", ")}`;
+    fieldNames(group, event) {
+      const f = fields(group, event);
+      if (f === null) return null;
+      return [...f.keys()].filter((k) => !k.startsWith("common_") && k !== "__syscall_nr");
     },
   };
 }

@@ -1,12 +1,16 @@
 /**
- * Writes the bpftrace program for one trace. The program follows one process tree: the
- * root's pid is put in `@live` before any probe attaches, `sched_process_fork` adds the
- * children of members, `sched_process_exit` removes them, and every probe filters on
- * membership. Syscall arguments are stashed per thread at entry and printed at exit,
- * when the kernel has faulted in the user pages behind them (a string read at entry
- * can fail on a page not yet touched). Lines follow src/parse/bpftrace/format.ts.
+ * Writes the bpftrace program for one trace. It follows one process tree: the root's
+ * pid is put in `@live` before any probe attaches, `sched_process_fork` adds the children
+ * of members, `sched_process_exit` removes them, and every probe filters on membership.
+ *
+ * Syscalls go through the two raw_syscalls tracepoints: one entry probe stashes the six
+ * argument words of the calls the level records (a table in `@kind`, keyed by syscall
+ * number), and three exit probes print the call, its first string and its second. Few
+ * probes keep bpftrace 0.17's compile short (it re-reads tracefs for every tracepoint
+ * probe that uses `args`). Strings are read at exit, when the kernel has faulted in the
+ * pages behind them (a read at entry fails on a page not yet touched). Lines follow
+ * src/parse/bpftrace/format.ts.
  */
-import { endianness } from "node:os";
 import {
   CALLS,
   type CallSpec,
@@ -14,15 +18,16 @@ import {
   levelIncludes,
   MAX_ARGS,
   MAX_ENV,
-  SPECIAL_CALLS,
-  type SpecialCall,
-  stringInline,
+  nrIndex,
+  stringParams,
 } from "../../parse/bpftrace/format.js";
 import type { TraceLevel } from "../tracer.js";
-import type { Catalog, Field } from "./catalog.js";
+import type { Catalog } from "./catalog.js";
 
 export interface ProgramOptions {
   level: TraceLevel;
+  /** Kernel architecture (`uname -m`): picks the syscall numbers. */
+  arch: string;
   /** The held launcher: traced from its exec of the command on. */
   rootPid: number;
   /** This process: its getppid() calls tell when every probe is attached; its exit stops bpftrace. */
@@ -36,176 +41,239 @@ export interface ProgramOptions {
 
 export interface Program {
   text: string;
-  /** Calls of the level this kernel cannot trace (tracepoint missing or fields differ), with why. */
+  /** Calls of the level this kernel cannot trace, with why. */
   skipped: string[];
-  /** Calls traced. */
-  calls: string[];
+  /** Syscall number to the name its lines carry (the exit probe prints `sys NR`). */
+  names: Map<number, string>;
 }
 
-/**
- * The per-thread stash maps the calls use: a thread is in one syscall at a time, so
- * calls share them. bpftrace rejects a map that is named but never assigned, so only
- * the maps some traced call writes are listed.
- */
-function stashMaps(generic: readonly CallSpec[], special: readonly SpecialCall[]): string[] {
-  let nums = special.includes("clone") ? 5 : special.includes("execveat") ? 3 : 1;
-  let s1 = false;
-  let q1 = false;
-  for (const g of generic) {
-    nums = Math.max(nums, g.nums.length + (g.sock ? 1 : 0));
-    if (g.strs.length > 1) s1 = true;
-    if (g.sock?.lenIsPtr) q1 = true;
-  }
-  const maps = ["@live", "@ts", "@nr", "@s0", "@q0"];
-  if (s1) maps.push("@s1");
-  if (q1) maps.push("@q1");
-  for (let i = 0; i < nums; i++) maps.push(`@n${i}`);
-  return maps;
-}
+/** `@kind` bits: how the probes treat a call. */
+const K = { exec: 1, fork: 2, sockaddr: 4, peer: 8, how: 16, out: 32 } as const;
 
-/** `printf` of one line: the `<ts> <cpu> <tid> ` prefix from `$e` (epoch ns), then `fmt`. */
+/** `printf` of one line: the `<ts> <cpu> <tid> ` head from `$e` (epoch ns), then `fmt`. */
 function line(fmt: string, args: string[], tid = "tid"): string {
   const all = ["$e / 1000000000", "($e / 1000) % 1000000", "cpu", tid, ...args];
   return `printf("%lu.%06lu %d %d ${fmt}\\n", ${all.join(", ")});`;
 }
 
 const str = (ptr: string): string => `str(uptr(${ptr}))`;
+const user = (type: string, addr: string): string => `*uptr((${type} *)(${addr}))`;
 
-/** C types of syscall tracepoint fields that hold 32 bits or less (each field is an 8-byte slot). */
-const NARROW =
-  /^(const )?((unsigned|signed) )?(int|short|char)$|^(umode_t|mode_t|uid_t|gid_t|pid_t|key_t|qid_t|rwf_t|u32|__u32|s32|__s32)$/;
-
-/**
- * Read a syscall tracepoint field through `$a` (the record's address) by its tracefs
- * offset. bpftrace 0.17 re-reads tracefs' event list for every `args->field` it compiles,
- * which made start-up take seconds; one `(uint64)args` per probe costs once.
- * 32-bit fields are read as int32, so -100 (AT_FDCWD) and fd -1 keep their sign.
- */
-function readField(f: Field, littleEndian: boolean): string {
-  if (f.type.includes("*")) return `*kptr((uint64 *)($a + ${f.offset}))`;
-  if (NARROW.test(f.type)) return `(int64)*kptr((int32 *)($a + ${f.offset + (littleEndian ? 0 : f.size - 4)}))`;
-  return `*kptr((int64 *)($a + ${f.offset}))`;
+/** Why the kernel's tracepoint for `spec` does not match the table, or null when it does. */
+function mismatch(cat: Catalog, spec: CallSpec): string | null {
+  const fields = cat.fieldNames("syscalls", `sys_enter_${spec.name}`);
+  if (fields === null) return `no tracepoint syscalls:sys_enter_${spec.name}`;
+  const want = spec.params.map((p) => p.name);
+  const same =
+    spec.role === "fork"
+      ? want.length === fields.length && want.every((w) => fields.includes(w))
+      : want.length === fields.length && want.every((w, i) => w === fields[i]);
+  return same ? null : `its parameters are (${fields.join(", ")}), expected (${want.join(", ")})`;
 }
 
-/** The fields of one syscall tracepoint, as expressions over `$a`. */
-type Fields = (field: string) => string;
-
-function fieldsOf(cat: Catalog, event: string, le: boolean): Fields {
-  return (name) => {
-    const f = cat.field("syscalls", event, name);
-    if (f === null) throw new Error(`tracepoint syscalls:${event} has no field ${name}`);
-    return readField(f, le);
-  };
-}
-
-/** First lines of a syscall probe: the record's address, and at exit the return value in `$r`. */
-function recordStart(cat: Catalog, call: string, exit: boolean, le: boolean): string[] {
-  const out = ["$a = (uint64)args;"];
-  if (exit) out.push(`$r = ${fieldsOf(cat, `sys_exit_${call}`, le)("ret")};`);
-  return out;
-}
-
-/** Number of the ids given to calls in `@nr`; 0 means "no call stashed". */
-function callIds(calls: readonly string[]): Map<string, number> {
-  return new Map(calls.map((name, i) => [name, i + 1]));
+function kindOf(spec: CallSpec): number {
+  let k = 0;
+  if (spec.role === "exec") k |= K.exec;
+  if (spec.role === "fork") k |= K.fork;
+  if (spec.struct === "sockaddr") k |= K.sockaddr;
+  if (spec.struct === "peer") k |= K.peer;
+  if (spec.struct === "how") k |= K.how;
+  if (spec.out !== undefined) k |= K.out;
+  return k;
 }
 
 export function buildProgram(o: ProgramOptions): Program {
   const cat = o.catalog;
+  const at = nrIndex(o.arch);
+  if (at === null) throw new Error(`no syscall table for ${o.arch}`);
   const skipped: string[] = [];
-  const generic: CallSpec[] = [];
+  const calls: (CallSpec & { n: number })[] = [];
   for (const spec of CALLS) {
     if (!levelIncludes(o.level, spec.level)) continue;
-    const why = cat.missing(spec.name, [
-      ...(spec.only ? [spec.only.field] : []),
-      ...spec.nums,
-      ...spec.strs,
-      ...(spec.words ? [spec.words.ptr] : []),
-      ...(spec.sock ? [spec.sock.ptr, spec.sock.len] : []),
-    ]);
-    if (why === null) generic.push(spec);
-    else skipped.push(`${spec.name}: ${why}`);
+    const n = spec.nr[at];
+    if (n === null) continue; // this architecture has no such call (open, fork on arm64)
+    const why = mismatch(cat, spec);
+    if (why === null) calls.push({ ...spec, n });
+    else skipped.push(`${spec.call}: ${why}`);
   }
-  const special: SpecialCall[] = [];
-  const specialFields: Record<SpecialCall, string[]> = {
-    execve: ["filename", "argv", "envp"],
-    execveat: ["fd", "filename", "argv", "envp", "flags"],
-    clone: ["clone_flags", "newsp", "parent_tidptr", "child_tidptr", "tls"],
-    clone3: ["uargs", "size"],
-    fork: [],
-    vfork: [],
-  };
-  for (const name of SPECIAL_CALLS) {
-    const why = cat.missing(name, specialFields[name]);
-    if (why === null) special.push(name);
-    else skipped.push(`${name}: ${why}`);
-  }
-  const ids = callIds([...special, ...generic.map((s) => s.name)]);
-  const id = (name: string): number => ids.get(name) ?? 0;
+  const has = (name: string): boolean => calls.some((s) => s.name === name);
   const off = o.offsetNs.toString();
   const prepareExec = cat.hasEvent("sched", "sched_prepare_exec");
-  const MAPS = stashMaps(generic, special);
-  const le = endianness() === "LE";
-  const enter = (call: string): Fields => fieldsOf(cat, `sys_enter_${call}`, le);
+  const maps = ["@live", "@ts", "@nr", "@a", "@p0", "@p1", "@x", "@xa", "@xe"];
 
   const out: string[] = [];
   const probe = (head: string, filter: string | null, body: string[]): void => {
     out.push(`${head}${filter ? ` /${filter}/` : ""} {`, ...body.map((l) => `  ${l}`), "}");
   };
+  const nowTime = `$e = nsecs + ${off};`;
   const entryTime = ["$t = @ts[tid];", `$e = $t + ${off};`, "$d = (nsecs - $t) / 1000;"];
-  const nowTime = [`$e = nsecs + ${off};`];
 
+  // ── the call table ──
+  const table: string[] = [`@live[${o.rootPid}] = 2;`];
+  for (const s of calls) {
+    table.push(`@kind[${s.n}] = ${kindOf(s) | 0x100};`);
+    const strs = stringParams(s);
+    if (strs[0] !== undefined) table.push(`@sp0[${s.n}] = ${strs[0] + 1};`);
+    const second = strs[1] ?? s.out;
+    if (second !== undefined) table.push(`@sp1[${s.n}] = ${second + 1};`);
+  }
   out.push(`// Capsule eBPF tracer, line format ${FORMAT_VERSION}: root ${o.rootPid}, level ${o.level}`);
-  probe("BEGIN", null, [`@live[${o.rootPid}] = 2;`]);
+  probe("BEGIN", null, table);
+
+  // ── entry: stash the arguments of the calls in the table ──
+  // 32-bit arguments are left as the registers hold them; the parser reads their low half.
+  const word = (i: number): string => `*kptr((int64 *)($r0 + ${16 + 8 * i}))`;
+  const hasSlot = { sp0: table.some((l) => l.startsWith("@sp0")), sp1: table.some((l) => l.startsWith("@sp1")) };
+  // the string slots are set for every call (0: none), so no stale pointer is printed later
+  const pick = (slot: string): string =>
+    `$s = @${slot}[$id]; @${slot === "sp0" ? "p0" : "p1"}[tid] = $s == 0 ? (int64)0 : ($s == 1 ? $w0 : ($s == 2 ? $w1 : ($s == 3 ? $w2 : ($s == 4 ? $w3 : $w4))));`;
+  const execs = calls.filter((s) => s.role === "exec");
+  const paramAt = (s: CallSpec, name: string): number => s.params.findIndex((p) => p.name === name);
+  const execStash = execs.map(
+    (s) => `if ($id == ${s.n}) { @xa[tid] = $w${paramAt(s, "argv")}; @xe[tid] = $w${paramAt(s, "envp")}; }`,
+  );
+  const onlyChecks = calls
+    .filter((s) => s.only !== undefined)
+    .map((s) => {
+      const w = `$w${s.only!.param}`;
+      return `if ($id == ${s.n} && ${s.only!.values.map((v) => `(int32)${w} != ${v}`).join(" && ")}) { $k = 0; }`;
+    });
+  probe("tracepoint:raw_syscalls:sys_enter", "@live[tid]", [
+    "$id = args->id;",
+    "$k = @kind[$id];",
+    // the launcher (2) only execs the command
+    `if ($k != 0 && (@live[tid] == 1 || ($k & ${K.exec}) != 0)) {`,
+    "  $r0 = (uint64)args;",
+    ...Array.from({ length: 6 }, (_, i) => `  $w${i} = ${word(i)};`),
+    ...onlyChecks.map((l) => `  ${l}`),
+    "  if ($k != 0) {",
+    "    @ts[tid] = nsecs;",
+    "    @nr[tid] = $id;",
+    "    @a[tid] = ($w0, $w1, $w2, $w3, $w4, $w5);",
+    `    ${hasSlot.sp0 ? pick("sp0") : "@p0[tid] = (int64)0;"}`,
+    `    ${hasSlot.sp1 ? pick("sp1") : "@p1[tid] = (int64)0;"}`,
+    `    if (($k & (${K.sockaddr} | ${K.peer})) != 0) { @p0[tid] = $w1; @p1[tid] = $w2; }`,
+    ...execStash.map((l) => `    ${l}`),
+    // accept: the length the caller offered, before the kernel overwrites it
+    `    if (($k & ${K.peer}) != 0 && $w2 != 0) { @x[tid] = (int64)${user("int32", "$w2")}; }`,
+    "  }",
+    "}",
+  ]);
+
+  // ── exit 1: the call ──
+  const head = "sys %ld = %ld <%lu> %ld %ld %ld %ld %ld %ld";
+  const headArgs = ["$id", "$r", "$d", "$c.0", "$c.1", "$c.2", "$c.3", "$c.4", "$c.5"];
+  probe("tracepoint:raw_syscalls:sys_exit", "@nr[tid]", [
+    "$id = @nr[tid];",
+    "$k = @kind[$id];",
+    "$r = args->ret;",
+    // forks print at the fork; the launcher's failed PATH search is not the command's
+    `if (($k & ${K.fork}) == 0 && (@live[tid] == 1 || $r >= 0)) {`,
+    "  $c = @a[tid];",
+    ...entryTime.map((l) => `  ${l}`),
+    `  if (($k & (${K.sockaddr} | ${K.peer} | ${K.how})) != 0) {`,
+    `    $p = ($k & ${K.how}) != 0 ? (uint64)$c.2 : (uint64)$c.1;`,
+    "    $x = (int64)0;",
+    "    $y = (int64)0;",
+    `    if (($k & ${K.peer}) != 0) {`,
+    "      $x = @x[tid];",
+    `      if ($r >= 0 && $c.2 != 0) { $y = (int64)${user("int32", "$c.2")}; }`,
+    "      if ($r < 0) { $p = 0; }",
+    "    }",
+    `    ${line(`${head} | %ld %ld %lu %lu %lu %lu`, [...headArgs, "$x", "$y", ...[0, 8, 16, 24].map((i) => user("uint64", `$p + ${i}`))])}`,
+    "  } else {",
+    `    ${line(head, headArgs)}`,
+    "  }",
+    "}",
+  ]);
+
+  // ── exit 2: the first string (a path; an AF_UNIX name) ──
+  probe("tracepoint:raw_syscalls:sys_exit", "@p0[tid]", [
+    "$k = @kind[@nr[tid]];",
+    "$r = args->ret;",
+    "$p = @p0[tid];",
+    nowTime,
+    `if (($k & (${K.sockaddr} | ${K.peer})) != 0) {`,
+    `  $len = ($k & ${K.peer}) != 0 ? ($r >= 0 ? (int64)${user("int32", "@p1[tid]")} : (int64)0) : (int64)@p1[tid];`,
+    `  if ($len > 2 && ${user("uint16", "$p")} == 1) {`,
+    // an abstract name starts with a NUL byte
+    `    $ab = ${user("uint8", "$p + 2")} == 0 ? (uint64)1 : (uint64)0;`,
+    `    ${line('+ \\"%s\\"', [str("$p + 2 + $ab")])}`,
+    "  }",
+    `} else if ((($k & ${K.exec}) == 0 || $r < 0) && @live[tid] == 1) {`,
+    `  ${line('+ \\"%s\\"', [str("$p")])}`,
+    "}",
+    "delete(@p0[tid]);",
+  ]);
+
+  // ── exit 3: the second string (a second path, a link's target), and the call is done ──
+  probe("tracepoint:raw_syscalls:sys_exit", "@nr[tid]", [
+    "$k = @kind[@nr[tid]];",
+    `if (@p1[tid] != 0 && ($k & (${K.sockaddr} | ${K.peer})) == 0 && (($k & ${K.out}) == 0 || args->ret >= 0)) {`,
+    `  ${nowTime}`,
+    `  ${line('+ \\"%s\\"', [str("@p1[tid]")])}`,
+    "}",
+    "delete(@p1[tid]);",
+    "delete(@nr[tid]);",
+  ]);
 
   // ── exec ──
   // argv and envp are read while the old program's memory is still there: at
   // sched_prepare_exec (the kernel has just copied them, so the pages are in), else at entry.
-  const argvBlock = [
-    "$argv = @q0[tid];",
+  // Two blocks, each a BPF program with its own 512-byte stack: the elements, then their count.
+  const argvLines = [
+    "$argv = (uint64)@xa[tid];",
+    `$e = @ts[tid] + ${off};`,
     "$i = (uint64)0;",
     `while ($i < ${MAX_ARGS}) {`,
     "  if ($argv == 0) { break; }",
-    "  $p = *uptr((uint64 *)($argv + $i * 8));",
+    `  $p = ${user("uint64", "$argv + $i * 8")};`,
     "  if ($p == 0) { break; }",
     `  ${line('arg %d \\"%s\\"', ["$i", str("$p")])}`,
     "  $i++;",
     "}",
-    "$more = 0;",
-    `if ($i == ${MAX_ARGS}) { if (*uptr((uint64 *)($argv + ${MAX_ARGS * 8})) != 0) { $more = 1; } }`,
-    "$envp = (uint64)@n0[tid];",
-    "$k = (uint64)0;",
-    `while ($k < ${MAX_ENV}) {`,
-    "  if ($envp == 0) { break; }",
-    "  if (*uptr((uint64 *)($envp + $k * 8)) == 0) { break; }",
-    "  $k++;",
-    "}",
-    line("argv %d %d %d", ["$i", "$more", "$k"]),
   ];
-  const execCalls = special.filter((n) => n === "execve" || n === "execveat");
-  for (const name of execCalls) {
-    const at = name === "execveat";
-    const a = enter(name);
-    probe(`tracepoint:syscalls:sys_enter_${name}`, "@live[tid]", [
-      ...recordStart(cat, name, false, le),
-      "@ts[tid] = nsecs;",
-      `@nr[tid] = ${id(name)};`,
-      `@s0[tid] = (uint64)${a("filename")};`,
-      `@q0[tid] = (uint64)${a("argv")};`,
-      `@n0[tid] = (int64)${a("envp")};`,
-      ...(at ? [`@n1[tid] = (int64)${a("fd")};`, `@n2[tid] = (int64)${a("flags")};`] : []),
-      ...(prepareExec ? [] : ["$t = @ts[tid];", `$e = $t + ${off};`, ...argvBlock]),
-    ]);
+  const argvCount = [
+    "$argv = (uint64)@xa[tid];",
+    "$envp = (uint64)@xe[tid];",
+    `$e = @ts[tid] + ${off};`,
+    "$i = (uint64)0;",
+    `while ($i < ${MAX_ARGS}) {`,
+    "  if ($argv == 0) { break; }",
+    `  if (${user("uint64", "$argv + $i * 8")} == 0) { break; }`,
+    "  $i++;",
+    "}",
+    "$more = 0;",
+    `if ($i == ${MAX_ARGS}) { if (${user("uint64", `$argv + ${MAX_ARGS * 8}`)} != 0) { $more = 1; } }`,
+    "$n = (uint64)0;",
+    `while ($n < ${MAX_ENV}) {`,
+    "  if ($envp == 0) { break; }",
+    `  if (${user("uint64", "$envp + $n * 8")} == 0) { break; }`,
+    "  $n++;",
+    "}",
+    line("argv %d %d %d", ["$i", "$more", "$n"]),
+  ];
+  for (const s of execs) {
+    const ret = `*kptr((int64 *)((uint64)args + ${cat.field("syscalls", `sys_exit_${s.name}`, "ret")?.offset ?? 16}))`;
+    for (const block of [argvLines, argvCount]) {
+      if (prepareExec)
+        // a failed exec never reached sched_prepare_exec: its argv is read now
+        probe(`tracepoint:syscalls:sys_exit_${s.name}`, "@live[tid] == 1", [
+          `if (${ret} < 0) {`,
+          ...block.map((l) => `  ${l}`),
+          "}",
+        ]);
+      else probe(`tracepoint:syscalls:sys_enter_${s.name}`, "@live[tid]", block);
+    }
   }
-  if (execCalls.length > 0) {
-    if (prepareExec)
-      probe("tracepoint:sched:sched_prepare_exec", execCalls.map((n) => `@nr[tid] == ${id(n)}`).join(" || "), [
-        "$t = @ts[tid];",
-        `$e = $t + ${off};`,
-        ...argvBlock,
-      ]);
+  if (prepareExec && execs.length > 0) {
+    const filter = execs.map((s) => `@nr[tid] == ${s.n}`).join(" || ");
+    probe("tracepoint:sched:sched_prepare_exec", filter, argvLines);
+    probe("tracepoint:sched:sched_prepare_exec", filter, argvCount);
+  }
+  if (execs.length > 0) {
     // A thread other than the leader that execs takes the leader's pid: move its state.
-    const moved = MAPS.filter((m) => m !== "@live").map((m) => `${m}[tid] = ${m}[$old]; delete(${m}[$old]);`);
+    const moved = maps.filter((m) => m !== "@live").map((m) => `${m}[tid] = ${m}[$old]; delete(${m}[$old]);`);
     probe("tracepoint:sched:sched_process_exec", "@live[args->old_pid]", [
       "$old = args->old_pid;",
       "if ((uint64)$old != tid) {",
@@ -213,276 +281,101 @@ export function buildProgram(o: ProgramOptions): Program {
       "  delete(@live[$old]);",
       "}",
       "@live[tid] = 1;",
-      ...nowTime,
-      line('exec %d \\"%s\\"', ["$old", "str(args->filename)"]),
     ]);
-  }
-  for (const name of execCalls) {
-    const nums = name === "execveat" ? ["@n1[tid]", "@n2[tid]", "@n0[tid]"] : ["@n0[tid]"];
-    const numFmt = nums.map(() => "%ld").join(" ");
-    // A failed exec never reached sched_prepare_exec: its argv is read now, in a block of
-    // its own (each probe block is its own BPF program, with its own 512-byte stack).
-    // The launcher's own PATH search before the command runs is not the command's.
-    if (prepareExec)
-      probe(`tracepoint:syscalls:sys_exit_${name}`, `@nr[tid] == ${id(name)} && @live[tid] == 1`, [
-        ...recordStart(cat, name, true, le),
-        "if ($r < 0) {",
-        "  $t = @ts[tid];",
-        `  $e = $t + ${off};`,
-        ...argvBlock.map((l) => `  ${l}`),
-        "}",
-      ]);
-    probe(`tracepoint:syscalls:sys_exit_${name}`, `@nr[tid] == ${id(name)}`, [
-      ...recordStart(cat, name, true, le),
-      ...entryTime,
-      "if ($r < 0) {",
-      "  if (@live[tid] == 1) {",
-      `    ${line(`${name} = %ld <%lu> ${numFmt} \\"%s\\"`, ["$r", "$d", ...nums, str("@s0[tid]")])}`,
-      "  }",
-      "} else {",
-      `  ${line(`${name} = %ld <%lu> ${numFmt}`, ["$r", "$d", ...nums])}`,
-      "}",
-      "delete(@nr[tid]);",
+    // the line in a block of its own (the moves above and a string do not fit one stack)
+    probe("tracepoint:sched:sched_process_exec", "@live[tid] == 1", [
+      nowTime,
+      line('exec %d \\"%s\\"', ["args->old_pid", "str(args->filename)"]),
     ]);
   }
 
-  // ── fork family: membership is taken at sched_process_fork, before the child can run ──
-  const forkCalls = special.filter((n) => n !== "execve" && n !== "execveat");
-  const cloneNums = ["@n0[tid]", "@n1[tid]", "@n2[tid]", "@n3[tid]", "@n4[tid]"];
-  for (const name of forkCalls) {
-    const a = enter(name);
-    const stash =
-      name === "clone"
-        ? ["clone_flags", "newsp", "parent_tidptr", "child_tidptr", "tls"].map(
-            (f, i) => `@n${i}[tid] = (int64)${a(f)};`,
-          )
-        : name === "clone3"
-          ? [`@q0[tid] = (uint64)${a("uargs")};`, `@n0[tid] = (int64)${a("size")};`]
-          : [];
-    probe(`tracepoint:syscalls:sys_enter_${name}`, "@live[tid] == 1", [
-      ...(stash.length > 0 ? recordStart(cat, name, false, le) : []),
-      "@ts[tid] = nsecs;",
-      `@nr[tid] = ${id(name)};`,
-      ...stash,
+  // ── forks: membership is taken at sched_process_fork, before the child can run ──
+  const forks = calls.filter((s) => s.role === "fork");
+  const cloneLine = (retExpr: string): string => {
+    const clone = forks.find((s) => s.name === "clone")!;
+    const pos = (name: string): string => `$c.${clone.params.findIndex((p) => p.name === name)}`;
+    return line("clone = %ld <%lu> %lu %lu %lu %lu %lu", [
+      retExpr,
+      "$d",
+      ...["clone_flags", "newsp", "parent_tidptr", "child_tidptr", "tls"].map(pos),
     ]);
-  }
-  if (forkCalls.length > 0) {
-    const branches: string[] = [];
-    for (const name of forkCalls) {
-      const cond = `$nr == ${id(name)}`;
-      let print: string[];
-      if (name === "clone") print = [line("clone = %d <%lu> %ld %ld %ld %ld %ld", ["$c", "$d", ...cloneNums])];
-      else if (name === "clone3") {
-        // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls
-        const w = (i: number): string => `*uptr((uint64 *)($u + ${i * 8}))`;
-        print = [
-          "$u = @q0[tid];",
-          line("clone3 = %d <%lu> %lu %lu %lu %lu %lu %lu %lu %ld", [
-            "$c",
-            "$d",
-            w(0),
-            w(2),
-            w(3),
-            w(4),
-            w(5),
-            w(6),
-            w(7),
-            "@n0[tid]",
-          ]),
-        ];
-      } else print = [line(`${name} = %d <%lu>`, ["$c", "$d"])];
-      branches.push(`${branches.length === 0 ? "if" : "} else if"} (${cond}) {`, ...print.map((l) => `  ${l}`));
-    }
-    branches.push("}");
+  };
+  // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls
+  const clone3Line = (retExpr: string, full: boolean): string =>
+    line("clone3 = %ld <%lu> %lu %lu %lu %lu %lu %lu %lu %lu %lu", [
+      retExpr,
+      "$d",
+      ...Array.from({ length: 8 }, (_, i) => (full || i === 0 ? user("uint64", `(uint64)$c.0 + ${i * 8}`) : "0")),
+      "$c.1",
+    ]);
+  const forkPrint = (s: CallSpec, retExpr: string, full: boolean): string =>
+    s.name === "clone"
+      ? cloneLine(retExpr)
+      : s.name === "clone3"
+        ? clone3Line(retExpr, full)
+        : line(`${s.name} = %ld <%lu>`, [retExpr, "$d"]);
+  if (forks.length > 0) {
+    const branches = forks.flatMap((s, i) => [
+      `${i === 0 ? "if" : "} else if"} ($nr == ${s.n}) {`,
+      `  ${forkPrint(s, "$ch", true)}`,
+    ]);
     probe("tracepoint:sched:sched_process_fork", "@live[tid] == 1", [
       "$nr = @nr[tid];",
-      `if (${forkCalls.map((n) => `$nr == ${id(n)}`).join(" || ")}) {`,
-      "  $c = args->child_pid;",
-      "  @live[$c] = 1;",
+      `if (${forks.map((s) => `$nr == ${s.n}`).join(" || ")}) {`,
+      "  $ch = (int64)args->child_pid;",
+      "  @live[$ch] = 1;",
+      "  $c = @a[tid];",
       ...entryTime.map((l) => `  ${l}`),
       ...branches.map((l) => `  ${l}`),
+      "  }",
       "}",
     ]);
-    for (const name of forkCalls) {
-      const fail =
-        name === "clone"
-          ? line("clone = %ld <%lu> %ld %ld %ld %ld %ld", ["$r", "$d", ...cloneNums])
-          : name === "clone3"
-            ? line("clone3 = %ld <%lu> %lu 0 0 0 0 0 0 %ld", ["$r", "$d", "*uptr((uint64 *)@q0[tid])", "@n0[tid]"])
-            : line(`${name} = %ld <%lu>`, ["$r", "$d"]);
-      probe(`tracepoint:syscalls:sys_exit_${name}`, `@nr[tid] == ${id(name)}`, [
-        ...recordStart(cat, name, true, le),
-        "if ($r < 0) {",
+    for (const s of forks) {
+      const ret = `*kptr((int64 *)((uint64)args + ${cat.field("syscalls", `sys_exit_${s.name}`, "ret")?.offset ?? 16}))`;
+      probe(`tracepoint:syscalls:sys_exit_${s.name}`, "@live[tid] == 1", [
+        `$rv = ${ret};`,
+        "if ($rv < 0) {",
+        "  $c = @a[tid];",
         ...entryTime.map((l) => `  ${l}`),
-        `  ${fail}`,
+        `  ${forkPrint(s, "$rv", false)}`,
         "}",
-        "delete(@nr[tid]);",
       ]);
     }
   }
-
-  // ── generic calls ──
-  for (const spec of generic) out.push(...genericProbes(spec, id(spec.name), off, cat, le));
+  if (!has("execve") || !(has("clone") || has("clone3")))
+    throw new Error("this kernel's execve/clone tracepoints do not match: cannot follow a process tree");
 
   // ── exits and signals ──
   probe("tracepoint:sched:sched_process_exit", "@live[tid]", [
-    ...nowTime,
+    nowTime,
     line("exit %d", ["curtask->exit_code"]),
-    ...MAPS.map((m) => `delete(${m}[tid]);`),
+    ...maps.map((m) => `delete(${m}[tid]);`),
   ]);
   if (cat.hasEvent("signal", "signal_deliver"))
     probe("tracepoint:signal:signal_deliver", "@live[tid] == 1", [
-      ...nowTime,
+      nowTime,
       line("signal %d %d", ["args->sig", "args->code"]),
     ]);
-  else skipped.push("signals: tracepoint signal:signal_deliver missing");
+  else skipped.push("signals: no tracepoint signal:signal_deliver");
 
   // If Capsule dies without stopping bpftrace, bpftrace stops by itself.
   probe("tracepoint:sched:sched_process_exit", `tid == ${o.readyPid}`, ["exit();"]);
-  probe(`profile:hz:${o.heartbeatHz}`, null, [...nowTime, line("hb", [], "0")]);
+  probe(`profile:hz:${o.heartbeatHz}`, null, [nowTime, line("hb", [], "0")]);
   // Last: bpftrace attaches tracepoints in the order written, so once this one fires every
   // probe above is attached and the command may start.
   probe("tracepoint:syscalls:sys_enter_getppid", `pid == ${o.readyPid}`, [
     "if (@ready == 0) {",
     "  @ready = 1;",
-    `  ${nowTime[0]}`,
+    `  ${nowTime}`,
     `  ${line("ready", [], "0")}`,
     "}",
   ]);
   probe(
     "END",
     null,
-    [...MAPS, "@ready"].map((m) => `clear(${m});`),
+    [...maps, "@kind", ...(hasSlot.sp0 ? ["@sp0"] : []), ...(hasSlot.sp1 ? ["@sp1"] : []), "@ready"].map(
+      (m) => `clear(${m});`,
+    ),
   );
-  return { text: `${out.join("\n")}\n`, skipped, calls: [...special, ...generic.map((s) => s.name)] };
-}
-
-/** The entry and exit probes of one generic call. */
-function genericProbes(spec: CallSpec, callId: number, off: string, cat: Catalog, le: boolean): string[] {
-  const a = fieldsOf(cat, `sys_enter_${spec.name}`, le);
-  const stash: string[] = ["@ts[tid] = nsecs;", `@nr[tid] = ${callId};`];
-  const nums: string[] = [];
-  spec.nums.forEach((f, i) => {
-    stash.push(`@n${i}[tid] = (int64)${a(f)};`);
-    nums.push(`@n${i}[tid]`);
-  });
-  spec.strs.forEach((f, i) => {
-    stash.push(`@s${i}[tid] = (uint64)${a(f)};`);
-  });
-  const sock = spec.sock;
-  const lenSlot = `@n${spec.nums.length}[tid]`;
-  if (spec.words) stash.push(`@q0[tid] = (uint64)${a(spec.words.ptr)};`);
-  if (sock) {
-    stash.push(`@q0[tid] = (uint64)${a(sock.ptr)};`);
-    if (sock.lenIsPtr) {
-      // the length the caller offered: read now, the kernel overwrites it
-      stash.push(
-        `@q1[tid] = (uint64)${a(sock.len)};`,
-        `${lenSlot} = -1;`,
-        `if (@q1[tid] != 0) { ${lenSlot} = (int64)*uptr((int32 *)@q1[tid]); }`,
-      );
-    } else stash.push(`${lenSlot} = (int64)${a(sock.len)};`);
-  }
-  const head = `${spec.name} = %ld <%lu>`;
-  const numFmt = nums.map(() => " %ld").join("");
-  const inline = stringInline(spec);
-  const strFmt = inline ? ' \\"%s\\"' : "";
-  const strArg = inline ? [str("@s0[tid]")] : [];
-  const times = [
-    ...recordStart(cat, spec.name, true, le),
-    "$t = @ts[tid];",
-    `$e = $t + ${off};`,
-    "$d = (nsecs - $t) / 1000;",
-  ];
-  // Each exit block is a BPF program of its own with its own 512-byte stack; blocks on
-  // one tracepoint run in the order written, and the last one ends the call.
-  const blocks: string[][] = [];
-  if (spec.words) {
-    const w = Array.from({ length: spec.words.count }, (_, i) => `*uptr((uint64 *)(@q0[tid] + ${i * 8}))`);
-    blocks.push([
-      ...times,
-      line(`${head}${numFmt}${w.map(() => " %lu").join("")}${strFmt}`, ["$r", "$d", ...nums, ...w, ...strArg]),
-    ]);
-  } else if (sock) {
-    const [numeric, name] = sockPrint(spec, head, numFmt, nums, lenSlot);
-    blocks.push([...times, ...numeric], [...times, `$e = nsecs + ${off};`, ...name]);
-  } else blocks.push([...times, line(`${head}${numFmt}${strFmt}`, ["$r", "$d", ...nums, ...strArg])]);
-  spec.strs.forEach((_, i) => {
-    if (i > 0 || !inline) blocks.push([`$e = nsecs + ${off};`, line('+ \\"%s\\"', [str(`@s${i}[tid]`)])]);
-  });
-  blocks[blocks.length - 1]!.push("delete(@nr[tid]);");
-  const indent = (l: string): string => `  ${l}`;
-  const only = spec.only;
-  const enterBody = only
-    ? [`if (${only.values.map((v) => `${a(only.field)} == ${v}`).join(" || ")}) {`, ...stash.map(indent), "}"]
-    : stash;
-  return [
-    `tracepoint:syscalls:sys_enter_${spec.name} /@live[tid] == 1/ {`,
-    ...[...recordStart(cat, spec.name, false, le), ...enterBody].map(indent),
-    "}",
-    ...blocks.flatMap((b) => [
-      `tracepoint:syscalls:sys_exit_${spec.name} /@nr[tid] == ${callId}/ {`,
-      ...b.map(indent),
-      "}",
-    ]),
-  ];
-}
-
-/**
- * A sockaddr call's exit, one printf per family since each prints other fields, in two
- * blocks: the line, then AF_UNIX's name as a `+` line.
- */
-function sockPrint(
-  spec: CallSpec,
-  head: string,
-  numFmt: string,
-  nums: string[],
-  lenSlot: string,
-): [string[], string[]] {
-  const sock = spec.sock!;
-  const pre = sock.lenIsPtr ? [lenSlot, "$len"] : ["$len"];
-  const preFmt = pre.map(() => " %ld").join("");
-  const base = ["$r", "$d", ...nums, ...pre];
-  const at = (type: string, off: number): string => `*uptr((${type} *)($sa + ${off}))`;
-  const setup: string[] = ["$sa = @q0[tid];"];
-  if (sock.lenIsPtr) {
-    // the kernel writes the peer address and its length only when the call succeeds
-    setup.push(
-      "$len = (int64)-1;",
-      "$fam = (int64)-1;",
-      "if ($r >= 0 && @q1[tid] != 0) { $len = (int64)*uptr((int32 *)@q1[tid]); }",
-      "if ($r >= 0 && $sa != 0) { $fam = (int64)*uptr((uint16 *)$sa); }",
-    );
-  } else setup.push(`$len = ${lenSlot};`, "$fam = (int64)-1;", "if ($sa != 0) { $fam = (int64)*uptr((uint16 *)$sa); }");
-  // an abstract name starts with a NUL byte; an unnamed socket has no name at all
-  const unixName = ["$ab = 0;", `if ($len <= 2) { $ab = -1; } else if (${at("uint8", 2)} == 0) { $ab = 1; }`];
-  const numeric = [
-    ...setup,
-    "if ($fam == 2) {",
-    `  ${line(`${head}${numFmt}${preFmt} 2 %u %u`, [...base, at("uint16", 2), at("uint32", 4)])}`,
-    "} else if ($fam == 10) {",
-    `  ${line(`${head}${numFmt}${preFmt} 10 %u %u %lu %lu %u`, [
-      ...base,
-      at("uint16", 2),
-      at("uint32", 4),
-      at("uint64", 8),
-      at("uint64", 16),
-      at("uint32", 24),
-    ])}`,
-    "} else if ($fam == 1) {",
-    ...unixName.map((l) => `  ${l}`),
-    `  ${line(`${head}${numFmt}${preFmt} 1 %d`, [...base, "$ab"])}`,
-    "} else {",
-    `  ${line(`${head}${numFmt}${preFmt} %ld`, [...base, "$fam"])}`,
-    "}",
-  ];
-  // the name on a `+` line of its own: a string and many numbers do not fit one BPF stack
-  const name = [
-    ...setup,
-    "if ($fam == 1) {",
-    ...unixName.map((l) => `  ${l}`),
-    `  if ($ab >= 0) { ${line('+ \\"%s\\"', [str("$sa + 2 + (uint64)$ab")])} }`,
-    "}",
-  ];
-  return [numeric, name];
+  return { text: `${out.join("\n")}\n`, skipped, names: new Map(calls.map((s) => [s.n, s.call])) };
 }

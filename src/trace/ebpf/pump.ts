@@ -37,6 +37,8 @@ export class TracePump {
     private readonly file: string,
     private readonly t0: number,
     root: number,
+    /** Syscall numbers to names: the exit probe prints `sys NR`, the raw line carries the name. */
+    private readonly names: ReadonlyMap<number, string>,
   ) {
     this.live.add(root);
   }
@@ -110,7 +112,7 @@ export class TracePump {
       return;
     }
     if (r.type !== "printf") return;
-    const s = r.text;
+    let s = r.text;
     const h = this.h;
     if (!scanHead(s, h)) {
       // not a line of ours: kept, the parser reports it
@@ -126,6 +128,11 @@ export class TracePump {
       this.ready = true;
       this.reorder.add(h.cpu, h.ts, null, now);
       return;
+    }
+    if (s.startsWith("sys ", b)) {
+      const sp = s.indexOf(" ", b + 4);
+      const name = this.names.get(Number(s.slice(b + 4, sp)));
+      if (name !== undefined) s = s.slice(0, b) + name + s.slice(sp);
     }
     const dur = durationOf(s, b);
     const key = dur >= 0 ? h.ts + dur : h.ts;

@@ -37,8 +37,6 @@ function perfPages(): number {
   return Math.max(p, 8);
 }
 
-const ARCH: Record<string, string> = { x64: "x86_64", arm64: "aarch64", ia32: "i386", riscv64: "riscv64" };
-
 /** The kernel eBPF backend: one bpftrace program per trace, following the command's process tree. */
 export function createEbpfTracer(): Tracer {
   let ok: Availability | null = null;
@@ -82,6 +80,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true })
   const offsetNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
   const program = buildProgram({
     level: req.level,
+    arch: avail.arch,
     rootPid: held.pid,
     readyPid: process.pid,
     offsetNs,
@@ -111,10 +110,10 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true })
     bt.once("exit", (code, signal) => resolve({ code, signal }));
   });
 
-  const pump = new TracePump(outPath, t0, held.pid);
+  const pump = new TracePump(outPath, t0, held.pid, program.names);
   pump.add(
     t0,
-    `${formatTs(t0)} -1 ${held.pid} begin ${FORMAT_VERSION} ${held.pid} ${ARCH[process.arch] ?? process.arch} "${escapeText(req.cwd)}"`,
+    `${formatTs(t0)} -1 ${held.pid} begin ${FORMAT_VERSION} ${held.pid} ${avail.arch} "${escapeText(req.cwd)}"`,
   );
   let stopping = false;
   btExit.then(() => {
