@@ -78,6 +78,7 @@ interface Compiled {
   access: Set<Access>;
   argv: ArgvTest | null;
   builtBy: ((n: string) => boolean) | null;
+  interpreters: ((n: string) => boolean) | null;
   calls: Set<string>;
 }
 
@@ -131,6 +132,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     access: new Set(rule.access ?? []),
     argv: rule.args_any || rule.args_regex ? compileArgvMatch(rule) : null,
     builtBy: rule.built_by ? compileNameGlobs(rule.built_by) : null,
+    interpreters: rule.interpreters ? compileNameGlobs(rule.interpreters) : null,
     calls: new Set(rule.calls ?? []),
   }));
   const byDetector = (d: RiskRule["detector"], opts: { fallback: boolean; argv?: boolean }) =>
@@ -389,8 +391,19 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     const conn = connectionOf(e);
     if (conn && conn.failed === null) netPids.add(e.pid);
     const files = fileAccesses(e);
+    // A file moved into place (`curl -o x.part && mv x.part x`) keeps who wrote it.
+    const moved = files.length === 2 && files[0]?.access.includes("rename") ? written.get(files[0].path) : undefined;
+    if (moved && files[0] && files[1]) {
+      const to = files[1].path;
+      written.delete(files[0].path);
+      written.delete(to);
+      written.set(to, { pid: moved.pid, seqs: [...moved.seqs, e.seq].slice(-8) });
+      chmods.delete(to);
+      watch(e.seq);
+    }
     for (const { path, access } of files) {
-      if (access.includes("write") && e.resource_type !== "DIR") rememberWrite(path, e);
+      if (access.includes("write") && e.resource_type !== "DIR" && !(moved && path === files[1]?.path))
+        rememberWrite(path, e);
       if (access.includes("chmod") && e.perm_bits !== null && (e.perm_bits & 0o111) !== 0 && written.has(path)) {
         chmods.set(path, { pid: e.pid, seq: e.seq, mode: e.perm_bits });
         watch(e.seq);
@@ -421,6 +434,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
         }
         // `sh /tmp/x.sh`, `python3 dl.py`: an interpreter given a downloaded file.
         for (const c of chainRules) {
+          if (!c.interpreters || !ns.some(c.interpreters)) continue;
           for (const a of x.argv.slice(1)) {
             if (a.startsWith("-")) continue;
             const p = normalizePath(a, n.cwd);

@@ -90,6 +90,8 @@ export interface RiskRule {
   /** Severity when the file was written by one of these programs (compilers, linkers). */
   built_severity?: Severity;
   built_by?: string[];
+  /** Programs that run a file named in their arguments (`sh x.sh`): that counts as executing it. */
+  interpreters?: string[];
   // syscall
   calls?: string[];
   // connect
@@ -251,6 +253,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
     "downloaded_severity",
     "built_severity",
     "built_by",
+    "interpreters",
   ],
   syscall: ["calls"],
   connect: ["remote", "ports"],
@@ -274,7 +277,16 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
   if (o.fallback !== undefined) r.fallback = c.bool(o.fallback, `${where}.fallback`);
   if (o.access !== undefined)
     r.access = c.strList(o.access, `${where}.access`).map((a, i) => c.oneOf(a, `${where}.access[${i}]`, ACCESSES));
-  for (const k of ["paths", "except_paths", "programs", "except_programs", "args_any", "built_by", "calls"] as const)
+  for (const k of [
+    "paths",
+    "except_paths",
+    "programs",
+    "except_programs",
+    "args_any",
+    "built_by",
+    "interpreters",
+    "calls",
+  ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
   for (const k of ["outside_project", "other_process", "written_in_session"] as const)
     if (o[k] !== undefined) r[k] = c.bool(o[k], `${where}.${k}`);

@@ -132,7 +132,12 @@ describe("every rule family on a real traced shell session", () => {
       "echo note > ~/notes.txt", // write outside the project
       `${tmpExe}`, // exec from /tmp (not written in the session)
       `touch ${capsuleHome}/runs/x`, // the capsule's own files
-      "python3 -c \"import socket; s=socket.socket(); s.settimeout(0.3); s.connect_ex(('192.0.2.1', 9))\"", // outside
+      // an outside connection attempt; then a loopback "download" written to a part file
+      "python3 -c \"import socket; s=socket.socket(); s.settimeout(0.3); s.connect_ex(('192.0.2.1', 9)); " +
+        "l=socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1); c=socket.create_connection(l.getsockname()); " +
+        "open('dl.part', 'w').write('#!/bin/sh\\ntrue\\n'); open('run.sh', 'w').write('true\\n')\"",
+      "mv dl.part dl.sh && chmod 755 dl.sh && ./dl.sh", // moved into place, made executable, run
+      "sh run.sh", // a download handed to an interpreter
       "sh -c 'curl -s http://127.0.0.1:9/x | sh'", // a download piped into a shell
     ].join("; ");
     const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: home, LANG: "C.UTF-8" };
@@ -172,6 +177,30 @@ describe("every rule family on a real traced shell session", () => {
     const out = only("write-outside-project");
     assert.ok(out.some((r) => r.reason.endsWith("/notes.txt")));
     for (const r of out) assert.doesNotMatch(r.reason, /bash_history|evil\.service|capsule\/runs/);
+  });
+
+  it("follows a download moved into place before it was run: one chain finding", () => {
+    const chain = only("download-exec").filter((r) => /dl\.(sh|part)/.test(r.reason));
+    assert.equal(chain.length, 1, JSON.stringify(chain));
+    const f = chain[0] as RiskFinding;
+    assert.equal(f.severity, "HIGH");
+    assert.match(f.reason, /dl\.sh was written .*downloaded by python3.*chmod 0755/);
+    const { events } = evidence(s, f);
+    assert.ok(events.some((e) => e.operation === "RENAME" && e.abs_path2?.endsWith("/dl.sh")));
+    assert.ok(events.some((e) => e.abs_path?.endsWith("/dl.part") && e.high_level_kind === "FileWrite"));
+    assert.ok(events.some((e) => e.operation === "EXEC" && e.abs_path?.endsWith("/dl.sh")));
+  });
+
+  it("finds a download handed to an interpreter (sh run.sh), and not plain file commands (mv)", () => {
+    const run = only("download-exec").filter((r) => r.reason.includes("/run.sh"));
+    assert.equal(run.length, 1);
+    const f = run[0] as RiskFinding;
+    assert.equal(f.severity, "HIGH");
+    const { events } = evidence(s, f);
+    const exec = events.find((e) => e.operation === "EXEC" && e.pid === f.pid);
+    assert.ok(exec?.abs_path?.endsWith("/sh"), exec?.abs_path ?? "no exec");
+    assert.ok(events.some((e) => e.abs_path?.endsWith("/run.sh") && e.high_level_kind === "FileWrite"));
+    assert.equal(only("download-exec").length, 2);
   });
 
   it("finds the exec from /tmp, the outside connection attempt and the pipe into a shell", () => {
