@@ -49,22 +49,30 @@ export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
     }
   }
 
+  async function hash(path: string, deadline: number): Promise<string | null> {
+    const st = await stat(path).catch(() => null);
+    if (st === null || !st.isFile()) return null;
+    const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    let p = done.get(key);
+    if (p === undefined) {
+      p = run(path, deadline);
+      done.set(key, p);
+      // a hash given up on may succeed next time
+      p.then((v) => {
+        if (v === null) done.delete(key);
+      });
+    }
+    return p;
+  }
+
   return {
-    async hash(path) {
-      const deadline = performance.now() + budget;
-      const st = await stat(path).catch(() => null);
-      if (st === null || !st.isFile()) return null;
-      const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-      let p = done.get(key);
-      if (p === undefined) {
-        p = run(path, deadline);
-        done.set(key, p);
-        // a hash given up on may succeed next time
-        p.then((v) => {
-          if (v === null) done.delete(key);
-        });
-      }
-      return p;
+    hash(path) {
+      // even a stat() that hangs (a dead network mount) cannot hold a record past the budget
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((r) => {
+        timer = setTimeout(() => r(null), budget);
+      });
+      return Promise.race([hash(path, performance.now() + budget), late]).finally(() => clearTimeout(timer));
     },
   };
 }

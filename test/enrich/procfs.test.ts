@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, realpathSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EnhancedEvent, ParsedItem } from "../../src/core/events.js";
@@ -50,8 +50,16 @@ function fakeProc(): { root: string; release(status: string): void } {
     release(status: string) {
       if (released) return;
       released = true;
-      // a reader is blocked in open(): opening for writing completes both
-      writeFileSync(fifo, status);
+      // a reader blocked in open() is released by opening for writing; with no reader
+      // (nothing read it) a non-blocking open fails and there is nothing to release
+      let fd: number;
+      try {
+        fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch {
+        return;
+      }
+      writeSync(fd, status);
+      closeSync(fd);
     },
   };
 }
@@ -106,6 +114,27 @@ test("when look-ups queue up past the bound, enrichment is skipped with PIPE_BAC
     assert.ok(others.length > 0);
     assert.ok(others.some((r) => r.risk_tags.includes("PIPE_BACKPRESSURE")));
     assert.equal(out.length, shell.filter((i) => i.event.kind !== "parse_error" && i.event.kind !== "notice").length);
+  } finally {
+    proc.release(STATUS);
+  }
+});
+
+test("executable hashes: SHA-256 of the file, memoised, null past the budget or for what is not a regular file", async () => {
+  const { createHash } = await import("node:crypto");
+  const { readFileSync } = await import("node:fs");
+  const { createExeHasher } = await import("../../src/enrich/exehash.js");
+  const file = realpathSync(process.execPath);
+  const want = createHash("sha256").update(readFileSync(file)).digest("hex");
+  const h = createExeHasher({ budgetMs: 20_000 });
+  assert.equal(await h.hash(file), want);
+  const t = performance.now();
+  assert.equal(await h.hash(file), want);
+  assert.ok(performance.now() - t < 50, "the second hash of an unchanged file is remembered");
+  assert.equal(await createExeHasher({ budgetMs: 1 }).hash(file), null, "a 90 MB binary cannot be read in 1 ms");
+  const proc = fakeProc();
+  try {
+    assert.equal(await h.hash(join(proc.root, String(rootPid), "status")), null, "a FIFO is not hashed");
+    assert.equal(await h.hash("/nonexistent/x"), null);
   } finally {
     proc.release(STATUS);
   }
