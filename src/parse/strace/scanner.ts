@@ -599,20 +599,22 @@ function skipSpaces(): void {
 
 /** `name=` (also `a.b=`, `c_cc[VMIN]=`) at `pos`: consume it and return the name, else null. */
 function scanFieldName(): string | null {
+  const s = src;
   let j = pos + 1;
-  let c = src.charCodeAt(j);
+  let c = s.charCodeAt(j);
   for (;;) {
-    if (isIdentPart(c) || c === DOT) c = src.charCodeAt(++j);
+    if ((c >= LA && c <= LZ) || (c >= UA && c <= UZ) || c === UNDERSCORE || (c >= D0 && c <= D9) || c === DOT)
+      c = s.charCodeAt(++j);
     else if (c === LBRACK) {
       let k = j + 1;
-      while (isIdentPart(src.charCodeAt(k))) k++;
-      if (src.charCodeAt(k) !== RBRACK) return null;
+      while (isIdentPart(s.charCodeAt(k))) k++;
+      if (s.charCodeAt(k) !== RBRACK) return null;
       j = k + 1;
-      c = src.charCodeAt(j);
+      c = s.charCodeAt(j);
     } else break;
   }
-  if (c !== EQ || src.charCodeAt(j + 1) === EQ) return null;
-  const name = intern(src, pos, j);
+  if (c !== EQ || s.charCodeAt(j + 1) === EQ) return null;
+  const name = intern(s, pos, j);
   pos = j + 1;
   return name;
 }
@@ -702,12 +704,14 @@ function joinVerboseFlags(v: Extract<Arg, { k: "num" | "sym" }>, closer: number,
 }
 
 function atValueEnd(closer: number, inArray: boolean): boolean {
-  const c = src.charCodeAt(pos);
-  if (c === COMMA || c === closer || pos >= len) return true;
+  const s = src;
+  const p = pos;
+  const c = s.charCodeAt(p);
+  if (c === COMMA || c === closer || p >= len) return true;
   if (c !== SPACE) return false;
-  const c1 = src.charCodeAt(pos + 1);
-  if (c1 === SLASH && src.charCodeAt(pos + 2) === STAR) return true;
-  if (c1 === EQ && src.charCodeAt(pos + 2) === GT) return true;
+  const c1 = s.charCodeAt(p + 1);
+  if (c1 === SLASH && s.charCodeAt(p + 2) === STAR) return true;
+  if (c1 === EQ && s.charCodeAt(p + 2) === GT) return true;
   // Signal and fd sets separate items with spaces: [KILL STOP RTMIN RT_1], [3 4].
   return inArray;
 }
@@ -781,28 +785,38 @@ function scanFlags(): void {
 }
 
 function parseIdent(): Arg | null {
+  const s = src;
   const start = pos;
-  let c = src.charCodeAt(++pos);
-  while (isIdentPart(c)) c = src.charCodeAt(++pos);
-  if (c === LPAREN) {
+  let p = start + 1;
+  let c = s.charCodeAt(p);
+  while ((c >= LA && c <= LZ) || (c >= UA && c <= UZ) || c === UNDERSCORE || (c >= D0 && c <= D9))
+    c = s.charCodeAt(++p);
+  if (c === PIPE || (c === LT && s.charCodeAt(p + 1) === LT)) {
+    // A flag set: O_RDONLY|O_CLOEXEC, S_IFREG|0644, 1<<CAP_CHOWN|...
+    for (;;) {
+      if ((c >= LA && c <= LZ) || (c >= UA && c <= UZ) || c === UNDERSCORE || (c >= D0 && c <= D9) || c === PIPE)
+        c = s.charCodeAt(++p);
+      else if (c === LT && s.charCodeAt(p + 1) === LT) c = s.charCodeAt((p += 2));
+      else break;
+    }
+  } else if (c === LPAREN) {
     // htons(80), inet_addr("1.2.3.4"), makedev(0x88, 0), WIFEXITED(s)
-    const fn = intern(src, start, pos);
-    pos++;
+    const fn = intern(s, start, p);
+    pos = p + 1;
     const args = parseList(RPAREN, false);
     if (!listClosed) return null;
     return { k: "call", fn, args };
-  }
-  if (c === LT) {
-    if (pos - start !== 8 || !src.startsWith("AT_FDCWD", start)) return null;
-    const e = scanAnnotation(src, pos);
+  } else if (c === LT) {
+    if (p - start !== 8 || !s.startsWith("AT_FDCWD", start)) return null;
+    const e = scanAnnotation(s, p);
     if (e < 0) return null;
     pos = e;
     return scan.annDev === null
       ? { k: "fd", fd: -100, path: scan.annPath }
       : { k: "fd", fd: -100, path: scan.annPath, dev: scan.annDev };
   }
-  if (c === PIPE) scanFlags();
-  return { k: "sym", text: intern(src, start, pos) };
+  pos = p;
+  return { k: "sym", text: intern(s, start, p) };
 }
 
 let listClosed = false;
@@ -1001,15 +1015,18 @@ export function scanAnnotation(s: string, i: number): number {
   // annotations ("TCP:[a->b]") are not paths, and a '>' inside their brackets is text.
   const bracketed = s.charCodeAt(i + 1) !== SLASH;
   if (!bracketed) {
-    // Fast path, most annotations: a path with no nested <device> (indexOf is native).
-    const gt = s.indexOf(">", i + 2);
-    if (gt > 0 && s.charCodeAt(gt - 1) !== BACKSLASH) {
-      const lt = s.indexOf("<", i + 2);
-      if (lt < 0 || lt > gt) {
-        scan.annDev = null;
-        scan.annPath = decodeRange(s, i + 1, gt);
-        return deleted(s, gt + 1);
-      }
+    // Fast path, most annotations: a path up to its `>`, no nested <device>, one pass.
+    let j = i + 2;
+    let c = s.charCodeAt(j);
+    let escaped = false;
+    while (c !== GT && c !== LT && j < n) {
+      if (c === BACKSLASH) escaped = true;
+      c = s.charCodeAt(++j);
+    }
+    if (c === GT) {
+      scan.annDev = null;
+      scan.annPath = escaped ? decodeRange(s, i + 1, j) : intern(s, i + 1, j);
+      return deleted(s, j + 1);
     }
   }
   let depth = 0;
