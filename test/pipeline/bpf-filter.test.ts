@@ -41,7 +41,7 @@ int only_failed(struct capsule_event *e) { return e->errno != 0; }
   const enriched = jsonl<{ seq: number; errno: string | null; abs_path: string | null }>(dir, "enriched");
   assert.ok(enriched.length > 0);
   for (const e of enriched) assert.notEqual(e.errno, null, "only failed calls survive the filter");
-  enriched.forEach((e, i) => assert.equal(e.seq, i, "enriched seq stays the line index"));
+  for (const [i, e] of enriched.entries()) assert.equal(e.seq, i, "enriched seq stays the line index");
   assert.ok(enriched.some((e) => e.abs_path === "/nonexistent-a"));
   // the record itself is complete: events.jsonl has the successful calls too
   const events = jsonl<{ kind: string; errno?: string | null }>(dir, "events");

@@ -56,10 +56,17 @@ export function jsonl<T = Record<string, unknown>>(dir: string, stream: string):
     .map((l) => JSON.parse(l) as T);
 }
 
-export function metadata(dir: string): Record<string, any> {
-  return JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8"));
+import type { ProcessNode } from "../../src/core/events.js";
+import type { SessionMetadata } from "../../src/session/metadata.js";
+
+export function metadata(dir: string): SessionMetadata {
+  return JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8")) as SessionMetadata;
 }
 
-export function tree(dir: string): { root: number | null; final: boolean; nodes: Array<Record<string, any>> } {
-  return JSON.parse(readFileSync(join(dir, "tree.json"), "utf8"));
+export function tree(dir: string): { root: number | null; final: boolean; nodes: ProcessNode[] } {
+  return JSON.parse(readFileSync(join(dir, "tree.json"), "utf8")) as {
+    root: number | null;
+    final: boolean;
+    nodes: ProcessNode[];
+  };
 }

@@ -14,13 +14,13 @@ test("exit status of the program is capsule's, and the session is sealed", () =>
   assert.equal(r.status, 3, r.stderr);
   const dir = onlySession(home);
   const m = metadata(dir);
-  assert.equal(m.exit.code, 3);
+  assert.equal(m.exit?.code, 3);
   assert.notEqual(m.seal, null, "sealed");
   assert.equal(m.counts.parse_errors, 0);
   // every raw line the tracer printed is in raw.jsonl, numbered without gaps
   const raw = jsonl<{ seq: number }>(dir, "raw");
   assert.equal(raw.length, m.counts.lines);
-  raw.forEach((r, i) => assert.equal(r.seq, i));
+  for (const [i, r] of raw.entries()) assert.equal(r.seq, i);
   // the failed stat of /nonexistent is a failed event with its errno
   const enriched = jsonl<{ abs_path: string | null; errno: string | null }>(dir, "enriched");
   assert.ok(enriched.some((e) => e.abs_path === "/nonexistent" && e.errno === "ENOENT"));
@@ -31,7 +31,7 @@ test("a program killed by signal N makes capsule exit 128+N", () => {
   const r = run(home, ["sh", "-c", "kill -TERM $$"]);
   assert.equal(r.status, 128 + 15, r.stderr);
   const m = metadata(onlySession(home));
-  assert.equal(m.exit.signal, "SIGTERM");
+  assert.equal(m.exit?.signal, "SIGTERM");
 });
 
 test("a command that does not exist is one line and exit 2, no session", () => {
@@ -157,7 +157,7 @@ test("Ctrl-C mid-run: the program gets it first, the session is still written co
   const dir = onlySession(home);
   const m = metadata(dir);
   assert.notEqual(m.seal, null, "sealed after Ctrl-C");
-  assert.equal(m.exit.signal, "SIGINT");
+  assert.equal(m.exit?.signal, "SIGINT");
   assert.equal(jsonl(dir, "raw").length, m.counts.lines);
 });
 
@@ -195,5 +195,5 @@ test("a program that ignores Ctrl-C is killed after the grace period; the sessio
   assert.equal(code, 128 + 9);
   const m = metadata(onlySession(home));
   assert.notEqual(m.seal, null);
-  assert.equal(m.exit.signal, "SIGKILL");
+  assert.equal(m.exit?.signal, "SIGKILL");
 });
