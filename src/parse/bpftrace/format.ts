@@ -16,7 +16,8 @@
  *   argv N MORE ENVC                       argv/envp counted: N printed, MORE=1 when cut
  *   exec OLDTID "PATH"                     the new program runs (sched_process_exec)
  *   exit STATUS                            the task ended; STATUS is the kernel's exit_code
- *   signal SIG CODE                        a signal was delivered (si_signo, si_code)
+ *   signal SIG CODE PID UID                a signal was sent to TID (si_signo, si_code,
+ *                                          and the sender's pid and uid)
  *   begin VERSION ROOT ARCH "CWD"          tracing armed for ROOT, started in CWD
  *   lost N                                 the kernel dropped N records (added by the tracer)
  *

@@ -280,7 +280,7 @@ class Parser implements BpftraceParser {
   }
 
   private signal(r: RawLine, tid: number, ts: number, f: Fields): void {
-    const [sig, code] = f.nums.map(Number);
+    const [sig, code, sender, uid] = f.nums.map(Number);
     if (sig === undefined || code === undefined) {
       this.error(r, ts, tid, "bad signal line");
       return;
@@ -299,6 +299,13 @@ class Parser implements BpftraceParser {
         fields: [
           { name: "si_signo", value: sym(name) },
           { name: "si_code", value: codeName === null ? num(code) : sym(codeName) },
+          // strace shows the sender for signals a process sent (kill, tkill, sigqueue, a child's exit)
+          ...(sender !== undefined && uid !== undefined && (code <= 0 || sig === 17)
+            ? [
+                { name: "si_pid", value: num(sender) },
+                { name: "si_uid", value: num(uid) },
+              ]
+            : []),
         ],
         truncated: false,
       },

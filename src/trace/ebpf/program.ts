@@ -351,12 +351,15 @@ export function buildProgram(o: ProgramOptions): Program {
     line("exit %d", ["curtask->exit_code"]),
     ...maps.map((m) => `delete(${m}[tid]);`),
   ]);
-  if (cat.hasEvent("signal", "signal_deliver"))
-    probe("tracepoint:signal:signal_deliver", "@live[tid] == 1", [
+  // Signals as they are sent (result 0: queued for the target). Delivery would not do: a
+  // fatal signal reaches an untraced task as SIGKILL (the kernel's shortcut), where strace
+  // shows the signal that was sent.
+  if (cat.hasEvent("signal", "signal_generate"))
+    probe("tracepoint:signal:signal_generate", "@live[args->pid] == 1 && args->result == 0", [
       nowTime,
-      line("signal %d %d", ["args->sig", "args->code"]),
+      line("signal %d %d %d %d", ["args->sig", "args->code", "pid", "uid"], "args->pid"),
     ]);
-  else skipped.push("signals: no tracepoint signal:signal_deliver");
+  else skipped.push("signals: no tracepoint signal:signal_generate");
 
   // If Capsule dies without stopping bpftrace, bpftrace stops by itself.
   probe("tracepoint:sched:sched_process_exit", `tid == ${o.readyPid}`, ["exit();"]);
