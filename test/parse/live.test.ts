@@ -5,7 +5,9 @@
  *   sh -c 'echo hello > out.txt; cat out.txt > /dev/null; ls missing-file 2>/dev/null; exit 0'
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { RawLine, SyscallEvent, TraceEvent } from "../../src/core/events.js";
@@ -364,6 +366,61 @@ describe("live strace runs", () => {
       assert.equal(parseLines(lines).parser.stats.parseErrors, 0);
     } finally {
       cap.cleanup();
+    }
+  });
+
+  it("a thread's execve: held under the thread, resumed under the leader after 'superseded'", () => {
+    const prog =
+      "import os, threading, time\nthreading.Thread(target=lambda: os.execv('/bin/true', ['true'])).start()\ntime.sleep(5)";
+    const t = strace(["-f", "-ttt"], ["python3", "-c", prog]);
+    try {
+      const lines = readLines(t.out);
+      const p = parseLines(lines);
+      assert.equal(p.parser.stats.parseErrors, 0);
+      const leader = syscalls(p.events, "execve")[0]!.pid;
+      const sup = p.events.find((e) => e.kind === "notice" && e.notice === "superseded");
+      assert.ok(sup, lines.filter((l) => l.includes("execve")).join("\n"));
+      assert.equal(sup.pid, leader);
+      const tid = Number(/in pid (\d+)/.exec(sup.kind === "notice" ? sup.text : "")![1]);
+      assert.notEqual(tid, leader);
+      const exec = syscalls(p.events, "execve").find((e) => strArg(e, 0) === "/bin/true")!;
+      assert.equal(exec.pid, leader, "the exec'd program is the leader's pid");
+      assert.equal(exec.ret, "0");
+      assert.equal(exec.raw.length, 2);
+      assert.match(lines[exec.raw[0]!]!, new RegExp(`^${tid} .*execve\\("/bin/true"`));
+      assert.match(lines[exec.raw[1]!]!, new RegExp(`^${leader} .*<\\.\\.\\. execve resumed>`));
+      assert.ok(p.events.some((e) => e.kind === "exit" && e.pid === leader && e.code === 0));
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("strace -p detaching mid-call: <detached ...> is an unfinished event", () => {
+    const sleeper = spawn("sleep", ["5"], { stdio: "ignore" });
+    const dir = mkdtempSync(join(tmpdir(), "capsule-parse-"));
+    try {
+      const out = join(dir, "trace");
+      // -p attaches mid-syscall; SIGINT (after a pause) detaches strace from the sleeping call.
+      const r = spawnSync(
+        "sh",
+        ["-c", `strace -p ${sleeper.pid} -o ${out} & s=$!; sleep 0.5; kill -INT $s; wait $s; true`],
+        {
+          encoding: "utf8",
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const lines = readLines(out);
+      const p = parseLines(lines, { defaultPid: sleeper.pid! });
+      assert.equal(p.parser.stats.parseErrors, 0, lines.join("\n"));
+      const last = syscalls(p.events).at(-1)!;
+      assert.ok(lines.at(-1)!.endsWith(" <detached ...>"), lines.join("\n"));
+      assert.equal(last.unfinished, true);
+      assert.equal(last.retNote, "<detached ...>");
+      assert.equal(last.ret, null);
+      assert.equal(last.pid, sleeper.pid);
+    } finally {
+      sleeper.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
