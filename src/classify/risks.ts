@@ -166,6 +166,10 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
 
   const names = new Map<number, string>(); // pid → program basename
   const netPids = new Set<number>(); // pids that made inet connections
+  // The traced root is the agent: what it writes after talking to its API is code it
+  // generated, not a download (its own run of such a file is still reported, as written).
+  let rootPid: number | null = null;
+  const downloadedBy = (pid: number): boolean => netPids.has(pid) && pid !== rootPid;
   const written = new Map<string, Written>(); // path → last writer
   const chmods = new Map<string, { pid: number; seq: number; mode: number }>();
   const execEnriched = new Map<number, number>(); // events.jsonl seq of an exec → enriched seq
@@ -285,7 +289,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     const w = written.get(path);
     if (!w || !programOk(c, pid, basenameOf(path))) return false;
     const ch = chmods.get(path);
-    const downloaded = netPids.has(w.pid);
+    const downloaded = downloadedBy(w.pid);
     const writerName = programOf(w.pid);
     const built = c.builtBy?.(writerName) === true;
     // Build and install tools come first: running what a compiler or pip produced is routine.
@@ -382,6 +386,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   };
 
   const observe = (e: EnhancedEvent) => {
+    if (rootPid === null) rootPid = e.pid;
     if (projectDir === null && e.cwd) projectDir = e.cwd;
     const exe = execPath(e);
     if (exe !== null) {
@@ -439,7 +444,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
             if (a.startsWith("-")) continue;
             const p = normalizePath(a, n.cwd);
             const w = written.get(p);
-            if (p !== x.path && w && netPids.has(w.pid) && !done.has(`${c.rule.id}|${p}`))
+            if (p !== x.path && w && downloadedBy(w.pid) && !done.has(`${c.rule.id}|${p}`))
               chainFinding(c, p, n.pid, seqs);
           }
         }
