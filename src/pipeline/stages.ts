@@ -53,7 +53,7 @@ export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessT
       end: () => tracker.end(),
       snapshot: (final) => classify(tracker.snapshot(final)),
     },
-    enricher: createEnricher({ live: o.live }),
+    enricher: createEnricher({ live: o.live, rootCwd: o.projectDir }),
     filter: o.filter,
     aggregator: createAggregator(),
     risks: {
