@@ -5,7 +5,7 @@
  * bytes strace showed, HEX the first 32 hex digits of their SHA-256.
  */
 import { createHash } from "node:crypto";
-import { decodeBytes, newLeader, scanAnnotation, scanLeader, scratchBytes, skipString } from "./scanner.js";
+import { annotationEnd, decodeBytes, newLeader, scanLeader, scratchBytes, skipString } from "./scanner.js";
 
 const SPACE = 32;
 const QUOTE = 34;
@@ -110,7 +110,7 @@ function redactFrom(line: string, i: number): string {
       // An fd annotation may hold any character of a path: skip it whole.
       const p = line.charCodeAt(i - 1);
       if ((p >= D0 && p <= D9) || p === UD /* AT_FDCWD */) {
-        const e = scanAnnotation(line, i);
+        const e = annotationEnd(line, i);
         if (e > 0) i = e - 1;
       }
     } else if (c === LPAREN || c === LBRACK || c === LBRACE) depth++;

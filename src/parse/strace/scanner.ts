@@ -1028,30 +1028,19 @@ export function scanAnnotation(s: string, i: number): number {
       scan.annPath = escaped ? decodeRange(s, i + 1, j) : intern(s, i + 1, j);
       return deleted(s, j + 1);
     }
-  }
-  let depth = 0;
-  let bdepth = 0;
-  let escaped = false;
-  let j = i;
-  for (; j < n; j++) {
-    const c = s.charCodeAt(j);
-    if (c === BACKSLASH) {
-      j++;
-      escaped = true;
-    } else if (bdepth > 0) {
-      if (c === RBRACK) bdepth--;
-      else if (c === LBRACK) bdepth++;
-      else if (c === QUOTE) {
-        const e = skipString(s, j);
-        if (e < 0) return -1;
-        j = e - 1;
+    // -yy's device suffix, `</dev/null<char 1:3>>`: read it here rather than rescan.
+    if (c === LT && (s.startsWith("char ", j + 1) || s.startsWith("block ", j + 1))) {
+      const gt = s.indexOf(">", j + 6);
+      if (gt > 0 && s.charCodeAt(gt + 1) === GT) {
+        scan.annDev = intern(s, j + 1, gt);
+        scan.annPath = escaped ? decodeRange(s, i + 1, j) : intern(s, i + 1, j);
+        return deleted(s, gt + 2);
       }
-    } else if (c === GT) {
-      if (--depth === 0) break;
-    } else if (c === LT) depth++;
-    else if (c === LBRACK && bracketed) bdepth++;
+    }
   }
-  if (j >= n) return -1;
+  const e = annotationEnd(s, i);
+  if (e < 0) return -1;
+  const j = e - 1;
   let pathEnd = j;
   scan.annDev = null;
   if (s.charCodeAt(j - 1) === GT) {
@@ -1062,8 +1051,36 @@ export function scanAnnotation(s: string, i: number): number {
       pathEnd = k;
     }
   }
-  scan.annPath = escaped ? decodeRange(s, i + 1, pathEnd) : intern(s, i + 1, pathEnd);
-  return deleted(s, j + 1);
+  scan.annPath = decodeRange(s, i + 1, pathEnd);
+  return deleted(s, e);
+}
+
+/**
+ * Index after the `>` closing the annotation that opens at `i` (nested `<...>` and, in
+ * socket annotations, `[...]` with its `->` skipped), or -1. Nothing is decoded.
+ */
+export function annotationEnd(s: string, i: number): number {
+  const n = s.length;
+  const bracketed = s.charCodeAt(i + 1) !== SLASH;
+  let depth = 0;
+  let bdepth = 0;
+  for (let j = i; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c === BACKSLASH) j++;
+    else if (bdepth > 0) {
+      if (c === RBRACK) bdepth--;
+      else if (c === LBRACK) bdepth++;
+      else if (c === QUOTE) {
+        const e = skipString(s, j);
+        if (e < 0) return -1;
+        j = e - 1;
+      }
+    } else if (c === GT) {
+      if (--depth === 0) return j + 1;
+    } else if (c === LT) depth++;
+    else if (c === LBRACK && bracketed) bdepth++;
+  }
+  return -1;
 }
 
 /** strace prints an unlinked file as `3</tmp/x>(deleted)`: keep the kernel's "/tmp/x (deleted)". */
