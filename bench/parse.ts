@@ -68,14 +68,14 @@ function measure(
   return { cpu: median(cpu), wall: median(wall), check };
 }
 
-/** Parse pre-redacted lines in batches, as the pipeline does. */
-function parseOnly(lines: readonly string[]): number {
+/** Parse `lines` in batches as the pipeline does, each line through `prepare` first; returns the item count. */
+function parseBatches(lines: readonly string[], prepare: (line: string) => string): number {
   const p = createStraceParser();
   let n = 0;
   for (let i = 0; i < lines.length; i += BATCH) {
     const batch: RawLine[] = [];
     const end = Math.min(lines.length, i + BATCH);
-    for (let j = i; j < end; j++) batch.push({ seq: j, line: lines[j]!, src: null });
+    for (let j = i; j < end; j++) batch.push({ seq: j, line: prepare(lines[j]!), src: null });
     n += p.push(batch).length;
   }
   n += p.end().length;
@@ -83,22 +83,14 @@ function parseOnly(lines: readonly string[]): number {
   return n;
 }
 
+const asIs = (line: string): string => line;
+const parseOnly = (lines: readonly string[]): number => parseBatches(lines, asIs);
+const redactAndParse = (lines: readonly string[]): number => parseBatches(lines, redactDataArgs);
+
 function redactOnly(lines: readonly string[]): number {
   let n = 0;
   for (let i = 0; i < lines.length; i++) if (redactDataArgs(lines[i]!) !== lines[i]) n++;
   return n;
-}
-
-function redactAndParse(lines: readonly string[]): number {
-  const p = createStraceParser();
-  let n = 0;
-  for (let i = 0; i < lines.length; i += BATCH) {
-    const batch: RawLine[] = [];
-    const end = Math.min(lines.length, i + BATCH);
-    for (let j = i; j < end; j++) batch.push({ seq: j, line: redactDataArgs(lines[j]!), src: null });
-    n += p.push(batch).length;
-  }
-  return n + p.end().length;
 }
 
 const n = (x: number): string => Math.round(x).toLocaleString("en-US");
