@@ -36,6 +36,9 @@ export interface WriterLimits {
   hardBytes: number;
 }
 
+/** Records are appended to the core in parts of about this many characters. */
+const APPEND_BYTES = 64 * 1024;
+
 export const DEFAULT_LIMITS: WriterLimits = { softBytes: 16 << 20, hardBytes: 128 << 20 };
 
 /** A loss as recorded in metadata `losses`. */
@@ -113,17 +116,35 @@ export class StreamWriter {
     const count = batch.length;
     if (count === 0) return this.pending <= this.limits.softBytes;
     if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
-    // No per-record work here: JSON.stringify returns rope strings, and join copies them
-    // once; the core checks each record's shape on the encoded bytes.
-    let joined = count === 1 ? batch[0]! : batch.join("\n");
-    let lines = count;
-    let units = joined.length + CHAIN_SUFFIX_LEN * count;
-    if (!this.dropping && this.pending > 0 && this.pending + units > this.limits.hardBytes) this.dropping = true;
+    let size = CHAIN_SUFFIX_LEN * count;
+    for (let i = 0; i < count; i++) size += batch[i]!.length; // a rope's length needs no flattening
+    if (!this.dropping && this.pending > 0 && this.pending + size > this.limits.hardBytes) this.dropping = true;
     if (this.dropping) {
       this.broadcast.publish(batch);
       this.recordDrop(batch, "writer backlog over its bound (stream stalled)");
       return false;
     }
+    // Appends of at most ~64 KB: the joined strings stay small enough for V8's young
+    // generation (large ones would each need a full collection to be freed). No other
+    // per-record work here; the core checks each record's shape on the encoded bytes.
+    let from = 0;
+    let part = 0;
+    for (let i = 0; i < count; i++) {
+      part += batch[i]!.length + 1;
+      if (part < APPEND_BYTES && i < count - 1) continue;
+      this.appendPart(batch, from, i + 1);
+      from = i + 1;
+      part = 0;
+    }
+    this.broadcast.publish(batch);
+    return this.pending <= this.limits.softBytes;
+  }
+
+  /** Append records [from, to) of `batch`, after the loss marker if one is due. */
+  private appendPart(batch: readonly string[], from: number, to: number): void {
+    let joined = to - from === 1 ? batch[from]! : batch.slice(from, to).join("\n");
+    let lines = to - from;
+    let units = joined.length + CHAIN_SUFFIX_LEN * lines;
     const drop = this.drop;
     if (drop !== null) {
       // The stream caught up: say in the stream itself what is missing before going on.
@@ -132,14 +153,12 @@ export class StreamWriter {
       lines++;
       units += marker.length + CHAIN_SUFFIX_LEN;
     }
-    // On this thread a bad record throws here, before anything is chained or counted.
+    // On this thread a bad record throws here, before its part is chained or counted.
     this.core.append(joined, lines, units);
     this.drop = null;
-    this.broadcast.publish(batch);
-    this.accepted += count;
+    this.accepted += to - from;
     this.pending += units;
     if (this.pending > this.peak) this.peak = this.pending;
-    return this.pending <= this.limits.softBytes;
   }
 
   /** Resolves once pending bytes are at or below the soft bound (or the stream failed). */

@@ -28,8 +28,8 @@ export interface OpenSessionOptions {
   metadata?: SessionMetadata;
   /**
    * Where hashing and writing run: "worker" (one worker thread for all streams; the
-   * caller's thread only joins and posts batches) or "main". Default "worker": on two
-   * cores it leaves the caller's thread to parsing and enrichment (bench/writer.ts).
+   * caller's thread only joins and posts batches) or "main". Default: env CAPSULE_WRITER
+   * ("main" or "worker"), else "worker" (see docs/INTEGRITY.md, "Writer threads").
    */
   offload?: "worker" | "main";
   limits?: Partial<WriterLimits>;
@@ -91,7 +91,8 @@ class SessionImpl implements Session {
     this.keyed = secret !== undefined;
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const syncMs = opts.syncIntervalMs ?? 1000;
-    const remote = opts.offload !== "main" ? STREAMS.filter((n) => fds.has(n)) : [];
+    const offload = opts.offload ?? (process.env.CAPSULE_WRITER === "main" ? "main" : "worker");
+    const remote = offload === "worker" ? STREAMS.filter((n) => fds.has(n)) : [];
     for (const n of remote) this.remoteFds.push(fds.get(n)!);
     if (remote.length > 0)
       this.host = new WorkerHost({
