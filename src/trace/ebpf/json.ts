@@ -58,11 +58,18 @@ function unescapeData(s: string, from: number, to: number): string | null {
   let i = from;
   while (i < to) {
     const c = s.charCodeAt(i);
-    if (c !== BS && c < 0x80) {
+    if (c !== BS && c >= 0x20 && c < 0x7f) {
       i++;
       continue;
     }
     if (i > runStart) out += s.slice(runStart, i);
+    if (c < 0x80 && c !== BS) {
+      // a control byte JSON let through raw (DEL): escaped like any other
+      out += escapeBytes([c]);
+      i++;
+      runStart = i;
+      continue;
+    }
     if (c !== BS) {
       // a raw non-ASCII character (a bpftrace that writes UTF-8 as is): keep it
       out += s[i];

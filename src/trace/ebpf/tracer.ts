@@ -37,8 +37,16 @@ function perfPages(): number {
   return Math.max(p, 8);
 }
 
+export interface EbpfTracerOptions {
+  /**
+   * Perf buffer pages per CPU (a power of two). The default holds bursts of tens of
+   * thousands of records; tests shrink it to make the kernel drop records on purpose.
+   */
+  perfPages?: number;
+}
+
 /** The kernel eBPF backend: one bpftrace program per trace, following the command's process tree. */
-export function createEbpfTracer(): Tracer {
+export function createEbpfTracer(opts: EbpfTracerOptions = {}): Tracer {
   let ok: Availability | null = null;
   const check = async (): Promise<Availability> => {
     if (ok !== null) return ok;
@@ -56,7 +64,7 @@ export function createEbpfTracer(): Tracer {
       const a = await check();
       if (!a.ok)
         throw new CapsuleError(a.reason.includes("not installed") ? "TRACER_MISSING" : "TRACE_DENIED", a.reason);
-      return startTrace(req, a);
+      return startTrace(req, a, opts.perfPages ?? perfPages());
     },
     parser(t0EpochUs) {
       return createBpftraceParser({ t0EpochUs });
@@ -64,7 +72,7 @@ export function createEbpfTracer(): Tracer {
   };
 }
 
-async function startTrace(req: TraceRequest, avail: Availability & { ok: true }): Promise<TraceSession> {
+async function startTrace(req: TraceRequest, avail: Availability & { ok: true }, pages: number): Promise<TraceSession> {
   const cmd = req.argv[0];
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
   resolveCommand(cmd, req.cwd, req.env);
@@ -91,7 +99,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true })
   const settings = {
     BPFTRACE_STRLEN: String(STRLEN),
     BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS),
-    BPFTRACE_PERF_RB_PAGES: String(perfPages()),
+    BPFTRACE_PERF_RB_PAGES: String(pages),
   };
   const args = ["-f", "json", "-o", outPath, scriptPath];
   const bt = spawn("bpftrace", args, {

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { STRLEN } from "../../src/parse/bpftrace/index.js";
+import { ebpfOrSkip, runTraced, syscalls } from "./ebpf-support.js";
+
+// names with a newline, quotes and backslashes, UTF-8, bytes that are not UTF-8, and one too long for bpftrace
+const PROGRAM = `
+import os, sys
+d = os.fsencode(sys.argv[1])
+for n in [b"new\\nline", b'quote"back\\\\slash', "caf\\u00e9".encode(), b"bad\\xff\\xfebytes", b"\\\\x41literal"]:
+    open(os.path.join(d, n), "wb").close()
+open(os.path.join(d, b"L" * 230), "wb").close()
+`;
+const NAMES = [
+  Buffer.from("new\nline"),
+  Buffer.from('quote"back\\slash'),
+  Buffer.from("café"),
+  Buffer.from([...Buffer.from("bad"), 0xff, 0xfe, ...Buffer.from("bytes")]),
+  Buffer.from("\\x41literal"),
+];
+
+test("paths with any bytes arrive whole in one line; a path longer than bpftrace's limit is marked truncated", {
+  timeout: 120_000,
+}, async (t) => {
+  const tracer = await ebpfOrSkip(t);
+  if (tracer === null) return;
+  if (spawnSync("python3", ["-c", "pass"]).status !== 0) {
+    t.skip("python3 is not installed");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "capsule-ebpf-str-"));
+  try {
+    const r = await runTraced(tracer, ["python3", "-c", PROGRAM, dir]);
+    assert.deepEqual(r.outcome, { code: 0, signal: null });
+    assert.equal(r.events.filter((e) => e.kind === "parse_error").length, 0, "no line was split by a path");
+    assert.ok(r.raw.every((l) => !l.includes("\n")));
+    const opened = syscalls(r.events, "openat").flatMap((e) => (e.args[1]?.k === "str" ? [e.args[1]] : []));
+    for (const name of NAMES) {
+      const want = Buffer.concat([Buffer.from(`${dir}/`), name]).toString("utf8");
+      const got = opened.find((a) => a.value === want);
+      assert.ok(got, `open of ${JSON.stringify(want)}`);
+      assert.equal(got!.truncated, false);
+    }
+    const long = `${dir}/${"L".repeat(230)}`;
+    const cut = opened.find((a) => a.value.startsWith(`${dir}/LLLL`));
+    assert.ok(cut, "the long path's open");
+    assert.equal(cut!.truncated, true);
+    assert.equal(cut!.value, long.slice(0, STRLEN - 1));
+    assert.ok(
+      r.info.notes?.some((n) => n.includes(`${STRLEN - 1} bytes`)),
+      "the cut is said in the trace's notes",
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
