@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { RawLine, SyscallEvent, TraceEvent } from "../../src/core/events.js";
-import { readFfFolder, sniffStrace } from "../../src/parse/index.js";
-import { parseLines, parseRaw, readLines, strace, syscalls } from "./helpers.js";
+import { createStraceParser, readFfFolder, sniffStrace } from "../../src/parse/index.js";
+import { parseLines, parseRaw, readLines, strace, syscalls, toRaw } from "./helpers.js";
 
 const SCRIPT = "echo hello > out.txt; cat out.txt > /dev/null; ls missing-file 2>/dev/null; exit 0";
 const CMD = ["sh", "-c", SCRIPT];
@@ -189,9 +189,17 @@ describe("live strace runs", () => {
       assert.equal(p.parser.stats.parseErrors, 0);
       const { root } = checkWorkload(p.events, t.dir, true);
       assert.equal(root, sniff.rootPid);
-      // Without the hint the root's own lines fall to the stand-in until its pid shows.
+      // Without the hint the parser holds the root's unprefixed lines back until its pid shows.
+      const parser = createStraceParser();
+      const items = [...parser.push(toRaw(lines)), ...parser.end()];
+      assert.equal(parser.stats.parseErrors, 0);
+      assert.deepEqual(
+        items.map((i) => i.event.pid),
+        p.items.map((i) => i.event.pid),
+      );
+      // With a stand-in given, the root's first lines keep it.
       const q = parseLines(lines, { defaultPid: 0 });
-      assert.equal(q.parser.stats.parseErrors, 0);
+      assert.ok(q.events.some((e) => e.pid === 0));
     } finally {
       t.cleanup();
     }
@@ -421,6 +429,46 @@ describe("live strace runs", () => {
     } finally {
       sleeper.kill();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("-q on stderr (no 'attached' messages): the root is still told from its children", () => {
+    const t = strace(["-f", "-q", "-tt"], CMD, { toStderr: true });
+    try {
+      const lines = t.stderr.split("\n").filter((l) => l.length > 0);
+      assert.ok(!lines.some((l) => l.includes("attached")));
+      const parser = createStraceParser();
+      const items = [...parser.push(toRaw(lines)), ...parser.end()];
+      assert.equal(parser.stats.parseErrors, 0);
+      const events = items.map((i) => i.event);
+      const { root } = checkWorkload(events, t.dir, true);
+      assert.ok(events.every((e) => e.pid !== 0));
+      assert.equal(root, sniffStrace(lines).rootPid);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("a trace with no pids at all is held back at most 20,000 items, then keeps the stand-in pid", () => {
+    const t = strace([], ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=15000"]);
+    try {
+      const raws = toRaw(readLines(t.out));
+      assert.ok(raws.length > 30_000);
+      const parser = createStraceParser();
+      const first = parser.push(raws.slice(0, 19_000));
+      assert.equal(first.length, 0, "held while a pid may still show");
+      const second = parser.push(raws.slice(19_000, 25_000));
+      assert.ok(second.length >= 20_000, "released at the bound");
+      const rest = [...parser.push(raws.slice(25_000)), ...parser.end()];
+      const all = [...first, ...second, ...rest];
+      assert.equal(parser.stats.parseErrors, 0);
+      assert.deepEqual(
+        all.map((i) => i.event.seq),
+        all.map((_, i) => i),
+      );
+      assert.ok(all.every((i) => i.event.pid === 0));
+    } finally {
+      t.cleanup();
     }
   });
 });

@@ -53,7 +53,12 @@ const PIPE = 124;
 export interface StraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first -ttt timestamp becomes t0. */
   t0EpochUs?: number | null;
-  /** Pid of lines without a pid prefix and without `RawLine.src` (default 0). */
+  /**
+   * Pid of lines without a pid prefix and without `RawLine.src`. When absent, a trace whose
+   * first lines carry no pid (strace -f writing to stderr: the root prints without a prefix
+   * until it has a child) is held back until the root's pid shows (at most 20,000 items),
+   * then released with that pid; if it never shows, such lines get pid 0.
+   */
   defaultPid?: number;
 }
 
@@ -82,8 +87,11 @@ export interface StraceParser extends Stage<RawLine, ParsedItem> {
  * (pid from `RawLine.src`), -t/-tt/-ttt/-r or no clock, -T, -y/-yy, -x/-xx, -X, -Y, -i, -n.
  */
 export function createStraceParser(opts: StraceParserOptions = {}): StraceParser {
-  return new Parser(opts.t0EpochUs ?? null, opts.defaultPid ?? 0);
+  return new Parser(opts.t0EpochUs ?? null, opts.defaultPid ?? 0, opts.defaultPid === undefined);
 }
+
+/** Items held back at most while the root's pid is unknown (see `Parser.waitRoot`). */
+const BACKLOG_MAX = 20_000;
 
 const UNFINISHED = " <unfinished ...>";
 const DETACHED = " <detached ...>";
@@ -132,6 +140,12 @@ class Parser implements StraceParser {
   private solo = -1;
   private readonly announced = new Set<number>();
   private rootPid = -1;
+  /**
+   * No pid known for unprefixed lines yet: items wait in `backlog` (in order) until the
+   * trace shows either pids on every line (-o), a src (-ff), or the root's pid (stderr).
+   */
+  private waitRoot: boolean;
+  private backlog: ParsedItem[] = [];
   /** Pid of the last event line, for stack frames and dumps that follow it. */
   private lastPid: number;
   /** Inside -c/-C's summary table. */
@@ -139,10 +153,11 @@ class Parser implements StraceParser {
   /** Leader pid → the thread whose execve resumes under it (`<pid changed to N ...>`). */
   private readonly handoff = new Map<number, number>();
 
-  constructor(t0: number | null, defaultPid: number) {
+  constructor(t0: number | null, defaultPid: number, waitRoot: boolean) {
     this.clock = new TraceClock(t0);
     this.defaultPid = defaultPid;
     this.lastPid = defaultPid;
+    this.waitRoot = waitRoot;
   }
 
   get t0EpochUs(): number | null {
@@ -153,12 +168,14 @@ class Parser implements StraceParser {
     const out: ParsedItem[] = [];
     this.out = out;
     for (let i = 0; i < batch.length; i++) this.line(batch[i]!);
+    if (this.waitRoot && this.backlog.length >= BACKLOG_MAX) this.release(false);
     return out;
   }
 
   end(): ParsedItem[] {
     const out: ParsedItem[] = [];
     this.out = out;
+    if (this.waitRoot) this.release(false);
     if (this.cut !== null) this.cutNeverContinued(this.cut);
     for (const h of this.held.values()) this.emitHeld(h, null);
     this.held.clear();
@@ -188,6 +205,8 @@ class Parser implements StraceParser {
     scanLeader(line, L);
     const ts = this.clock.ts(L);
     const prefixed = L.pid >= 0;
+    // A pid on this line without [pid N] (-o) or a src (-ff): every line names its pid.
+    if (this.waitRoot && ((prefixed && !L.bracket) || r.src !== null)) this.release(false);
     let pid: number;
     if (prefixed) {
       pid = L.pid;
@@ -384,7 +403,7 @@ class Parser implements StraceParser {
     const q = key === pid ? undefined : this.held.get(key);
     if (q === undefined || !q.unprefixed || q.call !== call) return undefined;
     this.held.delete(key);
-    if (this.rootPid < 0) this.rootPid = pid;
+    if (this.rootPid < 0) this.identified(pid);
     return q;
   }
 
@@ -546,7 +565,13 @@ class Parser implements StraceParser {
 
   private seen(pid: number): void {
     this.bracketed = true;
-    if (this.rootPid < 0 && !this.announced.has(pid)) this.rootPid = pid;
+    if (this.rootPid < 0 && !this.announced.has(pid)) {
+      // A new pid while the root's fork-like call is still open is that call's child
+      // (strace -q prints no `Process N attached` to tell us).
+      const h = this.held.get(this.defaultPid);
+      if (h?.unprefixed && isForkCall(h.call)) this.announced.add(pid);
+      else this.identified(pid);
+    }
     if (this.live.has(pid)) return;
     this.live.add(pid);
     this.solo = this.live.size === 1 ? pid : -1;
@@ -571,7 +596,7 @@ class Parser implements StraceParser {
 
   private emit(event: SignalEvent | ExitEvent | NoticeEvent, lines: string[]): void {
     this.stats.events++;
-    this.out.push({ event, lines });
+    this.deliver({ event, lines });
   }
 
   /** A syscall event from `this.parts` (its return fields) and `args`. */
@@ -601,14 +626,43 @@ class Parser implements StraceParser {
       durationUs: p.durationUs,
       unfinished,
     };
-    if (this.bracketed && this.rootPid < 0 && p.retText !== null) this.noteChild(call, p.retText);
+    if (this.rootPid < 0 && (this.waitRoot || this.bracketed) && p.retText !== null) this.noteChild(call, p.retText);
     this.stats.events++;
-    this.out.push({ event, lines });
+    this.deliver({ event, lines });
+  }
+
+  private deliver(item: ParsedItem): void {
+    if (this.waitRoot) this.backlog.push(item);
+    else this.out.push(item);
+  }
+
+  /** stderr mode: the root's pid is known now. */
+  private identified(pid: number): void {
+    this.rootPid = pid;
+    if (this.waitRoot) this.release(true);
+  }
+
+  /** Stop holding items back; with `patch`, give the stand-in pid's items the root's pid. */
+  private release(patch: boolean): void {
+    this.waitRoot = false;
+    const standIn = this.defaultPid;
+    if (patch && this.rootPid !== standIn) {
+      for (const { event } of this.backlog) if (event.pid === standIn) event.pid = this.rootPid;
+      const h = this.held.get(standIn);
+      if (h !== undefined && !this.held.has(this.rootPid)) {
+        this.held.delete(standIn);
+        h.pid = this.rootPid;
+        this.held.set(this.rootPid, h);
+      }
+      if (this.lastPid === standIn) this.lastPid = this.rootPid;
+    }
+    for (const item of this.backlog) this.out.push(item);
+    this.backlog = [];
   }
 
   /** stderr mode: pids returned by fork-like calls are not the root. */
   private noteChild(call: string, retText: string): void {
-    if (call === "clone" || call === "clone3" || call === "fork" || call === "vfork") {
+    if (isForkCall(call)) {
       const p = readPid(retText, 0);
       if (p > 0) this.announced.add(p);
     }
@@ -632,8 +686,12 @@ class Parser implements StraceParser {
       line: lines.length === 1 ? lines[0]! : lines.join("\n"),
     };
     this.stats.parseErrors++;
-    this.out.push({ event, lines });
+    this.deliver({ event, lines });
   }
+}
+
+function isForkCall(call: string): boolean {
+  return call === "clone" || call === "clone3" || call === "vfork" || call === "fork";
 }
 
 /** A row of -c's table: rules of dashes, or numbers then a syscall name (no parentheses). */
