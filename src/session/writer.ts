@@ -29,7 +29,7 @@ export interface OpenSessionOptions {
   /**
    * Where hashing and writing run: "worker" (one worker thread for all streams; the
    * caller's thread only joins and posts batches) or "main". Default: env CAPSULE_WRITER
-   * ("main" or "worker"), else "worker" (see docs/INTEGRITY.md, "Writer threads").
+   * ("main" or "worker"), else "main", measured faster here (docs/INTEGRITY.md, "Writer threads").
    */
   offload?: "worker" | "main";
   limits?: Partial<WriterLimits>;
@@ -91,7 +91,7 @@ class SessionImpl implements Session {
     this.keyed = secret !== undefined;
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
     const syncMs = opts.syncIntervalMs ?? 1000;
-    const offload = opts.offload ?? (process.env.CAPSULE_WRITER === "main" ? "main" : "worker");
+    const offload = opts.offload ?? (process.env.CAPSULE_WRITER === "worker" ? "worker" : "main");
     const remote = offload === "worker" ? STREAMS.filter((n) => fds.has(n)) : [];
     for (const n of remote) this.remoteFds.push(fds.get(n)!);
     if (remote.length > 0)
