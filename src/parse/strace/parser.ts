@@ -510,7 +510,8 @@ class Parser implements StraceParser {
     if (text.startsWith("strace: Process ")) {
       const p = readPid(text, 16);
       if (p >= 0) {
-        const k = scanUpper(text, 16);
+        // After the pid's digits.
+        const k = scanName(text, 16);
         if (text.startsWith(" attached", k)) {
           notice = "attached";
           this.announced.add(p);

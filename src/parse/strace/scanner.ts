@@ -72,7 +72,7 @@ function hexValue(c: number): number {
 }
 
 /** First character of a C identifier. */
-export function isIdentStart(c: number): boolean {
+function isIdentStart(c: number): boolean {
   return (c >= LA && c <= LZ) || (c >= UA && c <= UZ) || c === UNDERSCORE;
 }
 
@@ -413,7 +413,7 @@ export function scratchBytes(n: number): Buffer {
 }
 
 /** Decode the escapes of `s[a, b)` to a string (the bytes read as UTF-8). */
-export function decodeRange(s: string, a: number, b: number): string {
+function decodeRange(s: string, a: number, b: number): string {
   let j = a;
   // Fast path: nothing escaped (paths, argv) — the text is the value.
   while (j < b && s.charCodeAt(j) !== BACKSLASH) j++;
@@ -426,7 +426,7 @@ export function decodeRange(s: string, a: number, b: number): string {
 // ─────────────────────────── scanner results ───────────────────────────
 
 /** Results of the last scan calls, in one object the caller reads right after the call. */
-export interface ScanState {
+interface ScanState {
   /** Index after the `)` that closed the last `parseArgs` list (or the end of a partial list). */
   argsEnd: number;
   /** Why the last `parseArgs` / `parseReturn` failed. */
@@ -444,7 +444,7 @@ export interface ScanState {
   retNote: string | null;
 }
 
-export const scan: ScanState = {
+const scan: ScanState = {
   argsEnd: 0,
   error: "",
   durationUs: null,
@@ -1009,7 +1009,7 @@ function parseFallback(closer: number): Arg {
  * `<TCP:[1.2.3.4:5->6.7.8.9:10]>`, `<TCPv6:[[::1]:5->[::1]:6]>`, -Y's `<comm>`. Returns the
  * index after the closing `>` (setting `scan.annPath`, `scan.annDev`), or -1.
  */
-export function scanAnnotation(s: string, i: number): number {
+function scanAnnotation(s: string, i: number): number {
   const n = s.length;
   // strace escapes < and > in paths, so depth counting finds the end; socket and pipe
   // annotations ("TCP:[a->b]") are not paths, and a '>' inside their brackets is text.
@@ -1097,7 +1097,7 @@ function deleted(s: string, i: number): number {
  * ` = 0x2 (flags O_RDWR)` in `s[i, limit)`. Fills `scan.ret*`; false (reason in
  * `scan.error`) when there is no readable return value.
  */
-export function parseReturn(s: string, i: number, limit: number): boolean {
+function parseReturn(s: string, i: number, limit: number): boolean {
   // strace pads the return value to a column with spaces.
   while (i < limit && s.charCodeAt(i) === SPACE) i++;
   if (i >= limit || s.charCodeAt(i) !== EQ) {
@@ -1160,7 +1160,7 @@ export function parseReturn(s: string, i: number, limit: number): boolean {
  * A trailing -T duration ` <0.000099>` (any precision): sets `scan.durationUs` and returns
  * the index of the space before it; else `scan.durationUs` is null and the result is `s.length`.
  */
-export function findDuration(s: string): number {
+function findDuration(s: string): number {
   const n = s.length;
   scan.durationUs = null;
   if (s.charCodeAt(n - 1) !== GT) return n;
