@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { maxSeverity } from "../../src/classify/risks.js";
@@ -97,8 +97,9 @@ describe("make + gcc", () => {
 });
 
 describe("every rule family on a real traced shell session", () => {
-  // Outside /tmp: the rules leave writes to temporary folders alone. tmp/ of the repo is git-ignored.
-  const scratch = new URL("../../tmp/", import.meta.url).pathname;
+  // Outside /tmp: the rules leave writes to temporary folders alone, and the checkout
+  // itself may live under /tmp (CI clones), so the scratch goes under the home folder (not ~/.cache: package caches are exempt too).
+  const scratch = join(homedir(), "capsule-test-scratch");
   mkdirSync(scratch, { recursive: true });
   const root = mkdtempSync(join(scratch, "capsule-risky-"));
   const home = join(root, "home");
