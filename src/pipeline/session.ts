@@ -235,6 +235,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   const isDir = statSync(path).isDirectory();
   let input: AsyncIterable<string[] | RawLine[]>;
   let flavour: string;
+  let rootPid: number | null = null;
   if (isDir) {
     if (o.format !== "auto" && o.format !== "strace-ff")
       throw new CapsuleError("USAGE", `${o.path} is a folder: only --format strace-ff reads folders`);
@@ -245,9 +246,14 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     if (sample.length === 0) throw new CapsuleError("BAD_INPUT", `${o.path}: empty file`);
     const s = sniffStrace(sample);
     if (!s.ok && o.format !== "strace")
-      throw new CapsuleError("BAD_INPUT", `${o.path}: not a trace Capsule can read (expected strace output)`);
+      throw new CapsuleError(
+        "BAD_INPUT",
+        `${o.path}: not a trace Capsule can read (${s.reason ?? "expected strace output"})`,
+      );
     input = fileBatches(path);
     flavour = "strace";
+    // a trace written to stderr has no pid on the root's lines until it has a child
+    rootPid = s.rootPid;
   }
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
   const id = newSessionId();
@@ -257,7 +263,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   meta.tracer = { name: "import", version: null, flags: [flavour], level: null, reason: null };
   // offline nothing is in a hurry: every stream applies backpressure instead of dropping
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env, lossless: STREAMS });
-  const parser = createStraceParser({ t0EpochUs: null });
+  const parser = createStraceParser({ t0EpochUs: null, defaultPid: rootPid ?? undefined });
   const stages = buildStages({
     parser,
     live: false,
