@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -26,13 +25,8 @@ function project(dir: string, n: number): string[] {
 test("a make build: every gcc, cc1, as, collect2 and ld with its parent; files written = files the build made", {
   timeout: 120_000,
 }, async (t) => {
-  const tracer = await ebpfOrSkip(t);
+  const tracer = await ebpfOrSkip(t, "make", "gcc");
   if (tracer === null) return;
-  for (const tool of ["make", "gcc"])
-    if (spawnSync(tool, ["--version"]).status !== 0) {
-      t.skip(`${tool} is not installed`);
-      return;
-    }
   const dir = mkdtempSync(join(tmpdir(), "capsule-ebpf-make-"));
   try {
     const units = project(dir, 4);

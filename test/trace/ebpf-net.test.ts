@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server, connect as tcpConnect } from "node:net";
+import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connectEndpoints, ebpfOrSkip, runTraced, syscalls, treeOf } from "./ebpf-support.js";
+import { connectEndpoints, ebpfOrSkip, runTraced, sinks, syscalls, treeOf } from "./ebpf-support.js";
 
 // A client (TCP and AF_UNIX), a thread that reads a file, and a server that accepts once.
 const PROGRAM = `
@@ -21,27 +20,17 @@ open(pfile + ".tmp", "w").write(str(l.getsockname()[1])); os.rename(pfile + ".tm
 a, peer = l.accept(); a.close()
 `;
 
-const listening = (s: Server, ...at: unknown[]): Promise<void> =>
-  new Promise((resolve) => s.listen(...(at as [number, string]), () => resolve()));
-
 test("loopback: connect endpoints with the right port, AF_UNIX paths, accept's peer, a thread's own calls", {
   timeout: 120_000,
 }, async (t) => {
-  const tracer = await ebpfOrSkip(t);
+  const tracer = await ebpfOrSkip(t, "python3");
   if (tracer === null) return;
-  if (spawnSync("python3", ["-c", "pass"]).status !== 0) {
-    t.skip("python3 is not installed");
-    return;
-  }
   const dir = mkdtempSync(join(tmpdir(), "capsule-ebpf-net-"));
-  const tcp = createServer((s) => s.resume());
-  const unix = createServer((s) => s.resume());
   const upath = join(dir, "sock");
   const pfile = join(dir, "port");
+  const servers = await sinks(upath);
   try {
-    await listening(tcp, 0, "127.0.0.1");
-    await listening(unix, upath as unknown as number);
-    const port = (tcp.address() as { port: number }).port;
+    const port = servers.port;
     let clientPort = -1;
     // once the traced program listens, connect to it and remember our own port
     const dialer = (async () => {
@@ -87,8 +76,7 @@ test("loopback: connect endpoints with the right port, AF_UNIX paths, accept's p
     assert.ok(opener, "the thread's own open of /etc/hostname");
     assert.equal(opener!.retPath, "/etc/hostname");
   } finally {
-    tcp.close();
-    unix.close();
+    servers.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

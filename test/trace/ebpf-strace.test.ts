@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { connectEndpoints, ebpfOrSkip, execShape, runStrace, runTraced, writtenPaths } from "./ebpf-support.js";
-
-const listening = (s: Server, ...at: unknown[]): Promise<void> =>
-  new Promise((resolve) => s.listen(...(at as [number, string]), () => resolve()));
+import { connectEndpoints, ebpfOrSkip, execShape, runStrace, runTraced, sinks, writtenPaths } from "./ebpf-support.js";
 
 /** The same work in a fresh folder: files written, a pipeline, programs under programs, two connects. */
 function workload(client: string, port: number, upath: string): string[] {
@@ -28,23 +23,15 @@ u = socket.socket(socket.AF_UNIX); u.connect(sys.argv[2]); u.close()
 test("the eBPF tracer and strace agree on the process tree, the files opened for writing and the connect endpoints", {
   timeout: 150_000,
 }, async (t) => {
-  const tracer = await ebpfOrSkip(t);
+  const tracer = await ebpfOrSkip(t, "strace", "python3");
   if (tracer === null) return;
-  if (spawnSync("strace", ["-V"]).status !== 0) {
-    t.skip("strace is not installed");
-    return;
-  }
   const root = mkdtempSync(join(tmpdir(), "capsule-ebpf-vs-strace-"));
-  const tcp = createServer((s) => s.resume());
-  const unix = createServer((s) => s.resume());
-  const upath = join(root, "sock");
+  const servers = await sinks(join(root, "sock"));
   try {
-    await listening(tcp, 0, "127.0.0.1");
-    await listening(unix, upath as unknown as number);
     const client = join(root, "client.py");
     writeFileSync(client, CLIENT);
     // relative to the working folder: short argv
-    const argv = workload("../client.py", (tcp.address() as { port: number }).port, "../sock");
+    const argv = workload("../client.py", servers.port, "../sock");
     assert.ok(argv[2]!.length < 199);
     // each tracer in a folder of its own, at the same path, so paths compare equal
     const work = join(root, "work");
@@ -69,8 +56,7 @@ test("the eBPF tracer and strace agree on the process tree, the files opened for
     assert.ok(endpoints.has("../sock"), `connect to ../sock in ${[...endpoints]}`);
     assert.deepEqual([...endpoints].sort(), [...connectEndpoints(strace)].sort(), "connect endpoints");
   } finally {
-    tcp.close();
-    unix.close();
+    servers.close();
     rmSync(root, { recursive: true, force: true });
   }
 });

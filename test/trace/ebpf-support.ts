@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
@@ -18,15 +19,35 @@ import { createTracker } from "../../src/track/tracker.js";
 let shared: Tracer | null = null;
 let availability: Promise<{ ok: true } | { ok: false; reason: string }> | null = null;
 
-/** The eBPF tracer, or null after skipping the test with the one-line reason it cannot run here. */
-export async function ebpfOrSkip(t: TestContext): Promise<Tracer | null> {
+/**
+ * The eBPF tracer, or null after skipping the test with the one-line reason it cannot run
+ * here (the tracer is unavailable, or one of `tools` is not installed).
+ */
+export async function ebpfOrSkip(t: TestContext, ...tools: string[]): Promise<Tracer | null> {
   shared ??= createEbpfTracer();
   availability ??= shared.available();
   const a = await availability;
-  if (a.ok) return shared;
-  console.log(`# eBPF tracer tests skipped: ${a.reason}`);
-  t.skip(a.reason);
+  const missing = tools.find((tool) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status !== 0);
+  const why = !a.ok ? a.reason : missing !== undefined ? `${missing} is not installed` : null;
+  if (why === null) return shared;
+  console.log(`# eBPF tracer test skipped: ${why}`);
+  t.skip(why);
   return null;
+}
+
+/** A TCP server on 127.0.0.1 and an AF_UNIX one at `upath` that take connections and read them. */
+export async function sinks(upath: string): Promise<{ port: number; close(): void }> {
+  const tcp = createServer((s) => s.resume());
+  const unix = createServer((s) => s.resume());
+  await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => unix.listen(upath, () => resolve()));
+  return {
+    port: (tcp.address() as { port: number }).port,
+    close() {
+      tcp.close();
+      unix.close();
+    },
+  };
 }
 
 export interface Traced {
