@@ -25,6 +25,14 @@ const HEARTBEAT_HZ = 20;
 /** Concurrent traced tasks each stash map can hold. */
 const MAP_KEYS = 16384;
 
+/** How bpftrace ended. */
+interface Ended {
+  code: number | null;
+  signal: string | null;
+  /** It could not be started at all. */
+  error?: string;
+}
+
 function epochUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
@@ -85,16 +93,26 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });
-  const offsetNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
-  const program = buildProgram({
-    level: req.level,
-    arch: avail.arch,
-    rootPid: held.pid,
-    readyPid: process.pid,
-    offsetNs,
-    heartbeatHz: HEARTBEAT_HZ,
-    catalog,
+  // taken now: a command killed while it is still held ends the trace too
+  const outcome = new Promise<Outcome>((resolve) => {
+    held.child.once("exit", (code, signal) => resolve({ code, signal }));
   });
+  const offsetNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
+  let program: ReturnType<typeof buildProgram>;
+  try {
+    program = buildProgram({
+      level: req.level,
+      arch: avail.arch,
+      rootPid: held.pid,
+      readyPid: process.pid,
+      offsetNs,
+      heartbeatHz: HEARTBEAT_HZ,
+      catalog,
+    });
+  } catch (e) {
+    held.abandon();
+    throw new CapsuleError("TRACE_DENIED", `eBPF tracing cannot run here: ${(e as Error).message}`);
+  }
   writeFileSync(scriptPath, program.text);
   const settings = {
     BPFTRACE_STRLEN: String(STRLEN),
@@ -113,7 +131,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   bt.stderr?.on("data", (d: string) => {
     stderr = (stderr + d).slice(-16384);
   });
-  const btExit = new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
+  const btExit = new Promise<Ended>((resolve) => {
     bt.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
     bt.once("exit", (code, signal) => resolve({ code, signal }));
   });
@@ -134,7 +152,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
 
   // Wait until the last probe fires: then every probe is attached and the command may run.
   const started = Date.now();
-  let exited: { code: number | null; signal: string | null; error?: string } | null = null;
+  let exited: Ended | null = null;
   btExit.then((x) => {
     exited = x;
   });
@@ -145,7 +163,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   if (!pump.ready) {
     held.abandon();
     stopBpftrace(bt, true);
-    const x = exited as { code: number | null; signal: string | null; error?: string } | null;
+    const x = exited as Ended | null;
     const why =
       x === null
         ? `bpftrace did not attach within ${ATTACH_TIMEOUT_MS / 1000} s`
@@ -160,9 +178,6 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   held.release();
 
   const losses = pump.losses;
-  const outcome = new Promise<Outcome>((resolve) => {
-    held.child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
   let rootDone = false;
   let lastProcCheck = 0;
   outcome.then(() => {
