@@ -72,6 +72,12 @@ export interface CallSpec {
   only?: { param: number; values: readonly number[] };
   /** A parameter whose buffer holds a string after the call (readlink): printed after the paths. */
   out?: number;
+  /**
+   * A failure with this errno is not recorded (readlink's EINVAL, "not a symlink": glibc's
+   * realpath() asks it of every component of every path, half of a build's calls). The
+   * tracer says so in its notes.
+   */
+  quiet?: number;
 }
 
 /** `dfd:i *filename flags:i mode:i`: `*` a string, `:i` a C int. */
@@ -92,7 +98,7 @@ const c = (
   level: TraceLevel,
   nr: [number | null, number | null],
   ps: string,
-  extra: Partial<Pick<CallSpec, "call" | "struct" | "role" | "only" | "out">> = {},
+  extra: Partial<Pick<CallSpec, "call" | "struct" | "role" | "only" | "out" | "quiet">> = {},
 ): CallSpec => ({ name, call: extra.call ?? name, level, params: params(ps), nr, ...extra });
 
 /** Every call the tracer knows, with the level that records it. */
@@ -148,8 +154,8 @@ export const CALLS: readonly CallSpec[] = [
   c("access", "files", [21, null], "*filename mode:i"),
   c("faccessat", "files", [269, 48], "dfd:i *filename mode:i"),
   c("faccessat2", "files", [439, 439], "dfd:i *filename mode:i flags:i"),
-  c("readlink", "files", [89, null], "*path buf bufsiz:i", { out: 1 }),
-  c("readlinkat", "files", [267, 78], "dfd:i *pathname buf bufsiz:i", { out: 2 }),
+  c("readlink", "files", [89, null], "*path buf bufsiz:i", { out: 1, quiet: 22 }),
+  c("readlinkat", "files", [267, 78], "dfd:i *pathname buf bufsiz:i", { out: 2, quiet: 22 }),
   c("getdents64", "files", [217, 61], "fd:i dirent count:i"),
   // identity changes
   c("setuid", "files", [105, 146], "uid:i"),

@@ -73,11 +73,13 @@ interface PendingExec extends Parts {
   path: QuotedString | null;
 }
 
-/** A call waiting for its `+` lines. */
+/** A call waiting for its `+` lines: the strings go to `slots` of its values. */
 interface PendingCall extends Parts {
-  need: number;
+  spec: CallSpec;
+  ev: SyscallEvent;
+  v: CallValues;
+  slots: number[];
   strs: QuotedString[];
-  finish: (strs: readonly QuotedString[], parts: Parts) => void;
 }
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
@@ -93,6 +95,7 @@ class Parser implements BpftraceParser {
   private readonly tasks = new TaskState();
   private readonly execs = new Map<number, PendingExec>();
   private readonly calls = new Map<number, PendingCall>();
+  private readonly ctx = new TaskContext(this.tasks);
 
   constructor(t0: number | null) {
     this.t0 = t0;
@@ -190,9 +193,9 @@ class Parser implements BpftraceParser {
     p.strs.push(q);
     p.raw.push(r.seq);
     p.lines.push(r.line);
-    if (p.strs.length >= p.need) {
+    if (p.strs.length >= p.slots.length) {
       this.calls.delete(tid);
-      p.finish(p.strs, p);
+      this.complete(p);
     }
   }
 
@@ -335,30 +338,30 @@ class Parser implements BpftraceParser {
       this.error(r, ts, tid, spec === undefined ? `unknown call ${call}` : `bad ${call} arguments`);
       return;
     }
-    const ctx = this.context(tid);
     // which `+` lines follow: mirrors the exit probes' choice (program.ts)
-    const slots = stringSlots(spec, v);
-    const finish = (strs: readonly QuotedString[], parts: Parts): void => {
-      const got: (QuotedString | undefined)[] = [];
-      slots.forEach((slot, i) => {
-        got[slot] = strs[i];
-      });
-      v.s = got;
-      if (spec.role === "exec") this.execve(base, v, parts);
-      else {
-        const args = callArgs(call, v, ctx);
-        if (args === null) {
-          this.error(r, ts, tid, `unknown call ${call}`);
-          return;
-        }
-        base.args = args;
-        this.afterCall(spec, base, v);
-        this.emitCall(base, parts);
-      }
-    };
-    const parts: Parts = { raw: [r.seq], lines: [r.line] };
-    if (slots.length > 0) this.calls.set(tid, { ...parts, need: slots.length, strs: [], finish });
-    else finish([], parts);
+    const p: PendingCall = { raw: [r.seq], lines: [r.line], spec, ev: base, v, slots: stringSlots(spec, v), strs: [] };
+    if (p.slots.length > 0) this.calls.set(tid, p);
+    else this.complete(p);
+  }
+
+  /** A call with all its lines (or all that came): its event. */
+  private complete(p: PendingCall): void {
+    const { spec, ev, v } = p;
+    const got: (QuotedString | undefined)[] = [];
+    for (let i = 0; i < p.slots.length; i++) got[p.slots[i]!] = p.strs[i];
+    v.s = got;
+    if (spec.role === "exec") {
+      this.execve(ev, v, p);
+      return;
+    }
+    const args = callArgs(spec.call, v, this.context(ev.pid));
+    if (args === null) {
+      this.error({ seq: p.raw[0]!, line: p.lines[0]!, src: null }, ev.ts, ev.pid, `unknown call ${spec.call}`);
+      return;
+    }
+    ev.args = args;
+    this.afterCall(spec, ev, v);
+    this.emitCall(ev, p);
   }
 
   private execve(ev: SyscallEvent, v: CallValues, parts: Parts): void {
@@ -445,12 +448,13 @@ class Parser implements BpftraceParser {
     } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
   }
 
+  /** The calling task's context (one object, refilled per call: no allocation per line). */
   private context(tid: number): ArgContext {
-    return {
-      arch: this.arch,
-      cwd: this.tasks.cwd(tid),
-      fdPath: (fd) => this.tasks.fdPath(tid, fd),
-    };
+    const c = this.ctx;
+    c.arch = this.arch;
+    c.tid = tid;
+    c.cwd = this.tasks.cwd(tid);
+    return c;
   }
 
   // ───────────────────────────── output ─────────────────────────────
@@ -460,7 +464,7 @@ class Parser implements BpftraceParser {
     if (p === undefined) return;
     this.calls.delete(tid);
     // its `+` lines never came (dropped): what was read is kept, the rest marked missing
-    p.finish(p.strs, p);
+    this.complete(p);
   }
 
   private count(q: QuotedString): void {
@@ -552,17 +556,38 @@ function syscallBase(
 const hexNum = (v: string): Arg => num(`0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`);
 
 /** A generic call's six words as the spec's parameters; null when the line is short or not numbers. */
+class TaskContext implements ArgContext {
+  arch = "x86_64";
+  cwd: string | null = null;
+  tid = 0;
+  constructor(private readonly tasks: TaskState) {}
+  fdPath(fd: number): string | null {
+    return this.tasks.fdPath(this.tid, fd);
+  }
+}
+
+const DECIMAL = /^-?\d+$/;
+
 function callValues(spec: CallSpec, words: readonly string[], ret: number): CallValues | null {
   const p: number[] = [];
   const t: string[] = [];
   try {
     for (let i = 0; i < spec.params.length; i++) {
       const w = words[i];
-      if (w === undefined) return null;
-      const big = BigInt(w);
-      const v = spec.params[i]!.int ? BigInt.asIntN(32, big) : big;
-      p.push(Number(v));
-      t.push(v.toString());
+      if (w === undefined || !DECIMAL.test(w)) return null;
+      const int = spec.params[i]!.int;
+      if (w.length <= 15) {
+        // exact as a double: no BigInt on the hot path
+        const n = Number(w);
+        const v = int ? n | 0 : n;
+        p.push(v);
+        t.push(int ? String(v) : w);
+      } else {
+        const big = BigInt(w);
+        const v = int ? BigInt.asIntN(32, big) : big;
+        p.push(Number(v));
+        t.push(v.toString());
+      }
     }
     let ext: CallValues["ext"] = null;
     const bar = words.indexOf("|");

@@ -4,6 +4,7 @@ import { machine } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { nrIndex } from "../../parse/bpftrace/format.js";
+import { memberOffset } from "./btf.js";
 import { readCatalog, TRACEFS_DIRS, tracefsRoot } from "./catalog.js";
 
 const run = promisify(execFile);
@@ -12,7 +13,15 @@ export const BTF_PATH = "/sys/kernel/btf/vmlinux";
 
 /** What the checks found: a one-line reason when eBPF tracing cannot run here. */
 export type Availability =
-  | { ok: true; version: string; tracefs: string; arch: string; notes: string[] }
+  | {
+      ok: true;
+      version: string;
+      tracefs: string;
+      arch: string;
+      /** Byte offset of task_struct.exit_code (from BTF). */
+      exitCodeOffset: number;
+      notes: string[];
+    }
   | { ok: false; reason: string };
 
 /** Tracepoints the tracer cannot work without (the rest are used when present). */
@@ -74,6 +83,9 @@ export async function checkAvailable(): Promise<Availability> {
   if (version === null)
     return { ok: false, reason: "bpftrace is not installed (install it with: sudo apt-get install -y bpftrace)" };
   if (!existsSync(BTF_PATH)) return { ok: false, reason: `the kernel has no BTF (${BTF_PATH} is missing)` };
+  const exitCodeOffset = memberOffset(BTF_PATH, "task_struct", "exit_code");
+  if (exitCodeOffset === null)
+    return { ok: false, reason: `the kernel's BTF (${BTF_PATH}) has no task_struct.exit_code` };
   const notes: string[] = [];
   let tracefs = tracefsRoot();
   if (tracefs === null) {
@@ -88,9 +100,8 @@ export async function checkAvailable(): Promise<Availability> {
   const cat = readCatalog(tracefs);
   const absent = REQUIRED.filter(([g, n]) => !cat.hasEvent(g, n)).map(([g, n]) => `${g}:${n}`);
   if (absent.length > 0) return { ok: false, reason: `the kernel lacks tracepoints ${absent.join(", ")}` };
-  // A real load and attach: uptr reads, BTF types (curtask), a bounded loop.
-  const probe =
-    "tracepoint:sched:sched_process_exec { $i = 0; while ($i < 2) { $i++; } $a = curtask->mm->arg_start; $b = *uptr((uint64 *)$a); } BEGIN { exit(); }";
+  // A real load and attach of what the tracer's program uses: kernel and user reads, curtask, a bounded loop.
+  const probe = `tracepoint:sched:sched_process_exec { $i = 0; while ($i < 2) { $i++; } $c = *kptr((int32 *)((uint64)curtask + ${exitCodeOffset})); $b = *uptr((uint64 *)(uint64)$c); } BEGIN { exit(); }`;
   try {
     await run("bpftrace", ["-e", probe], { timeout: 60_000, env: { ...process.env, BPFTRACE_STRLEN: "200" } });
   } catch (e) {
@@ -99,5 +110,5 @@ export async function checkAvailable(): Promise<Availability> {
     const why = stderrReason(err.stderr ?? "") ?? err.message ?? "unknown error";
     return { ok: false, reason: `bpftrace cannot load programs here (${why})` };
   }
-  return { ok: true, version, tracefs, arch, notes };
+  return { ok: true, version, tracefs, arch, exitCodeOffset, notes };
 }

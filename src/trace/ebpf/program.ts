@@ -21,6 +21,7 @@ import {
   nrIndex,
   stringParams,
 } from "../../parse/bpftrace/format.js";
+import { errnoOf } from "../../parse/bpftrace/symbols.js";
 import type { TraceLevel } from "../tracer.js";
 import type { Catalog } from "./catalog.js";
 
@@ -36,6 +37,8 @@ export interface ProgramOptions {
   offsetNs: bigint;
   /** Heartbeats per second per CPU (they order lines across CPUs). */
   heartbeatHz: number;
+  /** Byte offset of task_struct.exit_code (btf.ts). */
+  exitCodeOffset: number;
   catalog: Catalog;
 }
 
@@ -45,10 +48,12 @@ export interface Program {
   skipped: string[];
   /** Syscall number to the name its lines carry (the exit probe prints `sys NR`). */
   names: Map<number, string>;
+  /** What the program leaves out on purpose, for the trace's notes. */
+  omitted: string[];
 }
 
 /** `@kind` bits: how the probes treat a call. */
-const K = { exec: 1, fork: 2, sockaddr: 4, peer: 8, how: 16, out: 32 } as const;
+const K = { exec: 1, fork: 2, sockaddr: 4, peer: 8, how: 16, out: 32, quiet: 64 } as const;
 
 /** `printf` of one line: the `<ts> <cpu> <tid> ` head from `$e` (epoch ns), then `fmt`. */
 function line(fmt: string, args: string[], tid = "tid"): string {
@@ -79,6 +84,7 @@ function kindOf(spec: CallSpec): number {
   if (spec.struct === "peer") k |= K.peer;
   if (spec.struct === "how") k |= K.how;
   if (spec.out !== undefined) k |= K.out;
+  if (spec.quiet !== undefined) k |= K.quiet;
   return k;
 }
 
@@ -112,6 +118,7 @@ export function buildProgram(o: ProgramOptions): Program {
   const table: string[] = [`@live[${o.rootPid}] = 2;`];
   for (const s of calls) {
     table.push(`@kind[${s.n}] = ${kindOf(s) | 0x100};`);
+    if (s.quiet !== undefined) table.push(`@quiet[${s.n}] = ${s.quiet};`);
     const strs = stringParams(s);
     if (strs[0] !== undefined) table.push(`@sp0[${s.n}] = ${strs[0] + 1};`);
     const second = strs[1] ?? s.out;
@@ -160,6 +167,13 @@ export function buildProgram(o: ProgramOptions): Program {
     "}",
   ]);
 
+  // a failure the table says not to record (readlink's EINVAL): none of the three lines
+  const quiets = calls.filter((s) => s.quiet !== undefined);
+  const quietCheck =
+    quiets.length === 0
+      ? "$quiet = 0;"
+      : `$quiet = 0; if (($k & ${K.quiet}) != 0) { if ($r == -@quiet[$id]) { $quiet = 1; } }`;
+
   // ── exit 1: the call ──
   const head = "sys %ld = %ld <%lu> %ld %ld %ld %ld %ld %ld";
   const headArgs = ["$id", "$r", "$d", "$c.0", "$c.1", "$c.2", "$c.3", "$c.4", "$c.5"];
@@ -167,8 +181,9 @@ export function buildProgram(o: ProgramOptions): Program {
     "$id = @nr[tid];",
     "$k = @kind[$id];",
     "$r = args->ret;",
+    quietCheck,
     // forks print at the fork; the launcher's failed PATH search is not the command's
-    `if (($k & ${K.fork}) == 0 && (@live[tid] == 1 || $r >= 0)) {`,
+    `if (($k & ${K.fork}) == 0 && (@live[tid] == 1 || $r >= 0) && $quiet == 0) {`,
     "  $c = @a[tid];",
     ...entryTime.map((l) => `  ${l}`),
     `  if (($k & (${K.sockaddr} | ${K.peer} | ${K.how})) != 0) {`,
@@ -189,11 +204,14 @@ export function buildProgram(o: ProgramOptions): Program {
 
   // ── exit 2: the first string (a path; an AF_UNIX name) ──
   probe("tracepoint:raw_syscalls:sys_exit", "@p0[tid]", [
-    "$k = @kind[@nr[tid]];",
+    "$id = @nr[tid];",
+    "$k = @kind[$id];",
     "$r = args->ret;",
+    quietCheck,
     "$p = @p0[tid];",
     nowTime,
-    `if (($k & (${K.sockaddr} | ${K.peer})) != 0) {`,
+    "if ($quiet != 0) {",
+    `} else if (($k & (${K.sockaddr} | ${K.peer})) != 0) {`,
     `  $len = ($k & ${K.peer}) != 0 ? ($r >= 0 ? (int64)${user("int32", "@p1[tid]")} : (int64)0) : (int64)@p1[tid];`,
     `  if ($len > 2 && ${user("uint16", "$p")} == 1) {`,
     // an abstract name starts with a NUL byte
@@ -208,8 +226,11 @@ export function buildProgram(o: ProgramOptions): Program {
 
   // ── exit 3: the second string (a second path, a link's target), and the call is done ──
   probe("tracepoint:raw_syscalls:sys_exit", "@nr[tid]", [
-    "$k = @kind[@nr[tid]];",
-    `if (@p1[tid] != 0 && ($k & (${K.sockaddr} | ${K.peer})) == 0 && (($k & ${K.out}) == 0 || args->ret >= 0)) {`,
+    "$id = @nr[tid];",
+    "$k = @kind[$id];",
+    "$r = args->ret;",
+    quietCheck,
+    `if ($quiet == 0 && @p1[tid] != 0 && ($k & (${K.sockaddr} | ${K.peer})) == 0 && (($k & ${K.out}) == 0 || $r >= 0)) {`,
     `  ${nowTime}`,
     `  ${line('+ \\"%s\\"', [str("@p1[tid]")])}`,
     "}",
@@ -348,7 +369,7 @@ export function buildProgram(o: ProgramOptions): Program {
   // ── exits and signals ──
   probe("tracepoint:sched:sched_process_exit", "@live[tid]", [
     nowTime,
-    line("exit %d", ["curtask->exit_code"]),
+    line("exit %d", [`*kptr((int32 *)((uint64)curtask + ${o.exitCodeOffset}))`]),
     ...maps.map((m) => `delete(${m}[tid]);`),
   ]);
   // Signals as they are sent (result 0: queued for the target). Delivery would not do: a
@@ -376,9 +397,20 @@ export function buildProgram(o: ProgramOptions): Program {
   probe(
     "END",
     null,
-    [...maps, "@kind", ...(hasSlot.sp0 ? ["@sp0"] : []), ...(hasSlot.sp1 ? ["@sp1"] : []), "@ready"].map(
-      (m) => `clear(${m});`,
-    ),
+    [
+      ...maps,
+      "@kind",
+      ...(hasSlot.sp0 ? ["@sp0"] : []),
+      ...(hasSlot.sp1 ? ["@sp1"] : []),
+      ...(quiets.length > 0 ? ["@quiet"] : []),
+      "@ready",
+    ].map((m) => `clear(${m});`),
   );
-  return { text: `${out.join("\n")}\n`, skipped, names: new Map(calls.map((s) => [s.n, s.call])) };
+  const omitted =
+    quiets.length === 0
+      ? []
+      : [
+          `${quiets.map((s) => s.call).join(", ")} calls failing with ${quiets.map((s) => errnoOf(s.quiet!).name)[0]} are not recorded (not a symlink: glibc's realpath() asks it of every path component)`,
+        ];
+  return { text: `${out.join("\n")}\n`, skipped, names: new Map(calls.map((s) => [s.n, s.call])), omitted };
 }

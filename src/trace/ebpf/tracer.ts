@@ -107,6 +107,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
       readyPid: process.pid,
       offsetNs,
       heartbeatHz: HEARTBEAT_HZ,
+      exitCodeOffset: avail.exitCodeOffset,
       catalog,
     });
   } catch (e) {
@@ -222,7 +223,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
     });
   });
 
-  const notes = [...avail.notes, ...program.skipped.map((s) => `not traced on this kernel: ${s}`)];
+  const notes = [...avail.notes, ...program.skipped.map((s) => `not traced on this kernel: ${s}`), ...program.omitted];
   notes.push(`strings longer than ${STRLEN - 1} bytes are cut by bpftrace (marked truncated)`);
   return {
     info: {
