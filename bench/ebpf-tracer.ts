@@ -37,17 +37,37 @@ interface Sample {
   total: number;
   startup: number;
   lines?: number;
+  /** CPU seconds: this process (reading and parsing), and its reaped children (the build, bpftrace or strace). */
+  cpuSelf: number;
+  cpuChildren: number;
+}
+
+const TICK = 100; // USER_HZ
+/** This process's CPU seconds, and its reaped children's (from /proc/self/stat). */
+function cpu(): { self: number; children: number } {
+  const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+  // fields after the comm: state is 0, utime 11, stime 12, cutime 13, cstime 14
+  return { self: (Number(f[11]) + Number(f[12])) / TICK, children: (Number(f[13]) + Number(f[14])) / TICK };
 }
 
 function runChild(argv: string[]): Promise<Sample> {
   const start = nowS();
+  const c0 = cpu();
   return new Promise((resolve, reject) => {
     const c = spawn(argv[0]!, argv.slice(1), { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
     c.on("error", reject);
     c.on("exit", (code) => {
       const total = nowS() - start;
       if (code !== 0) reject(new Error(`${argv.join(" ")} exited ${code}`));
-      else resolve({ total, startup: markedAt() - start });
+      else {
+        const c1 = cpu();
+        resolve({
+          total,
+          startup: markedAt() - start,
+          cpuSelf: c1.self - c0.self,
+          cpuChildren: c1.children - c0.children,
+        });
+      }
     });
   });
 }
@@ -57,6 +77,7 @@ async function runEbpf(): Promise<Sample> {
   const workDir = mkdtempSync(join(tmpdir(), "capsule-bench-ebpf-"));
   try {
     const start = nowS();
+    const c0 = cpu();
     const s = await tracer.start({ argv: command, cwd: dir, env: process.env, level, workDir });
     const parser = tracer.parser(s.info.t0EpochUs);
     let lines = 0;
@@ -70,7 +91,15 @@ async function runEbpf(): Promise<Sample> {
     if (o.code !== 0) throw new Error(`traced build failed: ${JSON.stringify(o)}`);
     const lost = s.losses().reduce((n, l) => n + l.count, 0);
     if (lost > 0) console.log(`  (the kernel dropped ${lost} records in this run)`);
-    return { total, startup: markedAt() - start, lines };
+    await new Promise((r) => setTimeout(r, 100)); // let bpftrace be reaped, so its CPU is counted
+    const c1 = cpu();
+    return {
+      total,
+      startup: markedAt() - start,
+      lines,
+      cpuSelf: c1.self - c0.self,
+      cpuChildren: c1.children - c0.children,
+    };
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -93,7 +122,9 @@ for (let i = 0; i < runs; i++) {
     cleanBuild(dir);
     const s = way === "bare" ? await runChild(command) : way === "ebpf" ? await runEbpf() : await runChild(strace);
     samples[way].push(s);
-    console.log(`  run ${i + 1} ${way.padEnd(6)} ${fmt(s.total)} s (start-up ${fmt(s.startup, 3)} s)`);
+    console.log(
+      `  run ${i + 1} ${way.padEnd(6)} ${fmt(s.total)} s (start-up ${fmt(s.startup, 3)} s; CPU: capsule ${fmt(s.cpuSelf)} s, children ${fmt(s.cpuChildren)} s)`,
+    );
   }
 }
 const med = (way: keyof typeof samples, f: (s: Sample) => number): number => median(samples[way].map(f));
