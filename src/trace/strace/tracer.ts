@@ -1,12 +1,12 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { closeSync, constants, createReadStream, openSync, rmSync } from "node:fs";
+import { closeSync, constants, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
 import { resolveCommand } from "../command.js";
-import { linesOf } from "../lines.js";
+import { batchLines, readPipe } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { straceFlags } from "./flags.js";
 
@@ -83,8 +83,8 @@ export function createStraceTracer(): Tracer {
         env: req.env,
         stdio: "inherit",
       });
-      const reader = createReadStream(fifo, { highWaterMark: 1 << 20 });
-      const lines = linesOf(reader);
+      const pipe = readPipe(fifo);
+      const lines = batchLines(pipe);
       let rootPid: number | null = null;
       const pending: NodeJS.Signals[] = [];
       const signalRoot = (sig: NodeJS.Signals): void => {
@@ -110,8 +110,8 @@ export function createStraceTracer(): Tracer {
         rmSync(fifo, { force: true });
       })();
       const outcome = new Promise<Outcome>((resolve, reject) => {
+        // (the pipe's reader is released below, like when strace dies before opening it)
         child.on("error", (e) => {
-          reader.destroy();
           reject(new CapsuleError("TRACER_MISSING", `cannot start strace: ${e.message}`));
         });
         // strace exits with the tracee's status, or kills itself with the tracee's signal
@@ -120,7 +120,7 @@ export function createStraceTracer(): Tracer {
       // If strace died before opening the FIFO, our reader is still blocked in open():
       // open the write end without blocking and close it, so the reader sees EOF.
       outcome.finally(() => {
-        if (!reader.pending) return;
+        if (pipe.opened) return;
         try {
           closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
         } catch {

@@ -1,0 +1,85 @@
+// batchLines: a tracer's text into batches of lines, coalesced, in order, bounded; readPipe: a FIFO as text.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { batchLines, readPipe } from "../../src/trace/lines.js";
+
+/** A PassThrough read as text chunks. */
+function text(s: PassThrough): AsyncIterable<string> {
+  s.setEncoding("utf8");
+  return s;
+}
+
+async function collect(it: AsyncIterable<string[]>, slowMs = 0): Promise<string[][]> {
+  const out: string[][] = [];
+  for await (const b of it) {
+    out.push(b);
+    if (slowMs) await sleep(slowMs);
+  }
+  return out;
+}
+
+test("lines written one by one travel in a few batches, in order, split lines joined", async () => {
+  const s = new PassThrough();
+  const batches = collect(batchLines(text(s), { coalesceMs: 20 }));
+  for (let i = 0; i < 200; i++) {
+    // odd lines whole, even lines in two pieces
+    s.write(i % 2 ? `line ${i}\n` : "li");
+    s.write(i % 2 ? "" : `ne ${i}\n`);
+  }
+  s.end("last without newline");
+  const got = await batches;
+  const flat = got.flat();
+  assert.deepEqual(flat, [...Array.from({ length: 200 }, (_, i) => `line ${i}`), "last without newline"]);
+  assert.ok(got.length < 20, `${got.length} batches for 201 lines written in 400 pieces`);
+});
+
+test("a full batch goes at once, without waiting for the coalescing delay", async () => {
+  const s = new PassThrough();
+  const ch = batchLines(text(s), { coalesceMs: 60_000, batchLines: 10 });
+  s.write(`${Array.from({ length: 12 }, (_, i) => `l${i}`).join("\n")}\n`);
+  const first = await Promise.race([ch.next(), sleep(2000).then(() => null)]);
+  assert.ok(first !== null && !first.done, "the batch was held back");
+  assert.equal(first.value.length, 12);
+  s.end();
+  assert.equal((await ch.next()).done, true);
+});
+
+test("a slow reader pauses the stream; nothing is lost and the channel ends after the last batch", async () => {
+  const s = new PassThrough({ highWaterMark: 64 });
+  const ch = batchLines(text(s), { capacity: 1, coalesceMs: 0 });
+  const done = collect(ch, 5);
+  const n = 300;
+  for (let i = 0; i < n; i++) {
+    if (!s.write(`x${i}\n`)) await new Promise((r) => s.once("drain", r));
+  }
+  s.end();
+  const got = (await done).flat();
+  assert.equal(got.length, n);
+  assert.equal(got[n - 1], `x${n - 1}`);
+});
+
+test("readPipe reads a FIFO as text until its writer closes, multi-byte characters split across writes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const fifo = join(dir, "p");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const pipe = readPipe(fifo, 7);
+    const got = collect(batchLines(pipe, { coalesceMs: 1 }));
+    await sleep(50);
+    assert.equal(pipe.opened, false, "opened before any writer");
+    // a writer in another process: the euro sign is 3 bytes, the buffer 7
+    const body = Array.from({ length: 50 }, (_, i) => `€ line ${i} ü`).join("\n");
+    writeFileSync(join(dir, "w.sh"), `printf '%s\\n' "$1" > "$2"`);
+    assert.equal(spawnSync("sh", [join(dir, "w.sh"), body, fifo]).status, 0);
+    assert.deepEqual((await got).flat(), body.split("\n"));
+    assert.equal(pipe.opened, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
