@@ -4,8 +4,7 @@
  * a binary run a hundred times is read once and a rewritten one is read again.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 
 export interface ExeHasherOptions {
   concurrency?: number;
@@ -24,14 +23,28 @@ export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
   const waiting: (() => void)[] = [];
   let running = 0;
 
-  function read(path: string, signal: AbortSignal): Promise<string | null> {
-    return new Promise((resolve) => {
+  // One read buffer per hash in flight, reused: a compiler's 30 MB binary read in fresh
+  // chunks would cost the traced run collections of external memory.
+  const buffers: Buffer[] = [];
+
+  async function read(path: string, signal: AbortSignal): Promise<string | null> {
+    const buf = buffers.pop() ?? Buffer.allocUnsafeSlow(1 << 20);
+    let fh: Awaited<ReturnType<typeof open>> | null = null;
+    try {
+      fh = await open(path, "r");
       const h = createHash("sha256");
-      const s = createReadStream(path, { signal, highWaterMark: 1 << 20 });
-      s.on("data", (chunk) => h.update(chunk));
-      s.on("end", () => resolve(h.digest("hex")));
-      s.on("error", () => resolve(null));
-    });
+      for (;;) {
+        if (signal.aborted) return null;
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) return h.digest("hex");
+        h.update(buf.subarray(0, bytesRead));
+      }
+    } catch {
+      return null;
+    } finally {
+      buffers.push(buf);
+      await fh?.close().catch(() => {});
+    }
   }
 
   async function run(path: string, deadline: number): Promise<string | null> {
