@@ -88,7 +88,20 @@ export class Channel<T> implements AsyncIterable<T> {
     return new Promise((resolve) => this.readers.push(resolve));
   }
 
+  /** Whether close() was called (by the producer, or by a consumer that left). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** A consumer that leaves its loop early (`break`) closes the channel: producers stop. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return { next: () => this.next() };
+    return {
+      next: () => this.next(),
+      return: async () => {
+        this.items.length = 0;
+        this.close();
+        return { value: undefined, done: true };
+      },
+    };
   }
 }

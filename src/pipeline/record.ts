@@ -29,10 +29,18 @@ export async function openRecord(
   dir: string,
   id: string,
   meta: SessionMetadata,
-  o: { keyFile: string | null; env: NodeJS.ProcessEnv; lossless?: readonly StreamName[] },
+  o: {
+    keyFile: string | null;
+    env: NodeJS.ProcessEnv;
+    lossless?: readonly StreamName[];
+    /** Where hashing and writing run when env CAPSULE_WRITER does not say (see openSession). */
+    offload?: "worker" | "main";
+  },
 ): Promise<Record> {
   const secret = loadSecret({ keyFile: o.keyFile ?? undefined, sessionDir: dir }, o.env);
-  const session = await openSession(dir, id, { metadata: meta, secret });
+  const w = o.env.CAPSULE_WRITER;
+  const offload = w === "worker" || w === "main" ? w : (o.offload ?? "main");
+  const session = await openSession(dir, id, { metadata: meta, secret, offload });
   const lossless = o.lossless ?? ["raw"];
   let behind = false;
   // tree.json and metadata.json are rewritten whole: keep one write in flight, coalesce the rest

@@ -1,6 +1,6 @@
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
@@ -10,6 +10,7 @@ import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
+import { batchLines, readText } from "../trace/lines.js";
 import type { TraceLevel, TraceLoss, TraceSession } from "../trace/tracer.js";
 import { loadBpfFilter } from "./bpf-filter.js";
 import { type PipelineCounts, runPipeline } from "./pipeline.js";
@@ -203,29 +204,28 @@ export interface ImportOptions {
 }
 
 /** Lines of a text file in batches, without loading it whole. */
-async function* fileBatches(path: string, size = 4096): AsyncIterable<string[]> {
-  const rl = createInterface({
-    input: createReadStream(path, { highWaterMark: 1 << 20 }),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let batch: string[] = [];
-  for await (const line of rl) {
-    batch.push(line);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
+async function* fileBatches(path: string): AsyncIterable<string[]> {
+  for await (const batch of batchLines(readText(path, 1 << 20), { coalesceMs: 0, capacity: 4 })) {
+    // a trace saved on another system may end its lines in CRLF
+    for (let i = 0; i < batch.length; i++) {
+      const l = batch[i]!;
+      if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
     }
+    yield batch;
   }
-  if (batch.length) yield batch;
 }
 
 async function firstLines(path: string, n: number): Promise<string[]> {
   const out: string[] = [];
-  for await (const b of fileBatches(path, n)) {
-    out.push(...b);
-    break;
+  let rest = "";
+  for await (const chunk of readText(path)) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop() ?? "";
+    out.push(...parts);
+    if (out.length >= n) break; // closes the file
   }
-  return out.slice(0, n);
+  if (out.length < n && rest.length > 0) out.push(rest);
+  return out.slice(0, n).map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
 }
 
 /** `capsule import`: run the same pipeline over a saved trace file or -ff folder. */
@@ -262,7 +262,14 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   meta.source = path;
   meta.tracer = { name: "import", version: null, flags: [flavour], level: null, reason: null };
   // offline nothing is in a hurry: every stream applies backpressure instead of dropping
-  const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env, lossless: STREAMS });
+  // An import has the machine to itself: with a second core, hashing and writing go to a
+  // worker thread (a live run leaves the cores to the traced program).
+  const record = await openRecord(dir, id, meta, {
+    keyFile: o.keyFile,
+    env: o.env,
+    lossless: STREAMS,
+    offload: availableParallelism() > 1 ? "worker" : "main",
+  });
   const parser = createStraceParser({ t0EpochUs: null, defaultPid: rootPid ?? undefined });
   const stages = buildStages({
     parser,

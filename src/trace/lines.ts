@@ -19,7 +19,7 @@ export interface LinesOptions {
  * Split text chunks into batches of lines, keeping a partial last line for the next
  * chunk (a last line without a newline ends the last batch). Batches go into a bounded
  * channel; while it is full the source is not read, so the tracer blocks on its write
- * and nothing is dropped.
+ * and nothing is dropped. A reader that leaves early (closing the channel) stops the reading.
  */
 export function batchLines(source: AsyncIterable<string>, o: LinesOptions = {}): Channel<string[]> {
   const ch = new Channel<string[]>(o.capacity ?? 256);
@@ -63,6 +63,7 @@ export function batchLines(source: AsyncIterable<string>, o: LinesOptions = {}):
           else if (timer === null) timer = setTimeout(flush, coalesceMs);
         }
         while (waiting > 0) await queue;
+        if (ch.isClosed) break; // the reader left: stop reading (closes the source)
       }
     } catch (e) {
       failure = e;
@@ -75,13 +76,13 @@ export function batchLines(source: AsyncIterable<string>, o: LinesOptions = {}):
   return ch;
 }
 
-/** A named pipe (or file) read as text into one reused buffer. */
-export interface PipeText extends AsyncIterable<string> {
+/** A file or named pipe read as text, through one reused buffer. */
+export interface TextSource extends AsyncIterable<string> {
   /** Whether the open has returned (a FIFO's open waits for its writer). */
   readonly opened: boolean;
 }
 
-export function readPipe(path: string, bufferBytes = 1 << 16): PipeText {
+export function readText(path: string, bufferBytes = 1 << 16): TextSource {
   let opened = false;
   async function* chunks(): AsyncGenerator<string> {
     const fh = await open(path, "r");

@@ -1,4 +1,4 @@
-// batchLines: a tracer's text into batches of lines, coalesced, in order, bounded; readPipe: a FIFO as text.
+// batchLines: a tracer's text into batches of lines, coalesced, in order, bounded; readText: a FIFO as text.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { batchLines, readPipe } from "../../src/trace/lines.js";
+import { batchLines, readText } from "../../src/trace/lines.js";
 
 /** A PassThrough read as text chunks. */
 function text(s: PassThrough): AsyncIterable<string> {
@@ -64,12 +64,12 @@ test("a slow reader pauses the stream; nothing is lost and the channel ends afte
   assert.equal(got[n - 1], `x${n - 1}`);
 });
 
-test("readPipe reads a FIFO as text until its writer closes, multi-byte characters split across writes", async () => {
+test("readText reads a FIFO as text until its writer closes, multi-byte characters split across writes", async () => {
   const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
   try {
     const fifo = join(dir, "p");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
-    const pipe = readPipe(fifo, 7);
+    const pipe = readText(fifo, 7);
     const got = collect(batchLines(pipe, { coalesceMs: 1 }));
     await sleep(50);
     assert.equal(pipe.opened, false, "opened before any writer");
@@ -79,6 +79,33 @@ test("readPipe reads a FIFO as text until its writer closes, multi-byte characte
     assert.equal(spawnSync("sh", [join(dir, "w.sh"), body, fifo]).status, 0);
     assert.deepEqual((await got).flat(), body.split("\n"));
     assert.equal(pipe.opened, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a reader that leaves early stops the reading and closes the file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const file = join(dir, "big");
+    writeFileSync(file, "x\n".repeat(1 << 20));
+    const src = readText(file, 4096);
+    let chunks = 0;
+    const counted = {
+      async *[Symbol.asyncIterator]() {
+        for await (const c of src) {
+          chunks++;
+          yield c;
+        }
+      },
+    };
+    for await (const b of batchLines(counted, { coalesceMs: 0, capacity: 2 })) {
+      assert.equal(b[0], "x");
+      break;
+    }
+    await sleep(100);
+    // 2 MiB in 4 KiB reads is 512 chunks: reading stopped after a few
+    assert.ok(chunks < 20, `${chunks} chunks read after the reader left`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

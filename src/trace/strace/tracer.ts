@@ -6,7 +6,7 @@ import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
 import { resolveCommand } from "../command.js";
-import { batchLines, readPipe } from "../lines.js";
+import { batchLines, readText } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { straceFlags } from "./flags.js";
 
@@ -83,7 +83,7 @@ export function createStraceTracer(): Tracer {
         env: req.env,
         stdio: "inherit",
       });
-      const pipe = readPipe(fifo);
+      const pipe = readText(fifo);
       const lines = batchLines(pipe);
       let rootPid: number | null = null;
       const pending: NodeJS.Signals[] = [];
