@@ -205,7 +205,7 @@ export interface ImportOptions {
 
 /** Lines of a text file in batches, without loading it whole. */
 async function* fileBatches(path: string): AsyncIterable<string[]> {
-  for await (const batch of batchLines(readText(path, 1 << 20), { coalesceMs: 0, capacity: 4 })) {
+  for await (const batch of batchLines(readText(path), { coalesceMs: 0, capacity: 4 })) {
     // a trace saved on another system may end its lines in CRLF
     for (let i = 0; i < batch.length; i++) {
       const l = batch[i]!;
