@@ -7,11 +7,14 @@
  * Files are validated when loaded: a bad file is one CapsuleError naming the file,
  * the place in it, and the problem.
  */
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse as parseYaml } from "yaml";
 import { CapsuleError } from "../core/errors.js";
 import { ACTION_KINDS, type ActionKind, type AgentWorkflow, type Severity } from "../core/events.js";
+import { capsuleHome } from "../session/layout.js";
 
 /** A test on a process's command line. Every key given must hold. */
 export interface ArgvMatch {
@@ -324,16 +327,50 @@ export interface RuleFile {
   risks: RiskRule[];
 }
 
-/** Validates the text of one rule file; `name` is used in error messages. */
-export function parseRuleFile(text: string, name: string): RuleFile {
-  const c = new Checker(name);
+const require = createRequire(import.meta.url);
+
+/**
+ * The YAML document of a rule file's text. Parsing the shipped rules costs every command
+ * tens of milliseconds, so parsed documents are kept as JSON in
+ * `$CAPSULE_HOME/cache/rules/<sha-256 of the text>.json`; a cache that cannot be read or
+ * written is simply not used. The YAML library is loaded only on a miss.
+ */
+function yamlDocument(text: string, c: Checker): unknown {
+  const key = createHash("sha256").update(text).digest("hex");
+  const dir = join(capsuleHome(), "cache", "rules");
+  const file = join(dir, `${key}.json`);
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { doc: unknown }).doc;
+  } catch {
+    // not cached yet (or unreadable): parse
+  }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = (require("yaml") as typeof import("yaml")).parse(text);
   } catch (e) {
     const msg = (e as Error).message.split("\n")[0] ?? "";
     c.fail("not valid YAML", msg);
   }
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    // only what JSON keeps as it is (no .inf or .nan)
+    const json = JSON.stringify({ doc: doc ?? null }, (_k, v: unknown) => {
+      if (typeof v === "number" && !Number.isFinite(v)) throw new RangeError("not JSON");
+      return v;
+    });
+    writeFileSync(tmp, json, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    // a read-only home: no cache
+  }
+  return doc;
+}
+
+/** Validates the text of one rule file; `name` is used in error messages. */
+export function parseRuleFile(text: string, name: string): RuleFile {
+  const c = new Checker(name);
+  let doc = yamlDocument(text, c);
   if (doc === null || doc === undefined) doc = {};
   const o = c.obj(doc, "top level", ["version", "agents", "system_tools", "workflows", "risks"]);
   if (o.version !== undefined && o.version !== 1) c.fail("version", "only version 1 is known");
@@ -362,15 +399,25 @@ export function parseRuleFile(text: string, name: string): RuleFile {
   };
 }
 
+/** Rule files already read by this process (`capsule run` reads them again for its report). */
+const readFiles = new Map<string, { stamp: string; rules: RuleFile }>();
+
 function readRuleFile(path: string): RuleFile {
   let text: string;
+  let stamp: string;
   try {
+    const st = statSync(path);
+    stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const known = readFiles.get(path);
+    if (known?.stamp === stamp) return known.rules;
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CapsuleError("BAD_INPUT", `${path}: cannot read rule file (${code ?? (e as Error).message})`);
   }
-  return parseRuleFile(text, path);
+  const rules = parseRuleFile(text, path);
+  readFiles.set(path, { stamp, rules });
+  return rules;
 }
 
 /**

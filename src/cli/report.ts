@@ -1,5 +1,4 @@
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError } from "../core/errors.js";
@@ -7,7 +6,7 @@ import { buildAISynthesis } from "../report/ai.js";
 import { renderHuman } from "../report/human.js";
 import { buildMachineReport } from "../report/json.js";
 import { buildReportModel, type ReportModel } from "../report/model.js";
-import { resolveSession } from "../session/layout.js";
+import { capsuleHome, resolveSession } from "../session/layout.js";
 
 const FORMATS = ["human", "ai", "json"] as const;
 type Format = (typeof FORMATS)[number];
@@ -20,10 +19,6 @@ interface ReportFlags {
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-
-function capsuleHome(): string {
-  return process.env.CAPSULE_HOME ? resolve(process.env.CAPSULE_HOME) : join(homedir(), ".capsule");
-}
 
 async function model(session: string | undefined, rules: string[], scanEnriched: boolean): Promise<ReportModel> {
   const dir = resolveSession(session);

@@ -1,5 +1,4 @@
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
 import { createAggregator } from "../aggregate/aggregator.js";
 import { createActivityCollector } from "../classify/activity.js";
 import { classifyTree } from "../classify/labels.js";
@@ -9,6 +8,7 @@ import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, R
 import type { Stage } from "../core/stage.js";
 import { createEnricher } from "../enrich/index.js";
 import { redactDataArgs } from "../parse/strace/redact.js";
+import { capsuleHome } from "../session/layout.js";
 import { createTracker } from "../track/tracker.js";
 import type { Stages } from "./pipeline.js";
 
@@ -24,11 +24,6 @@ export interface StageOptions {
   projectDir: string | null;
   env: NodeJS.ProcessEnv;
   filter: ((e: EnhancedEvent) => boolean) | null;
-}
-
-/** Where Capsule keeps its own files, for the "tampering with the capsule" rule. */
-export function capsuleHome(env: NodeJS.ProcessEnv): string {
-  return env.CAPSULE_HOME ? resolve(env.CAPSULE_HOME) : join(env.HOME ?? homedir(), ".capsule");
 }
 
 /**

@@ -13,10 +13,14 @@ export const TREE_FILE = "tree.json";
 
 const SESSION_NAME = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
+/** Where Capsule keeps its files: `$CAPSULE_HOME`, or `~/.capsule`. */
+export function capsuleHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CAPSULE_HOME ? resolve(env.CAPSULE_HOME) : join(env.HOME ?? homedir(), ".capsule");
+}
+
 /** `$CAPSULE_HOME/runs`, or `~/.capsule/runs`. */
 export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.CAPSULE_HOME;
-  return home ? join(resolve(home), "runs") : join(homedir(), ".capsule", "runs");
+  return join(capsuleHome(env), "runs");
 }
 
 /** `<UTC time as YYYYMMDDTHHMMSSZ>-<6 hex>`. */

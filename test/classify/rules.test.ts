@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { compileNameGlobs, compilePathGlobs, isLoopback } from "../../src/classify/match.js";
-import { loadRules } from "../../src/classify/rules.js";
+import { loadRules, parseRuleFile } from "../../src/classify/rules.js";
 import { CapsuleError } from "../../src/core/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "capsule-rules-"));
@@ -118,5 +119,35 @@ describe("matching", () => {
     for (const a of ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "::ffff:127.0.0.1", "localhost", "0.0.0.0"])
       assert.ok(isLoopback(a), a);
     for (const a of ["10.0.0.1", "1.2.3.4", "2001:db8::1", "128.0.0.1", "example.com"]) assert.ok(!isLoopback(a), a);
+  });
+});
+
+describe("the cache of parsed rule files", () => {
+  it("keeps each parsed text under its SHA-256, reads it back, and recovers from a broken entry", () => {
+    const saved = process.env.CAPSULE_HOME;
+    const home = mkdtempSync(join(tmpdir(), "capsule-rules-cache-"));
+    process.env.CAPSULE_HOME = home;
+    try {
+      const text = "version: 1\nworkflows:\n  - workflow: SecurityOperation\n    programs: [cachetool]\n";
+      const entry = join(home, "cache", "rules", `${createHash("sha256").update(text).digest("hex")}.json`);
+      const first = parseRuleFile(text, "a.yml");
+      assert.deepEqual(JSON.parse(readFileSync(entry, "utf8")).doc.workflows[0].programs, ["cachetool"]);
+      // what is cached is what is used: the same text now reads the entry
+      writeFileSync(entry, JSON.stringify({ doc: { workflows: [{ workflow: "FileAnalysis", programs: ["x"] }] } }));
+      assert.equal(parseRuleFile(text, "a.yml").workflows[0]?.workflow, "FileAnalysis");
+      // a broken entry is parsed again and rewritten
+      writeFileSync(entry, "{not json");
+      assert.deepEqual(parseRuleFile(text, "a.yml"), first);
+      assert.ok(JSON.parse(readFileSync(entry, "utf8")).doc);
+      // YAML values JSON cannot keep are not cached
+      const inf =
+        "version: 1\nrisks: []\nworkflows: []\nagents: []\nsystem_tools: {programs: [], shells: [], plumbing: []}\n# .inf\nx_unused: .inf\n";
+      assert.throws(() => parseRuleFile(inf, "b.yml"));
+      const infEntry = join(home, "cache", "rules", `${createHash("sha256").update(inf).digest("hex")}.json`);
+      assert.equal(existsSync(infEntry), false);
+    } finally {
+      if (saved === undefined) delete process.env.CAPSULE_HOME;
+      else process.env.CAPSULE_HOME = saved;
+    }
   });
 });
