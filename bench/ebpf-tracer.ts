@@ -1,154 +1,181 @@
-// Wall-time cost of the eBPF tracer on a build-like workload (make -j2 of N small C
-// files), against the bare build and against `strace -f -ttt -T -yy -o /dev/null`.
-// The eBPF time includes its start-up (bpftrace compiling and attaching its program)
-// and reading and parsing every line it wrote. Start-up latency is the time from
-// starting the tracer to the command's first instruction: the command's first act is to
-// write bash's $EPOCHREALTIME to a marker file. Runs interleave the three ways (the
-// machine's load drifts); figures are medians.
+// Wall-time cost of `capsule run --tracer ebpf` and `capsule run --tracer strace`, end to
+// end through the built CLI (`npm run build` first), on a build-like workload (make -j2 of
+// N small C files), against the bare command. Each capsule run records a whole session
+// (raw lines, parsing, enrichment, hash chains) into a throwaway CAPSULE_HOME under
+// bench/out. Start-up latency is the time from starting `capsule run` to the command's
+// first instruction: the command's first act is to write bash's $EPOCHREALTIME to a
+// marker file. Runs interleave the three ways (the machine's load drifts); figures are
+// medians. CPU: capsule's own (node, sampled from /proc every 50 ms, so slightly low) and
+// everything it started (bpftrace or strace, and the build).
 //
-//   npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--level files|process|full]
+//   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--level files|process|full]
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createEbpfTracer } from "../src/trace/ebpf/index.js";
-import type { TraceLevel } from "../src/trace/tracer.js";
 import { cleanBuild, fmt, makeBuildWorkload, median, OUT } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
     files: { type: "string", default: "300" },
-    runs: { type: "string", default: "3" },
+    runs: { type: "string", default: "5" },
     level: { type: "string", default: "files" },
+    ways: { type: "string", default: "bare,ebpf,strace" },
   },
 });
 const runs = Number(values.runs);
-const level = values.level as TraceLevel;
+const ways = values.ways!.split(",") as Way[];
+const capsule = join(new URL("..", import.meta.url).pathname, "dist/cli/main.js");
+if (!existsSync(capsule)) {
+  console.error(`ebpf-tracer: ${capsule} is missing: run npm run build first`);
+  process.exit(2);
+}
 const dir = makeBuildWorkload(Number(values.files));
+const home = join(OUT, "ebpf-tracer-home");
 const marker = join(OUT, "ebpf-tracer.marker");
 // the command's first instruction writes the time; then it is make
 const command = ["bash", "-c", `echo "$EPOCHREALTIME" > ${marker}; exec make -s -j2`];
 
+type Way = "bare" | "ebpf" | "strace";
 const nowS = (): number => (performance.timeOrigin + performance.now()) / 1000;
-const markedAt = (): number => Number(readFileSync(marker, "utf8").trim());
 
 interface Sample {
   total: number;
   startup: number;
-  lines?: number;
-  /** CPU seconds: this process (reading and parsing), and its reaped children (the build, bpftrace or strace). */
-  cpuSelf: number;
-  cpuChildren: number;
+  /** Raw lines the session recorded, and records the kernel dropped. */
+  lines: number | null;
+  dropped: number | null;
+  /** CPU seconds: capsule itself (null when bare), and everything below it. */
+  cpuCapsule: number | null;
+  cpuBelow: number;
 }
 
 const TICK = 100; // USER_HZ
-/** This process's CPU seconds, and its reaped children's (from /proc/self/stat). */
-function cpu(): { self: number; children: number } {
-  const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
-  // fields after the comm: state is 0, utime 11, stime 12, cutime 13, cstime 14
-  return { self: (Number(f[11]) + Number(f[12])) / TICK, children: (Number(f[13]) + Number(f[14])) / TICK };
+/** utime+stime and cutime+cstime of a process, in seconds, or null when it is gone. */
+function cpuOf(pid: number | "self"): { own: number; reaped: number } | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    // fields after the comm: state is 0, utime 11, stime 12, cutime 13, cstime 14
+    return { own: (Number(f[11]) + Number(f[12])) / TICK, reaped: (Number(f[13]) + Number(f[14])) / TICK };
+  } catch {
+    return null;
+  }
 }
 
-function runChild(argv: string[]): Promise<Sample> {
+function session(): { lines: number | null; dropped: number | null } {
+  const runs = join(home, "runs");
+  const names = existsSync(runs) ? readdirSync(runs) : [];
+  if (names.length !== 1) return { lines: null, dropped: null };
+  const meta = JSON.parse(readFileSync(join(runs, names[0]!, "metadata.json"), "utf8")) as {
+    counts?: { lines?: number; dropped?: number };
+  };
+  return { lines: meta.counts?.lines ?? null, dropped: meta.counts?.dropped ?? null };
+}
+
+function run(way: Way): Promise<Sample> {
+  const argv =
+    way === "bare"
+      ? command
+      : [
+          process.execPath,
+          capsule,
+          "run",
+          "--tracer",
+          way,
+          "--level",
+          values.level!,
+          "--report",
+          "none",
+          "-q",
+          "--",
+          ...command,
+        ];
+  rmSync(home, { recursive: true, force: true });
+  rmSync(marker, { force: true });
+  const c0 = cpuOf("self")!;
   const start = nowS();
-  const c0 = cpu();
   return new Promise((resolve, reject) => {
-    const c = spawn(argv[0]!, argv.slice(1), { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+    const c = spawn(argv[0]!, argv.slice(1), {
+      cwd: dir,
+      env: { ...process.env, CAPSULE_HOME: home },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    // capsule's own CPU, sampled while it runs (gone from /proc once reaped)
+    let own = 0;
+    const poll = setInterval(() => {
+      const x = c.pid === undefined ? null : cpuOf(c.pid);
+      if (x !== null) own = x.own;
+    }, 50);
     c.on("error", reject);
-    c.on("exit", (code) => {
+    c.on("exit", (code, signal) => {
       const total = nowS() - start;
-      if (code !== 0) reject(new Error(`${argv.join(" ")} exited ${code}`));
-      else {
-        const c1 = cpu();
-        resolve({
-          total,
-          startup: markedAt() - start,
-          cpuSelf: c1.self - c0.self,
-          cpuChildren: c1.children - c0.children,
-        });
+      clearInterval(poll);
+      if (code !== 0) {
+        reject(new Error(`${argv.join(" ")} ended ${code ?? signal}`));
+        return;
       }
+      const c1 = cpuOf("self")!;
+      const s = way === "bare" ? { lines: null, dropped: null } : session();
+      const reaped = c1.reaped - c0.reaped;
+      resolve({
+        total,
+        startup: Number(readFileSync(marker, "utf8").trim()) - start,
+        ...s,
+        cpuCapsule: way === "bare" ? null : own,
+        cpuBelow: way === "bare" ? reaped : reaped - own,
+      });
     });
   });
 }
 
-const tracer = createEbpfTracer();
-async function runEbpf(): Promise<Sample> {
-  const workDir = mkdtempSync(join(tmpdir(), "capsule-bench-ebpf-"));
-  try {
-    const start = nowS();
-    const c0 = cpu();
-    const s = await tracer.start({ argv: command, cwd: dir, env: process.env, level, workDir });
-    const parser = tracer.parser(s.info.t0EpochUs);
-    let lines = 0;
-    for await (const batch of s.lines) {
-      parser.push(batch.map((line, i) => ({ seq: lines + i, line, src: null })));
-      lines += batch.length;
-    }
-    parser.end();
-    const total = nowS() - start;
-    const o = await s.outcome;
-    if (o.code !== 0) throw new Error(`traced build failed: ${JSON.stringify(o)}`);
-    const lost = s.losses().reduce((n, l) => n + l.count, 0);
-    if (lost > 0) console.log(`  (the kernel dropped ${lost} records in this run)`);
-    await new Promise((r) => setTimeout(r, 100)); // let bpftrace be reaped, so its CPU is counted
-    const c1 = cpu();
-    return {
-      total,
-      startup: markedAt() - start,
-      lines,
-      cpuSelf: c1.self - c0.self,
-      cpuChildren: c1.children - c0.children,
-    };
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-}
-
-const a = await tracer.available();
-if (!a.ok) {
-  console.log(`ebpf-tracer: skipped: ${a.reason}`);
-  process.exit(0);
-}
+const load = (): string =>
+  loadavg()
+    .map((x) => fmt(x, 2))
+    .join(" ");
 console.log(
-  `workload: make -j2 of ${values.files} C files (${dir}); level ${level}; ${runs} runs each, interleaved, medians; load average ${loadavg()
-    .map((x) => fmt(x, 1))
-    .join(" ")}`,
+  `workload: make -j2 of ${values.files} C files (${dir}); capsule run --level ${values.level} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
 );
-const strace = ["strace", "-f", "-ttt", "-T", "-yy", "-o", "/dev/null", ...command];
-const samples: Record<"bare" | "ebpf" | "strace", Sample[]> = { bare: [], ebpf: [], strace: [] };
+const samples: Record<Way, Sample[]> = { bare: [], ebpf: [], strace: [] };
 for (let i = 0; i < runs; i++) {
-  for (const way of ["bare", "ebpf", "strace"] as const) {
+  for (const way of ways) {
     cleanBuild(dir);
-    const s = way === "bare" ? await runChild(command) : way === "ebpf" ? await runEbpf() : await runChild(strace);
+    const s = await run(way);
     samples[way].push(s);
+    const cpu =
+      s.cpuCapsule === null
+        ? `CPU: build ${fmt(s.cpuBelow)} s`
+        : `CPU: capsule ${fmt(s.cpuCapsule)} s, tracer+build ${fmt(s.cpuBelow)} s`;
+    const lines = s.lines === null ? "" : `; ${s.lines} lines${s.dropped ? `, ${s.dropped} dropped` : ""}`;
     console.log(
-      `  run ${i + 1} ${way.padEnd(6)} ${fmt(s.total)} s (start-up ${fmt(s.startup, 3)} s; CPU: capsule ${fmt(s.cpuSelf)} s, children ${fmt(s.cpuChildren)} s)`,
+      `  run ${i + 1} ${way.padEnd(6)} ${fmt(s.total)} s (start-up ${fmt(s.startup, 3)} s; ${cpu}${lines}) load ${load()}`,
     );
   }
 }
-const med = (way: keyof typeof samples, f: (s: Sample) => number): number => median(samples[way].map(f));
+rmSync(home, { recursive: true, force: true });
+const med = (way: Way, f: (s: Sample) => number): number => median(samples[way].map(f));
+if (samples.bare.length === 0) process.exit(0);
 const bare = med("bare", (s) => s.total);
-const bareWork = med("bare", (s) => s.total - s.startup);
+const bareCpu = med("bare", (s) => s.cpuBelow);
 console.log(
-  `bare     ${fmt(bare)} s                 start-up ${fmt(
+  `bare     ${fmt(bare)} s                start-up ${fmt(
     med("bare", (s) => s.startup),
     3,
-  )} s`,
+  )} s  CPU ${fmt(bareCpu)} s`,
 );
 for (const way of ["ebpf", "strace"] as const) {
+  if (samples[way].length === 0) continue;
   const total = med(way, (s) => s.total);
-  const work = med(way, (s) => s.total - s.startup);
   console.log(
     `${way.padEnd(8)} ${fmt(total)} s  ratio ${fmt(total / bare)}x  start-up ${fmt(
       med(way, (s) => s.startup),
       3,
-    )} s  after start-up ${fmt(work / bareWork)}x`,
+    )} s  CPU capsule ${fmt(med(way, (s) => s.cpuCapsule ?? 0))} s, tracer+build ${fmt(
+      med(way, (s) => s.cpuBelow),
+    )} s (bare ${fmt(bareCpu)} s)  lines ${fmt(
+      med(way, (s) => s.lines ?? 0),
+      0,
+    )}`,
   );
 }
-console.log(
-  `ebpf lines per run: ${fmt(
-    med("ebpf", (s) => s.lines ?? 0),
-    0,
-  )}`,
-);
+console.log(`load average at the end ${load()}`);
