@@ -93,8 +93,12 @@ test("lines become strace-shaped events: exec, files with cwd and fd paths, fail
     at(1025, 0, 100, '+ "gone/y"'),
     at(1030, 0, 100, "chdir = 0 <2> 5300 0 0 0 0 0"),
     at(1033, 0, 100, '+ "src"'),
-    at(1040, 0, 100, `openat = 4 <2> -100 5400 ${0o101} ${0o600} 0 0`),
-    at(1043, 0, 100, '+ "out.txt"'),
+    // line format 2: the call's first string ends its own line, after its first four words
+    at(1040, 0, 100, `openat = 4 <2> -100 5400 ${0o101} ${0o600} "out.txt"`),
+    // a call with five parameters keeps its strings on `+` lines
+    at(1050, 0, 100, "renameat2 = 0 <3> -100 5500 -100 5600 0"),
+    at(1052, 0, 100, '+ "out.txt"'),
+    at(1053, 0, 100, '+ "done.txt"'),
     // a thread, a child process, their exits
     at(1100, 0, 100, `clone3 = 101 <30> ${0x3d0f00} 0 0 0 0 ${0x7f00} ${0x8000} 0 88`),
     at(1200, 1, 100, `clone = 102 <40> ${0x1200011} 0 0 ${0x7fa0} 0`),
@@ -131,6 +135,18 @@ test("lines become strace-shaped events: exec, files with cwd and fd paths, fail
   assert.equal(failed!.retNote, "(No such file or directory)");
   assert.deepEqual(out!.args[0], { k: "fd", fd: -100, path: "/home/u/proj/src" }, "chdir moved the cwd");
   assert.equal(out!.retPath, "/home/u/proj/src/out.txt");
+  assert.deepEqual(out!.raw, [15], "a one-line call has one raw line");
+  assert.deepEqual(out!.args.slice(1), [
+    { k: "str", value: "out.txt", truncated: false },
+    { k: "sym", text: "O_WRONLY|O_CREAT" },
+    { k: "num", text: "0600" },
+  ]);
+  const [rename] = calls(events, "renameat2");
+  assert.deepEqual(
+    rename!.args.filter((a) => a.k === "str").map((a) => (a.k === "str" ? a.value : null)),
+    ["out.txt", "done.txt"],
+  );
+  assert.deepEqual(rename!.raw, [16, 17, 18]);
   const [unlink] = calls(events, "unlinkat");
   assert.deepEqual(unlink!.args, [
     { k: "fd", fd: 3, path: "/home/u/proj/src" },
@@ -276,6 +292,8 @@ test("the pump orders bpftrace's output, names the syscalls, and turns lost reco
         rec(at(0, 0, 0, "ready")),
         rec(at(100, 1, 51, "sys 257 = 3 <10> -100 1 2 3 4 5")),
         rec(at(111, 1, 51, '+ "/etc/hostname"')),
+        // the program prints epoch µs; raw lines carry <s>.<µs>
+        rec(`${T0 + 150} 1 51 sys 257 = 4 <2> -100 1 2 3 "/etc/passwd"`),
         rec(at(50, 0, 50, "clone = 51 <5> 17 0 0 0 0")),
         '{"type": "lost_events", "data": {"events": 7}}',
         rec(at(200, 0, 51, "exit 0")),
@@ -296,17 +314,19 @@ test("the pump orders bpftrace's output, names the syscalls, and turns lost reco
         "clone = 51 <5> 17 0 0 0 0",
         "openat = 3 <10> -100 1 2 3 4 5",
         '+ "/etc/hostname"',
+        'openat = 4 <2> -100 1 2 3 "/etc/passwd"',
         "lost 7",
         "exit 0",
         "exit 0",
       ],
     );
+    assert.ok(lines.includes(at(150, 1, 51, 'openat = 4 <2> -100 1 2 3 "/etc/passwd"')));
     assert.equal(pump.ready, true);
     assert.deepEqual(pump.losses, [
       {
         count: 7,
         reason: "the kernel dropped 7 records: bpftrace did not read its perf buffers fast enough",
-        from_ts: 111,
+        from_ts: 152,
         to_ts: 200,
       },
     ]);

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import type { ExitEvent, SignalEvent } from "../../src/core/events.js";
 import { ebpfOrSkip, runTraced, syscalls, treeOf } from "./ebpf-support.js";
 
-const SCRIPT = "cat /etc/hostname | wc -c; ls /nonexistent; exit 3";
+// head opens the missing file (ls would only stat it: the eBPF tracer records stat from level full on)
+const SCRIPT = "cat /etc/hostname | wc -c; head -c1 /nonexistent; exit 3";
 
 test("a shell pipeline: the tree from the first exec on, exit codes, failed lookups, nothing of a process beside it", {
   timeout: 120_000,
@@ -47,7 +48,7 @@ test("a shell pipeline: the tree from the first exec on, exit codes, failed look
       SCRIPT,
     ]);
 
-    // the tree: sh with cat, wc and ls as its children, each with its argv and exit status
+    // the tree: sh with cat, wc and head as its children, each with its argv and exit status
     const nodes = treeOf(r.items);
     const byArgv = (argv0: string) => nodes.filter((n) => n.execs.some((e) => e.argv[0] === argv0));
     const sh = nodes.find((n) => n.pid === root)!;
@@ -56,7 +57,7 @@ test("a shell pipeline: the tree from the first exec on, exit codes, failed look
     const expect: [string, string[], number][] = [
       ["cat", ["cat", "/etc/hostname"], 0],
       ["wc", ["wc", "-c"], 0],
-      ["ls", ["ls", "/nonexistent"], 2],
+      ["head", ["head", "-c1", "/nonexistent"], 1],
     ];
     for (const [name, argv, code] of expect) {
       const found = byArgv(name);
@@ -66,12 +67,12 @@ test("a shell pipeline: the tree from the first exec on, exit codes, failed look
       assert.equal(found[0]!.exit_code, code, `${name} exit code`);
     }
 
-    // ls looked /nonexistent up and failed with ENOENT
-    const ls = byArgv("ls")[0]!;
+    // head tried to open /nonexistent and failed with ENOENT
+    const head = byArgv("head")[0]!;
     const lookups = syscalls(r.events).filter(
-      (e) => e.pid === ls.pid && e.args.some((a) => a.k === "str" && a.value === "/nonexistent"),
+      (e) => e.pid === head.pid && e.args.some((a) => a.k === "str" && a.value === "/nonexistent"),
     );
-    assert.ok(lookups.length > 0, "ls's lookup of /nonexistent is recorded");
+    assert.ok(lookups.length > 0, "head's open of /nonexistent is recorded");
     assert.ok(lookups.every((e) => e.errno === "ENOENT" && e.ret === "-1"));
     // every failed open names a file that is not there; every successful one a file that is
     const opens = syscalls(r.events, "openat");
@@ -85,6 +86,13 @@ test("a shell pipeline: the tree from the first exec on, exit codes, failed look
       if (e.errno === "ENOENT") assert.equal(existsSync(p), false, `${p} failed to open but exists`);
       else if (e.errno === null) assert.equal(existsSync(p), true, `${p} opened but does not exist`);
     }
+    // level files leaves the metadata checks out, and says so
+    const checks = new Set(["stat", "lstat", "newfstatat", "statx", "access", "faccessat", "faccessat2", "readlink"]);
+    assert.deepEqual(
+      syscalls(r.events).filter((e) => checks.has(e.call)),
+      [],
+    );
+    assert.ok(r.info.notes?.some((n) => n.startsWith("metadata and existence checks")));
 
     // only the traced tree: no event of the loop beside it, every pid a node of the tree
     const treePids = new Set(nodes.map((n) => n.pid));

@@ -1,5 +1,5 @@
 /**
- * The raw line format of Capsule's bpftrace tracer (version 1). The tracer's program
+ * The raw line format of Capsule's bpftrace tracer (version 2). The tracer's program
  * generator and this folder's parser both read this table, so the two cannot drift.
  *
  * Every line starts `<epoch s>.<µs> <cpu> <tid> ` and goes on with one of:
@@ -7,6 +7,8 @@
  *   NAME = RET <DUR> A0 A1 A2 A3 A4 A5     a syscall: return value, duration in µs, its six
  *        [| X Y E0 E1 E2 E3]               argument words (CallSpec.params) and, for calls
  *                                          with a struct, X Y and its first four u64 words
+ *   NAME = RET <DUR> A0 A1 A2 A3 "STR"     (version 2) a call of at most four parameters,
+ *                                          no struct, with its first string: one line
  *   + "STR"                                the next string of that call (CallSpec.params
  *                                          marked `*`, an AF_UNIX name, a link target)
  *   NAME = CHILD <DUR> FLAGS ...           a fork: clone (FLAGS NEWSP PTID CTID TLS) or
@@ -30,7 +32,8 @@
  */
 import type { TraceLevel } from "../../trace/tracer.js";
 
-export const FORMAT_VERSION = 1;
+/** 2: a call's first string ends its own line (1: every string on a `+` line; both are read). */
+export const FORMAT_VERSION = 2;
 /** bpftrace's string buffer (BPFTRACE_STRLEN, at most 200 in 0.17): strings keep STRLEN-1 bytes. */
 export const STRLEN = 200;
 /** argv elements printed per exec; more are counted as cut. */
@@ -78,6 +81,13 @@ export interface CallSpec {
    * tracer says so in its notes.
    */
   quiet?: number;
+  /**
+   * A metadata or existence check (stat, access, readlink): the eBPF tracer records it
+   * from level `full` on, where strace records it at `files` (a build makes thousands and
+   * none is one of the `files` level's promises: exec, fork, exit, opens, creates,
+   * unlinks, renames, chmods, connects). Its `level` is `full`; the tracer says so in its notes.
+   */
+  check?: true;
 }
 
 /** `dfd:i *filename flags:i mode:i`: `*` a string, `:i` a C int. */
@@ -98,7 +108,7 @@ const c = (
   level: TraceLevel,
   nr: [number | null, number | null],
   ps: string,
-  extra: Partial<Pick<CallSpec, "call" | "struct" | "role" | "only" | "out" | "quiet">> = {},
+  extra: Partial<Pick<CallSpec, "call" | "struct" | "role" | "only" | "out" | "quiet" | "check">> = {},
 ): CallSpec => ({ name, call: extra.call ?? name, level, params: params(ps), nr, ...extra });
 
 /** Every call the tracer knows, with the level that records it. */
@@ -146,16 +156,16 @@ export const CALLS: readonly CallSpec[] = [
   c("truncate", "files", [76, 45], "*path length"),
   c("ftruncate", "files", [77, 46], "fd:i length"),
   c("utimensat", "files", [280, 88], "dfd:i *filename utimes flags:i"),
-  // files: metadata and existence checks (the buffers they fill are not read)
-  c("newstat", "files", [4, null], "*filename statbuf", { call: "stat" }),
-  c("newlstat", "files", [6, null], "*filename statbuf", { call: "lstat" }),
-  c("newfstatat", "files", [262, 79], "dfd:i *filename statbuf flag:i"),
-  c("statx", "files", [332, 291], "dfd:i *filename flags:i mask:i buffer"),
-  c("access", "files", [21, null], "*filename mode:i"),
-  c("faccessat", "files", [269, 48], "dfd:i *filename mode:i"),
-  c("faccessat2", "files", [439, 439], "dfd:i *filename mode:i flags:i"),
-  c("readlink", "files", [89, null], "*path buf bufsiz:i", { out: 1, quiet: 22 }),
-  c("readlinkat", "files", [267, 78], "dfd:i *pathname buf bufsiz:i", { out: 2, quiet: 22 }),
+  // metadata and existence checks (the buffers they fill are not read): see CallSpec.check
+  c("newstat", "full", [4, null], "*filename statbuf", { call: "stat", check: true }),
+  c("newlstat", "full", [6, null], "*filename statbuf", { call: "lstat", check: true }),
+  c("newfstatat", "full", [262, 79], "dfd:i *filename statbuf flag:i", { check: true }),
+  c("statx", "full", [332, 291], "dfd:i *filename flags:i mask:i buffer", { check: true }),
+  c("access", "full", [21, null], "*filename mode:i", { check: true }),
+  c("faccessat", "full", [269, 48], "dfd:i *filename mode:i", { check: true }),
+  c("faccessat2", "full", [439, 439], "dfd:i *filename mode:i flags:i", { check: true }),
+  c("readlink", "full", [89, null], "*path buf bufsiz:i", { out: 1, quiet: 22, check: true }),
+  c("readlinkat", "full", [267, 78], "dfd:i *pathname buf bufsiz:i", { out: 2, quiet: 22, check: true }),
   c("getdents64", "files", [217, 61], "fd:i dirent count:i"),
   // identity changes
   c("setuid", "files", [105, 146], "uid:i"),

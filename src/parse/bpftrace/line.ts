@@ -7,12 +7,19 @@ export interface Head {
   tid: number;
   /** Index of the body after the head. */
   body: number;
+  /** Where the time ends, and whether it was written as plain µs. */
+  timeEnd: number;
+  timeIsUs: boolean;
 }
 
 const D0 = 48;
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-/** Fill `h` from the head of `s`; false when `s` does not start with one. */
+/**
+ * Fill `h` from the head of `s`; false when `s` does not start with one. The time may also
+ * be plain epoch µs (`1795456847495997`), as the tracer's program prints it before the
+ * pump rewrites it (`timeIsUs` then tells which form it was).
+ */
 export function scanHead(s: string, h: Head): boolean {
   let i = 0;
   let sec = 0;
@@ -22,15 +29,24 @@ export function scanHead(s: string, h: Head): boolean {
     sec = sec * 10 + (c - D0);
     c = s.charCodeAt(++i);
   }
-  if (c !== 46) return false;
   let us = 0;
-  const fracStart = ++i;
-  c = s.charCodeAt(i);
-  while (isDigit(c)) {
-    us = us * 10 + (c - D0);
-    c = s.charCodeAt(++i);
+  if (c === 32) {
+    // plain µs
+    us = sec % 1_000_000;
+    sec = (sec - us) / 1_000_000;
+    h.timeIsUs = true;
+  } else {
+    if (c !== 46) return false;
+    const fracStart = ++i;
+    c = s.charCodeAt(i);
+    while (isDigit(c)) {
+      us = us * 10 + (c - D0);
+      c = s.charCodeAt(++i);
+    }
+    if (i - fracStart !== 6 || c !== 32) return false;
+    h.timeIsUs = false;
   }
-  if (i - fracStart !== 6 || c !== 32) return false;
+  h.timeEnd = i;
   i++;
   let neg = false;
   if (s.charCodeAt(i) === 45) {

@@ -91,7 +91,7 @@ class Parser implements BpftraceParser {
   private seq = 0;
   private out: ParsedItem[] = [];
   private arch = "x86_64";
-  private readonly h: Head = { ts: 0, cpu: 0, tid: 0, body: 0 };
+  private readonly h: Head = { ts: 0, cpu: 0, tid: 0, body: 0, timeEnd: 0, timeIsUs: false };
   private readonly tasks = new TaskState();
   private readonly execs = new Map<number, PendingExec>();
   private readonly calls = new Map<number, PendingCall>();
@@ -340,7 +340,12 @@ class Parser implements BpftraceParser {
     }
     // which `+` lines follow: mirrors the exit probes' choice (program.ts)
     const p: PendingCall = { raw: [r.seq], lines: [r.line], spec, ev: base, v, slots: stringSlots(spec, v), strs: [] };
-    if (p.slots.length > 0) this.calls.set(tid, p);
+    // format 2: the first string may end the call's own line
+    if (f.str !== null && p.slots.length > 0) {
+      this.count(f.str);
+      p.strs.push(f.str);
+    }
+    if (p.strs.length < p.slots.length) this.calls.set(tid, p);
     else this.complete(p);
   }
 

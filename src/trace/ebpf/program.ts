@@ -53,12 +53,18 @@ export interface Program {
 }
 
 /** `@kind` bits: how the probes treat a call. */
-const K = { exec: 1, fork: 2, sockaddr: 4, peer: 8, how: 16, out: 32, quiet: 64 } as const;
+const K = { exec: 1, fork: 2, sockaddr: 4, peer: 8, how: 16, out: 32, quiet: 64, wide: 128 } as const;
+/** Words the one-record form of a call with a string has room for (probe 1b). */
+const INLINE_WORDS = 4;
 
-/** `printf` of one line: the `<ts> <cpu> <tid> ` head from `$e` (epoch ns), then `fmt`. */
-function line(fmt: string, args: string[], tid = "tid"): string {
-  const all = ["$e / 1000000000", "($e / 1000) % 1000000", "cpu", tid, ...args];
-  return `printf("%lu.%06lu %d %d ${fmt}\\n", ${all.join(", ")});`;
+/**
+ * `printf` of one line: the `<epoch µs> <cpu> <tid> ` head from `$e` (epoch ns), then
+ * `fmt`. The pump writes the time as `<s>.<µs>` (format.ts): one field less here leaves
+ * room on the BPF stack for a call's words and its string in one record.
+ */
+function line(fmt: string, args: string[], tid = "tid", ns = "$e"): string {
+  const all = [`${ns} / 1000`, "cpu", tid, ...args];
+  return `printf("%lu %d %d ${fmt}\\n", ${all.join(", ")});`;
 }
 
 const str = (ptr: string): string => `str(uptr(${ptr}))`;
@@ -85,6 +91,7 @@ function kindOf(spec: CallSpec): number {
   if (spec.struct === "how") k |= K.how;
   if (spec.out !== undefined) k |= K.out;
   if (spec.quiet !== undefined) k |= K.quiet;
+  if (spec.params.length > INLINE_WORDS) k |= K.wide;
   return k;
 }
 
@@ -175,18 +182,23 @@ export function buildProgram(o: ProgramOptions): Program {
       : `$quiet = 0; if (($k & ${K.quiet}) != 0) { if ($r == -@quiet[$id]) { $quiet = 1; } }`;
 
   // ── exit 1: the call ──
+  // A call whose first string ends its own line (one record instead of two) is printed by
+  // probe 1b: the string's buffer and the wider record need a BPF stack of their own, and
+  // even so only INLINE_WORDS words fit: calls with more parameters keep the `+` line.
   const head = "sys %ld = %ld <%lu> %ld %ld %ld %ld %ld %ld";
   const headArgs = ["$id", "$r", "$d", "$c.0", "$c.1", "$c.2", "$c.3", "$c.4", "$c.5"];
+  const structs = `${K.sockaddr} | ${K.peer} | ${K.how}`;
+  const inline = `@p0[tid] != 0 && ($k & (${structs} | ${K.wide})) == 0 && (($k & ${K.exec}) == 0 || $r < 0) && @live[tid] == 1`;
   probe("tracepoint:raw_syscalls:sys_exit", "@nr[tid]", [
     "$id = @nr[tid];",
     "$k = @kind[$id];",
     "$r = args->ret;",
     quietCheck,
     // forks print at the fork; the launcher's failed PATH search is not the command's
-    `if (($k & ${K.fork}) == 0 && (@live[tid] == 1 || $r >= 0) && $quiet == 0) {`,
+    `if (($k & ${K.fork}) == 0 && (@live[tid] == 1 || $r >= 0) && $quiet == 0 && !(${inline})) {`,
     "  $c = @a[tid];",
     ...entryTime.map((l) => `  ${l}`),
-    `  if (($k & (${K.sockaddr} | ${K.peer} | ${K.how})) != 0) {`,
+    `  if (($k & (${structs})) != 0) {`,
     `    $p = ($k & ${K.how}) != 0 ? (uint64)$c.2 : (uint64)$c.1;`,
     "    $x = (int64)0;",
     "    $y = (int64)0;",
@@ -201,8 +213,30 @@ export function buildProgram(o: ProgramOptions): Program {
     "  }",
     "}",
   ]);
+  // 1b: the words straight from the map (a copy of the tuple would not fit beside the string)
+  probe("tracepoint:raw_syscalls:sys_exit", "@p0[tid]", [
+    "$id = @nr[tid];",
+    "$k = @kind[$id];",
+    "$r = args->ret;",
+    quietCheck,
+    `if ($quiet == 0 && ${inline}) {`,
+    "  $t = @ts[tid];",
+    `  ${line(
+      `sys %ld = %ld <%lu>${" %ld".repeat(INLINE_WORDS)} \\"%s\\"`,
+      [
+        "$id",
+        "$r",
+        "(nsecs - $t) / 1000",
+        ...Array.from({ length: INLINE_WORDS }, (_, i) => `@a[tid].${i}`),
+        str("@p0[tid]"),
+      ],
+      "tid",
+      `($t + ${off})`,
+    )}`,
+    "}",
+  ]);
 
-  // ── exit 2: the first string (a path; an AF_UNIX name) ──
+  // ── exit 2: the first string of a call with a struct (an AF_UNIX name; openat2's path) or too many words ──
   probe("tracepoint:raw_syscalls:sys_exit", "@p0[tid]", [
     "$id = @nr[tid];",
     "$k = @kind[$id];",
@@ -218,7 +252,7 @@ export function buildProgram(o: ProgramOptions): Program {
     `    $ab = ${user("uint8", "$p + 2")} == 0 ? (uint64)1 : (uint64)0;`,
     `    ${line('+ \\"%s\\"', [str("$p + 2 + $ab")])}`,
     "  }",
-    `} else if ((($k & ${K.exec}) == 0 || $r < 0) && @live[tid] == 1) {`,
+    `} else if (($k & (${K.how} | ${K.wide})) != 0 && (($k & ${K.exec}) == 0 || $r < 0) && @live[tid] == 1) {`,
     `  ${line('+ \\"%s\\"', [str("$p")])}`,
     "}",
     "delete(@p0[tid]);",
@@ -406,11 +440,15 @@ export function buildProgram(o: ProgramOptions): Program {
       "@ready",
     ].map((m) => `clear(${m});`),
   );
-  const omitted =
-    quiets.length === 0
-      ? []
-      : [
-          `${quiets.map((s) => s.call).join(", ")} calls failing with ${quiets.map((s) => errnoOf(s.quiet!).name)[0]} are not recorded (not a symlink: glibc's realpath() asks it of every path component)`,
-        ];
+  const omitted: string[] = [];
+  if (quiets.length > 0)
+    omitted.push(
+      `${quiets.map((s) => s.call).join(", ")} calls failing with ${errnoOf(quiets[0]!.quiet!).name} are not recorded (not a symlink: glibc's realpath() asks it of every path component)`,
+    );
+  const checks = CALLS.filter((s) => s.check === true && !levelIncludes(o.level, s.level) && s.nr[at] !== null);
+  if (checks.length > 0)
+    omitted.push(
+      `metadata and existence checks (${checks.map((s) => s.call).join(", ")}) are recorded from level full on, not at level ${o.level}`,
+    );
   return { text: `${out.join("\n")}\n`, skipped, names: new Map(calls.map((s) => [s.n, s.call])), omitted };
 }

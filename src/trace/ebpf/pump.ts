@@ -31,7 +31,7 @@ export class TracePump {
   onTick: () => void = () => {};
   private readonly reorder = new Reorder(10_000);
   private openLoss: TraceLoss | null = null;
-  private readonly h: Head = { ts: 0, cpu: 0, tid: 0, body: 0 };
+  private readonly h: Head = { ts: 0, cpu: 0, tid: 0, body: 0, timeEnd: 0, timeIsUs: false };
 
   constructor(
     private readonly file: string,
@@ -118,6 +118,12 @@ export class TracePump {
       // not a line of ours: kept, the parser reports it
       this.reorder.add(-1, this.reorder.latest, s, now);
       return;
+    }
+    if (h.timeIsUs === true) {
+      // the program prints epoch µs (one printf field less); raw lines carry `<s>.<µs>`
+      const shift = s.length;
+      s = formatTs(h.ts) + s.slice(h.timeEnd);
+      h.body += s.length - shift;
     }
     const b = h.body;
     if (s.length === b + 2 && s.startsWith("hb", b)) {
