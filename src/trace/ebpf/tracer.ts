@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -185,7 +186,10 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
     rootDone = true;
   });
   // Once the command and every task it started are gone, and every CPU has reported past
-  // the last exit, nothing more can come: bpftrace is asked to drain and stop.
+  // the last exit, nothing more can come: everything of the trace is in the file (each
+  // CPU's records reach it in order, before that CPU's later heartbeat). The pump reads
+  // to its end and the trace is over; bpftrace is asked to stop but not waited for: its
+  // teardown (detaching each probe waits for an RCU grace period) takes over a second.
   pump.onTick = () => {
     if (!rootDone || stopping) return;
     const now = Date.now();
@@ -200,20 +204,15 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
     }
     if (pump.live.size === 0 && pump.watermark() >= pump.lastExitKey) {
       stopping = true;
+      pump.writerGone = true;
       stopBpftrace(bt, false);
+      // Capsule may exit while bpftrace tears down
+      bt.unref();
+      (bt.stderr as Partial<Pick<Socket, "unref">> | null)?.unref?.();
     }
   };
   btExit.then((x) => {
-    if (stopping) {
-      if (x.signal === "SIGKILL")
-        losses.push({
-          count: 0,
-          reason: `bpftrace did not stop within ${STOP_TIMEOUT_MS / 1000} s and was killed: records it still held were lost`,
-          from_ts: pump.latest > 0 ? pump.latest - t0 : null,
-          to_ts: null,
-        });
-      return;
-    }
+    if (stopping) return;
     const why = x.error ?? stderrReason(stderr) ?? `exit ${x.code ?? x.signal}`;
     losses.push({
       count: 0,
