@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { nrIndex } from "../../parse/bpftrace/format.js";
 import { memberOffset } from "./btf.js";
 import { readCatalog, TRACEFS_DIRS, tracefsRoot } from "./catalog.js";
+import { PROVEN_PATH, provenKey, readProven, writeProven } from "./proven.js";
 
 const run = promisify(execFile);
 
@@ -66,9 +67,11 @@ function mountTracefs(): { ok: boolean; error: string } {
 
 /**
  * Whether the eBPF tracer can run here: root, bpftrace that runs, BTF, tracefs (mounted
- * here when it is not), the tracepoints, and a real attach of a small program.
+ * here when it is not), the tracepoints, and a real attach of a small program (skipped
+ * when this boot already proved it with the same bpftrace: proven.ts; `provenPath` null
+ * neither reads nor writes that proof).
  */
-export async function checkAvailable(): Promise<Availability> {
+export async function checkAvailable(provenPath: string | null = PROVEN_PATH): Promise<Availability> {
   if (process.platform !== "linux")
     return { ok: false, reason: `eBPF tracing needs Linux (this is ${process.platform})` };
   const arch = machine();
@@ -79,7 +82,9 @@ export async function checkAvailable(): Promise<Availability> {
     };
   const uid = process.getuid?.() ?? -1;
   if (uid !== 0) return { ok: false, reason: `eBPF tracing needs root (running as uid ${uid})` };
-  const version = await bpftraceVersion();
+  const key = provenPath === null ? null : provenKey();
+  const proven = key === null || provenPath === null ? null : readProven(key, provenPath);
+  const version = proven ?? (await bpftraceVersion());
   if (version === null)
     return { ok: false, reason: "bpftrace is not installed (install it with: sudo apt-get install -y bpftrace)" };
   if (!existsSync(BTF_PATH)) return { ok: false, reason: `the kernel has no BTF (${BTF_PATH} is missing)` };
@@ -100,6 +105,7 @@ export async function checkAvailable(): Promise<Availability> {
   const cat = readCatalog(tracefs);
   const absent = REQUIRED.filter(([g, n]) => !cat.hasEvent(g, n)).map(([g, n]) => `${g}:${n}`);
   if (absent.length > 0) return { ok: false, reason: `the kernel lacks tracepoints ${absent.join(", ")}` };
+  if (proven !== null) return { ok: true, version, tracefs, arch, exitCodeOffset, notes };
   // A real load and attach of what the tracer's program uses: kernel and user reads, curtask, a bounded loop.
   const probe = `tracepoint:sched:sched_process_exec { $i = 0; while ($i < 2) { $i++; } $c = *kptr((int32 *)((uint64)curtask + ${exitCodeOffset})); $b = *uptr((uint64 *)(uint64)$c); } BEGIN { exit(); }`;
   try {
@@ -110,5 +116,6 @@ export async function checkAvailable(): Promise<Availability> {
     const why = stderrReason(err.stderr ?? "") ?? err.message ?? "unknown error";
     return { ok: false, reason: `bpftrace cannot load programs here (${why})` };
   }
+  if (key !== null && provenPath !== null) writeProven(key, version, provenPath);
   return { ok: true, version, tracefs, arch, exitCodeOffset, notes };
 }
