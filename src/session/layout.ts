@@ -36,14 +36,23 @@ export function isSessionName(name: string): boolean {
   return SESSION_NAME.test(name);
 }
 
-/** Session folders under the runs root, newest first. */
+/**
+ * Session folders under the runs root, newest first. Names tell the second a session
+ * started; sessions of the same second are ordered by when their folder was made.
+ */
 export function listSessions(root: string = runsRoot()): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((n) => isSessionName(n) && statSync(join(root, n)).isDirectory())
-    .sort()
-    .reverse()
-    .map((n) => join(root, n));
+  const found: Array<{ name: string; second: string; born: number }> = [];
+  for (const name of readdirSync(root)) {
+    if (!isSessionName(name)) continue;
+    const st = statSync(join(root, name), { throwIfNoEntry: false });
+    if (!st?.isDirectory()) continue;
+    found.push({ name, second: name.slice(0, name.indexOf("-")), born: st.birthtimeMs || st.ctimeMs });
+  }
+  found.sort((a, b) =>
+    a.second !== b.second ? (a.second < b.second ? 1 : -1) : b.born - a.born || (a.name < b.name ? 1 : -1),
+  );
+  return found.map((f) => join(root, f.name));
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, freshHome, jsonl, metadata, ROOT, tree } from "./helpers.js";
@@ -7,11 +7,14 @@ import { capsule, freshHome, jsonl, metadata, ROOT, tree } from "./helpers.js";
 const CORPUS = join(ROOT, "test/fixtures/corpus");
 
 function importOne(path: string, home = freshHome()): string {
+  const runs = join(home, "runs");
+  const before = new Set(existsSync(runs) ? readdirSync(runs) : []);
   const r = capsule(["import", "-q", path], home);
   assert.equal(r.status, 0, r.stderr);
-  const runs = join(home, "runs");
-  const names = readdirSync(runs).sort();
-  return join(runs, names.at(-1)!);
+  // the new folder (names sort by second, so two imports in one second may not sort in order)
+  const made = readdirSync(runs).filter((n) => !before.has(n));
+  assert.equal(made.length, 1, `one new session folder: ${made.join(", ")}`);
+  return join(runs, made[0]!);
 }
 
 test("every corpus trace imports with zero parse errors and a sealed, consistent session", () => {
