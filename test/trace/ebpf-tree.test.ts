@@ -8,7 +8,7 @@ import type { ExitEvent, SignalEvent } from "../../src/core/events.js";
 import { ebpfOrSkip, runTraced, syscalls, treeOf } from "./ebpf-support.js";
 
 // head opens the missing file (ls would only stat it: the eBPF tracer records stat from level full on)
-const SCRIPT = "cat /etc/hostname | wc -c; head -c1 /nonexistent; exit 3";
+const SCRIPT = "cat /etc/hostname | wc -c; head -c1 /nonexistent; env /nonexistent/prog arg1; exit 3";
 
 test("a shell pipeline: the tree from the first exec on, exit codes, failed lookups, nothing of a process beside it", {
   timeout: 120_000,
@@ -74,6 +74,22 @@ test("a shell pipeline: the tree from the first exec on, exit codes, failed look
     );
     assert.ok(lookups.length > 0, "head's open of /nonexistent is recorded");
     assert.ok(lookups.every((e) => e.errno === "ENOENT" && e.ret === "-1"));
+    // env's exec that failed, with its argv
+    const env = byArgv("env")[0]!;
+    const failedExec = syscalls(r.events, "execve").filter((e) => e.pid === env.pid && e.errno === "ENOENT");
+    assert.equal(failedExec.length, 1);
+    assert.deepEqual(failedExec[0]!.args.slice(0, 2), [
+      { k: "str", value: "/nonexistent/prog", truncated: false },
+      {
+        k: "array",
+        items: [
+          { k: "str", value: "/nonexistent/prog", truncated: false },
+          { k: "str", value: "arg1", truncated: false },
+        ],
+        truncated: false,
+        negated: false,
+      },
+    ]);
     // every failed open names a file that is not there; every successful one a file that is
     const opens = syscalls(r.events, "openat");
     assert.ok(

@@ -259,6 +259,14 @@ export function buildProgram(o: ProgramOptions): Program {
   ]);
 
   // ── exit 3: the second string (a second path, a link's target), and the call is done ──
+  // (the failed exec and fork probes below are put before it: they need @nr)
+  const exit3At = out.length;
+  const beforeExit3: string[] = [];
+  const exitProbe = (filter: string, body: string[]): void => {
+    const at = out.length;
+    probe("tracepoint:raw_syscalls:sys_exit", filter, body);
+    beforeExit3.push(...out.splice(at));
+  };
   probe("tracepoint:raw_syscalls:sys_exit", "@nr[tid]", [
     "$id = @nr[tid];",
     "$k = @kind[$id];",
@@ -308,24 +316,17 @@ export function buildProgram(o: ProgramOptions): Program {
     "}",
     line("argv %d %d %d", ["$i", "$more", "$n"]),
   ];
-  for (const s of execs) {
-    const ret = `*kptr((int64 *)((uint64)args + ${cat.field("syscalls", `sys_exit_${s.name}`, "ret")?.offset ?? 16}))`;
-    for (const block of [argvLines, argvCount]) {
-      if (prepareExec)
-        // a failed exec never reached sched_prepare_exec: its argv is read now
-        probe(`tracepoint:syscalls:sys_exit_${s.name}`, "@live[tid] == 1", [
-          `if (${ret} < 0) {`,
-          ...block.map((l) => `  ${l}`),
-          "}",
-        ]);
-      else probe(`tracepoint:syscalls:sys_enter_${s.name}`, "@live[tid]", block);
-    }
-  }
+  const isExec = execs.map((s) => `@nr[tid] == ${s.n}`).join(" || ");
   if (prepareExec && execs.length > 0) {
-    const filter = execs.map((s) => `@nr[tid] == ${s.n}`).join(" || ");
-    probe("tracepoint:sched:sched_prepare_exec", filter, argvLines);
-    probe("tracepoint:sched:sched_prepare_exec", filter, argvCount);
-  }
+    // a failed exec never reached sched_prepare_exec: its argv is read at its exit (on the
+    // raw tracepoint: a probe per exec call would cost bpftrace ~25 ms of start-up each)
+    for (const block of [argvLines, argvCount])
+      exitProbe(isExec, ["if (args->ret < 0 && @live[tid] == 1) {", ...block.map((l) => `  ${l}`), "}"]);
+    probe("tracepoint:sched:sched_prepare_exec", isExec, argvLines);
+    probe("tracepoint:sched:sched_prepare_exec", isExec, argvCount);
+  } else
+    for (const s of execs)
+      for (const block of [argvLines, argvCount]) probe(`tracepoint:syscalls:sys_enter_${s.name}`, "@live[tid]", block);
   if (execs.length > 0) {
     // A thread other than the leader that execs takes the leader's pid: move its state.
     const moved = maps.filter((m) => m !== "@live").map((m) => `${m}[tid] = ${m}[$old]; delete(${m}[$old]);`);
@@ -385,26 +386,34 @@ export function buildProgram(o: ProgramOptions): Program {
       "  }",
       "}",
     ]);
-    for (const s of forks) {
-      const ret = `*kptr((int64 *)((uint64)args + ${cat.field("syscalls", `sys_exit_${s.name}`, "ret")?.offset ?? 16}))`;
-      probe(`tracepoint:syscalls:sys_exit_${s.name}`, "@live[tid] == 1", [
-        `$rv = ${ret};`,
-        "if ($rv < 0) {",
-        "  $c = @a[tid];",
-        ...entryTime.map((l) => `  ${l}`),
-        `  ${forkPrint(s, "$rv", false)}`,
-        "}",
-      ]);
-    }
+    // a failed fork has no child: it prints at its exit
+    exitProbe(forks.map((s) => `@nr[tid] == ${s.n}`).join(" || "), [
+      "$rv = args->ret;",
+      "if ($rv < 0 && @live[tid] == 1) {",
+      "  $nr = @nr[tid];",
+      "  $c = @a[tid];",
+      ...entryTime.map((l) => `  ${l}`),
+      ...forks.flatMap((s, i) => [
+        `  ${i === 0 ? "if" : "} else if"} ($nr == ${s.n}) {`,
+        `    ${forkPrint(s, "$rv", false)}`,
+      ]),
+      "  }",
+      "}",
+    ]);
   }
+  out.splice(exit3At, 0, ...beforeExit3);
   if (!has("execve") || !(has("clone") || has("clone3")))
     throw new Error("this kernel's execve/clone tracepoints do not match: cannot follow a process tree");
 
   // ── exits and signals ──
-  probe("tracepoint:sched:sched_process_exit", "@live[tid]", [
-    nowTime,
-    line("exit %d", [`*kptr((int32 *)((uint64)curtask + ${o.exitCodeOffset}))`]),
-    ...maps.map((m) => `delete(${m}[tid]);`),
+  // If Capsule dies without stopping bpftrace, bpftrace stops by itself.
+  probe("tracepoint:sched:sched_process_exit", null, [
+    `if (tid == ${o.readyPid}) { exit(); }`,
+    "if (@live[tid]) {",
+    `  ${nowTime}`,
+    `  ${line("exit %d", [`*kptr((int32 *)((uint64)curtask + ${o.exitCodeOffset}))`])}`,
+    ...maps.map((m) => `  delete(${m}[tid]);`),
+    "}",
   ]);
   // Signals as they are sent (result 0: queued for the target). Delivery would not do: a
   // fatal signal reaches an untraced task as SIGKILL (the kernel's shortcut), where strace
@@ -416,8 +425,6 @@ export function buildProgram(o: ProgramOptions): Program {
     ]);
   else skipped.push("signals: no tracepoint signal:signal_generate");
 
-  // If Capsule dies without stopping bpftrace, bpftrace stops by itself.
-  probe("tracepoint:sched:sched_process_exit", `tid == ${o.readyPid}`, ["exit();"]);
   probe(`profile:hz:${o.heartbeatHz}`, null, [nowTime, line("hb", [], "0")]);
   // Last: bpftrace attaches tracepoints in the order written, so once this one fires every
   // probe above is attached and the command may start.
