@@ -6,7 +6,9 @@
 // first instruction: the command's first act is to write bash's $EPOCHREALTIME to a
 // marker file. Runs interleave the three ways (the machine's load drifts); figures are
 // medians. CPU: capsule's own (node, sampled from /proc every 50 ms, so slightly low) and
-// everything it started (bpftrace or strace, and the build).
+// everything it started (bpftrace or strace, and the build). Capsule does not wait for
+// bpftrace's teardown, so bpftrace is reaped by init: its CPU is sampled the same way,
+// until it is gone (the next run starts after that), and added to the second column.
 //
 //   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--level files|process|full]
 import { spawn } from "node:child_process";
@@ -52,14 +54,34 @@ interface Sample {
 }
 
 const TICK = 100; // USER_HZ
-/** utime+stime and cutime+cstime of a process, in seconds, or null when it is gone. */
+/** utime+stime and cutime+cstime of a process, in seconds, or null when it is gone (or a zombie). */
 function cpuOf(pid: number | "self"): { own: number; reaped: number } | null {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    if (f[0] === "Z") return null;
     // fields after the comm: state is 0, utime 11, stime 12, cutime 13, cstime 14
     return { own: (Number(f[11]) + Number(f[12])) / TICK, reaped: (Number(f[13]) + Number(f[14])) / TICK };
   } catch {
     return null;
+  }
+}
+
+/** Pids of the bpftrace processes among `pid`'s children. */
+function bpftraceChildren(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .split(" ")
+      .filter(Boolean)
+      .map(Number)
+      .filter((c) => {
+        try {
+          return readFileSync(`/proc/${c}/comm`, "utf8").trim() === "bpftrace";
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
   }
 }
 
@@ -101,29 +123,37 @@ function run(way: Way): Promise<Sample> {
       env: { ...process.env, CAPSULE_HOME: home },
       stdio: ["ignore", "ignore", "inherit"],
     });
-    // capsule's own CPU, sampled while it runs (gone from /proc once reaped)
+    // capsule's own CPU, sampled while it runs (gone from /proc once reaped); bpftrace's too
     let own = 0;
+    const bts = new Map<number, number>();
     const poll = setInterval(() => {
       const x = c.pid === undefined ? null : cpuOf(c.pid);
       if (x !== null) own = x.own;
+      if (c.pid !== undefined) for (const b of bpftraceChildren(c.pid)) if (!bts.has(b)) bts.set(b, 0);
+      for (const b of bts.keys()) bts.set(b, cpuOf(b)?.own ?? bts.get(b)!);
     }, 50);
     c.on("error", reject);
-    c.on("exit", (code, signal) => {
+    c.on("exit", async (code, signal) => {
       const total = nowS() - start;
-      clearInterval(poll);
       if (code !== 0) {
+        clearInterval(poll);
         reject(new Error(`${argv.join(" ")} ended ${code ?? signal}`));
         return;
       }
+      // a bpftrace still tearing down is not capsule's to reap: sampled until it is gone
+      const orphaned = [...bts.keys()].filter((b) => cpuOf(b) !== null);
+      while (orphaned.some((b) => cpuOf(b) !== null)) await new Promise((r) => setTimeout(r, 50));
+      clearInterval(poll);
       const c1 = cpuOf("self")!;
       const s = way === "bare" ? { lines: null, dropped: null } : session();
       const reaped = c1.reaped - c0.reaped;
+      const orphans = orphaned.reduce((a, b) => a + bts.get(b)!, 0);
       resolve({
         total,
         startup: Number(readFileSync(marker, "utf8").trim()) - start,
         ...s,
         cpuCapsule: way === "bare" ? null : own,
-        cpuBelow: way === "bare" ? reaped : reaped - own,
+        cpuBelow: way === "bare" ? reaped : reaped - own + orphans,
       });
     });
   });
