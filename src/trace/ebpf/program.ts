@@ -112,7 +112,7 @@ export function buildProgram(o: ProgramOptions): Program {
   const has = (name: string): boolean => calls.some((s) => s.name === name);
   const off = o.offsetNs.toString();
   const prepareExec = cat.hasEvent("sched", "sched_prepare_exec");
-  const maps = ["@live", "@ts", "@nr", "@a", "@p0", "@p1", "@x", "@xa", "@xe"];
+  const maps = ["@live", "@ts", "@nr", "@a", "@p0", "@p1", "@x", "@xa", "@xe", "@ret"];
 
   const out: string[] = [];
   const probe = (head: string, filter: string | null, body: string[]): void => {
@@ -193,6 +193,8 @@ export function buildProgram(o: ProgramOptions): Program {
     "$id = @nr[tid];",
     "$k = @kind[$id];",
     "$r = args->ret;",
+    // the later exit probes read it here: each probe naming `args` costs bpftrace ~20 ms of start-up
+    "@ret[tid] = $r;",
     quietCheck,
     // forks print at the fork; the launcher's failed PATH search is not the command's
     `if (($k & ${K.fork}) == 0 && (@live[tid] == 1 || $r >= 0) && $quiet == 0 && !(${inline})) {`,
@@ -217,7 +219,7 @@ export function buildProgram(o: ProgramOptions): Program {
   probe("tracepoint:raw_syscalls:sys_exit", "@p0[tid]", [
     "$id = @nr[tid];",
     "$k = @kind[$id];",
-    "$r = args->ret;",
+    "$r = @ret[tid];",
     quietCheck,
     `if ($quiet == 0 && ${inline}) {`,
     "  $t = @ts[tid];",
@@ -240,7 +242,7 @@ export function buildProgram(o: ProgramOptions): Program {
   probe("tracepoint:raw_syscalls:sys_exit", "@p0[tid]", [
     "$id = @nr[tid];",
     "$k = @kind[$id];",
-    "$r = args->ret;",
+    "$r = @ret[tid];",
     quietCheck,
     "$p = @p0[tid];",
     nowTime,
@@ -270,7 +272,7 @@ export function buildProgram(o: ProgramOptions): Program {
   probe("tracepoint:raw_syscalls:sys_exit", "@nr[tid]", [
     "$id = @nr[tid];",
     "$k = @kind[$id];",
-    "$r = args->ret;",
+    "$r = @ret[tid];",
     quietCheck,
     `if ($quiet == 0 && @p1[tid] != 0 && ($k & (${K.sockaddr} | ${K.peer})) == 0 && (($k & ${K.out}) == 0 || $r >= 0)) {`,
     `  ${nowTime}`,
@@ -278,6 +280,7 @@ export function buildProgram(o: ProgramOptions): Program {
     "}",
     "delete(@p1[tid]);",
     "delete(@nr[tid]);",
+    "delete(@ret[tid]);",
   ]);
 
   // ── exec ──
@@ -321,7 +324,7 @@ export function buildProgram(o: ProgramOptions): Program {
     // a failed exec never reached sched_prepare_exec: its argv is read at its exit (on the
     // raw tracepoint: a probe per exec call would cost bpftrace ~25 ms of start-up each)
     for (const block of [argvLines, argvCount])
-      exitProbe(isExec, ["if (args->ret < 0 && @live[tid] == 1) {", ...block.map((l) => `  ${l}`), "}"]);
+      exitProbe(isExec, ["if (@ret[tid] < 0 && @live[tid] == 1) {", ...block.map((l) => `  ${l}`), "}"]);
     probe("tracepoint:sched:sched_prepare_exec", isExec, argvLines);
     probe("tracepoint:sched:sched_prepare_exec", isExec, argvCount);
   } else
@@ -388,7 +391,7 @@ export function buildProgram(o: ProgramOptions): Program {
     ]);
     // a failed fork has no child: it prints at its exit
     exitProbe(forks.map((s) => `@nr[tid] == ${s.n}`).join(" || "), [
-      "$rv = args->ret;",
+      "$rv = @ret[tid];",
       "if ($rv < 0 && @live[tid] == 1) {",
       "  $nr = @nr[tid];",
       "  $c = @a[tid];",
