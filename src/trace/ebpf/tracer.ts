@@ -22,7 +22,8 @@ import { TracePump } from "./pump.js";
 const ATTACH_TIMEOUT_MS = 120_000;
 /** How long bpftrace may take to drain and exit once asked to stop. */
 const STOP_TIMEOUT_MS = 15_000;
-const HEARTBEAT_HZ = 20;
+/** Each CPU's heartbeat: the command waits one period at start, the end of the trace one more. */
+const HEARTBEAT_HZ = 50;
 /** Concurrent traced tasks each stash map can hold. */
 const MAP_KEYS = 16384;
 
