@@ -178,6 +178,42 @@ test("lines become strace-shaped events: exec, files with cwd and fd paths, fail
   assert.match(JSON.stringify(sig?.info), /CLD_EXITED.*si_pid.*"102"/);
 });
 
+test("a failed exec marked SAME takes the argv of the task's previous failed exec; a success prints its own", () => {
+  const { events } = parse([
+    at(0, -1, 100, 'begin 2 100 x86_64 "/w"'),
+    at(10, 0, 100, 'arg 0 "cc"'),
+    at(10, 0, 100, 'arg 1 "-c"'),
+    at(10, 0, 100, "argv 2 0 5 0"),
+    at(10, 0, 100, 'execve = -2 <5> 7000 7100 7200 "/a/cc"'),
+    at(20, 0, 100, "argv 2 0 5 1"),
+    at(20, 0, 100, 'execve = -2 <5> 7010 7100 7200 "/b/cc"'),
+    at(30, 0, 100, 'arg 0 "cc"'),
+    at(30, 0, 100, 'arg 1 "-c"'),
+    at(30, 0, 100, "argv 2 0 5"),
+    at(90, 0, 100, 'exec 100 "/c/cc"'),
+    at(30, 0, 100, "execve = 0 <70> 7020 7100 7200 0 0 0"),
+    // in the new program, a SAME with no failed exec before it has no strings to take
+    at(100, 0, 100, "argv 1 0 5 1"),
+    at(100, 0, 100, 'execve = -2 <5> 7030 7100 7200 "/d/x"'),
+  ]);
+  assert.equal(events.filter((e) => e.kind === "parse_error").length, 0);
+  // a string that never came is empty and marked truncated
+  const argvOf = (e: SyscallEvent): (string | null)[] =>
+    e.args[1]?.k === "array"
+      ? e.args[1].items.map((a) => (a.k === "str" ? (a.truncated && a.value === "" ? null : a.value) : "?"))
+      : [];
+  const execs = calls(events, "execve");
+  assert.deepEqual(
+    execs.map((e) => [e.args[0]?.k === "str" ? e.args[0].value : null, e.errno, argvOf(e)]),
+    [
+      ["/a/cc", "ENOENT", ["cc", "-c"]],
+      ["/b/cc", "ENOENT", ["cc", "-c"]],
+      ["/c/cc", null, ["cc", "-c"]],
+      ["/d/x", "ENOENT", [null]],
+    ],
+  );
+});
+
 test("socket addresses decode as strace prints them", () => {
   const w = (bytes: number[]): string =>
     [0, 8, 16, 24]

@@ -15,7 +15,10 @@
  *                                          clone3 (its clone_args: FLAGS PIDFD CHILD_TID
  *                                          PARENT_TID EXIT_SIGNAL STACK STACK_SIZE TLS, SIZE)
  *   arg I "STR"                            execve argv element I (before the execve line)
- *   argv N MORE ENVC                       argv/envp counted: N printed, MORE=1 when cut
+ *   argv N MORE ENVC [SAME]                argv/envp counted: N printed, MORE=1 when cut;
+ *                                          SAME=1 (version 2): a failed exec whose argv is
+ *                                          the array of the task's previous failed exec, its
+ *                                          strings not printed again (execvp's PATH search)
  *   exec OLDTID "PATH"                     the new program runs (sched_process_exec)
  *   exit STATUS                            the task ended; STATUS is the kernel's exit_code
  *   signal SIG CODE PID UID                a signal was sent to TID (si_signo, si_code,

@@ -95,6 +95,8 @@ class Parser implements BpftraceParser {
   private readonly tasks = new TaskState();
   private readonly execs = new Map<number, PendingExec>();
   private readonly calls = new Map<number, PendingCall>();
+  /** argv of each task's latest failed exec, for a following `argv ... 1` line. */
+  private readonly failedArgv = new Map<number, QuotedString[]>();
   private readonly ctx = new TaskContext(this.tasks);
 
   constructor(t0: number | null) {
@@ -224,12 +226,14 @@ class Parser implements BpftraceParser {
   }
 
   private argv(r: RawLine, tid: number, ts: number, f: Fields): void {
-    const [n, more, envc] = f.nums.map(Number);
+    const [n, more, envc, same] = f.nums.map(Number);
     if (n === undefined || more === undefined || envc === undefined) {
       this.error(r, ts, tid, "bad argv count");
       return;
     }
     const ex = this.pendingExec(tid);
+    // the strings of this task's previous failed exec (the same argv array), not printed again
+    if (same === 1) ex.argv = [...(this.failedArgv.get(tid) ?? [])];
     ex.counted = { n, more: more !== 0, envc };
     ex.raw.push(r.seq);
     ex.lines.push(r.line);
@@ -247,6 +251,7 @@ class Parser implements BpftraceParser {
       this.execs.delete(old);
       if (moved !== undefined) this.execs.set(tid, moved);
       this.tasks.rename(old, tid);
+      this.failedArgv.delete(old);
     }
     const ex = this.pendingExec(tid);
     this.count(f.str);
@@ -268,6 +273,7 @@ class Parser implements BpftraceParser {
       this.unfinishedExec(tid, ex);
     }
     this.tasks.exit(tid);
+    this.failedArgv.delete(tid);
     const sig = status & 0x7f;
     const ev: ExitEvent = {
       kind: "exit",
@@ -380,7 +386,10 @@ class Parser implements BpftraceParser {
       ev.call === "execveat"
         ? [dirfdArg(v.p[0]!, ctx), str(path), argv, envpArg(v.t[3]!, ex), flagsOrZero(atFlags(v.p[4]!))]
         : [str(path), argv, envpArg(v.t[2]!, ex)];
-    if (ev.errno === null) this.tasks.exec(tid);
+    if (ev.errno === null) {
+      this.tasks.exec(tid);
+      this.failedArgv.delete(tid);
+    } else if (ex !== undefined) this.failedArgv.set(tid, ex.argv);
     this.emitCall(ev, { raw: [...(ex?.raw ?? []), ...parts.raw], lines: [...(ex?.lines ?? []), ...parts.lines] });
   }
 

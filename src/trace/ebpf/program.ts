@@ -112,7 +112,7 @@ export function buildProgram(o: ProgramOptions): Program {
   const has = (name: string): boolean => calls.some((s) => s.name === name);
   const off = o.offsetNs.toString();
   const prepareExec = cat.hasEvent("sched", "sched_prepare_exec");
-  const maps = ["@live", "@ts", "@nr", "@a", "@p0", "@p1", "@x", "@xa", "@xe", "@ret"];
+  const maps = ["@live", "@ts", "@nr", "@a", "@p0", "@p1", "@x", "@xa", "@xe", "@ret", "@xf"];
 
   const out: string[] = [];
   const probe = (head: string, filter: string | null, body: string[]): void => {
@@ -319,11 +319,21 @@ export function buildProgram(o: ProgramOptions): Program {
     "}",
     line("argv %d %d %d", ["$i", "$more", "$n"]),
   ];
+  // A failed exec whose argv is the very array of the task's previous failed exec (execvp
+  // trying each PATH directory: 7 times per command here) does not print its strings again.
+  const sameArgv = "@xf[tid] != 0 && @xa[tid] == @xf[tid]";
+  const failedArgvLines = [`if (!(${sameArgv})) {`, ...argvLines.map((l) => `  ${l}`), "}"];
+  const failedArgvCount = [
+    `$same = ${sameArgv} ? 1 : 0;`,
+    ...argvCount.slice(0, -1),
+    line("argv %d %d %d %d", ["$i", "$more", "$n", "$same"]),
+    "@xf[tid] = @xa[tid];",
+  ];
   const isExec = execs.map((s) => `@nr[tid] == ${s.n}`).join(" || ");
   if (prepareExec && execs.length > 0) {
     // a failed exec never reached sched_prepare_exec: its argv is read at its exit (on the
     // raw tracepoint: a probe per exec call would cost bpftrace ~25 ms of start-up each)
-    for (const block of [argvLines, argvCount])
+    for (const block of [failedArgvLines, failedArgvCount])
       exitProbe(isExec, ["if (@ret[tid] < 0 && @live[tid] == 1) {", ...block.map((l) => `  ${l}`), "}"]);
     probe("tracepoint:sched:sched_prepare_exec", isExec, argvLines);
     probe("tracepoint:sched:sched_prepare_exec", isExec, argvCount);
@@ -340,6 +350,7 @@ export function buildProgram(o: ProgramOptions): Program {
       "  delete(@live[$old]);",
       "}",
       "@live[tid] = 1;",
+      "delete(@xf[tid]);",
     ]);
     // the line in a block of its own (the moves above and a string do not fit one stack)
     probe("tracepoint:sched:sched_process_exec", "@live[tid] == 1", [
@@ -454,6 +465,10 @@ export function buildProgram(o: ProgramOptions): Program {
   if (quiets.length > 0)
     omitted.push(
       `${quiets.map((s) => s.call).join(", ")} calls failing with ${errnoOf(quiets[0]!.quiet!).name} are not recorded (not a symlink: glibc's realpath() asks it of every path component)`,
+    );
+  if (prepareExec && execs.length > 0)
+    omitted.push(
+      "a failed exec passing the same argv array as the task's previous failed exec (a PATH search) is recorded with the argv strings read at that earlier exec",
     );
   const checks = CALLS.filter((s) => s.check === true && !levelIncludes(o.level, s.level) && s.nr[at] !== null);
   if (checks.length > 0)
