@@ -85,10 +85,11 @@ export interface CallSpec {
    */
   quiet?: number;
   /**
-   * A metadata or existence check (stat, access, readlink): the eBPF tracer records it
-   * from level `full` on, where strace records it at `files` (a build makes thousands and
-   * none is one of the `files` level's promises: exec, fork, exit, opens, creates,
-   * unlinks, renames, chmods, connects). Its `level` is `full`; the tracer says so in its notes.
+   * A metadata or existence check (stat, access, readlink): the eBPF tracer leaves it out
+   * of level `files`, where strace records it (a build makes thousands and none is one of
+   * the `files` level's promises: exec, fork, exit, opens, creates, unlinks, renames,
+   * chmods, connects). Its `level` is `full`, which `capsule run` gives to strace; the
+   * tracer says so in its notes.
    */
   check?: true;
 }

@@ -473,7 +473,7 @@ export function buildProgram(o: ProgramOptions): Program {
   const checks = CALLS.filter((s) => s.check === true && !levelIncludes(o.level, s.level) && s.nr[at] !== null);
   if (checks.length > 0)
     omitted.push(
-      `metadata and existence checks (${checks.map((s) => s.call).join(", ")}) are recorded from level full on, not at level ${o.level}`,
+      `metadata and existence checks (${checks.map((s) => s.call).join(", ")}) are not recorded at level ${o.level} by the eBPF tracer (a build makes thousands); --tracer strace records them`,
     );
   return { text: `${out.join("\n")}\n`, skipped, names: new Map(calls.map((s) => [s.n, s.call])), omitted };
 }
