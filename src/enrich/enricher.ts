@@ -219,7 +219,10 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       const pid = t.proc.tgid;
       if (exec || (ok && rec.operation === "SETID")) lookup.invalidate(pid);
       if (wantsProc(rec, t)) {
-        const e = lookup.get(pid);
+        // exe and cwd are read only when the trace has not told them (most processes exec
+        // under our eyes and inherit their cwd: their credentials are what is missing)
+        const paths = rec.cwd === null || t.fs.cwd === null || (!t.proc.execSeen && t.proc.exe === null);
+        const e = lookup.get(pid, paths);
         if (e === null) rec.risk_tags.push(PIPE_BACKPRESSURE);
         else if (e.pending === null) apply(rec, t, e.facts);
         else {

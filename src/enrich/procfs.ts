@@ -28,6 +28,8 @@ export interface ProcEntry {
   pending: Promise<void> | null;
   /** When the look-up started (ms, from `now`). */
   at: number;
+  /** Whether exe and cwd were read too (else they are null in `facts`). */
+  paths: boolean;
 }
 
 export interface ProcLookupOptions {
@@ -39,8 +41,12 @@ export interface ProcLookupOptions {
 }
 
 export interface ProcLookup {
-  /** The entry for `pid`: a fresh cached or in-flight one, else a new look-up; null when over the bound. */
-  get(pid: number): ProcEntry | null;
+  /**
+   * The entry for `pid`: a fresh cached or in-flight one, else a new look-up; null when
+   * over the bound. `paths` false reads only /proc/PID/status (credentials, parent), for
+   * a process whose exe and cwd the trace already gave.
+   */
+  get(pid: number, paths?: boolean): ProcEntry | null;
   /** Forget `pid` (after exec or a set*id call its facts are stale). */
   invalidate(pid: number): void;
   /** Look-ups waiting for a free slot. */
@@ -127,12 +133,14 @@ export function createProcLookup(opts: ProcLookupOptions = {}): ProcLookup {
 
   const quiet = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
 
+  const none = Promise.resolve(null);
+
   async function lookUp(pid: number, entry: ProcEntry): Promise<void> {
     const dir = `${root}/${pid}`;
     const [status, exe, cwd] = await Promise.all([
       slot(() => quiet(readFile(`${dir}/status`, "utf8"))),
-      slot(() => quiet(readlink(`${dir}/exe`))),
-      slot(() => quiet(readlink(`${dir}/cwd`))),
+      entry.paths ? slot(() => quiet(readlink(`${dir}/exe`))) : none,
+      entry.paths ? slot(() => quiet(readlink(`${dir}/cwd`))) : none,
     ]);
     entry.facts =
       status === null
@@ -146,13 +154,18 @@ export function createProcLookup(opts: ProcLookupOptions = {}): ProcLookup {
   }
 
   return {
-    get(pid) {
+    get(pid, paths = true) {
       const t = now();
       const e = cache.get(pid);
-      if (e !== undefined && ((e.pending !== null && e.at !== Number.NEGATIVE_INFINITY) || t - e.at < ttl)) return e;
-      // three reads per look-up: refuse when the queue of reads is already long
+      if (
+        e !== undefined &&
+        (e.paths || !paths) &&
+        ((e.pending !== null && e.at !== Number.NEGATIVE_INFINITY) || t - e.at < ttl)
+      )
+        return e;
+      // up to three reads per look-up: refuse when the queue of reads is already long
       if (waiting.length + 3 > maxQueued) return null;
-      const entry: ProcEntry = { facts: null, pending: null, at: t };
+      const entry: ProcEntry = { facts: null, pending: null, at: t, paths };
       entry.pending = lookUp(pid, entry).catch(() => {
         entry.pending = null;
       });

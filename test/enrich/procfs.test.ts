@@ -30,6 +30,19 @@ test("parseStatus and a real look-up of this process agree with what Node report
   assert.equal(e.facts?.exe, realpathSync(process.execPath));
   assert.equal(e.facts?.cwd, process.cwd());
   assert.equal(lookup.get(process.pid), e, "cached within the TTL");
+  assert.equal(lookup.get(process.pid, false), e, "a full entry answers a status-only get");
+  // status only: credentials without the two readlinks; a later full get reads again
+  const other = createProcLookup();
+  const s1 = other.get(process.pid, false);
+  await s1?.pending;
+  assert.equal(s1?.facts?.uid, process.getuid?.());
+  assert.equal(s1?.facts?.exe, null);
+  assert.equal(s1?.facts?.cwd, null);
+  assert.equal(other.get(process.pid, false), s1);
+  const full = other.get(process.pid);
+  assert.notEqual(full, s1);
+  await full?.pending;
+  assert.equal(full?.facts?.cwd, process.cwd());
   const gone = lookup.get(2 ** 22 + 7);
   await gone?.pending;
   assert.equal(gone?.facts, null, "a pid that does not exist has no facts, and no exception");
