@@ -87,8 +87,10 @@ async function enrichAll(items: ParsedItem[]): Promise<EnhancedEvent[]> {
   for (const r of await e.end()) out.push(r);
   return out;
 }
-const items = parseAll();
-const recs = await enrichAll(items);
+// Each step's input is made just before it runs (see `inputs` below): a heap already
+// full of later steps' data makes every collection during an earlier step dearer.
+let items: ParsedItem[] = [];
+let recs: EnhancedEvent[] = [];
 // The record texts, and their bytes in one buffer (offsets in `ends`), are made only when
 // the steps that need them run: a heap full of them would slow the other steps' collections.
 let texts: string[] = [];
@@ -131,6 +133,7 @@ const steps: Array<[string, () => unknown]> = [
   [
     "enrich",
     async () => {
+      if (items.length === 0) items = parseAll();
       const e = createEnricher({ live: false, rootCwd: null });
       let k = 0;
       for (let i = 0; i < items.length; i += BATCH) k += (await e.push(items.slice(i, i + BATCH))).length;
@@ -139,7 +142,8 @@ const steps: Array<[string, () => unknown]> = [
   ],
   [
     "aggregate",
-    () => {
+    async () => {
+      if (recs.length === 0) recs = await enrichAll(items);
       const a = createAggregator();
       let k = 0;
       for (let i = 0; i < recs.length; i += BATCH) k += (a.push(recs.slice(i, i + BATCH)) as unknown[]).length;
