@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { loadRules } from "../classify/rules.js";
-import { CapsuleError } from "../core/errors.js";
+import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { Outcome } from "../core/stage.js";
 import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
@@ -100,20 +100,30 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   resolveCommand(cmd, o.cwd, o.env);
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
   const filter = o.bpfFile ? loadBpfFilter(o.bpfFile) : null;
-  const { tracer, reason } = await chooseTracer(o.tracer, o.level);
+  let { tracer, reason } = await chooseTracer(o.tracer, o.level);
   const id = newSessionId();
   const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
   const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
-  const notes: string[] = [reason];
 
   let trace: TraceSession;
+  const request = { argv: o.argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir };
   try {
-    trace = await tracer.start({ argv: o.argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir });
+    try {
+      trace = await tracer.start(request);
+    } catch (e) {
+      // auto: kernel eBPF that passed its checks and still could not attach falls back to
+      // strace (the command is held until the probes attach, so it has not run yet)
+      if (o.tracer !== "auto" || tracer.name !== "ebpf" || !isCapsuleError(e) || e.code !== "TRACE_DENIED") throw e;
+      ({ tracer } = await chooseTracer("strace", o.level));
+      reason = `auto: strace (kernel eBPF failed to start: ${e.message})`;
+      trace = await tracer.start(request);
+    }
   } catch (e) {
     await record.abandon(e instanceof Error ? e.message : String(e));
     throw e;
   }
+  const notes: string[] = [reason];
   meta.tracer = {
     name: trace.info.name,
     version: trace.info.version,

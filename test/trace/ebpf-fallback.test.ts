@@ -1,0 +1,67 @@
+// --tracer auto: kernel eBPF that passes its checks but cannot attach falls back to strace,
+// the command runs once, and the session says why. A bpftrace on PATH that answers the
+// checks (by running the real one) and fails the real trace stands in for a kernel that
+// refuses the program.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { resolveCommand } from "../../src/trace/command.js";
+import { ROOT } from "../pipeline/helpers.js";
+import { ebpfOrSkip } from "./ebpf-support.js";
+
+const CLI =
+  process.env.CAPSULE_TEST_DIST === "1"
+    ? [join(ROOT, "dist/cli/main.js")]
+    : ["--import", "tsx", join(ROOT, "src/cli/main.ts")];
+
+test("auto: an eBPF trace that fails to attach falls back to strace before the command runs", async (t) => {
+  if ((await ebpfOrSkip(t)) === null) return;
+  const real = resolveCommand("bpftrace", "/", process.env);
+  const dir = mkdtempSync(join(tmpdir(), "capsule-fallback-"));
+  const bin = join(dir, "bin");
+  spawnSync("mkdir", [bin]);
+  // --version and the availability probe (-e) go to the real bpftrace; a program file fails
+  writeFileSync(
+    join(bin, "bpftrace"),
+    `#!/bin/sh\ncase "$1" in --version|-e) exec ${real} "$@";; esac\necho "ERROR: simulated attach failure" >&2\nexit 1\n`,
+  );
+  chmodSync(join(bin, "bpftrace"), 0o755);
+  const home = join(dir, "home");
+  const marker = join(dir, "ran");
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...CLI,
+      "run",
+      "--tracer",
+      "auto",
+      "--level",
+      "files",
+      "--report",
+      "none",
+      "--",
+      "sh",
+      "-c",
+      `echo x >> ${marker}`,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CAPSULE_HOME: home, NO_COLOR: "1" },
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(marker, "utf8"), "x\n", "the command ran exactly once");
+  const runs = join(home, "runs");
+  const [session] = readdirSync(runs);
+  const meta = JSON.parse(readFileSync(join(runs, session!, "metadata.json"), "utf8"));
+  assert.equal(meta.tracer.name, "strace");
+  assert.match(meta.tracer.reason, /^auto: strace \(kernel eBPF failed to start: .*simulated attach failure/);
+  assert.notEqual(meta.seal, null);
+  assert.ok(meta.counts.events > 0);
+  assert.match(r.stderr, /kernel eBPF failed to start/);
+});
