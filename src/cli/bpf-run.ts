@@ -6,7 +6,6 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
-import type { Command } from "commander";
 import { CapsuleError } from "../core/errors.js";
 import { assemble } from "../ebpf/asm.js";
 import {
@@ -24,7 +23,7 @@ import { mapTypeName } from "../ebpf/maps/spec.js";
 import { forEachEnriched } from "../report/load.js";
 import { resolveSession } from "../session/layout.js";
 
-interface RunFlags {
+export interface RunFlags {
   session?: string;
   json?: boolean;
   budget?: string;
@@ -106,74 +105,60 @@ export interface Output {
   err(text: string): void;
 }
 
-const stdio: Output = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-};
-
-export function registerBpfRun(bpf: Command, io: Output = stdio): void {
-  bpf
-    .command("run")
-    .description("run an eBPF program (ELF .o or assembly) over a session's enriched events")
-    .argument("<prog>", "eBPF object built with clang -target bpf, or a .s/.asm file")
-    .option("--session <session>", "session folder or name (default: the newest)")
-    .option("--budget <n>", "instruction budget per program run")
-    .option("--engine <engine>", "jit (WebAssembly) or interp", "jit")
-    .option("--json", "one JSON document for machines")
-    .action(async (progPath: string, flags: RunFlags) => {
-      const budget = flags.budget === undefined ? undefined : Number(flags.budget);
-      if (budget !== undefined && (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff))
-        throw new CapsuleError("USAGE", `--budget ${flags.budget}: give a whole number from 1 to 2147483647`);
-      if (flags.engine !== "jit" && flags.engine !== "interp")
-        throw new CapsuleError("USAGE", `--engine must be jit or interp, not '${flags.engine}'`);
-      const prog = loadProgramFile(progPath, { budget, engine: flags.engine });
-      const dir = resolveSession(flags.session);
-      const printk: PrintkLine[] = [];
-      const ring: RingRecord[] = [];
-      const ringCounts = new Map<string, number>();
-      const out = io.out;
-      await forEachEnriched(dir, (batch) => {
-        for (const e of batch) prog.runOnEvent(e);
-        for (const line of prog.drainPrintk()) {
-          if (flags.json) printk.push(line);
-          else out(`[seq ${line.seq ?? "-"}] ${line.text}\n`);
-        }
-        for (const r of prog.drainRingbuf()) {
-          ringCounts.set(r.map, (ringCounts.get(r.map) ?? 0) + 1);
-          if (flags.json || ring.length < SHOW_RECORDS) ring.push(r);
-        }
-      });
-      const maps = [...prog.maps.values()].map((m) => describeMap(m, ringCounts.get(m.spec.name) ?? 0));
-      const st = prog.stats;
-      if (flags.json) {
-        out(
-          `${JSON.stringify({
-            program: prog.name,
-            programs: prog.programs,
-            license: prog.license,
-            session: dir,
-            events: st.events,
-            kept: st.kept,
-            dropped: st.dropped,
-            faults: st.faults,
-            first_fault: st.firstFault,
-            instructions: st.instructions,
-            printk: printk.map((l) => ({ seq: l.seq, program: l.program, text: l.text })),
-            ringbuf: ring.map((r) => ({ seq: r.seq, map: r.map, data: hex(r.data) })),
-            maps,
-          })}\n`,
-        );
-      } else {
-        out(`${prog.name}: ${prog.programs.join(", ")} over ${dir}\n`);
-        out(`events ${st.events}  kept ${st.kept}  dropped ${st.dropped}  instructions ${st.instructions}\n`);
-        for (const m of maps) out(humanMap(m));
-        for (const r of ring) out(`  ringbuf ${r.map} [seq ${r.seq ?? "-"}] ${hex(r.data)}\n`);
-        const total = [...ringCounts.values()].reduce((a, b) => a + b, 0);
-        if (total > ring.length) out(`  ... ${total - ring.length} more ring-buffer records (see --json)\n`);
-      }
-      if (st.faults > 0)
-        io.err(`capsule: warning: ${st.faults} program runs faulted (events kept); first: ${st.firstFault}\n`);
-    });
+/** `capsule bpf run`'s work (registered in bpf.ts, loaded only when the command runs). */
+export async function bpfRun(progPath: string, flags: RunFlags, io: Output): Promise<void> {
+  const budget = flags.budget === undefined ? undefined : Number(flags.budget);
+  if (budget !== undefined && (!Number.isInteger(budget) || budget < 1 || budget > 0x7fffffff))
+    throw new CapsuleError("USAGE", `--budget ${flags.budget}: give a whole number from 1 to 2147483647`);
+  if (flags.engine !== "jit" && flags.engine !== "interp")
+    throw new CapsuleError("USAGE", `--engine must be jit or interp, not '${flags.engine}'`);
+  const prog = loadProgramFile(progPath, { budget, engine: flags.engine });
+  const dir = resolveSession(flags.session);
+  const printk: PrintkLine[] = [];
+  const ring: RingRecord[] = [];
+  const ringCounts = new Map<string, number>();
+  const out = io.out;
+  await forEachEnriched(dir, (batch) => {
+    for (const e of batch) prog.runOnEvent(e);
+    for (const line of prog.drainPrintk()) {
+      if (flags.json) printk.push(line);
+      else out(`[seq ${line.seq ?? "-"}] ${line.text}\n`);
+    }
+    for (const r of prog.drainRingbuf()) {
+      ringCounts.set(r.map, (ringCounts.get(r.map) ?? 0) + 1);
+      if (flags.json || ring.length < SHOW_RECORDS) ring.push(r);
+    }
+  });
+  const maps = [...prog.maps.values()].map((m) => describeMap(m, ringCounts.get(m.spec.name) ?? 0));
+  const st = prog.stats;
+  if (flags.json) {
+    out(
+      `${JSON.stringify({
+        program: prog.name,
+        programs: prog.programs,
+        license: prog.license,
+        session: dir,
+        events: st.events,
+        kept: st.kept,
+        dropped: st.dropped,
+        faults: st.faults,
+        first_fault: st.firstFault,
+        instructions: st.instructions,
+        printk: printk.map((l) => ({ seq: l.seq, program: l.program, text: l.text })),
+        ringbuf: ring.map((r) => ({ seq: r.seq, map: r.map, data: hex(r.data) })),
+        maps,
+      })}\n`,
+    );
+  } else {
+    out(`${prog.name}: ${prog.programs.join(", ")} over ${dir}\n`);
+    out(`events ${st.events}  kept ${st.kept}  dropped ${st.dropped}  instructions ${st.instructions}\n`);
+    for (const m of maps) out(humanMap(m));
+    for (const r of ring) out(`  ringbuf ${r.map} [seq ${r.seq ?? "-"}] ${hex(r.data)}\n`);
+    const total = [...ringCounts.values()].reduce((a, b) => a + b, 0);
+    if (total > ring.length) out(`  ... ${total - ring.length} more ring-buffer records (see --json)\n`);
+  }
+  if (st.faults > 0)
+    io.err(`capsule: warning: ${st.faults} program runs faulted (events kept); first: ${st.firstFault}\n`);
 }
 
 function humanMap(m: MapReport): string {

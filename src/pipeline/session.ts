@@ -99,7 +99,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
   resolveCommand(cmd, o.cwd, o.env);
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
-  const filter = o.bpfFile ? loadBpfFilter(o.bpfFile) : null;
+  const filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
   const id = newSessionId();
   const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);

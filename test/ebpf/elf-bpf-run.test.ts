@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { Command } from "commander";
-import { registerBpfRun } from "../../src/cli/bpf-run.js";
+import { registerBpfRun } from "../../src/cli/bpf.js";
 import { isCapsuleError } from "../../src/core/errors.js";
 import { compileBpf, corpusEvents, noClang, tempPath } from "./elf-support.js";
 
