@@ -13,7 +13,7 @@
  *     at a time: ~400,000 events on two long-lived fds.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,22 +21,11 @@ import { createAggregator } from "../src/aggregate/aggregator.js";
 import type { EnhancedEvent, ParsedItem, RawLine } from "../src/core/events.js";
 import { createEnricher } from "../src/enrich/index.js";
 import { createStraceParser, redactDataArgs } from "../src/parse/index.js";
-import { fmt, median, OUT } from "./lib.js";
+import { ddTrace, fmt, median } from "./lib.js";
 
 const RUNS = 5;
 const BATCH = 1024;
 const corpus = new URL("../test/fixtures/corpus/", import.meta.url).pathname;
-
-function ensureDdTrace(path: string): void {
-  if (existsSync(path)) return;
-  console.log("making bench/out/dd.strace ...");
-  const r = spawnSync(
-    "strace",
-    ["-f", "-ttt", "-T", "-yy", "-o", path, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  if (r.status !== 0) throw new Error(`strace failed (${r.status ?? r.signal})`);
-}
 
 async function enrichedOf(path: string): Promise<EnhancedEvent[]> {
   const text = readFileSync(path, "utf8").split("\n");
@@ -114,8 +103,7 @@ console.log(child ? "-- again with --single-threaded-gc:" : "-- default V8 flags
 const agent = await enrichedOf(join(corpus, "agent.strace"));
 const reps = Math.ceil(1_000_000 / agent.length);
 run(`agent x${reps}`, agent, reps);
-const dd = join(OUT, "dd.strace");
-ensureDdTrace(dd);
+const dd = ddTrace();
 run("dd", await enrichedOf(dd), 1);
 if (!child) {
   console.log(`(load average ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores)`);

@@ -15,7 +15,7 @@
  * one-byte-at-a-time dd, ~400,000 lines) and the agent corpus trace.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,25 +23,14 @@ import { blake3Hex } from "../src/core/blake3.js";
 import type { ParsedItem, RawLine } from "../src/core/events.js";
 import { createEnricher } from "../src/enrich/index.js";
 import { createStraceParser, redactDataArgs } from "../src/parse/index.js";
-import { median, OUT } from "./lib.js";
+import { ddTrace, median } from "./lib.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dd = join(OUT, "dd.strace");
+const dd = ddTrace();
 const RUNS = 5;
 /** Runs of at least this many items each before measuring: the JIT settles late on varied traces. */
 const WARM_ITEMS = 500_000;
 const BATCH = 256;
-
-function ensureDdTrace(): void {
-  if (existsSync(dd)) return;
-  console.log("making bench/out/dd.strace ...");
-  const r = spawnSync(
-    "strace",
-    ["-f", "-ttt", "-T", "-yy", "-o", dd, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  if (r.status !== 0) throw new Error(`strace failed (${r.status ?? r.signal})`);
-}
 
 function readLines(path: string): string[] {
   const lines = readFileSync(path, "utf8").split("\n");
@@ -131,7 +120,6 @@ const traces: Record<string, [string, string]> = {
 const which = process.argv[2];
 if (which === undefined) {
   // one process per trace: a big trace's garbage must not be collected on the next one's time
-  ensureDdTrace();
   console.log(
     `node ${process.version}, median of ${RUNS} runs after ${WARM_ITEMS.toLocaleString("en-US")} warm-up items, batches of ${BATCH}, load ${os.loadavg()[0]?.toFixed(1)}`,
   );

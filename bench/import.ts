@@ -4,24 +4,13 @@
 // Default trace: `dd if=/dev/zero of=/dev/null bs=1 count=200000` under strace -f -ttt -T -yy
 // (about 400,000 lines), recorded into bench/out/ on first use.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fmt, median, OUT } from "./lib.js";
+import { ddTrace, fmt, median, OUT } from "./lib.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, trace: { type: "string" } } });
-let trace = values.trace;
-if (!trace) {
-  trace = join(OUT, "dd.strace");
-  if (!existsSync(trace))
-    spawnSync(
-      "strace",
-      ["-f", "-ttt", "-T", "-yy", "-o", trace, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
-      {
-        stdio: "ignore",
-      },
-    );
-}
+const trace = values.trace ?? ddTrace();
 const lines = readFileSync(trace, "utf8").split("\n").length - 1;
 const capsule = join(new URL("..", import.meta.url).pathname, "dist/cli/main.js");
 const home = join(OUT, "import-home");

@@ -46,3 +46,20 @@ export function cleanBuild(dir: string): void {
 }
 
 export const fmt = (x: number, d = 2): string => x.toFixed(d);
+
+/**
+ * `bench/out/dd.strace`: `strace -f -ttt -T -yy` of a one-byte-at-a-time dd (~400,000
+ * lines of read/write with device annotations and data buffers), made on first use.
+ */
+export function ddTrace(): string {
+  const path = join(OUT, "dd.strace");
+  if (existsSync(path)) return path;
+  console.log("making bench/out/dd.strace ...");
+  const r = spawnSync(
+    "strace",
+    ["-f", "-ttt", "-T", "-yy", "-o", path, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  if (r.status !== 0) throw new Error(`strace failed (${r.status ?? r.signal})`);
+  return path;
+}

@@ -15,13 +15,11 @@
 // this pipeline in this runtime on this machine.
 //
 //   npx tsx bench/line-cost.ts [--lines N] [--trace FILE]
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { EnhancedEvent, ParsedItem, RawLine } from "../src/core/events.js";
-import { fmt, median, OUT } from "./lib.js";
+import { ddTrace, fmt, median } from "./lib.js";
 
 // The compiled code (`npm run build`), as `capsule import` runs it: under tsx every
 // imported binding is a getter call, which costs the hot loops a good part of their speed.
@@ -38,16 +36,7 @@ const { ChainState } = await load<typeof import("../src/session/chain.js")>("ses
 const { values } = parseArgs({
   options: { lines: { type: "string", default: "100000" }, trace: { type: "string" } },
 });
-let trace = values.trace;
-if (!trace) {
-  trace = join(OUT, "dd.strace");
-  if (!existsSync(trace))
-    spawnSync(
-      "strace",
-      ["-f", "-ttt", "-T", "-yy", "-o", trace, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
-      { stdio: "ignore" },
-    );
-}
+const trace = values.trace ?? ddTrace();
 const text = readFileSync(trace, "utf8").split("\n");
 if (text.at(-1) === "") text.pop();
 const lines = text.slice(0, Number(values.lines));

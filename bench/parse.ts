@@ -7,31 +7,18 @@
  * Traces: bench/out/dd.strace (made here if missing: `strace -f -ttt -T -yy` of a
  * one-byte-at-a-time dd, ~400,000 lines) and the agent corpus trace (repeated 30 times).
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RawLine } from "../src/core/events.js";
 import { createStraceParser, redactDataArgs } from "../src/parse/index.js";
+import { ddTrace } from "./lib.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "bench/out");
-const dd = join(out, "dd.strace");
+const dd = ddTrace();
 const RUNS = 5;
 const BATCH = 256;
-
-function ensureDdTrace(): void {
-  if (existsSync(dd)) return;
-  mkdirSync(out, { recursive: true });
-  console.log("making bench/out/dd.strace ...");
-  const r = spawnSync(
-    "strace",
-    ["-f", "-ttt", "-T", "-yy", "-o", dd, "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000"],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  if (r.status !== 0) throw new Error(`strace failed (${r.status ?? r.signal})`);
-}
 
 function readLines(path: string): string[] {
   const lines = readFileSync(path, "utf8").split("\n");
@@ -97,7 +84,6 @@ const n = (x: number): string => Math.round(x).toLocaleString("en-US");
 const fmt = (m: { cpu: number; wall: number }): string =>
   `${n(m.cpu).padStart(10)} lines/s per CPU second  (${n(m.wall)} per wall second)`;
 
-ensureDdTrace();
 // The agent corpus is small: it is repeated so each run lasts long enough for the JIT's
 // steady state (its pids and clocks simply repeat).
 const traces: [string, string, number][] = [
