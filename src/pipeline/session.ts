@@ -227,15 +227,11 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
 
 async function firstLines(path: string, n: number): Promise<string[]> {
   const out: string[] = [];
-  let rest = "";
-  for await (const chunk of readText(path)) {
-    const parts = (rest + chunk).split("\n");
-    rest = parts.pop() ?? "";
-    out.push(...parts);
-    if (out.length >= n) break; // closes the file
+  for await (const b of fileBatches(path)) {
+    out.push(...b);
+    if (out.length >= n) break; // leaving stops the reading and closes the file
   }
-  if (out.length < n && rest.length > 0) out.push(rest);
-  return out.slice(0, n).map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+  return out.slice(0, n);
 }
 
 /** `capsule import`: run the same pipeline over a saved trace file or -ff folder. */
