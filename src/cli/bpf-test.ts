@@ -1,34 +1,8 @@
 /** `capsule bpf test`: conformance .data files in the VM (loaded only when the command runs). */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { CapsuleError, type ErrorCode } from "../core/errors.js";
-import {
-  type ConformanceResult,
-  ENGINE_KINDS,
-  type EngineKind,
-  isEbpfError,
-  runConformance,
-  VmMemory,
-} from "../ebpf/index.js";
-
-/** Maps the eBPF VM's own errors onto CapsuleError (src/ebpf imports nothing of Capsule). */
-export function toCapsuleError(e: unknown): unknown {
-  if (!isEbpfError(e)) return e;
-  let code: ErrorCode;
-  switch (e.code) {
-    case "EBPF_ASM":
-    case "EBPF_DATA":
-    case "EBPF_VERIFY":
-      code = "EBPF_LOAD";
-      break;
-    case "EBPF_ARGUMENT":
-      code = "USAGE";
-      break;
-    default:
-      code = "EBPF_RUNTIME";
-  }
-  return new CapsuleError(code, e.message, { cause: e });
-}
+import { CapsuleError } from "../core/errors.js";
+import { type ConformanceResult, ENGINE_KINDS, type EngineKind, runConformance, VmMemory } from "../ebpf/index.js";
 
 function engines(value: string): readonly EngineKind[] {
   if (value === "both") return ENGINE_KINDS;
