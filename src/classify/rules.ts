@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapsuleError } from "../core/errors.js";
 import { ACTION_KINDS, type ActionKind, type AgentWorkflow, type Severity } from "../core/events.js";
-import { capsuleHome } from "../session/layout.js";
+import { capsuleHome } from "../core/home.js";
 
 /** A test on a process's command line. Every key given must hold. */
 export interface ArgvMatch {

@@ -15,7 +15,7 @@
  * ENRICH_TIMEOUT and PIPE_BACKPRESSURE are added by the enricher itself.
  */
 import type { HighLevelKind } from "../core/events.js";
-import { basename } from "./paths.js";
+import { basename } from "../core/paths.js";
 
 export const ENRICH_TIMEOUT = "ENRICH_TIMEOUT";
 export const PIPE_BACKPRESSURE = "PIPE_BACKPRESSURE";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
+import { capsuleHome } from "../core/home.js";
 
 /** The files of a session folder (DESIGN.md "Session folder"). */
 export const STREAMS = ["raw", "events", "enriched", "actions", "risks"] as const;
@@ -12,11 +12,6 @@ export const METADATA_FILE = "metadata.json";
 export const TREE_FILE = "tree.json";
 
 const SESSION_NAME = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-
-/** Where Capsule keeps its files: `$CAPSULE_HOME`, or `~/.capsule`. */
-export function capsuleHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CAPSULE_HOME ? resolve(env.CAPSULE_HOME) : join(env.HOME ?? homedir(), ".capsule");
-}
 
 /** `$CAPSULE_HOME/runs`, or `~/.capsule/runs`. */
 export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {

@@ -33,7 +33,7 @@
  * string runs to the line's last `"`). A string of STRLEN-1 bytes may have been cut by
  * bpftrace and is marked truncated.
  */
-import type { TraceLevel } from "../../trace/tracer.js";
+import type { TraceLevel } from "../../core/levels.js";
 
 /** 2: a call's first string ends its own line (1: every string on a `+` line; both are read). */
 export const FORMAT_VERSION = 2;

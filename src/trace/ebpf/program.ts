@@ -14,6 +14,8 @@
  * exit, when the kernel has faulted in the pages behind them (a read at entry fails on a
  * page not yet touched). Lines follow src/parse/bpftrace/format.ts.
  */
+
+import type { TraceLevel } from "../../core/levels.js";
 import {
   CALLS,
   type CallSpec,
@@ -25,7 +27,6 @@ import {
   stringParams,
 } from "../../parse/bpftrace/format.js";
 import { errnoOf } from "../../parse/bpftrace/symbols.js";
-import type { TraceLevel } from "../tracer.js";
 import type { Catalog } from "./catalog.js";
 
 export interface ProgramOptions {

@@ -1,4 +1,4 @@
-import type { TraceLevel } from "../tracer.js";
+import type { TraceLevel } from "../../core/levels.js";
 
 /**
  * Syscalls the `files` level adds to `%process`: every call that names a file or
