@@ -14,8 +14,8 @@ import ts from "typescript";
 
 /** Lowest first. A file in one folder may import from its own folder and any folder before it. */
 const LAYERS = [
-  "core", // shared types and helpers: events, errors, stage contract, channel, hashing, paths, levels
-  "ebpf", // the userspace eBPF runtime: imports nothing else of Capsule (not even core)
+  "ebpf", // the userspace eBPF runtime, a library of its own: imports nothing else of Capsule
+  "core", // shared types and helpers: events (vocabularies numbered by ebpf's event ABI), errors, stage, paths, levels
   "parse", // trace formats and their parsers (strace, bpftrace): raw lines -> TraceEvent
   "trace", // runs a tracer and hands out the parser for what it prints (only it knows its format)
   "enrich", // TraceEvent -> EnhancedEvent: fd table, paths, effects, exe hashes

@@ -11,6 +11,7 @@
  * metadata.json). Numbers that can exceed 2^53 (argument words, pointers) are written
  * as decimal strings so nothing loses precision.
  */
+import { HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES } from "../ebpf/event/layout.js";
 
 // ───────────────────────────── raw lines ─────────────────────────────
 
@@ -144,76 +145,16 @@ export interface ParsedItem {
 
 // ────────────────────────── enriched events ──────────────────────────
 
-export type ResourceType =
-  | "FILE"
-  | "DIR"
-  | "SOCKET"
-  | "PIPE"
-  | "DEVICE"
-  | "SHM"
-  | "PROCFS"
-  | "SYSFS"
-  | "EVENTFD"
-  | "TIMERFD"
-  | "SIGNALFD"
-  | "EPOLL"
-  | "INOTIFY"
-  | "MEMORY"
-  | "PROCESS"
-  | "SIGNAL"
-  | "OTHER";
-
-export type Operation =
-  | "READ"
-  | "WRITE"
-  | "OPEN"
-  | "CLOSE"
-  | "STAT"
-  | "EXEC"
-  | "FORK"
-  | "EXIT"
-  | "CONNECT"
-  | "BIND"
-  | "LISTEN"
-  | "ACCEPT"
-  | "SEND"
-  | "RECV"
-  | "DELETE"
-  | "RENAME"
-  | "MKDIR"
-  | "CHMOD"
-  | "CHOWN"
-  | "LINK"
-  | "READDIR"
-  | "CHDIR"
-  | "DUP"
-  | "SIGNAL"
-  | "MMAP"
-  | "IOCTL"
-  | "SOCKET"
-  | "PIPE"
-  | "WAIT"
-  | "SETID"
-  /** Changing timestamps or extended attributes (utimensat, setxattr). */
-  | "SETATTR"
-  | "OTHER";
-
-export type HighLevelKind =
-  | "FileRead"
-  | "FileWrite"
-  | "FileDelete"
-  | "FileRename"
-  | "FileMetadata"
-  | "DirList"
-  | "PermChange"
-  | "ProcessSpawn"
-  | "ProcessExit"
-  | "NetConnect"
-  | "NetListen"
-  | "NetSend"
-  | "NetRecv"
-  | "Signal"
-  | "Other";
+/*
+ * The three vocabularies the eBPF event ABI numbers (enum capsule_* in
+ * include/capsule_event.h) have their one table in src/ebpf/event/layout.ts: src/ebpf imports
+ * nothing of Capsule, so the table lives there and everything else takes it from here.
+ * Append a new member at the end of its table (compiled programs keep their numbers).
+ */
+export { HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES };
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+export type Operation = (typeof OPERATIONS)[number];
+export type HighLevelKind = (typeof HIGH_LEVEL_KINDS)[number];
 
 export interface NetInfo {
   family: string;
@@ -282,26 +223,11 @@ export interface EnhancedEvent {
 
 // ────────────────────────────── actions ──────────────────────────────
 
+/** An action's kind is the high-level kind of the events it merges. */
 export type ActionKind = HighLevelKind;
 
 /** Every ActionKind, in the order of the vocabulary (for validating user input). */
-export const ACTION_KINDS: readonly ActionKind[] = [
-  "FileRead",
-  "FileWrite",
-  "FileDelete",
-  "FileRename",
-  "FileMetadata",
-  "DirList",
-  "PermChange",
-  "ProcessSpawn",
-  "ProcessExit",
-  "NetConnect",
-  "NetListen",
-  "NetSend",
-  "NetRecv",
-  "Signal",
-  "Other",
-];
+export const ACTION_KINDS: readonly ActionKind[] = HIGH_LEVEL_KINDS;
 
 /** Several enriched events merged into one thing a person understands. */
 export interface Action {
@@ -325,7 +251,8 @@ export interface Action {
 
 // ─────────────────────────── risk findings ───────────────────────────
 
-export type Severity = "LOW" | "MEDIUM" | "HIGH";
+export const SEVERITIES = ["LOW", "MEDIUM", "HIGH"] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 export interface RiskFinding {
   seq: number;
@@ -343,15 +270,18 @@ export interface RiskFinding {
 
 // ─────────────────────────── process tree ────────────────────────────
 
-export type ProcessLabel = "Agent" | "Tool" | "SystemTool" | "Unknown";
+export const PROCESS_LABELS = ["Agent", "Tool", "SystemTool", "Unknown"] as const;
+export type ProcessLabel = (typeof PROCESS_LABELS)[number];
 
-export type AgentWorkflow =
-  | "FileAnalysis"
-  | "NetworkCommunication"
-  | "CodeGeneration"
-  | "RepositoryOperation"
-  | "SystemExploration"
-  | "SecurityOperation";
+export const AGENT_WORKFLOWS = [
+  "FileAnalysis",
+  "NetworkCommunication",
+  "CodeGeneration",
+  "RepositoryOperation",
+  "SystemExploration",
+  "SecurityOperation",
+] as const;
+export type AgentWorkflow = (typeof AGENT_WORKFLOWS)[number];
 
 export interface ExecRecord {
   ts: number | null;

@@ -15,12 +15,11 @@
  * page not yet touched). Lines follow src/parse/bpftrace/format.ts.
  */
 
-import type { TraceLevel } from "../../core/levels.js";
+import { levelIncludes, type TraceLevel } from "../../core/levels.js";
 import {
   CALLS,
   type CallSpec,
   FORMAT_VERSION,
-  levelIncludes,
   MAX_ARGS,
   MAX_ENV,
   nrIndex,
