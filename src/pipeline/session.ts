@@ -6,7 +6,7 @@ import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { Outcome } from "../core/stage.js";
 import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
-import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
+import { newSessionId, RECORD_FORMAT, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
@@ -53,7 +53,7 @@ function initialMetadata(
   recordData: "lengths" | "full",
 ): SessionMetadata {
   return {
-    format: 1,
+    format: RECORD_FORMAT,
     session_id: id,
     command: argv,
     cwd,

@@ -62,3 +62,24 @@ test("capsule report and export read a format-1 session", () => {
   const v = capsule(["verify", KEYED, "--key-file", join(FIX, "key")], home);
   assert.equal(v.status, 0, v.stdout + v.stderr);
 });
+
+test("format 2 of the same trace rehydrates to the very EnhancedEvents format 1 stored", async () => {
+  const home = freshHome();
+  const r = capsule(["import", join(ROOT, "test/fixtures/corpus/shell.strace")], home);
+  assert.equal(r.status, 0, r.stderr);
+  const dir = r.stdout.trim().split("\n")[0]!;
+  const load = async (d: string) => {
+    const out: Record<string, unknown>[] = [];
+    await forEachEnriched(d, (b) => {
+      for (const e of b) {
+        const { chain: _, ...rest } = e as unknown as Record<string, unknown>;
+        out.push(rest);
+      }
+    });
+    return out;
+  };
+  const [old, now] = [await load(KEYED), await load(dir)];
+  assert.equal(now.length, old.length);
+  assert.deepStrictEqual(now, old);
+  assert.equal(verifySession(dir).status, "intact");
+});
