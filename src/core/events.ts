@@ -68,7 +68,7 @@ export interface StructField {
 }
 
 interface EventBase {
-  /** Index in events.jsonl. */
+  /** Index of the parsed event (`event_seq` of its enriched record; events.jsonl in record format 1). */
   seq: number;
   /** seq of the raw line(s) this event came from (two for an unfinished/resumed pair). */
   raw: number[];
@@ -136,7 +136,7 @@ export type TraceEvent = SyscallEvent | SignalEvent | ExitEvent | NoticeEvent | 
 /**
  * What a parser hands downstream: the event and the text of its raw line(s), in raw
  * order, so the enricher can fill `raw_line`/`raw_hash` without looking anything up.
- * Only `event` is written to events.jsonl.
+ * Record format 2 stores the lines once: in the enriched record (`raw_line`) or raw.jsonl.
  */
 export interface ParsedItem {
   event: TraceEvent;
@@ -172,9 +172,9 @@ export interface NetInfo {
  */
 export interface EnhancedEvent {
   seq: number;
-  /** seq in events.jsonl. */
+  /** seq of the parsed event (its line in events.jsonl in record format 1). */
   event_seq: number;
-  /** seq of the raw line(s) in raw.jsonl. */
+  /** Numbers of the raw line(s) in the trace, counted from 0 (in record format 1 also their seq in raw.jsonl). */
   raw_seq: number[];
   /** What kind of parsed event this came from. */
   event: "syscall" | "signal" | "exit";
@@ -191,7 +191,7 @@ export interface EnhancedEvent {
   errno: string | null;
   /** The raw line; for an unfinished/resumed pair both lines joined by "\n". */
   raw_line: string;
-  /** Hex BLAKE3 of `raw_line` (UTF-8): links this record to raw.jsonl. */
+  /** Hex BLAKE3 of `raw_line` (UTF-8). Not stored in record format 2: readers compute it. */
   raw_hash: string;
   exe_path: string | null;
   cwd: string | null;
@@ -287,7 +287,7 @@ export interface ExecRecord {
   ts: number | null;
   path: string;
   argv: string[];
-  /** The seq of the execve event in events.jsonl. */
+  /** The seq of the execve event (an enriched record's `event_seq`). */
   event_seq: number;
 }
 

@@ -7,7 +7,7 @@ import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { TraceLevel } from "../core/levels.js";
 import type { Outcome } from "../core/stage.js";
 import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
-import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
+import { newSessionId, RECORD_FORMAT, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
@@ -54,7 +54,7 @@ function initialMetadata(
   recordData: "lengths" | "full",
 ): SessionMetadata {
   return {
-    format: 1,
+    format: RECORD_FORMAT,
     session_id: id,
     command: argv,
     cwd,

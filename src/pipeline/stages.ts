@@ -48,7 +48,7 @@ export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessT
       end: () => tracker.end(),
       snapshot: (final) => classify(tracker.snapshot(final)),
     },
-    enricher: createEnricher({ live: o.live, rootCwd: o.projectDir }),
+    enricher: createEnricher({ live: o.live, rootCwd: o.projectDir, rawHash: false }),
     filter: o.filter,
     aggregator: createAggregator(),
     risks: {

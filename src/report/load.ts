@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
+import { rehydrateEnriched } from "../session/format.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 
@@ -148,5 +149,6 @@ function readTail(path: string): string {
 export const forEachAction = (dir: string, fn: (batch: Action[]) => void | Promise<void>) =>
   forEachRecord<Action>(dir, "actions", fn);
 
+/** Enriched events of either record format, completed to self-contained EnhancedEvents (session/format.ts). */
 export const forEachEnriched = (dir: string, fn: (batch: EnhancedEvent[]) => void | Promise<void>) =>
-  forEachRecord<EnhancedEvent>(dir, "enriched", fn);
+  forEachRecord<Record<string, unknown>>(dir, "enriched", (batch) => fn(batch.map(rehydrateEnriched)));

@@ -4,10 +4,22 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import { capsuleHome } from "../core/home.js";
 
-/** The files of a session folder (DESIGN.md "Session folder"). */
-export const STREAMS = ["raw", "events", "enriched", "actions", "risks"] as const;
-export type StreamName = (typeof STREAMS)[number];
+/** Every JSONL stream any record format has, in seal order (format 1 also had events.jsonl). */
+export const STREAM_NAMES = ["raw", "events", "enriched", "actions", "risks"] as const;
+export type StreamName = (typeof STREAM_NAMES)[number];
+/** The record format this code writes (DESIGN.md "Session folder"; docs/SESSION.md). */
+export const RECORD_FORMAT = 2;
+/** The streams of the record format written now. */
+export const STREAMS = ["raw", "enriched", "actions", "risks"] as const satisfies readonly StreamName[];
+export type RecordStream = (typeof STREAMS)[number];
 export const streamFile = (s: StreamName): string => `${s}.jsonl`;
+
+/** The streams a session of record `format` has (metadata.json `format`; 1 when absent). */
+export function streamsOf(format: unknown): readonly StreamName[] {
+  if (format === undefined || format === 1) return STREAM_NAMES;
+  if (format === RECORD_FORMAT) return STREAMS;
+  throw new CapsuleError("BAD_INPUT", `record format ${JSON.stringify(format)} is newer than this Capsule reads`);
+}
 export const METADATA_FILE = "metadata.json";
 export const TREE_FILE = "tree.json";
 
