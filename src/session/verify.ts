@@ -8,10 +8,11 @@ import { readFileSync, truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
+import { LineFetcher, type LineRef } from "../core/lines.js";
 import { writeFileAtomic } from "./atomic.js";
 import { METADATA_FILE, STREAM_NAMES, type StreamName, streamFile, streamsOf } from "./layout.js";
-import { LineFetcher, type LineRef } from "./lines.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { RECORD_CHECKS } from "./records.js";
 import { sealMac } from "./seal.js";
 import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
 
@@ -325,13 +326,20 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         seal = meta.seal!.streams?.[stream] ?? null;
         if (seal === null) warnings.push(`${stream}: not in the seal (its writer failed); checked as unsealed`);
       }
+      const spec = RECORD_CHECKS[stream as keyof typeof RECORD_CHECKS];
+      let invalid: string | null = null;
       const o: CheckStreamOptions = {
         sessionId,
         stream,
         path: join(dir, streamFile(stream)),
         secret,
         seal,
-        onRecord: (rec, line, ref) => links.record(stream, rec, line, ref),
+        onRecord: (rec, line, ref) => {
+          links.record(stream, rec, line, ref);
+          const bad = invalid === null && spec !== undefined ? spec.check(rec) : null;
+          // the first invalid record of a stream; `line` counts from 0, as verify's other lines do
+          if (bad !== null) invalid = `${streamFile(stream)} line ${line}: not ${spec!.what}: ${bad}`;
+        },
       };
       const check = checkStream(o);
       streams.push(check);
@@ -346,6 +354,7 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
           `${stream}: the last line is torn (${check.tornBytes} bytes without a newline: the writer stopped mid-line)`,
         );
       if (check.seqWarning) warnings.push(`${stream}: ${check.seqWarning}`);
+      if (invalid !== null) warnings.push(`${stream}: ${invalid} (the chain is intact)`);
     }
     links.coverage(sealed, meta.counts?.lines);
   } finally {
