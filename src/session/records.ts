@@ -18,6 +18,7 @@ import {
   SEVERITIES,
 } from "../core/events.js";
 import { LineReader } from "../core/lines.js";
+import { OMITTED_WHEN_NULL } from "./format.js";
 import type { StreamName } from "./layout.js";
 
 /** null when `v` passes, else what is wrong with it. */
@@ -116,41 +117,57 @@ const checkNet: Check = object({
   remote_port: optInt,
 });
 
+const ENRICHED_FIELDS: Record<string, Check> = {
+  seq: int,
+  event_seq: int,
+  raw_seq: seqs,
+  event: oneOf(["syscall", "signal", "exit"]),
+  ts: num,
+  pid: int,
+  tid: int,
+  ppid: optInt,
+  call: str,
+  args: arrayOf(optStr),
+  retval: (v) => (v === null || typeof v === "string" ? null : num(v)),
+  errno: optStr,
+  raw_line: str,
+  raw_hash: str,
+  exe_path: optStr,
+  cwd: optStr,
+  uid: optInt,
+  gid: optInt,
+  euid: optInt,
+  egid: optInt,
+  caps: optStr,
+  fd: optInt,
+  abs_path: optStr,
+  resource_type: nullable(oneOf(RESOURCE_TYPES)),
+  operation: nullable(oneOf(OPERATIONS)),
+  perm_bits: optInt,
+  byte_count: optNum,
+  net: nullable(checkNet),
+  latency_us: optNum,
+  risk_tags: arrayOf(str),
+  high_level_kind: oneOf(HIGH_LEVEL_KINDS),
+  abs_path2: optStr,
+  exe_sha256: optStr,
+};
+
+/**
+ * Keys an enriched record may leave out: the ones record format 2 omits when null
+ * (session/format.ts), raw_hash (format 2 derives it from raw_line), and the two that
+ * older producers lacked.
+ */
+const ENRICHED_OPTIONAL: ReadonlySet<string> = new Set<string>([
+  ...OMITTED_WHEN_NULL,
+  "raw_hash",
+  "abs_path2",
+  "exe_sha256",
+]);
+
 export const checkEnhancedEvent: Check = object(
-  {
-    seq: int,
-    event_seq: int,
-    raw_seq: seqs,
-    event: oneOf(["syscall", "signal", "exit"]),
-    ts: num,
-    pid: int,
-    tid: int,
-    ppid: optInt,
-    call: str,
-    args: arrayOf(optStr),
-    retval: (v) => (v === null || typeof v === "string" ? null : num(v)),
-    errno: optStr,
-    raw_line: str,
-    raw_hash: str,
-    exe_path: optStr,
-    cwd: optStr,
-    uid: optInt,
-    gid: optInt,
-    euid: optInt,
-    egid: optInt,
-    caps: optStr,
-    fd: optInt,
-    abs_path: optStr,
-    resource_type: nullable(oneOf(RESOURCE_TYPES)),
-    operation: nullable(oneOf(OPERATIONS)),
-    perm_bits: optInt,
-    byte_count: optNum,
-    net: nullable(checkNet),
-    latency_us: optNum,
-    risk_tags: arrayOf(str),
-    high_level_kind: oneOf(HIGH_LEVEL_KINDS),
-  },
-  { abs_path2: optStr, exe_sha256: optStr },
+  Object.fromEntries(Object.entries(ENRICHED_FIELDS).filter(([k]) => !ENRICHED_OPTIONAL.has(k))),
+  Object.fromEntries(Object.entries(ENRICHED_FIELDS).filter(([k]) => ENRICHED_OPTIONAL.has(k))),
 );
 
 /** A process node as tree.json holds it once load has filled the keys older trees lack. */
