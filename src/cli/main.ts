@@ -2,12 +2,14 @@
 import { Command, CommanderError } from "commander";
 import { isCapsuleError } from "../core/errors.js";
 import { registerCommands } from "./commands.js";
+import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";
 
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
+  endQuietlyOnEpipe();
   const program = new Command("capsule")
     .description("See what a program (an AI coding agent, say) really did on this machine.")
-    .version(process.env.npm_package_version ?? "0.1.0", "-V, --version")
+    .version(capsuleVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .enablePositionalOptions()
     .exitOverride();

@@ -33,16 +33,8 @@ async function model(session: string | undefined, rules: string[], scanEnriched:
   });
 }
 
-let quietOnEpipe = false;
-
-/** Writes to stdout; a reader that goes away (`| head`) ends the output quietly. */
+/** Writes to stdout (a reader that goes away ends the output quietly: main.ts). */
 function write(text: string): void {
-  if (!quietOnEpipe) {
-    quietOnEpipe = true;
-    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code !== "EPIPE") throw e;
-    });
-  }
   process.stdout.write(text);
 }
 

@@ -5,6 +5,8 @@ import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
 import { followJsonl } from "../session/follow.js";
 import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
+import { checkAction } from "../session/records.js";
+import { outputGone } from "./output.js";
 
 /** tree.json, re-read only when it changed; null while there is none (or it is mid-write). */
 function treeReader(dir: string): () => ProcessTreeSnapshot | undefined {
@@ -36,6 +38,8 @@ export function registerTail(program: Command): void {
       const stop = new AbortController();
       const onSigint = (): void => stop.abort();
       process.once("SIGINT", onSigint);
+      // `capsule tail | head`: head has gone, so stop following
+      outputGone.addEventListener("abort", onSigint, { once: true });
       let lineNo = 0;
       try {
         for await (const batch of followJsonl(join(dir, streamFile("actions")), {
@@ -50,19 +54,25 @@ export function registerTail(program: Command): void {
               out += `${line}\n`;
               continue;
             }
-            let a: Action;
+            let a: unknown;
             try {
-              a = JSON.parse(line) as Action;
+              a = JSON.parse(line);
             } catch {
               process.stderr.write(`capsule: actions.jsonl line ${lineNo}: not JSON, skipped\n`);
               continue;
             }
-            out += `${formatAction(a, tree())}\n`;
+            const bad = checkAction(a);
+            if (bad !== null) {
+              process.stderr.write(`capsule: actions.jsonl line ${lineNo}: not an action (${bad}), skipped\n`);
+              continue;
+            }
+            out += `${formatAction(a as Action, tree())}\n`;
           }
           if (out !== "") process.stdout.write(out);
         }
       } finally {
         process.off("SIGINT", onSigint);
+        outputGone.removeEventListener("abort", onSigint);
       }
     });
 }

@@ -36,17 +36,22 @@ export class LineReader {
   /** The next complete line, or null at the end of what the file holds now (a partial line waits). */
   nextComplete(): LineRef | null {
     for (;;) {
-      const nl = this.buf.indexOf(10, this.start);
-      if (nl !== -1 && nl < this.end) {
-        const ref = { buf: this.buf, start: this.start, end: nl, offset: this.fileOffset + this.start, newline: true };
-        this.start = nl + 1;
-        return ref;
-      }
+      const line = this.takeLine();
+      if (line !== null) return line;
       if (this.fill() === 0) {
         this.eof = false; // the file may grow: read again next time
         return null;
       }
     }
+  }
+
+  /** The complete line at the front of the buffer, if the buffer holds one. */
+  private takeLine(): LineRef | null {
+    const nl = this.buf.indexOf(10, this.start);
+    if (nl === -1 || nl >= this.end) return null;
+    const ref = { buf: this.buf, start: this.start, end: nl, offset: this.fileOffset + this.start, newline: true };
+    this.start = nl + 1;
+    return ref;
   }
 
   /** File offset after the last byte read (a partial line's bytes included). */
@@ -59,14 +64,11 @@ export class LineReader {
     return fstatSync(this.fd);
   }
 
+  /** The next line; at the end of the file a last line without its newline (`newline: false`). */
   next(): LineRef | null {
     for (;;) {
-      const nl = this.buf.indexOf(10, this.start);
-      if (nl !== -1 && nl < this.end) {
-        const ref = { buf: this.buf, start: this.start, end: nl, offset: this.fileOffset + this.start, newline: true };
-        this.start = nl + 1;
-        return ref;
-      }
+      const line = this.takeLine();
+      if (line !== null) return line;
       if (this.eof) {
         if (this.start >= this.end) return null;
         const ref = {

@@ -14,6 +14,7 @@ import { resolveCommand } from "../trace/command.js";
 import { batchLines, readText } from "../trace/lines.js";
 import type { TraceLoss, TraceSession } from "../trace/tracer.js";
 import { loadBpfFilter } from "./bpf-filter.js";
+import { killKnownProcesses } from "./kill-tree.js";
 import { type PipelineCounts, runPipeline } from "./pipeline.js";
 import { openRecord } from "./record.js";
 import { buildStages } from "./stages.js";
@@ -147,21 +148,14 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   });
 
   // Interrupts: the first forwards the signal to the program and starts the grace
-  // timer; when it runs out (or on a second interrupt) every live process is killed.
-  let latestTree: ProcessTreeSnapshot | null = null;
+  // timer; when it runs out (or on a second interrupt) every process still in the tree
+  // (the tracker's as it is now, each checked against /proc) is killed.
   let interrupted: NodeJS.Signals | null = null;
   let killTimer: NodeJS.Timeout | null = null;
   const killAll = (): void => {
+    // the descendants first: once the root is gone they are moved under init
+    killKnownProcesses(stages.tracker.snapshot(false), trace.info.t0EpochUs);
     trace.signal("SIGKILL");
-    for (const n of latestTree?.nodes ?? []) {
-      if (n.kind === "process" && n.end_ts === null) {
-        try {
-          process.kill(n.pid, "SIGKILL");
-        } catch {
-          // gone already
-        }
-      }
-    }
   };
   o.onStart?.((sig) => {
     if (interrupted !== null) {
@@ -181,10 +175,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const sink = {
     append: record.append,
     ready: record.ready,
-    tree: (t: ProcessTreeSnapshot) => {
-      latestTree = t;
-      record.writeTree(t);
-    },
+    tree: (t: ProcessTreeSnapshot) => record.writeTree(t),
   };
   let counts: PipelineCounts;
   try {
