@@ -8,6 +8,7 @@ import type { Outcome } from "../core/stage.js";
 import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
 import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
 import { batchLines, readText } from "../trace/lines.js";
@@ -107,7 +108,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
 
   let trace: TraceSession;
-  const request = { argv: o.argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir };
+  // The secret was read above; the traced program gets an environment without it.
+  const request = { argv: o.argv, cwd: o.cwd, env: withoutSecrets(o.env), level: o.level, workDir: dir };
   try {
     try {
       trace = await tracer.start(request);
