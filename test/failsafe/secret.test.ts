@@ -12,13 +12,30 @@ import { capsule, freshHome, onlySession } from "../pipeline/helpers.js";
 import { ebpfOrSkip } from "../trace/ebpf-support.js";
 
 const SECRET = "capsule-test-secret-7f3a9c";
-const PROBE = ["sh", "-c", 'printf "[%s][%s]\\n" "$CAPSULE_KEY" "$CAPSULE_KEY_FILE"; env | grep -c CAPSULE_KEY || true'];
+const PROBE = [
+  "sh",
+  "-c",
+  'printf "[%s][%s]\\n" "$CAPSULE_KEY" "$CAPSULE_KEY_FILE"; env | grep -c CAPSULE_KEY || true',
+];
 
 function traceWith(tracer: "strace" | "ebpf", env: NodeJS.ProcessEnv): { out: string; dir: string } {
   const home = freshHome();
   const r = capsule(
     // (the eBPF tracer records up to the files level)
-    ["run", "--tracer", tracer, "--level", tracer === "strace" ? "full" : "files", "--record-data", "full", "--report", "none", "-q", "--", ...PROBE],
+    [
+      "run",
+      "--tracer",
+      tracer,
+      "--level",
+      tracer === "strace" ? "full" : "files",
+      "--record-data",
+      "full",
+      "--report",
+      "none",
+      "-q",
+      "--",
+      ...PROBE,
+    ],
     home,
     { env },
   );
