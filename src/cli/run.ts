@@ -1,6 +1,7 @@
 import { constants } from "node:os";
 import { type Command, Option } from "commander";
 import { CapsuleError } from "../core/errors.js";
+import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { TRACE_LEVELS, type TraceLevel } from "../trace/tracer.js";
@@ -120,8 +121,8 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     progress?.done();
   });
   if (!flags.quiet) {
-    process.stderr.write(`capsule: session ${result.dir}\n`);
-    if (result.notes.length) for (const n of result.notes) process.stderr.write(`capsule: ${n}\n`);
+    process.stderr.write(`capsule: session ${printable(result.dir)}\n`);
+    for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
     if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
   }
   return exitStatusOf(result.outcome, signalNumber);

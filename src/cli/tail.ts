@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
+import { terminalJson } from "../core/printable.js";
 import { followJsonl } from "../session/follow.js";
 import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
 
@@ -47,7 +48,7 @@ export function registerTail(program: Command): void {
           for (const line of batch) {
             lineNo++;
             if (opts.json) {
-              out += `${line}\n`;
+              out += `${terminalJson(line)}\n`;
               continue;
             }
             let a: Action;

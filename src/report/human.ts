@@ -49,7 +49,9 @@ class Out {
   ) {}
 
   /** One line from segments; cut to the width (colour dropped then, to keep escapes whole). */
-  seg(parts: Seg[]): void {
+  seg(raw: Seg[]): void {
+    // every name in a report comes from the trace: control characters become escapes
+    const parts = raw.map(([t, s]): Seg => [printable(t), s]);
     const plain = parts.map((p) => p[0]).join("");
     if (displayWidth(plain) > this.width) {
       this.lines.push(fit(plain, this.width));
