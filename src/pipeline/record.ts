@@ -14,8 +14,8 @@ export interface Record {
   writeMetadata(meta: SessionMetadata): void;
   /** Flush everything and seal. */
   seal(meta: SessionMetadata): Promise<void>;
-  /** The run never started: close the streams, note why in metadata, leave it unsealed. */
-  abandon(reason: string): Promise<void>;
+  /** The run never started (or failed): close the streams, note why in metadata, leave it unsealed. */
+  abandon(reason: string, what?: string): Promise<void>;
   /** Lines the writers had to drop (already recorded in metadata `losses`). */
   dropped(): number;
 }
@@ -85,10 +85,10 @@ export async function openRecord(
       await treeDone();
       await session.seal(m);
     },
-    async abandon(reason) {
+    async abandon(reason, what = "not started") {
       await treeDone();
       meta.ended_at = new Date().toISOString();
-      meta.losses.push({ stream: "trace", count: 0, reason: `not started: ${reason}`, from_ts: null, to_ts: null });
+      meta.losses.push({ stream: "trace", count: 0, reason: `${what}: ${reason}`, from_ts: null, to_ts: null });
       await session.writeMetadata(meta);
       await session.close();
       treeDone = async () => {};

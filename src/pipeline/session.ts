@@ -5,7 +5,7 @@ import { loadRules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { Outcome } from "../core/stage.js";
-import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
+import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
 import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { withoutSecrets } from "../session/secret.js";
@@ -244,10 +244,12 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   let input: AsyncIterable<string[] | RawLine[]>;
   let flavour: string;
   let rootPid: number | null = null;
+  const ff: FfReport = { missing: [] };
   if (isDir) {
     if (o.format !== "auto" && o.format !== "strace-ff")
       throw new CapsuleError("USAGE", `${o.path} is a folder: only --format strace-ff reads folders`);
-    input = readFfFolder(path);
+    await checkFfFolder(path);
+    input = readFfFolder(path, 1024, ff);
     flavour = "strace-ff";
   } else {
     const sample = await firstLines(path, 50);
@@ -290,7 +292,21 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     filter: null,
   });
   const sink = { append: record.append, ready: record.ready, tree: (t: ProcessTreeSnapshot) => record.writeTree(t) };
-  const { counts, tree } = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });
+  let result: Awaited<ReturnType<typeof runPipeline>>;
+  try {
+    result = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });
+  } catch (e) {
+    // the writers (and their thread) end, so the process can exit with the error
+    await record.abandon(e instanceof Error ? e.message : String(e), "import failed");
+    throw e;
+  }
+  const { counts, tree } = result;
+  const notes: string[] = [];
+  if (ff.missing.length > 0) {
+    const reason = `no strace -ff file for pid${ff.missing.length > 1 ? "s" : ""} ${ff.missing.join(", ")}, which the trace shows starting: what ${ff.missing.length > 1 ? "they" : "it"} did is not in the record`;
+    notes.push(reason);
+    meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
+  }
   meta.t0_epoch_us = parser.t0EpochUs;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
@@ -303,6 +319,6 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     sessionId: id,
     outcome: { code: root?.exit_code ?? null, signal: root?.exit_signal ?? null },
     counts,
-    notes: [],
+    notes,
   };
 }
