@@ -6,13 +6,14 @@ import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { Outcome } from "../core/stage.js";
 import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
-import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
+import { newSessionId, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
 import { batchLines, readText } from "../trace/lines.js";
 import type { TraceLevel, TraceLoss, TraceSession } from "../trace/tracer.js";
+import { startWatchdog } from "../trace/watchdog.js";
 import { loadBpfFilter } from "./bpf-filter.js";
 import { type PipelineCounts, runPipeline } from "./pipeline.js";
 import { openRecord } from "./record.js";
@@ -32,6 +33,11 @@ export interface RunOptions {
   rulesFile: string | null;
   bpfFile: string | null;
   keyFile: string | null;
+  /**
+   * When recording fails (Capsule killed, a full disk), leave the program running
+   * untraced instead of stopping it (the default stops it).
+   */
+  keepRunning?: boolean;
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
   /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
@@ -126,6 +132,15 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     throw e;
   }
   const notes: string[] = [reason];
+  const keep = o.keepRunning === true;
+  // If capsule dies, the traced tree dies with it (or only the tracer, with keepRunning).
+  const watchdog = startWatchdog({
+    tracerPid: trace.pids.tracer,
+    rootPid: trace.pids.root,
+    keepRunning: keep,
+    dir,
+    scratch: SCRATCH_FILES,
+  });
   meta.tracer = {
     name: trace.info.name,
     version: trace.info.version,
@@ -179,6 +194,27 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     killTimer.unref();
   });
 
+  // A write that fails for good (full disk): stop the program (or, with keepRunning, the
+  // tracer only), seal what was written, and end with one line.
+  let failure: string | null = null;
+  record.onFailure((what, code) => {
+    if (failure !== null) return;
+    failure =
+      code === "ENOSPC"
+        ? `${what}: no space left on the device`
+        : code === "EROFS"
+          ? `${what}: read-only file system`
+          : `${what}: write failed (${code})`;
+    if (!keep) killAll();
+    else if (trace.pids.tracer !== null) {
+      try {
+        process.kill(trace.pids.tracer, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  });
+
   const sink = {
     append: record.append,
     ready: record.ready,
@@ -200,7 +236,24 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   if (filter)
     notes.push(`eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams`);
   for (const l of trace.losses()) notes.push(`the tracer lost ${l.count} events (${l.reason})`);
-  await record.seal(meta);
+  if (failure !== null)
+    meta.losses.push({
+      stream: "trace",
+      count: 0,
+      reason: `recording stopped: ${failure}; ${keep ? "the program was left running untraced" : "the program was stopped"}`,
+      from_ts: null,
+      to_ts: null,
+    });
+  try {
+    await record.seal(meta);
+  } finally {
+    watchdog.done();
+  }
+  if (failure !== null)
+    throw new CapsuleError(
+      "IO",
+      `${failure}: recording stopped and ${keep ? "the program left running untraced" : "the program stopped"}; what was written before is sealed in ${dir} (capsule verify checks it)`,
+    );
   return { dir, sessionId: id, outcome, counts, notes };
 }
 

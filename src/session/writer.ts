@@ -37,12 +37,16 @@ export interface OpenSessionOptions {
   syncIntervalMs?: number;
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
   sinks?: Partial<Record<StreamName, Sink>>;
+  /** Called when a stream's writes fail for good (full disk, I/O error, the writer thread died). */
+  onFailure?: (stream: StreamName, code: string, message: string) => void;
 }
 
 export interface SealOptions {
   /** How long to wait for a stalled stream before abandoning its blocked write (default 30 s). */
   deadlineMs?: number;
   how?: "normal" | "verify --seal";
+  /** Called once every stream is flushed, just before metadata.json is written. */
+  beforeWrite?: () => void;
 }
 
 export interface Session {
@@ -106,15 +110,20 @@ class SessionImpl implements Session {
       let writer: StreamWriter | null = null;
       const events: RemoteEvents = {
         written: (units, lines) => writer?.onWritten(units, lines),
-        failed: (code, _message, loss) => writer?.onFailed(code, loss),
+        failed: (code, message, loss) => {
+          writer?.onFailed(code, loss);
+          opts.onFailure?.(name, code, message);
+        },
         lost: (loss) => writer?.onLost(loss),
-        died: (message) =>
+        died: (message) => {
           writer?.onFailed("WORKER", {
             count: 0,
             fromSeq: null,
             toSeq: null,
             reason: `writer worker died: ${message}`,
-          }),
+          });
+          opts.onFailure?.(name, "WORKER", message);
+        },
         rejected: (count, units, message) => writer?.onRejected(count, units, message),
       };
       const r = remote.indexOf(name);
@@ -189,6 +198,7 @@ class SessionImpl implements Session {
     };
     const final = this.compose(meta, seal);
     if (this.secret) seal.mac = sealMac(this.secret, this.id, seal, final.losses);
+    opts.beforeWrite?.();
     await this.queueMeta(final, true);
     return final;
   }

@@ -140,6 +140,7 @@ export function createStraceTracer(): Tracer {
         outcome,
         signal: signalRoot,
         losses: () => [],
+        pids: { tracer: child.pid ?? null, root: null },
       };
     },
 
