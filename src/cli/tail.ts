@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
 import { terminalJson } from "../core/printable.js";
-import { followJsonl } from "../session/follow.js";
+import { followJsonl, recordingOver } from "../session/follow.js";
 import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
 
 /** tree.json, re-read only when it changed; null while there is none (or it is mid-write). */
@@ -65,5 +65,9 @@ export function registerTail(program: Command): void {
       } finally {
         process.off("SIGINT", onSigint);
       }
+      if (!stop.signal.aborted && (await recordingOver(dir)) === "cut")
+        process.stderr.write(
+          "capsule: the recording was cut: capsule stopped before sealing it (capsule verify --seal seals what was written)\n",
+        );
     });
 }

@@ -8,6 +8,7 @@ import type { Outcome } from "../core/stage.js";
 import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
 import { newSessionId, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { recorderStamp, sweepScratch } from "../session/recorder.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
@@ -74,6 +75,7 @@ function initialMetadata(
     exit: null,
     counts: { lines: 0, events: 0, parse_errors: 0, enriched: 0, actions: 0, risks: 0, dropped: 0 },
     losses: [],
+    recorder: recorderStamp(),
     seal: null,
   };
 }
@@ -109,7 +111,9 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
   const id = newSessionId();
-  const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
+  const root = o.outRoot ? resolve(o.outRoot) : runsRoot(o.env);
+  sweepScratch(root); // what runs killed before this one left behind
+  const dir = join(root, id);
   const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
 

@@ -11,6 +11,7 @@ import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { treeFromEvents } from "./tree-source.js";
 
 export interface LoadedSession {
   dir: string;
@@ -68,7 +69,10 @@ function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
 /** The small files of a session: metadata, tree and findings. */
 export async function loadSession(dir: string): Promise<LoadedSession> {
   const metadata = checkMetadata(readJsonFile(dir, METADATA_FILE), join(dir, METADATA_FILE));
-  const tree = checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE));
+  // a recording cut before its first tree.json: the tree is rebuilt from the record
+  const tree = existsSync(join(dir, TREE_FILE))
+    ? checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE))
+    : await treeFromEvents(dir);
   const risks: RiskFinding[] = [];
   await forEachRecord<RiskFinding>(dir, "risks", (batch) => {
     for (const r of batch) risks.push(r);

@@ -12,6 +12,7 @@ import { writeFileAtomic } from "./atomic.js";
 import { METADATA_FILE, STREAMS, type StreamName, streamFile } from "./layout.js";
 import { LineFetcher, type LineRef } from "./lines.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { recorderAlive, removeScratch } from "./recorder.js";
 import { sealMac } from "./seal.js";
 import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
 
@@ -320,6 +321,12 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
 export async function sealUnsealed(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const before = verifySession(dir, opts);
   if (before.sealed) throw new CapsuleError("USAGE", `session ${before.sessionId} is already sealed`);
+  if (recorderAlive(readMetadata(dir).recorder) === true)
+    throw new CapsuleError(
+      "USAGE",
+      `session ${before.sessionId} is still being recorded; it seals itself when it ends`,
+    );
+  removeScratch(dir);
   if (before.status === "tampered")
     throw new CapsuleError("BAD_INPUT", `session ${before.sessionId} fails verification; it is not sealed`);
   const meta = readMetadata(dir);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
@@ -80,10 +80,12 @@ test("a full disk: one line, the program stopped, the session sealed and verifia
   assert.match(v.stdout, /^intact$/m);
 });
 
-async function killCapsuleMidRun(keep: boolean): Promise<{ marker: string; dir: string; tree: number[] }> {
+async function killCapsuleMidRun(
+  keep: boolean,
+): Promise<{ marker: string; dir: string; home: string; tree: number[] }> {
   const home = freshHome();
   const marker = `capsule-sigkill-${process.pid}-${keep ? "keep" : "stop"}`;
-  const cmd = ["sh", "-c", "sleep 60 & sleep 60; wait", marker];
+  const cmd = ["sh", "-c", "cat /etc/hostname /etc/passwd >/dev/null; sleep 60 & sleep 60; wait", marker];
   const child = capsuleAsync(
     ["run", "--tracer", "strace", "--report", "none", "-q", ...(keep ? ["--keep-running"] : []), "--", ...cmd],
     home,
@@ -99,12 +101,16 @@ async function killCapsuleMidRun(keep: boolean): Promise<{ marker: string; dir: 
   await new Promise((resolve) => child.once("exit", resolve));
   await sleep(1500);
   const [name] = readdirSync(join(home, "runs"));
-  return { marker, dir: join(home, "runs", name!), tree };
+  return { marker, dir: join(home, "runs", name!), home, tree };
 }
 
 test("SIGKILL of capsule: the traced tree dies with it, and no scratch file is left", async () => {
   const { marker, dir } = await killCapsuleMidRun(false);
-  const left = pidsWith(marker);
+  let left = pidsWith(marker);
+  for (let i = 0; i < 50 && left.length > 0; i++) {
+    await sleep(100); // a loaded machine
+    left = pidsWith(marker);
+  }
   for (const p of left) process.kill(p, "SIGKILL");
   assert.deepEqual(left, [], "no process of the traced tree runs on");
   assert.deepEqual(
@@ -126,4 +132,49 @@ test("SIGKILL of capsule with --keep-running: the program runs on, untraced", as
   } finally {
     for (const p of left) process.kill(p, "SIGKILL");
   }
+});
+
+test("a killed session: tail ends, the report counts from the streams and says the recording was cut", async () => {
+  const { marker, dir, home } = await killCapsuleMidRun(false);
+  for (const p of pidsWith(marker)) process.kill(p, "SIGKILL");
+  const tail = capsule(["tail", dir], home, { timeout: 20_000 });
+  assert.equal(tail.error, undefined, "tail ended");
+  assert.equal(tail.status, 0, tail.stderr);
+  assert.match(tail.stderr, /the recording was cut/);
+  const before = capsule(["report", "--width", "200", dir], home);
+  assert.equal(before.status, 0, before.stderr);
+  assert.match(before.stdout, /the recording was cut: capsule stopped before the end \(not sealed\)/);
+  assert.doesNotMatch(before.stdout, / 0 events/, "events counted from the stream");
+  const sealed = capsule(["verify", "--seal", dir], home);
+  assert.equal(sealed.status, 0, sealed.stdout + sealed.stderr);
+  const after = capsule(["report", "--width", "200", dir], home);
+  assert.match(after.stdout, /the recording was cut: capsule stopped before the end \(sealed later by verify --seal\)/);
+  assert.doesNotMatch(after.stdout, /still running/);
+});
+
+test("scratch files a dead recorder left are removed by the next run and by verify --seal", () => {
+  const home = freshHome();
+  const r = capsule(["run", "--tracer", "strace", "--report", "none", "-q", "--", "true"], home);
+  assert.equal(r.status, 0, r.stderr);
+  const [name] = readdirSync(join(home, "runs"));
+  const dir = join(home, "runs", name!);
+  // as if its recorder had been killed (a pid that is not running) with the watchdog
+  const m = metadata(dir) as unknown as Record<string, unknown>;
+  m.seal = null;
+  m.recorder = { pid: 2 ** 22 + 7, start: 1, boot: null };
+  writeFileSync(join(dir, "metadata.json"), JSON.stringify(m));
+  for (const f of [".trace.fifo", ".reserve", "tree.json.1.ab.tmp"]) writeFileSync(join(dir, f), "");
+  const next = capsule(["run", "--tracer", "strace", "--report", "none", "-q", "--", "true"], home);
+  assert.equal(next.status, 0, next.stderr);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith(".") || n.endsWith(".tmp")),
+    [],
+  );
+  writeFileSync(join(dir, ".ebpf.out"), "");
+  const v = capsule(["verify", "--seal", dir], home);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith(".")),
+    [],
+  );
 });
