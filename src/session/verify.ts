@@ -4,7 +4,7 @@
  * sequentially, with bounded buffers; memory grows only with an index of raw lines
  * (12 bytes each) and seq bitmaps.
  */
-import { readFileSync, truncateSync } from "node:fs";
+import { truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
@@ -12,10 +12,12 @@ import { writeFileAtomic } from "./atomic.js";
 import { METADATA_FILE, STREAMS, type StreamName, streamFile } from "./layout.js";
 import { LineFetcher, type LineRef } from "./lines.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { readMetadata } from "./metadata-check.js";
 import { recorderAlive, removeScratch } from "./recorder.js";
 import { sealMac } from "./seal.js";
 import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
 
+export { readMetadata } from "./metadata-check.js";
 export type { ProblemKind, StreamCheck } from "./verify-stream.js";
 
 export interface VerifyOptions {
@@ -182,30 +184,6 @@ class Links {
 
   close(): void {
     this.fetcher?.close();
-  }
-}
-
-/** metadata.json of a session folder; a CapsuleError (exit 2) when it cannot be used. */
-export function readMetadata(dir: string): SessionMetadata {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, METADATA_FILE), "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CapsuleError(
-      "NO_SESSION",
-      code === "ENOENT"
-        ? `${dir}: not a session folder (no ${METADATA_FILE})`
-        : `${dir}/${METADATA_FILE}: ${code ?? e}`,
-    );
-  }
-  try {
-    const meta = JSON.parse(text) as SessionMetadata;
-    if (meta === null || typeof meta !== "object" || !Array.isArray(meta.losses ?? []))
-      throw new Error("not a metadata object");
-    return meta;
-  } catch (e) {
-    throw new CapsuleError("BAD_INPUT", `${dir}/${METADATA_FILE} is not valid metadata: ${(e as Error).message}`);
   }
 }
 
