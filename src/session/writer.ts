@@ -6,9 +6,9 @@
  *   s.streams.raw.write(texts);            // never blocks; false = behind (await ready())
  *   await s.seal(finalMetadata);           // flush everything, write the seal
  */
-import { close, closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { accessSync, close, closeSync, constants, existsSync, mkdirSync, openSync } from "node:fs";
 import { chmod } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -213,6 +213,25 @@ class SessionImpl implements Session {
 }
 
 /**
+ * Why `dir` cannot be created, told by its nearest existing ancestor ("read-only file
+ * system", "permission denied"); null when that is not the reason. (A recursive mkdir on
+ * a read-only mount reports ENOENT, which would send the user looking for a missing folder.)
+ */
+function whyNotWritable(dir: string): string | null {
+  let d = resolve(dir);
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  try {
+    accessSync(d, constants.W_OK);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EROFS") return `${d} is on a read-only file system`;
+    if (code === "EACCES" || code === "EPERM") return `permission denied: ${d} is not writable`;
+    return null;
+  }
+}
+
+/**
  * Create the session folder `dir` (mode 0700; files 0600) and open its stream writers.
  * Fails with an IO error when the folder already holds a session.
  */
@@ -229,7 +248,7 @@ export async function openSession(dir: string, sessionId: string, opts: OpenSess
   } catch (e) {
     for (const fd of fds.values()) closeSync(fd);
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === "EEXIST" ? "already holds a session" : (err.message ?? String(e));
+    const why = err.code === "EEXIST" ? "already holds a session" : (whyNotWritable(dir) ?? err.message ?? String(e));
     throw new CapsuleError("IO", `cannot create session folder ${dir}: ${why}`, { cause: e });
   }
   const session = new SessionImpl(dir, sessionId, opts.secret, fds, opts);
