@@ -2,8 +2,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
-import type { StreamName } from "../session/layout.js";
-import { RESERVE_FILE } from "../session/layout.js";
+import { RESERVE_FILE, type RecordStream } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { loadSecret } from "../session/secret.js";
 import { openSession, type Session } from "../session/writer.js";
@@ -11,7 +10,7 @@ import { openSession, type Session } from "../session/writer.js";
 /** The session as the supervisor uses it: append records, write the tree, seal. */
 export interface Record {
   readonly session: Session;
-  append(stream: StreamName, records: string[]): void;
+  append(stream: RecordStream, records: string[]): void;
   /** Resolves when the streams that must not lose lines have room again. */
   ready(): Promise<void>;
   writeTree(tree: ProcessTreeSnapshot): void;
@@ -38,8 +37,9 @@ const RESERVE_BYTES = 256 * 1024;
 
 /**
  * Open a session folder for recording. `lossless` names the streams whose writers
- * apply backpressure to the pipeline instead of dropping: raw.jsonl always (slowing
- * the tracer is safe, losing evidence is not); every stream for an import.
+ * apply backpressure to the pipeline instead of dropping: the evidence, enriched.jsonl
+ * and raw.jsonl, always (slowing the tracer is safe, losing evidence is not); every
+ * stream for an import.
  */
 export async function openRecord(
   dir: string,
@@ -48,7 +48,7 @@ export async function openRecord(
   o: {
     keyFile: string | null;
     env: NodeJS.ProcessEnv;
-    lossless?: readonly StreamName[];
+    lossless?: readonly RecordStream[];
     /** Where hashing and writing run when env CAPSULE_WRITER does not say (see openSession). */
     offload?: "worker" | "main";
   },
@@ -83,7 +83,7 @@ export async function openRecord(
       `${dir}: ${code === "ENOSPC" ? "no space left on the device" : code === "EROFS" ? "read-only file system" : ((e as Error).message ?? code)}`,
     );
   }
-  const lossless = o.lossless ?? ["raw"];
+  const lossless = o.lossless ?? ["raw", "enriched"];
   let behind = false;
   // tree.json and metadata.json are rewritten whole: keep one write in flight, coalesce the rest
   let treeBusy = false;

@@ -4,16 +4,17 @@ import { basename, join, resolve } from "node:path";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
+import type { TraceLevel } from "../core/levels.js";
 import type { Outcome } from "../core/stage.js";
 import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
-import { newSessionId, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
+import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
 import { batchLines, readText } from "../trace/lines.js";
-import type { TraceLevel, TraceLoss, TraceSession } from "../trace/tracer.js";
+import type { TraceLoss, TraceSession } from "../trace/tracer.js";
 import { startWatchdog } from "../trace/watchdog.js";
 import { loadBpfFilter } from "./bpf-filter.js";
 import { type PipelineCounts, runPipeline } from "./pipeline.js";
@@ -61,7 +62,7 @@ function initialMetadata(
   recordData: "lengths" | "full",
 ): SessionMetadata {
   return {
-    format: 1,
+    format: RECORD_FORMAT,
     session_id: id,
     command: argv,
     cwd,

@@ -5,7 +5,7 @@
  * and the links from exec events to their enriched seqs.
  */
 
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ActivityIndex, createActivityCollector } from "../classify/activity.js";
 import { execPath } from "../classify/facts.js";
@@ -36,7 +36,7 @@ export interface ReportModel {
   riskSource: "record" | "re-evaluated";
   overall: Severity;
   actions: { total: number; startup: number; failed: number; byKind: Partial<Record<ActionKind, number>> };
-  /** events.jsonl seq of an exec → enriched seq (filled when enriched.jsonl was read). */
+  /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
   execRefs: Map<number, number>;
   /** Known agent name per node id (e.g. "Claude Code"). */
   agentNames: Map<string, string>;
@@ -139,13 +139,15 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   }
   if (recording !== "sealed" && session.metadata.ended_at === null) {
     // capsule never wrote the totals (it was killed): count what the streams hold
-    const [lines, events, enriched] = await Promise.all(
+    const [raw, events, enriched] = await Promise.all(
       (["raw", "events", "enriched"] as const).map((s) => countLines(join(dir, streamFile(s)))),
     );
+    // format 1: every tracer line in raw.jsonl; format 2: raw.jsonl keeps those that became no event
+    const format1 = existsSync(join(dir, streamFile("events")));
     session.metadata.counts = {
       ...session.metadata.counts,
-      lines: lines ?? 0,
-      events: events || (enriched ?? 0),
+      lines: format1 ? (raw ?? 0) : (raw ?? 0) + (enriched ?? 0),
+      events: format1 ? (events ?? 0) : (enriched ?? 0),
       enriched: enriched ?? 0,
       actions: actions.total,
       risks: risks.length,

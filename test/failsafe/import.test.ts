@@ -39,7 +39,7 @@ test("values nested thousands deep become parse-error records", () => {
   const r = capsule(["import", "-q", file], home, { timeout: 60_000 });
   assert.equal(r.error, undefined, "capsule exited (no timeout)");
   assert.equal(r.status, 0, r.stderr);
-  const errors = jsonl<{ kind: string; reason: string }>(onlySession(home), "events").filter(
+  const errors = jsonl<{ kind: string; reason: string }>(onlySession(home), "raw").filter(
     (e) => e.kind === "parse_error",
   );
   assert.equal(errors.length, 4);
