@@ -1,4 +1,5 @@
 import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot } from "../core/events.js";
+import { printable } from "../core/printable.js";
 
 /** "31 B", "2.0 KiB", "1.5 MiB". */
 export function formatBytes(n: number): string {
@@ -108,5 +109,6 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot): string {
   }
   if (!a.ok && a.errno !== null) what += ` (${a.errno})`;
   if (a.count > 1 && p.bytes === null && a.kind !== "ProcessExit") what += ` ×${a.count}`;
-  return `${who} ${what}`;
+  // names come from the traced program: one action stays one line, without escapes
+  return printable(`${who} ${what}`);
 }

@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { loadRules } from "../classify/rules.js";
 import { capsuleHome } from "../core/home.js";
+import { terminalJson } from "../core/printable.js";
 import { buildAISynthesis } from "../report/ai.js";
 import { renderHuman } from "../report/human.js";
 import { buildMachineReport } from "../report/json.js";
@@ -23,9 +24,9 @@ export async function printReportAfterRun(
   const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
   const text =
     format === "ai"
-      ? `${buildAISynthesis(m).json}\n`
+      ? `${terminalJson(buildAISynthesis(m).json)}\n`
       : format === "json"
-        ? `${JSON.stringify(buildMachineReport(m), null, 2)}\n`
+        ? `${terminalJson(JSON.stringify(buildMachineReport(m), null, 2))}\n`
         : renderHuman(m, { width, color });
   process.stderr.write(text);
 }

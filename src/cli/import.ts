@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { printable } from "../core/printable.js";
 import { recordImport } from "../pipeline/session.js";
 import { printReportAfterRun } from "./after-run.js";
 import { progressLine } from "./progress.js";
@@ -63,6 +64,7 @@ Examples:
           `capsule: imported ${c.lines} lines → ${c.events} events, ${c.actions} actions, ${c.risks} risks` +
             `${c.parse_errors ? `, ${c.parse_errors} parse errors` : ""} in ${secs.toFixed(2)}s\n`,
         );
+        for (const n of r.notes) process.stderr.write(`capsule: warning: ${printable(n)}\n`);
         process.stdout.write(`${r.dir}\n`);
         if (flags.report !== "none") await printReportAfterRun(r.dir, flags.report, flags.rules ?? null);
       }

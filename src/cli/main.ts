@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { isCapsuleError } from "../core/errors.js";
+import { printable } from "../core/printable.js";
 import { registerCommands } from "./commands.js";
 import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";
 
@@ -24,11 +25,11 @@ async function main(argv: string[]): Promise<number> {
       return 2; // commander already printed the one-line reason
     }
     if (isCapsuleError(e)) {
-      process.stderr.write(`capsule: ${e.message}\n`);
+      process.stderr.write(`capsule: ${printable(e.message)}\n`);
       return e.code === "INTERNAL" ? 1 : 2;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`capsule: internal error: ${msg}\n`);
+    process.stderr.write(`capsule: internal error: ${printable(msg)}\n`);
     if (process.env.CAPSULE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }

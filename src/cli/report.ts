@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError } from "../core/errors.js";
 import { capsuleHome } from "../core/home.js";
+import { terminalJson } from "../core/printable.js";
 import { buildAISynthesis } from "../report/ai.js";
 import { renderHuman } from "../report/human.js";
 import { buildMachineReport } from "../report/json.js";
@@ -63,8 +64,8 @@ export function registerReport(program: Command, out: (text: string) => void = w
       const format = flags.format as Format;
       const width = widthOf(flags.width);
       const m = await model(session, flags.rules ?? [], format !== "human");
-      if (format === "ai") out(`${buildAISynthesis(m).json}\n`);
-      else if (format === "json") out(`${JSON.stringify(buildMachineReport(m), null, 2)}\n`);
+      if (format === "ai") out(`${terminalJson(buildAISynthesis(m).json)}\n`);
+      else if (format === "json") out(`${terminalJson(JSON.stringify(buildMachineReport(m), null, 2))}\n`);
       else {
         const color = flags.color !== false && process.stdout.isTTY === true && !process.env.NO_COLOR;
         out(renderHuman(m, { width, color }));

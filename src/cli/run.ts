@@ -2,6 +2,7 @@ import { constants } from "node:os";
 import { type Command, Option } from "commander";
 import { CapsuleError } from "../core/errors.js";
 import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
+import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { printReportAfterRun } from "./after-run.js";
@@ -18,6 +19,7 @@ export interface RunFlags {
   rules?: string;
   bpf?: string;
   keyFile?: string;
+  keepRunning?: boolean;
   report: "human" | "ai" | "json" | "none";
   quiet?: boolean;
 }
@@ -51,6 +53,10 @@ export function withRecordOptions(cmd: Command): Command {
     .option("--rules <file>", "extra classification and risk rules (YAML), on top of the built-in ones")
     .option("--bpf <prog>", "an eBPF program (ELF .o); events it returns 0 for are dropped from derived streams")
     .option("--key-file <file>", "secret key for the hash chain (or set CAPSULE_KEY / CAPSULE_KEY_FILE)")
+    .option(
+      "--keep-running",
+      "if recording fails (capsule killed, disk full), leave the program running untraced instead of stopping it",
+    )
     .addOption(
       new Option("--report <format>", "report printed to stderr at the end")
         .choices(["human", "ai", "json", "none"])
@@ -77,7 +83,8 @@ Examples:
 
 The program keeps your terminal. Ctrl-C goes to the program first; after --grace
 seconds it is killed; the session is written completely either way. The exit status
-is the program's (128+N when it was killed by signal N).`,
+is the program's (128+N when it was killed by signal N). If recording fails (capsule
+is killed, the disk fills up) the program is stopped too, unless --keep-running.`,
     )
     .action(async (cmd: string[], flags: RunFlags) => {
       process.exitCode = await runTraced(cmd, flags, {});
@@ -104,6 +111,7 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     rulesFile: flags.rules ?? null,
     bpfFile: flags.bpf ?? null,
     keyFile: flags.keyFile ?? null,
+    keepRunning: flags.keepRunning === true,
     progress: progress?.update ?? null,
     // Ctrl-C reaches the program through the terminal's process group; SIGTERM/SIGHUP
     // sent to capsule alone are forwarded. The session decides when to kill.
@@ -120,8 +128,8 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     progress?.done();
   });
   if (!flags.quiet) {
-    process.stderr.write(`capsule: session ${result.dir}\n`);
-    if (result.notes.length) for (const n of result.notes) process.stderr.write(`capsule: ${n}\n`);
+    process.stderr.write(`capsule: session ${printable(result.dir)}\n`);
+    for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
     if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
   }
   return exitStatusOf(result.outcome, signalNumber);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Command } from "commander";
+import { printable, terminalJson } from "../core/printable.js";
 import { listSessions, METADATA_FILE, runsRoot } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 
@@ -22,7 +23,7 @@ export function registerSessions(program: Command): void {
       if (opts.json) {
         for (const r of rows)
           process.stdout.write(
-            `${JSON.stringify({ session: r.name, dir: r.dir, command: r.meta.command ?? null, exit: r.meta.exit ?? null, counts: r.meta.counts ?? null, sealed: r.meta.seal != null })}\n`,
+            `${terminalJson(JSON.stringify({ session: r.name, dir: r.dir, command: r.meta.command ?? null, exit: r.meta.exit ?? null, counts: r.meta.counts ?? null, sealed: r.meta.seal != null }))}\n`,
           );
         return;
       }
@@ -33,9 +34,9 @@ export function registerSessions(program: Command): void {
       for (const r of rows) {
         const status = r.meta.exit?.status ?? "-";
         const events = r.meta.counts?.events ?? "?";
-        const cmd = (r.meta.command ?? []).join(" ");
+        const cmd = printable(Array.isArray(r.meta.command) ? r.meta.command.join(" ") : "");
         process.stdout.write(
-          `${r.name}  exit ${String(status).padEnd(3)} ${String(events).padStart(8)} events  ${cmd.slice(0, 60)}\n`,
+          `${r.name}  exit ${printable(String(status)).padEnd(3)} ${printable(String(events)).padStart(8)} events  ${cmd.slice(0, 60)}\n`,
         );
       }
     });

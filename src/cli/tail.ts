@@ -3,7 +3,8 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
-import { followJsonl } from "../session/follow.js";
+import { terminalJson } from "../core/printable.js";
+import { followJsonl, recordingOver } from "../session/follow.js";
 import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
 import { checkAction } from "../session/records.js";
 import { outputGone } from "./output.js";
@@ -51,7 +52,7 @@ export function registerTail(program: Command): void {
           for (const line of batch) {
             lineNo++;
             if (opts.json) {
-              out += `${line}\n`;
+              out += `${terminalJson(line)}\n`;
               continue;
             }
             let a: unknown;
@@ -74,5 +75,9 @@ export function registerTail(program: Command): void {
         process.off("SIGINT", onSigint);
         outputGone.removeEventListener("abort", onSigint);
       }
+      if (!stop.signal.aborted && (await recordingOver(dir)) === "cut")
+        process.stderr.write(
+          "capsule: the recording was cut: capsule stopped before sealing it (capsule verify --seal seals what was written)\n",
+        );
     });
 }

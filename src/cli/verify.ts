@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { printable, terminalJson } from "../core/printable.js";
 import { resolveSession, streamFile } from "../session/layout.js";
 import { loadSecret } from "../session/secret.js";
 import { sealUnsealed, type VerifyReport, verifySession } from "../session/verify.js";
@@ -46,7 +47,8 @@ export function renderVerify(r: VerifyReport, note: string | null): string {
       `unsealed (the recording never finished): intact as far as written; 'capsule verify --seal ${r.sessionId}' seals it`,
     );
   if (note) out.push(note);
-  return `${out.join("\n")}\n`;
+  // reasons and details quote metadata.json, which anyone may have edited
+  return `${out.map(printable).join("\n")}\n`;
 }
 
 export function registerVerify(program: Command): void {
@@ -74,7 +76,9 @@ export function registerVerify(program: Command): void {
           note = "sealed now (how: verify --seal)";
         }
       }
-      process.stdout.write(flags.json ? `${JSON.stringify({ ...report, note })}\n` : renderVerify(report, note));
+      process.stdout.write(
+        flags.json ? `${terminalJson(JSON.stringify({ ...report, note }))}\n` : renderVerify(report, note),
+      );
       process.exitCode = report.status === "tampered" ? 1 : 0;
     });
 }

@@ -28,8 +28,9 @@ export async function loadBpfFilter(
   try {
     program = loadCapsuleProgram(bytes, basename(file));
   } catch (e) {
-    if (isEbpfError(e)) throw new CapsuleError("EBPF_LOAD", e.message);
-    throw e;
+    // every refusal names the file (the VM's messages name only what is wrong inside it)
+    if (isEbpfError(e)) throw new CapsuleError("EBPF_LOAD", `${file}: ${e.message}`);
+    throw new CapsuleError("EBPF_LOAD", `${file}: cannot load it (${(e as Error).message})`);
   }
   return { program, keep: (e) => program.runOnEvent(e).keep };
 }

@@ -1,5 +1,8 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
-import type { RecordStream } from "../session/layout.js";
+import { RESERVE_FILE, type RecordStream } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { loadSecret } from "../session/secret.js";
 import { openSession, type Session } from "../session/writer.js";
@@ -14,11 +17,23 @@ export interface Record {
   writeMetadata(meta: SessionMetadata): void;
   /** Flush everything and seal. */
   seal(meta: SessionMetadata): Promise<void>;
-  /** The run never started: close the streams, note why in metadata, leave it unsealed. */
-  abandon(reason: string): Promise<void>;
+  /** The run never started (or failed): close the streams, note why in metadata, leave it unsealed. */
+  abandon(reason: string, what?: string): Promise<void>;
   /** Lines the writers had to drop (already recorded in metadata `losses`). */
   dropped(): number;
+  /**
+   * Called once, on the first write that fails for good (a stream, tree.json or
+   * metadata.json): `what` names the file, `code` the errno code (ENOSPC on a full disk).
+   */
+  onFailure(fn: (what: string, code: string, message: string) => void): void;
 }
+
+/**
+ * Room kept for the end of a run: this much is written to a scratch file when the session
+ * opens and freed just before the seal is written, so that on a full disk the seal and the
+ * record of the loss can still be written.
+ */
+const RESERVE_BYTES = 256 * 1024;
 
 /**
  * Open a session folder for recording. `lossless` names the streams whose writers
@@ -41,24 +56,54 @@ export async function openRecord(
   const secret = loadSecret({ keyFile: o.keyFile ?? undefined, sessionDir: dir }, o.env);
   const w = o.env.CAPSULE_WRITER;
   const offload = w === "worker" || w === "main" ? w : (o.offload ?? "main");
-  const session = await openSession(dir, id, { metadata: meta, secret, offload });
+  let onFailure: ((what: string, code: string, message: string) => void) | null = null;
+  let failed = false;
+  const reserve = join(dir, RESERVE_FILE);
+  const freeReserve = (): void => rmSync(reserve, { force: true });
+  const fail = (what: string, e: unknown): void => {
+    if (failed) return;
+    failed = true;
+    const err = e as NodeJS.ErrnoException;
+    onFailure?.(what, err.code ?? "EIO", err.message ?? String(e));
+  };
+  const session = await openSession(dir, id, {
+    metadata: meta,
+    secret,
+    offload,
+    onFailure: (stream, code, message) => fail(`${stream}.jsonl`, Object.assign(new Error(message), { code })),
+  });
+  try {
+    writeFileSync(reserve, Buffer.alloc(RESERVE_BYTES), { mode: 0o600 });
+  } catch (e) {
+    freeReserve();
+    await session.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CapsuleError(
+      "IO",
+      `${dir}: ${code === "ENOSPC" ? "no space left on the device" : code === "EROFS" ? "read-only file system" : ((e as Error).message ?? code)}`,
+    );
+  }
   const lossless = o.lossless ?? ["raw", "enriched"];
   let behind = false;
   // tree.json and metadata.json are rewritten whole: keep one write in flight, coalesce the rest
   let treeBusy = false;
   let treeNext: ProcessTreeSnapshot | null = null;
   const writeTree = (t: ProcessTreeSnapshot): void => {
+    if (failed) return; // after a failed write only the seal is written
     if (treeBusy) {
       treeNext = t;
       return;
     }
     treeBusy = true;
-    session.writeTree(t).finally(() => {
-      treeBusy = false;
-      const next = treeNext;
-      treeNext = null;
-      if (next) writeTree(next);
-    });
+    session
+      .writeTree(t)
+      .catch((e) => fail("tree.json", e))
+      .finally(() => {
+        treeBusy = false;
+        const next = treeNext;
+        treeNext = null;
+        if (next) writeTree(next);
+      });
   };
   let treeDone = (): Promise<void> =>
     new Promise((resolve) => {
@@ -80,20 +125,31 @@ export async function openRecord(
     },
     writeTree,
     writeMetadata(m) {
-      void session.writeMetadata(m);
+      if (!failed) session.writeMetadata(m).catch((e) => fail("metadata.json", e));
     },
     async seal(m) {
       await treeDone();
-      await session.seal(m);
+      try {
+        await session.seal(m, { beforeWrite: freeReserve });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+        throw new CapsuleError("IO", `${dir}/metadata.json: the seal could not be written (${code})`, { cause: e });
+      } finally {
+        freeReserve();
+      }
     },
-    async abandon(reason) {
+    async abandon(reason, what = "not started") {
       await treeDone();
       meta.ended_at = new Date().toISOString();
-      meta.losses.push({ stream: "trace", count: 0, reason: `not started: ${reason}`, from_ts: null, to_ts: null });
-      await session.writeMetadata(meta);
+      meta.losses.push({ stream: "trace", count: 0, reason: `${what}: ${reason}`, from_ts: null, to_ts: null });
+      await session.writeMetadata(meta).catch(() => {});
       await session.close();
+      freeReserve();
       treeDone = async () => {};
     },
     dropped: () => session.losses.reduce((n, l) => n + l.count, 0),
+    onFailure(fn) {
+      onFailure = fn;
+    },
   };
 }

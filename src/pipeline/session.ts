@@ -6,13 +6,16 @@ import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { TraceLevel } from "../core/levels.js";
 import type { Outcome } from "../core/stage.js";
-import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
-import { newSessionId, RECORD_FORMAT, runsRoot, STREAMS } from "../session/layout.js";
+import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
+import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { recorderStamp, sweepScratch } from "../session/recorder.js";
+import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
 import { batchLines, readText } from "../trace/lines.js";
 import type { TraceLoss, TraceSession } from "../trace/tracer.js";
+import { startWatchdog } from "../trace/watchdog.js";
 import { loadBpfFilter } from "./bpf-filter.js";
 import { killKnownProcesses } from "./kill-tree.js";
 import { type PipelineCounts, runPipeline } from "./pipeline.js";
@@ -33,6 +36,11 @@ export interface RunOptions {
   rulesFile: string | null;
   bpfFile: string | null;
   keyFile: string | null;
+  /**
+   * When recording fails (Capsule killed, a full disk), leave the program running
+   * untraced instead of stopping it (the default stops it).
+   */
+  keepRunning?: boolean;
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
   /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
@@ -69,6 +77,7 @@ function initialMetadata(
     exit: null,
     counts: { lines: 0, events: 0, parse_errors: 0, enriched: 0, actions: 0, risks: 0, dropped: 0 },
     losses: [],
+    recorder: recorderStamp(),
     seal: null,
   };
 }
@@ -104,12 +113,15 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
   const id = newSessionId();
-  const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
+  const root = o.outRoot ? resolve(o.outRoot) : runsRoot(o.env);
+  sweepScratch(root); // what runs killed before this one left behind
+  const dir = join(root, id);
   const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
 
   let trace: TraceSession;
-  const request = { argv: o.argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir };
+  // The secret was read above; the traced program gets an environment without it.
+  const request = { argv: o.argv, cwd: o.cwd, env: withoutSecrets(o.env), level: o.level, workDir: dir };
   try {
     try {
       trace = await tracer.start(request);
@@ -126,6 +138,15 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     throw e;
   }
   const notes: string[] = [reason];
+  const keep = o.keepRunning === true;
+  // If capsule dies, the traced tree dies with it (or only the tracer, with keepRunning).
+  const watchdog = startWatchdog({
+    tracerPid: trace.pids.tracer,
+    rootPid: trace.pids.root,
+    keepRunning: keep,
+    dir,
+    scratch: SCRATCH_FILES,
+  });
   meta.tracer = {
     name: trace.info.name,
     version: trace.info.version,
@@ -172,6 +193,27 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     killTimer.unref();
   });
 
+  // A write that fails for good (full disk): stop the program (or, with keepRunning, the
+  // tracer only), seal what was written, and end with one line.
+  let failure: string | null = null;
+  record.onFailure((what, code) => {
+    if (failure !== null) return;
+    failure =
+      code === "ENOSPC"
+        ? `${what}: no space left on the device`
+        : code === "EROFS"
+          ? `${what}: read-only file system`
+          : `${what}: write failed (${code})`;
+    if (!keep) killAll();
+    else if (trace.pids.tracer !== null) {
+      try {
+        process.kill(trace.pids.tracer, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  });
+
   const sink = {
     append: record.append,
     ready: record.ready,
@@ -190,7 +232,24 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   if (filter)
     notes.push(`eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams`);
   for (const l of trace.losses()) notes.push(`the tracer lost ${l.count} events (${l.reason})`);
-  await record.seal(meta);
+  if (failure !== null)
+    meta.losses.push({
+      stream: "trace",
+      count: 0,
+      reason: `recording stopped: ${failure}; ${keep ? "the program was left running untraced" : "the program was stopped"}`,
+      from_ts: null,
+      to_ts: null,
+    });
+  try {
+    await record.seal(meta);
+  } finally {
+    watchdog.done();
+  }
+  if (failure !== null)
+    throw new CapsuleError(
+      "IO",
+      `${failure}: recording stopped and ${keep ? "the program left running untraced" : "the program stopped"}; what was written before is sealed in ${dir} (capsule verify checks it)`,
+    );
   return { dir, sessionId: id, outcome, counts, notes };
 }
 
@@ -234,10 +293,12 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   let input: AsyncIterable<string[] | RawLine[]>;
   let flavour: string;
   let rootPid: number | null = null;
+  const ff: FfReport = { missing: [] };
   if (isDir) {
     if (o.format !== "auto" && o.format !== "strace-ff")
       throw new CapsuleError("USAGE", `${o.path} is a folder: only --format strace-ff reads folders`);
-    input = readFfFolder(path);
+    await checkFfFolder(path);
+    input = readFfFolder(path, 1024, ff);
     flavour = "strace-ff";
   } else {
     const sample = await firstLines(path, 50);
@@ -280,7 +341,21 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     filter: null,
   });
   const sink = { append: record.append, ready: record.ready, tree: (t: ProcessTreeSnapshot) => record.writeTree(t) };
-  const { counts, tree } = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });
+  let result: Awaited<ReturnType<typeof runPipeline>>;
+  try {
+    result = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });
+  } catch (e) {
+    // the writers (and their thread) end, so the process can exit with the error
+    await record.abandon(e instanceof Error ? e.message : String(e), "import failed");
+    throw e;
+  }
+  const { counts, tree } = result;
+  const notes: string[] = [];
+  if (ff.missing.length > 0) {
+    const reason = `no strace -ff file for pid${ff.missing.length > 1 ? "s" : ""} ${ff.missing.join(", ")}, which the trace shows starting: what ${ff.missing.length > 1 ? "they" : "it"} did is not in the record`;
+    notes.push(reason);
+    meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
+  }
   meta.t0_epoch_us = parser.t0EpochUs;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
@@ -293,6 +368,6 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     sessionId: id,
     outcome: { code: root?.exit_code ?? null, signal: root?.exit_signal ?? null },
     counts,
-    notes: [],
+    notes,
   };
 }

@@ -54,7 +54,9 @@ class Out {
   ) {}
 
   /** One line from segments; cut to the width (colour dropped then, to keep escapes whole). */
-  seg(parts: Seg[]): void {
+  seg(raw: Seg[]): void {
+    // every name in a report comes from the trace: control characters become escapes
+    const parts = raw.map(([t, s]): Seg => [printable(t), s]);
     const plain = parts.map((p) => p[0]).join("");
     if (displayWidth(plain) > this.width) {
       this.lines.push(fit(plain, this.width));
@@ -117,9 +119,20 @@ function header(m: ReportModel, o: Out): void {
       : md.exit.code !== null
         ? `exit ${md.exit.code}`
         : "exit unknown"
-    : "still running or not sealed";
+    : m.recording === "running"
+      ? "still running"
+      : m.recording === "cut"
+        ? "recording cut"
+        : "not sealed: still running, or cut";
   const dur = formatDuration(m.durationUs);
   o.text(`Started:  ${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
+  if (m.recording === "cut")
+    o.para(
+      [["Recording: ", "fail"]],
+      `the recording was cut: capsule stopped before the end (${md.seal ? "sealed later by verify --seal" : "not sealed"}); what follows is what was written before`,
+      "           ",
+      "fail",
+    );
   const procs = m.tree.nodes.filter((n) => n.kind === "process").length;
   const c = md.counts;
   o.para(

@@ -26,6 +26,8 @@ export interface MachineReport {
   rules: string[];
   project_dir: string | null;
   duration_us: number | null;
+  /** sealed, running, cut (capsule stopped before the end) or unknown. */
+  recording: string;
   tree: ProcessTreeSnapshot;
   agents: Array<{ pid: number; id: string; name: string }>;
   workflows: Array<{ workflow: AgentWorkflow; processes: Array<{ pid: number; id: string; program: string }> }>;
@@ -102,6 +104,7 @@ export function buildMachineReport(m: ReportModel): MachineReport {
     rules: m.rulesSources,
     project_dir: m.projectDir,
     duration_us: m.durationUs,
+    recording: m.recording,
     tree: m.tree,
     agents,
     workflows,

@@ -4,14 +4,16 @@
  * of millions of events never sits in memory. Every problem is one CapsuleError naming
  * the file (and line) and what is wrong with it.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
 import { rehydrateEnriched } from "../session/format.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { validateMetadata } from "../session/metadata-check.js";
 import { checkProcessNode, readRecords } from "../session/records.js";
+import { treeFromRecord } from "./tree-source.js";
 
 export interface LoadedSession {
   dir: string;
@@ -43,15 +45,6 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-function checkMetadata(v: unknown, path: string): SessionMetadata {
-  if (!isObj(v)) throw new CapsuleError("BAD_INPUT", `${path}: not a metadata object`);
-  if (typeof v.session_id !== "string") throw new CapsuleError("BAD_INPUT", `${path}: no session_id`);
-  if (!Array.isArray(v.command)) throw new CapsuleError("BAD_INPUT", `${path}: no command`);
-  if (!isObj(v.counts)) throw new CapsuleError("BAD_INPUT", `${path}: no counts`);
-  if (!isObj(v.tracer)) throw new CapsuleError("BAD_INPUT", `${path}: no tracer`);
-  return v as unknown as SessionMetadata;
-}
-
 function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
   if (!isObj(v) || !Array.isArray(v.nodes)) throw new CapsuleError("BAD_INPUT", `${path}: not a process tree`);
   v.nodes.forEach((n, i) => {
@@ -70,8 +63,11 @@ function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
 
 /** The small files of a session: metadata, tree and findings. */
 export async function loadSession(dir: string): Promise<LoadedSession> {
-  const metadata = checkMetadata(readJsonFile(dir, METADATA_FILE), join(dir, METADATA_FILE));
-  const tree = checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE));
+  const metadata = validateMetadata(readJsonFile(dir, METADATA_FILE), join(dir, METADATA_FILE));
+  // a recording cut before its first tree.json: the tree is rebuilt from the record
+  const tree = existsSync(join(dir, TREE_FILE))
+    ? checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE))
+    : await treeFromRecord(dir, metadata);
   const risks: RiskFinding[] = [];
   await forEachRecord<RiskFinding>(dir, "risks", (batch) => {
     for (const r of batch) risks.push(r);

@@ -5,12 +5,16 @@
  * and the links from exec events to their enriched seqs.
  */
 
+import { createReadStream, existsSync } from "node:fs";
+import { join } from "node:path";
 import { type ActivityIndex, createActivityCollector } from "../classify/activity.js";
 import { execPath } from "../classify/facts.js";
 import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, treeIndex } from "../classify/labels.js";
 import { createRiskEngine, maxSeverity, severityRank } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
 import type { ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
+import { streamFile } from "../session/layout.js";
+import { type RecordingState, recordingState } from "../session/recorder.js";
 import { forEachAction, forEachEnriched, type LoadedSession, loadSession } from "./load.js";
 
 export interface ReportOptions {
@@ -41,6 +45,24 @@ export interface ReportModel {
   labelRules: CompiledLabelRules;
   /** µs from the first process start to the last end. */
   durationUs: number | null;
+  /**
+   * How the recording stands (session/recorder.ts). When it was cut before capsule wrote
+   * the totals, metadata `counts` are counted from the streams instead.
+   */
+  recording: RecordingState;
+}
+
+/** Lines of a stream file (0 when absent), counted without parsing. */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+    }
+  } catch {
+    return n;
+  }
+  return n;
 }
 
 /** The folder the session worked in: the run's cwd, or for an import the root's first cwd. */
@@ -71,6 +93,7 @@ export function sessionDurationUs(tree: ProcessTreeSnapshot, session: LoadedSess
 
 export async function buildReportModel(dir: string, opts: ReportOptions): Promise<ReportModel> {
   const session = await loadSession(dir);
+  const recording = recordingState(session.metadata);
   const rawIndex = treeIndex(session.tree);
   const projectDir = projectDirOf(session, rawIndex.roots[0]?.cwd ?? null);
 
@@ -114,6 +137,22 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       r.seq = i;
     });
   }
+  if (recording !== "sealed" && session.metadata.ended_at === null) {
+    // capsule never wrote the totals (it was killed): count what the streams hold
+    const [raw, events, enriched] = await Promise.all(
+      (["raw", "events", "enriched"] as const).map((s) => countLines(join(dir, streamFile(s)))),
+    );
+    // format 1: every tracer line in raw.jsonl; format 2: raw.jsonl keeps those that became no event
+    const format1 = existsSync(join(dir, streamFile("events")));
+    session.metadata.counts = {
+      ...session.metadata.counts,
+      lines: format1 ? (raw ?? 0) : (raw ?? 0) + (enriched ?? 0),
+      events: format1 ? (events ?? 0) : (enriched ?? 0),
+      enriched: enriched ?? 0,
+      actions: actions.total,
+      risks: risks.length,
+    };
+  }
   const c = compileLabelRules(opts.rules);
   const agentNames = new Map<string, string>();
   for (const n of tree.nodes) {
@@ -135,6 +174,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     rulesSources: opts.rules.sources,
     labelRules: c,
     durationUs: sessionDurationUs(tree, session),
+    recording,
   };
 }
 

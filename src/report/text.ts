@@ -3,6 +3,10 @@
  * trace strings printable, durations and short command lines.
  */
 
+import { printable } from "../core/printable.js";
+
+export { printable };
+
 /** Code points that take two terminal columns (CJK, Hangul, fullwidth forms, emoji). */
 function isWide(cp: number): boolean {
   return (
@@ -46,16 +50,6 @@ export function fit(s: string, width: number): string {
     w += cw;
   }
   return `${out}…`;
-}
-
-/** Control characters from a trace shown as escapes, so one record stays one line. */
-export function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
-    if (c === "\n") return "\\n";
-    if (c === "\t") return "\\t";
-    if (c === "\r") return "\\r";
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
 }
 
 /** "850µs", "12ms", "1.4s", "3m04s", "2h05m". */

@@ -3,13 +3,15 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { LineReader } from "../core/lines.js";
 import { METADATA_FILE } from "./layout.js";
+import { recorderAlive } from "./recorder.js";
 
 export interface FollowOptions {
   /** Stop following (the iteration ends quietly). */
   signal?: AbortSignal;
   /**
    * A session folder: end once its metadata.json shows a seal, after yielding every
-   * line written before it (the writers flush before they seal).
+   * line written before it (the writers flush before they seal), or once its recorder
+   * is gone without sealing (the recording was cut: see recordingOver).
    */
   untilSealed?: string;
   /** Yield the lines already in the file (default) or only those appended from now on. */
@@ -27,6 +29,21 @@ export async function isSealed(dir: string): Promise<boolean> {
     return meta.seal != null;
   } catch {
     return false; // not written yet, or unreadable: not (yet) sealed
+  }
+}
+
+/**
+ * Whether a session's recording is over: "sealed", "cut" (unsealed and the process that
+ * recorded it is gone), or null while it is being recorded (or metadata is unreadable).
+ */
+export async function recordingOver(dir: string): Promise<"sealed" | "cut" | null> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, METADATA_FILE), "utf8")) as { seal?: unknown; recorder?: unknown };
+    if (meta === null || typeof meta !== "object") return null;
+    if (meta.seal != null) return "sealed";
+    return recorderAlive(meta.recorder) === false ? "cut" : null;
+  } catch {
+    return null;
   }
 }
 
@@ -107,7 +124,7 @@ export async function* followJsonl(path: string, opts: FollowOptions = {}): Asyn
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
           first = false;
-          if (untilSealed && (await isSealed(untilSealed))) return;
+          if (untilSealed && (await recordingOver(untilSealed)) !== null) return;
           await idle();
           continue;
         }
@@ -124,7 +141,7 @@ export async function* followJsonl(path: string, opts: FollowOptions = {}): Asyn
         reader = null;
         if (now !== null) continue;
       }
-      if (untilSealed && (await isSealed(untilSealed))) {
+      if (untilSealed && (await recordingOver(untilSealed)) !== null) {
         // Everything written before the seal is on disk: read it, then end.
         if (reader !== null) for (let tail = drain(reader); tail.length > 0; tail = drain(reader)) yield tail;
         return;

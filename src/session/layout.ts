@@ -22,6 +22,14 @@ export function streamsOf(format: unknown): readonly StreamName[] {
 }
 export const METADATA_FILE = "metadata.json";
 export const TREE_FILE = "tree.json";
+/** Room kept free for the seal on a full disk (pipeline/record.ts). */
+export const RESERVE_FILE = ".reserve";
+/**
+ * Scratch files of a run in its session folder: the tracers' pipe and files, the reserve.
+ * A run removes them as it ends; after a crash, the watchdog, the next run and
+ * `verify --seal` do (with the `*.tmp` files of interrupted atomic writes).
+ */
+export const SCRATCH_FILES = [".trace.fifo", ".ebpf.out", ".ebpf.bt", RESERVE_FILE] as const;
 
 const SESSION_NAME = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 

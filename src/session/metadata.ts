@@ -54,6 +54,11 @@ export interface SessionMetadata {
     from_seq?: number | null;
     to_seq?: number | null;
   }>;
+  /**
+   * The process recording the session (session/recorder.ts): while the seal is null, a
+   * reader tells a recording in progress from one that was cut. Absent in older sessions.
+   */
+  recorder?: { pid: number; start: number | null; boot: string | null };
   /** How the streams are chained (docs/INTEGRITY.md); written by the session writer from the start. */
   integrity?: { chain: "blake3-keyed-v1"; keyed: boolean };
   /** Filled when the session is sealed. */

@@ -3,6 +3,19 @@ import { resolve, sep } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 
 /**
+ * Environment variables that carry Capsule's own secrets. The traced program never sees
+ * them (docs/INTEGRITY.md, "What the traced program can reach").
+ */
+export const SECRET_ENV = ["CAPSULE_KEY", "CAPSULE_KEY_FILE"] as const;
+
+/** A copy of `env` without Capsule's secrets: the environment the traced program gets. */
+export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_ENV) delete out[name];
+  return out;
+}
+
+/**
  * The chain secret, if any: the file named by `keyFile` (or env CAPSULE_KEY_FILE), else
  * env CAPSULE_KEY (its UTF-8 bytes). A key file's bytes are the secret, less one
  * trailing newline; it must not lie inside the session folder it protects (whoever can

@@ -4,7 +4,7 @@
  * sequentially, with bounded buffers; memory grows only with an index of raw lines
  * (12 bytes each) and seq bitmaps.
  */
-import { readFileSync, truncateSync } from "node:fs";
+import { truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
@@ -12,10 +12,13 @@ import { LineFetcher, type LineRef } from "../core/lines.js";
 import { writeFileAtomic } from "./atomic.js";
 import { METADATA_FILE, STREAM_NAMES, type StreamName, streamFile, streamsOf } from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { readMetadata } from "./metadata-check.js";
+import { recorderAlive, removeScratch } from "./recorder.js";
 import { RECORD_CHECKS } from "./records.js";
 import { sealMac } from "./seal.js";
 import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
 
+export { readMetadata } from "./metadata-check.js";
 export type { ProblemKind, StreamCheck } from "./verify-stream.js";
 
 export interface VerifyOptions {
@@ -262,30 +265,6 @@ class Links {
   }
 }
 
-/** metadata.json of a session folder; a CapsuleError (exit 2) when it cannot be used. */
-export function readMetadata(dir: string): SessionMetadata {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, METADATA_FILE), "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CapsuleError(
-      "NO_SESSION",
-      code === "ENOENT"
-        ? `${dir}: not a session folder (no ${METADATA_FILE})`
-        : `${dir}/${METADATA_FILE}: ${code ?? e}`,
-    );
-  }
-  try {
-    const meta = JSON.parse(text) as SessionMetadata;
-    if (meta === null || typeof meta !== "object" || !Array.isArray(meta.losses ?? []))
-      throw new Error("not a metadata object");
-    return meta;
-  } catch (e) {
-    throw new CapsuleError("BAD_INPUT", `${dir}/${METADATA_FILE} is not valid metadata: ${(e as Error).message}`);
-  }
-}
-
 /** Verify a session folder. Throws a CapsuleError (exit 2) when it cannot be verified at all. */
 export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyReport {
   const meta = readMetadata(dir);
@@ -410,6 +389,12 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
 export async function sealUnsealed(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const before = verifySession(dir, opts);
   if (before.sealed) throw new CapsuleError("USAGE", `session ${before.sessionId} is already sealed`);
+  if (recorderAlive(readMetadata(dir).recorder) === true)
+    throw new CapsuleError(
+      "USAGE",
+      `session ${before.sessionId} is still being recorded; it seals itself when it ends`,
+    );
+  removeScratch(dir);
   if (before.status === "tampered")
     throw new CapsuleError("BAD_INPUT", `session ${before.sessionId} fails verification; it is not sealed`);
   const meta = readMetadata(dir);

@@ -6,9 +6,9 @@
  *   s.streams.raw.write(texts);            // never blocks; false = behind (await ready())
  *   await s.seal(finalMetadata);           // flush everything, write the seal
  */
-import { close, closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { accessSync, close, closeSync, constants, existsSync, mkdirSync, openSync } from "node:fs";
 import { chmod } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -37,12 +37,16 @@ export interface OpenSessionOptions {
   syncIntervalMs?: number;
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
   sinks?: Partial<Record<RecordStream, Sink>>;
+  /** Called when a stream's writes fail for good (full disk, I/O error, the writer thread died). */
+  onFailure?: (stream: RecordStream, code: string, message: string) => void;
 }
 
 export interface SealOptions {
   /** How long to wait for a stalled stream before abandoning its blocked write (default 30 s). */
   deadlineMs?: number;
   how?: "normal" | "verify --seal";
+  /** Called once every stream is flushed, just before metadata.json is written. */
+  beforeWrite?: () => void;
 }
 
 export interface Session {
@@ -106,15 +110,20 @@ class SessionImpl implements Session {
       let writer: StreamWriter | null = null;
       const events: RemoteEvents = {
         written: (units, lines) => writer?.onWritten(units, lines),
-        failed: (code, _message, loss) => writer?.onFailed(code, loss),
+        failed: (code, message, loss) => {
+          writer?.onFailed(code, loss);
+          opts.onFailure?.(name, code, message);
+        },
         lost: (loss) => writer?.onLost(loss),
-        died: (message) =>
+        died: (message) => {
           writer?.onFailed("WORKER", {
             count: 0,
             fromSeq: null,
             toSeq: null,
             reason: `writer worker died: ${message}`,
-          }),
+          });
+          opts.onFailure?.(name, "WORKER", message);
+        },
         rejected: (count, units, message) => writer?.onRejected(count, units, message),
       };
       const r = remote.indexOf(name);
@@ -189,6 +198,7 @@ class SessionImpl implements Session {
     };
     const final = this.compose(meta, seal);
     if (this.secret) seal.mac = sealMac(this.secret, this.id, seal, final.losses);
+    opts.beforeWrite?.();
     await this.queueMeta(final, true);
     return final;
   }
@@ -199,6 +209,25 @@ class SessionImpl implements Session {
     await Promise.all(STREAMS.map((n) => this.streams[n].finish(30_000)));
     await this.stopHost();
     await this.metaQueue;
+  }
+}
+
+/**
+ * Why `dir` cannot be created, told by its nearest existing ancestor ("read-only file
+ * system", "permission denied"); null when that is not the reason. (A recursive mkdir on
+ * a read-only mount reports ENOENT, which would send the user looking for a missing folder.)
+ */
+function whyNotWritable(dir: string): string | null {
+  let d = resolve(dir);
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  try {
+    accessSync(d, constants.W_OK);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EROFS") return `${d} is on a read-only file system`;
+    if (code === "EACCES" || code === "EPERM") return `permission denied: ${d} is not writable`;
+    return null;
   }
 }
 
@@ -219,7 +248,7 @@ export async function openSession(dir: string, sessionId: string, opts: OpenSess
   } catch (e) {
     for (const fd of fds.values()) closeSync(fd);
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === "EEXIST" ? "already holds a session" : (err.message ?? String(e));
+    const why = err.code === "EEXIST" ? "already holds a session" : (whyNotWritable(dir) ?? err.message ?? String(e));
     throw new CapsuleError("IO", `cannot create session folder ${dir}: ${why}`, { cause: e });
   }
   const session = new SessionImpl(dir, sessionId, opts.secret, fds, opts);

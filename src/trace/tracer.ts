@@ -49,6 +49,8 @@ export interface TraceSession {
   signal(sig: NodeJS.Signals): void;
   /** Losses known so far. */
   losses(): TraceLoss[];
+  /** The tracer's own process and the command's, when known (for the watchdog). */
+  readonly pids: { tracer: number | null; root: number | null };
 }
 
 /** A tracer's parser: a stage from raw lines to parsed items, with its counts. */

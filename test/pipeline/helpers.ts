@@ -19,22 +19,22 @@ export function freshHome(): string {
 export function capsule(
   args: string[],
   home: string,
-  opts: { input?: string; cwd?: string } = {},
+  opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [...CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1", ...opts.env },
     encoding: "utf8",
     input: opts.input ?? "",
-    timeout: 120_000,
+    timeout: opts.timeout ?? 120_000,
   });
 }
 
 /** Start the CLI without waiting (for interrupt tests); its own process group. */
-export function capsuleAsync(args: string[], home: string) {
+export function capsuleAsync(args: string[], home: string, env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [...CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -9,6 +9,7 @@ import { StringDecoder } from "node:string_decoder";
 import { CapsuleError } from "../../core/errors.js";
 import type { RawLine } from "../../core/events.js";
 import { CLOCK_T, CLOCK_TT, CLOCK_TTT, newLeader, scanLeader } from "./scanner.js";
+import { sniffStrace } from "./sniff.js";
 
 const CHUNK = 64 * 1024;
 const DAY_US = 86_400_000_000;
@@ -89,6 +90,40 @@ async function ffFiles(dir: string): Promise<FfFile[]> {
   return best.sort((a, b) => a.pid - b.pid);
 }
 
+/**
+ * Check an strace -ff folder before importing it, by the rule a single file is checked
+ * by: every PREFIX.PID file must read as strace (its first lines sniffed), so random
+ * bytes are refused in a folder as they are alone. An empty file (a process that was
+ * attached and printed nothing) passes. Returns the files' pids.
+ */
+export async function checkFfFolder(dir: string): Promise<number[]> {
+  const files = await ffFiles(dir);
+  for (const f of files) {
+    const sample: string[] = [];
+    for (let h = await f.head(); h !== null && sample.length < 50; h = await f.head()) {
+      sample.push(h);
+      f.idx++;
+    }
+    if (sample.length === 0) continue;
+    const s = sniffStrace(sample);
+    if (!s.ok)
+      throw new CapsuleError(
+        "BAD_INPUT",
+        `${f.path}: not a trace Capsule can read (${s.reason ?? "expected strace output"})`,
+      );
+  }
+  return files.map((f) => f.pid);
+}
+
+/** What reading a -ff folder found besides its lines. */
+export interface FfReport {
+  /** Pids a fork/clone in the trace returned that have no PREFIX.PID file (sorted). */
+  missing: number[];
+}
+
+/** `clone(...) = 1235`, `vfork() = 1235 <0.000120>`: the new pid. */
+const SPAWN_RET = /^(?:(?:clone3?|v?fork)\(|<\.\.\. (?:clone3?|v?fork) resumed>).*\) = (\d+)(?: <[\d.]+>)?$/;
+
 /** Time of day (µs) or epoch (µs) of a line, or null when it has no timestamp. */
 function stamp(line: string): { tod: boolean; us: number } | null {
   scanLeader(line, leader);
@@ -119,8 +154,30 @@ function keyOf(f: FfFile, line: string): void {
  * (ties by pid), src = the file's pid, seq in merged order. Without timestamps the files
  * are concatenated in pid order. Throws CapsuleError BAD_INPUT when there are no such files.
  */
-export async function* readFfFolder(dir: string, batchSize = 1024): AsyncGenerator<RawLine[]> {
+export async function* readFfFolder(
+  dir: string,
+  batchSize = 1024,
+  report: FfReport = { missing: [] },
+): AsyncGenerator<RawLine[]> {
   const files = await ffFiles(dir);
+  const pids = new Set(files.map((f) => f.pid));
+  const missing = new Set<number>();
+  /** A spawn whose child has no file of its own (its lines were never written or were deleted). */
+  const spawned = (line: string): void => {
+    // past a timestamp, if any: only lines of clone, fork, vfork (or their resumption) matter
+    let i = 0;
+    const c0 = line.charCodeAt(0);
+    if (c0 >= 48 && c0 <= 57) i = line.indexOf(" ") + 1;
+    const c = line.charCodeAt(i);
+    if (c !== 99 && c !== 118 && c !== 102 && c !== 60) return; // c v f <
+    const m = SPAWN_RET.exec(i === 0 ? line : line.slice(i));
+    if (m && !pids.has(Number(m[1]))) missing.add(Number(m[1]));
+  };
+  yield* mergeFf(files, batchSize, spawned);
+  report.missing = [...missing].sort((a, b) => a - b);
+}
+
+async function* mergeFf(files: FfFile[], batchSize: number, seen: (line: string) => void): AsyncGenerator<RawLine[]> {
   let seq = 0;
   let batch: RawLine[] = [];
   // Which files start with a timestamp, and the reference day for -t/-tt.
@@ -146,6 +203,7 @@ export async function* readFfFolder(dir: string, batchSize = 1024): AsyncGenerat
     for (const f of live) {
       for (let h = await f.head(); h !== null; h = await f.head()) {
         batch.push({ seq: seq++, line: h, src: f.pid });
+        seen(h);
         f.idx++;
         if (batch.length >= batchSize) {
           yield batch;
@@ -161,6 +219,7 @@ export async function* readFfFolder(dir: string, batchSize = 1024): AsyncGenerat
     const f = heap.top();
     const line = f.lines[f.idx]!;
     batch.push({ seq: seq++, line, src: f.pid });
+    seen(line);
     f.idx++;
     const next = await f.head();
     if (next === null) heap.pop();

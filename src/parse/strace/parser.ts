@@ -22,6 +22,8 @@ import {
   type CallParts,
   CLOCK_NONE,
   intern,
+  MAX_NESTING,
+  nestedTooDeep,
   newCallParts,
   newLeader,
   parseValueAt,
@@ -428,6 +430,10 @@ class Parser implements StraceParser {
     if (i + 1 < e) {
       const body = line.slice(0, e);
       info = body.charCodeAt(i + 1) === LBRACE ? parseValueAt(body, i + 1) : null;
+      if (nestedTooDeep()) {
+        this.error([r.seq], [line], ts, pid, `signal information nested deeper than ${MAX_NESTING} levels`);
+        return;
+      }
       if (info === null || valueEnd() !== e) info = { k: "other", text: body.slice(i + 1) };
     }
     const event: SignalEvent = { kind: "signal", seq: this.seq++, raw: [r.seq], ts, pid, signal, info, stopped };

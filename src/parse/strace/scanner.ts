@@ -538,6 +538,24 @@ function fill(out: CallParts, args: Arg[]): void {
 let src = "";
 let pos = 0;
 let len = 0;
+/** Values being parsed inside each other; deeper than MAX_NESTING, the line is a parse error. */
+let nesting = 0;
+let tooDeep = false;
+/** strace's own output nests a few levels (netlink a few dozen); a hostile line may nest thousands. */
+export const MAX_NESTING = 256;
+
+function startValues(text: string, start: number): void {
+  src = text;
+  len = text.length;
+  pos = start;
+  nesting = 0;
+  tooDeep = false;
+}
+
+/** The values of the last parse nested deeper than MAX_NESTING (the result is then unusable). */
+export function nestedTooDeep(): boolean {
+  return tooDeep;
+}
 
 /**
  * Parse a top-level argument list starting at `start` (just after `name(`), up to and
@@ -545,9 +563,7 @@ let len = 0;
  * an unfinished call). Returns null (reason in `scan.error`) when the list is not closed.
  */
 export function parseArgs(text: string, start: number, partial: boolean): Arg[] | null {
-  src = text;
-  len = text.length;
-  pos = start;
+  startValues(text, start);
   const args: Arg[] = [];
   skipSpaces();
   if (src.charCodeAt(pos) === RPAREN) {
@@ -555,6 +571,11 @@ export function parseArgs(text: string, start: number, partial: boolean): Arg[] 
     return args;
   }
   for (;;) {
+    if (tooDeep) {
+      scan.error = `values nested deeper than ${MAX_NESTING} levels`;
+      // (the held half of a call that never completes keeps what was read)
+      return partial ? args : null;
+    }
     if (pos >= len) {
       if (partial) {
         scan.argsEnd = pos;
@@ -582,9 +603,7 @@ export function parseArgs(text: string, start: number, partial: boolean): Arg[] 
 
 /** Parse one value spanning `text` from `start` (a signal's siginfo); `valueEnd()` tells where it stopped. */
 export function parseValueAt(text: string, start: number): Arg {
-  src = text;
-  len = text.length;
-  pos = start;
+  startValues(text, start);
   return parseValue(-1, false);
 }
 
@@ -631,7 +650,20 @@ function scanIndexName(): string | null {
   return name;
 }
 
+/** One value, its nesting bounded: past MAX_NESTING the rest of the text is given up. */
 function parseValue(closer: number, inArray: boolean): Arg {
+  if (nesting >= MAX_NESTING) {
+    tooDeep = true;
+    pos = len;
+    return { k: "other", text: "" };
+  }
+  nesting++;
+  const v = parseValueIn(closer, inArray);
+  nesting--;
+  return v;
+}
+
+function parseValueIn(closer: number, inArray: boolean): Arg {
   const start = pos;
   const c = src.charCodeAt(pos);
   let v: Arg | null = null;

@@ -89,7 +89,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   const catalog = readCatalog(avail.tracefs);
   const scriptPath = join(req.workDir, ".ebpf.bt");
   const outPath = join(req.workDir, ".ebpf.out");
-  writeFileSync(outPath, "");
+  writeFileSync(outPath, "", { mode: 0o600 });
 
   const t0 = epochUs();
   const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
@@ -116,7 +116,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
     held.abandon();
     throw new CapsuleError("TRACE_DENIED", `eBPF tracing cannot run here: ${(e as Error).message}`);
   }
-  writeFileSync(scriptPath, program.text);
+  writeFileSync(scriptPath, program.text, { mode: 0o600 });
   const settings = {
     BPFTRACE_STRLEN: String(STRLEN),
     BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS),
@@ -245,6 +245,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
       }
     },
     losses: (): TraceLoss[] => losses.slice(),
+    pids: { tracer: bt.pid ?? null, root: held.pid },
   };
 }
 

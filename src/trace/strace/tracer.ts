@@ -84,7 +84,7 @@ export function createStraceTracer(): Tracer {
         stdio: "inherit",
       });
       const pipe = readText(fifo);
-      const lines = batchLines(pipe);
+      const lines = batchLines(pipe, { capacity: 4 });
       let rootPid: number | null = null;
       const pending: NodeJS.Signals[] = [];
       const signalRoot = (sig: NodeJS.Signals): void => {
@@ -140,6 +140,7 @@ export function createStraceTracer(): Tracer {
         outcome,
         signal: signalRoot,
         losses: () => [],
+        pids: { tracer: child.pid ?? null, root: null },
       };
     },
 
