@@ -76,6 +76,19 @@ export async function loadSession(dir: string): Promise<LoadedSession> {
   return { dir, metadata, tree, risks };
 }
 
+/** One line of a stream as its record, checked to be an object with a `seq` (`line` is 1-based, for the message). */
+export function parseRecord<T>(text: string, stream: StreamName, path: string, line: number): T {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObj(v) || typeof v.seq !== "number")
+    throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not a ${stream} record`);
+  return v as T;
+}
+
 /** Records of one stream, in batches of up to `batchSize`, checked to be objects with a `seq`. */
 export async function forEachRecord<T>(
   dir: string,
@@ -90,17 +103,7 @@ export async function forEachRecord<T>(
   let batch: T[] = [];
   let n = 0;
   let held: { text: string; line: number } | null = null;
-  const parse = (text: string, line: number): T => {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!isObj(v) || typeof v.seq !== "number")
-      throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not a ${stream} record`);
-    return v as T;
-  };
+  const parse = (text: string, line: number): T => parseRecord<T>(text, stream, path, line);
   try {
     for await (const text of lines) {
       n++;
