@@ -113,6 +113,7 @@ function follow(store: Store): void {
     feed.close();
     store.live = false;
     store.changed();
+    document.body.dataset.feedMs = String(performance.now());
     document.body.dataset.feed = "done";
   });
 }
