@@ -8,7 +8,7 @@ import type { Action } from "../../src/core/events.js";
 import { duration, exitText, lifetime, processName } from "./format.js";
 import type { Row, Store } from "./store.js";
 import { actionAt, drawAxis, drawTimeline, ROW, type TimeWindow } from "./timeline.js";
-import { LABEL_COLOURS, WORKFLOW_COLOURS, WORKFLOW_SHORT } from "./vocab.js";
+import { KIND_COLOURS, LABEL_COLOURS, WORKFLOW_COLOURS, WORKFLOW_SHORT } from "./vocab.js";
 
 function TreeRow({ store, row, top }: { store: Store; row: Row; top: number }) {
   const n = row.node;
@@ -283,6 +283,17 @@ export function ProcessPane({ store }: Props) {
             {k}
           </span>
         ))}
+        <span class="sep" />
+        {(["FileRead", "FileWrite", "NetConnect", "ProcessSpawn", "PermChange"] as const).map((k) => (
+          <span key={k}>
+            <b style={{ background: KIND_COLOURS[k] }} />
+            {k}
+          </span>
+        ))}
+        <span>
+          <b class="flag" />
+          finding
+        </span>
         <span class="hint">ctrl+wheel or +/− to zoom · drag to pan · click a tick for its action</span>
       </div>
     </section>
