@@ -6,11 +6,10 @@
 // that starts N processes over M minutes, ~E events in all) through `capsule import`.
 // Needs a built dist/ (npm run build) and /usr/bin/chromium.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
+import { openBrowser } from "../test/view/helpers.js";
 import { fmt, median, OUT } from "./lib.js";
 
 const { values } = parseArgs({
@@ -133,26 +132,11 @@ async function once(): Promise<Run> {
       if (m) resolve(m[0]);
     });
   });
-  const profile = mkdtempSync(join(tmpdir(), "capsule-view-bench-"));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1600, height: 900 },
-  });
+  const browser = await openBrowser();
   try {
-    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    const { page } = browser;
     page.setDefaultTimeout(300_000);
-    const cdp = await ctx.newCDPSession(page);
+    const cdp = await page.context().newCDPSession(page);
     await cdp.send("Performance.enable");
     await page.goto(url);
     await page.waitForSelector("body[data-rendered]");
@@ -188,8 +172,7 @@ async function once(): Promise<Run> {
       frames,
     };
   } finally {
-    await ctx.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
     server.kill("SIGINT");
   }
 }
