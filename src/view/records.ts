@@ -55,7 +55,8 @@ export class RecordIndex {
     }
   }
 
-  private line<T>(i: number): T {
+  /** The record on line `i` (0-based). */
+  line<T>(i: number): T {
     this.fetcher ??= new LineFetcher(this.path);
     const start = this.starts[i]!;
     const end = this.starts[i + 1]! - 1;
@@ -85,5 +86,25 @@ export class RecordIndex {
   close(): void {
     this.fetcher?.close();
     this.fetcher = null;
+  }
+}
+
+/** Which events each pid has (seq numbers, ascending), grown as the stream grows: for "every event of a process". */
+export class PidIndex {
+  private readonly seqs = new Map<number, number[]>();
+  private done = 0;
+
+  constructor(private readonly records: RecordIndex) {}
+
+  of(pid: number): number[] {
+    this.records.refresh();
+    for (; this.done < this.records.count; this.done++) {
+      const r = this.records.line<{ seq: number; pid: unknown }>(this.done);
+      if (typeof r.pid !== "number") continue;
+      const list = this.seqs.get(r.pid);
+      if (list) list.push(r.seq);
+      else this.seqs.set(r.pid, [r.seq]);
+    }
+    return this.seqs.get(pid) ?? [];
   }
 }

@@ -6,6 +6,7 @@
  *   GET /<token>/                 the page (index.html, app.js, app.css: built assets)
  *   GET /<token>/api/session      {metadata, tree}
  *   GET /<token>/api/events?seq=  enriched events by seq (at most 500), with raw_line
+ *   GET /<token>/api/pid-events?pid=  the seqs of every enriched event of a pid
  *   GET /<token>/api/verify       the record's verify report
  *   GET /<token>/api/feed         Server-Sent Events: actions, findings, live updates (live.ts)
  */
@@ -18,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { CapsuleError } from "../core/errors.js";
 import { verifySession } from "../session/verify.js";
 import { parseResume, sessionSnapshot, streamFeed } from "./live.js";
-import { RecordIndex } from "./records.js";
+import { PidIndex, RecordIndex } from "./records.js";
 import { checkSessionFiles, refusal, SECURITY_HEADERS, sendText } from "./security.js";
 
 /** Where `npm run build` puts the page (scripts/build-view.mjs); the same from src/ and dist/. */
@@ -75,6 +76,7 @@ export async function startViewServer(dir: string, opts: ViewOptions = {}): Prom
   const token = randomBytes(12).toString("base64url");
   const prefix = `/${token}/`;
   const events = new RecordIndex(dir, "enriched");
+  const byPid = new PidIndex(events);
   const feeds = new Set<AbortController>();
   let verified: { stamp: string; report: unknown } | null = null;
   let port = 0;
@@ -106,6 +108,11 @@ export async function startViewServer(dir: string, opts: ViewOptions = {}): Prom
         const found = seqs.map((s) => events.get<{ seq: number; chain?: string }>(s));
         for (const e of found) if (e) delete e.chain;
         return sendJson(res, found, head);
+      }
+      case "api/pid-events": {
+        const pid = url.searchParams.get("pid") ?? "";
+        if (!/^\d{1,10}$/.test(pid)) return sendText(res, 400, "pid: a number");
+        return sendJson(res, byPid.of(Number(pid)), head);
       }
       case "api/verify": {
         const snapshot = await sessionSnapshot(dir);

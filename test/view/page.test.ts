@@ -178,12 +178,38 @@ describe("capsule view in Chromium: the demo session", { skip }, () => {
   test("the CSP holds in the browser: the page cannot eval", async () => {
     const result = await page.evaluate(() => {
       try {
-        return String((0, eval)("1 + 1"));
+        // biome-ignore lint/security/noGlobalEval: what is tested is that the page's CSP forbids it
+        return String(eval("1 + 1"));
       } catch (e) {
         return (e as Error).name;
       }
     });
     assert.equal(result, "EvalError");
+  });
+
+  test("a process opens to every one of its events with its raw line, actions or not", async () => {
+    const curl = nodes.find((n) => n.argv[0]?.endsWith("curl"))!;
+    const mine = jsonl<EnhancedEvent>(dir, "enriched").filter((e) => e.pid === curl.pid);
+    await page.click(`[data-testid=tree-row][data-id="${curl.id}"] .name`);
+    await page.click("[data-testid=process-detail] [data-testid=all-events]");
+    const want = Math.min(mine.length, 300);
+    await until(page, "[data-testid=process-detail] .events [data-testid=raw-line]", (n) => n >= want);
+    const raw = await page.locator("[data-testid=process-detail] .events [data-testid=raw-line]").allTextContents();
+    assert.deepEqual(
+      raw.slice(0, want),
+      mine.slice(0, want).map((e) => e.raw_line),
+    );
+  });
+
+  test("a subtree collapses and expands", async () => {
+    const parent = nodes.find((n) => n.argv[0]?.endsWith("sh") && nodes.some((c) => c.parent_id === n.id))!;
+    const kids = nodes.filter((c) => c.parent_id === parent.id);
+    const caret = page.locator(`[data-testid=tree-row][data-id="${parent.id}"] .caret`);
+    await caret.click();
+    await until(page, "[data-testid=tree-row]", (n) => n === nodes.length - kids.length);
+    for (const k of kids) assert.equal(await page.locator(`[data-testid=tree-row][data-id="${k.id}"]`).count(), 0);
+    await caret.click();
+    await until(page, "[data-testid=tree-row]", (n) => n === nodes.length);
   });
 
   test("the record's verify status is shown", async () => {

@@ -140,6 +140,20 @@ describe("capsule view's server", () => {
     assert.equal((await get(server.port, `${prefix}api/events?seq=${many}`)).status, 400);
   });
 
+  test("api/pid-events lists every enriched event of a pid, in seq order", async () => {
+    const all = readFileSync(join(dir, "enriched.jsonl"), "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { seq: number; pid: number });
+    const pid = all[all.length - 1]!.pid;
+    const r = await get(server.port, `${prefix}api/pid-events?pid=${pid}`);
+    assert.deepEqual(
+      JSON.parse(r.body),
+      all.filter((e) => e.pid === pid).map((e) => e.seq),
+    );
+    assert.equal((await get(server.port, `${prefix}api/pid-events?pid=x`)).status, 400);
+  });
+
   test("api/verify reports the record intact, and a tampered copy as tampered", async () => {
     const ok = JSON.parse((await get(server.port, `${prefix}api/verify`)).body) as { status: string };
     assert.equal(ok.status, "intact");

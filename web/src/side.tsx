@@ -37,15 +37,46 @@ function EventLine({ store, seq }: { store: Store; seq: number }) {
 }
 
 function Events({ store, seqs }: { store: Store; seqs: number[] }) {
-  const shown = seqs.slice(0, MAX_LIST);
-  useEffect(() => void store.loadEvents(shown), [seqs.join(",")]);
+  const [limit, setLimit] = useState(MAX_LIST);
+  const shown = seqs.slice(0, limit);
+  useEffect(() => void store.loadEvents(shown), [seqs.length, seqs[0], limit]);
   return (
     <div class="events">
       {shown.map((s) => (
         <EventLine key={s} store={store} seq={s} />
       ))}
-      {seqs.length > shown.length && <p class="more">and {seqs.length - shown.length} more events</p>}
+      {seqs.length > shown.length && (
+        <button type="button" class="more" onClick={() => setLimit(limit + MAX_LIST)}>
+          show more ({seqs.length - shown.length} events left)
+        </button>
+      )}
     </div>
+  );
+}
+
+/** Every enriched event of a process, in or out of an action, fetched when asked for. */
+function AllEvents({ store, pid }: { store: Store; pid: number }) {
+  const [seqs, setSeqs] = useState<number[] | null>(null);
+  if (seqs === null)
+    return (
+      <button
+        type="button"
+        class="more"
+        data-testid="all-events"
+        onClick={() =>
+          void fetch(`api/pid-events?pid=${pid}`)
+            .then((r) => r.json())
+            .then((s: number[]) => setSeqs(s))
+        }
+      >
+        every event of pid {pid}, with its raw line
+      </button>
+    );
+  return (
+    <>
+      <h3>Events ({seqs.length})</h3>
+      <Events store={store} seqs={seqs} />
+    </>
   );
 }
 
@@ -167,6 +198,7 @@ function ProcessDetail({ store, id }: { store: Store; id: string }) {
         <dt>exit</dt>
         <dd>{exitText(n).text}</dd>
       </dl>
+      <AllEvents key={n.pid} store={store} pid={n.pid} />
       <h3>
         Actions ({visible.length}
         {acts.length > visible.length ? `, and ${acts.length - visible.length} start-up reads not shown` : ""})

@@ -196,8 +196,12 @@ export class Store {
 
   /** Fetch the enriched events not yet here (the page re-renders when they arrive). */
   async loadEvents(seqs: number[]): Promise<void> {
-    const want = seqs.filter((s) => !this.events.has(s) && !this.pending.has(s)).slice(0, 500);
+    const want = seqs.filter((s) => !this.events.has(s) && !this.pending.has(s));
     if (want.length === 0) return;
+    if (want.length > 500) {
+      await Promise.all([this.loadEvents(want.slice(0, 500)), this.loadEvents(want.slice(500))]);
+      return;
+    }
     for (const s of want) this.pending.add(s);
     try {
       const res = await fetch(`api/events?seq=${want.join(",")}`);
