@@ -30,8 +30,10 @@ const only = process.argv.slice(2);
 if (only.length === 0) {
   run("bash", ["scripts/system-deps.sh"]);
   run("npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]);
+  run("npx", ["tsc", "--noEmit", "-p", "web/tsconfig.json"]); // capsule view's page (DOM types)
   run("npx", ["biome", "check", "."]);
   run("npx", ["tsc", "-p", "tsconfig.build.json"]);
+  run(process.execPath, ["scripts/build-view.mjs"]);
   process.env.CAPSULE_TEST_DIST = "1"; // tests may run the freshly built CLI
 }
 const files = only.length ? only : findTests(join(root, "test"));

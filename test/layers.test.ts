@@ -24,6 +24,7 @@ const LAYERS = [
   "classify", // labels, workflows, rules, risk findings
   "session", // the session folder: writers, hash chain, metadata, verify
   "report", // reads a session back and writes reports
+  "view", // capsule view's loopback server over a session (its page is in web/)
   "pipeline", // composes the stages above into a run or an import
   "demo", // the demo's workload
   "cli", // argv, stdout, exit codes: the only place that touches them

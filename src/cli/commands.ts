@@ -7,6 +7,7 @@ import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
 import { registerTail } from "./tail.js";
 import { registerVerify } from "./verify.js";
+import { registerView } from "./view.js";
 
 /** Every subcommand registers itself here; only finished commands are listed. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerBpf(program);
   registerVerify(program);
+  registerView(program);
 }

@@ -12,7 +12,7 @@ import { rehydrateEnriched } from "../session/format.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { validateMetadata } from "../session/metadata-check.js";
-import { checkProcessNode, readRecords } from "../session/records.js";
+import { checkProcessNode, parseRecordLine, readRecords } from "../session/records.js";
 import { treeFromRecord } from "./tree-source.js";
 
 export interface LoadedSession {
@@ -73,6 +73,15 @@ export async function loadSession(dir: string): Promise<LoadedSession> {
     for (const r of batch) risks.push(r);
   });
   return { dir, metadata, tree, risks };
+}
+
+/**
+ * One line of a stream as its record, validated (session/records.ts); an enriched event is
+ * completed to a self-contained EnhancedEvent whichever format wrote it. `line` is 1-based.
+ */
+export function parseRecord<T>(text: string, stream: StreamName, path: string, line: number): T {
+  const v = parseRecordLine(text, stream, path, line);
+  return (stream === "enriched" ? rehydrateEnriched(v as Record<string, unknown>) : v) as T;
 }
 
 /** Records of one stream, in batches of up to `batchSize`, each validated (session/records.ts). */

@@ -199,6 +199,29 @@ export const RECORD_CHECKS = {
   risks: { what: "a risk finding", check: checkRiskFinding },
 } as const;
 
+function specOf(stream: StreamName): { what: string; check: Check } {
+  return (
+    RECORD_CHECKS[stream as keyof typeof RECORD_CHECKS] ?? { what: `a ${stream} record`, check: object({ seq: int }) }
+  );
+}
+
+/**
+ * One line of a stream (read by itself, e.g. by seq) as its record, checked by the stream's
+ * validator; a bad line is a one-line CapsuleError naming the file and the line (1-based).
+ */
+export function parseRecordLine(text: string, stream: StreamName, path: string, line: number): unknown {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not valid JSON (${(e as Error).message})`);
+  }
+  const spec = specOf(stream);
+  const bad = spec.check(v);
+  if (bad !== null) throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not ${spec.what}: ${bad}`);
+  return v;
+}
+
 /** A loss marker line (records the writer lost, DESIGN.md / docs/INTEGRITY.md), or null for a record. */
 export function markerOf(o: Record<string, unknown>): { count: number; from: number | null } | null {
   if ("seq" in o || typeof o.lost !== "object" || o.lost === null) return null;
@@ -214,10 +237,7 @@ export function markerOf(o: Record<string, unknown>): { count: number; from: num
  * newline that does not pass is a write in progress and is left out.
  */
 export function* readRecords(path: string, stream: StreamName, batchSize = 2048): Generator<unknown[], number> {
-  const spec: { what: string; check: Check } = RECORD_CHECKS[stream as keyof typeof RECORD_CHECKS] ?? {
-    what: `a ${stream} record`,
-    check: object({ seq: int }),
-  };
+  const spec = specOf(stream);
   let reader: LineReader;
   try {
     reader = new LineReader(path);

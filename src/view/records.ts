@@ -1,0 +1,110 @@
+/**
+ * Records of one stream fetched by seq, for the view's evidence and raw-line panels:
+ * an index of line offsets (8 bytes a line) grown as the file grows, and each asked-for
+ * line read through a block cache and parsed by the loader (report/load.ts).
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { LineFetcher } from "../core/lines.js";
+import { parseRecord } from "../report/load.js";
+import { type StreamName, streamFile } from "../session/layout.js";
+
+const CHUNK = 1 << 20;
+
+export class RecordIndex {
+  private readonly path: string;
+  /** Byte offset of each complete line's start, and one past the last complete line. */
+  private starts: number[] = [0];
+  private scanned = 0;
+  private fetcher: LineFetcher | null = null;
+
+  constructor(
+    dir: string,
+    private readonly stream: StreamName,
+  ) {
+    this.path = join(dir, streamFile(stream));
+  }
+
+  /** Complete lines so far. */
+  get count(): number {
+    return this.starts.length - 1;
+  }
+
+  /** Index the lines appended since the last call (a live session grows). */
+  refresh(): void {
+    const size = existsSync(this.path) ? statSync(this.path).size : 0;
+    if (size < this.scanned) {
+      this.starts = [0];
+      this.scanned = 0;
+      this.fetcher?.close();
+      this.fetcher = null;
+    }
+    if (size === this.scanned) return;
+    const fd = openSync(this.path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      while (this.scanned < size) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - this.scanned), this.scanned);
+        if (n === 0) break;
+        for (let nl = buf.indexOf(10, 0); nl !== -1 && nl < n; nl = buf.indexOf(10, nl + 1))
+          this.starts.push(this.scanned + nl + 1);
+        this.scanned += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The record on line `i` (0-based). */
+  line<T>(i: number): T {
+    this.fetcher ??= new LineFetcher(this.path);
+    const start = this.starts[i]!;
+    const end = this.starts[i + 1]! - 1;
+    return parseRecord<T>(this.fetcher.text(start, end - start), this.stream, this.path, i + 1);
+  }
+
+  /** The record with this seq, or null. Line n holds seq n unless records were lost; then a binary search. */
+  get<T extends { seq: number }>(seq: number): T | null {
+    if (!Number.isInteger(seq) || seq < 0) return null;
+    if (seq >= this.count) this.refresh();
+    if (seq < this.count) {
+      const r = this.line<T>(seq);
+      if (r.seq === seq) return r;
+    }
+    let lo = 0;
+    let hi = Math.min(seq, this.count - 1);
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const r = this.line<T>(mid);
+      if (r.seq === seq) return r;
+      if (r.seq < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return null;
+  }
+
+  close(): void {
+    this.fetcher?.close();
+    this.fetcher = null;
+  }
+}
+
+/** Which events each pid has (seq numbers, ascending), grown as the stream grows: for "every event of a process". */
+export class PidIndex {
+  private readonly seqs = new Map<number, number[]>();
+  private done = 0;
+
+  constructor(private readonly records: RecordIndex) {}
+
+  of(pid: number): number[] {
+    this.records.refresh();
+    for (; this.done < this.records.count; this.done++) {
+      const r = this.records.line<{ seq: number; pid: unknown }>(this.done);
+      if (typeof r.pid !== "number") continue;
+      const list = this.seqs.get(r.pid);
+      if (list) list.push(r.seq);
+      else this.seqs.set(r.pid, [r.seq]);
+    }
+    return this.seqs.get(pid) ?? [];
+  }
+}
