@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerBpf } from "./bpf.js";
 import { registerDemo } from "./demo.js";
 import { registerImport } from "./import.js";
+import { registerMcp } from "./mcp.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerBpf(program);
   registerVerify(program);
+  registerMcp(program);
 }
