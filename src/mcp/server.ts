@@ -18,7 +18,8 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CapsuleError } from "../core/errors.js";
 import { callSessionTool, oneLine, toolSchemas } from "../query/call.js";
-import { sessionDir, sessionSummaries } from "../query/session.js";
+import { sessionSummaries } from "../query/list.js";
+import { sessionDir } from "../query/session.js";
 
 /** The session files offered as resources: the small ones (the streams are reached through `query`). */
 export const RESOURCE_FILES = {

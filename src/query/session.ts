@@ -4,13 +4,12 @@
  * are unchanged, so a conversation of many queries reads the record once more per query,
  * not the whole model again.
  */
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { loadRules } from "../classify/rules.js";
 import { buildReportModel, type ReportModel } from "../report/model.js";
-import { capsuleHome, listSessions, METADATA_FILE, resolveSession, runsRoot, TREE_FILE } from "../session/layout.js";
-import type { SessionMetadata } from "../session/metadata.js";
+import { capsuleHome, METADATA_FILE, resolveSession, runsRoot, TREE_FILE } from "../session/layout.js";
 
 export function sessionDir(arg: string | undefined): string {
   return resolveSession(arg, runsRoot());
@@ -39,39 +38,4 @@ export function sessionModel(dir: string): Promise<ReportModel> {
     if (cached?.model === model) cached = null;
   });
   return model;
-}
-
-export interface SessionSummary {
-  session: string;
-  dir: string;
-  command: string[] | null;
-  started_at: string | null;
-  ended_at: string | null;
-  mode: string | null;
-  exit: SessionMetadata["exit"];
-  counts: SessionMetadata["counts"] | null;
-  sealed: boolean;
-}
-
-/** Every session under the runs root, newest first; an unreadable metadata file still lists the folder. */
-export function sessionSummaries(root: string = runsRoot()): SessionSummary[] {
-  return listSessions(root).map((dir) => {
-    let meta: Partial<SessionMetadata> = {};
-    try {
-      meta = JSON.parse(readFileSync(join(dir, METADATA_FILE), "utf8")) as SessionMetadata;
-    } catch {
-      // listed with what is known: its name
-    }
-    return {
-      session: basename(dir),
-      dir,
-      command: meta.command ?? null,
-      started_at: meta.started_at ?? null,
-      ended_at: meta.ended_at ?? null,
-      mode: meta.mode ?? null,
-      exit: meta.exit ?? null,
-      counts: meta.counts ?? null,
-      sealed: meta.seal != null,
-    };
-  });
 }

@@ -16,10 +16,11 @@ import { descendants, rankedRisks } from "../report/model.js";
 import { loadSecret } from "../session/secret.js";
 import { verifySession } from "../session/verify.js";
 import { actionsBySeq, eventsBySeq } from "./evidence.js";
+import { sessionSummaries } from "./list.js";
 import { actionPredicate, eventPredicate } from "./match.js";
 import { MAX_LIMIT, PAGE_BYTES, Pager } from "./page.js";
 import { actionView, eventView, findingView, nodeView } from "./project.js";
-import { sessionDir, sessionModel, sessionSummaries } from "./session.js";
+import { sessionDir, sessionModel } from "./session.js";
 
 export type ToolOutput = { json: unknown } | { text: string };
 
