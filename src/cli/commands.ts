@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerBpf } from "./bpf.js";
+import { registerChat } from "./chat.js";
 import { registerDemo } from "./demo.js";
 import { registerImport } from "./import.js";
 import { registerMcp } from "./mcp.js";
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerBpf(program);
   registerVerify(program);
   registerMcp(program);
+  registerChat(program);
 }
