@@ -5,6 +5,7 @@ import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { TRACE_LEVELS, type TraceLevel } from "../trace/tracer.js";
 import { printReportAfterRun } from "./after-run.js";
+import { exportAfterRun } from "./otlp.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -20,6 +21,8 @@ export interface RunFlags {
   keyFile?: string;
   report: "human" | "ai" | "json" | "none";
   quiet?: boolean;
+  /** `run` only: export the session to this OTLP/HTTP receiver when the program has ended. */
+  otlp?: string;
 }
 
 /** Common options of commands that record a session (`run`, `demo`). */
@@ -67,6 +70,10 @@ export function registerRun(program: Command): void {
       .argument("<cmd...>", "the command to trace (put it after --)")
       .passThroughOptions(),
   )
+    .option(
+      "--otlp <url>",
+      "when the program has ended, send the session to this OTLP/HTTP receiver (see export --otlp)",
+    )
     .addHelpText(
       "after",
       `
@@ -86,6 +93,7 @@ is the program's (128+N when it was killed by signal N).`,
 
 /** Trace `argv` as `capsule run` does; returns the exit status to use. */
 export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
+  if (flags.otlp !== undefined) (await import("../otlp/export.js")).otlpBase(flags.otlp); // a bad URL fails before the run
   const grace = Number(flags.grace);
   if (!Number.isFinite(grace) || grace < 0)
     throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
@@ -124,5 +132,6 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     if (result.notes.length) for (const n of result.notes) process.stderr.write(`capsule: ${n}\n`);
     if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
   }
+  if (flags.otlp !== undefined) await exportAfterRun(result.dir, flags.otlp);
   return exitStatusOf(result.outcome, signalNumber);
 }
