@@ -4,24 +4,21 @@
  * without holding the session in memory.
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { forEachAction, forEachEnriched } from "../report/load.js";
+import { forEachRecord } from "../report/load.js";
 
-export async function eventsBySeq(dir: string, seqs: Iterable<number>): Promise<Map<number, EnhancedEvent>> {
+async function bySeq<T extends { seq: number }>(
+  dir: string,
+  stream: "enriched" | "actions",
+  seqs: Iterable<number>,
+): Promise<Map<number, T>> {
   const want = new Set(seqs);
-  const out = new Map<number, EnhancedEvent>();
+  const out = new Map<number, T>();
   if (want.size === 0) return out;
-  await forEachEnriched(dir, (batch) => {
-    for (const e of batch) if (want.has(e.seq)) out.set(e.seq, e);
+  await forEachRecord<T>(dir, stream, (batch) => {
+    for (const r of batch) if (want.has(r.seq)) out.set(r.seq, r);
   });
   return out;
 }
 
-export async function actionsBySeq(dir: string, seqs: Iterable<number>): Promise<Map<number, Action>> {
-  const want = new Set(seqs);
-  const out = new Map<number, Action>();
-  if (want.size === 0) return out;
-  await forEachAction(dir, (batch) => {
-    for (const a of batch) if (want.has(a.seq)) out.set(a.seq, a);
-  });
-  return out;
-}
+export const eventsBySeq = (dir: string, seqs: Iterable<number>) => bySeq<EnhancedEvent>(dir, "enriched", seqs);
+export const actionsBySeq = (dir: string, seqs: Iterable<number>) => bySeq<Action>(dir, "actions", seqs);

@@ -50,21 +50,8 @@ export function eventView(e: EnhancedEvent, rawMax: number): EventView {
   };
 }
 
-export interface ActionView {
-  seq: number;
-  kind: string;
-  pid: number;
-  resource: string | null;
-  first_ts: number;
-  last_ts: number;
-  count: number;
-  bytes: number;
-  ok: boolean;
-  errno: string | null;
-  startup: boolean;
-  event_seqs: number[];
-  more_event_seqs: number;
-}
+/** An Action with its seq list cut to the first few (and how many more). */
+export type ActionView = Omit<Action, "event_seqs"> & { event_seqs: number[]; more_event_seqs: number };
 
 export function actionView(a: Action, maxSeqs = 20): ActionView {
   const s = firstSeqs(a.event_seqs ?? [], maxSeqs);
