@@ -52,7 +52,9 @@ export function anthropicProvider(opts: { apiKey: string; model: string; baseUrl
           max_tokens: MAX_TOKENS,
           system: req.system,
           messages: wireMessages(req.turns),
-          tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.schema })),
+          ...(req.tools.length
+            ? { tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.schema })) }
+            : {}),
           stream: true,
         },
         signal,

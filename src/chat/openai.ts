@@ -48,10 +48,14 @@ export function openaiProvider(opts: { apiKey: string | null; model: string; bas
         {
           model: opts.model,
           messages: wireMessages(req.system, req.turns),
-          tools: req.tools.map((t) => ({
-            type: "function",
-            function: { name: t.name, description: t.description, parameters: t.schema },
-          })),
+          ...(req.tools.length
+            ? {
+                tools: req.tools.map((t) => ({
+                  type: "function",
+                  function: { name: t.name, description: t.description, parameters: t.schema },
+                })),
+              }
+            : {}),
           stream: true,
         },
         signal,

@@ -28,6 +28,8 @@ Sessions are read from $CAPSULE_HOME/runs (default ~/.capsule/runs).`,
       // stdout carries only protocol messages from here on.
       await server.connect(new StdioServerTransport(process.stdin, process.stdout));
       process.stdin.on("end", () => void server.close());
+      // A client that went away leaves nothing to answer: end quietly, never with a stack.
+      process.stdout.on("error", () => void server.close());
       await closed;
     });
 }

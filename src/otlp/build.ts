@@ -77,7 +77,7 @@ function actionEvent(a: Action, at: (ts: number) => HrTime): TimedEvent {
     time: at(a.first_ts),
     attributes: {
       "capsule.action.seq": a.seq,
-      ...(a.resource !== null ? { "capsule.action.resource": a.resource } : {}),
+      ...(a.resource != null ? { "capsule.action.resource": a.resource } : {}),
       "capsule.action.count": a.count,
       "capsule.action.bytes": a.bytes,
       "capsule.action.ok": a.ok,
@@ -93,20 +93,20 @@ function processAttributes(n: ProcessNode, parent: ProcessNode | null, sessionId
     "process.pid": n.pid,
     ...(parent ? { "process.parent_pid": parent.pid } : {}),
     "process.command_args": n.argv,
-    ...(n.exe !== null ? { "process.executable.path": n.exe } : {}),
-    ...(n.cwd !== null ? { "process.working_directory": n.cwd } : {}),
-    ...(n.exit_code !== null ? { "process.exit.code": n.exit_code } : {}),
-    ...(n.exit_signal !== null ? { "capsule.exit_signal": n.exit_signal } : {}),
-    ...(n.label !== null ? { "capsule.label": n.label } : {}),
-    "capsule.workflows": n.workflows,
+    ...(n.exe != null ? { "process.executable.path": n.exe } : {}),
+    ...(n.cwd != null ? { "process.working_directory": n.cwd } : {}),
+    ...(n.exit_code != null ? { "process.exit.code": n.exit_code } : {}),
+    ...(n.exit_signal != null ? { "capsule.exit_signal": n.exit_signal } : {}),
+    ...(n.label != null ? { "capsule.label": n.label } : {}),
+    "capsule.workflows": n.workflows ?? [],
     "capsule.node_id": n.id,
     "capsule.session.id": sessionId,
   };
 }
 
 function statusOf(n: ProcessNode): { code: SpanStatusCode; message?: string } {
-  if (n.exit_signal !== null) return { code: SpanStatusCode.ERROR, message: `killed by ${n.exit_signal}` };
-  if (n.exit_code !== null && n.exit_code !== 0) return { code: SpanStatusCode.ERROR, message: `exit ${n.exit_code}` };
+  if (n.exit_signal != null) return { code: SpanStatusCode.ERROR, message: `killed by ${n.exit_signal}` };
+  if (n.exit_code != null && n.exit_code !== 0) return { code: SpanStatusCode.ERROR, message: `exit ${n.exit_code}` };
   if (n.exit_code === 0) return { code: SpanStatusCode.OK };
   return { code: SpanStatusCode.UNSET };
 }
@@ -185,7 +185,7 @@ export async function sessionTelemetry(
   const logs: ReadableLogRecord[] = risks.map((r) => {
     const seen = r.action_seqs.flatMap((q) => actionTs.get(q) ?? []);
     const ts = seen.length > 0 ? Math.min(...seen) : null;
-    const n = r.pid !== null ? nodeOf(r.pid, ts ?? 0) : null;
+    const n = r.pid != null ? nodeOf(r.pid, ts ?? 0) : null;
     const time = at(ts ?? n?.start_ts ?? 0);
     const sev = SEVERITY[r.severity];
     return {
@@ -204,7 +204,7 @@ export async function sessionTelemetry(
         "capsule.finding.severity": r.severity,
         "capsule.finding.event_seqs": r.event_seqs,
         "capsule.finding.action_seqs": r.action_seqs,
-        ...(r.pid !== null ? { "process.pid": r.pid } : {}),
+        ...(r.pid != null ? { "process.pid": r.pid } : {}),
         "capsule.session.id": sessionId,
       },
       droppedAttributesCount: 0,
