@@ -252,6 +252,35 @@ describe("capsule mcp over stdio, with the SDK's client", () => {
   });
 });
 
+describe("capsule mcp on a raw stream", () => {
+  it("skips a line that is not JSON-RPC, answers the rest, and ends cleanly when stdin ends", () => {
+    const s = importedSession();
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+    };
+    const bad = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "verify", arguments: { session: 7 } } };
+    const r = spawnSync(process.execPath, [...CLI, "mcp"], {
+      input: `not json at all\n${JSON.stringify(init)}\n${JSON.stringify(bad)}\n`,
+      encoding: "utf8",
+      env: { ...process.env, CAPSULE_HOME: s.home },
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const replies = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(replies[0].result.serverInfo.name, "capsule");
+    assert.deepEqual(replies[1].error, {
+      code: -32602,
+      message: "verify: session: Invalid input: expected string, received number",
+    });
+  });
+});
+
 describe("capsule mcp under the official MCP inspector CLI", () => {
   const inspector = join(
     createRequire(import.meta.url).resolve("@modelcontextprotocol/inspector/package.json"),
