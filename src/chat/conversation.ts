@@ -6,6 +6,7 @@
  */
 import { isCapsuleError } from "../core/errors.js";
 import { callSessionTool, toolSchemas } from "../query/call.js";
+import { findTool } from "../query/tools.js";
 import type { ChatProvider, ToolCall, ToolResult, Turn } from "./provider.js";
 
 /** Tool rounds in one reply before the model must answer. */
@@ -57,7 +58,8 @@ export class Conversation {
     } catch {
       return { id: c.id, name: c.name, content: "the arguments are not valid JSON", isError: true };
     }
-    if (args !== null && typeof args === "object" && !Array.isArray(args) && !("session" in args))
+    const takesSession = findTool(c.name)?.input.shape.session !== undefined;
+    if (takesSession && args !== null && typeof args === "object" && !Array.isArray(args) && !("session" in args))
       args = { ...args, session: this.sessionDir };
     try {
       const content = await callSessionTool(c.name, args);
