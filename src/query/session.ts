@@ -6,10 +6,10 @@
  */
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { loadRules } from "../classify/rules.js";
 import { buildReportModel, type ReportModel } from "../report/model.js";
-import { capsuleHome, METADATA_FILE, resolveSession, runsRoot, TREE_FILE } from "../session/layout.js";
+import { METADATA_FILE, resolveSession, runsRoot, TREE_FILE } from "../session/layout.js";
 
 export function sessionDir(arg: string | undefined): string {
   return resolveSession(arg, runsRoot());
@@ -31,7 +31,7 @@ export function sessionModel(dir: string): Promise<ReportModel> {
     reevaluate: false,
     scanEnriched: true,
     home: homedir(),
-    capsuleHome: capsuleHome(),
+    capsuleHome: dirname(runsRoot()), // the runs root sits in Capsule's home
   });
   cached = { key, model };
   model.catch(() => {
