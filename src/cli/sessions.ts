@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { Command } from "commander";
-import { sessionSummaries } from "../query/list.js";
-import { runsRoot } from "../session/layout.js";
+import { listSessions, METADATA_FILE, runsRoot } from "../session/layout.js";
+import type { SessionMetadata } from "../session/metadata.js";
 
 export function registerSessions(program: Command): void {
   program
@@ -8,11 +10,19 @@ export function registerSessions(program: Command): void {
     .description("list recorded sessions, newest first")
     .option("--json", "one JSON object per session")
     .action((opts: { json?: boolean }) => {
-      const rows = sessionSummaries(runsRoot());
+      const rows = listSessions(runsRoot()).map((dir) => {
+        let meta: Partial<SessionMetadata> = {};
+        try {
+          meta = JSON.parse(readFileSync(join(dir, METADATA_FILE), "utf8")) as SessionMetadata;
+        } catch {
+          // an unreadable metadata file still lists the folder
+        }
+        return { name: basename(dir), dir, meta };
+      });
       if (opts.json) {
         for (const r of rows)
           process.stdout.write(
-            `${JSON.stringify({ session: r.session, dir: r.dir, command: r.command, exit: r.exit, counts: r.counts, sealed: r.sealed })}\n`,
+            `${JSON.stringify({ session: r.name, dir: r.dir, command: r.meta.command ?? null, exit: r.meta.exit ?? null, counts: r.meta.counts ?? null, sealed: r.meta.seal != null })}\n`,
           );
         return;
       }
@@ -21,11 +31,11 @@ export function registerSessions(program: Command): void {
         return;
       }
       for (const r of rows) {
-        const status = r.exit?.status ?? "-";
-        const events = r.counts?.events ?? "?";
-        const cmd = (r.command ?? []).join(" ");
+        const status = r.meta.exit?.status ?? "-";
+        const events = r.meta.counts?.events ?? "?";
+        const cmd = (r.meta.command ?? []).join(" ");
         process.stdout.write(
-          `${r.session}  exit ${String(status).padEnd(3)} ${String(events).padStart(8)} events  ${cmd.slice(0, 60)}\n`,
+          `${r.name}  exit ${String(status).padEnd(3)} ${String(events).padStart(8)} events  ${cmd.slice(0, 60)}\n`,
         );
       }
     });
