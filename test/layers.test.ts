@@ -24,6 +24,10 @@ const LAYERS = [
   "classify", // labels, workflows, rules, risk findings
   "session", // the session folder: writers, hash chain, metadata, verify
   "report", // reads a session back and writes reports
+  "query", // the read-only session tools that capsule mcp and capsule chat share
+  "otlp", // a session as OpenTelemetry spans and logs
+  "mcp", // the MCP server over the query tools (the CLI owns its stdio transport)
+  "chat", // a conversation with an LLM about a session, calling the query tools
   "view", // capsule view's loopback server over a session (its page is in web/)
   "pipeline", // composes the stages above into a run or an import
   "demo", // the demo's workload

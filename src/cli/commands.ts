@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { registerBpf } from "./bpf.js";
+import { registerChat } from "./chat.js";
 import { registerDemo } from "./demo.js";
 import { registerImport } from "./import.js";
+import { registerMcp } from "./mcp.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
@@ -20,4 +22,6 @@ export function registerCommands(program: Command): void {
   registerBpf(program);
   registerVerify(program);
   registerView(program);
+  registerMcp(program);
+  registerChat(program);
 }

@@ -74,12 +74,17 @@ export function registerReport(program: Command, out: (text: string) => void = w
 
   program
     .command("export")
-    .description("export a session for other tools (--ai-ready: the AI synthesis JSON on stdout)")
+    .description("export a session: --ai-ready (the AI synthesis JSON on stdout) or --otlp URL (OpenTelemetry)")
     .argument("[session]", "session folder or name (default: the newest)")
     .option("--ai-ready", "the AI synthesis: compact JSON (at most 32 KiB) with references into the record")
+    .option("--otlp <url>", "send the process tree (a trace), actions and findings to an OTLP/HTTP receiver")
     .option("--rules <file>", "extra rule file (repeatable)", collect)
-    .action(async (session: string | undefined, flags: { aiReady?: boolean; rules?: string[] }) => {
-      if (!flags.aiReady) throw new CapsuleError("USAGE", "export: say which form, e.g. --ai-ready");
+    .action(async (session: string | undefined, flags: { aiReady?: boolean; otlp?: string; rules?: string[] }) => {
+      if (flags.otlp !== undefined) {
+        const { exportOtlp } = await import("./otlp.js");
+        return exportOtlp(resolveSession(session), flags.otlp);
+      }
+      if (!flags.aiReady) throw new CapsuleError("USAGE", "export: say which form: --ai-ready or --otlp URL");
       const m = await model(session, flags.rules ?? [], true);
       out(`${buildAISynthesis(m).json}\n`);
     });

@@ -6,6 +6,7 @@ import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { printReportAfterRun } from "./after-run.js";
+import { exportAfterRun } from "./otlp.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -22,6 +23,8 @@ export interface RunFlags {
   keepRunning?: boolean;
   report: "human" | "ai" | "json" | "none";
   quiet?: boolean;
+  /** `run` only: export the session to this OTLP/HTTP receiver when the program has ended. */
+  otlp?: string;
 }
 
 /** Common options of commands that record a session (`run`, `demo`). */
@@ -73,6 +76,10 @@ export function registerRun(program: Command): void {
       .argument("<cmd...>", "the command to trace (put it after --)")
       .passThroughOptions(),
   )
+    .option(
+      "--otlp <url>",
+      "when the program has ended, send the session to this OTLP/HTTP receiver (see export --otlp)",
+    )
     .addHelpText(
       "after",
       `
@@ -93,6 +100,7 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
 
 /** Trace `argv` as `capsule run` does; returns the exit status to use. */
 export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
+  if (flags.otlp !== undefined) (await import("../otlp/export.js")).otlpBase(flags.otlp); // a bad URL fails before the run
   const grace = Number(flags.grace);
   if (!Number.isFinite(grace) || grace < 0)
     throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
@@ -132,5 +140,6 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
     if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
   }
+  if (flags.otlp !== undefined) await exportAfterRun(result.dir, flags.otlp);
   return exitStatusOf(result.outcome, signalNumber);
 }

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "EBPF_LOAD" // an eBPF program failed validation or loading
   | "EBPF_RUNTIME" // an eBPF program faulted at run time
   | "IO" // reading or writing the record failed
+  | "REMOTE" // a remote service (an LLM API, an OTLP receiver) refused or could not be reached
   | "INTERNAL";
 
 /**

@@ -1,0 +1,232 @@
+/**
+ * `capsule export --otlp` and `capsule run --otlp` against a loopback receiver that
+ * decodes what arrives: the span tree equals the session's process tree (read from
+ * tree.json independently), actions arrive as span events, findings as log records with
+ * their severity; a second export adds nothing; an unreachable URL is one line and the
+ * session stays intact.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CLI, importedSession, ROOT, readJson, readJsonl, type TestSession } from "../mcp/helpers.js";
+import { attr, type OtlpSpan, type Receiver, startReceiver } from "./receiver.js";
+
+interface Node {
+  id: string;
+  pid: number;
+  kind: string;
+  parent_id: string | null;
+  argv: string[];
+  exe: string | null;
+  exit_code: number | null;
+  label: string | null;
+  workflows: string[];
+}
+
+/** Runs the CLI without blocking this process (the receiver lives here). */
+function capsuleAsync(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    p.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    p.on("close", (status) => resolve({ status, stdout, stderr }));
+    p.stdin.end();
+  });
+}
+
+/** node id → the id of the process it hangs under (threads skipped), as tree.json says. */
+function processParents(nodes: Node[]): Map<string, string | null> {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const out = new Map<string, string | null>();
+  for (const n of nodes) {
+    if (n.kind !== "process") continue;
+    let p = n.parent_id !== null ? byId.get(n.parent_id) : undefined;
+    while (p && p.kind !== "process") p = p.parent_id !== null ? byId.get(p.parent_id) : undefined;
+    out.set(n.id, p?.id ?? null);
+  }
+  return out;
+}
+
+/** The span tree as node-id edges (each span's node id → its parent span's node id). */
+function spanTree(spans: Iterable<OtlpSpan>): Map<string, string | null> {
+  const list = [...spans];
+  const bySpan = new Map(list.map((s) => [s.spanId, s]));
+  const out = new Map<string, string | null>();
+  for (const s of list) {
+    const parent = s.parentSpanId ? bySpan.get(s.parentSpanId) : undefined;
+    if (s.parentSpanId) assert.ok(parent, `span ${s.name} has a parent that never arrived`);
+    out.set(
+      attr(s.attributes, "capsule.node_id") as string,
+      parent ? (attr(parent.attributes, "capsule.node_id") as string) : null,
+    );
+  }
+  return out;
+}
+
+const folderHash = (dir: string): string => {
+  const h = createHash("sha256");
+  for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  return h.digest("hex");
+};
+
+describe("capsule export --otlp", () => {
+  let s: TestSession;
+  let rx: Receiver;
+  before(async () => {
+    s = importedSession();
+    rx = await startReceiver();
+  });
+  after(() => rx.close());
+
+  it("sends the process tree as a trace, actions as span events, findings as logs", async () => {
+    const r = await capsuleAsync(["export", "--otlp", rx.url, s.name], { CAPSULE_HOME: s.home });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^capsule: exported to http:\/\/127\.0\.0\.1:\d+: trace [0-9a-f]{32}, \d+ process spans/);
+    const nodes = readJson<{ nodes: Node[] }>(s.dir, "tree.json").nodes;
+    const procs = nodes.filter((n) => n.kind === "process");
+    assert.equal(rx.spans.size, procs.length);
+    assert.deepEqual(spanTree(rx.spans.values()), processParents(nodes));
+    const traceIds = new Set([...rx.spans.values()].map((x) => x.traceId));
+    assert.equal(traceIds.size, 1, "one trace");
+    for (const sp of rx.spans.values()) {
+      const n = procs.find((p) => p.id === attr(sp.attributes, "capsule.node_id")) as Node;
+      assert.equal(attr(sp.attributes, "process.pid"), n.pid);
+      assert.deepEqual(attr(sp.attributes, "process.command_args"), n.argv);
+      assert.equal(attr(sp.attributes, "process.executable.path"), n.exe ?? undefined);
+      assert.equal(attr(sp.attributes, "process.exit.code"), n.exit_code ?? undefined);
+      assert.equal(attr(sp.attributes, "capsule.label"), n.label ?? undefined);
+      assert.deepEqual(attr(sp.attributes, "capsule.workflows"), n.workflows);
+    }
+    // Every action but the start-up ones, once, as an event of its process's span.
+    const actions = readJsonl<{ seq: number; kind: string; startup: boolean }>(s.dir, "actions").filter(
+      (a) => !a.startup,
+    );
+    const events = [...rx.spans.values()].flatMap((x) => x.events ?? []);
+    assert.deepEqual(
+      events.map((e) => attr(e.attributes, "capsule.action.seq")).sort((a, b) => (a as number) - (b as number)),
+      actions.map((a) => a.seq),
+    );
+    for (const e of events)
+      assert.equal(e.name, actions.find((a) => a.seq === attr(e.attributes, "capsule.action.seq"))?.kind);
+    // Findings: one log record each, with severity, linked to the span of their process.
+    const risks = readJsonl<{ seq: number; severity: string; reason: string; pid: number | null }>(s.dir, "risks");
+    assert.ok(risks.length > 0);
+    assert.equal(rx.logs.size, risks.length);
+    const sev: Record<string, [number, string]> = { HIGH: [17, "ERROR"], MEDIUM: [13, "WARN"], LOW: [9, "INFO"] };
+    for (const l of rx.logs.values()) {
+      const f = risks.find((x) => x.seq === attr(l.attributes, "capsule.finding.seq"));
+      assert.ok(f);
+      assert.deepEqual([l.severityNumber, l.severityText], sev[f.severity]);
+      assert.equal(l.body.stringValue, f.reason);
+      const span = rx.spans.get(`${l.traceId}/${l.spanId}`);
+      assert.equal(span && attr(span.attributes, "process.pid"), f.pid);
+    }
+  });
+
+  it("a second export adds nothing new: the same ids, the same bytes", async () => {
+    const spans = rx.spans.size;
+    const logs = rx.logs.size;
+    const first = [...rx.bodies];
+    const r = await capsuleAsync(["export", "--otlp", `${rx.url}/`, s.dir], { CAPSULE_HOME: s.home });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(rx.spans.size, spans);
+    assert.equal(rx.logs.size, logs);
+    assert.deepEqual(rx.bodies.slice(first.length), first);
+  });
+
+  it("an unreachable URL is one line and exit 2; the session is untouched", async () => {
+    const port = await new Promise<number>((ok) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => ok(p));
+      });
+    });
+    const before = folderHash(s.dir);
+    const r = await capsuleAsync(["export", "--otlp", `http://127.0.0.1:${port}`, s.name], {
+      CAPSULE_HOME: s.home,
+      OTEL_EXPORTER_OTLP_TIMEOUT: "1500",
+    });
+    assert.equal(r.status, 2);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^capsule: OTLP export of the process tree to http://127\\.0\\.0\\.1:${port}/v1/traces failed: .*ECONNREFUSED.*\\n$`,
+      ),
+    );
+    assert.equal(folderHash(s.dir), before);
+    const v = await capsuleAsync(["verify", s.name], { CAPSULE_HOME: s.home });
+    assert.equal(v.status, 0, v.stdout);
+    const bad = await capsuleAsync(["export", "--otlp", "not a url", s.name], { CAPSULE_HOME: s.home });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^capsule: --otlp not a url: not a URL .*\n$/);
+  });
+});
+
+describe("capsule run --otlp", () => {
+  let rx: Receiver;
+  before(async () => {
+    rx = await startReceiver();
+  });
+  after(() => rx.close());
+
+  it("exports the run's session when the program ends, keeping its exit status", async () => {
+    const home = importedSession().home;
+    const r = await capsuleAsync(
+      [
+        "run",
+        "--tracer",
+        "strace",
+        "--report",
+        "none",
+        "--otlp",
+        rx.url,
+        "--",
+        "sh",
+        "-c",
+        "ls / >/dev/null; true | cat; exit 3",
+      ],
+      { CAPSULE_HOME: home },
+    );
+    assert.equal(r.status, 3, r.stderr);
+    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1] as string;
+    assert.ok(dir, r.stderr);
+    const nodes = readJson<{ nodes: Node[] }>(dir, "tree.json").nodes;
+    assert.ok(nodes.filter((n) => n.kind === "process").length >= 3);
+    assert.deepEqual(spanTree(rx.spans.values()), processParents(nodes));
+    const root = [...rx.spans.values()].find((x) => !x.parentSpanId) as OtlpSpan;
+    assert.equal(attr(root.attributes, "process.exit.code"), 3);
+  });
+
+  it("an unreachable URL after a run is one line; the session is sealed and intact", async () => {
+    const home = importedSession().home;
+    const r = await capsuleAsync(
+      ["run", "--tracer", "strace", "--report", "none", "--otlp", "http://127.0.0.1:9", "--", "true"],
+      {
+        CAPSULE_HOME: home,
+        OTEL_EXPORTER_OTLP_TIMEOUT: "1500",
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /\ncapsule: OTLP export of the process tree to http:\/\/127\.0\.0\.1:9\/v1\/traces failed: .*\(the session is kept: capsule export --otlp /,
+    );
+    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1] as string;
+    const v = await capsuleAsync(["verify", dir], { CAPSULE_HOME: home });
+    assert.equal(v.status, 0, v.stdout);
+    assert.match(v.stdout, /\nintact\n/);
+  });
+});
