@@ -175,7 +175,7 @@ describe("capsule mcp over stdio, with the SDK's client", () => {
     const failed = await all({ stream: "events", failed_only: true, pid, limit: 200 });
     assert.deepEqual(
       failed.map((e) => e.seq),
-      events.filter((e) => e.errno !== null && e.pid === pid).map((e) => e.seq),
+      events.filter((e) => e.errno != null && e.pid === pid).map((e) => e.seq),
     );
     const calls = await call("query", { stream: "events", call: "execve", limit: 200 });
     assert.equal(calls.total, events.filter((e) => e.call === "execve").length);
