@@ -36,12 +36,15 @@ export async function openRecord(
     lossless?: readonly RecordStream[];
     /** Where hashing and writing run when env CAPSULE_WRITER does not say (see openSession). */
     offload?: "worker" | "main";
+    /** Bytes a stream may hold before write() asks the caller to wait (default: the writer's). */
+    softBytes?: number;
   },
 ): Promise<Record> {
   const secret = loadSecret({ keyFile: o.keyFile ?? undefined, sessionDir: dir }, o.env);
   const w = o.env.CAPSULE_WRITER;
   const offload = w === "worker" || w === "main" ? w : (o.offload ?? "main");
-  const session = await openSession(dir, id, { metadata: meta, secret, offload });
+  const limits = o.softBytes === undefined ? undefined : { softBytes: o.softBytes };
+  const session = await openSession(dir, id, { metadata: meta, secret, offload, limits });
   const lossless = o.lossless ?? ["raw", "enriched"];
   let behind = false;
   // tree.json and metadata.json are rewritten whole: keep one write in flight, coalesce the rest
