@@ -4,11 +4,16 @@
 //
 // Rows: the keyed compression path alone (hashWordsInto, what one chain step costs),
 // a chain step in place in a buffer with its hex written (ChainState.appendLine),
-// blake3Hex of a JS string (UTF-8 encode + hash + hex: how raw_hash is made), and the
-// pure-JS @noble/hashes for comparison. Figures are the best of --runs, by CPU time
+// blake3Hex of a JS string (UTF-8 encode + hash + hex: how raw_hash is made), the
+// pure-JS @noble/hashes, and the WebAssembly `hash-wasm` package two ways: "wasm keyed",
+// its one-shot keyed `blake3(data, 256, key)`, the only way it takes a new key per call as
+// a per-line chain needs (it is async: awaited per line); "wasm 1 key", a hasher made once
+// for one key and reused (init/update/digest: at best what a chain of blocks under one key
+// could do; making a hasher per key costs ~250 µs). Figures are the best of --runs, by CPU time
 // (process.cpuUsage), so other load on the machine distorts them less than wall time.
 import { parseArgs } from "node:util";
 import { blake3 as noble } from "@noble/hashes/blake3.js";
+import { createBLAKE3, blake3 as wasmBlake3 } from "hash-wasm";
 import { blake3Hex, hashWordsInto, KEYED_HASH } from "../src/core/blake3.js";
 import { ChainState } from "../src/session/chain.js";
 import { fmt } from "./lib.js";
@@ -50,9 +55,35 @@ function line(size: number, k: number): string {
   return `${s.slice(0, size - 2)}"}`;
 }
 
+/** measure() for an async `f`, each call awaited. */
+async function measureAsync(f: (i: number) => Promise<unknown>): Promise<number> {
+  let calls = 1000;
+  for (let i = 0; i < calls; i++) await f(i);
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < runs; r++) {
+    for (;;) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < calls; i++) await f(i);
+      const c = process.cpuUsage(c0);
+      const us = c.user + c.system;
+      if (us < budgetUs / 4) {
+        calls *= 4;
+        continue;
+      }
+      best = Math.min(best, (us * 1000) / calls);
+      break;
+    }
+  }
+  return best;
+}
+
 const sink = new Int32Array(8);
+const keyBytes = new Uint8Array(Int32Array.from({ length: 8 }, (_, i) => i * 0x9e3779b9).buffer);
+const hasher = await createBLAKE3(256, keyBytes);
 const key = Int32Array.from({ length: 8 }, (_, i) => i * 0x9e3779b9);
-console.log("size   compress-only        chain step          blake3Hex(text)      @noble/hashes");
+console.log(
+  "size   compress-only        chain step          blake3Hex(text)      @noble/hashes        wasm keyed           wasm 1 key",
+);
 for (const size of [150, 300, 600, 2000]) {
   const texts = Array.from({ length: 64 }, (_, k) => line(size, k));
   const bytes = texts.map((t) => Buffer.from(t));
@@ -73,6 +104,12 @@ for (const size of [150, 300, 600, 2000]) {
     }),
     measure((i) => {
       noble(bytes[i & 63]!);
+    }),
+    await measureAsync((i) => wasmBlake3(bytes[i & 63]!, 256, keyBytes)),
+    measure((i) => {
+      hasher.init();
+      hasher.update(bytes[i & 63]!);
+      hasher.digest("binary");
     }),
   ];
   console.log(

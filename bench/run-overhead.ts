@@ -3,11 +3,14 @@
 // /dev/null (Capsule's own cost on top of strace). Each run times the bare build, then
 // strace and capsule at every level, back to back, so drifting load hits all alike;
 // figures are medians, and capsule/strace is also given as the median of the per-run
-// ratios. CPU seconds are the whole tree's (the build, strace, and capsule).
+// ratios. CPU seconds are the whole tree's (the build, strace, and capsule). Capsule's own
+// CPU is the capsule run's tree CPU less the plain strace run's (same build, same strace
+// flags), divided per exec'd process (successful execs in tree.json) and per recorded
+// event (metadata counts.events): the live budgets are <= 300 µs and <= 10 µs.
 //
 //   npx tsx bench/run-overhead.ts [--files N] [--runs R] [--levels process,files,full]
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -71,12 +74,23 @@ console.log(
     .map((x) => fmt(x, 1))
     .join(" ")}`,
 );
+/** Events and successful execs of the one session under the capsule home. */
+function sessionCounts(): { events: number; execs: number } {
+  const runs = join(home, "runs");
+  const d = join(runs, readdirSync(runs)[0]!);
+  const meta = JSON.parse(readFileSync(join(d, "metadata.json"), "utf8")) as { counts: { events: number } };
+  const tree = JSON.parse(readFileSync(join(d, "tree.json"), "utf8")) as { nodes: Array<{ execs: unknown[] }> };
+  return { events: meta.counts.events, execs: tree.nodes.reduce((n, x) => n + x.execs.length, 0) };
+}
+
 const bare: Sample[] = [];
+const own: Record<string, Array<{ perExec: number; perEvent: number; events: number; execs: number }>> = {};
 const strace: Record<string, Sample[]> = {};
 const cap: Record<string, Sample[]> = {};
 for (const l of levels) {
   strace[l] = [];
   cap[l] = [];
+  own[l] = [];
 }
 for (let i = 0; i < runs; i++) {
   const b = time(make);
@@ -88,6 +102,9 @@ for (let i = 0; i < runs; i++) {
     const c = time(capsuleRun(level));
     strace[level]!.push(s);
     cap[level]!.push(c);
+    const n = sessionCounts();
+    const us = (c.cpu - s.cpu) * 1e6;
+    own[level]!.push({ perExec: us / n.execs, perEvent: us / n.events, ...n });
     parts.push(`${level} strace ${fmt(s.wall)} s capsule ${fmt(c.wall)} s`);
   }
   console.log(`  ${parts.join("; ")}`);
@@ -107,6 +124,11 @@ for (const level of levels) {
     )}x   capsule/strace ${fmt(cw / sw)}x (per-run median ${fmt(paired)}x)   CPU strace ${fmt(
       med(s, (x) => x.cpu),
     )} s capsule ${fmt(med(c, (x) => x.cpu))} s`,
+  );
+  const o = own[level]!;
+  console.log(
+    `          capsule's own CPU: ${fmt(median(o.map((x) => x.perExec)), 0)} µs per exec'd process (${o[0]!.execs} execs), ` +
+      `${fmt(median(o.map((x) => x.perEvent)), 2)} µs per event (${o[0]!.events} events)`,
   );
 }
 console.log(

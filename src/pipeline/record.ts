@@ -51,6 +51,8 @@ export async function openRecord(
     lossless?: readonly RecordStream[];
     /** Where hashing and writing run when env CAPSULE_WRITER does not say (see openSession). */
     offload?: "worker" | "main";
+    /** Bytes a stream may hold before write() asks the caller to wait (default: the writer's). */
+    softBytes?: number;
   },
 ): Promise<Record> {
   const secret = loadSecret({ keyFile: o.keyFile ?? undefined, sessionDir: dir }, o.env);
@@ -66,10 +68,12 @@ export async function openRecord(
     const err = e as NodeJS.ErrnoException;
     onFailure?.(what, err.code ?? "EIO", err.message ?? String(e));
   };
+  const limits = o.softBytes === undefined ? undefined : { softBytes: o.softBytes };
   const session = await openSession(dir, id, {
     metadata: meta,
     secret,
     offload,
+    limits,
     onFailure: (stream, code, message) => fail(`${stream}.jsonl`, Object.assign(new Error(message), { code })),
   });
   try {

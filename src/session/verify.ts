@@ -174,19 +174,20 @@ class Links {
 
   /**
    * Format 2, after both streams were read: every trace line is in enriched.jsonl or
-   * raw.jsonl. Sealed, up to the last one stored and metadata's line count; unsealed (the
-   * streams stopped at different points), up to where the one that got less far stopped.
+   * raw.jsonl. Sealed at the end of the recording, up to the last one stored and metadata's
+   * line count; unsealed or sealed by `verify --seal` (the recorder died, the streams
+   * stopped at different points), up to where the one that got less far stopped.
    * Not judged when either stream lost records or has a problem of its own.
    */
-  coverage(sealed: boolean, lines: unknown): void {
+  coverage(complete: boolean, lines: unknown): void {
     if (this.format !== 2) return;
     for (const s of ["raw", "enriched"] as const) if (this.broken.has(s) || this.lost[s].length > 0) return;
     const { raw, enriched } = this.traceEnd;
-    const end = sealed ? Math.max(raw, enriched, typeof lines === "number" ? lines : 0) : Math.min(raw, enriched);
+    const end = complete ? Math.max(raw, enriched, typeof lines === "number" ? lines : 0) : Math.min(raw, enriched);
     for (let i = 0; i < end; i++)
       if (!this.traceLines.has(i)) {
         this.problem ??= {
-          stream: null,
+          stream: "enriched",
           line: null,
           kind: "cross-link",
           detail: `trace line ${i} is in neither enriched.jsonl nor raw.jsonl`,
@@ -335,7 +336,7 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
       if (check.seqWarning) warnings.push(`${stream}: ${check.seqWarning}`);
       if (invalid !== null) warnings.push(`${stream}: ${invalid} (the chain is intact)`);
     }
-    links.coverage(sealed, meta.counts?.lines);
+    links.coverage(sealed && meta.seal?.how === "normal", meta.counts?.lines);
   } finally {
     links.close();
   }
