@@ -11,7 +11,7 @@
  * metadata.json). Numbers that can exceed 2^53 (argument words, pointers) are written
  * as decimal strings so nothing loses precision.
  */
-import { HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES } from "../ebpf/event/layout.js";
+import { EVENT_KINDS, HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES } from "../ebpf/event/layout.js";
 
 // ───────────────────────────── raw lines ─────────────────────────────
 
@@ -152,6 +152,8 @@ export interface ParsedItem {
  * Append a new member at the end of its table (compiled programs keep their numbers).
  */
 export { HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES };
+/** What kind of parsed event an enriched event came from (enum capsule_event_kind). */
+export const ENHANCED_EVENT_KINDS = EVENT_KINDS;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 export type Operation = (typeof OPERATIONS)[number];
 export type HighLevelKind = (typeof HIGH_LEVEL_KINDS)[number];
@@ -177,7 +179,7 @@ export interface EnhancedEvent {
   /** Numbers of the raw line(s) in the trace, counted from 0 (in record format 1 also their seq in raw.jsonl). */
   raw_seq: number[];
   /** What kind of parsed event this came from. */
-  event: "syscall" | "signal" | "exit";
+  event: (typeof ENHANCED_EVENT_KINDS)[number];
   ts: number;
   pid: number;
   tid: number;
@@ -291,6 +293,9 @@ export interface ExecRecord {
   event_seq: number;
 }
 
+/** A process node is a process or, kept apart, a thread. */
+export const PROCESS_KINDS = ["process", "thread"] as const;
+
 export interface ProcessNode {
   /**
    * Stable identity within the session (pids get reused): the pid as a string for the first
@@ -303,7 +308,7 @@ export interface ProcessNode {
   /** Parent process (thread group leader) pid; null for the root or unknown. */
   ppid: number | null;
   /** Threads are kept apart: a thread has `kind: "thread"` and `tgid` of its process. */
-  kind: "process" | "thread";
+  kind: (typeof PROCESS_KINDS)[number];
   tgid: number;
   /** Successful execs in order (a pid that execs twice keeps both). Empty for a fork that never exec'd. */
   execs: ExecRecord[];

@@ -16,7 +16,16 @@ function fakeSession(name: string): string {
   const dir = tempPath(name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/metadata.json`, JSON.stringify({ session_id: name, command: ["x"], counts: {}, tracer: {} }));
-  writeFileSync(`${dir}/enriched.jsonl`, events.map((e) => `${JSON.stringify(e)}\n`).join(""));
+  // whole enriched records (what a session holds is validated as it is read back)
+  const records = events.map((e) => ({
+    event_seq: e.seq,
+    raw_seq: [e.seq],
+    raw_line: "",
+    raw_hash: "",
+    risk_tags: [],
+    ...e,
+  }));
+  writeFileSync(`${dir}/enriched.jsonl`, records.map((e) => `${JSON.stringify(e)}\n`).join(""));
   return dir;
 }
 
