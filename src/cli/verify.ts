@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { CapsuleError } from "../core/errors.js";
 import { printable, terminalJson } from "../core/printable.js";
 import { resolveSession, streamFile } from "../session/layout.js";
 import { loadSecret } from "../session/secret.js";
@@ -8,6 +9,7 @@ interface VerifyFlags {
   json?: boolean;
   seal?: boolean;
   keyFile?: string;
+  head?: string;
 }
 
 /** The human form: one line per stream, then the seal, the verdict and any warnings. */
@@ -34,6 +36,7 @@ export function renderVerify(r: VerifyReport, note: string | null): string {
     out.push(
       `  ${"seal".padEnd(33)}  ${r.seal.how} at ${r.seal.sealed_at}, ${r.keyed ? `keyed, MAC ${r.seal.mac}` : "not keyed"}`,
     );
+  out.push(`  ${"head".padEnd(33)}  ${r.head}`);
   for (const p of r.problems) if (p.stream === null) out.push(`  FAIL: ${p.kind}: ${p.detail}`);
   for (const l of r.losses)
     out.push(
@@ -62,10 +65,13 @@ export function registerVerify(program: Command): void {
       "--key-file <file>",
       "the secret key file the session was recorded with (else env CAPSULE_KEY_FILE / CAPSULE_KEY)",
     )
+    .option("--head <hex>", "the session's head as kept elsewhere (capsule run prints it): it must match")
     .action(async (session: string | undefined, flags: VerifyFlags) => {
+      if (flags.head !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.head))
+        throw new CapsuleError("USAGE", `--head ${flags.head}: give the 64 hex digits capsule run printed`);
       const dir = resolveSession(session);
       const secret = loadSecret({ keyFile: flags.keyFile, sessionDir: dir });
-      const opts = { secret, requireKeyed: flags.keyFile !== undefined };
+      const opts = { secret, requireKeyed: flags.keyFile !== undefined, head: flags.head };
       let report = verifySession(dir, opts);
       let note: string | null = null;
       if (flags.seal) {

@@ -15,8 +15,8 @@ export interface Record {
   ready(): Promise<void>;
   writeTree(tree: ProcessTreeSnapshot): void;
   writeMetadata(meta: SessionMetadata): void;
-  /** Flush everything and seal. */
-  seal(meta: SessionMetadata): Promise<void>;
+  /** Flush everything and seal; the metadata as written. */
+  seal(meta: SessionMetadata): Promise<SessionMetadata>;
   /** The run never started (or failed): close the streams, note why in metadata, leave it unsealed. */
   abandon(reason: string, what?: string): Promise<void>;
   /** Lines the writers had to drop (already recorded in metadata `losses`). */
@@ -134,7 +134,7 @@ export async function openRecord(
     async seal(m) {
       await treeDone();
       try {
-        await session.seal(m, { beforeWrite: freeReserve });
+        return await session.seal(m, { beforeWrite: freeReserve });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? "EIO";
         throw new CapsuleError("IO", `${dir}/metadata.json: the seal could not be written (${code})`, { cause: e });

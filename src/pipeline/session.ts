@@ -10,6 +10,7 @@ import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffSt
 import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
+import { sessionHead } from "../session/seal.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
@@ -240,11 +241,20 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
       from_ts: null,
       to_ts: null,
     });
+  let sealed: SessionMetadata;
   try {
-    await record.seal(meta);
+    sealed = await record.seal(meta);
   } finally {
     watchdog.done();
   }
+  const streams = STREAMS.map((n) => sealed.seal?.streams[n]);
+  if (streams.every((s) => s !== undefined))
+    notes.push(
+      `head ${sessionHead(
+        id,
+        STREAMS.map((n, i) => ({ stream: n, lines: streams[i]!.lines, head: streams[i]!.chain })),
+      )} (kept elsewhere, 'capsule verify --head HEX' proves the record unchanged since)`,
+    );
   if (failure !== null)
     throw new CapsuleError(
       "IO",

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
 import { rehydrateEnriched } from "../session/format.js";
@@ -64,10 +65,14 @@ function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
 /** The small files of a session: metadata, tree and findings. */
 export async function loadSession(dir: string): Promise<LoadedSession> {
   const metadata = validateMetadata(readJsonFile(dir, METADATA_FILE), join(dir, METADATA_FILE));
-  // a recording cut before its first tree.json: the tree is rebuilt from the record
-  const tree = existsSync(join(dir, TREE_FILE))
-    ? checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE))
-    : await treeFromRecord(dir, metadata);
+  // rebuilt from the chained record when tree.json is missing (a recording cut before its
+  // first tree.json) or is not the one the seal hashed (edited afterwards)
+  const sealed = metadata.seal?.tree;
+  const tree =
+    existsSync(join(dir, TREE_FILE)) &&
+    (sealed === undefined || sealed === blake3Hex(readFileSync(join(dir, TREE_FILE), "utf8")))
+      ? checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE))
+      : await treeFromRecord(dir, metadata);
   const risks: RiskFinding[] = [];
   await forEachRecord<RiskFinding>(dir, "risks", (batch) => {
     for (const r of batch) risks.push(r);
@@ -108,4 +113,4 @@ export const forEachAction = (dir: string, fn: (batch: Action[]) => void | Promi
 
 /** Enriched events of either record format, completed to self-contained EnhancedEvents (session/format.ts). */
 export const forEachEnriched = (dir: string, fn: (batch: EnhancedEvent[]) => void | Promise<void>) =>
-  forEachRecord<Record<string, unknown>>(dir, "enriched", (batch) => fn(batch.map(rehydrateEnriched)));
+  forEachRecord<EnhancedEvent>(dir, "enriched", fn); // readRecords completes them

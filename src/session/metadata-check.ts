@@ -134,6 +134,7 @@ function checkFields(m: unknown): SessionMetadata {
       if (!/^[0-9a-f]{64}$/.test(v.chain as string)) bad(`${p}.chain`, v.chain, "64 hex digits");
     }
     optional(s, "mac", () => str(s, "mac", "seal.mac", true));
+    optional(s, "tree", () => str(s, "tree", "seal.tree"));
   }
   return m as unknown as SessionMetadata;
 }

@@ -68,6 +68,8 @@ export interface SessionMetadata {
     how: "normal" | "verify --seal";
     keyed: boolean;
     streams: Partial<Record<StreamName, StreamSeal>>;
+    /** BLAKE3 (hex) of tree.json as sealed: the MAC covers it, so the tree cannot be edited unseen. */
+    tree?: string;
     /** With a secret: hex MAC over the seal and the losses (docs/INTEGRITY.md, "Seal"). */
     mac?: string | null;
   } | null;

@@ -7,6 +7,7 @@
  *
  * Optional keys are the ones the types mark optional (older producers omit them).
  */
+
 import { CapsuleError } from "../core/errors.js";
 import {
   ACTION_KINDS,
@@ -20,8 +21,9 @@ import {
   SEVERITIES,
 } from "../core/events.js";
 import { LineReader } from "../core/lines.js";
-import { OMITTED_WHEN_NULL } from "./format.js";
+import { OMITTED_WHEN_NULL, rehydrateEnriched } from "./format.js";
 import type { StreamName } from "./layout.js";
+import { markOf } from "./marks.js";
 
 /** null when `v` passes, else what is wrong with it. */
 export type Check = (v: unknown) => string | null;
@@ -261,11 +263,13 @@ export function* readRecords(path: string, stream: StreamName, batchSize = 2048)
       let bad: string | null;
       try {
         v = JSON.parse(text);
-        bad = isObject(v) && markerOf(v) !== null ? "" : spec.check(v);
+        // a format-2 enriched record leaves out null keys: put them back before checking it
+        if (stream === "enriched" && isObject(v) && !("mark" in v) && !("lost" in v)) rehydrateEnriched(v);
+        bad = isObject(v) && (markerOf(v) !== null || markOf(v) !== null) ? "" : spec.check(v);
       } catch (e) {
         bad = `not valid JSON (${(e as Error).message})`;
       }
-      if (bad === "") continue; // a loss marker
+      if (bad === "") continue; // a loss marker or a mark (session/marks.ts)
       if (bad !== null) {
         if (!ref.newline) break;
         const why = bad.startsWith("not valid JSON") ? bad : `not ${spec.what}: ${bad}`;

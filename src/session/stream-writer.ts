@@ -161,6 +161,22 @@ export class StreamWriter {
     if (this.pending > this.peak) this.peak = this.pending;
   }
 
+  /** Everything accepted so far is on disk (or the stream failed). */
+  flushed(): Promise<void> {
+    return this.core.flushed();
+  }
+
+  /**
+   * Append a mark (session/marks.ts): chained like a record, not counted as one and not
+   * given to subscribers. Nothing is written once the stream failed or was sealed.
+   */
+  mark(text: string): void {
+    if (this.sealed || this.failure !== null) return;
+    const units = text.length + CHAIN_SUFFIX_LEN;
+    this.core.append(text, 1, units);
+    this.pending += units;
+  }
+
   /** Resolves once pending bytes are at or below the soft bound (or the stream failed). */
   ready(): Promise<void> {
     if (this.pending <= this.limits.softBytes || this.failure !== null) return Promise.resolve();

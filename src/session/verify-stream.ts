@@ -8,6 +8,7 @@ import { readHexWords } from "../core/blake3.js";
 import { LineReader, type LineRef } from "../core/lines.js";
 import { ChainState, hasChainSuffix } from "./chain.js";
 import type { StreamName } from "./layout.js";
+import { type Mark, markOf } from "./marks.js";
 import type { StreamSeal } from "./metadata.js";
 import { markerOf } from "./records.js";
 
@@ -50,6 +51,8 @@ export interface StreamCheck {
   lostRanges: Array<[number, number]>;
   /** The first seq out of place in an intact chain: a writer bug, not tampering. */
   seqWarning: string | null;
+  /** Checkpoint and end marks among the verified lines (session/marks.ts), with their line index. */
+  marks: Array<{ line: number; mark: Mark }>;
 }
 
 /** A verified record, handed to the cross-link checks. */
@@ -97,6 +100,7 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
     tornBytes: 0,
     problem: null,
     markedLost: 0,
+    marks: [],
     lostRanges: [],
     seqWarning: null,
   };
@@ -143,7 +147,9 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
         break;
       }
       const marker = markerOf(record);
-      if (marker) {
+      const mark = marker ? null : markOf(record);
+      if (mark) res.marks.push({ line: i, mark });
+      else if (marker) {
         if (marker.count > 0) res.lostRanges.push([expected, expected + marker.count - 1]);
         if (marker.from !== null && marker.from !== expected && res.seqWarning === null)
           res.seqWarning = `loss marker at line ${i} starts at seq ${marker.from}, expected ${expected}`;

@@ -4,18 +4,18 @@
  * sequentially, with bounded buffers; memory grows only with an index of raw lines
  * (12 bytes each) and seq bitmaps.
  */
-import { truncateSync } from "node:fs";
+import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import { LineFetcher, type LineRef } from "../core/lines.js";
 import { writeFileAtomic } from "./atomic.js";
-import { METADATA_FILE, STREAM_NAMES, type StreamName, streamFile, streamsOf } from "./layout.js";
+import { METADATA_FILE, STREAM_NAMES, type StreamName, streamFile, streamsOf, TREE_FILE } from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { readMetadata } from "./metadata-check.js";
 import { recorderAlive, removeScratch } from "./recorder.js";
 import { RECORD_CHECKS } from "./records.js";
-import { sealMac } from "./seal.js";
+import { sealMac, sessionHead } from "./seal.js";
 import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
 
 export { readMetadata } from "./metadata-check.js";
@@ -29,6 +29,8 @@ export interface VerifyOptions {
    * was recorded without one then fails, so nobody can downgrade a keyed record.
    */
   requireKeyed?: boolean;
+  /** The session's head as kept elsewhere (capsule run prints it): it must match. */
+  head?: string;
 }
 
 export interface Problem {
@@ -54,6 +56,8 @@ export interface VerifyReport {
   crossLinks: { checked: number; toLostRecords: number };
   losses: SessionMetadata["losses"];
   warnings: string[];
+  /** The session's head as it stands (session/seal.ts sessionHead). */
+  head: string;
 }
 
 /** A growable bitmap of seq numbers. */
@@ -366,8 +370,33 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         });
     }
     sealInfo = { how: s.how, sealed_at: s.sealed_at, mac };
+    if (typeof s.tree === "string") {
+      const tree = join(dir, TREE_FILE);
+      const now = existsSync(tree) ? blake3Hex(readFileSync(tree, "utf8")) : null;
+      if (now !== s.tree)
+        problems.push({
+          stream: null,
+          line: null,
+          kind: "seal-mismatch",
+          detail:
+            now === null ? `${TREE_FILE} is missing; the seal has its hash` : `${TREE_FILE} was changed after the seal`,
+        });
+    }
   }
+  problems.push(...chainFacts(meta, sealed, streams));
+  const head = sessionHead(
+    sessionId,
+    streams.map((c) => ({ stream: c.stream, lines: c.verified, head: c.head })),
+  );
+  if (opts.head !== undefined && opts.head.toLowerCase() !== head)
+    problems.push({
+      stream: null,
+      line: null,
+      kind: "seal-mismatch",
+      detail: `the session's head is ${head}, not the ${opts.head} given: lines were removed, added or changed since that head was taken`,
+    });
   return {
+    head,
     dir,
     sessionId,
     status: problems.length > 0 ? "tampered" : sealed ? "intact" : "unsealed",
@@ -380,6 +409,47 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
     losses,
     warnings,
   };
+}
+
+/**
+ * What the chained marks (session/marks.ts) and metadata say together: a stream shorter
+ * than a checkpoint or end mark of any stream says it was (truncated), an end mark in the
+ * chain or a metadata end (ended_at and exit) without a seal (the seal was removed).
+ */
+function chainFacts(meta: SessionMetadata, sealed: boolean, streams: StreamCheck[]): Problem[] {
+  const out: Problem[] = [];
+  let end: { stream: StreamName; line: number; at: string } | null = null;
+  const short = new Set<string>();
+  for (const c of streams)
+    for (const { line, mark } of c.marks) {
+      if (mark.mark === "end") end ??= { stream: c.stream, line, at: mark.at };
+      for (const [name, n] of Object.entries(mark.lines)) {
+        const t = streams.find((s) => s.stream === name);
+        if (t === undefined || t.problem !== null || t.verified >= n || short.has(name)) continue;
+        short.add(name);
+        out.push({
+          stream: t.stream,
+          line: t.verified,
+          kind: "truncated",
+          detail: `${streamFile(c.stream)} line ${line} (a ${mark.mark} mark of ${mark.at}) says ${streamFile(t.stream)} had ${n} lines; it has ${t.verified}`,
+        });
+      }
+    }
+  if (!sealed && end !== null)
+    out.push({
+      stream: null,
+      line: null,
+      kind: "seal-mismatch",
+      detail: `the chain records the end of the run (${streamFile(end.stream)} line ${end.line}, ${end.at}) but ${METADATA_FILE} has no seal: the seal was removed`,
+    });
+  else if (!sealed && meta.ended_at !== null && meta.exit !== null)
+    out.push({
+      stream: null,
+      line: null,
+      kind: "seal-mismatch",
+      detail: `${METADATA_FILE} says the run ended (ended_at and exit are set) but has no seal: the seal was removed`,
+    });
+  return out;
 }
 
 /**

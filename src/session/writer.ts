@@ -6,14 +6,16 @@
  *   s.streams.raw.write(texts);            // never blocks; false = behind (await ready())
  *   await s.seal(finalMetadata);           // flush everything, write the seal
  */
-import { accessSync, close, closeSync, constants, existsSync, mkdirSync, openSync } from "node:fs";
+import { accessSync, close, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { SubscribeOptions } from "./broadcast.js";
 import { METADATA_FILE, type RecordStream, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
+import { CHECKPOINT_MS, type Mark, type MarkKind, markText } from "./marks.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { type RemoteEvents, WorkerHost } from "./offload.js";
 import { sealMac } from "./seal.js";
@@ -37,6 +39,8 @@ export interface OpenSessionOptions {
   syncIntervalMs?: number;
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
   sinks?: Partial<Record<RecordStream, Sink>>;
+  /** Write a checkpoint mark in every stream this often (ms; 0: never). Default CHECKPOINT_MS. */
+  checkpointMs?: number;
   /** Called when a stream's writes fail for good (full disk, I/O error, the writer thread died). */
   onFailure?: (stream: RecordStream, code: string, message: string) => void;
 }
@@ -84,6 +88,7 @@ class SessionImpl implements Session {
   private readonly remoteFds: number[] = [];
   private done = false;
   private metaQueue: Promise<void> = Promise.resolve();
+  private readonly checkpoints: NodeJS.Timeout | null = null;
 
   constructor(
     readonly dir: string,
@@ -137,6 +142,10 @@ class SessionImpl implements Session {
       streams[name] = writer;
     }
     this.streams = streams;
+    if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) {
+      this.checkpoints = setInterval(() => this.writeMarks("checkpoint"), opts.checkpointMs ?? CHECKPOINT_MS);
+      this.checkpoints.unref();
+    }
   }
 
   private async stopHost(): Promise<void> {
@@ -181,6 +190,13 @@ class SessionImpl implements Session {
     if (this.done) throw new CapsuleError("INTERNAL", "session sealed or closed twice");
     this.done = true;
     const deadline = opts.deadlineMs ?? 30_000;
+    if (this.checkpoints) clearInterval(this.checkpoints);
+    // the end of the run, in the chain itself: every stream flushed, then an end mark in each
+    await Promise.race([
+      Promise.all(STREAMS.map((n) => this.streams[n].flushed())),
+      new Promise((resolve) => setTimeout(resolve, deadline).unref()),
+    ]);
+    this.writeMarks("end", meta.exit ?? null);
     const states = await Promise.all(STREAMS.map((n) => this.streams[n].finish(deadline)));
     await this.stopHost();
     const streams: Partial<Record<StreamName, StreamSeal>> = {};
@@ -196,6 +212,8 @@ class SessionImpl implements Session {
       streams,
       mac: null,
     };
+    const tree = join(this.dir, TREE_FILE);
+    if (existsSync(tree)) seal.tree = blake3Hex(readFileSync(tree, "utf8"));
     const final = this.compose(meta, seal);
     if (this.secret) seal.mac = sealMac(this.secret, this.id, seal, final.losses);
     opts.beforeWrite?.();
@@ -203,9 +221,20 @@ class SessionImpl implements Session {
     return final;
   }
 
+  /** A mark in every stream, naming the lines each stream has on disk now. */
+  private writeMarks(kind: MarkKind, exit?: SessionMetadata["exit"]): void {
+    const lines: Record<string, number> = {};
+    for (const n of STREAMS) lines[n] = this.streams[n].stats.written;
+    const mark: Mark = { mark: kind, at: new Date().toISOString(), lines };
+    if (kind === "end") mark.exit = exit ?? null;
+    const text = markText(mark);
+    for (const n of STREAMS) this.streams[n].mark(text);
+  }
+
   async close(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    if (this.checkpoints) clearInterval(this.checkpoints);
     await Promise.all(STREAMS.map((n) => this.streams[n].finish(30_000)));
     await this.stopHost();
     await this.metaQueue;
