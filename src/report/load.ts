@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
-import { rehydrateEnriched } from "../session/format.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { validateMetadata } from "../session/metadata-check.js";
@@ -81,12 +80,12 @@ export async function loadSession(dir: string): Promise<LoadedSession> {
 }
 
 /**
- * One line of a stream as its record, validated (session/records.ts); an enriched event is
- * completed to a self-contained EnhancedEvent whichever format wrote it. `line` is 1-based.
+ * One line of a stream as its record, validated (session/records.ts), an enriched event
+ * completed whichever format wrote it; null for a loss marker or a checkpoint/end mark.
+ * `line` is 1-based.
  */
-export function parseRecord<T>(text: string, stream: StreamName, path: string, line: number): T {
-  const v = parseRecordLine(text, stream, path, line);
-  return (stream === "enriched" ? rehydrateEnriched(v as Record<string, unknown>) : v) as T;
+export function parseRecord<T>(text: string, stream: StreamName, path: string, line: number): T | null {
+  return parseRecordLine(text, stream, path, line) as T | null;
 }
 
 /** Records of one stream, in batches of up to `batchSize`, each validated (session/records.ts). */

@@ -211,7 +211,9 @@ function specOf(stream: StreamName): { what: string; check: Check } {
 
 /**
  * One line of a stream (read by itself, e.g. by seq) as its record, checked by the stream's
- * validator; a bad line is a one-line CapsuleError naming the file and the line (1-based).
+ * validator (an enriched event completed to a self-contained EnhancedEvent), or null for a
+ * loss marker or a checkpoint/end mark; a bad line is a one-line CapsuleError naming the
+ * file and the line (1-based).
  */
 export function parseRecordLine(text: string, stream: StreamName, path: string, line: number): unknown {
   let v: unknown;
@@ -220,10 +222,17 @@ export function parseRecordLine(text: string, stream: StreamName, path: string, 
   } catch (e) {
     throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not valid JSON (${(e as Error).message})`);
   }
+  if (isStreamMark(v)) return null;
   const spec = specOf(stream);
   const bad = spec.check(v);
   if (bad !== null) throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not ${spec.what}: ${bad}`);
+  if (stream === "enriched") rehydrateEnriched(v as Record<string, unknown>);
   return v;
+}
+
+/** A line that is not a record but the writer's own: a loss marker or a checkpoint/end mark. */
+export function isStreamMark(v: unknown): boolean {
+  return isObject(v) && (markerOf(v) !== null || markOf(v) !== null);
 }
 
 /** A loss marker line (records the writer lost, DESIGN.md / docs/INTEGRITY.md), or null for a record. */
@@ -265,7 +274,7 @@ export function* readRecords(path: string, stream: StreamName, batchSize = 2048)
         v = JSON.parse(text);
         // a format-2 enriched record leaves out null keys: put them back before checking it
         if (stream === "enriched" && isObject(v) && !("mark" in v) && !("lost" in v)) rehydrateEnriched(v);
-        bad = isObject(v) && (markerOf(v) !== null || markOf(v) !== null) ? "" : spec.check(v);
+        bad = isStreamMark(v) ? "" : spec.check(v);
       } catch (e) {
         bad = `not valid JSON (${(e as Error).message})`;
       }

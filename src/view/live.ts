@@ -15,10 +15,15 @@ import { loadSession, parseRecord } from "../report/load.js";
 import { followJsonl } from "../session/follow.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 
-/** What the page needs of a record: everything but its chain value. */
-export function withoutChain(line: string, stream: StreamName, path: string, n: number): Record<string, unknown> {
+/** What the page needs of a record: everything but its chain value; null for the writer's marks. */
+export function withoutChain(
+  line: string,
+  stream: StreamName,
+  path: string,
+  n: number,
+): Record<string, unknown> | null {
   const r = parseRecord<Record<string, unknown>>(line, stream, path, n);
-  delete r.chain;
+  if (r !== null) delete r.chain;
   return r;
 }
 
@@ -60,7 +65,8 @@ export async function streamFeed(
       for (const line of lines) {
         n++;
         if (n <= sent[stream] || line === "") continue;
-        out.push(withoutChain(line, stream, path, n));
+        const r = withoutChain(line, stream, path, n);
+        if (r !== null) out.push(r);
       }
       sent[stream] = Math.max(sent[stream], n);
       if (out.length > 0) send(stream, out, true);

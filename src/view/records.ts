@@ -55,29 +55,39 @@ export class RecordIndex {
     }
   }
 
-  /** The record on line `i` (0-based). */
-  line<T>(i: number): T {
+  /** The record on line `i` (0-based); null for a writer's mark (loss marker, checkpoint, end). */
+  line<T>(i: number): T | null {
     this.fetcher ??= new LineFetcher(this.path);
     const start = this.starts[i]!;
     const end = this.starts[i + 1]! - 1;
     return parseRecord<T>(this.fetcher.text(start, end - start), this.stream, this.path, i + 1);
   }
 
-  /** The record with this seq, or null. Line n holds seq n unless records were lost; then a binary search. */
+  /**
+   * The record with this seq, or null. Line n holds seq n unless the writer lost records
+   * (fewer lines) or wrote marks (more lines); then a binary search over the lines, a mark
+   * standing for the first record after it.
+   */
   get<T extends { seq: number }>(seq: number): T | null {
     if (!Number.isInteger(seq) || seq < 0) return null;
     if (seq >= this.count) this.refresh();
     if (seq < this.count) {
       const r = this.line<T>(seq);
-      if (r.seq === seq) return r;
+      if (r !== null && r.seq === seq) return r;
     }
     let lo = 0;
-    let hi = Math.min(seq, this.count - 1);
+    let hi = this.count - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const r = this.line<T>(mid);
+      let at = mid;
+      let r = this.line<T>(at);
+      while (r === null && at < hi) r = this.line<T>(++at);
+      if (r === null) {
+        hi = mid - 1;
+        continue;
+      }
       if (r.seq === seq) return r;
-      if (r.seq < seq) lo = mid + 1;
+      if (r.seq < seq) lo = at + 1;
       else hi = mid - 1;
     }
     return null;
@@ -100,7 +110,7 @@ export class PidIndex {
     this.records.refresh();
     for (; this.done < this.records.count; this.done++) {
       const r = this.records.line<{ seq: number; pid: unknown }>(this.done);
-      if (typeof r.pid !== "number") continue;
+      if (r === null || typeof r.pid !== "number") continue;
       const list = this.seqs.get(r.pid);
       if (list) list.push(r.seq);
       else this.seqs.set(r.pid, [r.seq]);
