@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { registerBpf } from "./bpf.js";
+import { registerCheck } from "./check.js";
 import { registerDemo } from "./demo.js";
 import { registerImport } from "./import.js";
+import { registerProfile } from "./profile.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
@@ -18,4 +20,6 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerBpf(program);
   registerVerify(program);
+  registerProfile(program);
+  registerCheck(program);
 }

@@ -53,6 +53,17 @@ export interface SessionMetadata {
     from_seq?: number | null;
     to_seq?: number | null;
   }>;
+  /** The traced program's HOME (what `home://` in a profile stands for); absent in older sessions. */
+  home?: string | null;
+  /** Set when the run was checked against a profile (`--profile`) or confined to one (`--enforce`). */
+  profile?: {
+    file: string;
+    mode: "check" | "enforce";
+    /** Capsule's launcher, whose own start-up is not the agent's (enforce only). */
+    launcher: string | null;
+    /** Mechanism → parts of the profile it enforced / could not express. */
+    mechanisms: Array<{ name: string; enforced: string[]; not_expressed: string[] }>;
+  };
   /** How the streams are chained (docs/INTEGRITY.md); written by the session writer from the start. */
   integrity?: { chain: "blake3-keyed-v1"; keyed: boolean };
   /** Filled when the session is sealed. */
