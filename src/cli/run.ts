@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { CapsuleError } from "../core/errors.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
+import { loadProfile } from "../profile/parse.js";
 import { TRACE_LEVELS, type TraceLevel } from "../trace/tracer.js";
 import { printReportAfterRun } from "./after-run.js";
 import { progressLine } from "./progress.js";
@@ -20,6 +21,8 @@ export interface RunFlags {
   keyFile?: string;
   report: "human" | "ai" | "json" | "none";
   quiet?: boolean;
+  profile?: string;
+  enforce?: string;
 }
 
 /** Common options of commands that record a session (`run`, `demo`). */
@@ -72,6 +75,7 @@ export function registerRun(program: Command): void {
       `
 Examples:
   capsule run -- python3 agent.py          trace an agent at the default level (files)
+  capsule run --enforce capsule-profile.yml -- python3 agent.py   confined to a learned profile
   capsule run --level full -- make -j2     everything, with byte counts
   capsule run --record-data full -- ./x    also keep read/write buffers in the record
 
@@ -79,8 +83,19 @@ The program keeps your terminal. Ctrl-C goes to the program first; after --grace
 seconds it is killed; the session is written completely either way. The exit status
 is the program's (128+N when it was killed by signal N).`,
     )
+    .option(
+      "--profile <file>",
+      "check the run against a profile as it goes: violations in tail, report, violations.jsonl",
+    )
+    .option(
+      "--enforce <file>",
+      "confine the run to a profile (Landlock, seccomp) and check it; refusals are violations",
+    )
     .action(async (cmd: string[], flags: RunFlags) => {
-      process.exitCode = await runTraced(cmd, flags, {});
+      if (flags.profile && flags.enforce) throw new CapsuleError("USAGE", "give --profile or --enforce, not both");
+      const file = flags.enforce ?? flags.profile;
+      const profile = file ? { file, profile: loadProfile(file), enforce: flags.enforce !== undefined } : null;
+      process.exitCode = await runTraced(cmd, flags, { profile });
     });
 }
 

@@ -4,7 +4,7 @@ import { actionRecord, enrichedRecord, eventRecord, rawRecord, riskRecord } from
 
 /** Where the pipeline's records go: the session writers (or a test's collector). */
 export interface RecordSink {
-  append(stream: "raw" | "events" | "enriched" | "actions" | "risks", records: string[]): void;
+  append(stream: "raw" | "events" | "enriched" | "actions" | "risks" | "violations", records: string[]): void;
   /** Resolves when the sink can take more (backpressure on the lossless streams). */
   ready?(): Promise<void>;
   /** Write tree.json (called about once a second during a run, and at the end). */
@@ -25,6 +25,8 @@ export interface Stages {
     push(events: readonly EnhancedEvent[], actions: readonly Action[]): RiskFinding[];
     end(tree: ProcessTreeSnapshot): RiskFinding[];
   } | null;
+  /** Live profile check (`run --profile/--enforce`): violations.jsonl records. */
+  profile?: { events(batch: readonly EnhancedEvent[]): object[]; actions(batch: readonly Action[]): object[] } | null;
 }
 
 export interface PipelineCounts {
@@ -35,6 +37,7 @@ export interface PipelineCounts {
   filtered: number;
   actions: number;
   risks: number;
+  violations: number;
 }
 
 export interface PipelineOptions {
@@ -67,6 +70,7 @@ export async function runPipeline(
     filtered: 0,
     actions: 0,
     risks: 0,
+    violations: 0,
   };
   const treeEvery = opts.treeEveryMs ?? 1000;
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
@@ -106,7 +110,18 @@ export async function runPipeline(
     if (final.length) emitActions(final, []);
   };
 
+  const emitViolations = (found: object[] | undefined): void => {
+    if (!found?.length) return;
+    counts.violations += found.length;
+    sink.append(
+      "violations",
+      found.map((v) => JSON.stringify(v)),
+    );
+  };
+
   const emitActions = (actions: Action[], events: EnhancedEvent[]): void => {
+    if (events.length > 0) emitViolations(stages.profile?.events(events));
+    if (actions.length > 0) emitViolations(stages.profile?.actions(actions));
     if (actions.length > 0) {
       counts.actions += actions.length;
       sink.append("actions", actions.map(actionRecord));

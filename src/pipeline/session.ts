@@ -1,11 +1,12 @@
 import { existsSync, statSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { Outcome } from "../core/stage.js";
 import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
+import { type ProfileRunOptions, prepareProfileRun } from "../profile/live.js";
 import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { chooseTracer } from "../trace/choose.js";
@@ -34,6 +35,8 @@ export interface RunOptions {
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
   /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
+  /** Check the run against a profile live, or confine it (`--profile`, `--enforce`). */
+  profile?: ProfileRunOptions | null;
 }
 
 export interface RecordResult {
@@ -97,17 +100,22 @@ function finishMetadata(meta: SessionMetadata, counts: PipelineCounts, losses: T
 export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const [cmd] = o.argv;
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
-  resolveCommand(cmd, o.cwd, o.env);
+  const program = resolveCommand(cmd, o.cwd, o.env);
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
   const filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
   const id = newSessionId();
   const dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
   const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
+  meta.home = o.env.HOME ?? null;
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
+  const home = o.env.HOME ?? homedir();
+  const prof = o.profile ? prepareProfileRun(o.profile, { cwd: o.cwd, home }, dir, program) : null;
+  if (prof) meta.profile = prof.meta;
 
   let trace: TraceSession;
-  const request = { argv: o.argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir };
+  const argv = prof?.wrap ? [...prof.wrap, ...o.argv] : o.argv;
+  const request = { argv, cwd: o.cwd, env: o.env, level: o.level, workDir: dir, seesRefusals: prof?.wrap != null };
   try {
     try {
       trace = await tracer.start(request);
@@ -123,7 +131,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     await record.abandon(e instanceof Error ? e.message : String(e));
     throw e;
   }
-  const notes: string[] = [reason];
+  const notes: string[] = [reason, ...(prof?.notes ?? [])];
   meta.tracer = {
     name: trace.info.name,
     version: trace.info.version,
@@ -144,6 +152,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     env: o.env,
     filter: filter?.keep ?? null,
   });
+  if (prof) stages.profile = prof.checker;
 
   // Interrupts: the first forwards the signal to the program and starts the grace
   // timer; when it runs out (or on a second interrupt) every live process is killed.
@@ -198,6 +207,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   if (filter)
     notes.push(`eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams`);
   for (const l of trace.losses()) notes.push(`the tracer lost ${l.count} events (${l.reason})`);
+  if (prof) notes.push(`profile ${o.profile?.file}: ${counts.violations} violations (violations.jsonl)`);
   await record.seal(meta);
   return { dir, sessionId: id, outcome, counts, notes };
 }

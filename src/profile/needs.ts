@@ -25,6 +25,8 @@ export const isNetNeed = (n: Need): n is NetNeed => n.kind === "connect" || n.ki
 interface Fact {
   call: string;
   create: boolean;
+  /** Opened for writing (O_WRONLY or O_RDWR): an O_RDWR open the aggregator calls a read needs write too. */
+  writes: boolean;
   path2: string | null;
   sha256: string | null;
   exe: string | null;
@@ -50,11 +52,22 @@ const KEPT = new Set([
   "sendmsg",
 ]);
 
+const openFlags = (e: EnhancedEvent): number | null => {
+  const f = e.call === "openat" ? e.args[2] : e.call === "open" ? e.args[1] : null;
+  return f == null ? null : Number(f);
+};
+
 function creates(e: EnhancedEvent): boolean {
   if (CREATING.has(e.call)) return true;
-  const flags = e.call === "openat" ? e.args[2] : e.call === "open" ? e.args[1] : null;
-  if (flags != null) return (Number(flags) & O_CREAT) !== 0;
+  const flags = openFlags(e);
+  if (flags !== null) return (flags & O_CREAT) !== 0;
   return e.call === "openat2" && e.raw_line.includes("O_CREAT");
+}
+
+function writes(e: EnhancedEvent): boolean {
+  const flags = openFlags(e);
+  if (flags !== null) return (flags & 3) !== 0;
+  return e.call === "openat2" && /O_WRONLY|O_RDWR/.test(e.raw_line);
 }
 
 /** Facts of recent events by seq; bounded (the oldest go first) so a long run cannot grow it. */
@@ -68,6 +81,7 @@ export class EventFacts {
       this.facts.set(e.seq, {
         call: e.call,
         create: creates(e),
+        writes: writes(e),
         path2: e.abs_path2 ?? null,
         sha256: e.exe_sha256 ?? null,
         exe: e.exe_path,
@@ -115,7 +129,13 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
   switch (a.kind) {
     case "FileRead":
     case "DirList":
-      return path?.startsWith("/") ? [{ kind: "read", path }] : [];
+      if (!path?.startsWith("/")) return [];
+      return facts.some((f) => f.writes)
+        ? [
+            { kind: "read", path },
+            { kind: "write", path },
+          ]
+        : [{ kind: "read", path }];
     case "FileWrite":
     case "PermChange":
       if (!path?.startsWith("/")) return [];
@@ -159,8 +179,8 @@ export function exeOf(facts: readonly Fact[]): string | null {
   return facts.find((f) => f.exe)?.exe ?? null;
 }
 
-/** Errors that mean "nothing was there": a probe, not an attempt on something outside the profile. */
-export const ABSENT_ERRNOS = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "ENXIO", "ENODEV"]);
+/** Errors that mean "nothing there" (or "already there"): a probe with no effect, not an attempt on something outside the profile. */
+export const ABSENT_ERRNOS = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "ENXIO", "ENODEV", "EEXIST"]);
 
 /** Errors the confinement gives (Landlock EACCES, seccomp EPERM): a refusal. */
 export const REFUSED_ERRNOS = new Set(["EACCES", "EPERM"]);

@@ -5,9 +5,11 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 
 /** The files of a session folder (DESIGN.md "Session folder"). */
-export const STREAMS = ["raw", "events", "enriched", "actions", "risks"] as const;
+export const STREAMS = ["raw", "events", "enriched", "actions", "risks", "violations"] as const;
 export type StreamName = (typeof STREAMS)[number];
 export const streamFile = (s: StreamName): string => `${s}.jsonl`;
+/** Streams sessions recorded before them do not have (verify skips them when absent and unsealed). */
+export const LATER_STREAMS: readonly StreamName[] = ["violations"];
 export const METADATA_FILE = "metadata.json";
 export const TREE_FILE = "tree.json";
 

@@ -4,12 +4,12 @@
  * sequentially, with bounded buffers; memory grows only with an index of raw lines
  * (12 bytes each) and seq bitmaps.
  */
-import { readFileSync, truncateSync } from "node:fs";
+import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { METADATA_FILE, STREAMS, type StreamName, streamFile } from "./layout.js";
+import { LATER_STREAMS, METADATA_FILE, STREAMS, type StreamName, streamFile } from "./layout.js";
 import { LineFetcher, type LineRef } from "./lines.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { sealMac } from "./seal.js";
@@ -243,6 +243,8 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
   try {
     for (const stream of STREAMS) {
       let seal: StreamSeal | null = null;
+      if (LATER_STREAMS.includes(stream) && !meta.seal?.streams?.[stream] && !existsSync(join(dir, streamFile(stream))))
+        continue;
       if (sealed) {
         seal = meta.seal!.streams?.[stream] ?? null;
         if (seal === null) warnings.push(`${stream}: not in the seal (its writer failed); checked as unsealed`);

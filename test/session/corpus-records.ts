@@ -25,7 +25,7 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
   const source = readFileSync(CORPUS + file, "utf8")
     .split("\n")
     .filter((l) => l.length > 0);
-  const out: StreamTexts = { raw: [], events: [], enriched: [], actions: [], risks: [] };
+  const out: StreamTexts = { raw: [], events: [], enriched: [], actions: [], risks: [], violations: [] };
   let t0: number | null = null;
   let merged: number[] = [];
   const total = Math.min(Math.max(minLines, source.length), maxLines);
