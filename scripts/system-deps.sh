@@ -13,6 +13,7 @@ command -v make >/dev/null || need+=(make)
 command -v git >/dev/null || need+=(git)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+command -v bwrap >/dev/null || need+=(bubblewrap)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; else

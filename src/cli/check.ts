@@ -22,7 +22,7 @@ export function registerCheck(program: Command): void {
     .action(async (session: string | undefined, opts: { profile: string; json?: boolean }) => {
       const profile = loadProfile(opts.profile);
       const dir = resolveSession(session);
-      const { violations, overGrants } = await checkSession(dir, profile);
+      const { violations, overGrants } = await checkSession(dir, profile, { name: opts.profile });
       if (opts.json) process.stdout.write(`${JSON.stringify({ session: dir, violations, over_grants: overGrants })}\n`);
       else {
         let out = violations.length

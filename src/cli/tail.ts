@@ -1,10 +1,12 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
+import type { Violation } from "../profile/check.js";
 import { followJsonl } from "../session/follow.js";
 import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
+import { formatViolation } from "./check.js";
 
 /** tree.json, re-read only when it changed; null while there is none (or it is mid-write). */
 function treeReader(dir: string): () => ProcessTreeSnapshot | undefined {
@@ -38,6 +40,12 @@ export function registerTail(program: Command): void {
       process.once("SIGINT", onSigint);
       let lineNo = 0;
       try {
+        await Promise.all([followActions(), followViolations(dir, stop.signal, opts.json === true)]);
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+
+      async function followActions(): Promise<void> {
         for await (const batch of followJsonl(join(dir, streamFile("actions")), {
           signal: stop.signal,
           untilSealed: dir,
@@ -61,8 +69,26 @@ export function registerTail(program: Command): void {
           }
           if (out !== "") process.stdout.write(out);
         }
-      } finally {
-        process.off("SIGINT", onSigint);
       }
     });
+}
+
+/** Violations of the profile a run is checked against, as they are written (none without one). */
+async function followViolations(dir: string, signal: AbortSignal, json: boolean): Promise<void> {
+  const path = join(dir, streamFile("violations"));
+  if (!existsSync(path)) return;
+  for await (const batch of followJsonl(path, { signal, untilSealed: dir, fromStart: true })) {
+    let out = "";
+    for (const line of batch) {
+      if (json) out += `${line}\n`;
+      else {
+        try {
+          out += `VIOLATION ${formatViolation(JSON.parse(line) as Violation)}\n`;
+        } catch {
+          process.stderr.write("capsule: violations.jsonl: a line is not JSON, skipped\n");
+        }
+      }
+    }
+    if (out !== "") process.stdout.write(out);
+  }
 }

@@ -5,30 +5,15 @@
  * smallest rule that would allow it. Rules no action used are over-grants. The same
  * checker runs live (`capsule run --profile`) and over a finished session (`capsule check`).
  */
-import type { Action, EnhancedEvent } from "../core/events.js";
+import type { Action, EnhancedEvent, Violation } from "../core/events.js";
+
+export type { Violation };
+
 import { implicitSyscalls } from "./baseline.js";
-import { FS_MODES, type FsMode, type Profile, type ViolationKind } from "./model.js";
+import { FS_MODES, type FsMode, type Profile } from "./model.js";
 import { ABSENT_ERRNOS, EventFacts, exeOf, isNetNeed, type Need, needsOf, REFUSED_ERRNOS } from "./needs.js";
 import { compileRulePath, parseRulePath, portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
-
-/** One action (or call) outside the profile. Written to violations.jsonl. */
-export interface Violation {
-  seq: number;
-  kind: ViolationKind;
-  /** The portable resource: `home://.ssh/id_rsa`, `/usr/bin/nc`, `tcp 127.0.0.1:9000`, `ptrace`. */
-  resource: string;
-  pid: number | null;
-  /** Syscalls merged in the action(s). */
-  count: number;
-  /** The confinement refused it (EACCES/EPERM seen by the program). */
-  refused: boolean;
-  errno: string | null;
-  action_seqs: number[];
-  event_seqs: number[];
-  /** The smallest rule that would allow it, as it would be written in the profile. */
-  allow: { section: string; rule: string };
-}
 
 export interface OverGrant {
   section: string;

@@ -8,6 +8,7 @@ import type { SessionMetadata } from "../session/metadata.js";
 import { ProfileChecker } from "./check.js";
 import { planConfinement, probeConfinement } from "./enforce.js";
 import type { Profile } from "./model.js";
+import { assertNoSymlinkEscape } from "./parse.js";
 import type { Roots } from "./paths.js";
 
 export interface ProfileRunOptions {
@@ -26,6 +27,7 @@ export interface ProfileRun {
 
 /** Prepares the run; the launcher's spec is written into the session folder (`confine.spec`). */
 export function prepareProfileRun(o: ProfileRunOptions, roots: Roots, dir: string, program: string): ProfileRun {
+  assertNoSymlinkEscape(o.profile, roots, o.file);
   const notes: string[] = [];
   let wrap: string[] | null = null;
   let launcher: string | null = null;

@@ -166,7 +166,7 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
       const port = listen ? f?.net?.local_port : f?.net?.remote_port;
       const ep = host != null && port != null ? { host, port } : endpoint(a.resource);
       // port 0: an ephemeral port the kernel picks; nothing a rule could name
-      if (!ep || !ep.port) return [];
+      if (!ep?.port) return [];
       return [{ kind: listen ? "listen" : "connect", host: ep.host, port: ep.port, protocol }];
     }
     default:

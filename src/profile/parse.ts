@@ -20,7 +20,7 @@ import {
   type Profile,
   type Protocol,
 } from "./model.js";
-import { formatRulePath, parseRulePath } from "./paths.js";
+import { formatRulePath, parseRulePath, type Roots, symlinkEscape } from "./paths.js";
 
 class At extends Error {
   constructor(
@@ -32,6 +32,18 @@ class At extends Error {
 }
 
 const TOP_KEYS = ["version", "learned_from", "fs", "startup", "exec", "net", "syscalls"] as const;
+
+/**
+ * Symlinks that lead a `cwd://` or `home://` rule out of its prefix on this machine: a
+ * one-line error naming the rule's line (checked when the roots are known: check, run).
+ */
+export function assertNoSymlinkEscape(p: Profile, roots: Roots, name: string): void {
+  const rules = [...FS_MODES.flatMap((m) => [...p.fs[m], ...p.startup[m]]), ...p.exec];
+  for (const r of rules) {
+    const why = symlinkEscape(parseRulePath(r.path), roots);
+    if (why) throw new CapsuleError("BAD_INPUT", `${name}:${r.line}: ${why}`);
+  }
+}
 
 /** Reads and checks a profile file. */
 export function loadProfile(file: string): Profile {

@@ -10,6 +10,7 @@ import type { SessionMetadata } from "../session/metadata.js";
 import { type CheckOptions, groupViolations, type OverGrant, ProfileChecker, type Violation } from "./check.js";
 import { Learner } from "./learn.js";
 import type { Profile } from "./model.js";
+import { assertNoSymlinkEscape } from "./parse.js";
 import type { Roots } from "./paths.js";
 
 /** What cwd:// and home:// meant in a recorded session. */
@@ -45,9 +46,15 @@ export interface CheckResult {
 }
 
 /** Every action of a finished session against a profile; violations grouped by kind and resource. */
-export async function checkSession(dir: string, profile: Profile, opts: CheckOptions = {}): Promise<CheckResult> {
+export async function checkSession(
+  dir: string,
+  profile: Profile,
+  opts: CheckOptions & { name?: string } = {},
+): Promise<CheckResult> {
   const { metadata } = await loadSession(dir);
-  const checker = new ProfileChecker(profile, sessionRoots(metadata), {
+  const roots = sessionRoots(metadata);
+  assertNoSymlinkEscape(profile, roots, opts.name ?? "profile");
+  const checker = new ProfileChecker(profile, roots, {
     launcher: opts.launcher ?? metadata.profile?.launcher ?? null,
   });
   const found: Violation[] = [];

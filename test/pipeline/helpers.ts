@@ -8,7 +8,8 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI =
   process.env.CAPSULE_TEST_DIST === "1"
     ? [join(ROOT, "dist/cli/main.js")]
-    : ["--import", "tsx", join(ROOT, "src/cli/main.ts")];
+    : // tsx by its resolved URL, so the CLI also starts from a cwd outside the project
+      ["--import", import.meta.resolve("tsx"), join(ROOT, "src/cli/main.ts")];
 
 /** A fresh CAPSULE_HOME for one test. */
 export function freshHome(): string {
@@ -19,11 +20,11 @@ export function freshHome(): string {
 export function capsule(
   args: string[],
   home: string,
-  opts: { input?: string; cwd?: string } = {},
+  opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [...CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+    env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1", ...opts.env },
     encoding: "utf8",
     input: opts.input ?? "",
     timeout: 120_000,
