@@ -110,7 +110,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   meta.home = o.env.HOME ?? null;
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
   const home = o.env.HOME ?? homedir();
-  const prof = o.profile ? prepareProfileRun(o.profile, { cwd: o.cwd, home }, dir, program) : null;
+  const prof = o.profile ? prepareProfileRun(o.profile, { cwd: o.cwd, home }, dir, program, o.env) : null;
   if (prof) meta.profile = prof.meta;
 
   let trace: TraceSession;

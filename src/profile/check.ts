@@ -5,6 +5,8 @@
  * smallest rule that would allow it. Rules no action used are over-grants. The same
  * checker runs live (`capsule run --profile`) and over a finished session (`capsule check`).
  */
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Action, EnhancedEvent, Violation } from "../core/events.js";
 
 export type { Violation };
@@ -40,8 +42,10 @@ const MODES_FOR: Record<FsMode, FsMode[]> = {
 };
 
 export interface CheckOptions {
-  /** Actions of this executable are Capsule's launcher setting up the confinement, not the agent. */
-  launcher?: string | null;
+  /** Actions of these executables are Capsule's launcher (and bubblewrap) setting up the confinement, not the agent. */
+  launchers?: readonly string[];
+  /** Under bubblewrap a path outside the profile does not exist: ENOENT/EROFS on it is a refusal. */
+  absentIsRefusal?: boolean;
 }
 
 export class ProfileChecker {
@@ -55,6 +59,7 @@ export class ProfileChecker {
   private readonly seenCalls = new Set<string>();
   private readonly facts = new EventFacts();
   private readonly isSecret: (p: string) => boolean;
+  private readonly launchers: Set<string>;
   private seq = 0;
 
   constructor(
@@ -63,6 +68,7 @@ export class ProfileChecker {
     private readonly opts: CheckOptions = {},
   ) {
     this.isSecret = secretMatcher(roots.home);
+    this.launchers = new Set(opts.launchers ?? []);
     for (const mode of FS_MODES) this.fs.set(mode, []);
     for (const section of ["fs", "startup"] as const)
       for (const mode of FS_MODES)
@@ -105,7 +111,7 @@ export class ProfileChecker {
         continue;
       }
       if (this.implicit.has(e.call) || this.seenCalls.has(e.call)) continue;
-      if (this.opts.launcher && e.exe_path === this.opts.launcher) continue;
+      if (e.exe_path !== null && this.launchers.has(e.exe_path)) continue;
       // one violation per call name: the first use is the evidence
       this.seenCalls.add(e.call);
       out.push({
@@ -128,15 +134,24 @@ export class ProfileChecker {
     const out: Violation[] = [];
     for (const a of batch) {
       const facts = this.facts.take(a);
-      if (!a.ok && a.errno !== null && ABSENT_ERRNOS.has(a.errno)) continue;
-      if (this.opts.launcher && a.kind !== "ProcessSpawn" && exeOf(facts) === this.opts.launcher) continue;
+      const absent = !a.ok && a.errno !== null && (ABSENT_ERRNOS.has(a.errno) || a.errno === "EROFS");
+      const exe = exeOf(facts);
+      if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
       for (const need of needsOf(a, facts)) {
-        if (this.opts.launcher && need.kind === "exec" && need.path === this.opts.launcher) continue;
+        if (need.kind === "exec" && this.launchers.has(need.path)) continue;
+        // under bubblewrap a refused path is one that exists here but not inside
+        if (absent && !this.hiddenHere(need)) continue;
         if (this.allowed(need)) continue;
         out.push(this.violation(a, need));
       }
     }
     return out;
+  }
+
+  /** Under bubblewrap: the path (or, for a create, its directory) exists here, so ENOENT inside was a refusal. */
+  private hiddenHere(n: Need): boolean {
+    if (!this.opts.absentIsRefusal || isNetNeed(n)) return false;
+    return existsSync(n.kind === "create" ? dirname(n.path) : n.path);
   }
 
   private allowed(n: Need): boolean {
@@ -192,7 +207,10 @@ export class ProfileChecker {
       resource,
       pid: a.pid,
       count: a.count,
-      refused: !a.ok && a.errno !== null && REFUSED_ERRNOS.has(a.errno),
+      refused:
+        !a.ok &&
+        a.errno !== null &&
+        (REFUSED_ERRNOS.has(a.errno) || (this.hiddenHere(n) && (a.errno === "ENOENT" || a.errno === "EROFS"))),
       errno: a.errno,
       action_seqs: [a.seq],
       event_seqs: a.event_seqs.slice(0, 32),

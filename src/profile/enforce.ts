@@ -12,8 +12,18 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { implicitSyscalls } from "./baseline.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
@@ -51,20 +61,27 @@ export const LAUNCHER = fileURLToPath(new URL("../../dist/native/capsule-confine
 export interface Probe {
   launcher: string | null;
   landlockAbi: number;
+  /** bubblewrap's path, for kernels without Landlock; null when not installed. */
+  bwrap: string | null;
   /** Why the launcher is missing or failed, when it is. */
   why: string | null;
 }
 
-/** Is the launcher built, and which Landlock ABI does the kernel offer? */
-export function probeConfinement(): Probe {
+/**
+ * Is the launcher built, which Landlock ABI does the kernel offer, is bubblewrap there?
+ * `env.CAPSULE_CONFINE=bwrap` takes bubblewrap even where Landlock works (to compare them).
+ */
+export function probeConfinement(env: NodeJS.ProcessEnv = process.env): Probe {
+  const bwrap = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"].find((p) => existsSync(p)) ?? null;
   if (!existsSync(LAUNCHER))
-    return { launcher: null, landlockAbi: 0, why: `${LAUNCHER} is not built (run native/confine/build.sh)` };
+    return { launcher: null, landlockAbi: 0, bwrap, why: `${LAUNCHER} is not built (run native/confine/build.sh)` };
   try {
     const out = execFileSync(LAUNCHER, ["--probe"], { encoding: "utf8", timeout: 5000 });
-    const abi = Number(/landlock (\d+)/.exec(out)?.[1] ?? 0);
-    return { launcher: realpathSync(LAUNCHER), landlockAbi: abi, why: abi ? null : landlockMissing() };
+    const abi = env.CAPSULE_CONFINE === "bwrap" ? 0 : Number(/landlock (\d+)/.exec(out)?.[1] ?? 0);
+    const why = abi ? null : env.CAPSULE_CONFINE === "bwrap" ? "CAPSULE_CONFINE=bwrap" : landlockMissing();
+    return { launcher: realpathSync(LAUNCHER), landlockAbi: abi, bwrap, why };
   } catch (e) {
-    return { launcher: null, landlockAbi: 0, why: `${LAUNCHER} --probe failed: ${(e as Error).message}` };
+    return { launcher: null, landlockAbi: 0, bwrap, why: `${LAUNCHER} --probe failed: ${(e as Error).message}` };
   }
 }
 
@@ -87,6 +104,8 @@ export interface Mechanism {
 export interface ConfinePlan {
   /** The launcher's spec (native/confine/confine.c's header). */
   spec: string;
+  /** bubblewrap's argv up to (not including) the launcher, when it confines the files instead of Landlock. */
+  bwrap: string[] | null;
   mechanisms: Mechanism[];
 }
 
@@ -208,6 +227,7 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
     }
 
   let spec = "";
+  let bwrap: string[] | null = null;
   const mechanisms: Mechanism[] = [];
   const abi = probe.launcher ? probe.landlockAbi : 0;
   if (abi >= 1) {
@@ -229,11 +249,27 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
       "metadata look-ups (stat, access, readlink) are not restricted",
     ];
     mechanisms.push({ name: `landlock (ABI ${abi})`, enforced, not_expressed: not });
+  } else if (probe.bwrap && probe.launcher) {
+    bwrap = bwrapArgs(probe.bwrap, rules, roots);
+    mechanisms.push({
+      name: "bubblewrap",
+      enforced: [`fs: ${rules.size} binds (read-only unless written, created or removed); nothing else exists inside`],
+      not_expressed: [
+        `Landlock is not used (${probe.why})`,
+        ...widened,
+        ...parentGrants,
+        ...missing.map((m) => `${m}: does not exist now (no bind)`),
+        "refusals are ENOENT or EROFS (the path does not exist, or is read-only, inside)",
+        "a file reached through a symlink is recorded (and bound) at its real path: a program naming the link gets ENOENT",
+        "read vs exec: a bound file can be executed as well as read",
+        "net: not restricted (bubblewrap can only remove the network, loopback included)",
+      ],
+    });
   } else
     mechanisms.push({
       name: "landlock",
       enforced: [],
-      not_expressed: [`fs and net: not enforced (${probe.why ?? "no Landlock"})`],
+      not_expressed: [`fs and net: not enforced (${probe.why ?? "no Landlock"}; no bubblewrap either)`],
     });
 
   if (profile.syscalls && probe.launcher) {
@@ -246,5 +282,36 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
     });
   } else if (profile.syscalls)
     mechanisms.push({ name: "seccomp", enforced: [], not_expressed: [`syscalls: not enforced (${probe.why})`] });
-  return { spec, mechanisms };
+  return { spec, bwrap, mechanisms };
+}
+
+const WRITING = LL.WRITE_FILE | LL.TRUNCATE | MAKE | LL.REMOVE_FILE | LL.REMOVE_DIR;
+
+/** A new, empty root with each granted path bound at its own place (parents first). */
+function bwrapArgs(bwrap: string, rules: Map<string, number>, roots: Roots): string[] {
+  const args = [bwrap, "--die-with-parent", "--dev", "/dev", "--proc", "/proc"];
+  // merged-/usr systems reach libraries and programs through /lib, /bin, ... symlinks
+  for (const top of ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"])
+    try {
+      if (lstatSync(top).isSymbolicLink()) args.push("--symlink", readlinkSync(top), top);
+    } catch {
+      // not on this system
+    }
+  // bound where they really are: a path through a top-level symlink lands there inside too
+  const real = new Map<string, number>();
+  const links: string[] = [];
+  for (const [path, rights] of rules) {
+    const r = realpathSync(path);
+    real.set(r, (real.get(r) ?? 0) | rights);
+    // a rule naming a symlink (/usr/bin/python3 -> python3.11) gets the link itself too
+    if (lstatSync(path).isSymbolicLink()) {
+      const dir = realpathSync(dirname(path));
+      links.push("--dir", dir, "--symlink", readlinkSync(path), join(dir, basename(path)));
+    }
+  }
+  for (const [path, rights] of [...real].sort(([a], [b]) => a.length - b.length))
+    if (!path.startsWith("/dev/") && !path.startsWith("/proc/") && path !== "/dev" && path !== "/proc")
+      args.push((rights & WRITING) !== 0 ? "--bind" : "--ro-bind", path, path);
+  args.push(...links, "--dir", roots.cwd, "--chdir", roots.cwd);
+  return args;
 }

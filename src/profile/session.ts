@@ -55,7 +55,8 @@ export async function checkSession(
   const roots = sessionRoots(metadata);
   assertNoSymlinkEscape(profile, roots, opts.name ?? "profile");
   const checker = new ProfileChecker(profile, roots, {
-    launcher: opts.launcher ?? metadata.profile?.launcher ?? null,
+    launchers: opts.launchers ?? metadata.profile?.launchers ?? [],
+    absentIsRefusal: metadata.profile?.mechanisms.some((m) => m.name === "bubblewrap") ?? false,
   });
   const found: Violation[] = [];
   await forEachEnriched(dir, (b) => {

@@ -59,8 +59,8 @@ export interface SessionMetadata {
   profile?: {
     file: string;
     mode: "check" | "enforce";
-    /** Capsule's launcher, whose own start-up is not the agent's (enforce only). */
-    launcher: string | null;
+    /** Capsule's launcher and bubblewrap, whose own start-up is not the agent's (enforce only). */
+    launchers: string[];
     /** Mechanism → parts of the profile it enforced / could not express. */
     mechanisms: Array<{ name: string; enforced: string[]; not_expressed: string[] }>;
   };

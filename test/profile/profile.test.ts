@@ -181,6 +181,31 @@ describe("profiles: learn, check, enforce", () => {
     assert.match(rep.stdout, /Profile .* \(enforce\): 4 violations/);
   });
 
+  it("without Landlock (forced), bubblewrap binds confine the files: the three fs attempts fail, the work still runs", (t) => {
+    if (!existsSync("/usr/bin/bwrap")) {
+      t.skip("bubblewrap is not installed (scripts/system-deps.sh installs it)");
+      return;
+    }
+    const outside = join(w.outside, "bwrap.txt");
+    const r = capsule(
+      ["run", "--tracer", "strace", "--report", "none", "--enforce", prof, "--", PY, "agent.py", ...ports, outside],
+      capHome,
+      { cwd: w.proj, env: { ...env(w.home), CAPSULE_CONFINE: "bwrap" } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, string>;
+    assert.deepEqual([out.work, out.tool, out.api], ["ok", "ok", "ok"]);
+    assert.deepEqual([out.key, out.outside, out.exec], ["ENOENT", "ENOENT", "ENOENT"]);
+    assert.equal(out.port2, "ok", "bubblewrap does not restrict the network (said in the run)");
+    assert.match(r.stderr, /bubblewrap cannot express: net: not restricted/);
+    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1] ?? "";
+    const refused = jsonl<Violation>(dir, "violations")
+      .filter((v) => v.refused)
+      .map((v) => `${v.kind} ${v.resource}`);
+    for (const want of ["read home://.ssh/id_rsa", `create ${outside}`, "exec /usr/bin/true"])
+      assert.ok(refused.includes(want), `${want} in ${refused.join(", ")}`);
+  });
+
   it("run --profile checks live: the violations stream and tail show them, the program is not stopped", () => {
     const r = run(w, ["--profile", prof], [join(w.outside, "live.txt")]);
     assert.equal(r.out.key, "ok");
