@@ -7,7 +7,7 @@
 import type { Action, EnhancedEvent } from "../core/events.js";
 import { collapse } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
-import { EventFacts, isNetNeed, needsOf } from "./needs.js";
+import { EventFacts, exeOf, isNetNeed, needsOf } from "./needs.js";
 import { portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
@@ -35,24 +35,31 @@ export class Learner {
   private facts = new EventFacts();
   private isSecret: (p: string) => boolean = () => false;
 
-  /** Starts a session: its roots make cwd:// and home:// of its paths. */
-  begin(source: Profile["learned_from"][number], roots: Roots): void {
+  private launchers = new Set<string>();
+
+  /** Starts a session: its roots make cwd:// and home:// of its paths; a confined run's launchers are not learned. */
+  begin(source: Profile["learned_from"][number], roots: Roots, launchers: readonly string[] = []): void {
     this.sources.push(source);
     this.roots = roots;
+    this.launchers = new Set(launchers);
     this.facts = new EventFacts();
     this.isSecret = secretMatcher(roots.home);
   }
 
   events(batch: readonly EnhancedEvent[]): void {
     this.facts.add(batch);
-    for (const e of batch) if (e.event === "syscall") this.syscalls.add(e.call);
+    for (const e of batch)
+      if (e.event === "syscall" && !(e.exe_path !== null && this.launchers.has(e.exe_path))) this.syscalls.add(e.call);
   }
 
   actions(batch: readonly Action[]): void {
     for (const a of batch) {
       const facts = this.facts.take(a);
       if (!a.ok) continue;
+      const exe = exeOf(facts);
+      if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
       for (const n of needsOf(a, facts)) {
+        if (n.kind === "exec" && this.launchers.has(n.path)) continue;
         if (n.kind === "exec") {
           const p = portablePath(n.path, this.roots);
           // one program seen with two different hashes keeps no pin

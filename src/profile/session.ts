@@ -33,6 +33,7 @@ export async function learnProfile(dirs: readonly string[]): Promise<Profile> {
         chain_heads: heads,
       },
       sessionRoots(metadata),
+      metadata.profile?.launchers ?? [],
     );
     await forEachEnriched(dir, (b) => learner.events(b));
     await forEachAction(dir, (b) => learner.actions(b));
