@@ -110,6 +110,7 @@ class Links {
         this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
         break;
       case "risks":
+      case "violations":
         this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
         this.refs(stream, line, "action_seqs", "actions", rec.action_seqs);
         break;

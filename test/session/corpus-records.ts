@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { blake3Hex } from "../../src/core/blake3.js";
-import type { Action, EnhancedEvent, RawLine, RiskFinding } from "../../src/core/events.js";
+import type { Action, EnhancedEvent, RawLine, RiskFinding, Violation } from "../../src/core/events.js";
 import { STREAMS, type StreamName } from "../../src/session/layout.js";
 import type { SessionMetadata } from "../../src/session/metadata.js";
 import { type OpenSessionOptions, openSession, type Session } from "../../src/session/writer.js";
@@ -123,6 +123,19 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
           action_seqs: [action.seq],
         };
         out.risks.push(JSON.stringify(risk));
+        const violation: Violation = {
+          seq: out.violations.length,
+          kind: "read",
+          resource: path ?? "/etc/hosts",
+          pid,
+          count: merged.length,
+          refused: errno === "EACCES",
+          errno,
+          action_seqs: [action.seq],
+          event_seqs: action.event_seqs,
+          allow: { section: "fs.read", rule: path ?? "/etc/hosts" },
+        };
+        out.violations.push(JSON.stringify(violation));
       }
     }
   }
