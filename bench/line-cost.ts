@@ -4,9 +4,10 @@
 //
 //   redact      data buffers out of the raw line
 //   parse       raw line -> TraceEvent
-//   enrich      TraceEvent -> EnhancedEvent (offline, raw_hash included)
+//   enrich      TraceEvent -> EnhancedEvent (offline; raw_hash left out, as record format 2 does)
 //   aggregate   EnhancedEvents -> Actions
-//   serialise   the three per-line records as JSON (raw.jsonl, events.jsonl, enriched.jsonl)
+//   serialise   the records of record format 2 as JSON (an enriched.jsonl record per event,
+//               a raw.jsonl record per line that became no event)
 //   encode      those texts to UTF-8
 //   chain       BLAKE3 chain steps over those bytes (what the stream writers hash)
 //
@@ -29,7 +30,7 @@ const load = <T>(path: string): Promise<T> => import(new URL(path, dist).href) a
 const { createAggregator } = await load<typeof import("../src/aggregate/aggregator.js")>("aggregate/aggregator.js");
 const { createEnricher } = await load<typeof import("../src/enrich/index.js")>("enrich/index.js");
 const { createStraceParser, redactDataArgs } = await load<typeof import("../src/parse/index.js")>("parse/index.js");
-const { enrichedRecord, eventRecord, rawRecord } =
+const { enrichedRecord, rawRecords } =
   await load<typeof import("../src/pipeline/serialize.js")>("pipeline/serialize.js");
 const { ChainState } = await load<typeof import("../src/session/chain.js")>("session/chain.js");
 
@@ -70,7 +71,7 @@ function parseAll(): ParsedItem[] {
   return out;
 }
 async function enrichAll(items: ParsedItem[]): Promise<EnhancedEvent[]> {
-  const e = createEnricher({ live: false, rootCwd: null });
+  const e = createEnricher({ live: false, rootCwd: null, rawHash: false });
   const out: EnhancedEvent[] = [];
   for (let i = 0; i < items.length; i += BATCH) for (const r of await e.push(items.slice(i, i + BATCH))) out.push(r);
   for (const r of await e.end()) out.push(r);
@@ -85,8 +86,18 @@ let recs: EnhancedEvent[] = [];
 let texts: string[] = [];
 let all = Buffer.alloc(0);
 let ends: Int32Array = new Int32Array(0);
+/** raw.jsonl's records: the lines of items that became no event. */
+function rawTexts(from: number, to: number, out: string[]): void {
+  for (let j = from; j < to; j++) {
+    const it = items[j]!;
+    const k = it.event.kind;
+    if (k === "parse_error" || k === "notice") rawRecords(it, k, j, out);
+  }
+}
 function makeTexts(): void {
-  texts = [...raws.map(rawRecord), ...items.map((i) => eventRecord(i.event)), ...recs.map(enrichedRecord)];
+  texts = [];
+  rawTexts(0, items.length, texts);
+  for (const r of recs) texts.push(enrichedRecord(r));
 }
 function makeBytes(): void {
   all = Buffer.from(texts.join(""));
@@ -123,7 +134,7 @@ const steps: Array<[string, () => unknown]> = [
     "enrich",
     async () => {
       if (items.length === 0) items = parseAll();
-      const e = createEnricher({ live: false, rootCwd: null });
+      const e = createEnricher({ live: false, rootCwd: null, rawHash: false });
       let k = 0;
       for (let i = 0; i < items.length; i += BATCH) k += (await e.push(items.slice(i, i + BATCH))).length;
       return k + (await e.end()).length;
@@ -145,11 +156,8 @@ const steps: Array<[string, () => unknown]> = [
       let len = 0;
       for (let i = 0; i < n; i += BATCH) {
         const out: string[] = [];
-        for (let j = i; j < Math.min(n, i + BATCH); j++) {
-          out.push(rawRecord(raws[j]!));
-          if (j < items.length) out.push(eventRecord(items[j]!.event));
-          if (j < recs.length) out.push(enrichedRecord(recs[j]!));
-        }
+        rawTexts(Math.min(i, items.length), Math.min(items.length, i + BATCH), out);
+        for (let j = i; j < Math.min(recs.length, i + BATCH); j++) out.push(enrichedRecord(recs[j]!));
         len += out.length;
       }
       return len;

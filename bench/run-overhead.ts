@@ -11,8 +11,8 @@ import { rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { TraceLevel } from "../src/core/levels.js";
 import { straceFlags } from "../src/trace/strace/flags.js";
-import type { TraceLevel } from "../src/trace/tracer.js";
 import { cleanBuild, fmt, makeBuildWorkload, median, OUT } from "./lib.js";
 
 const { values } = parseArgs({

@@ -172,7 +172,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const downloadedBy = (pid: number): boolean => netPids.has(pid) && pid !== rootPid;
   const written = new Map<string, Written>(); // path → last writer
   const chmods = new Map<string, { pid: number; seq: number; mode: number }>();
-  const execEnriched = new Map<number, number>(); // events.jsonl seq of an exec → enriched seq
+  const execEnriched = new Map<number, number>(); // event_seq of an exec → enriched seq
   const watched = new Set<number>(); // enriched seqs whose action we want to know
   const actionOf = new Map<number, number>(); // enriched seq → action seq
   const deletes = new Map<string, { pid: number; count: number; seqs: number[] }>(); // rule|pid

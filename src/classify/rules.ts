@@ -13,8 +13,15 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapsuleError } from "../core/errors.js";
-import { ACTION_KINDS, type ActionKind, type AgentWorkflow, type Severity } from "../core/events.js";
-import { capsuleHome } from "../session/layout.js";
+import {
+  ACTION_KINDS,
+  type ActionKind,
+  AGENT_WORKFLOWS,
+  type AgentWorkflow,
+  SEVERITIES,
+  type Severity,
+} from "../core/events.js";
+import { capsuleHome } from "../core/home.js";
 
 /** A test on a process's command line. Every key given must hold. */
 export interface ArgvMatch {
@@ -122,15 +129,6 @@ export interface Rules {
   risks: RiskRule[];
 }
 
-export const WORKFLOWS: readonly AgentWorkflow[] = [
-  "FileAnalysis",
-  "NetworkCommunication",
-  "CodeGeneration",
-  "RepositoryOperation",
-  "SystemExploration",
-  "SecurityOperation",
-];
-const SEVERITIES: readonly Severity[] = ["LOW", "MEDIUM", "HIGH"];
 const REMOTES: readonly Remote[] = ["loopback", "non-loopback", "any"];
 
 /** Path of the rules shipped with the package (works from src/ and dist/). */
@@ -237,7 +235,10 @@ function actionCondition(c: Checker, v: unknown, where: string): ActionCondition
 
 function workflowRule(c: Checker, v: unknown, where: string): WorkflowRule {
   const o = c.obj(v, where, ["workflow", "action", ...ARGV_KEYS]);
-  const r: WorkflowRule = { workflow: c.oneOf(o.workflow, `${where}.workflow`, WORKFLOWS), ...argvMatch(c, o, where) };
+  const r: WorkflowRule = {
+    workflow: c.oneOf(o.workflow, `${where}.workflow`, AGENT_WORKFLOWS),
+    ...argvMatch(c, o, where),
+  };
   if (o.action !== undefined) r.action = actionCondition(c, o.action, `${where}.action`);
   if (!r.action && !r.programs && !r.args_any && !r.args_all && !r.args_regex)
     c.fail(where, "needs a command-line test (programs, args_*) or an action condition");

@@ -1,10 +1,10 @@
 import { homedir } from "node:os";
 import { loadRules } from "../classify/rules.js";
+import { capsuleHome } from "../core/home.js";
 import { buildAISynthesis } from "../report/ai.js";
 import { renderHuman } from "../report/human.js";
 import { buildMachineReport } from "../report/json.js";
 import { buildReportModel } from "../report/model.js";
-import { capsuleHome } from "../session/layout.js";
 
 /** The report `capsule run` prints on stderr when the program has ended. */
 export async function printReportAfterRun(

@@ -2,11 +2,12 @@ import { homedir } from "node:os";
 import type { Command } from "commander";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError } from "../core/errors.js";
+import { capsuleHome } from "../core/home.js";
 import { buildAISynthesis } from "../report/ai.js";
 import { renderHuman } from "../report/human.js";
 import { buildMachineReport } from "../report/json.js";
 import { buildReportModel, type ReportModel } from "../report/model.js";
-import { capsuleHome, resolveSession } from "../session/layout.js";
+import { resolveSession } from "../session/layout.js";
 
 const FORMATS = ["human", "ai", "json"] as const;
 type Format = (typeof FORMATS)[number];

@@ -1,10 +1,10 @@
 import { constants } from "node:os";
 import { type Command, Option } from "commander";
 import { CapsuleError } from "../core/errors.js";
+import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { loadProfile } from "../profile/parse.js";
-import { TRACE_LEVELS, type TraceLevel } from "../trace/tracer.js";
 import { printReportAfterRun } from "./after-run.js";
 import { progressLine } from "./progress.js";
 

@@ -11,6 +11,7 @@
  * metadata.json). Numbers that can exceed 2^53 (argument words, pointers) are written
  * as decimal strings so nothing loses precision.
  */
+import { HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES } from "../ebpf/event/layout.js";
 
 // ───────────────────────────── raw lines ─────────────────────────────
 
@@ -67,7 +68,7 @@ export interface StructField {
 }
 
 interface EventBase {
-  /** Index in events.jsonl. */
+  /** Index of the parsed event (`event_seq` of its enriched record; events.jsonl in record format 1). */
   seq: number;
   /** seq of the raw line(s) this event came from (two for an unfinished/resumed pair). */
   raw: number[];
@@ -135,7 +136,7 @@ export type TraceEvent = SyscallEvent | SignalEvent | ExitEvent | NoticeEvent | 
 /**
  * What a parser hands downstream: the event and the text of its raw line(s), in raw
  * order, so the enricher can fill `raw_line`/`raw_hash` without looking anything up.
- * Only `event` is written to events.jsonl.
+ * Record format 2 stores the lines once: in the enriched record (`raw_line`) or raw.jsonl.
  */
 export interface ParsedItem {
   event: TraceEvent;
@@ -144,76 +145,16 @@ export interface ParsedItem {
 
 // ────────────────────────── enriched events ──────────────────────────
 
-export type ResourceType =
-  | "FILE"
-  | "DIR"
-  | "SOCKET"
-  | "PIPE"
-  | "DEVICE"
-  | "SHM"
-  | "PROCFS"
-  | "SYSFS"
-  | "EVENTFD"
-  | "TIMERFD"
-  | "SIGNALFD"
-  | "EPOLL"
-  | "INOTIFY"
-  | "MEMORY"
-  | "PROCESS"
-  | "SIGNAL"
-  | "OTHER";
-
-export type Operation =
-  | "READ"
-  | "WRITE"
-  | "OPEN"
-  | "CLOSE"
-  | "STAT"
-  | "EXEC"
-  | "FORK"
-  | "EXIT"
-  | "CONNECT"
-  | "BIND"
-  | "LISTEN"
-  | "ACCEPT"
-  | "SEND"
-  | "RECV"
-  | "DELETE"
-  | "RENAME"
-  | "MKDIR"
-  | "CHMOD"
-  | "CHOWN"
-  | "LINK"
-  | "READDIR"
-  | "CHDIR"
-  | "DUP"
-  | "SIGNAL"
-  | "MMAP"
-  | "IOCTL"
-  | "SOCKET"
-  | "PIPE"
-  | "WAIT"
-  | "SETID"
-  /** Changing timestamps or extended attributes (utimensat, setxattr). */
-  | "SETATTR"
-  | "OTHER";
-
-export type HighLevelKind =
-  | "FileRead"
-  | "FileWrite"
-  | "FileDelete"
-  | "FileRename"
-  | "FileMetadata"
-  | "DirList"
-  | "PermChange"
-  | "ProcessSpawn"
-  | "ProcessExit"
-  | "NetConnect"
-  | "NetListen"
-  | "NetSend"
-  | "NetRecv"
-  | "Signal"
-  | "Other";
+/*
+ * The three vocabularies the eBPF event ABI numbers (enum capsule_* in
+ * include/capsule_event.h) have their one table in src/ebpf/event/layout.ts: src/ebpf imports
+ * nothing of Capsule, so the table lives there and everything else takes it from here.
+ * Append a new member at the end of its table (compiled programs keep their numbers).
+ */
+export { HIGH_LEVEL_KINDS, OPERATIONS, RESOURCE_TYPES };
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+export type Operation = (typeof OPERATIONS)[number];
+export type HighLevelKind = (typeof HIGH_LEVEL_KINDS)[number];
 
 export interface NetInfo {
   family: string;
@@ -231,9 +172,9 @@ export interface NetInfo {
  */
 export interface EnhancedEvent {
   seq: number;
-  /** seq in events.jsonl. */
+  /** seq of the parsed event (its line in events.jsonl in record format 1). */
   event_seq: number;
-  /** seq of the raw line(s) in raw.jsonl. */
+  /** Numbers of the raw line(s) in the trace, counted from 0 (in record format 1 also their seq in raw.jsonl). */
   raw_seq: number[];
   /** What kind of parsed event this came from. */
   event: "syscall" | "signal" | "exit";
@@ -250,7 +191,7 @@ export interface EnhancedEvent {
   errno: string | null;
   /** The raw line; for an unfinished/resumed pair both lines joined by "\n". */
   raw_line: string;
-  /** Hex BLAKE3 of `raw_line` (UTF-8): links this record to raw.jsonl. */
+  /** Hex BLAKE3 of `raw_line` (UTF-8). Not stored in record format 2: readers compute it. */
   raw_hash: string;
   exe_path: string | null;
   cwd: string | null;
@@ -282,26 +223,11 @@ export interface EnhancedEvent {
 
 // ────────────────────────────── actions ──────────────────────────────
 
+/** An action's kind is the high-level kind of the events it merges. */
 export type ActionKind = HighLevelKind;
 
 /** Every ActionKind, in the order of the vocabulary (for validating user input). */
-export const ACTION_KINDS: readonly ActionKind[] = [
-  "FileRead",
-  "FileWrite",
-  "FileDelete",
-  "FileRename",
-  "FileMetadata",
-  "DirList",
-  "PermChange",
-  "ProcessSpawn",
-  "ProcessExit",
-  "NetConnect",
-  "NetListen",
-  "NetSend",
-  "NetRecv",
-  "Signal",
-  "Other",
-];
+export const ACTION_KINDS: readonly ActionKind[] = HIGH_LEVEL_KINDS;
 
 /** Several enriched events merged into one thing a person understands. */
 export interface Action {
@@ -325,7 +251,8 @@ export interface Action {
 
 // ─────────────────────────── risk findings ───────────────────────────
 
-export type Severity = "LOW" | "MEDIUM" | "HIGH";
+export const SEVERITIES = ["LOW", "MEDIUM", "HIGH"] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 export interface RiskFinding {
   seq: number;
@@ -364,21 +291,24 @@ export interface Violation {
 
 // ─────────────────────────── process tree ────────────────────────────
 
-export type ProcessLabel = "Agent" | "Tool" | "SystemTool" | "Unknown";
+export const PROCESS_LABELS = ["Agent", "Tool", "SystemTool", "Unknown"] as const;
+export type ProcessLabel = (typeof PROCESS_LABELS)[number];
 
-export type AgentWorkflow =
-  | "FileAnalysis"
-  | "NetworkCommunication"
-  | "CodeGeneration"
-  | "RepositoryOperation"
-  | "SystemExploration"
-  | "SecurityOperation";
+export const AGENT_WORKFLOWS = [
+  "FileAnalysis",
+  "NetworkCommunication",
+  "CodeGeneration",
+  "RepositoryOperation",
+  "SystemExploration",
+  "SecurityOperation",
+] as const;
+export type AgentWorkflow = (typeof AGENT_WORKFLOWS)[number];
 
 export interface ExecRecord {
   ts: number | null;
   path: string;
   argv: string[];
-  /** The seq of the execve event in events.jsonl. */
+  /** The seq of the execve event (an enriched record's `event_seq`). */
   event_seq: number;
 }
 

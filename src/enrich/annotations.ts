@@ -10,8 +10,8 @@
  *   net:[4026531840]           a namespace or other pseudo-file
  */
 import type { ResourceType } from "../core/events.js";
+import { normalise, typeOfPath } from "../core/paths.js";
 import { netOfAnnotation } from "./net.js";
-import { normalise, typeOfPath } from "./paths.js";
 import type { OpenFile } from "./state.js";
 
 const ANON: ReadonlyMap<string, ResourceType> = new Map([

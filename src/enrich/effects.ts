@@ -5,6 +5,7 @@
  * the getuid family teaches credentials. Dispatched on the semantics table's `fx`.
  */
 import type { Arg, SyscallEvent } from "../core/events.js";
+import { dirname, normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
 import { cloneFlags, fdOf, intArg, statType, strOf, structField } from "./args.js";
 import type { Draft } from "./draft.js";
 import {
@@ -29,7 +30,6 @@ import {
   textOf,
 } from "./flags.js";
 import { type Endpoint, familyName, protocolOf, sockaddrOf, withNet } from "./net.js";
-import { dirname, normalise, resolveAgainst, typeOfPath } from "./paths.js";
 import {
   closeFd,
   closeRange,

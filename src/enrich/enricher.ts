@@ -54,6 +54,11 @@ export interface EnricherOptions {
   rootCwd?: string | null;
   /** Hash executed files (exe_sha256). Default: the same as `live`. */
   hashExecutables?: boolean;
+  /**
+   * Fill `raw_hash` (BLAKE3 of `raw_line`). Default true. Record format 2 does not store it
+   * (readers compute it from `raw_line`), so the pipeline leaves it "" and saves a hash per event.
+   */
+  rawHash?: boolean;
   /** Budget for /proc look-ups of one batch, ms. Default 2. */
   lookupBudgetMs?: number;
   /** /proc reads in flight at once. Default 32. */
@@ -92,6 +97,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
   const holdMs = opts.holdMs ?? 500;
   const budget = opts.lookupBudgetMs ?? 2;
   const maxQueued = opts.maxQueued ?? 20_000;
+  const hashRaw = opts.rawHash ?? true;
   const lookup: ProcLookup | null = opts.live
     ? createProcLookup({
         root: opts.procRoot ?? "/proc",
@@ -131,7 +137,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
 
   function resolve(lines: string[], ev: SyscallEvent | SignalEvent | ExitEvent, t: Task): void {
     const rawLine = lines.length === 1 ? (lines[0] as string) : lines.join("\n");
-    const hash = rawHash(rawLine);
+    const hash = hashRaw ? rawHash(rawLine) : "";
     let rec: EnhancedEvent;
     if (ev.kind === "syscall") rec = resolver.syscall(ev, t, rawLine, hash, children);
     else if (ev.kind === "signal") rec = resolver.signal(ev, t, rawLine, hash);

@@ -8,6 +8,7 @@
  * enricher tests is one of them.
  */
 import type { Arg } from "../core/events.js";
+import { CLONE_BITS } from "../core/linux.js";
 
 type Names = ReadonlyMap<string, number>;
 
@@ -46,38 +47,12 @@ export const OPEN_FLAGS: Names = new Map([
   ["O_TMPFILE", O_TMPFILE],
 ]);
 
-export const CLONE_VM = 0x100;
-export const CLONE_FS = 0x200;
-export const CLONE_FILES = 0x400;
-export const CLONE_VFORK = 0x4000;
-export const CLONE_PARENT = 0x8000;
-export const CLONE_THREAD = 0x10000;
+export const { CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_VFORK, CLONE_PARENT, CLONE_THREAD } = CLONE_BITS;
 
-export const CLONE_FLAGS: Names = new Map([
+export const CLONE_FLAGS: Names = new Map<string, number>([
   // the exit signal in the low byte, nearly always SIGCHLD
   ["SIGCHLD", 17],
-  ["CLONE_VM", CLONE_VM],
-  ["CLONE_FS", CLONE_FS],
-  ["CLONE_FILES", CLONE_FILES],
-  ["CLONE_SIGHAND", 0x800],
-  ["CLONE_PIDFD", 0x1000],
-  ["CLONE_PTRACE", 0x2000],
-  ["CLONE_VFORK", CLONE_VFORK],
-  ["CLONE_PARENT", CLONE_PARENT],
-  ["CLONE_THREAD", CLONE_THREAD],
-  ["CLONE_NEWNS", 0x20000],
-  ["CLONE_SYSVSEM", 0x40000],
-  ["CLONE_SETTLS", 0x80000],
-  ["CLONE_PARENT_SETTID", 0x100000],
-  ["CLONE_CHILD_CLEARTID", 0x200000],
-  ["CLONE_UNTRACED", 0x800000],
-  ["CLONE_CHILD_SETTID", 0x1000000],
-  ["CLONE_NEWCGROUP", 0x2000000],
-  ["CLONE_NEWUTS", 0x4000000],
-  ["CLONE_NEWIPC", 0x8000000],
-  ["CLONE_NEWUSER", 0x10000000],
-  ["CLONE_NEWPID", 0x20000000],
-  ["CLONE_NEWNET", 0x40000000],
+  ...Object.entries(CLONE_BITS),
 ]);
 
 export const SOCK_CLOEXEC = 0o2000000;

@@ -16,6 +16,7 @@
  * lexically (paths.ts).
  */
 import type { Arg, EnhancedEvent, ExitEvent, SignalEvent, SyscallEvent } from "../core/events.js";
+import { normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
 import { fdOf, strOf } from "./args.js";
 import { type Draft, newDraft, plainDraft, record, startDraft } from "./draft.js";
 import { applyEffect } from "./effects.js";
@@ -31,7 +32,6 @@ import {
   OPEN_FLAGS,
   SOCK_FLAGS,
 } from "./flags.js";
-import { normalise, resolveAgainst, typeOfPath } from "./paths.js";
 import { RISK_CALLS, riskTags } from "./risk.js";
 import { type CallInfo, callInfo, ioKind, UNKNOWN_CALL } from "./semantics.js";
 import { createTables, learnFdArg, type Tables, type Task } from "./state.js";

@@ -15,7 +15,8 @@
  * ENRICH_TIMEOUT and PIPE_BACKPRESSURE are added by the enricher itself.
  */
 import type { HighLevelKind } from "../core/events.js";
-import { basename } from "./paths.js";
+import { ID_CALLS, MODULE_CALLS, PTRACE_CALLS, type TraceLevel } from "../core/levels.js";
+import { basename } from "../core/paths.js";
 
 export const ENRICH_TIMEOUT = "ENRICH_TIMEOUT";
 export const PIPE_BACKPRESSURE = "PIPE_BACKPRESSURE";
@@ -109,24 +110,29 @@ export interface RiskInput {
   wasRoot: boolean;
 }
 
+const EXEC_CALLS = ["execve", "execveat"] as const;
+const CHMOD_CALLS = ["chmod", "fchmod", "fchmodat", "fchmodat2"] as const;
+
+/**
+ * Each tag's calls and the lowest tracing level that claims it: every tracer records these
+ * calls from that level up (test/enrich/risk-levels.test.ts). CRED_PATH and PERSIST_PATH
+ * come from any call with a path, so from level `files`.
+ */
+export const TAG_CALLS = {
+  TMP_EXEC: { level: "process", calls: EXEC_CALLS },
+  PRIV_ESC: { level: "files", calls: [...ID_CALLS, "capset", ...EXEC_CALLS] },
+  SUID_BIT: { level: "files", calls: CHMOD_CALLS },
+  PTRACE: { level: "files", calls: PTRACE_CALLS },
+  KMOD: { level: "files", calls: MODULE_CALLS },
+} as const satisfies Record<string, { level: TraceLevel; calls: readonly string[] }>;
+
+const ID_SET: ReadonlySet<string> = new Set(ID_CALLS);
+const PTRACE_SET: ReadonlySet<string> = new Set(PTRACE_CALLS);
+const MODULE_SET: ReadonlySet<string> = new Set(MODULE_CALLS);
+const CHMOD_SET: ReadonlySet<string> = new Set(CHMOD_CALLS);
+
 /** Calls that can earn a tag without a path (the rest only through their path). */
-export const RISK_CALLS: ReadonlySet<string> = new Set([
-  "setuid",
-  "setgid",
-  "setreuid",
-  "setregid",
-  "setresuid",
-  "setresgid",
-  "setfsuid",
-  "setfsgid",
-  "capset",
-  "ptrace",
-  "process_vm_readv",
-  "process_vm_writev",
-  "init_module",
-  "finit_module",
-  "delete_module",
-]);
+export const RISK_CALLS: ReadonlySet<string> = new Set([...ID_CALLS, "capset", ...PTRACE_CALLS, ...MODULE_CALLS]);
 
 const WRITE_KINDS: ReadonlySet<HighLevelKind> = new Set(["FileWrite", "FileRename", "PermChange"]);
 
@@ -138,43 +144,18 @@ export function riskTags(r: RiskInput, out: string[]): string[] {
     if (k & CRED) out.push("CRED_PATH");
     if (k & PERSIST && WRITE_KINDS.has(r.hlk)) out.push("PERSIST_PATH");
   }
-  switch (call) {
-    case "execve":
-    case "execveat":
-      if (path !== null) {
-        if (isTmpPath(path)) out.push("TMP_EXEC");
-        if (r.ok && PRIV_TOOLS.has(basename(path))) out.push("PRIV_ESC");
-      }
-      break;
-    case "setuid":
-    case "setgid":
-    case "setreuid":
-    case "setregid":
-    case "setresuid":
-    case "setresgid":
-    case "setfsuid":
-    case "setfsgid":
-      if (r.ok && !r.wasRoot && r.args.includes("0")) out.push("PRIV_ESC");
-      break;
-    case "capset":
-      if (r.ok) out.push("PRIV_ESC");
-      break;
-    case "chmod":
-    case "fchmod":
-    case "fchmodat":
-    case "fchmodat2":
-      if (r.perm !== null && (r.perm & 0o6000) !== 0) out.push("SUID_BIT");
-      break;
-    case "ptrace":
-    case "process_vm_readv":
-    case "process_vm_writev":
-      out.push("PTRACE");
-      break;
-    case "init_module":
-    case "finit_module":
-    case "delete_module":
-      out.push("KMOD");
-      break;
-  }
+  if (call === "execve" || call === "execveat") {
+    if (path !== null) {
+      if (isTmpPath(path)) out.push("TMP_EXEC");
+      if (r.ok && PRIV_TOOLS.has(basename(path))) out.push("PRIV_ESC");
+    }
+  } else if (ID_SET.has(call)) {
+    if (r.ok && !r.wasRoot && r.args.includes("0")) out.push("PRIV_ESC");
+  } else if (call === "capset") {
+    if (r.ok) out.push("PRIV_ESC");
+  } else if (CHMOD_SET.has(call)) {
+    if (r.perm !== null && (r.perm & 0o6000) !== 0) out.push("SUID_BIT");
+  } else if (PTRACE_SET.has(call)) out.push("PTRACE");
+  else if (MODULE_SET.has(call)) out.push("KMOD");
   return out;
 }

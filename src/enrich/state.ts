@@ -10,11 +10,11 @@
  * offline import gets the same answers as a live run; /proc only fills what is left.
  */
 import type { Arg, NetInfo, ResourceType } from "../core/events.js";
+import { normalise } from "../core/paths.js";
 import { fileFromAnnotation } from "./annotations.js";
 import { AT_FDCWD, fdOf } from "./args.js";
 import { CLONE_FILES, CLONE_FS, CLONE_PARENT, CLONE_THREAD } from "./flags.js";
 import { mergeNet } from "./net.js";
-import { normalise } from "./paths.js";
 
 /** An open file description: what an fd points at. Shared by dup'd fds and forked tables. */
 export interface OpenFile {

@@ -7,7 +7,7 @@ import type { CapsuleProgram } from "../ebpf/capsule.js";
 /**
  * A user's eBPF program as the pipeline's event filter (`capsule run --bpf PROG`):
  * each `capsule/event` program sees every enriched event; returning 0 drops it from
- * the derived streams (enriched, actions, risks). raw.jsonl and events.jsonl keep all.
+ * the derived streams (enriched, actions, risks); its lines go to raw.jsonl (kind "filtered").
  */
 export async function loadBpfFilter(
   file: string,

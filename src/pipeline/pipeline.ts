@@ -1,10 +1,11 @@
 import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, RiskFinding } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
-import { actionRecord, enrichedRecord, eventRecord, rawRecord, riskRecord } from "./serialize.js";
+import type { RecordStream } from "../session/layout.js";
+import { actionRecord, enrichedRecord, rawRecords, riskRecord } from "./serialize.js";
 
 /** Where the pipeline's records go: the session writers (or a test's collector). */
 export interface RecordSink {
-  append(stream: "raw" | "events" | "enriched" | "actions" | "risks" | "violations", records: string[]): void;
+  append(stream: RecordStream, records: string[]): void;
   /** Resolves when the sink can take more (backpressure on the lossless streams). */
   ready?(): Promise<void>;
   /** Write tree.json (called about once a second during a run, and at the end). */
@@ -15,10 +16,16 @@ export interface RecordSink {
 export interface Stages {
   /** Rewrites a raw line before it is stored (data redaction); identity when keeping data. */
   redact: ((line: string) => string) | null;
+  /**
+   * The decode stage: tracer lines to ParsedItems, each carrying the texts of the lines it
+   * came from. Every line must end up in exactly one item (record format 2 stores each
+   * line once: in its enriched event's raw_line, or in raw.jsonl). A tracer that delivers
+   * ParsedItem batches itself bypasses it.
+   */
   parser: Stage<RawLine, ParsedItem> & { readonly stats: { parseErrors: number } };
   tracker: { push(batch: readonly ParsedItem[]): void; end(): void; snapshot(final: boolean): ProcessTreeSnapshot };
   enricher: Stage<ParsedItem, EnhancedEvent>;
-  /** Optional user eBPF filter: false drops the event from enriched/actions/risks. */
+  /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */
   filter: ((e: EnhancedEvent) => boolean) | null;
   aggregator: Stage<EnhancedEvent, Action>;
   risks: {
@@ -41,23 +48,29 @@ export interface PipelineCounts {
 }
 
 export interface PipelineOptions {
-  /** How often tree.json is rewritten during the run (ms). */
-  treeEveryMs?: number;
   /** Called after each batch with the running counts (progress display). */
   progress?: (c: Readonly<PipelineCounts>) => void;
-  /** Aborting stops reading input; everything read so far is still processed and flushed. */
-  signal?: AbortSignal;
 }
+
+/** How often tree.json is rewritten during a run (ms). */
+const TREE_EVERY_MS = 1000;
+
+/** A batch from the tracer: lines (text or RawLine), or items a tracer decoded itself. */
+export type InputBatch = string[] | RawLine[] | ParsedItem[];
 
 /**
  * The supervisor's data path: pulls batches of raw lines (the tracer's bounded channel
- * or a file reader), runs them through every stage in order, and hands each stream's
- * records to the sink. Pull-based: the next batch is read only when this one is done,
+ * or a file reader) or of already decoded items, runs them through every stage in order,
+ * and hands each stream's records to the sink (record format 2: an event's lines go into
+ * its enriched record, the lines of items that became no event into raw.jsonl). Pull-based: the next batch is read only when this one is done,
  * so a slow stage slows the reader (and the tracer behind it), never grows memory.
  * Stages end upstream first; the sink is flushed and sealed by the caller.
  */
+/** The event a filtered-out enriched event leaves in raw.jsonl (kind "filtered"). */
+const FILTERED = { kind: "notice", notice: "other", text: "", ts: null } as const;
+
 export async function runPipeline(
-  input: AsyncIterable<string[] | RawLine[]>,
+  input: AsyncIterable<InputBatch>,
   stages: Stages,
   sink: RecordSink,
   opts: PipelineOptions = {},
@@ -72,7 +85,6 @@ export async function runPipeline(
     risks: 0,
     violations: 0,
   };
-  const treeEvery = opts.treeEveryMs ?? 1000;
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
   let treeDirty = false;
@@ -80,10 +92,11 @@ export async function runPipeline(
     if (!treeDirty) return;
     treeDirty = false;
     sink.tree(stages.tracker.snapshot(false));
-  }, treeEvery);
+  }, TREE_EVERY_MS);
   treeTimer.unref();
   let riskSeq = 0;
   let enrichedSeq = 0;
+  let rawSeq = 0;
 
   const emitRisks = (found: RiskFinding[]): void => {
     if (found.length === 0) return;
@@ -92,22 +105,39 @@ export async function runPipeline(
     sink.append("risks", found.map(riskRecord));
   };
 
-  const afterEnrich = (enriched: EnhancedEvent[], final: Action[] = []): void => {
+  /** raw.jsonl records for items whose lines became no enriched event. */
+  const emitRaw = (items: readonly ParsedItem[], kind: "parse_error" | "notice" | "filtered"): void => {
+    const out: string[] = [];
+    for (const it of items) {
+      rawRecords(it, kind === "filtered" ? kind : (it.event.kind as "parse_error" | "notice"), rawSeq, out);
+      rawSeq += it.lines.length;
+    }
+    if (out.length > 0) sink.append("raw", out);
+  };
+
+  const afterEnrich = async (enriched: EnhancedEvent[]): Promise<void> => {
     let kept = enriched;
     if (stages.filter) {
       kept = [];
+      const dropped: ParsedItem[] = [];
       for (const e of enriched) {
         if (stages.filter(e)) kept.push(e);
-        else counts.filtered++;
+        else
+          dropped.push({
+            event: { ...FILTERED, seq: e.event_seq, raw: e.raw_seq, pid: e.pid },
+            lines: e.raw_line.split("\n"),
+          });
       }
+      counts.filtered += dropped.length;
+      emitRaw(dropped, "filtered");
     }
     // enriched seq is the line index in enriched.jsonl, so number after filtering
     for (const e of kept) e.seq = enrichedSeq++;
     counts.enriched += kept.length;
-    if (kept.length > 0) sink.append("enriched", kept.map(enrichedRecord));
-    const actions = kept.length > 0 ? stages.aggregator.push(kept) : [];
-    emitActions(actions as Action[], kept);
-    if (final.length) emitActions(final, []);
+    if (kept.length === 0) return;
+    sink.append("enriched", kept.map(enrichedRecord));
+    const actions = stages.aggregator.push(kept);
+    emitActions(actions instanceof Promise ? await actions : actions, kept);
   };
 
   const emitViolations = (found: object[] | undefined): void => {
@@ -132,42 +162,53 @@ export async function runPipeline(
   const handleItems = async (items: ParsedItem[]): Promise<void> => {
     if (items.length === 0) return;
     counts.events += items.length;
-    sink.append(
-      "events",
-      items.map((i) => eventRecord(i.event)),
-    );
+    let noEvent: ParsedItem[] | null = null;
+    for (const it of items) {
+      const k = it.event.kind;
+      if (k === "parse_error" || k === "notice") (noEvent ??= []).push(it);
+    }
+    if (noEvent) emitRaw(noEvent, "notice");
     stages.tracker.push(items);
-    const enriched = await stages.enricher.push(items);
-    afterEnrich(enriched);
+    await afterEnrich(await stages.enricher.push(items));
   };
 
   let seq = 0;
   for await (const batch of input) {
     if (batch.length === 0) continue;
-    let raws: RawLine[];
-    if (typeof batch[0] === "string") {
-      raws = new Array<RawLine>(batch.length);
-      const redact = stages.redact;
-      for (let i = 0; i < batch.length; i++) {
-        const text = batch[i] as string;
-        raws[i] = { seq: seq++, line: redact ? redact(text) : text, src: null };
+    const first = batch[0]!;
+    if (typeof first === "object" && "event" in first) {
+      // a tracer that decodes its own records: number their lines here
+      const items = batch as ParsedItem[];
+      for (const it of items) {
+        const raw = new Array<number>(it.lines.length);
+        for (let i = 0; i < raw.length; i++) raw[i] = seq++;
+        it.event.raw = raw;
+        counts.lines += raw.length;
       }
+      await handleItems(items);
     } else {
-      raws = batch as RawLine[];
+      let raws: RawLine[];
       const redact = stages.redact;
-      for (const r of raws) {
-        r.seq = seq++;
-        if (redact) r.line = redact(r.line);
+      if (typeof first === "string") {
+        raws = new Array<RawLine>(batch.length);
+        for (let i = 0; i < batch.length; i++) {
+          const text = batch[i] as string;
+          raws[i] = { seq: seq++, line: redact ? redact(text) : text, src: null };
+        }
+      } else {
+        raws = batch as RawLine[];
+        for (const r of raws) {
+          r.seq = seq++;
+          if (redact) r.line = redact(r.line);
+        }
       }
+      counts.lines += raws.length;
+      await handleItems(await stages.parser.push(raws));
     }
-    counts.lines += raws.length;
-    sink.append("raw", raws.map(rawRecord));
-    await handleItems(await stages.parser.push(raws));
     counts.parse_errors = stages.parser.stats.parseErrors;
     treeDirty = true;
     opts.progress?.(counts);
     if (sink.ready) await sink.ready();
-    if (opts.signal?.aborted) break;
   }
 
   clearInterval(treeTimer);
@@ -175,7 +216,7 @@ export async function runPipeline(
   await handleItems(await stages.parser.end());
   counts.parse_errors = stages.parser.stats.parseErrors;
   stages.tracker.end();
-  afterEnrich(await stages.enricher.end());
+  await afterEnrich(await stages.enricher.end());
   emitActions(await stages.aggregator.end(), []);
   const tree = stages.tracker.snapshot(true);
   if (stages.risks) emitRisks(stages.risks.end(tree));

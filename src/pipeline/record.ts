@@ -1,5 +1,5 @@
 import type { ProcessTreeSnapshot } from "../core/events.js";
-import type { StreamName } from "../session/layout.js";
+import type { RecordStream } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { loadSecret } from "../session/secret.js";
 import { openSession, type Session } from "../session/writer.js";
@@ -7,7 +7,7 @@ import { openSession, type Session } from "../session/writer.js";
 /** The session as the supervisor uses it: append records, write the tree, seal. */
 export interface Record {
   readonly session: Session;
-  append(stream: StreamName, records: string[]): void;
+  append(stream: RecordStream, records: string[]): void;
   /** Resolves when the streams that must not lose lines have room again. */
   ready(): Promise<void>;
   writeTree(tree: ProcessTreeSnapshot): void;
@@ -22,8 +22,9 @@ export interface Record {
 
 /**
  * Open a session folder for recording. `lossless` names the streams whose writers
- * apply backpressure to the pipeline instead of dropping: raw.jsonl always (slowing
- * the tracer is safe, losing evidence is not); every stream for an import.
+ * apply backpressure to the pipeline instead of dropping: the evidence, enriched.jsonl
+ * and raw.jsonl, always (slowing the tracer is safe, losing evidence is not); every
+ * stream for an import.
  */
 export async function openRecord(
   dir: string,
@@ -32,7 +33,7 @@ export async function openRecord(
   o: {
     keyFile: string | null;
     env: NodeJS.ProcessEnv;
-    lossless?: readonly StreamName[];
+    lossless?: readonly RecordStream[];
     /** Where hashing and writing run when env CAPSULE_WRITER does not say (see openSession). */
     offload?: "worker" | "main";
   },
@@ -41,7 +42,7 @@ export async function openRecord(
   const w = o.env.CAPSULE_WRITER;
   const offload = w === "worker" || w === "main" ? w : (o.offload ?? "main");
   const session = await openSession(dir, id, { metadata: meta, secret, offload });
-  const lossless = o.lossless ?? ["raw"];
+  const lossless = o.lossless ?? ["raw", "enriched"];
   let behind = false;
   // tree.json and metadata.json are rewritten whole: keep one write in flight, coalesce the rest
   let treeBusy = false;

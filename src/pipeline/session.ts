@@ -4,15 +4,16 @@ import { basename, join, resolve } from "node:path";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
+import type { TraceLevel } from "../core/levels.js";
 import type { Outcome } from "../core/stage.js";
 import { createStraceParser, readFfFolder, sniffStrace } from "../parse/strace/index.js";
 import { type ProfileRunOptions, prepareProfileRun } from "../profile/live.js";
-import { newSessionId, runsRoot, STREAMS } from "../session/layout.js";
+import { newSessionId, RECORD_FORMAT, runsRoot, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
 import { batchLines, readText } from "../trace/lines.js";
-import type { TraceLevel, TraceLoss, TraceSession } from "../trace/tracer.js";
+import type { TraceLoss, TraceSession } from "../trace/tracer.js";
 import { loadBpfFilter } from "./bpf-filter.js";
 import { type PipelineCounts, runPipeline } from "./pipeline.js";
 import { openRecord } from "./record.js";
@@ -56,7 +57,7 @@ function initialMetadata(
   recordData: "lengths" | "full",
 ): SessionMetadata {
   return {
-    format: 1,
+    format: RECORD_FORMAT,
     session_id: id,
     command: argv,
     cwd,

@@ -5,10 +5,10 @@ import { classifyTree } from "../classify/labels.js";
 import { createRiskEngine } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
 import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, RiskFinding } from "../core/events.js";
+import { capsuleHome } from "../core/home.js";
 import type { Stage } from "../core/stage.js";
 import { createEnricher } from "../enrich/index.js";
 import { redactDataArgs } from "../parse/strace/redact.js";
-import { capsuleHome } from "../session/layout.js";
 import { createTracker } from "../track/tracker.js";
 import type { Stages } from "./pipeline.js";
 
@@ -48,7 +48,7 @@ export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessT
       end: () => tracker.end(),
       snapshot: (final) => classify(tracker.snapshot(final)),
     },
-    enricher: createEnricher({ live: o.live, rootCwd: o.projectDir }),
+    enricher: createEnricher({ live: o.live, rootCwd: o.projectDir, rawHash: false }),
     filter: o.filter,
     aggregator: createAggregator(),
     risks: {

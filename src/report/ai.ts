@@ -7,8 +7,13 @@
  * Shape: schema/ai-synthesis.schema.json.
  */
 
-import { WORKFLOWS } from "../classify/rules.js";
-import type { AgentWorkflow, ProcessNode, RiskFinding, Severity } from "../core/events.js";
+import {
+  AGENT_WORKFLOWS,
+  type AgentWorkflow,
+  type ProcessNode,
+  type RiskFinding,
+  type Severity,
+} from "../core/events.js";
 import { durationOf, programName, statusText, workflowDetail } from "./describe.js";
 import { agentNodes, descendants, type ReportModel, rankedRisks } from "./model.js";
 import { fit, printable, shortCommand } from "./text.js";
@@ -286,7 +291,7 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
 
   // The order in which kinds of work first appeared.
   const firsts: Array<{ wf: AgentWorkflow; ts: number; n: ProcessNode }> = [];
-  for (const wf of WORKFLOWS) {
+  for (const wf of AGENT_WORKFLOWS) {
     const nodes = m.tree.nodes.filter((n) => n.workflows.includes(wf) && n.label === "Tool");
     const first = nodes.sort((a, b) => (a.start_ts ?? 0) - (b.start_ts ?? 0))[0];
     if (first) firsts.push({ wf, ts: first.start_ts ?? 0, n: first });
@@ -340,7 +345,7 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
 function candidates(m: ReportModel): Candidates {
   const agents = agentNodes(m);
   const agent = agents[0] ?? null;
-  const workflows = WORKFLOWS.map((wf) => ({
+  const workflows = AGENT_WORKFLOWS.map((wf) => ({
     wf,
     ops: operations(
       m,

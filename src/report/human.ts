@@ -8,8 +8,13 @@
  * applied after layout, so it never changes the width.
  */
 
-import { WORKFLOWS } from "../classify/rules.js";
-import type { AgentWorkflow, ProcessNode, RiskFinding, Severity } from "../core/events.js";
+import {
+  AGENT_WORKFLOWS,
+  type AgentWorkflow,
+  type ProcessNode,
+  type RiskFinding,
+  type Severity,
+} from "../core/events.js";
 import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
 import { type ReportModel, rankedRisks } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
@@ -22,7 +27,7 @@ export interface HumanOptions {
   maxTreeLines?: number;
 }
 
-type Style = "bold" | "dim" | "agent" | "tool" | "system" | "ok" | "fail" | "HIGH" | "MEDIUM" | "LOW";
+type Style = "bold" | "dim" | "agent" | "tool" | "system" | "ok" | "fail" | Severity;
 type Seg = [string, Style?];
 
 const ANSI: Record<Style, string> = {
@@ -271,7 +276,7 @@ function workflows(m: ReportModel, o: Out): void {
     o.text("- No agent or tool work was classified.");
     return;
   }
-  for (const wf of WORKFLOWS) {
+  for (const wf of AGENT_WORKFLOWS) {
     const nodes = by.get(wf);
     if (!nodes) continue;
     o.text(`- ${wf}: ${plural(nodes.length, "process", "processes")}`);

@@ -4,8 +4,13 @@
  * risk finding, and the action summary per kind and per process.
  */
 
-import { WORKFLOWS } from "../classify/rules.js";
-import type { AgentWorkflow, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
+import {
+  AGENT_WORKFLOWS,
+  type AgentWorkflow,
+  type ProcessTreeSnapshot,
+  type RiskFinding,
+  type Severity,
+} from "../core/events.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { programName } from "./describe.js";
 import type { ReportModel } from "./model.js";
@@ -51,7 +56,7 @@ export function buildMachineReport(m: ReportModel): MachineReport {
   const agents = m.tree.nodes
     .filter((n) => n.kind === "process" && n.label === "Agent")
     .map((n) => ({ pid: n.pid, id: n.id, name: m.agentNames.get(n.id) ?? programName(n) }));
-  const workflows = WORKFLOWS.map((workflow) => ({
+  const workflows = AGENT_WORKFLOWS.map((workflow) => ({
     workflow,
     processes: m.tree.nodes
       .filter((n) => n.workflows.includes(workflow))

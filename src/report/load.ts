@@ -4,13 +4,14 @@
  * of millions of events never sits in memory. Every problem is one CapsuleError naming
  * the file (and line) and what is wrong with it.
  */
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding, Violation } from "../core/events.js";
+import { rehydrateEnriched } from "../session/format.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { checkProcessNode, readRecords } from "../session/records.js";
 
 export interface LoadedSession {
   dir: string;
@@ -63,6 +64,8 @@ function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
     if (n.parent_id === undefined) n.parent_id = typeof n.ppid === "number" ? String(n.ppid) : null;
     if (!Array.isArray(n.workflows)) n.workflows = [];
     if (n.label === undefined) n.label = null;
+    const bad = checkProcessNode(n);
+    if (bad !== null) throw new CapsuleError("BAD_INPUT", `${path}: node ${i} is not a process node: ${bad}`);
   });
   return v as unknown as ProcessTreeSnapshot;
 }
@@ -83,77 +86,28 @@ export async function loadSession(dir: string): Promise<LoadedSession> {
   return { dir, metadata, tree, risks, violations };
 }
 
-/** Records of one stream, in batches of up to `batchSize`, checked to be objects with a `seq`. */
+/** Records of one stream, in batches of up to `batchSize`, each validated (session/records.ts). */
 export async function forEachRecord<T>(
   dir: string,
   stream: StreamName,
   fn: (batch: T[]) => void | Promise<void>,
   batchSize = 2048,
 ): Promise<number> {
-  const path = join(dir, streamFile(stream));
-  if (!existsSync(path)) throw new CapsuleError("NO_SESSION", `${path}: missing`);
-  const input = createReadStream(path, { encoding: "utf8" });
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  let batch: T[] = [];
-  let n = 0;
-  let held: { text: string; line: number } | null = null;
-  const parse = (text: string, line: number): T => {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not valid JSON (${(e as Error).message})`);
-    }
-    if (!isObj(v) || typeof v.seq !== "number")
-      throw new CapsuleError("BAD_INPUT", `${path}: line ${line}: not a ${stream} record`);
-    return v as T;
-  };
+  const batches = readRecords(join(dir, streamFile(stream)), stream, batchSize);
   try {
-    for await (const text of lines) {
-      n++;
-      if (text === "") continue;
-      // A line is parsed once the next one exists: a live session's last line may be half written.
-      if (held) batch.push(parse(held.text, held.line));
-      held = { text, line: n };
-      if (batch.length >= batchSize) {
-        await fn(batch);
-        batch = [];
-      }
+    for (;;) {
+      const r = batches.next();
+      if (r.done) return r.value;
+      await fn(r.value as T[]);
     }
-  } catch (e) {
-    if (e instanceof CapsuleError) throw e;
-    throw new CapsuleError("IO", `${path}: cannot read (${(e as Error).message})`);
   } finally {
-    input.destroy();
-  }
-  if (held) {
-    try {
-      batch.push(parse(held.text, held.line));
-    } catch (e) {
-      const complete = readTail(path) === "\n";
-      if (complete) throw e;
-    }
-  }
-  if (batch.length > 0) await fn(batch);
-  return n;
-}
-
-/** The file's last character (only that byte is read). */
-function readTail(path: string): string {
-  const fd = openSync(path, "r");
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return "";
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, size - 1);
-    return b.toString("latin1");
-  } finally {
-    closeSync(fd);
+    batches.return(0); // closes the file when fn throws
   }
 }
 
 export const forEachAction = (dir: string, fn: (batch: Action[]) => void | Promise<void>) =>
   forEachRecord<Action>(dir, "actions", fn);
 
+/** Enriched events of either record format, completed to self-contained EnhancedEvents (session/format.ts). */
 export const forEachEnriched = (dir: string, fn: (batch: EnhancedEvent[]) => void | Promise<void>) =>
-  forEachRecord<EnhancedEvent>(dir, "enriched", fn);
+  forEachRecord<Record<string, unknown>>(dir, "enriched", (batch) => fn(batch.map(rehydrateEnriched)));

@@ -32,7 +32,7 @@ export interface ReportModel {
   riskSource: "record" | "re-evaluated";
   overall: Severity;
   actions: { total: number; startup: number; failed: number; byKind: Partial<Record<ActionKind, number>> };
-  /** events.jsonl seq of an exec → enriched seq (filled when enriched.jsonl was read). */
+  /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
   execRefs: Map<number, number>;
   /** Known agent name per node id (e.g. "Claude Code"). */
   agentNames: Map<string, string>;

@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from "node:fs";
-import { type FileHandle, open, readFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { LineReader } from "../core/lines.js";
 import { METADATA_FILE } from "./layout.js";
 
 export interface FollowOptions {
@@ -74,58 +75,34 @@ export async function* followJsonl(path: string, opts: FollowOptions = {}): Asyn
     pending = false;
   };
 
-  let fh: FileHandle | null = null;
+  let reader: LineReader | null = null;
   let ino = -1;
-  let pos = 0;
-  let rest: Buffer | null = null; // bytes of a line whose newline has not arrived yet
   let skipFirst = false; // fromStart=false: drop the line in progress when we attached
   let first = true;
-  const buf = Buffer.allocUnsafe(READ_SIZE);
 
-  /** Read from `pos` to end of file; return the complete lines found. */
-  const drain = async (handle: FileHandle): Promise<string[]> => {
+  /** The complete lines from where the reader is to the end of the file (at most 65536). */
+  const drain = (r: LineReader): string[] => {
     const lines: string[] = [];
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, READ_SIZE, pos);
-      if (bytesRead === 0) return lines;
-      pos += bytesRead;
-      const chunk = buf.subarray(0, bytesRead);
-      let start = 0;
-      let nl = chunk.indexOf(10, 0);
-      while (nl !== -1) {
-        let text: string;
-        if (rest !== null) {
-          text = Buffer.concat([rest, chunk.subarray(0, nl)]).toString("utf8");
-          rest = null;
-        } else text = chunk.toString("utf8", start, nl);
-        if (skipFirst) skipFirst = false;
-        else lines.push(text.endsWith("\r") ? text.slice(0, -1) : text);
-        start = nl + 1;
-        nl = chunk.indexOf(10, start);
-      }
-      if (start < bytesRead) {
-        const tail = Buffer.from(chunk.subarray(start));
-        rest = rest === null ? tail : Buffer.concat([rest, tail]);
-      }
-      if (lines.length >= 65536) return lines;
+    for (let ref = r.nextComplete(); ref !== null; ref = r.nextComplete()) {
+      let end = ref.end;
+      if (end > ref.start && ref.buf[end - 1] === 13) end--; // \r\n
+      if (skipFirst) skipFirst = false;
+      else lines.push(ref.buf.toString("utf8", ref.start, end));
+      if (lines.length >= 65536) break;
     }
+    return lines;
   };
 
   try {
     while (!signal?.aborted) {
-      if (fh === null) {
+      if (reader === null) {
         try {
-          fh = await open(path, "r");
-          const st = await fh.stat();
-          ino = st.ino;
-          pos = 0;
-          rest = null;
-          if (first && !fromStart && st.size > 0) {
-            pos = st.size;
-            const last = Buffer.alloc(1);
-            await fh.read(last, 0, 1, st.size - 1);
-            skipFirst = last[0] !== 10;
-          }
+          const size = first && !fromStart ? (await stat(path)).size : 0;
+          // from the file's last byte: the first "line" is then the rest of the line in
+          // progress, or empty when the file ended in a newline; either way it is dropped
+          reader = new LineReader(path, READ_SIZE, Math.max(0, size - 1));
+          skipFirst = size > 0;
+          ino = reader.stat().ino;
           first = false;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
@@ -135,21 +112,21 @@ export async function* followJsonl(path: string, opts: FollowOptions = {}): Asyn
           continue;
         }
       }
-      const lines = await drain(fh);
+      const lines = drain(reader);
       if (lines.length > 0) {
         yield lines;
         continue;
       }
       // At end of file: replaced or truncated? Then start over on the new content.
       const now = await stat(path).catch(() => null);
-      if (now === null || now.ino !== ino || now.size < pos) {
-        await fh.close();
-        fh = null;
+      if (now === null || now.ino !== ino || now.size < reader.position) {
+        reader.close();
+        reader = null;
         if (now !== null) continue;
       }
       if (untilSealed && (await isSealed(untilSealed))) {
         // Everything written before the seal is on disk: read it, then end.
-        if (fh !== null) for (let tail = await drain(fh); tail.length > 0; tail = await drain(fh)) yield tail;
+        if (reader !== null) for (let tail = drain(reader); tail.length > 0; tail = drain(reader)) yield tail;
         return;
       }
       await idle();
@@ -158,6 +135,6 @@ export async function* followJsonl(path: string, opts: FollowOptions = {}): Asyn
     clearInterval(timer);
     signal?.removeEventListener("abort", poke);
     for (const w of watchers) w.close();
-    await fh?.close();
+    reader?.close();
   }
 }

@@ -1,24 +1,33 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
+import { capsuleHome } from "../core/home.js";
 
-/** The files of a session folder (DESIGN.md "Session folder"). */
-export const STREAMS = ["raw", "events", "enriched", "actions", "risks", "violations"] as const;
-export type StreamName = (typeof STREAMS)[number];
+/** Every JSONL stream any record format has, in seal order (format 1 also had events.jsonl). */
+export const STREAM_NAMES = ["raw", "events", "enriched", "actions", "risks", "violations"] as const;
+export type StreamName = (typeof STREAM_NAMES)[number];
+/** The record format this code writes (DESIGN.md "Session folder"; docs/SESSION.md). */
+export const RECORD_FORMAT = 2;
+/** The streams of the record format written now. */
+export const STREAMS = ["raw", "enriched", "actions", "risks", "violations"] as const satisfies readonly StreamName[];
+export type RecordStream = (typeof STREAMS)[number];
 export const streamFile = (s: StreamName): string => `${s}.jsonl`;
+/** Format 1's streams (violations.jsonl came later). */
+const FORMAT1_STREAMS = ["raw", "events", "enriched", "actions", "risks"] as const satisfies readonly StreamName[];
 /** Streams sessions recorded before them do not have (verify skips them when absent and unsealed). */
 export const LATER_STREAMS: readonly StreamName[] = ["violations"];
+
+/** The streams a session of record `format` has (metadata.json `format`; 1 when absent). */
+export function streamsOf(format: unknown): readonly StreamName[] {
+  if (format === undefined || format === 1) return FORMAT1_STREAMS;
+  if (format === RECORD_FORMAT) return STREAMS;
+  throw new CapsuleError("BAD_INPUT", `record format ${JSON.stringify(format)} is newer than this Capsule reads`);
+}
 export const METADATA_FILE = "metadata.json";
 export const TREE_FILE = "tree.json";
 
 const SESSION_NAME = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-
-/** Where Capsule keeps its files: `$CAPSULE_HOME`, or `~/.capsule`. */
-export function capsuleHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CAPSULE_HOME ? resolve(env.CAPSULE_HOME) : join(env.HOME ?? homedir(), ".capsule");
-}
 
 /** `$CAPSULE_HOME/runs`, or `~/.capsule/runs`. */
 export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {

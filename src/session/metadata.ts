@@ -8,7 +8,8 @@ export interface StreamSeal {
 
 /** metadata.json (DESIGN.md "Session folder"). Keys are never removed once published. */
 export interface SessionMetadata {
-  format: 1;
+  /** Record format: 1 (raw, events, enriched, actions, risks: every line stored three times), 2 (docs/SESSION.md). */
+  format: 1 | 2;
   session_id: string;
   command: string[];
   cwd: string;

@@ -5,12 +5,12 @@
  */
 import { blake3, deriveKey, toHex } from "../core/blake3.js";
 import { SEAL_CONTEXT } from "./chain.js";
-import { STREAMS } from "./layout.js";
+import { STREAM_NAMES } from "./layout.js";
 import type { SessionMetadata } from "./metadata.js";
 
 type Seal = NonNullable<SessionMetadata["seal"]>;
 
-/** The canonical text the MAC covers: one fact per line, streams in STREAMS order. */
+/** The canonical text the MAC covers: one fact per line, streams in STREAM_NAMES order. */
 export function sealText(sessionId: string, seal: Seal, losses: SessionMetadata["losses"]): string {
   const lines = [
     "capsule seal v1",
@@ -19,7 +19,7 @@ export function sealText(sessionId: string, seal: Seal, losses: SessionMetadata[
     `how ${seal.how}`,
     `keyed ${seal.keyed}`,
   ];
-  for (const name of STREAMS) {
+  for (const name of STREAM_NAMES) {
     const s = seal.streams[name];
     if (s) lines.push(`stream ${name} ${s.lines} ${s.chain}`);
   }

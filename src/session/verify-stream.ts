@@ -5,10 +5,11 @@
  */
 import { existsSync } from "node:fs";
 import { readHexWords } from "../core/blake3.js";
+import { LineReader, type LineRef } from "../core/lines.js";
 import { ChainState, hasChainSuffix } from "./chain.js";
 import type { StreamName } from "./layout.js";
-import { LineReader, type LineRef } from "./lines.js";
 import type { StreamSeal } from "./metadata.js";
+import { markerOf } from "./records.js";
 
 export type ProblemKind =
   | "edited" // a line's content changed
@@ -73,13 +74,6 @@ function seqOf(b: Uint8Array | null): number | null {
 }
 
 /** A loss marker's declared count and first seq, else null. */
-function markerOf(o: Record<string, unknown>): { count: number; from: number | null } | null {
-  if ("seq" in o || typeof o.lost !== "object" || o.lost === null) return null;
-  const l = o.lost as { count?: unknown; from_seq?: unknown };
-  if (typeof l.count !== "number" || l.count < 0) return null;
-  return { count: l.count, from: typeof l.from_seq === "number" ? l.from_seq : null };
-}
-
 export interface CheckStreamOptions {
   sessionId: string;
   stream: StreamName;

@@ -8,10 +8,11 @@ import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { basename, join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
+import { LineFetcher, type LineRef } from "../core/lines.js";
 import { writeFileAtomic } from "./atomic.js";
-import { LATER_STREAMS, METADATA_FILE, STREAMS, type StreamName, streamFile } from "./layout.js";
-import { LineFetcher, type LineRef } from "./lines.js";
+import { LATER_STREAMS, METADATA_FILE, STREAM_NAMES, type StreamName, streamFile, streamsOf } from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
+import { RECORD_CHECKS } from "./records.js";
 import { sealMac } from "./seal.js";
 import { type CheckStreamOptions, checkStream, type ProblemKind, type StreamCheck } from "./verify-stream.js";
 
@@ -74,10 +75,13 @@ class SeqSet {
   }
 }
 
-/** The links between streams: which seqs exist, where each raw line is, the first broken link. */
+/**
+ * The links between streams: which seqs exist, the first broken link; format 1: where
+ * each raw line is; format 2: which trace lines are stored (each exactly once).
+ */
 class Links {
-  readonly present = Object.fromEntries(STREAMS.map((s) => [s, new SeqSet()])) as Record<StreamName, SeqSet>;
-  readonly lost = Object.fromEntries(STREAMS.map((s) => [s, [] as Array<[number, number]>])) as Record<
+  readonly present = Object.fromEntries(STREAM_NAMES.map((s) => [s, new SeqSet()])) as Record<StreamName, SeqSet>;
+  readonly lost = Object.fromEntries(STREAM_NAMES.map((s) => [s, [] as Array<[number, number]>])) as Record<
     StreamName,
     Array<[number, number]>
   >;
@@ -89,13 +93,30 @@ class Links {
   checked = 0;
   toLost = 0;
   problem: Problem | null = null;
+  /** Format 2: the trace lines stored so far, and one past the highest in each stream. */
+  private readonly traceLines = new SeqSet();
+  private readonly traceEnd = { raw: 0, enriched: 0 };
 
-  constructor(private readonly dir: string) {}
+  /** Unsealed: seqs past the end of a stream that stopped early (the recorder died). */
+  ahead = 0;
+  /** One past the highest seq seen in each stream. */
+  private readonly ends = Object.fromEntries(STREAM_NAMES.map((s) => [s, 0])) as Record<StreamName, number>;
+
+  constructor(
+    private readonly dir: string,
+    private readonly format: 1 | 2,
+    private readonly sealed: boolean,
+  ) {}
 
   record(stream: StreamName, rec: Record<string, unknown>, line: number, ref: LineRef): void {
     const seq = rec.seq;
     if (typeof seq !== "number") return;
     this.present[stream].add(seq);
+    if (seq >= this.ends[stream]) this.ends[stream] = seq + 1;
+    if (this.format === 2 && (stream === "raw" || stream === "enriched")) {
+      this.stored(stream, line, rec);
+      if (stream === "raw") return;
+    }
     switch (stream) {
       case "raw":
         this.indexRaw(seq, ref);
@@ -104,7 +125,7 @@ class Links {
         this.refs(stream, line, "raw", "raw", rec.raw);
         break;
       case "enriched":
-        if (this.refs(stream, line, "raw_seq", "raw", rec.raw_seq)) this.rawHash(line, rec);
+        if (this.format === 1 && this.refs(stream, line, "raw_seq", "raw", rec.raw_seq)) this.rawHash(line, rec);
         break;
       case "actions":
         this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
@@ -115,6 +136,61 @@ class Links {
         this.refs(stream, line, "action_seqs", "actions", rec.action_seqs);
         break;
     }
+  }
+
+  /**
+   * Format 2: a raw record stores trace line `raw_seq`, an enriched record the lines of its
+   * `raw_seq` list (its raw_line holds them joined by "\n"); no line may be stored twice.
+   */
+  private stored(stream: "raw" | "enriched", line: number, rec: Record<string, unknown>): void {
+    const list = stream === "raw" ? [rec.raw_seq] : rec.raw_seq;
+    if (!Array.isArray(list) || typeof rec[stream === "raw" ? "line" : "raw_line"] !== "string") {
+      this.fail(stream, line, `line ${line}: raw_seq or its line text is missing`);
+      return;
+    }
+    if (stream === "enriched") {
+      const text = rec.raw_line as string;
+      let n = 1;
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+      this.checked++;
+      if (n !== list.length)
+        this.fail(stream, line, `line ${line}: raw_line has ${n} lines, raw_seq names ${list.length}`);
+      if (rec.raw_hash !== undefined && rec.raw_hash !== blake3Hex(text))
+        this.fail(stream, line, `line ${line}: raw_hash is not the hash of its raw_line`);
+    }
+    for (const s of list) {
+      this.checked++;
+      if (typeof s !== "number" || !Number.isInteger(s) || s < 0) {
+        this.fail(stream, line, `line ${line}: raw_seq ${JSON.stringify(s)} is not a trace line number`);
+        continue;
+      }
+      if (this.traceLines.has(s)) this.fail(stream, line, `line ${line}: trace line ${s} is stored twice`);
+      this.traceLines.add(s);
+      if (s >= this.traceEnd[stream]) this.traceEnd[stream] = s + 1;
+    }
+  }
+
+  /**
+   * Format 2, after both streams were read: every trace line is in enriched.jsonl or
+   * raw.jsonl. Sealed, up to the last one stored and metadata's line count; unsealed (the
+   * streams stopped at different points), up to where the one that got less far stopped.
+   * Not judged when either stream lost records or has a problem of its own.
+   */
+  coverage(sealed: boolean, lines: unknown): void {
+    if (this.format !== 2) return;
+    for (const s of ["raw", "enriched"] as const) if (this.broken.has(s) || this.lost[s].length > 0) return;
+    const { raw, enriched } = this.traceEnd;
+    const end = sealed ? Math.max(raw, enriched, typeof lines === "number" ? lines : 0) : Math.min(raw, enriched);
+    for (let i = 0; i < end; i++)
+      if (!this.traceLines.has(i)) {
+        this.problem ??= {
+          stream: null,
+          line: null,
+          kind: "cross-link",
+          detail: `trace line ${i} is in neither enriched.jsonl nor raw.jsonl`,
+        };
+        return;
+      }
   }
 
   private indexRaw(seq: number, ref: LineRef): void {
@@ -148,6 +224,8 @@ class Links {
       if (typeof s === "number" && this.present[target].has(s)) continue;
       all = false;
       if (typeof s === "number" && this.lost[target].some(([a, b]) => s >= a && s <= b)) this.toLost++;
+      // unsealed, the streams stop independently: a record may name one its target never got to
+      else if (!this.sealed && typeof s === "number" && s >= this.ends[target]) this.ahead++;
       else if (!this.broken.has(target))
         this.fail(
           stream,
@@ -236,13 +314,14 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
   }
 
   const losses = Array.isArray(meta.losses) ? meta.losses : [];
-  const links = new Links(dir);
+  const names = streamsOf(meta.format);
+  const links = new Links(dir, meta.format === 2 ? 2 : 1, sealed);
   for (const l of losses)
-    if (STREAMS.includes(l.stream as StreamName) && typeof l.from_seq === "number" && typeof l.to_seq === "number")
+    if (names.includes(l.stream as StreamName) && typeof l.from_seq === "number" && typeof l.to_seq === "number")
       links.lost[l.stream as StreamName].push([l.from_seq, l.to_seq]);
   const streams: StreamCheck[] = [];
   try {
-    for (const stream of STREAMS) {
+    for (const stream of names) {
       let seal: StreamSeal | null = null;
       if (LATER_STREAMS.includes(stream) && !meta.seal?.streams?.[stream] && !existsSync(join(dir, streamFile(stream))))
         continue;
@@ -250,13 +329,20 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         seal = meta.seal!.streams?.[stream] ?? null;
         if (seal === null) warnings.push(`${stream}: not in the seal (its writer failed); checked as unsealed`);
       }
+      const spec = RECORD_CHECKS[stream as keyof typeof RECORD_CHECKS];
+      let invalid: string | null = null;
       const o: CheckStreamOptions = {
         sessionId,
         stream,
         path: join(dir, streamFile(stream)),
         secret,
         seal,
-        onRecord: (rec, line, ref) => links.record(stream, rec, line, ref),
+        onRecord: (rec, line, ref) => {
+          links.record(stream, rec, line, ref);
+          const bad = invalid === null && spec !== undefined ? spec.check(rec) : null;
+          // the first invalid record of a stream; `line` counts from 0, as verify's other lines do
+          if (bad !== null) invalid = `${streamFile(stream)} line ${line}: not ${spec!.what}: ${bad}`;
+        },
       };
       const check = checkStream(o);
       streams.push(check);
@@ -271,7 +357,9 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
           `${stream}: the last line is torn (${check.tornBytes} bytes without a newline: the writer stopped mid-line)`,
         );
       if (check.seqWarning) warnings.push(`${stream}: ${check.seqWarning}`);
+      if (invalid !== null) warnings.push(`${stream}: ${invalid} (the chain is intact)`);
     }
+    links.coverage(sealed, meta.counts?.lines);
   } finally {
     links.close();
   }
@@ -279,6 +367,8 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
   if (streams.every((c) => c.problem?.line === 0 && c.problem.kind !== "appended"))
     warnings.push("every stream fails at its first line: was the session_id in metadata.json changed?");
   if (links.toLost > 0) warnings.push(`${links.toLost} references point at records recorded as lost`);
+  if (links.ahead > 0)
+    warnings.push(`${links.ahead} references point past the end of a stream that stopped early (unsealed)`);
 
   let sealInfo: VerifyReport["seal"] = null;
   if (sealed) {

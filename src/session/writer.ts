@@ -13,7 +13,7 @@ import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { SubscribeOptions } from "./broadcast.js";
-import { METADATA_FILE, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
+import { METADATA_FILE, type RecordStream, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { type RemoteEvents, WorkerHost } from "./offload.js";
 import { sealMac } from "./seal.js";
@@ -36,7 +36,7 @@ export interface OpenSessionOptions {
   /** fdatasync each stream at most this often while it is written (ms; 0 = only at close). Default 1000. */
   syncIntervalMs?: number;
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
-  sinks?: Partial<Record<StreamName, Sink>>;
+  sinks?: Partial<Record<RecordStream, Sink>>;
 }
 
 export interface SealOptions {
@@ -49,7 +49,7 @@ export interface Session {
   readonly dir: string;
   readonly id: string;
   readonly keyed: boolean;
-  readonly streams: Readonly<Record<StreamName, StreamWriter>>;
+  readonly streams: Readonly<Record<RecordStream, StreamWriter>>;
   /** Losses the writers recorded so far (also merged into every metadata write). */
   readonly losses: readonly LossEntry[];
   /**
@@ -64,7 +64,7 @@ export interface Session {
    * (without chain members); a subscriber that falls behind gets `{"lagged":N}` lines
    * (see laggedBy) instead of slowing anything. Ends when the session is sealed or closed.
    */
-  subscribe(stream: StreamName, opts?: SubscribeOptions): AsyncIterableIterator<string[]>;
+  subscribe(stream: RecordStream, opts?: SubscribeOptions): AsyncIterableIterator<string[]>;
   /** Flush every stream, then write metadata with the seal; returns what was written. */
   seal(meta: SessionMetadata, opts?: SealOptions): Promise<SessionMetadata>;
   /** Flush and close every stream without sealing (the session stays unsealed). */
@@ -73,7 +73,7 @@ export interface Session {
 
 class SessionImpl implements Session {
   readonly keyed: boolean;
-  readonly streams: Record<StreamName, StreamWriter>;
+  readonly streams: Record<RecordStream, StreamWriter>;
   readonly losses: LossEntry[] = [];
   private host: WorkerHost | null = null;
   /** fds the worker writes: opened and closed on this thread. */
@@ -85,7 +85,7 @@ class SessionImpl implements Session {
     readonly dir: string,
     readonly id: string,
     private readonly secret: Uint8Array | undefined,
-    fds: Map<StreamName, number>,
+    fds: Map<RecordStream, number>,
     opts: OpenSessionOptions,
   ) {
     this.keyed = secret !== undefined;
@@ -101,7 +101,7 @@ class SessionImpl implements Session {
         syncIntervalMs: syncMs,
         streams: remote.map((name) => ({ name, fd: fds.get(name)! })),
       });
-    const streams = {} as Record<StreamName, StreamWriter>;
+    const streams = {} as Record<RecordStream, StreamWriter>;
     for (const name of STREAMS) {
       let writer: StreamWriter | null = null;
       const events: RemoteEvents = {
@@ -160,7 +160,7 @@ class SessionImpl implements Session {
     return this.queueMeta(this.compose(meta, null), false);
   }
 
-  subscribe(stream: StreamName, opts?: SubscribeOptions): AsyncIterableIterator<string[]> {
+  subscribe(stream: RecordStream, opts?: SubscribeOptions): AsyncIterableIterator<string[]> {
     return this.streams[stream].subscribe(opts);
   }
 
@@ -207,7 +207,7 @@ class SessionImpl implements Session {
  * Fails with an IO error when the folder already holds a session.
  */
 export async function openSession(dir: string, sessionId: string, opts: OpenSessionOptions = {}): Promise<Session> {
-  const fds = new Map<StreamName, number>();
+  const fds = new Map<RecordStream, number>();
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);

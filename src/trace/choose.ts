@@ -1,7 +1,8 @@
 import { CapsuleError } from "../core/errors.js";
+import type { TraceLevel } from "../core/levels.js";
 import { createEbpfTracer } from "./ebpf/tracer.js";
 import { createStraceTracer } from "./strace/tracer.js";
-import type { TraceLevel, Tracer } from "./tracer.js";
+import type { Tracer } from "./tracer.js";
 
 /**
  * Pick the tracer for `--tracer auto|strace|ebpf`. `auto` takes kernel eBPF where it

@@ -1,9 +1,6 @@
 import type { ParsedItem, RawLine } from "../core/events.js";
+import type { TraceLevel } from "../core/levels.js";
 import type { Outcome, Stage } from "../core/stage.js";
-
-/** How much a tracer records (DESIGN.md "Tracing levels"). */
-export type TraceLevel = "process" | "files" | "full";
-export const TRACE_LEVELS: readonly TraceLevel[] = ["process", "files", "full"];
 
 /** What to trace. The tracer starts `argv` itself and owns the child's lifecycle. */
 export interface TraceRequest {

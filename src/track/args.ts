@@ -1,5 +1,5 @@
 import type { Arg } from "../core/events.js";
-import { resolveAgainst } from "../enrich/paths.js";
+import { resolveAgainst } from "../core/paths.js";
 
 /** Linux's AT_FDCWD (-100): the "directory fd" that means "the current directory". */
 export const AT_FDCWD = -100;

@@ -3,6 +3,8 @@
  * whole observable outcome (r0, instructions charged, context and stack bytes, or the
  * error code and pc), so two engines can be compared exactly.
  */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import {
   createEngine,
   type EngineKind,
@@ -15,7 +17,16 @@ import {
 
 export const root = new URL("../..", import.meta.url).pathname;
 export const fixtures = `${root}test/fixtures/ebpf/`;
-export const suiteDir = "/work/shared/ebpf-conformance/";
+/** The eBPF conformance suite in `../shared` beside the project root (never an absolute path). */
+export const suiteDir = `${join(root, "..", "shared", "ebpf-conformance")}/`;
+
+/** The suite's `.data` files; a missing or empty suite fails the test that needs it, never skips it. */
+export function suiteFiles(): string[] {
+  const files = existsSync(suiteDir) ? readdirSync(suiteDir).filter((f) => f.endsWith(".data")) : [];
+  if (files.length === 0)
+    throw new Error(`no eBPF conformance suite at ${suiteDir}: the project expects ../shared beside its root`);
+  return files;
+}
 
 /** One arena for a whole test file: wasm memories reserve address space, so tests share one. */
 export const memory = new VmMemory({ contextCapacity: 1 << 16 });

@@ -9,6 +9,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Arg, ParsedItem, SyscallEvent } from "../../src/core/events.js";
+import { normalise, resolveAgainst } from "../../src/core/paths.js";
 import { fileFromAnnotation } from "../../src/enrich/annotations.js";
 import {
   ADDRESS_FAMILIES,
@@ -22,7 +23,6 @@ import {
   SOCK_FLAGS,
 } from "../../src/enrich/flags.js";
 import { netOfAnnotation, sockaddrOf } from "../../src/enrich/net.js";
-import { normalise, resolveAgainst } from "../../src/enrich/paths.js";
 import { callInfo, ioKind, knownCalls, UNKNOWN_CALL } from "../../src/enrich/semantics.js";
 import { CORPUS, parseFile, parseLines, readLines, scratch } from "./support.js";
 

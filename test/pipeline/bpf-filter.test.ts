@@ -6,7 +6,7 @@ import { compileBpf, noClang, tempPath } from "../ebpf/elf-support.js";
 import { capsule, freshHome, jsonl, metadata, onlySession } from "./helpers.js";
 
 // `capsule run --bpf PROG`: the program's verdict drops events from the derived streams,
-// never from raw.jsonl or events.jsonl.
+// its lines go to raw.jsonl (kind "filtered"), so the record stays complete.
 test("capsule run --bpf keeps only what the program keeps in enriched/actions, raw keeps all", {
   skip: noClang,
 }, () => {
@@ -43,11 +43,20 @@ int only_failed(struct capsule_event *e) { return e->errno != 0; }
   for (const e of enriched) assert.notEqual(e.errno, null, "only failed calls survive the filter");
   for (const [i, e] of enriched.entries()) assert.equal(e.seq, i, "enriched seq stays the line index");
   assert.ok(enriched.some((e) => e.abs_path === "/nonexistent-a"));
-  // the record itself is complete: events.jsonl has the successful calls too
-  const events = jsonl<{ kind: string; errno?: string | null }>(dir, "events");
-  assert.ok(events.some((e) => e.kind === "syscall" && e.errno === null));
-  assert.equal(jsonl(dir, "raw").length, m.counts.lines);
+  // the record itself is complete: the dropped calls' lines are in raw.jsonl, and every
+  // trace line is stored once, in enriched.jsonl or raw.jsonl
+  const raw = jsonl<{ kind: string; line: string; raw_seq: number }>(dir, "raw");
+  const filtered = raw.filter((r) => r.kind === "filtered");
+  assert.ok(filtered.length > 0);
+  const stored = [
+    ...raw.map((r) => r.raw_seq),
+    ...enriched.flatMap((e) => (e as { raw_seq?: number[] }).raw_seq ?? []),
+  ];
+  assert.equal(stored.length, m.counts.lines);
+  assert.equal(new Set(stored).size, m.counts.lines);
   assert.equal(m.counts.enriched, enriched.length);
+  const v = capsule(["verify", dir], home);
+  assert.equal(v.status, 0, v.stdout);
 });
 
 test("a --bpf file that is not an eBPF object is one line and exit 2", () => {

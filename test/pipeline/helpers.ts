@@ -71,3 +71,22 @@ export function tree(dir: string): { root: number | null; final: boolean; nodes:
     nodes: ProcessNode[];
   };
 }
+
+/**
+ * Every tracer line of a record-format-2 session, in trace order: each is in exactly one
+ * enriched record's raw_line or one raw.jsonl record (throws when a line is missing or twice).
+ */
+export function storedLines(dir: string): string[] {
+  const out: string[] = [];
+  const put = (n: number, text: string): void => {
+    if (out[n] !== undefined) throw new Error(`trace line ${n} is stored twice`);
+    out[n] = text;
+  };
+  for (const r of jsonl<{ raw_seq: number; line: string }>(dir, "raw")) put(r.raw_seq, r.line);
+  for (const e of jsonl<{ raw_seq: number[]; raw_line: string }>(dir, "enriched")) {
+    const texts = e.raw_line.split("\n");
+    for (const [i, n] of e.raw_seq.entries()) put(n, texts[i]!);
+  }
+  for (let i = 0; i < out.length; i++) if (out[i] === undefined) throw new Error(`trace line ${i} is not stored`);
+  return out;
+}

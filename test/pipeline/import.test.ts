@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { capsule, freshHome, jsonl, metadata, ROOT, tree } from "./helpers.js";
+import { capsule, freshHome, jsonl, metadata, ROOT, storedLines, tree } from "./helpers.js";
 
 const CORPUS = join(ROOT, "test/fixtures/corpus");
 
@@ -29,8 +29,17 @@ test("every corpus trace imports with zero parse errors and a sealed, consistent
     // agent-tt-stderr.strace has the traced program's own stderr mixed in: those lines are not strace's
     if (f !== "agent-tt-stderr.strace") assert.equal(m.counts.parse_errors, 0, `${f}: parse errors`);
     assert.notEqual(m.seal, null);
-    assert.equal(jsonl(dir, "raw").length, lines);
-    assert.equal(jsonl(dir, "events").length, m.counts.events);
+    // record format 2: each line once, in its enriched event or (no event) in raw.jsonl
+    const raw = jsonl<{ raw_seq: number }>(dir, "raw");
+    const enriched = jsonl<{ raw_seq: number[] }>(dir, "enriched");
+    const stored = [...raw.map((r) => r.raw_seq), ...enriched.flatMap((e) => e.raw_seq)].sort((a, b) => a - b);
+    assert.deepEqual(
+      stored,
+      Array.from({ length: lines }, (_, i) => i),
+      `${f}: every line stored exactly once`,
+    );
+    assert.equal(enriched.length, m.counts.enriched);
+    assert.equal(m.format, 2);
     assert.equal(jsonl(dir, "actions").length, m.counts.actions);
     const t = tree(dir);
     assert.equal(t.final, true);
@@ -80,7 +89,7 @@ test("a file that is not a trace is refused with one line and exit 2", () => {
 
 test("import keeps data buffers out of the record by default", () => {
   const dir = importOne(join(CORPUS, "agent.strace"));
-  const raw = readFileSync(join(dir, "raw.jsonl"), "utf8");
+  const raw = storedLines(dir).join("\n");
   // the agent's HTTP request body and the key file's content are data buffers
   assert.doesNotMatch(raw, /not-a-real-key/);
   assert.match(raw, /@data\(len=\d+,sha256=/);

@@ -1,19 +1,19 @@
 /**
- * Records of all five streams derived from a real strace capture of the corpus, shaped
- * like the pipeline's (RawLine, TraceEvent, EnhancedEvent, Action, RiskFinding), with
- * valid cross-links: every enriched record's raw_hash is BLAKE3 of its raw line.
+ * Records of every stream of record format 2 derived from a real strace capture of the
+ * corpus, shaped like the pipeline's (raw.jsonl's lines that became no event, EnhancedEvent,
+ * Action, RiskFinding), with valid cross-links: every trace line is stored once, in an
+ * enriched record's raw_line or (every seventh, as a notice) in raw.jsonl.
  * Used by the session tests and bench/writer.ts; not a parser.
  */
 import { readFileSync } from "node:fs";
-import { blake3Hex } from "../../src/core/blake3.js";
-import type { Action, EnhancedEvent, RawLine, RiskFinding, Violation } from "../../src/core/events.js";
-import { STREAMS, type StreamName } from "../../src/session/layout.js";
+import type { Action, EnhancedEvent, RiskFinding, Violation } from "../../src/core/events.js";
+import { type RecordStream, STREAMS } from "../../src/session/layout.js";
 import type { SessionMetadata } from "../../src/session/metadata.js";
 import { type OpenSessionOptions, openSession, type Session } from "../../src/session/writer.js";
 
 export const CORPUS = new URL("../fixtures/corpus/", import.meta.url).pathname;
 
-export type StreamTexts = Record<StreamName, string[]>;
+export type StreamTexts = Record<RecordStream, string[]>;
 
 const LEADER = /^(\d+)\s+(\d+)\.(\d+)\s+([a-z_0-9]+)\((.*)\)\s+=\s+(-?\w+)(?:\s+(E[A-Z]+))?/;
 
@@ -25,14 +25,16 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
   const source = readFileSync(CORPUS + file, "utf8")
     .split("\n")
     .filter((l) => l.length > 0);
-  const out: StreamTexts = { raw: [], events: [], enriched: [], actions: [], risks: [], violations: [] };
+  const out: StreamTexts = { raw: [], enriched: [], actions: [], risks: [], violations: [] };
   let t0: number | null = null;
   let merged: number[] = [];
   const total = Math.min(Math.max(minLines, source.length), maxLines);
   for (let seq = 0; seq < total; seq++) {
     const line = source[seq % source.length]!;
-    const raw: RawLine = { seq, line, src: null };
-    out.raw.push(JSON.stringify(raw));
+    if (seq % 7 === 3) {
+      out.raw.push(JSON.stringify({ seq: out.raw.length, raw_seq: seq, line, kind: "notice", event_seq: seq }));
+      continue;
+    }
     const m = LEADER.exec(line);
     const pid = m ? Number(m[1]) : 0;
     const us = m ? Number(m[2]) * 1e6 + Number(m[3]) : 0;
@@ -42,26 +44,9 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
     const args = (m?.[5] ?? "").split(", ").slice(0, 6);
     const ret = m?.[6] ?? null;
     const errno = m?.[7] ?? null;
-    out.events.push(
-      JSON.stringify({
-        seq,
-        raw: [seq],
-        ts,
-        pid,
-        kind: "syscall",
-        call,
-        args: args.map((text) => ({ k: "other", text })),
-        ret,
-        retPath: null,
-        errno,
-        retNote: null,
-        durationUs: null,
-        unfinished: false,
-      }),
-    );
     const path = /"([^"]*)"/.exec(line)?.[1] ?? null;
-    const enriched: EnhancedEvent = {
-      seq,
+    const enriched: Omit<EnhancedEvent, "raw_hash"> = {
+      seq: out.enriched.length,
       event_seq: seq,
       raw_seq: [seq],
       event: "syscall",
@@ -74,7 +59,6 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
       retval: ret !== null && /^-?\d+$/.test(ret) ? Number(ret) : ret,
       errno,
       raw_line: line,
-      raw_hash: blake3Hex(line),
       exe_path: "/usr/bin/python3",
       cwd: "/tmp/capsule-corpus/project",
       uid: 0,
@@ -94,7 +78,7 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
       high_level_kind: path ? "FileRead" : "Other",
     };
     out.enriched.push(JSON.stringify(enriched));
-    merged.push(seq);
+    merged.push(enriched.seq);
     if (merged.length === 5) {
       const action: Action = {
         seq: out.actions.length,
@@ -145,7 +129,7 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
 /** A minimal valid metadata.json body for a session recorded by the tests. */
 export function testMetadata(sessionId: string): SessionMetadata {
   return {
-    format: 1,
+    format: 2,
     session_id: sessionId,
     command: ["python3", "agent.py"],
     cwd: "/tmp",

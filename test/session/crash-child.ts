@@ -8,7 +8,7 @@ import { corpusRecords, testMetadata } from "./corpus-records.js";
 const [dir, id] = process.argv.slice(2) as [string, string];
 const recs = corpusRecords("agent.strace", 20_000);
 const s = await openSession(dir, id, { metadata: testMetadata(id), secret: loadSecret({ sessionDir: dir }) });
-const longest = recs.raw.length;
+const longest = recs.enriched.length;
 for (let i = 0; i < longest; i += 100) {
   for (const name of STREAMS) {
     const all = recs[name];
@@ -16,9 +16,9 @@ for (let i = 0; i < longest; i += 100) {
     if (part.length > 0 && !s.streams[name].write(part)) await s.streams[name].ready();
   }
   // A live run's pace: never far ahead of the disk, so the kill lands mid-stream.
-  while (s.streams.raw.stats.written < i - 300) await new Promise((r) => setTimeout(r, 5));
+  while (s.streams.enriched.stats.written < i - 300) await new Promise((r) => setTimeout(r, 5));
 }
 await Promise.all(STREAMS.map((n) => s.streams[n].ready()));
-while (s.streams.raw.stats.written < longest) await new Promise((r) => setTimeout(r, 5));
+while (s.streams.enriched.stats.written < longest) await new Promise((r) => setTimeout(r, 5));
 process.stderr.write("crash-child: wrote every record before it was killed\n");
 setInterval(() => {}, 1000); // wait for the kill

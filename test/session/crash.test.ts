@@ -42,9 +42,9 @@ test("a writer killed mid-run leaves a session that verifies as unsealed and int
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise((r) => child.on("exit", r));
-  // Kill it while it writes: once raw.jsonl has some thousands of lines.
+  // Kill it while it writes: once enriched.jsonl has some thousands of lines.
   const deadline = Date.now() + 60_000;
-  while (lines(join(dir, streamFile("raw"))) < 3000) {
+  while (lines(join(dir, streamFile("enriched"))) < 3000) {
     assert.ok(Date.now() < deadline && child.exitCode === null, `the child never got going: ${stderr}`);
     await sleep(50);
   }
@@ -57,15 +57,15 @@ test("a writer killed mid-run leaves a session that verifies as unsealed and int
   assert.equal(r.status, "unsealed", JSON.stringify(r.problems));
   assert.deepEqual(r.problems, []);
   for (const c of r.streams) assert.equal(c.verified, c.lines, `${c.stream}: every complete line checks out`);
-  assert.ok(r.streams[0]!.verified >= 3000);
+  assert.ok(r.streams.find((c) => c.stream === "enriched")!.verified >= 3000);
   assert.throws(() => verifySession(dir), /recorded with a secret key/, "a keyed session needs its key");
 
   // A kill in the middle of a write leaves a torn last line: reported as such, not as tampering.
-  appendFileSync(join(dir, streamFile("events")), '{"seq":999999999,"raw":[1],"ts":12,"pid":4');
+  appendFileSync(join(dir, streamFile("enriched")), '{"seq":999999999,"raw_seq":[1],"ts":12,"pid":4');
   const torn = verifySession(dir, { secret });
   assert.equal(torn.status, "unsealed");
   assert.ok(
-    torn.warnings.some((w) => /events: the last line is torn/.test(w)),
+    torn.warnings.some((w) => /enriched: the last line is torn/.test(w)),
     torn.warnings.join("; "),
   );
 
@@ -83,7 +83,7 @@ test("a writer killed mid-run leaves a session that verifies as unsealed and int
   assert.equal(meta.seal?.keyed, true);
   assert.equal(typeof meta.seal?.mac, "string");
   for (const name of STREAMS) assert.equal(meta.seal?.streams[name]?.lines, lines(join(dir, streamFile(name))));
-  assert.ok(meta.losses.some((l) => l.stream === "events" && /torn last line/.test(l.reason)));
+  assert.ok(meta.losses.some((l) => l.stream === "enriched" && /torn last line/.test(l.reason)));
   const after = verifySession(dir, { secret });
   assert.equal(after.status, "intact", JSON.stringify(after.problems));
   assert.equal(after.seal?.mac, "ok");

@@ -131,7 +131,7 @@ async function trials(keyed: boolean, seed: number, count: number): Promise<void
   const secret = keyed ? new TextEncoder().encode("tamper test secret") : undefined;
   const dir = join(root, keyed ? "keyed" : "plain");
   const id = "20250102T030405Z-0a1b2c";
-  await recordSession(dir, id, corpusRecords("agent.strace", 0, 300), { secret });
+  await recordSession(dir, id, corpusRecords("agent.strace", 0, 420), { secret });
   const pristine = new Map<StreamName, string>();
   for (const s of STREAMS) pristine.set(s, readFileSync(join(dir, streamFile(s)), "utf8"));
   const clean = verifySession(dir, { secret });
@@ -185,10 +185,10 @@ test("with a secret, a chain recomputed without it fails from its first line", a
   assert.equal(verifySession(dir, { secret }).status, "intact");
   // An attacker edits a record and recomputes the chain of the whole stream as the spec
   // says, but without the secret (and with a guessed one): both fail at line 0.
-  const file = join(dir, streamFile("events"));
+  const file = join(dir, streamFile("enriched"));
   const lines = readFileSync(file, "utf8").trimEnd().split("\n");
   for (const guess of [undefined, new TextEncoder().encode("a guessed secret")]) {
-    const chain = new ChainState(id, "events", guess);
+    const chain = new ChainState(id, "enriched", guess);
     const buf = Buffer.alloc(1 << 16);
     let out = "";
     for (const [i, l] of lines.entries()) {
@@ -202,7 +202,7 @@ test("with a secret, a chain recomputed without it fails from its first line", a
     }
     writeFileSync(file, out);
     const r = verifySession(dir, { secret });
-    const p = r.problems.find((x) => x.stream === "events");
+    const p = r.problems.find((x) => x.stream === "enriched");
     assert.equal(
       p?.line,
       0,
@@ -210,7 +210,7 @@ test("with a secret, a chain recomputed without it fails from its first line", a
     );
     // and the unkeyed recomputation does verify as a chain without the secret: the key is what stops it
     if (!guess) {
-      const check = new ChainState(id, "events");
+      const check = new ChainState(id, "enriched");
       const b = Buffer.from(out);
       let s = 0;
       let ok = 0;
@@ -222,7 +222,7 @@ test("with a secret, a chain recomputed without it fails from its first line", a
   // The seal's MAC cannot be recomputed either: rewriting the seal is caught.
   const metaFile = join(dir, "metadata.json");
   const meta = JSON.parse(readFileSync(metaFile, "utf8"));
-  meta.seal.streams.events.lines += 0;
+  meta.seal.streams.enriched.lines += 0;
   meta.seal.mac = toHex(blake3(new TextEncoder().encode("forged"), new Uint8Array(32)));
   writeFileSync(metaFile, JSON.stringify(meta));
   const r = verifySession(dir, { secret });

@@ -98,7 +98,7 @@ test("a stalled stream never stops the others or the caller; its memory stays bo
       s.streams.actions.write(acts);
       if (round === 0) {
         // The healthy streams get the corpus once, with ordinary backpressure.
-        for (const name of ["raw", "events", "enriched", "risks"] as const) {
+        for (const name of ["raw", "enriched", "risks"] as const) {
           const part = recs[name].slice(
             Math.floor((i * recs[name].length) / 6000),
             Math.floor(((i + batch) * recs[name].length) / 6000),
@@ -115,7 +115,7 @@ test("a stalled stream never stops the others or the caller; its memory stays bo
     }
     if (round === 0) {
       // The other streams were written while actions stalled.
-      for (const name of ["raw", "events", "enriched", "risks"] as const) {
+      for (const name of ["raw", "enriched", "risks"] as const) {
         for (let k = 0; k < 200 && s.streams[name].stats.written < recs[name].length; k++) await sleep(20);
         assert.equal(s.streams[name].stats.written, recs[name].length, `${name} was written in full meanwhile`);
         assert.equal(countLines(join(dir, streamFile(name))), recs[name].length);
@@ -182,7 +182,7 @@ test("a FIFO nobody reads: the stream waits without blocking anything, and the s
     s.streams.risks.write(risks);
     await sleep(1);
   }
-  for (const name of ["raw", "events", "enriched", "actions"] as const) s.streams[name].write(recs[name]);
+  for (const name of ["raw", "enriched", "actions"] as const) s.streams[name].write(recs[name]);
   // Other file work goes on while the FIFO is full.
   const others = await Promise.all(
     Array.from({ length: 8 }, () => import("node:fs/promises").then((f) => f.readFile(join(dir, "metadata.json")))),
@@ -201,7 +201,7 @@ test("a FIFO nobody reads: the stream waits without blocking anything, and the s
   assert.equal(loss.count, seq - risks.written);
   assert.equal(loss.from_seq, risks.written);
   assert.equal(loss.to_seq, seq - 1);
-  for (const name of ["raw", "events", "enriched", "actions"] as const)
+  for (const name of ["raw", "enriched", "actions"] as const)
     assert.equal(meta.seal?.streams[name]?.lines, recs[name].length, `${name} sealed in full`);
 });
 
@@ -231,7 +231,7 @@ test("EPIPE and ENOSPC are recorded failures, never exceptions; a torn line is c
   const s = await openSession(dir, id, {
     offload: "main",
     metadata: testMetadata(id),
-    sinks: { events: new FdSink(wr), enriched: new FdSink(full), actions: new FillsUp(actionsFd) },
+    sinks: { raw: new FdSink(wr), enriched: new FdSink(full), actions: new FillsUp(actionsFd) },
   });
   const recs = corpusRecords("curl-tar.strace", 0, 600);
   for (const name of STREAMS)
@@ -239,11 +239,11 @@ test("EPIPE and ENOSPC are recorded failures, never exceptions; a torn line is c
   await sleep(50);
   for (const name of STREAMS) s.streams[name].write(recs[name].slice(0, 0));
   const meta = await s.seal(testMetadata(id));
-  assert.equal(s.streams.events.stats.failure, "EPIPE");
+  assert.equal(s.streams.raw.stats.failure, "EPIPE");
   assert.equal(s.streams.enriched.stats.failure, "ENOSPC");
   assert.equal(s.streams.actions.stats.failure, "ENOSPC");
-  assert.equal(s.streams.raw.stats.failure, null);
-  for (const name of ["events", "enriched", "actions"] as const) {
+  assert.equal(s.streams.risks.stats.failure, null);
+  for (const name of ["raw", "enriched", "actions"] as const) {
     const l = meta.losses.filter((x) => x.stream === name);
     const written = meta.seal?.streams[name]?.lines ?? -1;
     assert.equal(l.reduce((c, x) => c + x.count, 0) + written, recs[name].length, `${name}: written + lost = all`);
@@ -255,7 +255,7 @@ test("EPIPE and ENOSPC are recorded failures, never exceptions; a torn line is c
   assert.equal(text.split("\n").length - 1, meta.seal?.streams.actions?.lines);
   assert.ok((meta.seal?.streams.actions?.lines ?? 0) > 0);
   const r = verifySession(dir);
-  const probs = r.problems.filter((p) => p.stream === "actions" || p.stream === "raw" || p.stream === "risks");
+  const probs = r.problems.filter((p) => p.stream === "actions" || p.stream === "risks");
   assert.deepEqual(probs, [], "streams on disk verify");
 });
 
@@ -326,9 +326,9 @@ test("the writer worker writes the same bytes as the main thread", { timeout: 60
   // In the worker a bad record cannot throw at the caller: its batch is refused and recorded.
   const { dir, id: id2 } = fresh();
   const w = await openSession(dir, id2, { offload: "worker", metadata: testMetadata(id2) });
-  w.streams.raw.write(['{"seq":0,"line":"a","src":null}']);
-  w.streams.raw.write(['{"seq":1,"line":"b","src":null}', "not json"]);
-  w.streams.raw.write(['{"seq":1,"line":"c","src":null}']);
+  w.streams.raw.write(['{"seq":0,"raw_seq":0,"line":"a","kind":"notice","event_seq":0}']);
+  w.streams.raw.write(['{"seq":1,"raw_seq":1,"line":"b","kind":"notice","event_seq":1}', "not json"]);
+  w.streams.raw.write(['{"seq":1,"raw_seq":1,"line":"c","kind":"notice","event_seq":1}']);
   const meta = await w.seal(testMetadata(id2));
   assert.equal(meta.seal?.streams.raw?.lines, 2);
   assert.equal(w.streams.raw.stats.lost, 2);
@@ -389,10 +389,10 @@ test("metadata and tree are replaced atomically, in call order; caller and write
 test("records and batches larger than a chunk, and non-ASCII text, are chained like any other", async () => {
   const { dir, id } = fresh();
   const s = await openSession(dir, id, { offload: "main", metadata: testMetadata(id) });
-  const big = JSON.stringify({ seq: 0, line: "é✓".repeat(800_000), src: null }); // ~4 MB of UTF-8
+  const big = JSON.stringify({ seq: 0, raw_seq: 0, line: "é✓".repeat(800_000), kind: "notice" }); // ~4 MB of UTF-8
   s.streams.raw.write([big]);
   const many = Array.from({ length: 3000 }, (_, k) =>
-    JSON.stringify({ seq: k + 1, line: `ü${"x".repeat(900)}${k}`, src: 7 }),
+    JSON.stringify({ seq: k + 1, raw_seq: k + 1, line: `ü${"x".repeat(900)}${k}`, kind: "notice", pid: 7 }),
   );
   s.streams.raw.write(many);
   const meta = await s.seal(testMetadata(id));

@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import type { Arg, ParsedItem, ProcessNode, SyscallEvent, TraceEvent } from "../../src/core/events.js";
+import type { TraceLevel } from "../../src/core/levels.js";
 import type { Outcome } from "../../src/core/stage.js";
 import { createStraceParser } from "../../src/parse/strace/index.js";
 import { createEbpfTracer } from "../../src/trace/ebpf/index.js";
-import type { TraceInfo, TraceLevel, TraceLoss, Tracer, TraceSession } from "../../src/trace/tracer.js";
+import type { TraceInfo, TraceLoss, Tracer, TraceSession } from "../../src/trace/tracer.js";
 import { createTracker } from "../../src/track/tracker.js";
 
 let shared: Tracer | null = null;

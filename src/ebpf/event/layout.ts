@@ -88,7 +88,9 @@ export const EVENT_KINDS = ["syscall", "signal", "exit"] as const;
 
 /**
  * The enums' numbers: position + 1 in these lists (0 = none). Append-only: a member the
- * records gain later goes at the end, so compiled programs keep their meaning.
+ * records gain later goes at the end, so compiled programs keep their meaning. These are
+ * the records' vocabularies themselves: src/core/events.ts derives Operation, ResourceType
+ * and HighLevelKind from them (src/ebpf imports nothing, so the one table lives here).
  */
 
 /** enum capsule_operation: the Operation union of the records. */
@@ -124,6 +126,7 @@ export const OPERATIONS = [
   "WAIT",
   "SETID",
   "OTHER",
+  /** Changing timestamps or extended attributes (utimensat, setxattr). */
   "SETATTR",
 ] as const;
 

@@ -33,7 +33,7 @@
  * string runs to the line's last `"`). A string of STRLEN-1 bytes may have been cut by
  * bpftrace and is marked truncated.
  */
-import type { TraceLevel } from "../../trace/tracer.js";
+import type { TraceLevel } from "../../core/levels.js";
 
 /** 2: a call's first string ends its own line (1: every string on a `+` line; both are read). */
 export const FORMAT_VERSION = 2;
@@ -178,6 +178,17 @@ export const CALLS: readonly CallSpec[] = [
   c("setregid", "files", [114, 143], "rgid:i egid:i"),
   c("setresuid", "files", [117, 147], "ruid:i euid:i suid:i"),
   c("setresgid", "files", [119, 149], "rgid:i egid:i sgid:i"),
+  c("setfsuid", "files", [122, 151], "uid:i"),
+  c("setfsgid", "files", [123, 152], "gid:i"),
+  c("setgroups", "files", [116, 159], "gidsetsize:i grouplist"),
+  c("capset", "files", [126, 91], "header data"),
+  // tracing another process, kernel modules (core/levels.ts SECURITY_CALLS)
+  c("ptrace", "files", [101, 117], "request pid addr data"),
+  c("process_vm_readv", "files", [310, 270], "pid:i lvec liovcnt rvec riovcnt flags"),
+  c("process_vm_writev", "files", [311, 271], "pid:i lvec liovcnt rvec riovcnt flags"),
+  c("init_module", "files", [175, 105], "umod len uargs"),
+  c("finit_module", "files", [313, 273], "fd:i uargs flags:i"),
+  c("delete_module", "files", [176, 106], "*name_user flags:i"),
   // network
   c("socket", "files", [41, 198], "family:i type:i protocol:i"),
   c("connect", "files", [42, 203], "fd:i uservaddr addrlen:i", { struct: "sockaddr" }),
@@ -205,13 +216,6 @@ export const CALLS: readonly CallSpec[] = [
 
 /** Calls by the name their lines carry. */
 export const CALLS_BY_NAME: ReadonlyMap<string, CallSpec> = new Map(CALLS.map((s) => [s.call, s]));
-
-const LEVEL_RANK: Record<TraceLevel, number> = { process: 0, files: 1, full: 2 };
-
-/** Whether a call recorded at `callLevel` is recorded when tracing at `level`. */
-export function levelIncludes(level: TraceLevel, callLevel: TraceLevel): boolean {
-  return LEVEL_RANK[callLevel] <= LEVEL_RANK[level];
-}
 
 /** Index of the syscall number for an architecture in CallSpec.nr, or null when it has no table here. */
 export function nrIndex(arch: string): 0 | 1 | null {

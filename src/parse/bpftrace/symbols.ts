@@ -4,6 +4,8 @@
  * added as hex, as strace does. Linux generic values; arm and arm64 differ in four open flags.
  */
 
+import { CLONE_BITS } from "../../core/linux.js";
+
 type Table = readonly (readonly [string, number])[];
 
 /** `names` of the bits set in `v` (in table order, a name only when all its bits are set), rest as hex. */
@@ -175,36 +177,9 @@ export function modeText(v: number): string {
 
 // ── clone ──
 
-const CLONE: Table = [
-  ["CLONE_VM", 0x100],
-  ["CLONE_FS", 0x200],
-  ["CLONE_FILES", 0x400],
-  ["CLONE_SIGHAND", 0x800],
-  ["CLONE_PIDFD", 0x1000],
-  ["CLONE_PTRACE", 0x2000],
-  ["CLONE_VFORK", 0x4000],
-  ["CLONE_PARENT", 0x8000],
-  ["CLONE_THREAD", 0x10000],
-  ["CLONE_NEWNS", 0x20000],
-  ["CLONE_SYSVSEM", 0x40000],
-  ["CLONE_SETTLS", 0x80000],
-  ["CLONE_PARENT_SETTID", 0x100000],
-  ["CLONE_CHILD_CLEARTID", 0x200000],
-  ["CLONE_UNTRACED", 0x800000],
-  ["CLONE_CHILD_SETTID", 0x1000000],
-  ["CLONE_NEWCGROUP", 0x2000000],
-  ["CLONE_NEWUTS", 0x4000000],
-  ["CLONE_NEWIPC", 0x8000000],
-  ["CLONE_NEWUSER", 0x10000000],
-  ["CLONE_NEWPID", 0x20000000],
-  ["CLONE_NEWNET", 0x40000000],
-  ["CLONE_IO", 0x80000000],
-];
-export const CLONE_FS = 0x200;
-export const CLONE_FILES = 0x400;
-export const CLONE_SETTLS = 0x80000;
-export const CLONE_PARENT_SETTID = 0x100000;
-export const CLONE_CHILD_SETTID_OR_CLEAR = 0x1000000 | 0x200000;
+const CLONE: Table = Object.entries(CLONE_BITS);
+export const { CLONE_FS, CLONE_FILES, CLONE_SETTLS, CLONE_PARENT_SETTID } = CLONE_BITS;
+export const CLONE_CHILD_SETTID_OR_CLEAR = CLONE_BITS.CLONE_CHILD_SETTID | CLONE_BITS.CLONE_CHILD_CLEARTID;
 
 /** clone(2)'s flags word: the CLONE_* bits, then the exit signal from the low byte. */
 export function cloneFlags(v: number): string {

@@ -263,7 +263,7 @@ class Parser implements StraceParser {
     // On stderr, strace's own message may cut a line whose call is still running.
     const k = line.indexOf("strace: ", nameEnd + 1);
     if (k > 0) {
-      this.notice(line, k, r.seq, pid, false);
+      this.notice(line, k, null, pid, false);
       this.cut = { head: line.slice(0, k), seq: r.seq, line, pid, ts, unprefixed };
       return;
     }
@@ -503,8 +503,12 @@ class Parser implements StraceParser {
     this.emit(event, [line]);
   }
 
-  /** `strace: Process N attached` / `detached`, and any other `strace: ` message. */
-  private notice(line: string, i: number, seq: number, pid: number, prefixed: boolean): void {
+  /**
+   * `strace: Process N attached` / `detached`, and any other `strace: ` message. `seq` is
+   * null for a message inside a cut syscall line: the line belongs to the call's event (or
+   * its parse error), so the notice names no line (each line is stored once).
+   */
+  private notice(line: string, i: number, seq: number | null, pid: number, prefixed: boolean): void {
     const text = line.slice(i);
     let notice: NoticeEvent["notice"] = "other";
     if (text.startsWith("strace: Process ")) {
@@ -523,8 +527,16 @@ class Parser implements StraceParser {
         if (notice !== "other" || !prefixed) pid = p;
       }
     }
-    const event: NoticeEvent = { kind: "notice", seq: this.seq++, raw: [seq], ts: null, pid, notice, text };
-    this.emit(event, [line]);
+    const event: NoticeEvent = {
+      kind: "notice",
+      seq: this.seq++,
+      raw: seq === null ? [] : [seq],
+      ts: null,
+      pid,
+      notice,
+      text,
+    };
+    this.emit(event, seq === null ? [] : [line]);
   }
 
   // ─────────────────────── cut lines (stderr mode) ───────────────────────

@@ -14,18 +14,18 @@
  * exit, when the kernel has faulted in the pages behind them (a read at entry fails on a
  * page not yet touched). Lines follow src/parse/bpftrace/format.ts.
  */
+
+import { levelIncludes, type TraceLevel } from "../../core/levels.js";
 import {
   CALLS,
   type CallSpec,
   FORMAT_VERSION,
-  levelIncludes,
   MAX_ARGS,
   MAX_ENV,
   nrIndex,
   stringParams,
 } from "../../parse/bpftrace/format.js";
 import { errnoOf } from "../../parse/bpftrace/symbols.js";
-import type { TraceLevel } from "../tracer.js";
 import type { Catalog } from "./catalog.js";
 
 export interface ProgramOptions {

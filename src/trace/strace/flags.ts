@@ -1,9 +1,10 @@
-import type { TraceLevel } from "../tracer.js";
+import { SECURITY_CALLS, type TraceLevel } from "../../core/levels.js";
 
 /**
  * Syscalls the `files` level adds to `%process`: every call that names a file or
  * socket, plus the fd bookkeeping the enricher needs to resolve later calls
- * (close, dup, fcntl, pipe, fchdir) and directory listings. No read/write family, so
+ * (close, dup, fcntl, pipe, fchdir), directory listings, and the identity, ptrace and
+module calls the risk tags and rules look at (core/levels.ts). No read/write family, so
  * data-heavy programs stop in the kernel, not in strace.
  */
 const FILES_EXTRA = [
@@ -22,13 +23,7 @@ const FILES_EXTRA = [
   "fchmod",
   "fchown",
   "ftruncate",
-  "setuid",
-  "setgid",
-  "setreuid",
-  "setregid",
-  "setresuid",
-  "setresgid",
-  "capset",
+  ...SECURITY_CALLS,
 ];
 
 /**

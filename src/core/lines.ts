@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, type Stats } from "node:fs";
 
 /** One line of a file as bytes: buf[start, end) without its newline. */
 export interface LineRef {
@@ -12,8 +12,11 @@ export interface LineRef {
 }
 
 /**
- * Reads a file's lines as byte ranges with a bounded buffer (a line longer than the
- * buffer grows it). A LineRef is valid until the next call of next().
+ * Capsule's one reader of lines from a file (verify, report, export, tail): byte ranges
+ * through a bounded buffer (a line longer than the buffer grows it), so a hash sees the
+ * exact bytes and nothing is decoded twice. A LineRef is valid until the next call.
+ * `next()` reads to the end, a last line without its newline included; `nextComplete()`
+ * follows a growing file: it stops before a partial last line and reads on at its next call.
  */
 export class LineReader {
   private buf: Buffer;
@@ -23,9 +26,37 @@ export class LineReader {
   private eof = false;
   private readonly fd: number;
 
-  constructor(path: string, size = 1 << 20) {
+  /** `from`: the file offset to start at. */
+  constructor(path: string, size = 1 << 20, from = 0) {
     this.fd = openSync(path, "r");
     this.buf = Buffer.allocUnsafe(size);
+    this.fileOffset = from;
+  }
+
+  /** The next complete line, or null at the end of what the file holds now (a partial line waits). */
+  nextComplete(): LineRef | null {
+    for (;;) {
+      const nl = this.buf.indexOf(10, this.start);
+      if (nl !== -1 && nl < this.end) {
+        const ref = { buf: this.buf, start: this.start, end: nl, offset: this.fileOffset + this.start, newline: true };
+        this.start = nl + 1;
+        return ref;
+      }
+      if (this.fill() === 0) {
+        this.eof = false; // the file may grow: read again next time
+        return null;
+      }
+    }
+  }
+
+  /** File offset after the last byte read (a partial line's bytes included). */
+  get position(): number {
+    return this.fileOffset + this.end;
+  }
+
+  /** fstat of the open file (which file this reader holds, however the path changes). */
+  stat(): Stats {
+    return fstatSync(this.fd);
   }
 
   next(): LineRef | null {
@@ -52,8 +83,8 @@ export class LineReader {
     }
   }
 
-  /** Move the unread rest to the front (growing the buffer when it is full) and read more. */
-  private fill(): void {
+  /** Move the unread rest to the front (growing the buffer when it is full) and read more; the bytes read. */
+  private fill(): number {
     const rest = this.end - this.start;
     if (rest === this.buf.length) {
       const bigger = Buffer.allocUnsafe(this.buf.length * 2);
@@ -66,6 +97,7 @@ export class LineReader {
     const n = readSync(this.fd, this.buf, rest, this.buf.length - rest, this.fileOffset + rest);
     if (n === 0) this.eof = true;
     this.end += n;
+    return n;
   }
 
   close(): void {

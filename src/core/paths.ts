@@ -4,7 +4,7 @@
  * what the kernel resolved wherever -yy annotates an fd; elsewhere the lexical path is
  * what the program asked for).
  */
-import type { ResourceType } from "../core/events.js";
+import type { ResourceType } from "./events.js";
 
 /** Collapse `//`, `/./`, `/../` and a trailing slash of an absolute path; `..` stops at `/`. */
 export function normalise(p: string): string {

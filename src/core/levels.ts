@@ -1,0 +1,29 @@
+/** How much a tracer records (DESIGN.md "Tracing levels"); each level records all the one before it does. */
+export const TRACE_LEVELS = ["process", "files", "full"] as const;
+export type TraceLevel = (typeof TRACE_LEVELS)[number];
+
+/** Whether a call recorded from `callLevel` up is recorded when tracing at `level`. */
+export function levelIncludes(level: TraceLevel, callLevel: TraceLevel): boolean {
+  return TRACE_LEVELS.indexOf(callLevel) <= TRACE_LEVELS.indexOf(level);
+}
+
+/**
+ * Calls that name no file or socket but that the risk tags (src/enrich/risk.ts) and the
+ * `syscall` rule detector look at: identity and capability changes, tracing another
+ * process, kernel modules. Every tracer records them from level `files` up (the strace
+ * filter and the eBPF call table are built to; test/enrich/risk-levels.test.ts checks both).
+ */
+export const ID_CALLS = [
+  "setuid",
+  "setgid",
+  "setreuid",
+  "setregid",
+  "setresuid",
+  "setresgid",
+  "setfsuid",
+  "setfsgid",
+] as const;
+export const CAPABILITY_CALLS = ["capset", "setgroups"] as const;
+export const PTRACE_CALLS = ["ptrace", "process_vm_readv", "process_vm_writev"] as const;
+export const MODULE_CALLS = ["init_module", "finit_module", "delete_module"] as const;
+export const SECURITY_CALLS: readonly string[] = [...ID_CALLS, ...CAPABILITY_CALLS, ...PTRACE_CALLS, ...MODULE_CALLS];
