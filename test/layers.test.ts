@@ -24,6 +24,7 @@ const LAYERS = [
   "classify", // labels, workflows, rules, risk findings
   "session", // the session folder: writers, hash chain, metadata, verify
   "report", // reads a session back and writes reports
+  "profile", // learns profiles from sessions (via report), checks and enforces them
   "query", // the read-only session tools that capsule mcp and capsule chat share
   "otlp", // a session as OpenTelemetry spans and logs
   "mcp", // the MCP server over the query tools (the CLI owns its stdio transport)

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { registerBpf } from "./bpf.js";
 import { registerChat } from "./chat.js";
+import { registerCheck } from "./check.js";
 import { registerDemo } from "./demo.js";
 import { registerImport } from "./import.js";
 import { registerMcp } from "./mcp.js";
+import { registerProfile } from "./profile.js";
 import { registerReport } from "./report.js";
 import { registerRun } from "./run.js";
 import { registerSessions } from "./sessions.js";
@@ -24,4 +26,6 @@ export function registerCommands(program: Command): void {
   registerView(program);
   registerMcp(program);
   registerChat(program);
+  registerProfile(program);
+  registerCheck(program);
 }

@@ -5,6 +5,7 @@ import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
+import { loadProfile } from "../profile/parse.js";
 import { printReportAfterRun } from "./after-run.js";
 import { exportAfterRun } from "./otlp.js";
 import { progressLine } from "./progress.js";
@@ -25,6 +26,8 @@ export interface RunFlags {
   quiet?: boolean;
   /** `run` only: export the session to this OTLP/HTTP receiver when the program has ended. */
   otlp?: string;
+  profile?: string;
+  enforce?: string;
 }
 
 /** Common options of commands that record a session (`run`, `demo`). */
@@ -85,6 +88,7 @@ export function registerRun(program: Command): void {
       `
 Examples:
   capsule run -- python3 agent.py          trace an agent at the default level (files)
+  capsule run --enforce capsule-profile.yml -- python3 agent.py   confined to a learned profile
   capsule run --level full -- make -j2     everything, with byte counts
   capsule run --record-data full -- ./x    also keep read/write buffers in the record
 
@@ -93,8 +97,19 @@ seconds it is killed; the session is written completely either way. The exit sta
 is the program's (128+N when it was killed by signal N). If recording fails (capsule
 is killed, the disk fills up) the program is stopped too, unless --keep-running.`,
     )
+    .option(
+      "--profile <file>",
+      "check the run against a profile as it goes: violations in tail, report, violations.jsonl",
+    )
+    .option(
+      "--enforce <file>",
+      "confine the run to a profile (Landlock, seccomp) and check it; refusals are violations",
+    )
     .action(async (cmd: string[], flags: RunFlags) => {
-      process.exitCode = await runTraced(cmd, flags, {});
+      if (flags.profile && flags.enforce) throw new CapsuleError("USAGE", "give --profile or --enforce, not both");
+      const file = flags.enforce ?? flags.profile;
+      const profile = file ? { file, profile: loadProfile(file), enforce: flags.enforce !== undefined } : null;
+      process.exitCode = await runTraced(cmd, flags, { profile });
     });
 }
 

@@ -1,12 +1,14 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
 import { terminalJson } from "../core/printable.js";
+import type { Violation } from "../profile/check.js";
 import { followJsonl, recordingOver } from "../session/follow.js";
 import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
-import { checkAction } from "../session/records.js";
+import { checkAction, isStreamMark } from "../session/records.js";
+import { formatViolation } from "./check.js";
 import { outputGone } from "./output.js";
 
 /** tree.json, re-read only when it changed; null while there is none (or it is mid-write). */
@@ -43,6 +45,13 @@ export function registerTail(program: Command): void {
       outputGone.addEventListener("abort", onSigint, { once: true });
       let lineNo = 0;
       try {
+        await Promise.all([followActions(), followViolations(dir, stop.signal, opts.json === true)]);
+      } finally {
+        process.off("SIGINT", onSigint);
+        outputGone.removeEventListener("abort", onSigint);
+      }
+
+      async function followActions(): Promise<void> {
         for await (const batch of followJsonl(join(dir, streamFile("actions")), {
           signal: stop.signal,
           untilSealed: dir,
@@ -51,15 +60,16 @@ export function registerTail(program: Command): void {
           let out = "";
           for (const line of batch) {
             lineNo++;
-            if (opts.json) {
-              out += `${terminalJson(line)}\n`;
-              continue;
-            }
             let a: unknown;
             try {
               a = JSON.parse(line);
             } catch {
               process.stderr.write(`capsule: actions.jsonl line ${lineNo}: not JSON, skipped\n`);
+              continue;
+            }
+            if (isStreamMark(a)) continue; // the writer's checkpoint, end or loss line
+            if (opts.json) {
+              out += `${terminalJson(line)}\n`;
               continue;
             }
             const bad = checkAction(a);
@@ -71,13 +81,31 @@ export function registerTail(program: Command): void {
           }
           if (out !== "") process.stdout.write(out);
         }
-      } finally {
-        process.off("SIGINT", onSigint);
-        outputGone.removeEventListener("abort", onSigint);
       }
       if (!stop.signal.aborted && (await recordingOver(dir)) === "cut")
         process.stderr.write(
           "capsule: the recording was cut: capsule stopped before sealing it (capsule verify --seal seals what was written)\n",
         );
     });
+}
+
+/** Violations of the profile a run is checked against, as they are written (none without one). */
+async function followViolations(dir: string, signal: AbortSignal, json: boolean): Promise<void> {
+  const path = join(dir, streamFile("violations"));
+  if (!existsSync(path)) return;
+  for await (const batch of followJsonl(path, { signal, untilSealed: dir, fromStart: true })) {
+    let out = "";
+    for (const line of batch) {
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        process.stderr.write("capsule: violations.jsonl: a line is not JSON, skipped\n");
+        continue;
+      }
+      if (isStreamMark(v)) continue;
+      out += json ? `${terminalJson(line)}\n` : `VIOLATION ${formatViolation(v as Violation)}\n`;
+    }
+    if (out !== "") process.stdout.write(out);
+  }
 }

@@ -270,6 +270,27 @@ export interface RiskFinding {
   action_seqs: number[];
 }
 
+// ──────────────────────────── violations ─────────────────────────────
+
+/** One action (or call) outside the profile. Written to violations.jsonl. */
+export interface Violation {
+  seq: number;
+  /** read, write, create, remove, exec, connect, listen or syscall (profile/model.ts VIOLATION_KINDS). */
+  kind: string;
+  /** The portable resource: `home://.ssh/id_rsa`, `/usr/bin/nc`, `tcp 127.0.0.1:9000`, `ptrace`. */
+  resource: string;
+  pid: number | null;
+  /** Syscalls merged in the action(s). */
+  count: number;
+  /** The confinement refused it (EACCES/EPERM seen by the program). */
+  refused: boolean;
+  errno: string | null;
+  action_seqs: number[];
+  event_seqs: number[];
+  /** The smallest rule that would allow it, as it would be written in the profile. */
+  allow: { section: string; rule: string };
+}
+
 // ─────────────────────────── process tree ────────────────────────────
 
 export const PROCESS_LABELS = ["Agent", "Tool", "SystemTool", "Unknown"] as const;

@@ -32,6 +32,8 @@ export interface Stages {
     push(events: readonly EnhancedEvent[], actions: readonly Action[]): RiskFinding[];
     end(tree: ProcessTreeSnapshot): RiskFinding[];
   } | null;
+  /** Live profile check (`run --profile/--enforce`): violations.jsonl records. */
+  profile?: { events(batch: readonly EnhancedEvent[]): object[]; actions(batch: readonly Action[]): object[] } | null;
 }
 
 export interface PipelineCounts {
@@ -42,6 +44,7 @@ export interface PipelineCounts {
   filtered: number;
   actions: number;
   risks: number;
+  violations: number;
 }
 
 export interface PipelineOptions {
@@ -80,6 +83,7 @@ export async function runPipeline(
     filtered: 0,
     actions: 0,
     risks: 0,
+    violations: 0,
   };
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
@@ -136,7 +140,18 @@ export async function runPipeline(
     emitActions(actions instanceof Promise ? await actions : actions, kept);
   };
 
+  const emitViolations = (found: object[] | undefined): void => {
+    if (!found?.length) return;
+    counts.violations += found.length;
+    sink.append(
+      "violations",
+      found.map((v) => JSON.stringify(v)),
+    );
+  };
+
   const emitActions = (actions: Action[], events: EnhancedEvent[]): void => {
+    if (events.length > 0) emitViolations(stages.profile?.events(events));
+    if (actions.length > 0) emitViolations(stages.profile?.actions(actions));
     if (actions.length > 0) {
       counts.actions += actions.length;
       sink.append("actions", actions.map(actionRecord));

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
@@ -7,6 +7,7 @@ import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { TraceLevel } from "../core/levels.js";
 import type { Outcome } from "../core/stage.js";
 import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
+import { type ProfileRunOptions, prepareProfileRun } from "../profile/live.js";
 import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
@@ -45,6 +46,8 @@ export interface RunOptions {
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
   /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
+  /** Check the run against a profile live, or confine it (`--profile`, `--enforce`). */
+  profile?: ProfileRunOptions | null;
 }
 
 export interface RecordResult {
@@ -109,7 +112,7 @@ function finishMetadata(meta: SessionMetadata, counts: PipelineCounts, losses: T
 export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const [cmd] = o.argv;
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
-  resolveCommand(cmd, o.cwd, o.env);
+  const program = resolveCommand(cmd, o.cwd, o.env);
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
   const filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
@@ -118,11 +121,23 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   sweepScratch(root); // what runs killed before this one left behind
   const dir = join(root, id);
   const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
+  meta.home = o.env.HOME ?? null;
   const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
+  const home = o.env.HOME ?? homedir();
+  const prof = o.profile ? prepareProfileRun(o.profile, { cwd: o.cwd, home }, dir, program, o.env) : null;
+  if (prof) meta.profile = prof.meta;
 
   let trace: TraceSession;
   // The secret was read above; the traced program gets an environment without it.
-  const request = { argv: o.argv, cwd: o.cwd, env: withoutSecrets(o.env), level: o.level, workDir: dir };
+  const argv = prof?.wrap ? [...prof.wrap, ...o.argv] : o.argv;
+  const request = {
+    argv,
+    cwd: o.cwd,
+    env: withoutSecrets(o.env),
+    level: o.level,
+    workDir: dir,
+    seesRefusals: prof?.wrap != null,
+  };
   try {
     try {
       trace = await tracer.start(request);
@@ -138,7 +153,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     await record.abandon(e instanceof Error ? e.message : String(e));
     throw e;
   }
-  const notes: string[] = [reason];
+  const notes: string[] = [reason, ...(prof?.notes ?? [])];
   const keep = o.keepRunning === true;
   // If capsule dies, the traced tree dies with it (or only the tracer, with keepRunning).
   const watchdog = startWatchdog({
@@ -168,6 +183,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     env: o.env,
     filter: filter?.keep ?? null,
   });
+  if (prof) stages.profile = prof.checker;
 
   // Interrupts: the first forwards the signal to the program and starts the grace
   // timer; when it runs out (or on a second interrupt) every process still in the tree
@@ -241,6 +257,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
       from_ts: null,
       to_ts: null,
     });
+  if (prof) notes.push(`profile ${o.profile?.file}: ${counts.violations} violations (violations.jsonl)`);
   let sealed: SessionMetadata;
   try {
     sealed = await record.seal(meta);

@@ -352,6 +352,27 @@ function activity(m: ReportModel, o: Out): void {
 }
 
 /** The whole human report, lines joined by "\n" (ends with one). */
+/** The profile check of a run (`run --profile/--enforce`): each action outside it, with its evidence. */
+function violations(m: ReportModel, o: Out): void {
+  const p = m.session.metadata.profile;
+  if (!p) return;
+  const vs = m.session.violations;
+  o.blank();
+  o.seg([[`Profile ${p.file} (${p.mode}): ${plural(vs.length, "violation")}`, "bold"]]);
+  for (const v of vs.slice(0, 50)) {
+    const how = v.refused ? ` refused (${v.errno})` : "";
+    o.seg([
+      [
+        `  ${v.kind} ${v.resource}${how}  pid ${v.pid ?? "-"}  actions ${seqList(v.action_seqs)} events ${seqList(v.event_seqs)}`,
+        v.refused ? "ok" : "fail",
+      ],
+    ]);
+  }
+  if (vs.length > 50) o.seg([[`  … ${vs.length - 50} more in violations.jsonl`, "dim"]]);
+  for (const mech of p.mechanisms)
+    for (const n of mech.not_expressed) o.seg([[`  ${mech.name} could not express: ${n}`, "dim"]]);
+}
+
 export function renderHuman(m: ReportModel, opts: HumanOptions): string {
   const o = new Out(Math.max(40, opts.width), opts.color);
   header(m, o);
@@ -363,5 +384,6 @@ export function renderHuman(m: ReportModel, opts: HumanOptions): string {
   activity(m, o);
   if (m.actions.total > 0) o.blank();
   risks(m, o);
+  violations(m, o);
   return `${o.lines.join("\n")}\n`;
 }

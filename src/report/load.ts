@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
-import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
+import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding, Violation } from "../core/events.js";
 import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { validateMetadata } from "../session/metadata-check.js";
@@ -20,6 +20,8 @@ export interface LoadedSession {
   metadata: SessionMetadata;
   tree: ProcessTreeSnapshot;
   risks: RiskFinding[];
+  /** violations.jsonl: actions outside the profile the run was checked against (empty without one). */
+  violations: Violation[];
 }
 
 function readJsonFile(dir: string, name: string): unknown {
@@ -76,7 +78,12 @@ export async function loadSession(dir: string): Promise<LoadedSession> {
   await forEachRecord<RiskFinding>(dir, "risks", (batch) => {
     for (const r of batch) risks.push(r);
   });
-  return { dir, metadata, tree, risks };
+  const violations: Violation[] = [];
+  if (existsSync(join(dir, streamFile("violations"))))
+    await forEachRecord<Violation>(dir, "violations", (batch) => {
+      for (const v of batch) violations.push(v);
+    });
+  return { dir, metadata, tree, risks, violations };
 }
 
 /**

@@ -5,18 +5,22 @@ import { CapsuleError } from "../core/errors.js";
 import { capsuleHome } from "../core/home.js";
 
 /** Every JSONL stream any record format has, in seal order (format 1 also had events.jsonl). */
-export const STREAM_NAMES = ["raw", "events", "enriched", "actions", "risks"] as const;
+export const STREAM_NAMES = ["raw", "events", "enriched", "actions", "risks", "violations"] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
 /** The record format this code writes (DESIGN.md "Session folder"; docs/SESSION.md). */
 export const RECORD_FORMAT = 2;
 /** The streams of the record format written now. */
-export const STREAMS = ["raw", "enriched", "actions", "risks"] as const satisfies readonly StreamName[];
+export const STREAMS = ["raw", "enriched", "actions", "risks", "violations"] as const satisfies readonly StreamName[];
 export type RecordStream = (typeof STREAMS)[number];
 export const streamFile = (s: StreamName): string => `${s}.jsonl`;
+/** Format 1's streams (violations.jsonl came later). */
+const FORMAT1_STREAMS = ["raw", "events", "enriched", "actions", "risks"] as const satisfies readonly StreamName[];
+/** Streams sessions recorded before them do not have (verify skips them when absent and unsealed). */
+export const LATER_STREAMS: readonly StreamName[] = ["violations"];
 
 /** The streams a session of record `format` has (metadata.json `format`; 1 when absent). */
 export function streamsOf(format: unknown): readonly StreamName[] {
-  if (format === undefined || format === 1) return STREAM_NAMES;
+  if (format === undefined || format === 1) return FORMAT1_STREAMS;
   if (format === RECORD_FORMAT) return STREAMS;
   throw new CapsuleError("BAD_INPUT", `record format ${JSON.stringify(format)} is newer than this Capsule reads`);
 }

@@ -59,6 +59,17 @@ export interface SessionMetadata {
    * reader tells a recording in progress from one that was cut. Absent in older sessions.
    */
   recorder?: { pid: number; start: number | null; boot: string | null };
+  /** The traced program's HOME (what `home://` in a profile stands for); absent in older sessions. */
+  home?: string | null;
+  /** Set when the run was checked against a profile (`--profile`) or confined to one (`--enforce`). */
+  profile?: {
+    file: string;
+    mode: "check" | "enforce";
+    /** Capsule's launcher and bubblewrap, whose own start-up is not the agent's (enforce only). */
+    launchers: string[];
+    /** Mechanism → parts of the profile it enforced / could not express. */
+    mechanisms: Array<{ name: string; enforced: string[]; not_expressed: string[] }>;
+  };
   /** How the streams are chained (docs/INTEGRITY.md); written by the session writer from the start. */
   integrity?: { chain: "blake3-keyed-v1"; keyed: boolean };
   /** Filled when the session is sealed. */

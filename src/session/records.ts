@@ -112,6 +112,20 @@ export const checkRiskFinding: Check = object({
   action_seqs: seqs,
 });
 
+/** A violations.jsonl record (core/events.ts Violation). */
+export const checkViolation: Check = object({
+  seq: int,
+  kind: str,
+  resource: str,
+  pid: optInt,
+  count: int,
+  refused: bool,
+  errno: optStr,
+  action_seqs: seqs,
+  event_seqs: seqs,
+  allow: object({ section: str, rule: str }),
+});
+
 const checkNet: Check = object({
   family: str,
   protocol: optStr,
@@ -201,6 +215,7 @@ export const RECORD_CHECKS = {
   enriched: { what: "an enriched event", check: checkEnhancedEvent },
   actions: { what: "an action", check: checkAction },
   risks: { what: "a risk finding", check: checkRiskFinding },
+  violations: { what: "a profile violation", check: checkViolation },
 } as const;
 
 function specOf(stream: StreamName): { what: string; check: Check } {

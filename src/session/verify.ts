@@ -10,7 +10,15 @@ import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import { LineFetcher, type LineRef } from "../core/lines.js";
 import { writeFileAtomic } from "./atomic.js";
-import { METADATA_FILE, STREAM_NAMES, type StreamName, streamFile, streamsOf, TREE_FILE } from "./layout.js";
+import {
+  LATER_STREAMS,
+  METADATA_FILE,
+  STREAM_NAMES,
+  type StreamName,
+  streamFile,
+  streamsOf,
+  TREE_FILE,
+} from "./layout.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { readMetadata } from "./metadata-check.js";
 import { recorderAlive, removeScratch } from "./recorder.js";
@@ -138,6 +146,7 @@ class Links {
         this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
         break;
       case "risks":
+      case "violations":
         this.refs(stream, line, "event_seqs", "enriched", rec.event_seqs);
         this.refs(stream, line, "action_seqs", "actions", rec.action_seqs);
         break;
@@ -306,6 +315,8 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
   try {
     for (const stream of names) {
       let seal: StreamSeal | null = null;
+      if (LATER_STREAMS.includes(stream) && !meta.seal?.streams?.[stream] && !existsSync(join(dir, streamFile(stream))))
+        continue;
       if (sealed) {
         seal = meta.seal!.streams?.[stream] ?? null;
         if (seal === null) warnings.push(`${stream}: not in the seal (its writer failed); checked as unsealed`);

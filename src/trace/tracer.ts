@@ -10,6 +10,11 @@ export interface TraceRequest {
   level: TraceLevel;
   /** Folder the tracer may use for its own files (fifo, -o file); inside the session folder. */
   workDir: string;
+  /**
+   * The program installs a seccomp filter of its own (`run --enforce`): calls it refuses must
+   * still be recorded, so strace stops at every call instead of using --seccomp-bpf.
+   */
+  seesRefusals?: boolean;
 }
 
 /** Facts about a running trace, recorded in metadata.json. */

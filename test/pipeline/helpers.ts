@@ -8,7 +8,8 @@ export const ROOT = new URL("../../", import.meta.url).pathname;
 const CLI =
   process.env.CAPSULE_TEST_DIST === "1"
     ? [join(ROOT, "dist/cli/main.js")]
-    : ["--import", "tsx", join(ROOT, "src/cli/main.ts")];
+    : // tsx by its resolved URL, so the CLI also starts from a cwd outside the project
+      ["--import", import.meta.resolve("tsx"), join(ROOT, "src/cli/main.ts")];
 
 /** A fresh CAPSULE_HOME for one test. */
 export function freshHome(): string {

@@ -6,7 +6,7 @@
  * Used by the session tests and bench/writer.ts; not a parser.
  */
 import { readFileSync } from "node:fs";
-import type { Action, EnhancedEvent, RiskFinding } from "../../src/core/events.js";
+import type { Action, EnhancedEvent, RiskFinding, Violation } from "../../src/core/events.js";
 import { type RecordStream, STREAMS } from "../../src/session/layout.js";
 import type { SessionMetadata } from "../../src/session/metadata.js";
 import { type OpenSessionOptions, openSession, type Session } from "../../src/session/writer.js";
@@ -25,7 +25,7 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
   const source = readFileSync(CORPUS + file, "utf8")
     .split("\n")
     .filter((l) => l.length > 0);
-  const out: StreamTexts = { raw: [], enriched: [], actions: [], risks: [] };
+  const out: StreamTexts = { raw: [], enriched: [], actions: [], risks: [], violations: [] };
   let t0: number | null = null;
   let merged: number[] = [];
   const total = Math.min(Math.max(minLines, source.length), maxLines);
@@ -107,6 +107,19 @@ export function corpusRecords(file = "agent.strace", minLines = 0, maxLines = Nu
           action_seqs: [action.seq],
         };
         out.risks.push(JSON.stringify(risk));
+        const violation: Violation = {
+          seq: out.violations.length,
+          kind: "read",
+          resource: path ?? "/etc/hosts",
+          pid,
+          count: merged.length,
+          refused: errno === "EACCES",
+          errno,
+          action_seqs: [action.seq],
+          event_seqs: action.event_seqs,
+          allow: { section: "fs.read", rule: path ?? "/etc/hosts" },
+        };
+        out.violations.push(JSON.stringify(violation));
       }
     }
   }

@@ -75,7 +75,7 @@ export function createStraceTracer(): Tracer {
       rmSync(fifo, { force: true });
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
       if (mk.status !== 0) throw new CapsuleError("IO", `cannot create the trace pipe ${fifo}`);
-      const flags = straceFlags(req.level);
+      const flags = straceFlags(req.level).filter((f) => !(req.seesRefusals && f === "--seccomp-bpf"));
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
       const child = spawn("strace", [...flags, "-o", fifo, "--", cmd, ...args], {

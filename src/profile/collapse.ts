@@ -1,0 +1,79 @@
+/**
+ * Dense directories collapse into one rule with a count of what was seen:
+ *
+ *   - 5 or more files directly in a directory      → `dir/*`   (seen: N)
+ *   - 20 or more entries below a directory, spread
+ *     over 2 or more of its subdirectories         → `dir/**`  (seen: N)
+ *
+ * A collapse never reaches above its prefix's confinement: `/x/**` needs two literal
+ * directories (`/usr/lib/**`, not `/usr/**`), `home://**` is never learned (a home holds
+ * keys), `cwd://**` is (the project is the agent's to work in). Secrets (marked `!` by
+ * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
+ */
+import type { PathRule } from "./model.js";
+import { formatRulePath, type Prefix, parseRulePath } from "./paths.js";
+
+const DIR_MIN = 5;
+const TREE_MIN = 20;
+/** Literal segments a `**` rule needs under each prefix. */
+const TREE_DEPTH: Record<Prefix, number> = { abs: 2, home: 1, cwd: 0 };
+
+interface TrieNode {
+  entry: boolean;
+  children: Map<string, TrieNode>;
+}
+
+const node = (): TrieNode => ({ entry: false, children: new Map() });
+
+function total(n: TrieNode): number {
+  let t = n.entry ? 1 : 0;
+  for (const c of n.children.values()) t += total(c);
+  return t;
+}
+
+export function collapse(paths: readonly string[]): PathRule[] {
+  const out: PathRule[] = [];
+  const tries = new Map<Prefix, TrieNode>();
+  for (const raw of paths) {
+    if (raw.startsWith("!")) {
+      out.push({ path: raw.slice(1), secret: true, line: 0 });
+      continue;
+    }
+    let parsed: ReturnType<typeof parseRulePath>;
+    try {
+      parsed = parseRulePath(raw);
+    } catch {
+      continue; // not expressible as a rule (a relative path a tracer could not resolve)
+    }
+    if (parsed.firstGlob >= 0) {
+      out.push({ path: raw, line: 0 }); // a file named with * or ?: kept as written
+      continue;
+    }
+    let n: TrieNode | undefined = tries.get(parsed.prefix);
+    if (!n) tries.set(parsed.prefix, (n = node()));
+    for (const s of parsed.segs) {
+      let c: TrieNode | undefined = n.children.get(s);
+      if (!c) n.children.set(s, (c = node()));
+      n = c;
+    }
+    n.entry = true;
+  }
+  for (const [prefix, root] of tries) emit(root, prefix, [], out);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function emit(n: TrieNode, prefix: Prefix, segs: string[], out: PathRule[]): void {
+  const path = (s: string[]): string => formatRulePath({ prefix, segs: s, firstGlob: -1 });
+  const subdirs = [...n.children.values()].filter((c) => c.children.size > 0).length;
+  const below = total(n);
+  if (segs.length >= TREE_DEPTH[prefix] && subdirs >= 2 && below >= TREE_MIN) {
+    out.push({ path: path([...segs, "**"]), seen: below, line: 0 });
+    return;
+  }
+  if (n.entry) out.push({ path: path(segs), line: 0 });
+  const leaves = [...n.children].filter(([, c]) => c.entry && c.children.size === 0);
+  if (leaves.length >= DIR_MIN && (prefix !== "abs" || segs.length >= 1))
+    out.push({ path: path([...segs, "*"]), seen: leaves.length, line: 0 });
+  else for (const [name] of leaves) out.push({ path: path([...segs, name]), line: 0 });
+  for (const [name, c] of n.children) if (c.children.size > 0) emit(c, prefix, [...segs, name], out);
+}

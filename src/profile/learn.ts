@@ -1,0 +1,97 @@
+/**
+ * Learning a profile from sessions: every successful action's need becomes a rule, in
+ * `fs` for the agent's work and in `startup` for loader/locale/interpreter files (the
+ * aggregator's `startup` mark). Paths inside the run's project and home become `cwd://`
+ * and `home://`. Dense directories collapse (collapse.ts); secrets stay exact.
+ */
+import type { Action, EnhancedEvent } from "../core/events.js";
+import { collapse } from "./collapse.js";
+import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
+import { EventFacts, exeOf, isNetNeed, needsOf } from "./needs.js";
+import { portablePath, type Roots } from "./paths.js";
+import { secretMatcher } from "./secrets.js";
+
+type PathSets = Record<FsMode, Set<string>>;
+const pathSets = (): PathSets => ({
+  read: new Set(),
+  write: new Set(),
+  create: new Set(),
+  remove: new Set(),
+  exec: new Set(),
+});
+
+/** Accumulates the needs of one or more sessions; `profile()` writes the union. */
+export class Learner {
+  private readonly work = pathSets();
+  private readonly startup = pathSets();
+  private readonly execs = new Map<string, string | null>();
+  private readonly net = {
+    connect: new Map<string, Omit<NetRule, "line">>(),
+    listen: new Map<string, Omit<NetRule, "line">>(),
+  };
+  private readonly syscalls = new Set<string>();
+  private readonly sources: Profile["learned_from"] = [];
+  private roots: Roots = { cwd: "/", home: "/" };
+  private facts = new EventFacts();
+  private isSecret: (p: string) => boolean = () => false;
+
+  private launchers = new Set<string>();
+
+  /** Starts a session: its roots make cwd:// and home:// of its paths; a confined run's launchers are not learned. */
+  begin(source: Profile["learned_from"][number], roots: Roots, launchers: readonly string[] = []): void {
+    this.sources.push(source);
+    this.roots = roots;
+    this.launchers = new Set(launchers);
+    this.facts = new EventFacts();
+    this.isSecret = secretMatcher(roots.home);
+  }
+
+  events(batch: readonly EnhancedEvent[]): void {
+    this.facts.add(batch);
+    for (const e of batch)
+      if (e.event === "syscall" && !(e.exe_path !== null && this.launchers.has(e.exe_path))) this.syscalls.add(e.call);
+  }
+
+  actions(batch: readonly Action[]): void {
+    for (const a of batch) {
+      const facts = this.facts.take(a);
+      if (!a.ok) continue;
+      const exe = exeOf(facts);
+      if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
+      for (const n of needsOf(a, facts)) {
+        if (n.kind === "exec" && this.launchers.has(n.path)) continue;
+        if (n.kind === "exec") {
+          const p = portablePath(n.path, this.roots);
+          // one program seen with two different hashes keeps no pin
+          const prev = this.execs.get(p);
+          this.execs.set(p, prev === undefined ? n.sha256 : prev === n.sha256 ? prev : null);
+        } else if (isNetNeed(n)) {
+          const rule = { host: n.host, port: n.port, protocol: n.protocol as Protocol };
+          this.net[n.kind].set(`${rule.protocol} ${rule.host} ${rule.port}`, rule);
+        } else {
+          const p = this.isSecret(n.path) ? `!${portablePath(n.path, this.roots)}` : portablePath(n.path, this.roots);
+          (a.startup ? this.startup : this.work)[n.kind].add(p);
+        }
+      }
+    }
+  }
+
+  profile(): Profile {
+    const p = emptyProfile();
+    p.learned_from = this.sources;
+    for (const mode of FS_MODES) {
+      p.fs[mode] = collapse([...this.work[mode]]);
+      // what the work section allows need not be repeated among start-up files
+      p.startup[mode] = collapse([...this.startup[mode]].filter((x) => !this.work[mode].has(x)));
+    }
+    p.exec = [...this.execs]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([path, sha256]) => (sha256 ? { path, sha256, line: 0 } : { path, line: 0 }));
+    for (const dir of ["connect", "listen"] as const)
+      p.net[dir] = [...this.net[dir].values()]
+        .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : (a.port ?? 0) - (b.port ?? 0)))
+        .map((r) => ({ ...r, line: 0 }));
+    p.syscalls = [...this.syscalls].sort();
+    return p;
+  }
+}

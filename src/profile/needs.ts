@@ -1,0 +1,186 @@
+/**
+ * What an action needs from a profile: the fs mode and path, the program, the endpoint.
+ * Learning turns needs into rules; checking looks each need up. Both read the enriched
+ * events behind an action through EventFacts (only the few calls that decide a need are
+ * kept, by seq, and forgotten once an action used them).
+ */
+import type { Action, EnhancedEvent } from "../core/events.js";
+import type { FsMode, Protocol } from "./model.js";
+
+export type Need =
+  | { kind: Exclude<FsMode, "exec">; path: string }
+  | { kind: "exec"; path: string; sha256: string | null }
+  | NetNeed;
+
+export interface NetNeed {
+  kind: "connect" | "listen";
+  host: string;
+  port: number | null;
+  protocol: Protocol;
+}
+
+export const isNetNeed = (n: Need): n is NetNeed => n.kind === "connect" || n.kind === "listen";
+
+/** The part of an enriched event a need depends on. */
+interface Fact {
+  call: string;
+  create: boolean;
+  /** Opened for writing (O_WRONLY or O_RDWR): an O_RDWR open the aggregator calls a read needs write too. */
+  writes: boolean;
+  path2: string | null;
+  sha256: string | null;
+  exe: string | null;
+  net: EnhancedEvent["net"];
+}
+
+const O_CREAT = 0o100;
+const CREATING = new Set(["creat", "mkdir", "mkdirat", "mknod", "mknodat", "link", "linkat", "symlink", "symlinkat"]);
+const KEPT = new Set([
+  ...CREATING,
+  "open",
+  "openat",
+  "openat2",
+  "rename",
+  "renameat",
+  "renameat2",
+  "execve",
+  "execveat",
+  "connect",
+  "bind",
+  "listen",
+  "sendto",
+  "sendmsg",
+]);
+
+const openFlags = (e: EnhancedEvent): number | null => {
+  const f = e.call === "openat" ? e.args[2] : e.call === "open" ? e.args[1] : null;
+  return f == null ? null : Number(f);
+};
+
+function creates(e: EnhancedEvent): boolean {
+  if (CREATING.has(e.call)) return true;
+  const flags = openFlags(e);
+  if (flags !== null) return (flags & O_CREAT) !== 0;
+  return e.call === "openat2" && e.raw_line.includes("O_CREAT");
+}
+
+function writes(e: EnhancedEvent): boolean {
+  const flags = openFlags(e);
+  if (flags !== null) return (flags & 3) !== 0;
+  return e.call === "openat2" && /O_WRONLY|O_RDWR/.test(e.raw_line);
+}
+
+/** Facts of recent events by seq; bounded (the oldest go first) so a long run cannot grow it. */
+export class EventFacts {
+  private readonly facts = new Map<number, Fact>();
+  constructor(private readonly cap = 1_000_000) {}
+
+  add(batch: readonly EnhancedEvent[]): void {
+    for (const e of batch) {
+      if (e.event !== "syscall" || !KEPT.has(e.call)) continue;
+      this.facts.set(e.seq, {
+        call: e.call,
+        create: creates(e),
+        writes: writes(e),
+        path2: e.abs_path2 ?? null,
+        sha256: e.exe_sha256 ?? null,
+        exe: e.exe_path,
+        net: e.net,
+      });
+      if (this.facts.size > this.cap) this.facts.delete(this.facts.keys().next().value as number);
+    }
+  }
+
+  /** The facts of an action's events, removed from the table. */
+  take(a: Action): Fact[] {
+    const out: Fact[] = [];
+    for (const s of a.event_seqs) {
+      const f = this.facts.get(s);
+      if (f) {
+        out.push(f);
+        this.facts.delete(s);
+      }
+    }
+    return out;
+  }
+}
+
+/** `/proc/<own pid>/x` is `/proc/self/x`: the same rule holds in every run. */
+export function normaliseObserved(path: string, pid: number): string {
+  const own = `/proc/${pid}/`;
+  return path.startsWith(own) ? `/proc/self/${path.slice(own.length)}` : path === `/proc/${pid}` ? "/proc/self" : path;
+}
+
+function proto(net: EnhancedEvent["net"]): Protocol {
+  if (net?.family === "AF_UNIX") return "unix";
+  return net?.protocol?.toLowerCase() === "udp" ? "udp" : "tcp";
+}
+
+function endpoint(resource: string | null): { host: string; port: number | null } | null {
+  if (!resource) return null;
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(resource);
+  if (m) return { host: m[1]!, port: Number(m[2]) };
+  return { host: resource, port: null };
+}
+
+/** The needs of one action (none for metadata look-ups, signals, exits, forks, sends). */
+export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
+  const path = a.resource === null ? null : normaliseObserved(a.resource, a.pid);
+  switch (a.kind) {
+    case "FileRead":
+    case "DirList":
+      if (!path?.startsWith("/")) return [];
+      return facts.some((f) => f.writes)
+        ? [
+            { kind: "read", path },
+            { kind: "write", path },
+          ]
+        : [{ kind: "read", path }];
+    case "FileWrite":
+    case "PermChange":
+      if (!path?.startsWith("/")) return [];
+      return [{ kind: facts.some((f) => f.create) ? "create" : "write", path }];
+    case "FileDelete":
+      return path?.startsWith("/") ? [{ kind: "remove", path }] : [];
+    case "FileRename": {
+      const out: Need[] = path?.startsWith("/") ? [{ kind: "remove", path }] : [];
+      const to = facts.find((f) => f.path2)?.path2;
+      if (to) out.push({ kind: "create", path: normaliseObserved(to, a.pid) });
+      return out;
+    }
+    case "ProcessSpawn": {
+      const exec = facts.find((f) => f.call === "execve" || f.call === "execveat");
+      if (!exec || !path?.startsWith("/")) return [];
+      return [{ kind: "exec", path, sha256: exec.sha256 }];
+    }
+    case "NetConnect":
+    case "NetListen": {
+      const f = facts.find((x) => x.net);
+      const listen = a.kind === "NetListen";
+      const protocol = proto(f?.net ?? null);
+      if (protocol === "unix") {
+        const host = (listen ? f?.net?.local_addr : f?.net?.remote_addr) ?? a.resource;
+        return host ? [{ kind: listen ? "listen" : "connect", host, port: null, protocol }] : [];
+      }
+      const host = listen ? f?.net?.local_addr : f?.net?.remote_addr;
+      const port = listen ? f?.net?.local_port : f?.net?.remote_port;
+      const ep = host != null && port != null ? { host, port } : endpoint(a.resource);
+      // port 0: an ephemeral port the kernel picks; nothing a rule could name
+      if (!ep?.port) return [];
+      return [{ kind: listen ? "listen" : "connect", host: ep.host, port: ep.port, protocol }];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The executable behind an action's events (the launcher's own start-up is not the agent's). */
+export function exeOf(facts: readonly Fact[]): string | null {
+  return facts.find((f) => f.exe)?.exe ?? null;
+}
+
+/** Errors that mean "nothing there" (or "already there"): a probe with no effect, not an attempt on something outside the profile. */
+export const ABSENT_ERRNOS = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "ENXIO", "ENODEV", "EEXIST"]);
+
+/** Errors the confinement gives (Landlock EACCES, seccomp EPERM): a refusal. */
+export const REFUSED_ERRNOS = new Set(["EACCES", "EPERM"]);
