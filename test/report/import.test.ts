@@ -48,7 +48,7 @@ describe("reports of imported sessions", () => {
     assert.match(text, /\[TOOL:NetworkCommunication\] curl /);
     assert.match(text, /\[TOOL:CodeGeneration\] python3 -m unittest/);
     assert.match(text, /^Risk Assessment: HIGH$/m);
-    for (const rule of ["credential-read", "download-exec", "persistence"])
+    for (const rule of ["cred-ssh-key", "download-exec", "persist-shell-rc"])
       assert.match(text, new RegExp(`- HIGH ${rule}: `));
 
     const doc = JSON.parse(await report("report", "--format", "json", dir));

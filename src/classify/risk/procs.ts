@@ -1,0 +1,60 @@
+/**
+ * What the risk detectors know of the session's processes while events stream: each
+ * live process's program name and whether it made a connection. A process is forgotten
+ * when it exits (and past a bound, the least recently seen first).
+ */
+import type { EnhancedEvent } from "../../core/events.js";
+import { connectionOf, execPath } from "../facts.js";
+import { basenameOf } from "../match.js";
+import { BoundedMap } from "./bounded.js";
+
+export const MAX_PROCESSES = 16_384;
+
+export interface Procs {
+  /** The traced root's pid (the first event's), null before any event. */
+  readonly rootPid: number | null;
+  /** The project folder: given, or the first cwd seen. */
+  readonly projectDir: string | null;
+  observe(e: EnhancedEvent): void;
+  name(pid: number): string;
+  /** Made a successful inet connection (a download, when it writes a file). */
+  online(pid: number): boolean;
+  ended(pid: number): void;
+  readonly size: number;
+}
+
+export function createProcs(projectDir: string | null): Procs {
+  const live = new BoundedMap<number, { name: string; online: boolean }>(MAX_PROCESSES);
+  let rootPid: number | null = null;
+  let project = projectDir;
+  const entry = (pid: number) => {
+    let p = live.get(pid);
+    if (!p) live.set(pid, (p = { name: "a process", online: false }));
+    return p;
+  };
+  return {
+    get rootPid() {
+      return rootPid;
+    },
+    get projectDir() {
+      return project;
+    },
+    get size() {
+      return live.size;
+    },
+    observe(e) {
+      if (rootPid === null) rootPid = e.pid;
+      if (project === null && e.cwd) project = e.cwd;
+      const exe = execPath(e);
+      if (exe !== null) entry(e.pid).name = basenameOf(exe);
+      else if (e.exe_path && !live.has(e.pid)) entry(e.pid).name = basenameOf(e.exe_path);
+      const conn = connectionOf(e);
+      if (conn && conn.failed === null) entry(e.pid).online = true;
+    },
+    name: (pid) => live.get(pid)?.name ?? "a process",
+    online: (pid) => live.get(pid)?.online === true,
+    ended(pid) {
+      live.delete(pid);
+    },
+  };
+}
