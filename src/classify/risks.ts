@@ -65,7 +65,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const procs = createProcs(ctx.projectDir);
   const files = createFileDetector(compiled, pathOk, procs, sink);
   const chain = createChainDetector(compiled, procs, sink);
-  const execs = createExecDetector(compiled, pathOk, sink);
+  const execs = createExecDetector(compiled, pathOk, sink, new Set(rules.system_tools.shells));
   const syscalls = createSyscallDetector(compiled, procs, sink);
   const net = createNetDetector(compiled, procs, sink);
   const deletes = createDeleteDetector(compiled, procs, sink);

@@ -8,10 +8,10 @@
  * applied after layout, so it never changes the width.
  */
 
-import { WORKFLOWS } from "../classify/rules.js";
+import { FAMILIES, WORKFLOWS } from "../classify/rules.js";
 import type { AgentWorkflow, ProcessNode, RiskFinding, Severity } from "../core/events.js";
 import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
-import { type ReportModel, rankedRisks } from "./model.js";
+import { type ReportModel, riskGroups } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
 
 export interface HumanOptions {
@@ -304,15 +304,42 @@ function risks(m: ReportModel, o: Out): void {
     o.text("  privilege changes, outside connections or writes outside the project.");
     return;
   }
-  const ranked = rankedRisks(m.risks);
-  const shown = ranked.slice(0, 40);
-  for (const f of shown) {
-    const sev: Severity = f.severity;
-    o.para([["- "], [sev, sev], [` ${f.rule}: `]], printable(f.reason), "    ");
-    o.para([["    "]], evidence(f), "    ", "dim");
+  const counts = (list: readonly RiskFinding[]) =>
+    (["HIGH", "MEDIUM", "LOW"] as const)
+      .map((sev) => [sev, list.filter((f) => f.severity === sev).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([sev, n]) => `${n} ${sev}`)
+      .join(", ");
+  const tries = m.risks.filter((f) => f.attempt).length;
+  o.text(`${plural(m.risks.length, "finding")}: ${counts(m.risks)}${tries ? `; ${plural(tries, "attempt")}` : ""}`);
+  // Grouped by family, the family with the worst finding first; worst first inside each.
+  let budget = MAX_SHOWN;
+  for (const g of riskGroups(m.risks)) {
+    o.blank();
+    o.seg([
+      [familyTitle(g.family), "bold"],
+      [` — ${counts(g.findings)}`, "dim"],
+    ]);
+    const shown = g.findings.slice(0, Math.max(3, Math.min(PER_FAMILY, budget)));
+    budget -= shown.length;
+    for (const f of shown) {
+      const sev: Severity = f.severity;
+      const tag = `${f.attempt ? "attempt " : ""}${f.rule}${f.technique ? ` ${f.technique}` : ""}: `;
+      o.para([["- "], [sev, sev], [` ${tag}`]], printable(f.reason.replace(/^attempt \(([^)]*)\): /, "($1) ")), "    ");
+      o.para([["    "]], evidence(f), "    ", "dim");
+    }
+    if (g.findings.length > shown.length)
+      o.text(`  … ${plural(g.findings.length - shown.length, "more finding")} (--format json lists all)`, "dim");
   }
-  if (ranked.length > shown.length)
-    o.text(`… ${plural(ranked.length - shown.length, "more finding")} (--format json lists all)`, "dim");
+}
+
+/** Findings listed in all (the rest of each family is counted). */
+const MAX_SHOWN = 40;
+/** Findings listed per family before the rest is counted. */
+const PER_FAMILY = 8;
+
+function familyTitle(family: string): string {
+  return (FAMILIES as Record<string, string>)[family] ?? family;
 }
 
 function activity(m: ReportModel, o: Out): void {

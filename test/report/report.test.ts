@@ -71,7 +71,7 @@ describe("human report of the demo agent session", () => {
       const line = text.slice(text.lastIndexOf("\n", at) + 1, text.indexOf("\n", at));
       assert.match(line, new RegExp(`pid ${f.pid} · risk #${f.seq} · events #${f.event_seqs[0]}`));
     }
-    assert.match(text, /HIGH download-exec: \/tmp\/capsule-dl\.sh/);
+    assert.match(text, /HIGH download-exec T1105: \/tmp\/capsule-dl\.sh/);
   });
 
   it("colours tags and status only when asked, without changing the layout", () => {

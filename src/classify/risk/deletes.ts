@@ -38,7 +38,7 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
         if (c.paths && !c.paths(path)) continue;
         if (!inProject && c.except?.(path)) continue;
         if (c.rule.outside_project && inProject) continue;
-        if (!programsPass(c, [procs.name(e.pid)])) continue;
+        if (!programsPass(c, procs.names(e.pid))) continue;
         const key = `${c.rule.id}|${e.pid}`;
         let d = counts.get(key);
         if (!d) counts.set(key, (d = { c, pid: e.pid, program: procs.name(e.pid), count: 0, seqs: [] }));

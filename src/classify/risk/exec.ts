@@ -11,7 +11,7 @@ import { execPath } from "../facts.js";
 import { basenameOf } from "../match.js";
 import { BoundedMap } from "./bounded.js";
 import { type CompiledRule, programsPass } from "./compile.js";
-import type { FindingSink } from "./findings.js";
+import type { FindingSink, Hit } from "./findings.js";
 
 export const MAX_EXECS = 65_536;
 
@@ -19,6 +19,7 @@ export function createExecDetector(
   rules: readonly CompiledRule[],
   pathOk: (c: CompiledRule, path: string) => boolean,
   sink: FindingSink,
+  shells: ReadonlySet<string>,
 ) {
   const execs = rules.filter((c) => c.rule.detector === "exec" && !c.rule.written_in_session);
   const enrichedOf = new BoundedMap<number, number>(MAX_EXECS); // events.jsonl seq → enriched seq
@@ -36,6 +37,9 @@ export function createExecDetector(
     execSeq: (eventSeq: number) => enrichedOf.get(eventSeq),
     end(tree: ProcessTreeSnapshot) {
       const byId = new Map(tree.nodes.map((n) => [n.id, n]));
+      // A shell wrapper (`bash -c "journalctl --vacuum…"`) and the command under it match the
+      // same rule: the command is the finding, the wrapper only when nothing under it matched.
+      const hits: { hit: Hit; node: ProcessNode; shell: boolean }[] = [];
       for (const n of tree.nodes) {
         if (n.kind !== "process") continue;
         const parent = n.parent_id === null ? undefined : byId.get(n.parent_id);
@@ -44,28 +48,43 @@ export function createExecDetector(
           const names = [basenameOf(x.path), basenameOf(x.argv[0] ?? x.path)];
           const s = enrichedOf.get(x.event_seq);
           // Only the last exec of a process has its exit status.
-          const attempt = i === n.execs.length - 1 ? failure(n) : undefined;
+          const failed = i === n.execs.length - 1 ? failure(n) : undefined;
           for (const c of execs) {
             if (c.argv && !c.argv(names, x.argv)) continue;
             if ((c.paths || c.except) && !pathOk(c, x.path)) continue;
             if (!programsPass(c, names)) continue;
             if (c.parents && !parentNames.some(c.parents)) continue;
             if (c.cwd && (n.cwd === null || !c.cwd(n.cwd))) continue;
-            sink.add({
-              c,
-              key: `${n.id}|${x.event_seq}`,
-              pid: n.pid,
-              vars: {
-                program: names[1] ?? names[0],
-                pid: String(n.pid),
-                path: x.path,
-                args: x.argv.slice(1).join(" "),
+            hits.push({
+              node: n,
+              shell: names.some((x) => shells.has(x)),
+              hit: {
+                c,
+                key: `${n.id}|${x.event_seq}`,
+                pid: n.pid,
+                vars: {
+                  program: names[1] ?? names[0],
+                  pid: String(n.pid),
+                  path: x.path,
+                  args: x.argv.slice(1).join(" "),
+                },
+                seqs: s === undefined ? [] : [s],
+                // rules without an attempt severity report what was run, whatever its status
+                attempt: c.rule.attempt_severity ? failed : undefined,
               },
-              seqs: s === undefined ? [] : [s],
-              attempt,
             });
           }
         });
+      }
+      // Of one process's execs (bash -c "x" runs x in place) only the last that matched counts;
+      // a shell whose child matched the same rule is only its wrapper.
+      const childHit = new Set(hits.map((h) => `${h.hit.c.rule.id}|${h.node.parent_id}`));
+      const lastHit = new Map(hits.map((h) => [`${h.hit.c.rule.id}|${h.node.id}`, h]));
+      for (const h of hits) {
+        const key = `${h.hit.c.rule.id}|${h.node.id}`;
+        if (lastHit.get(key) !== h) continue;
+        if (childHit.has(key) && h.shell) continue;
+        sink.add(h.hit);
       }
     },
     memory: () => ({ execs: enrichedOf.size }),

@@ -28,7 +28,7 @@ export function createFileDetector(
     for (const f of files) {
       const path = f.path;
       if (!f.access.some((a) => c.access.has(a))) continue;
-      if (!pathOk(c, path) || !programsPass(c, [procs.name(pid)])) continue;
+      if (!pathOk(c, path) || !programsPass(c, procs.names(pid))) continue;
       const project = procs.projectDir;
       if (r.outside_project && (project === null || isInside(path, project))) continue;
       if (r.other_process) {

@@ -53,7 +53,7 @@ export function createNetDetector(rules: readonly CompiledRule[], procs: Procs, 
         const program = procs.name(pid);
         const shown = conn.failed ? `${endpoint} (failed: ${conn.failed})` : endpoint;
         for (const c of connects) {
-          if (!programsPass(c, [program]) || !portsPass(c, conn.port)) continue;
+          if (!programsPass(c, procs.names(pid)) || !portsPass(c, conn.port)) continue;
           if (c.rule.remote && !remoteMatches(endpoint, c.rule.remote)) continue;
           sink.add({
             c,
@@ -67,7 +67,7 @@ export function createNetDetector(rules: readonly CompiledRule[], procs: Procs, 
         for (const c of afters) {
           const t = triggers.get(c.rule.after_family as Family);
           if (!t) continue;
-          if (before.has(endpoint) || !programsPass(c, [program]) || !portsPass(c, conn.port)) continue;
+          if (before.has(endpoint) || !programsPass(c, procs.names(pid)) || !portsPass(c, conn.port)) continue;
           if (c.rule.remote && !remoteMatches(endpoint, c.rule.remote)) continue;
           sink.add({
             c,
@@ -84,9 +84,12 @@ export function createNetDetector(rules: readonly CompiledRule[], procs: Procs, 
       if (l) {
         const endpoint = endpointText(l.host, l.port);
         const program = procs.name(pid);
+        // Listening on 0.0.0.0 or :: is listening on every interface: reachable from others.
+        const local = /^(127\.|::1$|::ffff:127\.)/.test(l.host);
         for (const c of listens) {
-          if (!programsPass(c, [program]) || !portsPass(c, l.port)) continue;
-          if (c.rule.remote && !remoteMatches(endpoint, c.rule.remote)) continue;
+          if (!programsPass(c, procs.names(pid)) || !portsPass(c, l.port)) continue;
+          const want = c.rule.remote ?? "any";
+          if (want !== "any" && local !== (want === "loopback")) continue;
           sink.add({ c, key: `${pid}|${endpoint}`, pid, vars: { program, pid: String(pid), endpoint }, seqs: [e.seq] });
         }
       }

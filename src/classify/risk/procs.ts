@@ -16,7 +16,10 @@ export interface Procs {
   /** The project folder: given, or the first cwd seen. */
   readonly projectDir: string | null;
   observe(e: EnhancedEvent): void;
+  /** The program it runs now. */
   name(pid: number): string;
+  /** Every program it ran (`npm` then `node` for `#!/usr/bin/env node`): rules' program tests see all. */
+  names(pid: number): readonly string[];
   /** Made a successful inet connection (a download, when it writes a file). */
   online(pid: number): boolean;
   ended(pid: number): void;
@@ -24,12 +27,13 @@ export interface Procs {
 }
 
 export function createProcs(projectDir: string | null): Procs {
-  const live = new BoundedMap<number, { name: string; online: boolean }>(MAX_PROCESSES);
+  const live = new BoundedMap<number, { names: string[]; online: boolean; inherited: boolean }>(MAX_PROCESSES);
+  const NONE = ["a process"];
   let rootPid: number | null = null;
   let project = projectDir;
   const entry = (pid: number) => {
     let p = live.get(pid);
-    if (!p) live.set(pid, (p = { name: "a process", online: false }));
+    if (!p) live.set(pid, (p = { names: [], online: false, inherited: false }));
     return p;
   };
   return {
@@ -45,13 +49,29 @@ export function createProcs(projectDir: string | null): Procs {
     observe(e) {
       if (rootPid === null) rootPid = e.pid;
       if (project === null && e.cwd) project = e.cwd;
+      // A fork goes by its parent's names until it execs.
+      if (!live.has(e.pid) && e.ppid !== null) {
+        const parent = live.get(e.ppid);
+        if (parent) live.set(e.pid, { names: [...parent.names], online: false, inherited: true });
+      }
       const exe = execPath(e);
-      if (exe !== null) entry(e.pid).name = basenameOf(exe);
-      else if (e.exe_path && !live.has(e.pid)) entry(e.pid).name = basenameOf(e.exe_path);
+      if (exe !== null) {
+        const p = entry(e.pid);
+        if (p.inherited) {
+          p.names = [];
+          p.inherited = false;
+        }
+        p.names.push(basenameOf(exe));
+        if (p.names.length > 4) p.names.shift();
+      } else if (e.exe_path && !live.has(e.pid)) entry(e.pid).names.push(basenameOf(e.exe_path));
       const conn = connectionOf(e);
       if (conn && conn.failed === null) entry(e.pid).online = true;
     },
-    name: (pid) => live.get(pid)?.name ?? "a process",
+    name: (pid) => live.get(pid)?.names.at(-1) ?? "a process",
+    names: (pid) => {
+      const n = live.get(pid)?.names;
+      return n && n.length > 0 ? n : NONE;
+    },
     online: (pid) => live.get(pid)?.online === true,
     ended(pid) {
       live.delete(pid);

@@ -24,7 +24,7 @@ export function createSyscallDetector(rules: readonly CompiledRule[], procs: Pro
       const attempt = refusal(e);
       if (attempt === null && (!succeeded(e) || !changesIds(e))) return;
       for (const c of calls) {
-        if (!c.calls.has(e.call) || !programsPass(c, [procs.name(e.pid)])) continue;
+        if (!c.calls.has(e.call) || !programsPass(c, procs.names(e.pid))) continue;
         if (c.raw && !c.raw.test(argText(e.raw_line))) continue;
         sink.add({
           c,
