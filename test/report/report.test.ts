@@ -50,7 +50,7 @@ describe("human report of the demo agent session", () => {
     for (const n of m.tree.nodes.filter((x) => x.argv[0] === "git"))
       assert.match(text, new RegExp(`[├└]── \\[TOOL:RepositoryOperation\\] git .*\\(PID ${n.pid}\\) ✓`));
     assert.match(text, /\[TOOL:NetworkCommunication\] curl /);
-    assert.match(text, /\[SYSTEM\] sh -c /);
+    assert.match(text, /\[TOOL[^\]]*\] sh -c "grep/); // the agent's tool call, shown as such
     assert.match(text, /│ {3}[├└]── /);
     assert.match(text, /✗ 255/);
   });
