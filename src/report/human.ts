@@ -140,11 +140,20 @@ interface Entry {
   nodes: ProcessNode[];
 }
 
-/** Children of a node, same-kind siblings folded together when there are many. */
+/**
+ * Children of a node, same-kind siblings folded together when there are many. Tools are
+ * folded only with the same command line: each different tool call the agent made stays
+ * on its own line (repeated housekeeping, such as the same `git status`, folds).
+ */
+function foldKey(k: ProcessNode): string {
+  const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+  return k.label === "Tool" ? `${key}|${k.argv.join("\0")}` : key;
+}
+
 function entriesOf(kids: readonly ProcessNode[]): Entry[] {
   const groups = new Map<string, ProcessNode[]>();
   for (const k of kids) {
-    const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+    const key = foldKey(k);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(k);
@@ -152,7 +161,7 @@ function entriesOf(kids: readonly ProcessNode[]): Entry[] {
   const out: Entry[] = [];
   const placed = new Set<string>();
   for (const k of kids) {
-    const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+    const key = foldKey(k);
     const g = groups.get(key) as ProcessNode[];
     if (g.length >= FOLD_MIN) {
       if (!placed.has(key)) out.push({ nodes: g });

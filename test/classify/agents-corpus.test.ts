@@ -135,6 +135,11 @@ describe("the labelled corpus of agent-like sessions", () => {
     const text = await report("cred-exfil");
     const lines = text.split("\n");
     for (const l of lines) assert.ok([...l].length <= 80, `over 80 columns: ${l}`);
+    // The tree shows each tool call the agent made (22 different ones), none folded away.
+    const calls = lines.filter((l) => /^ {4}[├└]── \[TOOL/.test(l));
+    assert.ok(calls.length >= 20, `tool calls shown: ${calls.length}`);
+    assert.ok(calls.some((l) => /\bcat .*id_rsa /.test(l)));
+    assert.ok(!lines.some((l) => /×\d+/.test(l) && /\[TOOL/.test(l)), "no tool call folded");
     const at = (t: string) => lines.findIndex((l) => l.startsWith(t));
     const cred = at("Credential access");
     const exfil = at("Exfiltration");
