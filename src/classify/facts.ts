@@ -59,9 +59,26 @@ function accessOfOpen(e: EnhancedEvent): Access[] {
   return f.truncate ? ["write", "truncate"] : write ? ["write"] : ["read"];
 }
 
+/** Errnos that mean the act was tried and refused (not "no such file": probing paths is routine). */
+const REFUSED = new Set(["EACCES", "EPERM", "EROFS"]);
+
+/** The errno of a refused call, or null. */
+export function refusal(e: EnhancedEvent): string | null {
+  return e.errno !== null && REFUSED.has(e.errno) ? e.errno : null;
+}
+
 /** The file accesses an event makes (a rename touches two paths), or an empty list. */
 export function fileAccesses(e: EnhancedEvent): FileAccess[] {
-  if (!succeeded(e) || e.abs_path === null) return [];
+  return succeeded(e) ? accessesOf(e) : [];
+}
+
+/** The file accesses a refused call tried to make (read of a key denied, delete refused). */
+export function refusedAccesses(e: EnhancedEvent): FileAccess[] {
+  return refusal(e) !== null ? accessesOf(e) : [];
+}
+
+function accessesOf(e: EnhancedEvent): FileAccess[] {
+  if (e.abs_path === null) return [];
   if (e.resource_type !== null && !FILE_TYPES.has(e.resource_type)) return [];
   const path = e.abs_path;
   const one = (access: Access[]): FileAccess[] => (access.length > 0 ? [{ path, access }] : []);

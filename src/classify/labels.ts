@@ -3,10 +3,13 @@
  * and tools, the workflows it did (seed 001).
  *
  * - Agent: a known agent CLI (rules `agents`) anywhere in the tree; when none is
- *   found, the traced root.
- * - SystemTool: shells and launchers (`system_tools.programs`), and plumbing such as
- *   `head` or `wc` when a shell started it.
- * - Tool: any other program with an agent above it.
+ *   found, one recognised by behaviour: the outermost long-lived interpreter (python,
+ *   node, ...) that started at least two shells (its tool calls); else the traced root.
+ * - Tool: a tool call, that is a shell the agent started (`bash -c CMD`), and every
+ *   program run in it (plumbing such as `cat` or `head` included: it is what the agent
+ *   asked for); any other program with an agent above it.
+ * - SystemTool: shells and launchers (`system_tools.programs`) that are not tool calls,
+ *   and plumbing such as `head` or `wc` started by such a shell (a build script's pipes).
  * - Unknown: programs outside any agent's subtree (wrappers above the agent).
  * A fork that never ran a program of its own keeps its parent's label; a thread
  * takes its process's label.
@@ -88,6 +91,35 @@ export function treeIndex(tree: ProcessTreeSnapshot): {
   return { byId, children, roots };
 }
 
+/** The names of a node's first program (a tool call's shell, before it ran CMD in its place). */
+function namesOfFirst(n: ProcessNode): string[] {
+  const x = n.execs[0];
+  return x ? programNames(x.path, x.argv) : namesOf(n);
+}
+
+/** Interpreters an agent CLI runs in (or is). */
+const INTERPRETER = /^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bun|deno|ruby[0-9.]*|java|perl[0-9.]*|php[0-9.]*)$/;
+
+/**
+ * An agent not in the list, known by what it does: the outermost long-lived interpreter
+ * (or any program) whose children include at least two shells, the tool calls of a loop.
+ */
+function agentByBehaviour(
+  tree: ProcessTreeSnapshot,
+  children: Map<string, ProcessNode[]>,
+  c: CompiledLabelRules,
+): ProcessNode | null {
+  let best: ProcessNode | null = null;
+  for (const n of tree.nodes) {
+    if (n.kind !== "process" || n.execs.length === 0) continue;
+    if (!namesOf(n).some((x) => INTERPRETER.test(x))) continue;
+    const shells = (children.get(n.id) ?? []).filter((k) => k.execs.length > 0 && namesOfFirst(k).some(c.shells));
+    if (shells.length < 2) continue;
+    if (best === null || (n.start_ts ?? 0) < (best.start_ts ?? 0)) best = n;
+  }
+  return best;
+}
+
 /** Sets `label` on every node; returns a new snapshot (the input is not changed). */
 export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabelRules): ProcessTreeSnapshot {
   const c = "sources" in rules ? compileLabelRules(rules) : rules;
@@ -95,9 +127,11 @@ export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabe
   const labels = new Map<string, ProcessLabel>();
   const agentIds = new Set(tree.nodes.filter((n) => agentName(n, c) !== null).map((n) => n.id));
   if (agentIds.size === 0) {
-    const root = roots[0];
+    const byBehaviour = agentByBehaviour(tree, children, c);
+    const root = byBehaviour ?? roots[0];
     if (root) agentIds.add(root.id);
   }
+  const toolCalls = new Set<string>();
 
   // Iterative walk: a deep chain of processes must not overflow the stack.
   const stack: Array<{ n: ProcessNode; parent: ProcessNode | null; underAgent: boolean }> = [];
@@ -109,10 +143,16 @@ export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabe
     let label: ProcessLabel;
     const names = namesOf(n);
     const parentLabel = parent ? labels.get(parent.id) : undefined;
+    const shellOfAgent = parentLabel === "Agent" && n.execs.length > 0 && namesOfFirst(n).some(c.shells);
     if (agentIds.has(n.id)) label = "Agent";
-    else if (n.execs.length === 0 && parentLabel) label = parentLabel;
+    else if (shellOfAgent) {
+      // The agent's tool call (`bash -c CMD`, even when bash ran CMD in its place).
+      label = "Tool";
+      toolCalls.add(n.id);
+    } else if (n.execs.length === 0 && parentLabel) label = parentLabel;
+    else if (parent && toolCalls.has(parent.id) && !names.some(c.shells)) label = "Tool";
     else if (names.some(c.system)) label = "SystemTool";
-    // Plumbing a wrapper shell runs is system work; when the shell is the agent itself, it is the agent's tool.
+    // Plumbing a shell runs is system work, unless that shell is the agent's tool call (above).
     else if (parent && parentLabel !== "Agent" && names.some(c.plumbing) && namesOf(parent).some(c.shells))
       label = "SystemTool";
     else if (underAgent) label = "Tool";

@@ -66,14 +66,33 @@ export interface WorkflowRule extends ArgvMatch {
 export const ACCESSES = ["read", "write", "truncate", "delete", "rename", "chmod", "exec"] as const;
 export type Access = (typeof ACCESSES)[number];
 
-export const DETECTORS = ["file", "exec", "syscall", "connect", "delete-count"] as const;
+export const DETECTORS = ["file", "exec", "syscall", "connect", "listen", "delete-count", "after"] as const;
 export type Detector = (typeof DETECTORS)[number];
+
+/** The catalogue's families, worst-first order of the report; titles for people. */
+export const FAMILIES = {
+  "credential-access": "Credential access",
+  exfiltration: "Exfiltration and command and control",
+  "defense-evasion": "Defense evasion",
+  persistence: "Persistence",
+  "privilege-escalation": "Privilege escalation",
+  impact: "Impact and supply chain",
+  other: "Other",
+} as const;
+export type Family = keyof typeof FAMILIES;
+const FAMILY_IDS = Object.keys(FAMILIES) as Family[];
 
 export interface RiskRule {
   id: string;
   severity: Severity;
   detector: Detector;
-  /** Reason template: {program} {pid} {path} {endpoint} {mode} {count} {call} {args} {writer}. */
+  /** Catalogue family (default "other"). */
+  family: Family;
+  /** MITRE ATT&CK technique id (T1552.001). */
+  technique?: string;
+  /** Severity of a refused or failed try at the same act; without it failures are not reported. */
+  attempt_severity?: Severity;
+  /** Reason template: {program} {pid} {path} {endpoint} {mode} {count} {call} {args} {writer} {paths} {first}. */
   reason?: string;
   disabled?: boolean;
   /** Only for evidence no other rule has claimed (e.g. "write outside project"). */
@@ -87,12 +106,18 @@ export interface RiskRule {
   other_process?: boolean;
   /** chmod: any of these mode bits set (octal). */
   mode_any?: number;
+  /** file: one finding per process for all the paths it touched (a sweep over /proc/*). */
+  sweep?: boolean;
   // file, exec, syscall, connect, delete-count: who does it
   programs?: string[];
   except_programs?: string[];
   // exec
   args_any?: string[];
   args_regex?: string;
+  /** exec: the parent process's program matches one of these globs. */
+  parents?: string[];
+  /** exec: the process's working folder matches one of these path globs. */
+  cwd?: string[];
   /** The executed file was written during the session (the download-then-execute chain). */
   written_in_session?: boolean;
   /** Severity when the file's writer talked to the network (a download). */
@@ -102,11 +127,14 @@ export interface RiskRule {
   built_by?: string[];
   /** Programs that run a file named in their arguments (`sh x.sh`): that counts as executing it. */
   interpreters?: string[];
-  // syscall
+  // syscall (args_regex is searched in the raw line's arguments)
   calls?: string[];
+  // after: a connection to a destination not contacted before the first finding of this family
+  after_family?: Family;
   // connect
   remote?: Remote;
   ports?: number[];
+  except_ports?: number[];
   // delete-count
   threshold?: number;
 }
@@ -247,23 +275,39 @@ function workflowRule(c: Checker, v: unknown, where: string): WorkflowRule {
 
 /** Keys that only make sense for some detectors. */
 const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
-  file: ["access", "paths", "except_paths", "outside_project", "other_process", "mode_any"],
+  file: ["access", "paths", "except_paths", "outside_project", "other_process", "mode_any", "sweep"],
   exec: [
     "paths",
     "except_paths",
     "args_any",
     "args_regex",
+    "parents",
+    "cwd",
     "written_in_session",
     "downloaded_severity",
     "built_severity",
     "built_by",
     "interpreters",
   ],
-  syscall: ["calls"],
-  connect: ["remote", "ports"],
-  "delete-count": ["threshold", "paths", "except_paths"],
+  syscall: ["calls", "args_regex"],
+  connect: ["remote", "ports", "except_ports"],
+  listen: ["remote", "ports", "except_ports"],
+  "delete-count": ["threshold", "paths", "except_paths", "outside_project"],
+  after: ["after_family", "remote", "ports", "except_ports"],
 };
-const COMMON_KEYS = ["id", "severity", "detector", "reason", "disabled", "fallback", "programs", "except_programs"];
+const COMMON_KEYS = [
+  "id",
+  "severity",
+  "detector",
+  "family",
+  "technique",
+  "attempt_severity",
+  "reason",
+  "disabled",
+  "fallback",
+  "programs",
+  "except_programs",
+];
 const RISK_KEYS = [...new Set([...COMMON_KEYS, ...Object.values(DETECTOR_KEYS).flat()])];
 
 function riskRule(c: Checker, v: unknown, where: string): RiskRule {
@@ -275,7 +319,19 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
   for (const k of Object.keys(o))
     if (!COMMON_KEYS.includes(k) && !DETECTOR_KEYS[detector].includes(k))
       c.fail(where, `'${k}' does not apply to detector '${detector}'`);
-  const r: RiskRule = { id, severity: c.oneOf(o.severity, `${where}.severity`, SEVERITIES), detector };
+  const r: RiskRule = {
+    id,
+    severity: c.oneOf(o.severity, `${where}.severity`, SEVERITIES),
+    detector,
+    family: o.family === undefined ? "other" : c.oneOf(o.family, `${where}.family`, FAMILY_IDS),
+  };
+  if (o.technique !== undefined) {
+    r.technique = c.str(o.technique, `${where}.technique`);
+    if (!/^T\d{4}(\.\d{3})?$/.test(r.technique)) c.fail(`${where}.technique`, "must be an ATT&CK id such as T1552.001");
+  }
+  if (o.attempt_severity !== undefined)
+    r.attempt_severity = c.oneOf(o.attempt_severity, `${where}.attempt_severity`, SEVERITIES);
+  if (o.after_family !== undefined) r.after_family = c.oneOf(o.after_family, `${where}.after_family`, FAMILY_IDS);
   if (o.reason !== undefined) r.reason = c.str(o.reason, `${where}.reason`);
   if (o.disabled !== undefined) r.disabled = c.bool(o.disabled, `${where}.disabled`);
   if (o.fallback !== undefined) r.fallback = c.bool(o.fallback, `${where}.fallback`);
@@ -290,9 +346,11 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     "built_by",
     "interpreters",
     "calls",
+    "parents",
+    "cwd",
   ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
-  for (const k of ["outside_project", "other_process", "written_in_session"] as const)
+  for (const k of ["outside_project", "other_process", "written_in_session", "sweep"] as const)
     if (o[k] !== undefined) r[k] = c.bool(o[k], `${where}.${k}`);
   if (o.mode_any !== undefined) r.mode_any = c.mode(o.mode_any, `${where}.mode_any`);
   if (o.args_regex !== undefined) r.args_regex = c.regex(o.args_regex, `${where}.args_regex`);
@@ -301,11 +359,13 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
   if (o.built_severity !== undefined)
     r.built_severity = c.oneOf(o.built_severity, `${where}.built_severity`, SEVERITIES);
   if (o.remote !== undefined) r.remote = c.oneOf(o.remote, `${where}.remote`, REMOTES);
-  if (o.ports !== undefined) {
-    if (!Array.isArray(o.ports)) c.fail(`${where}.ports`, "must be a list of port numbers");
-    r.ports = o.ports.map((p, i) => {
+  for (const k of ["ports", "except_ports"] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (!Array.isArray(v)) c.fail(`${where}.${k}`, "must be a list of port numbers");
+    r[k] = v.map((p, i) => {
       if (typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 65535)
-        c.fail(`${where}.ports[${i}]`, "must be a port number");
+        c.fail(`${where}.${k}[${i}]`, "must be a port number");
       return p;
     });
   }
@@ -315,6 +375,8 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     c.fail(where, "detector 'file' needs 'paths' or 'outside_project: true'");
   if (detector === "syscall" && !r.calls) c.fail(where, "detector 'syscall' needs 'calls'");
   if (detector === "delete-count" && !r.threshold) c.fail(where, "detector 'delete-count' needs 'threshold'");
+  if (detector === "after" && !r.after_family) c.fail(where, "detector 'after' needs 'after_family'");
+  if (r.fallback && detector !== "file") c.fail(where, "'fallback' only applies to detector 'file'");
   if (detector === "exec" && !r.paths && !r.programs && !r.args_any && !r.args_regex && !r.written_in_session)
     c.fail(where, "detector 'exec' needs paths, programs, args_any, args_regex or written_in_session");
   return r;

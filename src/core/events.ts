@@ -268,6 +268,12 @@ export interface RiskFinding {
   event_seqs: number[];
   /** seq numbers in actions.jsonl. */
   action_seqs: number[];
+  /** The rule's catalogue family ("credential-access", ...); absent in older records. */
+  family?: string;
+  /** The rule's MITRE ATT&CK technique id, when it has one. */
+  technique?: string;
+  /** True when the act was refused or failed (a try, reported at the rule's attempt severity). */
+  attempt?: boolean;
 }
 
 // ──────────────────────────── violations ─────────────────────────────

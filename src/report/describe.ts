@@ -24,6 +24,8 @@ export function commandText(m: ReportModel, n: ProcessNode, width: number): stri
     const parent = m.index.byId.get(n.parent_id);
     return `(fork of ${parent ? programName(parent) : "parent"})`;
   }
+  // Started before tracing, or its exec was not seen: say so rather than print nothing.
+  if (n.argv.length === 0) return n.exe ? `${n.exe} (exec not seen)` : "(program not seen: exec before tracing)";
   return shortCommand(n.argv, width);
 }
 

@@ -8,6 +8,7 @@
  * applied after layout, so it never changes the width.
  */
 
+import { FAMILIES } from "../classify/rules.js";
 import {
   AGENT_WORKFLOWS,
   type AgentWorkflow,
@@ -16,7 +17,7 @@ import {
   type Severity,
 } from "../core/events.js";
 import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
-import { type ReportModel, rankedRisks } from "./model.js";
+import { type ReportModel, riskGroups } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
 
 export interface HumanOptions {
@@ -158,11 +159,20 @@ interface Entry {
   nodes: ProcessNode[];
 }
 
-/** Children of a node, same-kind siblings folded together when there are many. */
+/**
+ * Children of a node, same-kind siblings folded together when there are many. Tools are
+ * folded only with the same command line: each different tool call the agent made stays
+ * on its own line (repeated housekeeping, such as the same `git status`, folds).
+ */
+function foldKey(k: ProcessNode): string {
+  const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+  return k.label === "Tool" ? `${key}|${k.argv.join("\0")}` : key;
+}
+
 function entriesOf(kids: readonly ProcessNode[]): Entry[] {
   const groups = new Map<string, ProcessNode[]>();
   for (const k of kids) {
-    const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+    const key = foldKey(k);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(k);
@@ -170,7 +180,7 @@ function entriesOf(kids: readonly ProcessNode[]): Entry[] {
   const out: Entry[] = [];
   const placed = new Set<string>();
   for (const k of kids) {
-    const key = `${k.label}|${k.workflows[0] ?? ""}|${programName(k)}|${k.execs.length > 0}`;
+    const key = foldKey(k);
     const g = groups.get(key) as ProcessNode[];
     if (g.length >= FOLD_MIN) {
       if (!placed.has(key)) out.push({ nodes: g });
@@ -322,15 +332,42 @@ function risks(m: ReportModel, o: Out): void {
     o.text("  privilege changes, outside connections or writes outside the project.");
     return;
   }
-  const ranked = rankedRisks(m.risks);
-  const shown = ranked.slice(0, 40);
-  for (const f of shown) {
-    const sev: Severity = f.severity;
-    o.para([["- "], [sev, sev], [` ${f.rule}: `]], printable(f.reason), "    ");
-    o.para([["    "]], evidence(f), "    ", "dim");
+  const counts = (list: readonly RiskFinding[]) =>
+    (["HIGH", "MEDIUM", "LOW"] as const)
+      .map((sev) => [sev, list.filter((f) => f.severity === sev).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([sev, n]) => `${n} ${sev}`)
+      .join(", ");
+  const tries = m.risks.filter((f) => f.attempt).length;
+  o.text(`${plural(m.risks.length, "finding")}: ${counts(m.risks)}${tries ? `; ${plural(tries, "attempt")}` : ""}`);
+  // Grouped by family, the family with the worst finding first; worst first inside each.
+  let budget = MAX_SHOWN;
+  for (const g of riskGroups(m.risks)) {
+    o.blank();
+    o.seg([
+      [familyTitle(g.family), "bold"],
+      [` — ${counts(g.findings)}`, "dim"],
+    ]);
+    const shown = g.findings.slice(0, Math.max(3, Math.min(PER_FAMILY, budget)));
+    budget -= shown.length;
+    for (const f of shown) {
+      const sev: Severity = f.severity;
+      const tag = `${f.attempt ? "attempt " : ""}${f.rule}${f.technique ? ` ${f.technique}` : ""}: `;
+      o.para([["- "], [sev, sev], [` ${tag}`]], printable(f.reason.replace(/^attempt \(([^)]*)\): /, "($1) ")), "    ");
+      o.para([["    "]], evidence(f), "    ", "dim");
+    }
+    if (g.findings.length > shown.length)
+      o.text(`  … ${plural(g.findings.length - shown.length, "more finding")} (--format json lists all)`, "dim");
   }
-  if (ranked.length > shown.length)
-    o.text(`… ${plural(ranked.length - shown.length, "more finding")} (--format json lists all)`, "dim");
+}
+
+/** Findings listed in all (the rest of each family is counted). */
+const MAX_SHOWN = 40;
+/** Findings listed per family before the rest is counted. */
+const PER_FAMILY = 8;
+
+function familyTitle(family: string): string {
+  return (FAMILIES as Record<string, string>)[family] ?? family;
 }
 
 function activity(m: ReportModel, o: Out): void {

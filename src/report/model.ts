@@ -183,6 +183,25 @@ export function rankedRisks(risks: readonly RiskFinding[]): RiskFinding[] {
   return [...risks].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.seq - b.seq);
 }
 
+/**
+ * Findings by catalogue family: the family holding the worst finding first (then the one
+ * with more findings), each family's findings worst first. Records without a family
+ * (older sessions) go under "other".
+ */
+export function riskGroups(risks: readonly RiskFinding[]): { family: string; findings: RiskFinding[] }[] {
+  const groups = new Map<string, RiskFinding[]>();
+  for (const f of rankedRisks(risks)) {
+    const k = f.family ?? "other";
+    const g = groups.get(k);
+    if (g) g.push(f);
+    else groups.set(k, [f]);
+  }
+  const worst = (g: RiskFinding[]) => severityRank(maxSeverity(g));
+  return [...groups]
+    .map(([family, findings]) => ({ family, findings }))
+    .sort((a, b) => worst(b.findings) - worst(a.findings) || b.findings.length - a.findings.length);
+}
+
 /** The agent nodes: labelled Agent, outermost first. */
 export function agentNodes(m: ReportModel): ProcessNode[] {
   return m.tree.nodes.filter((n) => n.kind === "process" && n.label === "Agent");

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync as read } from "node:fs";
 import { describe, it } from "node:test";
 import { classifyTree, labelTree } from "../../src/classify/labels.js";
 import { loadRules, mergeRules, parseRuleFile } from "../../src/classify/rules.js";
 import type { ProcessNode, ProcessTreeSnapshot } from "../../src/core/events.js";
-import { treeOf } from "./trees.js";
+import { treeFromLines, treeOf } from "./trees.js";
 
 const rules = loadRules();
 const byArgv = (t: ProcessTreeSnapshot, pred: (argv: string[]) => boolean): ProcessNode[] =>
@@ -40,12 +42,15 @@ describe("labels on the demo agent session", () => {
     assert.deepEqual([ut?.label, ut?.workflows[0]], ["Tool", "CodeGeneration"]);
   });
 
-  it("labels shells SystemTool and plumbing under a shell SystemTool, grep and find FileAnalysis tools", () => {
+  it("labels the agent's shells as its tool calls, and what runs in them (plumbing too) as tools", () => {
     const shells = byArgv(tree, (a) => prog(a) === "sh");
     assert.ok(shells.length >= 2);
-    for (const s of shells) assert.equal(s.label, "SystemTool");
+    const parentLabel = (n: ProcessNode) => tree.nodes.find((p) => p.id === n.parent_id)?.label;
+    for (const s of shells) assert.equal(s.label, parentLabel(s) === "Agent" ? "Tool" : "SystemTool", s.argv.join(" "));
+    assert.ok(shells.some((s) => s.label === "Tool"));
+    // `grep … | head -n 5` is one tool call: head is part of what the agent ran.
     const [head] = byArgv(tree, (a) => prog(a) === "head");
-    assert.equal(head?.label, "SystemTool");
+    assert.equal(head?.label, "Tool");
     for (const p of ["grep", "find"]) {
       const [n] = byArgv(tree, (a) => prog(a) === p);
       assert.deepEqual([n?.label, n?.workflows[0]], ["Tool", "FileAnalysis"], p);
@@ -115,5 +120,29 @@ describe("user rule files", () => {
     const [status] = byArgv(tree, (a) => a.includes("status"));
     assert.deepEqual(commit?.workflows.slice(0, 2), ["SecurityOperation", "RepositoryOperation"]);
     assert.deepEqual(status?.workflows, ["RepositoryOperation"]);
+  });
+});
+
+describe("an agent not in the list, known by behaviour", () => {
+  it("is the interpreter that runs its tool calls in shells, not the wrapper that started it", () => {
+    const dir = mkdtempSync("/tmp/capsule-behaviour-");
+    const out = `${dir}/t.strace`;
+    // A wrapper shell starts a Python "agent" that runs two tool calls through bash -c.
+    const agent =
+      "import subprocess\nfor c in ['ls > /dev/null', 'cat /etc/hostname | head -c 3']:\n  subprocess.run(['bash', '-c', c])\n";
+    const r = spawnSync("strace", ["-f", "-ttt", "-yy", "-o", out, "sh", "-c", `python3 -c "${agent}"; true`], {
+      env: { PATH: "/usr/bin:/bin" },
+      encoding: "utf8",
+    });
+    if (r.error) throw r.error;
+    const lines = read(out, "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
+    const tree = classifyTree(treeFromLines(lines), rules, null);
+    const label = (p: string) => byArgv(tree, (a) => prog(a) === p).map((n) => n.label);
+    assert.deepEqual(label("python3"), ["Agent"]);
+    assert.deepEqual(label("sh"), ["SystemTool"], "the shell that launched the agent is plumbing, not the agent");
+    assert.deepEqual(label("bash"), ["Tool", "Tool"], "each tool call");
+    assert.deepEqual(label("head"), ["Tool"], "plumbing in a tool call is part of it");
   });
 });

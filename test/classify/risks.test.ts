@@ -31,7 +31,7 @@ describe("risks of the demo agent session", () => {
   });
 
   it("finds the credential read with the open and reads of the key as evidence", () => {
-    const found = s.risks.filter((r) => r.rule === "credential-read");
+    const found = s.risks.filter((r) => r.rule === "cred-ssh-key");
     assert.equal(found.length, 1);
     const f = found[0] as RiskFinding;
     assert.equal(f.severity, "HIGH");
@@ -68,7 +68,7 @@ describe("risks of the demo agent session", () => {
   });
 
   it("finds the ~/.bashrc write as persistence", () => {
-    const [f, ...more] = s.risks.filter((r) => r.rule === "persistence");
+    const [f, ...more] = s.risks.filter((r) => r.rule === "persist-shell-rc");
     assert.ok(f);
     assert.equal(more.length, 0);
     const { events } = evidence(s, f);
@@ -147,11 +147,9 @@ describe("every rule family on a real traced shell session", () => {
   });
 
   it("finds the credential read and another process's environ, not its own", () => {
-    assert.equal(only("credential-read").length, 1);
+    assert.equal(only("cred-cloud").length, 1);
     assert.ok(
-      evidence(s, only("credential-read")[0] as RiskFinding).events.every((e) =>
-        e.abs_path?.endsWith(".aws/credentials"),
-      ),
+      evidence(s, only("cred-cloud")[0] as RiskFinding).events.every((e) => e.abs_path?.endsWith(".aws/credentials")),
     );
     const env = only("environ-read");
     assert.equal(env.length, 1, JSON.stringify(env));
@@ -166,7 +164,7 @@ describe("every rule family on a real traced shell session", () => {
   });
 
   it("finds persistence, the setuid bit, mass deletion and the capsule's own files", () => {
-    assert.match(only("persistence")[0]?.reason ?? "", /evil\.service/);
+    assert.match(only("persist-systemd")[0]?.reason ?? "", /evil\.service/);
     assert.match(only("setuid-bit")[0]?.reason ?? "", /suid.*04755/);
     const del = only("mass-delete");
     assert.equal(del.length, 1);
@@ -204,8 +202,12 @@ describe("every rule family on a real traced shell session", () => {
     assert.equal(only("download-exec").length, 2);
   });
 
-  it("finds the exec from /tmp, the outside connection attempt and the pipe into a shell", () => {
-    assert.match(only("exec-from-tmp")[0]?.reason ?? "", /capsule-test-exe/);
+  it("finds the outside connection attempt and the pipe into a shell, not a program that was in /tmp before", () => {
+    assert.equal(
+      s.risks.filter((r) => r.reason.includes("capsule-test-exe")).length,
+      0,
+      "a program that existed before the session is no download",
+    );
     assert.match(only("network-egress")[0]?.reason ?? "", /192\.0\.2\.1:9/);
     assert.match(only("pipe-to-shell")[0]?.reason ?? "", /curl.*\| sh/);
     for (const r of s.risks) evidence(s, r);

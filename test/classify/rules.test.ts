@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { compileNameGlobs, compilePathGlobs, isLoopback } from "../../src/classify/match.js";
-import { loadRules, parseRuleFile } from "../../src/classify/rules.js";
+import { FAMILIES, loadRules, parseRuleFile } from "../../src/classify/rules.js";
 import { CapsuleError } from "../../src/core/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "capsule-rules-"));
@@ -30,25 +30,22 @@ function loadError(text: string): CapsuleError {
 }
 
 describe("rule files", () => {
-  it("loads the shipped defaults with every required risk family", () => {
+  it("loads the shipped catalogue: every family with several rules, each with a technique and reason", () => {
     const r = loadRules();
-    const ids = r.risks.map((x) => x.id);
-    for (const id of [
-      "credential-read",
-      "environ-read",
-      "download-exec",
-      "exec-from-tmp",
-      "persistence",
-      "privilege-syscall",
-      "privilege-exec",
-      "network-egress",
-      "mass-delete",
-      "write-outside-project",
-      "history-tamper",
-      "history-disable",
-      "capsule-tamper",
-    ])
-      assert.ok(ids.includes(id), id);
+    const byFamily = new Map<string, string[]>();
+    for (const x of r.risks) {
+      assert.match(x.technique ?? "", /^T\d{4}(\.\d{3})?$/, `${x.id}: ATT&CK technique`);
+      assert.ok(x.reason && !x.reason.includes("\n"), `${x.id}: one-line reason`);
+      assert.notEqual(x.family, "other", `${x.id}: family`);
+      byFamily.set(x.family, [...(byFamily.get(x.family) ?? []), x.id]);
+    }
+    for (const f of Object.keys(FAMILIES).filter((f) => f !== "other"))
+      assert.ok((byFamily.get(f) ?? []).length >= 4, `${f}: ${byFamily.get(f)?.join(", ")}`);
+    for (const id of ["cred-ssh-key", "environ-read", "exfil-after-secret", "download-exec", "persist-shell-rc"])
+      assert.ok(
+        r.risks.some((x) => x.id === id),
+        id,
+      );
     assert.ok(r.agents.some((a) => a.name === "Claude Code"));
   });
 

@@ -9,6 +9,11 @@ export const CORPUS = new URL("../fixtures/corpus/", import.meta.url).pathname;
 export function treeOf(file: string): ProcessTreeSnapshot {
   const lines = readFileSync(`${CORPUS}${file}`, "utf8").split("\n");
   if (lines.at(-1) === "") lines.pop();
+  return treeFromLines(lines);
+}
+
+/** The process tree of strace lines. */
+export function treeFromLines(lines: readonly string[]): ProcessTreeSnapshot {
   const raws: RawLine[] = lines.map((line, seq) => ({ seq, line, src: null }));
   const parser = createStraceParser();
   const tracker = createTracker();

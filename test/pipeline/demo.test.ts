@@ -30,8 +30,8 @@ test("capsule demo: the agent, its tools, and the three risky things it does", (
   const find = (rule: string, pathEnd: string) =>
     risks.filter((f) => f.rule === rule && f.event_seqs.some((s) => bySeq.get(s)?.abs_path?.endsWith(pathEnd)));
 
-  assert.equal(find("credential-read", "/.ssh/id_ed25519").length, 1);
-  assert.equal(find("persistence", "/.bashrc").length, 1);
+  assert.equal(find("cred-ssh-key", "/.ssh/id_ed25519").length, 1);
+  assert.equal(find("persist-shell-rc", "/.bashrc").length, 1);
   // the download is one HIGH finding whose evidence is the whole chain: curl's write, the chmod, the exec
   const dl = find("download-exec", "/install.sh");
   assert.equal(dl.length, 1);

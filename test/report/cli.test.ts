@@ -112,7 +112,7 @@ describe("capsule report and capsule export", () => {
     assert.match(readme[0].reason, /read the app .*src\/app\.py/);
     assert.ok(readme[0].event_seqs.length > 0);
     // the defaults still hold, re-found the same way
-    for (const rule of ["credential-read", "download-exec", "persistence"])
+    for (const rule of ["cred-ssh-key", "download-exec", "persist-shell-rc"])
       assert.ok(
         doc.risks.some((f: { rule: string }) => f.rule === rule),
         rule,

@@ -48,8 +48,8 @@ describe("reports of imported sessions", () => {
     assert.match(text, /\[TOOL:NetworkCommunication\] curl /);
     assert.match(text, /\[TOOL:CodeGeneration\] python3 -m unittest/);
     assert.match(text, /^Risk Assessment: HIGH$/m);
-    for (const rule of ["credential-read", "download-exec", "persistence"])
-      assert.match(text, new RegExp(`- HIGH ${rule}: `));
+    for (const rule of ["cred-ssh-key", "download-exec", "persist-shell-rc"])
+      assert.match(text, new RegExp(`- HIGH ${rule} T[0-9.]+: `));
 
     const doc = JSON.parse(await report("report", "--format", "json", dir));
     const chain = doc.risks.filter((r: { rule: string }) => r.rule === "download-exec");

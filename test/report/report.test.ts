@@ -50,7 +50,7 @@ describe("human report of the demo agent session", () => {
     for (const n of m.tree.nodes.filter((x) => x.argv[0] === "git"))
       assert.match(text, new RegExp(`[├└]── \\[TOOL:RepositoryOperation\\] git .*\\(PID ${n.pid}\\) ✓`));
     assert.match(text, /\[TOOL:NetworkCommunication\] curl /);
-    assert.match(text, /\[SYSTEM\] sh -c /);
+    assert.match(text, /\[TOOL[^\]]*\] sh -c "grep/); // the agent's tool call, shown as such
     assert.match(text, /│ {3}[├└]── /);
     assert.match(text, /✗ 255/);
   });
@@ -71,7 +71,7 @@ describe("human report of the demo agent session", () => {
       const line = text.slice(text.lastIndexOf("\n", at) + 1, text.indexOf("\n", at));
       assert.match(line, new RegExp(`pid ${f.pid} · risk #${f.seq} · events #${f.event_seqs[0]}`));
     }
-    assert.match(text, /HIGH download-exec: \/tmp\/capsule-dl\.sh/);
+    assert.match(text, /HIGH download-exec T1105: \/tmp\/capsule-dl\.sh/);
   });
 
   it("colours tags and status only when asked, without changing the layout", () => {

@@ -1,0 +1,126 @@
+/**
+ * The written-then-executed chain: a file written in this session (by a process that had
+ * talked to the network: a download) that is then run, directly or handed to an
+ * interpreter (`sh /tmp/x.sh`). One finding holds the write(s), the chmod that made it
+ * executable and the exec. A program that existed before the session is never part of it.
+ *
+ * State: the files written in the session, their writer and chmod, at most MAX_WRITTEN
+ * (the least recently written forgotten first).
+ */
+import type { EnhancedEvent, ProcessTreeSnapshot } from "../../core/events.js";
+import { execPath, type FileAccess } from "../facts.js";
+import { basenameOf, normalizePath } from "../match.js";
+import { BoundedMap } from "./bounded.js";
+import { type CompiledRule, octal, programsPass } from "./compile.js";
+import type { FindingSink } from "./findings.js";
+import type { Procs } from "./procs.js";
+
+export const MAX_WRITTEN = 10_000;
+
+interface Written {
+  pid: number;
+  writer: string;
+  downloaded: boolean;
+  seqs: number[];
+  chmod: { pid: number; program: string; seq: number; mode: number } | null;
+}
+
+export function createChainDetector(rules: readonly CompiledRule[], procs: Procs, sink: FindingSink) {
+  const chains = rules.filter((c) => c.rule.detector === "exec" && c.rule.written_in_session);
+  const written = new BoundedMap<string, Written>(MAX_WRITTEN);
+  const reported = new Set<string>(); // rule|path, at most one per written path
+
+  // The traced root is the agent: what it writes after talking to its API is code it
+  // generated, not a download (its own run of such a file is still reported, as written).
+  const downloads = (pid: number) => procs.online(pid) && pid !== procs.rootPid;
+
+  const remember = (path: string, e: EnhancedEvent) => {
+    const w = written.get(path);
+    if (w && w.pid === e.pid) {
+      if (w.seqs.length < 8) w.seqs.push(e.seq);
+      w.downloaded ||= downloads(e.pid);
+      written.set(path, w);
+    } else {
+      written.set(path, {
+        pid: e.pid,
+        writer: procs.name(e.pid),
+        downloaded: downloads(e.pid),
+        seqs: [e.seq],
+        chmod: null,
+      });
+    }
+    sink.watch(e.seq);
+  };
+
+  const finding = (c: CompiledRule, path: string, pid: number, program: string, execSeqs: number[]): void => {
+    const w = written.get(path);
+    if (!w || !programsPass(c, [program, basenameOf(path)])) return;
+    const r = c.rule;
+    // Build and install tools come first: running what a compiler or pip produced is routine.
+    const severity =
+      c.builtBy?.(w.writer) === true
+        ? (r.built_severity ?? r.severity)
+        : w.downloaded
+          ? (r.downloaded_severity ?? r.severity)
+          : r.severity;
+    let writer = `${w.downloaded ? "downloaded" : "written"} by ${w.writer} (pid ${w.pid})`;
+    const ch = w.chmod;
+    if (ch) writer += `, made executable by ${ch.program} (pid ${ch.pid}, chmod ${octal(ch.mode)})`;
+    reported.add(`${r.id}|${path}`);
+    if (reported.size > MAX_WRITTEN) reported.clear();
+    sink.add({
+      c,
+      key: path,
+      pid,
+      vars: { program, pid: String(pid), path, writer },
+      seqs: [...w.seqs, ...(ch ? [ch.seq] : []), ...execSeqs],
+      severity,
+    });
+  };
+
+  return {
+    /** Writes, moves into place and chmods are remembered; an exec of a written file is the chain. */
+    event(e: EnhancedEvent, files: readonly FileAccess[]) {
+      const [first, second] = files;
+      // A file moved into place (`curl -o x.part && mv x.part x`) keeps who wrote it.
+      const moved = files.length === 2 && first?.access.includes("rename") ? written.get(first.path) : undefined;
+      if (moved && first && second) {
+        written.delete(first.path);
+        written.set(second.path, { ...moved, seqs: [...moved.seqs, e.seq].slice(-8), chmod: null });
+        sink.watch(e.seq);
+      }
+      for (const { path, access } of files) {
+        if (access.includes("write") && e.resource_type !== "DIR" && !(moved && path === second?.path))
+          remember(path, e);
+        const w = access.includes("chmod") ? written.get(path) : undefined;
+        if (w && e.perm_bits !== null && (e.perm_bits & 0o111) !== 0) {
+          w.chmod = { pid: e.pid, program: procs.name(e.pid), seq: e.seq, mode: e.perm_bits };
+          sink.watch(e.seq);
+        }
+      }
+      const exe = execPath(e);
+      if (exe !== null) for (const c of chains) finding(c, exe, e.pid, procs.name(e.pid), [e.seq]);
+    },
+    /** `sh /tmp/x.sh`, `python3 dl.py`: an interpreter given a downloaded file. */
+    end(tree: ProcessTreeSnapshot, execSeq: (eventSeq: number) => number | undefined) {
+      for (const n of tree.nodes) {
+        if (n.kind !== "process") continue;
+        for (const x of n.execs) {
+          const names = [basenameOf(x.path), basenameOf(x.argv[0] ?? x.path)];
+          const s = execSeq(x.event_seq);
+          for (const c of chains) {
+            if (!c.interpreters || !names.some(c.interpreters)) continue;
+            for (const a of x.argv.slice(1)) {
+              if (a.startsWith("-")) continue;
+              const p = normalizePath(a, n.cwd);
+              const w = written.get(p);
+              if (p !== x.path && w?.downloaded && !reported.has(`${c.rule.id}|${p}`))
+                finding(c, p, n.pid, names[1] ?? names[0] ?? "a process", s === undefined ? [] : [s]);
+            }
+          }
+        }
+      }
+    },
+    memory: () => ({ written: written.size, reported: reported.size }),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * delete-count rules: one process deleting at least `threshold` files (files of the project
+ * always count, even where except_paths would leave them out). A process's count is
+ * decided when it exits, so only live processes are counted at any time.
+ */
+import type { EnhancedEvent } from "../../core/events.js";
+import { isInside } from "../match.js";
+import { BoundedMap } from "./bounded.js";
+import { type CompiledRule, programsPass } from "./compile.js";
+import { type FindingSink, MAX_EVIDENCE } from "./findings.js";
+import type { Procs } from "./procs.js";
+import { MAX_PROCESSES } from "./procs.js";
+
+interface Count {
+  c: CompiledRule;
+  pid: number;
+  program: string;
+  count: number;
+  seqs: number[];
+}
+
+export function createDeleteDetector(rules: readonly CompiledRule[], procs: Procs, sink: FindingSink) {
+  const deleteRules = rules.filter((c) => c.rule.detector === "delete-count");
+  const counts = new BoundedMap<string, Count>(MAX_PROCESSES);
+
+  const decide = (k: string, d: Count) => {
+    counts.delete(k);
+    if (d.count < (d.c.rule.threshold ?? Number.POSITIVE_INFINITY)) return;
+    const vars = { program: d.program, pid: String(d.pid), count: String(d.count) };
+    sink.add({ c: d.c, key: String(d.pid), pid: d.pid, vars, seqs: d.seqs });
+  };
+
+  return {
+    deleted(e: EnhancedEvent, path: string) {
+      const project = procs.projectDir;
+      const inProject = project !== null && isInside(path, project);
+      for (const c of deleteRules) {
+        if (c.paths && !c.paths(path)) continue;
+        if (!inProject && c.except?.(path)) continue;
+        if (c.rule.outside_project && inProject) continue;
+        if (!programsPass(c, procs.names(e.pid))) continue;
+        const key = `${c.rule.id}|${e.pid}`;
+        let d = counts.get(key);
+        if (!d) counts.set(key, (d = { c, pid: e.pid, program: procs.name(e.pid), count: 0, seqs: [] }));
+        d.count++;
+        if (d.seqs.length < MAX_EVIDENCE) {
+          d.seqs.push(e.seq);
+          sink.watch(e.seq);
+        }
+      }
+    },
+    /** A process exited: its counts are final. */
+    ended(pid: number) {
+      for (const c of deleteRules) {
+        const k = `${c.rule.id}|${pid}`;
+        const d = counts.get(k);
+        if (d) decide(k, d);
+      }
+    },
+    end() {
+      for (const [k, d] of [...counts.entries()]) decide(k, d);
+    },
+    memory: () => ({ deleteCounts: counts.size }),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * File rules: an access (read, write, truncate, delete, rename, chmod) to a path. A refused
+ * access is the same act tried (an attempt). `fallback` rules only see accesses no other
+ * rule claimed; `sweep` rules make one finding per process listing every path.
+ * Stateless apart from the shared path-verdict cache.
+ */
+import type { EnhancedEvent } from "../../core/events.js";
+import { type FileAccess, fileAccesses, refusal, refusedAccesses } from "../facts.js";
+import { isInside } from "../match.js";
+import { type CompiledRule, octal, programsPass } from "./compile.js";
+import type { FindingSink } from "./findings.js";
+import type { Procs } from "./procs.js";
+
+export function createFileDetector(
+  rules: readonly CompiledRule[],
+  pathOk: (c: CompiledRule, path: string) => boolean,
+  procs: Procs,
+  sink: FindingSink,
+) {
+  const file = rules.filter((c) => c.rule.detector === "file");
+  const main = file.filter((c) => !c.rule.fallback);
+  const fallback = file.filter((c) => c.rule.fallback);
+
+  const evaluate = (c: CompiledRule, e: EnhancedEvent, files: readonly FileAccess[], attempt: string | null) => {
+    const r = c.rule;
+    const pid = e.pid;
+    let hit = false;
+    for (const f of files) {
+      const path = f.path;
+      if (!f.access.some((a) => c.access.has(a))) continue;
+      if (!pathOk(c, path) || !programsPass(c, procs.names(pid))) continue;
+      const project = procs.projectDir;
+      if (r.outside_project && (project === null || isInside(path, project))) continue;
+      if (r.other_process) {
+        const m = /^\/proc\/(\d+)\//.exec(path);
+        if (!m || Number(m[1]) === pid || Number(m[1]) === e.tid) continue;
+      }
+      let mode = "";
+      if (r.mode_any !== undefined) {
+        if (!f.access.includes("chmod") || e.perm_bits === null || (e.perm_bits & r.mode_any) === 0) continue;
+        mode = octal(e.perm_bits);
+      }
+      const vars = { program: procs.name(pid), pid: String(pid), path, mode };
+      sink.add({
+        c,
+        key: r.sweep ? String(pid) : `${pid}|${path}`,
+        pid,
+        vars,
+        seqs: [e.seq],
+        attempt: attempt ?? undefined,
+        item: r.sweep ? path : undefined,
+        hold: r.sweep,
+      });
+      hit = true;
+    }
+    return hit;
+  };
+
+  return {
+    event(e: EnhancedEvent) {
+      const refused = refusal(e);
+      const files = refused === null ? fileAccesses(e) : refusedAccesses(e);
+      if (files.length === 0) return;
+      let claimed = false;
+      for (const c of main) if (evaluate(c, e, files, refused)) claimed = true;
+      if (!claimed) for (const c of fallback) evaluate(c, e, files, refused);
+    },
+  };
+}

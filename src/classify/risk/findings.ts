@@ -1,0 +1,239 @@
+/**
+ * Where detectors put what they found. A finding is drafted from hits (one per rule and
+ * key: process and resource), held until the actions covering its events have arrived so it
+ * can name them, and then emitted. Past PER_RULE_LIMIT findings of one rule the rest are
+ * summed up in one finding. A rule's sweep drafts (one per process) are held until that
+ * process exits, so the one finding lists everything it touched.
+ *
+ * Bounded: drafts are at most PER_RULE_LIMIT per rule; what was already reported, the
+ * events waiting for their action and the actions known are LRU maps.
+ */
+import type { Action, RiskFinding, Severity } from "../../core/events.js";
+import type { Family, RiskRule } from "../rules.js";
+import { BoundedMap, BoundedSet } from "./bounded.js";
+import type { CompiledRule } from "./compile.js";
+
+/** Evidence kept per finding. */
+export const MAX_EVIDENCE = 32;
+/** Findings per rule before the rest are summed up. */
+export const PER_RULE_LIMIT = 100;
+/** Event→action links, waiting events and reported keys remembered. */
+export const MEMORY_LIMIT = 65_536;
+/** Items a sweep's reason lists by name. */
+const SHOWN_ITEMS = 4;
+
+export type Vars = Partial<
+  Record<
+    "program" | "pid" | "path" | "endpoint" | "mode" | "count" | "call" | "args" | "writer" | "paths" | "first",
+    string
+  >
+>;
+
+export interface Hit {
+  c: CompiledRule;
+  /** What makes two hits one finding (process and resource). */
+  key: string;
+  pid: number | null;
+  vars: Vars;
+  seqs: readonly number[];
+  /** Failed or refused: why ("EACCES", "exit 128"); the rule's attempt severity applies. */
+  attempt?: string;
+  /** The rule's severity as this hit's context sets it (the chain's downloaded/built). */
+  severity?: Severity;
+  /** A sweep's item (a path), listed in the reason. */
+  item?: string;
+  /** Held until `release(pid)` or the end (sweeps). */
+  hold?: boolean;
+}
+
+interface Draft {
+  key: string;
+  c: CompiledRule;
+  severity: Severity;
+  vars: Vars;
+  pid: number | null;
+  attempt: string | null;
+  events: number[];
+  items: string[];
+  itemCount: number;
+  hold: boolean;
+}
+
+const DEFAULT_REASON: Record<RiskRule["detector"], string> = {
+  file: "{program} (pid {pid}) touched {path}",
+  exec: "{program} (pid {pid}) ran {path}",
+  syscall: "{program} (pid {pid}) called {call}",
+  connect: "{program} (pid {pid}) connected to {endpoint}",
+  listen: "{program} (pid {pid}) listened on {endpoint}",
+  "delete-count": "{program} (pid {pid}) deleted {count} files",
+  after: "{program} (pid {pid}) connected to {endpoint} after {first}",
+};
+
+/** Fills `{name}` placeholders; the result is one line. */
+export function fillReason(template: string, vars: Vars): string {
+  return template
+    .replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? (vars[k as keyof Vars] ?? m) : m))
+    .replace(/[\r\n\t]+/g, " ");
+}
+
+export interface FindingSink {
+  add(hit: Hit): void;
+  /** Called with the family and evidence of each new finding that is not an attempt. */
+  onFinding(listener: (family: Family, seqs: readonly number[], what: string) => void): void;
+  /** Remember which action covers `seq` when it arrives. */
+  watch(seq: number): void;
+  pushActions(actions: readonly Action[]): void;
+  /** A process ended: its held drafts may go. */
+  release(pid: number): void;
+  /** Drafts whose every event has its action. */
+  ready(): RiskFinding[];
+  /** Everything still held, and the summed-up overflow. */
+  flush(): RiskFinding[];
+  /** Sizes of what is remembered (for tests of the bound). */
+  memory(): Record<string, number>;
+}
+
+export function createFindingSink(): FindingSink {
+  let nextSeq = 0;
+  const pending = new Map<string, Draft>();
+  const done = new BoundedSet<string>(MEMORY_LIMIT);
+  const wanted = new BoundedSet<number>(MEMORY_LIMIT);
+  const actionOf = new BoundedMap<number, number>(MEMORY_LIMIT);
+  const perRule = new Map<string, number>();
+  const overflow = new Map<string, { c: CompiledRule; count: number; events: number[] }>();
+  const listeners: Array<(family: Family, seqs: readonly number[], what: string) => void> = [];
+
+  const watch = (s: number) => {
+    if (!actionOf.has(s)) wanted.add(s);
+  };
+
+  const severityOf = (h: Hit): Severity =>
+    h.attempt !== undefined ? (h.c.rule.attempt_severity ?? "LOW") : (h.severity ?? h.c.rule.severity);
+
+  const emit = (d: Draft): RiskFinding => {
+    pending.delete(d.key);
+    done.add(d.key);
+    const r = d.c.rule;
+    const vars: Vars = { ...d.vars };
+    if (d.itemCount > 0) {
+      const more = d.itemCount - d.items.length;
+      vars.count = String(d.itemCount);
+      vars.paths = d.items.join(", ") + (more > 0 ? ` and ${more} more` : "");
+    }
+    let reason = fillReason(r.reason ?? DEFAULT_REASON[r.detector], vars);
+    if (d.attempt !== null) reason = `attempt (${d.attempt}): ${reason}`;
+    const events = [...d.events].sort((a, b) => a - b);
+    const actions = new Set<number>();
+    for (const s of events) {
+      const a = actionOf.get(s);
+      if (a !== undefined) actions.add(a);
+    }
+    const f: RiskFinding = {
+      seq: nextSeq++,
+      rule: r.id,
+      severity: d.severity,
+      reason,
+      pid: d.pid,
+      event_seqs: events,
+      action_seqs: [...actions].sort((a, b) => a - b),
+      family: r.family,
+    };
+    if (r.technique) f.technique = r.technique;
+    if (d.attempt !== null) f.attempt = true;
+    return f;
+  };
+
+  return {
+    add(h) {
+      if (h.attempt !== undefined && h.c.rule.attempt_severity === undefined) return;
+      const r = h.c.rule;
+      const key = `${r.id}|${h.attempt !== undefined ? "try" : ""}|${h.key}`;
+      if (done.has(key)) return;
+      let d = pending.get(key);
+      if (!d) {
+        const n = perRule.get(r.id) ?? 0;
+        if (n >= PER_RULE_LIMIT) {
+          let o = overflow.get(r.id);
+          if (!o) overflow.set(r.id, (o = { c: h.c, count: 0, events: [] }));
+          o.count++;
+          for (const s of h.seqs) if (o.events.length < MAX_EVIDENCE) o.events.push(s);
+          done.add(key);
+          return;
+        }
+        perRule.set(r.id, n + 1);
+        d = {
+          key,
+          c: h.c,
+          severity: severityOf(h),
+          vars: h.vars,
+          pid: h.pid,
+          attempt: h.attempt ?? null,
+          events: [],
+          items: [],
+          itemCount: 0,
+          hold: h.hold === true,
+        };
+        pending.set(key, d);
+        if (d.attempt === null) for (const l of listeners) l(r.family, h.seqs, h.vars.path ?? h.vars.args ?? r.id);
+      }
+      if (h.item !== undefined && !d.items.includes(h.item)) {
+        d.itemCount++;
+        if (d.items.length < SHOWN_ITEMS) d.items.push(h.item);
+      }
+      for (const s of h.seqs) {
+        if (d.events.length >= MAX_EVIDENCE || d.events.includes(s)) continue;
+        d.events.push(s);
+        watch(s);
+      }
+    },
+    onFinding(l) {
+      listeners.push(l);
+    },
+    watch,
+    pushActions(actions) {
+      for (const a of actions)
+        for (const s of a.event_seqs)
+          if (wanted.has(s)) {
+            actionOf.set(s, a.seq);
+            wanted.delete(s);
+          }
+    },
+    release(pid) {
+      for (const d of pending.values()) if (d.hold && d.pid === pid) d.hold = false;
+    },
+    ready() {
+      const out: RiskFinding[] = [];
+      for (const d of [...pending.values()]) if (!d.hold && d.events.every((s) => actionOf.has(s))) out.push(emit(d));
+      return out;
+    },
+    flush() {
+      const out: RiskFinding[] = [];
+      for (const d of [...pending.values()]) out.push(emit(d));
+      for (const [rule, o] of overflow) {
+        const f: RiskFinding = {
+          seq: nextSeq++,
+          rule,
+          severity: o.c.rule.severity,
+          reason: `${o.count} more findings of rule ${rule} (one per process and resource; not listed one by one)`,
+          pid: null,
+          event_seqs: [...o.events].sort((a, b) => a - b),
+          action_seqs: [...new Set(o.events.map((s) => actionOf.get(s)).filter((a) => a !== undefined))].sort(
+            (a, b) => a - b,
+          ),
+          family: o.c.rule.family,
+        };
+        if (o.c.rule.technique) f.technique = o.c.rule.technique;
+        out.push(f);
+      }
+      overflow.clear();
+      return out;
+    },
+    memory: () => ({
+      pending: pending.size,
+      done: done.size,
+      wanted: wanted.size,
+      actionOf: actionOf.size,
+      overflow: overflow.size,
+    }),
+  };
+}

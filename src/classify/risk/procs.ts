@@ -1,0 +1,80 @@
+/**
+ * What the risk detectors know of the session's processes while events stream: each
+ * live process's program name and whether it made a connection. A process is forgotten
+ * when it exits (and past a bound, the least recently seen first).
+ */
+import type { EnhancedEvent } from "../../core/events.js";
+import { connectionOf, execPath } from "../facts.js";
+import { basenameOf } from "../match.js";
+import { BoundedMap } from "./bounded.js";
+
+export const MAX_PROCESSES = 16_384;
+
+export interface Procs {
+  /** The traced root's pid (the first event's), null before any event. */
+  readonly rootPid: number | null;
+  /** The project folder: given, or the first cwd seen. */
+  readonly projectDir: string | null;
+  observe(e: EnhancedEvent): void;
+  /** The program it runs now. */
+  name(pid: number): string;
+  /** Every program it ran (`npm` then `node` for `#!/usr/bin/env node`): rules' program tests see all. */
+  names(pid: number): readonly string[];
+  /** Made a successful inet connection (a download, when it writes a file). */
+  online(pid: number): boolean;
+  ended(pid: number): void;
+  readonly size: number;
+}
+
+export function createProcs(projectDir: string | null): Procs {
+  const live = new BoundedMap<number, { names: string[]; online: boolean; inherited: boolean }>(MAX_PROCESSES);
+  const NONE = ["a process"];
+  let rootPid: number | null = null;
+  let project = projectDir;
+  const entry = (pid: number) => {
+    let p = live.get(pid);
+    if (!p) live.set(pid, (p = { names: [], online: false, inherited: false }));
+    return p;
+  };
+  return {
+    get rootPid() {
+      return rootPid;
+    },
+    get projectDir() {
+      return project;
+    },
+    get size() {
+      return live.size;
+    },
+    observe(e) {
+      if (rootPid === null) rootPid = e.pid;
+      if (project === null && e.cwd) project = e.cwd;
+      // A fork goes by its parent's names until it execs.
+      if (!live.has(e.pid) && e.ppid !== null) {
+        const parent = live.get(e.ppid);
+        if (parent) live.set(e.pid, { names: [...parent.names], online: false, inherited: true });
+      }
+      const exe = execPath(e);
+      if (exe !== null) {
+        const p = entry(e.pid);
+        if (p.inherited) {
+          p.names = [];
+          p.inherited = false;
+        }
+        p.names.push(basenameOf(exe));
+        if (p.names.length > 4) p.names.shift();
+      } else if (e.exe_path && !live.has(e.pid)) entry(e.pid).names.push(basenameOf(e.exe_path));
+      const conn = connectionOf(e);
+      if (conn && conn.failed === null) entry(e.pid).online = true;
+    },
+    name: (pid) => live.get(pid)?.names.at(-1) ?? "a process",
+    names: (pid) => {
+      const n = live.get(pid)?.names;
+      return n && n.length > 0 ? n : NONE;
+    },
+    online: (pid) => live.get(pid)?.online === true,
+    ended(pid) {
+      live.delete(pid);
+    },
+  };
+}
