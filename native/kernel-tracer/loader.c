@@ -260,3 +260,16 @@ int main(int argc, char **argv)
 	capsule_tracer_bpf__destroy(skel);
 	return out_broken ? 1 : 0;
 }
+
+/* the offsets src/parse/kernel/layout.ts reads */
+_Static_assert(sizeof(struct rec_hdr) == 24, "rec_hdr");
+_Static_assert(sizeof(struct rec_syscall) == 256, "rec_syscall");
+_Static_assert(__builtin_offsetof(struct rec_syscall, sock) == 184, "rec_syscall.sock");
+_Static_assert(__builtin_offsetof(struct rec_syscall, io) == 232, "rec_syscall.io");
+_Static_assert(sizeof(struct rec_exec) == 152, "rec_exec");
+_Static_assert(__builtin_offsetof(struct rec_exec, argc) == 128, "rec_exec.argc");
+_Static_assert(sizeof(struct rec_exit) == 32, "rec_exit");
+_Static_assert(sizeof(struct rec_io) == 56, "rec_io");
+_Static_assert(sizeof(struct rec_signal) == 40, "rec_signal");
+_Static_assert(sizeof(struct rec_start) == 48, "rec_start");
+_Static_assert(sizeof(struct rec_lost) == 40, "rec_lost");

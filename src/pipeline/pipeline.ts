@@ -54,7 +54,7 @@ export interface PipelineOptions {
  * Stages end upstream first; the sink is flushed and sealed by the caller.
  */
 export async function runPipeline(
-  input: AsyncIterable<string[] | RawLine[]>,
+  input: AsyncIterable<string[] | RawLine[] | ParsedItem[]>,
   stages: Stages,
   sink: RecordSink,
   opts: PipelineOptions = {},
@@ -130,7 +130,20 @@ export async function runPipeline(
   for await (const batch of input) {
     if (batch.length === 0) continue;
     let raws: RawLine[];
-    if (typeof batch[0] === "string") {
+    let decoded: ParsedItem[] | null = null;
+    if (typeof batch[0] === "object" && "event" in batch[0]) {
+      // a tracer that decoded its own records: their canonical lines are the raw lines
+      decoded = batch as ParsedItem[];
+      raws = [];
+      for (const item of decoded) {
+        const ev = item.event;
+        ev.raw = [];
+        for (const line of item.lines) {
+          ev.raw.push(seq);
+          raws.push({ seq: seq++, line, src: null });
+        }
+      }
+    } else if (typeof batch[0] === "string") {
       raws = new Array<RawLine>(batch.length);
       const redact = stages.redact;
       for (let i = 0; i < batch.length; i++) {
@@ -147,7 +160,7 @@ export async function runPipeline(
     }
     counts.lines += raws.length;
     sink.append("raw", raws.map(rawRecord));
-    await handleItems(await stages.parser.push(raws));
+    await handleItems(decoded ?? (await stages.parser.push(raws)));
     counts.parse_errors = stages.parser.stats.parseErrors;
     treeDirty = true;
     opts.progress?.(counts);

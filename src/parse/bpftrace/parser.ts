@@ -16,25 +16,13 @@ import type {
   SyscallEvent,
 } from "../../core/events.js";
 import type { Stage } from "../../core/stage.js";
-import { type ArgContext, type CallValues, callArgs, dirfdArg, num, ptr, str, sym } from "./args.js";
+import { type ArgContext, type CallValues, callArgs, dirfdArg, forkArgs, num, str, sym } from "./args.js";
 import { CALLS_BY_NAME, type CallSpec, stringParams } from "./format.js";
 import { type Head, scanHead } from "./line.js";
 import { resolvePathText } from "./paths.js";
 import { TaskState } from "./state.js";
 import { type QuotedString, readQuoted } from "./strings.js";
-import {
-  AT_FDCWD,
-  atFlags,
-  CLONE_CHILD_SETTID_OR_CLEAR,
-  CLONE_PARENT_SETTID,
-  CLONE_SETTLS,
-  clone3Flags,
-  cloneFlags,
-  errnoOf,
-  O_CLOEXEC,
-  siCodeName,
-  signalName,
-} from "./symbols.js";
+import { AT_FDCWD, atFlags, errnoOf, O_CLOEXEC, siCodeName, signalName } from "./symbols.js";
 
 export interface BpftraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first line's time becomes t0. */
@@ -404,32 +392,9 @@ class Parser implements BpftraceParser {
   private fork(r: RawLine, ev: SyscallEvent, t: readonly string[]): void {
     const tid = ev.pid;
     const child = ev.errno === null ? Number(ev.ret) : 0;
-    let flags = 0;
-    if (ev.call === "clone") {
-      flags = Number(BigInt.asUintN(32, BigInt(t[0] ?? 0)));
-      const args: Arg[] = [
-        { ...ptr(t[1] ?? 0), name: "child_stack" },
-        { ...sym(cloneFlags(flags)), name: "flags" },
-      ];
-      if (flags & CLONE_PARENT_SETTID)
-        args.push({ k: "array", items: [num(child)], truncated: false, negated: false, name: "parent_tid" });
-      if (flags & CLONE_SETTLS) args.push({ ...ptr(t[4] ?? 0), name: "tls" });
-      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) args.push({ ...ptr(t[3] ?? 0), name: "child_tidptr" });
-      ev.args = args;
-    } else if (ev.call === "clone3") {
-      // clone_args: flags pidfd child_tid parent_tid exit_signal stack stack_size tls, then SIZE
-      const wide = BigInt.asUintN(64, BigInt(t[0] ?? 0));
-      flags = Number(wide & 0xffffffffn);
-      const sig = Number(t[4] ?? 0);
-      const fields = [{ name: "flags", value: sym(clone3Flags(wide)) }];
-      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) fields.push({ name: "child_tid", value: ptr(t[2] ?? 0) });
-      if (flags & CLONE_PARENT_SETTID) fields.push({ name: "parent_tid", value: ptr(t[3] ?? 0) });
-      fields.push({ name: "exit_signal", value: sig === 0 ? num(0) : sym(signalName(sig)) });
-      fields.push({ name: "stack", value: ptr(t[5] ?? 0) }, { name: "stack_size", value: hexNum(t[6] ?? "0") });
-      if (flags & CLONE_SETTLS) fields.push({ name: "tls", value: ptr(t[7] ?? 0) });
-      ev.args = [{ k: "struct", fields, truncated: false }, num(t[8] ?? "0")];
-    } else ev.args = [];
-    if (child > 0) this.tasks.fork(tid, child, flags);
+    const f = forkArgs(ev.call, t, child);
+    ev.args = f.args;
+    if (child > 0) this.tasks.fork(tid, child, f.flags);
     this.emitCall(ev, { raw: [r.seq], lines: [r.line] });
   }
 
@@ -566,8 +531,6 @@ function syscallBase(
     unfinished: false,
   };
 }
-
-const hexNum = (v: string): Arg => num(`0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`);
 
 /** A generic call's six words as the spec's parameters; null when the line is short or not numbers. */
 class TaskContext implements ArgContext {
