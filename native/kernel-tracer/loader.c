@@ -256,6 +256,8 @@ int main(int argc, char **argv)
 	header(&end, REC_END, sizeof(end));
 	put(&end, sizeof(end));
 	flush_out();
+	/* the reader sees the end now; detaching (an RCU grace period per program) may take a while */
+	close(1);
 	ring_buffer__free(rb);
 	capsule_tracer_bpf__destroy(skel);
 	return out_broken ? 1 : 0;

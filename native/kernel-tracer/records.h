@@ -47,6 +47,7 @@
 #define F_EXT (1u << 4)     /* ext words present */
 #define F_IO (1u << 5)      /* (close) io sums present */
 #define F_CWD_CUT (1u << 6)
+#define F_SCRIPT (1u << 7) /* exec: the kernel ran an interpreter (#!): argv in the new mm starts with it */
 
 struct rec_hdr {
 	__u32 size; /* whole record, padded to 8 */
@@ -103,7 +104,8 @@ struct rec_syscall {
 
 /*
  * REC_EXEC: then filename (len0), argv (argv_len, NUL-separated), cwd (cwd_len:
- * components leaf first, each NUL-terminated; "/" is no component).
+ * components leaf first, each NUL-terminated; "/" is no component), the caller's
+ * argv[0] as read at sys_enter (argv0_len; a #! script's argv[0] is not in the new mm).
  */
 struct rec_exec {
 	struct rec_hdr h;
@@ -122,7 +124,8 @@ struct rec_exec {
 	__u16 len0;
 	__u16 argv_len;
 	__u16 cwd_len;
-	__u16 _pad[3];
+	__u16 argv0_len;
+	__u16 _pad[2];
 	/* char tail[]; */
 };
 

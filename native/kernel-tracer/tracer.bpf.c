@@ -31,6 +31,7 @@ const volatile __u32 sum_io = 0; /* level files: read/write family summed per fd
 /* Traced processes by tgid: 1 held (armed at its first exec), 2 traced. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* written at fork and exit only */
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, __u8);
@@ -47,10 +48,23 @@ struct stash {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384); /* preallocated: written at every traced call */
 	__type(key, __u32);
 	__type(value, struct stash);
 } stash SEC(".maps");
+
+/* argv[0] of an exec in progress, by tid: a #! script's is gone from the new mm */
+struct argv0 {
+	char s[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct argv0);
+} argv0s SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -66,6 +80,7 @@ struct io_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct io_key);
 	__type(value, struct io_sums);
@@ -161,6 +176,19 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	}
 	__u32 tid = pt;
 	bpf_map_update_elem(&stash, &tid, &s, BPF_ANY);
+	if (p->kind == K_EXEC) {
+		/* argv[0] only: small, and the pointer array is usually paged in */
+		__u64 argv = p->str_a == 2 ? s.args[2] : s.args[1];
+		__u64 a0 = 0;
+		struct argv0 *v;
+		if (argv && bpf_probe_read_user(&a0, sizeof(a0), (void *)argv) == 0 && a0) {
+			struct argv0 z = {};
+			bpf_map_update_elem(&argv0s, &tid, &z, BPF_ANY);
+			v = bpf_map_lookup_elem(&argv0s, &tid);
+			if (v)
+				bpf_probe_read_user_str(v->s, sizeof(v->s), (void *)a0);
+		}
+	}
 	return 0;
 }
 
@@ -266,36 +294,48 @@ static __always_inline void sum(__u32 tgid, int fd, long ret, int write)
 	}
 }
 
-/* A failed exec's argv (the old program's memory is still there), NUL-separated at `off`. */
-static __always_inline void user_argv(struct rec_syscall *r, struct buf *b, __u32 off, __u64 argv)
+/* A failed exec's argv (the old program's memory is still there), NUL-separated: one bpf_loop step per string. */
+struct argv_walk {
+	__u64 argv;
+	__u32 off;
+	__u32 used;
+	__u32 argc;
+	__u32 cut;
+};
+
+static long argv_step(__u32 i, struct argv_walk *w)
 {
-	__u32 used = 0;
+	__u64 p = 0;
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(w->argv + i * 8)) != 0 || !p)
+		return 1;
+	if (w->used > ARGV_MAX - STR_MAX || i >= 64) {
+		w->cut = 1;
+		return 1;
+	}
+	struct buf *b = scratch_buf();
+	if (!b)
+		return 1;
+	__u32 o = (w->off + w->used) & 0x3fff;
+	long n = bpf_probe_read_user_str(&b->d[o], STR_MAX, (void *)p);
+	if (n <= 0)
+		return 1;
+	if (n >= STR_MAX)
+		w->cut = 1;
+	w->used += n;
+	w->argc++;
+	return 0;
+}
+
+static __always_inline void user_argv(struct rec_syscall *r, __u32 off, __u64 argv)
+{
 	if (!argv)
 		return;
-	for (int i = 0; i < 64; i++) {
-		__u64 p = 0;
-		if (bpf_probe_read_user(&p, sizeof(p), (void *)(argv + i * 8)) != 0 || !p)
-			break;
-		if (used > ARGV_MAX - STR_MAX) {
-			r->flags |= F_ARGV_CUT;
-			break;
-		}
-		__u32 o = (off + used) & 0x3fff;
-		long n = bpf_probe_read_user_str(&b->d[o], STR_MAX, (void *)p);
-		if (n <= 0)
-			break;
-		if (n >= STR_MAX)
-			r->flags |= F_ARGV_CUT;
-		used += n;
-		r->argc++;
-		if (i == 63) {
-			__u64 more = 0;
-			bpf_probe_read_user(&more, sizeof(more), (void *)(argv + 64 * 8));
-			if (more)
-				r->flags |= F_ARGV_CUT;
-		}
-	}
-	r->argv_len = used;
+	struct argv_walk w = {.argv = argv, .off = off};
+	bpf_loop(65, argv_step, &w, 0);
+	r->argv_len = w.used;
+	r->argc = w.argc;
+	if (w.cut)
+		r->flags |= F_ARGV_CUT;
 }
 
 SEC("raw_tp/sys_exit")
@@ -382,7 +422,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		__u64 fn = a == 2 ? s.args[1] : s.args[0];
 		r->len0 = user_str(b, off, fn, &r->flags, F_STR0_CUT);
 		off += r->len0;
-		user_argv(r, b, off, a == 2 ? s.args[2] : s.args[1]);
+		user_argv(r, off, a == 2 ? s.args[2] : s.args[1]);
 		off += r->argv_len;
 		r->envc = 0xffffffff;
 	} else if (kind == K_READLINK) {
@@ -590,6 +630,18 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	r->cwd_len = cwd_of(p, off, &r->flags);
 	off += r->cwd_len;
+	if (BPF_CORE_READ(bprm, interp) != fn)
+		r->flags |= F_SCRIPT;
+	struct argv0 *a0 = bpf_map_lookup_elem(&argv0s, &old);
+	if (a0) {
+		__u32 o2 = off & 0x3fff;
+		long m = bpf_probe_read_kernel_str(&b->d[o2], sizeof(a0->s), a0->s);
+		if (m > 0) {
+			r->argv0_len = m;
+			off += m;
+		}
+		bpf_map_delete_elem(&argv0s, &old);
+	}
 	r->h.size = off;
 	emit(r, off, BPF_RB_FORCE_WAKEUP);
 	return 0;
@@ -628,6 +680,7 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	if (!st)
 		return 0;
 	bpf_map_delete_elem(&stash, &tid);
+	bpf_map_delete_elem(&argv0s, &tid);
 	int group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	__u64 now = bpf_ktime_get_ns();
 	if (*st == 2) {
@@ -647,21 +700,27 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 	return 0;
 }
 
-SEC("raw_tp/signal_deliver")
-int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+SEC("raw_tp/signal_generate")
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
-	__u64 pt = bpf_get_current_pid_tgid();
-	__u8 *st = traced_state(pt >> 32);
+	if (result != 0) /* TRACE_SIGNAL_DELIVERED */
+		return 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u8 *st = traced_state(tgid);
 	if (!st || *st != 2)
 		return 0;
 	struct rec_signal r = {};
-	header(&r.h, REC_SIGNAL, (__u32)pt, pt >> 32, bpf_ktime_get_ns());
+	header(&r.h, REC_SIGNAL, BPF_CORE_READ(task, pid), tgid, bpf_ktime_get_ns());
 	r.h.size = sizeof(r);
 	r.sig = sig;
-	if (info) {
+	/* SEND_SIG_NOINFO (0), SEND_SIG_PRIV (1): no siginfo */
+	if ((__u64)info > 1) {
 		r.code = BPF_CORE_READ(info, si_code);
 		r.sender_pid = BPF_CORE_READ(info, _sifields._kill._pid);
 		r.sender_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+	} else {
+		r.code = (__u64)info == 1 ? 0x80 /* SI_KERNEL */ : 0 /* SI_USER */;
+		r.sender_pid = bpf_get_current_pid_tgid() >> 32;
 	}
 	emit(&r, sizeof(r), BPF_RB_NO_WAKEUP);
 	return 0;

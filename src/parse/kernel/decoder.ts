@@ -376,8 +376,16 @@ export class KernelDecoder {
     const envc = dv.getUint32(EXEC.envc, true);
     const nr = dv.getUint32(EXEC.nr, true);
     const enterNs = dv.getBigUint64(EXEC.enterTs, true);
-    const argvParts = splitNul(argvBytes);
-    const argvCut = (flags & FLAG.ARGV_CUT) !== 0 || argvParts.length < argc;
+    let argvParts = splitNul(argvBytes);
+    const argv0Len = dv.getUint16(EXEC.argv0Len, true);
+    if (flags & FLAG.SCRIPT && argv0Len > 0) {
+      // a #! script: the new mm holds [interpreter, (its argument,) script, args...]; the
+      // caller's argv is its own argv[0] and the args after the script
+      const argv0 = bytesOf(buf, t0 + len0 + argvLen + cwdLen, argv0Len);
+      const at = argvParts.slice(0, 3).findIndex((p, i) => i > 0 && p.equals(file));
+      if (at > 0) argvParts = [argv0, ...argvParts.slice(at + 1)];
+    }
+    const argvCut = (flags & FLAG.ARGV_CUT) !== 0 || (flags & FLAG.SCRIPT ? false : argvParts.length < argc);
     const facts: ProcessFacts = {
       ppid: dv.getUint32(EXEC.ppid, true),
       uid: dv.getUint32(EXEC.uid, true),

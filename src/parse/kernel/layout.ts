@@ -40,6 +40,7 @@ export const FLAG = {
   EXT: 1 << 4,
   IO: 1 << 5,
   CWD_CUT: 1 << 6,
+  SCRIPT: 1 << 7,
 } as const;
 
 /** Header: size u32, type u16, cpu u16, tid u32, tgid u32, ts u64 (CLOCK_MONOTONIC ns). */
@@ -87,6 +88,7 @@ export const EXEC = {
   len0: 140,
   argvLen: 142,
   cwdLen: 144,
+  argv0Len: 146,
   tail: 152,
 } as const;
 
