@@ -22,7 +22,8 @@ import type { TraceLevel, TraceLoss, TraceParser, TraceRequest, Tracer, TraceSes
 
 /** Where the install step puts the loader (git-ignored). */
 export const NATIVE_BUILD = fileURLToPath(new URL("../../../native/build/", import.meta.url));
-const LOADER = `${NATIVE_BUILD}capsule-kernel-tracer`;
+/** CAPSULE_KERNEL_TRACER names another loader (tests: one that fails to attach). */
+const LOADER = process.env.CAPSULE_KERNEL_TRACER || `${NATIVE_BUILD}capsule-kernel-tracer`;
 const BTF_PATH = "/sys/kernel/btf/vmlinux";
 /** How long the loader may take to load and attach. */
 const ATTACH_TIMEOUT_MS = 30_000;
@@ -240,7 +241,7 @@ async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise
       ...losses,
       ...decoder.losses.map((l) => ({
         count: l.count,
-        reason: `the kernel's ring buffer was full: ${l.count} records lost on CPU ${l.cpu}`,
+        reason: `the kernel dropped ${l.count} records on CPU ${l.cpu}: its ring buffer was full`,
         from_ts: l.atUs - t0,
         to_ts: l.atUs - t0,
       })),
