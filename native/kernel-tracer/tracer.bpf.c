@@ -681,13 +681,20 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 		return 0;
 	bpf_map_delete_elem(&stash, &tid);
 	bpf_map_delete_elem(&argv0s, &tid);
-	int group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
+	/* the last thread out ends the process; two threads exiting at once may both see
+	 * live == 0, only the one that removes the process from `traced` is its end */
+	int group_dead = BPF_CORE_READ(p, signal, live.counter) == 0 && bpf_map_delete_elem(&traced, &tgid) == 0;
+	if (group_dead)
+		__sync_fetch_and_add(&live, -1);
 	__u64 now = bpf_ktime_get_ns();
-	if (*st == 2) {
-		if (group_dead && sum_io) {
-			struct flush_ctx fc = {.tgid = tgid, .tid = tid, .ts = now};
-			bpf_for_each_map_elem(&io, flush_one, &fc, 0);
-		}
+	/* io_uring workers (iou-wrk) join a traced process without a clone call: strace never
+	 * shows them, and an exit of a thread nobody saw start would be a tree root of its own */
+	int io_worker = (BPF_CORE_READ(p, flags) & 0x10 /* PF_IO_WORKER */) != 0;
+	if (*st == 2 && group_dead && sum_io) {
+		struct flush_ctx fc = {.tgid = tgid, .tid = tid, .ts = now};
+		bpf_for_each_map_elem(&io, flush_one, &fc, 0);
+	}
+	if (*st == 2 && !io_worker) {
 		struct rec_exit r = {};
 		header(&r.h, REC_EXIT, tid, tgid, now);
 		r.h.size = sizeof(r);
@@ -695,8 +702,6 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 		r.group_dead = group_dead;
 		emit(&r, sizeof(r), group_dead ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	}
-	if (group_dead && bpf_map_delete_elem(&traced, &tgid) == 0)
-		__sync_fetch_and_add(&live, -1);
 	return 0;
 }
 

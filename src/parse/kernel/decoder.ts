@@ -114,6 +114,8 @@ export class KernelDecoder {
   private seq = 0;
   private out: ParsedItem[] = [];
   private rest: Buffer | null = null;
+  /** Leaders that ended before their process did, by tgid. */
+  private readonly leaderExits = new Map<number, { dv: DataView; us: number; head: string }>();
   private readonly ctx: Ctx;
   private lastUs = 0;
 
@@ -153,6 +155,10 @@ export class KernelDecoder {
   /** What is left at the end: a record cut short. */
   end(): ParsedItem[] {
     this.out = [];
+    // a process whose end never came (lost): its leader's exit is still its record
+    for (const [tgid, l] of this.leaderExits)
+      this.exitEvent(l.dv, tgid, l.us, l.head, l.dv.getUint32(EXIT.code, true), 0);
+    this.leaderExits.clear();
     if (this.rest !== null && this.rest.length > 0)
       this.error(null, null, `the stream ended inside a record (${this.rest.length} bytes)`);
     this.rest = null;
@@ -198,12 +204,13 @@ export class KernelDecoder {
         this.exec(dv, buf, base, tid, us, head);
         return;
       case REC.EXIT:
-        this.exit(dv, tid, us, head);
+        this.exit(dv, tid, tgid, us, head);
         return;
       case REC.IO: {
+        // a process's sums at its end: the process's (its leader's) events
         const fd = dv.getInt32(IOREC.fd, true);
         const line = `${head} io fd=${fd} ${ioText(dv, IOREC.io)}`;
-        this.ioEvents(dv, IOREC.io, tid, us, fd, line);
+        this.ioEvents(dv, IOREC.io, tgid, us, fd, line);
         return;
       }
       case REC.SIGNAL:
@@ -429,9 +436,30 @@ export class KernelDecoder {
     this.emit(ev, line, facts);
   }
 
-  private exit(dv: DataView, tid: number, us: number, head: string): void {
+  /**
+   * A thread's end. The kernel may end a process's leader before its other threads; strace
+   * (and the tree) see the leader end last, so its exit waits for the process's end.
+   */
+  private exit(dv: DataView, tid: number, tgid: number, us: number, head: string): void {
     const status = dv.getUint32(EXIT.code, true);
     const group = dv.getUint32(EXIT.groupDead, true);
+    if (tid === tgid && group === 0) {
+      this.leaderExits.set(tgid, {
+        dv: new DataView(dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength)),
+        us,
+        head,
+      });
+      return;
+    }
+    this.exitEvent(dv, tid, us, head, status, group);
+    const leader = group !== 0 ? this.leaderExits.get(tgid) : undefined;
+    if (leader !== undefined) {
+      this.leaderExits.delete(tgid);
+      this.exitEvent(leader.dv, tgid, leader.us, leader.head, leader.dv.getUint32(EXIT.code, true), 0);
+    }
+  }
+
+  private exitEvent(_dv: DataView, tid: number, us: number, head: string, status: number, group: number): void {
     const sig = status & 0x7f;
     const ev: ExitEvent = {
       kind: "exit",
