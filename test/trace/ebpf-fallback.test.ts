@@ -7,7 +7,6 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveCommand } from "../../src/trace/command.js";
 import { ROOT } from "../pipeline/helpers.js";
 import { ebpfOrSkip } from "./ebpf-support.js";
 

@@ -18,11 +18,11 @@ import type {
 import type { Stage } from "../../core/stage.js";
 import { type ArgContext, type CallValues, callArgs, dirfdArg, forkArgs, num, str, sym } from "./args.js";
 import { CALLS_BY_NAME, type CallSpec, stringParams } from "./format.js";
+import { learnFromCall } from "./learn.js";
 import { type Head, scanHead } from "./line.js";
-import { resolvePathText } from "./paths.js";
 import { TaskState } from "./state.js";
 import { type QuotedString, readQuoted } from "./strings.js";
-import { AT_FDCWD, atFlags, errnoOf, O_CLOEXEC, siCodeName, signalName } from "./symbols.js";
+import { atFlags, errnoOf, siCodeName, signalName } from "./symbols.js";
 
 export interface BpftraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first line's time becomes t0. */
@@ -71,7 +71,7 @@ interface PendingCall extends Parts {
 }
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
-const OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
+const _OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
 
 class Parser implements BpftraceParser {
   readonly stats: BpftraceParserStats = { lines: 0, events: 0, parseErrors: 0, truncatedStrings: 0 };
@@ -400,31 +400,7 @@ class Parser implements BpftraceParser {
 
   /** Learn cwd and fd paths from a call that worked. */
   private afterCall(spec: CallSpec, ev: SyscallEvent, v: CallValues): void {
-    const { p, s } = v;
-    if (ev.errno !== null) {
-      if (spec.name === "close") this.tasks.closeFd(ev.pid, p[0]!);
-      return;
-    }
-    const tid = ev.pid;
-    const ret = v.ret;
-    const name = spec.name;
-    if (OPEN_CALLS.has(name)) {
-      const at = name === "openat" || name === "openat2" ? p[0]! : AT_FDCWD;
-      const fl =
-        name === "openat" ? p[2]! : name === "open" ? p[1]! : name === "openat2" ? Number(v.ext?.words[0] ?? 0n) : 0;
-      const dir = at === AT_FDCWD ? this.tasks.cwd(tid) : this.tasks.fdPath(tid, at);
-      const path = s[0] === undefined || s[0].truncated ? null : resolvePathText(dir, s[0].value);
-      ev.retPath = path;
-      this.tasks.setFd(tid, ret, path, (fl & O_CLOEXEC) !== 0);
-    } else if (name === "chdir") this.tasks.chdir(tid, s[0]?.value ?? "");
-    else if (name === "fchdir") this.tasks.fchdir(tid, p[0]!);
-    else if (name === "close") this.tasks.closeFd(tid, p[0]!);
-    else if (name === "dup" || name === "dup2" || name === "dup3" || name === "fcntl") {
-      const path = this.tasks.fdPath(tid, p[0]!);
-      ev.retPath = path;
-      const cloexec = (name === "dup3" && p[2] !== 0) || (name === "fcntl" && p[1] === 1030);
-      this.tasks.setFd(tid, ret, path, cloexec);
-    } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
+    learnFromCall(this.tasks, spec, ev, v);
   }
 
   /** The calling task's context (one object, refilled per call: no allocation per line). */

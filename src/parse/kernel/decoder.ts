@@ -25,12 +25,12 @@ import type {
 } from "../../core/events.js";
 import { type ArgContext, type CallValues, callArgs, dirfdArg, forkArgs, num, str, sym } from "../bpftrace/args.js";
 import { CALLS, type CallSpec, nrIndex } from "../bpftrace/format.js";
+import { learnFromCall } from "../bpftrace/learn.js";
 import { formatTs } from "../bpftrace/line.js";
-import { resolvePathText } from "../bpftrace/paths.js";
 import { ipv6Text } from "../bpftrace/sockaddr.js";
 import { TaskState } from "../bpftrace/state.js";
 import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
-import { AT_FDCWD, atFlags, errnoOf, familyName, O_CLOEXEC, siCodeName, signalName } from "../bpftrace/symbols.js";
+import { atFlags, errnoOf, familyName, siCodeName, signalName } from "../bpftrace/symbols.js";
 import { EXEC, EXIT, FLAG, HDR, IO, IOREC, KIND, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
 
 export interface DecoderOptions {
@@ -59,7 +59,7 @@ export interface StreamState {
 }
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
-const OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
+const _OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
 const IO_READ = new Set(["read", "pread64", "readv", "recvfrom", "recvmsg"]);
 const IO_WRITE = new Set(["write", "pwrite64", "writev", "sendto", "sendmsg"]);
 const td = new TextDecoder("utf-8");
@@ -508,33 +508,9 @@ export class KernelDecoder {
     this.emit(ev, `${head} signal sig=${sig} code=${code} pid=${sender} uid=${uid}`);
   }
 
-  /** Learn cwd and fd paths from a call that worked (as the eBPF text parser does). */
+  /** Learn cwd and fd paths from a call that worked. */
   private afterCall(spec: CallSpec, ev: SyscallEvent, v: CallValues): void {
-    const { p, s } = v;
-    if (ev.errno !== null) {
-      if (spec.name === "close") this.tasks.closeFd(ev.pid, p[0]!);
-      return;
-    }
-    const tid = ev.pid;
-    const ret = v.ret;
-    const name = spec.name;
-    if (OPEN_CALLS.has(name)) {
-      const at = name === "openat" || name === "openat2" ? p[0]! : AT_FDCWD;
-      const fl =
-        name === "openat" ? p[2]! : name === "open" ? p[1]! : name === "openat2" ? Number(v.ext?.words[0] ?? 0n) : 0;
-      const dir = at === AT_FDCWD ? this.tasks.cwd(tid) : this.tasks.fdPath(tid, at);
-      const path = s[0] === undefined || s[0].truncated ? null : resolvePathText(dir, s[0].value);
-      ev.retPath = path;
-      this.tasks.setFd(tid, ret, path, (fl & O_CLOEXEC) !== 0);
-    } else if (name === "chdir") this.tasks.chdir(tid, s[0]?.value ?? "");
-    else if (name === "fchdir") this.tasks.fchdir(tid, p[0]!);
-    else if (name === "close") this.tasks.closeFd(tid, p[0]!);
-    else if (name === "dup" || name === "dup2" || name === "dup3" || name === "fcntl") {
-      const path = this.tasks.fdPath(tid, p[0]!);
-      ev.retPath = path;
-      const cloexec = (name === "dup3" && p[2] !== 0) || (name === "fcntl" && p[1] === 1030);
-      this.tasks.setFd(tid, ret, path, cloexec);
-    } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
+    learnFromCall(this.tasks, spec, ev, v);
   }
 
   private context(tid: number): ArgContext {
