@@ -1,6 +1,7 @@
-// Wall-time cost of `capsule run --tracer ebpf` and `capsule run --tracer strace`, end to
-// end through the built CLI (`npm run build` first), on a build-like workload (make -j2 of
-// N small C files), against the bare command. Each capsule run records a whole session
+// Wall-time cost of `capsule run` with the default tracer and level (as root: the kernel
+// tracer, level files), and of `--tracer ebpf|strace`, end to end through the built CLI
+// (`npm run build` first), on a build-like workload (make -j2, or with --serial make, of N
+// small C files; or with --dd N, `dd bs=1 count=N` at --level full), against the bare command. Each capsule run records a whole session
 // (raw lines, parsing, enrichment, hash chains) into a throwaway CAPSULE_HOME under
 // bench/out. Start-up latency is the time from starting `capsule run` to the command's
 // first instruction: the command's first act is to write bash's $EPOCHREALTIME to a
@@ -10,7 +11,10 @@
 // bpftrace's teardown, so bpftrace is reaped by init: its CPU is sampled the same way,
 // until it is gone (the next run starts after that), and added to the second column.
 //
-//   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--level files|process|full]
+// Capsule's own CPU (node) is also given per recorded event and per exec'd process.
+//
+//   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--serial] [--dd N]
+//        [--level files|process|full] [--ways bare,default,ebpf,strace]
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -22,10 +26,14 @@ const { values } = parseArgs({
   options: {
     files: { type: "string", default: "300" },
     runs: { type: "string", default: "5" },
-    level: { type: "string", default: "files" },
-    ways: { type: "string", default: "bare,ebpf,strace" },
+    level: { type: "string" },
+    ways: { type: "string", default: "bare,default" },
+    serial: { type: "boolean", default: false },
+    dd: { type: "string" },
   },
 });
+const dd = values.dd === undefined ? null : Number(values.dd);
+const level = values.level ?? (dd !== null ? "full" : null);
 const runs = Number(values.runs);
 const ways = values.ways!.split(",") as Way[];
 const capsule = join(new URL("..", import.meta.url).pathname, "dist/cli/main.js");
@@ -37,16 +45,22 @@ const dir = makeBuildWorkload(Number(values.files));
 const home = join(OUT, "ebpf-tracer-home");
 const marker = join(OUT, "ebpf-tracer.marker");
 // the command's first instruction writes the time; then it is make
-const command = ["bash", "-c", `echo "$EPOCHREALTIME" > ${marker}; exec make -s -j2`];
+const work =
+  dd !== null
+    ? `exec dd if=/dev/zero of=/dev/null bs=1 count=${dd} status=none`
+    : `exec make -s${values.serial ? "" : " -j2"}`;
+const command = ["bash", "-c", `echo "$EPOCHREALTIME" > ${marker}; ${work}`];
 
-type Way = "bare" | "ebpf" | "strace";
+type Way = "bare" | "default" | "ebpf" | "strace";
 const nowS = (): number => (performance.timeOrigin + performance.now()) / 1000;
 
 interface Sample {
   total: number;
   startup: number;
-  /** Raw lines the session recorded, and records the kernel dropped. */
+  /** Raw lines and events the session recorded, processes in its tree, records the kernel dropped. */
   lines: number | null;
+  events: number | null;
+  procs: number | null;
   dropped: number | null;
   /** CPU seconds: capsule itself (null when bare), and everything below it. */
   cpuCapsule: number | null;
@@ -85,14 +99,21 @@ function bpftraceChildren(pid: number): number[] {
   }
 }
 
-function session(): { lines: number | null; dropped: number | null } {
+const NO_SESSION = { lines: null, events: null, procs: null, dropped: null };
+function session(): Pick<Sample, "lines" | "events" | "procs" | "dropped"> {
   const runs = join(home, "runs");
   const names = existsSync(runs) ? readdirSync(runs) : [];
-  if (names.length !== 1) return { lines: null, dropped: null };
+  if (names.length !== 1) return NO_SESSION;
   const meta = JSON.parse(readFileSync(join(runs, names[0]!, "metadata.json"), "utf8")) as {
-    counts?: { lines?: number; dropped?: number };
+    counts?: { lines?: number; events?: number; dropped?: number };
   };
-  return { lines: meta.counts?.lines ?? null, dropped: meta.counts?.dropped ?? null };
+  const tree = JSON.parse(readFileSync(join(runs, names[0]!, "tree.json"), "utf8")) as { nodes: { kind: string }[] };
+  return {
+    lines: meta.counts?.lines ?? null,
+    events: meta.counts?.events ?? null,
+    procs: tree.nodes.filter((n) => n.kind === "process").length,
+    dropped: meta.counts?.dropped ?? null,
+  };
 }
 
 function run(way: Way): Promise<Sample> {
@@ -103,10 +124,8 @@ function run(way: Way): Promise<Sample> {
           process.execPath,
           capsule,
           "run",
-          "--tracer",
-          way,
-          "--level",
-          values.level!,
+          ...(way === "default" ? [] : ["--tracer", way]),
+          ...(level === null ? [] : ["--level", level]),
           "--report",
           "none",
           "-q",
@@ -145,7 +164,7 @@ function run(way: Way): Promise<Sample> {
       while (orphaned.some((b) => cpuOf(b) !== null)) await new Promise((r) => setTimeout(r, 50));
       clearInterval(poll);
       const c1 = cpuOf("self")!;
-      const s = way === "bare" ? { lines: null, dropped: null } : session();
+      const s = way === "bare" ? NO_SESSION : session();
       const reaped = c1.reaped - c0.reaped;
       const orphans = orphaned.reduce((a, b) => a + bts.get(b)!, 0);
       resolve({
@@ -164,19 +183,19 @@ const load = (): string =>
     .map((x) => fmt(x, 2))
     .join(" ");
 console.log(
-  `workload: make -j2 of ${values.files} C files (${dir}); capsule run --level ${values.level} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
+  `workload: ${dd !== null ? `dd bs=1 count=${dd}` : `make${values.serial ? "" : " -j2"} of ${values.files} C files (${dir})`}; capsule run${level === null ? "" : ` --level ${level}`} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
 );
-const samples: Record<Way, Sample[]> = { bare: [], ebpf: [], strace: [] };
+const samples: Record<Way, Sample[]> = { bare: [], default: [], ebpf: [], strace: [] };
 for (let i = 0; i < runs; i++) {
   for (const way of ways) {
-    cleanBuild(dir);
+    if (dd === null) cleanBuild(dir);
     const s = await run(way);
     samples[way].push(s);
     const cpu =
       s.cpuCapsule === null
         ? `CPU: build ${fmt(s.cpuBelow)} s`
         : `CPU: capsule ${fmt(s.cpuCapsule)} s, tracer+build ${fmt(s.cpuBelow)} s`;
-    const lines = s.lines === null ? "" : `; ${s.lines} lines${s.dropped ? `, ${s.dropped} dropped` : ""}`;
+    const lines = s.lines === null ? "" : `; ${s.events} events, ${s.procs} processes, ${s.dropped ?? 0} dropped`;
     console.log(
       `  run ${i + 1} ${way.padEnd(6)} ${fmt(s.total)} s (start-up ${fmt(s.startup, 3)} s; ${cpu}${lines}) load ${load()}`,
     );
@@ -193,7 +212,7 @@ console.log(
     3,
   )} s  CPU ${fmt(bareCpu)} s`,
 );
-for (const way of ["ebpf", "strace"] as const) {
+for (const way of ["default", "ebpf", "strace"] as const) {
   if (samples[way].length === 0) continue;
   const total = med(way, (s) => s.total);
   console.log(
@@ -202,10 +221,18 @@ for (const way of ["ebpf", "strace"] as const) {
       3,
     )} s  CPU capsule ${fmt(med(way, (s) => s.cpuCapsule ?? 0))} s, tracer+build ${fmt(
       med(way, (s) => s.cpuBelow),
-    )} s (bare ${fmt(bareCpu)} s)  lines ${fmt(
-      med(way, (s) => s.lines ?? 0),
+    )} s (bare ${fmt(bareCpu)} s)  events ${fmt(
+      med(way, (s) => s.events ?? 0),
+      0,
+    )}  dropped ${fmt(
+      med(way, (s) => s.dropped ?? 0),
       0,
     )}`,
+  );
+  const perEvent = med(way, (s) => ((s.cpuCapsule ?? 0) * 1e6) / Math.max(1, s.events ?? 0));
+  const perProc = med(way, (s) => ((s.cpuCapsule ?? 0) * 1e3) / Math.max(1, s.procs ?? 0));
+  console.log(
+    `         capsule's own CPU: ${fmt(perEvent, 1)} µs per recorded event, ${fmt(perProc, 2)} ms per process`,
   );
 }
 console.log(`load average at the end ${load()}`);

@@ -29,6 +29,8 @@ function findTests(dir) {
 const only = process.argv.slice(2);
 if (only.length === 0) {
   run("bash", ["scripts/system-deps.sh"]);
+  // the native parts, now that their build tools are there (npm install's prepare may have run before)
+  run("npm", ["run", "--silent", "build:native"]);
   run("npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]);
   run("npx", ["tsc", "--noEmit", "-p", "web/tsconfig.json"]); // capsule view's page (DOM types)
   run("npx", ["biome", "check", "."]);

@@ -141,6 +141,23 @@ export type TraceEvent = SyscallEvent | SignalEvent | ExitEvent | NoticeEvent | 
 export interface ParsedItem {
   event: TraceEvent;
   lines: string[];
+  /**
+   * What the kernel said about the calling process at this event (a tracer that reads it,
+   * e.g. at exec); the enricher takes these over /proc. strace gives none.
+   */
+  facts?: ProcessFacts;
+}
+
+/** A process's identity as the kernel holds it (null: not told). */
+export interface ProcessFacts {
+  ppid: number | null;
+  uid: number | null;
+  gid: number | null;
+  euid: number | null;
+  egid: number | null;
+  /** CapEff as a decimal string. */
+  caps: string | null;
+  cwd: string | null;
 }
 
 // ────────────────────────── enriched events ──────────────────────────

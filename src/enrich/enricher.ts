@@ -35,7 +35,7 @@
  */
 
 import { blake3Hex as rawHash } from "../core/blake3.js";
-import type { EnhancedEvent, ExitEvent, ParsedItem, SignalEvent, SyscallEvent } from "../core/events.js";
+import type { EnhancedEvent, ExitEvent, ParsedItem, ProcessFacts, SignalEvent, SyscallEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
 import { createExeHasher, type ExeHasher } from "./exehash.js";
 import { createProcLookup, type ProcEntry, type ProcFacts, type ProcLookup } from "./procfs.js";
@@ -132,21 +132,47 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       }
       t = resolver.orphan(ev.pid);
     }
-    resolve(item.lines, ev, t);
+    resolve(item.lines, ev, t, item.facts);
   }
 
-  function resolve(lines: string[], ev: SyscallEvent | SignalEvent | ExitEvent, t: Task): void {
+  function resolve(lines: string[], ev: SyscallEvent | SignalEvent | ExitEvent, t: Task, facts?: ProcessFacts): void {
     const rawLine = lines.length === 1 ? (lines[0] as string) : lines.join("\n");
     const hash = hashRaw ? rawHash(rawLine) : "";
+    // the kernel's word on the process: before the event (its paths resolve against that
+    // cwd) and after it (an exec forgets euid, egid and caps; the kernel gave the new ones)
+    if (facts !== undefined) takeFacts(t, facts);
     let rec: EnhancedEvent;
     if (ev.kind === "syscall") rec = resolver.syscall(ev, t, rawLine, hash, children);
     else if (ev.kind === "signal") rec = resolver.signal(ev, t, rawLine, hash);
     else rec = resolver.exit(ev, t, rawLine, hash);
+    if (facts !== undefined) {
+      takeFacts(t, facts);
+      const c = t.proc.cred;
+      rec.uid = c.uid;
+      rec.gid = c.gid;
+      rec.euid = c.euid;
+      rec.egid = c.egid;
+      rec.caps = c.caps;
+      rec.ppid = t.proc.ppid;
+      rec.cwd = t.fs.cwd;
+    }
     if (lookup === null && hasher === null) {
       rec.seq = seq++;
       out.push(rec);
     } else enqueue(rec, t, ev);
     if (children.length > 0) for (const c of children.splice(0)) release(c);
+  }
+
+  /** Facts the tracer read from the kernel replace what the tables had. */
+  function takeFacts(t: Task, f: ProcessFacts): void {
+    const c = t.proc.cred;
+    c.uid = f.uid ?? c.uid;
+    c.gid = f.gid ?? c.gid;
+    c.euid = f.euid ?? c.euid;
+    c.egid = f.egid ?? c.egid;
+    c.caps = f.caps ?? c.caps;
+    t.proc.ppid = f.ppid ?? t.proc.ppid;
+    if (f.cwd !== null) t.fs.cwd = f.cwd;
   }
 
   function hold(tid: number, item: ParsedItem): void {

@@ -238,7 +238,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   };
   let counts: PipelineCounts;
   try {
-    ({ counts } = await runPipeline(trace.lines, stages, sink, { progress: o.progress ?? undefined }));
+    ({ counts } = await runPipeline(trace.items ?? trace.lines, stages, sink, { progress: o.progress ?? undefined }));
   } finally {
     if (killTimer) clearTimeout(killTimer);
   }

@@ -1,34 +1,53 @@
 import { CapsuleError } from "../core/errors.js";
 import type { TraceLevel } from "../core/levels.js";
 import { createEbpfTracer } from "./ebpf/tracer.js";
+import { createKernelTracer } from "./kernel/tracer.js";
 import { createStraceTracer } from "./strace/tracer.js";
 import type { Tracer } from "./tracer.js";
 
 /**
- * Pick the tracer for `--tracer auto|strace|ebpf`. `auto` takes kernel eBPF where it
- * works (root, bpftrace, BTF, tracepoints) and falls back to strace, saying why; an
- * explicit choice that cannot run here is a one-line error.
+ * Pick the tracer for `--tracer auto|strace|ebpf`. `auto` takes the kernel tracer where
+ * it works (root, the libbpf loader built at install, BTF) at every level and falls back
+ * to strace, saying why. `ebpf` is the kernel tracer, or where its loader is not built,
+ * bpftrace (up to level files); an explicit choice that cannot run here is a one-line error.
  */
 export async function chooseTracer(
   want: "auto" | "strace" | "ebpf",
   level: TraceLevel,
 ): Promise<{ tracer: Tracer; reason: string }> {
   let ebpfWhyNot: string | null = null;
-  // the kernel tracer records what the files level does; every syscall with byte counts is strace's
+  if (want !== "strace") {
+    // the kernel tracer (libbpf, native/kernel-tracer) at every level
+    const kernel = createKernelTracer();
+    const k = await kernel.available();
+    if (k.ok)
+      return {
+        tracer: kernel,
+        reason: want === "auto" ? "auto: kernel tracer (root, libbpf loader built)" : "--tracer ebpf",
+      };
+    ebpfWhyNot = k.reason;
+    if (want === "auto") {
+      const strace = createStraceTracer();
+      const s = await strace.available();
+      if (!s.ok)
+        throw new CapsuleError(s.reason.startsWith("not permitted") ? "TRACE_DENIED" : "TRACER_MISSING", s.reason);
+      return { tracer: strace, reason: `auto: strace (kernel tracer not used: ${k.reason})` };
+    }
+  }
+  // --tracer ebpf without the built loader: bpftrace, the kernel tracer's fallback backend (up to level files)
   if (level === "full") {
     if (want === "ebpf")
       throw new CapsuleError(
         "USAGE",
         "--level full needs --tracer strace (the eBPF tracer records up to the files level)",
       );
-    if (want === "auto") ebpfWhyNot = "the full level needs strace";
   }
-  if (want !== "strace" && ebpfWhyNot === null) {
+  if (want !== "strace") {
     const ebpf = createEbpfTracer();
     const a = await ebpf.available();
-    if (a.ok)
-      return { tracer: ebpf, reason: want === "auto" ? "auto: kernel eBPF (root, bpftrace works)" : "--tracer ebpf" };
-    if (want === "ebpf") throw new CapsuleError("TRACER_MISSING", `the eBPF tracer cannot run here: ${a.reason}`);
+    if (a.ok) return { tracer: ebpf, reason: `--tracer ebpf: bpftrace (the kernel tracer cannot run: ${ebpfWhyNot})` };
+    if (want === "ebpf")
+      throw new CapsuleError("TRACER_MISSING", `the eBPF tracer cannot run here: ${ebpfWhyNot}; bpftrace: ${a.reason}`);
     ebpfWhyNot = a.reason;
   }
   const strace = createStraceTracer();

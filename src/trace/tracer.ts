@@ -48,6 +48,12 @@ export interface TraceSession {
   info: TraceInfo;
   /** Raw tracer lines in batches, in order, until the trace has ended and been read to the end. */
   lines: AsyncIterable<string[]>;
+  /**
+   * A tracer that decodes its own binary records delivers parsed items here instead
+   * (each with its canonical text in `lines`); the pipeline then skips the parser and
+   * `lines` yields nothing.
+   */
+  items?: AsyncIterable<ParsedItem[]>;
   /** Resolves once the traced program (the root) has ended. */
   outcome: Promise<Outcome>;
   /** Forward a signal to the traced program (Ctrl-C goes to it first). */

@@ -1,14 +1,12 @@
-// --tracer auto: kernel eBPF that passes its checks but cannot attach falls back to strace,
-// the command runs once, and the session says why. A bpftrace on PATH that answers the
-// checks (by running the real one) and fails the real trace stands in for a kernel that
-// refuses the program.
+// --tracer auto: the kernel tracer that passes its checks but cannot attach falls back to
+// strace, the command runs once, and the session says why. A loader that fails as the
+// real one does when the kernel refuses the program stands in (CAPSULE_KERNEL_TRACER).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveCommand } from "../../src/trace/command.js";
 import { ROOT } from "../pipeline/helpers.js";
 import { ebpfOrSkip } from "./ebpf-support.js";
 
@@ -19,16 +17,13 @@ const CLI =
 
 test("auto: an eBPF trace that fails to attach falls back to strace before the command runs", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const real = resolveCommand("bpftrace", "/", process.env);
   const dir = mkdtempSync(join(tmpdir(), "capsule-fallback-"));
-  const bin = join(dir, "bin");
-  spawnSync("mkdir", [bin]);
-  // --version and the availability probe (-e) go to the real bpftrace; a program file fails
+  const loader = join(dir, "loader");
   writeFileSync(
-    join(bin, "bpftrace"),
-    `#!/bin/sh\ncase "$1" in --version|-e) exec ${real} "$@";; esac\necho "ERROR: simulated attach failure" >&2\nexit 1\n`,
+    loader,
+    `#!/bin/sh\necho "capsule-kernel-tracer: the kernel refused the BPF program: simulated attach failure" >&2\nexit 1\n`,
   );
-  chmodSync(join(bin, "bpftrace"), 0o755);
+  chmodSync(loader, 0o755);
   const home = join(dir, "home");
   const marker = join(dir, "ran");
   const r = spawnSync(
@@ -49,7 +44,7 @@ test("auto: an eBPF trace that fails to attach falls back to strace before the c
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CAPSULE_HOME: home, NO_COLOR: "1" },
+      env: { ...process.env, CAPSULE_KERNEL_TRACER: loader, CAPSULE_HOME: home, NO_COLOR: "1" },
       encoding: "utf8",
       timeout: 120_000,
     },
@@ -64,4 +59,26 @@ test("auto: an eBPF trace that fails to attach falls back to strace before the c
   assert.notEqual(meta.seal, null);
   assert.ok(meta.counts.events > 0);
   assert.match(r.stderr, /kernel eBPF failed to start/);
+});
+
+test("auto: where the kernel tracer is not built (or not root, no BTF), strace records the run and metadata says why", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-fallback-"));
+  const home = join(dir, "home");
+  const r = spawnSync(
+    process.execPath,
+    [...CLI, "run", "--tracer", "auto", "--report", "none", "--", "sh", "-c", "cat /etc/hostname > /dev/null"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CAPSULE_KERNEL_TRACER: join(dir, "no-such-loader"), CAPSULE_HOME: home, NO_COLOR: "1" },
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const runs = join(home, "runs");
+  const [session] = readdirSync(runs);
+  const meta = JSON.parse(readFileSync(join(runs, session!, "metadata.json"), "utf8"));
+  assert.equal(meta.tracer.name, "strace");
+  assert.match(meta.tracer.reason, /^auto: strace \(kernel tracer not used: /);
+  assert.ok(meta.counts.events > 0);
 });

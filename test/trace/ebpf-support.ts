@@ -13,7 +13,7 @@ import type { Arg, ParsedItem, ProcessNode, SyscallEvent, TraceEvent } from "../
 import type { TraceLevel } from "../../src/core/levels.js";
 import type { Outcome } from "../../src/core/stage.js";
 import { createStraceParser } from "../../src/parse/strace/index.js";
-import { createEbpfTracer } from "../../src/trace/ebpf/index.js";
+import { createKernelTracer } from "../../src/trace/kernel/tracer.js";
 import type { TraceInfo, TraceLoss, Tracer, TraceSession } from "../../src/trace/tracer.js";
 import { createTracker } from "../../src/track/tracker.js";
 
@@ -25,7 +25,7 @@ let availability: Promise<{ ok: true } | { ok: false; reason: string }> | null =
  * here (the tracer is unavailable, or one of `tools` is not installed).
  */
 export async function ebpfOrSkip(t: TestContext, ...tools: string[]): Promise<Tracer | null> {
-  shared ??= createEbpfTracer();
+  shared ??= createKernelTracer();
   availability ??= shared.available();
   const a = await availability;
   const missing = tools.find((tool) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status !== 0);
@@ -86,12 +86,20 @@ export async function runTraced(tracer: Tracer, argv: string[], o: RunOptions = 
     const parser = tracer.parser(s.info.t0EpochUs);
     const raw: string[] = [];
     const items: ParsedItem[] = [];
-    for await (const batch of s.lines) {
-      const lines = batch.map((line, i) => ({ seq: raw.length + i, line, src: null }));
-      raw.push(...batch);
-      items.push(...(await parser.push(lines)));
+    if (s.items !== undefined) {
+      // the kernel tracer decodes its own records: their canonical lines are the raw lines
+      for await (const batch of s.items) {
+        for (const item of batch) raw.push(...item.lines);
+        items.push(...batch);
+      }
+    } else {
+      for await (const batch of s.lines) {
+        const lines = batch.map((line, i) => ({ seq: raw.length + i, line, src: null }));
+        raw.push(...batch);
+        items.push(...(await parser.push(lines)));
+      }
+      items.push(...(await parser.end()));
     }
-    items.push(...(await parser.end()));
     return {
       info: s.info,
       raw,

@@ -11,6 +11,11 @@ import {
   accessAtFlags,
   accessMode,
   atFlags,
+  CLONE_CHILD_SETTID_OR_CLEAR,
+  CLONE_PARENT_SETTID,
+  CLONE_SETTLS,
+  clone3Flags,
+  cloneFlags,
   familyName,
   modeText,
   openFlags,
@@ -217,4 +222,43 @@ function msgFlags(v: number): string {
 export function callArgs(name: string, v: CallValues, ctx: ArgContext): Arg[] | null {
   const b = BUILDERS[name];
   return b === undefined ? null : b(v, ctx);
+}
+
+const hexNum = (v: string | number | bigint): Arg => num(`0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`);
+
+/**
+ * A fork's arguments as strace prints them, and its clone flags: clone's words are FLAGS
+ * NEWSP PTID CTID TLS, clone3's its clone_args (FLAGS PIDFD CHILD_TID PARENT_TID
+ * EXIT_SIGNAL STACK STACK_SIZE TLS) then SIZE; fork and vfork have none.
+ */
+export function forkArgs(
+  call: string,
+  t: readonly (string | number | bigint)[],
+  child: number,
+): { args: Arg[]; flags: number } {
+  if (call === "clone") {
+    const flags = Number(BigInt.asUintN(32, BigInt(t[0] ?? 0)));
+    const args: Arg[] = [
+      { ...ptr(String(t[1] ?? 0)), name: "child_stack" },
+      { ...sym(cloneFlags(flags)), name: "flags" },
+    ];
+    if (flags & CLONE_PARENT_SETTID)
+      args.push({ k: "array", items: [num(child)], truncated: false, negated: false, name: "parent_tid" });
+    if (flags & CLONE_SETTLS) args.push({ ...ptr(String(t[4] ?? 0)), name: "tls" });
+    if (flags & CLONE_CHILD_SETTID_OR_CLEAR) args.push({ ...ptr(String(t[3] ?? 0)), name: "child_tidptr" });
+    return { args, flags };
+  }
+  if (call === "clone3") {
+    const wide = BigInt.asUintN(64, BigInt(t[0] ?? 0));
+    const flags = Number(wide & 0xffffffffn);
+    const sig = Number(t[4] ?? 0);
+    const fields = [{ name: "flags", value: sym(clone3Flags(wide)) }];
+    if (flags & CLONE_CHILD_SETTID_OR_CLEAR) fields.push({ name: "child_tid", value: ptr(String(t[2] ?? 0)) });
+    if (flags & CLONE_PARENT_SETTID) fields.push({ name: "parent_tid", value: ptr(String(t[3] ?? 0)) });
+    fields.push({ name: "exit_signal", value: sig === 0 ? num(0) : sym(signalName(sig)) });
+    fields.push({ name: "stack", value: ptr(String(t[5] ?? 0)) }, { name: "stack_size", value: hexNum(t[6] ?? 0) });
+    if (flags & CLONE_SETTLS) fields.push({ name: "tls", value: ptr(String(t[7] ?? 0)) });
+    return { args: [{ k: "struct", fields, truncated: false }, num(String(t[8] ?? 0))], flags };
+  }
+  return { args: [], flags: 0 };
 }

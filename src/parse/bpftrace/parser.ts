@@ -16,25 +16,13 @@ import type {
   SyscallEvent,
 } from "../../core/events.js";
 import type { Stage } from "../../core/stage.js";
-import { type ArgContext, type CallValues, callArgs, dirfdArg, num, ptr, str, sym } from "./args.js";
+import { type ArgContext, type CallValues, callArgs, dirfdArg, forkArgs, num, str, sym } from "./args.js";
 import { CALLS_BY_NAME, type CallSpec, stringParams } from "./format.js";
+import { learnFromCall } from "./learn.js";
 import { type Head, scanHead } from "./line.js";
-import { resolvePathText } from "./paths.js";
 import { TaskState } from "./state.js";
 import { type QuotedString, readQuoted } from "./strings.js";
-import {
-  AT_FDCWD,
-  atFlags,
-  CLONE_CHILD_SETTID_OR_CLEAR,
-  CLONE_PARENT_SETTID,
-  CLONE_SETTLS,
-  clone3Flags,
-  cloneFlags,
-  errnoOf,
-  O_CLOEXEC,
-  siCodeName,
-  signalName,
-} from "./symbols.js";
+import { atFlags, errnoOf, siCodeName, signalName } from "./symbols.js";
 
 export interface BpftraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first line's time becomes t0. */
@@ -83,7 +71,7 @@ interface PendingCall extends Parts {
 }
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
-const OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
+const _OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
 
 class Parser implements BpftraceParser {
   readonly stats: BpftraceParserStats = { lines: 0, events: 0, parseErrors: 0, truncatedStrings: 0 };
@@ -404,62 +392,15 @@ class Parser implements BpftraceParser {
   private fork(r: RawLine, ev: SyscallEvent, t: readonly string[]): void {
     const tid = ev.pid;
     const child = ev.errno === null ? Number(ev.ret) : 0;
-    let flags = 0;
-    if (ev.call === "clone") {
-      flags = Number(BigInt.asUintN(32, BigInt(t[0] ?? 0)));
-      const args: Arg[] = [
-        { ...ptr(t[1] ?? 0), name: "child_stack" },
-        { ...sym(cloneFlags(flags)), name: "flags" },
-      ];
-      if (flags & CLONE_PARENT_SETTID)
-        args.push({ k: "array", items: [num(child)], truncated: false, negated: false, name: "parent_tid" });
-      if (flags & CLONE_SETTLS) args.push({ ...ptr(t[4] ?? 0), name: "tls" });
-      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) args.push({ ...ptr(t[3] ?? 0), name: "child_tidptr" });
-      ev.args = args;
-    } else if (ev.call === "clone3") {
-      // clone_args: flags pidfd child_tid parent_tid exit_signal stack stack_size tls, then SIZE
-      const wide = BigInt.asUintN(64, BigInt(t[0] ?? 0));
-      flags = Number(wide & 0xffffffffn);
-      const sig = Number(t[4] ?? 0);
-      const fields = [{ name: "flags", value: sym(clone3Flags(wide)) }];
-      if (flags & CLONE_CHILD_SETTID_OR_CLEAR) fields.push({ name: "child_tid", value: ptr(t[2] ?? 0) });
-      if (flags & CLONE_PARENT_SETTID) fields.push({ name: "parent_tid", value: ptr(t[3] ?? 0) });
-      fields.push({ name: "exit_signal", value: sig === 0 ? num(0) : sym(signalName(sig)) });
-      fields.push({ name: "stack", value: ptr(t[5] ?? 0) }, { name: "stack_size", value: hexNum(t[6] ?? "0") });
-      if (flags & CLONE_SETTLS) fields.push({ name: "tls", value: ptr(t[7] ?? 0) });
-      ev.args = [{ k: "struct", fields, truncated: false }, num(t[8] ?? "0")];
-    } else ev.args = [];
-    if (child > 0) this.tasks.fork(tid, child, flags);
+    const f = forkArgs(ev.call, t, child);
+    ev.args = f.args;
+    if (child > 0) this.tasks.fork(tid, child, f.flags);
     this.emitCall(ev, { raw: [r.seq], lines: [r.line] });
   }
 
   /** Learn cwd and fd paths from a call that worked. */
   private afterCall(spec: CallSpec, ev: SyscallEvent, v: CallValues): void {
-    const { p, s } = v;
-    if (ev.errno !== null) {
-      if (spec.name === "close") this.tasks.closeFd(ev.pid, p[0]!);
-      return;
-    }
-    const tid = ev.pid;
-    const ret = v.ret;
-    const name = spec.name;
-    if (OPEN_CALLS.has(name)) {
-      const at = name === "openat" || name === "openat2" ? p[0]! : AT_FDCWD;
-      const fl =
-        name === "openat" ? p[2]! : name === "open" ? p[1]! : name === "openat2" ? Number(v.ext?.words[0] ?? 0n) : 0;
-      const dir = at === AT_FDCWD ? this.tasks.cwd(tid) : this.tasks.fdPath(tid, at);
-      const path = s[0] === undefined || s[0].truncated ? null : resolvePathText(dir, s[0].value);
-      ev.retPath = path;
-      this.tasks.setFd(tid, ret, path, (fl & O_CLOEXEC) !== 0);
-    } else if (name === "chdir") this.tasks.chdir(tid, s[0]?.value ?? "");
-    else if (name === "fchdir") this.tasks.fchdir(tid, p[0]!);
-    else if (name === "close") this.tasks.closeFd(tid, p[0]!);
-    else if (name === "dup" || name === "dup2" || name === "dup3" || name === "fcntl") {
-      const path = this.tasks.fdPath(tid, p[0]!);
-      ev.retPath = path;
-      const cloexec = (name === "dup3" && p[2] !== 0) || (name === "fcntl" && p[1] === 1030);
-      this.tasks.setFd(tid, ret, path, cloexec);
-    } else if (name === "socket" || name === "accept" || name === "accept4") this.tasks.setFd(tid, ret, null, false);
+    learnFromCall(this.tasks, spec, ev, v);
   }
 
   /** The calling task's context (one object, refilled per call: no allocation per line). */
@@ -566,8 +507,6 @@ function syscallBase(
     unfinished: false,
   };
 }
-
-const hexNum = (v: string): Arg => num(`0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`);
 
 /** A generic call's six words as the spec's parameters; null when the line is short or not numbers. */
 class TaskContext implements ArgContext {

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * capsule-kernel-tracer: loads tracer.bpf.o (through its skeleton), attaches it, and
+ * streams its ring buffer's records (records.h) to stdout unchanged, framed as they are.
+ *
+ *   capsule-kernel-tracer --level process|files|full --policy NR:KIND:A:B,... [--all]
+ *                         [--btf FILE] [--ring-mb N] [--poll-ms N]
+ *
+ * It loads and attaches first, then reads the root's pid as one line on stdin, arms it,
+ * writes REC_START, and from then on drains the ring every --poll-ms (the BPF side
+ * writes without wake-ups except for exec and exit). When no traced process is left (or
+ * on SIGINT/SIGTERM) it drains what is left, writes REC_END and exits 0. Records the
+ * kernel could not reserve are counted per CPU and written as REC_LOST. Errors: one line
+ * on stderr, exit 1 (cannot load or attach) or 2 (usage).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <linux/types.h>
+#include "records.h"
+#include "tracer.skel.h"
+
+static volatile sig_atomic_t stop_requested;
+static unsigned char *out;
+static size_t out_len, out_cap = 1 << 20;
+static int out_broken;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void flush_out(void)
+{
+	size_t done = 0;
+	while (done < out_len && !out_broken) {
+		ssize_t n = write(1, out + done, out_len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			out_broken = 1;
+			break;
+		}
+		done += n;
+	}
+	out_len = 0;
+}
+
+static void put(const void *p, size_t n)
+{
+	if (out_len + n > out_cap)
+		flush_out();
+	if (n > out_cap) {
+		/* never: records are smaller than the buffer */
+		return;
+	}
+	memcpy(out + out_len, p, n);
+	out_len += n;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	put(data, size);
+	return 0;
+}
+
+static __u64 mono_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void header(struct rec_hdr *h, __u16 type, __u32 size)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->size = size;
+	h->ts = mono_ns(CLOCK_MONOTONIC);
+}
+
+static __u64 reported[256];
+
+/* REC_LOST for every CPU whose count grew since the last report. */
+static void report_losses(struct capsule_tracer_bpf *skel, int ncpu)
+{
+	for (int c = 0; c < ncpu && c < 256; c++) {
+		__u64 now = __atomic_load_n(&skel->bss->lost[c], __ATOMIC_RELAXED);
+		if (now == reported[c])
+			continue;
+		struct rec_lost r;
+		header(&r.h, REC_LOST, sizeof(r));
+		r.count = now - reported[c];
+		r.cpu = c;
+		r._pad = 0;
+		reported[c] = now;
+		put(&r, sizeof(r));
+	}
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_WARN && getenv("CAPSULE_TRACER_DEBUG"))
+		return vfprintf(stderr, fmt, args);
+	if (level == LIBBPF_DEBUG && getenv("CAPSULE_TRACER_DEBUG"))
+		return vfprintf(stderr, fmt, args);
+	return 0;
+}
+
+static int usage(const char *why)
+{
+	fprintf(stderr, "capsule-kernel-tracer: %s\n", why);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *level = NULL, *policy = NULL, *btf = NULL;
+	int all = 0, ring_mb = 16, poll_ms = 25;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--all"))
+			all = 1;
+		else if (!strcmp(a, "--level") && v)
+			level = argv[++i];
+		else if (!strcmp(a, "--policy") && v)
+			policy = argv[++i];
+		else if (!strcmp(a, "--btf") && v)
+			btf = argv[++i];
+		else if (!strcmp(a, "--ring-mb") && v)
+			ring_mb = atoi(argv[++i]);
+		else if (!strcmp(a, "--poll-ms") && v)
+			poll_ms = atoi(argv[++i]);
+		else
+			return usage("usage: --level process|files|full --policy NR:KIND:A:B,... [--all] [--btf FILE] [--ring-mb N] [--poll-ms N]");
+	}
+	if (!level || !policy)
+		return usage("--level and --policy are required");
+	if (ring_mb < 1 || (ring_mb & (ring_mb - 1)) != 0 || ring_mb > 1024)
+		return usage("--ring-mb must be a power of two, 1..1024");
+	if (poll_ms < 1)
+		poll_ms = 1;
+	__u64 t_start = mono_ns(CLOCK_MONOTONIC);
+	libbpf_set_print(libbpf_quiet);
+	out = malloc(out_cap);
+	if (!out)
+		return 1;
+
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	if (btf && access(btf, R_OK) == 0)
+		oo.btf_custom_path = btf;
+	struct capsule_tracer_bpf *skel = capsule_tracer_bpf__open_opts(&oo);
+	if (!skel) {
+		fprintf(stderr, "capsule-kernel-tracer: cannot open the BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	skel->rodata->sum_io = strcmp(level, "files") == 0;
+	bpf_map__set_max_entries(skel->maps.rb, (__u32)ring_mb << 20);
+	int err = capsule_tracer_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "capsule-kernel-tracer: the kernel refused the BPF program: %s\n", strerror(-err));
+		return 1;
+	}
+	/* the policy: what each syscall number records */
+	int pfd = bpf_map__fd(skel->maps.policy);
+	if (all) {
+		struct policy p = {.kind = K_PLAIN, .record = 1};
+		for (__u32 nr = 0; nr < 1024; nr++)
+			bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
+	}
+	for (const char *s = policy; *s;) {
+		unsigned nr, kind, a, b;
+		int used = 0;
+		if (sscanf(s, "%u:%u:%u:%u%n", &nr, &kind, &a, &b, &used) != 4 || nr >= 1024)
+			return usage("bad --policy entry");
+		struct policy p = {.kind = kind, .str_a = a, .str_b = b, .record = 1};
+		bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
+		s += used;
+		if (*s == ',')
+			s++;
+	}
+	err = capsule_tracer_bpf__attach(skel);
+	if (err) {
+		fprintf(stderr, "capsule-kernel-tracer: cannot attach to the tracepoints: %s\n", strerror(-err));
+		return 1;
+	}
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_record, NULL, NULL);
+	if (!rb) {
+		fprintf(stderr, "capsule-kernel-tracer: cannot map the ring buffer: %s\n", strerror(errno));
+		return 1;
+	}
+	__u32 load_us = (mono_ns(CLOCK_MONOTONIC) - t_start) / 1000;
+
+	/* the root: one line on stdin */
+	char line[64];
+	ssize_t n = 0;
+	while (n < (ssize_t)sizeof(line) - 1) {
+		ssize_t r = read(0, line + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = 0;
+	__u32 root = strtoul(line, NULL, 10);
+	if (root == 0)
+		return usage("no root pid on stdin");
+	__u8 held = 1;
+	skel->bss->live = 1;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.traced), &root, &held, BPF_ANY)) {
+		fprintf(stderr, "capsule-kernel-tracer: cannot arm pid %u: %s\n", root, strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);
+
+	int ncpu = libbpf_num_possible_cpus();
+	struct rec_start st;
+	header(&st.h, REC_START, sizeof(st));
+	st.version = REC_VERSION;
+	st.root = root;
+	st.mono_to_epoch_ns = (__s64)(mono_ns(CLOCK_REALTIME) - mono_ns(CLOCK_MONOTONIC));
+	st.ncpu = ncpu;
+	st.load_us = load_us;
+	put(&st, sizeof(st));
+	flush_out();
+
+	while (!out_broken) {
+		ring_buffer__poll(rb, poll_ms);
+		ring_buffer__consume(rb);
+		report_losses(skel, ncpu);
+		flush_out();
+		if (stop_requested || __atomic_load_n(&skel->bss->live, __ATOMIC_SEQ_CST) <= 0)
+			break;
+	}
+	/* what every CPU wrote before the last exit */
+	ring_buffer__consume(rb);
+	report_losses(skel, ncpu);
+	struct rec_hdr end;
+	header(&end, REC_END, sizeof(end));
+	put(&end, sizeof(end));
+	flush_out();
+	/* the reader sees the end now; detaching (an RCU grace period per program) may take a while */
+	close(1);
+	ring_buffer__free(rb);
+	capsule_tracer_bpf__destroy(skel);
+	return out_broken ? 1 : 0;
+}
+
+/* the offsets src/parse/kernel/layout.ts reads */
+_Static_assert(sizeof(struct rec_hdr) == 24, "rec_hdr");
+_Static_assert(sizeof(struct rec_syscall) == 256, "rec_syscall");
+_Static_assert(__builtin_offsetof(struct rec_syscall, sock) == 184, "rec_syscall.sock");
+_Static_assert(__builtin_offsetof(struct rec_syscall, io) == 232, "rec_syscall.io");
+_Static_assert(sizeof(struct rec_exec) == 152, "rec_exec");
+_Static_assert(__builtin_offsetof(struct rec_exec, argc) == 128, "rec_exec.argc");
+_Static_assert(sizeof(struct rec_exit) == 32, "rec_exit");
+_Static_assert(sizeof(struct rec_io) == 56, "rec_io");
+_Static_assert(sizeof(struct rec_signal) == 40, "rec_signal");
+_Static_assert(sizeof(struct rec_start) == 48, "rec_start");
+_Static_assert(sizeof(struct rec_lost) == 40, "rec_lost");

@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Capsule's kernel tracer: follows one process tree from tracepoints only (raw_syscalls
+ * sys_enter/sys_exit, sched_process_fork/exec/exit, signal_deliver) and writes fixed-size
+ * binary records (records.h) to one ring buffer. Outside the traced tree a syscall costs
+ * one hash look-up. Which calls are recorded, and how, comes from the `policy` map the
+ * loader fills for the level.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "records.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MAX_NR 1024
+#define SCRATCH (1 << 15)
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define EINVAL 22
+/* `x & mask`, computed after the compiler has forgotten how x was clamped (the verifier needs the mask) */
+#define BOUND(x, mask) ({ barrier_var(x); (x) & (mask); })
+
+/* Set by the loader before load. */
+const volatile __u32 sum_io = 0; /* level files: read/write family summed per fd */
+
+/* Traced processes by tgid: 1 held (armed at its first exec), 2 traced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* written at fork and exit only */
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* A call in progress, by tid: what sys_enter saw. */
+struct stash {
+	__u64 ts;
+	__u64 args[6];
+	__u64 len_before;
+	__u32 nr;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* preallocated: written at every traced call */
+	__type(key, __u32);
+	__type(value, struct stash);
+} stash SEC(".maps");
+
+/* argv[0] of an exec in progress, by tid: a #! script's is gone from the new mm */
+struct argv0 {
+	char s[256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct argv0);
+} argv0s SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_NR);
+	__type(key, __u32);
+	__type(value, struct policy);
+} policy SEC(".maps");
+
+struct io_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct io_key);
+	__type(value, struct io_sums);
+} io SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* the loader may resize */
+} rb SEC(".maps");
+
+struct buf {
+	__u8 d[SCRATCH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct buf);
+} scratch SEC(".maps");
+
+/* Read by the loader through the mmaped BSS. */
+__u64 lost[256];     /* records the ring buffer could not take, per CPU */
+__s64 live = 0;      /* traced processes alive */
+
+static __always_inline struct buf *scratch_buf(void)
+{
+	__u32 z = 0;
+	return bpf_map_lookup_elem(&scratch, &z);
+}
+
+static __always_inline void emit(void *p, __u32 size, __u64 flags)
+{
+	/* every offset stays below SCRATCH: the mask is the bound the verifier needs */
+	size = (size + 7) & (SCRATCH - 8);
+	if (size < sizeof(struct rec_hdr))
+		return;
+	((struct rec_hdr *)p)->size = size;
+	if (bpf_ringbuf_output(&rb, p, size, flags) != 0) {
+		__u32 c = bpf_get_smp_processor_id() & 255;
+		__sync_fetch_and_add(&lost[c], 1);
+	}
+}
+
+static __always_inline void header(struct rec_hdr *h, __u16 type, __u32 tid, __u32 tgid, __u64 ts)
+{
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->tid = tid;
+	h->tgid = tgid;
+	h->ts = ts;
+}
+
+static __always_inline __u8 *traced_state(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced, &tgid);
+}
+
+/* ─────────────────────────── sys_enter ─────────────────────────── */
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u8 *st = traced_state(pt >> 32);
+	if (!st)
+		return 0;
+	__u32 nr = id;
+	if (nr >= MAX_NR)
+		return 0;
+	struct policy *p = bpf_map_lookup_elem(&policy, &nr);
+	if (!p || !p->record)
+		return 0;
+	if (*st != 2 && p->kind != K_EXEC)
+		return 0;
+	struct stash s = {};
+	s.ts = bpf_ktime_get_ns();
+	s.nr = nr;
+	s.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	s.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	s.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	s.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	s.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+#if defined(__TARGET_ARCH_x86)
+	s.args[5] = BPF_CORE_READ(regs, r9);
+#elif defined(__TARGET_ARCH_arm64)
+	s.args[5] = BPF_CORE_READ((struct user_pt_regs *)regs, regs[5]);
+#endif
+	if (p->kind == K_PEER && s.args[2]) {
+		int len = 0;
+		bpf_probe_read_user(&len, sizeof(len), (void *)s.args[2]);
+		s.len_before = len;
+	}
+	__u32 tid = pt;
+	bpf_map_update_elem(&stash, &tid, &s, BPF_ANY);
+	if (p->kind == K_EXEC) {
+		/* argv[0] only: small, and the pointer array is usually paged in */
+		__u64 argv = p->str_a == 2 ? s.args[2] : s.args[1];
+		__u64 a0 = 0;
+		struct argv0 *v;
+		if (argv && bpf_probe_read_user(&a0, sizeof(a0), (void *)argv) == 0 && a0) {
+			struct argv0 z = {};
+			bpf_map_update_elem(&argv0s, &tid, &z, BPF_ANY);
+			v = bpf_map_lookup_elem(&argv0s, &tid);
+			if (v)
+				bpf_probe_read_user_str(v->s, sizeof(v->s), (void *)a0);
+		}
+	}
+	return 0;
+}
+
+/* ─────────────────────────── helpers ─────────────────────────── */
+
+/* Read a user string at `off` of the tail; returns its length with the NUL (0 when none). */
+static __always_inline __u32 user_str(struct buf *b, __u32 off, __u64 ptr, __u32 *flags, __u32 cut)
+{
+	if (!ptr)
+		return 0;
+	off &= 0x3fff;
+	long n = bpf_probe_read_user_str(&b->d[off], STR_MAX, (void *)ptr);
+	if (n <= 0)
+		return 0;
+	if (n >= STR_MAX)
+		*flags |= cut;
+	return n;
+}
+
+/* The socket behind `fd` of the current task, its endpoints into `e`. */
+static __always_inline int sock_of(struct sock_ends *e, int fd)
+{
+	if (fd < 0)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt)
+		return 0;
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return 0;
+	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	if (!f)
+		return 0;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	if (!so)
+		return 0;
+	struct sock *sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return 0;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->type = BPF_CORE_READ(sk, sk_type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->rport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->laddr, &l, 4);
+		__builtin_memcpy(e->raddr, &r, 4);
+	} else if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+	return 1;
+}
+
+/* A user sockaddr (at most 32 bytes) into ext[0..3]; a unix path's bytes into the tail as str0. */
+static __always_inline void user_sockaddr(struct rec_syscall *r, struct buf *b, __u32 *off, __u64 ptr, int len)
+{
+	if (!ptr || len <= 0)
+		return;
+	__u32 n = len > 32 ? 32 : len;
+	bpf_probe_read_user(&r->ext[0], BOUND(n, 63), (void *)ptr);
+	r->flags |= F_EXT;
+	__u16 fam = (__u16)r->ext[0];
+	if (fam == AF_UNIX && len > 2) {
+		__u32 m = len - 2;
+		if (m > 108)
+			m = 108;
+		__u32 o = *off & 0x3fff;
+		if (bpf_probe_read_user(&b->d[o], BOUND(m, 127), (void *)(ptr + 2)) == 0) {
+			r->len0 = m;
+			*off += m;
+		}
+	}
+}
+
+/* ─────────────────────────── sys_exit ─────────────────────────── */
+
+static __always_inline void sum(__u32 tgid, int fd, long ret, int write)
+{
+	struct io_key k = {.tgid = tgid, .fd = fd};
+	struct io_sums *v = bpf_map_lookup_elem(&io, &k);
+	if (!v) {
+		struct io_sums z = {};
+		bpf_map_update_elem(&io, &k, &z, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&io, &k);
+		if (!v)
+			return;
+	}
+	if (write) {
+		__sync_fetch_and_add(&v->wbytes, ret);
+		__sync_fetch_and_add(&v->wcalls, 1);
+	} else {
+		__sync_fetch_and_add(&v->rbytes, ret);
+		__sync_fetch_and_add(&v->rcalls, 1);
+	}
+}
+
+/* A failed exec's argv (the old program's memory is still there), NUL-separated: one bpf_loop step per string. */
+struct argv_walk {
+	__u64 argv;
+	__u32 off;
+	__u32 used;
+	__u32 argc;
+	__u32 cut;
+};
+
+static long argv_step(__u32 i, struct argv_walk *w)
+{
+	__u64 p = 0;
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(w->argv + i * 8)) != 0 || !p)
+		return 1;
+	if (w->used > ARGV_MAX - STR_MAX || i >= 64) {
+		w->cut = 1;
+		return 1;
+	}
+	struct buf *b = scratch_buf();
+	if (!b)
+		return 1;
+	__u32 o = (w->off + w->used) & 0x3fff;
+	long n = bpf_probe_read_user_str(&b->d[o], STR_MAX, (void *)p);
+	if (n <= 0)
+		return 1;
+	if (n >= STR_MAX)
+		w->cut = 1;
+	w->used += n;
+	w->argc++;
+	return 0;
+}
+
+static __always_inline void user_argv(struct rec_syscall *r, __u32 off, __u64 argv)
+{
+	if (!argv)
+		return;
+	struct argv_walk w = {.argv = argv, .off = off};
+	bpf_loop(65, argv_step, &w, 0);
+	r->argv_len = w.used;
+	r->argc = w.argc;
+	if (w.cut)
+		r->flags |= F_ARGV_CUT;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u32 tid = pt;
+	__u32 tgid = pt >> 32;
+	struct stash *sp = bpf_map_lookup_elem(&stash, &tid);
+	if (!sp)
+		return 0;
+	struct stash s = *sp;
+	bpf_map_delete_elem(&stash, &tid);
+	__u32 nr = s.nr;
+	struct policy *p = bpf_map_lookup_elem(&policy, &nr);
+	if (!p)
+		return 0;
+	__u8 kind = p->kind;
+	if (kind == K_EXEC) {
+		/* a success is written at sched_process_exec; a held root's attempts are not traced */
+		__u8 *st = traced_state(tgid);
+		if (ret == 0 || !st || *st != 2)
+			return 0;
+	}
+	if (kind == K_FORK && ret >= 0)
+		return 0; /* written at sched_process_fork */
+	if ((kind == K_IO_READ || kind == K_IO_WRITE) && sum_io) {
+		if (ret > 0)
+			sum(tgid, (int)s.args[0], ret, kind == K_IO_WRITE);
+		return 0;
+	}
+	if (kind == K_READLINK && ret == -EINVAL)
+		return 0;
+	if (kind == K_FCNTL_DUP && s.args[1] != 0 && s.args[1] != 1030)
+		return 0;
+
+	struct buf *b = scratch_buf();
+	if (!b)
+		return 0;
+	struct rec_syscall *r = (struct rec_syscall *)b->d;
+	__builtin_memset(r, 0, sizeof(*r));
+	__u64 now = bpf_ktime_get_ns();
+	header(&r->h, REC_SYSCALL, tid, tgid, s.ts);
+	r->nr = nr;
+	r->ret = ret;
+	r->dur_ns = now - s.ts;
+	for (int i = 0; i < 6; i++)
+		r->args[i] = s.args[i];
+	__u32 off = sizeof(*r);
+
+	if (kind == K_SOCKADDR) {
+		user_sockaddr(r, b, &off, s.args[1], (int)s.args[2]);
+		if (ret == 0 || ret == -115 /* EINPROGRESS */)
+			if (sock_of(&r->sock, (int)s.args[0]))
+				r->flags |= F_SOCK;
+	} else if (kind == K_PEER) {
+		r->ext[4] = s.len_before;
+		if (ret >= 0) {
+			int after = 0;
+			if (s.args[2])
+				bpf_probe_read_user(&after, sizeof(after), (void *)s.args[2]);
+			r->ext[5] = after;
+			int len = after < (int)s.len_before ? after : (int)s.len_before;
+			user_sockaddr(r, b, &off, s.args[1], len);
+			if (sock_of(&r->sock, (int)ret))
+				r->flags |= F_SOCK;
+		}
+		r->flags |= F_EXT;
+	} else if (kind == K_HOW) {
+		if (s.args[2]) {
+			bpf_probe_read_user(&r->ext[0], 24, (void *)s.args[2]);
+			r->flags |= F_EXT;
+		}
+		r->len0 = user_str(b, off, s.args[1], &r->flags, F_STR0_CUT);
+		off += r->len0;
+	} else if (kind == K_FORK) {
+		/* a failed clone3: its clone_args */
+		if (p->str_a == 0 && s.args[0] && nr == 435) {
+			bpf_probe_read_user(&r->ext[0], 72, (void *)s.args[0]);
+			r->flags |= F_EXT;
+		}
+	} else if (kind == K_EXEC) {
+		__u8 a = p->str_a;
+		__u64 fn = a == 2 ? s.args[1] : s.args[0];
+		r->len0 = user_str(b, off, fn, &r->flags, F_STR0_CUT);
+		off += r->len0;
+		user_argv(r, off, a == 2 ? s.args[2] : s.args[1]);
+		off += r->argv_len;
+		r->envc = 0xffffffff;
+	} else if (kind == K_READLINK) {
+		__u8 a = p->str_a;
+		r->len0 = user_str(b, off, a == 2 ? s.args[1] : s.args[0], &r->flags, F_STR0_CUT);
+		off += r->len0;
+		if (ret > 0) {
+			__u64 bufp = a == 2 ? s.args[2] : s.args[1];
+			__u32 n = ret >= STR_MAX ? STR_MAX - 1 : ret;
+			__u32 o = off & 0x3fff;
+			if (bpf_probe_read_user(&b->d[o], BOUND(n, STR_MAX - 1), (void *)bufp) == 0) {
+				b->d[(o + (n & (STR_MAX - 1))) & (SCRATCH - 1)] = 0;
+				r->len1 = n + 1;
+				off += n + 1;
+			}
+		}
+	} else {
+		if (p->str_a) {
+			__u8 i = (p->str_a - 1) & 7;
+			r->len0 = user_str(b, off, i < 6 ? s.args[i] : 0, &r->flags, F_STR0_CUT);
+			off += r->len0;
+		}
+		if (p->str_b) {
+			__u8 i = (p->str_b - 1) & 7;
+			r->len1 = user_str(b, off, i < 6 ? s.args[i] : 0, &r->flags, F_STR1_CUT);
+			off += r->len1;
+		}
+		if (kind == K_CLOSE && sum_io) {
+			struct io_key k = {.tgid = tgid, .fd = (int)s.args[0]};
+			struct io_sums *v = bpf_map_lookup_elem(&io, &k);
+			if (v) {
+				r->io = *v;
+				r->flags |= F_IO;
+				bpf_map_delete_elem(&io, &k);
+			}
+		}
+	}
+	r->h.size = off;
+	emit(r, off, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* ─────────────────────────── processes ─────────────────────────── */
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u8 *st = traced_state(ptgid);
+	if (!st || *st != 2)
+		return 0;
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	if (ctgid != ptgid) {
+		__u8 v = 2;
+		if (bpf_map_update_elem(&traced, &ctgid, &v, BPF_NOEXIST) == 0)
+			__sync_fetch_and_add(&live, 1);
+	}
+	/* the parent's clone, written before the child can run */
+	__u32 ptid = BPF_CORE_READ(parent, pid);
+	struct stash *sp = bpf_map_lookup_elem(&stash, &ptid);
+	if (!sp)
+		return 0;
+	struct stash s = *sp;
+	bpf_map_delete_elem(&stash, &ptid);
+	struct buf *b = scratch_buf();
+	if (!b)
+		return 0;
+	struct rec_syscall *r = (struct rec_syscall *)b->d;
+	__builtin_memset(r, 0, sizeof(*r));
+	header(&r->h, REC_SYSCALL, ptid, ptgid, s.ts);
+	r->nr = s.nr;
+	r->ret = cpid;
+	r->dur_ns = bpf_ktime_get_ns() - s.ts;
+	for (int i = 0; i < 6; i++)
+		r->args[i] = s.args[i];
+	if (s.nr == 435 && s.args[0]) {
+		bpf_probe_read_user(&r->ext[0], 72, (void *)s.args[0]);
+		r->flags |= F_EXT;
+	}
+	r->h.size = sizeof(*r);
+	emit(r, sizeof(*r), BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* The cwd walk, one path component per bpf_loop step (verified once, not unrolled). */
+struct cwd_walk {
+	struct dentry *d;
+	struct vfsmount *vm;
+	struct mount *m;
+	__u32 base;
+	__u32 used;
+	__u32 cut;
+};
+
+static long cwd_step(__u32 i, struct cwd_walk *w)
+{
+	/* locals: CO-RE reads must start from kernel pointers, not from fields of this struct */
+	struct dentry *d = w->d;
+	struct vfsmount *vm = w->vm;
+	struct mount *m = w->m;
+	struct dentry *mroot = BPF_CORE_READ(vm, mnt_root);
+	if (d == mroot) {
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (mp == m)
+			return 1;
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = mp;
+		w->vm = &mp->mnt;
+		return 0;
+	}
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (parent == d)
+		return 1;
+	if (w->used > CWD_MAX - 256) {
+		w->cut = 1;
+		return 1;
+	}
+	struct buf *b = scratch_buf();
+	if (!b)
+		return 1;
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	__u32 o = (w->base + w->used) & 0x3fff;
+	long n = bpf_probe_read_kernel_str(&b->d[o], 256, name);
+	if (n <= 0)
+		return 1;
+	w->used += n;
+	w->d = parent;
+	if (i == CWD_DEPTH * 2 - 1)
+		w->cut = 1;
+	return 0;
+}
+
+/* cwd as path components, leaf first, each NUL-terminated at `base`; returns the bytes written. */
+static __always_inline __u32 cwd_of(struct task_struct *t, __u32 base, __u32 *flags)
+{
+	struct path pwd;
+	BPF_CORE_READ_INTO(&pwd, t, fs, pwd);
+	struct cwd_walk w = {.d = pwd.dentry, .vm = pwd.mnt, .base = base};
+	w.m = container_of(pwd.mnt, struct mount, mnt);
+	bpf_loop(CWD_DEPTH * 2, cwd_step, &w, 0);
+	if (w.cut)
+		*flags |= F_CWD_CUT;
+	return w.used;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u32 tgid = pt >> 32;
+	__u8 *st = traced_state(tgid);
+	if (!st)
+		return 0;
+	if (*st != 2)
+		*st = 2; /* the held root runs its program: tracing starts here */
+	struct buf *b = scratch_buf();
+	if (!b)
+		return 0;
+	struct rec_exec *r = (struct rec_exec *)b->d;
+	__builtin_memset(r, 0, sizeof(*r));
+	__u64 now = bpf_ktime_get_ns();
+	header(&r->h, REC_EXEC, (__u32)pt, tgid, now);
+	r->old_tid = old_pid;
+	r->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	const struct cred *c = BPF_CORE_READ(p, real_cred);
+	r->uid = BPF_CORE_READ(c, uid.val);
+	r->gid = BPF_CORE_READ(c, gid.val);
+	r->euid = BPF_CORE_READ(c, euid.val);
+	r->egid = BPF_CORE_READ(c, egid.val);
+	bpf_core_read(&r->caps, sizeof(r->caps), &c->cap_effective);
+	struct file *f = BPF_CORE_READ(bprm, file);
+	r->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	r->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	r->argc = BPF_CORE_READ(bprm, argc);
+	r->envc = BPF_CORE_READ(bprm, envc);
+	__u32 old = old_pid;
+	struct stash *sp = bpf_map_lookup_elem(&stash, &old);
+	if (sp) {
+		r->nr = sp->nr;
+		r->enter_ts = sp->ts;
+		for (int i = 0; i < 6; i++)
+			r->args[i] = sp->args[i];
+		bpf_map_delete_elem(&stash, &old);
+	}
+	__u32 off = sizeof(*r);
+	const char *fn = BPF_CORE_READ(bprm, filename);
+	long n = bpf_probe_read_kernel_str(&b->d[off], STR_MAX, fn);
+	if (n > 0) {
+		r->len0 = n;
+		off += n;
+	}
+	struct mm_struct *mm = BPF_CORE_READ(p, mm);
+	__u64 as = BPF_CORE_READ(mm, arg_start);
+	__u64 ae = BPF_CORE_READ(mm, arg_end);
+	__u64 len = ae > as ? ae - as : 0;
+	if (len > ARGV_MAX) {
+		len = ARGV_MAX;
+		r->flags |= F_ARGV_CUT;
+	}
+	__u32 o = off & 0x3fff;
+	if (len > 0 && bpf_probe_read_user(&b->d[o], BOUND(len, ARGV_MAX * 2 - 1), (void *)as) == 0) {
+		r->argv_len = len;
+		off += len;
+	}
+	r->cwd_len = cwd_of(p, off, &r->flags);
+	off += r->cwd_len;
+	if (BPF_CORE_READ(bprm, interp) != fn)
+		r->flags |= F_SCRIPT;
+	struct argv0 *a0 = bpf_map_lookup_elem(&argv0s, &old);
+	if (a0) {
+		__u32 o2 = off & 0x3fff;
+		long m = bpf_probe_read_kernel_str(&b->d[o2], sizeof(a0->s), a0->s);
+		if (m > 0) {
+			r->argv0_len = m;
+			off += m;
+		}
+		bpf_map_delete_elem(&argv0s, &old);
+	}
+	r->h.size = off;
+	emit(r, off, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+struct flush_ctx {
+	__u32 tgid;
+	__u32 tid;
+	__u64 ts;
+};
+
+static long flush_one(struct bpf_map *map, struct io_key *k, struct io_sums *v, struct flush_ctx *fc)
+{
+	if (k->tgid != fc->tgid)
+		return 0;
+	struct rec_io r = {};
+	header(&r.h, REC_IO, fc->tid, fc->tgid, fc->ts);
+	r.h.size = sizeof(r);
+	r.fd = k->fd;
+	r.io = *v;
+	if (bpf_ringbuf_output(&rb, &r, sizeof(r), BPF_RB_NO_WAKEUP) != 0) {
+		__u32 c = bpf_get_smp_processor_id() & 255;
+		__sync_fetch_and_add(&lost[c], 1);
+	}
+	bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(on_task_exit, struct task_struct *p)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+	__u32 tid = pt;
+	__u32 tgid = pt >> 32;
+	__u8 *st = traced_state(tgid);
+	if (!st)
+		return 0;
+	bpf_map_delete_elem(&stash, &tid);
+	bpf_map_delete_elem(&argv0s, &tid);
+	/* the last thread out ends the process; two threads exiting at once may both see
+	 * live == 0, only the one that removes the process from `traced` is its end */
+	int group_dead = BPF_CORE_READ(p, signal, live.counter) == 0 && bpf_map_delete_elem(&traced, &tgid) == 0;
+	if (group_dead)
+		__sync_fetch_and_add(&live, -1);
+	__u64 now = bpf_ktime_get_ns();
+	/* io_uring workers (iou-wrk) join a traced process without a clone call: strace never
+	 * shows them, and an exit of a thread nobody saw start would be a tree root of its own */
+	int io_worker = (BPF_CORE_READ(p, flags) & 0x10 /* PF_IO_WORKER */) != 0;
+	if (*st == 2 && group_dead && sum_io) {
+		struct flush_ctx fc = {.tgid = tgid, .tid = tid, .ts = now};
+		bpf_for_each_map_elem(&io, flush_one, &fc, 0);
+	}
+	if (*st == 2 && !io_worker) {
+		struct rec_exit r = {};
+		header(&r.h, REC_EXIT, tid, tgid, now);
+		r.h.size = sizeof(r);
+		r.code = BPF_CORE_READ(p, exit_code);
+		r.group_dead = group_dead;
+		emit(&r, sizeof(r), group_dead ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	}
+	return 0;
+}
+
+SEC("raw_tp/signal_generate")
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+{
+	if (result != 0) /* TRACE_SIGNAL_DELIVERED */
+		return 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u8 *st = traced_state(tgid);
+	if (!st || *st != 2)
+		return 0;
+	struct rec_signal r = {};
+	header(&r.h, REC_SIGNAL, BPF_CORE_READ(task, pid), tgid, bpf_ktime_get_ns());
+	r.h.size = sizeof(r);
+	r.sig = sig;
+	/* SEND_SIG_NOINFO (0), SEND_SIG_PRIV (1): no siginfo */
+	if ((__u64)info > 1) {
+		r.code = BPF_CORE_READ(info, si_code);
+		r.sender_pid = BPF_CORE_READ(info, _sifields._kill._pid);
+		r.sender_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+	} else {
+		r.code = (__u64)info == 1 ? 0x80 /* SI_KERNEL */ : 0 /* SI_USER */;
+		r.sender_pid = bpf_get_current_pid_tgid() >> 32;
+	}
+	emit(&r, sizeof(r), BPF_RB_NO_WAKEUP);
+	return 0;
+}

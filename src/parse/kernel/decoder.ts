@@ -1,0 +1,679 @@
+/**
+ * The kernel tracer's decoder: binary records (layout.ts) in, the same ParsedItems the
+ * strace parser makes for the same calls out, each with its canonical text (the raw
+ * line, docs/KERNEL-TRACER.md) and, for a process the kernel described, its facts
+ * (credentials, parent, cwd) so the enricher needs no /proc read. Nothing downstream
+ * knows which tracer ran. Records it cannot read become parse-error events.
+ *
+ * Canonical text, one line per record (strings quoted as in the eBPF raw lines):
+ *
+ *   <epoch s>.<µs> <tid> <tgid> sys <name> = <ret> <dur µs> [a0 .. a5] {key=value ...}
+ *   <epoch s>.<µs> <tid> <tgid> exec old=<tid> ppid= uid= gid= euid= egid= caps=0x.. ino= dev=M:m ...
+ *   <epoch s>.<µs> <tid> <tgid> exit code=<status> group=<0|1>
+ *   <epoch s>.<µs> <tid> <tgid> io fd=<fd> read=<bytes>/<calls> write=<bytes>/<calls>
+ *   <epoch s>.<µs> <tid> <tgid> signal sig= code= pid= uid=
+ *   <epoch s>.<µs> 0 0 start|lost|end ...
+ */
+import type {
+  Arg,
+  ExitEvent,
+  NoticeEvent,
+  ParsedItem,
+  ProcessFacts,
+  SignalEvent,
+  SyscallEvent,
+} from "../../core/events.js";
+import { type ArgContext, type CallValues, callArgs, dirfdArg, forkArgs, num, str, sym } from "../bpftrace/args.js";
+import { CALLS, type CallSpec, nrIndex } from "../bpftrace/format.js";
+import { learnFromCall } from "../bpftrace/learn.js";
+import { formatTs } from "../bpftrace/line.js";
+import { ipv6Text } from "../bpftrace/sockaddr.js";
+import { TaskState } from "../bpftrace/state.js";
+import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
+import { atFlags, errnoOf, familyName, siCodeName, signalName } from "../bpftrace/symbols.js";
+import { EXEC, EXIT, FLAG, HDR, IO, IOREC, KIND, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
+
+export interface DecoderOptions {
+  arch: string;
+  /** Syscall names by number (every call of the `full` level). */
+  names: ReadonlyMap<number, string>;
+  /** The root's working directory (until its exec record says). */
+  cwd: string;
+}
+
+export interface DecoderStats {
+  records: number;
+  events: number;
+  parseErrors: number;
+  lost: number;
+  truncatedStrings: number;
+}
+
+/** What the decoder learnt from the loader's own records. */
+export interface StreamState {
+  root: number | null;
+  /** Add to a record's monotonic ns for epoch ns. */
+  monoToEpochNs: bigint | null;
+  loadUs: number | null;
+  ended: boolean;
+}
+
+const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+const _OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
+const IO_READ = new Set(["read", "pread64", "readv", "recvfrom", "recvmsg"]);
+const IO_WRITE = new Set(["write", "pwrite64", "writev", "sendto", "sendmsg"]);
+const td = new TextDecoder("utf-8");
+
+/** The policy entry of one call: `nr:kind:strA:strB`. */
+export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, number] {
+  const strs: number[] = [];
+  spec.params.forEach((p, i) => {
+    if (p.str) strs.push(i + 1);
+  });
+  if (spec.role === "exec") return [KIND.EXEC, strs[0] ?? 1, 0];
+  if (spec.role === "fork") return [KIND.FORK, 0, 0];
+  if (spec.struct === "sockaddr") return [KIND.SOCKADDR, 0, 0];
+  if (spec.struct === "peer") return [KIND.PEER, 0, 0];
+  if (spec.struct === "how") return [KIND.HOW, strs[0] ?? 0, 0];
+  if (spec.out !== undefined) return [KIND.READLINK, strs[0] ?? 1, 0];
+  if (spec.only !== undefined) return [KIND.FCNTL_DUP, 0, 0];
+  if (spec.name === "close") return [KIND.CLOSE, 0, 0];
+  if (sumIo && IO_READ.has(spec.call)) return [KIND.IO_READ, 0, 0];
+  if (sumIo && IO_WRITE.has(spec.call)) return [KIND.IO_WRITE, 0, 0];
+  return [KIND.PLAIN, strs[0] ?? 0, strs[1] ?? 0];
+}
+
+/** The calls a level records, as the loader's --policy argument for this architecture. */
+export function policyArg(level: "process" | "files" | "full", arch: string): string {
+  const idx = nrIndex(arch);
+  if (idx === null) throw new Error(`no syscall numbers for ${arch}`);
+  const out: string[] = [];
+  for (const spec of CALLS) {
+    const nr = spec.nr[idx];
+    if (nr === null) continue;
+    const io = IO_READ.has(spec.call) || IO_WRITE.has(spec.call);
+    // files: every call naming a file or socket, the checks (stat, access, readlink) too, reads and writes summed
+    const wanted =
+      level === "full" ||
+      spec.level === "process" ||
+      (level === "files" && (spec.level === "files" || spec.check === true || io));
+    if (!wanted) continue;
+    const [kind, a, b] = policyOf(spec, level === "files");
+    out.push(`${nr}:${kind}:${a}:${b}`);
+  }
+  return out.join(",");
+}
+
+export class KernelDecoder {
+  readonly stats: DecoderStats = { records: 0, events: 0, parseErrors: 0, lost: 0, truncatedStrings: 0 };
+  readonly stream: StreamState = { root: null, monoToEpochNs: null, loadUs: null, ended: false };
+  /** Losses reported by the loader: [epoch µs, count, cpu]. */
+  readonly losses: { atUs: number; count: number; cpu: number }[] = [];
+  private readonly byNr = new Map<number, CallSpec>();
+  private readonly tasks = new TaskState();
+  private seq = 0;
+  private out: ParsedItem[] = [];
+  private rest: Buffer | null = null;
+  /** Leaders that ended before their process did, by tgid. */
+  private readonly leaderExits = new Map<number, { dv: DataView; us: number; head: string }>();
+  private readonly ctx: Ctx;
+  private lastUs = 0;
+
+  constructor(
+    private readonly o: DecoderOptions,
+    private readonly t0Us: number,
+  ) {
+    const idx = nrIndex(o.arch);
+    if (idx !== null) for (const s of CALLS) if (s.nr[idx] !== null) this.byNr.set(s.nr[idx]!, s);
+    this.ctx = new Ctx(this.tasks, o.arch);
+  }
+
+  /** Decode a chunk of the loader's stdout (records may straddle chunks). */
+  push(chunk: Buffer): ParsedItem[] {
+    this.out = [];
+    let buf = chunk;
+    if (this.rest !== null) {
+      buf = Buffer.concat([this.rest, chunk]);
+      this.rest = null;
+    }
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let off = 0;
+    while (off + HDR.bytes <= buf.length) {
+      const size = dv.getUint32(off + HDR.size, true);
+      if (size < HDR.bytes || size > 1 << 16) {
+        this.error(null, null, `bad record size ${size} at byte ${off}: the rest of this chunk is skipped`);
+        return this.out;
+      }
+      if (off + size > buf.length) break;
+      this.record(new DataView(buf.buffer, buf.byteOffset + off, size), buf, off);
+      off += size;
+    }
+    if (off < buf.length) this.rest = Buffer.from(buf.subarray(off));
+    return this.out;
+  }
+
+  /** What is left at the end: a record cut short. */
+  end(): ParsedItem[] {
+    this.out = [];
+    // a process whose end never came (lost): its leader's exit is still its record
+    for (const [tgid, l] of this.leaderExits)
+      this.exitEvent(l.dv, tgid, l.us, l.head, l.dv.getUint32(EXIT.code, true), 0);
+    this.leaderExits.clear();
+    if (this.rest !== null && this.rest.length > 0)
+      this.error(null, null, `the stream ended inside a record (${this.rest.length} bytes)`);
+    this.rest = null;
+    return this.out;
+  }
+
+  // ───────────────────────────── records ─────────────────────────────
+
+  private epochUs(dv: DataView, at: number): number {
+    const ns = dv.getBigUint64(at, true) + (this.stream.monoToEpochNs ?? 0n);
+    return Number(ns / 1000n);
+  }
+
+  private record(dv: DataView, buf: Buffer, base: number): void {
+    this.stats.records++;
+    const type = dv.getUint16(HDR.type, true);
+    const tid = dv.getUint32(HDR.tid, true);
+    const tgid = dv.getUint32(HDR.tgid, true);
+    if (type === REC.START) {
+      this.stream.monoToEpochNs = dv.getBigInt64(START.monoToEpoch, true);
+      this.stream.root = dv.getUint32(START.root, true);
+      this.stream.loadUs = dv.getUint32(START.loadUs, true);
+      const version = dv.getUint32(START.version, true);
+      const us = this.epochUs(dv, HDR.ts);
+      this.tasks.start(this.stream.root, this.o.cwd);
+      const line = `${formatTs(us)} 0 0 start version=${version} root=${this.stream.root} ncpu=${dv.getUint32(START.ncpu, true)} load_us=${this.stream.loadUs} cwd="${escapeText(this.o.cwd)}"`;
+      this.notice(
+        this.stream.root,
+        us,
+        "attached",
+        `kernel tracing of pid ${this.stream.root} (record format ${version}, ${this.o.arch})`,
+        line,
+      );
+      return;
+    }
+    const us = this.epochUs(dv, HDR.ts);
+    const head = `${formatTs(us)} ${tid} ${tgid}`;
+    switch (type) {
+      case REC.SYSCALL:
+        this.syscall(dv, buf, base, tid, head);
+        return;
+      case REC.EXEC:
+        this.exec(dv, buf, base, tid, us, head);
+        return;
+      case REC.EXIT:
+        this.exit(dv, tid, tgid, us, head);
+        return;
+      case REC.IO: {
+        // a process's sums at its end: the process's (its leader's) events
+        const fd = dv.getInt32(IOREC.fd, true);
+        const line = `${head} io fd=${fd} ${ioText(dv, IOREC.io)}`;
+        this.ioEvents(dv, IOREC.io, tgid, us, fd, line);
+        return;
+      }
+      case REC.SIGNAL:
+        this.signal(dv, tid, us, head);
+        return;
+      case REC.LOST: {
+        const count = Number(dv.getBigUint64(LOST.count, true));
+        const cpu = dv.getUint32(LOST.cpu, true);
+        this.stats.lost += count;
+        this.losses.push({ atUs: us, count, cpu });
+        this.notice(
+          0,
+          us,
+          "other",
+          `the kernel dropped ${count} records of this trace (CPU ${cpu})`,
+          `${formatTs(us)} 0 0 lost cpu=${cpu} count=${count}`,
+        );
+        return;
+      }
+      case REC.END:
+        this.stream.ended = true;
+        return;
+      default:
+        this.error(tid, us, `unknown record type ${type}`);
+    }
+  }
+
+  private ts(us: number): number {
+    this.lastUs = us;
+    return us - this.t0Us;
+  }
+
+  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, head: string): void {
+    const nr = dv.getUint32(SYS.nr, true);
+    const flags = dv.getUint32(SYS.flags, true);
+    const ret = Number(dv.getBigInt64(SYS.ret, true));
+    const durUs = Math.round(Number(dv.getBigUint64(SYS.dur, true)) / 1000);
+    const us = this.epochUs(dv, HDR.ts);
+    const words: bigint[] = [];
+    for (let i = 0; i < 6; i++) words.push(dv.getBigUint64(SYS.args + i * 8, true));
+    const spec = this.byNr.get(nr);
+    const name = spec?.call ?? this.o.names.get(nr) ?? `syscall_${nr}`;
+    // the tail: str0, str1, argv
+    const len0 = dv.getUint16(SYS.len0, true);
+    const len1 = dv.getUint16(SYS.len1, true);
+    const argvLen = dv.getUint16(SYS.argvLen, true);
+    const t0 = base + SYS.tail;
+    const s0 = bytesOf(buf, t0, len0);
+    const s1 = bytesOf(buf, t0 + len0, len1);
+    const argvBytes = buf.subarray(t0 + len0 + len1, t0 + len0 + len1 + argvLen);
+    const ext: bigint[] = [];
+    if (flags & FLAG.EXT) for (let i = 0; i < 9; i++) ext.push(dv.getBigUint64(SYS.ext + i * 8, true));
+    const sock = flags & FLAG.SOCK ? sockText(dv, SYS.sock) : null;
+
+    let line = `${head} sys ${name} = ${ret} <${durUs}> ${words.map(String).join(" ")}`;
+    if (len0 > 0) line += ` str="${escapeBytes([...s0])}"`;
+    if (len1 > 0) line += ` str2="${escapeBytes([...s1])}"`;
+    if (argvLen > 0)
+      line += ` argv=[${splitNul(argvBytes)
+        .map((a) => `"${escapeBytes([...a])}"`)
+        .join(",")}]`;
+    if (ext.length > 0) line += ` ext=${ext.map(String).join(",")}`;
+    if (sock !== null) line += ` sock=${sock.text}`;
+    if (flags & FLAG.IO) line += ` ${ioText(dv, SYS.io)}`;
+    if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) line += ` cut=${flags & 7}`;
+
+    const ev = base0(this.seq, this.ts(us), tid, name, ret, durUs);
+    if (spec === undefined) {
+      ev.args = words.map((w) => num(w.toString()));
+      this.emit(ev, line);
+      return;
+    }
+    if (FORK_CALLS.has(name)) {
+      const child = ev.errno === null ? ret : 0;
+      const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), words[1]!] : words, child);
+      ev.args = f.args;
+      if (child > 0) this.tasks.fork(tid, child, f.flags);
+      this.emit(ev, line);
+      return;
+    }
+    const q0 = quoted(s0, (flags & FLAG.STR0_CUT) !== 0);
+    const q1 = quoted(s1, (flags & FLAG.STR1_CUT) !== 0);
+    if (q0?.truncated || q1?.truncated) this.stats.truncatedStrings++;
+    if (spec.role === "exec") {
+      const ctx = this.context(tid);
+      const argv: Arg = {
+        k: "array",
+        items: splitNul(argvBytes).map((a) => str({ value: td.decode(a), truncated: false })),
+        truncated: (flags & FLAG.ARGV_CUT) !== 0,
+        negated: false,
+      };
+      const envp = ptrNum(name === "execveat" ? words[3]! : words[2]!);
+      ev.args =
+        name === "execveat"
+          ? [dirfdArg(int32(words[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(words[4]!)))]
+          : [str(q0 ?? undefined), argv, envp];
+      this.emit(ev, line);
+      return;
+    }
+    const v = callValues(spec, words, ret);
+    // strings in the order of the call's string parameters (readlink: path, then target)
+    const s: (QuotedString | undefined)[] = [];
+    if (spec.struct === "sockaddr" || spec.struct === "peer") {
+      const uname = unixName(s0);
+      if (uname !== undefined) s.push(uname);
+      v.ext = {
+        x: Number(BigInt.asIntN(32, ext[4] ?? 0n)),
+        y: Number(BigInt.asIntN(32, ext[5] ?? 0n)),
+        words: ext.slice(0, 4),
+      };
+    } else {
+      if (q0 !== null) s.push(q0);
+      if (q1 !== null) s.push(q1);
+      if (spec.struct === "how") v.ext = { x: 0, y: 0, words: ext.slice(0, 3) };
+    }
+    v.s = s;
+    const args = callArgs(spec.call, v, this.context(tid));
+    if (args === null) {
+      this.error(tid, us, `unknown call ${spec.call}`, line);
+      return;
+    }
+    ev.args = args;
+    if (sock !== null) {
+      // the socket's both endpoints, as strace -yy annotates a socket fd
+      if (spec.struct === "peer") {
+        if (ret >= 0) ev.retPath = sock.annotation;
+      } else if (args[0] !== undefined) args[0] = { k: "fd", fd: v.p[0]!, path: sock.annotation };
+    }
+    if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, v.p[0]!, null);
+    this.afterCall(spec, ev, v);
+    this.emit(ev, line);
+  }
+
+  /** The read/write sums of an fd as one read and one write event (before its close). */
+  private ioEvents(dv: DataView, at: number, tid: number, us: number, fd: number, line: string | null): void {
+    const rb = Number(dv.getBigUint64(at + IO.rbytes, true));
+    const wb = Number(dv.getBigUint64(at + IO.wbytes, true));
+    const rc = dv.getUint32(at + IO.rcalls, true);
+    const wc = dv.getUint32(at + IO.wcalls, true);
+    const ctx = this.context(tid);
+    const own = line ?? `${formatTs(us)} ${tid} ${tid} io fd=${fd} ${ioText(dv, at)}`;
+    for (const [call, bytes, calls] of [
+      ["read", rb, rc],
+      ["write", wb, wc],
+    ] as const) {
+      if (calls === 0) continue;
+      const ev = base0(this.seq, this.ts(us), tid, call, bytes, null);
+      const fdArg: Arg = ctx.fdPath(fd) === null ? num(fd) : { k: "fd", fd, path: ctx.fdPath(fd)! };
+      ev.args = [fdArg, { k: "other", text: "..." }, num(bytes)];
+      ev.retNote = `(${calls} calls summed)`;
+      this.emit(ev, own);
+    }
+  }
+
+  private exec(dv: DataView, buf: Buffer, base: number, tid: number, us: number, head: string): void {
+    const old = dv.getUint32(EXEC.oldTid, true);
+    const flags = dv.getUint32(EXEC.flags, true);
+    const len0 = dv.getUint16(EXEC.len0, true);
+    const argvLen = dv.getUint16(EXEC.argvLen, true);
+    const cwdLen = dv.getUint16(EXEC.cwdLen, true);
+    const t0 = base + EXEC.tail;
+    const file = bytesOf(buf, t0, len0);
+    const argvBytes = buf.subarray(t0 + len0, t0 + len0 + argvLen);
+    const cwdParts = splitNul(buf.subarray(t0 + len0 + argvLen, t0 + len0 + argvLen + cwdLen));
+    const cwd = `/${cwdParts
+      .reverse()
+      .map((p) => td.decode(p))
+      .join("/")}`;
+    const argc = dv.getUint32(EXEC.argc, true);
+    const envc = dv.getUint32(EXEC.envc, true);
+    const nr = dv.getUint32(EXEC.nr, true);
+    const enterNs = dv.getBigUint64(EXEC.enterTs, true);
+    let argvParts = splitNul(argvBytes);
+    const argv0Len = dv.getUint16(EXEC.argv0Len, true);
+    if (flags & FLAG.SCRIPT && argv0Len > 0) {
+      // a #! script: the new mm holds [interpreter, (its argument,) script, args...]; the
+      // caller's argv is its own argv[0] and the args after the script
+      const argv0 = bytesOf(buf, t0 + len0 + argvLen + cwdLen, argv0Len);
+      const at = argvParts.slice(0, 3).findIndex((p, i) => i > 0 && p.equals(file));
+      if (at > 0) argvParts = [argv0, ...argvParts.slice(at + 1)];
+    }
+    const argvCut = (flags & FLAG.ARGV_CUT) !== 0 || (flags & FLAG.SCRIPT ? false : argvParts.length < argc);
+    const facts: ProcessFacts = {
+      ppid: dv.getUint32(EXEC.ppid, true),
+      uid: dv.getUint32(EXEC.uid, true),
+      gid: dv.getUint32(EXEC.gid, true),
+      euid: dv.getUint32(EXEC.euid, true),
+      egid: dv.getUint32(EXEC.egid, true),
+      caps: dv.getBigUint64(EXEC.caps, true).toString(),
+      cwd: (flags & FLAG.CWD_CUT) !== 0 ? null : cwd,
+    };
+    const dev = dv.getUint32(EXEC.dev, true);
+    const ino = dv.getBigUint64(EXEC.ino, true);
+    const words: bigint[] = [];
+    for (let i = 0; i < 6; i++) words.push(dv.getBigUint64(EXEC.args + i * 8, true));
+    const name = nr === 0 ? "execve" : (this.byNr.get(nr)?.call ?? "execve");
+    const entryUs = enterNs === 0n ? us : this.epochUs(dv, EXEC.enterTs);
+    const line =
+      `${head} exec old=${old} ppid=${facts.ppid} uid=${facts.uid} gid=${facts.gid} euid=${facts.euid} egid=${facts.egid}` +
+      ` caps=0x${BigInt(facts.caps!).toString(16)} ino=${ino} dev=${dev >>> 20}:${dev & 0xfffff} call=${name} entry=${formatTs(entryUs)}` +
+      ` file="${escapeBytes([...file])}" argc=${argc} envc=${envc} argv=[${argvParts.map((a) => `"${escapeBytes([...a])}"`).join(",")}]` +
+      `${argvCut ? " cut=argv" : ""} cwd="${escapeText(cwd)}"${flags & FLAG.CWD_CUT ? " cut=cwd" : ""}`;
+    if (old !== tid) this.tasks.rename(old, tid);
+    if (facts.cwd !== null) this.tasks.start(tid, facts.cwd);
+    const ev = base0(this.seq, this.ts(entryUs), tid, name, 0, Math.max(0, Math.round((us - entryUs) / 1)));
+    ev.durationUs = enterNs === 0n ? null : us - entryUs;
+    const path: Arg = str({ value: td.decode(file), truncated: (flags & FLAG.STR0_CUT) !== 0 });
+    const argv: Arg = {
+      k: "array",
+      items: argvParts.map((a) => str({ value: td.decode(a), truncated: false })),
+      truncated: argvCut,
+      negated: false,
+    };
+    const envp: Arg = {
+      ...(ptrNum(name === "execveat" ? words[3]! : words[2]!) as Arg & { k: "num" }),
+      comment: `${envc} vars`,
+    };
+    ev.args =
+      name === "execveat"
+        ? [dirfdArg(int32(words[0]!), this.context(tid)), path, argv, envp, flagsArg(atFlags(int32(words[4]!)))]
+        : [path, argv, envp];
+    this.tasks.exec(tid);
+    this.emit(ev, line, facts);
+  }
+
+  /**
+   * A thread's end. The kernel may end a process's leader before its other threads; strace
+   * (and the tree) see the leader end last, so its exit waits for the process's end.
+   */
+  private exit(dv: DataView, tid: number, tgid: number, us: number, head: string): void {
+    const status = dv.getUint32(EXIT.code, true);
+    const group = dv.getUint32(EXIT.groupDead, true);
+    if (tid === tgid && group === 0) {
+      this.leaderExits.set(tgid, {
+        dv: new DataView(dv.buffer.slice(dv.byteOffset, dv.byteOffset + dv.byteLength)),
+        us,
+        head,
+      });
+      return;
+    }
+    this.exitEvent(dv, tid, us, head, status, group);
+    const leader = group !== 0 ? this.leaderExits.get(tgid) : undefined;
+    if (leader !== undefined) {
+      this.leaderExits.delete(tgid);
+      this.exitEvent(leader.dv, tgid, leader.us, leader.head, leader.dv.getUint32(EXIT.code, true), 0);
+    }
+  }
+
+  private exitEvent(_dv: DataView, tid: number, us: number, head: string, status: number, group: number): void {
+    const sig = status & 0x7f;
+    const ev: ExitEvent = {
+      kind: "exit",
+      seq: this.seq,
+      raw: [],
+      ts: this.ts(us),
+      pid: tid,
+      code: sig === 0 ? (status >> 8) & 0xff : null,
+      signal: sig === 0 ? null : signalName(sig),
+      core: sig !== 0 && (status & 0x80) !== 0,
+    };
+    this.tasks.exit(tid);
+    this.emit(ev, `${head} exit code=${status} group=${group}`);
+  }
+
+  private signal(dv: DataView, tid: number, us: number, head: string): void {
+    const sig = dv.getInt32(SIGNAL.sig, true);
+    const code = dv.getInt32(SIGNAL.code, true);
+    const sender = dv.getUint32(SIGNAL.pid, true);
+    const uid = dv.getUint32(SIGNAL.uid, true);
+    const name = signalName(sig);
+    const codeName = siCodeName(sig, code);
+    const ev: SignalEvent = {
+      kind: "signal",
+      seq: this.seq,
+      raw: [],
+      ts: this.ts(us),
+      pid: tid,
+      signal: name,
+      info: {
+        k: "struct",
+        fields: [
+          { name: "si_signo", value: sym(name) },
+          { name: "si_code", value: codeName === null ? num(code) : sym(codeName) },
+          ...(code <= 0 || sig === 17
+            ? [
+                { name: "si_pid", value: num(sender) },
+                { name: "si_uid", value: num(uid) },
+              ]
+            : []),
+        ],
+        truncated: false,
+      },
+      stopped: false,
+    };
+    this.emit(ev, `${head} signal sig=${sig} code=${code} pid=${sender} uid=${uid}`);
+  }
+
+  /** Learn cwd and fd paths from a call that worked. */
+  private afterCall(spec: CallSpec, ev: SyscallEvent, v: CallValues): void {
+    learnFromCall(this.tasks, spec, ev, v);
+  }
+
+  private context(tid: number): ArgContext {
+    const c = this.ctx;
+    c.tid = tid;
+    c.cwd = this.tasks.cwd(tid);
+    return c;
+  }
+
+  // ───────────────────────────── output ─────────────────────────────
+
+  private emit(ev: SyscallEvent | SignalEvent | ExitEvent | NoticeEvent, line: string, facts?: ProcessFacts): void {
+    ev.seq = this.seq++;
+    this.stats.events++;
+    this.out.push(facts === undefined ? { event: ev, lines: [line] } : { event: ev, lines: [line], facts });
+  }
+
+  private notice(pid: number, us: number, notice: NoticeEvent["notice"], text: string, line: string): void {
+    this.emit({ kind: "notice", seq: this.seq, raw: [], ts: this.ts(us), pid, notice, text }, line);
+  }
+
+  private error(pid: number | null, us: number | null, reason: string, line = ""): void {
+    this.stats.parseErrors++;
+    const ts = us === null ? null : us - this.t0Us;
+    this.out.push({
+      event: { kind: "parse_error", seq: this.seq++, raw: [], ts, pid, reason, line },
+      lines: [line === "" ? `${formatTs(us ?? this.lastUs)} ${pid ?? 0} 0 error ${reason}` : line],
+    });
+  }
+}
+
+class Ctx implements ArgContext {
+  cwd: string | null = null;
+  tid = 0;
+  constructor(
+    private readonly tasks: TaskState,
+    readonly arch: string,
+  ) {}
+  fdPath(fd: number): string | null {
+    return this.tasks.fdPath(this.tid, fd);
+  }
+}
+
+// ───────────────────────────── helpers ─────────────────────────────
+
+function base0(seq: number, ts: number, pid: number, call: string, ret: number, dur: number | null): SyscallEvent {
+  const failed = ret < 0 && ret >= -4095;
+  const e = failed ? errnoOf(-ret) : null;
+  return {
+    kind: "syscall",
+    seq,
+    raw: [],
+    ts,
+    pid,
+    call,
+    args: [],
+    ret: failed ? "-1" : String(ret),
+    retPath: null,
+    retDev: null,
+    errno: e?.name ?? null,
+    retNote: e === null ? null : `(${e.message})`,
+    durationUs: dur,
+    unfinished: false,
+  };
+}
+
+const int32 = (w: bigint): number => Number(BigInt.asIntN(32, w));
+
+function ptrNum(w: bigint): Arg {
+  return w === 0n ? { k: "num", text: "NULL" } : { k: "num", text: `0x${w.toString(16)}` };
+}
+
+function flagsArg(text: string): Arg {
+  return text === "0" ? num(0) : sym(text);
+}
+
+/** A string field without its NUL. */
+function bytesOf(buf: Buffer, at: number, len: number): Buffer {
+  if (len === 0) return buf.subarray(at, at);
+  const end = at + len;
+  return buf[end - 1] === 0 ? buf.subarray(at, end - 1) : buf.subarray(at, end);
+}
+
+function quoted(b: Buffer, cut: boolean): QuotedString | null {
+  if (b.length === 0 && !cut) return null;
+  return { value: td.decode(b), truncated: cut };
+}
+
+/** A unix socket's sun_path bytes: an abstract name (leading NUL) as is, a path up to its NUL. */
+function unixName(b: Buffer): QuotedString | undefined {
+  if (b.length === 0) return undefined;
+  if (b[0] === 0) return { value: td.decode(b.subarray(1)), truncated: false };
+  const z = b.indexOf(0);
+  return { value: td.decode(z < 0 ? b : b.subarray(0, z)), truncated: false };
+}
+
+function splitNul(b: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < b.length) {
+    const z = b.indexOf(0, i);
+    if (z < 0) {
+      out.push(b.subarray(i));
+      break;
+    }
+    out.push(b.subarray(i, z));
+    i = z + 1;
+  }
+  return out;
+}
+
+function escapeText(s: string): string {
+  return escapeBytes([...Buffer.from(s, "utf8")]);
+}
+
+function ioText(dv: DataView, at: number): string {
+  return `read=${dv.getBigUint64(at + IO.rbytes, true)}/${dv.getUint32(at + IO.rcalls, true)} write=${dv.getBigUint64(at + IO.wbytes, true)}/${dv.getUint32(at + IO.wcalls, true)}`;
+}
+
+/** The six words as the text parser's CallValues (32-bit parameters sign-corrected). */
+function callValues(
+  spec: CallSpec,
+  words: readonly bigint[],
+  ret: number,
+): CallValues & { ext: CallValues["ext"]; s: readonly (QuotedString | undefined)[] } {
+  const p: number[] = [];
+  const t: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const w = words[i] ?? 0n;
+    const int = spec.params[i]?.int ?? false;
+    const v = int ? BigInt.asIntN(32, w) : w;
+    p.push(Number(v));
+    t.push(v.toString());
+  }
+  return { p, t, s: [], ret, ext: null };
+}
+
+const IP4 = (b: Uint8Array): string => `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+
+/** The socket's endpoints as text (`TCP:[127.0.0.1:40000->127.0.0.1:8080]`), the form strace -yy annotates. */
+function sockText(dv: DataView, at: number): { text: string; annotation: string } {
+  const family = dv.getUint16(at + SOCK.family, true);
+  const type = dv.getUint16(at + SOCK.type, true);
+  const protocol = dv.getUint16(at + SOCK.protocol, true);
+  const lport = dv.getUint16(at + SOCK.lport, true);
+  const rport = dv.getUint16(at + SOCK.rport, true);
+  const bytes = (o: number): Uint8Array => new Uint8Array(dv.buffer, dv.byteOffset + at + o, 16);
+  const proto =
+    protocol === 6 ? "TCP" : protocol === 17 ? "UDP" : type === 1 ? "TCP" : type === 2 ? "UDP" : familyName(family);
+  let l: string;
+  let r: string;
+  let name = proto;
+  if (family === 2) {
+    l = `${IP4(bytes(SOCK.laddr))}:${lport}`;
+    r = `${IP4(bytes(SOCK.raddr))}:${rport}`;
+  } else if (family === 10) {
+    name = `${proto}v6`;
+    l = `[${ipv6Text([...bytes(SOCK.laddr)])}]:${lport}`;
+    r = `[${ipv6Text([...bytes(SOCK.raddr)])}]:${rport}`;
+  } else {
+    const text = `${familyName(family)}/${type}/${protocol}`;
+    return { text, annotation: `socket:[${familyName(family)}]` };
+  }
+  const annotation = rport === 0 ? `${name}:[${l}]` : `${name}:[${l}->${r}]`;
+  return { text: annotation, annotation };
+}

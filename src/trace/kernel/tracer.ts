@@ -1,0 +1,261 @@
+/**
+ * The kernel tracer (`--tracer ebpf`, and `auto`'s choice as root): the libbpf loader
+ * built from native/kernel-tracer follows the command's process tree from tracepoints
+ * and streams binary records; the decoder (parse/kernel) turns them into parsed items
+ * here, so the session gets events, not text. The command is held before its first
+ * instruction until the loader has attached and armed its pid.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { machine } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Channel } from "../../core/channel.js";
+import { CapsuleError } from "../../core/errors.js";
+import type { ParsedItem, RawLine } from "../../core/events.js";
+import type { TraceLevel } from "../../core/levels.js";
+import type { Outcome } from "../../core/stage.js";
+import { nrIndex } from "../../parse/bpftrace/format.js";
+import { KernelDecoder, policyArg } from "../../parse/kernel/decoder.js";
+import { REC_VERSION } from "../../parse/kernel/layout.js";
+import { resolveCommand } from "../command.js";
+import { spawnHeld } from "../ebpf/launcher.js";
+import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
+
+/** Where the install step puts the loader (git-ignored). */
+export const NATIVE_BUILD = fileURLToPath(new URL("../../../native/build/", import.meta.url));
+/** CAPSULE_KERNEL_TRACER names another loader (tests: one that fails to attach). */
+const LOADER = process.env.CAPSULE_KERNEL_TRACER || `${NATIVE_BUILD}capsule-kernel-tracer`;
+const BTF_PATH = "/sys/kernel/btf/vmlinux";
+/** How long the loader may take to load and attach. */
+const ATTACH_TIMEOUT_MS = 30_000;
+
+export interface KernelTracerOptions {
+  /** Ring buffer MiB (a power of two); tests shrink it to make the kernel drop records. */
+  ringMb?: number;
+  /** How often the loader drains the ring (ms). */
+  pollMs?: number;
+}
+
+/** Whether the kernel tracer can run here; a one-line reason when not. */
+export function kernelAvailable(): { ok: true } | { ok: false; reason: string } {
+  if (process.platform !== "linux")
+    return { ok: false, reason: `kernel tracing needs Linux (this is ${process.platform})` };
+  if (nrIndex(machine()) === null) return { ok: false, reason: `no syscall table for ${machine()}` };
+  const uid = process.getuid?.() ?? -1;
+  if (uid !== 0) return { ok: false, reason: `kernel tracing needs root (running as uid ${uid})` };
+  if (!existsSync(LOADER)) {
+    const why = `${NATIVE_BUILD}UNAVAILABLE`;
+    const reason = existsSync(why) ? readFileSync(why, "utf8").trim() : "npm install did not build it";
+    return {
+      ok: false,
+      reason: `the kernel tracer is not built (${reason}; build it with: bash native/kernel-tracer/build.sh)`,
+    };
+  }
+  if (!existsSync(BTF_PATH)) return { ok: false, reason: `the kernel has no BTF (${BTF_PATH} is missing)` };
+  return { ok: true };
+}
+
+function epochUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+function syscallNames(): Map<number, string> {
+  const out = new Map<number, string>();
+  try {
+    for (const l of readFileSync(`${NATIVE_BUILD}syscalls.txt`, "utf8").split("\n")) {
+      const [nr, name] = l.split(" ");
+      if (nr !== undefined && name) out.set(Number(nr), name);
+    }
+  } catch {
+    // names then come from the call table only
+  }
+  return out;
+}
+
+/** The trimmed BTF made at install, when it was made for this kernel. */
+function trimmedBtf(): string | null {
+  try {
+    const built = readFileSync(`${NATIVE_BUILD}kernel`, "utf8").trim();
+    const now = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+    return built === now && existsSync(`${NATIVE_BUILD}min.btf`) ? `${NATIVE_BUILD}min.btf` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The kernel tracer's records are decoded by its session; a text line given to it is an error. */
+function noTextParser(t0EpochUs: number | null): TraceParser {
+  const stats = { parseErrors: 0 };
+  let seq = 0;
+  const push = (batch: readonly RawLine[]): ParsedItem[] =>
+    batch.map((r) => {
+      stats.parseErrors++;
+      return {
+        event: {
+          kind: "parse_error",
+          seq: seq++,
+          raw: [r.seq],
+          ts: null,
+          pid: null,
+          reason: "the kernel tracer has no text format",
+          line: r.line,
+        },
+        lines: [r.line],
+      };
+    });
+  return { stats, t0EpochUs, push, end: () => [] };
+}
+
+export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
+  return {
+    name: "ebpf",
+    async available() {
+      return kernelAvailable();
+    },
+    async start(req) {
+      const a = kernelAvailable();
+      if (!a.ok) throw new CapsuleError("TRACE_DENIED", a.reason);
+      return startTrace(req, opts);
+    },
+    parser: noTextParser,
+  };
+}
+
+async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise<TraceSession> {
+  const cmd = req.argv[0];
+  if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
+  resolveCommand(cmd, req.cwd, req.env);
+  const arch = machine();
+  const level: TraceLevel = req.level;
+  const btf = trimmedBtf();
+  const args = ["--level", level, "--policy", policyArg(level, arch), "--ring-mb", String(opts.ringMb ?? 16)];
+  if (opts.pollMs !== undefined) args.push("--poll-ms", String(opts.pollMs));
+  if (level === "full") args.push("--all");
+  if (btf !== null) args.push("--btf", btf);
+  const t0 = epochUs();
+  // the loader loads and attaches while the command is being held
+  const loader = spawn(LOADER, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  let stderr = "";
+  loader.stderr?.setEncoding("utf8");
+  loader.stderr?.on("data", (d: string) => {
+    stderr = (stderr + d).slice(-4096);
+  });
+  const loaderExit = new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
+    loader.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
+    loader.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
+    stop(loader);
+    throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
+  });
+  const outcome = new Promise<Outcome>((resolve) => {
+    held.child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  loader.stdin?.on("error", () => {});
+  loader.stdin?.end(`${held.pid}\n`);
+
+  const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
+  const items = new Channel<ParsedItem[]>(64);
+  const losses: TraceLoss[] = [];
+  let started: (() => void) | null = null;
+  const armed = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const out = loader.stdout!;
+  let pending = Promise.resolve();
+  out.on("data", (chunk: Buffer) => {
+    const batch = decoder.push(chunk);
+    if (decoder.stream.root !== null && started !== null) {
+      started();
+      started = null;
+    }
+    if (batch.length === 0) return;
+    // backpressure: the loader waits on its pipe, the kernel's ring absorbs the burst (or counts what it drops)
+    out.pause();
+    const resume = (): void => {
+      out.resume();
+    };
+    pending = pending.then(() => items.push(batch)).then(resume, resume);
+  });
+  out.once("end", () => {
+    void pending.then(async () => {
+      const tail = decoder.end();
+      if (tail.length > 0) await items.push(tail);
+      items.close();
+    });
+  });
+
+  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ATTACH_TIMEOUT_MS).unref());
+  const first = await Promise.race([armed.then(() => "armed" as const), loaderExit, timeout]);
+  if (first !== "armed") {
+    held.abandon();
+    stop(loader);
+    const why =
+      first === "timeout"
+        ? `the loader did not attach within ${ATTACH_TIMEOUT_MS / 1000} s`
+        : (first.error ?? (stderr.trim().split("\n").pop() || `the loader exited (${first.code ?? first.signal})`));
+    throw new CapsuleError(
+      "TRACE_DENIED",
+      `kernel tracing failed to start: ${why.replace(/^capsule-kernel-tracer: /, "")}`,
+    );
+  }
+  held.release();
+
+  loaderExit.then((x) => {
+    if (decoder.stream.ended) return;
+    losses.push({
+      count: 0,
+      reason: `the kernel tracer stopped before the traced programs ended (${x.error ?? (stderr.trim() || `exit ${x.code ?? x.signal}`)}): what they did afterwards was not recorded`,
+      from_ts: null,
+      to_ts: null,
+    });
+  });
+
+  const notes = [
+    "strings are cut at 1023 bytes, argv at 4096 bytes (marked truncated)",
+    ...(level === "files"
+      ? ["reads and writes are summed per fd in the kernel and recorded at the fd's close or the process's exit"]
+      : []),
+    ...(btf === null ? ["no trimmed BTF for this kernel: libbpf parsed the kernel's full BTF (slower start)"] : []),
+  ];
+  return {
+    info: {
+      name: "ebpf",
+      version: `capsule-kernel-tracer ${REC_VERSION}`,
+      flags: args.filter((_, i) => args[i - 1] !== "--policy" && args[i] !== "--policy"),
+      level,
+      t0EpochUs: t0,
+      reason: null,
+      notes,
+    },
+    lines: (async function* () {})(),
+    items,
+    outcome,
+    pids: { tracer: loader.pid ?? null, root: held.pid },
+    signal(sig: NodeJS.Signals) {
+      try {
+        process.kill(held.pid, sig);
+      } catch {
+        // already gone
+      }
+    },
+    losses: (): TraceLoss[] => [
+      ...losses,
+      ...decoder.losses.map((l) => ({
+        count: l.count,
+        reason: `the kernel dropped ${l.count} records on CPU ${l.cpu}: its ring buffer was full`,
+        from_ts: l.atUs - t0,
+        to_ts: l.atUs - t0,
+      })),
+    ],
+  };
+}
+
+function stop(p: ChildProcess): void {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  try {
+    p.kill("SIGTERM");
+  } catch {
+    // gone
+  }
+}
