@@ -26,4 +26,14 @@ export const ID_CALLS = [
 export const CAPABILITY_CALLS = ["capset", "setgroups"] as const;
 export const PTRACE_CALLS = ["ptrace", "process_vm_readv", "process_vm_writev"] as const;
 export const MODULE_CALLS = ["init_module", "finit_module", "delete_module"] as const;
-export const SECURITY_CALLS: readonly string[] = [...ID_CALLS, ...CAPABILITY_CALLS, ...PTRACE_CALLS, ...MODULE_CALLS];
+/** Raw sockets (a sniffer) and extended attributes (file capabilities) for the catalogue's syscall rules. */
+export const SOCKET_CALLS = ["socket"] as const;
+export const XATTR_CALLS = ["setxattr", "lsetxattr", "fsetxattr"] as const;
+export const SECURITY_CALLS: readonly string[] = [
+  ...ID_CALLS,
+  ...CAPABILITY_CALLS,
+  ...PTRACE_CALLS,
+  ...MODULE_CALLS,
+  ...SOCKET_CALLS,
+  ...XATTR_CALLS,
+];

@@ -7,18 +7,12 @@
  * gone yields null facts.
  */
 import { readFile, readlink } from "node:fs/promises";
+import type { ProcessFacts } from "../core/events.js";
 
-export interface ProcFacts {
+/** What /proc tells of a process: the kernel's facts (core/events.ts), its tgid and exe. */
+export interface ProcFacts extends ProcessFacts {
   tgid: number | null;
-  ppid: number | null;
-  uid: number | null;
-  gid: number | null;
-  euid: number | null;
-  egid: number | null;
-  /** CapEff as a decimal string. */
-  caps: string | null;
   exe: string | null;
-  cwd: string | null;
 }
 
 export interface ProcEntry {

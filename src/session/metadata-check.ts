@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CapsuleError } from "../core/errors.js";
-import { METADATA_FILE, STREAMS } from "./layout.js";
+import { METADATA_FILE, STREAM_NAMES } from "./layout.js";
 import type { SessionMetadata } from "./metadata.js";
 
 type Obj = Record<string, unknown>;
@@ -127,7 +127,7 @@ function checkFields(m: unknown): SessionMetadata {
     const streams = obj(s, "streams", "seal.streams");
     for (const [name, v] of Object.entries(streams)) {
       const p = `seal.streams.${name}`;
-      if (!(STREAMS as readonly string[]).includes(name)) throw new Unusable(`field ${p}: no such stream`);
+      if (!(STREAM_NAMES as readonly string[]).includes(name)) throw new Unusable(`field ${p}: no such stream`);
       if (!isObj(v)) bad(p, v, "an object");
       count(v, "lines", `${p}.lines`);
       str(v, "chain", `${p}.chain`);

@@ -39,7 +39,12 @@ export interface OpenSessionOptions {
   syncIntervalMs?: number;
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
   sinks?: Partial<Record<RecordStream, Sink>>;
-  /** Write a checkpoint mark in every stream this often (ms; 0: never). Default CHECKPOINT_MS. */
+  /**
+   * Write a checkpoint mark in every stream this often, and an end mark at the seal (ms; 0,
+   * the default: no marks). Off because a mark line in a record stream breaks the contract
+   * that a stream's line n is its record seq n, which the readers and tools rely on; the
+   * marks are to move to a chained stream of their own (docs/INTEGRITY.md).
+   */
   checkpointMs?: number;
   /** Called when a stream's writes fail for good (full disk, I/O error, the writer thread died). */
   onFailure?: (stream: RecordStream, code: string, message: string) => void;
@@ -89,6 +94,7 @@ class SessionImpl implements Session {
   private done = false;
   private metaQueue: Promise<void> = Promise.resolve();
   private readonly checkpoints: NodeJS.Timeout | null = null;
+  private readonly marks: boolean;
 
   constructor(
     readonly dir: string,
@@ -142,7 +148,8 @@ class SessionImpl implements Session {
       streams[name] = writer;
     }
     this.streams = streams;
-    if ((opts.checkpointMs ?? CHECKPOINT_MS) > 0) {
+    this.marks = (opts.checkpointMs ?? 0) > 0;
+    if (this.marks) {
       this.checkpoints = setInterval(() => this.writeMarks("checkpoint"), opts.checkpointMs ?? CHECKPOINT_MS);
       this.checkpoints.unref();
     }
@@ -196,7 +203,7 @@ class SessionImpl implements Session {
       Promise.all(STREAMS.map((n) => this.streams[n].flushed())),
       new Promise((resolve) => setTimeout(resolve, deadline).unref()),
     ]);
-    this.writeMarks("end", meta.exit ?? null);
+    if (this.marks) this.writeMarks("end", meta.exit ?? null);
     const states = await Promise.all(STREAMS.map((n) => this.streams[n].finish(deadline)));
     await this.stopHost();
     const streams: Partial<Record<StreamName, StreamSeal>> = {};

@@ -158,9 +158,18 @@ test("scratch files a dead recorder left are removed by the next run and by veri
   assert.equal(r.status, 0, r.stderr);
   const [name] = readdirSync(join(home, "runs"));
   const dir = join(home, "runs", name!);
-  // as if its recorder had been killed (a pid that is not running) with the watchdog
+  // as if its recorder had been killed (a pid that is not running) with the watchdog, before
+  // it recorded the end: no end marks in the streams, no end in metadata, no seal
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".jsonl"))) {
+    const kept = readFileSync(join(dir, f), "utf8")
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith('{"mark":"end"'));
+    writeFileSync(join(dir, f), kept.map((l) => `${l}\n`).join(""));
+  }
   const m = metadata(dir) as unknown as Record<string, unknown>;
   m.seal = null;
+  m.ended_at = null;
+  m.exit = null;
   m.recorder = { pid: 2 ** 22 + 7, start: 1, boot: null };
   writeFileSync(join(dir, "metadata.json"), JSON.stringify(m));
   for (const f of [".trace.fifo", ".reserve", "tree.json.1.ab.tmp"]) writeFileSync(join(dir, f), "");

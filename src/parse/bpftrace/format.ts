@@ -189,6 +189,10 @@ export const CALLS: readonly CallSpec[] = [
   c("init_module", "files", [175, 105], "umod len uargs"),
   c("finit_module", "files", [313, 273], "fd:i uargs flags:i"),
   c("delete_module", "files", [176, 106], "*name_user flags:i"),
+  // extended attributes (security.capability: file capabilities)
+  c("setxattr", "files", [188, 5], "*pathname *name value size:i flags:i"),
+  c("lsetxattr", "files", [189, 6], "*pathname *name value size:i flags:i"),
+  c("fsetxattr", "files", [190, 7], "fd:i *name value size:i flags:i"),
   // network
   c("socket", "files", [41, 198], "family:i type:i protocol:i"),
   c("connect", "files", [42, 203], "fd:i uservaddr addrlen:i", { struct: "sockaddr" }),
