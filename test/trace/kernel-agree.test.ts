@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EnhancedEvent, ProcessNode } from "../../src/core/events.js";
+import { rehydrateEnriched } from "../../src/session/format.js";
 import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl, metadata, onlySession, tree } from "../pipeline/helpers.js";
 
@@ -54,7 +55,7 @@ function run(tracer: "ebpf" | "strace", work: string, python: string): Run {
     const dir = onlySession(home);
     const m = metadata(dir);
     return {
-      events: jsonl<EnhancedEvent>(dir, "enriched"),
+      events: jsonl(dir, "enriched").map(rehydrateEnriched), // format 2 leaves null keys out
       nodes: tree(dir).nodes,
       tracer: m.tracer.name,
       reason: m.tracer.reason ?? "",
