@@ -8,7 +8,7 @@ import { parseProfile } from "../../src/profile/parse.js";
 import { compileRulePath, parseRulePath, portablePath } from "../../src/profile/paths.js";
 import { profileYaml } from "../../src/profile/write.js";
 
-const roots = { cwd: "/work/proj", home: "/home/ann" };
+const roots = { cwd: "/srv/proj", home: "/home/ann" };
 
 describe("rule paths", () => {
   it("normalises inside the prefix and refuses what climbs out of it", () => {
@@ -24,9 +24,9 @@ describe("rule paths", () => {
 
   it("confines globs: * stays in one directory, ** spans depth, neither leaves the prefix", () => {
     const one = compileRulePath(parseRulePath("cwd://src/*"), roots);
-    assert.ok(one("/work/proj/src/a.py"));
-    assert.ok(!one("/work/proj/src/sub/a.py"));
-    assert.ok(!one("/work/proj/other/a.py"));
+    assert.ok(one("/srv/proj/src/a.py"));
+    assert.ok(!one("/srv/proj/src/sub/a.py"));
+    assert.ok(!one("/srv/proj/other/a.py"));
     const deep = compileRulePath(parseRulePath("home://.cache/**"), roots);
     assert.ok(deep("/home/ann/.cache/pip/x/y"));
     assert.ok(deep("/home/ann/.cache"));
@@ -35,7 +35,7 @@ describe("rule paths", () => {
   });
 
   it("makes observed paths portable: the project, then the home, else absolute", () => {
-    assert.equal(portablePath("/work/proj/src/a.py", roots), "cwd://src/a.py");
+    assert.equal(portablePath("/srv/proj/src/a.py", roots), "cwd://src/a.py");
     assert.equal(portablePath("/home/ann/.gitconfig", roots), "home://.gitconfig");
     assert.equal(portablePath("/etc/hosts", roots), "/etc/hosts");
     assert.equal(portablePath("/home/ann/p/x", { cwd: "/home/ann/p", home: "/home/ann" }), "cwd://x");
