@@ -75,6 +75,11 @@ export interface Aggregator extends Stage<EnhancedEvent, Action> {
   push(batch: readonly EnhancedEvent[]): Action[];
   /** Every action still open. */
   end(): Action[];
+  /**
+   * Trace time of the first event of the oldest action not yet emitted (Infinity when none
+   * is held): every action begun before it has been handed out.
+   */
+  heldSince(): number;
   readonly stats: AggregatorStats;
 }
 
@@ -416,6 +421,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     push(batch: readonly EnhancedEvent[]): Action[] {
       for (const e of batch) onEvent(e);
       return drain();
+    },
+    heldSince(): number {
+      return queue[head]?.first_ts ?? Number.POSITIVE_INFINITY;
     },
     end(): Action[] {
       for (let i = head; i < queue.length; i++) (queue[i] as Open).done = true;

@@ -7,7 +7,6 @@ import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { loadProfile } from "../profile/parse.js";
 import { printReportAfterRun } from "./after-run.js";
-import { exportAfterRun } from "./otlp.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -24,7 +23,7 @@ export interface RunFlags {
   keepRunning?: boolean;
   report: "human" | "ai" | "json" | "none";
   quiet?: boolean;
-  /** `run` only: export the session to this OTLP/HTTP receiver when the program has ended. */
+  /** `run` only: send the session to this OTLP/HTTP receiver as it is recorded. */
   otlp?: string;
   profile?: string;
   enforce?: string;
@@ -81,7 +80,7 @@ export function registerRun(program: Command): void {
   )
     .option(
       "--otlp <url>",
-      "when the program has ended, send the session to this OTLP/HTTP receiver (see export --otlp)",
+      "send the session to this OTLP/HTTP receiver as it is recorded: a span as each process ends, findings as found (see export --otlp)",
     )
     .addHelpText(
       "after",
@@ -115,7 +114,7 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
 
 /** Trace `argv` as `capsule run` does; returns the exit status to use. */
 export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
-  if (flags.otlp !== undefined) (await import("../otlp/export.js")).otlpBase(flags.otlp); // a bad URL fails before the run
+  if (flags.otlp !== undefined) (await import("../otlp/wire.js")).otlpBase(flags.otlp); // a bad URL fails before the run
   const grace = Number(flags.grace);
   if (!Number.isFinite(grace) || grace < 0)
     throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
@@ -145,6 +144,10 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
         handlers.push([sig, h]);
       }
     },
+    otlp:
+      flags.otlp === undefined
+        ? null
+        : { url: flags.otlp, warn: (line) => process.stderr.write(`capsule: ${printable(line)}\n`) },
     ...extra,
   }).finally(() => {
     for (const [sig, h] of handlers) process.off(sig, h);
@@ -155,6 +158,5 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
     if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
   }
-  if (flags.otlp !== undefined) await exportAfterRun(result.dir, flags.otlp);
   return exitStatusOf(result.outcome, signalNumber);
 }

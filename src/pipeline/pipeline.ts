@@ -27,7 +27,8 @@ export interface Stages {
   enricher: Stage<ParsedItem, EnhancedEvent>;
   /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */
   filter: ((e: EnhancedEvent) => boolean) | null;
-  aggregator: Stage<EnhancedEvent, Action>;
+  /** `heldSince`: trace time of the oldest action it still holds back (live export waits on it). */
+  aggregator: Stage<EnhancedEvent, Action> & { heldSince?(): number };
   risks: {
     push(events: readonly EnhancedEvent[], actions: readonly Action[]): RiskFinding[];
     end(tree: ProcessTreeSnapshot): RiskFinding[];
@@ -47,9 +48,24 @@ export interface PipelineCounts {
   violations: number;
 }
 
+/**
+ * Sees what the pipeline produces while it runs (the live OTLP export). Each call must
+ * return at once and must not keep the pipeline waiting: it may only take note.
+ */
+export interface PipelineObserver {
+  actions(batch: readonly Action[]): void;
+  risks(batch: readonly RiskFinding[]): void;
+  /**
+   * The tree as written to tree.json (about once a second while anything changes, then the
+   * final one), and the trace time before which every action has been handed to `actions`.
+   */
+  tree(snapshot: ProcessTreeSnapshot, actionsBefore: number): void;
+}
+
 export interface PipelineOptions {
   /** Called after each batch with the running counts (progress display). */
   progress?: (c: Readonly<PipelineCounts>) => void;
+  observer?: PipelineObserver | null;
 }
 
 /** How often tree.json is rewritten during a run (ms). */
@@ -88,10 +104,15 @@ export async function runPipeline(
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
   let treeDirty = false;
+  const observer = opts.observer ?? null;
+  const writeTree = (t: ProcessTreeSnapshot): void => {
+    sink.tree(t);
+    observer?.tree(t, stages.aggregator.heldSince?.() ?? Number.NEGATIVE_INFINITY);
+  };
   const treeTimer = setInterval(() => {
     if (!treeDirty) return;
     treeDirty = false;
-    sink.tree(stages.tracker.snapshot(false));
+    writeTree(stages.tracker.snapshot(false));
   }, TREE_EVERY_MS);
   treeTimer.unref();
   let riskSeq = 0;
@@ -103,6 +124,7 @@ export async function runPipeline(
     for (const r of found) r.seq = riskSeq++;
     counts.risks += found.length;
     sink.append("risks", found.map(riskRecord));
+    observer?.risks(found);
   };
 
   /** raw.jsonl records for items whose lines became no enriched event. */
@@ -155,6 +177,7 @@ export async function runPipeline(
     if (actions.length > 0) {
       counts.actions += actions.length;
       sink.append("actions", actions.map(actionRecord));
+      observer?.actions(actions);
     }
     if (stages.risks && (actions.length > 0 || events.length > 0)) emitRisks(stages.risks.push(events, actions));
   };
@@ -220,7 +243,7 @@ export async function runPipeline(
   emitActions(await stages.aggregator.end(), []);
   const tree = stages.tracker.snapshot(true);
   if (stages.risks) emitRisks(stages.risks.end(tree));
-  sink.tree(tree);
+  writeTree(tree);
   opts.progress?.(counts);
   return { counts, tree };
 }

@@ -48,6 +48,8 @@ export interface RunOptions {
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
   /** Check the run against a profile live, or confine it (`--profile`, `--enforce`). */
   profile?: ProfileRunOptions | null;
+  /** Send the session to an OTLP/HTTP receiver as it is recorded; `warn` gets one line when data is dropped. */
+  otlp?: { url: string; warn: (line: string) => void } | null;
 }
 
 export interface RecordResult {
@@ -184,6 +186,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     filter: filter?.keep ?? null,
   });
   if (prof) stages.profile = prof.checker;
+  const live = o.otlp ? (await import("../otlp/live.js")).startLiveExport(o.otlp.url, meta, o.otlp.warn) : null;
 
   // Interrupts: the first forwards the signal to the program and starts the grace
   // timer; when it runs out (or on a second interrupt) every process still in the tree
@@ -238,7 +241,13 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   };
   let counts: PipelineCounts;
   try {
-    ({ counts } = await runPipeline(trace.items ?? trace.lines, stages, sink, { progress: o.progress ?? undefined }));
+    ({ counts } = await runPipeline(trace.items ?? trace.lines, stages, sink, {
+      progress: o.progress ?? undefined,
+      observer: live,
+    }));
+  } catch (e) {
+    await live?.stop();
+    throw e;
   } finally {
     if (killTimer) clearTimeout(killTimer);
   }
@@ -258,6 +267,16 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
       to_ts: null,
     });
   if (prof) notes.push(`profile ${o.profile?.file}: ${counts.violations} violations (violations.jsonl)`);
+  if (live) {
+    // the rest of the telemetry goes before the seal, so metadata says what was delivered
+    const { liveNote } = await import("../otlp/live.js");
+    try {
+      meta.otlp = await live.finish();
+      notes.push(liveNote(meta.otlp, dir));
+    } catch (e) {
+      notes.push(`OTLP export stopped: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   let sealed: SessionMetadata;
   try {
     sealed = await record.seal(meta);
