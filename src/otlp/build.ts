@@ -120,11 +120,15 @@ export interface TelemetryContext {
   resource: Resource;
 }
 
-type ResourceFields = Pick<SessionMetadata, "session_id" | "command" | "mode" | "t0_epoch_us" | "started_at"> & {
+/** The session fields its telemetry is derived from. */
+export type TelemetrySource = Pick<
+  SessionMetadata,
+  "session_id" | "command" | "mode" | "t0_epoch_us" | "started_at"
+> & {
   tracer: Pick<SessionMetadata["tracer"], "name">;
 };
 
-export function telemetryContext(meta: ResourceFields): TelemetryContext {
+export function telemetryContext(meta: TelemetrySource): TelemetryContext {
   return {
     sessionId: meta.session_id,
     traceId: traceIdOf(meta.session_id),

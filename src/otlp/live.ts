@@ -32,6 +32,7 @@ import {
   processSpan,
   SpanEvents,
   type TelemetryContext,
+  type TelemetrySource,
   telemetryContext,
 } from "./build.js";
 import { BATCH, type Exporter, openSignals, sendBatch } from "./wire.js";
@@ -172,7 +173,7 @@ export interface LiveExport {
  * Starts the live export of the session described by `meta` (its id and t0 known) to the
  * OTLP/HTTP receiver at `url`; `warn` gets one line the first time data is dropped.
  */
-export function startLiveExport(url: string, meta: SessionMetadata, warn: (line: string) => void): LiveExport {
+export function startLiveExport(url: string, meta: TelemetrySource, warn: (line: string) => void): LiveExport {
   const c: TelemetryContext = telemetryContext(meta);
   const signals = openSignals(url, REQUEST_TIMEOUT_MS);
   const events = new SpanEvents(c.at);
