@@ -3,7 +3,9 @@
  * decodes what arrives: the span tree equals the session's process tree (read from
  * tree.json independently), actions arrive as span events, findings as log records with
  * their severity; a second export adds nothing; an unreachable URL is one line and the
- * session stays intact.
+ * session stays intact. `run --otlp` is live: a process's span and a finding arrive while
+ * the traced command still runs (the command itself checks, through flag files the test
+ * makes as data arrives); a receiver that is down during the run is one warning line.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
