@@ -3,6 +3,7 @@
  * become one-line CapsuleErrors, and a reader of server-sent events.
  */
 import { CapsuleError } from "../core/errors.js";
+import type { ChatProvider, StreamPiece, TurnRequest } from "./provider.js";
 
 /** The API's own reason, from the usual JSON error bodies, cut to one line. */
 function reasonOf(body: string): string {
@@ -81,4 +82,31 @@ export function parseJson(api: string, text: string): Record<string, unknown> {
   } catch {
     throw new CapsuleError("REMOTE", `the ${api} API sent a stream event that is not JSON: ${text.slice(0, 120)}`);
   }
+}
+
+/**
+ * A provider over a streamed JSON API: each turn is one POST to `baseUrl` + `path` of
+ * `{ model, ...body(req), stream: true }`, whose server-sent events `pieces` decodes.
+ */
+export function sseProvider(o: {
+  name: string;
+  /** The API's name in error messages. */
+  api: string;
+  model: string;
+  baseUrl: string;
+  path: string;
+  headers: Record<string, string>;
+  body(req: TurnRequest): Record<string, unknown>;
+  pieces(events: AsyncIterable<SseEvent>): AsyncGenerator<StreamPiece>;
+}): ChatProvider {
+  const url = `${o.baseUrl.replace(/\/+$/, "")}${o.path}`;
+  return {
+    name: o.name,
+    model: o.model,
+    endpoint: url,
+    async *stream(req: TurnRequest, signal: AbortSignal): AsyncGenerator<StreamPiece> {
+      const body = await postStream(o.api, url, o.headers, { model: o.model, ...o.body(req), stream: true }, signal);
+      yield* o.pieces(readSse(body));
+    },
+  };
 }
