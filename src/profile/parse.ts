@@ -5,8 +5,10 @@
  * shape is schema/profile.schema.json; this reader is its executable form.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
 import { CapsuleError } from "../core/errors.js";
+import { isHostName } from "./dns.js";
 import {
   emptyFsRules,
   emptyProfile,
@@ -224,7 +226,7 @@ function readNet(node: Node | null, lineOf: LineOf): Profile["net"] {
 }
 
 function readEndpoint(node: Node, lineOf: LineOf): NetRule {
-  const m = mapOf(node, "an endpoint", ["host", "port", "protocol"]);
+  const m = mapOf(node, "an endpoint", ["host", "port", "protocol", "addresses"]);
   const rule: NetRule = { host: "", port: null, protocol: "tcp", line: node.range ? lineOf(node.range[0]) : 0 };
   for (const [k, v] of entries(m)) {
     if (k === "host") rule.host = isScalar(v) ? String(v.value) : str(v, "host");
@@ -232,6 +234,12 @@ function readEndpoint(node: Node, lineOf: LineOf): NetRule {
       if (!isScalar(v) || !Number.isInteger(v.value) || (v.value as number) < 1 || (v.value as number) > 65535)
         throw new At(v, "port must be a whole number from 1 to 65535");
       rule.port = v.value as number;
+    } else if (k === "addresses") {
+      rule.addresses = listOf(v, "addresses").map((n) => {
+        const a = str(n, "an address");
+        if (isIP(a) === 0) throw new At(n, `"${a}" is not an IP address`);
+        return a;
+      });
     } else {
       const p = str(v, "protocol");
       if (!(PROTOCOLS as readonly string[]).includes(p))
@@ -240,6 +248,8 @@ function readEndpoint(node: Node, lineOf: LineOf): NetRule {
     }
   }
   if (rule.host === "") throw new At(node, "an endpoint has no host");
+  if (rule.addresses && !isHostName(rule.host))
+    throw new At(node, "addresses belong to an endpoint whose host is a name");
   if (rule.protocol !== "unix" && rule.port === null) throw new At(node, `a ${rule.protocol} endpoint needs a port`);
   return rule;
 }

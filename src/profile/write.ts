@@ -45,8 +45,10 @@ export function profileYaml(p: Profile): string {
   for (const dir of ["connect", "listen"] as const) {
     const list = p.net[dir];
     out += list.length ? `  ${dir}:\n` : `  ${dir}: []\n`;
-    for (const r of list)
-      out += `    - { host: ${q(r.host)}${r.port === null ? "" : `, port: ${r.port}`}, protocol: ${r.protocol} }\n`;
+    for (const r of list) {
+      const addrs = r.addresses?.length ? `, addresses: [${r.addresses.map(q).join(", ")}]` : "";
+      out += `    - { host: ${q(r.host)}${r.port === null ? "" : `, port: ${r.port}`}, protocol: ${r.protocol}${addrs} }\n`;
+    }
   }
   if (p.syscalls === null) return out;
   out += "# System calls seen (at the tracing level of each session above).\n";
