@@ -91,7 +91,7 @@ export class ProfileChecker {
           addresses: r.addresses ?? [],
         });
     this.syscalls = profile.syscalls ? new Map(profile.syscalls.map((s) => [s, 0])) : null;
-    this.implicit = new Set(implicitSyscalls(profile.learned_from.map((s) => s.level)));
+    this.implicit = new Set(implicitSyscalls(profile.learned_from));
   }
 
   private compile(section: string, path: string, line: number): Compiled {

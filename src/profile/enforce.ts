@@ -296,7 +296,7 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
 
   let refused: string[] = [];
   if (profile.syscalls && probe.launcher) {
-    const calls = [...new Set([...profile.syscalls, ...implicitSyscalls(profile.learned_from.map((s) => s.level))])];
+    const calls = [...new Set([...profile.syscalls, ...implicitSyscalls(profile.learned_from)])];
     for (const c of calls.sort()) spec += `syscall ${c}\n`;
     const allowed = new Set(calls);
     refused = launcherCalls().filter((c) => !allowed.has(c));

@@ -61,6 +61,8 @@ export interface LearnedFrom {
   session: string;
   command: string[];
   level: string | null;
+  /** The tracer that recorded it (strace, ebpf): below level `full` they leave different calls unseen. Absent in older profiles. */
+  tracer?: string | null;
   /** Final chain value of each stream the profile was learned from. */
   chain_heads: Record<string, string>;
 }

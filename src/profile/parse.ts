@@ -146,11 +146,12 @@ function readTop(root: Node | null, lineOf: LineOf): Profile {
 }
 
 function readSource(node: Node): Profile["learned_from"][number] {
-  const m = mapOf(node, "a learned_from entry", ["session", "command", "level", "chain_heads"]);
+  const m = mapOf(node, "a learned_from entry", ["session", "command", "level", "tracer", "chain_heads"]);
   const src: Profile["learned_from"][number] = { session: "", command: [], level: null, chain_heads: {} };
   for (const [k, v] of entries(m)) {
     if (k === "session") src.session = str(v, "session");
     else if (k === "level") src.level = isScalar(v) && v.value === null ? null : str(v, "level");
+    else if (k === "tracer") src.tracer = isScalar(v) && v.value === null ? null : str(v, "tracer");
     else if (k === "command") src.command = listOf(v, "command").map((n) => String((n as { value?: unknown }).value));
     else if (k === "chain_heads") {
       const heads = mapOf(v, "chain_heads", ["raw", "events", "enriched", "actions", "risks", "violations"]);

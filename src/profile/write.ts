@@ -31,6 +31,7 @@ export function profileYaml(p: Profile): string {
     for (const s of p.learned_from) {
       out += `  - session: ${q(s.session)}\n    command: [${s.command.map(q).join(", ")}]\n`;
       out += `    level: ${s.level === null ? "null" : q(s.level)}\n`;
+      if (s.tracer !== undefined) out += `    tracer: ${s.tracer === null ? "null" : q(s.tracer)}\n`;
       const heads = Object.entries(s.chain_heads);
       out += heads.length ? "    chain_heads:\n" : "    chain_heads: {}\n";
       for (const [k, v] of heads) out += `      ${k}: ${q(v)}\n`;
