@@ -139,6 +139,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     level: o.level,
     workDir: dir,
     seesRefusals: prof?.wrap != null,
+    refusedCalls: prof?.refusedCalls ?? [],
   };
   try {
     try {

@@ -11,10 +11,14 @@ export interface TraceRequest {
   /** Folder the tracer may use for its own files (fifo, -o file); inside the session folder. */
   workDir: string;
   /**
-   * The program installs a seccomp filter of its own (`run --enforce`): calls it refuses must
-   * still be recorded, so strace stops at every call instead of using --seccomp-bpf.
+   * The program is confined (`run --enforce`): every refusal must be recorded, whatever the
+   * level. strace stops at every call instead of using --seccomp-bpf (a filter's
+   * SECCOMP_RET_ERRNO outranks strace's SECCOMP_RET_TRACE) and also traces `refusedCalls`;
+   * the kernel tracer records every call that fails with EPERM or EACCES.
    */
   seesRefusals?: boolean;
+  /** The calls the program's seccomp filter refuses (they only ever fail): traced at any level. */
+  refusedCalls?: readonly string[];
 }
 
 /** Facts about a running trace, recorded in metadata.json. */

@@ -131,6 +131,8 @@ async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise
   const args = ["--level", level, "--policy", policyArg(level, arch), "--ring-mb", String(opts.ringMb ?? 16)];
   if (opts.pollMs !== undefined) args.push("--poll-ms", String(opts.pollMs));
   if (level === "full") args.push("--all");
+  // a confined run: every EPERM/EACCES is recorded, those seccomp gives before the entry tracepoint too
+  if (req.seesRefusals) args.push("--refusals");
   if (btf !== null) args.push("--btf", btf);
   const t0 = epochUs();
   // the loader loads and attaches while the command is being held
