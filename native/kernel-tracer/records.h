@@ -32,6 +32,7 @@
 #define K_CLOSE 8    /* close: with the fd's sums */
 #define K_READLINK 9 /* readlink(at): the target from the buffer (str_b) after the call; EINVAL not recorded */
 #define K_FCNTL_DUP 10 /* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC */
+#define K_DUP2 11    /* dup2, dup3: with the sums of the fd they replaced (arg1), as a close has */
 
 /* Bounds of the variable tail. */
 #define STR_MAX 1024   /* one path string, NUL included */

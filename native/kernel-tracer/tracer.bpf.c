@@ -490,8 +490,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			r->len1 = user_str(b, off, i < 6 ? s.args[i] : 0, &r->flags, F_STR1_CUT);
 			off += r->len1;
 		}
-		if (kind == K_CLOSE && sum_io) {
-			struct io_key k = {.tgid = tgid, .fd = (int)s.args[0]};
+		/* dup2/dup3 onto an open fd close it first: its sums end there, not with
+		 * whatever file the number names later (`echo hi > f` in a shell restores stdout so) */
+		int replaced = kind == K_DUP2 && ret >= 0 && s.args[0] != s.args[1];
+		if ((kind == K_CLOSE || replaced) && sum_io) {
+			struct io_key k = {.tgid = tgid, .fd = (int)s.args[kind == K_CLOSE ? 0 : 1]};
 			struct io_sums *v = bpf_map_lookup_elem(&io, &k);
 			if (v) {
 				r->io = *v;

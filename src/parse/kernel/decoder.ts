@@ -78,6 +78,7 @@ export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, numbe
   if (spec.out !== undefined) return [KIND.READLINK, strs[0] ?? 1, 0];
   if (spec.only !== undefined) return [KIND.FCNTL_DUP, 0, 0];
   if (spec.name === "close") return [KIND.CLOSE, 0, 0];
+  if (spec.name === "dup2" || spec.name === "dup3") return [KIND.DUP2, 0, 0];
   if (sumIo && IO_READ.has(spec.call)) return [KIND.IO_READ, 0, 0];
   if (sumIo && IO_WRITE.has(spec.call)) return [KIND.IO_WRITE, 0, 0];
   return [KIND.PLAIN, strs[0] ?? 0, strs[1] ?? 0];
@@ -339,7 +340,8 @@ export class KernelDecoder {
         if (ret >= 0) ev.retPath = sock.annotation;
       } else if (args[0] !== undefined) args[0] = { k: "fd", fd: v.p[0]!, path: sock.annotation };
     }
-    if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, v.p[0]!, null);
+    // a close's sums are its fd's; a dup2/dup3's those of the fd it replaced
+    if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, spec.call === "close" ? v.p[0]! : v.p[1]!, null);
     this.afterCall(spec, ev, v);
     this.emit(ev, line);
   }
