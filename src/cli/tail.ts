@@ -67,7 +67,7 @@ export function registerTail(program: Command): void {
               process.stderr.write(`capsule: actions.jsonl line ${lineNo}: not JSON, skipped\n`);
               continue;
             }
-            if (isStreamMark(a)) continue; // the writer's checkpoint, end or loss line
+            if (isStreamMark(a)) continue; // the writer's loss line
             if (opts.json) {
               out += `${terminalJson(line)}\n`;
               continue;

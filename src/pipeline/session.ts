@@ -11,7 +11,7 @@ import { type ProfileRunOptions, prepareProfileRun } from "../profile/live.js";
 import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
-import { sessionHead } from "../session/seal.js";
+import { sealHead } from "../session/seal.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
@@ -284,14 +284,9 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   } finally {
     watchdog.done();
   }
-  const streams = STREAMS.map((n) => sealed.seal?.streams[n]);
-  if (streams.every((s) => s !== undefined))
-    notes.push(
-      `head ${sessionHead(
-        id,
-        STREAMS.map((n, i) => ({ stream: n, lines: streams[i]!.lines, head: streams[i]!.chain })),
-      )} (kept elsewhere, 'capsule verify --head HEX' proves the record unchanged since)`,
-    );
+  const head = sealed.seal && STREAMS.every((n) => sealed.seal?.streams[n]) ? sealHead(id, sealed.seal) : null;
+  if (head !== null)
+    notes.push(`head ${head} (kept elsewhere, 'capsule verify --head HEX' proves the record unchanged since)`);
   if (failure !== null)
     throw new CapsuleError(
       "IO",

@@ -4,9 +4,14 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import { CapsuleError } from "../core/errors.js";
 import { capsuleHome } from "../core/home.js";
 
-/** Every JSONL stream any record format has, in seal order (format 1 also had events.jsonl). */
-export const STREAM_NAMES = ["raw", "events", "enriched", "actions", "risks", "violations"] as const;
+/**
+ * Every JSONL stream any record format has, in seal order (format 1 also had events.jsonl;
+ * marks.jsonl, the writer's checkpoints and end of the run, came later).
+ */
+export const STREAM_NAMES = ["raw", "events", "enriched", "actions", "risks", "violations", "marks"] as const;
 export type StreamName = (typeof STREAM_NAMES)[number];
+/** The stream of checkpoints and the end mark (session/marks.ts): not records, not in `streamsOf`. */
+export const MARKS_STREAM = "marks" as const satisfies StreamName;
 /** The record format this code writes (DESIGN.md "Session folder"; docs/SESSION.md). */
 export const RECORD_FORMAT = 2;
 /** The streams of the record format written now. */

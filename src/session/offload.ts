@@ -46,7 +46,7 @@ export class WorkerHost {
   private receive(m: FromWorker): void {
     const h = this.handlers[m.s];
     if (!h) return;
-    if (m.t === "written") h.written(m.units, m.lines);
+    if (m.t === "written") h.written(m.units, m.lines, m.chain);
     else if (m.t === "failed") h.failed(m.code, m.message, m.loss);
     else if (m.t === "lost") h.lost(m.loss);
     else if (m.t === "rejected") h.rejected(m.count, m.units, m.message);

@@ -23,7 +23,6 @@ import {
 import { LineReader } from "../core/lines.js";
 import { OMITTED_WHEN_NULL, rehydrateEnriched } from "./format.js";
 import type { StreamName } from "./layout.js";
-import { markOf } from "./marks.js";
 
 /** null when `v` passes, else what is wrong with it. */
 export type Check = (v: unknown) => string | null;
@@ -248,9 +247,9 @@ export function parseRecordLine(text: string, stream: StreamName, path: string, 
   return v;
 }
 
-/** A line that is not a record but the writer's own: a loss marker or a checkpoint/end mark. */
+/** A line that is not a record but the writer's own: a loss marker. */
 export function isStreamMark(v: unknown): boolean {
-  return isObject(v) && (markerOf(v) !== null || markOf(v) !== null);
+  return isObject(v) && markerOf(v) !== null;
 }
 
 /** A loss marker line (records the writer lost, DESIGN.md / docs/INTEGRITY.md), or null for a record. */

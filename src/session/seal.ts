@@ -36,6 +36,15 @@ export function sealMac(secret: Uint8Array, sessionId: string, seal: Seal, losse
   return toHex(blake3(new TextEncoder().encode(sealText(sessionId, seal, losses)), key));
 }
 
+/** The head of a sealed session: its sealed streams in STREAM_NAMES order (as verify reads them). */
+export function sealHead(sessionId: string, seal: Seal): string {
+  const streams = STREAM_NAMES.flatMap((name) => {
+    const s = seal.streams[name];
+    return s ? [{ stream: name, lines: s.lines, head: s.chain }] : [];
+  });
+  return sessionHead(sessionId, streams);
+}
+
 /**
  * The session's head: one hash of every stream's line count and last chain value. Kept
  * somewhere the session's owner trusts (capsule run prints it), it pins the whole record:

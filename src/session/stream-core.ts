@@ -22,7 +22,7 @@ export interface CoreLoss {
 
 export interface CoreEvents {
   /** Bytes for `units` of input reached the sink; `lines` lines are on disk in all. */
-  written(units: number, lines: number): void;
+  written(units: number, lines: number, chain: string): void;
   /** The sink failed (`code`): nothing more is written; `loss` says what was lost with it. */
   failed(code: string, message: string, loss: CoreLoss): void;
   /** Records handed in after the failure, lost too. */
@@ -219,7 +219,7 @@ export class StreamCore implements CoreHandle {
     this.outstanding -= units;
     this.dirty = true;
     this.inflight = false;
-    this.events.written(units, this.confirmedLines);
+    this.events.written(units, this.confirmedLines, this.confirmedChain);
     this.pump();
   }
 
@@ -293,7 +293,7 @@ export class StreamCore implements CoreHandle {
   private release(): void {
     const units = this.outstanding;
     this.outstanding = 0;
-    this.events.written(units, this.confirmedLines);
+    this.events.written(units, this.confirmedLines, this.confirmedChain);
   }
 
   /** The loss of `count` records given as text joined by "\n" (first and last seq parsed). */

@@ -91,6 +91,8 @@ export class StreamWriter {
   private peak = 0;
   private accepted = 0;
   private written = 0;
+  /** Chain value of the last line on disk ("" until the first write is confirmed). */
+  private head = "";
   private lost = 0;
   private failure: string | null = null;
   private dropping = false;
@@ -166,15 +168,9 @@ export class StreamWriter {
     return this.core.flushed();
   }
 
-  /**
-   * Append a mark (session/marks.ts): chained like a record, not counted as one and not
-   * given to subscribers. Nothing is written once the stream failed or was sealed.
-   */
-  mark(text: string): void {
-    if (this.sealed || this.failure !== null) return;
-    const units = text.length + CHAIN_SUFFIX_LEN;
-    this.core.append(text, 1, units);
-    this.pending += units;
+  /** Lines on disk and the chain value of the last one (null before the first is confirmed). */
+  onDisk(): { lines: number; chain: string } | null {
+    return this.head === "" ? null : { lines: this.written, chain: this.head };
   }
 
   /** Resolves once pending bytes are at or below the soft bound (or the stream failed). */
@@ -201,10 +197,11 @@ export class StreamWriter {
 
   // ── events from the core ──
 
-  /** `units` reached disk; `lines` lines are on disk in all. */
-  onWritten(units: number, lines: number): void {
+  /** `units` reached disk; `lines` lines are on disk in all, the last with chain value `chain`. */
+  onWritten(units: number, lines: number, chain?: string): void {
     this.pending -= units;
     this.written = lines;
+    if (chain !== undefined) this.head = chain;
     if (this.pending <= this.limits.softBytes && this.readyWaiters.length > 0)
       for (const w of this.readyWaiters.splice(0)) w();
   }

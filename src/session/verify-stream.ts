@@ -8,7 +8,6 @@ import { readHexWords } from "../core/blake3.js";
 import { LineReader, type LineRef } from "../core/lines.js";
 import { ChainState, hasChainSuffix } from "./chain.js";
 import type { StreamName } from "./layout.js";
-import { type Mark, markOf } from "./marks.js";
 import type { StreamSeal } from "./metadata.js";
 import { markerOf } from "./records.js";
 
@@ -51,8 +50,8 @@ export interface StreamCheck {
   lostRanges: Array<[number, number]>;
   /** The first seq out of place in an intact chain: a writer bug, not tampering. */
   seqWarning: string | null;
-  /** Checkpoint and end marks among the verified lines (session/marks.ts), with their line index. */
-  marks: Array<{ line: number; mark: Mark }>;
+  /** The chain value after each line count asked for in `headsAt` that the verified lines reach. */
+  headsAt: Map<number, string>;
 }
 
 /** A verified record, handed to the cross-link checks. */
@@ -85,6 +84,8 @@ export interface CheckStreamOptions {
   /** The stream's seal, or null when the session (or this stream) is not sealed. */
   seal: StreamSeal | null;
   onRecord?: RecordSink;
+  /** Line counts at which to note the chain value (what marks.jsonl says it was then). */
+  headsAt?: ReadonlySet<number>;
 }
 
 export function checkStream(o: CheckStreamOptions): StreamCheck {
@@ -100,7 +101,7 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
     tornBytes: 0,
     problem: null,
     markedLost: 0,
-    marks: [],
+    headsAt: new Map(),
     lostRanges: [],
     seqWarning: null,
   };
@@ -110,6 +111,8 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
       res.problem = { line: 0, kind: "truncated", detail: `the file is missing; the seal says ${seal.lines} lines` };
     return res;
   }
+  const at = o.headsAt;
+  if (at?.has(0)) res.headsAt.set(0, chain.head);
   const reader = new LineReader(o.path);
   try {
     let i = 0;
@@ -147,9 +150,7 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
         break;
       }
       const marker = markerOf(record);
-      const mark = marker ? null : markOf(record);
-      if (mark) res.marks.push({ line: i, mark });
-      else if (marker) {
+      if (marker) {
         if (marker.count > 0) res.lostRanges.push([expected, expected + marker.count - 1]);
         if (marker.from !== null && marker.from !== expected && res.seqWarning === null)
           res.seqWarning = `loss marker at line ${i} starts at seq ${marker.from}, expected ${expected}`;
@@ -163,6 +164,7 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
         o.onRecord?.(record, i, ref);
       }
       i++;
+      if (at?.has(i)) res.headsAt.set(i, chain.head);
       res.verified = i;
       res.verifiedBytes = ref.offset + (ref.end - ref.start) + 1;
       res.lines = i;

@@ -12,6 +12,7 @@ import { LineFetcher, type LineRef } from "../core/lines.js";
 import { writeFileAtomic } from "./atomic.js";
 import {
   LATER_STREAMS,
+  MARKS_STREAM,
   METADATA_FILE,
   STREAM_NAMES,
   type StreamName,
@@ -19,6 +20,7 @@ import {
   streamsOf,
   TREE_FILE,
 } from "./layout.js";
+import { type Mark, markOf, markProblem } from "./marks.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { readMetadata } from "./metadata-check.js";
 import { recorderAlive, removeScratch } from "./recorder.js";
@@ -312,6 +314,14 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
     if (names.includes(l.stream as StreamName) && typeof l.from_seq === "number" && typeof l.to_seq === "number")
       links.lost[l.stream as StreamName].push([l.from_seq, l.to_seq]);
   const streams: StreamCheck[] = [];
+  // marks.jsonl first (it is small): the line counts it names are where the chains are noted
+  const marks = readMarks(dir, sessionId, secret, sealed ? meta : null, warnings);
+  const wanted = new Map<string, Set<number>>();
+  for (const { mark } of marks.marks)
+    for (const [name, s] of Object.entries(mark.streams)) {
+      if (!wanted.has(name)) wanted.set(name, new Set());
+      wanted.get(name)!.add(s.lines);
+    }
   try {
     for (const stream of names) {
       let seal: StreamSeal | null = null;
@@ -329,6 +339,7 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         path: join(dir, streamFile(stream)),
         secret,
         seal,
+        headsAt: wanted.get(stream),
         onRecord: (rec, line, ref) => {
           links.record(stream, rec, line, ref);
           const bad = invalid === null && spec !== undefined ? spec.check(rec) : null;
@@ -350,6 +361,12 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         );
       if (check.seqWarning) warnings.push(`${stream}: ${check.seqWarning}`);
       if (invalid !== null) warnings.push(`${stream}: ${invalid} (the chain is intact)`);
+    }
+    if (marks.check) {
+      streams.push(marks.check);
+      if (marks.check.problem) problems.push({ stream: MARKS_STREAM, ...marks.check.problem });
+      if (marks.check.tornBytes > 0)
+        warnings.push(`${MARKS_STREAM}: the last line is torn (${marks.check.tornBytes} bytes without a newline)`);
     }
     links.coverage(sealed && meta.seal?.how === "normal", meta.counts?.lines);
   } finally {
@@ -394,7 +411,7 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         });
     }
   }
-  problems.push(...chainFacts(meta, sealed, streams));
+  problems.push(...chainFacts(meta, sealed, streams, marks.marks));
   const head = sessionHead(
     sessionId,
     streams.map((c) => ({ stream: c.stream, lines: c.verified, head: c.head })),
@@ -422,44 +439,134 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
   };
 }
 
+/** marks.jsonl checked as a stream, and its valid marks (in order, with their line index). */
+interface MarksRead {
+  check: StreamCheck | null;
+  marks: Array<{ line: number; mark: Mark }>;
+}
+
 /**
- * What the chained marks (session/marks.ts) and metadata say together: a stream shorter
- * than a checkpoint or end mark of any stream says it was (truncated), an end mark in the
- * chain or a metadata end (ended_at and exit) without a seal (the seal was removed).
+ * Check marks.jsonl's chain and collect its marks. Absent and not in the seal, there is
+ * nothing to check (a session recorded before marks were written, or one they were
+ * removed from: only a seal or a head kept elsewhere tells those apart).
  */
-function chainFacts(meta: SessionMetadata, sealed: boolean, streams: StreamCheck[]): Problem[] {
+function readMarks(
+  dir: string,
+  sessionId: string,
+  secret: Uint8Array | undefined,
+  sealedMeta: SessionMetadata | null,
+  warnings: string[],
+): MarksRead {
+  const path = join(dir, streamFile(MARKS_STREAM));
+  const seal = sealedMeta?.seal?.streams?.[MARKS_STREAM] ?? null;
+  const out: MarksRead = { check: null, marks: [] };
+  if (seal === null && !existsSync(path)) {
+    warnings.push(`${MARKS_STREAM}: no ${streamFile(MARKS_STREAM)}, so no checkpoints or end of the run to check`);
+    return out;
+  }
+  if (sealedMeta !== null && seal === null)
+    warnings.push(`${MARKS_STREAM}: not in the seal (its writer failed); checked as unsealed`);
+  let invalid: string | null = null;
+  out.check = checkStream({
+    sessionId,
+    stream: MARKS_STREAM,
+    path,
+    secret,
+    seal,
+    onRecord: (rec, line) => {
+      const mark = markOf(rec);
+      if (mark) out.marks.push({ line, mark });
+      else
+        invalid ??= `${streamFile(MARKS_STREAM)} line ${line}: not a mark: ${markProblem(rec)} (the chain is intact)`;
+    },
+  });
+  if (invalid !== null) warnings.push(`${MARKS_STREAM}: ${invalid}`);
+  return out;
+}
+
+/** JSON text of a value, for comparing what metadata and the end mark say. */
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * What the chained marks (marks.jsonl, session/marks.ts) and metadata say together:
+ * - a stream shorter than a checkpoint or the end mark says it was: truncated;
+ * - a stream whose chain value after that many lines is not the one the mark holds: rewritten;
+ * - an end mark without a seal, or a metadata end (ended_at and exit) without one: the seal was removed;
+ * - sealed, an end mark whose streams or exit differ from the seal or metadata: rewritten.
+ */
+function chainFacts(
+  meta: SessionMetadata,
+  sealed: boolean,
+  streams: StreamCheck[],
+  marks: MarksRead["marks"],
+): Problem[] {
   const out: Problem[] = [];
-  let end: { stream: StreamName; line: number; at: string } | null = null;
-  const short = new Set<string>();
-  for (const c of streams)
-    for (const { line, mark } of c.marks) {
-      if (mark.mark === "end") end ??= { stream: c.stream, line, at: mark.at };
-      for (const [name, n] of Object.entries(mark.lines)) {
-        const t = streams.find((s) => s.stream === name);
-        if (t === undefined || t.problem !== null || t.verified >= n || short.has(name)) continue;
-        short.add(name);
+  const where = (line: number, mark: Mark): string =>
+    `${streamFile(MARKS_STREAM)} line ${line} (the ${mark.mark === "end" ? "end of the run" : "checkpoint"} of ${mark.at})`;
+  const judged = new Set<string>();
+  let end: { line: number; mark: Mark } | null = null;
+  for (const { line, mark } of marks) {
+    if (mark.mark === "end") end ??= { line, mark };
+    for (const [name, s] of Object.entries(mark.streams)) {
+      const t = streams.find((c) => c.stream === name);
+      if (judged.has(name) || (t !== undefined && t.problem !== null)) continue;
+      const file = streamFile(name as StreamName);
+      if (t === undefined || t.verified < s.lines) {
+        judged.add(name);
+        out.push({
+          stream: (t?.stream ?? null) as StreamName | null,
+          line: t?.verified ?? null,
+          kind: "truncated",
+          detail: `${where(line, mark)} says ${file} had ${s.lines} lines; it has ${t?.verified ?? 0}`,
+        });
+      } else if (t.headsAt.get(s.lines) !== s.chain) {
+        judged.add(name);
         out.push({
           stream: t.stream,
-          line: t.verified,
-          kind: "truncated",
-          detail: `${streamFile(c.stream)} line ${line} (a ${mark.mark} mark of ${mark.at}) says ${streamFile(t.stream)} had ${n} lines; it has ${t.verified}`,
+          line: Math.max(0, s.lines - 1),
+          kind: "seal-mismatch",
+          detail: `${where(line, mark)} holds another chain value for ${file} after ${s.lines} lines: the stream was rewritten`,
         });
       }
     }
-  if (!sealed && end !== null)
-    out.push({
-      stream: null,
-      line: null,
-      kind: "seal-mismatch",
-      detail: `the chain records the end of the run (${streamFile(end.stream)} line ${end.line}, ${end.at}) but ${METADATA_FILE} has no seal: the seal was removed`,
-    });
-  else if (!sealed && meta.ended_at !== null && meta.exit !== null)
-    out.push({
-      stream: null,
-      line: null,
-      kind: "seal-mismatch",
-      detail: `${METADATA_FILE} says the run ended (ended_at and exit are set) but has no seal: the seal was removed`,
-    });
+  }
+  if (!sealed) {
+    if (end !== null)
+      out.push({
+        stream: null,
+        line: null,
+        kind: "seal-mismatch",
+        detail: `${where(end.line, end.mark)} records that the run ended, but ${METADATA_FILE} has no seal: the seal was removed`,
+      });
+    else if (meta.ended_at !== null && meta.exit !== null)
+      out.push({
+        stream: null,
+        line: null,
+        kind: "seal-mismatch",
+        detail: `${METADATA_FILE} says the run ended (ended_at and exit are set) but has no seal: the seal was removed`,
+      });
+    return out;
+  }
+  if (end === null) return out;
+  const sealStreams = meta.seal?.streams ?? {};
+  for (const [name, s] of Object.entries(end.mark.streams)) {
+    const sealedAs = sealStreams[name as StreamName];
+    if (sealedAs && (sealedAs.lines !== s.lines || sealedAs.chain !== s.chain))
+      out.push({
+        stream: name as StreamName,
+        line: null,
+        kind: "seal-mismatch",
+        detail: `${where(end.line, end.mark)} and the seal differ on ${streamFile(name as StreamName)}`,
+      });
+  }
+  for (const field of ["exit", "ended_at"] as const)
+    if (!same(meta[field], end.mark[field]))
+      out.push({
+        stream: null,
+        line: null,
+        kind: "seal-mismatch",
+        detail: `${METADATA_FILE}'s ${field} is not what ${where(end.line, end.mark)} records: ${JSON.stringify(end.mark[field] ?? null)}`,
+      });
   return out;
 }
 

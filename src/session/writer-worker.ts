@@ -20,7 +20,7 @@ export type ToWorker =
   | { t: "cancel"; s: number };
 
 export type FromWorker =
-  | { t: "written"; s: number; units: number; lines: number }
+  | { t: "written"; s: number; units: number; lines: number; chain: string }
   | { t: "failed"; s: number; code: string; message: string; loss: import("./stream-core.js").CoreLoss }
   | { t: "lost"; s: number; loss: import("./stream-core.js").CoreLoss }
   | { t: "reply"; s: number; id: number; state: import("./stream-core.js").CoreState }
@@ -37,7 +37,7 @@ if (parentPort) {
         st.name,
         new FdSink(st.fd, false), // the main thread opened it and closes it
         {
-          written: (units, lines) => post({ t: "written", s, units, lines }),
+          written: (units, lines, chain) => post({ t: "written", s, units, lines, chain }),
           failed: (code, message, loss) => post({ t: "failed", s, code, message, loss }),
           lost: (loss) => post({ t: "lost", s, loss }),
         },

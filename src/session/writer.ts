@@ -14,8 +14,17 @@ import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { SubscribeOptions } from "./broadcast.js";
-import { METADATA_FILE, type RecordStream, STREAMS, type StreamName, streamFile, TREE_FILE } from "./layout.js";
-import { CHECKPOINT_MS, type Mark, type MarkKind, markText } from "./marks.js";
+import { ChainState } from "./chain.js";
+import {
+  MARKS_STREAM,
+  METADATA_FILE,
+  type RecordStream,
+  STREAMS,
+  type StreamName,
+  streamFile,
+  TREE_FILE,
+} from "./layout.js";
+import { CHECKPOINT_MS, markText } from "./marks.js";
 import type { SessionMetadata, StreamSeal } from "./metadata.js";
 import { type RemoteEvents, WorkerHost } from "./offload.js";
 import { sealMac } from "./seal.js";
@@ -40,10 +49,8 @@ export interface OpenSessionOptions {
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
   sinks?: Partial<Record<RecordStream, Sink>>;
   /**
-   * Write a checkpoint mark in every stream this often, and an end mark at the seal (ms; 0,
-   * the default: no marks). Off because a mark line in a record stream breaks the contract
-   * that a stream's line n is its record seq n, which the readers and tools rely on; the
-   * marks are to move to a chained stream of their own (docs/INTEGRITY.md).
+   * Write a checkpoint to marks.jsonl at most this often (when a stream grew), and the end
+   * mark at the seal (ms; default CHECKPOINT_MS; 0: no marks.jsonl at all).
    */
   checkpointMs?: number;
   /** Called when a stream's writes fail for good (full disk, I/O error, the writer thread died). */
@@ -94,13 +101,19 @@ class SessionImpl implements Session {
   private done = false;
   private metaQueue: Promise<void> = Promise.resolve();
   private readonly checkpoints: NodeJS.Timeout | null = null;
-  private readonly marks: boolean;
+  /** marks.jsonl (session/marks.ts), written on this thread; null with checkpointMs 0. */
+  private readonly marks: StreamWriter | null = null;
+  private markSeq = 0;
+  /** Lines of every stream at the last checkpoint: a checkpoint is written only when they grew. */
+  private lastCheckpoint = 0;
+  private readonly startHeads: Partial<Record<RecordStream, string>> = {};
 
   constructor(
     readonly dir: string,
     readonly id: string,
     private readonly secret: Uint8Array | undefined,
     fds: Map<RecordStream, number>,
+    marksFd: number | null,
     opts: OpenSessionOptions,
   ) {
     this.keyed = secret !== undefined;
@@ -120,7 +133,7 @@ class SessionImpl implements Session {
     for (const name of STREAMS) {
       let writer: StreamWriter | null = null;
       const events: RemoteEvents = {
-        written: (units, lines) => writer?.onWritten(units, lines),
+        written: (units, lines, chain) => writer?.onWritten(units, lines, chain),
         failed: (code, message, loss) => {
           writer?.onFailed(code, loss);
           opts.onFailure?.(name, code, message);
@@ -148,9 +161,17 @@ class SessionImpl implements Session {
       streams[name] = writer;
     }
     this.streams = streams;
-    this.marks = (opts.checkpointMs ?? 0) > 0;
-    if (this.marks) {
-      this.checkpoints = setInterval(() => this.writeMarks("checkpoint"), opts.checkpointMs ?? CHECKPOINT_MS);
+    if (marksFd !== null) {
+      const events: RemoteEvents = {
+        written: (units, lines, chain) => this.marks?.onWritten(units, lines, chain),
+        failed: (code, _message, loss) => this.marks?.onFailed(code, loss),
+        lost: (loss) => this.marks?.onLost(loss),
+        died: () => {},
+        rejected: () => {},
+      };
+      const core = new StreamCore(id, MARKS_STREAM, new FdSink(marksFd), events, secret, syncMs);
+      this.marks = new StreamWriter(MARKS_STREAM, core, limits, this.losses);
+      this.checkpoints = setInterval(() => this.checkpoint(), opts.checkpointMs ?? CHECKPOINT_MS);
       this.checkpoints.unref();
     }
   }
@@ -203,7 +224,6 @@ class SessionImpl implements Session {
       Promise.all(STREAMS.map((n) => this.streams[n].flushed())),
       new Promise((resolve) => setTimeout(resolve, deadline).unref()),
     ]);
-    if (this.marks) this.writeMarks("end", meta.exit ?? null);
     const states = await Promise.all(STREAMS.map((n) => this.streams[n].finish(deadline)));
     await this.stopHost();
     const streams: Partial<Record<StreamName, StreamSeal>> = {};
@@ -212,6 +232,15 @@ class SessionImpl implements Session {
       // A stream whose worker died has no known on-disk state: it stays unsealed.
       if (st.failure !== "WORKER") streams[name] = { lines: st.lines, chain: st.chain };
     });
+    if (this.marks) {
+      // the end of the run, in the chain itself: the streams as sealed, and how the run ended
+      const ended = { ended_at: meta.ended_at, exit: meta.exit };
+      this.marks.write([
+        markText({ seq: this.markSeq++, mark: "end", at: new Date().toISOString(), streams, ...ended }),
+      ]);
+      const st = await this.marks.finish(deadline);
+      streams[MARKS_STREAM] = { lines: st.lines, chain: st.chain };
+    }
     const seal: NonNullable<SessionMetadata["seal"]> = {
       sealed_at: new Date().toISOString(),
       how: opts.how ?? "normal",
@@ -228,14 +257,21 @@ class SessionImpl implements Session {
     return final;
   }
 
-  /** A mark in every stream, naming the lines each stream has on disk now. */
-  private writeMarks(kind: MarkKind, exit?: SessionMetadata["exit"]): void {
-    const lines: Record<string, number> = {};
-    for (const n of STREAMS) lines[n] = this.streams[n].stats.written;
-    const mark: Mark = { mark: kind, at: new Date().toISOString(), lines };
-    if (kind === "end") mark.exit = exit ?? null;
-    const text = markText(mark);
-    for (const n of STREAMS) this.streams[n].mark(text);
+  /** A checkpoint in marks.jsonl: every stream's lines on disk now and its last chain value. */
+  private checkpoint(): void {
+    if (this.done || this.marks === null) return;
+    const streams: Record<string, StreamSeal> = {};
+    let total = 0;
+    for (const n of STREAMS) {
+      const d = this.streams[n].onDisk();
+      // nothing on disk yet: 0 lines, the chain's start value
+      this.startHeads[n] ??= new ChainState(this.id, n, this.secret).head;
+      streams[n] = d ?? { lines: 0, chain: this.startHeads[n] };
+      total += streams[n].lines;
+    }
+    if (total === this.lastCheckpoint) return;
+    this.lastCheckpoint = total;
+    this.marks.write([markText({ seq: this.markSeq++, mark: "checkpoint", at: new Date().toISOString(), streams })]);
   }
 
   async close(): Promise<void> {
@@ -243,6 +279,7 @@ class SessionImpl implements Session {
     this.done = true;
     if (this.checkpoints) clearInterval(this.checkpoints);
     await Promise.all(STREAMS.map((n) => this.streams[n].finish(30_000)));
+    await this.marks?.finish(30_000);
     await this.stopHost();
     await this.metaQueue;
   }
@@ -273,21 +310,23 @@ function whyNotWritable(dir: string): string | null {
  */
 export async function openSession(dir: string, sessionId: string, opts: OpenSessionOptions = {}): Promise<Session> {
   const fds = new Map<RecordStream, number>();
+  let marksFd: number | null = null;
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     for (const name of STREAMS) {
       if (opts.sinks?.[name]) continue;
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND;
       fds.set(name, openSync(join(dir, streamFile(name)), flags, 0o600));
     }
+    if (opts.checkpointMs !== 0) marksFd = openSync(join(dir, streamFile(MARKS_STREAM)), flags, 0o600);
   } catch (e) {
     for (const fd of fds.values()) closeSync(fd);
     const err = e as NodeJS.ErrnoException;
     const why = err.code === "EEXIST" ? "already holds a session" : (whyNotWritable(dir) ?? err.message ?? String(e));
     throw new CapsuleError("IO", `cannot create session folder ${dir}: ${why}`, { cause: e });
   }
-  const session = new SessionImpl(dir, sessionId, opts.secret, fds, opts);
+  const session = new SessionImpl(dir, sessionId, opts.secret, fds, marksFd, opts);
   if (opts.metadata) await session.writeMetadata(opts.metadata);
   return session;
 }

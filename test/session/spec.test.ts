@@ -42,7 +42,7 @@ function sealText(meta: SessionMetadata): string {
     `how ${s.how}`,
     `keyed ${s.keyed}`,
   ];
-  for (const name of STREAMS)
+  for (const name of [...STREAMS, "marks"] as const)
     if (s.streams[name]) out.push(`stream ${name} ${s.streams[name].lines} ${s.streams[name].chain}`);
   for (const l of meta.losses)
     out.push(`loss ${l.stream} ${l.count} ${l.from_seq ?? "-"} ${l.to_seq ?? "-"} ${JSON.stringify(l.reason)}`);
@@ -73,6 +73,18 @@ for (const keyed of [false, true]) {
       assert.equal(first, texts[stream][0]);
       assert.equal(statSync(join(dir, `${stream}.jsonl`)).mode & 0o777, 0o600, `${stream}: mode 0600`);
     }
+    // marks.jsonl: chained as stream "marks"; its last record is the end of the run, naming
+    // every stream as sealed and the exit as in metadata.json
+    const marks = readFileSync(join(dir, "marks.jsonl"), "utf8");
+    const [markLines, markChain] = verifyAsDocumented(marks, id, "marks", secret);
+    assert.deepEqual(meta.seal?.streams.marks, { lines: markLines, chain: markChain }, "marks: seal");
+    const end = JSON.parse(marks.trimEnd().split("\n").pop()!) as Record<string, unknown>;
+    assert.equal(end.seq, markLines - 1);
+    assert.equal(end.mark, "end");
+    const { marks: _, ...recordStreams } = meta.seal!.streams;
+    assert.deepEqual(end.streams, recordStreams, "the end mark names the streams as sealed");
+    assert.deepEqual([end.ended_at, end.exit], [meta.ended_at, meta.exit]);
+    assert.equal(statSync(join(dir, "marks.jsonl")).mode & 0o777, 0o600, "marks: mode 0600");
     assert.equal(statSync(dir).mode & 0o777, 0o700, "folder mode 0700");
     assert.equal(statSync(join(dir, "metadata.json")).mode & 0o777, 0o600, "metadata mode 0600");
     if (keyed) {
