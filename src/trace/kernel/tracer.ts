@@ -34,6 +34,8 @@ export interface KernelTracerOptions {
   ringMb?: number;
   /** How often the loader drains the ring (ms). */
   pollMs?: number;
+  /** Sees every chunk of the loader's output as read (bench/kernel-stages.ts records the stream). */
+  tee?: (chunk: Buffer) => void;
 }
 
 /** Whether the kernel tracer can run here; a one-line reason when not. */
@@ -59,7 +61,8 @@ function epochUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-function syscallNames(): Map<number, string> {
+/** Syscall names by number, from the table the install step wrote. */
+export function syscallNames(): Map<number, string> {
   const out = new Map<number, string>();
   try {
     for (const l of readFileSync(`${NATIVE_BUILD}syscalls.txt`, "utf8").split("\n")) {
@@ -166,13 +169,13 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
         stop(loader.child);
         loader = null;
       }
-      return startTrace(req, loader ?? spawnLoader(req.level, opts));
+      return startTrace(req, loader ?? spawnLoader(req.level, opts), opts.tee);
     },
     parser: noTextParser,
   };
 }
 
-async function startTrace(req: TraceRequest, ld: Loader): Promise<TraceSession> {
+async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) => void): Promise<TraceSession> {
   const cmd = req.argv[0];
   try {
     if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
@@ -206,6 +209,7 @@ async function startTrace(req: TraceRequest, ld: Loader): Promise<TraceSession> 
   const out = loader.stdout!;
   let pending = Promise.resolve();
   out.on("data", (chunk: Buffer) => {
+    tee?.(chunk);
     const batch = decoder.push(chunk);
     if (decoder.stream.root !== null && started !== null) {
       started();
