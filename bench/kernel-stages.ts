@@ -18,9 +18,8 @@ import type { TraceLevel } from "../src/core/levels.js";
 import { KernelDecoder } from "../src/parse/kernel/decoder.js";
 import { openRecord } from "../src/pipeline/record.js";
 import { actionRecord, enrichedRecord } from "../src/pipeline/serialize.js";
+import { initialMetadata } from "../src/pipeline/session.js";
 import { buildStages } from "../src/pipeline/stages.js";
-import { RECORD_FORMAT } from "../src/session/layout.js";
-import type { SessionMetadata } from "../src/session/metadata.js";
 import { createKernelTracer, kernelAvailable, syscallNames } from "../src/trace/kernel/tracer.js";
 import { cleanBuild, fmt, makeBuildWorkload } from "./lib.js";
 
@@ -85,24 +84,7 @@ const stages = buildStages({
   env: process.env,
   filter: null,
 });
-const meta = {
-  format: RECORD_FORMAT,
-  session_id: "stages",
-  command: argv,
-  cwd: dir,
-  mode: "run",
-  source: null,
-  tracer: { name: "ebpf", version: null, flags: [], level, reason: null },
-  record_data: "lengths",
-  started_at: new Date().toISOString(),
-  ended_at: null,
-  t0_epoch_us: null,
-  exit: null,
-  counts: { lines: 0, events: 0, parse_errors: 0, enriched: 0, actions: 0, risks: 0, dropped: 0 },
-  losses: [],
-  recorder: null,
-  seal: null,
-} as unknown as SessionMetadata;
+const meta = initialMetadata("stages", argv, dir, "run", "lengths");
 const record = await openRecord(join(work, "s"), "stages", meta, { keyFile: null, env: {} });
 let events = 0;
 let lineSeq = 0;

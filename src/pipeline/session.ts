@@ -58,7 +58,8 @@ export interface RecordResult {
   notes: string[];
 }
 
-function initialMetadata(
+/** metadata.json as a session starts (bench/kernel-stages.ts opens its record with it too). */
+export function initialMetadata(
   id: string,
   argv: string[],
   cwd: string,
