@@ -5,8 +5,6 @@ import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
-import { loadProfile } from "../profile/parse.js";
-import { printReportAfterRun } from "./after-run.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -107,7 +105,13 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
     .action(async (cmd: string[], flags: RunFlags) => {
       if (flags.profile && flags.enforce) throw new CapsuleError("USAGE", "give --profile or --enforce, not both");
       const file = flags.enforce ?? flags.profile;
-      const profile = file ? { file, profile: loadProfile(file), enforce: flags.enforce !== undefined } : null;
+      const profile = file
+        ? {
+            file,
+            profile: (await import("../profile/parse.js")).loadProfile(file),
+            enforce: flags.enforce !== undefined,
+          }
+        : null;
       process.exitCode = await runTraced(cmd, flags, { profile });
     });
 }
@@ -156,7 +160,7 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
   if (!flags.quiet) {
     process.stderr.write(`capsule: session ${printable(result.dir)}\n`);
     for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
-    if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
+    if (flags.report !== "none") await (await import("./after-run.js")).printReportAfterRun(result.dir, flags.report);
   }
   return exitStatusOf(result.outcome, signalNumber);
 }

@@ -264,10 +264,13 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       }
     }
     if (hasher !== null && exec && rec.abs_path !== null) {
-      slot.hash = hasher.hash(rec.abs_path).then((h) => {
-        if (!slot.emitted) rec.exe_sha256 = h;
-        slot.hash = null;
-      });
+      const h = hasher.hash(rec.abs_path);
+      if (!(h instanceof Promise)) rec.exe_sha256 = h;
+      else
+        slot.hash = h.then((v) => {
+          if (!slot.emitted) rec.exe_sha256 = v;
+          slot.hash = null;
+        });
     }
     queue.push(slot);
   }

@@ -8,7 +8,7 @@ export interface RecordSink {
   append(stream: RecordStream, records: string[]): void;
   /** Resolves when the sink can take more (backpressure on the lossless streams). */
   ready?(): Promise<void>;
-  /** Write tree.json (called about once a second during a run, and at the end). */
+  /** Write tree.json (called during a run, about once a second while the tree is small, and at the end). */
   tree(snapshot: ProcessTreeSnapshot): void;
 }
 
@@ -68,8 +68,14 @@ export interface PipelineOptions {
   observer?: PipelineObserver | null;
 }
 
-/** How often tree.json is rewritten during a run (ms). */
+/** How often tree.json is rewritten during a run (ms), at most. */
 const TREE_EVERY_MS = 1000;
+/**
+ * A rewrite of tree.json (snapshot, classification, JSON, write) grows with the tree:
+ * ~60 ms for a build's 900 processes. The next one waits this many times as long as the
+ * last took, so the rewrites cost at most ~2 % of the run's time however large the tree.
+ */
+const TREE_COST_FACTOR = 50;
 
 /** A batch from the tracer: lines (text or RawLine), or items a tracer decoded itself. */
 export type InputBatch = string[] | RawLine[] | ParsedItem[];
@@ -109,10 +115,13 @@ export async function runPipeline(
     sink.tree(t);
     observer?.tree(t, stages.aggregator.heldSince?.() ?? Number.NEGATIVE_INFINITY);
   };
+  let treeNext = 0;
   const treeTimer = setInterval(() => {
-    if (!treeDirty) return;
+    const now = performance.now();
+    if (!treeDirty || now < treeNext) return;
     treeDirty = false;
     writeTree(stages.tracker.snapshot(false));
+    treeNext = now + (performance.now() - now) * TREE_COST_FACTOR;
   }, TREE_EVERY_MS);
   treeTimer.unref();
   let riskSeq = 0;

@@ -81,6 +81,12 @@ export interface Tracer {
   /** Whether this tracer can run here; a one-line reason when not. */
   available(): Promise<{ ok: true } | { ok: false; reason: string }>;
   start(req: TraceRequest): Promise<TraceSession>;
+  /**
+   * Start now what does not depend on the command (the kernel tracer: loading and
+   * attaching its programs), so that a later start() at this level has less to wait for.
+   * Returns the function that stops it when start() will not come (the run failed first).
+   */
+  prepare?(level: TraceLevel): () => void;
   /** The parser for this tracer's raw lines. `t0EpochUs` makes `ts` relative. */
   parser(t0EpochUs: number | null): TraceParser;
 }
