@@ -139,6 +139,12 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileRead":
     case "DirList":
       if (!path?.startsWith("/")) return [];
+      // an O_CREAT open the aggregator merged into a read (the kernel tracer's summed I/O) still created the file
+      if (facts.some((f) => f.create))
+        return [
+          { kind: "read", path },
+          { kind: "create", path },
+        ];
       return facts.some((f) => f.writes)
         ? [
             { kind: "read", path },

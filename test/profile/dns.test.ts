@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Ajv } from "ajv";
 import { parse as parseYaml } from "yaml";
 import type { EnhancedEvent, Violation } from "../../src/core/events.js";
 import { parseDnsAnswer } from "../../src/profile/dns.js";
@@ -188,6 +189,10 @@ describe("profiles name the hosts the session resolved", () => {
     const p = capsule(["profile", learned, "-o", prof], capHome);
     assert.equal(p.status, 0, p.stderr);
     const doc = parseYaml(readFileSync(prof, "utf8"));
+    const validate = new Ajv({ allErrors: true }).compile(
+      JSON.parse(readFileSync(join(ROOT, "schema/profile.schema.json"), "utf8")),
+    );
+    assert.ok(validate(doc as object), JSON.stringify(validate.errors));
     assert.ok(
       doc.net.connect.some(
         (r: { host: string; port: number; addresses?: string[] }) =>
