@@ -151,7 +151,14 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
     otlp:
       flags.otlp === undefined
         ? null
-        : { url: flags.otlp, warn: (line) => process.stderr.write(`capsule: ${printable(line)}\n`) },
+        : {
+            url: flags.otlp,
+            warn: (line) => {
+              const text = `capsule: ${printable(line)}`;
+              if (progress) progress.say(text);
+              else process.stderr.write(`${text}\n`);
+            },
+          },
     ...extra,
   }).finally(() => {
     for (const [sig, h] of handlers) process.off(sig, h);

@@ -22,6 +22,7 @@ import { createHash } from "node:crypto";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Action, ProcessNode, ProcessTreeSnapshot, RiskFinding } from "../core/events.js";
+import { plural } from "../report/text.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import {
   findingLog,
@@ -55,7 +56,8 @@ export type LiveSummary = NonNullable<SessionMetadata["otlp"]>;
 
 /** The one line a run prints about its live export. */
 export function liveNote(s: LiveSummary, dir: string): string {
-  const head = `OTLP: ${s.sent.spans} process spans and ${s.sent.logs} finding logs sent to ${s.url} during the run${s.resent > 0 ? ` (${s.resent} spans sent again at the end with later actions, same ids)` : ""}`;
+  const again = s.resent > 0 ? ` (${plural(s.resent, "span")} sent again at the end with later actions, same ids)` : "";
+  const head = `OTLP: ${plural(s.sent.spans, "process span")} and ${plural(s.sent.logs, "finding log")} sent to ${s.url} during the run${again}`;
   const dropped = s.dropped.spans + s.dropped.logs;
   const missing = s.missing.spans + s.missing.logs;
   if (dropped === 0 && missing === 0) return head;

@@ -59,12 +59,16 @@ export function openSignals(url: string, timeoutMs?: number): Signals {
 
 /** Sends one batch; null when the receiver took it, else why not (one line). */
 export function sendBatch<T>(exporter: Exporter<T>, items: T[]): Promise<string | null> {
-  return new Promise((resolve) =>
-    exporter.export(items, (r) => {
-      if (r.code === 0) return resolve(null);
-      const e = r.error as (Error & { code?: number | string; cause?: { code?: string } }) | undefined;
-      const detail = [e?.code, e?.cause?.code, e?.message].filter((x) => x !== undefined && x !== "").join(" ");
-      resolve((detail || "no answer").replace(/\s+/g, " "));
-    }),
-  );
+  const why = (err: unknown): string => {
+    const e = err as { code?: number | string; cause?: { code?: string }; message?: string } | undefined;
+    const detail = [e?.code, e?.cause?.code, e?.message].filter((x) => x !== undefined && x !== "").join(" ");
+    return (detail || "no answer").replace(/\s+/g, " ");
+  };
+  return new Promise((resolve) => {
+    try {
+      exporter.export(items, (r) => resolve(r.code === 0 ? null : why(r.error)));
+    } catch (e) {
+      resolve(why(e)); // an exporter that throws instead of reporting: a failure all the same
+    }
+  });
 }

@@ -92,6 +92,30 @@ describe("aggregator invariants over every corpus trace", () => {
   }
 });
 
+describe("heldSince: what the live OTLP export waits on", () => {
+  for (const name of CORPUS_TRACES) {
+    test(name, async () => {
+      const { events } = await enrichedTrace(CORPUS + name);
+      const agg = createAggregator();
+      const marks: Array<{ at: number; held: number }> = [];
+      const out: Action[] = [];
+      for (let i = 0; i < events.length; i += 64) {
+        out.push(...agg.push(events.slice(i, i + 64)));
+        marks.push({ at: out.length, held: agg.heldSince() });
+      }
+      out.push(...agg.end());
+      assert.equal(agg.heldSince(), Number.POSITIVE_INFINITY, "nothing held after the end");
+      // every action handed out after a mark began at or after what the mark said was held
+      for (const m of marks)
+        for (const a of out.slice(m.at)) assert.ok(a.first_ts >= m.held, `action ${a.seq} began before ${m.held}`);
+      assert.ok(
+        marks.some((m) => Number.isFinite(m.held)),
+        "something was held at some point",
+      );
+    });
+  }
+});
+
 describe("aggregator on the demo agent session (agent.strace)", () => {
   const run = corpusRun("agent.strace");
 

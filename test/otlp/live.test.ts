@@ -165,12 +165,14 @@ describe("live OTLP export", () => {
     console.log(
       `# tree() with 6000 ended processes: ${ms.toFixed(0)} ms wall, ${((used.user + used.system) / 1000).toFixed(0)} ms CPU`,
     );
-    assert.ok(ms < 2000, `tree() took ${ms} ms`);
+    // (CPU time: the machine may be shared; wall time only says how busy it is)
+    const cpuMs = (used.user + used.system) / 1000;
+    assert.ok(cpuMs < 1500, `tree() used ${cpuMs} ms of CPU`);
     const t1 = performance.now();
     const s = await live.finish();
     const endMs = performance.now() - t1;
     // the end waits for the request in flight (its timeout), and does not try again
-    assert.ok(endMs < 3000, `finish() took ${endMs} ms`);
+    assert.ok(endMs < 5000, `finish() took ${endMs} ms`);
     assert.equal(s.sent.spans, 0);
     assert.ok(s.dropped.spans >= 6000 - 4096 + 256, `dropped ${s.dropped.spans}`);
     assert.equal(s.missing.spans, 6001);
