@@ -3,7 +3,9 @@
 // file with every byte; so are `>>`, `exec 3>f; echo >&3` (writes through a dup of a dup),
 // a program exec'd onto a redirected stdout, and a file Python opens for its child; an
 // atomic save (a temporary written, then renamed onto the name) by Python and by Node is
-// one FileWrite of the name with `via` the temporary, and the human report says so.
+// one FileWrite of the name with `via` the temporary, and the human report says so. Bytes
+// written through a close-on-exec fd count for its file, not for the file the next
+// program opens under the same number.
 // strace at level full (byte counts per write), strace at level files (no writes traced:
 // the count of actions still holds), and the kernel tracer at level files (read/write
 // summed per fd in the kernel, reported at close, dup2 or exit) where it can run.
@@ -30,6 +32,12 @@ os.replace(tmp, p)
 const PY_CHILD = `import subprocess
 subprocess.run(["echo", "from the child"], stdout=open("child.txt", "w"), check=True)
 `;
+// writes through a close-on-exec fd, then an exec whose program opens the same fd number
+const PY_EXEC = `import os
+fd = os.open("cloexec-a.txt", os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC)
+os.write(fd, b"a" * 100)
+os.execv("/bin/sh", ["sh", "-c", "printf bb > cloexec-b.txt"])
+`;
 const NODE_SAVE = `const fs = require("node:fs");
 const tmp = \`\${process.argv[2]}.\${process.pid}.\${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0")}\`;
 fs.writeFileSync(tmp, "y".repeat(2345));
@@ -42,6 +50,7 @@ const SCRIPT = [
   `/bin/echo external > exec.txt`,
   `${PYTHON} child.py`,
   `${PYTHON} save.py py-saved.json`,
+  `${PYTHON} exec.py`,
   `node save.js node-saved.json`,
 ].join("; ");
 
@@ -56,6 +65,7 @@ function traced(tracer: "strace" | "ebpf", level: "files" | "full") {
   try {
     writeFileSync(join(work, "save.py"), PY_SAVE);
     writeFileSync(join(work, "child.py"), PY_CHILD);
+    writeFileSync(join(work, "exec.py"), PY_EXEC);
     writeFileSync(join(work, "save.js"), NODE_SAVE);
     const r = capsule(
       ["run", "--tracer", tracer, "--level", level, "--report", "human", "--", "sh", "-c", `cd ${work} && ${SCRIPT}`],
@@ -82,6 +92,8 @@ function check(run: ReturnType<typeof traced>, bytes: boolean): void {
     "child.txt": 15,
     "py-saved.json": 1000,
     "node-saved.json": 2345,
+    "cloexec-a.txt": 100,
+    "cloexec-b.txt": 2,
   };
   for (const [name, n] of Object.entries(expect)) {
     assert.equal(sizes.get(name), n, `${name} on disk`);
