@@ -612,6 +612,29 @@ static __always_inline __u32 cwd_of(struct task_struct *t, __u32 base, __u32 *fl
 	return w.used;
 }
 
+struct flush_ctx {
+	__u32 tgid;
+	__u32 tid;
+	__u64 ts;
+};
+
+static long flush_one(struct bpf_map *map, struct io_key *k, struct io_sums *v, struct flush_ctx *fc)
+{
+	if (k->tgid != fc->tgid)
+		return 0;
+	struct rec_io r = {};
+	header(&r.h, REC_IO, fc->tid, fc->tgid, fc->ts);
+	r.h.size = sizeof(r);
+	r.fd = k->fd;
+	r.io = *v;
+	if (bpf_ringbuf_output(&rb, &r, sizeof(r), BPF_RB_NO_WAKEUP) != 0) {
+		__u32 c = bpf_get_smp_processor_id() & 255;
+		__sync_fetch_and_add(&lost[c], 1);
+	}
+	bpf_map_delete_elem(map, k);
+	return 0;
+}
+
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -628,6 +651,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct rec_exec *r = (struct rec_exec *)b->d;
 	__builtin_memset(r, 0, sizeof(*r));
 	__u64 now = bpf_ktime_get_ns();
+	if (sum_io) {
+		/* the old program's sums end here: its close-on-exec fds are gone, and a number the
+		 * new program opens again must not add to them (the fds kept start new sums) */
+		struct flush_ctx fc = {.tgid = tgid, .tid = (__u32)pt, .ts = now};
+		bpf_for_each_map_elem(&io, flush_one, &fc, 0);
+	}
 	header(&r->h, REC_EXEC, (__u32)pt, tgid, now);
 	r->old_tid = old_pid;
 	r->ppid = BPF_CORE_READ(p, real_parent, tgid);
@@ -687,29 +716,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	r->h.size = off;
 	emit(r, off, BPF_RB_FORCE_WAKEUP);
-	return 0;
-}
-
-struct flush_ctx {
-	__u32 tgid;
-	__u32 tid;
-	__u64 ts;
-};
-
-static long flush_one(struct bpf_map *map, struct io_key *k, struct io_sums *v, struct flush_ctx *fc)
-{
-	if (k->tgid != fc->tgid)
-		return 0;
-	struct rec_io r = {};
-	header(&r.h, REC_IO, fc->tid, fc->tgid, fc->ts);
-	r.h.size = sizeof(r);
-	r.fd = k->fd;
-	r.io = *v;
-	if (bpf_ringbuf_output(&rb, &r, sizeof(r), BPF_RB_NO_WAKEUP) != 0) {
-		__u32 c = bpf_get_smp_processor_id() & 255;
-		__sync_fetch_and_add(&lost[c], 1);
-	}
-	bpf_map_delete_elem(map, k);
 	return 0;
 }
 

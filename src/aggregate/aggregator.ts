@@ -10,9 +10,10 @@
  * Open files, not fd numbers. Each pid has a small fd table: dup/dup2/dup3/fcntl(F_DUPFD*)
  * make another fd name the same open file, so `cmd > f` in a shell (open f as 3, dup2 onto
  * 1, close 3, write through 1) is one FileWrite of f with every byte. A file stays open
- * while any of its fds does; an exec closes only the fds opened close-on-exec (as far as
- * the flags show), so a program writing the stdout its shell redirected continues the
- * shell's action. A new process starts with a copy of its parent's table (ppid): when the
+ * while any of its fds does (close and close_range end fds); an exec closes only the fds
+ * opened close-on-exec (as far as the flags show: open/openat/dup3/accept4/socket flags,
+ * close_range's CLOEXEC; fcntl's F_SETFD is not seen), so a program writing the stdout its
+ * shell redirected continues the shell's action. A new process starts with a copy of its parent's table (ppid): when the
  * child is the first to use a file its parent opened for it (`subprocess.run(stdout=f)`),
  * the parent's open joins the child's action. The table is dropped when the process exits.
  *
@@ -43,6 +44,7 @@
 import type { Action, EnhancedEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
 import {
+  closeRangeOf,
   dupSource,
   isPending,
   isRetry,
@@ -492,8 +494,18 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       else addOnResource(st, e, info, resource, hardErrno);
     }
     if (exec) stateOf(e).phase = true;
-    else if (ops & OP_CLOSE && e.fd !== null) closeFd(stateOf(e), e.fd);
-    else if (e.event === "exit" && e.tid === e.pid) {
+    else if (ops & OP_CLOSE && e.fd !== null) {
+      const range = closeRangeOf(e);
+      if (range === null) closeFd(stateOf(e), e.fd);
+      else {
+        const st = stateOf(e);
+        for (const fd of [...st.fds.keys()])
+          if (fd >= range.first && fd <= range.last) {
+            if (range.cloexec) st.cloexec.add(fd);
+            else closeFd(st, fd);
+          }
+      }
+    } else if (e.event === "exit" && e.tid === e.pid) {
       // the thread group leader ends last: the process is gone (another thread's end is not)
       const st = pids.get(e.pid);
       if (st !== undefined) closePid(e.pid, st);

@@ -140,3 +140,15 @@ export function dupSource(e: EnhancedEvent): number {
   const n = w == null ? Number.NaN : Number(w);
   return Number.isInteger(n) && n >= 0 ? n : -1;
 }
+
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/** close_range(first, last, flags) that took: its range and whether it only marks the fds close-on-exec; else null. */
+export function closeRangeOf(e: EnhancedEvent): { first: number; last: number; cloexec: boolean } | null {
+  if (e.call !== "close_range" || e.errno !== null) return null;
+  const [a, b, c] = e.args;
+  const first = a == null ? Number.NaN : Number(a);
+  const last = b == null ? Number.NaN : Number(b);
+  if (!Number.isInteger(first) || !Number.isInteger(last)) return null;
+  return { first, last, cloexec: (Number(c ?? 0) & CLOSE_RANGE_CLOEXEC) !== 0 };
+}

@@ -253,9 +253,9 @@ export interface Action {
   seq: number;
   kind: ActionKind;
   /**
-   * The process that did it. Its events are all this pid's but one: a file a parent opened
-   * and a child used first (a redirect set up for it) is the child's action, the parent's
-   * open its first event.
+   * The process that did it. Its events are all this pid's but for one case: a file a parent
+   * opened and a child used first (a redirect set up for it) is the child's action, the
+   * parent's open (and its look-ups of the file) its first events.
    */
   pid: number;
   /** Path, endpoint ("127.0.0.1:8080"), program path, or signal name; null when none. */
