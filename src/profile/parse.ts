@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
 import { CapsuleError } from "../core/errors.js";
+import { STREAM_NAMES } from "../session/layout.js";
 import { isHostName } from "./dns.js";
 import {
   emptyFsRules,
@@ -154,7 +155,7 @@ function readSource(node: Node): Profile["learned_from"][number] {
     else if (k === "tracer") src.tracer = isScalar(v) && v.value === null ? null : str(v, "tracer");
     else if (k === "command") src.command = listOf(v, "command").map((n) => String((n as { value?: unknown }).value));
     else if (k === "chain_heads") {
-      const heads = mapOf(v, "chain_heads", ["raw", "events", "enriched", "actions", "risks", "violations"]);
+      const heads = mapOf(v, "chain_heads", STREAM_NAMES);
       for (const [s, h] of entries(heads)) src.chain_heads[s] = str(h, `chain_heads.${s}`);
     }
   }
