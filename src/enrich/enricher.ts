@@ -13,8 +13,8 @@
  * that order when the parent's call is `<unfinished ...>`) is held back until that
  * return names it, so it starts from its parent's tables (cwd, fds, credentials, exe)
  * exactly as the kernel made it. Held events are released as orphans when too many are
- * held, when they wait too long in a live run, and at the end. `seq` numbers records in
- * output order.
+ * held, when they wait too long (a live run: wall time; an import: trace time), and at
+ * the end. `seq` numbers records in output order.
  *
  * Field notes (where seed 004 leaves a choice):
  * - `pid` is the thread group (process), `tid` the thread strace printed.

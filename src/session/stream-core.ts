@@ -10,7 +10,13 @@ import { type Sink, SinkError } from "./sink.js";
 import type { CoreHandle } from "./stream-writer.js";
 
 const CHUNK_SIZE = 1024 * 1024;
-const FREE_CHUNKS = 2;
+/**
+ * Written chunks kept for reuse: about what a stream has in flight under an import's 4 MiB
+ * soft bound, so a busy stream stops allocating. A chunk dropped instead is freed only by
+ * a full collection of its thread, which the writer worker (it allocates little) ran not
+ * once in a 4M-line import.
+ */
+const FREE_CHUNKS = 6;
 
 /** Records lost inside the core (after a write failure), with the seq range when known. */
 export interface CoreLoss {

@@ -37,9 +37,10 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
   const remember = (path: string, e: EnhancedEvent) => {
     const w = written.get(path);
     if (w && w.pid === e.pid) {
-      if (w.seqs.length < 8) w.seqs.push(e.seq);
       w.downloaded ||= downloads(e.pid);
       written.set(path, w);
+      if (w.seqs.length >= 8) return; // only the first writes are evidence: nothing to watch
+      w.seqs.push(e.seq);
     } else {
       written.set(path, {
         pid: e.pid,

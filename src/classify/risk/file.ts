@@ -2,11 +2,14 @@
  * File rules: an access (read, write, truncate, delete, rename, chmod) to a path. A refused
  * access is the same act tried (an attempt). `fallback` rules only see accesses no other
  * rule claimed; `sweep` rules make one finding per process listing every path.
- * Stateless apart from the shared path-verdict cache.
+ * Stateless apart from the shared path-verdict cache and a cache of the rules a path and its
+ * kinds of access can concern (most accesses, a build's sources and /dev/null, concern none:
+ * one look-up then settles the event instead of a test per rule).
  */
 import type { EnhancedEvent } from "../../core/events.js";
 import { type FileAccess, fileAccesses, refusal, refusedAccesses } from "../facts.js";
 import { isInside } from "../match.js";
+import { ACCESSES, type Access } from "../rules.js";
 import { type CompiledRule, octal, programsPass } from "./compile.js";
 import type { FindingSink } from "./findings.js";
 import type { Procs } from "./procs.js";
@@ -20,6 +23,38 @@ export function createFileDetector(
   const file = rules.filter((c) => c.rule.detector === "file");
   const main = file.filter((c) => !c.rule.fallback);
   const fallback = file.filter((c) => c.rule.fallback);
+  const bit = (a: Access): number => 1 << ACCESSES.indexOf(a);
+  const maskOf = (as: readonly Access[]): number => {
+    let m = 0;
+    for (const a of as) m |= bit(a);
+    return m;
+  };
+  const ruleMask = new Map<CompiledRule, number>(file.map((c) => [c, maskOf([...c.access])]));
+  /** path → access mask → the main and fallback rules whose access and paths it meets. */
+  const concerns = new Map<string, Map<number, { main: CompiledRule[]; fallback: CompiledRule[] }>>();
+  const CONCERNS_LIMIT = 65_536;
+  const rulesFor = (f: FileAccess) => {
+    const mask = maskOf(f.access);
+    let byMask = concerns.get(f.path);
+    if (byMask === undefined) {
+      if (concerns.size >= CONCERNS_LIMIT) concerns.clear();
+      concerns.set(f.path, (byMask = new Map()));
+    }
+    let r = byMask.get(mask);
+    if (r === undefined) {
+      const pass = (c: CompiledRule) => (ruleMask.get(c)! & mask) !== 0 && pathOk(c, f.path);
+      r = { main: main.filter(pass), fallback: fallback.filter(pass) };
+      byMask.set(mask, r);
+    }
+    return r;
+  };
+  /** The rules of `list` (main or fallback) any of `files` concerns, in rule order. */
+  const candidates = (files: readonly FileAccess[], which: "main" | "fallback"): readonly CompiledRule[] => {
+    if (files.length === 1) return rulesFor(files[0]!)[which];
+    const set = new Set<CompiledRule>();
+    for (const f of files) for (const c of rulesFor(f)[which]) set.add(c);
+    return [...set].sort((a, b) => a.index - b.index);
+  };
 
   const evaluate = (c: CompiledRule, e: EnhancedEvent, files: readonly FileAccess[], attempt: string | null) => {
     const r = c.rule;
@@ -62,8 +97,8 @@ export function createFileDetector(
       const files = refused === null ? fileAccesses(e) : refusedAccesses(e);
       if (files.length === 0) return;
       let claimed = false;
-      for (const c of main) if (evaluate(c, e, files, refused)) claimed = true;
-      if (!claimed) for (const c of fallback) evaluate(c, e, files, refused);
+      for (const c of candidates(files, "main")) if (evaluate(c, e, files, refused)) claimed = true;
+      if (!claimed) for (const c of candidates(files, "fallback")) evaluate(c, e, files, refused);
     },
   };
 }

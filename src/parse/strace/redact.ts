@@ -5,7 +5,7 @@
  * bytes strace showed, HEX the first 32 hex digits of their SHA-256.
  */
 import { createHash } from "node:crypto";
-import { annotationEnd, decodeBytes, newLeader, scanLeader, scratchBytes, skipString } from "./scanner.js";
+import { annotationEnd, decodeBytes, detach, newLeader, scanLeader, scratchBytes, skipString } from "./scanner.js";
 
 const SPACE = 32;
 const QUOTE = 34;
@@ -164,7 +164,8 @@ function dataToken(line: string, a: number, e: number, trunc: boolean): string {
   const token = trunc ? `@data(len=${len},sha256=${hash},trunc)` : `@data(len=${len},sha256=${hash})`;
   if (short) {
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(key, token);
+    // a copy: the slice would keep the whole chunk the line was read in alive
+    cache.set(detach(key, 0, key.length), token);
   }
   return token;
 }
