@@ -1,19 +1,21 @@
 // Where Capsule's own CPU goes in a live run with the kernel tracer, stage by stage.
 // Records the loader's binary stream of a workload once (make -j2 of N small C files,
-// --serial make, or --dd N: dd bs=1 count=N at level full), as the chunks were read, then
+// --serial make, --dd N: dd bs=1 count=N at level full, or --spawn N: a shell that runs
+// /bin/true N times, for the cost per process), as the chunks were read, then
 // replays those chunks in this process through every stage a live `capsule run` runs
 // (decode, tree tracker, live enricher with /proc and exe hashes, aggregator, risks,
 // serialisation, the session writer with its hash chains), timing each with
-// process.cpuUsage(). The tree.json rewrite (about once a second during a run) is timed
-// once on the final tree and multiplied by the run's seconds (an upper bound: the tree grows). Root only (the kernel tracer).
+// process.cpuUsage(). The tree.json rewrite (snapshot, classification, JSON, write) is
+// timed once on the final tree; the rewrites during the run are estimated from it, the
+// tree growing linearly and the rewrites spaced as the pipeline spaces them. Root only (the kernel tracer).
 //
-//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--level files|process|full]
+//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full]
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadRules } from "../src/classify/rules.js";
-import type { ParsedItem } from "../src/core/events.js";
+import type { EnhancedEvent, ParsedItem } from "../src/core/events.js";
 import type { TraceLevel } from "../src/core/levels.js";
 import { KernelDecoder } from "../src/parse/kernel/decoder.js";
 import { openRecord } from "../src/pipeline/record.js";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     files: { type: "string", default: "300" },
     serial: { type: "boolean", default: false },
     dd: { type: "string" },
+    spawn: { type: "string" },
     level: { type: "string" },
   },
 });
@@ -39,10 +42,13 @@ if (!a.ok) {
 const dd = values.dd === undefined ? null : Number(values.dd);
 const level = (values.level ?? (dd !== null ? "full" : "files")) as TraceLevel;
 const dir = makeBuildWorkload(Number(values.files));
+const spawnN = values.spawn === undefined ? null : Number(values.spawn);
 const argv =
   dd !== null
     ? ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", `count=${dd}`, "status=none"]
-    : ["make", "-s", ...(values.serial ? [] : ["-j2"])];
+    : spawnN !== null
+      ? ["sh", "-c", `i=0; while [ $i -lt ${spawnN} ]; do /bin/true; i=$((i+1)); done`]
+      : ["make", "-s", ...(values.serial ? [] : ["-j2"])];
 if (dd === null) cleanBuild(dir);
 
 const cpu = (): number => {
@@ -89,15 +95,22 @@ const record = await openRecord(join(work, "s"), "stages", meta, { keyFile: null
 let events = 0;
 let lineSeq = 0;
 let batches = 0;
-const handle = async (items: ParsedItem[]): Promise<void> => {
-  if (items.length === 0) return;
-  batches++;
-  events += items.length;
-  for (const it of items) it.event.raw = it.lines.map(() => lineSeq++);
-  await time("tracker", () => stages.tracker.push(items));
-  const enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.push(items));
+const handle = async (items: ParsedItem[] | null): Promise<void> => {
+  if (items !== null && items.length === 0) return;
+  let enriched: EnhancedEvent[];
+  if (items !== null) {
+    batches++;
+    events += items.length;
+    for (const it of items) it.event.raw = it.lines.map(() => lineSeq++);
+    await time("tracker", () => stages.tracker.push(items));
+    enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.push(items));
+  } else enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.end());
   for (const e of enriched) e.seq = 0;
-  const actions = await time("aggregate", () => stages.aggregator.push(enriched));
+  const actions = await time("aggregate", async () =>
+    items === null
+      ? [...(await stages.aggregator.push(enriched)), ...(await stages.aggregator.end())]
+      : stages.aggregator.push(enriched),
+  );
   await time("risks", () => stages.risks?.push(enriched, actions as never));
   const recs = await time("serialise", () => [enriched.map(enrichedRecord), (actions as never[]).map(actionRecord)]);
   await time("record (chain + write)", async () => {
@@ -108,14 +121,23 @@ const handle = async (items: ParsedItem[]): Promise<void> => {
 };
 for (const c of chunks) await handle(await time("decode", () => decoder.push(c)));
 await handle(await time("decode", () => decoder.end()));
-await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.end());
-await time("aggregate", () => stages.aggregator.end());
+await handle(null);
 // what the pipeline's tree timer does about once a second during the run: snapshot, classify, JSON, write
 const snapCpu = cpu();
 const tree = stages.tracker.snapshot(false);
 await record.session.writeTree(tree);
-const snapshots = Math.max(1, Math.round(seconds));
-t[`tree.json: snapshot, classify, write (x${snapshots})`] = (cpu() - snapCpu) * snapshots;
+const last = cpu() - snapCpu;
+// during the run the tree (and the activity it is classified with) grew from nothing to this:
+// the rewrites as the pipeline spaces them (a second apart, or 50 times the last one's cost)
+let rewrites = 0;
+let rewriteCpu = 0;
+for (let at = 1; at < seconds; ) {
+  const c = (last * at) / seconds;
+  rewrites++;
+  rewriteCpu += c;
+  at += Math.max(1, (50 * c) / 1e6);
+}
+t[`tree.json rewrites (x${rewrites}; the last ${fmt(last / 1000, 0)} ms)`] = rewriteCpu;
 await time("seal", () => record.seal(meta));
 rmSync(work, { recursive: true, force: true });
 

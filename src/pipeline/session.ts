@@ -190,9 +190,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     await record.abandon(e instanceof Error ? e.message : String(e));
     throw e;
   }
-  // the command runs: what only the pipeline needs is loaded now (its records wait in the tracer's buffers)
-  const [{ buildStages }, { runPipeline }] = await Promise.all([import("./stages.js"), import("./pipeline.js")]);
-  rules ??= (await import("../classify/rules.js")).loadRules([]);
+  // the command runs: what only the pipeline needs loads now (the records wait in the tracer's buffers)
+  const pipelineModules = Promise.all([import("./stages.js"), import("./pipeline.js")]);
   const notes: string[] = [reason, ...(prof?.notes ?? [])];
   const keep = o.keepRunning === true;
   // If capsule dies, the traced tree dies with it (or only the tracer, with keepRunning).
@@ -203,6 +202,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     dir,
     scratch: SCRATCH_FILES,
   });
+  const [{ buildStages }, { runPipeline }] = await pipelineModules;
+  rules ??= (await import("../classify/rules.js")).loadRules([]);
   meta.tracer = {
     name: trace.info.name,
     version: trace.info.version,

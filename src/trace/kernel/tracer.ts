@@ -28,6 +28,9 @@ const LOADER = process.env.CAPSULE_KERNEL_TRACER || `${NATIVE_BUILD}capsule-kern
 const BTF_PATH = "/sys/kernel/btf/vmlinux";
 /** How long the loader may take to load and attach. */
 const ATTACH_TIMEOUT_MS = 30_000;
+/** Records merged into one batch for the pipeline: at most this long (ms), up to this many. */
+const COALESCE_MS = 10;
+const COALESCE_ITEMS = 512;
 
 export interface KernelTracerOptions {
   /** Ring buffer MiB (a power of two); tests shrink it to make the kernel drop records. */
@@ -214,6 +217,24 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   });
   const out = loader.stdout!;
   let pending = Promise.resolve();
+  // Small chunks (the loader flushes at every exec and exit: a process-heavy program sends
+  // a few records at a time) are merged for up to COALESCE_MS into one batch, so the
+  // pipeline's per-batch work is not paid per process.
+  let merged: ParsedItem[] | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const flush = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    const batch = merged;
+    merged = null;
+    if (batch === null) return;
+    // backpressure: the loader waits on its pipe, the kernel's ring absorbs the burst (or counts what it drops)
+    out.pause();
+    const resume = (): void => {
+      out.resume();
+    };
+    pending = pending.then(() => items.push(batch)).then(resume, resume);
+  };
   out.on("data", (chunk: Buffer) => {
     tee?.(chunk);
     const batch = decoder.push(chunk);
@@ -222,14 +243,13 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
       started = null;
     }
     if (batch.length === 0) return;
-    // backpressure: the loader waits on its pipe, the kernel's ring absorbs the burst (or counts what it drops)
-    out.pause();
-    const resume = (): void => {
-      out.resume();
-    };
-    pending = pending.then(() => items.push(batch)).then(resume, resume);
+    if (merged === null) merged = batch;
+    else for (const it of batch) merged.push(it);
+    if (merged.length >= COALESCE_ITEMS) flush();
+    else timer ??= setTimeout(flush, COALESCE_MS);
   });
   out.once("end", () => {
+    flush();
     void pending.then(async () => {
       const tail = decoder.end();
       if (tail.length > 0) await items.push(tail);
