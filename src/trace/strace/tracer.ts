@@ -76,6 +76,8 @@ export function createStraceTracer(): Tracer {
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
       if (mk.status !== 0) throw new CapsuleError("IO", `cannot create the trace pipe ${fifo}`);
       const flags = straceFlags(req.level).filter((f) => !(req.seesRefusals && f === "--seccomp-bpf"));
+      // (asked before strace starts: from its start to the watchdog's, nothing is awaited)
+      const version = await straceVersion();
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
       const child = spawn("strace", [...flags, "-o", fifo, "--", cmd, ...args], {
@@ -130,7 +132,7 @@ export function createStraceTracer(): Tracer {
       return {
         info: {
           name: "strace",
-          version: await straceVersion(),
+          version,
           flags,
           level: req.level,
           t0EpochUs: t0,
@@ -141,6 +143,7 @@ export function createStraceTracer(): Tracer {
         signal: signalRoot,
         losses: () => [],
         pids: { tracer: child.pid ?? null, root: null },
+        pipe: fifo,
       };
     },
 
