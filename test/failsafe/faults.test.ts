@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { capsule, capsuleAsync, freshHome, metadata } from "../pipeline/helpers.js";
+import { ebpfOrSkip } from "../trace/ebpf-support.js";
 
 /** Pids of processes whose command line contains `marker`. */
 function pidsWith(marker: string): number[] {
@@ -104,7 +105,7 @@ async function killCapsuleMidRun(
       ? 0
       : (statSync(join(home, "runs", name, "enriched.jsonl"), { throwIfNoEntry: false })?.size ?? 0);
   };
-  for (let i = 0; i < 100 && enriched() === 0; i++) await sleep(100);
+  for (let i = 0; i < 300 && enriched() === 0; i++) await sleep(100);
   child.kill("SIGKILL");
   await new Promise((resolve) => child.once("exit", resolve));
   await sleep(1500);
@@ -195,3 +196,32 @@ test("scratch files a dead recorder left are removed by the next run and by veri
     [],
   );
 });
+
+for (const tracer of ["strace", "ebpf"] as const)
+  test(`${tracer}: every file of a session is owner-only while the run goes on, scratch files included`, async (t) => {
+    if (tracer === "ebpf" && (await ebpfOrSkip(t)) === null) return;
+    const home = freshHome();
+    const child = capsuleAsync(
+      ["run", "--tracer", tracer, "--report", "none", "-q", "--", "sh", "-c", "cat /etc/hostname; sleep 3"],
+      home,
+    );
+    const seen = new Map<string, number>();
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    while (!done) {
+      const runs = join(home, "runs");
+      const sessions = existsSync(runs) ? readdirSync(runs, { withFileTypes: true }) : [];
+      for (const s of sessions.filter((d) => d.isDirectory()))
+        for (const f of readdirSync(join(runs, s.name))) {
+          const st = statSync(join(runs, s.name, f), { throwIfNoEntry: false });
+          if (st) seen.set(f, st.mode & 0o777);
+        }
+      await sleep(50);
+    }
+    const scratch = [...seen.keys()].filter((f) => f.startsWith("."));
+    assert.ok(scratch.length > 0, `scratch files seen mid-run: ${[...seen.keys()].join(", ")}`);
+    for (const [f, mode] of seen) assert.equal(mode & 0o077, 0, `${f} is mode ${mode.toString(8)}`);
+  });
