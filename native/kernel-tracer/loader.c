@@ -4,7 +4,7 @@
  * streams its ring buffer's records (records.h) to stdout unchanged, framed as they are.
  *
  *   capsule-kernel-tracer --level process|files|full --policy NR:KIND:A:B,... [--all]
- *                         [--btf FILE] [--ring-mb N] [--poll-ms N]
+ *                         [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]
  *
  * It loads and attaches first, then reads the root's pid as one line on stdin, arms it,
  * writes REC_START, and from then on drains the ring every --poll-ms (the BPF side
@@ -127,12 +127,14 @@ static int usage(const char *why)
 int main(int argc, char **argv)
 {
 	const char *level = NULL, *policy = NULL, *btf = NULL;
-	int all = 0, ring_mb = 16, poll_ms = 25;
+	int all = 0, refusals = 0, ring_mb = 16, poll_ms = 25;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--all"))
 			all = 1;
+		else if (!strcmp(a, "--refusals"))
+			refusals = 1;
 		else if (!strcmp(a, "--level") && v)
 			level = argv[++i];
 		else if (!strcmp(a, "--policy") && v)
@@ -144,7 +146,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--poll-ms") && v)
 			poll_ms = atoi(argv[++i]);
 		else
-			return usage("usage: --level process|files|full --policy NR:KIND:A:B,... [--all] [--btf FILE] [--ring-mb N] [--poll-ms N]");
+			return usage("usage: --level process|files|full --policy NR:KIND:A:B,... [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]");
 	}
 	if (!level || !policy)
 		return usage("--level and --policy are required");
@@ -167,6 +169,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel->rodata->sum_io = strcmp(level, "files") == 0;
+	skel->rodata->refusals = refusals;
 	bpf_map__set_max_entries(skel->maps.rb, (__u32)ring_mb << 20);
 	int err = capsule_tracer_bpf__load(skel);
 	if (err) {

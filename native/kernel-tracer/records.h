@@ -14,7 +14,7 @@
 #define REC_SYSCALL 1 /* a call that returned (or a fork/failed exec) */
 #define REC_EXEC 2    /* sched_process_exec: a program started */
 #define REC_EXIT 3    /* sched_process_exit: a thread ended */
-#define REC_IO 4      /* read/write sums of one fd (level files), at its close or the process's exit */
+#define REC_IO 4      /* read/write sums of one fd (level files), at an exec or the process's exit */
 #define REC_SIGNAL 5  /* signal_deliver */
 #define REC_START 16  /* loader: attached and armed (first record) */
 #define REC_LOST 17   /* loader: records the kernel could not reserve, per CPU, since the last one */
@@ -32,6 +32,7 @@
 #define K_CLOSE 8    /* close: with the fd's sums */
 #define K_READLINK 9 /* readlink(at): the target from the buffer (str_b) after the call; EINVAL not recorded */
 #define K_FCNTL_DUP 10 /* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC */
+#define K_DUP2 11    /* dup2, dup3: with the sums of the fd they replaced (arg1), as a close has */
 
 /* Bounds of the variable tail. */
 #define STR_MAX 1024   /* one path string, NUL included */

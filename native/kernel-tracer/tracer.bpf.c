@@ -21,12 +21,15 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define EPERM 1
+#define EACCES 13
 #define EINVAL 22
 /* `x & mask`, computed after the compiler has forgotten how x was clamped (the verifier needs the mask) */
 #define BOUND(x, mask) ({ barrier_var(x); (x) & (mask); })
 
 /* Set by the loader before load. */
 const volatile __u32 sum_io = 0; /* level files: read/write family summed per fd */
+const volatile __u32 refusals = 0; /* run --enforce: every EPERM/EACCES is recorded, whatever the level */
 
 /* Traced processes by tgid: 1 held (armed at its first exec), 2 traced. */
 struct {
@@ -345,14 +348,50 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u32 tid = pt;
 	__u32 tgid = pt >> 32;
 	struct stash *sp = bpf_map_lookup_elem(&stash, &tid);
-	if (!sp)
-		return 0;
-	struct stash s = *sp;
-	bpf_map_delete_elem(&stash, &tid);
+	struct stash s = {};
+	struct policy none = {.kind = K_PLAIN};
+	struct policy *p;
+	if (sp) {
+		s = *sp;
+		bpf_map_delete_elem(&stash, &tid);
+		p = bpf_map_lookup_elem(&policy, &s.nr);
+		if (!p)
+			return 0;
+	} else {
+		/*
+		 * A refusal the level does not record, or one seccomp gave before sys_enter ran (a
+		 * filter's SECCOMP_RET_ERRNO skips the entry tracepoint): the registers still hold
+		 * the call's number and arguments, and its strings are still in user memory.
+		 */
+		if (!refusals || (ret != -EPERM && ret != -EACCES))
+			return 0;
+		__u8 *st = traced_state(tgid);
+		if (!st || *st != 2)
+			return 0;
+#if defined(__TARGET_ARCH_x86)
+		s.nr = BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+		s.nr = BPF_CORE_READ(regs, syscallno);
+#endif
+		if (s.nr >= MAX_NR)
+			return 0;
+		s.ts = bpf_ktime_get_ns();
+		s.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		s.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		s.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		s.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		s.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+#if defined(__TARGET_ARCH_x86)
+		s.args[5] = BPF_CORE_READ(regs, r9);
+#elif defined(__TARGET_ARCH_arm64)
+		s.args[5] = BPF_CORE_READ((struct user_pt_regs *)regs, regs[5]);
+#endif
+		p = bpf_map_lookup_elem(&policy, &s.nr);
+		/* a call the level does not record: its number, result and six words */
+		if (!p || !p->record)
+			p = &none;
+	}
 	__u32 nr = s.nr;
-	struct policy *p = bpf_map_lookup_elem(&policy, &nr);
-	if (!p)
-		return 0;
 	__u8 kind = p->kind;
 	if (kind == K_EXEC) {
 		/* a success is written at sched_process_exec; a held root's attempts are not traced */
@@ -365,7 +404,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if ((kind == K_IO_READ || kind == K_IO_WRITE) && sum_io) {
 		if (ret > 0)
 			sum(tgid, (int)s.args[0], ret, kind == K_IO_WRITE);
-		return 0;
+		if (!refusals || (ret != -EPERM && ret != -EACCES))
+			return 0;
 	}
 	if (kind == K_READLINK && ret == -EINVAL)
 		return 0;
@@ -450,8 +490,11 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 			r->len1 = user_str(b, off, i < 6 ? s.args[i] : 0, &r->flags, F_STR1_CUT);
 			off += r->len1;
 		}
-		if (kind == K_CLOSE && sum_io) {
-			struct io_key k = {.tgid = tgid, .fd = (int)s.args[0]};
+		/* dup2/dup3 onto an open fd close it first: its sums end there, not with
+		 * whatever file the number names later (`echo hi > f` in a shell restores stdout so) */
+		int replaced = kind == K_DUP2 && ret >= 0 && s.args[0] != s.args[1];
+		if ((kind == K_CLOSE || replaced) && sum_io) {
+			struct io_key k = {.tgid = tgid, .fd = (int)s.args[kind == K_CLOSE ? 0 : 1]};
 			struct io_sums *v = bpf_map_lookup_elem(&io, &k);
 			if (v) {
 				r->io = *v;
@@ -569,6 +612,29 @@ static __always_inline __u32 cwd_of(struct task_struct *t, __u32 base, __u32 *fl
 	return w.used;
 }
 
+struct flush_ctx {
+	__u32 tgid;
+	__u32 tid;
+	__u64 ts;
+};
+
+static long flush_one(struct bpf_map *map, struct io_key *k, struct io_sums *v, struct flush_ctx *fc)
+{
+	if (k->tgid != fc->tgid)
+		return 0;
+	struct rec_io r = {};
+	header(&r.h, REC_IO, fc->tid, fc->tgid, fc->ts);
+	r.h.size = sizeof(r);
+	r.fd = k->fd;
+	r.io = *v;
+	if (bpf_ringbuf_output(&rb, &r, sizeof(r), BPF_RB_NO_WAKEUP) != 0) {
+		__u32 c = bpf_get_smp_processor_id() & 255;
+		__sync_fetch_and_add(&lost[c], 1);
+	}
+	bpf_map_delete_elem(map, k);
+	return 0;
+}
+
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -585,6 +651,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct rec_exec *r = (struct rec_exec *)b->d;
 	__builtin_memset(r, 0, sizeof(*r));
 	__u64 now = bpf_ktime_get_ns();
+	if (sum_io) {
+		/* the old program's sums end here: its close-on-exec fds are gone, and a number the
+		 * new program opens again must not add to them (the fds kept start new sums) */
+		struct flush_ctx fc = {.tgid = tgid, .tid = (__u32)pt, .ts = now};
+		bpf_for_each_map_elem(&io, flush_one, &fc, 0);
+	}
 	header(&r->h, REC_EXEC, (__u32)pt, tgid, now);
 	r->old_tid = old_pid;
 	r->ppid = BPF_CORE_READ(p, real_parent, tgid);
@@ -644,29 +716,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	r->h.size = off;
 	emit(r, off, BPF_RB_FORCE_WAKEUP);
-	return 0;
-}
-
-struct flush_ctx {
-	__u32 tgid;
-	__u32 tid;
-	__u64 ts;
-};
-
-static long flush_one(struct bpf_map *map, struct io_key *k, struct io_sums *v, struct flush_ctx *fc)
-{
-	if (k->tgid != fc->tgid)
-		return 0;
-	struct rec_io r = {};
-	header(&r.h, REC_IO, fc->tid, fc->tgid, fc->ts);
-	r.h.size = sizeof(r);
-	r.fd = k->fd;
-	r.io = *v;
-	if (bpf_ringbuf_output(&rb, &r, sizeof(r), BPF_RB_NO_WAKEUP) != 0) {
-		__u32 c = bpf_get_smp_processor_id() & 255;
-		__sync_fetch_and_add(&lost[c], 1);
-	}
-	bpf_map_delete_elem(map, k);
 	return 0;
 }
 

@@ -2,17 +2,32 @@
  * The sliding-window aggregator (seed 000, step 2): merges consecutive compatible enriched
  * events into Actions a person reads ("read 14 KiB from src/app.py").
  *
- * Keys. An event with an fd merges by pid + fd + kind, so the reads and the writes of one
- * open file are one action each way, and a directory listing (open, getdents64, close) is
- * one DirList. An fd-less event (stat, unlink, rename, chmod, exec, signals) merges by
+ * Keys. An event with an fd merges by pid + open file + kind, so the reads and the writes of
+ * one open file are one action each way, and a directory listing (open, getdents64, close)
+ * is one DirList. An fd-less event (stat, unlink, rename, chmod, exec, signals) merges by
  * pid + kind + resource (path, endpoint, program, signal name).
+ *
+ * Open files, not fd numbers. Each pid has a small fd table: dup/dup2/dup3/fcntl(F_DUPFD*)
+ * make another fd name the same open file, so `cmd > f` in a shell (open f as 3, dup2 onto
+ * 1, close 3, write through 1) is one FileWrite of f with every byte. A file stays open
+ * while any of its fds does (close and close_range end fds); an exec closes only the fds
+ * opened close-on-exec (as far as the flags show: open/openat/dup3/accept4/socket flags,
+ * close_range's CLOEXEC; fcntl's F_SETFD is not seen), so a program writing the stdout its
+ * shell redirected continues the shell's action. A new process starts with a copy of its parent's table (ppid): when the
+ * child is the first to use a file its parent opened for it (`subprocess.run(stdout=f)`),
+ * the parent's open joins the child's action. The table is dropped when the process exits.
+ *
+ * Atomic saves (saves.ts): the write of a temporary-looking file is held open for the quiet
+ * window after its last fd closes; a rename of it onto another name by the same pid joins
+ * it, and the action becomes a FileWrite of the destination with `via` the temporary.
  *
  * The open/socket call that made an fd joins the fd's first use (open + getdents64 is one
  * DirList, open + reads one FileRead); close and fstat-like look-ups of the same file join
  * the fd's latest action.
  *
- * An action ends when its key has been quiet for `windowUs` of trace time, its fd is
- * closed (or reopened), its process execs or exits, a later event on the key disagrees
+ * An action ends when its key has been quiet for `windowUs` of trace time, its file's last
+ * fd is closed (or reopened), its process execs (resource-keyed actions and close-on-exec
+ * fds) or exits, a later event on the key disagrees
  * (another resource, another errno), or the input ends. EAGAIN-like errors are retries,
  * not failures: they merge with the successes around them; EINPROGRESS counts as done.
  *
@@ -29,18 +44,24 @@
 import type { Action, EnhancedEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
 import {
+  closeRangeOf,
+  dupSource,
   isPending,
   isRetry,
   type KindInfo,
   kindInfo,
+  newFdCloexec,
   OP_CLOSE,
+  OP_DUP,
   OP_EXEC,
   OP_NEW_FD,
   OP_OPENS,
+  OP_RENAME,
   OTHER,
   opFlags,
   resourceOf,
 } from "./keys.js";
+import { looksTemporary } from "./saves.js";
 import { isStartupPath } from "./startup.js";
 
 export interface AggregatorOptions {
@@ -75,6 +96,11 @@ export interface Aggregator extends Stage<EnhancedEvent, Action> {
   push(batch: readonly EnhancedEvent[]): Action[];
   /** Every action still open. */
   end(): Action[];
+  /**
+   * Trace time of the first event of the oldest action not yet emitted (Infinity when none
+   * is held): every action begun before it has been handed out.
+   */
+  heldSince(): number;
   readonly stats: AggregatorStats;
 }
 
@@ -86,26 +112,39 @@ interface Open
   hardErrno: string | null;
   anyOk: boolean;
   retryErrno: string | null;
-  /** The fd it is keyed by, or -1 for a resource key. */
-  fd: number;
+  /** The open file it is keyed by, or null for a resource key (or a held save). */
+  slot: FdSlot | null;
+  /** A closed write of a temporary, waiting for its rename (saves.ts). */
+  held: boolean;
+  /** The temporary an atomic save wrote before renaming it onto `resource`. */
+  via: string | null;
   done: boolean;
 }
 
-/** The actions on one fd of one pid. */
+/** The actions on one open file of one pid (one or more fds name it). */
 interface FdSlot {
   /** Open actions, at most one per kind (usually one or two: a short list beats an array per kind). */
   acts: Open[];
-  /** The action the fd's last event went to: close and fstat join it. */
+  /** The action the file's last event went to: close and fstat join it. */
   last: Open | undefined;
-  /** `last` was started by the open/socket call itself; the fd's first use decides its kind and resource. */
+  /** `last` was started by the open/socket call itself; the file's first use decides its kind and resource. */
   unsettled: boolean;
+  /** How many fds of the pid name it. */
+  refs: number;
+  /** The parent's slot this one was copied from at the process's start. */
+  origin: FdSlot | null;
 }
 
 /** What the aggregator knows about one pid. */
 interface PidState {
+  /** fd → open file; dup'ed fds share one slot. */
   fds: Map<number, FdSlot>;
+  /** fds opened close-on-exec. */
+  cloexec: Set<number>;
   /** kind index → resource → open action. */
   res: (Map<string, Open> | undefined)[];
+  /** Closed writes of temporaries by path, waiting for a rename (saves.ts); usually empty. */
+  held: Map<string, Open>;
   /** Between a successful exec and the program's first own access (see startup.ts). */
   phase: boolean;
 }
@@ -128,11 +167,15 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   let lastPid = -1;
   let lastState: PidState | undefined;
 
-  function stateOf(pid: number): PidState {
+  /** The state of `e`'s pid; a new process starts with a copy of its parent's fd table. */
+  function stateOf(e: EnhancedEvent): PidState {
+    const pid = e.pid;
     if (pid === lastPid && lastState !== undefined) return lastState;
     let st = pids.get(pid);
     if (st === undefined) {
-      st = { fds: new Map(), res: [], phase: false };
+      st = { fds: new Map(), cloexec: new Set(), res: [], held: new Map(), phase: false };
+      const parent = e.ppid === null ? undefined : pids.get(e.ppid);
+      if (parent !== undefined) inherit(parent, st);
       pids.set(pid, st);
     }
     lastPid = pid;
@@ -140,20 +183,33 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     return st;
   }
 
+  /** A child's fd table: a slot of its own per open file of the parent, aliases kept. */
+  function inherit(parent: PidState, child: PidState): void {
+    const copies = new Map<FdSlot, FdSlot>();
+    for (const [fd, p] of parent.fds) {
+      let c = copies.get(p);
+      if (c === undefined) copies.set(p, (c = { acts: [], last: undefined, unsettled: false, refs: 0, origin: p }));
+      c.refs++;
+      child.fds.set(fd, c);
+    }
+    for (const fd of parent.cloexec) child.cloexec.add(fd);
+  }
+
   /** Mark `a` finished and unhook it from its key (when `st` is given). */
   function finish(a: Open, st: PidState | undefined): void {
     if (a.done) return;
     a.done = true;
-    if (st === undefined) return;
-    if (a.fd >= 0) {
-      const slot = st.fds.get(a.fd);
-      if (slot === undefined) return;
+    if (a.slot !== null) {
+      const slot = a.slot;
       const i = slot.acts.indexOf(a);
       if (i >= 0) slot.acts.splice(i, 1);
       if (slot.last === a) {
         slot.last = undefined;
         slot.unsettled = false;
       }
+    } else if (st === undefined) return;
+    else if (a.held) {
+      if (st.held.get(a.resource ?? "") === a) st.held.delete(a.resource ?? "");
     } else {
       const m = st.res[a.info.ix];
       const key = a.resource ?? "";
@@ -161,18 +217,63 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     }
   }
 
+  /** `fd` no longer names its file; the file's actions end with its last fd (a temporary's write is held). */
   function closeFd(st: PidState, fd: number): void {
+    st.cloexec.delete(fd);
     const slot = st.fds.get(fd);
     if (slot === undefined) return;
-    for (const a of slot.acts) a.done = true;
     st.fds.delete(fd);
+    if (--slot.refs > 0) return;
+    for (const a of slot.acts) {
+      a.slot = null;
+      if (a.info.kind === "FileWrite" && a.hardErrno === null && a.resource !== null && looksTemporary(a.resource)) {
+        a.held = true;
+        const old = st.held.get(a.resource);
+        if (old !== undefined) old.done = true;
+        st.held.set(a.resource, a);
+      } else a.done = true;
+    }
+    slot.acts.length = 0;
+    slot.last = undefined;
+  }
+
+  /** `to` becomes another name of `from`'s open file. */
+  function dupFd(st: PidState, from: number, to: number): void {
+    const slot = st.fds.get(from);
+    if (slot === undefined) return;
+    st.fds.set(to, slot);
+    slot.refs++;
+  }
+
+  /** An exec: resource-keyed and held actions end, and the files of close-on-exec fds; the other files stay open. */
+  function execPid(st: PidState): void {
+    for (const m of st.res) if (m !== undefined) for (const a of m.values()) a.done = true;
+    st.res = [];
+    for (const a of st.held.values()) a.done = true;
+    st.held.clear();
+    for (const fd of [...st.cloexec]) closeFd(st, fd);
   }
 
   function closePid(pid: number, st: PidState): void {
     for (const slot of st.fds.values()) for (const a of slot.acts) a.done = true;
     for (const m of st.res) if (m !== undefined) for (const a of m.values()) a.done = true;
+    for (const a of st.held.values()) a.done = true;
     if (pid === lastPid) lastState = undefined;
     pids.delete(pid);
+  }
+
+  /** A rename of a held temporary by the same pid: the save's write becomes a write of the destination. */
+  function saveAs(st: PidState, e: EnhancedEvent): boolean {
+    const from = e.abs_path;
+    const to = e.abs_path2 ?? null;
+    if (from === null || to === null || e.errno !== null) return false;
+    const a = st.held.get(from);
+    if (a === undefined || a.done || e.ts - a.last_ts > windowUs) return false;
+    merge(a, e, true);
+    a.resource = to;
+    a.via = from;
+    finish(a, st);
+    return true;
   }
 
   function isStartup(st: PidState, info: KindInfo, pid: number, resource: string | null, failed: boolean): boolean {
@@ -188,7 +289,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     st: PidState,
     e: EnhancedEvent,
     info: KindInfo,
-    fd: number,
+    slot: FdSlot | null,
     resource: string | null,
     hardErrno: string | null,
   ): Open {
@@ -206,7 +307,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       // sized for the one event it starts with: most actions stay small
       event_seqs: [e.seq],
       startup: isStartup(st, info, e.pid, resource, hardErrno !== null),
-      fd,
+      slot,
+      held: false,
+      via: null,
       done: false,
     };
     judge(a, e);
@@ -251,6 +354,25 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     return true;
   }
 
+  /**
+   * A child's first use of a file its parent opened and never used (the parent set up the
+   * child's stdout): the parent's open joins the child's action, as if the child had opened it.
+   */
+  function adopt(slot: FdSlot, e: EnhancedEvent): void {
+    const from = slot.origin as FdSlot;
+    const a = from.last;
+    if (!from.unsettled || a === undefined || a.done || e.ts - a.last_ts > windowUs) return;
+    const i = from.acts.indexOf(a);
+    if (i >= 0) from.acts.splice(i, 1);
+    from.last = undefined;
+    from.unsettled = false;
+    a.pid = e.pid;
+    a.slot = slot;
+    slot.acts.push(a);
+    slot.last = a;
+    slot.unsettled = true;
+  }
+
   function addOnFd(
     st: PidState,
     e: EnhancedEvent,
@@ -262,12 +384,18 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   ): void {
     if (ops & OP_OPENS) {
       // the opening call itself: its action takes the kind of the fd's first use
-      const a = open(st, e, info, fd, resource, hardErrno);
-      st.fds.set(fd, { acts: [a], last: a, unsettled: true });
+      const slot: FdSlot = { acts: [], last: undefined, unsettled: true, refs: 1, origin: null };
+      const a = open(st, e, info, slot, resource, hardErrno);
+      slot.acts.push(a);
+      slot.last = a;
+      st.fds.set(fd, slot);
+      if (newFdCloexec(e)) st.cloexec.add(fd);
       return;
     }
     let slot = st.fds.get(fd);
-    if (slot === undefined) st.fds.set(fd, (slot = { acts: [], last: undefined, unsettled: false }));
+    if (slot === undefined)
+      st.fds.set(fd, (slot = { acts: [], last: undefined, unsettled: false, refs: 1, origin: null }));
+    else if (slot.last === undefined && slot.acts.length === 0 && slot.origin !== null) adopt(slot, e);
     const last = slot.last;
     if (
       slot.unsettled &&
@@ -287,7 +415,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       finish(a, st);
       a = undefined;
     }
-    if (a === undefined) slot.acts.push((a = open(st, e, info, fd, resource, hardErrno)));
+    if (a === undefined) slot.acts.push((a = open(st, e, info, slot, resource, hardErrno)));
     else merge(a, e, false);
     slot.last = a;
   }
@@ -307,7 +435,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       finish(a, st);
       a = undefined;
     }
-    if (a === undefined) m.set(key, open(st, e, info, -1, resource, hardErrno));
+    if (a === undefined) m.set(key, open(st, e, info, null, resource, hardErrno));
     else merge(a, e, false);
   }
 
@@ -332,20 +460,28 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const ops = opFlags(e.operation);
     const retval = e.retval;
     const newFd = ops & OP_NEW_FD && typeof retval === "number" && retval >= 0 ? retval : -1;
-    // a returned fd is a new file: whatever was keyed by that number is over
     if (newFd >= 0) {
-      const st = pids.get(e.pid);
-      if (st !== undefined) closeFd(st, newFd);
+      const st = stateOf(e);
+      if (ops & OP_DUP) {
+        // another name of the source's open file (dup2 of an fd onto itself changes nothing)
+        const from = dupSource(e);
+        if (from !== newFd) {
+          closeFd(st, newFd);
+          dupFd(st, from, newFd);
+          if (newFdCloexec(e)) st.cloexec.add(newFd);
+        }
+      } else closeFd(st, newFd); // a returned fd is a new file: whatever that number named is over
     }
     const exec = ops & OP_EXEC && e.errno === null && e.event === "syscall";
     if (exec) {
       const st = pids.get(e.pid);
-      if (st !== undefined) closePid(e.pid, st);
+      if (st !== undefined) execPid(st);
     }
     if (info === OTHER) stats.other++;
+    else if (ops & OP_RENAME && saveAs(stateOf(e), e)) stats.covered++;
     else {
       stats.covered++;
-      const st = stateOf(e.pid);
+      const st = stateOf(e);
       const errno = e.errno;
       const hardErrno = errno !== null && !isRetry(errno) ? errno : null;
       const resource = resourceOf(e, info);
@@ -357,10 +493,18 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       } else if (fd >= 0 && info.fdKeyed) addOnFd(st, e, info, ops, fd, resource, hardErrno);
       else addOnResource(st, e, info, resource, hardErrno);
     }
-    if (exec) stateOf(e.pid).phase = true;
+    if (exec) stateOf(e).phase = true;
     else if (ops & OP_CLOSE && e.fd !== null) {
-      const st = pids.get(e.pid);
-      if (st !== undefined) closeFd(st, e.fd);
+      const range = closeRangeOf(e);
+      if (range === null) closeFd(stateOf(e), e.fd);
+      else {
+        const st = stateOf(e);
+        for (const fd of [...st.fds.keys()])
+          if (fd >= range.first && fd <= range.last) {
+            if (range.cloexec) st.cloexec.add(fd);
+            else closeFd(st, fd);
+          }
+      }
     } else if (e.event === "exit" && e.tid === e.pid) {
       // the thread group leader ends last: the process is gone (another thread's end is not)
       const st = pids.get(e.pid);
@@ -385,6 +529,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       errno: ok ? null : (a.hardErrno ?? a.retryErrno),
       event_seqs: a.event_seqs,
       startup: a.startup,
+      ...(a.via === null ? {} : { via: a.via }),
     };
   }
 
@@ -416,6 +561,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     push(batch: readonly EnhancedEvent[]): Action[] {
       for (const e of batch) onEvent(e);
       return drain();
+    },
+    heldSince(): number {
+      return queue[head]?.first_ts ?? Number.POSITIVE_INFINITY;
     },
     end(): Action[] {
       for (let i = head; i < queue.length; i++) (queue[i] as Open).done = true;

@@ -105,7 +105,8 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot): string {
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${formatBytes(a.bytes)} ${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   else {
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${res}`;
-    if (p.bytes === "in" && a.ok) what += ` (${formatBytes(a.bytes)})`;
+    if (p.bytes === "in" && a.ok)
+      what += a.via ? ` (${formatBytes(a.bytes)}, atomic save via ${base(a.via)})` : ` (${formatBytes(a.bytes)})`;
   }
   if (!a.ok && a.errno !== null) what += ` (${a.errno})`;
   if (a.count > 1 && p.bytes === null && a.kind !== "ProcessExit") what += ` ×${a.count}`;

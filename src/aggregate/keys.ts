@@ -56,13 +56,16 @@ export const OP_NEW_FD = 1; // returns a new fd: whatever was keyed by that numb
 export const OP_OPENS = 2; // open/socket: the call that makes the fd joins the fd's first use
 export const OP_CLOSE = 4;
 export const OP_EXEC = 8;
+export const OP_DUP = 16; // the new fd is another name of the old one's open file (args[0])
+export const OP_RENAME = 32;
 const OPS = new Map<Operation, number>([
   ["OPEN", OP_NEW_FD | OP_OPENS],
   ["SOCKET", OP_NEW_FD | OP_OPENS],
   ["ACCEPT", OP_NEW_FD],
-  ["DUP", OP_NEW_FD],
+  ["DUP", OP_NEW_FD | OP_DUP],
   ["CLOSE", OP_CLOSE],
   ["EXEC", OP_EXEC],
+  ["RENAME", OP_RENAME],
 ]);
 export const opFlags = (op: Operation | null): number => (op === null ? 0 : (OPS.get(op) ?? 0));
 
@@ -112,4 +115,40 @@ export function resourceOf(e: EnhancedEvent, info: KindInfo): string | null {
   // a thread's end is not its process's: it gets its own action, named by the thread
   if (info.kind === "ProcessExit") return e.tid === e.pid ? null : `thread ${e.tid}`;
   return e.abs_path;
+}
+
+/** The argument holding the flags in which O_CLOEXEC (SOCK_CLOEXEC: the same bit) marks a new fd close-on-exec. */
+const CLOEXEC_ARG: ReadonlyMap<string, number> = new Map([
+  ["open", 1],
+  ["openat", 2],
+  ["dup3", 2],
+  ["accept4", 3],
+  ["socket", 1],
+]);
+const O_CLOEXEC = 0o2000000;
+
+/** Whether the fd a call returns is closed by the next exec, as far as its flags word shows. */
+export function newFdCloexec(e: EnhancedEvent): boolean {
+  const i = CLOEXEC_ARG.get(e.call);
+  const word = i === undefined ? null : e.args[i];
+  return word != null && (Number(word) & O_CLOEXEC) !== 0;
+}
+
+/** The fd a dup-like call copies (its first argument), or -1. */
+export function dupSource(e: EnhancedEvent): number {
+  const w = e.args[0];
+  const n = w == null ? Number.NaN : Number(w);
+  return Number.isInteger(n) && n >= 0 ? n : -1;
+}
+
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/** close_range(first, last, flags) that took: its range and whether it only marks the fds close-on-exec; else null. */
+export function closeRangeOf(e: EnhancedEvent): { first: number; last: number; cloexec: boolean } | null {
+  if (e.call !== "close_range" || e.errno !== null) return null;
+  const [a, b, c] = e.args;
+  const first = a == null ? Number.NaN : Number(a);
+  const last = b == null ? Number.NaN : Number(b);
+  if (!Number.isInteger(first) || !Number.isInteger(last)) return null;
+  return { first, last, cloexec: (Number(c ?? 0) & CLOSE_RANGE_CLOEXEC) !== 0 };
 }

@@ -1,7 +1,7 @@
 /** Anthropic's Messages API, streamed (https://docs.anthropic.com/en/api/messages-streaming). */
 import { CapsuleError } from "../core/errors.js";
-import { parseJson, postStream, readSse } from "./http.js";
-import type { ChatProvider, StreamPiece, Turn, TurnRequest } from "./provider.js";
+import { parseJson, type SseEvent, sseProvider } from "./http.js";
+import type { ChatProvider, StreamPiece, Turn } from "./provider.js";
 
 const VERSION = "2023-06-01";
 const MAX_TOKENS = 4096;
@@ -37,66 +37,63 @@ function safeObject(json: string): unknown {
 }
 
 export function anthropicProvider(opts: { apiKey: string; model: string; baseUrl: string }): ChatProvider {
-  const url = `${opts.baseUrl.replace(/\/+$/, "")}/v1/messages`;
-  return {
+  return sseProvider({
     name: "anthropic",
+    api: "Anthropic",
     model: opts.model,
-    endpoint: url,
-    async *stream(req: TurnRequest, signal: AbortSignal): AsyncGenerator<StreamPiece> {
-      const body = await postStream(
-        "Anthropic",
-        url,
-        { "x-api-key": opts.apiKey, "anthropic-version": VERSION },
-        {
-          model: opts.model,
-          max_tokens: MAX_TOKENS,
-          system: req.system,
-          messages: wireMessages(req.turns),
-          ...(req.tools.length
-            ? { tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.schema })) }
-            : {}),
-          stream: true,
-        },
-        signal,
-      );
-      const tools = new Map<number, { id: string; name: string; json: string }>();
-      for await (const ev of readSse(body)) {
-        const d = parseJson("Anthropic", ev.data);
-        const index = typeof d.index === "number" ? d.index : -1;
-        switch (d.type) {
-          case "content_block_start": {
-            const b = d.content_block as { type?: string; id?: string; name?: string };
-            if (b?.type === "tool_use") tools.set(index, { id: b.id ?? `call_${index}`, name: b.name ?? "", json: "" });
-            break;
-          }
-          case "content_block_delta": {
-            const delta = d.delta as { type?: string; text?: string; partial_json?: string };
-            if (delta?.type === "text_delta" && delta.text) yield { type: "text", text: delta.text };
-            else if (delta?.type === "input_json_delta") {
-              const t = tools.get(index);
-              if (t) t.json += delta.partial_json ?? "";
-            }
-            break;
-          }
-          case "content_block_stop": {
-            const t = tools.get(index);
-            if (t) {
-              tools.delete(index);
-              yield { type: "tool_call", call: { id: t.id, name: t.name, args: t.json || "{}" } };
-            }
-            break;
-          }
-          case "error": {
-            const e = d.error as { message?: string; type?: string } | undefined;
-            throw new CapsuleError(
-              "REMOTE",
-              `the Anthropic API failed mid-answer: ${e?.message ?? e?.type ?? "unknown error"}`,
-            );
-          }
-          case "message_stop":
-            return;
-        }
+    baseUrl: opts.baseUrl,
+    path: "/v1/messages",
+    headers: { "x-api-key": opts.apiKey, "anthropic-version": VERSION },
+    body: (req) => ({
+      max_tokens: MAX_TOKENS,
+      system: req.system,
+      messages: wireMessages(req.turns),
+      ...(req.tools.length
+        ? { tools: req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.schema })) }
+        : {}),
+    }),
+    pieces,
+  });
+}
+
+/** Text deltas as they come; a tool call once its block (and its JSON input) is complete. */
+async function* pieces(events: AsyncIterable<SseEvent>): AsyncGenerator<StreamPiece> {
+  const tools = new Map<number, { id: string; name: string; json: string }>();
+  for await (const ev of events) {
+    const d = parseJson("Anthropic", ev.data);
+    const index = typeof d.index === "number" ? d.index : -1;
+    switch (d.type) {
+      case "content_block_start": {
+        const b = d.content_block as { type?: string; id?: string; name?: string };
+        if (b?.type === "tool_use") tools.set(index, { id: b.id ?? `call_${index}`, name: b.name ?? "", json: "" });
+        break;
       }
-    },
-  };
+      case "content_block_delta": {
+        const delta = d.delta as { type?: string; text?: string; partial_json?: string };
+        if (delta?.type === "text_delta" && delta.text) yield { type: "text", text: delta.text };
+        else if (delta?.type === "input_json_delta") {
+          const t = tools.get(index);
+          if (t) t.json += delta.partial_json ?? "";
+        }
+        break;
+      }
+      case "content_block_stop": {
+        const t = tools.get(index);
+        if (t) {
+          tools.delete(index);
+          yield { type: "tool_call", call: { id: t.id, name: t.name, args: t.json || "{}" } };
+        }
+        break;
+      }
+      case "error": {
+        const e = d.error as { message?: string; type?: string } | undefined;
+        throw new CapsuleError(
+          "REMOTE",
+          `the Anthropic API failed mid-answer: ${e?.message ?? e?.type ?? "unknown error"}`,
+        );
+      }
+      case "message_stop":
+        return;
+    }
+  }
 }

@@ -3,6 +3,8 @@
  * become one-line CapsuleErrors, and a reader of server-sent events.
  */
 import { CapsuleError } from "../core/errors.js";
+import { LineSplitter } from "../core/lines.js";
+import type { ChatProvider, StreamPiece, TurnRequest } from "./provider.js";
 
 /** The API's own reason, from the usual JSON error bodies, cut to one line. */
 function reasonOf(body: string): string {
@@ -53,23 +55,18 @@ export interface SseEvent {
 
 /** Server-sent events from a byte stream: `event:` and `data:` fields, dispatched at a blank line. */
 export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  let buf = "";
+  const splitter = new LineSplitter();
   let event: string | null = null;
   let data: string[] = [];
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl = buf.indexOf("\n");
-    while (nl >= 0) {
-      const line = buf.slice(0, nl).replace(/\r$/, "");
-      buf = buf.slice(nl + 1);
+    for (const raw of splitter.write(chunk)) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
       if (line === "") {
         if (data.length > 0) yield { event, data: data.join("\n") };
         event = null;
         data = [];
       } else if (line.startsWith("data:")) data.push(line.slice(line[5] === " " ? 6 : 5));
       else if (line.startsWith("event:")) event = line.slice(6).trim();
-      nl = buf.indexOf("\n");
     }
   }
   if (data.length > 0) yield { event, data: data.join("\n") };
@@ -81,4 +78,31 @@ export function parseJson(api: string, text: string): Record<string, unknown> {
   } catch {
     throw new CapsuleError("REMOTE", `the ${api} API sent a stream event that is not JSON: ${text.slice(0, 120)}`);
   }
+}
+
+/**
+ * A provider over a streamed JSON API: each turn is one POST to `baseUrl` + `path` of
+ * `{ model, ...body(req), stream: true }`, whose server-sent events `pieces` decodes.
+ */
+export function sseProvider(o: {
+  name: string;
+  /** The API's name in error messages. */
+  api: string;
+  model: string;
+  baseUrl: string;
+  path: string;
+  headers: Record<string, string>;
+  body(req: TurnRequest): Record<string, unknown>;
+  pieces(events: AsyncIterable<SseEvent>): AsyncGenerator<StreamPiece>;
+}): ChatProvider {
+  const url = `${o.baseUrl.replace(/\/+$/, "")}${o.path}`;
+  return {
+    name: o.name,
+    model: o.model,
+    endpoint: url,
+    async *stream(req: TurnRequest, signal: AbortSignal): AsyncGenerator<StreamPiece> {
+      const body = await postStream(o.api, url, o.headers, { model: o.model, ...o.body(req), stream: true }, signal);
+      yield* o.pieces(readSse(body));
+    },
+  };
 }

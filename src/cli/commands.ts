@@ -1,31 +1,36 @@
 import type { Command } from "commander";
-import { registerBpf } from "./bpf.js";
-import { registerChat } from "./chat.js";
-import { registerCheck } from "./check.js";
-import { registerDemo } from "./demo.js";
-import { registerImport } from "./import.js";
-import { registerMcp } from "./mcp.js";
-import { registerProfile } from "./profile.js";
-import { registerReport } from "./report.js";
-import { registerRun } from "./run.js";
-import { registerSessions } from "./sessions.js";
-import { registerTail } from "./tail.js";
-import { registerVerify } from "./verify.js";
-import { registerView } from "./view.js";
 
-/** Every subcommand registers itself here; only finished commands are listed. */
-export function registerCommands(program: Command): void {
-  registerRun(program);
-  registerImport(program);
-  registerDemo(program);
-  registerSessions(program);
-  registerTail(program);
-  registerReport(program);
-  registerBpf(program);
-  registerVerify(program);
-  registerView(program);
-  registerMcp(program);
-  registerChat(program);
-  registerProfile(program);
-  registerCheck(program);
+type Register = (program: Command) => void;
+
+/**
+ * Every subcommand, in --help order: the top-level names it registers, and its module
+ * (loaded on demand: `capsule run` must not pay for loading the viewer, the chat, the
+ * report before the traced command can start). Only finished commands are listed.
+ */
+const COMMANDS: readonly (readonly [readonly string[], () => Promise<Register>])[] = [
+  [["run"], async () => (await import("./run.js")).registerRun],
+  [["import"], async () => (await import("./import.js")).registerImport],
+  [["demo"], async () => (await import("./demo.js")).registerDemo],
+  [["sessions"], async () => (await import("./sessions.js")).registerSessions],
+  [["tail"], async () => (await import("./tail.js")).registerTail],
+  [["report", "export"], async () => (await import("./report.js")).registerReport],
+  [["bpf"], async () => (await import("./bpf.js")).registerBpf],
+  [["verify"], async () => (await import("./verify.js")).registerVerify],
+  [["view"], async () => (await import("./view.js")).registerView],
+  [["mcp"], async () => (await import("./mcp.js")).registerMcp],
+  [["chat"], async () => (await import("./chat.js")).registerChat],
+  [["profile"], async () => (await import("./profile.js")).registerProfile],
+  [["check"], async () => (await import("./check.js")).registerCheck],
+];
+
+/**
+ * Register the subcommands: only the one `argv` names when it names one (its options
+ * and --help are all it needs), else every one (top-level --help, `help`, a typo that
+ * commander answers with a suggestion).
+ */
+export async function registerCommands(program: Command, argv: readonly string[] = []): Promise<void> {
+  const name = argv[2];
+  const only = COMMANDS.find(([names]) => name !== undefined && names.includes(name));
+  const registers = await Promise.all((only ? [only] : COMMANDS).map(([, load]) => load()));
+  for (const register of registers) register(program);
 }

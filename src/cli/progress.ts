@@ -1,7 +1,12 @@
 import type { PipelineCounts } from "../pipeline/pipeline.js";
 
 /** A one-line progress display on stderr (only used when stderr is a TTY). */
-export function progressLine(): { update: (c: Readonly<PipelineCounts>) => void; done: () => void } {
+export function progressLine(): {
+  update: (c: Readonly<PipelineCounts>) => void;
+  /** A line of its own (a warning): the progress line is cleared first and redrawn at the next update. */
+  say: (line: string) => void;
+  done: () => void;
+} {
   let last = 0;
   let shown = false;
   return {
@@ -13,6 +18,11 @@ export function progressLine(): { update: (c: Readonly<PipelineCounts>) => void;
       process.stderr.write(
         `\r\x1b[2Kcapsule: ${c.lines} lines, ${c.events} events, ${c.actions} actions${c.parse_errors ? `, ${c.parse_errors} parse errors` : ""}`,
       );
+    },
+    say(line) {
+      process.stderr.write(`${shown ? "\r\x1b[2K" : ""}${line}\n`);
+      shown = false;
+      last = 0;
     },
     done() {
       if (shown) process.stderr.write("\r\x1b[2K");

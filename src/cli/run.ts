@@ -5,9 +5,6 @@ import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
-import { loadProfile } from "../profile/parse.js";
-import { printReportAfterRun } from "./after-run.js";
-import { exportAfterRun } from "./otlp.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -24,7 +21,7 @@ export interface RunFlags {
   keepRunning?: boolean;
   report: "human" | "ai" | "json" | "none";
   quiet?: boolean;
-  /** `run` only: export the session to this OTLP/HTTP receiver when the program has ended. */
+  /** `run` only: send the session to this OTLP/HTTP receiver as it is recorded. */
   otlp?: string;
   profile?: string;
   enforce?: string;
@@ -81,7 +78,7 @@ export function registerRun(program: Command): void {
   )
     .option(
       "--otlp <url>",
-      "when the program has ended, send the session to this OTLP/HTTP receiver (see export --otlp)",
+      "send the session to this OTLP/HTTP receiver as it is recorded: a span as each process ends, findings as found (see export --otlp)",
     )
     .addHelpText(
       "after",
@@ -108,14 +105,20 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
     .action(async (cmd: string[], flags: RunFlags) => {
       if (flags.profile && flags.enforce) throw new CapsuleError("USAGE", "give --profile or --enforce, not both");
       const file = flags.enforce ?? flags.profile;
-      const profile = file ? { file, profile: loadProfile(file), enforce: flags.enforce !== undefined } : null;
+      const profile = file
+        ? {
+            file,
+            profile: (await import("../profile/parse.js")).loadProfile(file),
+            enforce: flags.enforce !== undefined,
+          }
+        : null;
       process.exitCode = await runTraced(cmd, flags, { profile });
     });
 }
 
 /** Trace `argv` as `capsule run` does; returns the exit status to use. */
 export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
-  if (flags.otlp !== undefined) (await import("../otlp/export.js")).otlpBase(flags.otlp); // a bad URL fails before the run
+  if (flags.otlp !== undefined) (await import("../otlp/wire.js")).otlpBase(flags.otlp); // a bad URL fails before the run
   const grace = Number(flags.grace);
   if (!Number.isFinite(grace) || grace < 0)
     throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
@@ -145,6 +148,17 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
         handlers.push([sig, h]);
       }
     },
+    otlp:
+      flags.otlp === undefined
+        ? null
+        : {
+            url: flags.otlp,
+            warn: (line) => {
+              const text = `capsule: ${printable(line)}`;
+              if (progress) progress.say(text);
+              else process.stderr.write(`${text}\n`);
+            },
+          },
     ...extra,
   }).finally(() => {
     for (const [sig, h] of handlers) process.off(sig, h);
@@ -153,8 +167,7 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
   if (!flags.quiet) {
     process.stderr.write(`capsule: session ${printable(result.dir)}\n`);
     for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
-    if (flags.report !== "none") await printReportAfterRun(result.dir, flags.report);
+    if (flags.report !== "none") await (await import("./after-run.js")).printReportAfterRun(result.dir, flags.report);
   }
-  if (flags.otlp !== undefined) await exportAfterRun(result.dir, flags.otlp);
   return exitStatusOf(result.outcome, signalNumber);
 }

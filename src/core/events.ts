@@ -252,6 +252,11 @@ export const ACTION_KINDS: readonly ActionKind[] = HIGH_LEVEL_KINDS;
 export interface Action {
   seq: number;
   kind: ActionKind;
+  /**
+   * The process that did it. Its events are all this pid's but for one case: a file a parent
+   * opened and a child used first (a redirect set up for it) is the child's action, the
+   * parent's open (and its look-ups of the file) its first events.
+   */
   pid: number;
   /** Path, endpoint ("127.0.0.1:8080"), program path, or signal name; null when none. */
   resource: string | null;
@@ -266,6 +271,11 @@ export interface Action {
   event_seqs: number[];
   /** Dynamic loader / interpreter start-up / library reads, folded in reports. */
   startup: boolean;
+  /**
+   * An atomic save: the temporary file that was written and then renamed onto `resource`
+   * (a FileWrite of `resource` whose events include the rename). Absent otherwise.
+   */
+  via?: string;
 }
 
 // ─────────────────────────── risk findings ───────────────────────────

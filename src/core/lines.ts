@@ -1,4 +1,40 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
+
+/**
+ * Capsule's one chunk → lines splitter for text arriving in pieces (a tracer's pipe, the
+ * bpftrace output file, strace -ff files, an HTTP event stream): each chunk's complete
+ * lines, without their "\n"; the partial last line is kept and completed by the next
+ * chunk; `end()` hands it over when the input ends without a newline. Bytes are decoded as
+ * UTF-8, a character split across chunks included. (LineReader below reads a file's lines
+ * as exact byte ranges instead, for hashing.)
+ */
+export class LineSplitter {
+  private rest = "";
+  private decoder: StringDecoder | null = null;
+
+  /** The lines `chunk` completes (a fresh array, possibly empty). */
+  push(chunk: string): string[] {
+    // one native split per chunk: cheaper than a loop of indexOf and slice
+    const parts = (this.rest.length === 0 ? chunk : this.rest + chunk).split("\n");
+    this.rest = parts.pop() as string;
+    return parts;
+  }
+
+  /** `push` for UTF-8 bytes. */
+  write(bytes: Uint8Array): string[] {
+    this.decoder ??= new StringDecoder("utf8");
+    return this.push(this.decoder.write(bytes));
+  }
+
+  /** The input ended: the last line when it had no newline (else null); the splitter is empty after. */
+  end(): string | null {
+    const tail = this.decoder === null ? "" : this.decoder.end();
+    const last = this.rest + tail;
+    this.rest = "";
+    return last.length > 0 ? last : null;
+  }
+}
 
 /** One line of a file as bytes: buf[start, end) without its newline. */
 export interface LineRef {

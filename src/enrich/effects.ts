@@ -285,6 +285,7 @@ function setid(d: Draft, ev: SyscallEvent, t: Task): void {
   const c = t.proc.cred;
   const w = d.words;
   const wasRoot = c.euid === 0;
+  const wasRealRoot = c.uid === 0;
   switch (ev.call) {
     case "setuid": {
       const u = idWord(w, 0);
@@ -315,8 +316,11 @@ function setid(d: Draft, ev: SyscallEvent, t: Task): void {
     default:
       return;
   }
-  // the kernel recomputes capabilities when uids change
-  if (ev.call.includes("uid")) c.caps = null;
+  // the kernel recomputes capabilities when uids change; not for a process whose real and
+  // effective uids are 0 before and after (make's setresuid(0, 0, 0)): whatever its saved
+  // uid, it keeps them (cap_emulate_setxuid)
+  const staysRoot = wasRoot && wasRealRoot && c.uid === 0 && c.euid === 0;
+  if (ev.call.includes("uid") && !staysRoot) c.caps = null;
 }
 
 /** capget/capset on the caller itself: the effective set. */

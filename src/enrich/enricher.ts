@@ -67,8 +67,18 @@ export interface EnricherOptions {
   lookupQueue?: number;
   /** Budget for hashing one executable, ms. Default 1000. */
   hashBudgetMs?: number;
-  /** Events held back for unclaimed children before the oldest are released as orphans. Default 100000. */
+  /**
+   * Events held back for unclaimed children before the oldest are released as orphans.
+   * Default 8192 (each held item keeps its parsed event and lines: ~1 KB).
+   */
   maxHeld?: number;
+  /**
+   * Import: how much trace time (µs) an unclaimed child's events may wait for the clone
+   * that names it before they are released as an orphan's. Default 1 s (a clone's return
+   * line follows the child's first lines within milliseconds; a pid never named by a clone,
+   * one attached to or a trace joined from pieces, would otherwise be held up to maxHeld).
+   */
+  holdUs?: number;
   /** Live: how long an unclaimed child's events may wait for its parent, ms. Default 500. */
   holdMs?: number;
   /** Live: records waiting behind a hash before the hash is given up. Default 20000. */
@@ -93,8 +103,11 @@ function sleep(ms: number): Promise<void> {
 export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, EnhancedEvent> {
   const now = opts.now ?? performance.now.bind(performance);
   const resolver = createResolver({ rootCwd: opts.rootCwd ?? null });
-  const maxHeld = opts.maxHeld ?? 100_000;
+  const maxHeld = opts.maxHeld ?? 8192;
   const holdMs = opts.holdMs ?? 500;
+  const holdUs = opts.holdUs ?? 1_000_000;
+  /** Import: the latest trace time seen (µs), for holdUs. */
+  let traceNow = Number.NEGATIVE_INFINITY;
   const budget = opts.lookupBudgetMs ?? 2;
   const maxQueued = opts.maxQueued ?? 20_000;
   const hashRaw = opts.rawHash ?? true;
@@ -124,6 +137,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
   function feed(item: ParsedItem): void {
     const ev = item.event;
     if (ev.kind === "parse_error" || ev.kind === "notice") return;
+    if (ev.ts !== null && ev.ts > traceNow) traceNow = ev.ts;
     let t = resolver.task(ev.pid);
     if (t === undefined) {
       if (resolver.started()) {
@@ -180,7 +194,8 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     if (list === undefined) {
       list = [];
       held.set(tid, list);
-      heldSince.set(tid, now());
+      // live: wall-clock ms; import: trace µs
+      heldSince.set(tid, lookup === null && hasher === null ? (item.event.ts ?? traceNow) : now());
     }
     list.push(item);
     // bounded memory: a trace whose clones are filtered out must not be held forever
@@ -264,10 +279,13 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       }
     }
     if (hasher !== null && exec && rec.abs_path !== null) {
-      slot.hash = hasher.hash(rec.abs_path).then((h) => {
-        if (!slot.emitted) rec.exe_sha256 = h;
-        slot.hash = null;
-      });
+      const h = hasher.hash(rec.abs_path);
+      if (!(h instanceof Promise)) rec.exe_sha256 = h;
+      else
+        slot.hash = h.then((v) => {
+          if (!slot.emitted) rec.exe_sha256 = v;
+          slot.hash = null;
+        });
     }
     queue.push(slot);
   }
@@ -307,6 +325,15 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     }
   }
 
+  /** Import: release the children held longer than holdUs of trace time. */
+  function releaseStaleTrace(): void {
+    if (heldSince.size === 0) return;
+    for (const [tid, since] of heldSince) {
+      if (traceNow - since < holdUs) break;
+      orphan(tid);
+    }
+  }
+
   function take(): EnhancedEvent[] {
     const r = out;
     out = [];
@@ -317,6 +344,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     return {
       push(batch) {
         for (let i = 0; i < batch.length; i++) feed(batch[i] as ParsedItem);
+        releaseStaleTrace();
         return take();
       },
       end() {

@@ -1,10 +1,14 @@
 /**
  * SHA-256 of executed files, in the background: a few hashes at a time, each given up
  * (null) after a time budget, results memoised by path, device, inode, size and mtime so
- * a binary run a hundred times is read once and a rewritten one is read again.
+ * a binary run a hundred times is read once and a rewritten one is read again. The
+ * file is stat()ed synchronously: it was just executed, so its inode is in the kernel's
+ * cache (a network mount too: its attributes were fetched for the exec); that costs a
+ * few µs where a stat through the thread pool and its promise cost tens, for every exec.
  */
 import { createHash } from "node:crypto";
-import { open, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 export interface ExeHasherOptions {
   concurrency?: number;
@@ -12,14 +16,18 @@ export interface ExeHasherOptions {
 }
 
 export interface ExeHasher {
-  /** Hex SHA-256 of the file at `path`; settles within the budget (null when over it or unreadable). */
-  hash(path: string): Promise<string | null>;
+  /**
+   * Hex SHA-256 of the file at `path` (null when over the budget or unreadable): at once
+   * when it is known (or cannot be had), else a promise that settles within the budget.
+   */
+  hash(path: string): string | null | Promise<string | null>;
 }
 
 export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
   const concurrency = opts.concurrency ?? 2;
   const budget = opts.budgetMs ?? 1000;
-  const done = new Map<string, Promise<string | null>>();
+  /** Hashes in flight by key. */
+  const inFlight = new Map<string, Promise<string | null>>();
   const waiting: (() => void)[] = [];
   let running = 0;
 
@@ -62,30 +70,40 @@ export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
     }
   }
 
-  async function hash(path: string, deadline: number): Promise<string | null> {
-    const st = await stat(path).catch(() => null);
-    if (st === null || !st.isFile()) return null;
-    const key = `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-    let p = done.get(key);
-    if (p === undefined) {
-      p = run(path, deadline);
-      done.set(key, p);
-      // a hash given up on may succeed next time
-      p.then((v) => {
-        if (v === null) done.delete(key);
-      });
+  function stat(path: string): string | null {
+    try {
+      const st = statSync(path, { throwIfNoEntry: false });
+      return st?.isFile() ? `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` : null;
+    } catch {
+      return null;
     }
-    return p;
   }
+
+  /** Settled hashes by key (null: unreadable or given up on, tried again next time). */
+  const known = new Map<string, string>();
 
   return {
     hash(path) {
-      // even a stat() that hangs (a dead network mount) cannot hold a record past the budget
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<null>((r) => {
-        timer = setTimeout(() => r(null), budget);
-      });
-      return Promise.race([hash(path, performance.now() + budget), late]).finally(() => clearTimeout(timer));
+      const key = stat(path);
+      if (key === null) return null;
+      const v = known.get(key);
+      if (v !== undefined) return v;
+      let p = inFlight.get(key);
+      if (p === undefined) {
+        // even a read that hangs (a dead network mount) cannot hold a record past the budget
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<null>((r) => {
+          timer = setTimeout(() => r(null), budget);
+        });
+        p = Promise.race([run(path, performance.now() + budget), late]).finally(() => clearTimeout(timer));
+        inFlight.set(key, p);
+        p.then((h) => {
+          inFlight.delete(key);
+          // a hash given up on may succeed next time
+          if (h !== null) known.set(key, h);
+        });
+      }
+      return p;
     },
   };
 }

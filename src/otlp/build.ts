@@ -12,6 +12,7 @@ import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import type { Action, ProcessNode, RiskFinding, Severity } from "../core/events.js";
 import { programName } from "../report/describe.js";
 import { forEachAction, type LoadedSession } from "../report/load.js";
+import type { SessionMetadata } from "../session/metadata.js";
 import { spanIdOf, traceIdOf } from "./ids.js";
 
 /** Span events kept per process (the rest are counted in droppedEventsCount). */
@@ -31,8 +32,8 @@ export interface SessionTelemetry {
 }
 
 /** Epoch µs of trace time `ts` (µs since the tracer started). */
-function clock(s: LoadedSession): (ts: number) => HrTime {
-  const t0 = s.metadata.t0_epoch_us ?? Date.parse(s.metadata.started_at) * 1000;
+function clock(m: Pick<SessionMetadata, "t0_epoch_us" | "started_at">): (ts: number) => HrTime {
+  const t0 = m.t0_epoch_us ?? Date.parse(m.started_at) * 1000;
   return (ts) => {
     const us = Math.round(t0 + ts);
     return [Math.floor(us / 1e6), (us % 1e6) * 1000];
@@ -45,14 +46,14 @@ const diff = (a: HrTime, b: HrTime): HrTime => {
 };
 
 /** The process a node belongs under: its parent, or for a parent thread, that thread's process. */
-function processParent(n: ProcessNode, byId: Map<string, ProcessNode>): ProcessNode | null {
+export function processParent(n: ProcessNode, byId: Map<string, ProcessNode>): ProcessNode | null {
   let p = n.parent_id !== null ? byId.get(n.parent_id) : undefined;
   while (p && p.kind !== "process") p = p.parent_id !== null ? byId.get(p.parent_id) : undefined;
   return p ?? null;
 }
 
 /** Which node an action of `pid` at `ts` belongs to (pids are reused: the one alive then). */
-function nodeLookup(
+export function nodeLookup(
   nodes: ProcessNode[],
   byId: Map<string, ProcessNode>,
 ): (pid: number, ts: number) => ProcessNode | null {
@@ -111,14 +112,121 @@ function statusOf(n: ProcessNode): { code: SpanStatusCode; message?: string } {
   return { code: SpanStatusCode.UNSET };
 }
 
-export function sessionResource(s: LoadedSession): Resource {
-  return resourceFromAttributes({
-    "service.name": "capsule",
-    "capsule.session.id": s.metadata.session_id,
-    "capsule.command": s.metadata.command,
-    "capsule.mode": s.metadata.mode,
-    "capsule.tracer": s.metadata.tracer.name,
-  });
+/** What every span and log record of one session shares: its ids, its clock, its resource. */
+export interface TelemetryContext {
+  sessionId: string;
+  traceId: string;
+  at: (ts: number) => HrTime;
+  resource: Resource;
+}
+
+/** The session fields its telemetry is derived from. */
+export type TelemetrySource = Pick<
+  SessionMetadata,
+  "session_id" | "command" | "mode" | "t0_epoch_us" | "started_at"
+> & {
+  tracer: Pick<SessionMetadata["tracer"], "name">;
+};
+
+export function telemetryContext(meta: TelemetrySource): TelemetryContext {
+  return {
+    sessionId: meta.session_id,
+    traceId: traceIdOf(meta.session_id),
+    at: clock(meta),
+    resource: resourceFromAttributes({
+      "service.name": "capsule",
+      "capsule.session.id": meta.session_id,
+      "capsule.command": meta.command,
+      "capsule.mode": meta.mode,
+      "capsule.tracer": meta.tracer.name,
+    }),
+  };
+}
+
+const spanContext = (c: TelemetryContext, n: ProcessNode) => ({
+  traceId: c.traceId,
+  spanId: spanIdOf(c.sessionId, n.id),
+  traceFlags: TraceFlags.SAMPLED,
+});
+
+/** The trace time a process still running when the session ended is shown to end at. */
+export const lastTsOf = (nodes: readonly ProcessNode[]): number =>
+  nodes.reduce((m, n) => (n.kind === "process" ? Math.max(m, n.end_ts ?? n.start_ts ?? 0) : m), 0);
+
+/** The span of one process node, with the action events kept for it. */
+export function processSpan(
+  c: TelemetryContext,
+  n: ProcessNode,
+  parent: ProcessNode | null,
+  events: { list: TimedEvent[]; dropped: number } | undefined,
+  lastTs: number,
+): ReadableSpan {
+  const startTime = c.at(n.start_ts ?? 0);
+  const endTime = c.at(n.end_ts ?? lastTs);
+  return {
+    name: programName(n),
+    kind: SpanKind.INTERNAL,
+    spanContext: () => spanContext(c, n),
+    parentSpanContext: parent ? spanContext(c, parent) : undefined,
+    startTime,
+    endTime,
+    status: statusOf(n),
+    attributes: processAttributes(n, parent, c.sessionId),
+    links: [],
+    events: events?.list ?? [],
+    duration: diff(startTime, endTime),
+    ended: true,
+    resource: c.resource,
+    instrumentationScope: SCOPE,
+    droppedAttributesCount: 0,
+    droppedEventsCount: events?.dropped ?? 0,
+    droppedLinksCount: 0,
+  };
+}
+
+/** A finding as a log record; `ts` is when its first action began, `n` its process. */
+export function findingLog(
+  c: TelemetryContext,
+  r: RiskFinding,
+  ts: number | null,
+  n: ProcessNode | null,
+): ReadableLogRecord {
+  const time = c.at(ts ?? n?.start_ts ?? 0);
+  const sev = SEVERITY[r.severity];
+  return {
+    hrTime: time,
+    hrTimeObserved: time,
+    spanContext: n ? spanContext(c, n) : undefined,
+    severityNumber: sev.number,
+    severityText: sev.text,
+    body: r.reason,
+    eventName: "capsule.finding",
+    resource: c.resource,
+    instrumentationScope: SCOPE,
+    attributes: {
+      "capsule.finding.seq": r.seq,
+      "capsule.finding.rule": r.rule,
+      "capsule.finding.severity": r.severity,
+      "capsule.finding.event_seqs": r.event_seqs,
+      "capsule.finding.action_seqs": r.action_seqs,
+      ...(r.pid != null ? { "process.pid": r.pid } : {}),
+      "capsule.session.id": c.sessionId,
+    },
+    droppedAttributesCount: 0,
+  };
+}
+
+/** Action events per node id, at most MAX_EVENTS_PER_SPAN each (the rest counted). */
+export class SpanEvents {
+  readonly byNode = new Map<string, { list: TimedEvent[]; dropped: number }>();
+  constructor(private readonly at: (ts: number) => HrTime) {}
+
+  add(nodeId: string, a: Action): void {
+    let e = this.byNode.get(nodeId);
+    if (e === undefined) this.byNode.set(nodeId, (e = { list: [], dropped: 0 }));
+    if (e.list.length >= MAX_EVENTS_PER_SPAN) e.dropped++;
+    else e.list.push(actionEvent(a, this.at));
+  }
 }
 
 /** Builds the trace and the finding logs; the actions are streamed from actions.jsonl. */
@@ -127,18 +235,10 @@ export async function sessionTelemetry(
   tree: { nodes: ProcessNode[] },
   risks: RiskFinding[],
 ): Promise<SessionTelemetry> {
-  const sessionId = s.metadata.session_id;
-  const traceId = traceIdOf(sessionId);
-  const at = clock(s);
-  const resource = sessionResource(s);
+  const c = telemetryContext(s.metadata);
   const byId = new Map(tree.nodes.map((n) => [n.id, n]));
-  const procs = tree.nodes.filter((n) => n.kind === "process");
-  const ctx = (n: ProcessNode) => ({ traceId, spanId: spanIdOf(sessionId, n.id), traceFlags: TraceFlags.SAMPLED });
-  const lastTs = Math.max(0, ...procs.map((n) => n.end_ts ?? n.start_ts ?? 0));
-
-  const events = new Map<string, TimedEvent[]>();
-  const dropped = new Map<string, number>();
   const nodeOf = nodeLookup(tree.nodes, byId);
+  const events = new SpanEvents(c.at);
   // When a finding happened: the first of its actions.
   const findingActions = new Set(risks.flatMap((r) => r.action_seqs));
   const actionTs = new Map<number, number>();
@@ -147,68 +247,26 @@ export async function sessionTelemetry(
       if (findingActions.has(a.seq)) actionTs.set(a.seq, a.first_ts);
       if (a.startup) continue;
       const n = nodeOf(a.pid, a.first_ts);
-      if (!n) continue;
-      const list = events.get(n.id) ?? [];
-      if (list.length >= MAX_EVENTS_PER_SPAN) dropped.set(n.id, (dropped.get(n.id) ?? 0) + 1);
-      else {
-        list.push(actionEvent(a, at));
-        events.set(n.id, list);
-      }
+      if (n) events.add(n.id, a);
     }
   });
-
-  const spans: ReadableSpan[] = procs.map((n) => {
-    const parent = processParent(n, byId);
-    const startTime = at(n.start_ts ?? 0);
-    const endTime = at(n.end_ts ?? lastTs);
-    return {
-      name: programName(n),
-      kind: SpanKind.INTERNAL,
-      spanContext: () => ctx(n),
-      parentSpanContext: parent ? ctx(parent) : undefined,
-      startTime,
-      endTime,
-      status: statusOf(n),
-      attributes: processAttributes(n, parent, sessionId),
-      links: [],
-      events: events.get(n.id) ?? [],
-      duration: diff(startTime, endTime),
-      ended: true,
-      resource,
-      instrumentationScope: SCOPE,
-      droppedAttributesCount: 0,
-      droppedEventsCount: dropped.get(n.id) ?? 0,
-      droppedLinksCount: 0,
-    };
+  const lastTs = lastTsOf(tree.nodes);
+  const spans = tree.nodes
+    .filter((n) => n.kind === "process")
+    .map((n) => processSpan(c, n, processParent(n, byId), events.byNode.get(n.id), lastTs));
+  const logs = risks.map((r) => {
+    const ts = firstTs(r, (q) => actionTs.get(q));
+    return findingLog(c, r, ts, r.pid != null ? nodeOf(r.pid, ts ?? 0) : null);
   });
+  return { traceId: c.traceId, spans, logs };
+}
 
-  const logs: ReadableLogRecord[] = risks.map((r) => {
-    const seen = r.action_seqs.flatMap((q) => actionTs.get(q) ?? []);
-    const ts = seen.length > 0 ? Math.min(...seen) : null;
-    const n = r.pid != null ? nodeOf(r.pid, ts ?? 0) : null;
-    const time = at(ts ?? n?.start_ts ?? 0);
-    const sev = SEVERITY[r.severity];
-    return {
-      hrTime: time,
-      hrTimeObserved: time,
-      spanContext: n ? ctx(n) : undefined,
-      severityNumber: sev.number,
-      severityText: sev.text,
-      body: r.reason,
-      eventName: "capsule.finding",
-      resource,
-      instrumentationScope: SCOPE,
-      attributes: {
-        "capsule.finding.seq": r.seq,
-        "capsule.finding.rule": r.rule,
-        "capsule.finding.severity": r.severity,
-        "capsule.finding.event_seqs": r.event_seqs,
-        "capsule.finding.action_seqs": r.action_seqs,
-        ...(r.pid != null ? { "process.pid": r.pid } : {}),
-        "capsule.session.id": sessionId,
-      },
-      droppedAttributesCount: 0,
-    };
-  });
-  return { traceId, spans, logs };
+/** When a finding happened: the earliest first_ts of its actions (null when none is known). */
+export function firstTs(r: RiskFinding, tsOf: (seq: number) => number | undefined): number | null {
+  let min: number | null = null;
+  for (const q of r.action_seqs) {
+    const t = tsOf(q);
+    if (t !== undefined && (min === null || t < min)) min = t;
+  }
+  return min;
 }

@@ -6,21 +6,11 @@
  * the session itself is only read.
  */
 
-import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { loadRules } from "../classify/rules.js";
 import { CapsuleError } from "../core/errors.js";
 import { buildReportModel } from "../report/model.js";
 import { sessionTelemetry } from "./build.js";
-
-/** What an exporter's callback receives (ExportResult of @opentelemetry/core; code 0 is success). */
-interface ExportResult {
-  code: number;
-  error?: Error;
-}
-
-/** Spans (or log records) per request. */
-const BATCH = 256;
+import { BATCH, type Exporter, openSignals, sendBatch } from "./wire.js";
 
 export interface ExportSummary {
   traceId: string;
@@ -29,44 +19,11 @@ export interface ExportSummary {
   logs: number;
 }
 
-/** The base URL the signal paths hang under (`http://host:4318` → `.../v1/traces`). */
-export function otlpBase(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new CapsuleError("USAGE", `--otlp ${url}: not a URL (e.g. http://127.0.0.1:4318)`);
-  }
-  if (u.protocol !== "http:" && u.protocol !== "https:")
-    throw new CapsuleError("USAGE", `--otlp ${url}: use an http:// or https:// URL (OTLP/HTTP)`);
-  return url.replace(/\/+$/, "").replace(/\/v1\/(traces|logs)$/, "");
-}
-
-function send<T>(
-  exporter: { export(items: T[], cb: (r: ExportResult) => void): void },
-  items: T[],
-): Promise<ExportResult> {
-  return new Promise((resolve) => exporter.export(items, resolve));
-}
-
-async function sendAll<T>(
-  what: string,
-  url: string,
-  exporter: { export(items: T[], cb: (r: ExportResult) => void): void; shutdown(): Promise<void> },
-  items: T[],
-): Promise<void> {
+async function sendAll<T>(what: string, url: string, exporter: Exporter<T>, items: T[]): Promise<void> {
   try {
     for (let i = 0; i < items.length; i += BATCH) {
-      const r = await send(exporter, items.slice(i, i + BATCH));
-      if (r.code !== 0) {
-        const e = r.error as (Error & { code?: number | string; data?: string }) | undefined;
-        const cause = (e as { cause?: { code?: string } } | undefined)?.cause?.code;
-        const detail = [e?.code, cause, e?.message].filter((x) => x !== undefined && x !== "").join(" ");
-        throw new CapsuleError(
-          "REMOTE",
-          `OTLP export of ${what} to ${url} failed: ${(detail || "no answer").replace(/\s+/g, " ")}`,
-        );
-      }
+      const failed = await sendBatch(exporter, items.slice(i, i + BATCH));
+      if (failed !== null) throw new CapsuleError("REMOTE", `OTLP export of ${what} to ${url} failed: ${failed}`);
     }
   } finally {
     await exporter.shutdown().catch(() => {});
@@ -75,7 +32,7 @@ async function sendAll<T>(
 
 /** Exports the session in `dir` to the OTLP/HTTP receiver at `url`. */
 export async function exportSession(dir: string, url: string): Promise<ExportSummary> {
-  const base = otlpBase(url);
+  const signals = openSignals(url);
   // The labelled tree (an older or interrupted session may have none recorded).
   const m = await buildReportModel(dir, {
     rules: loadRules([]),
@@ -85,10 +42,8 @@ export async function exportSession(dir: string, url: string): Promise<ExportSum
     capsuleHome: null,
   });
   const t = await sessionTelemetry(m.session, m.tree, m.risks);
-  const traces = `${base}/v1/traces`;
-  const logs = `${base}/v1/logs`;
-  await sendAll("the process tree", traces, new OTLPTraceExporter({ url: traces }), t.spans);
-  await sendAll("the findings", logs, new OTLPLogExporter({ url: logs }), t.logs);
+  await sendAll("the process tree", signals.traces.url, signals.traces.exporter, t.spans);
+  await sendAll("the findings", signals.logs.url, signals.logs.exporter, t.logs);
   return {
     traceId: t.traceId,
     spans: t.spans.length,

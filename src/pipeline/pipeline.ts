@@ -8,7 +8,7 @@ export interface RecordSink {
   append(stream: RecordStream, records: string[]): void;
   /** Resolves when the sink can take more (backpressure on the lossless streams). */
   ready?(): Promise<void>;
-  /** Write tree.json (called about once a second during a run, and at the end). */
+  /** Write tree.json (called during a run, about once a second while the tree is small, and at the end). */
   tree(snapshot: ProcessTreeSnapshot): void;
 }
 
@@ -27,7 +27,8 @@ export interface Stages {
   enricher: Stage<ParsedItem, EnhancedEvent>;
   /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */
   filter: ((e: EnhancedEvent) => boolean) | null;
-  aggregator: Stage<EnhancedEvent, Action>;
+  /** `heldSince`: trace time of the oldest action it still holds back (live export waits on it). */
+  aggregator: Stage<EnhancedEvent, Action> & { heldSince?(): number };
   risks: {
     push(events: readonly EnhancedEvent[], actions: readonly Action[]): RiskFinding[];
     end(tree: ProcessTreeSnapshot): RiskFinding[];
@@ -47,13 +48,34 @@ export interface PipelineCounts {
   violations: number;
 }
 
+/**
+ * Sees what the pipeline produces while it runs (the live OTLP export). Each call must
+ * return at once and must not keep the pipeline waiting: it may only take note.
+ */
+export interface PipelineObserver {
+  actions(batch: readonly Action[]): void;
+  risks(batch: readonly RiskFinding[]): void;
+  /**
+   * The tree as written to tree.json (about once a second while anything changes, then the
+   * final one), and the trace time before which every action has been handed to `actions`.
+   */
+  tree(snapshot: ProcessTreeSnapshot, actionsBefore: number): void;
+}
+
 export interface PipelineOptions {
   /** Called after each batch with the running counts (progress display). */
   progress?: (c: Readonly<PipelineCounts>) => void;
+  observer?: PipelineObserver | null;
 }
 
-/** How often tree.json is rewritten during a run (ms). */
+/** How often tree.json is rewritten during a run (ms), at most. */
 const TREE_EVERY_MS = 1000;
+/**
+ * A rewrite of tree.json (snapshot, classification, JSON, write) grows with the tree:
+ * ~60 ms for a build's 900 processes. The next one waits this many times as long as the
+ * last took, so the rewrites cost at most ~2 % of the run's time however large the tree.
+ */
+const TREE_COST_FACTOR = 50;
 
 /** A batch from the tracer: lines (text or RawLine), or items a tracer decoded itself. */
 export type InputBatch = string[] | RawLine[] | ParsedItem[];
@@ -88,10 +110,18 @@ export async function runPipeline(
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
   let treeDirty = false;
+  const observer = opts.observer ?? null;
+  const writeTree = (t: ProcessTreeSnapshot): void => {
+    sink.tree(t);
+    observer?.tree(t, stages.aggregator.heldSince?.() ?? Number.NEGATIVE_INFINITY);
+  };
+  let treeNext = 0;
   const treeTimer = setInterval(() => {
-    if (!treeDirty) return;
+    const now = performance.now();
+    if (!treeDirty || now < treeNext) return;
     treeDirty = false;
-    sink.tree(stages.tracker.snapshot(false));
+    writeTree(stages.tracker.snapshot(false));
+    treeNext = now + (performance.now() - now) * TREE_COST_FACTOR;
   }, TREE_EVERY_MS);
   treeTimer.unref();
   let riskSeq = 0;
@@ -103,6 +133,7 @@ export async function runPipeline(
     for (const r of found) r.seq = riskSeq++;
     counts.risks += found.length;
     sink.append("risks", found.map(riskRecord));
+    observer?.risks(found);
   };
 
   /** raw.jsonl records for items whose lines became no enriched event. */
@@ -155,6 +186,7 @@ export async function runPipeline(
     if (actions.length > 0) {
       counts.actions += actions.length;
       sink.append("actions", actions.map(actionRecord));
+      observer?.actions(actions);
     }
     if (stages.risks && (actions.length > 0 || events.length > 0)) emitRisks(stages.risks.push(events, actions));
   };
@@ -220,7 +252,7 @@ export async function runPipeline(
   emitActions(await stages.aggregator.end(), []);
   const tree = stages.tracker.snapshot(true);
   if (stages.risks) emitRisks(stages.risks.end(tree));
-  sink.tree(tree);
+  writeTree(tree);
   opts.progress?.(counts);
   return { counts, tree };
 }

@@ -1,13 +1,13 @@
 import { existsSync, statSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { loadRules } from "../classify/rules.js";
+import type { Rules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { TraceLevel } from "../core/levels.js";
 import type { Outcome } from "../core/stage.js";
-import { checkFfFolder, createStraceParser, type FfReport, readFfFolder, sniffStrace } from "../parse/strace/index.js";
-import { type ProfileRunOptions, prepareProfileRun } from "../profile/live.js";
+import type { FfReport } from "../parse/strace/index.js";
+import type { ProfileRunOptions } from "../profile/live.js";
 import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
@@ -20,9 +20,8 @@ import type { TraceLoss, TraceSession } from "../trace/tracer.js";
 import { startWatchdog } from "../trace/watchdog.js";
 import { loadBpfFilter } from "./bpf-filter.js";
 import { killKnownProcesses } from "./kill-tree.js";
-import { type PipelineCounts, runPipeline } from "./pipeline.js";
-import { openRecord } from "./record.js";
-import { buildStages } from "./stages.js";
+import type { PipelineCounts } from "./pipeline.js";
+import { openRecord, type Record } from "./record.js";
 
 export interface RunOptions {
   argv: string[];
@@ -48,6 +47,8 @@ export interface RunOptions {
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
   /** Check the run against a profile live, or confine it (`--profile`, `--enforce`). */
   profile?: ProfileRunOptions | null;
+  /** Send the session to an OTLP/HTTP receiver as it is recorded; `warn` gets one line when data is dropped. */
+  otlp?: { url: string; warn: (line: string) => void } | null;
 }
 
 export interface RecordResult {
@@ -59,7 +60,8 @@ export interface RecordResult {
   notes: string[];
 }
 
-function initialMetadata(
+/** metadata.json as a session starts (bench/kernel-stages.ts opens its record with it too). */
+export function initialMetadata(
   id: string,
   argv: string[],
   cwd: string,
@@ -84,6 +86,18 @@ function initialMetadata(
     recorder: recorderStamp(),
     seal: null,
   };
+}
+
+/** The live profile check of `run --profile/--enforce` (loaded only then). */
+async function prepareProfile(
+  p: ProfileRunOptions | null | undefined,
+  roots: { cwd: string; home: string },
+  dir: string,
+  program: string,
+  env: NodeJS.ProcessEnv,
+) {
+  if (!p) return null;
+  return (await import("../profile/live.js")).prepareProfileRun(p, roots, dir, program, env);
 }
 
 /** Counts and tracer losses; the writers add their own losses when metadata is written. */
@@ -113,21 +127,43 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const [cmd] = o.argv;
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
   const program = resolveCommand(cmd, o.cwd, o.env);
-  const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
-  const filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
-  const id = newSessionId();
-  const root = o.outRoot ? resolve(o.outRoot) : runsRoot(o.env);
-  sweepScratch(root); // what runs killed before this one left behind
-  const dir = join(root, id);
-  const meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
-  meta.home = o.env.HOME ?? null;
-  const record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
+  // the kernel tracer loads and attaches its programs while the session is being opened
+  const unprepare = tracer.prepare?.(o.level) ?? null;
+  let trace: TraceSession;
+  let record: Record;
+  let dir: string;
+  let id: string;
+  let meta: SessionMetadata;
+  let prof: Awaited<ReturnType<typeof prepareProfile>>;
+  // a user's rules file is read before the command runs (a mistake in it stops the run);
+  // the built-in rules are read while the command already runs
+  let rules: Rules | null = null;
+  let filter: Awaited<ReturnType<typeof loadBpfFilter>> | null = null;
+  try {
+    if (o.rulesFile) rules = (await import("../classify/rules.js")).loadRules([o.rulesFile]);
+    filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
+    id = newSessionId();
+    const root = o.outRoot ? resolve(o.outRoot) : runsRoot(o.env);
+    sweepScratch(root); // what runs killed before this one left behind
+    dir = join(root, id);
+    meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
+    meta.home = o.env.HOME ?? null;
+    record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
+  } catch (e) {
+    unprepare?.();
+    throw e;
+  }
   const home = o.env.HOME ?? homedir();
-  const prof = o.profile ? prepareProfileRun(o.profile, { cwd: o.cwd, home }, dir, program, o.env) : null;
+  try {
+    prof = await prepareProfile(o.profile, { cwd: o.cwd, home }, dir, program, o.env);
+  } catch (e) {
+    unprepare?.();
+    await record.abandon(e instanceof Error ? e.message : String(e));
+    throw e;
+  }
   if (prof) meta.profile = prof.meta;
 
-  let trace: TraceSession;
   // The secret was read above; the traced program gets an environment without it.
   const argv = prof?.wrap ? [...prof.wrap, ...o.argv] : o.argv;
   const request = {
@@ -137,6 +173,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     level: o.level,
     workDir: dir,
     seesRefusals: prof?.wrap != null,
+    refusedCalls: prof?.refusedCalls ?? [],
   };
   try {
     try {
@@ -153,6 +190,9 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     await record.abandon(e instanceof Error ? e.message : String(e));
     throw e;
   }
+  // the command runs: what only the pipeline needs is loaded now (its records wait in the tracer's buffers)
+  const [{ buildStages }, { runPipeline }] = await Promise.all([import("./stages.js"), import("./pipeline.js")]);
+  rules ??= (await import("../classify/rules.js")).loadRules([]);
   const notes: string[] = [reason, ...(prof?.notes ?? [])];
   const keep = o.keepRunning === true;
   // If capsule dies, the traced tree dies with it (or only the tracer, with keepRunning).
@@ -185,6 +225,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     filter: filter?.keep ?? null,
   });
   if (prof) stages.profile = prof.checker;
+  const live = o.otlp ? (await import("../otlp/live.js")).startLiveExport(o.otlp.url, meta, o.otlp.warn) : null;
 
   // Interrupts: the first forwards the signal to the program and starts the grace
   // timer; when it runs out (or on a second interrupt) every process still in the tree
@@ -239,7 +280,13 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   };
   let counts: PipelineCounts;
   try {
-    ({ counts } = await runPipeline(trace.items ?? trace.lines, stages, sink, { progress: o.progress ?? undefined }));
+    ({ counts } = await runPipeline(trace.items ?? trace.lines, stages, sink, {
+      progress: o.progress ?? undefined,
+      observer: live,
+    }));
+  } catch (e) {
+    await live?.stop();
+    throw e;
   } finally {
     if (killTimer) clearTimeout(killTimer);
   }
@@ -259,6 +306,16 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
       to_ts: null,
     });
   if (prof) notes.push(`profile ${o.profile?.file}: ${counts.violations} violations (violations.jsonl)`);
+  if (live) {
+    // the rest of the telemetry goes before the seal, so metadata says what was delivered
+    const { liveNote } = await import("../otlp/live.js");
+    try {
+      meta.otlp = await live.finish();
+      notes.push(liveNote(meta.otlp, dir));
+    } catch (e) {
+      notes.push(`OTLP export stopped: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   let sealed: SessionMetadata;
   try {
     sealed = await record.seal(meta);
@@ -313,6 +370,17 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   const path = resolve(o.path);
   if (!existsSync(path)) throw new CapsuleError("BAD_INPUT", `${o.path}: no such file or folder`);
   const isDir = statSync(path).isDirectory();
+  const [
+    { checkFfFolder, createStraceParser, readFfFolder, sniffStrace },
+    { loadRules },
+    { buildStages },
+    { runPipeline },
+  ] = await Promise.all([
+    import("../parse/strace/index.js"),
+    import("../classify/rules.js"),
+    import("./stages.js"),
+    import("./pipeline.js"),
+  ]);
   let input: AsyncIterable<string[] | RawLine[]>;
   let flavour: string;
   let rootPid: number | null = null;

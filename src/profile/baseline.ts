@@ -2,8 +2,9 @@
  * System calls no tracing level below `full` records (strace's `files` level traces
  * %process, %file, %network and fd bookkeeping; see trace/strace/flags.ts): memory,
  * time, signals, scheduling, plain fd I/O. A profile learned at such a level never saw
- * them, so neither `check` nor the seccomp filter may treat them as outside it. From a
- * `full` session the observed set alone is the allow-list.
+ * them, so neither `check` nor the seccomp filter may treat them as outside it. The kernel
+ * tracer's `files` level records fcntl only when it duplicates an fd, and no getcwd: both
+ * are here too. From a `full` session the observed set (and ALWAYS_ALLOWED) is the allow-list.
  */
 // biome-ignore format: a table, one group of calls a line
 export const UNTRACED_BELOW_FULL = [
@@ -21,10 +22,39 @@ export const UNTRACED_BELOW_FULL = [
   "epoll_pwait2", "eventfd", "eventfd2", "signalfd", "signalfd4", "timerfd_create", "timerfd_settime",
   "timerfd_gettime", "ioctl", "uname", "sysinfo", "umask", "getcpu", "pause", "restart_syscall", "tgkill", "tkill",
   "kill", "capget", "personality", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create",
-  "pidfd_open", "pidfd_send_signal", "waitid", "flock", "shmget", "shmat", "shmdt", "shmctl",
+  "pidfd_open", "pidfd_send_signal", "waitid", "flock", "shmget", "shmat", "shmdt", "shmctl", "fcntl", "getcwd",
 ] as const;
 
-/** The calls a profile allows beyond its list: none when every source session was traced at `full`. */
-export function implicitSyscalls(levels: readonly (string | null)[]): readonly string[] {
-  return levels.length > 0 && levels.every((l) => l === "full") ? [] : UNTRACED_BELOW_FULL;
+/**
+ * What the kernel tracer's `files` level does not record beyond the list above (strace's
+ * does): pipes, socket pairs and names, socket options, the send/recv family (summed into
+ * one read and one write per fd), attribute reads, statfs, close_range, inotify, and the
+ * waits and namespace calls strace's `%process` has.
+ */
+// biome-ignore format: a table, one group of calls a line
+export const KERNEL_UNSEEN_BELOW_FULL = [
+  "wait4", "waitpid", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "unshare", "setns",
+  "pipe", "pipe2", "socketpair", "getsockname", "getpeername", "shutdown", "setsockopt", "getsockopt",
+  "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+  "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
+  "statfs", "close_range", "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "mknod", "mknodat",
+] as const;
+
+/**
+ * Calls every profile allows: ending a process or a thread and returning from a signal
+ * handler. The kernel tracer never sees exit_group return (it does not), so a profile it
+ * learned would otherwise leave a confined program unable to exit.
+ */
+export const ALWAYS_ALLOWED = ["exit", "exit_group", "rt_sigreturn", "restart_syscall"] as const;
+
+/** The calls a profile allows beyond its list: only ALWAYS_ALLOWED when every source session was traced at `full`. */
+export function implicitSyscalls(sources: readonly { level: string | null; tracer?: string | null }[]): string[] {
+  const out = new Set<string>(ALWAYS_ALLOWED);
+  for (const s of sources.length > 0 ? sources : [{ level: null }]) {
+    if (s.level === "full") continue;
+    for (const c of UNTRACED_BELOW_FULL) out.add(c);
+    // an older profile does not say which tracer: it may have been the kernel's
+    if (s.tracer !== "strace") for (const c of KERNEL_UNSEEN_BELOW_FULL) out.add(c);
+  }
+  return [...out];
 }

@@ -52,7 +52,7 @@ export class ProfileChecker {
   private readonly fs = new Map<FsMode, Compiled[]>();
   private readonly exec: Compiled[] = [];
   private readonly net: Array<
-    Compiled & { dir: "connect" | "listen"; host: string; port: number | null; protocol: string }
+    Compiled & { dir: "connect" | "listen"; host: string; port: number | null; protocol: string; addresses: string[] }
   > = [];
   private readonly syscalls: Map<string, number> | null;
   private readonly implicit: Set<string>;
@@ -88,9 +88,10 @@ export class ProfileChecker {
           host: r.host,
           port: r.port,
           protocol: r.protocol,
+          addresses: r.addresses ?? [],
         });
     this.syscalls = profile.syscalls ? new Map(profile.syscalls.map((s) => [s, 0])) : null;
-    this.implicit = new Set(implicitSyscalls(profile.learned_from.map((s) => s.level)));
+    this.implicit = new Set(implicitSyscalls(profile.learned_from));
   }
 
   private compile(section: string, path: string, line: number): Compiled {
@@ -161,7 +162,12 @@ export class ProfileChecker {
           x.dir === n.kind &&
           x.protocol === n.protocol &&
           (x.port === null || x.port === n.port) &&
-          (x.host === "*" || x.host === n.host || (x.host === "localhost" && isLoopbackAddr(n.host))),
+          (x.host === "*" ||
+            x.host === n.host ||
+            (x.host === "localhost" && isLoopbackAddr(n.host)) ||
+            // a name rule: the session resolved this address from that name; with no answer in
+            // the record, the address is one the name had when the profile was learned
+            (n.name !== null ? x.host === n.name : x.addresses.includes(n.host))),
       );
       if (r) r.hits++;
       return r !== undefined;
@@ -189,9 +195,10 @@ export class ProfileChecker {
     let resource: string;
     let allow: Violation["allow"];
     if (isNetNeed(n)) {
-      resource = `${n.protocol} ${n.host}${n.port === null ? "" : `:${n.port}`}`;
+      const host = n.name ?? n.host;
+      resource = `${n.protocol} ${host}${n.port === null ? "" : `:${n.port}`}`;
       const port = n.port === null ? "" : `, port: ${n.port}`;
-      allow = { section: `net.${n.kind}`, rule: `{ host: ${JSON.stringify(n.host)}${port}, protocol: ${n.protocol} }` };
+      allow = { section: `net.${n.kind}`, rule: `{ host: ${JSON.stringify(host)}${port}, protocol: ${n.protocol} }` };
     } else {
       resource = portablePath(n.path, this.roots);
       if (n.kind === "exec")

@@ -26,6 +26,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { implicitSyscalls } from "./baseline.js";
+import { isHostName } from "./dns.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
 import { literalBase, parseRulePath, type Roots } from "./paths.js";
 
@@ -57,6 +58,21 @@ const RIGHTS: Record<FsMode, number> = {
 };
 
 export const LAUNCHER = fileURLToPath(new URL("../../dist/native/capsule-confine", import.meta.url));
+/** The names the launcher's seccomp filter knows (`{"name", nr},` a line), built with it. */
+const LAUNCHER_CALLS = fileURLToPath(new URL("../../dist/native/syscalls.inc", import.meta.url));
+
+/** Every system call name of this architecture the launcher knows; empty when it is not built. */
+export function launcherCalls(file = LAUNCHER_CALLS): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\{"([a-z0-9_]+)", \d+\},$/gm)) out.push(m[1]!);
+  return out;
+}
 
 export interface Probe {
   launcher: string | null;
@@ -107,6 +123,8 @@ export interface ConfinePlan {
   /** bubblewrap's argv up to (not including) the launcher, when it confines the files instead of Landlock. */
   bwrap: string[] | null;
   mechanisms: Mechanism[];
+  /** The calls the seccomp filter refuses (the tracer records them at any level). */
+  refused: string[];
 }
 
 /** The ELF interpreter or `#!` interpreter the kernel opens when executing `path`. */
@@ -222,7 +240,11 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
         continue;
       }
       (dir === "connect" ? ports.connect : ports.bind).add(r.port);
-      if (r.host !== "*")
+      if (isHostName(r.host))
+        netNotes.push(
+          `net.${dir} ${r.host}:${r.port}: a host name cannot be enforced by the kernel (Landlock names ports, not hosts or names; any host on port ${r.port})`,
+        );
+      else if (r.host !== "*")
         netNotes.push(`net.${dir} ${r.host}:${r.port}: Landlock names ports, not hosts (any host on port ${r.port})`);
     }
 
@@ -272,9 +294,12 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
       not_expressed: [`fs and net: not enforced (${probe.why ?? "no Landlock"}; no bubblewrap either)`],
     });
 
+  let refused: string[] = [];
   if (profile.syscalls && probe.launcher) {
-    const calls = [...new Set([...profile.syscalls, ...implicitSyscalls(profile.learned_from.map((s) => s.level))])];
+    const calls = [...new Set([...profile.syscalls, ...implicitSyscalls(profile.learned_from)])];
     for (const c of calls.sort()) spec += `syscall ${c}\n`;
+    const allowed = new Set(calls);
+    refused = launcherCalls().filter((c) => !allowed.has(c));
     mechanisms.push({
       name: "seccomp",
       enforced: [`${calls.length} system calls allowed, others fail with EPERM`],
@@ -282,7 +307,7 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
     });
   } else if (profile.syscalls)
     mechanisms.push({ name: "seccomp", enforced: [], not_expressed: [`syscalls: not enforced (${probe.why})`] });
-  return { spec, bwrap, mechanisms };
+  return { spec, bwrap, mechanisms, refused };
 }
 
 const WRITING = LL.WRITE_FILE | LL.TRUNCATE | MAKE | LL.REMOVE_FILE | LL.REMOVE_DIR;

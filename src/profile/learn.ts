@@ -66,8 +66,16 @@ export class Learner {
           const prev = this.execs.get(p);
           this.execs.set(p, prev === undefined ? n.sha256 : prev === n.sha256 ? prev : null);
         } else if (isNetNeed(n)) {
-          const rule = { host: n.host, port: n.port, protocol: n.protocol as Protocol };
-          this.net[n.kind].set(`${rule.protocol} ${rule.host} ${rule.port}`, rule);
+          // a name when the session's DNS answers showed it, with the addresses it had
+          const rule: Omit<NetRule, "line"> = {
+            host: n.name ?? n.host,
+            port: n.port,
+            protocol: n.protocol as Protocol,
+          };
+          const key = `${rule.protocol} ${rule.host} ${rule.port}`;
+          const prev = this.net[n.kind].get(key);
+          if (n.name) rule.addresses = [...new Set([...(prev?.addresses ?? []), n.host])].sort();
+          this.net[n.kind].set(key, rule);
         } else {
           const p = this.isSecret(n.path) ? `!${portablePath(n.path, this.roots)}` : portablePath(n.path, this.roots);
           (a.startup ? this.startup : this.work)[n.kind].add(p);

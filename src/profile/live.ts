@@ -23,6 +23,8 @@ export interface ProfileRun {
   wrap: string[] | null;
   meta: NonNullable<SessionMetadata["profile"]>;
   notes: string[];
+  /** The calls the seccomp filter refuses: the tracer records them whatever the level. */
+  refusedCalls: string[];
 }
 
 /** Prepares the run; the launcher's spec is written into the session folder (`confine.spec`). */
@@ -61,6 +63,7 @@ export function prepareProfileRun(
   return {
     checker: new ProfileChecker(o.profile, roots, { launchers, absentIsRefusal: plan?.bwrap != null }),
     wrap,
+    refusedCalls: plan?.refused ?? [],
     meta: { file: o.file, mode: o.enforce ? "enforce" : "check", launchers, mechanisms },
     notes,
   };

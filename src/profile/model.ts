@@ -5,7 +5,8 @@
  *   fs.<mode>      paths or confined globs, `cwd://` = the project, `home://` = the user's home
  *   startup.<mode> the same, for loader/locale/interpreter files (kept apart from the work)
  *   exec           programs by path, optionally pinned by sha256
- *   net            connect / listen endpoints (host or address, port, protocol)
+ *   net            connect / listen endpoints (host or address, port, protocol); a host is a
+ *                  name when the session's DNS answers showed which name the address came from
  *   syscalls       the observed set
  */
 
@@ -51,6 +52,8 @@ export interface NetRule {
   /** null for unix sockets; 0 never. */
   port: number | null;
   protocol: Protocol;
+  /** For a host name: the addresses the learned sessions resolved it to (what `check` accepts when a session shows no DNS answer). */
+  addresses?: string[];
   line: number;
 }
 
@@ -58,6 +61,8 @@ export interface LearnedFrom {
   session: string;
   command: string[];
   level: string | null;
+  /** The tracer that recorded it (strace, ebpf): below level `full` they leave different calls unseen. Absent in older profiles. */
+  tracer?: string | null;
   /** Final chain value of each stream the profile was learned from. */
   chain_heads: Record<string, string>;
 }

@@ -5,6 +5,7 @@
  * kept, by seq, and forgotten once an action used them).
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
+import { DNS_PORT, DnsNames } from "./dns.js";
 import type { FsMode, Protocol } from "./model.js";
 
 export type Need =
@@ -17,6 +18,8 @@ export interface NetNeed {
   host: string;
   port: number | null;
   protocol: Protocol;
+  /** The name the session resolved `host` from just before (DNS answers in the record), else null. */
+  name: string | null;
 }
 
 export const isNetNeed = (n: Need): n is NetNeed => n.kind === "connect" || n.kind === "listen";
@@ -31,6 +34,8 @@ interface Fact {
   sha256: string | null;
   exe: string | null;
   net: EnhancedEvent["net"];
+  /** The name the peer address was last resolved from when the call was made. */
+  name: string | null;
 }
 
 const O_CREAT = 0o100;
@@ -73,11 +78,14 @@ function writes(e: EnhancedEvent): boolean {
 /** Facts of recent events by seq; bounded (the oldest go first) so a long run cannot grow it. */
 export class EventFacts {
   private readonly facts = new Map<number, Fact>();
+  private readonly dns = new DnsNames();
   constructor(private readonly cap = 1_000_000) {}
 
   add(batch: readonly EnhancedEvent[]): void {
     for (const e of batch) {
-      if (e.event !== "syscall" || !KEPT.has(e.call)) continue;
+      if (e.event !== "syscall") continue;
+      if (e.net?.remote_port === DNS_PORT) this.dns.add(e);
+      if (!KEPT.has(e.call)) continue;
       this.facts.set(e.seq, {
         call: e.call,
         create: creates(e),
@@ -86,6 +94,7 @@ export class EventFacts {
         sha256: e.exe_sha256 ?? null,
         exe: e.exe_path,
         net: e.net,
+        name: this.dns.nameOf(e.net?.remote_addr),
       });
       if (this.facts.size > this.cap) this.facts.delete(this.facts.keys().next().value as number);
     }
@@ -130,6 +139,12 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileRead":
     case "DirList":
       if (!path?.startsWith("/")) return [];
+      // an O_CREAT open the aggregator merged into a read (the kernel tracer's summed I/O) still created the file
+      if (facts.some((f) => f.create))
+        return [
+          { kind: "read", path },
+          { kind: "create", path },
+        ];
       return facts.some((f) => f.writes)
         ? [
             { kind: "read", path },
@@ -160,14 +175,15 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
       const protocol = proto(f?.net ?? null);
       if (protocol === "unix") {
         const host = (listen ? f?.net?.local_addr : f?.net?.remote_addr) ?? a.resource;
-        return host ? [{ kind: listen ? "listen" : "connect", host, port: null, protocol }] : [];
+        return host ? [{ kind: listen ? "listen" : "connect", host, port: null, protocol, name: null }] : [];
       }
       const host = listen ? f?.net?.local_addr : f?.net?.remote_addr;
       const port = listen ? f?.net?.local_port : f?.net?.remote_port;
       const ep = host != null && port != null ? { host, port } : endpoint(a.resource);
       // port 0: an ephemeral port the kernel picks; nothing a rule could name
       if (!ep?.port) return [];
-      return [{ kind: listen ? "listen" : "connect", host: ep.host, port: ep.port, protocol }];
+      const name = listen ? null : (f?.name ?? null);
+      return [{ kind: listen ? "listen" : "connect", host: ep.host, port: ep.port, protocol, name }];
     }
     default:
       return [];

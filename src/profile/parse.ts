@@ -5,8 +5,11 @@
  * shape is schema/profile.schema.json; this reader is its executable form.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from "yaml";
 import { CapsuleError } from "../core/errors.js";
+import { STREAM_NAMES } from "../session/layout.js";
+import { isHostName } from "./dns.js";
 import {
   emptyFsRules,
   emptyProfile,
@@ -144,14 +147,15 @@ function readTop(root: Node | null, lineOf: LineOf): Profile {
 }
 
 function readSource(node: Node): Profile["learned_from"][number] {
-  const m = mapOf(node, "a learned_from entry", ["session", "command", "level", "chain_heads"]);
+  const m = mapOf(node, "a learned_from entry", ["session", "command", "level", "tracer", "chain_heads"]);
   const src: Profile["learned_from"][number] = { session: "", command: [], level: null, chain_heads: {} };
   for (const [k, v] of entries(m)) {
     if (k === "session") src.session = str(v, "session");
     else if (k === "level") src.level = isScalar(v) && v.value === null ? null : str(v, "level");
+    else if (k === "tracer") src.tracer = isScalar(v) && v.value === null ? null : str(v, "tracer");
     else if (k === "command") src.command = listOf(v, "command").map((n) => String((n as { value?: unknown }).value));
     else if (k === "chain_heads") {
-      const heads = mapOf(v, "chain_heads", ["raw", "events", "enriched", "actions", "risks", "violations"]);
+      const heads = mapOf(v, "chain_heads", STREAM_NAMES);
       for (const [s, h] of entries(heads)) src.chain_heads[s] = str(h, `chain_heads.${s}`);
     }
   }
@@ -224,7 +228,7 @@ function readNet(node: Node | null, lineOf: LineOf): Profile["net"] {
 }
 
 function readEndpoint(node: Node, lineOf: LineOf): NetRule {
-  const m = mapOf(node, "an endpoint", ["host", "port", "protocol"]);
+  const m = mapOf(node, "an endpoint", ["host", "port", "protocol", "addresses"]);
   const rule: NetRule = { host: "", port: null, protocol: "tcp", line: node.range ? lineOf(node.range[0]) : 0 };
   for (const [k, v] of entries(m)) {
     if (k === "host") rule.host = isScalar(v) ? String(v.value) : str(v, "host");
@@ -232,6 +236,12 @@ function readEndpoint(node: Node, lineOf: LineOf): NetRule {
       if (!isScalar(v) || !Number.isInteger(v.value) || (v.value as number) < 1 || (v.value as number) > 65535)
         throw new At(v, "port must be a whole number from 1 to 65535");
       rule.port = v.value as number;
+    } else if (k === "addresses") {
+      rule.addresses = listOf(v, "addresses").map((n) => {
+        const a = str(n, "an address");
+        if (isIP(a) === 0) throw new At(n, `"${a}" is not an IP address`);
+        return a;
+      });
     } else {
       const p = str(v, "protocol");
       if (!(PROTOCOLS as readonly string[]).includes(p))
@@ -240,6 +250,8 @@ function readEndpoint(node: Node, lineOf: LineOf): NetRule {
     }
   }
   if (rule.host === "") throw new At(node, "an endpoint has no host");
+  if (rule.addresses && !isHostName(rule.host))
+    throw new At(node, "addresses belong to an endpoint whose host is a name");
   if (rule.protocol !== "unix" && rule.port === null) throw new At(node, `a ${rule.protocol} endpoint needs a port`);
   return rule;
 }

@@ -2,7 +2,8 @@
  * The profile's system calls as an OCI seccomp profile: the JSON Docker (`--security-opt
  * seccomp=F`), Podman and runc take. Observed calls are allowed, everything else fails
  * with EPERM (`SCMP_ACT_ERRNO`, errno 1). From a session traced below level `full` the
- * calls that level never records are allowed too (baseline.ts): unseen is not unused.
+ * calls that level never records are allowed too (baseline.ts): unseen is not unused; exit
+ * and exit_group always are.
  */
 import { implicitSyscalls } from "./baseline.js";
 import type { Profile } from "./model.js";
@@ -21,13 +22,13 @@ const ARCHES: Record<string, string[]> = {
 
 export function ociSeccomp(p: Profile, arch: string = process.arch): OciSeccomp {
   const observed = [...new Set(p.syscalls ?? [])].sort();
-  const implicit = implicitSyscalls(p.learned_from.map((s) => s.level)).filter((c) => !observed.includes(c));
+  const implicit = implicitSyscalls(p.learned_from).filter((c) => !observed.includes(c));
   const syscalls: OciSeccomp["syscalls"] = [{ names: observed, action: "SCMP_ACT_ALLOW", comment: "observed" }];
   if (implicit.length)
     syscalls.push({
       names: [...implicit].sort(),
       action: "SCMP_ACT_ALLOW",
-      comment: "not recorded below tracing level full",
+      comment: "always allowed (exit), or not recorded below tracing level full",
     });
   return { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, architectures: ARCHES[arch] ?? [], syscalls };
 }

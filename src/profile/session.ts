@@ -30,6 +30,7 @@ export async function learnProfile(dirs: readonly string[]): Promise<Profile> {
         session: metadata.session_id ?? basename(dir),
         command: metadata.command,
         level: metadata.tracer.level,
+        tracer: metadata.tracer.name,
         chain_heads: heads,
       },
       sessionRoots(metadata),

@@ -31,6 +31,7 @@ export function profileYaml(p: Profile): string {
     for (const s of p.learned_from) {
       out += `  - session: ${q(s.session)}\n    command: [${s.command.map(q).join(", ")}]\n`;
       out += `    level: ${s.level === null ? "null" : q(s.level)}\n`;
+      if (s.tracer !== undefined) out += `    tracer: ${s.tracer === null ? "null" : q(s.tracer)}\n`;
       const heads = Object.entries(s.chain_heads);
       out += heads.length ? "    chain_heads:\n" : "    chain_heads: {}\n";
       for (const [k, v] of heads) out += `      ${k}: ${q(v)}\n`;
@@ -45,8 +46,10 @@ export function profileYaml(p: Profile): string {
   for (const dir of ["connect", "listen"] as const) {
     const list = p.net[dir];
     out += list.length ? `  ${dir}:\n` : `  ${dir}: []\n`;
-    for (const r of list)
-      out += `    - { host: ${q(r.host)}${r.port === null ? "" : `, port: ${r.port}`}, protocol: ${r.protocol} }\n`;
+    for (const r of list) {
+      const addrs = r.addresses?.length ? `, addresses: [${r.addresses.map(q).join(", ")}]` : "";
+      out += `    - { host: ${q(r.host)}${r.port === null ? "" : `, port: ${r.port}`}, protocol: ${r.protocol}${addrs} }\n`;
+    }
   }
   if (p.syscalls === null) return out;
   out += "# System calls seen (at the tracing level of each session above).\n";

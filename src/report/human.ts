@@ -8,6 +8,7 @@
  * applied after layout, so it never changes the width.
  */
 
+import { formatAction } from "../aggregate/format.js";
 import { FAMILIES } from "../classify/rules.js";
 import {
   AGENT_WORKFLOWS,
@@ -386,6 +387,11 @@ function activity(m: ReportModel, o: Out): void {
   }
   o.text(line);
   if (m.actions.failed > 0) o.text(`  ${plural(m.actions.failed, "action")} failed`, "dim");
+  if (m.saves.total === 0) return;
+  // a temporary written, then renamed onto the name: one write of the name
+  o.text(`  ${plural(m.saves.total, "atomic save")}:`);
+  for (const a of m.saves.first) for (const l of wrap("    ", formatAction(a, m.tree), o.width, "      ")) o.text(l);
+  if (m.saves.total > m.saves.first.length) o.text(`    +${m.saves.total - m.saves.first.length} more`, "dim");
 }
 
 /** The whole human report, lines joined by "\n" (ends with one). */

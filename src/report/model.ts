@@ -7,12 +7,12 @@
 
 import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
-import { type ActivityIndex, createActivityCollector } from "../classify/activity.js";
+import { type ActivityIndex, createActivityCollector, KEEP } from "../classify/activity.js";
 import { execPath } from "../classify/facts.js";
 import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, treeIndex } from "../classify/labels.js";
 import { createRiskEngine, maxSeverity, severityRank } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
-import type { ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
+import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
 import { streamFile } from "../session/layout.js";
 import { type RecordingState, recordingState } from "../session/recorder.js";
 import { forEachAction, forEachEnriched, type LoadedSession, loadSession } from "./load.js";
@@ -36,6 +36,8 @@ export interface ReportModel {
   riskSource: "record" | "re-evaluated";
   overall: Severity;
   actions: { total: number; startup: number; failed: number; byKind: Partial<Record<ActionKind, number>> };
+  /** Atomic saves (FileWrite actions with `via`): the first KEEP and how many in all. */
+  saves: { first: Action[]; total: number };
   /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
   execRefs: Map<number, number>;
   /** Known agent name per node id (e.g. "Claude Code"). */
@@ -108,6 +110,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     : null;
   const execRefs = new Map<number, number>();
   const found: RiskFinding[] = [];
+  const saves: ReportModel["saves"] = { first: [], total: 0 };
 
   if (engine || opts.scanEnriched) {
     await forEachEnriched(dir, (batch) => {
@@ -120,6 +123,10 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     if (engine) found.push(...engine.pushActions(batch));
     for (const a of batch) {
       actions.total++;
+      if (a.via !== undefined) {
+        saves.total++;
+        if (saves.first.length < KEEP) saves.first.push(a);
+      }
       if (a.startup) actions.startup++;
       else {
         actions.byKind[a.kind] = (actions.byKind[a.kind] ?? 0) + 1;
@@ -168,6 +175,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     riskSource: engine ? "re-evaluated" : "record",
     overall: maxSeverity(risks),
     actions,
+    saves,
     execRefs,
     agentNames,
     projectDir,

@@ -70,6 +70,20 @@ export interface SessionMetadata {
     /** Mechanism → parts of the profile it enforced / could not express. */
     mechanisms: Array<{ name: string; enforced: string[]; not_expressed: string[] }>;
   };
+  /** Set by `run --otlp URL`: what the live OpenTelemetry export delivered (src/otlp/live.ts). */
+  otlp?: {
+    url: string;
+    /** Distinct process spans and finding log records the receiver took. */
+    sent: { spans: number; logs: number };
+    /** Spans sent again at the end, under the same ids, because their content changed after they went. */
+    resent: number;
+    /** Items dropped during the run (queue full, the receiver failed or did not answer in time). */
+    dropped: { spans: number; logs: number };
+    /** Items the receiver never took, not even at the end. */
+    missing: { spans: number; logs: number };
+    /** The first failure, one line; null when every request succeeded. */
+    error: string | null;
+  };
   /** How the streams are chained (docs/INTEGRITY.md); written by the session writer from the start. */
   integrity?: { chain: "blake3-keyed-v1"; keyed: boolean };
   /** Filled when the session is sealed. */

@@ -86,20 +86,23 @@ const optStr = nullable(str);
 const optInt = nullable(int);
 const optNum = nullable(num);
 
-export const checkAction: Check = object({
-  seq: int,
-  kind: oneOf(ACTION_KINDS),
-  pid: int,
-  resource: optStr,
-  first_ts: num,
-  last_ts: num,
-  count: int,
-  bytes: num,
-  ok: bool,
-  errno: optStr,
-  event_seqs: seqs,
-  startup: bool,
-});
+export const checkAction: Check = object(
+  {
+    seq: int,
+    kind: oneOf(ACTION_KINDS),
+    pid: int,
+    resource: optStr,
+    first_ts: num,
+    last_ts: num,
+    count: int,
+    bytes: num,
+    ok: bool,
+    errno: optStr,
+    event_seqs: seqs,
+    startup: bool,
+  },
+  { via: str },
+);
 
 export const checkRiskFinding: Check = object({
   seq: int,

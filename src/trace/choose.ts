@@ -1,9 +1,11 @@
 import { CapsuleError } from "../core/errors.js";
 import type { TraceLevel } from "../core/levels.js";
-import { createEbpfTracer } from "./ebpf/tracer.js";
-import { createKernelTracer } from "./kernel/tracer.js";
-import { createStraceTracer } from "./strace/tracer.js";
 import type { Tracer } from "./tracer.js";
+
+// each backend is loaded when it is considered: `capsule run` loads one or two, not all three
+const createKernelTracer = async (): Promise<Tracer> => (await import("./kernel/tracer.js")).createKernelTracer();
+const createStraceTracer = async (): Promise<Tracer> => (await import("./strace/tracer.js")).createStraceTracer();
+const createEbpfTracer = async (): Promise<Tracer> => (await import("./ebpf/tracer.js")).createEbpfTracer();
 
 /**
  * Pick the tracer for `--tracer auto|strace|ebpf`. `auto` takes the kernel tracer where
@@ -18,7 +20,7 @@ export async function chooseTracer(
   let ebpfWhyNot: string | null = null;
   if (want !== "strace") {
     // the kernel tracer (libbpf, native/kernel-tracer) at every level
-    const kernel = createKernelTracer();
+    const kernel = await createKernelTracer();
     const k = await kernel.available();
     if (k.ok)
       return {
@@ -27,7 +29,7 @@ export async function chooseTracer(
       };
     ebpfWhyNot = k.reason;
     if (want === "auto") {
-      const strace = createStraceTracer();
+      const strace = await createStraceTracer();
       const s = await strace.available();
       if (!s.ok)
         throw new CapsuleError(s.reason.startsWith("not permitted") ? "TRACE_DENIED" : "TRACER_MISSING", s.reason);
@@ -43,14 +45,14 @@ export async function chooseTracer(
       );
   }
   if (want !== "strace") {
-    const ebpf = createEbpfTracer();
+    const ebpf = await createEbpfTracer();
     const a = await ebpf.available();
     if (a.ok) return { tracer: ebpf, reason: `--tracer ebpf: bpftrace (the kernel tracer cannot run: ${ebpfWhyNot})` };
     if (want === "ebpf")
       throw new CapsuleError("TRACER_MISSING", `the eBPF tracer cannot run here: ${ebpfWhyNot}; bpftrace: ${a.reason}`);
     ebpfWhyNot = a.reason;
   }
-  const strace = createStraceTracer();
+  const strace = await createStraceTracer();
   const s = await strace.available();
   if (!s.ok) throw new CapsuleError(s.reason.startsWith("not permitted") ? "TRACE_DENIED" : "TRACER_MISSING", s.reason);
   return {

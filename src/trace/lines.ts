@@ -1,6 +1,7 @@
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Channel } from "../core/channel.js";
+import { LineSplitter } from "../core/lines.js";
 
 export interface LinesOptions {
   /** Batches queued before reading stops (default 256). */
@@ -16,8 +17,8 @@ export interface LinesOptions {
 }
 
 /**
- * Split text chunks into batches of lines, keeping a partial last line for the next
- * chunk (a last line without a newline ends the last batch). Batches go into a bounded
+ * Text chunks into batches of lines (core's LineSplitter: a partial last line waits for
+ * the next chunk; a last line without a newline ends the last batch). Batches go into a bounded
  * channel; while it is full the source is not read, so the tracer blocks on its write
  * and nothing is dropped. A reader that leaves early (closing the channel) stops the reading.
  */
@@ -50,12 +51,11 @@ export function batchLines(source: AsyncIterable<string>, o: LinesOptions = {}):
   };
 
   void (async () => {
-    let rest = "";
+    const splitter = new LineSplitter();
     let failure: unknown;
     try {
       for await (const chunk of source) {
-        const parts = (rest + chunk).split("\n");
-        rest = parts.pop() ?? "";
+        const parts = splitter.push(chunk);
         if (parts.length > 0) {
           if (acc.length === 0) acc = parts;
           else for (const p of parts) acc.push(p);
@@ -68,7 +68,8 @@ export function batchLines(source: AsyncIterable<string>, o: LinesOptions = {}):
     } catch (e) {
       failure = e;
     }
-    if (rest.length > 0) acc.push(rest);
+    const last = splitter.end();
+    if (last !== null) acc.push(last);
     flush();
     while (waiting > 0) await queue;
     ch.close(failure);

@@ -11,10 +11,14 @@ export interface TraceRequest {
   /** Folder the tracer may use for its own files (fifo, -o file); inside the session folder. */
   workDir: string;
   /**
-   * The program installs a seccomp filter of its own (`run --enforce`): calls it refuses must
-   * still be recorded, so strace stops at every call instead of using --seccomp-bpf.
+   * The program is confined (`run --enforce`): every refusal must be recorded, whatever the
+   * level. strace stops at every call instead of using --seccomp-bpf (a filter's
+   * SECCOMP_RET_ERRNO outranks strace's SECCOMP_RET_TRACE) and also traces `refusedCalls`;
+   * the kernel tracer records every call that fails with EPERM or EACCES.
    */
   seesRefusals?: boolean;
+  /** The calls the program's seccomp filter refuses (they only ever fail): traced at any level. */
+  refusedCalls?: readonly string[];
 }
 
 /** Facts about a running trace, recorded in metadata.json. */
@@ -83,6 +87,12 @@ export interface Tracer {
   /** Whether this tracer can run here; a one-line reason when not. */
   available(): Promise<{ ok: true } | { ok: false; reason: string }>;
   start(req: TraceRequest): Promise<TraceSession>;
+  /**
+   * Start now what does not depend on the command (the kernel tracer: loading and
+   * attaching its programs), so that a later start() at this level has less to wait for.
+   * Returns the function that stops it when start() will not come (the run failed first).
+   */
+  prepare?(level: TraceLevel): () => void;
   /** The parser for this tracer's raw lines. `t0EpochUs` makes `ts` relative. */
   parser(t0EpochUs: number | null): TraceParser;
 }

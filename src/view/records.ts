@@ -3,9 +3,9 @@
  * an index of line offsets (8 bytes a line) grown as the file grows, and each asked-for
  * line read through a block cache and parsed by the loader (report/load.ts).
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { LineFetcher } from "../core/lines.js";
+import { LineFetcher, LineReader } from "../core/lines.js";
 import { parseRecord } from "../report/load.js";
 import { type StreamName, streamFile } from "../session/layout.js";
 
@@ -15,6 +15,7 @@ export class RecordIndex {
   private readonly path: string;
   /** Byte offset of each complete line's start, and one past the last complete line. */
   private starts: number[] = [0];
+  /** Where indexing goes on: the start of the line in progress (the end of the last complete one). */
   private scanned = 0;
   private fetcher: LineFetcher | null = null;
 
@@ -40,19 +41,15 @@ export class RecordIndex {
       this.fetcher = null;
     }
     if (size === this.scanned) return;
-    const fd = openSync(this.path, "r");
+    // from the start of the line in progress at the last call; it waits until complete
+    const reader = new LineReader(this.path, CHUNK, this.scanned);
     try {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      while (this.scanned < size) {
-        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - this.scanned), this.scanned);
-        if (n === 0) break;
-        for (let nl = buf.indexOf(10, 0); nl !== -1 && nl < n; nl = buf.indexOf(10, nl + 1))
-          this.starts.push(this.scanned + nl + 1);
-        this.scanned += n;
-      }
+      for (let ref = reader.nextComplete(); ref !== null; ref = reader.nextComplete())
+        this.starts.push(ref.offset + (ref.end - ref.start) + 1);
     } finally {
-      closeSync(fd);
+      reader.close();
     }
+    this.scanned = this.starts[this.starts.length - 1] as number;
   }
 
   /** The record on line `i` (0-based); null for a writer's mark (loss marker, checkpoint, end). */

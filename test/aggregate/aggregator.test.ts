@@ -72,7 +72,20 @@ describe("aggregator invariants over every corpus trace", () => {
         );
         assert.equal(a.first_ts, Math.min(...evs.map((e) => e.ts)));
         assert.equal(a.last_ts, Math.max(...evs.map((e) => e.ts)));
-        for (const e of evs) assert.equal(e.pid, a.pid, "one pid per action");
+        // one pid per action, but for the open a parent made for a child that used it first:
+        // the parent's open (and its look-ups of the file) come first, the child's events after
+        const own = evs.findIndex((e) => e.pid === a.pid);
+        assert.ok(own >= 0, `action ${a.seq}: an event of its own pid`);
+        if (own > 0) {
+          const parent = evs[0] as EnhancedEvent;
+          assert.equal(parent.operation, "OPEN", `action ${a.seq}: adopted from an open`);
+          assert.ok(evs.slice(0, own).every((e) => e.pid === parent.pid));
+          assert.equal(evs[own]?.ppid, parent.pid, `action ${a.seq}: adopted from the parent`);
+        }
+        assert.ok(
+          evs.slice(own).every((e) => e.pid === a.pid),
+          `action ${a.seq}: one pid after the adopted open`,
+        );
         assert.equal(a.ok, a.errno === null);
         if (!a.ok)
           assert.ok(
@@ -83,6 +96,30 @@ describe("aggregator invariants over every corpus trace", () => {
       // batching does not change the output
       assert.deepEqual(aggregate(events, 1).actions, actions);
       assert.deepEqual(aggregate(events, events.length).actions, actions);
+    });
+  }
+});
+
+describe("heldSince: what the live OTLP export waits on", () => {
+  for (const name of CORPUS_TRACES) {
+    test(name, async () => {
+      const { events } = await enrichedTrace(CORPUS + name);
+      const agg = createAggregator();
+      const marks: Array<{ at: number; held: number }> = [];
+      const out: Action[] = [];
+      for (let i = 0; i < events.length; i += 64) {
+        out.push(...agg.push(events.slice(i, i + 64)));
+        marks.push({ at: out.length, held: agg.heldSince() });
+      }
+      out.push(...agg.end());
+      assert.equal(agg.heldSince(), Number.POSITIVE_INFINITY, "nothing held after the end");
+      // every action handed out after a mark began at or after what the mark said was held
+      for (const m of marks)
+        for (const a of out.slice(m.at)) assert.ok(a.first_ts >= m.held, `action ${a.seq} began before ${m.held}`);
+      assert.ok(
+        marks.some((m) => Number.isFinite(m.held)),
+        "something was held at some point",
+      );
     });
   }
 });
@@ -279,6 +316,64 @@ describe("aggregator on other traces", () => {
     );
     assert.ok(lines.some((l) => /^sh\[\d+\] spawned \/usr\/bin\/cat$/.test(l)));
     assert.ok(lines.some((l) => /^ls\[\d+\] failed to look up \/nonexistent \(ENOENT\)/.test(l)));
+  });
+});
+
+describe("writes.strace: writes as a person says them (recorded by make-corpus.sh)", () => {
+  const W = "/tmp/capsule-corpus/w/";
+  const run = corpusRun("writes.strace");
+  const writesOf = (actions: readonly Action[], name: string) =>
+    actions.filter((a) => a.kind === "FileWrite" && a.resource === W + name);
+
+  test("each redirect, dup'ed fd, exec'd program and child's stdout is one FileWrite with every byte", async () => {
+    const { actions } = await run;
+    const sizes: Record<string, number> = { "redirect.txt": 12, "fd3.txt": 5, "exec.txt": 9, "child.txt": 15 };
+    for (const [name, n] of Object.entries(sizes)) {
+      const w = writesOf(actions, name);
+      assert.equal(w.length, 1, `${name}: ${JSON.stringify(w)}`);
+      assert.equal(w[0]?.bytes, n, name);
+    }
+    // `>` then `>>`: two commands, two writes
+    assert.deepEqual(
+      writesOf(actions, "append.txt").map((a) => a.bytes),
+      [4, 5],
+    );
+  });
+
+  test("the open Python made for its child joins the child's write", async () => {
+    const { actions, events } = await run;
+    const [w] = writesOf(actions, "child.txt");
+    const evs = (w as Action).event_seqs.map((s) => events.find((e) => e.seq === s) as EnhancedEvent);
+    assert.equal(evs[0]?.call, "openat");
+    assert.notEqual(evs[0]?.pid, w?.pid, "opened by the parent");
+    const write = evs.find((e) => e.call === "write");
+    assert.equal(write?.pid, w?.pid, "written by the child");
+    assert.equal(write?.ppid, evs[0]?.pid);
+    assert.equal(write?.byte_count, 15);
+  });
+
+  test("an atomic save (Python os.replace, Node renameSync) is one FileWrite of the name, via the temporary", async () => {
+    const { actions, tree } = await run;
+    for (const [name, n] of [
+      ["py-saved.json", 1000],
+      ["node-saved.json", 2345],
+    ] as const) {
+      const w = writesOf(actions, name);
+      assert.equal(w.length, 1, name);
+      const a = w[0] as Action;
+      assert.equal(a.bytes, n);
+      assert.match(a.via ?? "", new RegExp(`^${W}${name.replace(".", "\\.")}\\.`));
+      assert.equal(actions.filter((x) => x.resource === a.via).length, 0, "the temporary has no action of its own");
+      assert.equal(actions.filter((x) => x.kind === "FileRename").length, 0, "the rename joined the write");
+      assert.match(formatAction(a, tree), new RegExp(`wrote ${W}${name} \\(.+, atomic save via ${name}\\.`));
+    }
+  });
+
+  test("without byte counts (the write calls left out, as at level files) still one FileWrite per file", async () => {
+    const { events } = await run;
+    const { actions } = aggregate(events.filter((e) => e.call !== "write"));
+    for (const name of ["redirect.txt", "fd3.txt", "exec.txt", "child.txt", "py-saved.json", "node-saved.json"])
+      assert.equal(writesOf(actions, name).length, 1, name);
   });
 });
 

@@ -73,3 +73,21 @@ test("live: a child held longer than holdMs is released by the next push", async
   out.push(...(await e.push(withoutFork.slice(cut + 3))), ...(await e.end()));
   assert.equal(out.length, eventsOf(withoutFork));
 });
+
+test("import: a child held longer than holdUs of trace time is released by a later event", async () => {
+  const e = createEnricher({ live: false, holdUs: 1 });
+  const cut = withoutFork.findIndex((i) => i.event.pid === Number(child));
+  const out: EnhancedEvent[] = [];
+  out.push(...(await e.push(withoutFork.slice(0, cut + 1))));
+  assert.ok(!out.some((r) => r.pid === Number(child)), "held while no later trace time was seen");
+  // the next items carry later timestamps: the child has waited past holdUs
+  const later = withoutFork.slice(cut + 1).findIndex((i) => (i.event.ts ?? 0) > (withoutFork[cut]?.event.ts ?? 0) + 1);
+  out.push(...(await e.push(withoutFork.slice(cut + 1, cut + 2 + later))));
+  assert.ok(
+    out.some((r) => r.pid === Number(child)),
+    "released once older than holdUs",
+  );
+  out.push(...(await e.push(withoutFork.slice(cut + 2 + later))), ...(await e.end()));
+  assert.equal(out.length, eventsOf(withoutFork));
+  assert.equal(new Set(out.map((r) => r.event_seq)).size, out.length);
+});

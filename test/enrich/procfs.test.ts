@@ -152,3 +152,24 @@ test("executable hashes: SHA-256 of the file, memoised, null past the budget or 
     proc.release(STATUS);
   }
 });
+
+test("setresuid keeps the capabilities of a process that stays root, forgets them when it leaves root", async () => {
+  const { parseLines } = await import("./support.js");
+  const caps = "effective=1<<CAP_CHOWN|1<<CAP_KILL, permitted=1<<CAP_CHOWN|1<<CAP_KILL, inheritable=0";
+  const lines = [
+    "300 1795456847.000001 getuid() = 0 <0.000001>",
+    "300 1795456847.000002 geteuid() = 0 <0.000001>",
+    `300 1795456847.000003 capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {${caps}}) = 0 <0.000001>`,
+    "300 1795456847.000004 setresuid(0, 0, 0) = 0 <0.000001>",
+    '300 1795456847.000005 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3 <0.000001>',
+    "300 1795456847.000006 setresuid(1000, 1000, 1000) = 0 <0.000001>",
+    '300 1795456847.000007 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 4 <0.000001>',
+  ];
+  const e = createEnricher({ live: false });
+  const out = [...((await e.push(parseLines(lines))) as EnhancedEvent[]), ...((await e.end()) as EnhancedEvent[])];
+  const opens = out.filter((r) => r.call === "openat");
+  assert.equal(opens.length, 2);
+  // CAP_CHOWN (0) and CAP_KILL (5)
+  assert.equal(opens[0]?.caps, String(1 + 32), "make's setresuid(0, 0, 0): still root, same capabilities");
+  assert.equal(opens[1]?.caps, null, "leaving root recomputes them: unknown until told");
+});

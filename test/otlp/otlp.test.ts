@@ -3,13 +3,16 @@
  * decodes what arrives: the span tree equals the session's process tree (read from
  * tree.json independently), actions arrive as span events, findings as log records with
  * their severity; a second export adds nothing; an unreachable URL is one line and the
- * session stays intact.
+ * session stays intact. `run --otlp` is live: a process's span and a finding arrive while
+ * the traced command still runs (the command itself checks, through flag files the test
+ * makes as data arrives); a receiver that is down during the run is one warning line.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CLI, importedSession, ROOT, readJson, readJsonl, type TestSession } from "../mcp/helpers.js";
@@ -76,6 +79,27 @@ function spanTree(spans: Iterable<OtlpSpan>): Map<string, string | null> {
   return out;
 }
 
+/** Every action but the start-up ones arrived once, as an event of a span, named by its kind. */
+function assertActionEvents(spans: Iterable<OtlpSpan>, dir: string): void {
+  const actions = readJsonl<{ seq: number; kind: string; startup: boolean }>(dir, "actions").filter((a) => !a.startup);
+  const events = [...spans].flatMap((x) => x.events ?? []);
+  assert.deepEqual(
+    events.map((e) => attr(e.attributes, "capsule.action.seq")).sort((a, b) => (a as number) - (b as number)),
+    actions.map((a) => a.seq),
+  );
+  for (const e of events)
+    assert.equal(e.name, actions.find((a) => a.seq === attr(e.attributes, "capsule.action.seq"))?.kind);
+}
+
+/** A loopback port nothing listens on. */
+const freePort = (): Promise<number> =>
+  new Promise<number>((ok) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => ok(p));
+    });
+  });
+
 const folderHash = (dir: string): string => {
   const h = createHash("sha256");
   for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(join(dir, f)));
@@ -111,16 +135,7 @@ describe("capsule export --otlp", () => {
       assert.deepEqual(attr(sp.attributes, "capsule.workflows"), n.workflows);
     }
     // Every action but the start-up ones, once, as an event of its process's span.
-    const actions = readJsonl<{ seq: number; kind: string; startup: boolean }>(s.dir, "actions").filter(
-      (a) => !a.startup,
-    );
-    const events = [...rx.spans.values()].flatMap((x) => x.events ?? []);
-    assert.deepEqual(
-      events.map((e) => attr(e.attributes, "capsule.action.seq")).sort((a, b) => (a as number) - (b as number)),
-      actions.map((a) => a.seq),
-    );
-    for (const e of events)
-      assert.equal(e.name, actions.find((a) => a.seq === attr(e.attributes, "capsule.action.seq"))?.kind);
+    assertActionEvents(rx.spans.values(), s.dir);
     // Findings: one log record each, with severity, linked to the span of their process.
     const risks = readJsonl<{ seq: number; severity: string; reason: string; pid: number | null }>(s.dir, "risks");
     assert.ok(risks.length > 0);
@@ -148,12 +163,7 @@ describe("capsule export --otlp", () => {
   });
 
   it("an unreachable URL is one line and exit 2; the session is untouched", async () => {
-    const port = await new Promise<number>((ok) => {
-      const srv = createServer().listen(0, "127.0.0.1", () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => ok(p));
-      });
-    });
+    const port = await freePort();
     const before = folderHash(s.dir);
     const r = await capsuleAsync(["export", "--otlp", `http://127.0.0.1:${port}`, s.name], {
       CAPSULE_HOME: s.home,
@@ -175,15 +185,88 @@ describe("capsule export --otlp", () => {
   });
 });
 
-describe("capsule run --otlp", () => {
+describe("capsule run --otlp (live)", () => {
   let rx: Receiver;
+  let tmp: string;
   before(async () => {
     rx = await startReceiver();
+    tmp = mkdtempSync(join(tmpdir(), "capsule-otlp-"));
   });
-  after(() => rx.close());
+  after(async () => {
+    await rx.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
 
-  it("exports the run's session when the program ends, keeping its exit status", async () => {
-    const home = importedSession().home;
+  it("sends a span and its finding while the command still runs; the end completes the tree; a re-export adds nothing", async () => {
+    // The command runs ls, idles 3 s, and goes on only if the receiver had ls's span by
+    // then (exit 7 if not); then it reads an SSH key (a finding) and keeps busy until the
+    // finding's log record arrived (exit 8 if it never does before the end). The test
+    // makes the flag files as the data arrives.
+    const home = join(tmp, "home");
+    mkdirSync(join(home, ".ssh"), { recursive: true });
+    writeFileSync(join(home, ".ssh", "id_rsa"), "not a key\n");
+    const spanFlag = join(tmp, "SPAN");
+    const logFlag = join(tmp, "LOG");
+    rx.onData = () => {
+      if ([...rx.spans.values()].some((x) => x.name === "ls")) writeFileSync(spanFlag, "");
+      if ([...rx.logs.values()].some((l) => attr(l.attributes, "capsule.finding.rule") === "cred-ssh-key"))
+        writeFileSync(logFlag, "");
+    };
+    const script = [
+      "ls / >/dev/null; sleep 3",
+      'test -e "$0" || exit 7',
+      'cat "$HOME/.ssh/id_rsa" >/dev/null',
+      'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 0.5; test -e "$1" && exit 3; done; exit 8',
+    ].join("; ");
+    const r = await capsuleAsync(
+      ["run", "--tracer", "strace", "--report", "none", "--otlp", rx.url, "--", "sh", "-c", script, spanFlag, logFlag],
+      { CAPSULE_HOME: join(tmp, "capsule"), HOME: home },
+    );
+    rx.onData = null;
+    assert.notEqual(r.status, 7, `ls's span came only after the command ended\n${r.stderr}`);
+    assert.notEqual(r.status, 8, `the finding came only after the command ended\n${r.stderr}`);
+    assert.equal(r.status, 3, r.stderr);
+    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1] as string;
+    assert.ok(dir, r.stderr);
+
+    // At the end: the span tree equals the session's process tree, with every action.
+    const nodes = readJson<{ nodes: Node[] }>(dir, "tree.json").nodes;
+    const procs = nodes.filter((n) => n.kind === "process");
+    assert.ok(procs.length >= 3);
+    assert.deepEqual(spanTree(rx.spans.values()), processParents(nodes));
+    assertActionEvents(rx.spans.values(), dir);
+    const root = [...rx.spans.values()].find((x) => !x.parentSpanId) as OtlpSpan;
+    assert.equal(attr(root.attributes, "process.exit.code"), 3);
+    const risks = readJsonl<{ seq: number }>(dir, "risks");
+    assert.deepEqual(
+      [...rx.logs.values()].map((l) => attr(l.attributes, "capsule.finding.seq") as number).sort((a, b) => a - b),
+      risks.map((f) => f.seq),
+    );
+    const meta = readJson<{ otlp: { sent: { spans: number; logs: number }; missing: object; dropped: object } }>(
+      dir,
+      "metadata.json",
+    );
+    assert.deepEqual(meta.otlp.sent, { spans: procs.length, logs: risks.length });
+    assert.deepEqual(meta.otlp.missing, { spans: 0, logs: 0 });
+    assert.deepEqual(meta.otlp.dropped, { spans: 0, logs: 0 });
+    assert.match(
+      r.stderr,
+      new RegExp(`\ncapsule: OTLP: ${procs.length} process spans and ${risks.length} finding logs? sent`),
+    );
+
+    // A later export of the sealed session: the same spans and logs, nothing new.
+    const spans = new Map(rx.spans);
+    const logs = rx.logs.size;
+    const bodies = rx.bodies.length;
+    const e = await capsuleAsync(["export", "--otlp", rx.url, dir], { CAPSULE_HOME: join(tmp, "capsule") });
+    assert.equal(e.status, 0, e.stderr);
+    assert.ok(rx.bodies.length > bodies, "the export sent something");
+    assert.deepEqual(rx.spans, spans);
+    assert.equal(rx.logs.size, logs);
+  });
+
+  it("a receiver that is down during the run: one warning line; the session is complete, sealed and intact", async () => {
+    const port = await freePort();
     const r = await capsuleAsync(
       [
         "run",
@@ -192,41 +275,39 @@ describe("capsule run --otlp", () => {
         "--report",
         "none",
         "--otlp",
-        rx.url,
+        `http://127.0.0.1:${port}`,
         "--",
         "sh",
         "-c",
-        "ls / >/dev/null; true | cat; exit 3",
+        "ls / >/dev/null; sleep 2; exit 4",
       ],
-      { CAPSULE_HOME: home },
+      { CAPSULE_HOME: join(tmp, "down"), OTEL_EXPORTER_OTLP_TIMEOUT: "800" },
     );
-    assert.equal(r.status, 3, r.stderr);
-    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1] as string;
-    assert.ok(dir, r.stderr);
-    const nodes = readJson<{ nodes: Node[] }>(dir, "tree.json").nodes;
-    assert.ok(nodes.filter((n) => n.kind === "process").length >= 3);
-    assert.deepEqual(spanTree(rx.spans.values()), processParents(nodes));
-    const root = [...rx.spans.values()].find((x) => !x.parentSpanId) as OtlpSpan;
-    assert.equal(attr(root.attributes, "process.exit.code"), 3);
-  });
-
-  it("an unreachable URL after a run is one line; the session is sealed and intact", async () => {
-    const home = importedSession().home;
-    const r = await capsuleAsync(
-      ["run", "--tracer", "strace", "--report", "none", "--otlp", "http://127.0.0.1:9", "--", "true"],
-      {
-        CAPSULE_HOME: home,
-        OTEL_EXPORTER_OTLP_TIMEOUT: "1500",
-      },
-    );
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 4, r.stderr);
+    const warnings = r.stderr.split("\n").filter((l) => /OTLP export to .* failed/.test(l));
+    assert.equal(warnings.length, 1, r.stderr);
     assert.match(
-      r.stderr,
-      /\ncapsule: OTLP export of the process tree to http:\/\/127\.0\.0\.1:9\/v1\/traces failed: .*\(the session is kept: capsule export --otlp /,
+      warnings[0] as string,
+      new RegExp(
+        `^capsule: OTLP export to http://127\\.0\\.0\\.1:${port}/v1/traces failed \\(.*ECONNREFUSED.*\\): dropping data`,
+      ),
     );
     const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1] as string;
-    const v = await capsuleAsync(["verify", dir], { CAPSULE_HOME: home });
+    const v = await capsuleAsync(["verify", dir], { CAPSULE_HOME: join(tmp, "down") });
     assert.equal(v.status, 0, v.stdout);
     assert.match(v.stdout, /\nintact\n/);
+    const meta = readJson<{
+      seal: object | null;
+      exit: { code: number };
+      otlp: { sent: { spans: number }; dropped: { spans: number }; missing: { spans: number }; error: string };
+    }>(dir, "metadata.json");
+    assert.ok(meta.seal);
+    assert.equal(meta.exit.code, 4);
+    const procs = readJson<{ nodes: Node[] }>(dir, "tree.json").nodes.filter((n) => n.kind === "process");
+    assert.equal(meta.otlp.sent.spans, 0);
+    assert.ok(meta.otlp.dropped.spans >= 1, "the span of ls was dropped during the run");
+    assert.equal(meta.otlp.missing.spans, procs.length);
+    assert.match(meta.otlp.error, /ECONNREFUSED/);
+    assert.ok(readJsonl(dir, "actions").length > 0);
   });
 });

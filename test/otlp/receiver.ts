@@ -40,6 +40,12 @@ export interface Receiver {
   spans: Map<string, OtlpSpan>;
   logs: Map<string, OtlpLog>;
   bodies: string[];
+  /** Called with each span as it arrives (a test can act while the traced command still runs). */
+  onSpan: ((s: OtlpSpan) => void) | null;
+  /** Called after each request's data is stored. */
+  onData: (() => void) | null;
+  /** Never answer (a receiver that hangs): requests stay open until the client gives up. */
+  hang: boolean;
   close(): Promise<void>;
 }
 
@@ -58,25 +64,43 @@ export function attr(kvs: KeyValue[], key: string): unknown {
 }
 
 export async function startReceiver(): Promise<Receiver> {
-  const r: Receiver = { url: "", spans: new Map(), logs: new Map(), bodies: [], close: async () => {} };
+  const r: Receiver = {
+    url: "",
+    spans: new Map(),
+    logs: new Map(),
+    bodies: [],
+    onSpan: null,
+    onData: null,
+    hang: false,
+    close: async () => {},
+  };
   const server = createServer(async (req, res) => {
     let body = "";
     for await (const c of req) body += c;
     if (req.headers["content-type"] !== "application/json") return void res.writeHead(415).end();
+    if (r.hang) return;
     r.bodies.push(body);
     const v = JSON.parse(body);
     if (req.url === "/v1/traces")
       for (const rs of v.resourceSpans ?? [])
         for (const ss of rs.scopeSpans ?? [])
-          for (const s of ss.spans ?? []) r.spans.set(`${s.traceId}/${s.spanId}`, s);
+          for (const s of ss.spans ?? []) {
+            r.spans.set(`${s.traceId}/${s.spanId}`, s);
+            r.onSpan?.(s);
+          }
     else if (req.url === "/v1/logs")
       for (const rl of v.resourceLogs ?? [])
         for (const sl of rl.scopeLogs ?? []) for (const l of sl.logRecords ?? []) r.logs.set(JSON.stringify(l), l);
     else return void res.writeHead(404).end();
+    r.onData?.();
     res.writeHead(200, { "content-type": "application/json" }).end("{}");
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   r.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  r.close = () => new Promise<void>((ok) => server.close(() => ok()));
+  r.close = () =>
+    new Promise<void>((ok) => {
+      server.close(() => ok());
+      server.closeAllConnections();
+    });
   return r;
 }

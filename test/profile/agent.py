@@ -1,7 +1,8 @@
 # An agent-like script for the profile tests: it lists and reads project files, writes a
 # result, runs a tool and talks to a loopback "API". With a third argument it also does
 # four things its profile never saw: reads a key, writes outside the project, runs a new
-# program and connects to a second port. It prints what each step got (ok or the errno).
+# program and connects to a second port; with a fourth (`calls`) it also makes two system calls
+# it never made before (chmod, setpriority). It prints what each step got (ok or the errno).
 import errno, json, os, socket, subprocess, sys
 
 res = {}
@@ -38,4 +39,7 @@ if len(sys.argv) > 3:
     attempt("outside", lambda: open(sys.argv[3], "w").write("x"))
     attempt("exec", lambda: subprocess.run(["/usr/bin/true"], check=True))
     attempt("port2", lambda: conn(p2))
+if len(sys.argv) > 4:
+    attempt("chmod", lambda: os.chmod("out/result.txt", 0o644))
+    attempt("setpriority", lambda: os.setpriority(os.PRIO_PROCESS, 0, 1))
 print(json.dumps(res))

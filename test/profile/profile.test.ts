@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import type { EnhancedEvent, Violation } from "../../src/core/events.js";
 import { LAUNCHER } from "../../src/profile/enforce.js";
 import { allowedCalls, type OciSeccomp } from "../../src/profile/seccomp.js";
+import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl, metadata, ROOT } from "../pipeline/helpers.js";
 
 const AGENT = join(ROOT, "test/profile/agent.py");
@@ -50,7 +51,18 @@ describe("profiles: learn, check, enforce", () => {
   const env = (home: string) => ({ HOME: home, PATH: "/usr/bin:/bin" });
   const run = (world: { proj: string; home: string }, extra: string[], args: string[]) => {
     const r = capsule(
-      ["run", "--tracer", "strace", "--report", "none", ...extra, "--", PY, "agent.py", ...ports, ...args],
+      [
+        "run",
+        "--report",
+        "none",
+        ...(extra.includes("--tracer") ? [] : ["--tracer", "strace"]),
+        ...extra,
+        "--",
+        PY,
+        "agent.py",
+        ...ports,
+        ...args,
+      ],
       capHome,
       {
         cwd: world.proj,
@@ -180,6 +192,50 @@ describe("profiles: learn, check, enforce", () => {
     const rep = capsule(["report", r.dir], capHome);
     assert.match(rep.stdout, /Profile .* \(enforce\): 4 violations/);
   });
+
+  for (const tracer of ["strace", "ebpf"] as const)
+    it(`run --enforce under ${tracer}: every refusal is a violation with its evidence, seccomp's included`, (t) => {
+      const k = kernelAvailable();
+      if (tracer === "ebpf" && !k.ok) {
+        t.skip(`the kernel tracer cannot run here: ${k.reason}`);
+        return;
+      }
+      // a profile learned by the same tracer (what each one records differs in detail)
+      let file = prof;
+      if (tracer === "ebpf") {
+        file = join(base, "capsule-profile-ebpf.yml");
+        const l = capsule(["profile", run(w, ["--tracer", "ebpf"], []).dir, "-o", file], capHome);
+        assert.equal(l.status, 0, l.stderr);
+      }
+      const outside = join(w.outside, `refused-${tracer}.txt`);
+      const r = run(w, ["--tracer", tracer, "--enforce", file], [outside, "calls"]);
+      assert.deepEqual(r.out, {
+        work: "ok",
+        tool: "ok",
+        api: "ok",
+        key: "EACCES",
+        outside: "EACCES",
+        exec: "EACCES",
+        port2: "EACCES",
+        chmod: "EPERM",
+        setpriority: "EPERM",
+      });
+      const vs = jsonl<Violation>(r.dir, "violations");
+      const enriched = jsonl<EnhancedEvent>(r.dir, "enriched");
+      const got = vs.map((v) => `${v.kind} ${v.resource.replace(/^fchmodat$/, "chmod")} ${v.refused}`).sort();
+      assert.deepEqual(got, [
+        `connect tcp 127.0.0.1:${ports[1]} true`,
+        `create ${outside} true`,
+        "exec /usr/bin/true true",
+        "read home://.ssh/id_rsa true",
+        "syscall chmod true",
+        "syscall setpriority true",
+      ]);
+      for (const v of vs) {
+        const e = enriched[v.event_seqs[0]!]!;
+        assert.ok(e.errno === "EPERM" || e.errno === "EACCES", `${v.resource}: ${e.raw_line}`);
+      }
+    });
 
   it("without Landlock (forced), bubblewrap binds confine the files: the three fs attempts fail, the work still runs", (t) => {
     if (!existsSync("/usr/bin/bwrap")) {

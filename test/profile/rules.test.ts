@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { Action, EnhancedEvent } from "../../src/core/events.js";
 import { ProfileChecker } from "../../src/profile/check.js";
@@ -7,6 +8,7 @@ import { emptyProfile } from "../../src/profile/model.js";
 import { parseProfile } from "../../src/profile/parse.js";
 import { compileRulePath, parseRulePath, portablePath } from "../../src/profile/paths.js";
 import { profileYaml } from "../../src/profile/write.js";
+import { STREAM_NAMES } from "../../src/session/layout.js";
 
 const roots = { cwd: "/srv/proj", home: "/home/ann" };
 
@@ -121,5 +123,15 @@ describe("checker", () => {
       c.overGrants().map((o) => o.rule),
       ["cwd://unused.txt"],
     );
+  });
+});
+
+describe("profile schema", () => {
+  it("names exactly the session's streams in learned_from.chain_heads", () => {
+    const schema = JSON.parse(readFileSync(new URL("../../schema/profile.schema.json", import.meta.url), "utf8"));
+    const heads = schema.properties.learned_from.items.properties.chain_heads;
+    const pattern = Object.keys(heads.patternProperties)[0] ?? "";
+    const names = /^\^\((.*)\)\$$/.exec(pattern)?.[1]?.split("|") ?? [];
+    assert.deepEqual([...names].sort(), [...STREAM_NAMES].sort());
   });
 });

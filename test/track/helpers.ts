@@ -16,6 +16,7 @@ export const CORPUS_TRACES = [
   "node-http.strace",
   "make-gcc.strace",
   "curl-tar.strace",
+  "writes.strace",
   "ff",
 ];
 

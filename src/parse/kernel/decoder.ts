@@ -78,6 +78,7 @@ export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, numbe
   if (spec.out !== undefined) return [KIND.READLINK, strs[0] ?? 1, 0];
   if (spec.only !== undefined) return [KIND.FCNTL_DUP, 0, 0];
   if (spec.name === "close") return [KIND.CLOSE, 0, 0];
+  if (spec.name === "dup2" || spec.name === "dup3") return [KIND.DUP2, 0, 0];
   if (sumIo && IO_READ.has(spec.call)) return [KIND.IO_READ, 0, 0];
   if (sumIo && IO_WRITE.has(spec.call)) return [KIND.IO_WRITE, 0, 0];
   return [KIND.PLAIN, strs[0] ?? 0, strs[1] ?? 0];
@@ -167,9 +168,23 @@ export class KernelDecoder {
 
   // ───────────────────────────── records ─────────────────────────────
 
+  /** monoToEpochNs as whole µs and the ns left over (0..999); null when it is negative. */
+  private offset: { us: number; ns: number } | null = { us: 0, ns: 0 };
+
+  /**
+   * Epoch µs of a monotonic ns stamp, floor((mono + monoToEpoch) / 1000) exactly, in
+   * doubles: the stamp's two halves are split so that no intermediate passes 2^53 (a
+   * BigInt sum and division per record cost more than the rest of the header).
+   */
   private epochUs(dv: DataView, at: number): number {
-    const ns = dv.getBigUint64(at, true) + (this.stream.monoToEpochNs ?? 0n);
-    return Number(ns / 1000n);
+    const off = this.offset;
+    if (off === null) return Number((dv.getBigUint64(at, true) + (this.stream.monoToEpochNs ?? 0n)) / 1000n);
+    const lo = dv.getUint32(at, true);
+    const hi = dv.getUint32(at + 4, true);
+    // hi * 2^32 = hi * 1000 * 4294967 + hi * 296
+    const low = hi * 296 + lo;
+    const rem = low % 1000;
+    return hi * 4294967 + (low - rem) / 1000 + off.us + Math.floor((rem + off.ns) / 1000);
   }
 
   private record(dv: DataView, buf: Buffer, base: number): void {
@@ -178,7 +193,9 @@ export class KernelDecoder {
     const tid = dv.getUint32(HDR.tid, true);
     const tgid = dv.getUint32(HDR.tgid, true);
     if (type === REC.START) {
-      this.stream.monoToEpochNs = dv.getBigInt64(START.monoToEpoch, true);
+      const off = dv.getBigInt64(START.monoToEpoch, true);
+      this.stream.monoToEpochNs = off;
+      this.offset = off < 0n ? null : { us: Number(off / 1000n), ns: Number(off % 1000n) };
       this.stream.root = dv.getUint32(START.root, true);
       this.stream.loadUs = dv.getUint32(START.loadUs, true);
       const version = dv.getUint32(START.version, true);
@@ -198,7 +215,7 @@ export class KernelDecoder {
     const head = `${formatTs(us)} ${tid} ${tgid}`;
     switch (type) {
       case REC.SYSCALL:
-        this.syscall(dv, buf, base, tid, head);
+        this.syscall(dv, buf, base, tid, us, head);
         return;
       case REC.EXEC:
         this.exec(dv, buf, base, tid, us, head);
@@ -243,14 +260,12 @@ export class KernelDecoder {
     return us - this.t0Us;
   }
 
-  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, head: string): void {
+  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, us: number, head: string): void {
     const nr = dv.getUint32(SYS.nr, true);
     const flags = dv.getUint32(SYS.flags, true);
     const ret = Number(dv.getBigInt64(SYS.ret, true));
     const durUs = Math.round(Number(dv.getBigUint64(SYS.dur, true)) / 1000);
-    const us = this.epochUs(dv, HDR.ts);
-    const words: bigint[] = [];
-    for (let i = 0; i < 6; i++) words.push(dv.getBigUint64(SYS.args + i * 8, true));
+    const words = readWords(dv, SYS.args);
     const spec = this.byNr.get(nr);
     const name = spec?.call ?? this.o.names.get(nr) ?? `syscall_${nr}`;
     // the tail: str0, str1, argv
@@ -260,17 +275,18 @@ export class KernelDecoder {
     const t0 = base + SYS.tail;
     const s0 = bytesOf(buf, t0, len0);
     const s1 = bytesOf(buf, t0 + len0, len1);
-    const argvBytes = buf.subarray(t0 + len0 + len1, t0 + len0 + len1 + argvLen);
+    const argvBytes = argvLen === 0 ? EMPTY : buf.subarray(t0 + len0 + len1, t0 + len0 + len1 + argvLen);
     const ext: bigint[] = [];
     if (flags & FLAG.EXT) for (let i = 0; i < 9; i++) ext.push(dv.getBigUint64(SYS.ext + i * 8, true));
     const sock = flags & FLAG.SOCK ? sockText(dv, SYS.sock) : null;
 
-    let line = `${head} sys ${name} = ${ret} <${durUs}> ${words.map(String).join(" ")}`;
-    if (len0 > 0) line += ` str="${escapeBytes([...s0])}"`;
-    if (len1 > 0) line += ` str2="${escapeBytes([...s1])}"`;
+    const u = words.text;
+    let line = `${head} sys ${name} = ${ret} <${durUs}> ${u[0]} ${u[1]} ${u[2]} ${u[3]} ${u[4]} ${u[5]}`;
+    if (len0 > 0) line += ` str="${escaped(s0)}"`;
+    if (len1 > 0) line += ` str2="${escaped(s1)}"`;
     if (argvLen > 0)
       line += ` argv=[${splitNul(argvBytes)
-        .map((a) => `"${escapeBytes([...a])}"`)
+        .map((a) => `"${escaped(a)}"`)
         .join(",")}]`;
     if (ext.length > 0) line += ` ext=${ext.map(String).join(",")}`;
     if (sock !== null) line += ` sock=${sock.text}`;
@@ -279,13 +295,14 @@ export class KernelDecoder {
 
     const ev = base0(this.seq, this.ts(us), tid, name, ret, durUs);
     if (spec === undefined) {
-      ev.args = words.map((w) => num(w.toString()));
+      ev.args = u.map((w) => num(w));
       this.emit(ev, line);
       return;
     }
     if (FORK_CALLS.has(name)) {
+      const big = bigWords(dv, SYS.args);
       const child = ev.errno === null ? ret : 0;
-      const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), words[1]!] : words, child);
+      const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), big[1]!] : big, child);
       ev.args = f.args;
       if (child > 0) this.tasks.fork(tid, child, f.flags);
       this.emit(ev, line);
@@ -295,6 +312,7 @@ export class KernelDecoder {
     const q1 = quoted(s1, (flags & FLAG.STR1_CUT) !== 0);
     if (q0?.truncated || q1?.truncated) this.stats.truncatedStrings++;
     if (spec.role === "exec") {
+      const big = bigWords(dv, SYS.args);
       const ctx = this.context(tid);
       const argv: Arg = {
         k: "array",
@@ -302,10 +320,10 @@ export class KernelDecoder {
         truncated: (flags & FLAG.ARGV_CUT) !== 0,
         negated: false,
       };
-      const envp = ptrNum(name === "execveat" ? words[3]! : words[2]!);
+      const envp = ptrNum(name === "execveat" ? big[3]! : big[2]!);
       ev.args =
         name === "execveat"
-          ? [dirfdArg(int32(words[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(words[4]!)))]
+          ? [dirfdArg(int32(big[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(big[4]!)))]
           : [str(q0 ?? undefined), argv, envp];
       this.emit(ev, line);
       return;
@@ -339,7 +357,8 @@ export class KernelDecoder {
         if (ret >= 0) ev.retPath = sock.annotation;
       } else if (args[0] !== undefined) args[0] = { k: "fd", fd: v.p[0]!, path: sock.annotation };
     }
-    if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, v.p[0]!, null);
+    // a close's sums are its fd's; a dup2/dup3's those of the fd it replaced
+    if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, spec.call === "close" ? v.p[0]! : v.p[1]!, null);
     this.afterCall(spec, ev, v);
     this.emit(ev, line);
   }
@@ -411,7 +430,7 @@ export class KernelDecoder {
     const line =
       `${head} exec old=${old} ppid=${facts.ppid} uid=${facts.uid} gid=${facts.gid} euid=${facts.euid} egid=${facts.egid}` +
       ` caps=0x${BigInt(facts.caps!).toString(16)} ino=${ino} dev=${dev >>> 20}:${dev & 0xfffff} call=${name} entry=${formatTs(entryUs)}` +
-      ` file="${escapeBytes([...file])}" argc=${argc} envc=${envc} argv=[${argvParts.map((a) => `"${escapeBytes([...a])}"`).join(",")}]` +
+      ` file="${escaped(file)}" argc=${argc} envc=${envc} argv=[${argvParts.map((a) => `"${escaped(a)}"`).join(",")}]` +
       `${argvCut ? " cut=argv" : ""} cwd="${escapeText(cwd)}"${flags & FLAG.CWD_CUT ? " cut=cwd" : ""}`;
     if (old !== tid) this.tasks.rename(old, tid);
     if (facts.cwd !== null) this.tasks.start(tid, facts.cwd);
@@ -587,9 +606,11 @@ function flagsArg(text: string): Arg {
   return text === "0" ? num(0) : sym(text);
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** A string field without its NUL. */
 function bytesOf(buf: Buffer, at: number, len: number): Buffer {
-  if (len === 0) return buf.subarray(at, at);
+  if (len === 0) return EMPTY;
   const end = at + len;
   return buf[end - 1] === 0 ? buf.subarray(at, end - 1) : buf.subarray(at, end);
 }
@@ -630,22 +651,77 @@ function ioText(dv: DataView, at: number): string {
   return `read=${dv.getBigUint64(at + IO.rbytes, true)}/${dv.getUint32(at + IO.rcalls, true)} write=${dv.getBigUint64(at + IO.wbytes, true)}/${dv.getUint32(at + IO.wcalls, true)}`;
 }
 
+/** The six argument words of a record: unsigned decimal texts (as the line shows them) and numbers. */
+interface Words {
+  text: string[];
+  /** The value as a number (exact below 2^53), and its low 32 bits as a signed int. */
+  num: number[];
+  int: number[];
+}
+
+/** 2^53 as the high half of a word: below it, hi * 2^32 + lo is exact in a double. */
+const EXACT_HI = 0x200000;
+
+function readWords(dv: DataView, at: number): Words {
+  const text: string[] = new Array(6);
+  const num: number[] = new Array(6);
+  const int: number[] = new Array(6);
+  for (let i = 0; i < 6; i++) {
+    const o = at + i * 8;
+    const lo = dv.getUint32(o, true);
+    const hi = dv.getUint32(o + 4, true);
+    int[i] = lo | 0;
+    if (hi < EXACT_HI) {
+      const n = hi * 4294967296 + lo;
+      num[i] = n;
+      text[i] = String(n);
+    } else {
+      const w = dv.getBigUint64(o, true);
+      num[i] = Number(w);
+      text[i] = w.toString();
+    }
+  }
+  return { text, num, int };
+}
+
+/** The six words as BigInts (forks and execs, whose readers take them so). */
+function bigWords(dv: DataView, at: number): bigint[] {
+  const out: bigint[] = new Array(6);
+  for (let i = 0; i < 6; i++) out[i] = dv.getBigUint64(at + i * 8, true);
+  return out;
+}
+
 /** The six words as the text parser's CallValues (32-bit parameters sign-corrected). */
 function callValues(
   spec: CallSpec,
-  words: readonly bigint[],
+  words: Words,
   ret: number,
 ): CallValues & { ext: CallValues["ext"]; s: readonly (QuotedString | undefined)[] } {
-  const p: number[] = [];
-  const t: string[] = [];
+  const p: number[] = new Array(6);
+  const t: string[] = new Array(6);
   for (let i = 0; i < 6; i++) {
-    const w = words[i] ?? 0n;
-    const int = spec.params[i]?.int ?? false;
-    const v = int ? BigInt.asIntN(32, w) : w;
-    p.push(Number(v));
-    t.push(v.toString());
+    if (spec.params[i]?.int ?? false) {
+      const v = words.int[i]!;
+      p[i] = v;
+      t[i] = String(v);
+    } else {
+      p[i] = words.num[i]!;
+      t[i] = words.text[i]!;
+    }
   }
   return { p, t, s: [], ret, ext: null };
+}
+
+/**
+ * A string's bytes as the line shows them: printable ASCII without a backslash as is
+ * (almost every path), anything else through escapeBytes.
+ */
+function escaped(b: Buffer): string {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) return escapeBytes([...b]);
+  }
+  return b.toString("latin1");
 }
 
 const IP4 = (b: Uint8Array): string => `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;

@@ -30,6 +30,7 @@ export const KIND = {
   CLOSE: 8,
   READLINK: 9,
   FCNTL_DUP: 10,
+  DUP2: 11,
 } as const;
 
 export const FLAG = {

@@ -5,9 +5,9 @@
  */
 import { open, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import { CapsuleError } from "../../core/errors.js";
 import type { RawLine } from "../../core/events.js";
+import { LineSplitter } from "../../core/lines.js";
 import { CLOCK_T, CLOCK_TT, CLOCK_TTT, newLeader, scanLeader } from "./scanner.js";
 import { sniffStrace } from "./sniff.js";
 
@@ -22,8 +22,7 @@ class FfFile {
   readonly path: string;
   private offset = 0;
   private eof = false;
-  private rest = "";
-  private readonly decoder = new StringDecoder("utf8");
+  private readonly splitter = new LineSplitter();
   lines: string[] = [];
   idx = 0;
   /** Sort key of the head line (µs), carried over lines without a timestamp. */
@@ -52,14 +51,12 @@ class FfFile {
       const buf = Buffer.allocUnsafe(CHUNK);
       const { bytesRead } = await fh.read(buf, 0, CHUNK, this.offset);
       this.offset += bytesRead;
-      let text = this.rest + this.decoder.write(buf.subarray(0, bytesRead));
+      const parts = this.splitter.write(buf.subarray(0, bytesRead));
       if (bytesRead === 0) {
         this.eof = true;
-        text += this.decoder.end();
+        const last = this.splitter.end();
+        if (last !== null) parts.push(last);
       }
-      const parts = text.split("\n");
-      this.rest = this.eof ? "" : (parts.pop() ?? "");
-      if (this.eof && parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
       this.lines = parts;
       this.idx = 0;
     } finally {

@@ -1,7 +1,7 @@
 import { open } from "node:fs/promises";
-import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Channel } from "../../core/channel.js";
+import { LineSplitter } from "../../core/lines.js";
 import { durationOf, formatTs, type Head, scanHead } from "../../parse/bpftrace/line.js";
 import type { TraceLoss } from "../tracer.js";
 import { readRecord } from "./json.js";
@@ -65,8 +65,7 @@ export class TracePump {
   async run(): Promise<void> {
     const fh = await open(this.file, "r");
     const buf = Buffer.alloc(1 << 20);
-    const dec = new StringDecoder("utf8");
-    let rest = "";
+    const splitter = new LineSplitter();
     let pos = 0;
     try {
       for (;;) {
@@ -74,8 +73,7 @@ export class TracePump {
         const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
         if (bytesRead > 0) {
           pos += bytesRead;
-          const parts = (rest + dec.write(buf.subarray(0, bytesRead))).split("\n");
-          rest = parts.pop() ?? "";
+          const parts = splitter.write(buf.subarray(0, bytesRead));
           const now = Date.now();
           for (const l of parts) if (l.length > 0) this.record(l, now);
         } else if (gone) break;
@@ -84,8 +82,8 @@ export class TracePump {
         const out = this.reorder.release(Date.now());
         if (out.length > 0) await this.lines.push(out);
       }
-      rest += dec.end();
-      if (rest.length > 0) this.record(rest, Date.now());
+      const last = splitter.end();
+      if (last !== null) this.record(last, Date.now());
       const tail = this.reorder.flush();
       if (tail.length > 0) await this.lines.push(tail);
       this.lines.close();

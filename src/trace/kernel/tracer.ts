@@ -34,6 +34,8 @@ export interface KernelTracerOptions {
   ringMb?: number;
   /** How often the loader drains the ring (ms). */
   pollMs?: number;
+  /** Sees every chunk of the loader's output as read (bench/kernel-stages.ts records the stream). */
+  tee?: (chunk: Buffer) => void;
 }
 
 /** Whether the kernel tracer can run here; a one-line reason when not. */
@@ -59,7 +61,8 @@ function epochUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-function syscallNames(): Map<number, string> {
+/** Syscall names by number, from the table the install step wrote. */
+export function syscallNames(): Map<number, string> {
   const out = new Map<number, string>();
   try {
     for (const l of readFileSync(`${NATIVE_BUILD}syscalls.txt`, "utf8").split("\n")) {
@@ -106,44 +109,93 @@ function noTextParser(t0EpochUs: number | null): TraceParser {
   return { stats, t0EpochUs, push, end: () => [] };
 }
 
+/** A loader started (loading and attaching) before the command is known; it waits for the root's pid on stdin. */
+interface Loader {
+  level: TraceLevel;
+  /** started with --refusals: every EPERM/EACCES recorded (a confined run) */
+  refusals: boolean;
+  args: string[];
+  btf: string | null;
+  t0: number;
+  child: ChildProcess;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: string | null; error?: string }>;
+}
+
+function spawnLoader(level: TraceLevel, refusals: boolean, opts: KernelTracerOptions): Loader {
+  const btf = trimmedBtf();
+  const args = ["--level", level, "--policy", policyArg(level, machine()), "--ring-mb", String(opts.ringMb ?? 16)];
+  if (opts.pollMs !== undefined) args.push("--poll-ms", String(opts.pollMs));
+  if (level === "full") args.push("--all");
+  // a confined run: every EPERM/EACCES is recorded, those seccomp gives before the entry tracepoint too
+  if (refusals) args.push("--refusals");
+  if (btf !== null) args.push("--btf", btf);
+  const t0 = epochUs();
+  const child = spawn(LOADER, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (d: string) => {
+    stderr = (stderr + d).slice(-4096);
+  });
+  const exit = new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
+    child.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  child.stdin?.on("error", () => {});
+  return { level, refusals, args, btf, t0, child, stderr: () => stderr, exit };
+}
+
 export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
+  let prepared: Loader | null = null;
   return {
     name: "ebpf",
     async available() {
       return kernelAvailable();
     },
+    prepare(level) {
+      if (prepared === null && kernelAvailable().ok) prepared = spawnLoader(level, false, opts);
+      const p = prepared;
+      return () => {
+        if (p === null || prepared !== p) return;
+        prepared = null;
+        p.child.stdin?.destroy();
+        stop(p.child);
+      };
+    },
     async start(req) {
       const a = kernelAvailable();
       if (!a.ok) throw new CapsuleError("TRACE_DENIED", a.reason);
-      return startTrace(req, opts);
+      // a loader prepared at another level (or without --refusals for a confined run) is of
+      // no use: it stops (no pid on its stdin)
+      const refusals = req.seesRefusals === true;
+      let loader = prepared;
+      prepared = null;
+      if (loader !== null && (loader.level !== req.level || loader.refusals !== refusals)) {
+        loader.child.stdin?.destroy();
+        stop(loader.child);
+        loader = null;
+      }
+      return startTrace(req, loader ?? spawnLoader(req.level, refusals, opts), opts.tee);
     },
     parser: noTextParser,
   };
 }
 
-async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise<TraceSession> {
+async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) => void): Promise<TraceSession> {
   const cmd = req.argv[0];
-  if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
-  resolveCommand(cmd, req.cwd, req.env);
+  try {
+    if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
+    resolveCommand(cmd, req.cwd, req.env);
+  } catch (e) {
+    stop(ld.child);
+    throw e;
+  }
   const arch = machine();
   const level: TraceLevel = req.level;
-  const btf = trimmedBtf();
-  const args = ["--level", level, "--policy", policyArg(level, arch), "--ring-mb", String(opts.ringMb ?? 16)];
-  if (opts.pollMs !== undefined) args.push("--poll-ms", String(opts.pollMs));
-  if (level === "full") args.push("--all");
-  if (btf !== null) args.push("--btf", btf);
-  const t0 = epochUs();
-  // the loader loads and attaches while the command is being held
-  const loader = spawn(LOADER, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
-  let stderr = "";
-  loader.stderr?.setEncoding("utf8");
-  loader.stderr?.on("data", (d: string) => {
-    stderr = (stderr + d).slice(-4096);
-  });
-  const loaderExit = new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
-    loader.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
-    loader.once("exit", (code, signal) => resolve({ code, signal }));
-  });
+  const { args, btf, t0 } = ld;
+  // the loader loads and attaches (since prepare(), or from now) while the command is being held
+  const loader = ld.child;
+  const loaderExit = ld.exit;
   const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
     stop(loader);
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
@@ -151,7 +203,6 @@ async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise
   const outcome = new Promise<Outcome>((resolve) => {
     held.child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  loader.stdin?.on("error", () => {});
   loader.stdin?.end(`${held.pid}\n`);
 
   const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
@@ -164,6 +215,7 @@ async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise
   const out = loader.stdout!;
   let pending = Promise.resolve();
   out.on("data", (chunk: Buffer) => {
+    tee?.(chunk);
     const batch = decoder.push(chunk);
     if (decoder.stream.root !== null && started !== null) {
       started();
@@ -193,7 +245,8 @@ async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise
     const why =
       first === "timeout"
         ? `the loader did not attach within ${ATTACH_TIMEOUT_MS / 1000} s`
-        : (first.error ?? (stderr.trim().split("\n").pop() || `the loader exited (${first.code ?? first.signal})`));
+        : (first.error ??
+          (ld.stderr().trim().split("\n").pop() || `the loader exited (${first.code ?? first.signal})`));
     throw new CapsuleError(
       "TRACE_DENIED",
       `kernel tracing failed to start: ${why.replace(/^capsule-kernel-tracer: /, "")}`,
@@ -205,7 +258,7 @@ async function startTrace(req: TraceRequest, opts: KernelTracerOptions): Promise
     if (decoder.stream.ended) return;
     losses.push({
       count: 0,
-      reason: `the kernel tracer stopped before the traced programs ended (${x.error ?? (stderr.trim() || `exit ${x.code ?? x.signal}`)}): what they did afterwards was not recorded`,
+      reason: `the kernel tracer stopped before the traced programs ended (${x.error ?? (ld.stderr().trim() || `exit ${x.code ?? x.signal}`)}): what they did afterwards was not recorded`,
       from_ts: null,
       to_ts: null,
     });

@@ -27,6 +27,18 @@ const FILES_EXTRA = [
 ];
 
 /**
+ * A confined run's flags: no --seccomp-bpf (the program's own filter refusing a call with
+ * SECCOMP_RET_ERRNO outranks strace's SECCOMP_RET_TRACE, so strace would never see it) and
+ * the refused calls added to the traced set (`?`: a name this strace does not know is skipped).
+ */
+export function refusalFlags(flags: readonly string[], refused: readonly string[]): string[] {
+  const out = flags.filter((f) => f !== "--seccomp-bpf");
+  const i = out.findIndex((f, k) => out[k - 1] === "-e" && f.startsWith("trace="));
+  if (i >= 0 && refused.length > 0) out[i] = `${out[i]},${refused.map((c) => `?${c}`).join(",")}`;
+  return out;
+}
+
+/**
  * strace's flags for a level. Every level follows forks (-f), prints epoch µs
  * timestamps (-ttt), durations (-T) and fd paths/endpoints (-yy). `process` and
  * `files` use --seccomp-bpf so calls outside the filter never stop the tracee.

@@ -8,7 +8,7 @@ import { createStraceParser } from "../../parse/strace/index.js";
 import { resolveCommand } from "../command.js";
 import { batchLines, readText } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
-import { straceFlags } from "./flags.js";
+import { refusalFlags, straceFlags } from "./flags.js";
 
 const run = promisify(execFile);
 
@@ -75,7 +75,9 @@ export function createStraceTracer(): Tracer {
       rmSync(fifo, { force: true });
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
       if (mk.status !== 0) throw new CapsuleError("IO", `cannot create the trace pipe ${fifo}`);
-      const flags = straceFlags(req.level).filter((f) => !(req.seesRefusals && f === "--seccomp-bpf"));
+      const flags = req.seesRefusals
+        ? refusalFlags(straceFlags(req.level), req.refusedCalls ?? [])
+        : straceFlags(req.level);
       // (asked before strace starts: from its start to the watchdog's, nothing is awaited)
       const version = await straceVersion();
       const t0 = epochUs();

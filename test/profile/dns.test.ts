@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Ajv } from "ajv";
+import { parse as parseYaml } from "yaml";
+import type { EnhancedEvent, Violation } from "../../src/core/events.js";
+import { parseDnsAnswer } from "../../src/profile/dns.js";
+import { planConfinement } from "../../src/profile/enforce.js";
+import { parseProfile } from "../../src/profile/parse.js";
+import { capsule, freshHome, jsonl, ROOT } from "../pipeline/helpers.js";
+
+/** A DNS message: header, one question, answers given as [name bytes, type, data]. */
+function message(flags: number, qname: Buffer, answers: Array<[Buffer, number, Buffer]>): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(0x1234, 0);
+  head.writeUInt16BE(flags, 2);
+  head.writeUInt16BE(1, 4);
+  head.writeUInt16BE(answers.length, 6);
+  const parts = [head, qname, Buffer.from([0, 1, 0, 1])];
+  for (const [name, type, data] of answers) {
+    const rr = Buffer.alloc(10);
+    rr.writeUInt16BE(type, 0);
+    rr.writeUInt16BE(1, 2);
+    rr.writeUInt32BE(60, 4);
+    rr.writeUInt16BE(data.length, 8);
+    parts.push(name, rr, data);
+  }
+  return Buffer.concat(parts);
+}
+
+const labels = (name: string): Buffer =>
+  Buffer.concat([
+    ...name.split(".").map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
+const ptr = (at: number): Buffer => Buffer.from([0xc0 | (at >> 8), at & 0xff]);
+
+describe("DNS answers", () => {
+  it("reads the question and its A, AAAA and CNAME-chained answers, names compressed", () => {
+    const q = labels("API.Example.test");
+    // the CNAME's target sits after the first answer's fixed part; its own A record points at it
+    const cnameTarget = labels("edge.example.test");
+    const cnameAt = 12 + q.length + 4 + 2 + 10;
+    const m = message(0x8180, q, [
+      [ptr(12), 5, cnameTarget],
+      [ptr(cnameAt), 1, Buffer.from([10, 0, 0, 7])],
+      [ptr(cnameAt), 28, Buffer.from("20010db8000000000000000000000001", "hex")],
+    ]);
+    assert.deepEqual(parseDnsAnswer(m), { name: "api.example.test", addresses: ["10.0.0.7", "2001:db8::1"] });
+  });
+
+  it("gives nothing for a query, an error answer, a pointer loop or a cut message", () => {
+    const q = labels("svc.test");
+    const a: [Buffer, number, Buffer] = [ptr(12), 1, Buffer.from([127, 0, 0, 1])];
+    assert.ok(parseDnsAnswer(message(0x8180, q, [a])), "the well-formed answer is read");
+    assert.equal(parseDnsAnswer(message(0x0100, q, [a])), null, "a query");
+    assert.equal(parseDnsAnswer(message(0x8183, q, [])), null, "NXDOMAIN");
+    const loop = message(0x8180, q, [[ptr(12 + q.length + 4), 1, Buffer.from([127, 0, 0, 1])]]);
+    assert.equal(parseDnsAnswer(loop), null, "a name pointing at itself");
+    const whole = message(0x8180, q, [a]);
+    assert.equal(parseDnsAnswer(whole.subarray(0, whole.length - 2)), null, "cut");
+  });
+
+  it("a name rule is said to be beyond the kernel's mechanisms, and `addresses` only go with a name", () => {
+    const p = parseProfile(
+      "version: 1\nnet:\n  connect:\n    - { host: svc.test, port: 8080, protocol: tcp, addresses: [127.0.0.1] }\n",
+      "p.yml",
+    );
+    assert.deepEqual(p.net.connect[0]?.addresses, ["127.0.0.1"]);
+    const plan = planConfinement(
+      p,
+      { cwd: "/srv/proj", home: "/home/u" },
+      {
+        launcher: "/x",
+        landlockAbi: 4,
+        bwrap: null,
+        why: null,
+      },
+    );
+    const notes = plan.mechanisms.flatMap((m) => m.not_expressed);
+    assert.ok(
+      notes.some((n) => n.includes("svc.test:8080: a host name cannot be enforced by the kernel")),
+      notes.join("\n"),
+    );
+    assert.throws(
+      () =>
+        parseProfile(
+          "version: 1\nnet:\n  connect:\n    - { host: 127.0.0.1, port: 1, addresses: [127.0.0.1] }\n",
+          "q.yml",
+        ),
+      /q\.yml:4: .*addresses belong to an endpoint whose host is a name/,
+    );
+  });
+});
+
+/** Why the loopback-DNS test cannot run here, or null. */
+function cannotResolveHere(): string | null {
+  if (process.getuid?.() !== 0) return "not root (the test mounts its own resolv.conf in a mount namespace)";
+  const u = spawnSync("unshare", ["-m", "true"]);
+  if (u.status !== 0) return `unshare -m fails here: ${String(u.stderr).trim() || u.error?.message}`;
+  if (spawnSync("strace", ["-V"]).status !== 0) return "strace is not installed";
+  return null;
+}
+
+describe("profiles name the hosts the session resolved", () => {
+  const why = cannotResolveHere();
+  const capHome = freshHome();
+  const base = mkdtempSync(join(tmpdir(), "capsule-dns-"));
+  const resolv = join(base, "resolv.conf");
+  const prof = join(base, "capsule-profile.yml");
+  let server: ChildProcess | null = null;
+  let api: Server | null = null;
+  let port = 0;
+  let serverWhy: string | null = null;
+
+  before(async () => {
+    if (why) return;
+    writeFileSync(resolv, "nameserver 127.53.0.1\noptions attempts:1 timeout:2\n");
+    // 127.53.0.1: a loopback address of its own, so a resolver on 127.0.0.53 or 127.0.0.1 is not in the way
+    server = spawn(
+      "/usr/bin/python3",
+      [join(ROOT, "test/profile/dns_server.py"), "127.53.0.1", "svc.test=127.0.0.1", "other.test=127.0.0.1"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    serverWhy = await new Promise<string | null>((resolve) => {
+      let err = "";
+      server!.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      server!.stdout!.once("data", () => resolve(null));
+      server!.once("exit", () =>
+        resolve(`the test's DNS server cannot bind 127.53.0.1:53: ${err.trim().split("\n").pop()}`),
+      );
+    });
+    api = await new Promise<Server>((resolve) => {
+      const s = createServer((c) => c.on("data", () => {}).on("error", () => {}));
+      s.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    port = (api.address() as { port: number }).port;
+  });
+  after(() => {
+    server?.kill();
+    api?.close();
+  });
+
+  const run = (names: string[], data: "full" | "lengths" = "full") => {
+    const inner = `mount --bind ${resolv} /etc/resolv.conf && exec /usr/bin/python3 ${join(ROOT, "test/profile/resolve.py")} ${port} ${names.join(" ")}`;
+    const r = capsule(
+      [
+        "run",
+        "--tracer",
+        "strace",
+        "--level",
+        "full",
+        "--record-data",
+        data,
+        "--report",
+        "none",
+        "--",
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        inner,
+      ],
+      capHome,
+      { cwd: base },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "ok");
+    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1];
+    assert.ok(dir, r.stderr);
+    return dir;
+  };
+
+  it("learns `host: svc.test` from the DNS answer, checks a run of it clean, and a second name is a violation", (t) => {
+    const skip = why ?? serverWhy;
+    if (skip) {
+      t.skip(skip);
+      return;
+    }
+    const learned = run(["svc.test"]);
+    const p = capsule(["profile", learned, "-o", prof], capHome);
+    assert.equal(p.status, 0, p.stderr);
+    const doc = parseYaml(readFileSync(prof, "utf8"));
+    const validate = new Ajv({ allErrors: true }).compile(
+      JSON.parse(readFileSync(join(ROOT, "schema/profile.schema.json"), "utf8")),
+    );
+    assert.ok(validate(doc as object), JSON.stringify(validate.errors));
+    assert.ok(
+      doc.net.connect.some(
+        (r: { host: string; port: number; addresses?: string[] }) =>
+          r.host === "svc.test" && r.port === port && r.addresses?.join() === "127.0.0.1",
+      ),
+      JSON.stringify(doc.net.connect),
+    );
+    assert.ok(!doc.net.connect.some((r: { host: string; port: number }) => r.host === "127.0.0.1" && r.port === port));
+
+    const same = capsule(["check", "--profile", prof, run(["svc.test"])], capHome);
+    assert.equal(same.status, 0, same.stdout + same.stderr);
+
+    // the record keeps no DNS bytes: the address is one the name had when learned
+    const blind = capsule(["check", "--profile", prof, run(["svc.test"], "lengths")], capHome);
+    assert.equal(blind.status, 0, blind.stdout + blind.stderr);
+
+    // other.test resolves to the same address: the name the session resolved decides
+    const two = run(["svc.test", "other.test"]);
+    const c = capsule(["check", "--profile", prof, "--json", two], capHome);
+    assert.equal(c.status, 1, c.stdout + c.stderr);
+    const { violations } = JSON.parse(c.stdout) as { violations: Violation[] };
+    assert.deepEqual(
+      violations.map((v) => `${v.kind} ${v.resource}`),
+      [`connect tcp other.test:${port}`],
+    );
+    const v = violations[0]!;
+    assert.match(v.allow.rule, /host: "other.test", port: \d+, protocol: tcp/);
+    const line = jsonl<EnhancedEvent>(two, "enriched")[v.event_seqs[0]!]!.raw_line;
+    assert.ok(line.includes(`htons(${port})`), line);
+  });
+});
