@@ -198,6 +198,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const watchdog = startWatchdog({
     tracerPid: trace.pids.tracer,
     rootPid: trace.pids.root,
+    hold: trace.pipe ?? null,
     keepRunning: keep,
     dir,
     scratch: SCRATCH_FILES,

@@ -66,6 +66,12 @@ export interface TraceSession {
   losses(): TraceLoss[];
   /** The tracer's own process and the command's, when known (for the watchdog). */
   readonly pids: { tracer: number | null; root: number | null };
+  /**
+   * The FIFO the tracer writes its lines to, if it does: the watchdog holds it open for
+   * reading, so when capsule dies the tracer blocks on a full pipe instead of failing
+   * (strace then exits and lets its tracees run on untraced before the watchdog acts).
+   */
+  readonly pipe?: string;
 }
 
 /** A tracer's parser: a stage from raw lines to parsed items, with its counts. */

@@ -102,7 +102,11 @@ test("a keyed session needs its key: from a key file outside the folder, or the 
   writeFileSync(wrong, "not the key");
   const r = await verify([keyed, "--key-file", wrong, "--json"]);
   assert.equal(r.status, 1, "a wrong key fails every stream");
-  assert.equal(JSON.parse(r.out).problems.length, 6, "the first line of each of the five streams, and the MAC");
+  assert.equal(
+    JSON.parse(r.out).problems.length,
+    7,
+    "the first line of each of the six streams (marks.jsonl too), and the MAC",
+  );
   const inside = join(keyed, "my.key");
   writeFileSync(inside, "0123456789abcdef0123456789abcdef");
   await assert.rejects(

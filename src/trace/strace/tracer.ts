@@ -78,6 +78,8 @@ export function createStraceTracer(): Tracer {
       const flags = req.seesRefusals
         ? refusalFlags(straceFlags(req.level), req.refusedCalls ?? [])
         : straceFlags(req.level);
+      // (asked before strace starts: from its start to the watchdog's, nothing is awaited)
+      const version = await straceVersion();
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
       const child = spawn("strace", [...flags, "-o", fifo, "--", cmd, ...args], {
@@ -132,7 +134,7 @@ export function createStraceTracer(): Tracer {
       return {
         info: {
           name: "strace",
-          version: await straceVersion(),
+          version,
           flags,
           level: req.level,
           t0EpochUs: t0,
@@ -143,6 +145,7 @@ export function createStraceTracer(): Tracer {
         signal: signalRoot,
         losses: () => [],
         pids: { tracer: child.pid ?? null, root: null },
+        pipe: fifo,
       };
     },
 
