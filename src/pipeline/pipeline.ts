@@ -77,6 +77,37 @@ const TREE_EVERY_MS = 1000;
  */
 const TREE_COST_FACTOR = 50;
 
+/** With no batch for this long, the pipeline gives the enricher a turn of its own. */
+const IDLE_TICK_MS = 250;
+
+/** The batches of `input`, and an empty batch after every `idleMs` without one. */
+async function* withIdleTicks<B extends readonly unknown[]>(
+  input: AsyncIterable<B>,
+  idleMs: number,
+): AsyncGenerator<B | []> {
+  const it = input[Symbol.asyncIterator]();
+  try {
+    let next = it.next();
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const tick = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), idleMs);
+      });
+      const r = await Promise.race([next, tick]);
+      clearTimeout(timer);
+      if (r === null) {
+        yield [];
+        continue;
+      }
+      if (r.done) return;
+      yield r.value;
+      next = it.next(); // only once the batch was handled: a tracer may reuse its buffers
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
 /** A batch from the tracer: lines (text or RawLine), or items a tracer decoded itself. */
 export type InputBatch = string[] | RawLine[] | ParsedItem[];
 
@@ -205,8 +236,15 @@ export async function runPipeline(
   };
 
   let seq = 0;
-  for await (const batch of input) {
-    if (batch.length === 0) continue;
+  for await (const batch of withIdleTicks(input, IDLE_TICK_MS)) {
+    if (batch.length === 0) {
+      // the tracer is quiet (the program sleeps or waits): what the enricher still holds
+      // (a child waiting for its parent's clone, a record waiting for its exec's hash)
+      // goes out now, not at the next line, so a recorder killed meanwhile loses nothing
+      await afterEnrich(await stages.enricher.push([]));
+      if (sink.ready) await sink.ready();
+      continue;
+    }
     const first = batch[0]!;
     if (typeof first === "object" && "event" in first) {
       // a tracer that decodes its own records: number their lines here
