@@ -1,18 +1,9 @@
 #!/usr/bin/env node
-import { setFlagsFromString } from "node:v8";
 import { Command, CommanderError } from "commander";
 import { isCapsuleError } from "../core/errors.js";
 import { printable } from "../core/printable.js";
 import { registerCommands } from "./commands.js";
 import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";
-
-// V8 lets its old generation grow to up to 4x what survived the last full collection
-// before collecting again; a recording produces garbage at a steady rate for as long as it
-// runs, and with that factor peak RSS followed the session's length (1 GB on a 4M-line
-// import whose live heap stayed under 60 MB). A 25% growth step keeps it flat, and cost no
-// CPU measured (bench/README.md, "Import throughput"). The flag is read at every heap
-// limit computation, so setting it here, before the first full collection, applies.
-setFlagsFromString("--heap-growing-percent=25");
 
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
