@@ -86,6 +86,7 @@ async function* withIdleTicks<B extends readonly unknown[]>(
   idleMs: number,
 ): AsyncGenerator<B | []> {
   const it = input[Symbol.asyncIterator]();
+  let waiting = false; // a next() is still pending (the consumer left during an idle turn)
   try {
     let next = it.next();
     for (;;) {
@@ -93,18 +94,23 @@ async function* withIdleTicks<B extends readonly unknown[]>(
       const tick = new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), idleMs);
       });
+      waiting = true;
       const r = await Promise.race([next, tick]);
       clearTimeout(timer);
       if (r === null) {
         yield [];
         continue;
       }
+      waiting = false;
       if (r.done) return;
       yield r.value;
       next = it.next(); // only once the batch was handled: a tracer may reuse its buffers
     }
   } finally {
-    await it.return?.();
+    // an async generator's return() waits behind its pending next(), which may be a quiet
+    // tracer's: the input is told to stop, but an error leaves now
+    if (waiting) it.return?.()?.catch(() => {});
+    else await it.return?.();
   }
 }
 

@@ -12,7 +12,7 @@ import { buildStages } from "../../src/pipeline/stages.js";
 // then goes quiet (the program sleeps), the pipeline must give it that turn itself: before,
 // the records waited for the next line, and a recorder killed meanwhile lost them
 // (test/failsafe/faults.test.ts, "a killed session", failed so under load).
-test("a quiet tracer: records the enricher hands out later still reach the sink", async () => {
+function laterStages() {
   const lines = readFileSync(new URL("../fixtures/corpus/agent.strace", import.meta.url), "utf8")
     .split("\n")
     .filter((l) => l.length > 0)
@@ -42,6 +42,11 @@ test("a quiet tracer: records the enricher hands out later still reach the sink"
       return [...ready, ...(await real.end())];
     },
   };
+  return { lines, stages };
+}
+
+test("a quiet tracer: records the enricher hands out later still reach the sink", async () => {
+  const { lines, stages } = laterStages();
   let enriched = 0;
   const sink = {
     append(stream: string, records: string[]) {
@@ -64,4 +69,31 @@ test("a quiet tracer: records the enricher hands out later still reach the sink"
   finish();
   await run;
   assert.ok(seen > 0, "records reached the sink while the tracer was quiet");
+});
+
+test("an error in an idle turn ends the pipeline at once, not when the quiet tracer next speaks", async () => {
+  const { lines, stages } = laterStages();
+  const sink = {
+    append(stream: string) {
+      if (stream === "enriched") throw new Error("disk full");
+    },
+    tree() {},
+  };
+  let finish = (): void => {};
+  const ended = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  async function* input(): AsyncGenerator<InputBatch> {
+    yield lines;
+    await ended;
+  }
+  const outcome = await Promise.race([
+    runPipeline(input(), stages, sink).then(
+      () => "ended",
+      (e: Error) => e.message,
+    ),
+    new Promise<string>((resolve) => setTimeout(() => resolve("still waiting after 3 s"), 3000)),
+  ]);
+  finish();
+  assert.equal(outcome, "disk full");
 });
