@@ -45,6 +45,19 @@ function laterStages() {
   return { lines, stages };
 }
 
+/** A tracer that gives one batch, then nothing (the program sleeps) until `finish()`. */
+function quietTracer(lines: string[]): { input: AsyncGenerator<InputBatch>; finish: () => void } {
+  let finish = (): void => {};
+  const ended = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  async function* input(): AsyncGenerator<InputBatch> {
+    yield lines;
+    await ended;
+  }
+  return { input: input(), finish };
+}
+
 test("a quiet tracer: records the enricher hands out later still reach the sink", async () => {
   const { lines, stages } = laterStages();
   let enriched = 0;
@@ -54,15 +67,8 @@ test("a quiet tracer: records the enricher hands out later still reach the sink"
     },
     tree() {},
   };
-  let finish = (): void => {};
-  const ended = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  async function* input(): AsyncGenerator<InputBatch> {
-    yield lines;
-    await ended; // the program sleeps: nothing more from the tracer
-  }
-  const run = runPipeline(input(), stages, sink);
+  const { input, finish } = quietTracer(lines);
+  const run = runPipeline(input, stages, sink);
   const deadline = Date.now() + 3000;
   while (enriched === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const seen = enriched;
@@ -79,16 +85,9 @@ test("an error in an idle turn ends the pipeline at once, not when the quiet tra
     },
     tree() {},
   };
-  let finish = (): void => {};
-  const ended = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  async function* input(): AsyncGenerator<InputBatch> {
-    yield lines;
-    await ended;
-  }
+  const { input, finish } = quietTracer(lines);
   const outcome = await Promise.race([
-    runPipeline(input(), stages, sink).then(
+    runPipeline(input, stages, sink).then(
       () => "ended",
       (e: Error) => e.message,
     ),
