@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { LAUNCHER, launcherCalls } from "../src/profile/enforce.js";
 import { kernelAvailable } from "../src/trace/kernel/tracer.js";
-import { cleanBuild, fmt, makeBuildWorkload, median, OUT } from "./lib.js";
+import { fmt, makeBuildWorkload, median, OUT, type TreeTime, timeCleanBuild } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -32,26 +32,7 @@ const home = join(OUT, "enforce-home");
 const env = { ...process.env, CAPSULE_HOME: home };
 const make = ["make", "-s", "-j2"];
 
-interface Sample {
-  wall: number;
-  cpu: number;
-}
-
-/** One run of `argv` on a clean build: wall seconds and its whole tree's CPU seconds. */
-function time(argv: string[]): Sample {
-  cleanBuild(dir);
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", ...argv], {
-    cwd: dir,
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-    encoding: "utf8",
-  });
-  const last = r.stderr.trim().split("\n").at(-1) ?? "";
-  const [wall, user, sys] = last.split(" ").map(Number);
-  if (r.status !== 0 || wall === undefined || Number.isNaN(wall))
-    throw new Error(`${argv.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.slice(-600)}`);
-  return { wall, cpu: user! + sys! };
-}
+const time = (argv: string[]): TreeTime => timeCleanBuild(dir, argv, env);
 
 const run = (tracer: string, extra: string[]): string[] => [
   process.execPath,
@@ -104,8 +85,8 @@ for (const tracer of tracers) {
   const profile = join(OUT, `enforce-${tracer}.yml`);
   const p = spawnSync(process.execPath, [capsule, "profile", learned, "-o", profile], { env, encoding: "utf8" });
   if (p.status !== 0) throw new Error(`capsule profile failed: ${p.stderr}`);
-  const plain: Sample[] = [];
-  const enforced: Sample[] = [];
+  const plain: TreeTime[] = [];
+  const enforced: TreeTime[] = [];
   const violations: number[] = [];
   for (let i = 0; i < runs; i++) {
     plain.push(time(run(tracer, [])));
@@ -114,7 +95,7 @@ for (const tracer of tracers) {
     const v = readFileSync(join(home, "runs", newest, "violations.jsonl"), "utf8").trim();
     violations.push(v === "" ? 0 : v.split("\n").length);
   }
-  const row = (xs: Sample[]) => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) });
+  const row = (xs: TreeTime[]) => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) });
   const a = row(plain);
   const b = row(enforced);
   console.log(

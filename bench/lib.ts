@@ -11,6 +11,28 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Wall seconds and the CPU seconds of a command's whole tree (GNU time). */
+export interface TreeTime {
+  wall: number;
+  cpu: number;
+}
+
+/** One run of `argv` in `dir` on a clean build, timed by /usr/bin/time; throws when it fails. */
+export function timeCleanBuild(dir: string, argv: string[], env: NodeJS.ProcessEnv): TreeTime {
+  cleanBuild(dir);
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", ...argv], {
+    cwd: dir,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+    encoding: "utf8",
+  });
+  const last = r.stderr.trim().split("\n").at(-1) ?? "";
+  const [wall, user, sys] = last.split(" ").map(Number);
+  if (r.status !== 0 || wall === undefined || Number.isNaN(wall))
+    throw new Error(`${argv.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.slice(-600)}`);
+  return { wall, cpu: user! + sys! };
+}
+
 /** Wall time of a command in seconds; throws when it fails. */
 export function timeCommand(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
   const start = performance.now();

@@ -1,22 +1,10 @@
-// Wall-time cost of `capsule run --tracer strace` on a build-like workload, at each level:
-// against the bare command, and against plain strace with the same flags writing to
-// /dev/null (Capsule's own cost on top of strace). Each run times the bare build, then
-// strace and capsule at every level, back to back, so drifting load hits all alike;
-// figures are medians, and capsule/strace is also given as the median of the per-run
-// ratios. CPU seconds are the whole tree's (the build, strace, and capsule). Capsule's own
-// CPU is the capsule run's tree CPU less the plain strace run's (same build, same strace
-// flags), divided per exec'd process (successful execs in tree.json) and per recorded
-// event (metadata counts.events): the live budgets are <= 300 µs and <= 10 µs.
-//
-//   npx tsx bench/run-overhead.ts [--files N] [--runs R] [--levels process,files,full]
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { TraceLevel } from "../src/core/levels.js";
 import { straceFlags } from "../src/trace/strace/flags.js";
-import { cleanBuild, fmt, makeBuildWorkload, median, OUT } from "./lib.js";
+import { fmt, makeBuildWorkload, median, OUT, type TreeTime, timeCleanBuild } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -33,26 +21,7 @@ const home = join(OUT, "capsule-home");
 const env = { ...process.env, CAPSULE_HOME: home };
 const make = ["make", "-s", "-j2"];
 
-interface Sample {
-  wall: number;
-  cpu: number;
-}
-
-/** One timed run of `argv` on a clean build: wall seconds and the CPU seconds of its whole tree. */
-function time(argv: string[]): Sample {
-  cleanBuild(dir);
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", ...argv], {
-    cwd: dir,
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-    encoding: "utf8",
-  });
-  const last = r.stderr.trim().split("\n").at(-1) ?? "";
-  const [wall, user, sys] = last.split(" ").map(Number);
-  if (r.status !== 0 || wall === undefined || Number.isNaN(wall))
-    throw new Error(`${argv.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.slice(-400)}`);
-  return { wall, cpu: user! + sys! };
-}
+const time = (argv: string[]): TreeTime => timeCleanBuild(dir, argv, env);
 
 const capsuleRun = (level: TraceLevel): string[] => [
   process.execPath,
@@ -83,10 +52,10 @@ function sessionCounts(): { events: number; execs: number } {
   return { events: meta.counts.events, execs: tree.nodes.reduce((n, x) => n + x.execs.length, 0) };
 }
 
-const bare: Sample[] = [];
+const bare: TreeTime[] = [];
 const own: Record<string, Array<{ perExec: number; perEvent: number; events: number; execs: number }>> = {};
-const strace: Record<string, Sample[]> = {};
-const cap: Record<string, Sample[]> = {};
+const strace: Record<string, TreeTime[]> = {};
+const cap: Record<string, TreeTime[]> = {};
 for (const l of levels) {
   strace[l] = [];
   cap[l] = [];
@@ -109,7 +78,7 @@ for (let i = 0; i < runs; i++) {
   }
   console.log(`  ${parts.join("; ")}`);
 }
-const med = (xs: Sample[], f: (s: Sample) => number): number => median(xs.map(f));
+const med = (xs: TreeTime[], f: (s: TreeTime) => number): number => median(xs.map(f));
 const bareWall = med(bare, (s) => s.wall);
 console.log(`bare      ${fmt(bareWall)} s  (CPU ${fmt(med(bare, (s) => s.cpu))} s)`);
 for (const level of levels) {
