@@ -142,6 +142,21 @@ static __always_inline __u8 *traced_state(__u32 tgid)
 	return bpf_map_lookup_elem(&traced, &tgid);
 }
 
+/* The six argument words of the current syscall, from its saved user registers. */
+static __always_inline void read_args(struct pt_regs *regs, __u64 args[6])
+{
+	args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+#if defined(__TARGET_ARCH_x86)
+	args[5] = BPF_CORE_READ(regs, r9);
+#elif defined(__TARGET_ARCH_arm64)
+	args[5] = BPF_CORE_READ((struct user_pt_regs *)regs, regs[5]);
+#endif
+}
+
 /* ─────────────────────────── sys_enter ─────────────────────────── */
 
 SEC("raw_tp/sys_enter")
@@ -162,16 +177,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	struct stash s = {};
 	s.ts = bpf_ktime_get_ns();
 	s.nr = nr;
-	s.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	s.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	s.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	s.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	s.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-#if defined(__TARGET_ARCH_x86)
-	s.args[5] = BPF_CORE_READ(regs, r9);
-#elif defined(__TARGET_ARCH_arm64)
-	s.args[5] = BPF_CORE_READ((struct user_pt_regs *)regs, regs[5]);
-#endif
+	read_args(regs, s.args);
 	if (p->kind == K_PEER && s.args[2]) {
 		int len = 0;
 		bpf_probe_read_user(&len, sizeof(len), (void *)s.args[2]);
@@ -376,16 +382,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (s.nr >= MAX_NR)
 			return 0;
 		s.ts = bpf_ktime_get_ns();
-		s.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		s.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		s.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		s.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-		s.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-#if defined(__TARGET_ARCH_x86)
-		s.args[5] = BPF_CORE_READ(regs, r9);
-#elif defined(__TARGET_ARCH_arm64)
-		s.args[5] = BPF_CORE_READ((struct user_pt_regs *)regs, regs[5]);
-#endif
+		read_args(regs, s.args);
 		p = bpf_map_lookup_elem(&policy, &s.nr);
 		/* a call the level does not record: its number, result and six words */
 		if (!p || !p->record)
