@@ -88,7 +88,7 @@ export async function loadSession(dir: string): Promise<LoadedSession> {
 
 /**
  * One line of a stream as its record, validated (session/records.ts), an enriched event
- * completed whichever format wrote it; null for a loss marker or a checkpoint/end mark.
+ * completed whichever format wrote it; null for a loss marker.
  * `line` is 1-based.
  */
 export function parseRecord<T>(text: string, stream: StreamName, path: string, line: number): T | null {

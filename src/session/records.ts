@@ -229,7 +229,7 @@ function specOf(stream: StreamName): { what: string; check: Check } {
 /**
  * One line of a stream (read by itself, e.g. by seq) as its record, checked by the stream's
  * validator (an enriched event completed to a self-contained EnhancedEvent), or null for a
- * loss marker or a checkpoint/end mark; a bad line is a one-line CapsuleError naming the
+ * loss marker; a bad line is a one-line CapsuleError naming the
  * file and the line (1-based).
  */
 export function parseRecordLine(text: string, stream: StreamName, path: string, line: number): unknown {
@@ -290,12 +290,12 @@ export function* readRecords(path: string, stream: StreamName, batchSize = 2048)
       try {
         v = JSON.parse(text);
         // a format-2 enriched record leaves out null keys: put them back before checking it
-        if (stream === "enriched" && isObject(v) && !("mark" in v) && !("lost" in v)) rehydrateEnriched(v);
+        if (stream === "enriched" && isObject(v) && !("lost" in v)) rehydrateEnriched(v);
         bad = isStreamMark(v) ? "" : spec.check(v);
       } catch (e) {
         bad = `not valid JSON (${(e as Error).message})`;
       }
-      if (bad === "") continue; // a loss marker or a mark (session/marks.ts)
+      if (bad === "") continue; // a loss marker
       if (bad !== null) {
         if (!ref.newline) break;
         const why = bad.startsWith("not valid JSON") ? bad : `not ${spec.what}: ${bad}`;
