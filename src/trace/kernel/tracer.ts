@@ -274,7 +274,10 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   }
   held.release();
 
-  loaderExit.then((x) => {
+  // Whether the loader wrote its end record is known once its output is read to the end:
+  // 'exit' can come first (its last records still in the pipe, or the pipe paused for backpressure)
+  const outEnded = new Promise<void>((resolve) => out.once("end", resolve));
+  void Promise.all([loaderExit, outEnded]).then(([x]) => {
     if (decoder.stream.ended) return;
     losses.push({
       count: 0,
