@@ -13,8 +13,12 @@
 //
 // Capsule's own CPU (node) is also given per recorded event and per exec'd process.
 //
+// The way `loader` is the kernel side alone: the native loader (native/build) at the same
+// level, its records read and thrown away by this script, no node pipeline: what the BPF
+// program and the ring buffer cost the build.
+//
 //   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--serial] [--dd N]
-//        [--level files|process|full] [--ways bare,default,ebpf,strace]
+//        [--level files|process|full] [--ways bare,default,ebpf,strace,loader]
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -51,7 +55,7 @@ const work =
     : `exec make -s${values.serial ? "" : " -j2"}`;
 const command = ["bash", "-c", `echo "$EPOCHREALTIME" > ${marker}; ${work}`];
 
-type Way = "bare" | "default" | "ebpf" | "strace";
+type Way = "bare" | "default" | "ebpf" | "strace" | "loader";
 const nowS = (): number => (performance.timeOrigin + performance.now()) / 1000;
 
 interface Sample {
@@ -116,7 +120,54 @@ function session(): Pick<Sample, "lines" | "events" | "procs" | "dropped"> {
   };
 }
 
+const LOADER = join(new URL("..", import.meta.url).pathname, "native/build/capsule-kernel-tracer");
+const MIN_BTF = join(new URL("..", import.meta.url).pathname, "native/build/min.btf");
+
+/** The kernel side alone: the loader arms a held command, which runs once the loader's first record (armed) is out. */
+async function runLoader(): Promise<Sample> {
+  const { policyArg } = (await import(
+    join(new URL("..", import.meta.url).pathname, "dist/parse/kernel/decoder.js")
+  )) as {
+    policyArg: (level: "process" | "files" | "full", arch: string) => string;
+  };
+  const lvl = (level ?? "files") as "process" | "files" | "full";
+  const args = ["--level", lvl, "--policy", policyArg(lvl, process.arch === "arm64" ? "aarch64" : "x86_64")];
+  if (lvl === "full") args.push("--all");
+  if (existsSync(MIN_BTF)) args.push("--btf", MIN_BTF);
+  rmSync(marker, { force: true });
+  const c0 = cpuOf("self")!;
+  const start = nowS();
+  const loader = spawn(LOADER, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const held = spawn("bash", ["-c", 'read -r _; exec "$@"', "held", ...command], {
+    cwd: dir,
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  loader.stdin.write(`${held.pid}\n`);
+  let released = false;
+  loader.stdout.on("data", () => {
+    if (released) return;
+    released = true;
+    held.stdin.end("go\n");
+  });
+  const [code] = await Promise.all([
+    new Promise<number | null>((r) => held.on("exit", (c) => r(c))),
+    new Promise((r) => loader.on("exit", r)),
+  ]);
+  const total = nowS() - start;
+  if (code !== 0) throw new Error(`the held command ended ${code}`);
+  const c1 = cpuOf("self")!;
+  // the loader and the build are this script's children: their CPU is in `reaped`
+  return {
+    total,
+    startup: Number(readFileSync(marker, "utf8").trim()) - start,
+    ...NO_SESSION,
+    cpuCapsule: null,
+    cpuBelow: c1.reaped - c0.reaped,
+  };
+}
+
 function run(way: Way): Promise<Sample> {
+  if (way === "loader") return runLoader();
   const argv =
     way === "bare"
       ? command
@@ -185,7 +236,7 @@ const load = (): string =>
 console.log(
   `workload: ${dd !== null ? `dd bs=1 count=${dd}` : `make${values.serial ? "" : " -j2"} of ${values.files} C files (${dir})`}; capsule run${level === null ? "" : ` --level ${level}`} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
 );
-const samples: Record<Way, Sample[]> = { bare: [], default: [], ebpf: [], strace: [] };
+const samples: Record<Way, Sample[]> = { bare: [], default: [], ebpf: [], strace: [], loader: [] };
 for (let i = 0; i < runs; i++) {
   for (const way of ways) {
     if (dd === null) cleanBuild(dir);
@@ -212,6 +263,14 @@ console.log(
     3,
   )} s  CPU ${fmt(bareCpu)} s`,
 );
+if (samples.loader.length > 0) {
+  const total = med("loader", (s) => s.total);
+  console.log(
+    `loader   ${fmt(total)} s  ratio ${fmt(total / bare)}x  (kernel side alone: BPF program, ring buffer, loader)  CPU loader+build ${fmt(
+      med("loader", (s) => s.cpuBelow),
+    )} s (bare ${fmt(bareCpu)} s)`,
+  );
+}
 for (const way of ["default", "ebpf", "strace"] as const) {
   if (samples[way].length === 0) continue;
   const total = med(way, (s) => s.total);

@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 log="$tmp/log"
 run() { "$@" >>"$log" 2>&1 || fail "$1 failed: $(tail -n 3 "$log" | tr '\n' ' ')"; }
 bpftool btf dump file "$btf" format c >"$tmp/vmlinux.h" 2>>"$log" || fail "bpftool cannot read $btf"
-run clang -g -O2 -target bpf "-D__TARGET_ARCH_$arch" -I"$tmp" -I"$here" -c "$here/tracer.bpf.c" -o "$tmp/tracer.bpf.o"
+run clang -g -O2 -target bpf -mcpu=v3 "-D__TARGET_ARCH_$arch" -I"$tmp" -I"$here" -c "$here/tracer.bpf.c" -o "$tmp/tracer.bpf.o"
 bpftool gen skeleton "$tmp/tracer.bpf.o" name capsule_tracer_bpf >"$tmp/tracer.skel.h" 2>>"$log" || fail "bpftool gen skeleton failed"
 # shellcheck disable=SC2046
 run gcc -O2 -Wall -I"$tmp" -I"$here" "$here/loader.c" -o "$tmp/capsule-kernel-tracer" $(pkg-config --libs libbpf libelf zlib)

@@ -158,3 +158,60 @@ test("kernel tracer, level files (sums per fd at close, dup2, exit): one FileWri
   }
   check(traced("ebpf", "files"), true);
 });
+
+// Sums of fds a program leaves open end at its exit (or at an exec): the kernel finds them
+// through the process's own set of summed fds (one word per 64 fds), or, once it has an fd
+// at 1024 or above, by walking every sum. Fds in the first, a middle and the last word, one
+// above 1024 in a second program, and one ended by an exec.
+const PY_OPEN_FDS = `import os, resource, sys
+def at(name, n, fd):
+    f = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(f, fd)
+    os.close(f)
+    os.write(fd, b"z" * n)
+if sys.argv[1] == "high":
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+    at("fd2000.txt", 2000, 2000)
+    at("fd8.txt", 8, 8)
+elif sys.argv[1] == "exec":
+    at("fd71.txt", 71, 71)
+    os.execv("/bin/true", ["true"])
+else:
+    at("fd5.txt", 5, 5)
+    at("fd70.txt", 70, 70)
+    at("fd1000.txt", 1000, 1000)
+`;
+
+test("kernel tracer: the sums of fds left open are reported at exit and at exec, at any fd number", (t) => {
+  const k = kernelAvailable();
+  if (!k.ok) {
+    console.log(`# kernel tracer test skipped: ${k.reason}`);
+    return t.skip(k.reason);
+  }
+  const work = mkdtempSync(join(tmpdir(), "capsule-openfds-"));
+  const home = freshHome();
+  try {
+    writeFileSync(join(work, "fds.py"), PY_OPEN_FDS);
+    const script = `cd ${work} && ${PYTHON} fds.py low && ${PYTHON} fds.py high && ${PYTHON} fds.py exec`;
+    const r = capsule(
+      ["run", "--tracer", "ebpf", "--level", "files", "--report", "none", "--", "sh", "-c", script],
+      home,
+      {
+        env: { PATH: process.env.PATH },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const actions = jsonl<Action>(onlySession(home), "actions");
+    for (const n of [5, 70, 1000, 2000, 8, 71]) {
+      const name = `fd${n}.txt`;
+      assert.equal(statSync(join(work, name)).size, n, `${name} on disk`);
+      const w = writesOf(actions, join(work, name));
+      assert.equal(w.length, 1, `one FileWrite of ${name}: ${JSON.stringify(w)}`);
+      assert.equal(w[0]!.bytes, n, `${name}: the bytes written`);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+});
