@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createAggregator } from "../../src/aggregate/aggregator.js";
 import { formatAction, formatBytes } from "../../src/aggregate/format.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot } from "../../src/core/events.js";
@@ -382,4 +384,23 @@ test("formatBytes", () => {
   assert.equal(formatBytes(1023), "1023 B");
   assert.equal(formatBytes(2048), "2.0 KiB");
   assert.equal(formatBytes(1536 * 1024), "1.5 MiB");
+});
+
+test("an emitted action is not kept by the aggregator (its event_seqs can be 65,536 numbers)", async () => {
+  // V8's gc, for this test only: emitted actions must be collectable while the aggregator lives
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const { events } = await enrichedTrace(`${CORPUS}make-gcc.strace`);
+  const agg = createAggregator();
+  const refs: WeakRef<number[]>[] = [];
+  for (let i = 0; i < events.length; i += 256)
+    for (const a of agg.push(events.slice(i, i + 256))) refs.push(new WeakRef(a.event_seqs));
+  assert.ok(refs.length > 100, `${refs.length} actions emitted before the end`);
+  await new Promise((r) => setImmediate(r));
+  gc();
+  // a live process's table may still name its latest action of a key (a few); the emitted
+  // queue must not hold the rest
+  const kept = refs.filter((r) => r.deref() !== undefined).length;
+  assert.ok(kept <= 8, `${kept} of ${refs.length} emitted actions still held`);
+  agg.end(); // the aggregator lived through the collection
 });
