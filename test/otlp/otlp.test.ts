@@ -279,7 +279,7 @@ describe("capsule run --otlp (live)", () => {
         "--",
         "sh",
         "-c",
-        "ls / >/dev/null; sleep 2; exit 4",
+        "ls / >/dev/null; sleep 4; exit 4",
       ],
       { CAPSULE_HOME: join(tmp, "down"), OTEL_EXPORTER_OTLP_TIMEOUT: "800" },
     );
