@@ -27,14 +27,54 @@ function args(a: (string | null)[]): string {
   return `${s}]`;
 }
 
+/**
+ * The process's keys of a record (exe_path to caps), as text. A process's events come in
+ * runs with the same values: the last text is kept and reused while they stay the same
+ * (two JSON-escaped paths and seven keys less to build per event).
+ */
+const lastProc = {
+  exe: null as string | null,
+  cwd: null as string | null,
+  uid: null as number | null,
+  gid: null as number | null,
+  euid: null as number | null,
+  egid: null as number | null,
+  caps: null as string | null,
+  text: "",
+};
+
+function procKeys(e: EnhancedEvent): string {
+  const l = lastProc;
+  if (
+    e.exe_path === l.exe &&
+    e.cwd === l.cwd &&
+    e.uid === l.uid &&
+    e.gid === l.gid &&
+    e.euid === l.euid &&
+    e.egid === l.egid &&
+    e.caps === l.caps
+  )
+    return l.text;
+  l.exe = e.exe_path;
+  l.cwd = e.cwd;
+  l.uid = e.uid;
+  l.gid = e.gid;
+  l.euid = e.euid;
+  l.egid = e.egid;
+  l.caps = e.caps;
+  l.text =
+    `${opt("exe_path", e.exe_path)}${opt("cwd", e.cwd)}${opt("uid", e.uid)}${opt("gid", e.gid)}` +
+    `${opt("euid", e.euid)}${opt("egid", e.egid)}${opt("caps", e.caps)}`;
+  return l.text;
+}
+
 /** An enriched.jsonl record of format 2. Keys in EnhancedEvent order. */
 export function enrichedRecord(e: EnhancedEvent): string {
   return (
     `{"seq":${e.seq},"event_seq":${e.event_seq},"raw_seq":[${e.raw_seq.join(",")}],"event":"${e.event}"` +
     `,"ts":${e.ts},"pid":${e.pid},"tid":${e.tid}${opt("ppid", e.ppid)},"call":${str(e.call)},"args":${args(e.args)}` +
     `${opt("retval", e.retval)}${opt("errno", e.errno)},"raw_line":${str(e.raw_line)}` +
-    `${opt("exe_path", e.exe_path)}${opt("cwd", e.cwd)}${opt("uid", e.uid)}${opt("gid", e.gid)}` +
-    `${opt("euid", e.euid)}${opt("egid", e.egid)}${opt("caps", e.caps)}${opt("fd", e.fd)}` +
+    `${procKeys(e)}${opt("fd", e.fd)}` +
     `${opt("abs_path", e.abs_path)}${opt("resource_type", e.resource_type)}${opt("operation", e.operation)}` +
     `${opt("perm_bits", e.perm_bits)}${opt("byte_count", e.byte_count)}${opt("net", e.net)}` +
     `${opt("latency_us", e.latency_us)},"risk_tags":${e.risk_tags.length ? str(e.risk_tags) : "[]"}` +
