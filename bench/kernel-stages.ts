@@ -9,8 +9,11 @@
 // timed once on the final tree; the rewrites during the run are estimated from it, the
 // tree growing linearly and the rewrites spaced as the pipeline spaces them. Root only (the kernel tracer).
 //
-//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full]
-import { mkdtempSync, rmSync } from "node:fs";
+// `--save FILE` keeps the recorded stream (with the workload's cwd); `--replay FILE` replays a
+// saved one instead of tracing (the same records each time: A/B comparisons of the stages).
+//
+//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full] [--save F | --replay F]
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,43 +35,87 @@ const { values } = parseArgs({
     dd: { type: "string" },
     spawn: { type: "string" },
     level: { type: "string" },
+    save: { type: "string" },
+    replay: { type: "string" },
   },
 });
-const a = kernelAvailable();
-if (!a.ok) {
-  console.log(`kernel-stages: skipped: ${a.reason}`);
-  process.exit(0);
-}
-const dd = values.dd === undefined ? null : Number(values.dd);
-const level = (values.level ?? (dd !== null ? "full" : "files")) as TraceLevel;
-const dir = makeBuildWorkload(Number(values.files));
-const spawnN = values.spawn === undefined ? null : Number(values.spawn);
-const argv =
-  dd !== null
-    ? ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", `count=${dd}`, "status=none"]
-    : spawnN !== null
-      ? ["sh", "-c", `i=0; while [ $i -lt ${spawnN} ]; do /bin/true; i=$((i+1)); done`]
-      : ["make", "-s", ...(values.serial ? [] : ["-j2"])];
-if (dd === null) cleanBuild(dir);
-
 const cpu = (): number => {
   const u = process.cpuUsage();
   return u.user + u.system;
 };
 
-// ── record the stream ──
-const chunks: Buffer[] = [];
-const tracer = createKernelTracer({ tee: (c) => chunks.push(Buffer.from(c)) });
-const work = mkdtempSync(join(tmpdir(), "capsule-stages-"));
-const wall0 = performance.now();
-const live0 = cpu();
-const trace = await tracer.start({ argv, cwd: dir, env: process.env, level, workDir: work });
-for await (const _ of trace.items ?? []) {
-  // decoded live as in a run; only the chunks are kept
+interface Recorded {
+  argv: string[];
+  level: TraceLevel;
+  dir: string;
+  seconds: number;
+  liveCpu: number;
+  chunks: Buffer[];
 }
-await trace.outcome;
-const liveCpu = cpu() - live0;
-const seconds = (performance.now() - wall0) / 1000;
+
+/** Trace the workload once, keeping the loader's chunks as read. */
+async function recordStream(): Promise<Recorded> {
+  const a = kernelAvailable();
+  if (!a.ok) {
+    console.log(`kernel-stages: skipped: ${a.reason}`);
+    process.exit(0);
+  }
+  const dd = values.dd === undefined ? null : Number(values.dd);
+  const level = (values.level ?? (dd !== null ? "full" : "files")) as TraceLevel;
+  const dir = makeBuildWorkload(Number(values.files));
+  const spawnN = values.spawn === undefined ? null : Number(values.spawn);
+  const argv =
+    dd !== null
+      ? ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", `count=${dd}`, "status=none"]
+      : spawnN !== null
+        ? ["sh", "-c", `i=0; while [ $i -lt ${spawnN} ]; do /bin/true; i=$((i+1)); done`]
+        : ["make", "-s", ...(values.serial ? [] : ["-j2"])];
+  if (dd === null) cleanBuild(dir);
+  const chunks: Buffer[] = [];
+  const tracer = createKernelTracer({ tee: (c) => chunks.push(Buffer.from(c)) });
+  const work = mkdtempSync(join(tmpdir(), "capsule-stages-"));
+  const wall0 = performance.now();
+  const live0 = cpu();
+  const trace = await tracer.start({ argv, cwd: dir, env: process.env, level, workDir: work });
+  for await (const _ of trace.items ?? []) {
+    // decoded live as in a run; only the chunks are kept
+  }
+  await trace.outcome;
+  rmSync(work, { recursive: true, force: true });
+  return { argv, level, dir, seconds: (performance.now() - wall0) / 1000, liveCpu: cpu() - live0, chunks };
+}
+
+/** A saved stream: a JSON header line, then each chunk as a 32-bit length and its bytes. */
+function save(path: string, r: Recorded): void {
+  const head = Buffer.from(
+    `${JSON.stringify({ argv: r.argv, level: r.level, dir: r.dir, seconds: r.seconds, liveCpu: r.liveCpu })}\n`,
+  );
+  const parts: Buffer[] = [head];
+  for (const c of r.chunks) {
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(c.length);
+    parts.push(n, c);
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+function load(path: string): Recorded {
+  const b = readFileSync(path);
+  const nl = b.indexOf(10);
+  const head = JSON.parse(b.toString("utf8", 0, nl)) as Omit<Recorded, "chunks">;
+  const chunks: Buffer[] = [];
+  for (let at = nl + 1; at < b.length; ) {
+    const n = b.readUInt32LE(at);
+    chunks.push(b.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return { ...head, chunks };
+}
+
+const rec = values.replay !== undefined ? load(values.replay) : await recordStream();
+if (values.save !== undefined) save(values.save, rec);
+const { argv, level, dir, seconds, liveCpu, chunks } = rec;
+const work = mkdtempSync(join(tmpdir(), "capsule-stages-"));
 const bytes = chunks.reduce((n, c) => n + c.length, 0);
 
 // ── replay it ──

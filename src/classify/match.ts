@@ -68,8 +68,9 @@ export function compilePathGlobs(globs: readonly string[], vars: GlobVars): (pat
       glob = trimSlash(vars.capsuleHome) + glob.slice("$CAPSULE_HOME".length);
     }
     for (const one of expandBraces(glob)) {
-      // A glob that does not start at the root matches at any depth: `*.env` = `**/*.env`.
-      const anchored = one.startsWith("/") ? one : `**/${one}`;
+      // A glob that does not start at the root matches at any depth: `*.env` = `**/*.env`
+      // (one written `**/.env` already does: no second `**/`, which would make it a general one).
+      const anchored = one.startsWith("/") || one.startsWith("**/") ? one : `**/${one}`;
       const tail = anchored.startsWith("**/") ? anchored.slice(3) : null;
       if (tail !== null && tail !== "" && !tail.includes("**")) {
         const n = tail.split("/").length;
@@ -80,15 +81,22 @@ export function compilePathGlobs(globs: readonly string[], vars: GlobVars): (pat
     }
   }
   const generalRe = general.length ? new RegExp(`^(?:${general.join("|")})$`) : null;
-  const tails = [...bySegments].map(([n, bodies]) => ({ n, re: new RegExp(`^(?:${bodies.join("|")})$`) }));
+  // fewest segments first: each longer tail starts further left in the same path
+  const tails = [...bySegments]
+    .sort((a, b) => a[0] - b[0])
+    .map(([n, bodies]) => ({ n, re: new RegExp(`^(?:${bodies.join("|")})$`) }));
   if (!generalRe && tails.length === 0) return () => false;
   return (path) => {
-    if (tails.length > 0) {
-      const segs = path.split("/");
-      for (const t of tails) {
-        if (segs.length < t.n) continue;
-        if (t.re.test(segs.slice(segs.length - t.n).join("/"))) return true;
+    // the path's last n segments: what follows its n-th slash from the end (all of it when it has fewer)
+    let at = path.length;
+    let n = 0;
+    for (const t of tails) {
+      while (n < t.n && at >= 0) {
+        at = at === 0 ? -1 : path.lastIndexOf("/", at - 1);
+        n++;
       }
+      if (n < t.n) break; // fewer segments than the tail
+      if (t.re.test(at < 0 ? path : path.slice(at + 1))) return true;
     }
     return generalRe?.test(path) === true;
   };

@@ -130,8 +130,12 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
   let out: EnhancedEvent[] = [];
   const children: number[] = [];
 
-  // live only: records in order, some waiting for /proc or a hash
-  let queue: Slot[] = [];
+  // live only: records in order from queue[head], some waiting for /proc or a hash (null:
+  // emitted, the place kept until the queue is cut)
+  let queue: (Slot | null)[] = [];
+  let head = 0;
+  /** The slots of queue whose record waits for a /proc look-up. */
+  let looking: Slot[] = [];
   let waits: Promise<void>[] = [];
 
   function feed(item: ParsedItem): void {
@@ -274,6 +278,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
         else if (e.pending === null) apply(rec, t, e.facts);
         else {
           slot.entry = e;
+          looking.push(slot);
           waits.push(e.pending);
         }
       }
@@ -298,14 +303,15 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       // at the end there is no hurry, but a hung /proc read must not hang the session
       await Promise.race([all, sleep(final ? Math.max(budget, 100) : budget)]);
     }
-    for (const s of queue) {
+    for (const s of looking) {
       if (s.entry === null) continue;
       if (s.entry.pending === null) apply(s.rec, s.task, s.entry.facts);
       else s.rec.risk_tags.push(ENRICH_TIMEOUT);
       s.entry = null;
     }
-    if (final) await Promise.all(queue.map((s) => s.hash));
-    let i = 0;
+    looking = [];
+    if (final) await Promise.all(queue.slice(head).map((s) => s?.hash));
+    let i = head;
     for (; i < queue.length; i++) {
       const s = queue[i] as Slot;
       // a record waits for its exec's hash, unless too many records wait behind it
@@ -313,8 +319,18 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       s.emitted = true;
       s.rec.seq = seq++;
       out.push(s.rec);
+      queue[i] = null; // the record is the pipeline's now: the queue does not keep it alive
     }
-    queue = i === queue.length ? [] : queue.slice(i);
+    // records behind a hash stay where they are (copying them at every batch cost the
+    // square of the wait); the emitted ones are cut off once they are half the queue
+    head = i;
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
   }
 
   function releaseStale(): void {

@@ -102,6 +102,10 @@ describe("matching", () => {
     assert.ok(ssh("/home/u/.ssh/id_ed25519"));
     assert.ok(ssh("/root/.ssh/id_rsa"));
     assert.ok(!ssh("/home/u/.ssh/sub/id_rsa"));
+    // a tail is matched against the path's last segments, however many the path has
+    const ab = compilePathGlobs(["**/a/b", "c", "**/x/y/z"], vars);
+    for (const p of ["/a/b", "a/b", "/x/a/b", "/c", "c", "/q/c", "/x/y/z", "x/y/z", "/w/x/y/z"]) assert.ok(ab(p), p);
+    for (const p of ["/a/b/d", "b", "/b", "", "/", "/cc", "/a/bb", "y/z", "/y/z", "/x/y/z/"]) assert.ok(!ab(p), p);
     const tilde = compilePathGlobs(["~/.aws/credentials", "$CAPSULE_HOME/**"], vars);
     assert.ok(tilde("/home/u/.aws/credentials"));
     assert.ok(!tilde("/home/v/.aws/credentials"));

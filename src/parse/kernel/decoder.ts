@@ -282,8 +282,11 @@ export class KernelDecoder {
 
     const u = words.text;
     let line = `${head} sys ${name} = ${ret} <${durUs}> ${u[0]} ${u[1]} ${u[2]} ${u[3]} ${u[4]} ${u[5]}`;
-    if (len0 > 0) line += ` str="${escaped(s0)}"`;
-    if (len1 > 0) line += ` str2="${escaped(s1)}"`;
+    // a printable ASCII string (almost every path) is one latin1 slice, for the line and the value
+    const p0 = plain(s0);
+    const p1 = plain(s1);
+    if (len0 > 0) line += ` str="${p0 ?? escapeBytes([...s0])}"`;
+    if (len1 > 0) line += ` str2="${p1 ?? escapeBytes([...s1])}"`;
     if (argvLen > 0)
       line += ` argv=[${splitNul(argvBytes)
         .map((a) => `"${escaped(a)}"`)
@@ -308,8 +311,8 @@ export class KernelDecoder {
       this.emit(ev, line);
       return;
     }
-    const q0 = quoted(s0, (flags & FLAG.STR0_CUT) !== 0);
-    const q1 = quoted(s1, (flags & FLAG.STR1_CUT) !== 0);
+    const q0 = quoted(s0, p0, (flags & FLAG.STR0_CUT) !== 0);
+    const q1 = quoted(s1, p1, (flags & FLAG.STR1_CUT) !== 0);
     if (q0?.truncated || q1?.truncated) this.stats.truncatedStrings++;
     if (spec.role === "exec") {
       const big = bigWords(dv, SYS.args);
@@ -615,9 +618,10 @@ function bytesOf(buf: Buffer, at: number, len: number): Buffer {
   return buf[end - 1] === 0 ? buf.subarray(at, end - 1) : buf.subarray(at, end);
 }
 
-function quoted(b: Buffer, cut: boolean): QuotedString | null {
+/** A string field as a value; `text` is its plain() text when it has one. */
+function quoted(b: Buffer, text: string | null, cut: boolean): QuotedString | null {
   if (b.length === 0 && !cut) return null;
-  return { value: td.decode(b), truncated: cut };
+  return { value: text ?? td.decode(b), truncated: cut };
 }
 
 /** A unix socket's sun_path bytes: an abstract name (leading NUL) as is, a path up to its NUL. */
@@ -712,16 +716,21 @@ function callValues(
   return { p, t, s: [], ret, ext: null };
 }
 
+/** The bytes as text when they are printable ASCII without a backslash (the line shows them as they are), else null. */
+function plain(b: Buffer): string | null {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) return null;
+  }
+  return b.length === 0 ? "" : b.toString("latin1");
+}
+
 /**
  * A string's bytes as the line shows them: printable ASCII without a backslash as is
  * (almost every path), anything else through escapeBytes.
  */
 function escaped(b: Buffer): string {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c < 0x20 || c >= 0x7f || c === 0x5c) return escapeBytes([...b]);
-  }
-  return b.toString("latin1");
+  return plain(b) ?? escapeBytes([...b]);
 }
 
 const IP4 = (b: Uint8Array): string => `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;

@@ -28,9 +28,9 @@ const LOADER = process.env.CAPSULE_KERNEL_TRACER || `${NATIVE_BUILD}capsule-kern
 const BTF_PATH = "/sys/kernel/btf/vmlinux";
 /** How long the loader may take to load and attach. */
 const ATTACH_TIMEOUT_MS = 30_000;
-/** Records merged into one batch for the pipeline: at most this long (ms), up to this many. */
+/** The loader's output merged into one batch for the pipeline: at most this long (ms), up to this many bytes (~500 records). */
 const COALESCE_MS = 10;
-const COALESCE_ITEMS = 512;
+const COALESCE_BYTES = 128 * 1024;
 
 export interface KernelTracerOptions {
   /** Ring buffer MiB (a power of two); tests shrink it to make the kernel drop records. */
@@ -209,53 +209,98 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   loader.stdin?.end(`${held.pid}\n`);
 
   const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
-  const items = new Channel<ParsedItem[]>(64);
+  // The channel holds the loader's bytes, not decoded items: they are decoded when the
+  // pipeline takes them. A pipeline running behind keeps a burst as compact bytes outside
+  // the JS heap (~250 bytes a record) instead of items that outlive young-generation
+  // collections (~2 KB a record, each copied and promoted: the larger part of a live
+  // run's garbage collection when they were queued decoded).
+  const chunks = new Channel<Buffer[]>(64);
   const losses: TraceLoss[] = [];
   let started: (() => void) | null = null;
   const armed = new Promise<void>((resolve) => {
     started = resolve;
   });
+  /** Items decoded before the command was released (the start record), handed over first. */
+  let early: ParsedItem[] = [];
   const out = loader.stdout!;
   let pending = Promise.resolve();
   // Small chunks (the loader flushes at every exec and exit: a process-heavy program sends
   // a few records at a time) are merged for up to COALESCE_MS into one batch, so the
   // pipeline's per-batch work is not paid per process.
-  let merged: ParsedItem[] | null = null;
+  let merged: Buffer[] | null = null;
+  let mergedBytes = 0;
   let timer: NodeJS.Timeout | null = null;
   const flush = (): void => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
     const batch = merged;
     merged = null;
+    mergedBytes = 0;
     if (batch === null) return;
     // backpressure: the loader waits on its pipe, the kernel's ring absorbs the burst (or counts what it drops)
     out.pause();
     const resume = (): void => {
       out.resume();
     };
-    pending = pending.then(() => items.push(batch)).then(resume, resume);
+    pending = pending.then(() => chunks.push(batch)).then(resume, resume);
   };
   out.on("data", (chunk: Buffer) => {
     tee?.(chunk);
-    const batch = decoder.push(chunk);
-    if (decoder.stream.root !== null && started !== null) {
-      started();
-      started = null;
+    if (started !== null) {
+      // until the start record is read (it comes first): decoded at once, it releases the command
+      for (const it of decoder.push(chunk)) early.push(it);
+      if (decoder.stream.root !== null) {
+        started();
+        started = null;
+      }
+      return;
     }
-    if (batch.length === 0) return;
-    if (merged === null) merged = batch;
-    else for (const it of batch) merged.push(it);
-    if (merged.length >= COALESCE_ITEMS) flush();
+    if (merged === null) merged = [chunk];
+    else merged.push(chunk);
+    mergedBytes += chunk.length;
+    if (mergedBytes >= COALESCE_BYTES) flush();
     else timer ??= setTimeout(flush, COALESCE_MS);
   });
   out.once("end", () => {
     flush();
-    void pending.then(async () => {
-      const tail = decoder.end();
-      if (tail.length > 0) await items.push(tail);
-      items.close();
-    });
+    void pending.then(() => chunks.close());
   });
+  // Whether the loader wrote its end record is known once its output is decoded to the end
+  // and it exited: 'exit' can come first (its last records still in the pipe or the
+  // channel, or the pipe paused for backpressure).
+  let decodedAll = false;
+  let loaderDone: { code: number | null; signal: string | null; error?: string } | null = null;
+  const checkEnd = (): void => {
+    if (!decodedAll || loaderDone === null || decoder.stream.ended) return;
+    const x = loaderDone;
+    losses.push({
+      count: 0,
+      reason: `the kernel tracer stopped before the traced programs ended (${x.error ?? (ld.stderr().trim() || `exit ${x.code ?? x.signal}`)}): what they did afterwards was not recorded`,
+      from_ts: null,
+      to_ts: null,
+    });
+  };
+  void loaderExit.then((x) => {
+    loaderDone = x;
+    checkEnd();
+  });
+  const items = (async function* (): AsyncGenerator<ParsedItem[]> {
+    if (early.length > 0) yield early;
+    early = [];
+    for await (const batch of chunks) {
+      let got = decoder.push(batch[0]!);
+      for (let i = 1; i < batch.length; i++) {
+        const more = decoder.push(batch[i]!);
+        for (let j = 0; j < more.length; j++) got.push(more[j]!);
+      }
+      if (got.length > 0) yield got;
+      got = [];
+    }
+    const tail = decoder.end();
+    decodedAll = true;
+    checkEnd();
+    if (tail.length > 0) yield tail;
+  })();
 
   const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ATTACH_TIMEOUT_MS).unref());
   const first = await Promise.race([armed.then(() => "armed" as const), loaderExit, timeout]);
@@ -273,19 +318,6 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
     );
   }
   held.release();
-
-  // Whether the loader wrote its end record is known once its output is read to the end:
-  // 'exit' can come first (its last records still in the pipe, or the pipe paused for backpressure)
-  const outEnded = new Promise<void>((resolve) => out.once("end", resolve));
-  void Promise.all([loaderExit, outEnded]).then(([x]) => {
-    if (decoder.stream.ended) return;
-    losses.push({
-      count: 0,
-      reason: `the kernel tracer stopped before the traced programs ended (${x.error ?? (ld.stderr().trim() || `exit ${x.code ?? x.signal}`)}): what they did afterwards was not recorded`,
-      from_ts: null,
-      to_ts: null,
-    });
-  });
 
   const notes = [
     "strings are cut at 1023 bytes, argv at 4096 bytes (marked truncated)",
