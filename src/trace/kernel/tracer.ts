@@ -8,7 +8,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { machine } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Channel } from "../../core/channel.js";
 import { CapsuleError } from "../../core/errors.js";
 import type { ParsedItem, RawLine } from "../../core/events.js";
@@ -19,10 +18,9 @@ import { KernelDecoder, policyArg } from "../../parse/kernel/decoder.js";
 import { REC_VERSION } from "../../parse/kernel/layout.js";
 import { resolveCommand } from "../command.js";
 import { spawnHeld } from "../ebpf/launcher.js";
+import { NATIVE_BUILD } from "../native.js";
 import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
 
-/** Where the install step puts the loader (git-ignored). */
-export const NATIVE_BUILD = fileURLToPath(new URL("../../../native/build/", import.meta.url));
 /** CAPSULE_KERNEL_TRACER names another loader (tests: one that fails to attach). */
 const LOADER = process.env.CAPSULE_KERNEL_TRACER || `${NATIVE_BUILD}capsule-kernel-tracer`;
 const BTF_PATH = "/sys/kernel/btf/vmlinux";
@@ -125,14 +123,19 @@ interface Loader {
   exit: Promise<{ code: number | null; signal: string | null; error?: string }>;
 }
 
-function spawnLoader(level: TraceLevel, refusals: boolean, opts: KernelTracerOptions): Loader {
-  const btf = trimmedBtf();
+function loaderArgs(level: TraceLevel, refusals: boolean, opts: KernelTracerOptions, btf: string | null): string[] {
   const args = ["--level", level, "--policy", policyArg(level, machine()), "--ring-mb", String(opts.ringMb ?? 16)];
   if (opts.pollMs !== undefined) args.push("--poll-ms", String(opts.pollMs));
   if (level === "full") args.push("--all");
   // a confined run: every EPERM/EACCES is recorded, those seccomp gives before the entry tracepoint too
   if (refusals) args.push("--refusals");
   if (btf !== null) args.push("--btf", btf);
+  return args;
+}
+
+function spawnLoader(level: TraceLevel, refusals: boolean, opts: KernelTracerOptions): Loader {
+  const btf = trimmedBtf();
+  const args = loaderArgs(level, refusals, opts, btf);
   const t0 = epochUs();
   const child = spawn(LOADER, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
   let stderr = "";
@@ -148,6 +151,47 @@ function spawnLoader(level: TraceLevel, refusals: boolean, opts: KernelTracerOpt
   return { level, refusals, args, btf, t0, child, stderr: () => stderr, exit };
 }
 
+/** The loader prespawnLoader() started, until a kernel tracer adopts it. */
+let early: Loader | null = null;
+
+/** A loader started early: its pid (null when none was started) and how to stop it unless adopted. */
+export interface EarlyLoader {
+  readonly pid: number | null;
+  /** Stop it if no kernel tracer adopted it (a no-op once one did). */
+  drop(): void;
+}
+
+/**
+ * Start the loader for a run at `level` before the rest of `capsule run` is loaded (the CLI's
+ * entry calls this as root), so that it loads and attaches while node loads its modules;
+ * the first kernel tracer to prepare the same loader adopts it (any other is stopped then).
+ */
+export function prespawnLoader(level: TraceLevel): EarlyLoader {
+  if (early !== null || !kernelAvailable().ok) return { pid: null, drop: () => {} };
+  const ld = spawnLoader(level, false, {});
+  early = ld;
+  return {
+    pid: ld.child.pid ?? null,
+    drop: () => {
+      if (early !== ld) return;
+      early = null;
+      ld.child.stdin?.destroy();
+      stop(ld.child);
+    },
+  };
+}
+
+/** The early loader when it is the one this tracer would start at `level`; else it is stopped. */
+function adoptEarly(level: TraceLevel, opts: KernelTracerOptions): Loader | null {
+  const ld = early;
+  early = null;
+  if (ld === null) return null;
+  if (ld.args.join("\0") === loaderArgs(level, false, opts, ld.btf).join("\0")) return ld;
+  ld.child.stdin?.destroy();
+  stop(ld.child);
+  return null;
+}
+
 export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
   let prepared: Loader | null = null;
   return {
@@ -156,6 +200,7 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
       return kernelAvailable();
     },
     prepare(level) {
+      prepared ??= adoptEarly(level, opts);
       if (prepared === null && kernelAvailable().ok) prepared = spawnLoader(level, false, opts);
       const p = prepared;
       return () => {
@@ -171,7 +216,7 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
       // a loader prepared at another level (or without --refusals for a confined run) is of
       // no use: it stops (no pid on its stdin)
       const refusals = req.seesRefusals === true;
-      let loader = prepared;
+      let loader = prepared ?? adoptEarly(req.level, opts);
       prepared = null;
       if (loader !== null && (loader.level !== req.level || loader.refusals !== refusals)) {
         loader.child.stdin?.destroy();

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Bundles the CLI (src/cli/main.ts and everything it loads) into dist/cli/main.js and
+// its chunks (dist/cli/chunk-*.js), run by `npm run build` after tsc: `capsule run`
+// then reads a handful of files before the traced command starts, not ~70 modules
+// (start-up, bench/README.md). Dynamic imports stay lazy: each becomes a chunk loaded on
+// demand. Packages in node_modules are not bundled. Every module that finds files by its
+// own URL (import.meta.url) sits two folders below the package root, as the chunks do
+// (test/cli/bundle.test.ts checks), so those relative URLs hold in both layouts.
+import { readdirSync, rmSync } from "node:fs";
+import { build } from "esbuild";
+
+const root = new URL("..", import.meta.url).pathname;
+const out = process.argv[2] ?? `${root}dist/cli`;
+for (const f of readdirSync(out, { withFileTypes: true }))
+  if (f.isFile() && /^chunk-[A-Z0-9]+\.js$/.test(f.name)) rmSync(`${out}/${f.name}`);
+await build({
+  entryPoints: { main: `${root}src/cli/main.ts` },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  packages: "external",
+  chunkNames: "chunk-[hash]",
+  legalComments: "none",
+  logLevel: "warning",
+});
