@@ -54,5 +54,5 @@ export function kernelRunLevel(argv: readonly string[]): TraceLevel | null {
 export async function startEarly(argv: readonly string[]): Promise<() => void> {
   const level = kernelRunLevel(argv);
   if (level === null || process.getuid?.() !== 0) return () => {};
-  return (await import("../trace/kernel/tracer.js")).prespawnLoader(level).drop;
+  return (await import("../trace/kernel/loader.js")).prespawnLoader(level).drop;
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createKernelTracer, prespawnLoader } from "../../src/trace/kernel/tracer.js";
+import { prespawnLoader } from "../../src/trace/kernel/loader.js";
+import { createKernelTracer } from "../../src/trace/kernel/tracer.js";
 import { ebpfOrSkip, runTraced } from "./ebpf-support.js";
 
 /** Whether `pid` has ended (gone, or a zombie nobody reaped yet). */
