@@ -7,12 +7,13 @@
 // module that finds files by its own URL (import.meta.url) sits two folders below the
 // package root, as the chunks do (test/cli/bundle.test.ts checks), so those relative
 // URLs hold in both layouts.
-import { readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = process.argv[2] ?? `${root}dist/cli`;
-for (const f of readdirSync(out, { withFileTypes: true }))
+// the chunks of an earlier build (their names change with their content)
+for (const f of existsSync(out) ? readdirSync(out, { withFileTypes: true }) : [])
   if (f.isFile() && /^chunk-[A-Z0-9]+\.js$/.test(f.name)) rmSync(`${out}/${f.name}`);
 await build({
   entryPoints: { main: `${root}src/cli/main.ts` },
