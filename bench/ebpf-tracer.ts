@@ -12,13 +12,15 @@
 // until it is gone (the next run starts after that), and added to the second column.
 //
 // Capsule's own CPU (node) is also given per recorded event and per exec'd process.
+// --startup: no workload (the command writes the marker and exits), start-up only; the way
+// `node` (bash runs `node -e 0`, then writes the marker) shows what node's own boot costs here.
 //
 // The way `loader` is the kernel side alone: the native loader (native/build) at the same
 // level, its records read and thrown away by this script, no node pipeline: what the BPF
 // program and the ring buffer cost the build.
 //
 //   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--serial] [--dd N]
-//        [--level files|process|full] [--ways bare,default,ebpf,strace,loader]
+//        [--startup] [--level files|process|full] [--ways bare,node,loader,default,ebpf,strace]
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     ways: { type: "string", default: "bare,default" },
     serial: { type: "boolean", default: false },
     dd: { type: "string" },
+    startup: { type: "boolean", default: false },
   },
 });
 const dd = values.dd === undefined ? null : Number(values.dd);
@@ -45,17 +48,21 @@ if (!existsSync(capsule)) {
   console.error(`ebpf-tracer: ${capsule} is missing: run npm run build first`);
   process.exit(2);
 }
-const dir = makeBuildWorkload(Number(values.files));
+const startupOnly = values.startup === true;
+const dir = startupOnly ? OUT : makeBuildWorkload(Number(values.files));
 const home = join(OUT, "ebpf-tracer-home");
 const marker = join(OUT, "ebpf-tracer.marker");
 // the command's first instruction writes the time; then it is make
-const work =
-  dd !== null
+const work = startupOnly
+  ? "exit 0"
+  : dd !== null
     ? `exec dd if=/dev/zero of=/dev/null bs=1 count=${dd} status=none`
     : `exec make -s${values.serial ? "" : " -j2"}`;
 const command = ["bash", "-c", `echo "$EPOCHREALTIME" > ${marker}; ${work}`];
 
-type Way = "bare" | "default" | "ebpf" | "strace" | "loader";
+type Way = "bare" | "node" | "loader" | "default" | "ebpf" | "strace";
+/** The ways that run no capsule. */
+const plain = (way: Way): boolean => way === "bare" || way === "node" || way === "loader";
 const nowS = (): number => (performance.timeOrigin + performance.now()) / 1000;
 
 interface Sample {
@@ -171,18 +178,20 @@ function run(way: Way): Promise<Sample> {
   const argv =
     way === "bare"
       ? command
-      : [
-          process.execPath,
-          capsule,
-          "run",
-          ...(way === "default" ? [] : ["--tracer", way]),
-          ...(level === null ? [] : ["--level", level]),
-          "--report",
-          "none",
-          "-q",
-          "--",
-          ...command,
-        ];
+      : way === "node"
+        ? ["bash", "-c", `${process.execPath} -e 0; echo "$EPOCHREALTIME" > ${marker}`]
+        : [
+            process.execPath,
+            capsule,
+            "run",
+            ...(way === "default" ? [] : ["--tracer", way]),
+            ...(level === null ? [] : ["--level", level]),
+            "--report",
+            "none",
+            "-q",
+            "--",
+            ...command,
+          ];
   rmSync(home, { recursive: true, force: true });
   rmSync(marker, { force: true });
   const c0 = cpuOf("self")!;
@@ -215,15 +224,15 @@ function run(way: Way): Promise<Sample> {
       while (orphaned.some((b) => cpuOf(b) !== null)) await new Promise((r) => setTimeout(r, 50));
       clearInterval(poll);
       const c1 = cpuOf("self")!;
-      const s = way === "bare" ? NO_SESSION : session();
+      const s = plain(way) ? NO_SESSION : session();
       const reaped = c1.reaped - c0.reaped;
       const orphans = orphaned.reduce((a, b) => a + bts.get(b)!, 0);
       resolve({
         total,
         startup: Number(readFileSync(marker, "utf8").trim()) - start,
         ...s,
-        cpuCapsule: way === "bare" ? null : own,
-        cpuBelow: way === "bare" ? reaped : reaped - own + orphans,
+        cpuCapsule: plain(way) ? null : own,
+        cpuBelow: plain(way) ? reaped : reaped - own + orphans,
       });
     });
   });
@@ -234,12 +243,12 @@ const load = (): string =>
     .map((x) => fmt(x, 2))
     .join(" ");
 console.log(
-  `workload: ${dd !== null ? `dd bs=1 count=${dd}` : `make${values.serial ? "" : " -j2"} of ${values.files} C files (${dir})`}; capsule run${level === null ? "" : ` --level ${level}`} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
+  `workload: ${startupOnly ? "none (start-up only)" : dd !== null ? `dd bs=1 count=${dd}` : `make${values.serial ? "" : " -j2"} of ${values.files} C files (${dir})`}; capsule run${level === null ? "" : ` --level ${level}`} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
 );
-const samples: Record<Way, Sample[]> = { bare: [], default: [], ebpf: [], strace: [], loader: [] };
+const samples: Record<Way, Sample[]> = { bare: [], node: [], loader: [], default: [], ebpf: [], strace: [] };
 for (let i = 0; i < runs; i++) {
   for (const way of ways) {
-    if (dd === null) cleanBuild(dir);
+    if (dd === null && !startupOnly) cleanBuild(dir);
     const s = await run(way);
     samples[way].push(s);
     const cpu =
@@ -256,13 +265,15 @@ rmSync(home, { recursive: true, force: true });
 const med = (way: Way, f: (s: Sample) => number): number => median(samples[way].map(f));
 if (samples.bare.length === 0) process.exit(0);
 const bare = med("bare", (s) => s.total);
-const bareCpu = med("bare", (s) => s.cpuBelow);
-console.log(
-  `bare     ${fmt(bare)} s                start-up ${fmt(
-    med("bare", (s) => s.startup),
+/** Start-up: median, and the least (on a loaded machine the least is the least disturbed). */
+const startup = (way: Way): string =>
+  `${fmt(
+    med(way, (s) => s.startup),
     3,
-  )} s  CPU ${fmt(bareCpu)} s`,
-);
+  )} s (least ${fmt(Math.min(...samples[way].map((s) => s.startup)), 3)} s)`;
+if (samples.node.length > 0) console.log(`node     start-up ${startup("node")}: bash, then node -e 0`);
+const bareCpu = med("bare", (s) => s.cpuBelow);
+console.log(`bare     ${fmt(bare)} s                start-up ${startup("bare")}  CPU ${fmt(bareCpu)} s`);
 if (samples.loader.length > 0) {
   const total = med("loader", (s) => s.total);
   console.log(
@@ -275,10 +286,7 @@ for (const way of ["default", "ebpf", "strace"] as const) {
   if (samples[way].length === 0) continue;
   const total = med(way, (s) => s.total);
   console.log(
-    `${way.padEnd(8)} ${fmt(total)} s  ratio ${fmt(total / bare)}x  start-up ${fmt(
-      med(way, (s) => s.startup),
-      3,
-    )} s  CPU capsule ${fmt(med(way, (s) => s.cpuCapsule ?? 0))} s, tracer+build ${fmt(
+    `${way.padEnd(8)} ${fmt(total)} s  ratio ${fmt(total / bare)}x  start-up ${startup(way)}  CPU capsule ${fmt(med(way, (s) => s.cpuCapsule ?? 0))} s, tracer+build ${fmt(
       med(way, (s) => s.cpuBelow),
     )} s (bare ${fmt(bareCpu)} s)  events ${fmt(
       med(way, (s) => s.events ?? 0),

@@ -35,6 +35,7 @@ if (only.length === 0) {
   run("npx", ["tsc", "--noEmit", "-p", "web/tsconfig.json"]); // capsule view's page (DOM types)
   run("npx", ["biome", "check", "."]);
   run("npx", ["tsc", "-p", "tsconfig.build.json"]);
+  run(process.execPath, ["scripts/build-cli.mjs"]); // dist/cli/main.js as installed: the bundle
   run(process.execPath, ["scripts/build-view.mjs"]);
   process.env.CAPSULE_TEST_DIST = "1"; // tests may run the freshly built CLI
 }

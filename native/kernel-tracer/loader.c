@@ -3,11 +3,12 @@
  * capsule-kernel-tracer: loads tracer.bpf.o (through its skeleton), attaches it, and
  * streams its ring buffer's records (records.h) to stdout unchanged, framed as they are.
  *
- *   capsule-kernel-tracer --level process|files|full --policy NR:KIND:A:B,... [--all]
+ *   capsule-kernel-tracer --level process|files|full [--policy NR:KIND:A:B,...] [--all]
  *                         [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]
  *
- * It loads and attaches first, then reads the root's pid as one line on stdin, arms it,
- * writes REC_START, and from then on drains the ring every --poll-ms (the BPF side
+ * It loads and attaches first, then reads from stdin the policy (one line, when --policy
+ * was not given: so it can be started before its caller knows the policy) and the root's
+ * pid (one line), arms it, writes REC_START, and from then on drains the ring every --poll-ms (the BPF side
  * writes without wake-ups except for exec and exit). When no traced process is left (or
  * on SIGINT/SIGTERM) it drains what is left, writes REC_END and exits 0. Records the
  * kernel could not reserve are counted per CPU and written as REC_LOST. Errors: one line
@@ -118,6 +119,36 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* One line of stdin without its newline, or NULL at the end of input. */
+static char *read_line(void)
+{
+	static char *buf;
+	static size_t cap;
+	ssize_t n = getline(&buf, &cap, stdin);
+	if (n <= 0)
+		return NULL;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return buf;
+}
+
+/* Fill the policy map from "NR:KIND:A:B,...": what each syscall number records. */
+static int set_policy(int pfd, const char *policy)
+{
+	for (const char *s = policy; *s;) {
+		unsigned nr, kind, a, b;
+		int used = 0;
+		if (sscanf(s, "%u:%u:%u:%u%n", &nr, &kind, &a, &b, &used) != 4 || nr >= 1024)
+			return -1;
+		struct policy p = {.kind = kind, .str_a = a, .str_b = b, .record = 1};
+		bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
+		s += used;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
 static int usage(const char *why)
 {
 	fprintf(stderr, "capsule-kernel-tracer: %s\n", why);
@@ -146,10 +177,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--poll-ms") && v)
 			poll_ms = atoi(argv[++i]);
 		else
-			return usage("usage: --level process|files|full --policy NR:KIND:A:B,... [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]");
+			return usage("usage: --level process|files|full [--policy NR:KIND:A:B,...] [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]");
 	}
-	if (!level || !policy)
-		return usage("--level and --policy are required");
+	if (!level)
+		return usage("--level is required");
 	if (ring_mb < 1 || (ring_mb & (ring_mb - 1)) != 0 || ring_mb > 1024)
 		return usage("--ring-mb must be a power of two, 1..1024");
 	if (poll_ms < 1)
@@ -183,17 +214,8 @@ int main(int argc, char **argv)
 		for (__u32 nr = 0; nr < 1024; nr++)
 			bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
 	}
-	for (const char *s = policy; *s;) {
-		unsigned nr, kind, a, b;
-		int used = 0;
-		if (sscanf(s, "%u:%u:%u:%u%n", &nr, &kind, &a, &b, &used) != 4 || nr >= 1024)
-			return usage("bad --policy entry");
-		struct policy p = {.kind = kind, .str_a = a, .str_b = b, .record = 1};
-		bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
-		s += used;
-		if (*s == ',')
-			s++;
-	}
+	if (policy && set_policy(pfd, policy))
+		return usage("bad --policy entry");
 	err = capsule_tracer_bpf__attach(skel);
 	if (err) {
 		fprintf(stderr, "capsule-kernel-tracer: cannot attach to the tracepoints: %s\n", strerror(-err));
@@ -206,19 +228,16 @@ int main(int argc, char **argv)
 	}
 	__u32 load_us = (mono_ns(CLOCK_MONOTONIC) - t_start) / 1000;
 
-	/* the root: one line on stdin */
-	char line[64];
-	ssize_t n = 0;
-	while (n < (ssize_t)sizeof(line) - 1) {
-		ssize_t r = read(0, line + n, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || line[n] == '\n')
-			break;
-		n++;
+	/* attached, nothing traced yet: the policy (unless given) and the root, one line each on stdin */
+	if (!policy) {
+		const char *p = read_line();
+		if (!p)
+			return usage("no policy on stdin");
+		if (set_policy(pfd, p))
+			return usage("bad policy entry on stdin");
 	}
-	line[n] = 0;
-	__u32 root = strtoul(line, NULL, 10);
+	const char *line = read_line();
+	__u32 root = line ? strtoul(line, NULL, 10) : 0;
 	if (root == 0)
 		return usage("no root pid on stdin");
 	__u8 held = 1;

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
 import { isCapsuleError } from "../core/errors.js";
 import { printable } from "../core/printable.js";
 import { registerCommands } from "./commands.js";
+import { startEarly } from "./early.js";
 import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";
 
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
   endQuietlyOnEpipe();
+  // first of all (as root, `capsule run`): the kernel tracer's loader, which attaches while the rest loads
+  const dropEarly = await startEarly(argv);
+  const { Command, CommanderError } = await import("commander");
   const program = new Command("capsule")
     .description("See what a program (an AI coding agent, say) really did on this machine.")
     .version(capsuleVersion(), "-V, --version")
@@ -32,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`capsule: internal error: ${printable(msg)}\n`);
     if (process.env.CAPSULE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
+  } finally {
+    dropEarly();
   }
 }
 

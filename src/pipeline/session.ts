@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Rules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
@@ -144,9 +144,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     if (o.rulesFile) rules = (await import("../classify/rules.js")).loadRules([o.rulesFile]);
     filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
     id = newSessionId();
-    const root = o.outRoot ? resolve(o.outRoot) : runsRoot(o.env);
-    sweepScratch(root); // what runs killed before this one left behind
-    dir = join(root, id);
+    dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
     meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
     meta.home = o.env.HOME ?? null;
     record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
@@ -192,6 +190,12 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   }
   // the command runs: what only the pipeline needs loads now (the records wait in the tracer's buffers)
   const pipelineModules = Promise.all([import("./stages.js"), import("./pipeline.js")]);
+  // what runs killed before this one left behind: it reads the newest session folders, so not before the command runs
+  try {
+    sweepScratch(dirname(dir));
+  } catch {
+    // a runs folder that cannot be listed has nothing to sweep
+  }
   const notes: string[] = [reason, ...(prof?.notes ?? [])];
   const keep = o.keepRunning === true;
   // If capsule dies, the traced tree dies with it (or only the tracer, with keepRunning).

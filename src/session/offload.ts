@@ -9,10 +9,13 @@ import type { CoreEvents, CoreState } from "./stream-core.js";
 import type { CoreHandle } from "./stream-writer.js";
 import type { FromWorker, ToWorker, WorkerSetup } from "./writer-worker.js";
 
-/** The worker: dist/'s .js; from the .ts sources (tests, tsx) a bootstrap that loads tsx first. */
+/**
+ * The worker: dist/session's .js (by a path that also holds from the bundled CLI's chunks
+ * in dist/cli); from the .ts sources (tests, tsx) a bootstrap that loads tsx first.
+ */
 function startWorker(setup: WorkerSetup): Worker {
   if (!import.meta.url.endsWith(".ts"))
-    return new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: setup });
+    return new Worker(new URL("../session/writer-worker.js", import.meta.url), { workerData: setup });
   const source = new URL("./writer-worker.ts", import.meta.url).href;
   const tsx = import.meta.resolve("tsx/esm/api");
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(source)}); });`;

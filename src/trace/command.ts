@@ -9,7 +9,8 @@ import { CapsuleError } from "../core/errors.js";
 export function resolveCommand(cmd: string, cwd: string, env: NodeJS.ProcessEnv): string {
   const isExecutable = (p: string): boolean => {
     try {
-      if (!statSync(p).isFile()) return false;
+      // a miss is no exception: PATH is searched at every run, before the command starts
+      if (statSync(p, { throwIfNoEntry: false })?.isFile() !== true) return false;
       accessSync(p, constants.X_OK);
       return true;
     } catch {

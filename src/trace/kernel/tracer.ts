@@ -5,64 +5,28 @@
  * here, so the session gets events, not text. The command is held before its first
  * instruction until the loader has attached and armed its pid.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { machine } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Channel } from "../../core/channel.js";
 import { CapsuleError } from "../../core/errors.js";
 import type { ParsedItem, RawLine } from "../../core/events.js";
 import type { TraceLevel } from "../../core/levels.js";
 import type { Outcome } from "../../core/stage.js";
-import { nrIndex } from "../../parse/bpftrace/format.js";
 import { KernelDecoder, policyArg } from "../../parse/kernel/decoder.js";
 import { REC_VERSION } from "../../parse/kernel/layout.js";
 import { resolveCommand } from "../command.js";
 import { spawnHeld } from "../ebpf/launcher.js";
+import { NATIVE_BUILD } from "../native.js";
 import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
+import { adoptEarly, type KernelTracerOptions, kernelAvailable, type Loader, spawnLoader, stop } from "./loader.js";
 
-/** Where the install step puts the loader (git-ignored). */
-export const NATIVE_BUILD = fileURLToPath(new URL("../../../native/build/", import.meta.url));
-/** CAPSULE_KERNEL_TRACER names another loader (tests: one that fails to attach). */
-const LOADER = process.env.CAPSULE_KERNEL_TRACER || `${NATIVE_BUILD}capsule-kernel-tracer`;
-const BTF_PATH = "/sys/kernel/btf/vmlinux";
+export { type EarlyLoader, type KernelTracerOptions, kernelAvailable, prespawnLoader } from "./loader.js";
+
 /** How long the loader may take to load and attach. */
 const ATTACH_TIMEOUT_MS = 30_000;
 /** The loader's output merged into one batch for the pipeline: at most this long (ms), up to this many bytes (~500 records). */
 const COALESCE_MS = 10;
 const COALESCE_BYTES = 128 * 1024;
-
-export interface KernelTracerOptions {
-  /** Ring buffer MiB (a power of two); tests shrink it to make the kernel drop records. */
-  ringMb?: number;
-  /** How often the loader drains the ring (ms). */
-  pollMs?: number;
-  /** Sees every chunk of the loader's output as read (bench/kernel-stages.ts records the stream). */
-  tee?: (chunk: Buffer) => void;
-}
-
-/** Whether the kernel tracer can run here; a one-line reason when not. */
-export function kernelAvailable(): { ok: true } | { ok: false; reason: string } {
-  if (process.platform !== "linux")
-    return { ok: false, reason: `kernel tracing needs Linux (this is ${process.platform})` };
-  if (nrIndex(machine()) === null) return { ok: false, reason: `no syscall table for ${machine()}` };
-  const uid = process.getuid?.() ?? -1;
-  if (uid !== 0) return { ok: false, reason: `kernel tracing needs root (running as uid ${uid})` };
-  if (!existsSync(LOADER)) {
-    const why = `${NATIVE_BUILD}UNAVAILABLE`;
-    const reason = existsSync(why) ? readFileSync(why, "utf8").trim() : "npm install did not build it";
-    return {
-      ok: false,
-      reason: `the kernel tracer is not built (${reason}; build it with: bash native/kernel-tracer/build.sh)`,
-    };
-  }
-  if (!existsSync(BTF_PATH)) return { ok: false, reason: `the kernel has no BTF (${BTF_PATH} is missing)` };
-  return { ok: true };
-}
-
-function epochUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}
 
 /** Syscall names by number, from the table the install step wrote. */
 export function syscallNames(): Map<number, string> {
@@ -76,17 +40,6 @@ export function syscallNames(): Map<number, string> {
     // names then come from the call table only
   }
   return out;
-}
-
-/** The trimmed BTF made at install, when it was made for this kernel. */
-function trimmedBtf(): string | null {
-  try {
-    const built = readFileSync(`${NATIVE_BUILD}kernel`, "utf8").trim();
-    const now = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
-    return built === now && existsSync(`${NATIVE_BUILD}min.btf`) ? `${NATIVE_BUILD}min.btf` : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The kernel tracer's records are decoded by its session; a text line given to it is an error. */
@@ -112,42 +65,6 @@ function noTextParser(t0EpochUs: number | null): TraceParser {
   return { stats, t0EpochUs, push, end: () => [] };
 }
 
-/** A loader started (loading and attaching) before the command is known; it waits for the root's pid on stdin. */
-interface Loader {
-  level: TraceLevel;
-  /** started with --refusals: every EPERM/EACCES recorded (a confined run) */
-  refusals: boolean;
-  args: string[];
-  btf: string | null;
-  t0: number;
-  child: ChildProcess;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: string | null; error?: string }>;
-}
-
-function spawnLoader(level: TraceLevel, refusals: boolean, opts: KernelTracerOptions): Loader {
-  const btf = trimmedBtf();
-  const args = ["--level", level, "--policy", policyArg(level, machine()), "--ring-mb", String(opts.ringMb ?? 16)];
-  if (opts.pollMs !== undefined) args.push("--poll-ms", String(opts.pollMs));
-  if (level === "full") args.push("--all");
-  // a confined run: every EPERM/EACCES is recorded, those seccomp gives before the entry tracepoint too
-  if (refusals) args.push("--refusals");
-  if (btf !== null) args.push("--btf", btf);
-  const t0 = epochUs();
-  const child = spawn(LOADER, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (d: string) => {
-    stderr = (stderr + d).slice(-4096);
-  });
-  const exit = new Promise<{ code: number | null; signal: string | null; error?: string }>((resolve) => {
-    child.once("error", (e) => resolve({ code: null, signal: null, error: e.message }));
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-  child.stdin?.on("error", () => {});
-  return { level, refusals, args, btf, t0, child, stderr: () => stderr, exit };
-}
-
 export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
   let prepared: Loader | null = null;
   return {
@@ -156,6 +73,7 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
       return kernelAvailable();
     },
     prepare(level) {
+      prepared ??= adoptEarly(level, opts);
       if (prepared === null && kernelAvailable().ok) prepared = spawnLoader(level, false, opts);
       const p = prepared;
       return () => {
@@ -171,7 +89,7 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
       // a loader prepared at another level (or without --refusals for a confined run) is of
       // no use: it stops (no pid on its stdin)
       const refusals = req.seesRefusals === true;
-      let loader = prepared;
+      let loader = prepared ?? adoptEarly(req.level, opts);
       prepared = null;
       if (loader !== null && (loader.level !== req.level || loader.refusals !== refusals)) {
         loader.child.stdin?.destroy();
@@ -206,7 +124,8 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   const outcome = new Promise<Outcome>((resolve) => {
     held.child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  loader.stdin?.end(`${held.pid}\n`);
+  // the loader, attached (or still attaching), learns what to record and whom
+  loader.stdin?.end(`${policyArg(level, arch)}\n${held.pid}\n`);
 
   const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
   // The channel holds the loader's bytes, not decoded items: they are decoded when the
@@ -330,7 +249,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
     info: {
       name: "ebpf",
       version: `capsule-kernel-tracer ${REC_VERSION}`,
-      flags: args.filter((_, i) => args[i - 1] !== "--policy" && args[i] !== "--policy"),
+      flags: args,
       level,
       t0EpochUs: t0,
       reason: null,
@@ -357,13 +276,4 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
       })),
     ],
   };
-}
-
-function stop(p: ChildProcess): void {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  try {
-    p.kill("SIGTERM");
-  } catch {
-    // gone
-  }
 }
