@@ -1,3 +1,4 @@
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Channel } from "../core/channel.js";
@@ -102,6 +103,71 @@ export function readText(path: string, bufferBytes = 1 << 16): TextSource {
       if (tail.length > 0) yield tail;
     } finally {
       await fh.close();
+    }
+  }
+  const it = chunks();
+  return {
+    get opened() {
+      return opened;
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+}
+
+export interface PollOptions {
+  /** How long an (almost) empty pipe is left to fill before the next read, ms (default 10). */
+  intervalMs?: number;
+  /** Bytes read at most per read (default 256 KiB). */
+  bufferBytes?: number;
+}
+
+/**
+ * A FIFO read as text without the thread pool: once the writer has opened it, the pipe is
+ * read with non-blocking reads on the main thread, every `intervalMs` while little comes,
+ * at once again after a read that brought a quarter of a pipe's worth or more (so a busy
+ * writer is drained as fast as the consumer takes the text, and blocks on a full pipe only
+ * when the consumer is slower than it). A tracer writes a line per write: a blocking read
+ * per line through the thread pool (readText) costs two thread hand-offs and a promise per
+ * line, a poll costs one read(2) for everything that arrived meanwhile.
+ */
+export function pollText(path: string, o: PollOptions = {}): TextSource {
+  const interval = o.intervalMs ?? 10;
+  const size = o.bufferBytes ?? 1 << 18;
+  // a pipe holds 64 KiB unless resized: a quarter of that read means the writer is busy
+  const busy = Math.min(size, 1 << 14);
+  let opened = false;
+  const sleep = (): Promise<void> => new Promise((r) => setTimeout(r, interval));
+  async function* chunks(): AsyncGenerator<string> {
+    // the blocking open returns once the writer has opened its end: from then on a read
+    // that finds the pipe empty means "nothing yet", not the end
+    const fh = await open(path, "r");
+    opened = true;
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } finally {
+      await fh.close();
+    }
+    try {
+      const buf = Buffer.allocUnsafe(size);
+      const dec = new StringDecoder("utf8");
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, size, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+          await sleep();
+          continue;
+        }
+        if (n === 0) break; // every writer closed its end
+        yield dec.write(buf.subarray(0, n));
+        if (n < busy) await sleep();
+      }
+      const tail = dec.end();
+      if (tail.length > 0) yield tail;
+    } finally {
+      closeSync(fd);
     }
   }
   const it = chunks();

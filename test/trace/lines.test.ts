@@ -1,13 +1,13 @@
 // batchLines: a tracer's text into batches of lines, coalesced, in order, bounded; readText: a FIFO as text.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { batchLines, readText } from "../../src/trace/lines.js";
+import { batchLines, pollText, readText } from "../../src/trace/lines.js";
 
 /** A PassThrough read as text chunks. */
 function text(s: PassThrough): AsyncIterable<string> {
@@ -106,6 +106,56 @@ test("a reader that leaves early stops the reading and closes the file", async (
     await sleep(100);
     // 2 MiB in 4 KiB reads is 512 chunks: reading stopped after a few
     assert.ok(chunks < 20, `${chunks} chunks read after the reader left`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("pollText reads a FIFO without the thread pool: every line in order, the end when the writer closes, a read per poll, not per line", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const fifo = join(dir, "p");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const pipe = pollText(fifo, { intervalMs: 50 });
+    let chunks = 0;
+    const counted = {
+      async *[Symbol.asyncIterator]() {
+        for await (const c of pipe) {
+          chunks++;
+          yield c;
+        }
+      },
+    };
+    const got = collect(batchLines(counted, { coalesceMs: 0 }));
+    await sleep(50);
+    assert.equal(pipe.opened, false, "opened before any writer");
+    // 60 lines, one write each, a few ms apart (like a tracer's): a blocking reader wakes for each
+    writeFileSync(
+      join(dir, "w.sh"),
+      'i=0; while [ $i -lt 60 ]; do echo "€ line $i"; i=$((i+1)); sleep 0.005; done > "$1"',
+    );
+    const w = spawn("sh", [join(dir, "w.sh"), fifo]);
+    assert.equal(await new Promise((r) => w.on("exit", r)), 0);
+    assert.deepEqual(
+      (await got).flat(),
+      Array.from({ length: 60 }, (_, i) => `€ line ${i}`),
+    );
+    assert.equal(pipe.opened, true);
+    assert.ok(chunks < 30, `${chunks} chunks for 60 lines written one by one`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("pollText ends at once when the writer opens and closes without writing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const fifo = join(dir, "p");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const got = collect(batchLines(pollText(fifo), { coalesceMs: 0 }));
+    await sleep(20);
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    assert.deepEqual(await got, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

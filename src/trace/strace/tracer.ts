@@ -6,7 +6,7 @@ import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
 import { resolveCommand } from "../command.js";
-import { batchLines, readText } from "../lines.js";
+import { batchLines, pollText } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { refusalFlags, straceFlags } from "./flags.js";
 
@@ -87,8 +87,9 @@ export function createStraceTracer(): Tracer {
         env: req.env,
         stdio: "inherit",
       });
-      const pipe = readText(fifo);
-      const lines = batchLines(pipe, { capacity: 4 });
+      // polled: each poll's lines are one batch (the poll interval does the coalescing)
+      const pipe = pollText(fifo);
+      const lines = batchLines(pipe, { capacity: 4, coalesceMs: 0 });
       let rootPid: number | null = null;
       const pending: NodeJS.Signals[] = [];
       const signalRoot = (sig: NodeJS.Signals): void => {
