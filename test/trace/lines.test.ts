@@ -15,6 +15,20 @@ function text(s: PassThrough): AsyncIterable<string> {
   return s;
 }
 
+/** `src` passed through, counting its chunks. */
+function counting(src: AsyncIterable<string>): AsyncIterable<string> & { chunks: number } {
+  const out = {
+    chunks: 0,
+    async *[Symbol.asyncIterator]() {
+      for await (const c of src) {
+        out.chunks++;
+        yield c;
+      }
+    },
+  };
+  return out;
+}
+
 async function collect(it: AsyncIterable<string[]>, slowMs = 0): Promise<string[][]> {
   const out: string[][] = [];
   for await (const b of it) {
@@ -90,22 +104,14 @@ test("a reader that leaves early stops the reading and closes the file", async (
     const file = join(dir, "big");
     writeFileSync(file, "x\n".repeat(1 << 20));
     const src = readText(file, 4096);
-    let chunks = 0;
-    const counted = {
-      async *[Symbol.asyncIterator]() {
-        for await (const c of src) {
-          chunks++;
-          yield c;
-        }
-      },
-    };
+    const counted = counting(src);
     for await (const b of batchLines(counted, { coalesceMs: 0, capacity: 2 })) {
       assert.equal(b[0], "x");
       break;
     }
     await sleep(100);
     // 2 MiB in 4 KiB reads is 512 chunks: reading stopped after a few
-    assert.ok(chunks < 20, `${chunks} chunks read after the reader left`);
+    assert.ok(counted.chunks < 20, `${counted.chunks} chunks read after the reader left`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,15 +123,7 @@ test("pollText reads a FIFO without the thread pool: every line in order, the en
     const fifo = join(dir, "p");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
     const pipe = pollText(fifo, { intervalMs: 50 });
-    let chunks = 0;
-    const counted = {
-      async *[Symbol.asyncIterator]() {
-        for await (const c of pipe) {
-          chunks++;
-          yield c;
-        }
-      },
-    };
+    const counted = counting(pipe);
     const got = collect(batchLines(counted, { coalesceMs: 0 }));
     await sleep(50);
     assert.equal(pipe.opened, false, "opened before any writer");
@@ -141,7 +139,7 @@ test("pollText reads a FIFO without the thread pool: every line in order, the en
       Array.from({ length: 60 }, (_, i) => `€ line ${i}`),
     );
     assert.equal(pipe.opened, true);
-    assert.ok(chunks < 30, `${chunks} chunks for 60 lines written one by one`);
+    assert.ok(counted.chunks < 30, `${counted.chunks} chunks for 60 lines written one by one`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
