@@ -115,28 +115,31 @@ export function readText(path: string, bufferBytes = 1 << 16): TextSource {
 }
 
 export interface PollOptions {
-  /** How long an (almost) empty pipe is left to fill before the next read, ms (default 10). */
-  intervalMs?: number;
+  /** The longest an (almost) empty pipe is left to fill before the next read, ms (default 50). */
+  maxWaitMs?: number;
   /** Bytes read at most per read (default 256 KiB). */
   bufferBytes?: number;
 }
 
+/** A pipe holds 64 KiB unless resized; a poll aims to find about this much waiting. */
+const POLL_TARGET = 8 << 10;
+
 /**
  * A FIFO read as text without the thread pool: once the writer has opened it, the pipe is
- * read with non-blocking reads on the main thread, every `intervalMs` while little comes,
- * at once again after a read that brought a quarter of a pipe's worth or more (so a busy
- * writer is drained as fast as the consumer takes the text, and blocks on a full pipe only
- * when the consumer is slower than it). A tracer writes a line per write: a blocking read
+ * read with non-blocking reads on the main thread. After each read the next waits as long
+ * as the writer, at its latest rate, takes to write 8 KiB (an eighth of a pipe), at most
+ * `maxWaitMs`; a read that brought twice that is followed by another at once, so a busy
+ * writer is drained as fast as the consumer takes the text and blocks on a full pipe only
+ * when the consumer is slower than it. A tracer writes a line per write: a blocking read
  * per line through the thread pool (readText) costs two thread hand-offs and a promise per
- * line, a poll costs one read(2) for everything that arrived meanwhile.
+ * line, and every line then travels the pipeline in a batch of its own; a poll costs one
+ * read(2) for everything that arrived meanwhile.
  */
 export function pollText(path: string, o: PollOptions = {}): TextSource {
-  const interval = o.intervalMs ?? 10;
+  const maxWait = o.maxWaitMs ?? 50;
   const size = o.bufferBytes ?? 1 << 18;
-  // a pipe holds 64 KiB unless resized: a quarter of that read means the writer is busy
-  const busy = Math.min(size, 1 << 14);
   let opened = false;
-  const sleep = (): Promise<void> => new Promise((r) => setTimeout(r, interval));
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
   async function* chunks(): AsyncGenerator<string> {
     // the blocking open returns once the writer has opened its end: from then on a read
     // that finds the pipe empty means "nothing yet", not the end
@@ -151,18 +154,26 @@ export function pollText(path: string, o: PollOptions = {}): TextSource {
     try {
       const buf = Buffer.allocUnsafe(size);
       const dec = new StringDecoder("utf8");
+      let last = performance.now();
       for (;;) {
         let n: number;
         try {
           n = readSync(fd, buf, 0, size, null);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-          await sleep();
-          continue;
+          n = -1; // nothing yet
         }
         if (n === 0) break; // every writer closed its end
-        yield dec.write(buf.subarray(0, n));
-        if (n < busy) await sleep();
+        const now = performance.now();
+        if (n > 0) yield dec.write(buf.subarray(0, n));
+        if (n >= 2 * POLL_TARGET) {
+          last = now;
+          continue;
+        }
+        // bytes per ms since the last read: the time to the next eighth of a pipe
+        const rate = Math.max(n, 0) / Math.max(now - last, 1);
+        last = now;
+        await sleep(rate > 0 ? Math.min(maxWait, POLL_TARGET / rate) : maxWait);
       }
       const tail = dec.end();
       if (tail.length > 0) yield tail;

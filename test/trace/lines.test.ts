@@ -122,7 +122,7 @@ test("pollText reads a FIFO without the thread pool: every line in order, the en
   try {
     const fifo = join(dir, "p");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
-    const pipe = pollText(fifo, { intervalMs: 50 });
+    const pipe = pollText(fifo, { maxWaitMs: 50 });
     const counted = counting(pipe);
     const got = collect(batchLines(counted, { coalesceMs: 0 }));
     await sleep(50);
