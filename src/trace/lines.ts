@@ -123,14 +123,16 @@ export interface PollOptions {
 
 /** A pipe holds 64 KiB unless resized; a poll aims to find about this much waiting. */
 const POLL_TARGET = 8 << 10;
+/** The writer's rate is measured over windows of at least this long (ms). */
+const RATE_WINDOW_MS = 200;
 
 /**
  * A FIFO read as text without the thread pool: once the writer has opened it, the pipe is
  * read with non-blocking reads on the main thread. After each read the next waits as long
- * as the writer, at its latest rate, takes to write 8 KiB (an eighth of a pipe), at most
- * `maxWaitMs`; a read that brought twice that is followed by another at once, so a busy
- * writer is drained as fast as the consumer takes the text and blocks on a full pipe only
- * when the consumer is slower than it. A tracer writes a line per write: a blocking read
+ * as the writer, at its rate over the last 200 ms or more, takes to write 8 KiB (an eighth
+ * of a pipe), at most `maxWaitMs`; a read that brought twice that is followed by another
+ * at once, so a busy writer is drained as fast as the consumer takes the text and blocks
+ * on a full pipe only when the consumer is slower than it. A tracer writes a line per write: a blocking read
  * per line through the thread pool (readText) costs two thread hand-offs and a promise per
  * line, and every line then travels the pipeline in a batch of its own; a poll costs one
  * read(2) for everything that arrived meanwhile.
@@ -154,7 +156,10 @@ export function pollText(path: string, o: PollOptions = {}): TextSource {
     try {
       const buf = Buffer.allocUnsafe(size);
       const dec = new StringDecoder("utf8");
-      let last = performance.now();
+      // the writer's rate: bytes per ms over the last window of RATE_WINDOW_MS or more
+      let rate = 0;
+      let winStart = performance.now();
+      let winBytes = 0;
       for (;;) {
         let n: number;
         try {
@@ -164,16 +169,21 @@ export function pollText(path: string, o: PollOptions = {}): TextSource {
           n = -1; // nothing yet
         }
         if (n === 0) break; // every writer closed its end
-        const now = performance.now();
-        if (n > 0) yield dec.write(buf.subarray(0, n));
-        if (n >= 2 * POLL_TARGET) {
-          last = now;
-          continue;
+        if (n > 0) {
+          winBytes += n;
+          yield dec.write(buf.subarray(0, n));
+          if (n >= 2 * POLL_TARGET) continue;
         }
-        // bytes per ms since the last read: the time to the next eighth of a pipe
-        const rate = Math.max(n, 0) / Math.max(now - last, 1);
-        last = now;
-        await sleep(rate > 0 ? Math.min(maxWait, POLL_TARGET / rate) : maxWait);
+        const now = performance.now();
+        const span = now - winStart;
+        const current = winBytes / Math.max(span, 1);
+        if (span >= RATE_WINDOW_MS) {
+          rate = current;
+          winStart = now;
+          winBytes = 0;
+        }
+        const r = Math.max(rate, current);
+        await sleep(r > 0 ? Math.min(maxWait, POLL_TARGET / r) : maxWait);
       }
       const tail = dec.end();
       if (tail.length > 0) yield tail;

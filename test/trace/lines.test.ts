@@ -151,8 +151,16 @@ test("pollText ends at once when the writer opens and closes without writing", a
     const fifo = join(dir, "p");
     assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
     const got = collect(batchLines(pollText(fifo), { coalesceMs: 0 }));
-    await sleep(20);
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    // (ENXIO: the reader's open has not reached the kernel yet)
+    for (let tries = 0; ; tries++) {
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENXIO" || tries > 200) throw e;
+        await sleep(10);
+      }
+    }
     assert.deepEqual(await got, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });

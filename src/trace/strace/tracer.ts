@@ -30,6 +30,9 @@ function leadingPid(line: string): number | null {
   return i > 0 ? n : null;
 }
 
+/** Queued batches are merged up to about this many lines. */
+const MERGE_LINES = 4096;
+
 let cachedVersion: string | null | undefined;
 
 async function straceVersion(): Promise<string | null> {
@@ -104,8 +107,16 @@ export function createStraceTracer(): Tracer {
         }
       };
       // Learn the traced program's pid from the first line, without delaying any batch.
+      // Batches that queued up while the pipeline was busy go on as one (fewer, larger
+      // passes through every stage and writer when it falls behind).
       const tapped = (async function* () {
-        for await (const batch of lines) {
+        for await (const first of lines) {
+          let batch = first;
+          while (lines.size > 0 && batch.length < MERGE_LINES) {
+            const more = await lines.next();
+            if (more.done) break;
+            batch = batch.concat(more.value);
+          }
           if (rootPid === null && batch.length > 0) {
             rootPid = leadingPid(batch[0] ?? "");
             for (const s of pending.splice(0)) signalRoot(s);
