@@ -137,11 +137,23 @@ const RATE_WINDOW_MS = 200;
  * line, and every line then travels the pipeline in a batch of its own; a poll costs one
  * read(2) for everything that arrived meanwhile.
  */
-export function pollText(path: string, o: PollOptions = {}): TextSource {
+export function pollText(path: string, o: PollOptions = {}): TextSource & { wake(): void } {
   const maxWait = o.maxWaitMs ?? 50;
   const size = o.bufferBytes ?? 1 << 18;
   let opened = false;
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  let wakeUp: (() => void) | null = null;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        wakeUp = null;
+        resolve();
+      }, ms);
+      wakeUp = () => {
+        clearTimeout(t);
+        wakeUp = null;
+        resolve();
+      };
+    });
   async function* chunks(): AsyncGenerator<string> {
     // the blocking open returns once the writer has opened its end: from then on a read
     // that finds the pipe empty means "nothing yet", not the end
@@ -195,6 +207,10 @@ export function pollText(path: string, o: PollOptions = {}): TextSource {
   return {
     get opened() {
       return opened;
+    },
+    /** Read now, not at the end of the current wait (the writer has exited: its end is near). */
+    wake() {
+      wakeUp?.();
     },
     [Symbol.asyncIterator]: () => it,
   };

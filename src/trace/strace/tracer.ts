@@ -52,17 +52,21 @@ export function createStraceTracer(): Tracer {
     name: "strace",
 
     async available() {
+      // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama): find out now,
+      // while the version is asked (the two run side by side: the traced program waits for both)
+      const probe = run("strace", ["-f", "-o", "/dev/null", "true"]).then(
+        () => null,
+        (e: unknown) => e,
+      );
       const v = await straceVersion();
+      const failed = await probe;
       if (v === null)
         return {
           ok: false,
           reason: "strace is not installed (install it with: sudo apt-get install -y strace)",
         };
-      // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama); find out now
-      try {
-        await run("strace", ["-f", "-o", "/dev/null", "true"]);
-      } catch (e) {
-        const msg = String((e as { stderr?: string }).stderr ?? e)
+      if (failed !== null) {
+        const msg = String((failed as { stderr?: string }).stderr ?? failed)
           .split("\n")
           .find((l) => l.trim());
         return { ok: false, reason: `not permitted to trace here (${msg?.trim() ?? "strace failed"})` };
@@ -130,8 +134,12 @@ export function createStraceTracer(): Tracer {
         child.on("error", (e) => {
           reject(new CapsuleError("TRACER_MISSING", `cannot start strace: ${e.message}`));
         });
-        // strace exits with the tracee's status, or kills itself with the tracee's signal
-        child.on("exit", (code, signal) => resolve({ code, signal }));
+        // strace exits with the tracee's status, or kills itself with the tracee's signal;
+        // the pipe is read at once then (its end is there), not after the poll's wait
+        child.on("exit", (code, signal) => {
+          pipe.wake();
+          resolve({ code, signal });
+        });
       });
       // If strace died before opening the FIFO, our reader is still blocked in open():
       // open the write end without blocking and close it, so the reader sees EOF.
