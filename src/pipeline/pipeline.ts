@@ -73,9 +73,12 @@ const TREE_EVERY_MS = 1000;
 /**
  * A rewrite of tree.json (snapshot, classification, JSON, write) grows with the tree:
  * ~60 ms for a build's 900 processes. The next one waits this many times as long as the
- * last took, so the rewrites cost at most ~2 % of the run's time however large the tree.
+ * last took, so the rewrites cost at most ~1 % of the run's time however large the tree.
  */
-const TREE_COST_FACTOR = 50;
+const TREE_COST_FACTOR = 100;
+
+/** A turn of the event loop (timers, I/O) before going on. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** With no batch for this long, the pipeline gives the enricher a turn of its own. */
 const IDLE_TICK_MS = 250;
@@ -285,6 +288,10 @@ export async function runPipeline(
     treeDirty = true;
     opts.progress?.(counts);
     if (sink.ready) await sink.ready();
+    // Batches already queued would otherwise run back to back in one turn of the event
+    // loop: let timers and I/O in between (a tracer's pipe polled on a timer is drained
+    // between two batches, not after the whole queue, while the tracer waits on it).
+    await yieldToLoop();
   }
 
   clearInterval(treeTimer);

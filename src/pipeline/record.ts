@@ -53,6 +53,8 @@ export async function openRecord(
     offload?: "worker" | "main";
     /** Bytes a stream may hold before write() asks the caller to wait (default: the writer's). */
     softBytes?: number;
+    /** How long appends gather before a stream written on this thread writes them (ms, default 0). */
+    writeDelayMs?: number;
   },
 ): Promise<Record> {
   const secret = loadSecret({ keyFile: o.keyFile ?? undefined, sessionDir: dir }, o.env);
@@ -74,6 +76,7 @@ export async function openRecord(
     secret,
     offload,
     limits,
+    writeDelayMs: o.writeDelayMs,
     onFailure: (stream, code, message) => fail(`${stream}.jsonl`, Object.assign(new Error(message), { code })),
   });
   try {

@@ -60,6 +60,9 @@ export interface RecordResult {
   notes: string[];
 }
 
+/** How long a live run's records gather in memory before each stream writes them (ms). */
+const WRITE_DELAY_MS = 50;
+
 /** metadata.json as a session starts (bench/kernel-stages.ts opens its record with it too). */
 export function initialMetadata(
   id: string,
@@ -147,7 +150,9 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
     meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
     meta.home = o.env.HOME ?? null;
-    record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env });
+    // a live run's batches are small (one per poll of the tracer's pipe): each stream
+    // gathers them for WRITE_DELAY_MS, a write per stream per 50 ms instead of per batch
+    record = await openRecord(dir, id, meta, { keyFile: o.keyFile, env: o.env, writeDelayMs: WRITE_DELAY_MS });
   } catch (e) {
     unprepare?.();
     throw e;

@@ -74,6 +74,8 @@ export class StreamCore implements CoreHandle {
   private readonly free: Buffer[] = [];
   private inflight = false;
   private scheduled = false;
+  /** The delayed pump's timer (writeDelayMs), while one is scheduled. */
+  private delayTimer: NodeJS.Timeout | null = null;
   private dirty = false; // written since the last fdatasync
   private lastSync = Date.now();
   private readonly syncTimer: NodeJS.Timeout | null;
@@ -91,6 +93,12 @@ export class StreamCore implements CoreHandle {
     private readonly events: CoreEvents,
     secret?: Uint8Array,
     private readonly syncIntervalMs = 1000,
+    /**
+     * How long appends may gather before they are written (ms; 0: at the next turn of the
+     * event loop). A live run's batches are small and frequent: a write each would cost a
+     * thread-pool hand-off per stream per batch.
+     */
+    private readonly writeDelayMs = 0,
   ) {
     this.chain = new ChainState(sessionId, stream, secret);
     this.confirmedChain = this.chain.head;
@@ -180,14 +188,25 @@ export class StreamCore implements CoreHandle {
     this.curPos = 0;
   }
 
-  /** Start a write soon (coalescing appends of the same tick), or an fdatasync when due. */
-  private kick(): void {
-    if (this.scheduled || this.inflight) return;
+  /**
+   * Start a write soon (coalescing the appends of the same tick, or of writeDelayMs), or an
+   * fdatasync when due; `now`: at the next turn whatever the delay (someone waits for it).
+   */
+  private kick(now = false): void {
+    if (this.inflight) return;
+    if (this.scheduled) {
+      if (!now || this.delayTimer === null) return;
+      clearTimeout(this.delayTimer);
+      this.delayTimer = null;
+    }
     this.scheduled = true;
-    setImmediate(() => {
+    const go = (): void => {
       this.scheduled = false;
+      this.delayTimer = null;
       this.pump();
-    });
+    };
+    if (now || this.writeDelayMs <= 0) setImmediate(go);
+    else this.delayTimer = setTimeout(go, this.writeDelayMs);
   }
 
   private pump(): void {
@@ -226,7 +245,9 @@ export class StreamCore implements CoreHandle {
     this.dirty = true;
     this.inflight = false;
     this.events.written(units, this.confirmedLines, this.confirmedChain);
-    this.pump();
+    // what was appended during the write waits its delay too, unless someone waits for it
+    if (this.writeDelayMs > 0 && this.idleWaiters.length === 0) this.kick();
+    else this.pump();
   }
 
   /** A write failed: settle what is on disk, cut a torn line, count everything after it as lost. */
@@ -322,7 +343,7 @@ export class StreamCore implements CoreHandle {
       return Promise.resolve();
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
-      this.kick();
+      this.kick(true);
     });
   }
 

@@ -46,6 +46,11 @@ export interface OpenSessionOptions {
   limits?: Partial<WriterLimits>;
   /** fdatasync each stream at most this often while it is written (ms; 0 = only at close). Default 1000. */
   syncIntervalMs?: number;
+  /**
+   * Streams written on this thread gather appends this long before writing them (ms;
+   * default 0: at the next turn of the event loop). See StreamCore.
+   */
+  writeDelayMs?: number;
   /** Replace a stream's file with another sink (tests, special outputs); written on this thread. */
   sinks?: Partial<Record<RecordStream, Sink>>;
   /**
@@ -155,7 +160,7 @@ class SessionImpl implements Session {
       if (r >= 0 && this.host) core = this.host.handle(r, events);
       else {
         const sink = opts.sinks?.[name] ?? new FdSink(fds.get(name)!);
-        core = new StreamCore(id, name, sink, events, secret, syncMs);
+        core = new StreamCore(id, name, sink, events, secret, syncMs, opts.writeDelayMs ?? 0);
       }
       writer = new StreamWriter(name, core, limits, this.losses);
       streams[name] = writer;
@@ -169,7 +174,15 @@ class SessionImpl implements Session {
         died: () => {},
         rejected: () => {},
       };
-      const core = new StreamCore(id, MARKS_STREAM, new FdSink(marksFd), events, secret, syncMs);
+      const core = new StreamCore(
+        id,
+        MARKS_STREAM,
+        new FdSink(marksFd),
+        events,
+        secret,
+        syncMs,
+        opts.writeDelayMs ?? 0,
+      );
       this.marks = new StreamWriter(MARKS_STREAM, core, limits, this.losses);
       this.checkpoints = setInterval(() => this.checkpoint(), opts.checkpointMs ?? CHECKPOINT_MS);
       this.checkpoints.unref();

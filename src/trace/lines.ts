@@ -1,3 +1,4 @@
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Channel } from "../core/channel.js";
@@ -108,6 +109,108 @@ export function readText(path: string, bufferBytes = 1 << 16): TextSource {
   return {
     get opened() {
       return opened;
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+}
+
+export interface PollOptions {
+  /** The longest an (almost) empty pipe is left to fill before the next read, ms (default 50). */
+  maxWaitMs?: number;
+  /** Bytes read at most per read (default 256 KiB). */
+  bufferBytes?: number;
+}
+
+/** A pipe holds 64 KiB unless resized; a poll aims to find about this much waiting. */
+const POLL_TARGET = 8 << 10;
+/** The writer's rate is measured over windows of at least this long (ms). */
+const RATE_WINDOW_MS = 200;
+
+/**
+ * A FIFO read as text without the thread pool: once the writer has opened it, the pipe is
+ * read with non-blocking reads on the main thread. After each read the next waits as long
+ * as the writer, at its rate over the last 200 ms or more, takes to write 8 KiB (an eighth
+ * of a pipe), at most `maxWaitMs`; a read that brought twice that is followed by another
+ * at once, so a busy writer is drained as fast as the consumer takes the text and blocks
+ * on a full pipe only when the consumer is slower than it. A tracer writes a line per write: a blocking read
+ * per line through the thread pool (readText) costs two thread hand-offs and a promise per
+ * line, and every line then travels the pipeline in a batch of its own; a poll costs one
+ * read(2) for everything that arrived meanwhile.
+ */
+export function pollText(path: string, o: PollOptions = {}): TextSource & { wake(): void } {
+  const maxWait = o.maxWaitMs ?? 50;
+  const size = o.bufferBytes ?? 1 << 18;
+  let opened = false;
+  let wakeUp: (() => void) | null = null;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        wakeUp = null;
+        resolve();
+      }, ms);
+      wakeUp = () => {
+        clearTimeout(t);
+        wakeUp = null;
+        resolve();
+      };
+    });
+  async function* chunks(): AsyncGenerator<string> {
+    // the blocking open returns once the writer has opened its end: from then on a read
+    // that finds the pipe empty means "nothing yet", not the end
+    const fh = await open(path, "r");
+    opened = true;
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } finally {
+      await fh.close();
+    }
+    try {
+      const buf = Buffer.allocUnsafe(size);
+      const dec = new StringDecoder("utf8");
+      // the writer's rate: bytes per ms over the last window of RATE_WINDOW_MS or more
+      let rate = 0;
+      let winStart = performance.now();
+      let winBytes = 0;
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, size, null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+          n = -1; // nothing yet
+        }
+        if (n === 0) break; // every writer closed its end
+        if (n > 0) {
+          winBytes += n;
+          yield dec.write(buf.subarray(0, n));
+          if (n >= 2 * POLL_TARGET) continue;
+        }
+        const now = performance.now();
+        const span = now - winStart;
+        const current = winBytes / Math.max(span, 1);
+        if (span >= RATE_WINDOW_MS) {
+          rate = current;
+          winStart = now;
+          winBytes = 0;
+        }
+        const r = Math.max(rate, current);
+        await sleep(r > 0 ? Math.min(maxWait, POLL_TARGET / r) : maxWait);
+      }
+      const tail = dec.end();
+      if (tail.length > 0) yield tail;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const it = chunks();
+  return {
+    get opened() {
+      return opened;
+    },
+    /** Read now, not at the end of the current wait (the writer has exited: its end is near). */
+    wake() {
+      wakeUp?.();
     },
     [Symbol.asyncIterator]: () => it,
   };

@@ -306,6 +306,34 @@ test("lines reach the file within a second while the caller stays idle", { timeo
   assert.equal(verifySession(dir).status, "unsealed", "close() leaves the session unsealed");
 });
 
+test("writeDelayMs: batches appended within the delay go out in one write; a seal does not wait out the delay", {
+  timeout: 30_000,
+}, async () => {
+  const { dir, id } = fresh();
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(join(dir, "actions.sink"), constants.O_WRONLY | constants.O_CREAT, 0o600);
+  const sink = new GatedSink(fd);
+  sink.open();
+  const s = await openSession(dir, id, {
+    offload: "main",
+    metadata: testMetadata(id),
+    sinks: { actions: sink },
+    writeDelayMs: 200,
+  });
+  for (let i = 0; i < 10; i++) {
+    s.streams.actions.write([action(i, 300)]);
+    await sleep(5);
+  }
+  await sleep(400);
+  assert.equal(sink.writes, 1, `${sink.writes} writes for 10 batches appended within the delay`);
+  s.streams.actions.write([action(10, 300)]);
+  const t0 = performance.now();
+  await s.seal(testMetadata(id));
+  assert.ok(performance.now() - t0 < 150, "the seal flushed at once");
+  assert.equal(sink.writes, 2);
+  assert.equal(countLines(join(dir, "actions.sink")), 11);
+});
+
 test("the writer worker writes the same bytes as the main thread", { timeout: 60_000 }, async () => {
   const recs = corpusRecords("make-gcc.strace", 0, 1500);
   const id = "20250405T060708Z-abcabc";

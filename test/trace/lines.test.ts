@@ -1,18 +1,32 @@
 // batchLines: a tracer's text into batches of lines, coalesced, in order, bounded; readText: a FIFO as text.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { batchLines, readText } from "../../src/trace/lines.js";
+import { batchLines, pollText, readText } from "../../src/trace/lines.js";
 
 /** A PassThrough read as text chunks. */
 function text(s: PassThrough): AsyncIterable<string> {
   s.setEncoding("utf8");
   return s;
+}
+
+/** `src` passed through, counting its chunks. */
+function counting(src: AsyncIterable<string>): AsyncIterable<string> & { chunks: number } {
+  const out = {
+    chunks: 0,
+    async *[Symbol.asyncIterator]() {
+      for await (const c of src) {
+        out.chunks++;
+        yield c;
+      }
+    },
+  };
+  return out;
 }
 
 async function collect(it: AsyncIterable<string[]>, slowMs = 0): Promise<string[][]> {
@@ -90,22 +104,64 @@ test("a reader that leaves early stops the reading and closes the file", async (
     const file = join(dir, "big");
     writeFileSync(file, "x\n".repeat(1 << 20));
     const src = readText(file, 4096);
-    let chunks = 0;
-    const counted = {
-      async *[Symbol.asyncIterator]() {
-        for await (const c of src) {
-          chunks++;
-          yield c;
-        }
-      },
-    };
+    const counted = counting(src);
     for await (const b of batchLines(counted, { coalesceMs: 0, capacity: 2 })) {
       assert.equal(b[0], "x");
       break;
     }
     await sleep(100);
     // 2 MiB in 4 KiB reads is 512 chunks: reading stopped after a few
-    assert.ok(chunks < 20, `${chunks} chunks read after the reader left`);
+    assert.ok(counted.chunks < 20, `${counted.chunks} chunks read after the reader left`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("pollText reads a FIFO without the thread pool: every line in order, the end when the writer closes, a read per poll, not per line", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const fifo = join(dir, "p");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const pipe = pollText(fifo, { maxWaitMs: 50 });
+    const counted = counting(pipe);
+    const got = collect(batchLines(counted, { coalesceMs: 0 }));
+    await sleep(50);
+    assert.equal(pipe.opened, false, "opened before any writer");
+    // 60 lines, one write each, a few ms apart (like a tracer's): a blocking reader wakes for each
+    writeFileSync(
+      join(dir, "w.sh"),
+      'i=0; while [ $i -lt 60 ]; do echo "€ line $i"; i=$((i+1)); sleep 0.005; done > "$1"',
+    );
+    const w = spawn("sh", [join(dir, "w.sh"), fifo]);
+    assert.equal(await new Promise((r) => w.on("exit", r)), 0);
+    assert.deepEqual(
+      (await got).flat(),
+      Array.from({ length: 60 }, (_, i) => `€ line ${i}`),
+    );
+    assert.equal(pipe.opened, true);
+    assert.ok(counted.chunks < 30, `${counted.chunks} chunks for 60 lines written one by one`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("pollText ends at once when the writer opens and closes without writing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const fifo = join(dir, "p");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    const got = collect(batchLines(pollText(fifo), { coalesceMs: 0 }));
+    // (ENXIO: the reader's open has not reached the kernel yet)
+    for (let tries = 0; ; tries++) {
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENXIO" || tries > 200) throw e;
+        await sleep(10);
+      }
+    }
+    assert.deepEqual(await got, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
 import { resolveCommand } from "../command.js";
-import { batchLines, readText } from "../lines.js";
+import { batchLines, pollText } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { refusalFlags, straceFlags } from "./flags.js";
 
@@ -30,6 +30,9 @@ function leadingPid(line: string): number | null {
   return i > 0 ? n : null;
 }
 
+/** Queued batches are merged up to about this many lines. */
+const MERGE_LINES = 4096;
+
 let cachedVersion: string | null | undefined;
 
 async function straceVersion(): Promise<string | null> {
@@ -49,17 +52,21 @@ export function createStraceTracer(): Tracer {
     name: "strace",
 
     async available() {
+      // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama): find out now,
+      // while the version is asked (the two run side by side: the traced program waits for both)
+      const probe = run("strace", ["-f", "-o", "/dev/null", "true"]).then(
+        () => null,
+        (e: unknown) => e,
+      );
       const v = await straceVersion();
+      const failed = await probe;
       if (v === null)
         return {
           ok: false,
           reason: "strace is not installed (install it with: sudo apt-get install -y strace)",
         };
-      // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama); find out now
-      try {
-        await run("strace", ["-f", "-o", "/dev/null", "true"]);
-      } catch (e) {
-        const msg = String((e as { stderr?: string }).stderr ?? e)
+      if (failed !== null) {
+        const msg = String((failed as { stderr?: string }).stderr ?? failed)
           .split("\n")
           .find((l) => l.trim());
         return { ok: false, reason: `not permitted to trace here (${msg?.trim() ?? "strace failed"})` };
@@ -87,8 +94,9 @@ export function createStraceTracer(): Tracer {
         env: req.env,
         stdio: "inherit",
       });
-      const pipe = readText(fifo);
-      const lines = batchLines(pipe, { capacity: 4 });
+      // polled: each poll's lines are one batch (the poll interval does the coalescing)
+      const pipe = pollText(fifo);
+      const lines = batchLines(pipe, { capacity: 4, coalesceMs: 0 });
       let rootPid: number | null = null;
       const pending: NodeJS.Signals[] = [];
       const signalRoot = (sig: NodeJS.Signals): void => {
@@ -103,8 +111,16 @@ export function createStraceTracer(): Tracer {
         }
       };
       // Learn the traced program's pid from the first line, without delaying any batch.
+      // Batches that queued up while the pipeline was busy go on as one (fewer, larger
+      // passes through every stage and writer when it falls behind).
       const tapped = (async function* () {
-        for await (const batch of lines) {
+        for await (const first of lines) {
+          let batch = first;
+          while (lines.size > 0 && batch.length < MERGE_LINES) {
+            const more = await lines.next();
+            if (more.done) break;
+            batch = batch.concat(more.value);
+          }
           if (rootPid === null && batch.length > 0) {
             rootPid = leadingPid(batch[0] ?? "");
             for (const s of pending.splice(0)) signalRoot(s);
@@ -118,8 +134,12 @@ export function createStraceTracer(): Tracer {
         child.on("error", (e) => {
           reject(new CapsuleError("TRACER_MISSING", `cannot start strace: ${e.message}`));
         });
-        // strace exits with the tracee's status, or kills itself with the tracee's signal
-        child.on("exit", (code, signal) => resolve({ code, signal }));
+        // strace exits with the tracee's status, or kills itself with the tracee's signal;
+        // the pipe is read at once then (its end is there), not after the poll's wait
+        child.on("exit", (code, signal) => {
+          pipe.wake();
+          resolve({ code, signal });
+        });
       });
       // If strace died before opening the FIFO, our reader is still blocked in open():
       // open the write end without blocking and close it, so the reader sees EOF.
