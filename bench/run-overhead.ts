@@ -53,7 +53,11 @@ function sessionCounts(): { events: number; execs: number } {
 }
 
 // the first run of a fresh home parses the shipped rules and caches them (~0.25 CPU s): not measured
-timeCleanBuild(dir, [process.execPath, capsule, "run", "--tracer", "strace", "--report", "none", "-q", "--", "true"], env);
+timeCleanBuild(
+  dir,
+  [process.execPath, capsule, "run", "--tracer", "strace", "--report", "none", "-q", "--", "true"],
+  env,
+);
 
 const bare: TreeTime[] = [];
 const own: Record<string, Array<{ perExec: number; perEvent: number; events: number; execs: number }>> = {};
