@@ -1,45 +1,101 @@
 import type { Action, EnhancedEvent, ParsedItem, RiskFinding } from "../core/events.js";
+import { JsonBytes } from "../core/json-bytes.js";
 import type { RawKind } from "../session/format.js";
 
 // Records become JSON texts without their chain member; the stream writer splices the
 // chain in. Record format 2 (docs/SESSION.md): enriched records leave out raw_hash and
 // the keys of OMITTED_WHEN_NULL (session/format.ts) that are null; they are built by hand
-// (faster than JSON.stringify of the whole object and of a copy without those keys).
+// (faster than JSON.stringify of the whole object and of a copy without those keys),
+// straight into UTF-8 bytes (core/json-bytes.ts: no rope of strings to flatten, join and
+// encode again on the way to the writer).
 
 const str = JSON.stringify;
 
-/** A numbered key's value: null, a number, a string, or (net, args, risk_tags) JSON. */
-function val(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "number") return String(v);
-  return str(v);
+/** A numbered key's value: null, a number, a string, or (net) JSON. */
+function val(w: JsonBytes, v: unknown): void {
+  if (v === null) w.ascii("null");
+  else if (typeof v === "number") w.num(v);
+  else if (typeof v === "string") w.str(v);
+  else w.json(str(v));
 }
 
-/** Append `,"key":value` unless value is null. */
-const opt = (key: string, v: unknown): string => (v === null || v === undefined ? "" : `,"${key}":${val(v)}`);
+/** `,"key":value` unless value is null; `key` is `,"name":`. */
+function opt(w: JsonBytes, key: string, v: unknown): void {
+  if (v === null || v === undefined) return;
+  w.ascii(key);
+  val(w, v);
+}
 
-function args(a: (string | null)[]): string {
-  let s = "[";
-  for (let i = 0; i < a.length; i++) {
-    const w = a[i];
-    s += (i ? "," : "") + (w === null || w === undefined ? "null" : `"${w}"`); // decimal strings: no escapes
+/** An enriched.jsonl record of format 2, as the next record of `w`. Keys in EnhancedEvent order. */
+export function enrichedRecordInto(w: JsonBytes, e: EnhancedEvent): void {
+  w.record();
+  w.ascii('{"seq":');
+  w.num(e.seq);
+  w.ascii(',"event_seq":');
+  w.num(e.event_seq);
+  w.ascii(',"raw_seq":[');
+  const rs = e.raw_seq;
+  for (let i = 0; i < rs.length; i++) {
+    if (i > 0) w.ascii(",");
+    w.num(rs[i]!);
   }
-  return `${s}]`;
+  w.ascii('],"event":"');
+  w.ascii(e.event);
+  w.ascii('","ts":');
+  w.num(e.ts);
+  w.ascii(',"pid":');
+  w.num(e.pid);
+  w.ascii(',"tid":');
+  w.num(e.tid);
+  opt(w, ',"ppid":', e.ppid);
+  w.ascii(',"call":');
+  w.str(e.call);
+  w.ascii(',"args":[');
+  const a = e.args;
+  for (let i = 0; i < a.length; i++) {
+    if (i > 0) w.ascii(",");
+    const x = a[i];
+    if (x === null || x === undefined) w.ascii("null");
+    else w.str(x);
+  }
+  w.ascii("]");
+  opt(w, ',"retval":', e.retval);
+  opt(w, ',"errno":', e.errno);
+  w.ascii(',"raw_line":');
+  w.str(e.raw_line);
+  opt(w, ',"exe_path":', e.exe_path);
+  opt(w, ',"cwd":', e.cwd);
+  opt(w, ',"uid":', e.uid);
+  opt(w, ',"gid":', e.gid);
+  opt(w, ',"euid":', e.euid);
+  opt(w, ',"egid":', e.egid);
+  opt(w, ',"caps":', e.caps);
+  opt(w, ',"fd":', e.fd);
+  opt(w, ',"abs_path":', e.abs_path);
+  opt(w, ',"resource_type":', e.resource_type);
+  opt(w, ',"operation":', e.operation);
+  opt(w, ',"perm_bits":', e.perm_bits);
+  opt(w, ',"byte_count":', e.byte_count);
+  opt(w, ',"net":', e.net);
+  opt(w, ',"latency_us":', e.latency_us);
+  w.ascii(',"risk_tags":');
+  if (e.risk_tags.length === 0) w.ascii("[]");
+  else w.json(str(e.risk_tags));
+  w.ascii(',"high_level_kind":"');
+  w.ascii(e.high_level_kind);
+  w.ascii('"');
+  opt(w, ',"abs_path2":', e.abs_path2);
+  opt(w, ',"exe_sha256":', e.exe_sha256);
+  w.ascii("}");
 }
 
-/** An enriched.jsonl record of format 2. Keys in EnhancedEvent order. */
+const one = new JsonBytes(4096);
+
+/** An enriched.jsonl record of format 2 as text (enrichedRecordInto is the serialiser). */
 export function enrichedRecord(e: EnhancedEvent): string {
-  return (
-    `{"seq":${e.seq},"event_seq":${e.event_seq},"raw_seq":[${e.raw_seq.join(",")}],"event":"${e.event}"` +
-    `,"ts":${e.ts},"pid":${e.pid},"tid":${e.tid}${opt("ppid", e.ppid)},"call":${str(e.call)},"args":${args(e.args)}` +
-    `${opt("retval", e.retval)}${opt("errno", e.errno)},"raw_line":${str(e.raw_line)}` +
-    `${opt("exe_path", e.exe_path)}${opt("cwd", e.cwd)}${opt("uid", e.uid)}${opt("gid", e.gid)}` +
-    `${opt("euid", e.euid)}${opt("egid", e.egid)}${opt("caps", e.caps)}${opt("fd", e.fd)}` +
-    `${opt("abs_path", e.abs_path)}${opt("resource_type", e.resource_type)}${opt("operation", e.operation)}` +
-    `${opt("perm_bits", e.perm_bits)}${opt("byte_count", e.byte_count)}${opt("net", e.net)}` +
-    `${opt("latency_us", e.latency_us)},"risk_tags":${e.risk_tags.length ? str(e.risk_tags) : "[]"}` +
-    `,"high_level_kind":"${e.high_level_kind}"${opt("abs_path2", e.abs_path2)}${opt("exe_sha256", e.exe_sha256)}}`
-  );
+  one.reset();
+  enrichedRecordInto(one, e);
+  return one.buf.toString("utf8", 0, one.pos);
 }
 
 /**

@@ -276,6 +276,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
 
   const sink = {
     append: record.append,
+    appendBytes: record.appendBytes,
     ready: record.ready,
     tree: (t: ProcessTreeSnapshot) => record.writeTree(t),
   };
@@ -435,7 +436,12 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     env: o.env,
     filter: null,
   });
-  const sink = { append: record.append, ready: record.ready, tree: (t: ProcessTreeSnapshot) => record.writeTree(t) };
+  const sink = {
+    append: record.append,
+    appendBytes: record.appendBytes,
+    ready: record.ready,
+    tree: (t: ProcessTreeSnapshot) => record.writeTree(t),
+  };
   let result: Awaited<ReturnType<typeof runPipeline>>;
   try {
     result = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });
