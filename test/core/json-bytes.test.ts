@@ -62,7 +62,26 @@ test("strings are the bytes of JSON.stringify: escapes, controls, non-ASCII, sur
 });
 
 test("numbers are the bytes of JSON.stringify; records are joined by one newline", () => {
-  const nums = [0, -0, 1, 9, 10, 99, 100, 4294967295, 2 ** 53 - 1, 1e15, 1e21, -1, -12.5, 1733.123456, 0.1, 5e-7, NaN, Infinity];
+  const nums = [
+    0,
+    -0,
+    1,
+    9,
+    10,
+    99,
+    100,
+    4294967295,
+    2 ** 53 - 1,
+    1e15,
+    1e21,
+    -1,
+    -12.5,
+    1733.123456,
+    0.1,
+    5e-7,
+    NaN,
+    Infinity,
+  ];
   const w = new JsonBytes(4);
   for (const v of nums) {
     w.record();
