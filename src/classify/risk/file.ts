@@ -26,7 +26,7 @@ export function createFileDetector(
   const bit = (a: Access): number => 1 << ACCESSES.indexOf(a);
   const maskOf = (as: readonly Access[]): number => {
     let m = 0;
-    for (const a of as) m |= bit(a);
+    for (let i = 0; i < as.length; i++) m |= bit(as[i]!);
     return m;
   };
   const ruleMask = new Map<CompiledRule, number>(file.map((c) => [c, maskOf([...c.access])]));
