@@ -64,18 +64,17 @@ export class JsonBytes {
 
   /** A number as JSON.stringify writes it (non-finite ones as null). */
   num(v: number): void {
-    if (Number.isInteger(v) && v >= 0 && v < 1e15) {
-      // digits of a non-negative integer, written from the right
-      let len = 1;
-      for (let t = v; t >= 10; t = Math.floor(t / 10)) len++;
+    if (v >= 0 && v < 2147483648 && (v | 0) === v) {
+      // a small non-negative integer (-0 included): its digits, written from the right
+      const len = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : digits(v);
       this.room(len);
       const b = this.buf;
       let p = this.pos + len;
       this.pos = p;
       let t = v;
       do {
-        const q = Math.floor(t / 10);
-        b[--p] = 0x30 + (t - q * 10);
+        const q = (t / 10) | 0;
+        b[--p] = 0x30 + t - q * 10;
         t = q;
       } while (t > 0);
       return;
@@ -170,6 +169,13 @@ export class JsonBytes {
     for (let k = 12; k >= 0; k -= 4) b[p++] = HEX.charCodeAt((c >> k) & 15);
     return p;
   }
+}
+
+/** Decimal digits of a positive integer. */
+function digits(v: number): number {
+  let len = 1;
+  for (let t = v; t >= 10; t = (t / 10) | 0) len++;
+  return len;
 }
 
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;

@@ -11,19 +11,18 @@ import type { RawKind } from "../session/format.js";
 
 const str = JSON.stringify;
 
-/** A numbered key's value: null, a number, a string, or (net) JSON. */
-function val(w: JsonBytes, v: unknown): void {
-  if (v === null) w.ascii("null");
-  else if (typeof v === "number") w.num(v);
-  else if (typeof v === "string") w.str(v);
-  else w.json(str(v));
-}
-
-/** `,"key":value` unless value is null; `key` is `,"name":`. */
-function opt(w: JsonBytes, key: string, v: unknown): void {
+/** `key` and a number, unless null (`key` is `,"name":`). */
+function optNum(w: JsonBytes, key: string, v: number | null | undefined): void {
   if (v === null || v === undefined) return;
   w.ascii(key);
-  val(w, v);
+  w.num(v);
+}
+
+/** `key` and a string, unless null. */
+function optStr(w: JsonBytes, key: string, v: string | null | undefined): void {
+  if (v === null || v === undefined) return;
+  w.ascii(key);
+  w.str(v);
 }
 
 /** An enriched.jsonl record of format 2, as the next record of `w`. Keys in EnhancedEvent order. */
@@ -47,7 +46,7 @@ export function enrichedRecordInto(w: JsonBytes, e: EnhancedEvent): void {
   w.num(e.pid);
   w.ascii(',"tid":');
   w.num(e.tid);
-  opt(w, ',"ppid":', e.ppid);
+  optNum(w, ',"ppid":', e.ppid);
   w.ascii(',"call":');
   w.str(e.call);
   w.ascii(',"args":[');
@@ -56,36 +55,46 @@ export function enrichedRecordInto(w: JsonBytes, e: EnhancedEvent): void {
     if (i > 0) w.ascii(",");
     const x = a[i];
     if (x === null || x === undefined) w.ascii("null");
-    else w.str(x);
+    else {
+      // decimal strings: nothing to escape
+      w.ascii('"');
+      w.ascii(x);
+      w.ascii('"');
+    }
   }
   w.ascii("]");
-  opt(w, ',"retval":', e.retval);
-  opt(w, ',"errno":', e.errno);
+  const rv = e.retval;
+  if (typeof rv === "number") optNum(w, ',"retval":', rv);
+  else optStr(w, ',"retval":', rv);
+  optStr(w, ',"errno":', e.errno);
   w.ascii(',"raw_line":');
   w.str(e.raw_line);
-  opt(w, ',"exe_path":', e.exe_path);
-  opt(w, ',"cwd":', e.cwd);
-  opt(w, ',"uid":', e.uid);
-  opt(w, ',"gid":', e.gid);
-  opt(w, ',"euid":', e.euid);
-  opt(w, ',"egid":', e.egid);
-  opt(w, ',"caps":', e.caps);
-  opt(w, ',"fd":', e.fd);
-  opt(w, ',"abs_path":', e.abs_path);
-  opt(w, ',"resource_type":', e.resource_type);
-  opt(w, ',"operation":', e.operation);
-  opt(w, ',"perm_bits":', e.perm_bits);
-  opt(w, ',"byte_count":', e.byte_count);
-  opt(w, ',"net":', e.net);
-  opt(w, ',"latency_us":', e.latency_us);
+  optStr(w, ',"exe_path":', e.exe_path);
+  optStr(w, ',"cwd":', e.cwd);
+  optNum(w, ',"uid":', e.uid);
+  optNum(w, ',"gid":', e.gid);
+  optNum(w, ',"euid":', e.euid);
+  optNum(w, ',"egid":', e.egid);
+  optStr(w, ',"caps":', e.caps);
+  optNum(w, ',"fd":', e.fd);
+  optStr(w, ',"abs_path":', e.abs_path);
+  optStr(w, ',"resource_type":', e.resource_type);
+  optStr(w, ',"operation":', e.operation);
+  optNum(w, ',"perm_bits":', e.perm_bits);
+  optNum(w, ',"byte_count":', e.byte_count);
+  if (e.net !== null && e.net !== undefined) {
+    w.ascii(',"net":');
+    w.json(str(e.net));
+  }
+  optNum(w, ',"latency_us":', e.latency_us);
   w.ascii(',"risk_tags":');
   if (e.risk_tags.length === 0) w.ascii("[]");
   else w.json(str(e.risk_tags));
   w.ascii(',"high_level_kind":"');
   w.ascii(e.high_level_kind);
   w.ascii('"');
-  opt(w, ',"abs_path2":', e.abs_path2);
-  opt(w, ',"exe_sha256":', e.exe_sha256);
+  optStr(w, ',"abs_path2":', e.abs_path2);
+  optStr(w, ',"exe_sha256":', e.exe_sha256);
   w.ascii("}");
 }
 
