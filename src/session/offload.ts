@@ -29,16 +29,18 @@ export interface RemoteEvents extends CoreEvents {
 }
 
 /**
- * Size of the shared slots batches travel in: room for the UTF-8 of a part of ~64 K
- * characters (stream-writer.ts APPEND_BYTES) even when every character takes 3 bytes.
+ * Size of the shared slots batches travel in: room for a pipeline batch's enriched records
+ * (pipeline.ts PART_BYTES), and for the UTF-8 of a part of ~64 K characters
+ * (stream-writer.ts APPEND_BYTES) even when every character takes 3 bytes. Large parts
+ * mean few posts: each one costs the caller a wake-up of the worker.
  */
-const SLOT_BYTES = 256 * 1024;
+const SLOT_BYTES = 1024 * 1024;
 /**
- * Slots at most (8 MiB): more than an import has on the way to the worker at a time (its
- * 4 MiB soft bound per stream). A part that finds none free, or is larger than a slot,
- * goes by value as a string, as every part did before.
+ * Slots at most (12 MiB, of which only the slots in use at once are ever touched): more
+ * than an import has on the way to the worker at a time (its 4 MiB soft bound per
+ * stream). A part that finds none free, or is larger than a slot, goes by value.
  */
-const MAX_SLOTS = 32;
+const MAX_SLOTS = 12;
 
 export class WorkerHost {
   /**

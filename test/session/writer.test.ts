@@ -349,7 +349,7 @@ test("records handed over as UTF-8 bytes are written exactly as the same texts, 
   const recs = corpus.enriched;
   // a part larger than a shared slot of the worker (it goes by value), with non-ASCII text
   const r = JSON.parse(recs[400]!) as { raw_line: string };
-  r.raw_line = `é${r.raw_line}${"x".repeat(300_000)}`;
+  r.raw_line = `é${r.raw_line}${"x".repeat(1_100_000)}`;
   recs[400] = JSON.stringify(r);
   const id = "20250405T060708Z-bbbbbb";
   const files: Buffer[] = [];
