@@ -85,7 +85,7 @@ const TREE_EVERY_MS = 1000;
 const TREE_COST_FACTOR = 50;
 
 /** enriched records go to the sink in parts of about this many bytes (session/offload.ts SLOT_BYTES). */
-const PART_BYTES = 512 * 1024;
+const PART_BYTES = 192 * 1024;
 
 /** With no batch for this long, the pipeline gives the enricher a turn of its own. */
 const IDLE_TICK_MS = 250;

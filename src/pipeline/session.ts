@@ -371,6 +371,9 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
       }
       if (batch.length > 0) yield batch;
       if (n === 0) return;
+      // a turn of the event loop per chunk: the writer worker's replies (slots free again,
+      // lines written) are heard, so what is on its way to the worker stays small
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     closeSync(fd);

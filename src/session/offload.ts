@@ -29,18 +29,19 @@ export interface RemoteEvents extends CoreEvents {
 }
 
 /**
- * Size of the shared slots batches travel in: room for a pipeline batch's enriched records
+ * Size of the shared slots batches travel in: room for a part of enriched records
  * (pipeline.ts PART_BYTES), and for the UTF-8 of a part of ~64 K characters
- * (stream-writer.ts APPEND_BYTES) even when every character takes 3 bytes. Large parts
- * mean few posts: each one costs the caller a wake-up of the worker.
+ * (stream-writer.ts APPEND_BYTES) even when every character takes 3 bytes.
  */
-const SLOT_BYTES = 1024 * 1024;
+const SLOT_BYTES = 256 * 1024;
 /**
- * Slots at most (12 MiB, of which only the slots in use at once are ever touched): more
- * than an import has on the way to the worker at a time (its 4 MiB soft bound per
- * stream). A part that finds none free, or is larger than a slot, goes by value.
+ * Slots at most (16 MiB; a slot's pages are touched only as far as parts fill it, and the
+ * free slot used last is used next): more than an import has on the way to the worker at
+ * a time (4 MiB per lossless stream before it waits, and the parts of the other streams).
+ * A part that finds none free, or is larger than a slot, goes by value (a copy the
+ * worker's heap holds until its next collection).
  */
-const MAX_SLOTS = 12;
+const MAX_SLOTS = 64;
 
 export class WorkerHost {
   /**
