@@ -92,9 +92,10 @@ export function createFileDetector(
   };
 
   return {
-    event(e: EnhancedEvent) {
+    /** `done`: fileAccesses(e), when the caller has it already. */
+    event(e: EnhancedEvent, done?: readonly FileAccess[]) {
       const refused = refusal(e);
-      const files = refused === null ? fileAccesses(e) : refusedAccesses(e);
+      const files = refused === null ? (done ?? fileAccesses(e)) : refusedAccesses(e);
       if (files.length === 0) return;
       let claimed = false;
       for (const c of candidates(files, "main")) if (evaluate(c, e, files, refused)) claimed = true;
