@@ -47,16 +47,27 @@ function openFlags(e: EnhancedEvent): { write: boolean; truncate: boolean } {
 
 /** One path an event touches and how. */
 export interface FileAccess {
-  path: string;
-  access: Access[];
+  readonly path: string;
+  /** Shared between events: never changed. */
+  readonly access: readonly Access[];
 }
 
-function accessOfOpen(e: EnhancedEvent): Access[] {
-  if (e.resource_type === "DIR" || e.high_level_kind === "DirList" || e.high_level_kind === "FileMetadata") return [];
+/** The access lists an event can have: one shared copy each (an event's list is never changed). */
+const READ: readonly Access[] = ["read"];
+const WRITE: readonly Access[] = ["write"];
+const WRITE_TRUNCATE: readonly Access[] = ["write", "truncate"];
+const EXEC: readonly Access[] = ["exec"];
+const DELETE: readonly Access[] = ["delete"];
+const RENAME: readonly Access[] = ["rename"];
+const CHMOD: readonly Access[] = ["chmod"];
+const NONE: readonly FileAccess[] = [];
+
+function accessOfOpen(e: EnhancedEvent): readonly Access[] | null {
+  if (e.resource_type === "DIR" || e.high_level_kind === "DirList" || e.high_level_kind === "FileMetadata") return null;
   const f = openFlags(e);
   // The enricher buckets an open by the intent of its flags; the flags word says whether it truncates.
   const write = e.high_level_kind === "FileWrite" || f.write;
-  return f.truncate ? ["write", "truncate"] : write ? ["write"] : ["read"];
+  return f.truncate ? WRITE_TRUNCATE : write ? WRITE : READ;
 }
 
 /** Errnos that mean the act was tried and refused (not "no such file": probing paths is routine). */
@@ -68,63 +79,66 @@ export function refusal(e: EnhancedEvent): string | null {
 }
 
 /** The file accesses an event makes (a rename touches two paths), or an empty list. */
-export function fileAccesses(e: EnhancedEvent): FileAccess[] {
-  return succeeded(e) ? accessesOf(e) : [];
+export function fileAccesses(e: EnhancedEvent): readonly FileAccess[] {
+  return succeeded(e) ? accessesOf(e) : NONE;
 }
 
 /** The file accesses a refused call tried to make (read of a key denied, delete refused). */
-export function refusedAccesses(e: EnhancedEvent): FileAccess[] {
-  return refusal(e) !== null ? accessesOf(e) : [];
+export function refusedAccesses(e: EnhancedEvent): readonly FileAccess[] {
+  return refusal(e) !== null ? accessesOf(e) : NONE;
 }
 
-function accessesOf(e: EnhancedEvent): FileAccess[] {
-  if (e.abs_path === null) return [];
-  if (e.resource_type !== null && !FILE_TYPES.has(e.resource_type)) return [];
+function one(path: string, access: readonly Access[] | null): readonly FileAccess[] {
+  return access === null ? NONE : [{ path, access }];
+}
+
+function accessesOf(e: EnhancedEvent): readonly FileAccess[] {
+  if (e.abs_path === null) return NONE;
+  if (e.resource_type !== null && !FILE_TYPES.has(e.resource_type)) return NONE;
   const path = e.abs_path;
-  const one = (access: Access[]): FileAccess[] => (access.length > 0 ? [{ path, access }] : []);
   switch (e.operation) {
     case "READ":
-      return one(["read"]);
+      return one(path, READ);
     case "WRITE":
-      return one(e.call === "truncate" || e.call === "ftruncate" ? ["write", "truncate"] : ["write"]);
+      return one(path, e.call === "truncate" || e.call === "ftruncate" ? WRITE_TRUNCATE : WRITE);
     case "EXEC":
-      return one(["exec"]);
+      return one(path, EXEC);
     case "DELETE":
-      return one(["delete"]);
+      return one(path, DELETE);
     case "RENAME": {
       // The destination is replaced: for rules it is written (a new ~/.bashrc moved into place).
       const to = e.abs_path2;
       return to
         ? [
-            { path, access: ["rename"] },
-            { path: to, access: ["write", "truncate"] },
+            { path, access: RENAME },
+            { path: to, access: WRITE_TRUNCATE },
           ]
-        : one(["rename"]);
+        : one(path, RENAME);
     }
     case "CHMOD":
-      return one(["chmod"]);
+      return one(path, CHMOD);
     case "LINK":
-      return one(["write"]);
+      return one(path, WRITE);
     case "OPEN":
-      return OPEN_CALLS.has(e.call) ? one(accessOfOpen(e)) : [];
+      return OPEN_CALLS.has(e.call) ? one(path, accessOfOpen(e)) : NONE;
     case null:
       break;
     default:
-      return [];
+      return NONE;
   }
   switch (e.high_level_kind) {
     case "FileRead":
-      return one(["read"]);
+      return one(path, READ);
     case "FileWrite":
-      return one(["write"]);
+      return one(path, WRITE);
     case "FileDelete":
-      return one(["delete"]);
+      return one(path, DELETE);
     case "FileRename":
-      return one(["rename"]);
+      return one(path, RENAME);
     case "PermChange":
-      return one(["chmod"]);
+      return one(path, CHMOD);
     default:
-      return EXEC_CALLS.has(e.call) ? one(["exec"]) : [];
+      return EXEC_CALLS.has(e.call) ? one(path, EXEC) : NONE;
   }
 }
 

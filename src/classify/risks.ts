@@ -74,7 +74,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     procs.observe(e);
     const touched = fileAccesses(e);
     for (const f of touched) if (f.access.includes("delete")) deletes.deleted(e, f.path);
-    files.event(e);
+    files.event(e, touched);
     chain.event(e, touched);
     execs.event(e);
     syscalls.event(e);

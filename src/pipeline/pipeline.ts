@@ -1,11 +1,18 @@
 import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, RiskFinding } from "../core/events.js";
+import { JsonBytes } from "../core/json-bytes.js";
 import type { Stage } from "../core/stage.js";
 import type { RecordStream } from "../session/layout.js";
-import { actionRecord, enrichedRecord, rawRecords, riskRecord } from "./serialize.js";
+import { actionRecord, enrichedRecord, enrichedRecordInto, rawRecords, riskRecord } from "./serialize.js";
 
 /** Where the pipeline's records go: the session writers (or a test's collector). */
 export interface RecordSink {
   append(stream: RecordStream, records: string[]): void;
+  /**
+   * The same for records already serialised as UTF-8 (`count` of them in `bytes`, joined
+   * by "\n"); `bytes` is the caller's again once this returns. Optional: a sink without
+   * it gets texts.
+   */
+  appendBytes?(stream: RecordStream, bytes: Uint8Array, count: number): void;
   /** Resolves when the sink can take more (backpressure on the lossless streams). */
   ready?(): Promise<void>;
   /** Write tree.json (called during a run, about once a second while the tree is small, and at the end). */
@@ -79,6 +86,9 @@ const TREE_COST_FACTOR = 100;
 
 /** A turn of the event loop (timers, I/O) before going on. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** enriched records go to the sink in parts of about this many bytes (session/offload.ts SLOT_BYTES). */
+const PART_BYTES = 192 * 1024;
 
 /** With no batch for this long, the pipeline gives the enricher a turn of its own. */
 const IDLE_TICK_MS = 250;
@@ -166,6 +176,7 @@ export async function runPipeline(
   treeTimer.unref();
   let riskSeq = 0;
   let enrichedSeq = 0;
+  const enc = new JsonBytes(2 * PART_BYTES);
   let rawSeq = 0;
 
   const emitRisks = (found: RiskFinding[]): void => {
@@ -206,7 +217,17 @@ export async function runPipeline(
     for (const e of kept) e.seq = enrichedSeq++;
     counts.enriched += kept.length;
     if (kept.length === 0) return;
-    sink.append("enriched", kept.map(enrichedRecord));
+    if (sink.appendBytes) {
+      // in parts of at most ~PART_BYTES: what the writer worker takes without a copy
+      enc.reset();
+      for (const e of kept) {
+        enrichedRecordInto(enc, e);
+        if (enc.pos < PART_BYTES) continue;
+        sink.appendBytes("enriched", enc.bytes(), enc.count);
+        enc.reset();
+      }
+      if (enc.count > 0) sink.appendBytes("enriched", enc.bytes(), enc.count);
+    } else sink.append("enriched", kept.map(enrichedRecord));
     const actions = stages.aggregator.push(kept);
     emitActions(actions instanceof Promise ? await actions : actions, kept);
   };

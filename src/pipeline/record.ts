@@ -11,6 +11,8 @@ import { openSession, type Session } from "../session/writer.js";
 export interface Record {
   readonly session: Session;
   append(stream: RecordStream, records: string[]): void;
+  /** append() of records already serialised (RecordSink.appendBytes). */
+  appendBytes(stream: RecordStream, bytes: Uint8Array, count: number): void;
   /** Resolves when the streams that must not lose lines have room again. */
   ready(): Promise<void>;
   writeTree(tree: ProcessTreeSnapshot): void;
@@ -124,6 +126,9 @@ export async function openRecord(
     session,
     append(stream, records) {
       if (!session.streams[stream].write(records) && lossless.includes(stream)) behind = true;
+    },
+    appendBytes(stream, bytes, count) {
+      if (!session.streams[stream].writeBytes(bytes, count) && lossless.includes(stream)) behind = true;
     },
     async ready() {
       if (!behind) return;

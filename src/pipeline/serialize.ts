@@ -1,26 +1,33 @@
 import type { Action, EnhancedEvent, ParsedItem, RiskFinding } from "../core/events.js";
+import { JsonBytes } from "../core/json-bytes.js";
 import type { RawKind } from "../session/format.js";
 
 // Records become JSON texts without their chain member; the stream writer splices the
 // chain in. Record format 2 (docs/SESSION.md): enriched records leave out raw_hash and
 // the keys of OMITTED_WHEN_NULL (session/format.ts) that are null; they are built by hand
-// (faster than JSON.stringify of the whole object and of a copy without those keys).
+// (faster than JSON.stringify of the whole object and of a copy without those keys),
+// straight into UTF-8 bytes (core/json-bytes.ts: no rope of strings to flatten, join and
+// encode again on the way to the writer).
 
 const str = JSON.stringify;
 
-/** A numbered key's value: null, a number, a string, or (net, args, risk_tags) JSON. */
-function val(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "number") return String(v);
-  return str(v);
+/** `key` and a number, unless null (`key` is `,"name":`). */
+function optNum(w: JsonBytes, key: string, v: number | null | undefined): void {
+  if (v === null || v === undefined) return;
+  w.ascii(key);
+  w.num(v);
 }
 
-/** Append `,"key":value` unless value is null. */
-const opt = (key: string, v: unknown): string => (v === null || v === undefined ? "" : `,"${key}":${val(v)}`);
+/** `key` and a string, unless null. */
+function optStr(w: JsonBytes, key: string, v: string | null | undefined): void {
+  if (v === null || v === undefined) return;
+  w.ascii(key);
+  w.str(v);
+}
 
 /**
- * The process's keys of a record (exe_path to caps), as text. A process's events come in
- * runs with the same values: the last text is kept and reused while they stay the same
+ * The process's keys of a record (exe_path to caps). A process's events come in runs with
+ * the same values: the bytes of the last ones are kept and copied while they stay the same
  * (two JSON-escaped paths and seven keys less to build per event).
  */
 const lastProc = {
@@ -31,10 +38,10 @@ const lastProc = {
   euid: null as number | null,
   egid: null as number | null,
   caps: null as string | null,
-  text: "",
+  bytes: Buffer.alloc(0),
 };
 
-function procKeys(e: EnhancedEvent): string {
+function procKeysInto(w: JsonBytes, e: EnhancedEvent): void {
   const l = lastProc;
   if (
     e.exe_path === l.exe &&
@@ -44,8 +51,18 @@ function procKeys(e: EnhancedEvent): string {
     e.euid === l.euid &&
     e.egid === l.egid &&
     e.caps === l.caps
-  )
-    return l.text;
+  ) {
+    w.raw(l.bytes);
+    return;
+  }
+  const start = w.pos;
+  optStr(w, ',"exe_path":', e.exe_path);
+  optStr(w, ',"cwd":', e.cwd);
+  optNum(w, ',"uid":', e.uid);
+  optNum(w, ',"gid":', e.gid);
+  optNum(w, ',"euid":', e.euid);
+  optNum(w, ',"egid":', e.egid);
+  optStr(w, ',"caps":', e.caps);
   l.exe = e.exe_path;
   l.cwd = e.cwd;
   l.uid = e.uid;
@@ -53,58 +70,83 @@ function procKeys(e: EnhancedEvent): string {
   l.euid = e.euid;
   l.egid = e.egid;
   l.caps = e.caps;
-  l.text =
-    `${opt("exe_path", e.exe_path)}${opt("cwd", e.cwd)}${opt("uid", e.uid)}${opt("gid", e.gid)}` +
-    `${opt("euid", e.euid)}${opt("egid", e.egid)}${opt("caps", e.caps)}`;
-  return l.text;
+  l.bytes = Buffer.from(w.buf.subarray(start, w.pos));
 }
 
-/**
- * The pieces of the record being built. Joined once into a flat string: concatenating
- * them made a rope of ~90 nodes per record (~3 KB of garbage) that the writer then had
- * to flatten. Numbers go in as they are (join converts them as String() does).
- */
-const parts: (string | number)[] = [];
-
-/** Push `,"key":value` unless value is null; `key` is the text `,"name":`. */
-function put(p: (string | number)[], key: string, v: unknown): void {
-  if (v === null || v === undefined) return;
-  p.push(key, typeof v === "number" ? v : str(v));
-}
-
-/** An enriched.jsonl record of format 2. Keys in EnhancedEvent order. */
-export function enrichedRecord(e: EnhancedEvent): string {
-  const p = parts;
-  p.length = 0;
+/** An enriched.jsonl record of format 2, as the next record of `w`. Keys in EnhancedEvent order. */
+export function enrichedRecordInto(w: JsonBytes, e: EnhancedEvent): void {
+  w.record();
+  w.ascii('{"seq":');
+  w.num(e.seq);
+  w.ascii(',"event_seq":');
+  w.num(e.event_seq);
+  w.ascii(',"raw_seq":[');
   const rs = e.raw_seq;
-  p.push('{"seq":', e.seq, ',"event_seq":', e.event_seq, ',"raw_seq":[', rs.length === 1 ? rs[0]! : rs.join(","));
-  p.push('],"event":"', e.event, '","ts":', e.ts, ',"pid":', e.pid, ',"tid":', e.tid);
-  put(p, ',"ppid":', e.ppid);
-  p.push(',"call":', str(e.call), ',"args":[');
+  for (let i = 0; i < rs.length; i++) {
+    if (i > 0) w.ascii(",");
+    w.num(rs[i]!);
+  }
+  w.ascii('],"event":"');
+  w.ascii(e.event);
+  w.ascii('","ts":');
+  w.num(e.ts);
+  w.ascii(',"pid":');
+  w.num(e.pid);
+  w.ascii(',"tid":');
+  w.num(e.tid);
+  optNum(w, ',"ppid":', e.ppid);
+  w.ascii(',"call":');
+  w.str(e.call);
+  w.ascii(',"args":[');
   const a = e.args;
   for (let i = 0; i < a.length; i++) {
-    const w = a[i];
-    if (i > 0) p.push(",");
-    if (w === null || w === undefined) p.push("null");
-    else p.push('"', w, '"'); // decimal strings: no escapes
+    if (i > 0) w.ascii(",");
+    const x = a[i];
+    if (x === null || x === undefined) w.ascii("null");
+    else {
+      // decimal strings: nothing to escape
+      w.ascii('"');
+      w.ascii(x);
+      w.ascii('"');
+    }
   }
-  p.push("]");
-  put(p, ',"retval":', e.retval);
-  put(p, ',"errno":', e.errno);
-  p.push(',"raw_line":', str(e.raw_line), procKeys(e));
-  put(p, ',"fd":', e.fd);
-  put(p, ',"abs_path":', e.abs_path);
-  put(p, ',"resource_type":', e.resource_type);
-  put(p, ',"operation":', e.operation);
-  put(p, ',"perm_bits":', e.perm_bits);
-  put(p, ',"byte_count":', e.byte_count);
-  put(p, ',"net":', e.net);
-  put(p, ',"latency_us":', e.latency_us);
-  p.push(',"risk_tags":', e.risk_tags.length ? str(e.risk_tags) : "[]", ',"high_level_kind":"', e.high_level_kind, '"');
-  put(p, ',"abs_path2":', e.abs_path2);
-  put(p, ',"exe_sha256":', e.exe_sha256);
-  p.push("}");
-  return p.join("");
+  w.ascii("]");
+  const rv = e.retval;
+  if (typeof rv === "number") optNum(w, ',"retval":', rv);
+  else optStr(w, ',"retval":', rv);
+  optStr(w, ',"errno":', e.errno);
+  w.ascii(',"raw_line":');
+  w.str(e.raw_line);
+  procKeysInto(w, e);
+  optNum(w, ',"fd":', e.fd);
+  optStr(w, ',"abs_path":', e.abs_path);
+  optStr(w, ',"resource_type":', e.resource_type);
+  optStr(w, ',"operation":', e.operation);
+  optNum(w, ',"perm_bits":', e.perm_bits);
+  optNum(w, ',"byte_count":', e.byte_count);
+  if (e.net !== null && e.net !== undefined) {
+    w.ascii(',"net":');
+    w.json(str(e.net));
+  }
+  optNum(w, ',"latency_us":', e.latency_us);
+  w.ascii(',"risk_tags":');
+  if (e.risk_tags.length === 0) w.ascii("[]");
+  else w.json(str(e.risk_tags));
+  w.ascii(',"high_level_kind":"');
+  w.ascii(e.high_level_kind);
+  w.ascii('"');
+  optStr(w, ',"abs_path2":', e.abs_path2);
+  optStr(w, ',"exe_sha256":', e.exe_sha256);
+  w.ascii("}");
+}
+
+const one = new JsonBytes(4096);
+
+/** An enriched.jsonl record of format 2 as text (enrichedRecordInto is the serialiser). */
+export function enrichedRecord(e: EnhancedEvent): string {
+  one.reset();
+  enrichedRecordInto(one, e);
+  return one.buf.toString("utf8", 0, one.pos);
 }
 
 /**

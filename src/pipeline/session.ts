@@ -1,10 +1,11 @@
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Rules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { TraceLevel } from "../core/levels.js";
+import { LineSplitter } from "../core/lines.js";
 import type { Outcome } from "../core/stage.js";
 import type { FfReport } from "../parse/strace/index.js";
 import type { ProfileRunOptions } from "../profile/live.js";
@@ -15,7 +16,6 @@ import { sealHead } from "../session/seal.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
-import { batchLines, readText } from "../trace/lines.js";
 import type { TraceLoss, TraceSession } from "../trace/tracer.js";
 import { startWatchdog } from "../trace/watchdog.js";
 import { loadBpfFilter } from "./bpf-filter.js";
@@ -285,6 +285,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
 
   const sink = {
     append: record.append,
+    appendBytes: record.appendBytes,
     ready: record.ready,
     tree: (t: ProcessTreeSnapshot) => record.writeTree(t),
   };
@@ -354,15 +355,37 @@ export interface ImportOptions {
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
 }
 
-/** Lines of a text file in batches, without loading it whole. */
+/**
+ * Lines of a text file in batches, without loading it whole. Read synchronously: an
+ * import has nothing else to wait for, and each 64 KiB read through the thread pool left
+ * the pipeline idle until the read came back (its callback runs only once the pipeline
+ * has nothing queued).
+ */
 async function* fileBatches(path: string): AsyncIterable<string[]> {
-  for await (const batch of batchLines(readText(path), { coalesceMs: 0, capacity: 4 })) {
-    // a trace saved on another system may end its lines in CRLF
-    for (let i = 0; i < batch.length; i++) {
-      const l = batch[i]!;
-      if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 16);
+    const split = new LineSplitter();
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      const batch = n === 0 ? [] : split.write(buf.subarray(0, n));
+      if (n === 0) {
+        const last = split.end();
+        if (last !== null) batch.push(last);
+      }
+      // a trace saved on another system may end its lines in CRLF
+      for (let i = 0; i < batch.length; i++) {
+        const l = batch[i]!;
+        if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
+      }
+      if (batch.length > 0) yield batch;
+      if (n === 0) return;
+      // a turn of the event loop per chunk: the writer worker's replies (slots free again,
+      // lines written) are heard, so what is on its way to the worker stays small
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    yield batch;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -444,7 +467,12 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     env: o.env,
     filter: null,
   });
-  const sink = { append: record.append, ready: record.ready, tree: (t: ProcessTreeSnapshot) => record.writeTree(t) };
+  const sink = {
+    append: record.append,
+    appendBytes: record.appendBytes,
+    ready: record.ready,
+    tree: (t: ProcessTreeSnapshot) => record.writeTree(t),
+  };
   let result: Awaited<ReturnType<typeof runPipeline>>;
   try {
     result = await runPipeline(input, stages, sink, { progress: o.progress ?? undefined });

@@ -94,6 +94,11 @@ export class Broadcast {
   }
 
   /** Hand a batch to every subscriber, each its own copy (the caller may reuse its array). */
+  /** Whether anyone subscribes (publish is a no-op otherwise). */
+  get active(): boolean {
+    return this.subs.size > 0;
+  }
+
   publish(batch: readonly string[]): void {
     if (this.subs.size === 0 || batch.length === 0) return;
     for (const s of this.subs) s.offer(batch.slice());

@@ -111,24 +111,54 @@ export class StreamCore implements CoreHandle {
    * `units` is the caller's size measure of them, echoed back by `written`.
    */
   append(joined: string, count: number, units: number): void {
-    if (this.closed) throw new CapsuleError("INTERNAL", `stream ${this.stream} is closed`);
-    if (this.failure !== null) {
-      this.events.lost(this.lossOfTexts(joined, count, this.failureReason()));
-      this.outstanding += units;
-      this.release();
-      return;
-    }
-    if (count === 0) return;
+    if (!this.accepting(count, units, () => joined)) return;
     // One encode for the whole batch, straight into the chunk, placed so that every line
     // can then move left into its final place (each grows by CHAIN_SUFFIX_LEN - 1 bytes)
     // and be hashed there: no scratch copy.
     const grow = (CHAIN_SUFFIX_LEN - 1) * count + 1;
-    const room = Buffer.byteLength(joined, "utf8") + grow;
+    this.reserve(Buffer.byteLength(joined, "utf8") + grow);
+    const at = this.curPos + grow;
+    this.chainAll(at, this.cur.write(joined, at, "utf8"), count, units);
+  }
+
+  /**
+   * append() of records already UTF-8 encoded (`bytes`, records joined by "\n"), as the
+   * writer worker gets them: copied into the chunk, not decoded or encoded again.
+   */
+  appendBytes(bytes: Uint8Array, count: number, units: number): void {
+    if (!this.accepting(count, units, () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8")))
+      return;
+    const grow = (CHAIN_SUFFIX_LEN - 1) * count + 1;
+    this.reserve(bytes.length + grow);
+    const at = this.curPos + grow;
+    this.cur.set(bytes, at);
+    this.chainAll(at, bytes.length, count, units);
+  }
+
+  /** Whether records can be appended; after a failure they are lost (`text` gives them, for the seq range). */
+  private accepting(count: number, units: number, text: () => string): boolean {
+    if (this.closed) throw new CapsuleError("INTERNAL", `stream ${this.stream} is closed`);
+    if (this.failure !== null) {
+      this.events.lost(this.lossOfTexts(text(), count, this.failureReason()));
+      this.outstanding += units;
+      this.release();
+      return false;
+    }
+    return count > 0;
+  }
+
+  /** Room for `room` more bytes in the current chunk. */
+  private reserve(room: number): void {
     if (this.curPos + room > this.cur.length) this.rotate(room);
+  }
+
+  /**
+   * The batch's `n` bytes are in the current chunk at `at`, after room for every line's
+   * chain member: check each record, then move it left into place and chain it.
+   */
+  private chainAll(at: number, n: number, count: number, units: number): void {
     const cur = this.cur;
     const base = this.curPos;
-    const at = base + grow;
-    const n = cur.write(joined, at, "utf8");
     const bytes = cur.subarray(at, at + n);
     // First find and check every record, so a bad batch is refused whole, nothing chained.
     if (this.ends.length < count) this.ends = new Int32Array(Math.max(count, this.ends.length * 2));

@@ -21,6 +21,8 @@ import type { CoreLoss, CoreState } from "./stream-core.js";
 /** One engine of a stream (StreamCore itself, or its proxy in the writer worker). */
 export interface CoreHandle {
   append(joined: string, count: number, units: number): void;
+  /** append() of records already UTF-8 encoded; `bytes` is the caller's again once this returns. */
+  appendBytes(bytes: Uint8Array, count: number, units: number): void;
   /** Everything appended so far is written (or the stream failed). */
   flushed(): Promise<void>;
   /** Abandon a blocked write. */
@@ -72,6 +74,11 @@ interface Drop {
   fromSeq: number | null;
   toSeq: number | null;
   entry: LossEntry;
+}
+
+/** The records of UTF-8 bytes joined by "\n", as texts. */
+function linesOf(bytes: Uint8Array): string[] {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8").split("\n");
 }
 
 /** `seq` and `ts` (or `first_ts`) of a record text, for loss ranges (slow path only). */
@@ -139,6 +146,41 @@ export class StreamWriter {
       part = 0;
     }
     this.broadcast.publish(batch);
+    return this.pending <= this.limits.softBytes;
+  }
+
+  /**
+   * write() of `count` records already serialised as UTF-8, joined by "\n" (one encode
+   * on the caller's side, no strings); `bytes` is the caller's again once this returns.
+   */
+  writeBytes(bytes: Uint8Array, count: number): boolean {
+    if (this.sealed) throw new CapsuleError("INTERNAL", `stream ${this.name} was written after the seal`);
+    if (count === 0) return this.pending <= this.limits.softBytes;
+    if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
+    const units = bytes.length + CHAIN_SUFFIX_LEN * count;
+    if (!this.dropping && this.pending > 0 && this.pending + units > this.limits.hardBytes) this.dropping = true;
+    // texts only for who needs them: subscribers, and the loss record of a dropped batch
+    const texts = this.dropping || this.broadcast.active ? linesOf(bytes) : null;
+    if (this.dropping) {
+      this.broadcast.publish(texts!);
+      this.recordDrop(texts!, "writer backlog over its bound (stream stalled)");
+      return false;
+    }
+    const drop = this.drop;
+    if (drop !== null) {
+      // The stream caught up: say in the stream itself what is missing before going on.
+      const marker = this.lostMarker(drop);
+      const mu = marker.length + CHAIN_SUFFIX_LEN;
+      this.core.append(marker, 1, mu);
+      this.pending += mu;
+      this.drop = null;
+    }
+    // On this thread a bad record throws here, before it is chained or counted.
+    this.core.appendBytes(bytes, count, units);
+    this.accepted += count;
+    this.pending += units;
+    if (this.pending > this.peak) this.peak = this.pending;
+    if (texts) this.broadcast.publish(texts);
     return this.pending <= this.limits.softBytes;
   }
 

@@ -35,10 +35,16 @@ describe("BoundedMap", () => {
     );
     for (let i = 7; i < 1000; i++) {
       m.set(i, String(i));
+      if (i % 3 === 0) m.set(i, "twice"); // the newest set again
+      if (i % 11 === 0) {
+        m.delete(i); // the newest deleted, then set again
+        m.set(i, "back");
+      }
       if (i % 5 === 0) m.delete(i - 1);
       if (i % 7 === 0) m.set(i - 2, "again");
     }
     assert.equal(m.size, 3);
+    assert.equal(m.get(999), "twice", "setting the newest again replaces its value");
     // the three most recently set keys, by a plain model
     const model: number[] = [4, 5, 6];
     for (let i = 7; i < 1000; i++) {
@@ -49,6 +55,11 @@ describe("BoundedMap", () => {
         if (model.length > 3) model.shift();
       };
       put(i);
+      if (i % 3 === 0) put(i);
+      if (i % 11 === 0) {
+        model.splice(model.indexOf(i), 1);
+        put(i);
+      }
       if (i % 5 === 0) {
         const at = model.indexOf(i - 1);
         if (at >= 0) model.splice(at, 1);

@@ -51,6 +51,31 @@ test("every corpus trace imports with zero parse errors and a sealed, consistent
   }
 });
 
+test("a trace with CRLF line ends, non-ASCII text across read chunks and no last newline imports as the LF one does", () => {
+  const home = freshHome();
+  const src = readFileSync(join(CORPUS, "make-gcc.strace"), "utf8");
+  // lines long enough that the file spans several 64 KiB reads, a 2-byte character at every offset
+  const lf = src
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l, i) => l.replace(/"([^"]*)"/, `"$1${"é".repeat(i % 7)}"`))
+    .join("\n");
+  const a = join(home, "lf.strace");
+  const b = join(home, "crlf.strace");
+  writeFileSync(a, `${lf}\n`);
+  writeFileSync(b, lf.replaceAll("\n", "\r\n"));
+  assert.ok(Buffer.byteLength(lf) > 3 * 65536);
+  const x = importOne(a, home);
+  const y = importOne(b, home);
+  assert.deepEqual(storedLines(y), storedLines(x));
+  assert.equal(storedLines(x).length, lf.split("\n").length);
+  assert.ok(
+    storedLines(x).some((l) => l.includes('ééé"')),
+    "non-ASCII text kept",
+  );
+  assert.equal(metadata(y).counts.parse_errors, metadata(x).counts.parse_errors);
+});
+
 test("an -ff folder imports as one session with every process", () => {
   const dir = importOne(join(CORPUS, "ff"));
   const m = metadata(dir);

@@ -370,6 +370,41 @@ test("the writer worker writes the same bytes as the main thread", { timeout: 60
   assert.equal(verifySession(dir).status, "intact");
 });
 
+test("records handed over as UTF-8 bytes are written exactly as the same texts, on either thread", {
+  timeout: 60_000,
+}, async () => {
+  const corpus = corpusRecords("make-gcc.strace", 0, 1500);
+  const recs = corpus.enriched;
+  // a part larger than a shared slot of the worker (it goes by value), with non-ASCII text
+  const r = JSON.parse(recs[400]!) as { raw_line: string };
+  r.raw_line = `é${r.raw_line}${"x".repeat(1_100_000)}`;
+  recs[400] = JSON.stringify(r);
+  const id = "20250405T060708Z-bbbbbb";
+  const files: Buffer[] = [];
+  for (const [k, offload] of (["main", "main", "worker"] as const).entries()) {
+    const dir = join(root, `bytes-${k}`, id);
+    const s = await openSession(dir, id, { offload, metadata: testMetadata(id) });
+    const texts = recs;
+    s.streams.raw.write(corpus.raw);
+    for (let i = 0; i < texts.length; i += 333) {
+      const part = texts.slice(i, i + 333);
+      // the first session gets texts, the others the same records as bytes
+      const ok =
+        k === 0
+          ? s.streams.enriched.write(part)
+          : s.streams.enriched.writeBytes(Buffer.from(part.join("\n"), "utf8"), part.length);
+      if (!ok) await s.streams.enriched.ready();
+    }
+    const meta = await s.seal(testMetadata(id));
+    assert.equal(meta.seal?.streams.enriched?.lines, recs.length);
+    const v = verifySession(dir);
+    assert.equal(v.status, "intact", JSON.stringify(v.problems));
+    files.push(readFileSync(join(dir, streamFile("enriched"))));
+  }
+  assert.ok(files[0]!.equals(files[1]!), "main thread: bytes and texts give the same file");
+  assert.ok(files[0]!.equals(files[2]!), "writer worker: bytes and texts give the same file");
+});
+
 test("misuse fails loudly: bad records, writes after the seal, an existing session folder", async () => {
   const { dir, id } = fresh();
   const s = await openSession(dir, id, { offload: "main", metadata: testMetadata(id) });

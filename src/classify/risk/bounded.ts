@@ -11,6 +11,8 @@ export class BoundedMap<K, V> {
    * compacted (quadratic: 1.8 s of a 400k-line import went there).
    */
   private oldest: IterableIterator<K> | null = null;
+  /** The key set last: already the newest, so setting it again moves nothing. */
+  private newest: K | undefined = undefined;
   constructor(readonly limit: number) {}
 
   get size(): number {
@@ -27,6 +29,12 @@ export class BoundedMap<K, V> {
 
   /** Sets `k` as the newest entry; drops the oldest when over the limit. */
   set(k: K, v: V): void {
+    if (k === this.newest && this.map.has(k)) {
+      // (a delete and an insert per event made V8 shrink and regrow small maps' tables)
+      this.map.set(k, v);
+      return;
+    }
+    this.newest = k;
     this.map.delete(k);
     this.map.set(k, v);
     if (this.map.size > this.limit) {

@@ -26,7 +26,7 @@ export function createFileDetector(
   const bit = (a: Access): number => 1 << ACCESSES.indexOf(a);
   const maskOf = (as: readonly Access[]): number => {
     let m = 0;
-    for (const a of as) m |= bit(a);
+    for (let i = 0; i < as.length; i++) m |= bit(as[i]!);
     return m;
   };
   const ruleMask = new Map<CompiledRule, number>(file.map((c) => [c, maskOf([...c.access])]));
@@ -92,9 +92,10 @@ export function createFileDetector(
   };
 
   return {
-    event(e: EnhancedEvent) {
+    /** `done`: fileAccesses(e), when the caller has it already. */
+    event(e: EnhancedEvent, done?: readonly FileAccess[]) {
       const refused = refusal(e);
-      const files = refused === null ? fileAccesses(e) : refusedAccesses(e);
+      const files = refused === null ? (done ?? fileAccesses(e)) : refusedAccesses(e);
       if (files.length === 0) return;
       let claimed = false;
       for (const c of candidates(files, "main")) if (evaluate(c, e, files, refused)) claimed = true;
