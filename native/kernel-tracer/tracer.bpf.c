@@ -684,22 +684,19 @@ static long flush_one(struct bpf_map *map, struct io_key *k, struct io_sums *v, 
 	return 0;
 }
 
-/* One bpf_loop step per word of the fdset: each set bit's sums are written and removed. */
-static long flush_word(__u32 w, struct flush_ctx *fc)
+/* One bpf_loop step per fd of the fdset's used words (the callback is verified once; a
+ * loop over a word's 64 bits inside it made the verifier walk 64 copies of the flush:
+ * ~150 ms more to load): a set bit's sums are written and removed. */
+static long flush_bit(__u32 i, struct flush_ctx *fc)
 {
-	__u64 word = fc->bits[w & (FDSET_WORDS - 1)];
-	if (!word)
+	if (!((fc->bits[(i >> 6) & (FDSET_WORDS - 1)] >> (i & 63)) & 1))
 		return 0;
-	for (int b = 0; b < 64; b++) {
-		if (!((word >> b) & 1))
-			continue;
-		struct io_key k = {.tgid = fc->tgid, .fd = (int)((w << 6) | b)};
-		struct io_sums *v = bpf_map_lookup_elem(&io, &k);
-		if (!v)
-			continue;
-		flush_sums(&k, v, fc);
-		bpf_map_delete_elem(&io, &k);
-	}
+	struct io_key k = {.tgid = fc->tgid, .fd = (int)i};
+	struct io_sums *v = bpf_map_lookup_elem(&io, &k);
+	if (!v)
+		return 0;
+	flush_sums(&k, v, fc);
+	bpf_map_delete_elem(&io, &k);
 	return 0;
 }
 
@@ -713,7 +710,11 @@ static __always_inline void flush_process(struct flush_ctx *fc)
 		bpf_for_each_map_elem(&io, flush_one, fc, 0);
 	} else {
 		__builtin_memcpy(fc->bits, fs->bits, sizeof(fc->bits));
-		bpf_loop(FDSET_WORDS, flush_word, fc, 0);
+		__u32 words = 0;
+		for (int w = 0; w < FDSET_WORDS; w++)
+			if (fc->bits[w])
+				words = w + 1;
+		bpf_loop(words * 64, flush_bit, fc, 0);
 	}
 	bpf_map_delete_elem(&io_fds, &fc->tgid);
 }
