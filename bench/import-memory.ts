@@ -21,7 +21,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { ddTrace, fmt, OUT } from "./lib.js";
+import { countLines, ddTrace, fmt, OUT } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -86,7 +86,7 @@ clearInterval(poll);
 rmSync(home, { recursive: true, force: true });
 if (code !== 0) throw new Error(`capsule import exited ${code}`);
 const wall = (performance.now() - t0) / 1000;
-const lines = Number(readFileSync(trace, "utf8").split("\n").length - 1);
+const lines = countLines(trace);
 console.log(`trace ${trace}: ${lines} lines; node flags: ${flags.join(" ") || "(none)"}; load average ${load0}`);
 const tenths: string[] = [];
 for (let k = 1; k <= 10; k++) {

@@ -8,11 +8,11 @@
 //   make.strace  `make -j2` of a 300-file C build (bench/lib.ts makeBuildWorkload)
 // Capsule runs from dist/ (`npm run build` first) with every stream written and chained.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cleanBuild, ddTrace, fmt, makeBuildWorkload, median, OUT } from "./lib.js";
+import { cleanBuild, countLines, ddTrace, fmt, makeBuildWorkload, median, OUT } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -69,7 +69,7 @@ console.log(
     .join(" ")}; ${values.runs} runs each, medians`,
 );
 for (const trace of traces) {
-  const lines = readFileSync(trace, "utf8").split("\n").length - 1;
+  const lines = countLines(trace);
   const cap: Sample[] = [];
   const py: Sample[] = [];
   for (let i = 0; i < Number(values.runs); i++) {

@@ -1,9 +1,23 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const OUT = new URL("./out/", import.meta.url).pathname;
 mkdirSync(OUT, { recursive: true });
+
+/** The newline-ended lines of a file, counted in 1 MiB reads (a trace may be larger than a string can be). */
+export function countLines(path: string): number {
+  const fd = openSync(path, "r");
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let n = 0;
+  try {
+    for (let got = readSync(fd, buf); got > 0; got = readSync(fd, buf))
+      for (let i = buf.indexOf(10, 0); i !== -1 && i < got; i = buf.indexOf(10, i + 1)) n++;
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
