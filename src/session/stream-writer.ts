@@ -124,11 +124,9 @@ export class StreamWriter {
     if (this.sealed) throw new CapsuleError("INTERNAL", `stream ${this.name} was written after the seal`);
     const count = batch.length;
     if (count === 0) return this.pending <= this.limits.softBytes;
-    if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
     let size = CHAIN_SUFFIX_LEN * count;
     for (let i = 0; i < count; i++) size += batch[i]!.length; // a rope's length needs no flattening
-    if (!this.dropping && this.pending > 0 && this.pending + size > this.limits.hardBytes) this.dropping = true;
-    if (this.dropping) {
+    if (!this.admit(size)) {
       this.broadcast.publish(batch);
       this.recordDrop(batch, "writer backlog over its bound (stream stalled)");
       return false;
@@ -156,12 +154,11 @@ export class StreamWriter {
   writeBytes(bytes: Uint8Array, count: number): boolean {
     if (this.sealed) throw new CapsuleError("INTERNAL", `stream ${this.name} was written after the seal`);
     if (count === 0) return this.pending <= this.limits.softBytes;
-    if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
     const units = bytes.length + CHAIN_SUFFIX_LEN * count;
-    if (!this.dropping && this.pending > 0 && this.pending + units > this.limits.hardBytes) this.dropping = true;
+    const admitted = this.admit(units);
     // texts only for who needs them: subscribers, and the loss record of a dropped batch
-    const texts = this.dropping || this.broadcast.active ? linesOf(bytes) : null;
-    if (this.dropping) {
+    const texts = !admitted || this.broadcast.active ? linesOf(bytes) : null;
+    if (!admitted) {
       this.broadcast.publish(texts!);
       this.recordDrop(texts!, "writer backlog over its bound (stream stalled)");
       return false;
@@ -177,9 +174,7 @@ export class StreamWriter {
     }
     // On this thread a bad record throws here, before it is chained or counted.
     this.core.appendBytes(bytes, count, units);
-    this.accepted += count;
-    this.pending += units;
-    if (this.pending > this.peak) this.peak = this.pending;
+    this.counted(count, units);
     if (texts) this.broadcast.publish(texts);
     return this.pending <= this.limits.softBytes;
   }
@@ -200,7 +195,22 @@ export class StreamWriter {
     // On this thread a bad record throws here, before its part is chained or counted.
     this.core.append(joined, lines, units);
     this.drop = null;
-    this.accepted += to - from;
+    this.counted(to - from, units);
+  }
+
+  /**
+   * Whether a batch of `units` goes on: once the backlog would pass the hard bound the
+   * stream drops batches (recording their loss) until half of the bound has drained.
+   */
+  private admit(units: number): boolean {
+    if (this.dropping && this.pending <= this.limits.hardBytes / 2) this.dropping = false;
+    if (!this.dropping && this.pending > 0 && this.pending + units > this.limits.hardBytes) this.dropping = true;
+    return !this.dropping;
+  }
+
+  /** `records` accepted, `units` more pending. */
+  private counted(records: number, units: number): void {
+    this.accepted += records;
     this.pending += units;
     if (this.pending > this.peak) this.peak = this.pending;
   }
