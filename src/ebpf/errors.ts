@@ -14,13 +14,23 @@ export type EbpfErrorCode =
   | "EBPF_LIMIT" // a resource limit: context too large, arena full, too many grants
   | "EBPF_ARGUMENT"; // the caller misused the API (e.g. a nested run on one memory)
 
+/**
+ * Control characters of a message shown as escapes: names read from a damaged object file
+ * (sections, symbols, map attributes) may hold any byte, and the message must stay one line.
+ */
+function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) =>
+    c === "\n" ? "\\n" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /** Load-time and run-time failures: one line naming the instruction (pc and disassembly) where there is one. */
 export class EbpfError extends Error {
   readonly code: EbpfErrorCode;
   /** Instruction slot index the error is about, when there is one. */
   readonly pc: number | undefined;
   constructor(code: EbpfErrorCode, message: string, pc?: number, options?: { cause?: unknown }) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = "EbpfError";
     this.code = code;
     this.pc = pc;

@@ -143,6 +143,16 @@ test("map declarations: unknown type, unsupported attribute, bad sizes; corrupt 
   loadError(btfBroken, /corrupt BTF: bad magic/);
 });
 
+test("a control byte in a name read from the object is shown escaped, on one line", { skip: noClang }, () => {
+  const bytes = obj.slice();
+  // the section's name, in .strtab as the tail of ".relcapsule/event"
+  const at = Buffer.from(bytes).indexOf(".relcapsule/event\0") + 4;
+  assert.ok(at > 4, "section name found");
+  bytes[at + 8] = 0x1b; // capsule/ESCvent
+  bytes[at + 13] = 0x0a; // its end, so the name runs on over a newline into the next one
+  loadError(bytes, /found: [^)]*capsule\/\\x1bvent\\n\.debug/);
+});
+
 test("fuzz: random corruption never escapes as anything but EbpfError", { skip: noClang }, () => {
   const events = corpusEvents("agent.strace", 20);
   let loaded = 0;
