@@ -30,6 +30,8 @@ interface Fact {
   create: boolean;
   /** Opened for writing (O_WRONLY or O_RDWR): an O_RDWR open the aggregator calls a read needs write too. */
   writes: boolean;
+  /** Opened for reading (O_RDONLY or O_RDWR): an O_RDWR open the aggregator folded into a write needs read too. */
+  reads: boolean;
   path2: string | null;
   sha256: string | null;
   exe: string | null;
@@ -75,6 +77,12 @@ function writes(e: EnhancedEvent): boolean {
   return e.call === "openat2" && /O_WRONLY|O_RDWR/.test(e.raw_line);
 }
 
+function reads(e: EnhancedEvent): boolean {
+  const flags = openFlags(e);
+  if (flags !== null) return (flags & 3) !== 1;
+  return e.call === "openat2" && !/O_WRONLY/.test(e.raw_line);
+}
+
 /** Facts of recent events by seq; bounded (the oldest go first) so a long run cannot grow it. */
 export class EventFacts {
   private readonly facts = new Map<number, Fact>();
@@ -90,6 +98,7 @@ export class EventFacts {
         call: e.call,
         create: creates(e),
         writes: writes(e),
+        reads: reads(e),
         path2: e.abs_path2 ?? null,
         sha256: e.exe_sha256 ?? null,
         exe: e.exe_path,
@@ -152,9 +161,13 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
           ]
         : [{ kind: "read", path }];
     case "FileWrite":
-    case "PermChange":
+    case "PermChange": {
       if (!path?.startsWith("/")) return [];
-      return [{ kind: facts.some((f) => f.create) ? "create" : "write", path }];
+      const w: Need = { kind: facts.some((f) => f.create) ? "create" : "write", path };
+      // an O_RDWR open folded into the write (a child wrote through the fd before its
+      // parent closed it): opening it needed read as well
+      return facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+    }
     case "FileDelete":
       return path?.startsWith("/") ? [{ kind: "remove", path }] : [];
     case "FileRename": {

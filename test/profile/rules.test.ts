@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import type { Action, EnhancedEvent } from "../../src/core/events.js";
 import { ProfileChecker } from "../../src/profile/check.js";
 import { collapse } from "../../src/profile/collapse.js";
+import { Learner } from "../../src/profile/learn.js";
 import { emptyProfile } from "../../src/profile/model.js";
 import { parseProfile } from "../../src/profile/parse.js";
 import { compileRulePath, parseRulePath, portablePath } from "../../src/profile/paths.js";
@@ -123,6 +124,31 @@ describe("checker", () => {
       c.overGrants().map((o) => o.rule),
       ["cwd://unused.txt"],
     );
+  });
+});
+
+describe("learner", () => {
+  // what a kernel-traced session recorded (pids 1134 and 1137): Python's subprocess opens
+  // /dev/null O_RDWR (fd 3), the child dup2s it onto stdout and writes before the parent
+  // closes fd 3, so the aggregator folds the open into the child's FileWrite
+  it("learns read as well as write for an O_RDWR open folded into a write", () => {
+    const open = {
+      ...read(531, "/dev/null").e,
+      args: ["4294967196", null, String(0o2000002), "0", null, null],
+      exe_path: "/usr/bin/python3",
+    } as EnhancedEvent;
+    const write = { ...read(623, "/dev/null").e, call: "write", args: ["1", null, "36"] } as EnhancedEvent;
+    const learned = (flags: number) => {
+      const l = new Learner();
+      l.begin({ session: "s", command: ["python3"], level: "files", tracer: "ebpf", chain_heads: {} }, roots);
+      l.events([{ ...open, args: ["4294967196", null, String(flags), "0", null, null] } as EnhancedEvent, write]);
+      l.actions([{ ...read(531, "/dev/null").a, kind: "FileWrite", pid: 1137, count: 2, bytes: 36, event_seqs: [531, 623] }]);
+      const p = l.profile();
+      return [p.fs.read.map((r) => r.path), p.fs.write.map((r) => r.path)];
+    };
+    assert.deepEqual(learned(0o2000002), [["/dev/null"], ["/dev/null"]]);
+    // written only (O_WRONLY): nothing to read
+    assert.deepEqual(learned(0o2000001), [[], ["/dev/null"]]);
   });
 });
 
