@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import type { Action, EnhancedEvent, ProcessTreeSnapshot, RiskFinding, Violation } from "../core/events.js";
-import { METADATA_FILE, type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
+import { type StreamName, streamFile, TREE_FILE } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
-import { validateMetadata } from "../session/metadata-check.js";
+import { readJsonFile, readMetadata } from "../session/metadata-check.js";
 import { checkProcessNode, parseRecordLine, readRecords } from "../session/records.js";
 import { treeFromRecord } from "./tree-source.js";
 
@@ -22,25 +22,6 @@ export interface LoadedSession {
   risks: RiskFinding[];
   /** violations.jsonl: actions outside the profile the run was checked against (empty without one). */
   violations: Violation[];
-}
-
-function readJsonFile(dir: string, name: string): unknown {
-  const path = join(dir, name);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CapsuleError(
-      code === "ENOENT" ? "NO_SESSION" : "IO",
-      code === "ENOENT" ? `${path}: missing` : `${path}: cannot read (${code ?? (e as Error).message})`,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CapsuleError("BAD_INPUT", `${path}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -65,14 +46,14 @@ function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
 
 /** The small files of a session: metadata, tree and findings. */
 export async function loadSession(dir: string): Promise<LoadedSession> {
-  const metadata = validateMetadata(readJsonFile(dir, METADATA_FILE), join(dir, METADATA_FILE));
+  const metadata = readMetadata(dir);
   // rebuilt from the chained record when tree.json is missing (a recording cut before its
   // first tree.json) or is not the one the seal hashed (edited afterwards)
   const sealed = metadata.seal?.tree;
   const tree =
     existsSync(join(dir, TREE_FILE)) &&
     (sealed === undefined || sealed === blake3Hex(readFileSync(join(dir, TREE_FILE), "utf8")))
-      ? checkTree(readJsonFile(dir, TREE_FILE), join(dir, TREE_FILE))
+      ? checkTree(readJsonFile(join(dir, TREE_FILE)), join(dir, TREE_FILE))
       : await treeFromRecord(dir, metadata);
   const risks: RiskFinding[] = [];
   await forEachRecord<RiskFinding>(dir, "risks", (batch) => {

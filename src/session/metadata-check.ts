@@ -153,23 +153,27 @@ export function validateMetadata(value: unknown, path: string): SessionMetadata 
 }
 
 /** metadata.json of a session folder, read and validated; a CapsuleError (exit 2) when it cannot be used. */
-export function readMetadata(dir: string): SessionMetadata {
-  const path = join(dir, METADATA_FILE);
+/**
+ * A whole JSON file of a session, parsed: one CapsuleError naming the file when it is
+ * missing (`missing`, NO_SESSION), unreadable (IO) or not JSON (BAD_INPUT).
+ */
+export function readJsonFile(path: string, missing = `${path}: missing`): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CapsuleError(
-      "NO_SESSION",
-      code === "ENOENT" ? `${dir}: not a session folder (no ${METADATA_FILE})` : `${path}: ${code ?? e}`,
-    );
+    if (code === "ENOENT") throw new CapsuleError("NO_SESSION", missing);
+    throw new CapsuleError("IO", `${path}: cannot read (${code ?? (e as Error).message})`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
-    throw new CapsuleError("BAD_INPUT", `${path} is not valid metadata: ${(e as Error).message}`);
+    throw new CapsuleError("BAD_INPUT", `${path}: not valid JSON (${(e as Error).message})`);
   }
-  return validateMetadata(value, path);
+}
+
+export function readMetadata(dir: string): SessionMetadata {
+  const path = join(dir, METADATA_FILE);
+  return validateMetadata(readJsonFile(path, `${dir}: not a session folder (no ${METADATA_FILE})`), path);
 }

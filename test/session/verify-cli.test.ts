@@ -87,7 +87,7 @@ test("unusable sessions are errors with a code (exit 2), not reports", async () 
     encoding: "utf8",
   });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^capsule: .*metadata\.json is not valid metadata/);
+  assert.match(r.stderr, /^capsule: .*metadata\.json: not valid JSON/);
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
