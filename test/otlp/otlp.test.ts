@@ -216,7 +216,8 @@ describe("capsule run --otlp (live)", () => {
       "ls / >/dev/null; sleep 3",
       'test -e "$0" || exit 7',
       'cat "$HOME/.ssh/id_rsa" >/dev/null',
-      'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 0.5; test -e "$1" && exit 3; done; exit 8',
+      // up to 12 s: the loop ends as soon as the log arrived (under a loaded machine it took over 6)
+      'for i in $(seq 24); do sleep 0.5; test -e "$1" && exit 3; done; exit 8',
     ].join("; ");
     const r = await capsuleAsync(
       ["run", "--tracer", "strace", "--report", "none", "--otlp", rx.url, "--", "sh", "-c", script, spanFlag, logFlag],
