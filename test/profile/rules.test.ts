@@ -142,7 +142,9 @@ describe("learner", () => {
       const l = new Learner();
       l.begin({ session: "s", command: ["python3"], level: "files", tracer: "ebpf", chain_heads: {} }, roots);
       l.events([{ ...open, args: ["4294967196", null, String(flags), "0", null, null] } as EnhancedEvent, write]);
-      l.actions([{ ...read(531, "/dev/null").a, kind: "FileWrite", pid: 1137, count: 2, bytes: 36, event_seqs: [531, 623] }]);
+      l.actions([
+        { ...read(531, "/dev/null").a, kind: "FileWrite", pid: 1137, count: 2, bytes: 36, event_seqs: [531, 623] },
+      ]);
       const p = l.profile();
       return [p.fs.read.map((r) => r.path), p.fs.write.map((r) => r.path)];
     };
