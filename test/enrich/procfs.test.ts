@@ -51,7 +51,7 @@ test("parseStatus and a real look-up of this process, read at once, agree with w
 const shell = parseFile(`${CORPUS}shell.strace`);
 const rootPid = (shell.find((i) => i.event.kind === "syscall")?.event.pid ?? 0) as number;
 
-function fakeProc(): { root: string; release(status: string): void } {
+function fakeProc(): { root: string; release(status: string, waitMs?: number): void } {
   const root = scratch("proc");
   mkdirSync(join(root, String(rootPid)));
   const fifo = join(root, String(rootPid), "status");
@@ -60,19 +60,27 @@ function fakeProc(): { root: string; release(status: string): void } {
   let released = false;
   return {
     root,
-    release(status: string) {
+    release(status: string, waitMs = 10_000) {
       if (released) return;
       released = true;
-      // a reader blocked in open() is released by opening for writing; with no reader
-      // (nothing read it) a non-blocking open fails and there is nothing to release
-      let fd: number;
-      try {
-        fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-      } catch {
+      // a reader blocked in open() is released by opening for writing. A non-blocking open
+      // fails (ENXIO) while no reader is there yet: the look-up's read may still wait for a
+      // thread-pool thread on a loaded machine, and would then block for good (the test
+      // file never ends), so try again for up to `waitMs` before deciding nothing reads it
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      for (let waited = 0; ; waited += 10) {
+        let fd: number;
+        try {
+          fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENXIO" || waited >= waitMs) return;
+          Atomics.wait(nap, 0, 0, 10);
+          continue;
+        }
+        writeSync(fd, status);
+        closeSync(fd);
         return;
       }
-      writeSync(fd, status);
-      closeSync(fd);
     },
   };
 }
@@ -149,7 +157,8 @@ test("executable hashes: SHA-256 of the file, memoised, null past the budget or 
     assert.equal(await h.hash(join(proc.root, String(rootPid), "status")), null, "a FIFO is not hashed");
     assert.equal(await h.hash("/nonexistent/x"), null);
   } finally {
-    proc.release(STATUS);
+    // nothing opened the FIFO (it is not a regular file), so nothing waits on it
+    proc.release(STATUS, 0);
   }
 });
 
