@@ -215,3 +215,34 @@ export function pollText(path: string, o: PollOptions = {}): TextSource & { wake
     [Symbol.asyncIterator]: () => it,
   };
 }
+
+/**
+ * Ends a reader of the FIFO `path` whose writer will never come (the tracer died before
+ * opening it). The reader's open may not have reached the kernel yet (it waits for a
+ * thread-pool thread on a loaded machine): a write end opened and closed before then
+ * leaves that open blocked for good, so one is held until the reader's open has returned
+ * (`source.opened`), then closed, and the reader sees the end. Gives up after `waitMs`;
+ * its timers do not keep the process alive.
+ */
+export async function releaseReader(
+  path: string,
+  source: { readonly opened: boolean },
+  waitMs = 60_000,
+): Promise<void> {
+  let fd: number | null = null;
+  const start = performance.now();
+  try {
+    while (!source.opened && performance.now() - start < waitMs) {
+      if (fd === null)
+        try {
+          fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+        } catch (e) {
+          // ENXIO: no reader yet; anything else (the FIFO is gone): nothing to release
+          if ((e as NodeJS.ErrnoException).code !== "ENXIO") return;
+        }
+      await new Promise<void>((resolve) => setTimeout(resolve, 5).unref());
+    }
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}

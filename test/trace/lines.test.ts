@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { batchLines, pollText, readText } from "../../src/trace/lines.js";
+import { batchLines, pollText, readText, releaseReader } from "../../src/trace/lines.js";
 
 /** A PassThrough read as text chunks. */
 function text(s: PassThrough): AsyncIterable<string> {
@@ -163,6 +163,30 @@ test("pollText ends at once when the writer opens and closes without writing", a
     }
     assert.deepEqual(await got, []);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("releaseReader ends a reader whose open reaches the FIFO only after the release began (its writer never came)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-lines-"));
+  try {
+    const fifo = join(dir, "p");
+    assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+    // nothing has opened the FIFO yet: a write end opened and closed now would find no
+    // reader, and the reader's open below would then wait for good
+    const pipe = pollText(fifo);
+    const released = releaseReader(fifo, pipe);
+    await sleep(100);
+    const got = collect(batchLines(pipe, { coalesceMs: 0 }));
+    const timeout = sleep(5000).then(() => "still blocked");
+    assert.deepEqual(await Promise.race([got, timeout]), []);
+    await released;
+    assert.ok(pipe.opened);
+  } finally {
+    // should the release have failed, free the blocked open so the test file can end
+    try {
+      closeSync(openSync(join(dir, "p"), constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {}
     rmSync(dir, { recursive: true, force: true });
   }
 });

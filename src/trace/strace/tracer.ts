@@ -1,12 +1,12 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { closeSync, constants, openSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
 import { resolveCommand } from "../command.js";
-import { batchLines, pollText } from "../lines.js";
+import { batchLines, pollText, releaseReader } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { refusalFlags, straceFlags } from "./flags.js";
 
@@ -141,16 +141,9 @@ export function createStraceTracer(): Tracer {
           resolve({ code, signal });
         });
       });
-      // If strace died before opening the FIFO, our reader is still blocked in open():
-      // open the write end without blocking and close it, so the reader sees EOF.
-      outcome.finally(() => {
-        if (pipe.opened) return;
-        try {
-          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-        } catch {
-          // no reader waiting: nothing to unblock
-        }
-      });
+      // If strace died before opening the FIFO, our reader is (or is about to be) blocked
+      // in open(): release it, so it sees the end.
+      outcome.finally(() => releaseReader(fifo, pipe)).catch(() => {});
       return {
         info: {
           name: "strace",
