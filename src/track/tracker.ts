@@ -16,8 +16,8 @@
  *
  * Snapshots. A live run snapshots the tree about once a second: a node's record is built
  * when it changed since the last snapshot, else the same record object is handed out
- * again (so classification and the tree.json writer can keep what they derived from it).
- * The final snapshot builds every record afresh.
+ * again (so classification and the tree.json writer can keep what they derived from it,
+ * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
 import { fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
@@ -262,12 +262,7 @@ export function createTracker(): Tracker {
       ended = true;
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
-      const fresh = final || ended;
-      return {
-        root: root?.pid ?? null,
-        final: fresh,
-        nodes: nodes.map((n) => (fresh ? toRecord(n) : (n.rec ??= toRecord(n)))),
-      };
+      return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
     },
   };
 }
