@@ -63,6 +63,10 @@ export function namesOf(n: ProcessNode): string[] {
  * again during a run works these out once per change, not once per node per pass.
  */
 interface NodeMemo {
+  /** The record it was worked out from. */
+  rec: ProcessNode;
+  /** The record classified by the last pass (createTreeClassifier), when that was `rec`. */
+  out: ProcessNode | null;
   names: string[];
   first: string[] | null;
   agent: string | null | undefined;
@@ -70,14 +74,18 @@ interface NodeMemo {
   argv: (boolean | undefined)[];
 }
 
-/** Memos of one compiled rule set (its agent and workflow tests are in them). */
-type Memos = WeakMap<ProcessNode, NodeMemo>;
+/**
+ * Memos of one compiled rule set (its agent and workflow tests are in them), by node id:
+ * a plain map, not a WeakMap by record (weak maps of thousands of records cost every
+ * collection an ephemeron pass); a node's newer record replaces its memo.
+ */
+type Memos = Map<string, NodeMemo>;
 
 function memoOf(n: ProcessNode, memos: Memos): NodeMemo {
-  let m = memos.get(n);
-  if (m === undefined) {
-    m = { names: namesOf(n), first: null, agent: undefined, argv: [] };
-    memos.set(n, m);
+  let m = memos.get(n.id);
+  if (m === undefined || m.rec !== n) {
+    m = { rec: n, out: null, names: namesOf(n), first: null, agent: undefined, argv: [] };
+    memos.set(n.id, m);
   }
   return m;
 }
@@ -164,7 +172,7 @@ function agentByBehaviour(
 /** Sets `label` on every node; returns a new snapshot (the input is not changed). */
 export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabelRules): ProcessTreeSnapshot {
   const c = "sources" in rules ? compileLabelRules(rules) : rules;
-  const labels = labelsOf(tree, c, new WeakMap());
+  const labels = labelsOf(tree, c, new Map());
   return { ...tree, nodes: tree.nodes.map((n) => ({ ...n, label: labels(n) })) };
 }
 
@@ -231,7 +239,7 @@ export function workflowsOf(
   c: CompiledLabelRules,
   activity: ActivityIndex | null,
   minOf: (index: number) => number,
-  memos: Memos = new WeakMap(),
+  memos: Memos = new Map(),
 ): AgentWorkflow[] {
   return workflowsAs(n, n.label, c, activity, minOf, memos);
 }
@@ -294,10 +302,8 @@ export function createTreeClassifier(
   activity: ActivityIndex | null,
 ): (tree: ProcessTreeSnapshot) => ProcessTreeSnapshot {
   const c = compileLabelRules(rules);
-  const memos: Memos = new WeakMap();
+  const memos: Memos = new Map();
   const minOf = (i: number) => rules.workflows[i]?.action?.min ?? 1;
-  /** Node record → its classified object of the last pass. */
-  const done = new WeakMap<ProcessNode, ProcessNode>();
   return (tree) => {
     const labels = labelsOf(tree, c, memos);
     return {
@@ -305,10 +311,11 @@ export function createTreeClassifier(
       nodes: tree.nodes.map((n) => {
         const label = labels(n);
         const workflows = workflowsAs(n, label, c, activity, minOf, memos);
-        const last = done.get(n);
-        if (last !== undefined && last.label === label && sameList(last.workflows, workflows)) return last;
+        const memo = memoOf(n, memos);
+        const last = memo.out;
+        if (last !== null && last.label === label && sameList(last.workflows, workflows)) return last;
         const out = { ...n, label, workflows };
-        done.set(n, out);
+        memo.out = out;
         return out;
       }),
     };

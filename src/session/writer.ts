@@ -113,8 +113,8 @@ class SessionImpl implements Session {
   /** Lines of every stream at the last checkpoint: a checkpoint is written only when they grew. */
   private lastCheckpoint = 0;
   private readonly startHeads: Partial<Record<RecordStream, string>> = {};
-  /** tree.json's node texts by node: the nodes a rewrite shares with the last are not serialised again. */
-  private readonly nodeTexts: NodeTexts = new WeakMap();
+  /** tree.json's node texts by node id: the nodes a rewrite shares with the last are not serialised again. */
+  private readonly nodeTexts: NodeTexts = new Map();
 
   constructor(
     readonly dir: string,

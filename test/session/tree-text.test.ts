@@ -9,7 +9,7 @@ import { treeOf } from "../classify/trees.js";
 
 test("treeText is JSON.stringify of the tree, whatever the cache holds", () => {
   const tree = classifyTree(treeOf("agent.strace"), loadRules(), null);
-  const texts: NodeTexts = new WeakMap();
+  const texts: NodeTexts = new Map();
   assert.equal(treeText(tree, texts), JSON.stringify(tree));
   // again from the cache; then a tree sharing some node objects and replacing others
   assert.equal(treeText(tree, texts), JSON.stringify(tree));
