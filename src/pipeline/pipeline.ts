@@ -63,8 +63,9 @@ export interface PipelineObserver {
   actions(batch: readonly Action[]): void;
   risks(batch: readonly RiskFinding[]): void;
   /**
-   * The tree as written to tree.json (about once a second while anything changes, then the
-   * final one), and the trace time before which every action has been handed to `actions`.
+   * The tree as written to tree.json (about once a second while anything changes and a
+   * rewrite is cheap, then the final one), and the trace time before which every action has
+   * been handed to `actions`.
    */
   tree(snapshot: ProcessTreeSnapshot, actionsBefore: number): void;
 }
