@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,20 +11,34 @@ const { values } = parseArgs({
     files: { type: "string", default: "300" },
     runs: { type: "string", default: "3" },
     levels: { type: "string", default: "process,files,full" },
+    // a second, larger build: Capsule's own CPU per exec'd process as the difference of the two
+    marginal: { type: "string" },
   },
 });
 const runs = Number(values.runs);
 const levels = values.levels!.split(",") as TraceLevel[];
 const dir = makeBuildWorkload(Number(values.files));
-const capsule = join(new URL("..", import.meta.url).pathname, "dist/cli/main.js");
+const bigDir = values.marginal ? makeBuildWorkload(Number(values.marginal)) : null;
+const root = new URL("..", import.meta.url).pathname;
+const capsule = join(root, "dist/cli/main.js");
 const home = join(OUT, "capsule-home");
-const env = { ...process.env, CAPSULE_HOME: home };
+/** Each capsule run appends its own CPU seconds here (bench/own-cpu.mjs, preloaded). */
+const cpuFile = join(OUT, "capsule-own-cpu.txt");
+const env = { ...process.env, CAPSULE_HOME: home, CAPSULE_BENCH_CPU: cpuFile };
 const make = ["make", "-s", "-j2"];
 
-const time = (argv: string[]): TreeTime => timeCleanBuild(dir, argv, env);
+const time = (argv: string[], where = dir): TreeTime => timeCleanBuild(where, argv, env);
+
+/** The last capsule run's own CPU seconds (all its threads). */
+function ownCpu(): number {
+  const lines = readFileSync(cpuFile, "utf8").trim().split("\n");
+  return Number(lines.at(-1));
+}
 
 const capsuleRun = (level: TraceLevel): string[] => [
   process.execPath,
+  "--import",
+  join(root, "bench/own-cpu.mjs"),
   capsule,
   "run",
   "--tracer",
@@ -59,8 +73,12 @@ timeCleanBuild(
   env,
 );
 
+writeFileSync(cpuFile, "");
 const bare: TreeTime[] = [];
-const own: Record<string, Array<{ perExec: number; perEvent: number; events: number; execs: number }>> = {};
+const own: Record<
+  string,
+  Array<{ perExec: number; perEvent: number; events: number; execs: number; cpu: number; marginal: number | null }>
+> = {};
 const strace: Record<string, TreeTime[]> = {};
 const cap: Record<string, TreeTime[]> = {};
 for (const l of levels) {
@@ -81,8 +99,22 @@ for (let i = 0; i < runs; i++) {
     cap[level]!.push(c);
     const n = sessionCounts();
     const us = (c.cpu - s.cpu) * 1e6;
-    own[level]!.push({ perExec: us / n.execs, perEvent: us / n.events, ...n });
-    parts.push(`${level} strace ${fmt(s.wall)} s capsule ${fmt(c.wall)} s`);
+    const cpu = ownCpu();
+    let marginal: number | null = null;
+    if (bigDir !== null) {
+      // the same level over the larger build: what each further exec'd process costs,
+      // start-up and the rule cache's read cancelled out
+      rmSync(join(home, "runs"), { recursive: true, force: true });
+      time(capsuleRun(level), bigDir);
+      const big = sessionCounts();
+      marginal = ((ownCpu() - cpu) * 1e6) / (big.execs - n.execs);
+    }
+    own[level]!.push({ perExec: us / n.execs, perEvent: us / n.events, ...n, cpu, marginal });
+    parts.push(
+      `${level} strace ${fmt(s.wall)} s capsule ${fmt(c.wall)} s (own CPU ${fmt(cpu)} s${
+        marginal === null ? "" : `, ${fmt(marginal, 0)} µs per further exec`
+      })`,
+    );
   }
   console.log(`  ${parts.join("; ")}`);
 }
@@ -105,7 +137,14 @@ for (const level of levels) {
   const o = own[level]!;
   console.log(
     `          capsule's own CPU: ${fmt(median(o.map((x) => x.perExec)), 0)} µs per exec'd process (${o[0]!.execs} execs), ` +
-      `${fmt(median(o.map((x) => x.perEvent)), 2)} µs per event (${o[0]!.events} events)`,
+      `${fmt(median(o.map((x) => x.perEvent)), 2)} µs per event (${o[0]!.events} events); tree CPU less strace's`,
+  );
+  const marginals = o.flatMap((x) => (x.marginal === null ? [] : [x.marginal]));
+  console.log(
+    `          the capsule process's own CPU (all threads): ${fmt(median(o.map((x) => x.cpu)))} s` +
+      (marginals.length > 0
+        ? `; ${fmt(median(marginals), 0)} µs per further exec'd process (${values.marginal} files against ${values.files}, median of ${marginals.length})`
+        : ""),
   );
 }
 console.log(

@@ -56,12 +56,54 @@ export function namesOf(n: ProcessNode): string[] {
   return programNames(n.exe, n.argv);
 }
 
+/**
+ * What a classification pass derives from a node record alone (its names, whether it is
+ * a known agent, its command-line tests), kept per record object. A run's tracker hands
+ * out the same record object until the process changes, so a tree classified again and
+ * again during a run works these out once per change, not once per node per pass.
+ */
+interface NodeMemo {
+  /** The record it was worked out from. */
+  rec: ProcessNode;
+  /** The record classified by the last pass (createTreeClassifier), when that was `rec`. */
+  out: ProcessNode | null;
+  names: string[];
+  first: string[] | null;
+  agent: string | null | undefined;
+  /** Per workflow rule: its command-line test (undefined: not yet evaluated). */
+  argv: (boolean | undefined)[];
+}
+
+/**
+ * Memos of one compiled rule set (its agent and workflow tests are in them), by node id:
+ * a plain map, not a WeakMap by record (weak maps of thousands of records cost every
+ * collection an ephemeron pass); a node's newer record replaces its memo.
+ */
+type Memos = Map<string, NodeMemo>;
+
+function memoOf(n: ProcessNode, memos: Memos): NodeMemo {
+  let m = memos.get(n.id);
+  if (m === undefined || m.rec !== n) {
+    m = { rec: n, out: null, names: namesOf(n), first: null, agent: undefined, argv: [] };
+    memos.set(n.id, m);
+  }
+  return m;
+}
+
 /** Which known agent a node is, or null. */
-export function agentName(n: ProcessNode, c: CompiledLabelRules): string | null {
+export function agentName(n: ProcessNode, c: CompiledLabelRules, memos?: Memos): string | null {
   if (n.kind === "thread" || n.execs.length === 0) return null;
-  const names = namesOf(n);
-  for (const a of c.agents) if (a.test(names, n.argv)) return a.name;
-  return null;
+  const m = memos === undefined ? null : memoOf(n, memos);
+  if (m !== null && m.agent !== undefined) return m.agent;
+  const names = m?.names ?? namesOf(n);
+  let found: string | null = null;
+  for (const a of c.agents)
+    if (a.test(names, n.argv)) {
+      found = a.name;
+      break;
+    }
+  if (m !== null) m.agent = found;
+  return found;
 }
 
 /** Children by parent `id` (pids get reused, ids do not), roots first by the traced root. */
@@ -92,9 +134,13 @@ export function treeIndex(tree: ProcessTreeSnapshot): {
 }
 
 /** The names of a node's first program (a tool call's shell, before it ran CMD in its place). */
-function namesOfFirst(n: ProcessNode): string[] {
-  const x = n.execs[0];
-  return x ? programNames(x.path, x.argv) : namesOf(n);
+function namesOfFirst(n: ProcessNode, memos: Memos): string[] {
+  const m = memoOf(n, memos);
+  if (m.first === null) {
+    const x = n.execs[0];
+    m.first = x ? programNames(x.path, x.argv) : m.names;
+  }
+  return m.first;
 }
 
 /** Interpreters an agent CLI runs in (or is). */
@@ -108,12 +154,15 @@ function agentByBehaviour(
   tree: ProcessTreeSnapshot,
   children: Map<string, ProcessNode[]>,
   c: CompiledLabelRules,
+  memos: Memos,
 ): ProcessNode | null {
   let best: ProcessNode | null = null;
   for (const n of tree.nodes) {
     if (n.kind !== "process" || n.execs.length === 0) continue;
-    if (!namesOf(n).some((x) => INTERPRETER.test(x))) continue;
-    const shells = (children.get(n.id) ?? []).filter((k) => k.execs.length > 0 && namesOfFirst(k).some(c.shells));
+    if (!memoOf(n, memos).names.some((x) => INTERPRETER.test(x))) continue;
+    const shells = (children.get(n.id) ?? []).filter(
+      (k) => k.execs.length > 0 && namesOfFirst(k, memos).some(c.shells),
+    );
     if (shells.length < 2) continue;
     if (best === null || (n.start_ts ?? 0) < (best.start_ts ?? 0)) best = n;
   }
@@ -123,11 +172,18 @@ function agentByBehaviour(
 /** Sets `label` on every node; returns a new snapshot (the input is not changed). */
 export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabelRules): ProcessTreeSnapshot {
   const c = "sources" in rules ? compileLabelRules(rules) : rules;
+  const labels = labelsOf(tree, c, new Map());
+  return { ...tree, nodes: tree.nodes.map((n) => ({ ...n, label: labels(n) })) };
+}
+
+/** Every node's label (by node), the pass labelTree and the tree classifier share. */
+function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos): (n: ProcessNode) => ProcessLabel {
   const { byId, children, roots } = treeIndex(tree);
   const labels = new Map<string, ProcessLabel>();
-  const agentIds = new Set(tree.nodes.filter((n) => agentName(n, c) !== null).map((n) => n.id));
+  const agentIds = new Set<string>();
+  for (const n of tree.nodes) if (agentName(n, c, memos) !== null) agentIds.add(n.id);
   if (agentIds.size === 0) {
-    const byBehaviour = agentByBehaviour(tree, children, c);
+    const byBehaviour = agentByBehaviour(tree, children, c, memos);
     const root = byBehaviour ?? roots[0];
     if (root) agentIds.add(root.id);
   }
@@ -141,9 +197,9 @@ export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabe
     const { n, parent, underAgent } = stack.pop() as (typeof stack)[number];
     if (labels.has(n.id)) continue;
     let label: ProcessLabel;
-    const names = namesOf(n);
+    const names = memoOf(n, memos).names;
     const parentLabel = parent ? labels.get(parent.id) : undefined;
-    const shellOfAgent = parentLabel === "Agent" && n.execs.length > 0 && namesOfFirst(n).some(c.shells);
+    const shellOfAgent = parentLabel === "Agent" && n.execs.length > 0 && namesOfFirst(n, memos).some(c.shells);
     if (agentIds.has(n.id)) label = "Agent";
     else if (shellOfAgent) {
       // The agent's tool call (`bash -c CMD`, even when bash ran CMD in its place).
@@ -153,7 +209,7 @@ export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabe
     else if (parent && toolCalls.has(parent.id) && !names.some(c.shells)) label = "Tool";
     else if (names.some(c.system)) label = "SystemTool";
     // Plumbing a shell runs is system work, unless that shell is the agent's tool call (above).
-    else if (parent && parentLabel !== "Agent" && names.some(c.plumbing) && namesOf(parent).some(c.shells))
+    else if (parent && parentLabel !== "Agent" && names.some(c.plumbing) && memoOf(parent, memos).names.some(c.shells))
       label = "SystemTool";
     else if (underAgent) label = "Tool";
     else label = "Unknown";
@@ -163,16 +219,13 @@ export function labelTree(tree: ProcessTreeSnapshot, rules: Rules | CompiledLabe
       stack.push({ n: kids[i] as ProcessNode, parent: n, underAgent: underAgent || label === "Agent" });
   }
 
-  return {
-    ...tree,
-    nodes: tree.nodes.map((n) => {
-      let label = labels.get(n.id);
-      if (label === undefined && n.kind === "thread") {
-        const owner = n.parent_id === null ? undefined : byId.get(n.parent_id);
-        label = owner ? labels.get(owner.id) : undefined;
-      }
-      return { ...n, label: label ?? "Unknown" };
-    }),
+  return (n) => {
+    let label = labels.get(n.id);
+    if (label === undefined && n.kind === "thread") {
+      const owner = n.parent_id === null ? undefined : byId.get(n.parent_id);
+      label = owner ? labels.get(owner.id) : undefined;
+    }
+    return label ?? "Unknown";
   };
 }
 
@@ -186,14 +239,31 @@ export function workflowsOf(
   c: CompiledLabelRules,
   activity: ActivityIndex | null,
   minOf: (index: number) => number,
+  memos: Memos = new Map(),
 ): AgentWorkflow[] {
-  if (n.kind === "thread" || (n.label !== "Agent" && n.label !== "Tool")) return [];
-  const names = namesOf(n);
+  return workflowsAs(n, n.label, c, activity, minOf, memos);
+}
+
+/** workflowsOf for node `n` labelled `label` (the record itself may not carry it yet). */
+function workflowsAs(
+  n: ProcessNode,
+  label: ProcessLabel | null,
+  c: CompiledLabelRules,
+  activity: ActivityIndex | null,
+  minOf: (index: number) => number,
+  memos: Memos,
+): AgentWorkflow[] {
+  if (n.kind === "thread" || (label !== "Agent" && label !== "Tool")) return [];
+  const memo = memoOf(n, memos);
   const act = activity?.get(n.pid);
   // An agent is known by what it did, not by its interpreter's name.
-  const byCommand = n.label !== "Agent" && n.execs.length > 0;
-  const argvHolds = (w: CompiledLabelRules["workflows"][number]) =>
-    w.argv !== null && byCommand && w.argv(names, n.argv);
+  const byCommand = label !== "Agent" && n.execs.length > 0;
+  const argvHolds = (w: CompiledLabelRules["workflows"][number]) => {
+    if (w.argv === null || !byCommand) return false;
+    let held = memo.argv[w.index];
+    if (held === undefined) memo.argv[w.index] = held = w.argv(memo.names, n.argv);
+    return held;
+  };
   const classified = c.workflows.some((w) => !w.hasAction && argvHolds(w));
   const out: AgentWorkflow[] = [];
   for (const w of c.workflows) {
@@ -214,8 +284,40 @@ export function classifyTree(
   rules: Rules,
   activity: ActivityIndex | null,
 ): ProcessTreeSnapshot {
+  return createTreeClassifier(rules, activity)(tree);
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * classifyTree for a tree classified again and again while a run grows it (tree.json is
+ * rewritten about once a second): the rules are compiled once, what a node record alone
+ * decides is worked out once per record object, and a node whose record, label and
+ * workflows are unchanged keeps its classified object from the last pass (so a writer can
+ * keep its JSON). Same result as classifyTree on every tree.
+ */
+export function createTreeClassifier(
+  rules: Rules,
+  activity: ActivityIndex | null,
+): (tree: ProcessTreeSnapshot) => ProcessTreeSnapshot {
   const c = compileLabelRules(rules);
-  const labelled = labelTree(tree, c);
+  const memos: Memos = new Map();
   const minOf = (i: number) => rules.workflows[i]?.action?.min ?? 1;
-  return { ...labelled, nodes: labelled.nodes.map((n) => ({ ...n, workflows: workflowsOf(n, c, activity, minOf) })) };
+  return (tree) => {
+    const labels = labelsOf(tree, c, memos);
+    return {
+      ...tree,
+      nodes: tree.nodes.map((n) => {
+        const label = labels(n);
+        const workflows = workflowsAs(n, label, c, activity, minOf, memos);
+        const memo = memoOf(n, memos);
+        const last = memo.out;
+        if (last !== null && last.label === label && sameList(last.workflows, workflows)) return last;
+        const out = { ...n, label, workflows };
+        memo.out = out;
+        return out;
+      }),
+    };
+  };
 }

@@ -32,6 +32,9 @@
  * - `ts` of an event without a timestamp is the previous one's (0 before any).
  * - The 2 ms /proc budget is per batch: a batch's look-ups run together and the batch
  *   waits at most that long for them.
+ * - /proc is not read for a process the trace shows reaped (its parent's wait4 returned
+ *   its pid, in this batch or before): it is gone, and its pid may already be another
+ *   process's. Most processes of a build are gone by the time their exec is read.
  */
 
 import { blake3Hex as rawHash } from "../core/blake3.js";
@@ -137,6 +140,11 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
   /** The slots of queue whose record waits for a /proc look-up. */
   let looking: Slot[] = [];
   let waits: Promise<void>[] = [];
+  /**
+   * Live: pids the trace showed reaped (a wait4 returned them) → the event seq of that
+   * wait4, until a clone after it names the pid again.
+   */
+  const reaped = new Map<number, number>();
 
   function feed(item: ParsedItem): void {
     const ev = item.event;
@@ -178,7 +186,12 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       rec.seq = seq++;
       out.push(rec);
     } else enqueue(rec, t, ev);
-    if (children.length > 0) for (const c of children.splice(0)) release(c);
+    if (children.length > 0)
+      for (const c of children.splice(0)) {
+        // a clone after the wait4 that reaped the pid: it is a new process's now
+        if ((reaped.get(c) ?? Number.POSITIVE_INFINITY) < ev.seq) reaped.delete(c);
+        release(c);
+      }
   }
 
   /** Facts the tracer read from the kernel replace what the tables had. */
@@ -269,7 +282,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     if (lookup !== null && ev.kind !== "exit") {
       const pid = t.proc.tgid;
       if (exec || (ok && rec.operation === "SETID")) lookup.invalidate(pid);
-      if (wantsProc(rec, t)) {
+      if (wantsProc(rec, t) && !reaped.has(pid)) {
         // exe and cwd are read only when the trace has not told them (most processes exec
         // under our eyes and inherit their cwd: their credentials are what is missing)
         const paths = rec.cwd === null || t.fs.cwd === null || (!t.proc.execSeen && t.proc.exe === null);
@@ -333,6 +346,22 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     }
   }
 
+  /**
+   * Live: note the pids this batch shows reaped before any of its records is looked up, so
+   * a process that exec'd and was reaped within one batch is not read from /proc (where it
+   * is gone: an ENOENT, or another process that got its pid).
+   */
+  function noteReaped(batch: readonly ParsedItem[]): void {
+    // bounded: past the bound a gone process is read in vain, as before
+    if (reaped.size > 65_536) reaped.clear();
+    for (let i = 0; i < batch.length; i++) {
+      const ev = (batch[i] as ParsedItem).event;
+      if (ev.kind !== "syscall" || ev.call !== "wait4" || ev.ret === null) continue;
+      const pid = Number(ev.ret);
+      if (pid > 0) reaped.set(pid, ev.seq);
+    }
+  }
+
   function releaseStale(): void {
     const t = now();
     for (const [tid, since] of heldSince) {
@@ -371,6 +400,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
   }
   return {
     async push(batch) {
+      if (lookup !== null) noteReaped(batch);
       for (let i = 0; i < batch.length; i++) feed(batch[i] as ParsedItem);
       releaseStale();
       await settle(false);

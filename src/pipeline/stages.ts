@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { createAggregator } from "../aggregate/aggregator.js";
 import { createActivityCollector } from "../classify/activity.js";
-import { classifyTree } from "../classify/labels.js";
+import { createTreeClassifier } from "../classify/labels.js";
 import { createRiskEngine } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
 import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, RiskFinding } from "../core/events.js";
@@ -39,7 +39,8 @@ export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessT
     home,
     capsuleHome: capsuleHome(o.env),
   });
-  const classify = (tree: ProcessTreeSnapshot): ProcessTreeSnapshot => classifyTree(tree, o.rules, activity);
+  // the tree is classified at every tree.json rewrite: what did not change is not worked out again
+  const classify = createTreeClassifier(o.rules, activity);
   return {
     redact: o.recordData === "lengths" && o.redactable ? redactDataArgs : null,
     parser: o.parser,

@@ -31,6 +31,7 @@ import { sealMac } from "./seal.js";
 import { FdSink, type Sink } from "./sink.js";
 import { StreamCore } from "./stream-core.js";
 import { type CoreHandle, DEFAULT_LIMITS, type LossEntry, StreamWriter, type WriterLimits } from "./stream-writer.js";
+import { type NodeTexts, treeText } from "./tree-text.js";
 
 export interface OpenSessionOptions {
   /** Mix this secret into every chain step and MAC the seal (see loadSecret). */
@@ -112,6 +113,8 @@ class SessionImpl implements Session {
   /** Lines of every stream at the last checkpoint: a checkpoint is written only when they grew. */
   private lastCheckpoint = 0;
   private readonly startHeads: Partial<Record<RecordStream, string>> = {};
+  /** tree.json's node texts by node id: the nodes a rewrite shares with the last are not serialised again. */
+  private readonly nodeTexts: NodeTexts = new Map();
 
   constructor(
     readonly dir: string,
@@ -224,7 +227,7 @@ class SessionImpl implements Session {
   }
 
   writeTree(tree: ProcessTreeSnapshot): Promise<void> {
-    return writeFileAtomic(join(this.dir, TREE_FILE), `${JSON.stringify(tree)}\n`, tree.final);
+    return writeFileAtomic(join(this.dir, TREE_FILE), `${treeText(tree, this.nodeTexts)}\n`, tree.final);
   }
 
   async seal(meta: SessionMetadata, opts: SealOptions = {}): Promise<SessionMetadata> {

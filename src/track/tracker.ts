@@ -13,6 +13,11 @@
  * clone/fork/vfork returns. Such a child gets a provisional node (parent unknown) that
  * the return value claims later: it is then hung under its parent, or turned into a
  * thread when the call had CLONE_THREAD.
+ *
+ * Snapshots. A live run snapshots the tree about once a second: a node's record is built
+ * when it changed since the last snapshot, else the same record object is handed out
+ * again (so classification and the tree.json writer can keep what they derived from it,
+ * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
 import { fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
@@ -41,6 +46,8 @@ interface Node
   ended: boolean;
   children: Node[];
   threads: Node[];
+  /** The record of the last snapshot; null once the node (or what its record shows of its process) changed. */
+  rec: ProcessNode | null;
 }
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
@@ -75,6 +82,7 @@ export function createTracker(): Tracker {
       exit_signal: null,
       children: [],
       threads: [],
+      rec: null,
     };
     nodes.push(node);
     current.set(pid, node);
@@ -85,11 +93,20 @@ export function createTracker(): Tracker {
     return node;
   }
 
+  /** `n` changed: its record (and its threads', which show its parent and cwd) is built again. */
+  function changed(n: Node): void {
+    n.rec = null;
+    for (const t of n.threads) t.rec = null;
+  }
+
   /** The node a line of `pid` belongs to; a pid seen again after its exit is a new node. */
   function nodeOf(pid: number, ts: number | null): Node {
     const node = current.get(pid);
     if (node === undefined || node.ended) return newNode(pid, ts);
-    if (ts !== null && (node.start_ts === null || ts < node.start_ts)) node.start_ts = ts;
+    if (ts !== null && (node.start_ts === null || ts < node.start_ts)) {
+      node.start_ts = ts;
+      node.rec = null;
+    }
     return node;
   }
 
@@ -97,7 +114,10 @@ export function createTracker(): Tracker {
 
   function endNode(n: Node, ts: number | null): void {
     n.ended = true;
-    if (n.end_ts === null) n.end_ts = ts;
+    if (n.end_ts === null) {
+      n.end_ts = ts;
+      n.rec = null;
+    }
     for (const t of n.threads) if (!t.ended) endNode(t, ts);
   }
 
@@ -111,6 +131,7 @@ export function createTracker(): Tracker {
       child = newNode(childPid, ev.ts);
     }
     child.claimed = true;
+    changed(child);
     if (ev.ts !== null && (child.start_ts === null || ev.ts < child.start_ts)) child.start_ts = ev.ts;
     if (thread) {
       child.kind = "thread";
@@ -120,6 +141,7 @@ export function createTracker(): Tracker {
       for (const c of child.children) {
         c.parent = proc;
         proc.children.push(c);
+        changed(c);
       }
       for (const t of child.threads) {
         t.owner = proc;
@@ -127,11 +149,13 @@ export function createTracker(): Tracker {
       }
       child.children = [];
       child.threads = [];
+      changed(proc);
       return;
     }
     const parent = hasFlag(ev.args, "CLONE_PARENT") && proc.parent !== null ? proc.parent : proc;
     child.parent = parent;
     parent.children.push(child);
+    changed(parent);
     if (child.execs.length === 0) {
       // a fork runs its parent's program until it execs
       child.argv = parent.argv;
@@ -158,6 +182,7 @@ export function createTracker(): Tracker {
     proc.execs.push(rec);
     proc.argv = rec.argv;
     proc.exe = path;
+    changed(proc);
     // exec leaves one thread: the others are gone
     for (const t of proc.threads) if (!t.ended) endNode(t, ev.ts);
   }
@@ -165,7 +190,7 @@ export function createTracker(): Tracker {
   function onSyscall(node: Node, ev: SyscallEvent): void {
     // -yy shows the cwd on every *at call: the cheapest source of it
     const at = fdcwdOf(ev.args[0]);
-    if (at !== null) processOf(node).cwd = at;
+    if (at !== null) setCwd(processOf(node), at);
     const call = ev.call;
     if (FORK_CALLS.has(call)) {
       const child = retPid(ev.ret);
@@ -177,11 +202,17 @@ export function createTracker(): Tracker {
     else if (call === "chdir") {
       const p = strOf(ev.args[0]);
       const proc = processOf(node);
-      if (p !== null) proc.cwd = resolvePath(proc.cwd, p);
+      if (p !== null) setCwd(proc, resolvePath(proc.cwd, p));
     } else if (call === "fchdir") {
       const p = fdPathOf(ev.args[0]);
-      if (p !== null) processOf(node).cwd = p;
+      if (p !== null) setCwd(processOf(node), p);
     }
+  }
+
+  function setCwd(proc: Node, cwd: string | null): void {
+    if (proc.cwd === cwd) return;
+    proc.cwd = cwd;
+    changed(proc);
   }
 
   function push(batch: readonly ParsedItem[]): void {
@@ -194,6 +225,7 @@ export function createTracker(): Tracker {
         node.exit_code = ev.code;
         node.exit_signal = ev.signal;
         node.end_ts = ev.ts;
+        node.rec = null;
         endNode(node, ev.ts);
       }
     }
@@ -230,7 +262,7 @@ export function createTracker(): Tracker {
       ended = true;
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
-      return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map(toRecord) };
+      return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
     },
   };
 }

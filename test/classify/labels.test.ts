@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync as read } from "node:fs";
 import { describe, it } from "node:test";
+import type { ProcessActivity } from "../../src/classify/activity.js";
 import { classifyTree, labelTree } from "../../src/classify/labels.js";
 import { loadRules, mergeRules, parseRuleFile } from "../../src/classify/rules.js";
 import type { ProcessNode, ProcessTreeSnapshot } from "../../src/core/events.js";
@@ -145,4 +146,57 @@ describe("an agent not in the list, known by behaviour", () => {
     assert.deepEqual(label("bash"), ["Tool", "Tool"], "each tool call");
     assert.deepEqual(label("head"), ["Tool"], "plumbing in a tool call is part of it");
   });
+});
+
+describe("a tree snapshotted and classified again and again as it grows (a live run) equals one built afresh", () => {
+  for (const name of ["agent.strace", "make-gcc.strace", "curl-tar.strace", "shell.strace", "ff"]) {
+    it(name, async () => {
+      const { createTracker } = await import("../../src/track/tracker.js");
+      const { createTreeClassifier } = await import("../../src/classify/labels.js");
+      const { createActivityCollector } = await import("../../src/classify/activity.js");
+      const { createEnricher } = await import("../../src/enrich/index.js");
+      const { createAggregator } = await import("../../src/aggregate/aggregator.js");
+      const { CORPUS, parse, rawLines } = await import("../track/helpers.js");
+      const items = parse(await rawLines(CORPUS + name));
+      const activity = createActivityCollector(rules, { projectDir: null, home: "/root" });
+      const enricher = createEnricher({ live: false });
+      const aggregator = createAggregator();
+      const tracker = createTracker();
+      const classify = createTreeClassifier(rules, activity);
+      const step = Math.max(7, Math.ceil(items.length / 60));
+      let workflows = 0;
+      for (let i = 0; i < items.length; i += step) {
+        const batch = items.slice(i, i + step);
+        tracker.push(batch);
+        activity.push(await aggregator.push(await enricher.push(batch)));
+        const live = classify(tracker.snapshot(false));
+        // afresh: a new tracker over everything so far, classified from nothing
+        const fresh = createTracker();
+        fresh.push(items.slice(0, i + step));
+        assert.deepEqual(live, classifyTree(fresh.snapshot(false), rules, activity), `after item ${i + step}`);
+        workflows += live.nodes.filter((n) => n.workflows.length > 0).length;
+      }
+      if (name !== "shell.strace") assert.ok(workflows > 0, "workflows were there to be kept up to date");
+    });
+  }
+});
+
+it("a node whose record is unchanged still gains the workflows its new actions meet", async () => {
+  const { createTreeClassifier } = await import("../../src/classify/labels.js");
+  const tree = treeOf("make-gcc.strace");
+  const index = rules.workflows.findIndex((w) => w.action && !w.programs && !w.args_any && !w.args_regex);
+  const rule = rules.workflows[index];
+  assert.ok(rule?.action, "a rule decided by actions alone");
+  const hits = new Map<number, { count: number; seqs: number[]; resources: string[] }>();
+  const activity = {
+    get: (pid: number) => (pid === tree.root ? ({ ruleHits: hits } as unknown as ProcessActivity) : undefined),
+    pids: () => [tree.root ?? 0],
+  };
+  const classify = createTreeClassifier(rules, activity);
+  const rootOf = (t: ProcessTreeSnapshot) => t.nodes.find((n) => n.pid === t.root);
+  assert.ok(!rootOf(classify(tree))?.workflows.includes(rule.workflow));
+  hits.set(index, { count: rule.action.min ?? 1, seqs: [], resources: [] });
+  // the same snapshot object again, as a run's tracker hands out an unchanged record
+  assert.ok(rootOf(classify(tree))?.workflows.includes(rule.workflow));
+  assert.deepEqual(classify(tree), classifyTree(tree, rules, activity));
 });

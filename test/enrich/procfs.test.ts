@@ -182,3 +182,36 @@ test("setresuid keeps the capabilities of a process that stays root, forgets the
   assert.equal(opens[0]?.caps, String(1 + 32), "make's setresuid(0, 0, 0): still root, same capabilities");
   assert.equal(opens[1]?.caps, null, "leaving root recomputes them: unknown until told");
 });
+
+test("a process the trace shows reaped is not read from /proc: its pid may be another process's now", async () => {
+  const { parseLines } = await import("./support.js");
+  const { writeFileSync } = await import("node:fs");
+  // a /proc where 401 and 402 are (other) live processes: whatever reads them gets these facts
+  const root = scratch("proc-reaped");
+  for (const pid of [400, 401, 402]) {
+    mkdirSync(join(root, String(pid)));
+    writeFileSync(join(root, String(pid), "status"), STATUS);
+  }
+  const lines = [
+    '400 1795456847.000001 execve("/bin/sh", ["sh"], 0x1 /* 1 var */) = 0 <0.000001>',
+    "400 1795456847.000002 vfork() = 401 <0.000001>",
+    '401 1795456847.000003 execve("/bin/true", ["true"], 0x1 /* 1 var */) = 0 <0.000001>',
+    "401 1795456847.000004 exit_group(0) = ?",
+    "401 1795456847.000005 +++ exited with 0 +++",
+    "400 1795456847.000006 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 401 <0.000001>",
+    "400 1795456847.000007 vfork() = 402 <0.000001>",
+    '402 1795456847.000008 execve("/bin/true", ["true"], 0x1 /* 1 var */) = 0 <0.000001>',
+    // 401 again, a new process now
+    "400 1795456847.000009 vfork() = 401 <0.000001>",
+    '401 1795456847.000010 execve("/bin/false", ["false"], 0x1 /* 1 var */) = 0 <0.000001>',
+  ];
+  const e = createEnricher({ live: true, procRoot: root, hashExecutables: false });
+  const out = [...((await e.push(parseLines(lines))) as EnhancedEvent[]), ...((await e.end()) as EnhancedEvent[])];
+  const exec = (pid: number) => out.find((r) => r.pid === pid && r.call === "execve");
+  assert.equal(exec(400)?.euid, 1235, "the root's exec is read from /proc");
+  assert.equal(exec(401)?.euid, null, "reaped in the same batch: not read");
+  assert.equal(exec(401)?.uid, 1234, "what the trace told (inherited from its parent) stays");
+  assert.equal(exec(402)?.euid, 1235, "a process not reaped is read");
+  const again = out.filter((r) => r.pid === 401 && r.call === "execve")[1];
+  assert.equal(again?.euid, 1235, "a pid a clone names after its reap is a new process: read");
+});
