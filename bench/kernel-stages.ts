@@ -18,12 +18,14 @@ import { loadavg, machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadRules } from "../src/classify/rules.js";
-import type { EnhancedEvent, ParsedItem } from "../src/core/events.js";
+import type { Action, EnhancedEvent, ParsedItem } from "../src/core/events.js";
+import { JsonBytes } from "../src/core/json-bytes.js";
 import type { TraceLevel } from "../src/core/levels.js";
 import { KernelDecoder } from "../src/parse/kernel/decoder.js";
+import { PART_BYTES } from "../src/pipeline/pipeline.js";
 import { openRecord } from "../src/pipeline/record.js";
-import { actionRecord, enrichedRecord } from "../src/pipeline/serialize.js";
-import { initialMetadata } from "../src/pipeline/session.js";
+import { actionRecord, enrichedRecordInto, riskRecord } from "../src/pipeline/serialize.js";
+import { initialMetadata, WRITE_DELAY_MS } from "../src/pipeline/session.js";
 import { buildStages } from "../src/pipeline/stages.js";
 import { createKernelTracer, kernelAvailable, syscallNames } from "../src/trace/kernel/tracer.js";
 import { cleanBuild, fmt, makeBuildWorkload } from "./lib.js";
@@ -138,32 +140,69 @@ const stages = buildStages({
   filter: null,
 });
 const meta = initialMetadata("stages", argv, dir, "run", "lengths");
-const record = await openRecord(join(work, "s"), "stages", meta, { keyFile: null, env: {} });
+const record = await openRecord(join(work, "s"), "stages", meta, {
+  keyFile: null,
+  env: {},
+  writeDelayMs: WRITE_DELAY_MS,
+});
 let events = 0;
 let lineSeq = 0;
 let batches = 0;
+let enrichedSeq = 0;
+let riskSeq = 0;
+// the live pipeline's path (src/pipeline/pipeline.ts afterEnrich/emitActions): enriched
+// records serialised straight into UTF-8 bytes, handed to the writer in parts of about
+// PART_BYTES; actions and risks as JSON texts
+const enc = new JsonBytes(2 * PART_BYTES);
+const REC = "record (chain + write)";
 const handle = async (items: ParsedItem[] | null): Promise<void> => {
   if (items !== null && items.length === 0) return;
   let enriched: EnhancedEvent[];
   if (items !== null) {
     batches++;
     events += items.length;
-    for (const it of items) it.event.raw = it.lines.map(() => lineSeq++);
+    for (const it of items) {
+      const raw = new Array<number>(it.lines.length);
+      for (let i = 0; i < raw.length; i++) raw[i] = lineSeq++;
+      it.event.raw = raw;
+    }
     await time("tracker", () => stages.tracker.push(items));
     enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.push(items));
   } else enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.end());
-  for (const e of enriched) e.seq = 0;
+  for (const e of enriched) e.seq = enrichedSeq++;
+  // serialise a part, hand it to the writer (which copies it), go on: as afterEnrich does
+  enc.reset();
+  let c0 = cpu();
+  const hand = (): void => {
+    const c1 = cpu();
+    t.serialise = (t.serialise ?? 0) + c1 - c0;
+    record.appendBytes("enriched", enc.bytes(), enc.count);
+    enc.reset();
+    c0 = cpu();
+    t[REC] = (t[REC] ?? 0) + c0 - c1;
+  };
+  for (const e of enriched) {
+    enrichedRecordInto(enc, e);
+    if (enc.pos >= PART_BYTES) hand();
+  }
+  if (enc.count > 0) hand();
+  else t.serialise = (t.serialise ?? 0) + cpu() - c0;
   const actions = await time("aggregate", async () =>
     items === null
       ? [...(await stages.aggregator.push(enriched)), ...(await stages.aggregator.end())]
       : stages.aggregator.push(enriched),
   );
-  await time("risks", () => stages.risks?.push(enriched, actions as never));
-  const recs = await time("serialise", () => [enriched.map(enrichedRecord), (actions as never[]).map(actionRecord)]);
-  await time("record (chain + write)", async () => {
-    record.append("enriched", recs[0]!);
-    if (recs[1]!.length) record.append("actions", recs[1]!);
+  const found = await time("risks", () => stages.risks?.push(enriched, actions as never) ?? []);
+  const texts = await time("serialise", () => {
+    for (const r of found) r.seq = riskSeq++;
+    return [(actions as Action[]).map(actionRecord), found.map(riskRecord)];
+  });
+  await time(REC, async () => {
+    if (texts[0]!.length) record.append("actions", texts[0]!);
+    if (texts[1]!.length) record.append("risks", texts[1]!);
     await record.ready();
+    // a turn of the event loop, as the pipeline takes after every batch: the writers' timers write then
+    await new Promise((resolve) => setImmediate(resolve));
   });
 };
 for (const c of chunks) await handle(await time("decode", () => decoder.push(c)));

@@ -88,7 +88,7 @@ const TREE_COST_FACTOR = 100;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** enriched records go to the sink in parts of about this many bytes (session/offload.ts SLOT_BYTES). */
-const PART_BYTES = 192 * 1024;
+export const PART_BYTES = 192 * 1024;
 
 /** With no batch for this long, the pipeline gives the enricher a turn of its own. */
 const IDLE_TICK_MS = 250;
