@@ -118,6 +118,8 @@ export class KernelDecoder {
   /** Leaders that ended before their process did, by tgid. */
   private readonly leaderExits = new Map<number, { dv: DataView; us: number; head: string }>();
   private readonly ctx: Ctx;
+  /** The current syscall record's argument words (read anew for each record). */
+  private readonly words: Words = { text: new Array(6).fill(""), num: new Array(6).fill(0), int: new Array(6).fill(0) };
   private lastUs = 0;
 
   constructor(
@@ -260,12 +262,18 @@ export class KernelDecoder {
     return us - this.t0Us;
   }
 
+  /**
+   * A syscall record. The common case (a plain call: a path, an fd) stays in this function;
+   * what only some calls carry (argv, extension words, forks, execs, socket addresses) is
+   * in functions of its own, so that the first such record does not throw away and
+   * recompile this hot one (it was the largest function TurboFan compiled in a run).
+   */
   private syscall(dv: DataView, buf: Buffer, base: number, tid: number, us: number, head: string): void {
     const nr = dv.getUint32(SYS.nr, true);
     const flags = dv.getUint32(SYS.flags, true);
     const ret = Number(dv.getBigInt64(SYS.ret, true));
     const durUs = Math.round(Number(dv.getBigUint64(SYS.dur, true)) / 1000);
-    const words = readWords(dv, SYS.args);
+    const words = readWords(dv, SYS.args, this.words);
     const spec = this.byNr.get(nr);
     const name = spec?.call ?? this.o.names.get(nr) ?? `syscall_${nr}`;
     // the tail: str0, str1, argv
@@ -276,8 +284,7 @@ export class KernelDecoder {
     const s0 = bytesOf(buf, t0, len0);
     const s1 = bytesOf(buf, t0 + len0, len1);
     const argvBytes = argvLen === 0 ? EMPTY : buf.subarray(t0 + len0 + len1, t0 + len0 + len1 + argvLen);
-    const ext: bigint[] = [];
-    if (flags & FLAG.EXT) for (let i = 0; i < 9; i++) ext.push(dv.getBigUint64(SYS.ext + i * 8, true));
+    const ext = flags & FLAG.EXT ? extWords(dv) : NO_EXT;
     const sock = flags & FLAG.SOCK ? sockText(dv, SYS.sock) : null;
 
     const u = words.text;
@@ -287,67 +294,39 @@ export class KernelDecoder {
     const p1 = plain(s1);
     if (len0 > 0) line += ` str="${p0 ?? escapeBytes([...s0])}"`;
     if (len1 > 0) line += ` str2="${p1 ?? escapeBytes([...s1])}"`;
-    if (argvLen > 0)
-      line += ` argv=[${splitNul(argvBytes)
-        .map((a) => `"${escaped(a)}"`)
-        .join(",")}]`;
-    if (ext.length > 0) line += ` ext=${ext.map(String).join(",")}`;
+    if (argvLen > 0) line += ` argv=[${quotedList(splitNul(argvBytes))}]`;
+    if (ext.length > 0) line += ` ext=${extText(ext)}`;
     if (sock !== null) line += ` sock=${sock.text}`;
     if (flags & FLAG.IO) line += ` ${ioText(dv, SYS.io)}`;
     if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) line += ` cut=${flags & 7}`;
 
     const ev = base0(this.seq, this.ts(us), tid, name, ret, durUs);
     if (spec === undefined) {
-      ev.args = u.map((w) => num(w));
+      ev.args = numArgs(u);
       this.emit(ev, line);
       return;
     }
     if (FORK_CALLS.has(name)) {
-      const big = bigWords(dv, SYS.args);
-      const child = ev.errno === null ? ret : 0;
-      const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), big[1]!] : big, child);
-      ev.args = f.args;
-      if (child > 0) this.tasks.fork(tid, child, f.flags);
-      this.emit(ev, line);
+      this.forkCall(dv, ev, name, ret, ext, tid, line);
       return;
     }
     const q0 = quoted(s0, p0, (flags & FLAG.STR0_CUT) !== 0);
     const q1 = quoted(s1, p1, (flags & FLAG.STR1_CUT) !== 0);
     if (q0?.truncated || q1?.truncated) this.stats.truncatedStrings++;
     if (spec.role === "exec") {
-      const big = bigWords(dv, SYS.args);
-      const ctx = this.context(tid);
-      const argv: Arg = {
-        k: "array",
-        items: splitNul(argvBytes).map((a) => str({ value: td.decode(a), truncated: false })),
-        truncated: (flags & FLAG.ARGV_CUT) !== 0,
-        negated: false,
-      };
-      const envp = ptrNum(name === "execveat" ? big[3]! : big[2]!);
-      ev.args =
-        name === "execveat"
-          ? [dirfdArg(int32(big[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(big[4]!)))]
-          : [str(q0 ?? undefined), argv, envp];
-      this.emit(ev, line);
+      this.execCall(dv, ev, name, q0, argvBytes, flags, tid, line);
       return;
     }
     const v = callValues(spec, words, ret);
     // strings in the order of the call's string parameters (readlink: path, then target)
-    const s: (QuotedString | undefined)[] = [];
-    if (spec.struct === "sockaddr" || spec.struct === "peer") {
-      const uname = unixName(s0);
-      if (uname !== undefined) s.push(uname);
-      v.ext = {
-        x: Number(BigInt.asIntN(32, ext[4] ?? 0n)),
-        y: Number(BigInt.asIntN(32, ext[5] ?? 0n)),
-        words: ext.slice(0, 4),
-      };
-    } else {
+    if (spec.struct === "sockaddr" || spec.struct === "peer") v.s = sockStrings(v, s0, ext);
+    else {
+      const s: (QuotedString | undefined)[] = [];
       if (q0 !== null) s.push(q0);
       if (q1 !== null) s.push(q1);
       if (spec.struct === "how") v.ext = { x: 0, y: 0, words: ext.slice(0, 3) };
+      v.s = s;
     }
-    v.s = s;
     const args = callArgs(spec.call, v, this.context(tid));
     if (args === null) {
       this.error(tid, us, `unknown call ${spec.call}`, line);
@@ -363,6 +342,51 @@ export class KernelDecoder {
     // a close's sums are its fd's; a dup2/dup3's those of the fd it replaced
     if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, spec.call === "close" ? v.p[0]! : v.p[1]!, null);
     this.afterCall(spec, ev, v);
+    this.emit(ev, line);
+  }
+
+  /** A fork-family call's record (the child's pid is its return value). */
+  private forkCall(
+    dv: DataView,
+    ev: SyscallEvent,
+    name: string,
+    ret: number,
+    ext: bigint[],
+    tid: number,
+    line: string,
+  ): void {
+    const big = bigWords(dv, SYS.args);
+    const child = ev.errno === null ? ret : 0;
+    const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), big[1]!] : big, child);
+    ev.args = f.args;
+    if (child > 0) this.tasks.fork(tid, child, f.flags);
+    this.emit(ev, line);
+  }
+
+  /** An exec-family call's record at its entry (one that failed: a successful exec is an exec record). */
+  private execCall(
+    dv: DataView,
+    ev: SyscallEvent,
+    name: string,
+    q0: QuotedString | null,
+    argvBytes: Buffer,
+    flags: number,
+    tid: number,
+    line: string,
+  ): void {
+    const big = bigWords(dv, SYS.args);
+    const ctx = this.context(tid);
+    const argv: Arg = {
+      k: "array",
+      items: splitNul(argvBytes).map((a) => str({ value: td.decode(a), truncated: false })),
+      truncated: (flags & FLAG.ARGV_CUT) !== 0,
+      negated: false,
+    };
+    const envp = ptrNum(name === "execveat" ? big[3]! : big[2]!);
+    ev.args =
+      name === "execveat"
+        ? [dirfdArg(int32(big[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(big[4]!)))]
+        : [str(q0 ?? undefined), argv, envp];
     this.emit(ev, line);
   }
 
@@ -397,10 +421,7 @@ export class KernelDecoder {
     const file = bytesOf(buf, t0, len0);
     const argvBytes = buf.subarray(t0 + len0, t0 + len0 + argvLen);
     const cwdParts = splitNul(buf.subarray(t0 + len0 + argvLen, t0 + len0 + argvLen + cwdLen));
-    const cwd = `/${cwdParts
-      .reverse()
-      .map((p) => td.decode(p))
-      .join("/")}`;
+    const cwd = cwdText(cwdParts);
     const argc = dv.getUint32(EXEC.argc, true);
     const envc = dv.getUint32(EXEC.envc, true);
     const nr = dv.getUint32(EXEC.nr, true);
@@ -433,7 +454,7 @@ export class KernelDecoder {
     const line =
       `${head} exec old=${old} ppid=${facts.ppid} uid=${facts.uid} gid=${facts.gid} euid=${facts.euid} egid=${facts.egid}` +
       ` caps=0x${BigInt(facts.caps!).toString(16)} ino=${ino} dev=${dev >>> 20}:${dev & 0xfffff} call=${name} entry=${formatTs(entryUs)}` +
-      ` file="${escaped(file)}" argc=${argc} envc=${envc} argv=[${argvParts.map((a) => `"${escaped(a)}"`).join(",")}]` +
+      ` file="${escaped(file)}" argc=${argc} envc=${envc} argv=[${quotedList(argvParts)}]` +
       `${argvCut ? " cut=argv" : ""} cwd="${escapeText(cwd)}"${flags & FLAG.CWD_CUT ? " cut=cwd" : ""}`;
     if (old !== tid) this.tasks.rename(old, tid);
     if (facts.cwd !== null) this.tasks.start(tid, facts.cwd);
@@ -655,7 +676,7 @@ function ioText(dv: DataView, at: number): string {
   return `read=${dv.getBigUint64(at + IO.rbytes, true)}/${dv.getUint32(at + IO.rcalls, true)} write=${dv.getBigUint64(at + IO.wbytes, true)}/${dv.getUint32(at + IO.wcalls, true)}`;
 }
 
-/** The six argument words of a record: unsigned decimal texts (as the line shows them) and numbers. */
+/** The six argument words of a record: unsigned decimal texts (as the line shows them) and numbers. Reused from record to record. */
 interface Words {
   text: string[];
   /** The value as a number (exact below 2^53), and its low 32 bits as a signed int. */
@@ -666,10 +687,8 @@ interface Words {
 /** 2^53 as the high half of a word: below it, hi * 2^32 + lo is exact in a double. */
 const EXACT_HI = 0x200000;
 
-function readWords(dv: DataView, at: number): Words {
-  const text: string[] = new Array(6);
-  const num: number[] = new Array(6);
-  const int: number[] = new Array(6);
+function readWords(dv: DataView, at: number, into: Words): Words {
+  const { text, num, int } = into;
   for (let i = 0; i < 6; i++) {
     const o = at + i * 8;
     const lo = dv.getUint32(o, true);
@@ -685,7 +704,7 @@ function readWords(dv: DataView, at: number): Words {
       text[i] = w.toString();
     }
   }
-  return { text, num, int };
+  return into;
 }
 
 /** The six words as BigInts (forks and execs, whose readers take them so). */
@@ -731,6 +750,56 @@ function plain(b: Buffer): string | null {
  */
 function escaped(b: Buffer): string {
   return plain(b) ?? escapeBytes([...b]);
+}
+
+/** The record's nine extension words (clone3's clone_args, a socket address, shutdown/how). */
+function extWords(dv: DataView): bigint[] {
+  const ext: bigint[] = new Array(9);
+  for (let i = 0; i < 9; i++) ext[i] = dv.getBigUint64(SYS.ext + i * 8, true);
+  return ext;
+}
+
+const NO_EXT: bigint[] = [];
+
+/** The extension words as the line shows them: decimal, comma-separated. */
+function extText(ext: readonly bigint[]): string {
+  let s = "";
+  for (let i = 0; i < ext.length; i++) s += i === 0 ? `${ext[i]}` : `,${ext[i]}`;
+  return s;
+}
+
+/** Strings as the line shows a list of them: each quoted and escaped, comma-separated. */
+function quotedList(parts: readonly Buffer[]): string {
+  let s = "";
+  for (let i = 0; i < parts.length; i++) s += i === 0 ? `"${escaped(parts[i]!)}"` : `,"${escaped(parts[i]!)}"`;
+  return s;
+}
+
+/** The cwd the kernel gave as its components from the last up (each NUL-ended), as a path. */
+function cwdText(parts: readonly Buffer[]): string {
+  let s = "";
+  for (let i = parts.length - 1; i >= 0; i--) s += `/${td.decode(parts[i]!)}`;
+  return s === "" ? "/" : s;
+}
+
+/** The words of a call without a description, as numbers. */
+function numArgs(u: readonly string[]): Arg[] {
+  const out: Arg[] = new Array(u.length);
+  for (let i = 0; i < u.length; i++) out[i] = num(u[i]!);
+  return out;
+}
+
+/** A socket-address call's strings (a unix socket's path) and its address from the extension words. */
+function sockStrings(v: CallValues, s0: Buffer, ext: readonly bigint[]): (QuotedString | undefined)[] {
+  const s: (QuotedString | undefined)[] = [];
+  const uname = unixName(s0);
+  if (uname !== undefined) s.push(uname);
+  v.ext = {
+    x: Number(BigInt.asIntN(32, ext[4] ?? 0n)),
+    y: Number(BigInt.asIntN(32, ext[5] ?? 0n)),
+    words: ext.slice(0, 4),
+  };
+  return s;
 }
 
 const IP4 = (b: Uint8Array): string => `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
