@@ -32,6 +32,7 @@ import { TaskState } from "../bpftrace/state.js";
 import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
 import { atFlags, errnoOf, familyName, siCodeName, signalName } from "../bpftrace/symbols.js";
 import { EXEC, EXIT, FLAG, HDR, IO, IOREC, KIND, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
+import { LineBytes } from "./line-bytes.js";
 
 export interface DecoderOptions {
   arch: string;
@@ -119,7 +120,14 @@ export class KernelDecoder {
   private readonly leaderExits = new Map<number, { dv: DataView; us: number; head: string }>();
   private readonly ctx: Ctx;
   /** The current syscall record's argument words (read anew for each record). */
-  private readonly words: Words = { text: new Array(6).fill(""), num: new Array(6).fill(0), int: new Array(6).fill(0) };
+  private readonly words: Words = {
+    text: new Array(6).fill(""),
+    num: new Array(6).fill(0),
+    int: new Array(6).fill(0),
+    at: new Int32Array(12),
+  };
+  /** The current syscall record's line, as it is written. */
+  private readonly lineBytes = new LineBytes();
   private lastUs = 0;
 
   constructor(
@@ -214,11 +222,12 @@ export class KernelDecoder {
       return;
     }
     const us = this.epochUs(dv, HDR.ts);
+    if (type === REC.SYSCALL) {
+      this.syscall(dv, buf, base, tid, tgid, us);
+      return;
+    }
     const head = `${formatTs(us)} ${tid} ${tgid}`;
     switch (type) {
-      case REC.SYSCALL:
-        this.syscall(dv, buf, base, tid, us, head);
-        return;
       case REC.EXEC:
         this.exec(dv, buf, base, tid, us, head);
         return;
@@ -268,12 +277,11 @@ export class KernelDecoder {
    * in functions of its own, so that the first such record does not throw away and
    * recompile this hot one (it was the largest function TurboFan compiled in a run).
    */
-  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, us: number, head: string): void {
+  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, tgid: number, us: number): void {
     const nr = dv.getUint32(SYS.nr, true);
     const flags = dv.getUint32(SYS.flags, true);
     const ret = Number(dv.getBigInt64(SYS.ret, true));
     const durUs = Math.round(Number(dv.getBigUint64(SYS.dur, true)) / 1000);
-    const words = readWords(dv, SYS.args, this.words);
     const spec = this.byNr.get(nr);
     const name = spec?.call ?? this.o.names.get(nr) ?? `syscall_${nr}`;
     // the tail: str0, str1, argv
@@ -287,18 +295,54 @@ export class KernelDecoder {
     const ext = flags & FLAG.EXT ? extWords(dv) : NO_EXT;
     const sock = flags & FLAG.SOCK ? sockText(dv, SYS.sock) : null;
 
+    // the line, written as bytes: `<ts> <tid> <tgid> sys <name> = <ret> <<dur>> <a0> .. <a5> ...`
+    const L = this.lineBytes;
+    L.reset();
+    L.ts(us);
+    L.byte(0x20);
+    L.uint(tid);
+    L.byte(0x20);
+    L.uint(tgid);
+    L.text(" sys ");
+    L.text(name);
+    L.text(" = ");
+    L.decimal(ret);
+    L.text(" <");
+    L.decimal(durUs);
+    L.byte(0x3e);
+    const words = readWords(dv, SYS.args, this.words, L);
+    // a printable ASCII string (almost every path) is copied as it is, and its value is
+    // then a slice of the line (nothing before it is beyond ASCII, so bytes are characters)
+    let at0 = -1;
+    let at1 = -1;
+    if (len0 > 0) {
+      L.text(' str="');
+      if (isPlain(s0)) {
+        at0 = L.pos;
+        L.raw(s0);
+      } else L.text(escapeBytes([...s0]));
+      L.byte(0x22);
+    }
+    if (len1 > 0) {
+      L.text(' str2="');
+      if (isPlain(s1)) {
+        at1 = L.onlyAscii ? L.pos : -2;
+        L.raw(s1);
+      } else L.text(escapeBytes([...s1]));
+      L.byte(0x22);
+    }
+    if (argvLen > 0) L.text(` argv=[${quotedList(splitNul(argvBytes))}]`);
+    if (ext.length > 0) L.text(` ext=${extText(ext)}`);
+    if (sock !== null) L.text(` sock=${sock.text}`);
+    if (flags & FLAG.IO) L.text(` ${ioText(dv, SYS.io)}`);
+    if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) L.text(` cut=${flags & 7}`);
+    const line = L.line();
     const u = words.text;
-    let line = `${head} sys ${name} = ${ret} <${durUs}> ${u[0]} ${u[1]} ${u[2]} ${u[3]} ${u[4]} ${u[5]}`;
-    // a printable ASCII string (almost every path) is one latin1 slice, for the line and the value
-    const p0 = plain(s0);
-    const p1 = plain(s1);
-    if (len0 > 0) line += ` str="${p0 ?? escapeBytes([...s0])}"`;
-    if (len1 > 0) line += ` str2="${p1 ?? escapeBytes([...s1])}"`;
-    if (argvLen > 0) line += ` argv=[${quotedList(splitNul(argvBytes))}]`;
-    if (ext.length > 0) line += ` ext=${extText(ext)}`;
-    if (sock !== null) line += ` sock=${sock.text}`;
-    if (flags & FLAG.IO) line += ` ${ioText(dv, SYS.io)}`;
-    if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) line += ` cut=${flags & 7}`;
+    const wat = words.at;
+    for (let i = 0; i < 6; i++) u[i] = line.slice(wat[2 * i]!, wat[2 * i + 1]!);
+    const p0 = s0.length === 0 ? "" : at0 >= 0 ? line.slice(at0, at0 + s0.length) : null;
+    const p1 =
+      s1.length === 0 ? "" : at1 >= 0 ? line.slice(at1, at1 + s1.length) : at1 === -2 ? s1.toString("latin1") : null;
 
     const ev = base0(this.seq, this.ts(us), tid, name, ret, durUs);
     if (spec === undefined) {
@@ -678,7 +722,9 @@ function ioText(dv: DataView, at: number): string {
 
 /** The six argument words of a record: unsigned decimal texts (as the line shows them) and numbers. Reused from record to record. */
 interface Words {
+  /** Filled from the line once it is made (`at`: where each word's digits start and end in it). */
   text: string[];
+  at: Int32Array;
   /** The value as a number (exact below 2^53), and its low 32 bits as a signed int. */
   num: number[];
   int: number[];
@@ -687,22 +733,26 @@ interface Words {
 /** 2^53 as the high half of a word: below it, hi * 2^32 + lo is exact in a double. */
 const EXACT_HI = 0x200000;
 
-function readWords(dv: DataView, at: number, into: Words): Words {
-  const { text, num, int } = into;
+function readWords(dv: DataView, at: number, into: Words, line: LineBytes): Words {
+  const { num, int } = into;
+  const pos = into.at;
   for (let i = 0; i < 6; i++) {
     const o = at + i * 8;
     const lo = dv.getUint32(o, true);
     const hi = dv.getUint32(o + 4, true);
     int[i] = lo | 0;
+    line.byte(0x20);
+    pos[2 * i] = line.pos;
     if (hi < EXACT_HI) {
       const n = hi * 4294967296 + lo;
       num[i] = n;
-      text[i] = String(n);
+      line.uint(n);
     } else {
       const w = dv.getBigUint64(o, true);
       num[i] = Number(w);
-      text[i] = w.toString();
+      line.text(w.toString());
     }
+    pos[2 * i + 1] = line.pos;
   }
   return into;
 }
@@ -735,12 +785,18 @@ function callValues(
   return { p, t, s: [], ret, ext: null };
 }
 
-/** The bytes as text when they are printable ASCII without a backslash (the line shows them as they are), else null. */
-function plain(b: Buffer): string | null {
+/** Whether the bytes are printable ASCII without a backslash (the line shows them as they are). */
+function isPlain(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
-    if (c < 0x20 || c >= 0x7f || c === 0x5c) return null;
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) return false;
   }
+  return true;
+}
+
+/** The bytes as text when they are printable ASCII without a backslash (the line shows them as they are), else null. */
+function plain(b: Buffer): string | null {
+  if (!isPlain(b)) return null;
   return b.length === 0 ? "" : b.toString("latin1");
 }
 
