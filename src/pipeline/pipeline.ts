@@ -82,7 +82,7 @@ const TREE_EVERY_MS = 1000;
  * ~60 ms for a build's 900 processes. The next one waits this many times as long as the
  * last took, so the rewrites cost at most ~1 % of the run's time however large the tree.
  */
-const TREE_COST_FACTOR = 100;
+export const TREE_COST_FACTOR = 100;
 
 /** A turn of the event loop (timers, I/O) before going on. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
