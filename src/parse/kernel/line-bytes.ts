@@ -44,34 +44,10 @@ export class LineBytes extends JsonBytes {
     this.pos = p;
   }
 
-  /** A number as String(v) writes it. */
+  /** A number as String(v) writes it (num() writes JSON's, which differs for the non-finite). */
   decimal(v: number): void {
-    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v && !Object.is(v, -0)) this.uint(v);
-    else if (v < 0 && v >= -Number.MAX_SAFE_INTEGER && Math.floor(v) === v) {
-      this.byte(0x2d);
-      this.uint(-v);
-    } else this.text(String(v));
-  }
-
-  /** A whole number 0 <= v <= 2^53 - 1 in decimal. */
-  uint(v: number): void {
-    this.room(16);
-    if (v < 100000000) {
-      this.pos = digits(this.buf, this.pos, v);
-      return;
-    }
-    // two halves below 10^8: exact integer arithmetic on each
-    const hi = Math.floor(v / 100000000);
-    const lo = v - hi * 100000000;
-    const p = digits(this.buf, this.pos, hi);
-    const b = this.buf;
-    let t = lo;
-    for (let k = p + 7; k >= p; k--) {
-      const q = (t / 10) | 0;
-      b[k] = 0x30 + t - q * 10;
-      t = q;
-    }
-    this.pos = p + 8;
+    if (Number.isSafeInteger(v)) this.num(v);
+    else this.text(String(v));
   }
 
   /** An epoch time in µs as `<s>.<µs, six digits>` (bpftrace/line.ts formatTs). */
@@ -100,17 +76,4 @@ export class LineBytes extends JsonBytes {
   line(): string {
     return this.buf.toString(this.onlyAscii ? "latin1" : "utf8", 0, this.pos);
   }
-}
-
-/** The decimal digits of 0 <= v < 2^31 at `p`; the position after them. */
-function digits(b: Buffer, p: number, v: number): number {
-  let len = 1;
-  for (let t = v; t >= 10; t = (t / 10) | 0) len++;
-  let t = v;
-  for (let k = p + len - 1; k >= p; k--) {
-    const q = (t / 10) | 0;
-    b[k] = 0x30 + t - q * 10;
-    t = q;
-  }
-  return p + len;
 }
