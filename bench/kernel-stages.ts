@@ -128,7 +128,12 @@ const time = async <T>(k: string, f: () => T | Promise<T>): Promise<T> => {
   t[k] = (t[k] ?? 0) + cpu() - c0;
   return r;
 };
-const decoder = new KernelDecoder({ arch: machine(), names: syscallNames(), cwd: dir }, 0);
+// a live run numbers trace times from its start (trace.info.t0EpochUs, just before the
+// loader's start record): the start record's epoch µs, read with a throwaway decoder
+const t0Us =
+  new KernelDecoder({ arch: machine(), names: syscallNames(), cwd: dir }, 0).push(chunks[0] ?? Buffer.alloc(0))[0]
+    ?.event.ts ?? 0;
+const decoder = new KernelDecoder({ arch: machine(), names: syscallNames(), cwd: dir }, t0Us);
 const stages = buildStages({
   parser: { stats: { parseErrors: 0 }, push: () => [], end: () => [] },
   live: true,
