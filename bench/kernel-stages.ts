@@ -12,7 +12,10 @@
 // `--save FILE` keeps the recorded stream (with the workload's cwd); `--replay FILE` replays a
 // saved one instead of tracing (the same records each time: A/B comparisons of the stages).
 //
-//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full] [--save F | --replay F]
+// `--keep DIR` leaves the replayed session folder in DIR (two versions' enriched.jsonl
+// compared without their chain: same records).
+//
+//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full] [--save F | --replay F] [--keep DIR]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, machine, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     level: { type: "string" },
     save: { type: "string" },
     replay: { type: "string" },
+    keep: { type: "string" },
   },
 });
 const cpu = (): number => {
@@ -117,7 +121,7 @@ function load(path: string): Recorded {
 const rec = values.replay !== undefined ? load(values.replay) : await recordStream();
 if (values.save !== undefined) save(values.save, rec);
 const { argv, level, dir, seconds, liveCpu, chunks } = rec;
-const work = mkdtempSync(join(tmpdir(), "capsule-stages-"));
+const work = values.keep ?? mkdtempSync(join(tmpdir(), "capsule-stages-"));
 const bytes = chunks.reduce((n, c) => n + c.length, 0);
 
 // ── replay it ──
@@ -230,7 +234,7 @@ for (let at = 1; at < seconds; ) {
 }
 t[`tree.json rewrites (x${rewrites}; the last ${fmt(last / 1000, 0)} ms)`] = rewriteCpu;
 await time("seal", () => record.seal(meta));
-rmSync(work, { recursive: true, force: true });
+if (values.keep === undefined) rmSync(work, { recursive: true, force: true });
 
 const total = Object.values(t).reduce((x, y) => x + y, 0);
 const procs = tree.nodes.filter((n) => n.kind === "process").length;
