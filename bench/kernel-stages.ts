@@ -12,18 +12,23 @@
 // `--save FILE` keeps the recorded stream (with the workload's cwd); `--replay FILE` replays a
 // saved one instead of tracing (the same records each time: A/B comparisons of the stages).
 //
-//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full] [--save F | --replay F]
+// `--keep DIR` leaves the replayed session folder in DIR (two versions' enriched.jsonl
+// compared without their chain: same records).
+//
+//   npx tsx bench/kernel-stages.ts [--files N] [--serial] [--dd N] [--spawn N] [--level files|process|full] [--save F | --replay F] [--keep DIR]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadRules } from "../src/classify/rules.js";
-import type { EnhancedEvent, ParsedItem } from "../src/core/events.js";
+import type { Action, EnhancedEvent, ParsedItem } from "../src/core/events.js";
+import { JsonBytes } from "../src/core/json-bytes.js";
 import type { TraceLevel } from "../src/core/levels.js";
 import { KernelDecoder } from "../src/parse/kernel/decoder.js";
+import { PART_BYTES, TREE_COST_FACTOR } from "../src/pipeline/pipeline.js";
 import { openRecord } from "../src/pipeline/record.js";
-import { actionRecord, enrichedRecord } from "../src/pipeline/serialize.js";
-import { initialMetadata } from "../src/pipeline/session.js";
+import { actionRecord, enrichedRecordInto, riskRecord } from "../src/pipeline/serialize.js";
+import { initialMetadata, WRITE_DELAY_MS } from "../src/pipeline/session.js";
 import { buildStages } from "../src/pipeline/stages.js";
 import { createKernelTracer, kernelAvailable, syscallNames } from "../src/trace/kernel/tracer.js";
 import { cleanBuild, fmt, makeBuildWorkload } from "./lib.js";
@@ -37,6 +42,7 @@ const { values } = parseArgs({
     level: { type: "string" },
     save: { type: "string" },
     replay: { type: "string" },
+    keep: { type: "string" },
   },
 });
 const cpu = (): number => {
@@ -115,7 +121,7 @@ function load(path: string): Recorded {
 const rec = values.replay !== undefined ? load(values.replay) : await recordStream();
 if (values.save !== undefined) save(values.save, rec);
 const { argv, level, dir, seconds, liveCpu, chunks } = rec;
-const work = mkdtempSync(join(tmpdir(), "capsule-stages-"));
+const work = values.keep ?? mkdtempSync(join(tmpdir(), "capsule-stages-"));
 const bytes = chunks.reduce((n, c) => n + c.length, 0);
 
 // ── replay it ──
@@ -126,7 +132,12 @@ const time = async <T>(k: string, f: () => T | Promise<T>): Promise<T> => {
   t[k] = (t[k] ?? 0) + cpu() - c0;
   return r;
 };
-const decoder = new KernelDecoder({ arch: machine(), names: syscallNames(), cwd: dir }, 0);
+// a live run numbers trace times from its start (trace.info.t0EpochUs, just before the
+// loader's start record): the start record's epoch µs, read with a throwaway decoder
+const t0Us =
+  new KernelDecoder({ arch: machine(), names: syscallNames(), cwd: dir }, 0).push(chunks[0] ?? Buffer.alloc(0))[0]
+    ?.event.ts ?? 0;
+const decoder = new KernelDecoder({ arch: machine(), names: syscallNames(), cwd: dir }, t0Us);
 const stages = buildStages({
   parser: { stats: { parseErrors: 0 }, push: () => [], end: () => [] },
   live: true,
@@ -138,32 +149,69 @@ const stages = buildStages({
   filter: null,
 });
 const meta = initialMetadata("stages", argv, dir, "run", "lengths");
-const record = await openRecord(join(work, "s"), "stages", meta, { keyFile: null, env: {} });
+const record = await openRecord(join(work, "s"), "stages", meta, {
+  keyFile: null,
+  env: {},
+  writeDelayMs: WRITE_DELAY_MS,
+});
 let events = 0;
 let lineSeq = 0;
 let batches = 0;
+let enrichedSeq = 0;
+let riskSeq = 0;
+// the live pipeline's path (src/pipeline/pipeline.ts afterEnrich/emitActions): enriched
+// records serialised straight into UTF-8 bytes, handed to the writer in parts of about
+// PART_BYTES; actions and risks as JSON texts
+const enc = new JsonBytes(2 * PART_BYTES);
+const REC = "record (chain + write)";
 const handle = async (items: ParsedItem[] | null): Promise<void> => {
   if (items !== null && items.length === 0) return;
   let enriched: EnhancedEvent[];
   if (items !== null) {
     batches++;
     events += items.length;
-    for (const it of items) it.event.raw = it.lines.map(() => lineSeq++);
+    for (const it of items) {
+      const raw = new Array<number>(it.lines.length);
+      for (let i = 0; i < raw.length; i++) raw[i] = lineSeq++;
+      it.event.raw = raw;
+    }
     await time("tracker", () => stages.tracker.push(items));
     enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.push(items));
   } else enriched = await time("enrich (incl. /proc, exe hashes)", () => stages.enricher.end());
-  for (const e of enriched) e.seq = 0;
+  for (const e of enriched) e.seq = enrichedSeq++;
+  // serialise a part, hand it to the writer (which copies it), go on: as afterEnrich does
+  enc.reset();
+  let c0 = cpu();
+  const hand = (): void => {
+    const c1 = cpu();
+    t.serialise = (t.serialise ?? 0) + c1 - c0;
+    record.appendBytes("enriched", enc.bytes(), enc.count);
+    enc.reset();
+    c0 = cpu();
+    t[REC] = (t[REC] ?? 0) + c0 - c1;
+  };
+  for (const e of enriched) {
+    enrichedRecordInto(enc, e);
+    if (enc.pos >= PART_BYTES) hand();
+  }
+  if (enc.count > 0) hand();
+  else t.serialise = (t.serialise ?? 0) + cpu() - c0;
   const actions = await time("aggregate", async () =>
     items === null
       ? [...(await stages.aggregator.push(enriched)), ...(await stages.aggregator.end())]
       : stages.aggregator.push(enriched),
   );
-  await time("risks", () => stages.risks?.push(enriched, actions as never));
-  const recs = await time("serialise", () => [enriched.map(enrichedRecord), (actions as never[]).map(actionRecord)]);
-  await time("record (chain + write)", async () => {
-    record.append("enriched", recs[0]!);
-    if (recs[1]!.length) record.append("actions", recs[1]!);
+  const found = await time("risks", () => stages.risks?.push(enriched, actions as never) ?? []);
+  const texts = await time("serialise", () => {
+    for (const r of found) r.seq = riskSeq++;
+    return [(actions as Action[]).map(actionRecord), found.map(riskRecord)];
+  });
+  await time(REC, async () => {
+    if (texts[0]!.length) record.append("actions", texts[0]!);
+    if (texts[1]!.length) record.append("risks", texts[1]!);
     await record.ready();
+    // a turn of the event loop, as the pipeline takes after every batch: the writers' timers write then
+    await new Promise((resolve) => setImmediate(resolve));
   });
 };
 for (const c of chunks) await handle(await time("decode", () => decoder.push(c)));
@@ -175,18 +223,18 @@ const tree = stages.tracker.snapshot(false);
 await record.session.writeTree(tree);
 const last = cpu() - snapCpu;
 // during the run the tree (and the activity it is classified with) grew from nothing to this:
-// the rewrites as the pipeline spaces them (a second apart, or 50 times the last one's cost)
+// the rewrites as the pipeline spaces them (a second apart, or TREE_COST_FACTOR times the last one's cost)
 let rewrites = 0;
 let rewriteCpu = 0;
 for (let at = 1; at < seconds; ) {
   const c = (last * at) / seconds;
   rewrites++;
   rewriteCpu += c;
-  at += Math.max(1, (50 * c) / 1e6);
+  at += Math.max(1, (TREE_COST_FACTOR * c) / 1e6);
 }
 t[`tree.json rewrites (x${rewrites}; the last ${fmt(last / 1000, 0)} ms)`] = rewriteCpu;
 await time("seal", () => record.seal(meta));
-rmSync(work, { recursive: true, force: true });
+if (values.keep === undefined) rmSync(work, { recursive: true, force: true });
 
 const total = Object.values(t).reduce((x, y) => x + y, 0);
 const procs = tree.nodes.filter((n) => n.kind === "process").length;

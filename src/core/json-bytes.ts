@@ -71,22 +71,36 @@ export class JsonBytes {
 
   /** A number as JSON.stringify writes it (non-finite ones as null). */
   num(v: number): void {
-    if (v >= 0 && v < 2147483648 && (v | 0) === v) {
-      // a small non-negative integer (-0 included): its digits, written from the right
-      const len = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : digits(v);
-      this.room(len);
-      const b = this.buf;
-      let p = this.pos + len;
-      this.pos = p;
-      let t = v;
-      do {
-        const q = (t / 10) | 0;
-        b[--p] = 0x30 + t - q * 10;
-        t = q;
-      } while (t > 0);
+    if (Number.isSafeInteger(v)) {
+      // an integer (-0 included: "0"): its digits, and the sign of a negative one
+      if (v < 0) {
+        this.room(1);
+        this.buf[this.pos++] = 0x2d;
+        this.uint(-v);
+      } else this.uint(v);
       return;
     }
     this.ascii(Number.isFinite(v) ? String(v) : "null");
+  }
+
+  /** A whole number 0 <= v <= 2^53 - 1 in decimal (what String(v) writes). */
+  uint(v: number): void {
+    this.room(16);
+    if (v < 100000000) {
+      this.pos = digits(this.buf, this.pos, v);
+      return;
+    }
+    // two halves below 10^8 (a pointer, an epoch time in µs): integer arithmetic on each
+    const hi = Math.floor(v / 100000000);
+    const p = digits(this.buf, this.pos, hi);
+    const b = this.buf;
+    let t = v - hi * 100000000;
+    for (let k = p + 7; k >= p; k--) {
+      const q = (t / 10) | 0;
+      b[k] = 0x30 + t - q * 10;
+      t = q;
+    }
+    this.pos = p + 8;
   }
 
   /** A string as a JSON string literal, escaped as JSON.stringify escapes it. */
@@ -178,11 +192,17 @@ export class JsonBytes {
   }
 }
 
-/** Decimal digits of a positive integer. */
-function digits(v: number): number {
+/** The decimal digits of 0 <= v < 2^31 written at `p` of `b`; the position after them. */
+function digits(b: Buffer, p: number, v: number): number {
   let len = 1;
   for (let t = v; t >= 10; t = (t / 10) | 0) len++;
-  return len;
+  let t = v;
+  for (let k = p + len - 1; k >= p; k--) {
+    const q = (t / 10) | 0;
+    b[k] = 0x30 + t - q * 10;
+    t = q;
+  }
+  return p + len;
 }
 
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;

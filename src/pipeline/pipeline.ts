@@ -86,13 +86,13 @@ const TREE_EVERY_MS = 1000;
  * lags a large tree by a few seconds (at 100 times a loaded run rewrote its tree every
  * second: 0.2 s of Capsule's CPU in a 25 s build, ~70 µs per process).
  */
-const TREE_COST_FACTOR = 1000;
+export const TREE_COST_FACTOR = 1000;
 
 /** A turn of the event loop (timers, I/O) before going on. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** enriched records go to the sink in parts of about this many bytes (session/offload.ts SLOT_BYTES). */
-const PART_BYTES = 192 * 1024;
+export const PART_BYTES = 192 * 1024;
 
 /** With no batch for this long, the pipeline gives the enricher a turn of its own. */
 const IDLE_TICK_MS = 250;

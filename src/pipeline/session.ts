@@ -61,7 +61,7 @@ export interface RecordResult {
 }
 
 /** How long a live run's records gather in memory before each stream writes them (ms). */
-const WRITE_DELAY_MS = 50;
+export const WRITE_DELAY_MS = 50;
 
 /** metadata.json as a session starts (bench/kernel-stages.ts opens its record with it too). */
 export function initialMetadata(

@@ -71,17 +71,33 @@ test("numbers are the bytes of JSON.stringify; records are joined by one newline
     99,
     100,
     4294967295,
+    99999999,
+    100000000,
+    100000001,
+    140129057214641,
+    1796614903515773,
     2 ** 53 - 1,
     1e15,
     1e21,
     -1,
+    -9,
+    -10,
+    -4095,
+    -2147483647,
+    -2147483648,
+    -4294967296,
+    -(2 ** 53 - 1),
     -12.5,
+    -0.5,
     1733.123456,
     0.1,
     5e-7,
     NaN,
     Infinity,
   ];
+  // integers of every magnitude up to 2^53, both signs
+  const r = rng(13);
+  for (let i = 0; i < 3000; i++) nums.push(Math.floor(r() * 2 ** (i % 54)) * (i % 3 === 0 ? -1 : 1));
   const w = new JsonBytes(4);
   for (const v of nums) {
     w.record();

@@ -32,6 +32,7 @@ import { TaskState } from "../bpftrace/state.js";
 import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
 import { atFlags, errnoOf, familyName, siCodeName, signalName } from "../bpftrace/symbols.js";
 import { EXEC, EXIT, FLAG, HDR, IO, IOREC, KIND, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
+import { LineBytes } from "./line-bytes.js";
 
 export interface DecoderOptions {
   arch: string;
@@ -118,6 +119,15 @@ export class KernelDecoder {
   /** Leaders that ended before their process did, by tgid. */
   private readonly leaderExits = new Map<number, { dv: DataView; us: number; head: string }>();
   private readonly ctx: Ctx;
+  /** The current syscall record's argument words (read anew for each record). */
+  private readonly words: Words = {
+    text: new Array(6).fill(""),
+    num: new Array(6).fill(0),
+    int: new Array(6).fill(0),
+    at: new Int32Array(12),
+  };
+  /** The current syscall record's line, as it is written. */
+  private readonly lineBytes = new LineBytes();
   private lastUs = 0;
 
   constructor(
@@ -212,11 +222,12 @@ export class KernelDecoder {
       return;
     }
     const us = this.epochUs(dv, HDR.ts);
+    if (type === REC.SYSCALL) {
+      this.syscall(dv, buf, base, tid, tgid, us);
+      return;
+    }
     const head = `${formatTs(us)} ${tid} ${tgid}`;
     switch (type) {
-      case REC.SYSCALL:
-        this.syscall(dv, buf, base, tid, us, head);
-        return;
       case REC.EXEC:
         this.exec(dv, buf, base, tid, us, head);
         return;
@@ -260,12 +271,17 @@ export class KernelDecoder {
     return us - this.t0Us;
   }
 
-  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, us: number, head: string): void {
+  /**
+   * A syscall record. The common case (a plain call: a path, an fd) stays in this function;
+   * what only some calls carry (argv, extension words, forks, execs, socket addresses) is
+   * in functions of its own, so that the first such record does not throw away and
+   * recompile this hot one (it was the largest function TurboFan compiled in a run).
+   */
+  private syscall(dv: DataView, buf: Buffer, base: number, tid: number, tgid: number, us: number): void {
     const nr = dv.getUint32(SYS.nr, true);
     const flags = dv.getUint32(SYS.flags, true);
     const ret = Number(dv.getBigInt64(SYS.ret, true));
     const durUs = Math.round(Number(dv.getBigUint64(SYS.dur, true)) / 1000);
-    const words = readWords(dv, SYS.args);
     const spec = this.byNr.get(nr);
     const name = spec?.call ?? this.o.names.get(nr) ?? `syscall_${nr}`;
     // the tail: str0, str1, argv
@@ -276,78 +292,85 @@ export class KernelDecoder {
     const s0 = bytesOf(buf, t0, len0);
     const s1 = bytesOf(buf, t0 + len0, len1);
     const argvBytes = argvLen === 0 ? EMPTY : buf.subarray(t0 + len0 + len1, t0 + len0 + len1 + argvLen);
-    const ext: bigint[] = [];
-    if (flags & FLAG.EXT) for (let i = 0; i < 9; i++) ext.push(dv.getBigUint64(SYS.ext + i * 8, true));
+    const ext = flags & FLAG.EXT ? extWords(dv) : NO_EXT;
     const sock = flags & FLAG.SOCK ? sockText(dv, SYS.sock) : null;
 
+    // the line, written as bytes: `<ts> <tid> <tgid> sys <name> = <ret> <<dur>> <a0> .. <a5> ...`
+    const L = this.lineBytes;
+    L.reset();
+    L.ts(us);
+    L.byte(0x20);
+    L.uint(tid);
+    L.byte(0x20);
+    L.uint(tgid);
+    L.text(" sys ");
+    L.text(name);
+    L.text(" = ");
+    L.decimal(ret);
+    L.text(" <");
+    L.decimal(durUs);
+    L.byte(0x3e);
+    const words = readWords(dv, SYS.args, this.words, L);
+    // a printable ASCII string (almost every path) is copied as it is, and its value is
+    // then a slice of the line (nothing before it is beyond ASCII, so bytes are characters)
+    let at0 = -1;
+    let at1 = -1;
+    if (len0 > 0) {
+      L.text(' str="');
+      if (isPlain(s0)) {
+        at0 = L.pos;
+        L.raw(s0);
+      } else L.text(escapeBytes([...s0]));
+      L.byte(0x22);
+    }
+    if (len1 > 0) {
+      L.text(' str2="');
+      if (isPlain(s1)) {
+        at1 = L.onlyAscii ? L.pos : -2;
+        L.raw(s1);
+      } else L.text(escapeBytes([...s1]));
+      L.byte(0x22);
+    }
+    if (argvLen > 0) L.text(` argv=[${quotedList(splitNul(argvBytes))}]`);
+    if (ext.length > 0) L.text(` ext=${extText(ext)}`);
+    if (sock !== null) L.text(` sock=${sock.text}`);
+    if (flags & FLAG.IO) L.text(` ${ioText(dv, SYS.io)}`);
+    if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) L.text(` cut=${flags & 7}`);
+    const line = L.line();
     const u = words.text;
-    let line = `${head} sys ${name} = ${ret} <${durUs}> ${u[0]} ${u[1]} ${u[2]} ${u[3]} ${u[4]} ${u[5]}`;
-    // a printable ASCII string (almost every path) is one latin1 slice, for the line and the value
-    const p0 = plain(s0);
-    const p1 = plain(s1);
-    if (len0 > 0) line += ` str="${p0 ?? escapeBytes([...s0])}"`;
-    if (len1 > 0) line += ` str2="${p1 ?? escapeBytes([...s1])}"`;
-    if (argvLen > 0)
-      line += ` argv=[${splitNul(argvBytes)
-        .map((a) => `"${escaped(a)}"`)
-        .join(",")}]`;
-    if (ext.length > 0) line += ` ext=${ext.map(String).join(",")}`;
-    if (sock !== null) line += ` sock=${sock.text}`;
-    if (flags & FLAG.IO) line += ` ${ioText(dv, SYS.io)}`;
-    if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) line += ` cut=${flags & 7}`;
+    const wat = words.at;
+    for (let i = 0; i < 6; i++) u[i] = line.slice(wat[2 * i]!, wat[2 * i + 1]!);
+    const p0 = s0.length === 0 ? "" : at0 >= 0 ? line.slice(at0, at0 + s0.length) : null;
+    const p1 =
+      s1.length === 0 ? "" : at1 >= 0 ? line.slice(at1, at1 + s1.length) : at1 === -2 ? s1.toString("latin1") : null;
 
     const ev = base0(this.seq, this.ts(us), tid, name, ret, durUs);
     if (spec === undefined) {
-      ev.args = u.map((w) => num(w));
+      ev.args = numArgs(u);
       this.emit(ev, line);
       return;
     }
     if (FORK_CALLS.has(name)) {
-      const big = bigWords(dv, SYS.args);
-      const child = ev.errno === null ? ret : 0;
-      const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), big[1]!] : big, child);
-      ev.args = f.args;
-      if (child > 0) this.tasks.fork(tid, child, f.flags);
-      this.emit(ev, line);
+      this.forkCall(dv, ev, name, ret, ext, tid, line);
       return;
     }
     const q0 = quoted(s0, p0, (flags & FLAG.STR0_CUT) !== 0);
     const q1 = quoted(s1, p1, (flags & FLAG.STR1_CUT) !== 0);
     if (q0?.truncated || q1?.truncated) this.stats.truncatedStrings++;
     if (spec.role === "exec") {
-      const big = bigWords(dv, SYS.args);
-      const ctx = this.context(tid);
-      const argv: Arg = {
-        k: "array",
-        items: splitNul(argvBytes).map((a) => str({ value: td.decode(a), truncated: false })),
-        truncated: (flags & FLAG.ARGV_CUT) !== 0,
-        negated: false,
-      };
-      const envp = ptrNum(name === "execveat" ? big[3]! : big[2]!);
-      ev.args =
-        name === "execveat"
-          ? [dirfdArg(int32(big[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(big[4]!)))]
-          : [str(q0 ?? undefined), argv, envp];
-      this.emit(ev, line);
+      this.execCall(dv, ev, name, q0, argvBytes, flags, tid, line);
       return;
     }
     const v = callValues(spec, words, ret);
     // strings in the order of the call's string parameters (readlink: path, then target)
-    const s: (QuotedString | undefined)[] = [];
-    if (spec.struct === "sockaddr" || spec.struct === "peer") {
-      const uname = unixName(s0);
-      if (uname !== undefined) s.push(uname);
-      v.ext = {
-        x: Number(BigInt.asIntN(32, ext[4] ?? 0n)),
-        y: Number(BigInt.asIntN(32, ext[5] ?? 0n)),
-        words: ext.slice(0, 4),
-      };
-    } else {
+    if (spec.struct === "sockaddr" || spec.struct === "peer") v.s = sockStrings(v, s0, ext);
+    else {
+      const s: (QuotedString | undefined)[] = [];
       if (q0 !== null) s.push(q0);
       if (q1 !== null) s.push(q1);
       if (spec.struct === "how") v.ext = { x: 0, y: 0, words: ext.slice(0, 3) };
+      v.s = s;
     }
-    v.s = s;
     const args = callArgs(spec.call, v, this.context(tid));
     if (args === null) {
       this.error(tid, us, `unknown call ${spec.call}`, line);
@@ -363,6 +386,51 @@ export class KernelDecoder {
     // a close's sums are its fd's; a dup2/dup3's those of the fd it replaced
     if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, spec.call === "close" ? v.p[0]! : v.p[1]!, null);
     this.afterCall(spec, ev, v);
+    this.emit(ev, line);
+  }
+
+  /** A fork-family call's record (the child's pid is its return value). */
+  private forkCall(
+    dv: DataView,
+    ev: SyscallEvent,
+    name: string,
+    ret: number,
+    ext: bigint[],
+    tid: number,
+    line: string,
+  ): void {
+    const big = bigWords(dv, SYS.args);
+    const child = ev.errno === null ? ret : 0;
+    const f = forkArgs(name, name === "clone3" ? [...ext.slice(0, 8), big[1]!] : big, child);
+    ev.args = f.args;
+    if (child > 0) this.tasks.fork(tid, child, f.flags);
+    this.emit(ev, line);
+  }
+
+  /** An exec-family call's record at its entry (one that failed: a successful exec is an exec record). */
+  private execCall(
+    dv: DataView,
+    ev: SyscallEvent,
+    name: string,
+    q0: QuotedString | null,
+    argvBytes: Buffer,
+    flags: number,
+    tid: number,
+    line: string,
+  ): void {
+    const big = bigWords(dv, SYS.args);
+    const ctx = this.context(tid);
+    const argv: Arg = {
+      k: "array",
+      items: splitNul(argvBytes).map((a) => str({ value: td.decode(a), truncated: false })),
+      truncated: (flags & FLAG.ARGV_CUT) !== 0,
+      negated: false,
+    };
+    const envp = ptrNum(name === "execveat" ? big[3]! : big[2]!);
+    ev.args =
+      name === "execveat"
+        ? [dirfdArg(int32(big[0]!), ctx), str(q0 ?? undefined), argv, envp, flagsArg(atFlags(int32(big[4]!)))]
+        : [str(q0 ?? undefined), argv, envp];
     this.emit(ev, line);
   }
 
@@ -397,10 +465,7 @@ export class KernelDecoder {
     const file = bytesOf(buf, t0, len0);
     const argvBytes = buf.subarray(t0 + len0, t0 + len0 + argvLen);
     const cwdParts = splitNul(buf.subarray(t0 + len0 + argvLen, t0 + len0 + argvLen + cwdLen));
-    const cwd = `/${cwdParts
-      .reverse()
-      .map((p) => td.decode(p))
-      .join("/")}`;
+    const cwd = cwdText(cwdParts);
     const argc = dv.getUint32(EXEC.argc, true);
     const envc = dv.getUint32(EXEC.envc, true);
     const nr = dv.getUint32(EXEC.nr, true);
@@ -433,7 +498,7 @@ export class KernelDecoder {
     const line =
       `${head} exec old=${old} ppid=${facts.ppid} uid=${facts.uid} gid=${facts.gid} euid=${facts.euid} egid=${facts.egid}` +
       ` caps=0x${BigInt(facts.caps!).toString(16)} ino=${ino} dev=${dev >>> 20}:${dev & 0xfffff} call=${name} entry=${formatTs(entryUs)}` +
-      ` file="${escaped(file)}" argc=${argc} envc=${envc} argv=[${argvParts.map((a) => `"${escaped(a)}"`).join(",")}]` +
+      ` file="${escaped(file)}" argc=${argc} envc=${envc} argv=[${quotedList(argvParts)}]` +
       `${argvCut ? " cut=argv" : ""} cwd="${escapeText(cwd)}"${flags & FLAG.CWD_CUT ? " cut=cwd" : ""}`;
     if (old !== tid) this.tasks.rename(old, tid);
     if (facts.cwd !== null) this.tasks.start(tid, facts.cwd);
@@ -655,9 +720,11 @@ function ioText(dv: DataView, at: number): string {
   return `read=${dv.getBigUint64(at + IO.rbytes, true)}/${dv.getUint32(at + IO.rcalls, true)} write=${dv.getBigUint64(at + IO.wbytes, true)}/${dv.getUint32(at + IO.wcalls, true)}`;
 }
 
-/** The six argument words of a record: unsigned decimal texts (as the line shows them) and numbers. */
+/** The six argument words of a record: unsigned decimal texts (as the line shows them) and numbers. Reused from record to record. */
 interface Words {
+  /** Filled from the line once it is made (`at`: where each word's digits start and end in it). */
   text: string[];
+  at: Int32Array;
   /** The value as a number (exact below 2^53), and its low 32 bits as a signed int. */
   num: number[];
   int: number[];
@@ -666,26 +733,28 @@ interface Words {
 /** 2^53 as the high half of a word: below it, hi * 2^32 + lo is exact in a double. */
 const EXACT_HI = 0x200000;
 
-function readWords(dv: DataView, at: number): Words {
-  const text: string[] = new Array(6);
-  const num: number[] = new Array(6);
-  const int: number[] = new Array(6);
+function readWords(dv: DataView, at: number, into: Words, line: LineBytes): Words {
+  const { num, int } = into;
+  const pos = into.at;
   for (let i = 0; i < 6; i++) {
     const o = at + i * 8;
     const lo = dv.getUint32(o, true);
     const hi = dv.getUint32(o + 4, true);
     int[i] = lo | 0;
+    line.byte(0x20);
+    pos[2 * i] = line.pos;
     if (hi < EXACT_HI) {
       const n = hi * 4294967296 + lo;
       num[i] = n;
-      text[i] = String(n);
+      line.uint(n);
     } else {
       const w = dv.getBigUint64(o, true);
       num[i] = Number(w);
-      text[i] = w.toString();
+      line.text(w.toString());
     }
+    pos[2 * i + 1] = line.pos;
   }
-  return { text, num, int };
+  return into;
 }
 
 /** The six words as BigInts (forks and execs, whose readers take them so). */
@@ -716,12 +785,18 @@ function callValues(
   return { p, t, s: [], ret, ext: null };
 }
 
-/** The bytes as text when they are printable ASCII without a backslash (the line shows them as they are), else null. */
-function plain(b: Buffer): string | null {
+/** Whether the bytes are printable ASCII without a backslash (the line shows them as they are). */
+function isPlain(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
-    if (c < 0x20 || c >= 0x7f || c === 0x5c) return null;
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) return false;
   }
+  return true;
+}
+
+/** The bytes as text when they are printable ASCII without a backslash (the line shows them as they are), else null. */
+function plain(b: Buffer): string | null {
+  if (!isPlain(b)) return null;
   return b.length === 0 ? "" : b.toString("latin1");
 }
 
@@ -731,6 +806,56 @@ function plain(b: Buffer): string | null {
  */
 function escaped(b: Buffer): string {
   return plain(b) ?? escapeBytes([...b]);
+}
+
+/** The record's nine extension words (clone3's clone_args, a socket address, shutdown/how). */
+function extWords(dv: DataView): bigint[] {
+  const ext: bigint[] = new Array(9);
+  for (let i = 0; i < 9; i++) ext[i] = dv.getBigUint64(SYS.ext + i * 8, true);
+  return ext;
+}
+
+const NO_EXT: bigint[] = [];
+
+/** The extension words as the line shows them: decimal, comma-separated. */
+function extText(ext: readonly bigint[]): string {
+  let s = "";
+  for (let i = 0; i < ext.length; i++) s += i === 0 ? `${ext[i]}` : `,${ext[i]}`;
+  return s;
+}
+
+/** Strings as the line shows a list of them: each quoted and escaped, comma-separated. */
+function quotedList(parts: readonly Buffer[]): string {
+  let s = "";
+  for (let i = 0; i < parts.length; i++) s += i === 0 ? `"${escaped(parts[i]!)}"` : `,"${escaped(parts[i]!)}"`;
+  return s;
+}
+
+/** The cwd the kernel gave as its components from the last up (each NUL-ended), as a path. */
+function cwdText(parts: readonly Buffer[]): string {
+  let s = "";
+  for (let i = parts.length - 1; i >= 0; i--) s += `/${td.decode(parts[i]!)}`;
+  return s === "" ? "/" : s;
+}
+
+/** The words of a call without a description, as numbers. */
+function numArgs(u: readonly string[]): Arg[] {
+  const out: Arg[] = new Array(u.length);
+  for (let i = 0; i < u.length; i++) out[i] = num(u[i]!);
+  return out;
+}
+
+/** A socket-address call's strings (a unix socket's path) and its address from the extension words. */
+function sockStrings(v: CallValues, s0: Buffer, ext: readonly bigint[]): (QuotedString | undefined)[] {
+  const s: (QuotedString | undefined)[] = [];
+  const uname = unixName(s0);
+  if (uname !== undefined) s.push(uname);
+  v.ext = {
+    x: Number(BigInt.asIntN(32, ext[4] ?? 0n)),
+    y: Number(BigInt.asIntN(32, ext[5] ?? 0n)),
+    words: ext.slice(0, 4),
+  };
+  return s;
 }
 
 const IP4 = (b: Uint8Array): string => `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
