@@ -1,5 +1,5 @@
 import { setFlagsFromString } from "node:v8";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { printable } from "../core/printable.js";
 import { recordImport } from "../pipeline/session.js";
 import { printReportAfterRun } from "./after-run.js";
@@ -20,20 +20,27 @@ export function registerImport(program: Command): void {
     .command("import")
     .description("run the pipeline over a saved trace (an strace file, or an -ff folder) into a new session")
     .argument("<path>", "strace output file (-f, any clock) or folder of strace -ff files")
-    .addOption(new Option("--format <format>", "input format").choices(["auto", "strace", "strace-ff"]).default("auto"))
+    .addOption(
+      program
+        .createOption("--format <format>", "input format")
+        .choices(["auto", "strace", "strace-ff"])
+        .default("auto"),
+    )
     .option("--out <dir>", "put the session folder under DIR")
     .addOption(
-      new Option(
-        "--record-data <mode>",
-        "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
-      )
+      program
+        .createOption(
+          "--record-data <mode>",
+          "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
+        )
         .choices(["lengths", "full"])
         .default("lengths"),
     )
     .option("--rules <file>", "extra classification and risk rules (YAML)")
     .option("--key-file <file>", "secret key for the hash chain (or set CAPSULE_KEY / CAPSULE_KEY_FILE)")
     .addOption(
-      new Option("--report <format>", "report printed at the end")
+      program
+        .createOption("--report <format>", "report printed at the end")
         .choices(["human", "ai", "json", "none"])
         .default("none"),
     )

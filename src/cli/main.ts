@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createRequire } from "node:module";
 import { isCapsuleError } from "../core/errors.js";
 import { printable } from "../core/printable.js";
 import { registerCommands } from "./commands.js";
@@ -10,7 +11,9 @@ async function main(argv: string[]): Promise<number> {
   endQuietlyOnEpipe();
   // first of all (as root, `capsule run`): the kernel tracer's loader, which attaches while the rest loads
   const dropEarly = await startEarly(argv);
-  const { Command, CommanderError } = await import("commander");
+  // required, not imported: commander is CommonJS, and Node's ESM loader takes ~11 ms to
+  // load it against ~6 ms for require, on the path to the traced command's start
+  const { Command, CommanderError } = createRequire(import.meta.url)("commander") as typeof import("commander");
   const program = new Command("capsule")
     .description("See what a program (an AI coding agent, say) really did on this machine.")
     .version(capsuleVersion(), "-V, --version")

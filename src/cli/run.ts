@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { CapsuleError } from "../core/errors.js";
 import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
@@ -31,24 +31,30 @@ export interface RunFlags {
 export function withRecordOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option(
-        "--level <level>",
-        "what to trace: process (exec/fork/exit), files (+ file and network calls), full (everything, with byte counts)",
-      )
+      cmd
+        .createOption(
+          "--level <level>",
+          "what to trace: process (exec/fork/exit), files (+ file and network calls), full (everything, with byte counts)",
+        )
         .choices([...TRACE_LEVELS])
         .default("files"),
     )
     .addOption(
-      new Option("--tracer <tracer>", "kernel eBPF (bpftrace, needs root) or strace; auto picks ebpf when it works")
+      cmd
+        .createOption(
+          "--tracer <tracer>",
+          "kernel eBPF (Capsule's libbpf tracer, needs root) or strace; auto picks ebpf when it works",
+        )
         .choices(["auto", "strace", "ebpf"])
         .default("auto"),
     )
     .option("--out <dir>", "put the session folder under DIR instead of $CAPSULE_HOME/runs or ~/.capsule/runs")
     .addOption(
-      new Option(
-        "--record-data <mode>",
-        "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
-      )
+      cmd
+        .createOption(
+          "--record-data <mode>",
+          "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
+        )
         .choices(["lengths", "full"])
         .default("lengths"),
     )
@@ -61,7 +67,8 @@ export function withRecordOptions(cmd: Command): Command {
       "if recording fails (capsule killed, disk full), leave the program running untraced instead of stopping it",
     )
     .addOption(
-      new Option("--report <format>", "report printed to stderr at the end")
+      cmd
+        .createOption("--report <format>", "report printed to stderr at the end")
         .choices(["human", "ai", "json", "none"])
         .default("human"),
     )
