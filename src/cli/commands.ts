@@ -25,11 +25,12 @@ const COMMANDS: readonly (readonly [readonly string[], () => Promise<Register>])
 
 /**
  * Register the subcommands: only the one `argv` names when it names one (its options
- * and --help are all it needs), else every one (top-level --help, `help`, a typo that
- * commander answers with a suggestion).
+ * and --help are all it needs), none for `capsule --version`, else every one (top-level
+ * --help, `help`, a typo that commander answers with a suggestion).
  */
 export async function registerCommands(program: Command, argv: readonly string[] = []): Promise<void> {
   const name = argv[2];
+  if (argv.length === 3 && (name === "-V" || name === "--version")) return;
   const only = COMMANDS.find(([names]) => name !== undefined && names.includes(name));
   const registers = await Promise.all((only ? [only] : COMMANDS).map(([, load]) => load()));
   for (const register of registers) register(program);
