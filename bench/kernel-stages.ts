@@ -25,7 +25,7 @@ import type { Action, EnhancedEvent, ParsedItem } from "../src/core/events.js";
 import { JsonBytes } from "../src/core/json-bytes.js";
 import type { TraceLevel } from "../src/core/levels.js";
 import { KernelDecoder } from "../src/parse/kernel/decoder.js";
-import { PART_BYTES, TREE_COST_FACTOR } from "../src/pipeline/pipeline.js";
+import { PART_BYTES, TREE_COST_FACTOR, TREE_MAX_WAIT_MS } from "../src/pipeline/pipeline.js";
 import { openRecord } from "../src/pipeline/record.js";
 import { actionRecord, enrichedRecordInto, riskRecord } from "../src/pipeline/serialize.js";
 import { initialMetadata, WRITE_DELAY_MS } from "../src/pipeline/session.js";
@@ -223,14 +223,14 @@ const tree = stages.tracker.snapshot(false);
 await record.session.writeTree(tree);
 const last = cpu() - snapCpu;
 // during the run the tree (and the activity it is classified with) grew from nothing to this:
-// the rewrites as the pipeline spaces them (a second apart, or TREE_COST_FACTOR times the last one's cost)
+// the rewrites as the pipeline spaces them (a second apart, or TREE_COST_FACTOR times the last one's cost, at most TREE_MAX_WAIT_MS)
 let rewrites = 0;
 let rewriteCpu = 0;
 for (let at = 1; at < seconds; ) {
   const c = (last * at) / seconds;
   rewrites++;
   rewriteCpu += c;
-  at += Math.max(1, (TREE_COST_FACTOR * c) / 1e6);
+  at += Math.min(TREE_MAX_WAIT_MS / 1000, Math.max(1, (TREE_COST_FACTOR * c) / 1e6));
 }
 t[`tree.json rewrites (x${rewrites}; the last ${fmt(last / 1000, 0)} ms)`] = rewriteCpu;
 await time("seal", () => record.seal(meta));

@@ -87,6 +87,14 @@ const TREE_EVERY_MS = 1000;
  * second: 0.2 s of Capsule's CPU in a 25 s build, ~70 µs per process).
  */
 export const TREE_COST_FACTOR = 1000;
+/**
+ * The longest a rewrite waits (ms): the live OTLP export and the live view see a process
+ * only once a rewrite has put it in the tree. The cost is CPU time, not wall time: on a
+ * loaded machine a rewrite that waited for a core looked ten times as costly, and the
+ * next one came 10-20 s later (a finding reached the OTLP receiver after the command had
+ * given up waiting for it).
+ */
+export const TREE_MAX_WAIT_MS = 5000;
 
 /** A turn of the event loop (timers, I/O) before going on. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -174,8 +182,10 @@ export async function runPipeline(
     const now = performance.now();
     if (!treeDirty || now < treeNext) return;
     treeDirty = false;
+    const cpu0 = process.cpuUsage();
     writeTree(stages.tracker.snapshot(false));
-    treeNext = now + (performance.now() - now) * TREE_COST_FACTOR;
+    const cpu = process.cpuUsage(cpu0);
+    treeNext = now + Math.min(TREE_MAX_WAIT_MS, ((cpu.user + cpu.system) / 1000) * TREE_COST_FACTOR);
   }, TREE_EVERY_MS);
   treeTimer.unref();
   let riskSeq = 0;
