@@ -135,7 +135,7 @@ export class JsonBytes {
     this.pos = p;
   }
 
-  /** A JSON text made elsewhere (JSON.stringify's output), as UTF-8. */
+  /** A JSON text made elsewhere (JSON.stringify's output), or any text, as UTF-8 (a lone surrogate as U+FFFD). */
   json(text: string): void {
     const n = text.length;
     this.room(3 * n);

@@ -28,20 +28,10 @@ export class LineBytes extends JsonBytes {
 
   /** Any text (UTF-8 beyond ASCII; the line is then decoded as UTF-8). */
   text(s: string): void {
-    const n = s.length;
-    this.room(3 * n);
-    const b = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80) {
-        this.pos = p + b.write(s.slice(i), p, "utf8");
-        this.onlyAscii = false;
-        return;
-      }
-      b[p++] = c;
-    }
-    this.pos = p;
+    const at = this.pos;
+    this.json(s); // text as UTF-8, as it is
+    // one byte per UTF-16 unit only when every unit was ASCII
+    if (this.pos - at !== s.length) this.onlyAscii = false;
   }
 
   /** A number as String(v) writes it (num() writes JSON's, which differs for the non-finite). */
