@@ -15,12 +15,16 @@
 // --startup: no workload (the command writes the marker and exits), start-up only; the way
 // `node` (bash runs `node -e 0`, then writes the marker) shows what node's own boot costs here.
 //
+// The way `floor` (with --startup) is the start-up any design reaches that boots node first and
+// then starts the loader: bench/startup-floor.mjs spawns the loader and the held command and
+// releases it at the loader's first record, nothing else.
+//
 // The way `loader` is the kernel side alone: the native loader (native/build) at the same
 // level, its records read and thrown away by this script, no node pipeline: what the BPF
 // program and the ring buffer cost the build.
 //
 //   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--serial] [--dd N]
-//        [--startup] [--level files|process|full] [--ways bare,node,loader,default,ebpf,strace]
+//        [--startup] [--level files|process|full] [--ways bare,node,floor,loader,default,ebpf,strace]
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -60,9 +64,9 @@ const work = startupOnly
     : `exec make -s${values.serial ? "" : " -j2"}`;
 const command = ["bash", "-c", `echo "$EPOCHREALTIME" > ${marker}; ${work}`];
 
-type Way = "bare" | "node" | "loader" | "default" | "ebpf" | "strace";
+type Way = "bare" | "node" | "floor" | "loader" | "default" | "ebpf" | "strace";
 /** The ways that run no capsule. */
-const plain = (way: Way): boolean => way === "bare" || way === "node" || way === "loader";
+const plain = (way: Way): boolean => way === "bare" || way === "node" || way === "floor" || way === "loader";
 const nowS = (): number => (performance.timeOrigin + performance.now()) / 1000;
 
 interface Sample {
@@ -131,14 +135,19 @@ const LOADER = join(new URL("..", import.meta.url).pathname, "native/build/capsu
 const MIN_BTF = join(new URL("..", import.meta.url).pathname, "native/build/min.btf");
 
 /** The kernel side alone: the loader arms a held command, which runs once the loader's first record (armed) is out. */
-async function runLoader(): Promise<Sample> {
+/** The loader's policy at `lvl` (from the built decoder). */
+async function policyAt(lvl: "process" | "files" | "full"): Promise<string> {
   const { policyArg } = (await import(
     join(new URL("..", import.meta.url).pathname, "dist/parse/kernel/decoder.js")
   )) as {
     policyArg: (level: "process" | "files" | "full", arch: string) => string;
   };
+  return policyArg(lvl, process.arch === "arm64" ? "aarch64" : "x86_64");
+}
+
+async function runLoader(): Promise<Sample> {
   const lvl = (level ?? "files") as "process" | "files" | "full";
-  const args = ["--level", lvl, "--policy", policyArg(lvl, process.arch === "arm64" ? "aarch64" : "x86_64")];
+  const args = ["--level", lvl, "--policy", await policyAt(lvl)];
   if (lvl === "full") args.push("--all");
   if (existsSync(MIN_BTF)) args.push("--btf", MIN_BTF);
   rmSync(marker, { force: true });
@@ -173,25 +182,34 @@ async function runLoader(): Promise<Sample> {
   };
 }
 
-function run(way: Way): Promise<Sample> {
+async function run(way: Way): Promise<Sample> {
   if (way === "loader") return runLoader();
   const argv =
     way === "bare"
       ? command
       : way === "node"
         ? ["bash", "-c", `${process.execPath} -e 0; echo "$EPOCHREALTIME" > ${marker}`]
-        : [
-            process.execPath,
-            capsule,
-            "run",
-            ...(way === "default" ? [] : ["--tracer", way]),
-            ...(level === null ? [] : ["--level", level]),
-            "--report",
-            "none",
-            "-q",
-            "--",
-            ...command,
-          ];
+        : way === "floor"
+          ? [
+              process.execPath,
+              join(new URL(".", import.meta.url).pathname, "startup-floor.mjs"),
+              LOADER,
+              await policyAt("files"),
+              existsSync(MIN_BTF) ? MIN_BTF : "-",
+              ...command,
+            ]
+          : [
+              process.execPath,
+              capsule,
+              "run",
+              ...(way === "default" ? [] : ["--tracer", way]),
+              ...(level === null ? [] : ["--level", level]),
+              "--report",
+              "none",
+              "-q",
+              "--",
+              ...command,
+            ];
   rmSync(home, { recursive: true, force: true });
   rmSync(marker, { force: true });
   const c0 = cpuOf("self")!;
@@ -245,7 +263,7 @@ const load = (): string =>
 console.log(
   `workload: ${startupOnly ? "none (start-up only)" : dd !== null ? `dd bs=1 count=${dd}` : `make${values.serial ? "" : " -j2"} of ${values.files} C files (${dir})`}; capsule run${level === null ? "" : ` --level ${level}`} --report none -q; ${runs} runs each, interleaved, medians; load average ${load()}`,
 );
-const samples: Record<Way, Sample[]> = { bare: [], node: [], loader: [], default: [], ebpf: [], strace: [] };
+const samples: Record<Way, Sample[]> = { bare: [], node: [], floor: [], loader: [], default: [], ebpf: [], strace: [] };
 for (let i = 0; i < runs; i++) {
   for (const way of ways) {
     if (dd === null && !startupOnly) cleanBuild(dir);
@@ -272,6 +290,10 @@ const startup = (way: Way): string =>
     3,
   )} s (least ${fmt(Math.min(...samples[way].map((s) => s.startup)), 3)} s)`;
 if (samples.node.length > 0) console.log(`node     start-up ${startup("node")}: bash, then node -e 0`);
+if (samples.floor.length > 0)
+  console.log(
+    `floor    start-up ${startup("floor")}: node boots, then starts the loader and the held command; nothing else`,
+  );
 const bareCpu = med("bare", (s) => s.cpuBelow);
 console.log(`bare     ${fmt(bare)} s                start-up ${startup("bare")}  CPU ${fmt(bareCpu)} s`);
 if (samples.loader.length > 0) {
