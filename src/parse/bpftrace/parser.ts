@@ -22,7 +22,8 @@ import { learnFromCall } from "./learn.js";
 import { type Head, scanHead } from "./line.js";
 import { TaskState } from "./state.js";
 import { type QuotedString, readQuoted } from "./strings.js";
-import { atFlags, errnoOf, siCodeName, signalName } from "./symbols.js";
+import { atFlags, errnoOf } from "./symbols.js";
+import { exitFromStatus, signalFromInfo } from "./task-events.js";
 
 export interface BpftraceParserOptions {
   /** Epoch µs that ts 0 stands for; when null or absent the first line's time becomes t0. */
@@ -262,17 +263,7 @@ class Parser implements BpftraceParser {
     }
     this.tasks.exit(tid);
     this.failedArgv.delete(tid);
-    const sig = status & 0x7f;
-    const ev: ExitEvent = {
-      kind: "exit",
-      seq: this.seq,
-      raw: [r.seq],
-      ts,
-      pid: tid,
-      code: sig === 0 ? (status >> 8) & 0xff : null,
-      signal: sig === 0 ? null : signalName(sig),
-      core: sig !== 0 && (status & 0x80) !== 0,
-    };
+    const ev = exitFromStatus(this.seq, [r.seq], ts, tid, status);
     this.emit(ev, [r.line]);
   }
 
@@ -282,32 +273,8 @@ class Parser implements BpftraceParser {
       this.error(r, ts, tid, "bad signal line");
       return;
     }
-    const name = signalName(sig);
-    const codeName = siCodeName(sig, code);
-    const ev: SignalEvent = {
-      kind: "signal",
-      seq: this.seq,
-      raw: [r.seq],
-      ts,
-      pid: tid,
-      signal: name,
-      info: {
-        k: "struct",
-        fields: [
-          { name: "si_signo", value: sym(name) },
-          { name: "si_code", value: codeName === null ? num(code) : sym(codeName) },
-          // strace shows the sender for signals a process sent (kill, tkill, sigqueue, a child's exit)
-          ...(sender !== undefined && uid !== undefined && (code <= 0 || sig === 17)
-            ? [
-                { name: "si_pid", value: num(sender) },
-                { name: "si_uid", value: num(uid) },
-              ]
-            : []),
-        ],
-        truncated: false,
-      },
-      stopped: false,
-    };
+    const from = sender !== undefined && uid !== undefined ? { pid: sender, uid } : null;
+    const ev = signalFromInfo(this.seq, [r.seq], ts, tid, sig, code, from);
     this.emit(ev, [r.line]);
   }
 

@@ -30,7 +30,8 @@ import { formatTs } from "../bpftrace/line.js";
 import { ipv6Text } from "../bpftrace/sockaddr.js";
 import { TaskState } from "../bpftrace/state.js";
 import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
-import { atFlags, errnoOf, familyName, siCodeName, signalName } from "../bpftrace/symbols.js";
+import { atFlags, errnoOf, familyName } from "../bpftrace/symbols.js";
+import { exitFromStatus, signalFromInfo } from "../bpftrace/task-events.js";
 import { EXEC, EXIT, FLAG, HDR, IO, IOREC, KIND, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
 import { LineBytes } from "./line-bytes.js";
 
@@ -547,17 +548,7 @@ export class KernelDecoder {
   }
 
   private exitEvent(_dv: DataView, tid: number, us: number, head: string, status: number, group: number): void {
-    const sig = status & 0x7f;
-    const ev: ExitEvent = {
-      kind: "exit",
-      seq: this.seq,
-      raw: [],
-      ts: this.ts(us),
-      pid: tid,
-      code: sig === 0 ? (status >> 8) & 0xff : null,
-      signal: sig === 0 ? null : signalName(sig),
-      core: sig !== 0 && (status & 0x80) !== 0,
-    };
+    const ev = exitFromStatus(this.seq, [], this.ts(us), tid, status);
     this.tasks.exit(tid);
     this.emit(ev, `${head} exit code=${status} group=${group}`);
   }
@@ -567,31 +558,7 @@ export class KernelDecoder {
     const code = dv.getInt32(SIGNAL.code, true);
     const sender = dv.getUint32(SIGNAL.pid, true);
     const uid = dv.getUint32(SIGNAL.uid, true);
-    const name = signalName(sig);
-    const codeName = siCodeName(sig, code);
-    const ev: SignalEvent = {
-      kind: "signal",
-      seq: this.seq,
-      raw: [],
-      ts: this.ts(us),
-      pid: tid,
-      signal: name,
-      info: {
-        k: "struct",
-        fields: [
-          { name: "si_signo", value: sym(name) },
-          { name: "si_code", value: codeName === null ? num(code) : sym(codeName) },
-          ...(code <= 0 || sig === 17
-            ? [
-                { name: "si_pid", value: num(sender) },
-                { name: "si_uid", value: num(uid) },
-              ]
-            : []),
-        ],
-        truncated: false,
-      },
-      stopped: false,
-    };
+    const ev = signalFromInfo(this.seq, [], this.ts(us), tid, sig, code, { pid: sender, uid });
     this.emit(ev, `${head} signal sig=${sig} code=${code} pid=${sender} uid=${uid}`);
   }
 
