@@ -1,3 +1,5 @@
+import type { ParsedItem, RawLine } from "./events.js";
+
 /**
  * The contract every pipeline stage keeps: a synchronous-or-async transform over
  * batches. A stage never sees how its input arrived (which tracer ran, live or import)
@@ -9,6 +11,27 @@ export interface Stage<I, O> {
   push(batch: readonly I[]): O[] | Promise<O[]>;
   /** Input ended: return whatever is still held back. */
   end(): O[] | Promise<O[]>;
+}
+
+/** What a tracer's line parser counts. */
+export interface LineParserStats {
+  /** Raw lines read. */
+  lines: number;
+  /** Events emitted, parse errors excluded. */
+  events: number;
+  /** Parse-error events emitted. */
+  parseErrors: number;
+}
+
+/** A stage from a tracer's text lines to parsed items (strace, bpftrace), with its counts. */
+export interface LineParser<S extends LineParserStats = LineParserStats> extends Stage<RawLine, ParsedItem> {
+  /** The items completed by this batch (synchronous). */
+  push(batch: readonly RawLine[]): ParsedItem[];
+  /** Calls still held, as unfinished events (and a cut line as a parse error). */
+  end(): ParsedItem[];
+  /** Epoch µs of ts 0: the option given, else the first timestamp seen, else null. */
+  readonly t0EpochUs: number | null;
+  readonly stats: S;
 }
 
 /** How a traced program ended. */

@@ -15,7 +15,7 @@ import type {
   SignalEvent,
   SyscallEvent,
 } from "../../core/events.js";
-import type { Stage } from "../../core/stage.js";
+import type { LineParser, LineParserStats } from "../../core/stage.js";
 import { type ArgContext, type CallValues, callArgs, dirfdArg, forkArgs, num, str, sym } from "./args.js";
 import { CALLS_BY_NAME, type CallSpec, stringParams } from "./format.js";
 import { learnFromCall } from "./learn.js";
@@ -30,20 +30,12 @@ export interface BpftraceParserOptions {
   t0EpochUs?: number | null;
 }
 
-export interface BpftraceParserStats {
-  lines: number;
-  events: number;
-  parseErrors: number;
+export interface BpftraceParserStats extends LineParserStats {
   /** Strings that reached bpftrace's length limit and may have been cut. */
   truncatedStrings: number;
 }
 
-export interface BpftraceParser extends Stage<RawLine, ParsedItem> {
-  push(batch: readonly RawLine[]): ParsedItem[];
-  end(): ParsedItem[];
-  readonly t0EpochUs: number | null;
-  readonly stats: BpftraceParserStats;
-}
+export type BpftraceParser = LineParser<BpftraceParserStats>;
 
 export function createBpftraceParser(opts: BpftraceParserOptions = {}): BpftraceParser {
   return new Parser(opts.t0EpochUs ?? null);

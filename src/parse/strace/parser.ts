@@ -16,7 +16,7 @@ import type {
   SignalEvent,
   SyscallEvent,
 } from "../../core/events.js";
-import type { Stage } from "../../core/stage.js";
+import type { LineParser, LineParserStats } from "../../core/stage.js";
 import { TraceClock } from "./clock.js";
 import {
   type CallParts,
@@ -64,25 +64,10 @@ export interface StraceParserOptions {
   defaultPid?: number;
 }
 
-export interface StraceParserStats {
-  /** Raw lines read. */
-  lines: number;
-  /** Events emitted, parse errors excluded. */
-  events: number;
-  /** Parse-error events emitted. */
-  parseErrors: number;
-}
+export type StraceParserStats = LineParserStats;
 
 /** A Stage from strace's raw lines to parsed events. */
-export interface StraceParser extends Stage<RawLine, ParsedItem> {
-  /** The items completed by this batch (synchronous). */
-  push(batch: readonly RawLine[]): ParsedItem[];
-  /** Calls still held, as unfinished events (and a cut line as a parse error). */
-  end(): ParsedItem[];
-  /** Epoch µs of ts 0: the option given, else the first -ttt timestamp seen, else null. */
-  readonly t0EpochUs: number | null;
-  readonly stats: StraceParserStats;
-}
+export type StraceParser = LineParser<StraceParserStats>;
 
 /**
  * Create a parser for strace's text output: -f (`PID ` and `[pid N]` prefixes) and -ff
