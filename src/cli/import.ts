@@ -1,17 +1,19 @@
 import { setFlagsFromString } from "node:v8";
 import type { Command } from "commander";
+import { RECORD_DATA_MODES, type RecordDataMode } from "../core/levels.js";
 import { printable } from "../core/printable.js";
 import { recordImport } from "../pipeline/session.js";
 import { printReportAfterRun } from "./after-run.js";
+import { REPORT_CHOICES } from "./early.js";
 import { progressLine } from "./progress.js";
 
 interface ImportFlags {
   format: "auto" | "strace" | "strace-ff";
   out?: string;
-  recordData: "lengths" | "full";
+  recordData: RecordDataMode;
   rules?: string;
   keyFile?: string;
-  report: "human" | "ai" | "json" | "none";
+  report: (typeof REPORT_CHOICES)[number];
   quiet?: boolean;
 }
 
@@ -33,7 +35,7 @@ export function registerImport(program: Command): void {
           "--record-data <mode>",
           "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
         )
-        .choices(["lengths", "full"])
+        .choices([...RECORD_DATA_MODES])
         .default("lengths"),
     )
     .option("--rules <file>", "extra classification and risk rules (YAML)")
@@ -41,7 +43,7 @@ export function registerImport(program: Command): void {
     .addOption(
       program
         .createOption("--report <format>", "report printed at the end")
-        .choices(["human", "ai", "json", "none"])
+        .choices([...REPORT_CHOICES])
         .default("none"),
     )
     .option("-q, --quiet", "print nothing but errors")

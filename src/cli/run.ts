@@ -1,10 +1,11 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
 import { CapsuleError } from "../core/errors.js";
-import { TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
+import { RECORD_DATA_MODES, type RecordDataMode, TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
+import { REPORT_CHOICES, validGrace } from "./early.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -13,13 +14,13 @@ export interface RunFlags {
   level: TraceLevel;
   tracer: "auto" | "strace" | "ebpf";
   out?: string;
-  recordData: "lengths" | "full";
+  recordData: RecordDataMode;
   grace: string;
   rules?: string;
   bpf?: string;
   keyFile?: string;
   keepRunning?: boolean;
-  report: "human" | "ai" | "json" | "none";
+  report: (typeof REPORT_CHOICES)[number];
   quiet?: boolean;
   /** `run` only: send the session to this OTLP/HTTP receiver as it is recorded. */
   otlp?: string;
@@ -55,7 +56,7 @@ export function withRecordOptions(cmd: Command): Command {
           "--record-data <mode>",
           "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
         )
-        .choices(["lengths", "full"])
+        .choices([...RECORD_DATA_MODES])
         .default("lengths"),
     )
     .option("--grace <seconds>", "after Ctrl-C/SIGTERM, how long the program may take to exit before it is killed", "5")
@@ -69,7 +70,7 @@ export function withRecordOptions(cmd: Command): Command {
     .addOption(
       cmd
         .createOption("--report <format>", "report printed to stderr at the end")
-        .choices(["human", "ai", "json", "none"])
+        .choices([...REPORT_CHOICES])
         .default("human"),
     )
     .option("-q, --quiet", "no progress line and no report");
@@ -126,9 +127,8 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
 /** Trace `argv` as `capsule run` does; returns the exit status to use. */
 export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
   if (flags.otlp !== undefined) (await import("../otlp/wire.js")).otlpBase(flags.otlp); // a bad URL fails before the run
+  if (!validGrace(flags.grace)) throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
   const grace = Number(flags.grace);
-  if (!Number.isFinite(grace) || grace < 0)
-    throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
   const showProgress = !flags.quiet && process.stderr.isTTY === true;
   const progress = showProgress ? progressLine() : null;
   const handlers: Array<[NodeJS.Signals, () => void]> = [];

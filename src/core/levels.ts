@@ -2,6 +2,10 @@
 export const TRACE_LEVELS = ["process", "files", "full"] as const;
 export type TraceLevel = (typeof TRACE_LEVELS)[number];
 
+/** What a session keeps of read/write buffers: their length and hash, or the bytes. */
+export const RECORD_DATA_MODES = ["lengths", "full"] as const;
+export type RecordDataMode = (typeof RECORD_DATA_MODES)[number];
+
 /** Whether a call recorded from `callLevel` up is recorded when tracing at `level`. */
 export function levelIncludes(level: TraceLevel, callLevel: TraceLevel): boolean {
   return TRACE_LEVELS.indexOf(callLevel) <= TRACE_LEVELS.indexOf(level);

@@ -4,12 +4,12 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Rules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
-import type { TraceLevel } from "../core/levels.js";
+import type { RecordDataMode, TraceLevel } from "../core/levels.js";
 import { LineSplitter } from "../core/lines.js";
 import type { Outcome } from "../core/stage.js";
 import type { FfReport } from "../parse/strace/index.js";
 import type { ProfileRunOptions } from "../profile/live.js";
-import { newSessionId, RECORD_FORMAT, runsRoot, SCRATCH_FILES, STREAMS } from "../session/layout.js";
+import { newSessionId, RECORD_FORMAT, runsRoot, runsRootFor, SCRATCH_FILES, STREAMS } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
 import { sealHead } from "../session/seal.js";
@@ -31,7 +31,7 @@ export interface RunOptions {
   tracer: "auto" | "strace" | "ebpf";
   /** Runs root for this session instead of runsRoot(). */
   outRoot: string | null;
-  recordData: "lengths" | "full";
+  recordData: RecordDataMode;
   /** After an interrupt, how long the program may take before it is killed. */
   graceMs: number;
   rulesFile: string | null;
@@ -69,7 +69,7 @@ export function initialMetadata(
   argv: string[],
   cwd: string,
   mode: "run" | "import",
-  recordData: "lengths" | "full",
+  recordData: RecordDataMode,
 ): SessionMetadata {
   return {
     format: RECORD_FORMAT,
@@ -133,6 +133,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   let { tracer, reason } = await chooseTracer(o.tracer, o.level);
   // the kernel tracer loads and attaches its programs while the session is being opened
   const unprepare = tracer.prepare?.(o.level) ?? null;
+  // the command the CLI already started on that tracer (as root, cli/early.ts), with its folder
+  const early = tracer.preparedRun?.(o.argv, o.cwd) ?? null;
   let trace: TraceSession;
   let record: Record;
   let dir: string;
@@ -146,8 +148,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   try {
     if (o.rulesFile) rules = (await import("../classify/rules.js")).loadRules([o.rulesFile]);
     filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
-    id = newSessionId();
-    dir = join(o.outRoot ? resolve(o.outRoot) : runsRoot(o.env), id);
+    id = early?.id ?? newSessionId();
+    dir = early?.dir ?? join(runsRootFor(o.outRoot, o.env), id);
     meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
     meta.home = o.env.HOME ?? null;
     // a live run's batches are small (one per poll of the tracer's pipe): each stream
@@ -349,7 +351,7 @@ export interface ImportOptions {
   format: "auto" | "strace" | "strace-ff" | "bpftrace";
   env: NodeJS.ProcessEnv;
   outRoot: string | null;
-  recordData: "lengths" | "full";
+  recordData: RecordDataMode;
   rulesFile: string | null;
   keyFile: string | null;
   progress: ((c: Readonly<PipelineCounts>) => void) | null;

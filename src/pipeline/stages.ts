@@ -6,6 +6,7 @@ import { createRiskEngine } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
 import type { Action, EnhancedEvent, ParsedItem, ProcessTreeSnapshot, RawLine, RiskFinding } from "../core/events.js";
 import { capsuleHome } from "../core/home.js";
+import type { RecordDataMode } from "../core/levels.js";
 import type { Stage } from "../core/stage.js";
 import { createEnricher } from "../enrich/index.js";
 import { redactDataArgs } from "../parse/strace/redact.js";
@@ -16,7 +17,7 @@ export interface StageOptions {
   parser: Stage<RawLine, ParsedItem> & { readonly stats: { parseErrors: number } };
   /** Live run (the enricher may read /proc) or import. */
   live: boolean;
-  recordData: "lengths" | "full";
+  recordData: RecordDataMode;
   /** Whether raw lines may carry data buffers to redact (strace); false for tracers that never print them. */
   redactable: boolean;
   rules: Rules;

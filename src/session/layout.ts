@@ -47,6 +47,11 @@ export function runsRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(capsuleHome(env), "runs");
 }
 
+/** Where a run's session folder goes: under `out` (run --out) when given, else runsRoot. */
+export function runsRootFor(out: string | null, env: NodeJS.ProcessEnv = process.env): string {
+  return out ? resolve(out) : runsRoot(env);
+}
+
 /** `<UTC time as YYYYMMDDTHHMMSSZ>-<6 hex>`. */
 export function newSessionId(now: Date = new Date()): string {
   const t = now

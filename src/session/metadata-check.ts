@@ -7,9 +7,11 @@
  * Fields other than those of SessionMetadata are kept as they are (newer producers may
  * add some); the optional ones are checked when present.
  */
+
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CapsuleError } from "../core/errors.js";
+import { RECORD_DATA_MODES } from "../core/levels.js";
 import { METADATA_FILE, STREAM_NAMES } from "./layout.js";
 import type { SessionMetadata } from "./metadata.js";
 
@@ -83,7 +85,7 @@ function checkFields(m: unknown): SessionMetadata {
   str(t, "level", "tracer.level", true);
   str(t, "reason", "tracer.reason", true);
   optional(t, "notes", () => strList(t, "notes", "tracer.notes"));
-  oneOf(m, "record_data", "record_data", ["lengths", "full"]);
+  oneOf(m, "record_data", "record_data", RECORD_DATA_MODES);
   str(m, "started_at", "started_at");
   str(m, "ended_at", "ended_at", true);
   num(m, "t0_epoch_us", "t0_epoch_us", true);

@@ -1,3 +1,4 @@
+import type { RecordDataMode } from "../core/levels.js";
 import type { StreamName } from "./layout.js";
 
 /** The seal of one stream: its final chain value and line count. */
@@ -27,7 +28,7 @@ export interface SessionMetadata {
     /** What a reader should know about the trace's coverage (from the tracer). */
     notes?: string[];
   };
-  record_data: "lengths" | "full";
+  record_data: RecordDataMode;
   /** Wall-clock start/end, ISO 8601 UTC. */
   started_at: string;
   ended_at: string | null;

@@ -93,6 +93,13 @@ export interface Tracer {
    * Returns the function that stops it when start() will not come (the run failed first).
    */
   prepare?(level: TraceLevel): () => void;
+  /**
+   * The session of a command the CLI already started on the prepared tracer (`capsule run`
+   * as root, before it had loaded the rest: cli/early.ts), when it is `argv` in `cwd`:
+   * start() then takes that command over instead of starting it, and the session goes
+   * into the folder made for it.
+   */
+  preparedRun?(argv: readonly string[], cwd: string): { id: string; dir: string } | null;
   /** The parser for this tracer's raw lines. `t0EpochUs` makes `ts` relative. */
   parser(t0EpochUs: number | null): TraceParser;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { prespawnLoader } from "../../src/trace/kernel/loader.js";
 import { createKernelTracer } from "../../src/trace/kernel/tracer.js";
-import { ebpfOrSkip, runTraced } from "./ebpf-support.js";
+import { ebpfOrSkip, runTraced, until } from "./ebpf-support.js";
 
 /** Whether `pid` has ended (gone, or a zombie nobody reaped yet). */
 function ended(pid: number): boolean {
@@ -14,15 +14,6 @@ function ended(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
 }
 
 test("the loader `capsule run` starts before it has loaded is the one its kernel tracer uses", async (t) => {

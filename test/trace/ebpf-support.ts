@@ -36,6 +36,16 @@ export async function ebpfOrSkip(t: TestContext, ...tools: string[]): Promise<Tr
   return null;
 }
 
+/** Wait until `cond` holds (polled); false when it did not within `ms`. */
+export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
 /** A TCP server on 127.0.0.1 and an AF_UNIX one at `upath` that take connections and read them. */
 export async function sinks(upath: string): Promise<{ port: number; close(): void }> {
   const tcp = createServer((s) => s.resume());

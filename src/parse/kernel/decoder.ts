@@ -32,7 +32,7 @@ import { TaskState } from "../bpftrace/state.js";
 import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
 import { atFlags, errnoOf, familyName } from "../bpftrace/symbols.js";
 import { exitFromStatus, signalFromInfo } from "../bpftrace/task-events.js";
-import { EXEC, EXIT, FLAG, HDR, IO, IOREC, KIND, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
+import { EXEC, EXIT, FLAG, HDR, IO, IOREC, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
 import { LineBytes } from "./line-bytes.js";
 
 export interface DecoderOptions {
@@ -62,50 +62,7 @@ export interface StreamState {
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
 const _OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
-const IO_READ = new Set(["read", "pread64", "readv", "recvfrom", "recvmsg"]);
-const IO_WRITE = new Set(["write", "pwrite64", "writev", "sendto", "sendmsg"]);
 const td = new TextDecoder("utf-8");
-
-/** The policy entry of one call: `nr:kind:strA:strB`. */
-export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, number] {
-  const strs: number[] = [];
-  spec.params.forEach((p, i) => {
-    if (p.str) strs.push(i + 1);
-  });
-  if (spec.role === "exec") return [KIND.EXEC, strs[0] ?? 1, 0];
-  if (spec.role === "fork") return [KIND.FORK, 0, 0];
-  if (spec.struct === "sockaddr") return [KIND.SOCKADDR, 0, 0];
-  if (spec.struct === "peer") return [KIND.PEER, 0, 0];
-  if (spec.struct === "how") return [KIND.HOW, strs[0] ?? 0, 0];
-  if (spec.out !== undefined) return [KIND.READLINK, strs[0] ?? 1, 0];
-  if (spec.only !== undefined) return [KIND.FCNTL_DUP, 0, 0];
-  if (spec.name === "close") return [KIND.CLOSE, 0, 0];
-  if (spec.name === "dup2" || spec.name === "dup3") return [KIND.DUP2, 0, 0];
-  if (sumIo && IO_READ.has(spec.call)) return [KIND.IO_READ, 0, 0];
-  if (sumIo && IO_WRITE.has(spec.call)) return [KIND.IO_WRITE, 0, 0];
-  return [KIND.PLAIN, strs[0] ?? 0, strs[1] ?? 0];
-}
-
-/** The calls a level records, as the loader's --policy argument for this architecture. */
-export function policyArg(level: "process" | "files" | "full", arch: string): string {
-  const idx = nrIndex(arch);
-  if (idx === null) throw new Error(`no syscall numbers for ${arch}`);
-  const out: string[] = [];
-  for (const spec of CALLS) {
-    const nr = spec.nr[idx];
-    if (nr === null) continue;
-    const io = IO_READ.has(spec.call) || IO_WRITE.has(spec.call);
-    // files: every call naming a file or socket, the checks (stat, access, readlink) too, reads and writes summed
-    const wanted =
-      level === "full" ||
-      spec.level === "process" ||
-      (level === "files" && (spec.level === "files" || spec.check === true || io));
-    if (!wanted) continue;
-    const [kind, a, b] = policyOf(spec, level === "files");
-    out.push(`${nr}:${kind}:${a}:${b}`);
-  }
-  return out.join(",");
-}
 
 export class KernelDecoder {
   readonly stats: DecoderStats = { records: 0, events: 0, parseErrors: 0, lost: 0, truncatedStrings: 0 };

@@ -15,6 +15,8 @@ const SCRIPT =
 export interface HeldCommand {
   child: ChildProcess;
   pid: number;
+  /** How it ended (known even when it ended before anyone asked). */
+  outcome: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Let the command run. */
   release(): void;
   /** Never run it: the shell exits 125. */
@@ -29,6 +31,9 @@ export function spawnHeld(argv: readonly string[], cwd: string, env: NodeJS.Proc
     env,
     stdio: ["inherit", "inherit", "inherit", "pipe"],
   });
+  const outcome = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("spawn", () => {
@@ -39,6 +44,7 @@ export function spawnHeld(argv: readonly string[], cwd: string, env: NodeJS.Proc
       resolve({
         child,
         pid: child.pid!,
+        outcome,
         release: () => gate.end("go\n"),
         abandon: () => gate.destroy(),
       });

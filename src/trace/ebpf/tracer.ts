@@ -95,10 +95,8 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });
-  // taken now: a command killed while it is still held ends the trace too
-  const outcome = new Promise<Outcome>((resolve) => {
-    held.child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
+  // a command killed while it is still held ends the trace too
+  const outcome: Promise<Outcome> = held.outcome;
   const offsetNs = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint();
   let program: ReturnType<typeof buildProgram>;
   try {

@@ -12,13 +12,22 @@ import { CapsuleError } from "../../core/errors.js";
 import type { ParsedItem, RawLine } from "../../core/events.js";
 import type { TraceLevel } from "../../core/levels.js";
 import type { Outcome } from "../../core/stage.js";
-import { KernelDecoder, policyArg } from "../../parse/kernel/decoder.js";
+import { KernelDecoder } from "../../parse/kernel/decoder.js";
 import { REC_VERSION } from "../../parse/kernel/layout.js";
+import { policyArg } from "../../parse/kernel/policy.js";
 import { resolveCommand } from "../command.js";
 import { spawnHeld } from "../ebpf/launcher.js";
 import { NATIVE_BUILD } from "../native.js";
 import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
-import { adoptEarly, type KernelTracerOptions, kernelAvailable, type Loader, spawnLoader, stop } from "./loader.js";
+import {
+  adoptEarly,
+  dropLoader,
+  type EarlyRun,
+  type KernelTracerOptions,
+  kernelAvailable,
+  type Loader,
+  spawnLoader,
+} from "./loader.js";
 
 export { type EarlyLoader, type KernelTracerOptions, kernelAvailable, prespawnLoader } from "./loader.js";
 
@@ -79,9 +88,12 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
       return () => {
         if (p === null || prepared !== p) return;
         prepared = null;
-        p.child.stdin?.destroy();
-        stop(p.child);
+        dropLoader(p);
       };
+    },
+    preparedRun(argv, cwd) {
+      const run = prepared?.run ?? null;
+      return run !== null && sameRun(run, argv, cwd) ? { id: run.id, dir: run.dir } : null;
     },
     async start(req) {
       const a = kernelAvailable();
@@ -91,9 +103,14 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
       const refusals = req.seesRefusals === true;
       let loader = prepared ?? adoptEarly(req.level, opts);
       prepared = null;
+      const run = loader?.run ?? null;
+      if (run !== null && (!sameRun(run, req.argv, req.cwd) || run.dir !== req.workDir)) {
+        // never: the CLI started the command it was asked to record
+        dropLoader(loader!);
+        throw new CapsuleError("INTERNAL", "the command started early is not the one the session records");
+      }
       if (loader !== null && (loader.level !== req.level || loader.refusals !== refusals)) {
-        loader.child.stdin?.destroy();
-        stop(loader.child);
+        dropLoader(loader);
         loader = null;
       }
       return startTrace(req, loader ?? spawnLoader(req.level, refusals, opts), opts.tee);
@@ -102,30 +119,40 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
   };
 }
 
+/** Whether an early run is the one a session asks for: the same command in the same folder. */
+function sameRun(run: EarlyRun, argv: readonly string[], cwd: string): boolean {
+  return run.cwd === cwd && run.argv.length === argv.length && run.argv.every((a, i) => a === argv[i]);
+}
+
 async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) => void): Promise<TraceSession> {
   const cmd = req.argv[0];
+  const run = ld.run;
+  ld.run = null;
   try {
     if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
     resolveCommand(cmd, req.cwd, req.env);
   } catch (e) {
-    stop(ld.child);
+    if (run !== null) {
+      ld.run = run;
+      dropLoader(ld);
+    } else ld.stop();
     throw e;
   }
   const arch = machine();
   const level: TraceLevel = req.level;
   const { args, btf, t0 } = ld;
-  // the loader loads and attaches (since prepare(), or from now) while the command is being held
-  const loader = ld.child;
+  // the loader loads and attaches (since prepare(), or from now) while the command is being held;
+  // a command the CLI started early (armed, perhaps already released) is taken over as it is
   const loaderExit = ld.exit;
-  const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
-    stop(loader);
+  const earlyChunks = run?.takeOver() ?? [];
+  const released = run?.released() === true;
+  const held = await (run?.held ?? spawnHeld(req.argv, req.cwd, req.env)).catch((e: Error) => {
+    ld.stop();
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });
-  const outcome = new Promise<Outcome>((resolve) => {
-    held.child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
+  const outcome: Promise<Outcome> = held.outcome;
   // the loader, attached (or still attaching), learns what to record and whom
-  loader.stdin?.end(`${policyArg(level, arch)}\n${held.pid}\n`);
+  if (run === null) ld.input.end(`${policyArg(level, arch)}\n${held.pid}\n`);
 
   const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
   // The channel holds the loader's bytes, not decoded items: they are decoded when the
@@ -141,7 +168,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   });
   /** Items decoded before the command was released (the start record), handed over first. */
   let early: ParsedItem[] = [];
-  const out = loader.stdout!;
+  const out = ld.output;
   let pending = Promise.resolve();
   // Small chunks (the loader flushes at every exec and exit: a process-heavy program sends
   // a few records at a time) are merged for up to COALESCE_MS into one batch, so the
@@ -163,7 +190,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
     };
     pending = pending.then(() => chunks.push(batch)).then(resume, resume);
   };
-  out.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     tee?.(chunk);
     if (started !== null) {
       // until the start record is read (it comes first): decoded at once, it releases the command
@@ -179,11 +206,17 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
     mergedBytes += chunk.length;
     if (mergedBytes >= COALESCE_BYTES) flush();
     else timer ??= setTimeout(flush, COALESCE_MS);
-  });
-  out.once("end", () => {
+  };
+  for (const chunk of earlyChunks) onData(chunk);
+  out.on("data", onData);
+  out.resume();
+  const onEnd = (): void => {
     flush();
     void pending.then(() => chunks.close());
-  });
+  };
+  // a short command started early may have ended, and the loader's output with it, before the take-over
+  if (out.readableEnded) onEnd();
+  else out.once("end", onEnd);
   // Whether the loader wrote its end record is known once its output is decoded to the end
   // and it exited: 'exit' can come first (its last records still in the pipe or the
   // channel, or the pipe paused for backpressure).
@@ -222,10 +255,13 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   })();
 
   const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), ATTACH_TIMEOUT_MS).unref());
-  const first = await Promise.race([armed.then(() => "armed" as const), loaderExit, timeout]);
+  // armed already when a command started early was released (the loader may even have
+  // ended since, with a short command): what it recorded is in its output
+  const first =
+    started === null ? "armed" : await Promise.race([armed.then(() => "armed" as const), loaderExit, timeout]);
   if (first !== "armed") {
     held.abandon();
-    stop(loader);
+    ld.stop();
     const why =
       first === "timeout"
         ? `the loader did not attach within ${ATTACH_TIMEOUT_MS / 1000} s`
@@ -236,7 +272,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
       `kernel tracing failed to start: ${why.replace(/^capsule-kernel-tracer: /, "")}`,
     );
   }
-  held.release();
+  if (!released) held.release();
 
   const notes = [
     "strings are cut at 1023 bytes, argv at 4096 bytes (marked truncated)",
@@ -258,7 +294,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
     lines: (async function* () {})(),
     items,
     outcome,
-    pids: { tracer: loader.pid ?? null, root: held.pid },
+    pids: { tracer: ld.pid, root: held.pid },
     signal(sig: NodeJS.Signals) {
       try {
         process.kill(held.pid, sig);
