@@ -47,9 +47,10 @@ const dd = values.dd === undefined ? null : Number(values.dd);
 const level = values.level ?? (dd !== null ? "full" : null);
 const runs = Number(values.runs);
 const ways = values.ways!.split(",") as Way[];
-const capsule = join(new URL("..", import.meta.url).pathname, "dist/cli/main.js");
-if (!existsSync(capsule)) {
-  console.error(`ebpf-tracer: ${capsule} is missing: run npm run build first`);
+// as users run it: bin/capsule (which, as root, starts the kernel tracer's loader before node)
+const capsule = join(new URL("..", import.meta.url).pathname, "bin/capsule");
+if (!existsSync(join(new URL("..", import.meta.url).pathname, "dist/cli/main.js"))) {
+  console.error("ebpf-tracer: dist/cli/main.js is missing: run npm run build first");
   process.exit(2);
 }
 const startupOnly = values.startup === true;
@@ -90,6 +91,17 @@ function cpuOf(pid: number | "self"): { own: number; reaped: number } | null {
     if (f[0] === "Z") return null;
     // fields after the comm: state is 0, utime 11, stime 12, cutime 13, cstime 14
     return { own: (Number(f[11]) + Number(f[12])) / TICK, reaped: (Number(f[13]) + Number(f[14])) / TICK };
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of the loader bin/capsule started before node `pid` (CAPSULE_EARLY_LOADER in its initial environment), or null. */
+function launcherLoader(pid: number): number | null {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const v = env.find((e) => e.startsWith("CAPSULE_EARLY_LOADER="));
+    return v === undefined ? null : Number(v.slice("CAPSULE_EARLY_LOADER=".length));
   } catch {
     return null;
   }
@@ -138,7 +150,7 @@ const MIN_BTF = join(new URL("..", import.meta.url).pathname, "native/build/min.
 /** The loader's policy at `lvl` (from the built decoder). */
 async function policyAt(lvl: "process" | "files" | "full"): Promise<string> {
   const { policyArg } = (await import(
-    join(new URL("..", import.meta.url).pathname, "dist/parse/kernel/decoder.js")
+    join(new URL("..", import.meta.url).pathname, "dist/parse/kernel/policy.js")
   )) as {
     policyArg: (level: "process" | "files" | "full", arch: string) => string;
   };
@@ -223,11 +235,16 @@ async function run(way: Way): Promise<Sample> {
     // capsule's own CPU, sampled while it runs (gone from /proc once reaped); bpftrace's too
     let own = 0;
     const bts = new Map<number, number>();
+    // the loader bin/capsule started before node: not node's child, so sampled (its pid is in node's initial environment)
+    let launched: number | null = null;
+    let launchedCpu = 0;
     const poll = setInterval(() => {
       const x = c.pid === undefined ? null : cpuOf(c.pid);
       if (x !== null) own = x.own;
       if (c.pid !== undefined) for (const b of bpftraceChildren(c.pid)) if (!bts.has(b)) bts.set(b, 0);
       for (const b of bts.keys()) bts.set(b, cpuOf(b)?.own ?? bts.get(b)!);
+      if (launched === null && c.pid !== undefined) launched = launcherLoader(c.pid);
+      if (launched !== null) launchedCpu = cpuOf(launched)?.own ?? launchedCpu;
     }, 50);
     c.on("error", reject);
     c.on("exit", async (code, signal) => {
@@ -239,7 +256,10 @@ async function run(way: Way): Promise<Sample> {
       }
       // a bpftrace still tearing down is not capsule's to reap: sampled until it is gone
       const orphaned = [...bts.keys()].filter((b) => cpuOf(b) !== null);
-      while (orphaned.some((b) => cpuOf(b) !== null)) await new Promise((r) => setTimeout(r, 50));
+      while (orphaned.some((b) => cpuOf(b) !== null) || (launched !== null && cpuOf(launched) !== null)) {
+        if (launched !== null) launchedCpu = cpuOf(launched)?.own ?? launchedCpu;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       clearInterval(poll);
       const c1 = cpuOf("self")!;
       const s = plain(way) ? NO_SESSION : session();
@@ -250,7 +270,7 @@ async function run(way: Way): Promise<Sample> {
         startup: Number(readFileSync(marker, "utf8").trim()) - start,
         ...s,
         cpuCapsule: plain(way) ? null : own,
-        cpuBelow: plain(way) ? reaped : reaped - own + orphans,
+        cpuBelow: plain(way) ? reaped : reaped - own + orphans + launchedCpu,
       });
     });
   });

@@ -4,7 +4,18 @@
  * streams its ring buffer's records (records.h) to stdout unchanged, framed as they are.
  *
  *   capsule-kernel-tracer --level process|files|full [--policy NR:KIND:A:B,...] [--all]
- *                         [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]
+ *                         [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N] [--then CMD ARGS...]
+ *
+ * --then (bin/capsule, `capsule run` as root): before loading, fork; the parent execs CMD
+ * (node running the CLI) with CAPSULE_EARLY_LOADER=<the child's pid>, so the programs load
+ * while node boots. The child is the loader: in a session of its own (the terminal's
+ * Ctrl-C is not for it), not node's child (no zombie under node), stopped when node ends
+ * (it watches it through a pidfd) or sends SIGTERM, its errors not shown (the CLI
+ * starts a loader of its own to learn them). Its stdin and stdout are the one connection
+ * it accepts, from its parent only, on the abstract Unix socket "capsule-early-<parent pid>"
+ * (the name as written, and padded with NULs to the whole sun_path):
+ * there the CLI sends the policy and the root's pid and reads the records, or closes it
+ * at once when it does not use this loader.
  *
  * It loads and attaches first, then reads from stdin the policy (one line, when --policy
  * was not given: so it can be started before its caller knows the policy) and the root's
@@ -23,7 +34,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/un.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <linux/types.h>
@@ -149,6 +166,112 @@ static int set_policy(int pfd, const char *policy)
 	return 0;
 }
 
+/*
+ * --then: listen on "capsule-early-<pid>", fork, exec CMD in the parent; returns the
+ * listening socket in the child (-1 when CMD was exec'd without a loader beside it: the
+ * socket or the fork failed), and never returns in the parent.
+ */
+/* --then: a pidfd of the parent (node after its exec), opened at the fork, or -1. */
+static int parent_fd = -1;
+
+static int fork_then(char **cmd, pid_t *parent, int lfd[2])
+{
+	*parent = getpid();
+	/*
+	 * Two names, one socket each: the name with its length as written, and the whole
+	 * sun_path padded with NULs (Node 20 connects with the padded length).
+	 */
+	pid_t child = -1;
+	int ok = 1;
+	for (int k = 0; k < 2; k++) {
+		lfd[k] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un a;
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "capsule-early-%d", (int)*parent);
+		socklen_t len = k == 0 ? offsetof(struct sockaddr_un, sun_path) + 1 + n : sizeof(a);
+		ok = ok && lfd[k] >= 0 && bind(lfd[k], (struct sockaddr *)&a, len) == 0 && listen(lfd[k], 1) == 0;
+	}
+	/*
+	 * The loader is the child of a child that exits at once: not node's child, so no
+	 * zombie under node once it ends (node reaps only what it spawned); it watches its
+	 * parent (node, from the exec on) through a pidfd instead of PR_SET_PDEATHSIG.
+	 */
+	int link[2] = {-1, -1};
+	if (ok && pipe2(link, O_CLOEXEC) == 0)
+		child = fork();
+	if (child == 0) {
+		pid_t loader = fork();
+		if (loader != 0) {
+			/* the middle one: hand over the loader's pid (or -1) and go */
+			(void)!write(link[1], &loader, sizeof(loader));
+			_exit(0);
+		}
+		close(link[0]);
+		close(link[1]);
+		parent_fd = (int)syscall(SYS_pidfd_open, *parent, 0);
+		setsid();
+		if (!getenv("CAPSULE_TRACER_DEBUG")) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (null >= 0)
+				dup2(null, 2);
+		}
+		return 0;
+	}
+	if (child > 0) {
+		pid_t loader = -1;
+		close(link[1]);
+		if (read(link[0], &loader, sizeof(loader)) != sizeof(loader))
+			loader = -1;
+		close(link[0]);
+		waitpid(child, NULL, 0);
+		child = loader;
+	}
+	if (child > 0) {
+		char v[24];
+		snprintf(v, sizeof(v), "%d", (int)child);
+		setenv("CAPSULE_EARLY_LOADER", v, 1);
+	} else
+		unsetenv("CAPSULE_EARLY_LOADER");
+	execvp(cmd[0], cmd);
+	fprintf(stderr, "capsule: cannot run %s: %s\n", cmd[0], strerror(errno));
+	_exit(127);
+}
+
+/* --then: the parent's connection becomes stdin and stdout; 0, or -1 when none came (or the parent died). */
+static int accept_parent(int lfd[2], pid_t parent)
+{
+	/* the parent's end (node's, after its exec) makes its pidfd readable; where there is none, kill(0) every 100 ms */
+	int pfd = parent_fd;
+	for (;;) {
+		if (stop_requested || (pfd < 0 && kill(parent, 0) != 0))
+			return -1;
+		struct pollfd p[3] = {{.fd = lfd[0], .events = POLLIN}, {.fd = lfd[1], .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+		if (poll(p, 3, 100) <= 0)
+			continue;
+		if (p[2].revents & POLLIN)
+			return -1;
+		for (int k = 0; k < 2; k++) {
+			if (!(p[k].revents & POLLIN))
+				continue;
+			int c = accept4(lfd[k], NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			struct ucred cr;
+			socklen_t l = sizeof(cr);
+			if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &l) == 0 && cr.pid == parent && cr.uid == 0) {
+				close(lfd[0]);
+				close(lfd[1]);
+				if (dup2(c, 0) < 0 || dup2(c, 1) < 0)
+					return -1;
+				close(c);
+				return 0;
+			}
+			close(c);
+		}
+	}
+}
+
 static int usage(const char *why)
 {
 	fprintf(stderr, "capsule-kernel-tracer: %s\n", why);
@@ -159,10 +282,14 @@ int main(int argc, char **argv)
 {
 	const char *level = NULL, *policy = NULL, *btf = NULL;
 	int all = 0, refusals = 0, ring_mb = 16, poll_ms = 25;
+	char **then = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--all"))
+		if (!strcmp(a, "--then") && v) {
+			then = argv + i + 1;
+			break;
+		} else if (!strcmp(a, "--all"))
 			all = 1;
 		else if (!strcmp(a, "--refusals"))
 			refusals = 1;
@@ -185,6 +312,13 @@ int main(int argc, char **argv)
 		return usage("--ring-mb must be a power of two, 1..1024");
 	if (poll_ms < 1)
 		poll_ms = 1;
+	int lfd[2] = {-1, -1};
+	pid_t parent = 0;
+	if (then) {
+		fork_then(then, &parent, lfd);
+		struct sigaction st = {.sa_handler = on_signal};
+		sigaction(SIGTERM, &st, NULL);
+	}
 	__u64 t_start = mono_ns(CLOCK_MONOTONIC);
 	libbpf_set_print(libbpf_quiet);
 	out = malloc(out_cap);
@@ -227,6 +361,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	__u32 load_us = (mono_ns(CLOCK_MONOTONIC) - t_start) / 1000;
+	if (then && accept_parent(lfd, parent) < 0)
+		return 1;
 
 	/* attached, nothing traced yet: the policy (unless given) and the root, one line each on stdin */
 	if (!policy) {
