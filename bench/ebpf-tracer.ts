@@ -1,6 +1,6 @@
 // Wall-time cost of `capsule run` with the default tracer and level (as root: the kernel
-// tracer, level files), and of `--tracer ebpf|strace`, end to end through the built CLI
-// (`npm run build` first), on a build-like workload (make -j2, or with --serial make, of N
+// tracer, level files), and of `--tracer ebpf|strace`, end to end through the installed
+// command, bin/capsule, and the built CLI (`npm run build` first), on a build-like workload (make -j2, or with --serial make, of N
 // small C files; or with --dd N, `dd bs=1 count=N` at --level full), against the bare command. Each capsule run records a whole session
 // (raw lines, parsing, enrichment, hash chains) into a throwaway CAPSULE_HOME under
 // bench/out. Start-up latency is the time from starting `capsule run` to the command's
@@ -211,7 +211,6 @@ async function run(way: Way): Promise<Sample> {
               ...command,
             ]
           : [
-              process.execPath,
               capsule,
               "run",
               ...(way === "default" ? [] : ["--tracer", way]),

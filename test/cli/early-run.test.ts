@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
@@ -247,6 +247,42 @@ test("bin/capsule starts the loader before node, the run takes it over; a run th
     await new Promise((r) => setTimeout(r, 1200));
     assert.equal(loaderOf(), false, "the launcher's loader still runs beside a strace run");
     assert.equal(await exited, 0);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("bin/capsule: a launcher's loader that fails after node took it over gives way to a loader of node's own", async (t) => {
+  if ((await ebpfOrSkip(t)) === null) return;
+  const out = mkdtempSync(join(tmpdir(), "capsule-early-bin-"));
+  if (!existsSync(join(ROOT, "dist/cli/main.js"))) {
+    console.log("# bin/capsule test skipped: dist/cli/main.js is not built (npm run build)");
+    t.skip("dist is not built");
+    return;
+  }
+  try {
+    // a `node` first on PATH stops the launcher's loader, lets node take it over, then makes it fail (SIGTERM)
+    const shim = join(out, "shim");
+    mkdirSync(shim);
+    writeFileSync(
+      join(shim, "node"),
+      `#!/bin/sh\nkill -STOP "$CAPSULE_EARLY_LOADER"\n(sleep 0.5; kill -TERM "$CAPSULE_EARLY_LOADER"; kill -CONT "$CAPSULE_EARLY_LOADER") &\nexec ${process.execPath} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = spawnSync(
+      join(ROOT, "bin/capsule"),
+      ["run", "-q", "--out", join(out, "runs"), "--", "sh", "-c", "exit 3"],
+      {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${shim}:${process.env.PATH}` },
+      },
+    );
+    assert.equal(r.status, 3, r.stderr);
+    const session = readdirSync(join(out, "runs"))[0]!;
+    const meta = JSON.parse(readFileSync(join(out, "runs", session, "metadata.json"), "utf8")) as {
+      tracer: { name: string; reason: string };
+    };
+    assert.equal(meta.tracer.name, "ebpf", meta.tracer.reason);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -81,6 +81,8 @@ export interface Loader {
   stop(): void;
   /** Taken by a kernel tracer (adoptEarly): no early run may start on it any more. */
   adopted: boolean;
+  /** Started by bin/capsule before node (its errors are not shown). */
+  launched: boolean;
   /** A run `capsule run` started on it before it loaded the rest (cli/early.ts), if any. */
   run: EarlyRun | null;
 }
@@ -156,6 +158,7 @@ export function spawnLoader(level: TraceLevel, refusals: boolean, opts: KernelTr
       stop(child);
     },
     adopted: false,
+    launched: false,
     run: null,
   };
 }
@@ -244,6 +247,7 @@ function launcherLoader(level: TraceLevel): Loader | null {
       signalLoader(pid);
     },
     adopted: false,
+    launched: true,
     run: null,
   };
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { machine } from "node:os";
 import { Channel } from "../../core/channel.js";
-import { CapsuleError } from "../../core/errors.js";
+import { CapsuleError, isCapsuleError } from "../../core/errors.js";
 import type { ParsedItem, RawLine } from "../../core/events.js";
 import type { TraceLevel } from "../../core/levels.js";
 import type { Outcome } from "../../core/stage.js";
@@ -113,7 +113,14 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
         dropLoader(loader);
         loader = null;
       }
-      return startTrace(req, loader ?? spawnLoader(req.level, refusals, opts), opts.tee);
+      if (loader === null || !loader.launched)
+        return startTrace(req, loader ?? spawnLoader(req.level, refusals, opts), opts.tee);
+      // the launcher's loader says nothing of why it failed: a loader of our own does
+      const launched = loader;
+      return startTrace(req, launched, opts.tee).catch((e: unknown) => {
+        if (!isCapsuleError(e) || e.code !== "TRACE_DENIED") throw e;
+        return startTrace(req, spawnLoader(req.level, refusals, opts), opts.tee);
+      });
     },
     parser: noTextParser,
   };
