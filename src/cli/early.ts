@@ -104,10 +104,11 @@ export function validGrace(value: string): boolean {
 /**
  * As root, `capsule run` starts the kernel tracer's loader now (or takes over the one
  * bin/capsule started before node), before the rest of the CLI is loaded: it loads and
- * attaches its programs (tens of milliseconds) while node loads the run command. When argv allows (EarlyPlan.startable), the command itself is started
- * on it too: its session folder made, held, armed and let run at the loader's start
- * record, so the traced program does not wait for the CLI to load; the run takes it over.
- * Returns the function that stops both if the run never adopts them.
+ * attaches its programs (tens of milliseconds) while node loads the run command. When
+ * argv allows (EarlyPlan.startable), the command itself is started on it too: its
+ * session folder made, held, armed and let run at the loader's start record, so the
+ * traced program does not wait for the CLI to load; the run takes it over. Returns the
+ * function that stops both if the run never adopts them.
  */
 export async function startEarly(argv: readonly string[]): Promise<() => void> {
   const plan = earlyPlan(argv);
@@ -121,10 +122,27 @@ export async function startEarly(argv: readonly string[]): Promise<() => void> {
   // the rest of the CLI loads once the command runs (its callbacks would wait behind the
   // loading): at most RELEASE_WAIT_MS, the loader may be slow to attach
   if (early.pid !== null && plan.startable) {
+    // Ctrl-C (or SIGTERM, SIGHUP) before the run listens is kept for it, not the end of capsule
+    for (const sig of INTERRUPTS) process.on(sig, keep);
     const started = startCommand(plan, early.loader).catch(() => false);
     await Promise.race([started, new Promise((r) => setTimeout(r, RELEASE_WAIT_MS).unref())]);
   }
-  return early.drop;
+  return () => {
+    takeEarlySignals();
+    early.drop();
+  };
+}
+
+const INTERRUPTS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+const kept: NodeJS.Signals[] = [];
+const keep = (sig: NodeJS.Signals): void => {
+  kept.push(sig);
+};
+
+/** The interrupts that came since a command was started early, before the run listened; they are the run's now. */
+export function takeEarlySignals(): NodeJS.Signals[] {
+  for (const sig of INTERRUPTS) process.off(sig, keep);
+  return kept.splice(0);
 }
 
 /** How long the CLI waits for a command started early to be let run before it loads the rest. */

@@ -5,7 +5,7 @@ import { RECORD_DATA_MODES, type RecordDataMode, TRACE_LEVELS, type TraceLevel }
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
-import { REPORT_CHOICES, validGrace } from "./early.js";
+import { REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -154,6 +154,8 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
         process.on(sig, h);
         handlers.push([sig, h]);
       }
+      // those that came while a command started early ran before the run listened
+      for (const sig of takeEarlySignals()) interrupt(sig);
     },
     otlp:
       flags.otlp === undefined
