@@ -135,6 +135,19 @@ describe("live strace runs", () => {
     assert.ok(n.events.every((e) => e.ts === null));
   });
 
+  it("-r with -tt / -ttt: the absolute clock is kept, the `(+ S.frac)` delta skipped", () => {
+    for (const t of ["-tt", "-ttt"]) {
+      const r = traceAndParse(["-f", t, "-r"], { t0: true });
+      assert.match(r.lines[0]!, /^\d+ +[\d:.]+ \(\+ +\d+\.\d+\) execve\(/);
+      checkWorkload(r.events, r.dir, true);
+      for (const e of stamped(r.events))
+        assert.ok(e.ts !== null && e.ts >= -1000 && e.ts <= r.elapsed + 1000, `${t}: ts ${e.ts}`);
+      const sniff = sniffStrace(r.lines);
+      assert.equal(sniff.ok, true, sniff.reason ?? "");
+      assert.equal(sniff.clock, t.slice(1));
+    }
+  });
+
   it("no -f: one process, its pid from defaultPid", () => {
     const r = traceAndParse(["-ttt"], { defaultPid: 4242 });
     const { root } = checkWorkload(r.events, r.dir, false);
