@@ -305,8 +305,14 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   finishMetadata(meta, counts, trace.losses());
   meta.exit = { code: outcome.code, signal: outcome.signal, status: null };
   meta.exit.status = outcome.code ?? (outcome.signal ? null : 1);
-  if (filter)
-    notes.push(`eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams`);
+  if (filter) {
+    const { faults, firstFault } = filter.program.stats;
+    // a run that faulted kept its event: say so, or a broken filter looks like one that kept all
+    const faulted = faults > 0 ? `; ${faults} program runs faulted (their events kept), first: ${firstFault}` : "";
+    notes.push(
+      `eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams${faulted}`,
+    );
+  }
   for (const l of trace.losses()) notes.push(`the tracer lost ${l.count} events (${l.reason})`);
   if (failure !== null)
     meta.losses.push({
