@@ -192,3 +192,47 @@ test("the demo's tree under the default tracer has one root, the agent, and no p
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test("a command the kernel cannot exec as it is: both tracers run a script without #! with /bin/sh, and refuse a missing #! interpreter or a non-ELF binary in one line, exit 2", {
+  timeout: 120_000,
+}, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-exec-"));
+  const file = (name: string, body: string | Buffer) => {
+    writeFileSync(join(dir, name), body, { mode: 0o755 });
+    return `./${name}`;
+  };
+  const noShebang = file("no-shebang", 'echo ran-as-sh "$1"; exit 4\n');
+  const crlf = file("crlf.sh", "#!/bin/sh\r\necho never\r\n");
+  const missing = file("missing-interp", "#!/nonexistent/interp -x\necho never\n");
+  const binary = file("junk", Buffer.from([1, 2, 0, 3, 0x29, 10]));
+  const k = kernelAvailable();
+  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  try {
+    for (const tracer of tracers) {
+      const home = freshHome();
+      try {
+        const go = (cmd: string, ...args: string[]) =>
+          capsule(["run", "--tracer", tracer, "-q", "--", cmd, ...args], home, { cwd: dir });
+        const ok = go(noShebang, "arg 1");
+        assert.equal(ok.status, 4, `${tracer}: ${ok.stderr}`);
+        assert.equal(ok.stdout, "ran-as-sh arg 1\n");
+        const root = tree(onlySession(home)).nodes.find((n) => n.parent_id === null);
+        assert.deepEqual(root?.argv, ["/bin/sh", noShebang, "arg 1"], tracer);
+        for (const [cmd, why] of [
+          [crlf, 'bad interpreter "/bin/sh\\r": no such executable file'],
+          [missing, 'bad interpreter "/nonexistent/interp": no such executable file'],
+          [binary, "cannot execute binary file (not ELF, no #! line)"],
+        ] as const) {
+          const r = go(cmd);
+          assert.equal(r.status, 2, `${tracer} ${cmd}: ${r.stderr}`);
+          assert.equal(r.stderr, `capsule: ${cmd}: ${why}\n`, tracer);
+        }
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -14,7 +14,7 @@ import type { TraceLevel } from "../../core/levels.js";
 import type { Outcome } from "../../core/stage.js";
 import { KernelDecoder, policyArg } from "../../parse/kernel/decoder.js";
 import { REC_VERSION } from "../../parse/kernel/layout.js";
-import { resolveCommand } from "../command.js";
+import { commandArgv } from "../command.js";
 import { spawnHeld } from "../ebpf/launcher.js";
 import { NATIVE_BUILD } from "../native.js";
 import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
@@ -104,9 +104,9 @@ export function createKernelTracer(opts: KernelTracerOptions = {}): Tracer {
 
 async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) => void): Promise<TraceSession> {
   const cmd = req.argv[0];
+  let argv: string[];
   try {
-    if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
-    resolveCommand(cmd, req.cwd, req.env);
+    argv = commandArgv(req.argv, req.cwd, req.env);
   } catch (e) {
     stop(ld.child);
     throw e;
@@ -117,7 +117,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   // the loader loads and attaches (since prepare(), or from now) while the command is being held
   const loader = ld.child;
   const loaderExit = ld.exit;
-  const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
+  const held = await spawnHeld(argv, req.cwd, req.env).catch((e: Error) => {
     stop(loader);
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });

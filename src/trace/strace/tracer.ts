@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
-import { resolveCommand } from "../command.js";
+import { commandArgv } from "../command.js";
 import { batchLines, pollText, releaseReader } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { refusalFlags, straceFlags } from "./flags.js";
@@ -75,9 +75,8 @@ export function createStraceTracer(): Tracer {
     },
 
     async start(req: TraceRequest): Promise<TraceSession> {
-      const [cmd, ...args] = req.argv;
-      if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
-      resolveCommand(cmd, req.cwd, req.env);
+      // (strace execs with execv: no /bin/sh fallback for a script without #!)
+      const argv = commandArgv(req.argv, req.cwd, req.env);
       const fifo = join(req.workDir, ".trace.fifo");
       rmSync(fifo, { force: true });
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
@@ -89,7 +88,7 @@ export function createStraceTracer(): Tracer {
       const version = await straceVersion();
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
-      const child = spawn("strace", [...flags, "-o", fifo, "--", cmd, ...args], {
+      const child = spawn("strace", [...flags, "-o", fifo, "--", ...argv], {
         cwd: req.cwd,
         env: req.env,
         stdio: "inherit",
