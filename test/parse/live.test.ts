@@ -268,6 +268,29 @@ describe("live strace runs", () => {
     }
   });
 
+  it("--pidns-translation: a pid returned inside a pid namespace is the one the lines use", (t) => {
+    if (spawnSync("unshare", ["--fork", "--pid", "true"]).status !== 0) {
+      t.skip("no pid namespace here");
+      return;
+    }
+    const live = strace(
+      ["-f", "-ttt", "--pidns-translation"],
+      ["unshare", "--fork", "--pid", "sh", "-c", "cat /dev/null"],
+    );
+    try {
+      const lines = readLines(live.out);
+      const p = parseLines(lines);
+      assert.equal(p.parser.stats.parseErrors, 0);
+      const linePids = new Set(stamped(p.events).map((e) => e.pid));
+      const forks = syscalls(p.events).filter((e) => /^(v?fork|clone3?)$/.test(e.call) && e.ret !== "0");
+      const translated = forks.filter((e) => e.retNote?.includes("in strace's PID NS"));
+      assert.ok(translated.length > 0, lines.join("\n"));
+      for (const e of forks) assert.ok(linePids.has(Number(e.ret)), `${e.call} = ${e.ret} names a traced pid`);
+    } finally {
+      live.cleanup();
+    }
+  });
+
   it("signals: a child killed by SIGTERM, SIGCHLD to the parent", () => {
     const t = strace(["-f", "-ttt"], ["sh", "-c", "sleep 5 & kill -TERM $!; wait"]);
     try {

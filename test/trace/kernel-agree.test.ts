@@ -236,3 +236,42 @@ test("a command the kernel cannot exec as it is: both tracers run a script witho
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("inside a pid namespace (unshare --pid) both tracers link each child to its parent: strace's clone returns the namespace's pid, translated", {
+  timeout: 120_000,
+}, (t) => {
+  const probe = spawnSync("unshare", ["--fork", "--pid", "true"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    t.skip(`no pid namespace here: ${(probe.stderr || String(probe.error)).trim()}`);
+    return;
+  }
+  const k = kernelAvailable();
+  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const shapes: string[][] = [];
+  for (const tracer of tracers) {
+    const home = freshHome();
+    try {
+      const cmd = ["unshare", "--fork", "--pid", "sh", "-c", "sh -c 'cat /dev/null; exit 5'; ls / | head -1"];
+      const r = capsule(["run", "--tracer", tracer, "-q", "--", ...cmd], home);
+      assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+      const nodes = tree(onlySession(home)).nodes.filter((n) => n.kind === "process");
+      const byId = new Map(nodes.map((n) => [n.id, n]));
+      const label = (n: ProcessNode) => `${n.argv.join(" ")} = ${n.exit_code ?? n.exit_signal}`;
+      const path = (n: ProcessNode): string => {
+        const p = n.parent_id === null ? undefined : byId.get(n.parent_id);
+        return p === undefined ? label(n) : `${path(p)} > ${label(n)}`;
+      };
+      const shape = nodes.map(path).sort();
+      assert.equal(nodes.filter((n) => n.parent_id === null).length, 1, `${tracer}: one root\n${shape.join("\n")}`);
+      assert.ok(
+        shape.some((s) => / > sh -c cat \/dev\/null; exit 5 = 5 > cat \/dev\/null = 0$/.test(s)),
+        `${tracer}: the namespaced grandchild under its parent\n${shape.join("\n")}`,
+      );
+      shapes.push(shape);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  if (shapes.length === 2) assert.deepEqual(shapes[1], shapes[0], "the kernel tracer's tree is strace's");
+});

@@ -637,7 +637,7 @@ class Parser implements StraceParser {
       pid,
       call,
       args,
-      ret: p.retText,
+      ret: p.retNote === null ? p.retText : (tracerNsPid(p.retNote) ?? p.retText),
       retPath: p.retPath,
       retDev: p.retDev,
       errno: p.errno,
@@ -645,7 +645,7 @@ class Parser implements StraceParser {
       durationUs: p.durationUs,
       unfinished,
     };
-    if (this.rootPid < 0 && (this.waitRoot || this.bracketed) && p.retText !== null) this.noteChild(call, p.retText);
+    if (this.rootPid < 0 && (this.waitRoot || this.bracketed) && event.ret !== null) this.noteChild(call, event.ret);
     this.stats.events++;
     this.deliver({ event, lines });
   }
@@ -726,3 +726,15 @@ function orphaned(args: Arg[], orphan: boolean): Arg[] {
   if (orphan) args.unshift({ k: "other", text: "..." });
   return args;
 }
+
+/**
+ * `--decode-pids=pidns`: a pid returned inside a pid namespace (a clone's child, wait4's
+ * reaped pid) is followed by `/* N in strace's PID NS *\/`, N being the pid the line
+ * prefixes use. That N is the return value the rest of the pipeline works with (as the
+ * kernel tracer reports it); the raw line keeps both.
+ */
+function tracerNsPid(note: string): string | null {
+  const m = PIDNS_NOTE.exec(note);
+  return m === null ? null : (m[1] as string);
+}
+const PIDNS_NOTE = /^\/\* (\d+) in strace's PID NS \*\/$/;
