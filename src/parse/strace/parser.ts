@@ -113,6 +113,8 @@ interface Held {
   unprefixed: boolean;
   /** Its first half was never seen (the trace began inside the call). */
   orphan: boolean;
+  /** A thread's execve that announced `<pid changed to LEADER ...>`: it succeeded. */
+  pidChanged?: boolean;
 }
 
 /** A syscall line cut by strace's own message (`vfork(strace: Process 5 attached`). */
@@ -315,7 +317,17 @@ class Parser implements StraceParser {
       if (k > argStart) {
         const leader = readPid(text, k + PID_CHANGED.length);
         if (leader >= 0) {
-          this.hold({ pid, call, text: text.slice(argStart, k), ts, raw, lines, unprefixed, orphan: false });
+          this.hold({
+            pid,
+            call,
+            text: text.slice(argStart, k),
+            ts,
+            raw,
+            lines,
+            unprefixed,
+            orphan: false,
+            pidChanged: true,
+          });
           if (leader !== pid) this.handoff.set(leader, pid);
           return true;
         }
@@ -384,6 +396,12 @@ class Parser implements StraceParser {
     if (!scanCall(text, start, parts)) {
       this.error(raw, lines, first, pid, `${parts.error} (resumed call)`);
       return;
+    }
+    if (h?.pidChanged === true && parts.retText !== "0") {
+      // The pid changes only past exec's point of no return, yet strace (6.1, with
+      // --seccomp-bpf) may print `= -1 (errno 18446744073709551595)` here: the exec succeeded.
+      parts.retText = "0";
+      parts.errno = null;
     }
     this.emitCall(pid, first, call, raw, lines, orphaned(parts.args, orphan), false);
   }
