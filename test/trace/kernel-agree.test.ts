@@ -275,3 +275,42 @@ test("inside a pid namespace (unshare --pid) both tracers link each child to its
   }
   if (shapes.length === 2) assert.deepEqual(shapes[1], shapes[0], "the kernel tracer's tree is strace's");
 });
+
+test("a thread's execve: both tracers give one process that ran python3 then the new program, its thread ended", {
+  timeout: 120_000,
+}, (t) => {
+  const py = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" });
+  if (py.status !== 0) {
+    t.skip("no python3");
+    return;
+  }
+  const prog =
+    "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.05), os.execv('/bin/echo', ['echo', 'from-thread']))).start()\ntime.sleep(5)";
+  const k = kernelAvailable();
+  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  for (const tracer of tracers) {
+    const home = freshHome();
+    try {
+      const r = capsule(["run", "--tracer", tracer, "-q", "--", py.stdout.trim(), "-c", prog], home);
+      assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+      assert.equal(r.stdout, "from-thread\n");
+      const nodes = tree(onlySession(home)).nodes;
+      const procs = nodes.filter((n) => n.kind === "process");
+      assert.equal(procs.length, 1, `${tracer}: ${JSON.stringify(procs.map((n) => [n.id, n.argv]))}`);
+      const p = procs[0]!;
+      assert.deepEqual(
+        p.execs.map((e) => e.argv[0]),
+        [py.stdout.trim(), "echo"],
+        tracer,
+      );
+      assert.deepEqual(p.argv, ["echo", "from-thread"], tracer);
+      assert.equal(p.exit_code, 0, tracer);
+      const threads = nodes.filter((n) => n.kind === "thread");
+      assert.equal(threads.length, 1, tracer);
+      assert.ok(threads[0]!.end_ts !== null, `${tracer}: the thread that exec'd has ended`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+});
