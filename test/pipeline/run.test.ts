@@ -40,6 +40,17 @@ test("a command that does not exist is one line and exit 2, no session", () => {
   assert.throws(() => readdirSync(join(home, "runs")).length === 0 || onlySession(home));
 });
 
+test("an --out folder that cannot be made (under /proc) is one line and exit 2, at once", () => {
+  const home = freshHome();
+  const r = capsule(["run", "--report", "none", "--out", "/proc/capsule-no-such/runs", "--", "true"], home, {
+    timeout: 30_000,
+  });
+  assert.equal(r.signal, null, "it returned (recursive mkdir spun forever here)");
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^capsule: cannot create session folder \/proc\/capsule-no-such\/runs\/\S+: ENOENT/);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+});
+
 test("bad options are one line and exit 2", () => {
   const home = freshHome();
   const r = capsule(["run", "--level", "bogus", "--", "true"], home);
