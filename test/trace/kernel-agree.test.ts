@@ -314,3 +314,41 @@ test("a thread's execve: both tracers give one process that ran python3 then the
     }
   }
 });
+
+test("a file opened through a symlink is the file under both tracers: an SSH key read through a link is found", {
+  timeout: 120_000,
+}, (t) => {
+  const k = kernelAvailable();
+  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const root = mkdtempSync(join(tmpdir(), "capsule-link-"));
+  try {
+    const fakeHome = join(root, "home");
+    mkdirSync(join(fakeHome, ".ssh"), { recursive: true });
+    writeFileSync(join(fakeHome, ".ssh", "id_ed25519"), "not a key\n");
+    const link = join(root, "notes.txt");
+    spawnSync("ln", ["-s", join(fakeHome, ".ssh", "id_ed25519"), link]);
+    for (const tracer of tracers) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--", "cat", link], home, { env: { HOME: fakeHome } });
+        assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+        const dir = onlySession(home);
+        const opens = jsonl(dir, "enriched")
+          .map(rehydrateEnriched)
+          .filter((e) => e.operation === "OPEN" && e.raw_line.includes("notes.txt"));
+        assert.deepEqual(
+          opens.map((e) => e.abs_path),
+          [join(fakeHome, ".ssh", "id_ed25519")],
+          `${tracer}: the open names the file the link points at`,
+        );
+        const risks = jsonl<{ rule: string }>(dir, "risks").map((x) => x.rule);
+        assert.ok(risks.includes("cred-ssh-key"), `${tracer}: ${risks.join(", ")}`);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

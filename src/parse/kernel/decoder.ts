@@ -40,6 +40,8 @@ export interface DecoderOptions {
   names: ReadonlyMap<number, string>;
   /** The root's working directory (until its exec record says). */
   cwd: string;
+  /** Live: what an opened path names, links followed (TaskState's realPath). */
+  realPath?: ((p: string) => string | null) | null;
 }
 
 export interface DecoderStats {
@@ -112,7 +114,7 @@ export class KernelDecoder {
   /** Losses reported by the loader: [epoch µs, count, cpu]. */
   readonly losses: { atUs: number; count: number; cpu: number }[] = [];
   private readonly byNr = new Map<number, CallSpec>();
-  private readonly tasks = new TaskState();
+  private readonly tasks: TaskState;
   private seq = 0;
   private out: ParsedItem[] = [];
   private rest: Buffer | null = null;
@@ -134,6 +136,7 @@ export class KernelDecoder {
     private readonly o: DecoderOptions,
     private readonly t0Us: number,
   ) {
+    this.tasks = new TaskState(o.realPath ?? null);
     const idx = nrIndex(o.arch);
     if (idx !== null) for (const s of CALLS) if (s.nr[idx] !== null) this.byNr.set(s.nr[idx]!, s);
     this.ctx = new Ctx(this.tasks, o.arch);

@@ -11,6 +11,7 @@ import { Channel } from "../../core/channel.js";
 import { CapsuleError } from "../../core/errors.js";
 import type { ParsedItem, RawLine } from "../../core/events.js";
 import type { TraceLevel } from "../../core/levels.js";
+import { liveRealPath } from "../../core/realpath.js";
 import type { Outcome } from "../../core/stage.js";
 import { KernelDecoder, policyArg } from "../../parse/kernel/decoder.js";
 import { REC_VERSION } from "../../parse/kernel/layout.js";
@@ -127,7 +128,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   // the loader, attached (or still attaching), learns what to record and whom
   loader.stdin?.end(`${policyArg(level, arch)}\n${held.pid}\n`);
 
-  const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
+  const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd, realPath: liveRealPath }, t0);
   // The channel holds the loader's bytes, not decoded items: they are decoded when the
   // pipeline takes them. A pipeline running behind keeps a burst as compact bytes outside
   // the JS heap (~250 bytes a record) instead of items that outlive young-generation
