@@ -53,7 +53,7 @@ export function withRecordOptions(cmd: Command): Command {
       cmd
         .createOption(
           "--record-data <mode>",
-          "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
+          "lengths: keep only length and hash of read/write buffers; full: keep the bytes (strace only: auto picks it)",
         )
         .choices(["lengths", "full"])
         .default("lengths"),

@@ -130,7 +130,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const [cmd] = o.argv;
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
   const program = resolveCommand(cmd, o.cwd, o.env);
-  let { tracer, reason } = await chooseTracer(o.tracer, o.level);
+  let { tracer, reason } = await chooseTracer(o.tracer, o.level, o.recordData);
   // the kernel tracer loads and attaches its programs while the session is being opened
   const unprepare = tracer.prepare?.(o.level) ?? null;
   let trace: TraceSession;
