@@ -70,6 +70,19 @@ test("run and import from a folder that was removed are one line and exit 2, not
   }
 });
 
+test("with no PATH at all (env -i) strace still finds the command, as execvp and sh do", () => {
+  const home = freshHome();
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "dist/cli/main.js"), "run", "--tracer", "strace", "-q", "--", "sh", "-c", "exit 5"],
+    { env: { CAPSULE_HOME: home }, encoding: "utf8" },
+  );
+  assert.equal(r.status, 5, r.stderr);
+  assert.equal(r.stderr, "");
+  const root = tree(onlySession(home)).nodes.find((n) => n.parent_id === null);
+  assert.equal(root?.exe, "/usr/bin/sh");
+});
+
 test("bad options are one line and exit 2", () => {
   const home = freshHome();
   const r = capsule(["run", "--level", "bogus", "--", "true"], home);

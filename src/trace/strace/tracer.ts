@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
-import { commandArgv } from "../command.js";
+import { commandArgv, resolveCommand } from "../command.js";
 import { batchLines, pollText, releaseReader } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { refusalFlags, straceFlags } from "./flags.js";
@@ -54,7 +54,8 @@ export function createStraceTracer(): Tracer {
     async available() {
       // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama): find out now,
       // while the version is asked (the two run side by side: the traced program waits for both)
-      const probe = run("strace", ["-f", "-o", "/dev/null", "true"]).then(
+      // (an absolute path: with PATH unset or odd strace finds no `true`, which is no refusal)
+      const probe = run("strace", ["-f", "-o", "/dev/null", "/bin/sh", "-c", ":"]).then(
         () => null,
         (e: unknown) => e,
       );
@@ -77,6 +78,9 @@ export function createStraceTracer(): Tracer {
     async start(req: TraceRequest): Promise<TraceSession> {
       // (strace execs with execv: no /bin/sh fallback for a script without #!)
       const argv = commandArgv(req.argv, req.cwd, req.env);
+      // strace searches PATH itself and finds nothing when it is unset (`env -i`); execvp
+      // and sh search a default one, as resolveCommand did
+      if (req.env.PATH === undefined && !argv[0]!.includes("/")) argv[0] = resolveCommand(argv[0]!, req.cwd, req.env);
       const fifo = join(req.workDir, ".trace.fifo");
       rmSync(fifo, { force: true });
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
