@@ -101,6 +101,13 @@ function facts(r: Run, work: string) {
   return { procs, written, failedExecs, connect, threads };
 }
 
+/** Both tracers where the kernel tracer runs, else strace alone (the skip said why). */
+function tracersHere(t: { diagnostic(m: string): void }): readonly ("strace" | "ebpf")[] {
+  const k = kernelAvailable();
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  return k.ok ? ["strace", "ebpf"] : ["strace"];
+}
+
 test("the kernel tracer and strace agree on the tree, failed lookups, relative opens after chdir, uid, ppid and both ends of a loopback connect", {
   timeout: 300_000,
 }, async (t) => {
@@ -205,9 +212,7 @@ test("a command the kernel cannot exec as it is: both tracers run a script witho
   const crlf = file("crlf.sh", "#!/bin/sh\r\necho never\r\n");
   const missing = file("missing-interp", "#!/nonexistent/interp -x\necho never\n");
   const binary = file("junk", Buffer.from([1, 2, 0, 3, 0x29, 10]));
-  const k = kernelAvailable();
-  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
-  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const tracers = tracersHere(t);
   try {
     for (const tracer of tracers) {
       const home = freshHome();
@@ -245,9 +250,7 @@ test("inside a pid namespace (unshare --pid) both tracers link each child to its
     t.skip(`no pid namespace here: ${(probe.stderr || String(probe.error)).trim()}`);
     return;
   }
-  const k = kernelAvailable();
-  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
-  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const tracers = tracersHere(t);
   const shapes: string[][] = [];
   for (const tracer of tracers) {
     const home = freshHome();
@@ -286,9 +289,7 @@ test("a thread's execve: both tracers give one process that ran python3 then the
   }
   const prog =
     "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.05), os.execv('/bin/echo', ['echo', 'from-thread']))).start()\ntime.sleep(5)";
-  const k = kernelAvailable();
-  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
-  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const tracers = tracersHere(t);
   for (const tracer of tracers) {
     const home = freshHome();
     try {
@@ -318,9 +319,7 @@ test("a thread's execve: both tracers give one process that ran python3 then the
 test("a file opened through a symlink is the file under both tracers: an SSH key read through a link is found", {
   timeout: 120_000,
 }, (t) => {
-  const k = kernelAvailable();
-  const tracers = k.ok ? (["strace", "ebpf"] as const) : (["strace"] as const);
-  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const tracers = tracersHere(t);
   const root = mkdtempSync(join(tmpdir(), "capsule-link-"));
   try {
     const fakeHome = join(root, "home");
@@ -350,5 +349,30 @@ test("a file opened through a symlink is the file under both tracers: an SSH key
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a leader that ends before its threads (pthread_exit in main): the process ends with the process's status under both tracers", {
+  timeout: 120_000,
+}, (t) => {
+  const prog =
+    "import threading, ctypes, time, os\nthreading.Thread(target=lambda: (time.sleep(0.2), os._exit(4))).start()\nctypes.CDLL(None).pthread_exit(None)";
+  const tracers = tracersHere(t);
+  for (const tracer of tracers) {
+    const home = freshHome();
+    try {
+      const r = capsule(["run", "--tracer", tracer, "-q", "--", "python3", "-c", prog], home);
+      assert.equal(r.status, 4, `${tracer}: ${r.stderr}`);
+      const nodes = tree(onlySession(home)).nodes;
+      const proc = nodes.find((n) => n.kind === "process");
+      const thread = nodes.find((n) => n.kind === "thread");
+      assert.equal(proc?.exit_code, 4, `${tracer}: the process's status, not the leader thread's 0`);
+      assert.ok(
+        proc?.end_ts !== null && thread?.end_ts !== null && proc!.end_ts! >= thread!.end_ts!,
+        `${tracer}: the process ends with its last thread (${proc?.end_ts} < ${thread?.end_ts})`,
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 });

@@ -9,7 +9,7 @@
  *
  *   <epoch s>.<µs> <tid> <tgid> sys <name> = <ret> <dur µs> [a0 .. a5] {key=value ...}
  *   <epoch s>.<µs> <tid> <tgid> exec old=<tid> ppid= uid= gid= euid= egid= caps=0x.. ino= dev=M:m ...
- *   <epoch s>.<µs> <tid> <tgid> exit code=<status> group=<0|1>
+ *   <epoch s>.<µs> <tid> <tgid> exit code=<status> group=<0|1> [process=<status>]
  *   <epoch s>.<µs> <tid> <tgid> io fd=<fd> read=<bytes>/<calls> write=<bytes>/<calls>
  *   <epoch s>.<µs> <tid> <tgid> signal sig= code= pid= uid=
  *   <epoch s>.<µs> 0 0 start|lost|end ...
@@ -170,8 +170,10 @@ export class KernelDecoder {
   end(): ParsedItem[] {
     this.out = [];
     // a process whose end never came (lost): its leader's exit is still its record
-    for (const [tgid, l] of this.leaderExits)
-      this.exitEvent(l.dv, tgid, l.us, l.head, l.dv.getUint32(EXIT.code, true), 0);
+    for (const [tgid, l] of this.leaderExits) {
+      const status = l.dv.getUint32(EXIT.code, true);
+      this.exitEvent(tgid, l.us, l.head, status, 0, status);
+    }
     this.leaderExits.clear();
     if (this.rest !== null && this.rest.length > 0)
       this.error(null, null, `the stream ended inside a record (${this.rest.length} bytes)`);
@@ -527,8 +529,12 @@ export class KernelDecoder {
   }
 
   /**
-   * A thread's end. The kernel may end a process's leader before its other threads; strace
-   * (and the tree) see the leader end last, so its exit waits for the process's end.
+   * A thread's end. The kernel may end a process's leader before its other threads
+   * (pthread_exit in main); strace (and the tree) see the leader end last, with the
+   * process's status, so its exit waits for the process's end and then carries that end's
+   * time and status (`process=<status>` on its line; its own `code=` is the leader's).
+   * An execve in a thread also ends the leader (the thread takes its pid): that exit waits
+   * too, and comes out as it was after the new program's end.
    */
   private exit(dv: DataView, tid: number, tgid: number, us: number, head: string): void {
     const status = dv.getUint32(EXIT.code, true);
@@ -541,28 +547,33 @@ export class KernelDecoder {
       });
       return;
     }
-    this.exitEvent(dv, tid, us, head, status, group);
+    this.exitEvent(tid, us, head, status, group, status);
     const leader = group !== 0 ? this.leaderExits.get(tgid) : undefined;
     if (leader !== undefined) {
       this.leaderExits.delete(tgid);
-      this.exitEvent(leader.dv, tgid, leader.us, leader.head, leader.dv.getUint32(EXIT.code, true), 0);
+      const own = leader.dv.getUint32(EXIT.code, true);
+      // the leader itself ended the group: the waiting exit was of a leader an execve in
+      // another thread replaced (that thread took its pid), and stays as it was
+      if (tid === tgid) this.exitEvent(tgid, leader.us, leader.head, own, 0, own);
+      else this.exitEvent(tgid, us, leader.head, own, 0, status);
     }
   }
 
-  private exitEvent(_dv: DataView, tid: number, us: number, head: string, status: number, group: number): void {
-    const sig = status & 0x7f;
+  /** `status` and `group` as recorded; `process` the status the event reports (the process's). */
+  private exitEvent(tid: number, us: number, head: string, status: number, group: number, process: number): void {
+    const sig = process & 0x7f;
     const ev: ExitEvent = {
       kind: "exit",
       seq: this.seq,
       raw: [],
       ts: this.ts(us),
       pid: tid,
-      code: sig === 0 ? (status >> 8) & 0xff : null,
+      code: sig === 0 ? (process >> 8) & 0xff : null,
       signal: sig === 0 ? null : signalName(sig),
-      core: sig !== 0 && (status & 0x80) !== 0,
+      core: sig !== 0 && (process & 0x80) !== 0,
     };
     this.tasks.exit(tid);
-    this.emit(ev, `${head} exit code=${status} group=${group}`);
+    this.emit(ev, `${head} exit code=${status} group=${group}${process === status ? "" : ` process=${process}`}`);
   }
 
   private signal(dv: DataView, tid: number, us: number, head: string): void {
