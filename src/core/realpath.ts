@@ -7,7 +7,8 @@ import { realpathSync } from "node:fs";
  * resolved any more (removed already, no permission): keep the path as given then.
  */
 export function liveRealPath(p: string): string | null {
-  if (p.startsWith("/proc/") || p.startsWith("/dev/")) return null;
+  // (a relative path would be taken against Capsule's own cwd)
+  if (!p.startsWith("/") || p.startsWith("/proc/") || p.startsWith("/dev/")) return null;
   try {
     const real = realpathSync.native(p);
     return real.startsWith("/proc/") ? null : real;
