@@ -91,7 +91,7 @@ async function startTrace(req: TraceRequest, avail: Availability & { ok: true },
   writeFileSync(outPath, "", { mode: 0o600 });
 
   const t0 = epochUs();
-  const held = await spawnHeld(argv, req.cwd, req.env).catch((e: Error) => {
+  const held = await spawnHeld(argv, req.cwd, req.env, req.argv.slice(1)).catch((e: Error) => {
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });
   // taken now: a command killed while it is still held ends the trace too

@@ -118,7 +118,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   // the loader loads and attaches (since prepare(), or from now) while the command is being held
   const loader = ld.child;
   const loaderExit = ld.exit;
-  const held = await spawnHeld(argv, req.cwd, req.env).catch((e: Error) => {
+  const held = await spawnHeld(argv, req.cwd, req.env, req.argv.slice(1)).catch((e: Error) => {
     stop(loader);
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });

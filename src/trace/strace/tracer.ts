@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
+import { DECODE_ARGS, escapedArgv } from "../argv-bytes.js";
 import { commandArgv, resolveCommand } from "../command.js";
 import { batchLines, pollText, releaseReader } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
@@ -92,7 +93,14 @@ export function createStraceTracer(): Tracer {
       const version = await straceVersion();
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
-      const child = spawn("strace", [...flags, "-o", fifo, "--", ...argv], {
+      const args = [...flags, "-o", fifo, "--", ...argv];
+      // arguments that are not UTF-8 go through sh as escapes (Node would pass them changed)
+      const exact = escapedArgv(args, req.argv.slice(1));
+      const [file, fileArgs] =
+        exact === null
+          ? ["strace", args]
+          : ["/bin/sh", ["-c", `${DECODE_ARGS}exec strace "$@"`, "capsule-strace", ...exact]];
+      const child = spawn(file, fileArgs, {
         cwd: req.cwd,
         env: req.env,
         stdio: "inherit",
