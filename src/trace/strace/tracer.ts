@@ -47,6 +47,14 @@ async function straceVersion(): Promise<string | null> {
   return cachedVersion;
 }
 
+/** strace >= 5.9 (or a version it cannot read: assumed new) knows --pidns-translation. */
+export function pidnsKnown(version: string | null): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? "");
+  if (m === null) return true;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 5 || (major === 5 && minor >= 9);
+}
+
 /** The strace backend: ptrace via strace, output through a FIFO of its own. */
 export function createStraceTracer(): Tracer {
   return {
@@ -86,11 +94,12 @@ export function createStraceTracer(): Tracer {
       rmSync(fifo, { force: true });
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
       if (mk.status !== 0) throw new CapsuleError("IO", `cannot create the trace pipe ${fifo}`);
-      const flags = req.seesRefusals
-        ? refusalFlags(straceFlags(req.level), req.refusedCalls ?? [])
-        : straceFlags(req.level);
       // (asked before strace starts: from its start to the watchdog's, nothing is awaited)
       const version = await straceVersion();
+      const all = straceFlags(req.level);
+      // --pidns-translation came with strace 5.9: an older one runs without it
+      const level = pidnsKnown(version) ? all : all.filter((f) => f !== "--pidns-translation");
+      const flags = req.seesRefusals ? refusalFlags(level, req.refusedCalls ?? []) : level;
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
       const args = [...flags, "-o", fifo, "--", ...argv];
