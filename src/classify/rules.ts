@@ -8,7 +8,7 @@
  * the place in it, and the problem.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,7 @@ import {
   type Severity,
 } from "../core/events.js";
 import { capsuleHome } from "../core/home.js";
+import { mkdirs } from "../core/mkdirs.js";
 
 /** A test on a process's command line. Every key given must hold. */
 export interface ArgvMatch {
@@ -415,7 +416,7 @@ function yamlDocument(text: string, c: Checker): unknown {
     c.fail("not valid YAML", msg);
   }
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirs(dir, 0o700);
     const tmp = `${file}.${process.pid}.tmp`;
     // only what JSON keeps as it is (no .inf or .nan)
     const json = JSON.stringify({ doc: doc ?? null }, (_k, v: unknown) => {

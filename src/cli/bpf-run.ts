@@ -51,7 +51,9 @@ export function loadProgramFile(path: string, options: CapsuleProgramOptions = {
       return capsuleProgramFromBytecode(assemble(bytes.toString("utf8")), name, options);
     return loadCapsuleProgram(bytes, name, options);
   } catch (e) {
-    if (isEbpfError(e)) throw new CapsuleError("EBPF_LOAD", `${path}: ${e.message}`);
+    // an assembly file's one program bears the file's name: say it once
+    const why = e instanceof Error && e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : null;
+    if (isEbpfError(e)) throw new CapsuleError("EBPF_LOAD", `${path}: ${why ?? e.message}`);
     throw e;
   }
 }

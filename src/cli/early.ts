@@ -1,6 +1,7 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { RECORD_DATA_MODES, TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
+import { mkdirs } from "../core/mkdirs.js";
 import type { Loader } from "../trace/kernel/loader.js";
 
 /**
@@ -153,7 +154,7 @@ const RELEASE_WAIT_MS = 60;
  * command to the run (which reports it).
  */
 async function startCommand(plan: EarlyPlan, loader: () => Loader | null): Promise<boolean> {
-  const [{ resolveCommand }, { runsRootFor, newSessionId }, { withoutSecrets }, { startEarlyRun }] = await Promise.all([
+  const [{ commandArgv }, { runsRootFor, newSessionId }, { withoutSecrets }, { startEarlyRun }] = await Promise.all([
     import("../trace/command.js"),
     import("../session/layout.js"),
     import("../session/secret.js"),
@@ -164,13 +165,14 @@ async function startCommand(plan: EarlyPlan, loader: () => Loader | null): Promi
   if (ld === null || process.env.CAPSULE_KEY_FILE) return false;
   const env = process.env;
   const cwd = process.cwd();
-  resolveCommand(plan.command[0]!, cwd, env);
+  // what the run will exec (the same refusals: a command that cannot run is left to the run to report)
+  const exec = commandArgv(plan.command, cwd, env);
   const id = newSessionId();
   const dir = join(runsRootFor(plan.out, env), id);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirs(dir, 0o700);
   let run: ReturnType<typeof startEarlyRun> = null;
   try {
-    run = startEarlyRun(ld, { argv: plan.command, cwd, env: withoutSecrets(env), dir, id });
+    run = startEarlyRun(ld, { argv: plan.command, exec, cwd, env: withoutSecrets(env), dir, id });
   } finally {
     if (run === null) rmSync(dir, { recursive: true, force: true });
   }

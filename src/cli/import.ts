@@ -21,7 +21,7 @@ export function registerImport(program: Command): void {
   program
     .command("import")
     .description("run the pipeline over a saved trace (an strace file, or an -ff folder) into a new session")
-    .argument("<path>", "strace output file (-f, any clock) or folder of strace -ff files")
+    .argument("<path>", "strace output file (-f, any clock), folder of strace -ff files, or - for standard input")
     .addOption(
       program
         .createOption("--format <format>", "input format")

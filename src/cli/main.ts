@@ -34,6 +34,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`capsule: ${printable(e.message)}\n`);
       return e.code === "INTERNAL" ? 1 : 2;
     }
+    if ((e as NodeJS.ErrnoException).syscall === "uv_cwd") {
+      // the shell's folder was removed under it: nothing that needs the cwd can run
+      process.stderr.write("capsule: the current folder no longer exists (cd to one that does)\n");
+      return 2;
+    }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`capsule: internal error: ${printable(msg)}\n`);
     if (process.env.CAPSULE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);

@@ -54,7 +54,7 @@ export function withRecordOptions(cmd: Command): Command {
       cmd
         .createOption(
           "--record-data <mode>",
-          "lengths: keep only length and hash of read/write buffers; full: keep the bytes",
+          "lengths: keep only length and hash of read/write buffers; full: keep the bytes (strace only: auto picks it)",
         )
         .choices([...RECORD_DATA_MODES])
         .default("lengths"),

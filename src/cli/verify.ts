@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { CapsuleError } from "../core/errors.js";
 import { printable, terminalJson } from "../core/printable.js";
 import { resolveSession, streamFile } from "../session/layout.js";
+import { recorderAlive } from "../session/recorder.js";
 import { loadSecret } from "../session/secret.js";
-import { sealUnsealed, type VerifyReport, verifySession } from "../session/verify.js";
+import { readMetadata, sealUnsealed, type VerifyReport, verifySession } from "../session/verify.js";
 
 interface VerifyFlags {
   json?: boolean;
@@ -13,7 +14,7 @@ interface VerifyFlags {
 }
 
 /** The human form: one line per stream, then the seal, the verdict and any warnings. */
-export function renderVerify(r: VerifyReport, note: string | null): string {
+export function renderVerify(r: VerifyReport, note: string | null, recording = false): string {
   const out: string[] = [`session ${r.sessionId}  ${r.dir}`];
   for (const s of r.streams) {
     const name = streamFile(s.stream).padEnd(15);
@@ -45,6 +46,8 @@ export function renderVerify(r: VerifyReport, note: string | null): string {
   for (const w of r.warnings) out.push(`  warning: ${w}`);
   if (r.status === "intact") out.push("intact");
   else if (r.status === "tampered") out.push("TAMPERED");
+  else if (recording)
+    out.push("unsealed: still being recorded; intact as far as written (it seals itself when the run ends)");
   else
     out.push(
       `unsealed (the recording never finished): intact as far as written; 'capsule verify --seal ${r.sessionId}' seals it`,
@@ -82,8 +85,12 @@ export function registerVerify(program: Command): void {
           note = "sealed now (how: verify --seal)";
         }
       }
+      // a run still going is not one that never finished
+      const recording = !report.sealed && recorderAlive(readMetadata(dir).recorder) === true;
       process.stdout.write(
-        flags.json ? `${terminalJson(JSON.stringify({ ...report, note }))}\n` : renderVerify(report, note),
+        flags.json
+          ? `${terminalJson(JSON.stringify({ ...report, note, recording }))}\n`
+          : renderVerify(report, note, recording),
       );
       process.exitCode = report.status === "tampered" ? 1 : 0;
     });

@@ -81,7 +81,11 @@ export interface SyscallEvent extends EventBase {
   kind: "syscall";
   call: string;
   args: Arg[];
-  /** Return value as printed ("3", "-1", "0x7f21683a1000", "?"); null when never returned. */
+  /**
+   * Return value as printed ("3", "-1", "0x7f21683a1000", "?"); null when never returned.
+   * A pid strace translated out of a pid namespace (`= 2 /* 7602 in strace's PID NS *\/`)
+   * is the translated one ("7602"), the pid the lines are prefixed with; retNote keeps the note.
+   */
   ret: string | null;
   /** -y/-yy annotation on the return value (openat(...) = 3</etc/passwd>), else null. */
   retPath: string | null;

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CapsuleError } from "../core/errors.js";
+import { mkdirs } from "../core/mkdirs.js";
 
 /** The demo files shipped with the package (demo/agent.mjs, demo/project/). */
 export const DEMO_DIR = fileURLToPath(new URL("../../demo/", import.meta.url));
@@ -24,7 +25,7 @@ export function makeDemoScratch(): DemoScratch {
   const project = join(root, "project");
   const home = join(root, "home");
   cpSync(join(DEMO_DIR, "project"), project, { recursive: true });
-  mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+  mkdirs(join(home, ".ssh"), 0o700);
   writeFileSync(join(home, ".ssh", "id_ed25519"), "not a real key: the demo agent reads it so you can see it\n", {
     mode: 0o600,
   });

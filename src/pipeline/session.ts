@@ -130,7 +130,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const [cmd] = o.argv;
   if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace: capsule run -- CMD [ARGS...]");
   const program = resolveCommand(cmd, o.cwd, o.env);
-  let { tracer, reason } = await chooseTracer(o.tracer, o.level);
+  let { tracer, reason } = await chooseTracer(o.tracer, o.level, o.recordData);
   // the kernel tracer loads and attaches its programs while the session is being opened
   const unprepare = tracer.prepare?.(o.level) ?? null;
   // the command the CLI already started on that tracer (as root, cli/early.ts), with its folder
@@ -307,8 +307,14 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   finishMetadata(meta, counts, trace.losses());
   meta.exit = { code: outcome.code, signal: outcome.signal, status: null };
   meta.exit.status = outcome.code ?? (outcome.signal ? null : 1);
-  if (filter)
-    notes.push(`eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams`);
+  if (filter) {
+    const { faults, firstFault } = filter.program.stats;
+    // a run that faulted kept its event: say so, or a broken filter looks like one that kept all
+    const faulted = faults > 0 ? `; ${faults} program runs faulted (their events kept), first: ${firstFault}` : "";
+    notes.push(
+      `eBPF filter ${basename(o.bpfFile ?? "")}: ${counts.filtered} events dropped from derived streams${faulted}`,
+    );
+  }
   for (const l of trace.losses()) notes.push(`the tracer lost ${l.count} events (${l.reason})`);
   if (failure !== null)
     meta.losses.push({
@@ -364,7 +370,14 @@ export interface ImportOptions {
  * has nothing queued).
  */
 async function* fileBatches(path: string): AsyncIterable<string[]> {
-  const fd = openSync(path, "r");
+  // standard input is read as fd 0: opening /dev/stdin fails (ENXIO) when it is a socket
+  const stdin = path === STDIN;
+  let fd: number;
+  try {
+    fd = stdin ? 0 : openSync(path, "r");
+  } catch (e) {
+    throw new CapsuleError("BAD_INPUT", `${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
   try {
     const buf = Buffer.allocUnsafe(1 << 16);
     const split = new LineSplitter();
@@ -387,24 +400,55 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
-    closeSync(fd);
+    if (!stdin) closeSync(fd);
   }
 }
 
-async function firstLines(path: string, n: number): Promise<string[]> {
-  const out: string[] = [];
-  for await (const b of fileBatches(path)) {
-    out.push(...b);
-    if (out.length >= n) break; // leaving stops the reading and closes the file
+/** `capsule import -` (or /dev/stdin): the trace on standard input. */
+const STDIN = "-";
+
+/**
+ * The first `n` lines of a file and all its batches, read once: a pipe or FIFO
+ * (`... | capsule import /dev/stdin`) cannot be opened a second time for the rest.
+ * `close` ends the reading early.
+ */
+async function peekLines(
+  path: string,
+  n: number,
+): Promise<{ sample: string[]; batches: AsyncIterable<string[]>; close: () => Promise<void> }> {
+  const it = fileBatches(path)[Symbol.asyncIterator]();
+  const head: string[][] = [];
+  let count = 0;
+  let done = false;
+  while (count < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    head.push(r.value);
+    count += r.value.length;
   }
-  return out.slice(0, n);
+  async function* batches(): AsyncIterable<string[]> {
+    yield* head;
+    if (done) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  }
+  return {
+    sample: head.flat().slice(0, n),
+    batches: batches(),
+    close: async () => {
+      await it.return?.();
+    },
+  };
 }
 
 /** `capsule import`: run the same pipeline over a saved trace file or -ff folder. */
 export async function recordImport(o: ImportOptions): Promise<RecordResult> {
-  const path = resolve(o.path);
-  if (!existsSync(path)) throw new CapsuleError("BAD_INPUT", `${o.path}: no such file or folder`);
-  const isDir = statSync(path).isDirectory();
+  const stdin = o.path === STDIN || o.path === "/dev/stdin";
+  const path = stdin ? STDIN : resolve(o.path);
+  if (!stdin && !existsSync(path)) throw new CapsuleError("BAD_INPUT", `${o.path}: no such file or folder`);
+  const isDir = !stdin && statSync(path).isDirectory();
   const [
     { checkFfFolder, createStraceParser, readFfFolder, sniffStrace },
     { loadRules },
@@ -427,15 +471,18 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     input = readFfFolder(path, 1024, ff);
     flavour = "strace-ff";
   } else {
-    const sample = await firstLines(path, 50);
-    if (sample.length === 0) throw new CapsuleError("BAD_INPUT", `${o.path}: empty file`);
+    const peek = await peekLines(path, 50);
+    const { sample } = peek;
     const s = sniffStrace(sample);
-    if (!s.ok && o.format !== "strace")
+    if (sample.length === 0 || (!s.ok && o.format !== "strace")) {
+      await peek.close();
+      if (sample.length === 0) throw new CapsuleError("BAD_INPUT", `${o.path}: empty file`);
       throw new CapsuleError(
         "BAD_INPUT",
         `${o.path}: not a trace Capsule can read (${s.reason ?? "expected strace output"})`,
       );
-    input = fileBatches(path);
+    }
+    input = peek.batches;
     flavour = "strace";
     // a trace written to stderr has no pid on the root's lines until it has a child
     rootPid = s.rootPid;

@@ -6,12 +6,13 @@
  *   s.streams.raw.write(texts);            // never blocks; false = behind (await ready())
  *   await s.seal(finalMetadata);           // flush everything, write the seal
  */
-import { accessSync, close, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { accessSync, close, closeSync, constants, existsSync, openSync, readFileSync } from "node:fs";
 import { chmod } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { blake3Hex } from "../core/blake3.js";
 import { CapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot } from "../core/events.js";
+import { mkdirs } from "../core/mkdirs.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { SubscribeOptions } from "./broadcast.js";
 import { ChainState } from "./chain.js";
@@ -329,7 +330,7 @@ export async function openSession(dir: string, sessionId: string, opts: OpenSess
   let marksFd: number | null = null;
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirs(dir, 0o700);
     await chmod(dir, 0o700);
     for (const name of STREAMS) {
       if (opts.sinks?.[name]) continue;

@@ -12,12 +12,24 @@ const createEbpfTracer = async (): Promise<Tracer> => (await import("./ebpf/trac
  * it works (root, the libbpf loader built at install, BTF) at every level and falls back
  * to strace, saying why. `ebpf` is the kernel tracer, or where its loader is not built,
  * bpftrace (up to level files); an explicit choice that cannot run here is a one-line error.
+ * Only strace prints data buffers: with `--record-data full` (`recordData`) auto takes
+ * strace, and `--tracer ebpf` is a one-line error (it would keep none of the bytes asked for).
  */
 export async function chooseTracer(
   want: "auto" | "strace" | "ebpf",
   level: TraceLevel,
+  recordData: "lengths" | "full" = "lengths",
 ): Promise<{ tracer: Tracer; reason: string }> {
   let ebpfWhyNot: string | null = null;
+  if (recordData === "full" && want !== "strace") {
+    if (want === "ebpf")
+      throw new CapsuleError(
+        "USAGE",
+        "--record-data full needs --tracer strace (the eBPF tracers record no read/write buffers)",
+      );
+    ebpfWhyNot = "--record-data full: only strace records data buffers";
+    want = "strace";
+  }
   if (want !== "strace") {
     // the kernel tracer (libbpf, native/kernel-tracer) at every level
     const kernel = await createKernelTracer();
@@ -57,6 +69,6 @@ export async function chooseTracer(
   if (!s.ok) throw new CapsuleError(s.reason.startsWith("not permitted") ? "TRACE_DENIED" : "TRACER_MISSING", s.reason);
   return {
     tracer: strace,
-    reason: ebpfWhyNot ? `auto: strace (kernel eBPF not used: ${ebpfWhyNot})` : "--tracer strace",
+    reason: ebpfWhyNot ? `auto: strace (kernel tracer not used: ${ebpfWhyNot})` : "--tracer strace",
   };
 }

@@ -99,10 +99,16 @@ export function createTracker(): Tracker {
     for (const t of n.threads) t.rec = null;
   }
 
-  /** The node a line of `pid` belongs to; a pid seen again after its exit is a new node. */
+  /**
+   * The node a line of `pid` belongs to; a pid seen again after its exit is a new node,
+   * unless the line is from before that exit: a record delivered late (the kernel tracer's
+   * per-CPU buffers: the exit of a leader that a thread's execve replaced comes after the
+   * new program's), as no pid is reused before its holder has exited.
+   */
   function nodeOf(pid: number, ts: number | null): Node {
     const node = current.get(pid);
-    if (node === undefined || node.ended) return newNode(pid, ts);
+    if (node === undefined) return newNode(pid, ts);
+    if (node.ended) return ts !== null && node.end_ts !== null && ts < node.end_ts ? node : newNode(pid, ts);
     if (ts !== null && (node.start_ts === null || ts < node.start_ts)) {
       node.start_ts = ts;
       node.rec = null;
@@ -222,6 +228,8 @@ export function createTracker(): Tracker {
       const node = nodeOf(ev.pid, ev.ts);
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "exit") {
+        // a late exit record of an ended node (a replaced leader's): the node's end stands
+        if (node.ended) continue;
         node.exit_code = ev.code;
         node.exit_signal = ev.signal;
         node.end_ts = ev.ts;

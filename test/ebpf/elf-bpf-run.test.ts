@@ -98,6 +98,13 @@ test("unusable programs are one-line errors", async () => {
     [[tempPath("missing.o"), "--session", session], /no such file/],
     [[bad, "--session", session, "--budget", "0"], /--budget 0/],
   ];
+  // an assembly file's refusal names the file once, then what is wrong
+  const jump = tempPath("jump.s");
+  writeFileSync(jump, "mov %r0, 0\nja +5\nexit\n");
+  cases.push([
+    [jump, "--session", session],
+    /^\S*jump\.s: pc 1 \(ja \+5\): target 7 is outside the program \(0\.\.2\)$/,
+  ]);
   for (const [args, re] of cases)
     await assert.rejects(
       bpfRun(args),

@@ -21,15 +21,15 @@ const PROBE = [
 function traceWith(tracer: "strace" | "ebpf", env: NodeJS.ProcessEnv): { out: string; dir: string } {
   const home = freshHome();
   const r = capsule(
-    // (the eBPF tracer records up to the files level)
+    // (data buffers are strace's only: --record-data full needs --tracer strace)
     [
       "run",
       "--tracer",
       tracer,
       "--level",
-      tracer === "strace" ? "full" : "files",
-      "--record-data",
       "full",
+      "--record-data",
+      tracer === "strace" ? "full" : "lengths",
       "--report",
       "none",
       "-q",

@@ -56,6 +56,19 @@ describe("sniffStrace", () => {
     }
   });
 
+  it("reads a trace of exits and signals only (-e trace=none)", () => {
+    const t = strace(["-f", "-ttt", "-e", "trace=none"], ["sh", "-c", "sh -c 'kill -TERM $$'; true"]);
+    try {
+      const lines = readLines(t.out);
+      assert.ok(lines.length >= 3 && lines.every((l) => /^\d+ +\S+ (\+\+\+|---) /.test(l)), lines.join("|"));
+      const s = sniffStrace(lines);
+      assert.equal(s.ok, true, s.reason ?? "");
+      assert.equal(s.clock, "ttt");
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it("rejects files that are not traces, with a one-line reason", () => {
     const samples = [
       head(join(CORPUS, "make-corpus.sh")),

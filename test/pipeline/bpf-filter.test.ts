@@ -68,3 +68,36 @@ test("a --bpf file that is not an eBPF object is one line and exit 2", () => {
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   assert.match(r.stderr, /^capsule: /);
 });
+
+test("capsule run --bpf says when the program faulted (a fault keeps the event, silently otherwise)", {
+  skip: noClang,
+}, () => {
+  // reads far past the event on every exec: a memory fault on those events only
+  const src = `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "capsule_event.h"
+char LICENSE[] SEC("license") = "GPL";
+SEC("capsule/event")
+int bad_read(struct capsule_event *e) {
+  volatile __u64 far = 100000;
+  if (e->operation == CAPSULE_OP_EXEC) return ((char *)e)[far];
+  return e->errno != 0;
+}
+`;
+  const obj = tempPath("bad_read.o");
+  writeFileSync(obj, compileBpf("bad_read.c", src));
+  const home = freshHome();
+  const r = capsule(["run", "--report", "none", "--bpf", obj, "--", "sh", "-c", "cat /nonexistent-a; true"], home);
+  assert.equal(r.status, 0, r.stderr);
+  const note = r.stderr.split("\n").find((l) => l.startsWith("capsule: eBPF filter bad_read.o: "));
+  assert.ok(note, r.stderr);
+  assert.match(
+    note,
+    /; [1-9]\d* program runs faulted \(their events kept\), first: event \d+: bad_read: pc \d+ .*outside/,
+  );
+  const enriched = jsonl<{ operation: string | null }>(onlySession(home), "enriched");
+  assert.ok(
+    enriched.some((e) => e.operation === "EXEC"),
+    "the faulted exec events are kept",
+  );
+});

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -118,4 +119,27 @@ test("import keeps data buffers out of the record by default", () => {
   // the agent's HTTP request body and the key file's content are data buffers
   assert.doesNotMatch(raw, /not-a-real-key/);
   assert.match(raw, /@data\(len=\d+,sha256=/);
+});
+
+test("a trace piped in (- or /dev/stdin) or through a FIFO is read once: every line, no hang", () => {
+  const home = freshHome();
+  const src = join(CORPUS, "agent.strace");
+  const lines = readFileSync(src, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0).length;
+  assert.ok(readFileSync(src).length > 1 << 16, "more than one read's worth, so the sniff does not see it all");
+  for (const name of ["-", "/dev/stdin"]) {
+    const piped = capsule(["import", "-q", name], home, { input: readFileSync(src, "utf8") });
+    assert.equal(piped.status, 0, piped.stderr);
+  }
+  const fifo = join(home, "trace.fifo");
+  execFileSync("mkfifo", [fifo]);
+  const writer = spawn("sh", ["-c", `cat "$1" > "$2"`, "sh", src, fifo], { stdio: "ignore" });
+  const viaFifo = capsule(["import", "-q", fifo], home, { timeout: 60_000 });
+  writer.kill();
+  assert.equal(viaFifo.status, 0, `${viaFifo.signal ?? ""} ${viaFifo.stderr}`);
+  const runs = join(home, "runs");
+  const made = readdirSync(runs);
+  assert.equal(made.length, 3);
+  for (const d of made) assert.equal(metadata(join(runs, d)).counts.lines, lines, d);
 });

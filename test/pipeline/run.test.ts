@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, storedLines, tree } from "./helpers.js";
+import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, ROOT, storedLines, tree } from "./helpers.js";
 
 // These tests pin strace (the eBPF tracer has its own tests, and agreement tests against strace).
 const run = (home: string, cmd: string[], extra: string[] = []) =>
@@ -38,6 +39,48 @@ test("a command that does not exist is one line and exit 2, no session", () => {
   assert.equal(r.status, 2);
   assert.equal(r.stderr.trim(), "capsule: no-such-command-capsule-test: command not found");
   assert.throws(() => readdirSync(join(home, "runs")).length === 0 || onlySession(home));
+});
+
+test("an --out folder that cannot be made (under /proc) is one line and exit 2, at once", () => {
+  const home = freshHome();
+  const r = capsule(["run", "--report", "none", "--out", "/proc/capsule-no-such/runs", "--", "true"], home, {
+    timeout: 30_000,
+  });
+  assert.equal(r.signal, null, "it returned (recursive mkdir spun forever here)");
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^capsule: cannot create session folder \/proc\/capsule-no-such\/runs\/\S+: ENOENT/);
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+});
+
+test("run and import from a folder that was removed are one line and exit 2, not an internal error", () => {
+  const home = freshHome();
+  const gone = join(home, "gone");
+  // the built CLI (tsx itself asks for the cwd before any of Capsule runs; npm test builds dist/ first)
+  const cli = `"${process.execPath}" "${join(ROOT, "dist/cli/main.js")}"`;
+  for (const args of [
+    "run --tracer strace -- /bin/true",
+    `import ${join(ROOT, "test/fixtures/corpus/shell.strace")}`,
+  ]) {
+    const r = spawnSync("sh", ["-c", `mkdir "$1" && cd "$1" && rmdir "$1" && exec ${cli} ${args}`, "sh", gone], {
+      env: { ...process.env, CAPSULE_HOME: home },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, "capsule: the current folder no longer exists (cd to one that does)\n", args);
+  }
+});
+
+test("with no PATH at all (env -i) strace still finds the command, as execvp and sh do", () => {
+  const home = freshHome();
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "dist/cli/main.js"), "run", "--tracer", "strace", "-q", "--", "sh", "-c", "exit 5"],
+    { env: { CAPSULE_HOME: home }, encoding: "utf8" },
+  );
+  assert.equal(r.status, 5, r.stderr);
+  assert.equal(r.stderr, "");
+  const root = tree(onlySession(home)).nodes.find((n) => n.parent_id === null);
+  assert.equal(root?.exe, "/usr/bin/sh");
 });
 
 test("bad options are one line and exit 2", () => {

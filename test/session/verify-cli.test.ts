@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -128,4 +128,39 @@ test("--seal leaves a sealed session alone", async () => {
   const r = await verify([plain, "--seal"]);
   assert.equal(r.status, 0);
   assert.match(r.out, /already sealed: nothing to do/);
+});
+
+test("verify during a live run says the session is still being recorded, not that the recording never finished", async () => {
+  const home = mkdtempSync(join(tmpdir(), "capsule-verify-live-"));
+  try {
+    const cli = ["--import", "tsx", join(import.meta.dirname, "../../src/cli/main.ts")];
+    const env = { ...process.env, CAPSULE_HOME: home };
+    const child = spawn(
+      process.execPath,
+      [...cli, "run", "--tracer", "strace", "-q", "--", "sh", "-c", "cat /dev/null; sleep 30"],
+      {
+        env,
+        stdio: "ignore",
+      },
+    );
+    try {
+      const runs = join(home, "runs");
+      let dir: string | null = null;
+      for (let i = 0; i < 100 && dir === null; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const names = existsSync(runs) ? readdirSync(runs) : [];
+        if (names.length === 1 && existsSync(join(runs, names[0]!, "metadata.json"))) dir = join(runs, names[0]!);
+      }
+      assert.ok(dir, "the session folder appeared");
+      const r = await verify([dir]);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /\nunsealed: still being recorded; intact as far as written/);
+      assert.doesNotMatch(r.out, /never finished|--seal/);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -82,3 +82,28 @@ test("auto: where the kernel tracer is not built (or not root, no BTF), strace r
   assert.match(meta.tracer.reason, /^auto: strace \(kernel tracer not used: /);
   assert.ok(meta.counts.events > 0);
 });
+
+test("--record-data full: auto takes strace, the only tracer that prints data buffers (the bytes are kept); --tracer ebpf is one line, exit 2", async (t) => {
+  if ((await ebpfOrSkip(t)) === null) return;
+  const home = mkdtempSync(join(tmpdir(), "capsule-data-"));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [...CLI, "run", "--report", "none", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CAPSULE_HOME: home },
+      encoding: "utf8",
+    });
+  const script = "import socket; a, b = socket.socketpair(); a.send(b'capsule-payload-42'); b.recv(64)";
+  const r = run("--record-data", "full", "--", "python3", "-c", script);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /auto: strace \(kernel tracer not used: --record-data full/);
+  const runs = join(home, "runs");
+  const [dir] = readdirSync(runs);
+  const enriched = readFileSync(join(runs, dir!, "enriched.jsonl"), "utf8");
+  assert.ok(enriched.includes("capsule-payload-42"), "the bytes sent are in the record");
+  const e = run("--tracer", "ebpf", "--record-data", "full", "--", "true");
+  assert.equal(e.status, 2);
+  assert.equal(
+    e.stderr,
+    "capsule: --record-data full needs --tracer strace (the eBPF tracers record no read/write buffers)\n",
+  );
+});

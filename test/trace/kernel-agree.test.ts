@@ -101,6 +101,13 @@ function facts(r: Run, work: string) {
   return { procs, written, failedExecs, connect, threads };
 }
 
+/** Both tracers where the kernel tracer runs, else strace alone (the skip said why). */
+function tracersHere(t: { diagnostic(m: string): void }): readonly ("strace" | "ebpf")[] {
+  const k = kernelAvailable();
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  return k.ok ? ["strace", "ebpf"] : ["strace"];
+}
+
 test("the kernel tracer and strace agree on the tree, failed lookups, relative opens after chdir, uid, ppid and both ends of a loopback connect", {
   timeout: 300_000,
 }, async (t) => {
@@ -190,5 +197,182 @@ test("the demo's tree under the default tracer has one root, the agent, and no p
       assert.ok(n.argv.length > 0 || n.parent_id !== null, `process ${n.pid} has a command or a parent`);
   } finally {
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test("a command the kernel cannot exec as it is: both tracers run a script without #! with /bin/sh, and refuse a missing #! interpreter or a non-ELF binary in one line, exit 2", {
+  timeout: 120_000,
+}, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-exec-"));
+  const file = (name: string, body: string | Buffer) => {
+    writeFileSync(join(dir, name), body, { mode: 0o755 });
+    return `./${name}`;
+  };
+  const noShebang = file("no-shebang", 'echo ran-as-sh "$1"; exit 4\n');
+  const crlf = file("crlf.sh", "#!/bin/sh\r\necho never\r\n");
+  const missing = file("missing-interp", "#!/nonexistent/interp -x\necho never\n");
+  const binary = file("junk", Buffer.from([1, 2, 0, 3, 0x29, 10]));
+  const tracers = tracersHere(t);
+  try {
+    for (const tracer of tracers) {
+      const home = freshHome();
+      try {
+        const go = (cmd: string, ...args: string[]) =>
+          capsule(["run", "--tracer", tracer, "-q", "--", cmd, ...args], home, { cwd: dir });
+        const ok = go(noShebang, "arg 1");
+        assert.equal(ok.status, 4, `${tracer}: ${ok.stderr}`);
+        assert.equal(ok.stdout, "ran-as-sh arg 1\n");
+        const root = tree(onlySession(home)).nodes.find((n) => n.parent_id === null);
+        assert.deepEqual(root?.argv, ["/bin/sh", noShebang, "arg 1"], tracer);
+        for (const [cmd, why] of [
+          [crlf, 'bad interpreter "/bin/sh\\r": no such executable file'],
+          [missing, 'bad interpreter "/nonexistent/interp": no such executable file'],
+          [binary, "cannot execute binary file (not ELF, no #! line)"],
+        ] as const) {
+          const r = go(cmd);
+          assert.equal(r.status, 2, `${tracer} ${cmd}: ${r.stderr}`);
+          assert.equal(r.stderr, `capsule: ${cmd}: ${why}\n`, tracer);
+        }
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("inside a pid namespace (unshare --pid) both tracers link each child to its parent: strace's clone returns the namespace's pid, translated", {
+  timeout: 120_000,
+}, (t) => {
+  const probe = spawnSync("unshare", ["--fork", "--pid", "true"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    t.skip(`no pid namespace here: ${(probe.stderr || String(probe.error)).trim()}`);
+    return;
+  }
+  const tracers = tracersHere(t);
+  const shapes: string[][] = [];
+  for (const tracer of tracers) {
+    const home = freshHome();
+    try {
+      const cmd = ["unshare", "--fork", "--pid", "sh", "-c", "sh -c 'cat /dev/null; exit 5'; ls / | head -1"];
+      const r = capsule(["run", "--tracer", tracer, "-q", "--", ...cmd], home);
+      assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+      const nodes = tree(onlySession(home)).nodes.filter((n) => n.kind === "process");
+      const byId = new Map(nodes.map((n) => [n.id, n]));
+      const label = (n: ProcessNode) => `${n.argv.join(" ")} = ${n.exit_code ?? n.exit_signal}`;
+      const path = (n: ProcessNode): string => {
+        const p = n.parent_id === null ? undefined : byId.get(n.parent_id);
+        return p === undefined ? label(n) : `${path(p)} > ${label(n)}`;
+      };
+      const shape = nodes.map(path).sort();
+      assert.equal(nodes.filter((n) => n.parent_id === null).length, 1, `${tracer}: one root\n${shape.join("\n")}`);
+      assert.ok(
+        shape.some((s) => / > sh -c cat \/dev\/null; exit 5 = 5 > cat \/dev\/null = 0$/.test(s)),
+        `${tracer}: the namespaced grandchild under its parent\n${shape.join("\n")}`,
+      );
+      shapes.push(shape);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  if (shapes.length === 2) assert.deepEqual(shapes[1], shapes[0], "the kernel tracer's tree is strace's");
+});
+
+test("a thread's execve: both tracers give one process that ran python3 then the new program, its thread ended", {
+  timeout: 120_000,
+}, (t) => {
+  const py = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" });
+  if (py.status !== 0) {
+    t.skip("no python3");
+    return;
+  }
+  const prog =
+    "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.05), os.execv('/bin/echo', ['echo', 'from-thread']))).start()\ntime.sleep(5)";
+  const tracers = tracersHere(t);
+  for (const tracer of tracers) {
+    const home = freshHome();
+    try {
+      const r = capsule(["run", "--tracer", tracer, "-q", "--", py.stdout.trim(), "-c", prog], home);
+      assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+      assert.equal(r.stdout, "from-thread\n");
+      const nodes = tree(onlySession(home)).nodes;
+      const procs = nodes.filter((n) => n.kind === "process");
+      assert.equal(procs.length, 1, `${tracer}: ${JSON.stringify(procs.map((n) => [n.id, n.argv]))}`);
+      const p = procs[0]!;
+      assert.deepEqual(
+        p.execs.map((e) => e.argv[0]),
+        [py.stdout.trim(), "echo"],
+        tracer,
+      );
+      assert.deepEqual(p.argv, ["echo", "from-thread"], tracer);
+      assert.equal(p.exit_code, 0, tracer);
+      const threads = nodes.filter((n) => n.kind === "thread");
+      assert.equal(threads.length, 1, tracer);
+      assert.ok(threads[0]!.end_ts !== null, `${tracer}: the thread that exec'd has ended`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+});
+
+test("a file opened through a symlink is the file under both tracers: an SSH key read through a link is found", {
+  timeout: 120_000,
+}, (t) => {
+  const tracers = tracersHere(t);
+  const root = mkdtempSync(join(tmpdir(), "capsule-link-"));
+  try {
+    const fakeHome = join(root, "home");
+    mkdirSync(join(fakeHome, ".ssh"), { recursive: true });
+    writeFileSync(join(fakeHome, ".ssh", "id_ed25519"), "not a key\n");
+    const link = join(root, "notes.txt");
+    spawnSync("ln", ["-s", join(fakeHome, ".ssh", "id_ed25519"), link]);
+    for (const tracer of tracers) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--", "cat", link], home, { env: { HOME: fakeHome } });
+        assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+        const dir = onlySession(home);
+        const opens = jsonl(dir, "enriched")
+          .map(rehydrateEnriched)
+          .filter((e) => e.operation === "OPEN" && e.raw_line.includes("notes.txt"));
+        assert.deepEqual(
+          opens.map((e) => e.abs_path),
+          [join(fakeHome, ".ssh", "id_ed25519")],
+          `${tracer}: the open names the file the link points at`,
+        );
+        const risks = jsonl<{ rule: string }>(dir, "risks").map((x) => x.rule);
+        assert.ok(risks.includes("cred-ssh-key"), `${tracer}: ${risks.join(", ")}`);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a leader that ends before its threads (pthread_exit in main): the process ends with the process's status under both tracers", {
+  timeout: 120_000,
+}, (t) => {
+  const prog =
+    "import threading, ctypes, time, os\nthreading.Thread(target=lambda: (time.sleep(0.2), os._exit(4))).start()\nctypes.CDLL(None).pthread_exit(None)";
+  const tracers = tracersHere(t);
+  for (const tracer of tracers) {
+    const home = freshHome();
+    try {
+      const r = capsule(["run", "--tracer", tracer, "-q", "--", "python3", "-c", prog], home);
+      assert.equal(r.status, 4, `${tracer}: ${r.stderr}`);
+      const nodes = tree(onlySession(home)).nodes;
+      const proc = nodes.find((n) => n.kind === "process");
+      const thread = nodes.find((n) => n.kind === "thread");
+      assert.equal(proc?.exit_code, 4, `${tracer}: the process's status, not the leader thread's 0`);
+      assert.ok(
+        proc?.end_ts !== null && thread?.end_ts !== null && proc!.end_ts! >= thread!.end_ts!,
+        `${tracer}: the process ends with its last thread (${proc?.end_ts} < ${thread?.end_ts})`,
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 });

@@ -26,7 +26,8 @@ export function learnFromCall(tasks: TaskState, spec: CallSpec, ev: SyscallEvent
     const fl =
       name === "openat" ? p[2]! : name === "open" ? p[1]! : name === "openat2" ? Number(v.ext?.words[0] ?? 0n) : 0;
     const dir = at === AT_FDCWD ? tasks.cwd(tid) : tasks.fdPath(tid, at);
-    const path = s[0] === undefined || s[0].truncated ? null : resolvePathText(dir, s[0].value);
+    const asked = s[0] === undefined || s[0].truncated ? null : resolvePathText(dir, s[0].value);
+    const path = asked !== null && tasks.realPath !== null ? (tasks.realPath(asked) ?? asked) : asked;
     ev.retPath = path;
     tasks.setFd(tid, ret, path, (fl & O_CLOEXEC) !== 0);
   } else if (name === "chdir") tasks.chdir(tid, s[0]?.value ?? "");

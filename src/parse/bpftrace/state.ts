@@ -25,6 +25,12 @@ interface Task {
 export class TaskState {
   private readonly tasks = new Map<number, Task>();
 
+  /**
+   * @param realPath live runs: the file a path opened names, links followed (null: keep
+   *   the path as given), so a file opened through a symlink is the file, as under strace -yy
+   */
+  constructor(readonly realPath: ((p: string) => string | null) | null = null) {}
+
   private task(tid: number): Task {
     let t = this.tasks.get(tid);
     if (t === undefined) {

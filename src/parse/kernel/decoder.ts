@@ -9,7 +9,7 @@
  *
  *   <epoch s>.<µs> <tid> <tgid> sys <name> = <ret> <dur µs> [a0 .. a5] {key=value ...}
  *   <epoch s>.<µs> <tid> <tgid> exec old=<tid> ppid= uid= gid= euid= egid= caps=0x.. ino= dev=M:m ...
- *   <epoch s>.<µs> <tid> <tgid> exit code=<status> group=<0|1>
+ *   <epoch s>.<µs> <tid> <tgid> exit code=<status> group=<0|1> [process=<status>]
  *   <epoch s>.<µs> <tid> <tgid> io fd=<fd> read=<bytes>/<calls> write=<bytes>/<calls>
  *   <epoch s>.<µs> <tid> <tgid> signal sig= code= pid= uid=
  *   <epoch s>.<µs> 0 0 start|lost|end ...
@@ -41,6 +41,8 @@ export interface DecoderOptions {
   names: ReadonlyMap<number, string>;
   /** The root's working directory (until its exec record says). */
   cwd: string;
+  /** Live: what an opened path names, links followed (TaskState's realPath). */
+  realPath?: ((p: string) => string | null) | null;
 }
 
 export interface DecoderStats {
@@ -70,7 +72,7 @@ export class KernelDecoder {
   /** Losses reported by the loader: [epoch µs, count, cpu]. */
   readonly losses: { atUs: number; count: number; cpu: number }[] = [];
   private readonly byNr = new Map<number, CallSpec>();
-  private readonly tasks = new TaskState();
+  private readonly tasks: TaskState;
   private seq = 0;
   private out: ParsedItem[] = [];
   private rest: Buffer | null = null;
@@ -92,6 +94,7 @@ export class KernelDecoder {
     private readonly o: DecoderOptions,
     private readonly t0Us: number,
   ) {
+    this.tasks = new TaskState(o.realPath ?? null);
     const idx = nrIndex(o.arch);
     if (idx !== null) for (const s of CALLS) if (s.nr[idx] !== null) this.byNr.set(s.nr[idx]!, s);
     this.ctx = new Ctx(this.tasks, o.arch);
@@ -125,8 +128,10 @@ export class KernelDecoder {
   end(): ParsedItem[] {
     this.out = [];
     // a process whose end never came (lost): its leader's exit is still its record
-    for (const [tgid, l] of this.leaderExits)
-      this.exitEvent(l.dv, tgid, l.us, l.head, l.dv.getUint32(EXIT.code, true), 0);
+    for (const [tgid, l] of this.leaderExits) {
+      const status = l.dv.getUint32(EXIT.code, true);
+      this.exitEvent(tgid, l.us, l.head, status, 0, status);
+    }
     this.leaderExits.clear();
     if (this.rest !== null && this.rest.length > 0)
       this.error(null, null, `the stream ended inside a record (${this.rest.length} bytes)`);
@@ -482,8 +487,12 @@ export class KernelDecoder {
   }
 
   /**
-   * A thread's end. The kernel may end a process's leader before its other threads; strace
-   * (and the tree) see the leader end last, so its exit waits for the process's end.
+   * A thread's end. The kernel may end a process's leader before its other threads
+   * (pthread_exit in main); strace (and the tree) see the leader end last, with the
+   * process's status, so its exit waits for the process's end and then carries that end's
+   * time and status (`process=<status>` on its line; its own `code=` is the leader's).
+   * An execve in a thread also ends the leader (the thread takes its pid): that exit waits
+   * too, and comes out as it was after the new program's end.
    */
   private exit(dv: DataView, tid: number, tgid: number, us: number, head: string): void {
     const status = dv.getUint32(EXIT.code, true);
@@ -496,18 +505,23 @@ export class KernelDecoder {
       });
       return;
     }
-    this.exitEvent(dv, tid, us, head, status, group);
+    this.exitEvent(tid, us, head, status, group, status);
     const leader = group !== 0 ? this.leaderExits.get(tgid) : undefined;
     if (leader !== undefined) {
       this.leaderExits.delete(tgid);
-      this.exitEvent(leader.dv, tgid, leader.us, leader.head, leader.dv.getUint32(EXIT.code, true), 0);
+      const own = leader.dv.getUint32(EXIT.code, true);
+      // the leader itself ended the group: the waiting exit was of a leader an execve in
+      // another thread replaced (that thread took its pid), and stays as it was
+      if (tid === tgid) this.exitEvent(tgid, leader.us, leader.head, own, 0, own);
+      else this.exitEvent(tgid, us, leader.head, own, 0, status);
     }
   }
 
-  private exitEvent(_dv: DataView, tid: number, us: number, head: string, status: number, group: number): void {
-    const ev = exitFromStatus(this.seq, [], this.ts(us), tid, status);
+  /** `status` and `group` as recorded; `process` the status the event reports (the process's). */
+  private exitEvent(tid: number, us: number, head: string, status: number, group: number, process: number): void {
+    const ev = exitFromStatus(this.seq, [], this.ts(us), tid, process);
     this.tasks.exit(tid);
-    this.emit(ev, `${head} exit code=${status} group=${group}`);
+    this.emit(ev, `${head} exit code=${status} group=${group}${process === status ? "" : ` process=${process}`}`);
   }
 
   private signal(dv: DataView, tid: number, us: number, head: string): void {

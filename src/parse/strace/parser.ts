@@ -98,6 +98,8 @@ interface Held {
   unprefixed: boolean;
   /** Its first half was never seen (the trace began inside the call). */
   orphan: boolean;
+  /** A thread's execve that announced `<pid changed to LEADER ...>`: it succeeded. */
+  pidChanged?: boolean;
 }
 
 /** A syscall line cut by strace's own message (`vfork(strace: Process 5 attached`). */
@@ -300,7 +302,17 @@ class Parser implements StraceParser {
       if (k > argStart) {
         const leader = readPid(text, k + PID_CHANGED.length);
         if (leader >= 0) {
-          this.hold({ pid, call, text: text.slice(argStart, k), ts, raw, lines, unprefixed, orphan: false });
+          this.hold({
+            pid,
+            call,
+            text: text.slice(argStart, k),
+            ts,
+            raw,
+            lines,
+            unprefixed,
+            orphan: false,
+            pidChanged: true,
+          });
           if (leader !== pid) this.handoff.set(leader, pid);
           return true;
         }
@@ -369,6 +381,12 @@ class Parser implements StraceParser {
     if (!scanCall(text, start, parts)) {
       this.error(raw, lines, first, pid, `${parts.error} (resumed call)`);
       return;
+    }
+    if (h?.pidChanged === true && parts.retText !== "0") {
+      // The pid changes only past exec's point of no return, yet strace (6.1, with
+      // --seccomp-bpf) may print `= -1 (errno 18446744073709551595)` here: the exec succeeded.
+      parts.retText = "0";
+      parts.errno = null;
     }
     this.emitCall(pid, first, call, raw, lines, orphaned(parts.args, orphan), false);
   }
@@ -622,7 +640,7 @@ class Parser implements StraceParser {
       pid,
       call,
       args,
-      ret: p.retText,
+      ret: p.retNote === null ? p.retText : (tracerNsPid(p.retNote) ?? p.retText),
       retPath: p.retPath,
       retDev: p.retDev,
       errno: p.errno,
@@ -630,7 +648,7 @@ class Parser implements StraceParser {
       durationUs: p.durationUs,
       unfinished,
     };
-    if (this.rootPid < 0 && (this.waitRoot || this.bracketed) && p.retText !== null) this.noteChild(call, p.retText);
+    if (this.rootPid < 0 && (this.waitRoot || this.bracketed) && event.ret !== null) this.noteChild(call, event.ret);
     this.stats.events++;
     this.deliver({ event, lines });
   }
@@ -711,3 +729,15 @@ function orphaned(args: Arg[], orphan: boolean): Arg[] {
   if (orphan) args.unshift({ k: "other", text: "..." });
   return args;
 }
+
+/**
+ * `--decode-pids=pidns`: a pid returned inside a pid namespace (a clone's child, wait4's
+ * reaped pid) is followed by `/* N in strace's PID NS *\/`, N being the pid the line
+ * prefixes use. That N is the return value the rest of the pipeline works with (as the
+ * kernel tracer reports it); the raw line keeps both.
+ */
+function tracerNsPid(note: string): string | null {
+  const m = PIDNS_NOTE.exec(note);
+  return m === null ? null : (m[1] as string);
+}
+const PIDNS_NOTE = /^\/\* (\d+) in strace's PID NS \*\/$/;

@@ -7,8 +7,8 @@
  *
  * A line is `leader body`:
  *
- *   leader  := [PID␠+ | [pid N]␠ | PID<comm>␠] [clock␠] ([ip]␠)* ([scno]␠)*
- *   clock   := HH:MM:SS[.frac] (-t/-tt) | EPOCH.frac (-ttt) | ␠*S.frac (-r)
+ *   leader  := [PID␠+ | [pid N]␠ | PID<comm>␠] [clock␠ [(+ S.frac)␠]] ([ip]␠)* ([scno]␠)*
+ *   clock   := HH:MM:SS[.frac] (-t/-tt) | EPOCH.frac (-ttt) | ␠*S.frac (-r); -r with -t: (+ S.frac)
  *   body    := name(args) = ret [errno] [note] [<duration>]  |  name(args <unfinished ...>
  *            | <... name resumed>args) = ret ...  |  --- SIG... ---  |  +++ ... +++  |  strace: ...
  *
@@ -41,6 +41,7 @@ const COLON = 58;
 const LT = 60;
 const EQ = 61;
 const GT = 62;
+const PLUS = 43;
 const QUESTION = 63;
 const AT = 64;
 const UA = 65;
@@ -251,6 +252,14 @@ export function scanLeader(line: string, out: Leader): void {
   }
   c = line.charCodeAt(i);
   if (c >= D0 && c <= D9) i = scanClock(line, i, out);
+  // -r with -t/-tt/-ttt: `(+     0.000123) ` after the absolute clock, which is kept.
+  if (out.clock !== CLOCK_NONE && line.charCodeAt(i) === LPAREN && line.charCodeAt(i + 1) === PLUS) {
+    let j = i + 2;
+    while (line.charCodeAt(j) === SPACE) j++;
+    const ds = j;
+    while (((c = line.charCodeAt(j)) >= D0 && c <= D9) || c === DOT) j++;
+    if (j > ds && c === RPAREN && line.charCodeAt(j + 1) === SPACE) i = j + 2;
+  }
   // -i `[00007f2192718ad7] ` / `[????????????????] ` and -n `[  59] ` come before the body.
   while (line.charCodeAt(i) === LBRACK) {
     let j = i + 1;

@@ -52,7 +52,10 @@ export function sniffStrace(sample: readonly string[]): StraceSniff {
   for (const { event } of items) {
     if (event.kind === "parse_error") continue;
     good += event.raw.length;
-    if (event.kind === "syscall") {
+    // `+++ exited with N +++` and `--- SIGX {...} ---` are strace's own too (all that
+    // `-e trace=none` prints)
+    if (event.kind === "exit" || event.kind === "signal") calls++;
+    else if (event.kind === "syscall") {
       calls++;
       if (event.durationUs !== null) result.durations = true;
       if (/^(clone3?|v?fork)$/.test(event.call) && event.ret !== null && /^\d+$/.test(event.ret))
@@ -74,7 +77,7 @@ export function sniffStrace(sample: readonly string[]): StraceSniff {
   if (calls === 0 && good === 0) {
     result.reason = `not strace output: line 1 reads ${JSON.stringify(clip(lines[0]!))}`;
   } else if (calls === 0) {
-    result.reason = "not strace output: no system call lines in the sample";
+    result.reason = "not strace output: no system call, signal or exit lines in the sample";
   } else if (errors * 2 > lines.length) {
     result.reason = `not strace output: only ${lines.length - errors} of ${lines.length} sample lines read as strace`;
   } else result.ok = true;

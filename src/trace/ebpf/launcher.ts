@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Writable } from "node:stream";
+import { DECODE_ARGS, escapedArgv } from "../argv-bytes.js";
 
 /**
  * The command, held before its first instruction: /bin/sh waits for one line on fd 3,
@@ -9,8 +10,8 @@ import type { Writable } from "node:stream";
  * back as it was so the command sees the caller's environment unchanged. If the
  * release line never comes (the tracer failed), the shell exits 125 without running it.
  */
-const SCRIPT =
-  'read -r _ <&3 || exit 125; exec 3<&-; if [ "$1" = 1 ]; then PWD=$2; export PWD; else unset PWD; fi; shift 2; exec "$@"';
+const EXEC = 'exec "$@"';
+const SCRIPT = `read -r _ <&3 || exit 125; exec 3<&-; if [ "$1" = 1 ]; then PWD=$2; export PWD; else unset PWD; fi; shift 2; ${EXEC}`;
 
 export interface HeldCommand {
   child: ChildProcess;
@@ -23,14 +24,29 @@ export interface HeldCommand {
   abandon(): void;
 }
 
-/** Start `argv` held; stdio is the caller's (the user's terminal). */
-export function spawnHeld(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<HeldCommand> {
+/**
+ * Start `argv` held; stdio is the caller's (the user's terminal). Arguments that are not
+ * UTF-8 (`userArgs`, the command's own, from /proc/self/cmdline) go to the shell as printf
+ * escapes that it decodes before the exec, so the command gets them as given.
+ */
+export function spawnHeld(
+  argv: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  userArgs: readonly string[] = [],
+): Promise<HeldCommand> {
   const pwd = env.PWD;
-  const child = spawn("/bin/sh", ["-c", SCRIPT, "capsule-launch", pwd === undefined ? "0" : "1", pwd ?? "", ...argv], {
-    cwd,
-    env,
-    stdio: ["inherit", "inherit", "inherit", "pipe"],
-  });
+  const exact = escapedArgv(argv, userArgs);
+  const script = exact === null ? SCRIPT : SCRIPT.replace(EXEC, `${DECODE_ARGS}${EXEC}`);
+  const child = spawn(
+    "/bin/sh",
+    ["-c", script, "capsule-launch", pwd === undefined ? "0" : "1", pwd ?? "", ...(exact ?? argv)],
+    {
+      cwd,
+      env,
+      stdio: ["inherit", "inherit", "inherit", "pipe"],
+    },
+  );
   const outcome = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { release } from "node:os";
 import { dirname } from "node:path";
+import { mkdirs } from "../../core/mkdirs.js";
 import { resolveCommand } from "../command.js";
 
 /**
@@ -37,7 +38,7 @@ export function readProven(key: string, path = PROVEN_PATH): string | null {
 /** Remember a successful check; a place that cannot be written only costs the next run the check. */
 export function writeProven(key: string, version: string, path = PROVEN_PATH): void {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    mkdirs(dirname(path), 0o700);
     const tmp = `${path}.${process.pid}`;
     writeFileSync(tmp, `${JSON.stringify({ key, version })}\n`, { mode: 0o600 });
     renameSync(tmp, path);

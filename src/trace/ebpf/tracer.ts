@@ -10,7 +10,7 @@ import { FORMAT_VERSION, STRLEN } from "../../parse/bpftrace/format.js";
 import { formatTs } from "../../parse/bpftrace/line.js";
 import { createBpftraceParser } from "../../parse/bpftrace/parser.js";
 import { escapeText } from "../../parse/bpftrace/strings.js";
-import { resolveCommand } from "../command.js";
+import { commandArgv } from "../command.js";
 import type { TraceLoss, TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { type Availability, checkAvailable, stderrReason } from "./available.js";
 import { readCatalog } from "./catalog.js";
@@ -84,15 +84,14 @@ export function createEbpfTracer(opts: EbpfTracerOptions = {}): Tracer {
 
 async function startTrace(req: TraceRequest, avail: Availability & { ok: true }, pages: number): Promise<TraceSession> {
   const cmd = req.argv[0];
-  if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
-  resolveCommand(cmd, req.cwd, req.env);
+  const argv = commandArgv(req.argv, req.cwd, req.env);
   const catalog = readCatalog(avail.tracefs);
   const scriptPath = join(req.workDir, ".ebpf.bt");
   const outPath = join(req.workDir, ".ebpf.out");
   writeFileSync(outPath, "", { mode: 0o600 });
 
   const t0 = epochUs();
-  const held = await spawnHeld(req.argv, req.cwd, req.env).catch((e: Error) => {
+  const held = await spawnHeld(argv, req.cwd, req.env, req.argv.slice(1)).catch((e: Error) => {
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });
   // a command killed while it is still held ends the trace too

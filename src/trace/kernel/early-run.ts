@@ -11,7 +11,10 @@ import { spawnHeld } from "../ebpf/launcher.js";
 import type { EarlyRun, Loader } from "./loader.js";
 
 export interface EarlyRunPlan {
+  /** The user's command. */
   argv: readonly string[];
+  /** What is exec'd for it (trace/command.ts commandArgv). */
+  exec: readonly string[];
   cwd: string;
   /** The command's environment (Capsule's secrets already taken out). */
   env: NodeJS.ProcessEnv;
@@ -30,7 +33,7 @@ export function startEarlyRun(ld: Loader, plan: EarlyRunPlan): EarlyRun | null {
     settle = resolve;
   });
   const chunks: Buffer[] = [];
-  const held = spawnHeld(plan.argv, plan.cwd, plan.env);
+  const held = spawnHeld(plan.exec, plan.cwd, plan.env, plan.argv.slice(1));
   held.then(
     (h) => ld.input.end(`${policyArg(ld.level, machine())}\n${h.pid}\n`),
     () => {

@@ -11,11 +11,12 @@ import { Channel } from "../../core/channel.js";
 import { CapsuleError, isCapsuleError } from "../../core/errors.js";
 import type { ParsedItem, RawLine } from "../../core/events.js";
 import type { TraceLevel } from "../../core/levels.js";
+import { liveRealPath } from "../../core/realpath.js";
 import type { Outcome } from "../../core/stage.js";
 import { KernelDecoder } from "../../parse/kernel/decoder.js";
 import { REC_VERSION } from "../../parse/kernel/layout.js";
 import { policyArg } from "../../parse/kernel/policy.js";
-import { resolveCommand } from "../command.js";
+import { commandArgv } from "../command.js";
 import { spawnHeld } from "../ebpf/launcher.js";
 import { NATIVE_BUILD } from "../native.js";
 import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
@@ -135,9 +136,9 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   const cmd = req.argv[0];
   const run = ld.run;
   ld.run = null;
+  let argv: string[];
   try {
-    if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
-    resolveCommand(cmd, req.cwd, req.env);
+    argv = commandArgv(req.argv, req.cwd, req.env);
   } catch (e) {
     if (run !== null) {
       ld.run = run;
@@ -153,7 +154,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   const loaderExit = ld.exit;
   const earlyChunks = run?.takeOver() ?? [];
   const released = run?.released() === true;
-  const held = await (run?.held ?? spawnHeld(req.argv, req.cwd, req.env)).catch((e: Error) => {
+  const held = await (run?.held ?? spawnHeld(argv, req.cwd, req.env, req.argv.slice(1))).catch((e: Error) => {
     ld.stop();
     throw new CapsuleError("COMMAND_NOT_FOUND", `cannot start ${cmd}: ${e.message}`);
   });
@@ -161,7 +162,7 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   // the loader, attached (or still attaching), learns what to record and whom
   if (run === null) ld.input.end(`${policyArg(level, arch)}\n${held.pid}\n`);
 
-  const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd }, t0);
+  const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd, realPath: liveRealPath }, t0);
   // The channel holds the loader's bytes, not decoded items: they are decoded when the
   // pipeline takes them. A pipeline running behind keeps a burst as compact bytes outside
   // the JS heap (~250 bytes a record) instead of items that outlive young-generation

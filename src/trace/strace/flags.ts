@@ -40,11 +40,14 @@ export function refusalFlags(flags: readonly string[], refused: readonly string[
 
 /**
  * strace's flags for a level. Every level follows forks (-f), prints epoch µs
- * timestamps (-ttt), durations (-T) and fd paths/endpoints (-yy). `process` and
- * `files` use --seccomp-bpf so calls outside the filter never stop the tracee.
+ * timestamps (-ttt), durations (-T), fd paths/endpoints (-yy) and, after a pid returned
+ * inside a pid namespace (`unshare --pid`, containers), the pid its lines are prefixed
+ * with (--pidns-translation, strace >= 5.9), so a namespaced child is linked to its
+ * parent. `process` and `files` use --seccomp-bpf so calls outside the filter never stop
+ * the tracee.
  */
 export function straceFlags(level: TraceLevel): string[] {
-  const common = ["-f", "-ttt", "-T", "-yy"];
+  const common = ["-f", "-ttt", "-T", "-yy", "--pidns-translation"];
   switch (level) {
     case "process":
       // argv strings are printed up to -s bytes; no data buffers are traced here

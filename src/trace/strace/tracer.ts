@@ -5,7 +5,8 @@ import { promisify } from "node:util";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
-import { resolveCommand } from "../command.js";
+import { DECODE_ARGS, escapedArgv } from "../argv-bytes.js";
+import { commandArgv, resolveCommand } from "../command.js";
 import { batchLines, pollText, releaseReader } from "../lines.js";
 import type { TraceRequest, Tracer, TraceSession } from "../tracer.js";
 import { refusalFlags, straceFlags } from "./flags.js";
@@ -46,6 +47,14 @@ async function straceVersion(): Promise<string | null> {
   return cachedVersion;
 }
 
+/** strace >= 5.9 (or a version it cannot read: assumed new) knows --pidns-translation. */
+export function pidnsKnown(version: string | null): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? "");
+  if (m === null) return true;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 5 || (major === 5 && minor >= 9);
+}
+
 /** The strace backend: ptrace via strace, output through a FIFO of its own. */
 export function createStraceTracer(): Tracer {
   return {
@@ -54,7 +63,8 @@ export function createStraceTracer(): Tracer {
     async available() {
       // ptrace may be forbidden (containers without CAP_SYS_PTRACE, yama): find out now,
       // while the version is asked (the two run side by side: the traced program waits for both)
-      const probe = run("strace", ["-f", "-o", "/dev/null", "true"]).then(
+      // (an absolute path: with PATH unset or odd strace finds no `true`, which is no refusal)
+      const probe = run("strace", ["-f", "-o", "/dev/null", "/bin/sh", "-c", ":"]).then(
         () => null,
         (e: unknown) => e,
       );
@@ -75,21 +85,31 @@ export function createStraceTracer(): Tracer {
     },
 
     async start(req: TraceRequest): Promise<TraceSession> {
-      const [cmd, ...args] = req.argv;
-      if (cmd === undefined) throw new CapsuleError("USAGE", "no command to trace");
-      resolveCommand(cmd, req.cwd, req.env);
+      // (strace execs with execv: no /bin/sh fallback for a script without #!)
+      const argv = commandArgv(req.argv, req.cwd, req.env);
+      // strace searches PATH itself and finds nothing when it is unset (`env -i`); execvp
+      // and sh search a default one, as resolveCommand did
+      if (req.env.PATH === undefined && !argv[0]!.includes("/")) argv[0] = resolveCommand(argv[0]!, req.cwd, req.env);
       const fifo = join(req.workDir, ".trace.fifo");
       rmSync(fifo, { force: true });
       const mk = spawnSync("mkfifo", ["-m", "600", fifo]);
       if (mk.status !== 0) throw new CapsuleError("IO", `cannot create the trace pipe ${fifo}`);
-      const flags = req.seesRefusals
-        ? refusalFlags(straceFlags(req.level), req.refusedCalls ?? [])
-        : straceFlags(req.level);
       // (asked before strace starts: from its start to the watchdog's, nothing is awaited)
       const version = await straceVersion();
+      const all = straceFlags(req.level);
+      // --pidns-translation came with strace 5.9: an older one runs without it
+      const level = pidnsKnown(version) ? all : all.filter((f) => f !== "--pidns-translation");
+      const flags = req.seesRefusals ? refusalFlags(level, req.refusedCalls ?? []) : level;
       const t0 = epochUs();
       // The program keeps the user's terminal (stdio inherited); trace lines go to the FIFO only.
-      const child = spawn("strace", [...flags, "-o", fifo, "--", cmd, ...args], {
+      const args = [...flags, "-o", fifo, "--", ...argv];
+      // arguments that are not UTF-8 go through sh as escapes (Node would pass them changed)
+      const exact = escapedArgv(args, req.argv.slice(1));
+      const [file, fileArgs] =
+        exact === null
+          ? ["strace", args]
+          : ["/bin/sh", ["-c", `${DECODE_ARGS}exec strace "$@"`, "capsule-strace", ...exact]];
+      const child = spawn(file, fileArgs, {
         cwd: req.cwd,
         env: req.env,
         stdio: "inherit",
