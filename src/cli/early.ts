@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { RECORD_DATA_MODES, TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { mkdirs } from "../core/mkdirs.js";
+import { wantsKernelTracer } from "../trace/choose.js";
 import type { Loader } from "../trace/kernel/loader.js";
 
 /**
@@ -65,6 +66,8 @@ export function kernelRunLevel(argv: readonly string[]): TraceLevel | null {
 export function earlyPlan(argv: readonly string[]): EarlyPlan | null {
   if (argv[2] !== "run") return null;
   let level: string = RUN_DEFAULT_LEVEL;
+  let tracer = "auto";
+  let recordData = "lengths";
   let out: string | null = null;
   let startable = true;
   let i = 3;
@@ -81,17 +84,20 @@ export function earlyPlan(argv: readonly string[]): EarlyPlan | null {
     if (!RUN_VALUE_OPTIONS.includes(name)) return null;
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || name === "--enforce") return null;
-    if (name === "--tracer" && value !== "auto" && value !== "ebpf") return null;
+    if (name === "--tracer") tracer = value;
     if (name === "--level") level = value;
     else if (name === "--out") out = value;
     else if (CHECKED_OPTIONS.includes(name)) startable = false;
     else if (name === "--report") startable &&= (REPORT_CHOICES as readonly string[]).includes(value);
-    else if (name === "--record-data") startable &&= (RECORD_DATA_MODES as readonly string[]).includes(value);
-    else if (name === "--grace") startable &&= validGrace(value);
+    else if (name === "--record-data") {
+      recordData = value;
+      startable &&= (RECORD_DATA_MODES as readonly string[]).includes(value);
+    } else if (name === "--grace") startable &&= validGrace(value);
     // a value commander would take for an option (it starts with "-"): left to commander
     if (eq < 0 && value.startsWith("-")) startable = false;
   }
-  if (!(TRACE_LEVELS as readonly string[]).includes(level)) return null;
+  // the run's own choice (trace/choose.ts): --tracer strace, or auto with --record-data full, is no kernel run
+  if (!wantsKernelTracer(tracer, recordData) || !(TRACE_LEVELS as readonly string[]).includes(level)) return null;
   const command = argv.slice(i);
   return { level: level as TraceLevel, command, out, startable: startable && command.length > 0 };
 }

@@ -16,6 +16,7 @@ import { sealHead } from "../session/seal.js";
 import { withoutSecrets } from "../session/secret.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
+import { earlyRunPending } from "../trace/kernel/loader.js";
 import type { TraceLoss, TraceSession } from "../trace/tracer.js";
 import { startWatchdog } from "../trace/watchdog.js";
 import { loadBpfFilter } from "./bpf-filter.js";
@@ -135,6 +136,15 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
   const unprepare = tracer.prepare?.(o.level) ?? null;
   // the command the CLI already started on that tracer (as root, cli/early.ts), with its folder
   const early = tracer.preparedRun?.(o.argv, o.cwd) ?? null;
+  // never: the early reading of argv and chooseTracer agree on the kernel tracer; a command
+  // started early that this tracer did not take would otherwise run twice
+  if (earlyRunPending()) {
+    unprepare?.();
+    throw new CapsuleError(
+      "INTERNAL",
+      `the command was started early for the kernel tracer, but the run chose ${tracer.name}`,
+    );
+  }
   let trace: TraceSession;
   let record: Record;
   let dir: string;

@@ -8,6 +8,14 @@ const createStraceTracer = async (): Promise<Tracer> => (await import("./strace/
 const createEbpfTracer = async (): Promise<Tracer> => (await import("./ebpf/tracer.js")).createEbpfTracer();
 
 /**
+ * Whether a run asking for `want` and `recordData` takes the kernel tracer where it can
+ * run (chooseTracer's first rule; cli/early.ts reads argv with it before the run).
+ */
+export function wantsKernelTracer(want: string, recordData: string): boolean {
+  return (want === "auto" || want === "ebpf") && recordData !== "full";
+}
+
+/**
  * Pick the tracer for `--tracer auto|strace|ebpf`. `auto` takes the kernel tracer where
  * it works (root, the libbpf loader built at install, BTF) at every level and falls back
  * to strace, saying why. `ebpf` is the kernel tracer, or where its loader is not built,
@@ -21,7 +29,7 @@ export async function chooseTracer(
   recordData: "lengths" | "full" = "lengths",
 ): Promise<{ tracer: Tracer; reason: string }> {
   let ebpfWhyNot: string | null = null;
-  if (recordData === "full" && want !== "strace") {
+  if (!wantsKernelTracer(want, recordData) && want !== "strace") {
     if (want === "ebpf")
       throw new CapsuleError(
         "USAGE",

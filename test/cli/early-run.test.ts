@@ -66,6 +66,25 @@ test("as root, capsule run starts its command before the CLI has loaded; the run
   }
 });
 
+test("a run that would choose another tracer than the one a command was started early on refuses, and the command runs once", async (t) => {
+  if ((await ebpfOrSkip(t)) === null) return;
+  const out = mkdtempSync(join(tmpdir(), "capsule-early-run-"));
+  const marker = join(out, "ran");
+  const cmd = ["sh", "-c", `echo $$ >> ${marker}`];
+  try {
+    const drop = await startEarly(["node", "capsule", "run", "--out", out, "--", ...cmd]);
+    assert.ok(await until(() => existsSync(marker)));
+    await assert.rejects(
+      recordRun({ ...runOptions(cmd, out), tracer: "strace" }),
+      /started early for the kernel tracer/,
+    );
+    drop();
+    assert.equal(readFileSync(marker, "utf8").trim().split("\n").length, 1, "the command ran twice");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test("a command started early that no run takes over is killed when the CLI gives up", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
   const out = mkdtempSync(join(tmpdir(), "capsule-early-run-"));
@@ -176,6 +195,10 @@ test("what the early reading starts is what run would parse: the same command, l
   assert.equal(startable(["--out", "--level", "--", "x"]), false);
   assert.equal(startable(["--rules", "r.yml", "--", "x"]), false);
   assert.equal(startable(["--"]), false);
+  // not a kernel run: the run takes strace (only it records data buffers), or refuses
+  assert.equal(earlyPlan(["node", "capsule", "run", "--record-data", "full", "--", "x"]), null);
+  assert.equal(earlyPlan(["node", "capsule", "run", "--tracer", "ebpf", "--record-data=full", "--", "x"]), null);
+  assert.equal(earlyPlan(["node", "capsule", "run", "--tracer", "strace", "--", "x"]), null);
 });
 
 test("bin/capsule starts the loader before node, the run takes it over; a run that does not use it sends it away", async (t) => {

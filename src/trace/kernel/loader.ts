@@ -296,6 +296,11 @@ function isOwnLoader(pid: number): boolean {
   }
 }
 
+/** Whether a command was started early on a loader no kernel tracer took (the run must not start it again). */
+export function earlyRunPending(): boolean {
+  return early?.run != null;
+}
+
 /** Stop a loader no tracer will use, and kill a command an early run released on it. */
 export function dropLoader(ld: Loader): void {
   const run = ld.run;
