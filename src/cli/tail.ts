@@ -1,12 +1,14 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { formatAction } from "../aggregate/format.js";
 import type { Action, ProcessTreeSnapshot } from "../core/events.js";
 import { terminalJson } from "../core/printable.js";
 import type { Violation } from "../profile/check.js";
 import { followJsonl, recordingOver } from "../session/follow.js";
-import { resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
+import { METADATA_FILE, resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
+import { readJsonFile } from "../session/metadata-check.js";
 import { checkAction, isStreamMark } from "../session/records.js";
 import { formatViolation } from "./check.js";
 import { outputGone } from "./output.js";
@@ -37,6 +39,10 @@ export function registerTail(program: Command): void {
     .option("--json", "print the action records as written")
     .action(async (session: string | undefined, opts: { json?: boolean }) => {
       const dir = resolveSession(session);
+      // a folder whose metadata is unreadable is never sealed: following it would wait forever
+      // (a run that is just starting writes its metadata at once: give it a moment)
+      for (let i = 0; i < 20 && !existsSync(join(dir, METADATA_FILE)); i++) await sleep(100);
+      readJsonFile(join(dir, METADATA_FILE), `${dir}: not a session folder (no ${METADATA_FILE})`);
       const tree = treeReader(dir);
       const stop = new AbortController();
       const onSigint = (): void => stop.abort();

@@ -138,3 +138,23 @@ describe("capsule tail", () => {
     assert.match(r.stderr(), /^capsule: .*no-such-session.*\n$/);
   });
 });
+
+test("capsule tail of a folder whose metadata is not JSON, or missing, is one line and exit 2 (it waited forever)", async () => {
+  const bad = newSession("20991231T000000Z-badbad");
+  writeFileSync(join(bad, "metadata.json"), "{");
+  const none = newSession("20991231T000000Z-nonone");
+  for (const [name, why] of [
+    [bad, /metadata\.json: not valid JSON/],
+    [none, /not a session folder \(no metadata\.json\)/],
+  ] as const) {
+    const t = capsule(["tail", name]);
+    const timer = setTimeout(() => t.child.kill(), 20_000);
+    const code = await t.exit;
+    clearTimeout(timer);
+    assert.equal(code, 2, t.stderr());
+    assert.match(t.stderr(), why);
+    assert.equal(t.stderr().trim().split("\n").length, 1, t.stderr());
+  }
+  rmSync(bad, { recursive: true, force: true });
+  rmSync(none, { recursive: true, force: true });
+});
