@@ -13,6 +13,16 @@ import { ebpfOrSkip, until } from "../trace/ebpf-support.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
+/** Runs `f` with a new scratch folder, removed afterwards whatever happens. */
+async function inScratch(prefix: string, f: (out: string) => Promise<void>): Promise<void> {
+  const out = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    await f(out);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 function runOptions(argv: string[], out: string): RunOptions {
   return {
     argv,
@@ -33,10 +43,9 @@ function runOptions(argv: string[], out: string): RunOptions {
 
 test("as root, capsule run starts its command before the CLI has loaded; the run takes it over and records it once", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const out = mkdtempSync(join(tmpdir(), "capsule-early-run-"));
-  const marker = join(out, "ran");
-  const cmd = ["sh", "-c", `echo $$ >> ${marker}`];
-  try {
+  await inScratch("capsule-early-run-", async (out) => {
+    const marker = join(out, "ran");
+    const cmd = ["sh", "-c", `echo $$ >> ${marker}`];
     const drop = await startEarly(["node", "capsule", "run", "--out", out, "--", ...cmd]);
     // it ran (and, this short, ended) with nothing of the session code loaded or called yet
     assert.ok(await until(() => existsSync(marker)), "the command did not start early");
@@ -61,17 +70,14 @@ test("as root, capsule run starts its command before the CLI has loaded; the run
       },
     );
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a run that would choose another tracer than the one a command was started early on refuses, and the command runs once", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const out = mkdtempSync(join(tmpdir(), "capsule-early-run-"));
-  const marker = join(out, "ran");
-  const cmd = ["sh", "-c", `echo $$ >> ${marker}`];
-  try {
+  await inScratch("capsule-early-run-", async (out) => {
+    const marker = join(out, "ran");
+    const cmd = ["sh", "-c", `echo $$ >> ${marker}`];
     const drop = await startEarly(["node", "capsule", "run", "--out", out, "--", ...cmd]);
     assert.ok(await until(() => existsSync(marker)));
     await assert.rejects(
@@ -80,16 +86,13 @@ test("a run that would choose another tracer than the one a command was started 
     );
     drop();
     assert.equal(readFileSync(marker, "utf8").trim().split("\n").length, 1, "the command ran twice");
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a command started early that no run takes over is killed when the CLI gives up", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const out = mkdtempSync(join(tmpdir(), "capsule-early-run-"));
-  const marker = join(out, "pid");
-  try {
+  await inScratch("capsule-early-run-", async (out) => {
+    const marker = join(out, "pid");
     const drop = await startEarly([
       "node",
       "capsule",
@@ -114,16 +117,13 @@ test("a command started early that no run takes over is killed when the CLI give
       }),
       "the released command still runs",
     );
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a run whose options are checked first (a rules file, a key file, a profile, OTLP) starts its command only once the run does", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const out = mkdtempSync(join(tmpdir(), "capsule-early-run-"));
-  const marker = join(out, "ran");
-  try {
+  await inScratch("capsule-early-run-", async (out) => {
+    const marker = join(out, "ran");
     const drop = await startEarly([
       "node",
       "capsule",
@@ -141,9 +141,7 @@ test("a run whose options are checked first (a rules file, a key file, a profile
     drop();
     assert.equal(existsSync(marker), false, "the command ran before its rules file was read");
     assert.deepEqual(readdirSync(out), [], "a session folder was made");
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test("what the early reading starts is what run would parse: the same command, level and folder, and options run accepts", async () => {
@@ -203,15 +201,14 @@ test("what the early reading starts is what run would parse: the same command, l
 
 test("bin/capsule starts the loader before node, the run takes it over; a run that does not use it sends it away", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const out = mkdtempSync(join(tmpdir(), "capsule-early-bin-"));
-  const bin = join(ROOT, "bin/capsule");
-  const dist = join(ROOT, "dist/cli/main.js");
-  if (!existsSync(dist)) {
-    console.log("# bin/capsule test skipped: dist/cli/main.js is not built (npm run build)");
-    t.skip("dist is not built");
-    return;
-  }
-  try {
+  await inScratch("capsule-early-bin-", async (out) => {
+    const bin = join(ROOT, "bin/capsule");
+    const dist = join(ROOT, "dist/cli/main.js");
+    if (!existsSync(dist)) {
+      console.log("# bin/capsule test skipped: dist/cli/main.js is not built (npm run build)");
+      t.skip("dist is not built");
+      return;
+    }
     // the loaders started, from an strace of the launcher: one, the launcher's, adopted
     const log = join(out, "execs");
     const r = spawnSync(
@@ -270,20 +267,17 @@ test("bin/capsule starts the loader before node, the run takes it over; a run th
     await new Promise((r) => setTimeout(r, 1200));
     assert.equal(loaderOf(), false, "the launcher's loader still runs beside a strace run");
     assert.equal(await exited, 0);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test("bin/capsule: a launcher's loader that fails after node took it over gives way to a loader of node's own", async (t) => {
   if ((await ebpfOrSkip(t)) === null) return;
-  const out = mkdtempSync(join(tmpdir(), "capsule-early-bin-"));
-  if (!existsSync(join(ROOT, "dist/cli/main.js"))) {
-    console.log("# bin/capsule test skipped: dist/cli/main.js is not built (npm run build)");
-    t.skip("dist is not built");
-    return;
-  }
-  try {
+  await inScratch("capsule-early-bin-", async (out) => {
+    if (!existsSync(join(ROOT, "dist/cli/main.js"))) {
+      console.log("# bin/capsule test skipped: dist/cli/main.js is not built (npm run build)");
+      t.skip("dist is not built");
+      return;
+    }
     // a `node` first on PATH stops the launcher's loader, lets node take it over, then makes it fail (SIGTERM)
     const shim = join(out, "shim");
     mkdirSync(shim);
@@ -306,7 +300,5 @@ test("bin/capsule: a launcher's loader that fails after node took it over gives 
       tracer: { name: string; reason: string };
     };
     assert.equal(meta.tracer.name, "ebpf", meta.tracer.reason);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  });
 });
