@@ -10,7 +10,7 @@ export function resolveCommand(cmd: string, cwd: string, env: NodeJS.ProcessEnv)
   if (cmd.includes("/")) {
     const p = isAbsolute(cmd) ? cmd : resolve(cwd, cmd);
     if (isExecutable(p)) return checkRunnable(cmd, p, cwd);
-    throw new CapsuleError("COMMAND_NOT_FOUND", `${cmd}: no such executable file`);
+    throw new CapsuleError("COMMAND_NOT_FOUND", `${cmd}: ${whyNotExecutable(p)}`);
   }
   for (const dir of (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(delimiter)) {
     if (!dir) continue;
@@ -18,6 +18,25 @@ export function resolveCommand(cmd: string, cwd: string, env: NodeJS.ProcessEnv)
     if (isExecutable(p)) return checkRunnable(cmd, p, cwd);
   }
   throw new CapsuleError("COMMAND_NOT_FOUND", `${cmd}: command not found`);
+}
+
+/** Why the file at `p` cannot be run, as the shells say it: what execve would fail with. */
+function whyNotExecutable(p: string): string {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOTDIR"
+      ? "no such file (a part of the path is not a folder)"
+      : code === "EACCES"
+        ? "permission denied"
+        : `cannot be read (${code})`;
+  }
+  if (st === undefined) return "no such file";
+  if (st.isDirectory()) return "is a directory";
+  if (!st.isFile()) return "not a regular file";
+  return "permission denied (not executable)";
 }
 
 function isExecutable(p: string): boolean {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, ROOT, storedLines, tree } from "./helpers.js";
@@ -39,6 +39,24 @@ test("a command that does not exist is one line and exit 2, no session", () => {
   assert.equal(r.status, 2);
   assert.equal(r.stderr.trim(), "capsule: no-such-command-capsule-test: command not found");
   assert.throws(() => readdirSync(join(home, "runs")).length === 0 || onlySession(home));
+});
+
+test("a command given by a path that cannot run says why in one line (missing, a folder, not executable), exit 2, no session", () => {
+  const home = freshHome();
+  const file = join(home, "script.sh");
+  writeFileSync(file, "echo hi\n", { mode: 0o644 });
+  const cases: [string, string][] = [
+    [join(home, "missing"), "no such file"],
+    [home, "is a directory"],
+    [file, "permission denied (not executable)"],
+    [join(file, "x"), "no such file (a part of the path is not a folder)"],
+  ];
+  for (const [cmd, why] of cases) {
+    const r = run(home, [cmd]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim(), `capsule: ${cmd}: ${why}`);
+  }
+  assert.throws(() => readdirSync(join(home, "runs")));
 });
 
 test("an --out folder that cannot be made (under /proc) is one line and exit 2, at once", () => {
