@@ -6,6 +6,19 @@ import { registerCommands } from "./commands.js";
 import { startEarly } from "./early.js";
 import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";
 
+const HELP = `
+Examples:
+  capsule run -- python3 agent.py     trace a program and its whole process tree
+  capsule report                      the newest session: tree, workflows, risks
+  capsule verify                      was the record edited since? exit 0 / 1 / 2
+  capsule import trace.txt            analyse an strace file recorded elsewhere
+  capsule profile -o p.yml            learn an allow-list profile from the newest session
+  capsule run --enforce p.yml -- ...  confine a later run to it
+  capsule help run                    one command's options and examples
+
+Sessions are kept in $CAPSULE_HOME (default ~/.capsule). Bad input is one line on stderr and
+exit status 2; run exits with its program's status.`;
+
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
   endQuietlyOnEpipe();
@@ -19,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
     .version(capsuleVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText("after", HELP);
   try {
     await registerCommands(program, argv);
     await program.parseAsync(argv);
