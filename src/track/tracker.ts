@@ -20,7 +20,7 @@
  * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
-import { fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
+import { arrayCut, fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
 
 export interface Tracker {
   /** Feed parsed events in trace order. Parse errors and notices are ignored. */
@@ -35,7 +35,18 @@ export interface Tracker {
 interface Node
   extends Pick<
     ProcessNode,
-    "id" | "pid" | "kind" | "execs" | "argv" | "exe" | "cwd" | "start_ts" | "end_ts" | "exit_code" | "exit_signal"
+    | "id"
+    | "pid"
+    | "kind"
+    | "execs"
+    | "argv"
+    | "argv_cut"
+    | "exe"
+    | "cwd"
+    | "start_ts"
+    | "end_ts"
+    | "exit_code"
+    | "exit_signal"
   > {
   /** Parent process (for a process) once known. */
   parent: Node | null;
@@ -165,6 +176,7 @@ export function createTracker(): Tracker {
     if (child.execs.length === 0) {
       // a fork runs its parent's program until it execs
       child.argv = parent.argv;
+      if (parent.argv_cut) child.argv_cut = true;
       child.exe = parent.exe;
     }
     if (child.cwd === null) child.cwd = proc.cwd;
@@ -174,19 +186,26 @@ export function createTracker(): Tracker {
     const proc = processOf(caller);
     let path: string | null;
     let argv: string[] | null;
+    let cut: boolean;
     if (ev.call === "execveat") {
       const dir = fdPathOf(ev.args[0]) ?? proc.cwd;
       const p = strOf(ev.args[1]);
       path = p === null ? null : p === "" ? fdPathOf(ev.args[0]) : resolvePath(dir, p);
       argv = strArrayOf(ev.args[2]);
+      cut = arrayCut(ev.args[2]);
     } else {
       const p = strOf(ev.args[0]);
       path = p === null ? null : resolvePath(proc.cwd, p);
       argv = strArrayOf(ev.args[1]);
+      cut = arrayCut(ev.args[1]);
     }
-    const rec: ExecRecord = { ts: ev.ts, path: path ?? "", argv: argv ?? [], event_seq: ev.seq };
+    const rec: ExecRecord = cut
+      ? { ts: ev.ts, path: path ?? "", argv: argv ?? [], argv_cut: true, event_seq: ev.seq }
+      : { ts: ev.ts, path: path ?? "", argv: argv ?? [], event_seq: ev.seq };
     proc.execs.push(rec);
     proc.argv = rec.argv;
+    if (cut) proc.argv_cut = true;
+    else delete proc.argv_cut;
     proc.exe = path;
     changed(proc);
     // exec leaves one thread: the others are gone
@@ -251,6 +270,7 @@ export function createTracker(): Tracker {
       tgid: proc.pid,
       execs: n.execs.slice(),
       argv: n.argv.slice(),
+      ...(n.argv_cut ? { argv_cut: true as const } : {}),
       exe: n.exe,
       cwd: proc.cwd,
       start_ts: n.start_ts,

@@ -376,3 +376,48 @@ test("a leader that ends before its threads (pthread_exit in main): the process 
     }
   }
 });
+
+test("an argv longer than a tracer keeps: both mark the exec argv_cut, and keep a prefix of the same argv", {
+  timeout: 120_000,
+}, (t) => {
+  // 5,000 short arguments (past strace's 4,096 elements and the kernel tracer's 4,096
+  // bytes), then one long argument alone (past strace's 4,096 bytes a string), then a whole one
+  const many = Array.from({ length: 5000 }, (_, i) => `a${i}`);
+  const long = ["L".repeat(6000), "tail"];
+  const seen = new Map<string, string[]>();
+  for (const tracer of tracersHere(t)) {
+    for (const [what, args] of [
+      ["many", many],
+      ["long", long],
+      ["whole", ["x", "y"]],
+    ] as const) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "/bin/true", ...args], home);
+        assert.equal(r.status, 0, r.stderr);
+        const root = tree(onlySession(home)).nodes.find((n) => n.parent_id === null);
+        const want = ["/bin/true", ...args];
+        const argv = root?.execs.at(-1)?.argv ?? [];
+        if (what === "whole") {
+          assert.deepEqual(argv, want, tracer);
+          assert.equal(root?.execs.at(-1)?.argv_cut, undefined, `${tracer}: a whole argv is not marked`);
+          assert.equal(root?.argv_cut, undefined, tracer);
+          continue;
+        }
+        assert.equal(root?.execs.at(-1)?.argv_cut, true, `${tracer} ${what}: the exec says its argv was cut`);
+        assert.equal(root?.argv_cut, true, `${tracer} ${what}: so does the process`);
+        assert.ok(argv.length >= 2 && argv.length <= want.length, `${tracer} ${what}: ${argv.length} elements`);
+        // every element kept is its argument or (a long one, or the last) a prefix of it
+        argv.forEach((a, i) => {
+          const whole = want[i]!.length < 1000 && i < argv.length - 1;
+          if (whole) assert.equal(a, want[i], `${tracer} ${what} element ${i}`);
+          else assert.ok(want[i]!.startsWith(a), `${tracer} ${what}: element ${i} is a prefix`);
+        });
+        seen.set(`${tracer} ${what}`, argv);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  }
+  t.diagnostic([...seen].map(([k, a]) => `${k}: ${a.length} elements, the last ${a.at(-1)!.length} bytes`).join("; "));
+});

@@ -468,9 +468,11 @@ export class KernelDecoder {
     const ev = base0(this.seq, this.ts(entryUs), tid, name, 0, Math.max(0, Math.round((us - entryUs) / 1)));
     ev.durationUs = enterNs === 0n ? null : us - entryUs;
     const path: Arg = str({ value: textOfBytes(file), truncated: (flags & FLAG.STR0_CUT) !== 0 });
+    // the bound fell inside the last string (no NUL ends it): that element is cut too
+    const lastCut = (flags & FLAG.ARGV_CUT) !== 0 && argvLen > 0 && argvBytes[argvLen - 1] !== 0;
     const argv: Arg = {
       k: "array",
-      items: argvParts.map((a) => str({ value: textOfBytes(a), truncated: false })),
+      items: argvParts.map((a, i) => str({ value: textOfBytes(a), truncated: lastCut && i === argvParts.length - 1 })),
       truncated: argvCut,
       negated: false,
     };
