@@ -421,3 +421,44 @@ test("an argv longer than a tracer keeps: both mark the exec argv_cut, and keep 
   }
   t.diagnostic([...seen].map(([k, a]) => `${k}: ${a.length} elements, the last ${a.at(-1)!.length} bytes`).join("; "));
 });
+
+test("a program exec'd from a memfd (fexecve): both tracers name it /memfd:NAME (deleted), record the memfd_create, and find fileless-exec", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-memfd-"));
+  const script = join(work, "m.py");
+  writeFileSync(
+    script,
+    'import os\nfd = os.memfd_create("payload", 0)\nos.write(fd, open("/bin/echo", "rb").read())\nos.execve(fd, ["echo", "from-memfd"], dict(os.environ))\n',
+  );
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "python3", script], home);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, "from-memfd\n");
+        const dir = onlySession(home);
+        const proc = tree(dir).nodes.find((n) => n.argv[1] === "from-memfd");
+        assert.equal(proc?.exe, "/memfd:payload (deleted)", `${tracer}: the program is the memfd`);
+        assert.equal(proc?.execs.at(-1)?.path, "/memfd:payload (deleted)", tracer);
+        const events = jsonl(dir, "enriched").map(rehydrateEnriched);
+        const exec = events.find((e) => e.call === "execveat");
+        assert.equal(exec?.exe_path, "/memfd:payload (deleted)", `${tracer}: ${exec?.raw_line}`);
+        assert.ok(
+          events.some((e) => e.call === "memfd_create" && e.resource_type === "MEMORY"),
+          `${tracer}: the memfd_create is recorded`,
+        );
+        const risks = jsonl(dir, "risks");
+        assert.ok(
+          risks.some((f) => f.rule === "fileless-exec"),
+          `${tracer}: ${JSON.stringify(risks.map((f) => f.rule))}`,
+        );
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -467,7 +467,10 @@ export class KernelDecoder {
     if (facts.cwd !== null) this.tasks.start(tid, facts.cwd);
     const ev = base0(this.seq, this.ts(entryUs), tid, name, 0, Math.max(0, Math.round((us - entryUs) / 1)));
     ev.durationUs = enterNs === 0n ? null : us - entryUs;
-    const path: Arg = str({ value: textOfBytes(file), truncated: (flags & FLAG.STR0_CUT) !== 0 });
+    const path: Arg = str({
+      value: name === "execveat" ? givenPath(textOfBytes(file), int32(words[0]!)) : textOfBytes(file),
+      truncated: (flags & FLAG.STR0_CUT) !== 0,
+    });
     // the bound fell inside the last string (no NUL ends it): that element is cut too
     const lastCut = (flags & FLAG.ARGV_CUT) !== 0 && argvLen > 0 && argvBytes[argvLen - 1] !== 0;
     const argv: Arg = {
@@ -772,6 +775,18 @@ function cwdText(parts: readonly Buffer[]): string {
   let s = "";
   for (let i = parts.length - 1; i >= 0; i--) s += `/${textOfBytes(parts[i]!)}`;
   return s === "" ? "/" : s;
+}
+
+/**
+ * The path an execveat was given, from the name the kernel made of it: `/dev/fd/N` for
+ * (N, "", AT_EMPTY_PATH), a fexecve, and `/dev/fd/N/rel` for (N, "rel"); strace shows the
+ * path given ("" and "rel"), and the fd's own path then names the program.
+ */
+function givenPath(file: string, fd: number): string {
+  const dir = `/dev/fd/${fd}`;
+  if (fd < 0 || !file.startsWith(dir)) return file;
+  if (file.length === dir.length) return "";
+  return file.charCodeAt(dir.length) === 47 ? file.slice(dir.length + 1) : file;
 }
 
 /** The words of a call without a description, as numbers. */
