@@ -462,3 +462,37 @@ test("a program exec'd from a memfd (fexecve): both tracers name it /memfd:NAME 
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test("setxattr of security.capability: a call both tracers record, and capabilities-xattr finds it under both", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-xattr-"));
+  const file = join(work, "f");
+  writeFileSync(file, "");
+  const py = `import os; os.setxattr(${JSON.stringify(file)}, "user.note", b"1"); os.setxattr(${JSON.stringify(file)}, "security.capability", bytes([1, 0, 0, 2] + [0] * 16))`;
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "python3", "-c", py], home);
+        assert.equal(r.status, 0, r.stderr);
+        const dir = onlySession(home);
+        assert.deepEqual(
+          jsonl(dir, "raw").filter((x) => x.kind === "parse_error"),
+          [],
+          `${tracer}: every line read`,
+        );
+        const calls = jsonl(dir, "enriched")
+          .filter((e) => e.call === "setxattr")
+          .map((e) => e.abs_path);
+        assert.deepEqual(calls, [file, file], tracer);
+        const risks = jsonl(dir, "risks").map((f) => f.rule);
+        assert.deepEqual(risks, ["capabilities-xattr"], tracer);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
