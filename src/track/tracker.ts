@@ -54,6 +54,8 @@ interface Node
   owner: Node | null;
   /** Parent known: the root, or claimed by a clone/fork/vfork return value. */
   claimed: boolean;
+  /** A line of its own was seen (a clone's return value alone makes a node too). */
+  own: boolean;
   ended: boolean;
   children: Node[];
   threads: Node[];
@@ -82,6 +84,7 @@ export function createTracker(): Tracker {
       parent: null,
       owner: null,
       claimed: false,
+      own: false,
       ended: false,
       execs: [],
       argv: [],
@@ -245,6 +248,7 @@ export function createTracker(): Tracker {
       const ev = item.event;
       if (ev.kind === "parse_error" || ev.kind === "notice") continue;
       const node = nodeOf(ev.pid, ev.ts);
+      node.own = true;
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
@@ -255,6 +259,50 @@ export function createTracker(): Tracker {
         node.rec = null;
         endNode(node, ev.ts);
       }
+    }
+  }
+
+  /**
+   * A trace from inside a pid namespace by a strace that does not translate pids (before
+   * 5.9, or without --pidns-translation; no `/* N in strace's PID NS *\/` comment): a clone
+   * returns the namespace's pid (2), which never has a line, while the child's lines carry
+   * its real pid, which no clone claimed. At the end, each such child (in the order its lines
+   * began) takes the place of the earliest unseen pid cloned before it, so the tree is not a
+   * phantom child and a second root. Only when both kinds are there: an ordinary trace has
+   * neither (strace -f shows every child's end; every child's pid is a clone's return value).
+   */
+  function adoptUntranslated(): void {
+    const phantoms = nodes.filter((n) => n.claimed && !n.own && n !== root && (n.parent ?? n.owner) !== null);
+    const orphans = nodes.filter((n) => !n.claimed && n.own && n !== root);
+    if (phantoms.length === 0 || orphans.length === 0) return;
+    const at = (n: Node): number => n.start_ts ?? Number.NEGATIVE_INFINITY;
+    phantoms.sort((a, b) => at(a) - at(b));
+    orphans.sort((a, b) => at(a) - at(b));
+    for (const o of orphans) {
+      const i = phantoms.findIndex((p) => at(p) <= at(o));
+      if (i < 0) continue;
+      const [p] = phantoms.splice(i, 1) as [Node];
+      o.claimed = true;
+      o.kind = p.kind;
+      o.parent = p.parent;
+      o.owner = p.owner;
+      const list = p.kind === "thread" ? p.owner?.threads : p.parent?.children;
+      if (list) list[list.indexOf(p)] = o;
+      if (o.start_ts === null || (p.start_ts !== null && p.start_ts < o.start_ts)) o.start_ts = p.start_ts;
+      if (o.execs.length === 0 && p.execs.length === 0 && o.argv.length === 0) {
+        // a fork that never exec'd runs its parent's program
+        const from = p.parent ?? p.owner;
+        if (from) {
+          o.argv = from.argv;
+          o.exe = from.exe;
+        }
+      }
+      if (o.cwd === null) o.cwd = p.cwd;
+      nodes.splice(nodes.indexOf(p), 1);
+      if (current.get(p.pid) === p) current.delete(p.pid);
+      changed(o);
+      const owner = p.parent ?? p.owner;
+      if (owner) changed(owner);
     }
   }
 
@@ -288,6 +336,7 @@ export function createTracker(): Tracker {
     push,
     end() {
       ended = true;
+      adoptUntranslated();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
