@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { currentDir } from "../core/cwd.js";
 import { RECORD_DATA_MODES, TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { mkdirs } from "../core/mkdirs.js";
 import { wantsKernelTracer } from "../trace/choose.js";
@@ -170,7 +171,7 @@ async function startCommand(plan: EarlyPlan, loader: () => Loader | null): Promi
   // a key file is read before the command runs (a mistake in it stops the run)
   if (ld === null || process.env.CAPSULE_KEY_FILE) return false;
   const env = process.env;
-  const cwd = process.cwd();
+  const cwd = currentDir();
   // what the run will exec (the same refusals: a command that cannot run is left to the run to report)
   const exec = commandArgv(plan.command, cwd, env);
   const id = newSessionId();

@@ -17,16 +17,16 @@ Sessions are read from $CAPSULE_HOME/runs (default ~/.capsule/runs).`,
     )
     .action(async () => {
       // Loaded here: the SDK costs start-up time every other command would pay.
-      const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([
+      const [{ createMcpServer }, { LineStdioTransport }] = await Promise.all([
         import("../mcp/server.js"),
-        import("@modelcontextprotocol/sdk/server/stdio.js"),
+        import("../mcp/stdio.js"),
       ]);
       const server = createMcpServer(process.env.npm_package_version ?? "0.1.0");
       const closed = new Promise<void>((resolve) => {
         server.onclose = resolve;
       });
       // stdout carries only protocol messages from here on.
-      await server.connect(new StdioServerTransport(process.stdin, process.stdout));
+      await server.connect(new LineStdioTransport(process.stdin, process.stdout));
       process.stdin.on("end", () => void server.close());
       // A client that went away leaves nothing to answer: end quietly, never with a stack.
       process.stdout.on("error", () => void server.close());

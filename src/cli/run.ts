@@ -1,5 +1,6 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
+import { currentDir } from "../core/cwd.js";
 import { CapsuleError } from "../core/errors.js";
 import { RECORD_DATA_MODES, type RecordDataMode, TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
@@ -134,7 +135,7 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
   const handlers: Array<[NodeJS.Signals, () => void]> = [];
   const result = await recordRun({
     argv,
-    cwd: process.cwd(),
+    cwd: currentDir(),
     env: process.env,
     level: flags.level,
     tracer: flags.tracer,

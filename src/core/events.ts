@@ -347,6 +347,12 @@ export interface ExecRecord {
   ts: number | null;
   path: string;
   argv: string[];
+  /**
+   * Present (true) when the tracer did not record the whole argv: elements left out past its
+   * bound, or the last element cut (strace: 4096 elements of at most 4096 bytes each; the
+   * kernel tracer: the first 4096 bytes of the argv area). Absent when argv is whole.
+   */
+  argv_cut?: true;
   /** The seq of the execve event (an enriched record's `event_seq`). */
   event_seq: number;
 }
@@ -372,6 +378,8 @@ export interface ProcessNode {
   execs: ExecRecord[];
   /** argv of the last successful exec (or inherited from the parent for a fork). */
   argv: string[];
+  /** Present (true) when that argv is not whole (ExecRecord's `argv_cut`). */
+  argv_cut?: true;
   exe: string | null;
   cwd: string | null;
   start_ts: number | null;

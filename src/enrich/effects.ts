@@ -221,10 +221,17 @@ function closeRangeFx(d: Draft, ev: SyscallEvent, t: Task): void {
   closeRange(t.files, first, last < 0 ? 0xffffffff : last, flags.includes("CLOSE_RANGE_CLOEXEC"));
 }
 
+/** A memfd's annotation (`/memfd:NAME (deleted)`, strace's `/memfd:NAME>(deleted)` kept whole) as /proc/PID/exe names it. */
+function memfdName(ann: string): string {
+  return ann.endsWith(" (deleted)") ? ann : `${ann.replace(/>?\(deleted\)$/, "")} (deleted)`;
+}
+
 function exec(d: Draft, ev: SyscallEvent, t: Task): void {
   const info = d.info;
   if (info.dirfd >= 0 && strOf(ev.args[info.path]) === "" && d.at & AT_EMPTY_PATH) {
-    d.abs = t.files.fds.get(fdOf(ev.args[info.dirfd]) ?? -1)?.path ?? null;
+    const f = t.files.fds.get(fdOf(ev.args[info.dirfd]) ?? -1);
+    // a memfd has no path: the program is `/memfd:NAME (deleted)`, as /proc/PID/exe names it
+    d.abs = f?.path ?? (f?.ann?.startsWith("/memfd:") ? memfdName(f.ann) : null);
   }
   d.res = d.abs === null ? "FILE" : typeOfPath(d.abs);
   if (!d.ok) return;

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { fsPath } from "../core/bytes-text.js";
 
 export interface ExeHasherOptions {
   concurrency?: number;
@@ -39,7 +40,7 @@ export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
     const buf = buffers.pop() ?? Buffer.allocUnsafeSlow(1 << 20);
     let fh: Awaited<ReturnType<typeof open>> | null = null;
     try {
-      fh = await open(path, "r");
+      fh = await open(fsPath(path), "r");
       const h = createHash("sha256");
       for (;;) {
         if (signal.aborted) return null;
@@ -72,7 +73,7 @@ export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
 
   function stat(path: string): string | null {
     try {
-      const st = statSync(path, { throwIfNoEntry: false });
+      const st = statSync(fsPath(path), { throwIfNoEntry: false });
       return st?.isFile() ? `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` : null;
     } catch {
       return null;

@@ -12,6 +12,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } from "node:fs";
 import { readFile, readlink } from "node:fs/promises";
+import { textOfBytes } from "../core/bytes-text.js";
 import type { ProcessFacts } from "../core/events.js";
 
 /** What /proc tells of a process: the kernel's facts (core/events.ts), its tgid and exe. */
@@ -138,9 +139,14 @@ function readRegularNow(path: string): string | null | undefined {
   }
 }
 
+/** A link's target as text, a name that is not UTF-8 kept (core/bytes-text.ts). */
+async function readlinkText(path: string): Promise<string> {
+  return textOfBytes(await readlink(path, { encoding: "buffer" }));
+}
+
 function readlinkNow(path: string): string | null {
   try {
-    return readlinkSync(path);
+    return textOfBytes(readlinkSync(path, { encoding: "buffer" }));
   } catch {
     return null;
   }
@@ -203,8 +209,8 @@ export function createProcLookup(opts: ProcLookupOptions = {}): ProcLookup {
     const dir = `${root}/${pid}`;
     const [status, exe, cwd] = await Promise.all([
       slot(() => quiet(readFile(`${dir}/status`, "utf8"))),
-      entry.paths ? slot(() => quiet(readlink(`${dir}/exe`))) : none,
-      entry.paths ? slot(() => quiet(readlink(`${dir}/cwd`))) : none,
+      entry.paths ? slot(() => quiet(readlinkText(`${dir}/exe`))) : none,
+      entry.paths ? slot(() => quiet(readlinkText(`${dir}/cwd`))) : none,
     ]);
     settle(entry, status, exe, cwd);
   }

@@ -280,6 +280,8 @@ export async function runPipeline(
   };
 
   let seq = 0;
+  /** Parse errors of a tracer that decodes its own records. */
+  let decodedErrors = 0;
   for await (const batch of withIdleTicks(input, IDLE_TICK_MS)) {
     if (batch.length === 0) {
       // the tracer is quiet (the program sleeps or waits): what the enricher still holds
@@ -298,6 +300,8 @@ export async function runPipeline(
         for (let i = 0; i < raw.length; i++) raw[i] = seq++;
         it.event.raw = raw;
         counts.lines += raw.length;
+        // its parse errors are its own (the text parser's stats count none of them)
+        if (it.event.kind === "parse_error") decodedErrors++;
       }
       await handleItems(items);
     } else {
@@ -319,7 +323,7 @@ export async function runPipeline(
       counts.lines += raws.length;
       await handleItems(await stages.parser.push(raws));
     }
-    counts.parse_errors = stages.parser.stats.parseErrors;
+    counts.parse_errors = stages.parser.stats.parseErrors + decodedErrors;
     treeDirty = true;
     opts.progress?.(counts);
     if (sink.ready) await sink.ready();
@@ -332,7 +336,7 @@ export async function runPipeline(
   clearInterval(treeTimer);
   // End in pipeline order: what the parser held back flows through the later stages.
   await handleItems(await stages.parser.end());
-  counts.parse_errors = stages.parser.stats.parseErrors;
+  counts.parse_errors = stages.parser.stats.parseErrors + decodedErrors;
   stages.tracker.end();
   await afterEnrich(await stages.enricher.end());
   emitActions(await stages.aggregator.end(), []);

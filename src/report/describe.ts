@@ -26,6 +26,8 @@ export function commandText(m: ReportModel, n: ProcessNode, width: number): stri
   }
   // Started before tracing, or its exec was not seen: say so rather than print nothing.
   if (n.argv.length === 0) return n.exe ? `${n.exe} (exec not seen)` : "(program not seen: exec before tracing)";
+  // the tracer kept part of argv: say so, the last element shown may be cut short
+  if (n.argv_cut) return `${shortCommand(n.argv, Math.max(12, width - 6))} [cut]`;
   return shortCommand(n.argv, width);
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { textOfBytes } from "../core/bytes-text.js";
 
 /**
  * Node decodes its own arguments as UTF-8: a byte that is not UTF-8 (a Latin-1 file name,
@@ -33,6 +34,15 @@ export function argvBytes(args: readonly string[], cmdline = "/proc/self/cmdline
     return b;
   });
   return any ? out : null;
+}
+
+/** `args` (the last arguments Capsule was given) as text that keeps bytes that are not UTF-8 (core/bytes-text.ts), for the record. */
+export function argvText(args: readonly string[]): string[] {
+  const raw = argvBytes(args);
+  return args.map((a, i) => {
+    const b = raw?.[i];
+    return b ? textOfBytes(b) : a;
+  });
 }
 
 /** `b` for printf %b: printable ASCII as it is (`\` doubled), every other byte `\0ooo`. */

@@ -1,5 +1,6 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { fsPath } from "../core/bytes-text.js";
 import { CapsuleError } from "../core/errors.js";
 
 /**
@@ -42,8 +43,8 @@ function whyNotExecutable(p: string): string {
 function isExecutable(p: string): boolean {
   try {
     // a miss is no exception: PATH is searched at every run, before the command starts
-    if (statSync(p, { throwIfNoEntry: false })?.isFile() !== true) return false;
-    accessSync(p, constants.X_OK);
+    if (statSync(fsPath(p), { throwIfNoEntry: false })?.isFile() !== true) return false;
+    accessSync(fsPath(p), constants.X_OK);
     return true;
   } catch {
     return false;
@@ -65,7 +66,7 @@ export function execKind(p: string, cwd: string): "direct" | "shell" | { error: 
   const head = Buffer.alloc(HEADER_BYTES);
   let n = 0;
   try {
-    const fd = openSync(p, "r");
+    const fd = openSync(fsPath(p), "r");
     try {
       n = readSync(fd, head, 0, HEADER_BYTES, 0);
     } finally {

@@ -17,6 +17,14 @@ export function strArrayOf(a: Arg | undefined): string[] | null {
   return out;
 }
 
+/** Whether the tracer left part of an array of strings out (elements past its bound, or an element cut). */
+export function arrayCut(a: Arg | undefined): boolean {
+  if (a === undefined || a.k !== "array") return false;
+  if (a.truncated) return true;
+  for (const item of a.items) if (item.k === "str" && item.truncated) return true;
+  return false;
+}
+
 /** The -y/-yy path of an fd argument (`3</tmp/x>`, `AT_FDCWD</tmp>`), else null. */
 export function fdPathOf(a: Arg | undefined): string | null {
   return a !== undefined && a.k === "fd" && a.path !== "" ? a.path : null;

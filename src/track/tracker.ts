@@ -20,7 +20,7 @@
  * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
-import { fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
+import { arrayCut, fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
 
 export interface Tracker {
   /** Feed parsed events in trace order. Parse errors and notices are ignored. */
@@ -35,7 +35,18 @@ export interface Tracker {
 interface Node
   extends Pick<
     ProcessNode,
-    "id" | "pid" | "kind" | "execs" | "argv" | "exe" | "cwd" | "start_ts" | "end_ts" | "exit_code" | "exit_signal"
+    | "id"
+    | "pid"
+    | "kind"
+    | "execs"
+    | "argv"
+    | "argv_cut"
+    | "exe"
+    | "cwd"
+    | "start_ts"
+    | "end_ts"
+    | "exit_code"
+    | "exit_signal"
   > {
   /** Parent process (for a process) once known. */
   parent: Node | null;
@@ -43,6 +54,8 @@ interface Node
   owner: Node | null;
   /** Parent known: the root, or claimed by a clone/fork/vfork return value. */
   claimed: boolean;
+  /** A line of its own was seen (a clone's return value alone makes a node too). */
+  own: boolean;
   ended: boolean;
   children: Node[];
   threads: Node[];
@@ -71,6 +84,7 @@ export function createTracker(): Tracker {
       parent: null,
       owner: null,
       claimed: false,
+      own: false,
       ended: false,
       execs: [],
       argv: [],
@@ -165,6 +179,7 @@ export function createTracker(): Tracker {
     if (child.execs.length === 0) {
       // a fork runs its parent's program until it execs
       child.argv = parent.argv;
+      if (parent.argv_cut) child.argv_cut = true;
       child.exe = parent.exe;
     }
     if (child.cwd === null) child.cwd = proc.cwd;
@@ -174,19 +189,26 @@ export function createTracker(): Tracker {
     const proc = processOf(caller);
     let path: string | null;
     let argv: string[] | null;
+    let cut: boolean;
     if (ev.call === "execveat") {
       const dir = fdPathOf(ev.args[0]) ?? proc.cwd;
       const p = strOf(ev.args[1]);
       path = p === null ? null : p === "" ? fdPathOf(ev.args[0]) : resolvePath(dir, p);
       argv = strArrayOf(ev.args[2]);
+      cut = arrayCut(ev.args[2]);
     } else {
       const p = strOf(ev.args[0]);
       path = p === null ? null : resolvePath(proc.cwd, p);
       argv = strArrayOf(ev.args[1]);
+      cut = arrayCut(ev.args[1]);
     }
-    const rec: ExecRecord = { ts: ev.ts, path: path ?? "", argv: argv ?? [], event_seq: ev.seq };
+    const rec: ExecRecord = cut
+      ? { ts: ev.ts, path: path ?? "", argv: argv ?? [], argv_cut: true, event_seq: ev.seq }
+      : { ts: ev.ts, path: path ?? "", argv: argv ?? [], event_seq: ev.seq };
     proc.execs.push(rec);
     proc.argv = rec.argv;
+    if (cut) proc.argv_cut = true;
+    else delete proc.argv_cut;
     proc.exe = path;
     changed(proc);
     // exec leaves one thread: the others are gone
@@ -226,6 +248,7 @@ export function createTracker(): Tracker {
       const ev = item.event;
       if (ev.kind === "parse_error" || ev.kind === "notice") continue;
       const node = nodeOf(ev.pid, ev.ts);
+      node.own = true;
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
@@ -236,6 +259,50 @@ export function createTracker(): Tracker {
         node.rec = null;
         endNode(node, ev.ts);
       }
+    }
+  }
+
+  /**
+   * A trace from inside a pid namespace by a strace that does not translate pids (before
+   * 5.9, or without --pidns-translation; no `/* N in strace's PID NS *\/` comment): a clone
+   * returns the namespace's pid (2), which never has a line, while the child's lines carry
+   * its real pid, which no clone claimed. At the end, each such child (in the order its lines
+   * began) takes the place of the earliest unseen pid cloned before it, so the tree is not a
+   * phantom child and a second root. Only when both kinds are there: an ordinary trace has
+   * neither (strace -f shows every child's end; every child's pid is a clone's return value).
+   */
+  function adoptUntranslated(): void {
+    const phantoms = nodes.filter((n) => n.claimed && !n.own && n !== root && (n.parent ?? n.owner) !== null);
+    const orphans = nodes.filter((n) => !n.claimed && n.own && n !== root);
+    if (phantoms.length === 0 || orphans.length === 0) return;
+    const at = (n: Node): number => n.start_ts ?? Number.NEGATIVE_INFINITY;
+    phantoms.sort((a, b) => at(a) - at(b));
+    orphans.sort((a, b) => at(a) - at(b));
+    for (const o of orphans) {
+      const i = phantoms.findIndex((p) => at(p) <= at(o));
+      if (i < 0) continue;
+      const [p] = phantoms.splice(i, 1) as [Node];
+      o.claimed = true;
+      o.kind = p.kind;
+      o.parent = p.parent;
+      o.owner = p.owner;
+      const list = p.kind === "thread" ? p.owner?.threads : p.parent?.children;
+      if (list) list[list.indexOf(p)] = o;
+      if (o.start_ts === null || (p.start_ts !== null && p.start_ts < o.start_ts)) o.start_ts = p.start_ts;
+      if (o.execs.length === 0 && p.execs.length === 0 && o.argv.length === 0) {
+        // a fork that never exec'd runs its parent's program
+        const from = p.parent ?? p.owner;
+        if (from) {
+          o.argv = from.argv;
+          o.exe = from.exe;
+        }
+      }
+      if (o.cwd === null) o.cwd = p.cwd;
+      nodes.splice(nodes.indexOf(p), 1);
+      if (current.get(p.pid) === p) current.delete(p.pid);
+      changed(o);
+      const owner = p.parent ?? p.owner;
+      if (owner) changed(owner);
     }
   }
 
@@ -251,6 +318,7 @@ export function createTracker(): Tracker {
       tgid: proc.pid,
       execs: n.execs.slice(),
       argv: n.argv.slice(),
+      ...(n.argv_cut ? { argv_cut: true as const } : {}),
       exe: n.exe,
       cwd: proc.cwd,
       start_ts: n.start_ts,
@@ -268,6 +336,7 @@ export function createTracker(): Tracker {
     push,
     end() {
       ended = true;
+      adoptUntranslated();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };

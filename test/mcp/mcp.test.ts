@@ -253,7 +253,10 @@ describe("capsule mcp over stdio, with the SDK's client", () => {
 });
 
 describe("capsule mcp on a raw stream", () => {
-  it("skips a line that is not JSON-RPC, answers the rest, and ends cleanly when stdin ends", () => {
+  // JSON-RPC 2.0: a line that is not JSON is answered -32700, one that is not a request
+  // -32600, with id null where the id cannot be told (the SDK's stdio transport said nothing:
+  // a client waiting for its reply waited forever); the server goes on answering.
+  it("answers a line that is not JSON-RPC with the JSON-RPC error, answers the rest, and ends cleanly when stdin ends", () => {
     const s = importedSession();
     const init = {
       jsonrpc: "2.0",
@@ -262,8 +265,20 @@ describe("capsule mcp on a raw stream", () => {
       params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
     };
     const bad = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "verify", arguments: { session: 7 } } };
+    const lines = [
+      "not json at all",
+      JSON.stringify(init),
+      JSON.stringify(bad),
+      '{"jsonrpc":"2.0","id":3}',
+      '{"jsonrpc":"1.0","id":"four","method":"ping"}',
+      '[{"jsonrpc":"2.0","id":5,"method":"ping"}]',
+      "42",
+      '{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}',
+      "",
+      '{"jsonrpc":"2.0","id":6,"method":"ping"}',
+    ];
     const r = spawnSync(process.execPath, [...CLI, "mcp"], {
-      input: `not json at all\n${JSON.stringify(init)}\n${JSON.stringify(bad)}\n`,
+      input: `${lines.join("\n")}\n`,
       encoding: "utf8",
       env: { ...process.env, CAPSULE_HOME: s.home },
       timeout: 60_000,
@@ -273,11 +288,30 @@ describe("capsule mcp on a raw stream", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
-    assert.equal(replies[0].result.serverInfo.name, "capsule");
-    assert.deepEqual(replies[1].error, {
+    // replies come as each is ready (the transport's own errors first): match them by id
+    const byId = (id: unknown) => replies.find((x) => x.id === id);
+    assert.deepEqual(
+      replies.filter((x) => x.id === null),
+      [
+        { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error: not JSON" } },
+        { jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: batches are not supported" } },
+        { jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: not a JSON object" } },
+        {
+          jsonrpc: "2.0",
+          id: null,
+          error: { code: -32600, message: "Invalid Request: not a JSON-RPC request, notification or response" },
+        },
+      ],
+    );
+    assert.equal(byId(1).result.serverInfo.name, "capsule");
+    assert.deepEqual(byId(2).error, {
       code: -32602,
       message: "verify: session: Invalid input: expected string, received number",
     });
+    assert.deepEqual(byId(3).error, { code: -32600, message: "Invalid Request: no method" });
+    assert.deepEqual(byId("four").error, { code: -32600, message: 'Invalid Request: jsonrpc must be "2.0"' });
+    assert.deepEqual(byId(6).result, {});
+    assert.equal(replies.length, 9, "one reply per line that is not empty");
   });
 });
 

@@ -2,13 +2,13 @@
 // argv lossily, so they are taken from /proc/self/cmdline and passed through sh as escapes.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { argvBytes, DECODE_ARGS, printfEscape } from "../../src/trace/argv-bytes.js";
 import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
-import { ROOT } from "../pipeline/helpers.js";
+import { jsonl, metadata, onlySession, ROOT, tree } from "../pipeline/helpers.js";
 
 test("every byte but NUL goes through printfEscape and DECODE_ARGS unchanged", () => {
   const all = Buffer.from(Array.from({ length: 255 }, (_, i) => i + 1));
@@ -37,31 +37,56 @@ test("argvBytes: the bytes behind the arguments that lost some in decoding, else
   }
 });
 
-test("capsule run gives the command its non-UTF-8 arguments as given, under both tracers", (t) => {
+// The record keeps those bytes too (core/bytes-text.ts: a byte that is not UTF-8 is the
+// lone surrogate U+DC00 + byte), the same under both tracers, from a folder whose name is
+// not UTF-8 either (process.cwd() names another folder: the command could not start).
+test("capsule run gives the command its non-UTF-8 arguments as given, and the record keeps them, under both tracers", (t) => {
   const k = kernelAvailable();
   if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
-  const cli = `"${process.execPath}" --import "${import.meta.resolve("tsx")}" "${join(ROOT, "src/cli/main.ts")}"`;
+  // the built CLI (npm test builds it): tsx's esbuild cannot start in a folder whose name is not UTF-8
+  const cli = `"${process.execPath}" "${join(ROOT, "dist/cli/main.js")}"`;
+  const seen: string[] = [];
   for (const tracer of k.ok ? ["strace", "ebpf"] : ["strace"]) {
-    const dir = mkdtempSync(join(tmpdir(), "capsule-argv-"));
+    const top = mkdtempSync(join(tmpdir(), "capsule-argv-"));
+    const dir = Buffer.concat([Buffer.from(`${top}/d`), Buffer.from([0xfe])]);
+    const dirText = `${top}/d\udcfe`;
     try {
+      mkdirSync(dir);
       const r = spawnSync(
         "sh",
         [
           "-c",
-          `cd "$1" && exec ${cli} run --tracer ${tracer} -q -- touch "$(printf 'a\\377b')" 'c\\d' plain`,
+          `cd "$(printf %b "$1")" && exec ${cli} run --tracer ${tracer} -q -- touch "$(printf 'a\\377b')" 'c\\d' plain`,
           "sh",
-          dir,
+          printfEscape(dir),
         ],
-        { env: { ...process.env, CAPSULE_HOME: join(dir, "home") }, encoding: "buffer" },
+        { env: { ...process.env, CAPSULE_HOME: join(top, "home") }, encoding: "buffer" },
       );
       assert.equal(r.status, 0, String(r.stderr));
       const names = readdirSync(dir, { encoding: "buffer" })
-        .filter((n) => n.toString() !== "home")
         .map((n) => n.toString("hex"))
         .sort();
       assert.deepEqual(names, [Buffer.from([0x61, 0xff, 0x62]).toString("hex"), "635c64", "706c61696e"], tracer);
+      const session = onlySession(join(top, "home"));
+      const m = metadata(session);
+      assert.deepEqual(m.command, ["touch", "a\udcffb", "c\\d", "plain"], tracer);
+      assert.equal(m.cwd, dirText, tracer);
+      const opened = jsonl(session, "enriched")
+        .filter((e) => e.call === "openat" && String(e.abs_path).startsWith(dirText))
+        .map((e) => e.abs_path)
+        .sort();
+      assert.deepEqual(opened, [`${dirText}/a\udcffb`, `${dirText}/c\\d`, `${dirText}/plain`], tracer);
+      const root = tree(session).nodes.find((n) => n.execs.length > 0);
+      assert.deepEqual(root?.argv, ["touch", "a\udcffb", "c\\d", "plain"], tracer);
+      const resources = jsonl(session, "actions")
+        .filter((a) => a.kind === "FileWrite")
+        .map((a) => a.resource)
+        .sort();
+      seen.push(JSON.stringify(resources));
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(top, { recursive: true, force: true });
     }
   }
+  // the tracers agree (the folder differs from run to run: compare past it)
+  assert.equal(new Set(seen.map((s) => s.replace(/capsule-argv-[^/]*/g, "X"))).size, 1, seen.join("\n"));
 });

@@ -376,3 +376,123 @@ test("a leader that ends before its threads (pthread_exit in main): the process 
     }
   }
 });
+
+test("an argv longer than a tracer keeps: both mark the exec argv_cut, and keep a prefix of the same argv", {
+  timeout: 120_000,
+}, (t) => {
+  // 5,000 short arguments (past strace's 4,096 elements and the kernel tracer's 4,096
+  // bytes), then one long argument alone (past strace's 4,096 bytes a string), then a whole one
+  const many = Array.from({ length: 5000 }, (_, i) => `a${i}`);
+  const long = ["L".repeat(6000), "tail"];
+  const seen = new Map<string, string[]>();
+  for (const tracer of tracersHere(t)) {
+    for (const [what, args] of [
+      ["many", many],
+      ["long", long],
+      ["whole", ["x", "y"]],
+    ] as const) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "/bin/true", ...args], home);
+        assert.equal(r.status, 0, r.stderr);
+        const root = tree(onlySession(home)).nodes.find((n) => n.parent_id === null);
+        const want = ["/bin/true", ...args];
+        const argv = root?.execs.at(-1)?.argv ?? [];
+        if (what === "whole") {
+          assert.deepEqual(argv, want, tracer);
+          assert.equal(root?.execs.at(-1)?.argv_cut, undefined, `${tracer}: a whole argv is not marked`);
+          assert.equal(root?.argv_cut, undefined, tracer);
+          continue;
+        }
+        assert.equal(root?.execs.at(-1)?.argv_cut, true, `${tracer} ${what}: the exec says its argv was cut`);
+        assert.equal(root?.argv_cut, true, `${tracer} ${what}: so does the process`);
+        assert.ok(argv.length >= 2 && argv.length <= want.length, `${tracer} ${what}: ${argv.length} elements`);
+        // every element kept is its argument or (a long one, or the last) a prefix of it
+        argv.forEach((a, i) => {
+          const whole = want[i]!.length < 1000 && i < argv.length - 1;
+          if (whole) assert.equal(a, want[i], `${tracer} ${what} element ${i}`);
+          else assert.ok(want[i]!.startsWith(a), `${tracer} ${what}: element ${i} is a prefix`);
+        });
+        seen.set(`${tracer} ${what}`, argv);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  }
+  t.diagnostic([...seen].map(([k, a]) => `${k}: ${a.length} elements, the last ${a.at(-1)!.length} bytes`).join("; "));
+});
+
+test("a program exec'd from a memfd (fexecve): both tracers name it /memfd:NAME (deleted), record the memfd_create, and find fileless-exec", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-memfd-"));
+  const script = join(work, "m.py");
+  writeFileSync(
+    script,
+    'import os\nfd = os.memfd_create("payload", 0)\nos.write(fd, open("/bin/echo", "rb").read())\nos.execve(fd, ["echo", "from-memfd"], dict(os.environ))\n',
+  );
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "python3", script], home);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, "from-memfd\n");
+        const dir = onlySession(home);
+        const proc = tree(dir).nodes.find((n) => n.argv[1] === "from-memfd");
+        assert.equal(proc?.exe, "/memfd:payload (deleted)", `${tracer}: the program is the memfd`);
+        assert.equal(proc?.execs.at(-1)?.path, "/memfd:payload (deleted)", tracer);
+        const events = jsonl(dir, "enriched").map(rehydrateEnriched);
+        const exec = events.find((e) => e.call === "execveat");
+        assert.equal(exec?.exe_path, "/memfd:payload (deleted)", `${tracer}: ${exec?.raw_line}`);
+        assert.ok(
+          events.some((e) => e.call === "memfd_create" && e.resource_type === "MEMORY"),
+          `${tracer}: the memfd_create is recorded`,
+        );
+        const risks = jsonl(dir, "risks");
+        assert.ok(
+          risks.some((f) => f.rule === "fileless-exec"),
+          `${tracer}: ${JSON.stringify(risks.map((f) => f.rule))}`,
+        );
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("setxattr of security.capability: a call both tracers record, and capabilities-xattr finds it under both", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-xattr-"));
+  const file = join(work, "f");
+  writeFileSync(file, "");
+  const py = `import os; os.setxattr(${JSON.stringify(file)}, "user.note", b"1"); os.setxattr(${JSON.stringify(file)}, "security.capability", bytes([1, 0, 0, 2] + [0] * 16))`;
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      try {
+        const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "python3", "-c", py], home);
+        assert.equal(r.status, 0, r.stderr);
+        const dir = onlySession(home);
+        assert.deepEqual(
+          jsonl(dir, "raw").filter((x) => x.kind === "parse_error"),
+          [],
+          `${tracer}: every line read`,
+        );
+        const calls = jsonl(dir, "enriched")
+          .filter((e) => e.call === "setxattr")
+          .map((e) => e.abs_path);
+        assert.deepEqual(calls, [file, file], tracer);
+        const risks = jsonl(dir, "risks").map((f) => f.rule);
+        assert.deepEqual(risks, ["capabilities-xattr"], tracer);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -104,6 +104,32 @@ function addrArg(v: CallValues, present: boolean): Arg {
 
 type Builder = (v: CallValues, c: ArgContext) => Arg[];
 
+const MFD_FLAGS: readonly [number, string][] = [
+  [1, "MFD_CLOEXEC"],
+  [2, "MFD_ALLOW_SEALING"],
+  [4, "MFD_HUGETLB"],
+  [8, "MFD_NOEXEC_SEAL"],
+  [16, "MFD_EXEC"],
+];
+
+/** setxattr's flags as strace prints them: 0, XATTR_CREATE, XATTR_REPLACE. */
+function xattrFlags(fl: number): Arg {
+  return fl === 1 ? sym("XATTR_CREATE") : fl === 2 ? sym("XATTR_REPLACE") : num(fl);
+}
+
+/** memfd_create's flags as strace prints them (`MFD_CLOEXEC|MFD_ALLOW_SEALING`, the rest in hex). */
+function memfdFlags(fl: number): string {
+  const names: string[] = [];
+  let rest = fl >>> 0;
+  for (const [bit, name] of MFD_FLAGS)
+    if (rest & bit) {
+      names.push(name);
+      rest &= ~bit;
+    }
+  if (rest !== 0) names.push(`0x${rest.toString(16)}`);
+  return names.join("|");
+}
+
 const BUILDERS: Readonly<Record<string, Builder>> = {
   open: ({ p, s }, c) => openArgs(str(s[0]), p[1]!, p[2]!, c),
   openat: ({ p, s }, c) => [dirfdArg(p[0]!, c), ...openArgs(str(s[0]), p[2]!, p[3]!, c)],
@@ -162,6 +188,11 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   readlink: (v) => [str(v.s[0]), linkTarget(v, 1), num(v.p[2]!)],
   readlinkat: (v, c) => [dirfdArg(v.p[0]!, c), str(v.s[0]), linkTarget(v, 2), num(v.p[3]!)],
   getdents64: ({ p }, c) => [fdArg(p[0]!, c), elided, num(p[2]!)],
+  // the value's bytes are not read (strace shows them; a capability blob is binary): its pointer
+  setxattr: ({ p, s, t }) => [str(s[0]), str(s[1]), ptr(t[2]!), num(p[3]!), xattrFlags(p[4]!)],
+  lsetxattr: ({ p, s, t }) => [str(s[0]), str(s[1]), ptr(t[2]!), num(p[3]!), xattrFlags(p[4]!)],
+  fsetxattr: ({ p, s, t }, c) => [fdArg(p[0]!, c), str(s[0]), ptr(t[2]!), num(p[3]!), xattrFlags(p[4]!)],
+  memfd_create: ({ p, s }) => [str(s[0]), p[1] === 0 ? num(0) : sym(memfdFlags(p[1]!))],
   setuid: ({ p }) => [id(p[0]! >>> 0)],
   setgid: ({ p }) => [id(p[0]! >>> 0)],
   setreuid: ({ p }) => [id(p[0]! >>> 0), id(p[1]! >>> 0)],

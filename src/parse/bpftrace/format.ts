@@ -171,6 +171,8 @@ export const CALLS: readonly CallSpec[] = [
   c("readlink", "full", [89, null], "*path buf bufsiz:i", { out: 1, quiet: 22, check: true }),
   c("readlinkat", "full", [267, 78], "dfd:i *pathname buf bufsiz:i", { out: 2, quiet: 22, check: true }),
   c("getdents64", "files", [217, 61], "fd:i dirent count:i"),
+  // an fd on anonymous memory: what a fileless program is written to, then exec'd (fexecve)
+  c("memfd_create", "files", [319, 279], "*uname flags:i"),
   // identity changes
   c("setuid", "files", [105, 146], "uid:i"),
   c("setgid", "files", [106, 144], "gid:i"),

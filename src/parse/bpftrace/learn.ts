@@ -3,7 +3,7 @@ import type { CallValues } from "./args.js";
 import type { CallSpec } from "./format.js";
 import { resolvePathText } from "./paths.js";
 import type { TaskState } from "./state.js";
-import { AT_FDCWD, O_CLOEXEC } from "./symbols.js";
+import { AT_FDCWD, MFD_CLOEXEC, O_CLOEXEC } from "./symbols.js";
 
 const OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
 
@@ -39,4 +39,10 @@ export function learnFromCall(tasks: TaskState, spec: CallSpec, ev: SyscallEvent
     const cloexec = (name === "dup3" && p[2] !== 0) || (name === "fcntl" && p[1] === 1030);
     tasks.setFd(tid, ret, path, cloexec);
   } else if (name === "socket" || name === "accept" || name === "accept4") tasks.setFd(tid, ret, null, false);
+  else if (name === "memfd_create") {
+    // what strace -yy shows of the fd (and /proc/PID/exe of a program exec'd from it)
+    const path = `/memfd:${s[0]?.value ?? ""} (deleted)`;
+    ev.retPath = path;
+    tasks.setFd(tid, ret, path, (p[1]! & MFD_CLOEXEC) !== 0);
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * Strings in raw lines (format.ts): quoted, last on the line, with `\\`, `\n`, `\t`,
- * `\r` and `\xNN` escapes; a `"` inside stays as is. Values are the bytes read as UTF-8,
- * as the strace parser reads its strings.
+ * `\r` and `\xNN` escapes; a `"` inside stays as is. Values are the bytes read as UTF-8
+ * (core/bytes-text.ts: a byte that is not UTF-8 is kept), as the strace parser reads its strings.
  */
+import { bytesOfText, textOfBytes, utf8Length } from "../../core/bytes-text.js";
 import { STRLEN } from "./format.js";
 
 const BS = 92;
@@ -42,26 +43,9 @@ export function escapeBytes(bs: readonly number[]): string {
   return out;
 }
 
-/** Length of the well-formed UTF-8 sequence at `i` (no overlongs, surrogates or > U+10FFFF), else 0. */
-function utf8Length(bs: readonly number[], i: number): number {
-  const b = bs[i]!;
-  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => {
-    const v = bs[i + k];
-    return v !== undefined && v >= lo && v <= hi;
-  };
-  if (b >= 0xc2 && b <= 0xdf) return cont(1) ? 2 : 0;
-  if (b === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if (b === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (b >= 0xe1 && b <= 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (b === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (b >= 0xf1 && b <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (b === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
-}
-
-/** A JS string as raw-line text (its UTF-8 bytes escaped). */
+/** A JS string as raw-line text (the bytes it stands for, core/bytes-text.ts, escaped). */
 export function escapeText(s: string): string {
-  return escapeBytes([...Buffer.from(s, "utf8")]);
+  return escapeBytes([...bytesOfText(s)]);
 }
 
 export interface QuotedString {
@@ -94,7 +78,7 @@ export function readQuoted(s: string, i: number): QuotedString | null {
       else {
         const cp = s.codePointAt(k)!;
         if (cp > 0xffff) k++;
-        for (const b of Buffer.from(String.fromCodePoint(cp), "utf8")) bytes.push(b);
+        for (const b of bytesOfText(String.fromCodePoint(cp))) bytes.push(b);
       }
       continue;
     }
@@ -110,5 +94,5 @@ export function readQuoted(s: string, i: number): QuotedString | null {
       k += 2;
     } else return null;
   }
-  return { value: Buffer.from(bytes).toString("utf8"), truncated: bytes.length >= STRLEN - 1 };
+  return { value: textOfBytes(Buffer.from(bytes)), truncated: bytes.length >= STRLEN - 1 };
 }

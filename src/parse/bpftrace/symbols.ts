@@ -152,6 +152,8 @@ const OPEN_ARM: Table = OPEN_GENERIC.map(([n, v]) => [n, ARM_OPEN_MOVED[n] ?? v]
 
 export const O_CREAT = 0o100;
 export const O_CLOEXEC = 0o2000000;
+/** memfd_create's close-on-exec flag. */
+export const MFD_CLOEXEC = 1;
 const O_TMPFILE_BIT = 0o20000000;
 
 function openTable(arch: string): Table {

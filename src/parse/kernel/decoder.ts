@@ -14,6 +14,7 @@
  *   <epoch s>.<µs> <tid> <tgid> signal sig= code= pid= uid=
  *   <epoch s>.<µs> 0 0 start|lost|end ...
  */
+import { textOfBytes } from "../../core/bytes-text.js";
 import type {
   Arg,
   ExitEvent,
@@ -29,7 +30,7 @@ import { learnFromCall } from "../bpftrace/learn.js";
 import { formatTs } from "../bpftrace/line.js";
 import { ipv6Text } from "../bpftrace/sockaddr.js";
 import { TaskState } from "../bpftrace/state.js";
-import { escapeBytes, type QuotedString } from "../bpftrace/strings.js";
+import { escapeBytes, escapeText, type QuotedString } from "../bpftrace/strings.js";
 import { atFlags, errnoOf, familyName } from "../bpftrace/symbols.js";
 import { exitFromStatus, signalFromInfo } from "../bpftrace/task-events.js";
 import { EXEC, EXIT, FLAG, HDR, IO, IOREC, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
@@ -64,7 +65,6 @@ export interface StreamState {
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
 const _OPEN_CALLS = new Set(["open", "openat", "openat2", "creat"]);
-const td = new TextDecoder("utf-8");
 
 export class KernelDecoder {
   readonly stats: DecoderStats = { records: 0, events: 0, parseErrors: 0, lost: 0, truncatedStrings: 0 };
@@ -385,7 +385,7 @@ export class KernelDecoder {
     const ctx = this.context(tid);
     const argv: Arg = {
       k: "array",
-      items: splitNul(argvBytes).map((a) => str({ value: td.decode(a), truncated: false })),
+      items: splitNul(argvBytes).map((a) => str({ value: textOfBytes(a), truncated: false })),
       truncated: (flags & FLAG.ARGV_CUT) !== 0,
       negated: false,
     };
@@ -467,10 +467,15 @@ export class KernelDecoder {
     if (facts.cwd !== null) this.tasks.start(tid, facts.cwd);
     const ev = base0(this.seq, this.ts(entryUs), tid, name, 0, Math.max(0, Math.round((us - entryUs) / 1)));
     ev.durationUs = enterNs === 0n ? null : us - entryUs;
-    const path: Arg = str({ value: td.decode(file), truncated: (flags & FLAG.STR0_CUT) !== 0 });
+    const path: Arg = str({
+      value: name === "execveat" ? givenPath(textOfBytes(file), int32(words[0]!)) : textOfBytes(file),
+      truncated: (flags & FLAG.STR0_CUT) !== 0,
+    });
+    // the bound fell inside the last string (no NUL ends it): that element is cut too
+    const lastCut = (flags & FLAG.ARGV_CUT) !== 0 && argvLen > 0 && argvBytes[argvLen - 1] !== 0;
     const argv: Arg = {
       k: "array",
-      items: argvParts.map((a) => str({ value: td.decode(a), truncated: false })),
+      items: argvParts.map((a, i) => str({ value: textOfBytes(a), truncated: lastCut && i === argvParts.length - 1 })),
       truncated: argvCut,
       negated: false,
     };
@@ -624,15 +629,15 @@ function bytesOf(buf: Buffer, at: number, len: number): Buffer {
 /** A string field as a value; `text` is its plain() text when it has one. */
 function quoted(b: Buffer, text: string | null, cut: boolean): QuotedString | null {
   if (b.length === 0 && !cut) return null;
-  return { value: text ?? td.decode(b), truncated: cut };
+  return { value: text ?? textOfBytes(b), truncated: cut };
 }
 
 /** A unix socket's sun_path bytes: an abstract name (leading NUL) as is, a path up to its NUL. */
 function unixName(b: Buffer): QuotedString | undefined {
   if (b.length === 0) return undefined;
-  if (b[0] === 0) return { value: td.decode(b.subarray(1)), truncated: false };
+  if (b[0] === 0) return { value: textOfBytes(b.subarray(1)), truncated: false };
   const z = b.indexOf(0);
-  return { value: td.decode(z < 0 ? b : b.subarray(0, z)), truncated: false };
+  return { value: textOfBytes(z < 0 ? b : b.subarray(0, z)), truncated: false };
 }
 
 function splitNul(b: Buffer): Buffer[] {
@@ -648,10 +653,6 @@ function splitNul(b: Buffer): Buffer[] {
     i = z + 1;
   }
   return out;
-}
-
-function escapeText(s: string): string {
-  return escapeBytes([...Buffer.from(s, "utf8")]);
 }
 
 function ioText(dv: DataView, at: number): string {
@@ -772,8 +773,20 @@ function quotedList(parts: readonly Buffer[]): string {
 /** The cwd the kernel gave as its components from the last up (each NUL-ended), as a path. */
 function cwdText(parts: readonly Buffer[]): string {
   let s = "";
-  for (let i = parts.length - 1; i >= 0; i--) s += `/${td.decode(parts[i]!)}`;
+  for (let i = parts.length - 1; i >= 0; i--) s += `/${textOfBytes(parts[i]!)}`;
   return s === "" ? "/" : s;
+}
+
+/**
+ * The path an execveat was given, from the name the kernel made of it: `/dev/fd/N` for
+ * (N, "", AT_EMPTY_PATH), a fexecve, and `/dev/fd/N/rel` for (N, "rel"); strace shows the
+ * path given ("" and "rel"), and the fd's own path then names the program.
+ */
+function givenPath(file: string, fd: number): string {
+  const dir = `/dev/fd/${fd}`;
+  if (fd < 0 || !file.startsWith(dir)) return file;
+  if (file.length === dir.length) return "";
+  return file.charCodeAt(dir.length) === 47 ? file.slice(dir.length + 1) : file;
 }
 
 /** The words of a call without a description, as numbers. */

@@ -141,6 +141,8 @@ class Parser implements StraceParser {
   private summary = false;
   /** Leader pid → the thread whose execve resumes under it (`<pid changed to N ...>`). */
   private readonly handoff = new Map<number, number>();
+  /** The call the last line left `<unfinished ...>` (see `continued`). */
+  private lastHeld: Held | null = null;
 
   constructor(t0: number | null, defaultPid: number, waitRoot: boolean) {
     this.clock = new TraceClock(t0);
@@ -217,7 +219,33 @@ class Parser implements StraceParser {
       // -k's stack frames ` > /lib/libc.so.6(read+0x12) [0x...]` and -e read=/write= dumps
       // ` | 00000  68 65 ...` (redacted to @data) follow the call they belong to.
       this.otherNotice(line, r.seq);
-    else this.error([r.seq], [line], ts, prefixed ? pid : null, line.length === 0 ? "empty line" : "not strace output");
+    else if (!this.continued(r, line))
+      this.error([r.seq], [line], ts, prefixed ? pid : null, line.length === 0 ? "empty line" : "not strace output");
+  }
+
+  /**
+   * strace -z/-Z (only successful/failed calls) prints a call another process interrupted
+   * as `<unfinished ...>` and then its rest on the very next line, with no pid and no
+   * `<... resumed>`: `wait4(-1,  <unfinished ...>` then `[{WIFEXITED(s) ...}], 0, NULL) = 7`.
+   * A line that is nothing else, right after such a line, is that rest. Emits and returns
+   * true, or returns false.
+   */
+  private continued(r: RawLine, line: string): boolean {
+    const h = this.lastHeld;
+    if (h === null || h.raw[h.raw.length - 1] !== r.seq - 1 || this.held.get(h.pid) !== h) return false;
+    if (!scanCall(h.text + line, 0, this.parts)) return false;
+    this.held.delete(h.pid);
+    this.lastHeld = null;
+    this.emitCall(
+      h.pid,
+      h.ts,
+      h.call,
+      [...h.raw, r.seq],
+      [...h.lines, line],
+      orphaned(this.parts.args, h.orphan),
+      false,
+    );
+    return true;
   }
 
   /** A line strace printed that is no event of its own; it belongs to the last pid seen. */
@@ -244,7 +272,8 @@ class Parser implements StraceParser {
     unprefixed: boolean,
   ): void {
     if (line.charCodeAt(nameEnd) !== LPAREN) {
-      this.error([r.seq], [line], ts, pid, "not strace output (no system call name)");
+      if (!(unprefixed && this.continued(r, line)))
+        this.error([r.seq], [line], ts, pid, "not strace output (no system call name)");
       return;
     }
     const call = intern(line, b, nameEnd);
@@ -327,6 +356,7 @@ class Parser implements StraceParser {
     const old = this.held.get(h.pid);
     if (old !== undefined) this.emitHeld(old, null);
     this.held.set(h.pid, h);
+    this.lastHeld = h;
   }
 
   /** `<... NAME resumed>REST`: merge with the held first half. */

@@ -20,6 +20,7 @@
  * Anything the grammar does not cover is kept verbatim as `other` up to the next
  * separator, so a line strace printed is never lost to an unknown notation.
  */
+import { textOfBytes } from "../../core/bytes-text.js";
 import type { Arg, StructField } from "../../core/events.js";
 
 // ───────────────────────────── characters ─────────────────────────────
@@ -372,10 +373,11 @@ export function decodeBytes(s: string, a: number, b: number): number {
     if (c !== BACKSLASH) {
       if (c < 0x80) buf[n++] = c;
       else {
-        // A raw non-ASCII character (a file decoded as UTF-8): keep its UTF-8 bytes.
+        // A raw non-ASCII character (a file decoded as UTF-8): keep its bytes.
         const cp = s.codePointAt(j) ?? c;
         if (cp > 0xffff) j++;
-        n += buf.write(String.fromCodePoint(cp), n, "utf8");
+        if (cp >= 0xdc80 && cp <= 0xdcff) buf[n++] = cp - 0xdc00;
+        else n += buf.write(String.fromCodePoint(cp), n, "utf8");
       }
       continue;
     }
@@ -435,14 +437,14 @@ export function scratchBytes(n: number): Buffer {
   return buf.subarray(0, n);
 }
 
-/** Decode the escapes of `s[a, b)` to a string (the bytes read as UTF-8). */
+/** Decode the escapes of `s[a, b)` to a string (the bytes read as UTF-8, core/bytes-text.ts). */
 function decodeRange(s: string, a: number, b: number): string {
   let j = a;
   // Fast path: nothing escaped (paths, argv) — the text is the value.
   while (j < b && s.charCodeAt(j) !== BACKSLASH) j++;
   if (j === b) return intern(s, a, b);
   const n = decodeBytes(s, a, b);
-  for (let k = 0; k < n; k++) if (buf[k]! >= 0x80) return buf.toString("utf8", 0, n);
+  for (let k = 0; k < n; k++) if (buf[k]! >= 0x80) return textOfBytes(buf, 0, n);
   return buf.toString("latin1", 0, n);
 }
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Writable } from "node:stream";
+import { spawnCwd } from "../../core/cwd.js";
 import { DECODE_ARGS, escapedArgv } from "../argv-bytes.js";
 
 /**
@@ -42,7 +43,7 @@ export function spawnHeld(
     "/bin/sh",
     ["-c", script, "capsule-launch", pwd === undefined ? "0" : "1", pwd ?? "", ...(exact ?? argv)],
     {
-      cwd,
+      cwd: spawnCwd(cwd),
       env,
       stdio: ["inherit", "inherit", "inherit", "pipe"],
     },

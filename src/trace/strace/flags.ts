@@ -20,6 +20,7 @@ const FILES_EXTRA = [
   "pipe2",
   "fchdir",
   "getdents64",
+  "memfd_create",
   "fchmod",
   "fchown",
   "ftruncate",

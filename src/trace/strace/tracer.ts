@@ -2,6 +2,7 @@ import { execFile, spawn, spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { spawnCwd } from "../../core/cwd.js";
 import { CapsuleError } from "../../core/errors.js";
 import type { Outcome } from "../../core/stage.js";
 import { createStraceParser } from "../../parse/strace/index.js";
@@ -110,7 +111,7 @@ export function createStraceTracer(): Tracer {
           ? ["strace", args]
           : ["/bin/sh", ["-c", `${DECODE_ARGS}exec strace "$@"`, "capsule-strace", ...exact]];
       const child = spawn(file, fileArgs, {
-        cwd: req.cwd,
+        cwd: spawnCwd(req.cwd),
         env: req.env,
         stdio: "inherit",
       });
