@@ -100,7 +100,9 @@ Examples:
 
 The program keeps your terminal. Ctrl-C goes to the program first; after --grace
 seconds it is killed; the session is written completely either way. The exit status
-is the program's (128+N when it was killed by signal N). If recording fails (capsule
+is the program's (128+N when it was killed by signal N). Recording lasts until every
+process of the tree has ended: a background job or daemon the program leaves running
+keeps capsule running too (Ctrl-C ends it, and them). If recording fails (capsule
 is killed, the disk fills up) the program is stopped too, unless --keep-running.`,
     )
     .option(
