@@ -35,8 +35,8 @@ export function commandText(m: ReportModel, n: ProcessNode, width: number): stri
     const parent = m.index.byId.get(n.parent_id);
     return `(fork of ${parent ? printable(programAt(parent, n.start_ts)) : "parent"})`;
   }
-  // Started before tracing, or its exec was not seen: say so rather than print nothing.
-  if (n.argv.length === 0) return n.exe ? `${n.exe} (exec not seen)` : "(program not seen: exec before tracing)";
+  // Started before tracing, or its exec is not in the trace (strace -Z keeps failed calls only): say so rather than print nothing.
+  if (n.argv.length === 0) return n.exe ? `${printable(n.exe)} (exec not seen)` : "(program not in the trace)";
   // the tracer kept part of argv: say so, the last element shown may be cut short
   if (n.argv_cut) return `${shortCommand(n.argv, Math.max(12, width - 6))} [cut]`;
   return shortCommand(n.argv, width);
