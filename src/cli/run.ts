@@ -6,6 +6,7 @@ import { RECORD_DATA_MODES, type RecordDataMode, TRACE_LEVELS, type TraceLevel }
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
+import { argvText } from "../trace/argv-bytes.js";
 import { REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
 import { progressLine } from "./progress.js";
 
@@ -123,7 +124,8 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
             enforce: flags.enforce !== undefined,
           }
         : null;
-      process.exitCode = await runTraced(cmd, flags, { profile });
+      // the command's bytes as given: Node decoded them lossily (core/bytes-text.ts)
+      process.exitCode = await runTraced(argvText(cmd), flags, { profile });
     });
 }
 
