@@ -232,6 +232,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     flags: trace.info.flags,
     level: trace.info.level,
     reason,
+    // what a reader should know of the trace's coverage (cut strings, no_new_privs, ...)
+    ...(trace.info.notes?.length ? { notes: trace.info.notes } : {}),
   };
   meta.t0_epoch_us = trace.info.t0EpochUs;
   record.writeMetadata(meta);
