@@ -82,9 +82,12 @@ function nameAt(ix: Map<number, ProcessNode[]>, pid: number, ts: number, depth =
  * One line a person reads: "python3[2338] read /tmp/project/src/app.py (2.0 KiB)",
  * "git[2340] connected to 140.82.112.3:443", "sh[2360] spawned /usr/bin/curl". The
  * process name comes from `tree` (the program the pid ran at the action's start); without
- * a tree the pid alone is shown.
+ * a tree the pid alone is shown. `sizes: false` leaves byte counts out, for a session whose
+ * tracer did not count them (strace below level full traces no read or write: its 0 is
+ * "not counted", not "nothing written").
  */
-export function formatAction(a: Action, tree?: ProcessTreeSnapshot): string {
+export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { sizes?: boolean } = {}): string {
+  const sizes = opts.sizes ?? true;
   const ix = tree === undefined ? undefined : indexOf(tree);
   const name = ix === undefined ? null : nameAt(ix, a.pid, a.first_ts);
   const who = `${name ?? "pid"}[${a.pid}]`;
@@ -102,11 +105,16 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot): string {
           ? `exited with ${node.exit_code}`
           : "exited";
   } else if (p.bytes === "out")
-    what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${formatBytes(a.bytes)} ${a.kind === "NetSend" ? "to" : "from"} ${res}`;
+    what = sizes
+      ? `${a.ok ? p.ok : `failed to ${p.fail}`} ${formatBytes(a.bytes)} ${a.kind === "NetSend" ? "to" : "from"} ${res}`
+      : `${a.ok ? p.ok : `failed to ${p.fail}`} ${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   else {
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${res}`;
-    if (p.bytes === "in" && a.ok)
-      what += a.via ? ` (${formatBytes(a.bytes)}, atomic save via ${base(a.via)})` : ` (${formatBytes(a.bytes)})`;
+    if (p.bytes === "in" && a.ok) {
+      const size = sizes ? `${formatBytes(a.bytes)}, ` : "";
+      if (a.via) what += ` (${size}atomic save via ${base(a.via)})`;
+      else if (sizes) what += ` (${formatBytes(a.bytes)})`;
+    }
   }
   if (!a.ok && a.errno !== null) what += ` (${a.errno})`;
   if (a.count > 1 && p.bytes === null && a.kind !== "ProcessExit") what += ` ×${a.count}`;

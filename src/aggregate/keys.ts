@@ -2,8 +2,8 @@
  * What the aggregator needs to know per event, looked up once: how an action kind is
  * keyed, what an operation does to fds, and which resource an event names.
  */
-import { constants } from "node:os";
 import type { ActionKind, EnhancedEvent, Operation } from "../core/events.js";
+import { SIGNAL_ARG, SIGNAL_NUMBERS } from "../enrich/flags.js";
 
 export interface KindInfo {
   kind: ActionKind;
@@ -86,19 +86,9 @@ function endpointOf(e: EnhancedEvent, listen: boolean): string | null {
   return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
-/** Which argument of a signal-sending call holds the signal number. */
-const SIGNAL_ARG: ReadonlyMap<string, number> = new Map([
-  ["kill", 1],
-  ["tkill", 1],
-  ["tgkill", 2],
-  ["rt_sigqueueinfo", 1],
-  ["rt_tgsigqueueinfo", 2],
-  ["pidfd_send_signal", 1],
-]);
 const SIGNAL_NAMES = new Map<string, string>();
 // the first name wins where two share a number (SIGABRT before SIGIOT)
-for (const [name, n] of Object.entries(constants.signals))
-  if (!SIGNAL_NAMES.has(String(n))) SIGNAL_NAMES.set(String(n), name);
+for (const [name, n] of SIGNAL_NUMBERS) if (!SIGNAL_NAMES.has(String(n))) SIGNAL_NAMES.set(String(n), name);
 
 /** A delivered signal's name, or the name of the signal a kill-like call sends. */
 function signalOf(e: EnhancedEvent): string | null {

@@ -161,25 +161,29 @@ const RELEASE_WAIT_MS = 60;
  * command to the run (which reports it).
  */
 async function startCommand(plan: EarlyPlan, loader: () => Loader | null): Promise<boolean> {
-  const [{ commandArgv }, { runsRootFor, newSessionId }, { withoutSecrets }, { startEarlyRun }] = await Promise.all([
-    import("../trace/command.js"),
-    import("../session/layout.js"),
-    import("../session/secret.js"),
-    import("../trace/kernel/early-run.js"),
-  ]);
+  const [{ commandArgv }, { argvText }, { runsRootFor, newSessionId }, { withoutSecrets }, { startEarlyRun }] =
+    await Promise.all([
+      import("../trace/command.js"),
+      import("../trace/argv-bytes.js"),
+      import("../session/layout.js"),
+      import("../session/secret.js"),
+      import("../trace/kernel/early-run.js"),
+    ]);
   const ld = loader();
   // a key file is read before the command runs (a mistake in it stops the run)
   if (ld === null || process.env.CAPSULE_KEY_FILE) return false;
   const env = process.env;
   const cwd = currentDir();
   // what the run will exec (the same refusals: a command that cannot run is left to the run to report)
-  const exec = commandArgv(plan.command, cwd, env);
+  // the command's bytes as given (Node decoded them lossily), as run will take them
+  const command = argvText(plan.command);
+  const exec = commandArgv(command, cwd, env);
   const id = newSessionId();
   const dir = join(runsRootFor(plan.out, env), id);
   mkdirs(dir, 0o700);
   let run: ReturnType<typeof startEarlyRun> = null;
   try {
-    run = startEarlyRun(ld, { argv: plan.command, exec, cwd, env: withoutSecrets(env), dir, id });
+    run = startEarlyRun(ld, { argv: command, exec, cwd, env: withoutSecrets(env), dir, id });
   } finally {
     if (run === null) rmSync(dir, { recursive: true, force: true });
   }

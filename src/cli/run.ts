@@ -6,6 +6,7 @@ import { RECORD_DATA_MODES, type RecordDataMode, TRACE_LEVELS, type TraceLevel }
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
+import { argvText } from "../trace/argv-bytes.js";
 import { REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
 import { progressLine } from "./progress.js";
 
@@ -100,7 +101,9 @@ Examples:
 
 The program keeps your terminal. Ctrl-C goes to the program first; after --grace
 seconds it is killed; the session is written completely either way. The exit status
-is the program's (128+N when it was killed by signal N). If recording fails (capsule
+is the program's (128+N when it was killed by signal N). Recording lasts until every
+process of the tree has ended: a background job or daemon the program leaves running
+keeps capsule running too (Ctrl-C ends it, and them). If recording fails (capsule
 is killed, the disk fills up) the program is stopped too, unless --keep-running.`,
     )
     .option(
@@ -121,7 +124,8 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
             enforce: flags.enforce !== undefined,
           }
         : null;
-      process.exitCode = await runTraced(cmd, flags, { profile });
+      // the command's bytes as given: Node decoded them lossily (core/bytes-text.ts)
+      process.exitCode = await runTraced(argvText(cmd), flags, { profile });
     });
 }
 

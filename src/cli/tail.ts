@@ -8,6 +8,7 @@ import { terminalJson } from "../core/printable.js";
 import type { Violation } from "../profile/check.js";
 import { followJsonl, recordingOver } from "../session/follow.js";
 import { METADATA_FILE, resolveSession, streamFile, TREE_FILE } from "../session/layout.js";
+import { byteCountsRecorded } from "../session/metadata.js";
 import { readJsonFile } from "../session/metadata-check.js";
 import { checkAction, isStreamMark } from "../session/records.js";
 import { formatViolation } from "./check.js";
@@ -42,7 +43,9 @@ export function registerTail(program: Command): void {
       // a folder whose metadata is unreadable is never sealed: following it would wait forever
       // (a run that is just starting writes its metadata at once: give it a moment)
       for (let i = 0; i < 20 && !existsSync(join(dir, METADATA_FILE)); i++) await sleep(100);
-      readJsonFile(join(dir, METADATA_FILE), `${dir}: not a session folder (no ${METADATA_FILE})`);
+      const meta = readJsonFile(join(dir, METADATA_FILE), `${dir}: not a session folder (no ${METADATA_FILE})`);
+      // strace below level full counts no bytes: its actions' 0 is not shown as a size
+      const sizes = byteCountsRecorded(typeof meta === "object" && meta !== null ? meta : {});
       const tree = treeReader(dir);
       const stop = new AbortController();
       const onSigint = (): void => stop.abort();
@@ -83,7 +86,7 @@ export function registerTail(program: Command): void {
               process.stderr.write(`capsule: actions.jsonl line ${lineNo}: not an action (${bad}), skipped\n`);
               continue;
             }
-            out += `${formatAction(a as Action, tree())}\n`;
+            out += `${formatAction(a as Action, tree(), { sizes })}\n`;
           }
           if (out !== "") process.stdout.write(out);
         }

@@ -30,7 +30,11 @@ export function utf8Length(bs: ArrayLike<number>, i: number, end = bs.length): n
 
 /** `b[start, end)` as text: UTF-8, each byte outside a well-formed sequence as U+DC00 + byte. */
 export function textOfBytes(b: Uint8Array, start = 0, end = b.length): string {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  let i = start;
+  while (i < end && buf[i]! < 0x80) i++;
+  // ASCII (almost every path and argument): one byte a character
+  if (i === end) return buf.toString("latin1", start, end);
   const fast = buf.toString("utf8", start, end);
   // U+FFFD comes out only for bytes that are not UTF-8 (or for its own EF BF BD): the
   // common case pays one native search

@@ -64,3 +64,8 @@ export function typeOfPath(p: string): ResourceType {
   }
   return "FILE";
 }
+
+/** A path as the kernel names an unlinked file or a removed directory (`/x (deleted)`, /proc's links and strace -yy), without the marker. */
+export function withoutDeleted(p: string): string {
+  return p.endsWith(" (deleted)") ? p.slice(0, -10) : p;
+}

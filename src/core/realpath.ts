@@ -1,5 +1,5 @@
 import { realpathSync } from "node:fs";
-import { fsPath, textOfBytes } from "./bytes-text.js";
+import { fsPath, hasEscapedBytes, textOfBytes } from "./bytes-text.js";
 
 /**
  * Live runs: the file path `p` names now, symlinks followed (realpath(3)), as strace -yy
@@ -12,8 +12,9 @@ export function liveRealPath(p: string): string | null {
   // (a relative path would be taken against Capsule's own cwd)
   if (!p.startsWith("/") || p.startsWith("/proc/") || p.startsWith("/dev/")) return null;
   try {
-    // as bytes both ways: a link may lead to a name that is not UTF-8
-    const real = textOfBytes(realpathSync.native(fsPath(p), { encoding: "buffer" }));
+    let real = hasEscapedBytes(p) ? "\ufffd" : realpathSync.native(p);
+    // a name that is not UTF-8 (asked, or where a link led): again as bytes, both ways
+    if (real.includes("\ufffd")) real = textOfBytes(realpathSync.native(fsPath(p), { encoding: "buffer" }));
     return real.startsWith("/proc/") ? null : real;
   } catch {
     return null;

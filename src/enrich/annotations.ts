@@ -10,7 +10,7 @@
  *   net:[4026531840]           a namespace or other pseudo-file
  */
 import type { ResourceType } from "../core/events.js";
-import { normalise, typeOfPath } from "../core/paths.js";
+import { normalise, typeOfPath, withoutDeleted } from "../core/paths.js";
 import { netOfAnnotation } from "./net.js";
 import type { OpenFile } from "./state.js";
 
@@ -37,8 +37,7 @@ function cleanPath(text: string, dev: string | null): { path: string; device: bo
       device = true;
     }
   }
-  if (p.endsWith(" (deleted)")) p = p.slice(0, -10);
-  return { path: normalise(p), device };
+  return { path: normalise(withoutDeleted(p)), device };
 }
 
 /**

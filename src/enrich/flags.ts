@@ -7,6 +7,7 @@
  * here accepts all of those forms. Only bits below 2^31 are kept: every bit the
  * enricher tests is one of them.
  */
+import { constants } from "node:os";
 import type { Arg } from "../core/events.js";
 import { CLONE_BITS } from "../core/linux.js";
 
@@ -78,6 +79,23 @@ export const SOCK_FLAGS: Names = new Map([
   ["SOCK_PACKET", 10],
   ["SOCK_NONBLOCK", 0o4000],
   ["SOCK_CLOEXEC", SOCK_CLOEXEC],
+]);
+
+/** Signal numbers by name (strace prints `kill(7, SIGTERM)`; real-time ones `SIGRTMIN`, `SIGRT_3`). */
+export const SIGNAL_NUMBERS: Names = new Map([
+  ...Object.entries(constants.signals),
+  ["SIGRTMIN", 32],
+  ...Array.from({ length: 32 }, (_, i): [string, number] => [`SIGRT_${i + 1}`, 33 + i]),
+]);
+
+/** Which argument of a signal-sending call holds the signal number. */
+export const SIGNAL_ARG: ReadonlyMap<string, number> = new Map([
+  ["kill", 1],
+  ["tkill", 1],
+  ["tgkill", 2],
+  ["rt_sigqueueinfo", 1],
+  ["rt_tgsigqueueinfo", 2],
+  ["pidfd_send_signal", 1],
 ]);
 
 export const AT_REMOVEDIR = 0x200;

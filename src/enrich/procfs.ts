@@ -14,6 +14,7 @@ import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync } fro
 import { readFile, readlink } from "node:fs/promises";
 import { textOfBytes } from "../core/bytes-text.js";
 import type { ProcessFacts } from "../core/events.js";
+import { withoutDeleted } from "../core/paths.js";
 
 /** What /proc tells of a process: the kernel's facts (core/events.ts), its tgid and exe. */
 export interface ProcFacts extends ProcessFacts {
@@ -102,10 +103,6 @@ export function parseStatus(text: string): Omit<ProcFacts, "exe" | "cwd"> {
   return out;
 }
 
-function stripDeleted(p: string): string {
-  return p.endsWith(" (deleted)") ? p.slice(0, -10) : p;
-}
-
 /** Room for a /proc/PID/status (1.5 KB on x86-64; a larger one is read in more steps). */
 const STATUS_BYTES = 4096;
 let statusBuf: Buffer | null = null;
@@ -188,8 +185,8 @@ export function createProcLookup(opts: ProcLookupOptions = {}): ProcLookup {
         ? null
         : {
             ...parseStatus(status),
-            exe: exe === null ? null : stripDeleted(exe),
-            cwd: cwd === null ? null : stripDeleted(cwd),
+            exe: exe === null ? null : withoutDeleted(exe),
+            cwd: cwd === null ? null : withoutDeleted(cwd),
           };
     entry.pending = null;
   }

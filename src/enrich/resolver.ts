@@ -30,6 +30,8 @@ import {
   flagWord,
   modeOf,
   OPEN_FLAGS,
+  SIGNAL_ARG,
+  SIGNAL_NUMBERS,
   SOCK_FLAGS,
 } from "./flags.js";
 import { RISK_CALLS, riskTags } from "./risk.js";
@@ -86,6 +88,9 @@ function flagWords(info: CallInfo, ev: SyscallEvent, words: (string | null)[]): 
   } else if (ev.call === "clone" && words[0] === null) {
     for (const a of args) if (a.name === "flags") words[0] = flagWord(a, CLONE_FLAGS);
   }
+  // a signal a kill-like call sends, by name (SIGTERM): its number, so the Signal action names it
+  const sig = SIGNAL_ARG.get(ev.call);
+  if (sig !== undefined && words[sig] === null) words[sig] = flagWord(args[sig], SIGNAL_NUMBERS);
 }
 
 /** Step 2: the fd or path the call is about, and what the tables say it is. */

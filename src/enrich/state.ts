@@ -10,7 +10,7 @@
  * offline import gets the same answers as a live run; /proc only fills what is left.
  */
 import type { Arg, NetInfo, ResourceType } from "../core/events.js";
-import { normalise } from "../core/paths.js";
+import { normalise, withoutDeleted } from "../core/paths.js";
 import { fileFromAnnotation } from "./annotations.js";
 import { AT_FDCWD, fdOf } from "./args.js";
 import { CLONE_FILES, CLONE_FS, CLONE_PARENT, CLONE_THREAD } from "./flags.js";
@@ -125,7 +125,8 @@ export function learnAnnotation(files: Files, fd: number, text: string, dev: str
 /** Learn from an fd argument's annotation: the cwd (`AT_FDCWD</dir>`) or what the fd is. */
 export function learnFdArg(t: Task, a: Arg & { k: "fd" }): void {
   if (a.path === "") return;
-  if (a.fd === AT_FDCWD) t.fs.cwd = normalise(a.path);
+  // a cwd that was removed is `/x (deleted)` to strace -yy: the directory is /x
+  if (a.fd === AT_FDCWD) t.fs.cwd = normalise(withoutDeleted(a.path));
   else learnAnnotation(t.files, a.fd, a.path, a.dev ?? null);
 }
 

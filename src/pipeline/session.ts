@@ -14,7 +14,6 @@ import type { SessionMetadata } from "../session/metadata.js";
 import { recorderStamp, sweepScratch } from "../session/recorder.js";
 import { sealHead } from "../session/seal.js";
 import { withoutSecrets } from "../session/secret.js";
-import { argvText } from "../trace/argv-bytes.js";
 import { chooseTracer } from "../trace/choose.js";
 import { resolveCommand } from "../trace/command.js";
 import { earlyRunPending } from "../trace/kernel/loader.js";
@@ -161,7 +160,7 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     filter = o.bpfFile ? await loadBpfFilter(o.bpfFile) : null;
     id = early?.id ?? newSessionId();
     dir = early?.dir ?? join(runsRootFor(o.outRoot, o.env), id);
-    meta = initialMetadata(id, argvText(o.argv), o.cwd, "run", o.recordData);
+    meta = initialMetadata(id, o.argv, o.cwd, "run", o.recordData);
     meta.home = o.env.HOME ?? null;
     // a live run's batches are small (one per poll of the tracer's pipe): each stream
     // gathers them for WRITE_DELAY_MS, a write per stream per 50 ms instead of per batch
@@ -233,6 +232,8 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     flags: trace.info.flags,
     level: trace.info.level,
     reason,
+    // what a reader should know of the trace's coverage (cut strings, no_new_privs, ...)
+    ...(trace.info.notes?.length ? { notes: trace.info.notes } : {}),
   };
   meta.t0_epoch_us = trace.info.t0EpochUs;
   record.writeMetadata(meta);

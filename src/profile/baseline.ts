@@ -10,6 +10,7 @@
 export const UNTRACED_BELOW_FULL = [
   "read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2",
   "lseek", "fstat", "fstatfs", "fsync", "fdatasync", "sync_file_range", "fadvise64", "readahead", "sendfile",
+  "copy_file_range", "splice", "tee", "vmsplice",
   "mmap", "munmap", "mprotect", "mremap", "madvise", "brk", "mlock", "munlock", "msync", "mincore", "membarrier",
   "futex", "futex_waitv", "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "arch_prctl", "prctl",
   "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait", "sigaltstack",

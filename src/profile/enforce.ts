@@ -296,10 +296,15 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
 
   let refused: string[] = [];
   if (profile.syscalls && probe.launcher) {
-    const calls = [...new Set([...profile.syscalls, ...implicitSyscalls(profile.learned_from)])];
+    const known = launcherCalls();
+    const here = new Set(known);
+    // the implicit calls of this architecture only (waitpid is no x86_64 call: the launcher
+    // said so on the user's terminal at every run); the profile's own, as written
+    const implicit = implicitSyscalls(profile.learned_from).filter((c) => here.size === 0 || here.has(c));
+    const calls = [...new Set([...profile.syscalls, ...implicit])];
     for (const c of calls.sort()) spec += `syscall ${c}\n`;
     const allowed = new Set(calls);
-    refused = launcherCalls().filter((c) => !allowed.has(c));
+    refused = known.filter((c) => !allowed.has(c));
     mechanisms.push({
       name: "seccomp",
       enforced: [`${calls.length} system calls allowed, others fail with EPERM`],

@@ -100,6 +100,8 @@ export interface NodeView {
   exit_code: number | null;
   exit_signal: string | null;
   threads: number;
+  /** Present (true) when the tracer did not keep argv whole (tree.json's `argv_cut`). */
+  argv_cut?: true;
 }
 
 export function nodeView(n: ProcessNode, depth: number, program: string): NodeView {
@@ -121,5 +123,6 @@ export function nodeView(n: ProcessNode, depth: number, program: string): NodeVi
     exit_code: n.exit_code,
     exit_signal: n.exit_signal,
     threads: n.threads.length,
+    ...(n.argv_cut ? { argv_cut: true as const } : {}),
   };
 }

@@ -8,7 +8,7 @@ import type { ProcessActivity } from "../classify/activity.js";
 import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
 import type { AgentWorkflow, ProcessNode } from "../core/events.js";
 import type { ReportModel } from "./model.js";
-import { formatDuration, plural, shortCommand } from "./text.js";
+import { formatDuration, plural, printable, shortCommand } from "./text.js";
 
 /** The program's name: the basename of argv[0], else of the executable. */
 export function programName(n: ProcessNode): string {
@@ -18,14 +18,25 @@ export function programName(n: ProcessNode): string {
   return names[0] ?? `pid ${n.pid}`;
 }
 
-/** A fork that never ran its own program is shown as such, not with its parent's argv. */
+/**
+ * The program `n` ran at `ts`: its last exec by then (a shell that later exec'd `su` forked
+ * its children as the shell), else what it ran first.
+ */
+export function programAt(n: ProcessNode, ts: number | null): string {
+  let name: string | null = null;
+  if (ts !== null) for (const x of n.execs) if (x.ts === null || x.ts <= ts) name = x.argv[0] || x.path;
+  if (name === null) return programName(n);
+  return name.slice(name.lastIndexOf("/") + 1) || name;
+}
+
+/** A fork that never ran its own program is shown as such (its parent's program when it forked), not with its parent's argv. */
 export function commandText(m: ReportModel, n: ProcessNode, width: number): string {
   if (n.execs.length === 0 && n.parent_id !== null) {
     const parent = m.index.byId.get(n.parent_id);
-    return `(fork of ${parent ? programName(parent) : "parent"})`;
+    return `(fork of ${parent ? printable(programAt(parent, n.start_ts)) : "parent"})`;
   }
-  // Started before tracing, or its exec was not seen: say so rather than print nothing.
-  if (n.argv.length === 0) return n.exe ? `${n.exe} (exec not seen)` : "(program not seen: exec before tracing)";
+  // Started before tracing, or its exec is not in the trace (strace -Z keeps failed calls only): say so rather than print nothing.
+  if (n.argv.length === 0) return n.exe ? `${printable(n.exe)} (exec not seen)` : "(program not in the trace)";
   // the tracer kept part of argv: say so, the last element shown may be cut short
   if (n.argv_cut) return `${shortCommand(n.argv, Math.max(12, width - 6))} [cut]`;
   return shortCommand(n.argv, width);

@@ -17,6 +17,7 @@ import {
   type RiskFinding,
   type Severity,
 } from "../core/events.js";
+import { byteCountsRecorded } from "../session/metadata.js";
 import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
 import { type ReportModel, riskGroups } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
@@ -390,7 +391,14 @@ function activity(m: ReportModel, o: Out): void {
   if (m.saves.total === 0) return;
   // a temporary written, then renamed onto the name: one write of the name
   o.text(`  ${plural(m.saves.total, "atomic save")}:`);
-  for (const a of m.saves.first) for (const l of wrap("    ", formatAction(a, m.tree), o.width, "      ")) o.text(l);
+  for (const a of m.saves.first)
+    for (const l of wrap(
+      "    ",
+      formatAction(a, m.tree, { sizes: byteCountsRecorded(m.session.metadata) }),
+      o.width,
+      "      ",
+    ))
+      o.text(l);
   if (m.saves.total > m.saves.first.length) o.text(`    +${m.saves.total - m.saves.first.length} more`, "dim");
 }
 

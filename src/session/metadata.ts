@@ -100,3 +100,13 @@ export interface SessionMetadata {
     mac?: string | null;
   } | null;
 }
+
+/**
+ * Whether the session's actions carry real byte counts: strace traces no read or write
+ * below level `full` (its actions say 0 bytes for data it never saw); the kernel tracer
+ * sums them in the kernel at every level from `files`, and an import's trace says itself.
+ */
+export function byteCountsRecorded(meta: { tracer?: { name?: unknown; level?: unknown } | null }): boolean {
+  const t = meta.tracer;
+  return !(t?.name === "strace" && (t.level === "process" || t.level === "files"));
+}

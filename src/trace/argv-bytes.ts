@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { textOfBytes } from "../core/bytes-text.js";
+import { bytesOfText, hasEscapedBytes, textOfBytes } from "../core/bytes-text.js";
 
 /**
  * Node decodes its own arguments as UTF-8: a byte that is not UTF-8 (a Latin-1 file name,
@@ -66,12 +66,14 @@ export const DECODE_ARGS =
   'n=$#; while [ "$n" -gt 0 ]; do a=$1; shift; case $a in *\\\\*) a=$(printf "%bx" "$a"); a=${a%x};; esac; set -- "$@" "$a"; n=$((n-1)); done; ';
 
 /**
- * `argv` made exact for a shell that runs DECODE_ARGS: every element printf-escaped, the
- * last `userArgs.length` ones from the bytes the user gave. Null when nothing needs it.
+ * `argv` made exact for a shell that runs DECODE_ARGS: every element printf-escaped, each
+ * from the bytes it stands for (core/bytes-text.ts: `argvText` gives the user's arguments
+ * so), or for the last `userArgs.length` ones still as Node decoded them, from the bytes the
+ * user gave. Null when nothing needs it.
  */
 export function escapedArgv(argv: readonly string[], userArgs: readonly string[]): string[] | null {
   const raw = argvBytes(userArgs);
-  if (raw === null) return null;
+  if (raw === null && !argv.some(hasEscapedBytes)) return null;
   const off = argv.length - userArgs.length;
-  return argv.map((a, i) => printfEscape((i >= off ? raw[i - off] : null) ?? Buffer.from(a)));
+  return argv.map((a, i) => printfEscape((i >= off ? raw?.[i - off] : null) ?? bytesOfText(a)));
 }

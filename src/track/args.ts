@@ -1,5 +1,5 @@
 import type { Arg } from "../core/events.js";
-import { resolveAgainst } from "../core/paths.js";
+import { resolveAgainst, withoutDeleted } from "../core/paths.js";
 
 /** Linux's AT_FDCWD (-100): the "directory fd" that means "the current directory". */
 export const AT_FDCWD = -100;
@@ -33,7 +33,7 @@ export function fdPathOf(a: Arg | undefined): string | null {
 /** The directory an `AT_FDCWD</dir>` argument shows, else null. */
 export function fdcwdOf(a: Arg | undefined): string | null {
   if (a === undefined || a.k !== "fd" || a.fd !== AT_FDCWD || a.path === "") return null;
-  return a.path;
+  return withoutDeleted(a.path);
 }
 
 const FLAG_SPLIT = /[|=,\s{}()[\]]+/;

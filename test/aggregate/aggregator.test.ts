@@ -404,3 +404,28 @@ test("an emitted action is not kept by the aggregator (its event_seqs can be 65,
   assert.ok(kept <= 8, `${kept} of ${refs.length} emitted actions still held`);
   agg.end(); // the aggregator lived through the collection
 });
+
+// strace prints the signal a kill-like call sends by name: its argument word was null, so
+// the Signal action had no resource ("sh[7] signal (no path) ×3"); the kernel tracer's
+// decoder gives the same name, so both said nothing of which signal was sent.
+test("a kill's signal is its argument word and its Signal action's resource", async () => {
+  const lines = [
+    '100 1700000000.000001 execve("/bin/sh", ["sh"], 0x7ffe /* 1 vars */) = 0 <0.000010>',
+    "100 1700000000.000100 kill(101, SIGSTOP) = 0 <0.000005>",
+    "100 1700000000.000200 kill(101, SIGCONT) = 0 <0.000005>",
+    "100 1700000000.000300 tgkill(100, 102, SIGRTMIN) = 0 <0.000005>",
+    "100 1700000000.000400 kill(101, 0) = 0 <0.000005>",
+    "100 1700000000.000500 +++ exited with 0 +++",
+  ];
+  const events = await enrich(parse(lines.map((line, seq) => ({ seq, line, src: null }))));
+  const kills = events.filter((e) => e.call === "kill" || e.call === "tgkill");
+  assert.deepEqual(
+    kills.map((e) => e.args[e.call === "tgkill" ? 2 : 1]),
+    ["19", "18", "32", "0"],
+  );
+  const signals = aggregate(events).actions.filter((a) => a.kind === "Signal");
+  assert.deepEqual(
+    signals.map((a) => a.resource),
+    ["SIGSTOP", "SIGCONT", "SIGRTMIN", "signal 0"],
+  );
+});

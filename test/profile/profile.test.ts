@@ -336,3 +336,40 @@ describe("profiles: learn, check, enforce", () => {
     assert.match(r.stderr, /symlink.yml:5: "cwd:\/\/etc-link\/passwd": symlink escape/);
   });
 });
+
+// cat copies with copy_file_range, a call no level below full records: a profile learned at
+// `files` must not refuse it under --enforce (it was refused, EPERM, and reported as a
+// violation); and calls this architecture does not have (waitpid on x86_64) are not handed
+// to the launcher, which printed "no system call waitpid" on the user's terminal.
+describe("enforce and the calls no level below full records", () => {
+  it("a learned 'cat a > b' runs confined with no violation and no launcher noise", (t) => {
+    if (!existsSync(LAUNCHER)) spawnSync("bash", [join(ROOT, "native/confine/build.sh")], { stdio: "inherit" });
+    if (!existsSync(LAUNCHER)) {
+      t.skip("the confinement launcher could not be built here");
+      return;
+    }
+    const home = freshHome();
+    const dir = mkdtempSync(join(tmpdir(), "capsule-cfr-"));
+    writeFileSync(join(dir, "a"), "x".repeat(1000));
+    const go = (extra: string[]) =>
+      capsule(["run", "--tracer", "strace", "--report", "none", ...extra, "--", "sh", "-c", "cat a > b"], home, {
+        cwd: dir,
+      });
+    const learn = go([]);
+    assert.equal(learn.status, 0, learn.stderr);
+    const learnedDir = /capsule: session (\S+)/.exec(learn.stderr)?.[1];
+    assert.ok(learnedDir, learn.stderr);
+    const p = join(dir, "p.yml");
+    const l = capsule(["profile", learnedDir, "-o", p], home);
+    assert.equal(l.status, 0, l.stderr);
+    const r = go(["--enforce", p]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /no system call/);
+    const runDir = /capsule: session (\S+)/.exec(r.stderr)?.[1];
+    assert.ok(runDir, r.stderr);
+    assert.deepEqual(
+      jsonl<Violation>(runDir, "violations").map((v) => `${v.kind} ${v.resource}`),
+      [],
+    );
+  });
+});

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
+import type { ProcessNode } from "../../src/core/events.js";
 import { endpointMatcher, globToRegExp, pathMatcher } from "../../src/query/match.js";
 import { Pager } from "../../src/query/page.js";
+import { nodeView } from "../../src/query/project.js";
 
 describe("query filters", () => {
   it("globs: * within a segment, ** across, ? one character, [..] a class", () => {
@@ -49,4 +51,29 @@ describe("Pager", () => {
     for (let i = 0; i < 3; i++) p.add(() => i);
     assert.deepEqual(p.done(), { items: [0, 1, 2], total: 3, offset: 0, next_offset: null, cut_by_size: false });
   });
+});
+
+test("process_tree's view says when the tracer cut a process's argv (tree.json argv_cut)", () => {
+  const node: ProcessNode = {
+    id: "7",
+    pid: 7,
+    parent_id: null,
+    ppid: null,
+    kind: "process",
+    tgid: 7,
+    execs: [],
+    argv: ["/bin/true", "a"],
+    exe: "/bin/true",
+    cwd: "/",
+    start_ts: 0,
+    end_ts: 1,
+    exit_code: 0,
+    exit_signal: null,
+    children: [],
+    threads: [],
+    label: null,
+    workflows: [],
+  };
+  assert.equal(nodeView(node, 0, "true").argv_cut, undefined);
+  assert.equal(nodeView({ ...node, argv_cut: true }, 0, "true").argv_cut, true);
 });

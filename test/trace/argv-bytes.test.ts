@@ -90,3 +90,32 @@ test("capsule run gives the command its non-UTF-8 arguments as given, and the re
   // the tracers agree (the folder differs from run to run: compare past it)
   assert.equal(new Set(seen.map((s) => s.replace(/capsule-argv-[^/]*/g, "X"))).size, 1, seen.join("\n"));
 });
+
+test("a program whose own path is not UTF-8 runs, under both tracers ('no such executable file' before)", (t) => {
+  const k = kernelAvailable();
+  if (!k.ok) t.diagnostic(`kernel tracer half skipped: ${k.reason}`);
+  const cli = `"${process.execPath}" "${join(ROOT, "dist/cli/main.js")}"`;
+  for (const tracer of k.ok ? ["strace", "ebpf"] : ["strace"]) {
+    const top = mkdtempSync(join(tmpdir(), "capsule-argv-"));
+    try {
+      const prog = Buffer.concat([Buffer.from(`${top}/t`), Buffer.from([0xfe])]);
+      const r = spawnSync(
+        "sh",
+        [
+          "-c",
+          `p="$(printf %b "$1")"; cp /bin/true "$p" && exec ${cli} run --tracer ${tracer} -q -- "$p" x`,
+          "sh",
+          printfEscape(prog),
+        ],
+        { env: { ...process.env, CAPSULE_HOME: join(top, "home") }, encoding: "utf8" },
+      );
+      assert.equal(r.status, 0, `${tracer}: ${r.stderr}`);
+      const session = onlySession(join(top, "home"));
+      assert.deepEqual(metadata(session).command, [`${top}/t\udcfe`, "x"], tracer);
+      const root = tree(session).nodes.find((n) => n.parent_id === null);
+      assert.equal(root?.exe, `${top}/t\udcfe`, tracer);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
+  }
+});

@@ -384,3 +384,22 @@ test("every call the kernel tracers record has its arguments built", () => {
   const missing = CALLS.filter((c) => c.role === undefined && callArgs(c.call, v, ctx) === null).map((c) => c.call);
   assert.deepEqual(missing, []);
 });
+
+test("readlink's target is cut at the kernel's byte count, a name that is not UTF-8 included", () => {
+  const ctx = { arch: "x86_64", cwd: "/", fdPath: () => null };
+  const target = "a\udcffb/é"; // bytes 61 ff 62 2f c3 a9
+  const v = (ret: number) => ({
+    p: [0, 0, 4096, 0, 0, 0],
+    t: ["0", "0", "4096", "0", "0", "0"],
+    s: [
+      { value: "/l", truncated: false },
+      { value: target, truncated: false },
+    ],
+    ret,
+    ext: null,
+  });
+  const value = (ret: number) => (callArgs("readlink", v(ret), ctx)?.[1] as { value?: string } | undefined)?.value;
+  assert.equal(value(6), target);
+  assert.equal(value(3), "a\udcffb");
+  assert.equal(value(5), "a\udcffb/\udcc3", "a cut inside a character keeps that byte");
+});

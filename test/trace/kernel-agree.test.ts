@@ -496,3 +496,45 @@ test("setxattr of security.capability: a call both tracers record, and capabilit
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test("a working directory removed under the program is the same folder under both tracers (strace -yy says '/x (deleted)')", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-gone-"));
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      try {
+        const r = capsule(
+          [
+            "run",
+            "--tracer",
+            tracer,
+            "-q",
+            "--report",
+            "none",
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p gone && cd gone && rmdir ../gone && ls . ; cat x",
+          ],
+          home,
+          { cwd: work },
+        );
+        assert.equal(r.status, 1, r.stderr);
+        const dir = onlySession(home);
+        const events = jsonl(dir, "enriched").map(rehydrateEnriched);
+        const marked = events.filter((e) => `${e.cwd} ${e.abs_path}`.includes("(deleted)")).map((e) => e.raw_line);
+        assert.deepEqual(marked.slice(0, 2), [], tracer);
+        const cat = events.find((e) => e.call === "openat" && e.abs_path?.endsWith("/x"));
+        assert.equal(cat?.abs_path, join(work, "gone/x"), tracer);
+        const catNode = tree(dir).nodes.find((n) => n.argv[0] === "cat");
+        assert.equal(catNode?.cwd, join(work, "gone"), tracer);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -3,6 +3,7 @@
  * this parser equals the strace parser's for the same call. fds show the path they were
  * opened with when the trace says it (as -yy would), AT_FDCWD the working directory.
  */
+import { bytesOfText, textOfBytes } from "../../core/bytes-text.js";
 import type { Arg } from "../../core/events.js";
 import { sockaddrArg } from "./sockaddr.js";
 import type { QuotedString } from "./strings.js";
@@ -86,8 +87,9 @@ export function dirfdArg(fd: number, ctx: ArgContext): Arg {
 function linkTarget(v: CallValues, buf: number): Arg {
   const q = v.s[1];
   if (v.ret < 0 || q === undefined) return ptr(v.t[buf] ?? 0);
-  const bytes = Buffer.from(q.value, "utf8");
-  return { k: "str", value: bytes.subarray(0, v.ret).toString("utf8"), truncated: q.truncated && v.ret > bytes.length };
+  // the kernel's count is of bytes: count the name's own (core/bytes-text.ts), not its UTF-8 re-encoding
+  const bytes = bytesOfText(q.value);
+  return { k: "str", value: textOfBytes(bytes.subarray(0, v.ret)), truncated: q.truncated && v.ret > bytes.length };
 }
 
 function openArgs(path: Arg, fl: number, mode: number, ctx: ArgContext): Arg[] {
