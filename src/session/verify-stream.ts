@@ -23,7 +23,7 @@ export type ProblemKind =
   | "cross-link"; // a record points at a record that is not there or hashes differently
 
 export interface StreamProblem {
-  /** 0-based line index in the stream file. */
+  /** The line's number in the stream file, counted from 1 as editors and `sed` count (a record's seq counts from 0). */
   line: number;
   kind: ProblemKind;
   detail: string;
@@ -55,6 +55,7 @@ export interface StreamCheck {
 }
 
 /** A verified record, handed to the cross-link checks. */
+/** Each intact record; `line` is its index in the file, from 0 (what verify says counts from 1). */
 export type RecordSink = (record: Record<string, unknown>, line: number, ref: LineRef) => void;
 
 function textOf(b: Uint8Array, start = 0, end = b.length): string {
@@ -108,7 +109,7 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
   const seal = o.seal;
   if (!res.present) {
     if (seal && seal.lines > 0)
-      res.problem = { line: 0, kind: "truncated", detail: `the file is missing; the seal says ${seal.lines} lines` };
+      res.problem = { line: 1, kind: "truncated", detail: `the file is missing; the seal says ${seal.lines} lines` };
     return res;
   }
   const at = o.headsAt;
@@ -120,9 +121,9 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
     for (let ref = reader.next(); ref !== null; ref = reader.next()) {
       if (seal && i === seal.lines) {
         res.problem = {
-          line: i,
+          line: i + 1,
           kind: "appended",
-          detail: `line ${i} follows the sealed last line (the seal says ${seal.lines} lines)`,
+          detail: `line ${i + 1} follows the sealed last line (the seal says ${seal.lines} lines)`,
         };
         res.lines = i + (ref.newline ? 1 : 0) + countRest(reader);
         break;
@@ -130,9 +131,9 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
       if (!ref.newline) {
         if (seal)
           res.problem = {
-            line: i,
+            line: i + 1,
             kind: "truncated",
-            detail: `the file ends inside line ${i}; the seal says ${seal.lines} lines`,
+            detail: `the file ends inside line ${i + 1}; the seal says ${seal.lines} lines`,
           };
         else res.tornBytes = ref.end - ref.start;
         break;
@@ -145,7 +146,7 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
         const l1 = copyNext(reader);
         const l2 = l1 === null ? null : copyNext(reader);
         res.lines = i + 1 + (l1 ? 1 : 0) + (l2 ? 1 : 0) + countRest(reader);
-        const broken = { prev, p: i, e: expected, l0, l1, l2, total: res.lines, sealed: seal?.lines ?? null };
+        const broken = { prev, p: i + 1, e: expected, l0, l1, l2, total: res.lines, sealed: seal?.lines ?? null };
         res.problem = classify(chain, broken, record === null && verdict === "ok");
         break;
       }
@@ -153,13 +154,13 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
       if (marker) {
         if (marker.count > 0) res.lostRanges.push([expected, expected + marker.count - 1]);
         if (marker.from !== null && marker.from !== expected && res.seqWarning === null)
-          res.seqWarning = `loss marker at line ${i} starts at seq ${marker.from}, expected ${expected}`;
+          res.seqWarning = `loss marker at line ${i + 1} starts at seq ${marker.from}, expected ${expected}`;
         res.markedLost += marker.count;
         expected += marker.count;
       } else {
         const seq = record.seq;
         if (seq !== expected && res.seqWarning === null)
-          res.seqWarning = `line ${i} has seq ${JSON.stringify(seq)}, expected ${expected} (the chain is intact)`;
+          res.seqWarning = `line ${i + 1} has seq ${JSON.stringify(seq)}, expected ${expected} (the chain is intact)`;
         expected = typeof seq === "number" ? seq + 1 : expected + 1;
         o.onRecord?.(record, i, ref);
       }
@@ -173,13 +174,13 @@ export function checkStream(o: CheckStreamOptions): StreamCheck {
     if (res.problem === null && seal) {
       if (res.verified < seal.lines && res.tornBytes === 0 && res.problem === null)
         res.problem = {
-          line: res.verified,
+          line: res.verified + 1,
           kind: "truncated",
           detail: `the file ends after ${res.verified} lines; the seal says ${seal.lines}`,
         };
       else if (res.head !== seal.chain)
         res.problem = {
-          line: Math.max(0, res.verified - 1),
+          line: Math.max(1, res.verified),
           kind: "seal-mismatch",
           detail: "every line chains, but the last chain value is not the sealed one",
         };
@@ -211,6 +212,7 @@ function storedChain(line: Buffer): Int32Array | null {
 /** Where a chain breaks: line `p` (bytes l0) does not continue from chain value `prev`. */
 interface Break {
   prev: Int32Array;
+  /** The broken line's number, from 1. */
   p: number;
   /** The seq line p should have. */
   e: number;

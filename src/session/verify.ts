@@ -46,6 +46,7 @@ export interface VerifyOptions {
 export interface Problem {
   /** null for the session as a whole (the seal). */
   stream: StreamName | null;
+  /** The line's number in the stream's file, from 1 (null: the session or stream as a whole). */
   line: number | null;
   kind: ProblemKind;
   detail: string;
@@ -125,6 +126,7 @@ class Links {
     private readonly sealed: boolean,
   ) {}
 
+  /** `line`: the record's line number in its file, from 1. */
   record(stream: StreamName, rec: Record<string, unknown>, line: number, ref: LineRef): void {
     const seq = rec.seq;
     if (typeof seq !== "number") return;
@@ -340,11 +342,12 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
         secret,
         seal,
         headsAt: wanted.get(stream),
-        onRecord: (rec, line, ref) => {
-          links.record(stream, rec, line, ref);
+        onRecord: (rec, i, ref) => {
+          // line numbers in what verify says count from 1, as editors, sed and `report` count
+          links.record(stream, rec, i + 1, ref);
           const bad = invalid === null && spec !== undefined ? spec.check(rec) : null;
-          // the first invalid record of a stream; `line` counts from 0, as verify's other lines do
-          if (bad !== null) invalid = `${streamFile(stream)} line ${line}: not ${spec!.what}: ${bad}`;
+          // the first invalid record of a stream
+          if (bad !== null) invalid = `${streamFile(stream)} line ${i + 1}: not ${spec!.what}: ${bad}`;
         },
       };
       const check = checkStream(o);
@@ -373,7 +376,7 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
     links.close();
   }
   if (links.problem) problems.push(links.problem);
-  if (streams.every((c) => c.problem?.line === 0 && c.problem.kind !== "appended"))
+  if (streams.every((c) => c.problem?.line === 1 && c.problem.kind !== "appended"))
     warnings.push("every stream fails at its first line: was the session_id in metadata.json changed?");
   if (links.toLost > 0) warnings.push(`${links.toLost} references point at records recorded as lost`);
   if (links.ahead > 0)
@@ -442,6 +445,7 @@ export function verifySession(dir: string, opts: VerifyOptions = {}): VerifyRepo
 /** marks.jsonl checked as a stream, and its valid marks (in order, with their line index). */
 interface MarksRead {
   check: StreamCheck | null;
+  /** With their line numbers in marks.jsonl, from 1. */
   marks: Array<{ line: number; mark: Mark }>;
 }
 
@@ -473,11 +477,11 @@ function readMarks(
     path,
     secret,
     seal,
-    onRecord: (rec, line) => {
+    onRecord: (rec, i) => {
       const mark = markOf(rec);
-      if (mark) out.marks.push({ line, mark });
+      if (mark) out.marks.push({ line: i + 1, mark });
       else
-        invalid ??= `${streamFile(MARKS_STREAM)} line ${line}: not a mark: ${markProblem(rec)} (the chain is intact)`;
+        invalid ??= `${streamFile(MARKS_STREAM)} line ${i + 1}: not a mark: ${markProblem(rec)} (the chain is intact)`;
     },
   });
   if (invalid !== null) warnings.push(`${MARKS_STREAM}: ${invalid}`);
@@ -515,7 +519,7 @@ function chainFacts(
         judged.add(name);
         out.push({
           stream: (t?.stream ?? null) as StreamName | null,
-          line: t?.verified ?? null,
+          line: t === undefined ? null : t.verified + 1,
           kind: "truncated",
           detail: `${where(line, mark)} says ${file} had ${s.lines} lines; it has ${t?.verified ?? 0}`,
         });
@@ -523,7 +527,7 @@ function chainFacts(
         judged.add(name);
         out.push({
           stream: t.stream,
-          line: Math.max(0, s.lines - 1),
+          line: Math.max(1, s.lines),
           kind: "seal-mismatch",
           detail: `${where(line, mark)} holds another chain value for ${file} after ${s.lines} lines: the stream was rewritten`,
         });

@@ -137,7 +137,7 @@ test("a stream cut back below a checkpoint is caught without the seal (seal, end
   assert.match(
     v.stdout,
     new RegExp(
-      `truncated: marks\\.jsonl line 0 \\(the checkpoint of .*\\) says ${stream}\\.jsonl had ${had} lines; it has ${had - 1}`,
+      `truncated: marks\\.jsonl line 1 \\(the checkpoint of .*\\) says ${stream}\\.jsonl had ${had} lines; it has ${had - 1}`,
     ),
   );
   // the same cut, with the stream still as long as the checkpoint says: a recording cut there

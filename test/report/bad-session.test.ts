@@ -81,6 +81,7 @@ describe("a damaged session gives one-line errors naming file and line", () => {
    * (`verifyLine`): one output line names the file and matches it (verify counts lines from
    * 0, as docs/INTEGRITY.md does; report from 1, as editors do).
    */
+  // report and verify name the same line by the same number (from 1)
   function oneLine(dir: string, file: string, line: RegExp, verifyLine: RegExp | null): void {
     for (const args of [["report"], ["export", "--ai-ready"]]) {
       const r = capsule(...args, dir);
@@ -118,7 +119,7 @@ describe("a damaged session gives one-line errors naming file and line", () => {
       d,
       "actions.jsonl",
       /line 5: not an action: kind: "Teleport" is not one of FileRead/,
-      /warning: .*line 4: not an action: kind/,
+      /warning: .*line 5: not an action: kind/,
     );
   });
 
@@ -135,7 +136,7 @@ describe("a damaged session gives one-line errors naming file and line", () => {
       action_seqs: [],
     });
     rechain(d, "actions", recs);
-    oneLine(d, "actions.jsonl", /line 2: not an action: no kind/, /warning: .*line 1: not an action: no kind/);
+    oneLine(d, "actions.jsonl", /line 2: not an action: no kind/, /warning: .*line 2: not an action: no kind/);
   });
 
   it("a line that is not JSON", () => {
@@ -144,6 +145,6 @@ describe("a damaged session gives one-line errors naming file and line", () => {
     recs[2] = "{this is not json}";
     rechain(d, "actions", recs);
     // verify finds it by the chain's own rule (a chained line must be a JSON object)
-    oneLine(d, "actions.jsonl", /line 3: not valid JSON/, /FAIL at line 2: malformed/);
+    oneLine(d, "actions.jsonl", /line 3: not valid JSON/, /FAIL at line 3: malformed/);
   });
 });

@@ -155,7 +155,12 @@ async function trials(keyed: boolean, seed: number, count: number): Promise<void
     assert.equal(r.status, "tampered", `${label}: not caught`);
     const mine = r.problems.filter((p) => p.stream === stream && p.kind !== "cross-link");
     assert.equal(mine.length, 1, `${label}: ${JSON.stringify(r.problems)}`);
-    assert.deepEqual({ line: mine[0]!.line, kind: mine[0]!.kind }, want, `${label}: ${mine[0]!.detail}`);
+    // `want` names the line by its index; verify counts lines from 1
+    assert.deepEqual(
+      { line: mine[0]!.line, kind: mine[0]!.kind },
+      { ...want, line: want.line + 1 },
+      `${label}: ${mine[0]!.detail}`,
+    );
     // Nothing else is blamed, except links pointing into the damaged stream.
     for (const p of r.problems)
       if (p !== mine[0]) assert.equal(p.kind, "cross-link", `${label}: also ${JSON.stringify(p)}`);
@@ -184,7 +189,7 @@ test("with a secret, a chain recomputed without it fails from its first line", a
   await recordSession(dir, id, corpusRecords("agent.strace", 0, 60), { secret });
   assert.equal(verifySession(dir, { secret }).status, "intact");
   // An attacker edits a record and recomputes the chain of the whole stream as the spec
-  // says, but without the secret (and with a guessed one): both fail at line 0.
+  // says, but without the secret (and with a guessed one): both fail at its first line.
   const file = join(dir, streamFile("enriched"));
   const lines = readFileSync(file, "utf8").trimEnd().split("\n");
   for (const guess of [undefined, new TextEncoder().encode("a guessed secret")]) {
@@ -205,7 +210,7 @@ test("with a secret, a chain recomputed without it fails from its first line", a
     const p = r.problems.find((x) => x.stream === "enriched");
     assert.equal(
       p?.line,
-      0,
+      1,
       `recomputed ${guess ? "with a guessed" : "without the"} secret: ${JSON.stringify(r.problems)}`,
     );
     // and the unkeyed recomputation does verify as a chain without the secret: the key is what stops it

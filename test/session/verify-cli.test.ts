@@ -64,13 +64,13 @@ test("intact exits 0; an edited line exits 1 and is named, in text and JSON", as
   writeFileSync(file, lines.join("\n"));
   const bad = await verify([copy]);
   assert.equal(bad.status, 1);
-  assert.match(bad.out, /actions\.jsonl .*FAIL at line 7: edited/);
+  assert.match(bad.out, /actions\.jsonl .*FAIL at line 8: edited: line 8 \(seq 7\)/);
   assert.match(bad.out, /^TAMPERED$/m);
   const json = JSON.parse((await verify([copy, "--json"])).out);
   assert.equal(json.status, "tampered");
   assert.deepEqual(
     json.problems.map((p: { stream: string; line: number; kind: string }) => [p.stream, p.line, p.kind]),
-    [["actions", 7, "edited"]],
+    [["actions", 8, "edited"]],
   );
 });
 
