@@ -33,6 +33,7 @@
 #define K_READLINK 9 /* readlink(at): the target from the buffer (str_b) after the call; EINVAL not recorded */
 #define K_FCNTL_DUP 10 /* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC */
 #define K_DUP2 11    /* dup2, dup3: with the sums of the fd they replaced (arg1), as a close has */
+#define K_IO_COPY 12 /* copy_file_range, splice, tee, sendfile: bytes summed as read on fd arg str_a-1, written on fd arg str_b-1 (level files) */
 
 /* Bounds of the variable tail. */
 #define STR_MAX 1024   /* one path string, NUL included */

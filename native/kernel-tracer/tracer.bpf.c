@@ -326,6 +326,20 @@ static __always_inline void fdset_mark(__u32 tgid, int fd, int on)
 		__sync_fetch_and_and(&fs->bits[(fd >> 6) & (FDSET_WORDS - 1)], ~bit);
 }
 
+/* Argument word i (1-based, as the policy's str_a/str_b name them); -1 (no fd) out of range. */
+static __always_inline __u64 arg_at(const __u64 *args, __u8 i)
+{
+	switch (i) {
+	case 1: return args[0];
+	case 2: return args[1];
+	case 3: return args[2];
+	case 4: return args[3];
+	case 5: return args[4];
+	case 6: return args[5];
+	}
+	return (__u64)-1;
+}
+
 static __always_inline void sum(__u32 tgid, int fd, long ret, int write)
 {
 	struct io_key k = {.tgid = tgid, .fd = fd};
@@ -445,6 +459,16 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	if ((kind == K_IO_READ || kind == K_IO_WRITE) && sum_io) {
 		if (ret > 0)
 			sum(tgid, (int)s.args[0], ret, kind == K_IO_WRITE);
+		if (!refusals || (ret != -EPERM && ret != -EACCES))
+			return 0;
+	}
+	if (kind == K_IO_COPY && sum_io) {
+		/* the bytes moved were read from one fd and written to the other */
+		int in = (int)arg_at(s.args, p->str_a), out = (int)arg_at(s.args, p->str_b);
+		if (ret > 0 && in >= 0 && out >= 0) {
+			sum(tgid, in, ret, 0);
+			sum(tgid, out, ret, 1);
+		}
 		if (!refusals || (ret != -EPERM && ret != -EACCES))
 			return 0;
 	}

@@ -43,6 +43,18 @@ interface Run {
   reason: string;
 }
 
+/** `capsule run` with `tracer`, no progress and no report, of `cmd`. */
+const quietRun = (tracer: string, ...cmd: string[]): string[] => [
+  "run",
+  "--tracer",
+  tracer,
+  "-q",
+  "--report",
+  "none",
+  "--",
+  ...cmd,
+];
+
 function run(tracer: "ebpf" | "strace", work: string, python: string): Run {
   const home = freshHome();
   try {
@@ -506,18 +518,7 @@ test("a working directory removed under the program is the same folder under bot
       const home = freshHome();
       try {
         const r = capsule(
-          [
-            "run",
-            "--tracer",
-            tracer,
-            "-q",
-            "--report",
-            "none",
-            "--",
-            "sh",
-            "-c",
-            "mkdir -p gone && cd gone && rmdir ../gone && ls . ; cat x",
-          ],
+          quietRun(tracer, "sh", "-c", "mkdir -p gone && cd gone && rmdir ../gone && ls . ; cat x"),
           home,
           { cwd: work },
         );
@@ -535,6 +536,50 @@ test("a working directory removed under the program is the same folder under bot
       }
     }
   } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("bytes a program copies fd to fd (cp's copy_file_range, sendfile, splice) are counted at level files: read from the source, written to the destination", {
+  timeout: 120_000,
+}, (t) => {
+  if (!kernelAvailable().ok) {
+    t.diagnostic("kernel tracer unavailable here: skipped");
+    t.skip("no kernel tracer");
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), "capsule-copy-"));
+  const src = join(work, "src");
+  writeFileSync(src, Buffer.alloc(100_000, 7));
+  const py = [
+    "import os",
+    `a = os.open(${JSON.stringify(src)}, os.O_RDONLY)`,
+    `b = os.open(${JSON.stringify(join(work, "sent"))}, os.O_WRONLY | os.O_CREAT, 0o644)`,
+    "n = 0",
+    "while n < 100000: n += os.sendfile(b, a, n, 100000 - n)",
+    "r, w = os.pipe()",
+    `c = os.open(${JSON.stringify(src)}, os.O_RDONLY)`,
+    "assert os.splice(c, w, 4096) == 4096",
+  ].join("\n");
+  const home = freshHome();
+  try {
+    const r = capsule(quietRun("ebpf", "sh", "-c", `cp ${src} ${work}/copied && python3 -c '${py}'`), home);
+    assert.equal(r.status, 0, r.stderr);
+    const actions = jsonl(onlySession(home), "actions");
+    const bytes = (kind: string, path: string, pid?: unknown): number =>
+      actions
+        .filter((a) => a.kind === kind && a.resource === path && (pid === undefined || a.pid === pid))
+        .reduce((n, a) => n + Number(a.bytes), 0);
+    const cp = actions.find((a) => a.kind === "FileWrite" && a.resource === join(work, "copied"));
+    assert.ok(cp, "cp's destination is written");
+    assert.equal(bytes("FileWrite", join(work, "copied")), 100_000, "cp wrote");
+    assert.equal(bytes("FileRead", src, cp.pid), 100_000, "cp read");
+    assert.equal(bytes("FileWrite", join(work, "sent")), 100_000, "sendfile wrote");
+    const py3 = actions.find((a) => a.resource === join(work, "sent"))!.pid;
+    // sendfile's 100,000 and splice's 4,096 from the two opens of src
+    assert.equal(bytes("FileRead", src, py3), 104_096, "python read");
+  } finally {
+    rmSync(home, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   }
 });

@@ -237,6 +237,10 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   writev: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!)],
   sendto: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!), flags(msgFlags(p[3]!)), ptr(t[4]!), num(p[5]!)],
   recvfrom: ({ p, t }, c) => [fdArg(p[0]!, c), elided, num(t[2]!), flags(msgFlags(p[3]!)), ptr(t[4]!), ptr(t[5]!)],
+  copy_file_range: ({ p, t }, c) => [fdArg(p[0]!, c), ptr(t[1]!), fdArg(p[2]!, c), ptr(t[3]!), num(t[4]!), num(p[5]!)],
+  splice: ({ p, t }, c) => [fdArg(p[0]!, c), ptr(t[1]!), fdArg(p[2]!, c), ptr(t[3]!), num(t[4]!), num(p[5]!)],
+  tee: ({ p, t }, c) => [fdArg(p[0]!, c), fdArg(p[1]!, c), num(t[2]!), num(p[3]!)],
+  sendfile: ({ p, t }, c) => [fdArg(p[0]!, c), fdArg(p[1]!, c), ptr(t[2]!), num(t[3]!)],
 };
 
 /** accept's length: NULL, `[len]`, or `[in => out]` when the kernel changed it. */

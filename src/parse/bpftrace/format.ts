@@ -218,6 +218,11 @@ export const CALLS: readonly CallSpec[] = [
   c("writev", "full", [20, 66], "fd vec vlen"),
   c("sendto", "full", [44, 206], "fd:i buff len flags:i addr addr_len:i"),
   c("recvfrom", "full", [45, 207], "fd:i ubuf size flags:i addr addr_len"),
+  // bytes moved from one fd to another (summed on both at level files by the kernel tracer)
+  c("copy_file_range", "full", [326, 285], "fd_in:i off_in fd_out:i off_out len flags:i"),
+  c("splice", "full", [275, 76], "fd_in:i off_in fd_out:i off_out len flags:i"),
+  c("tee", "full", [276, 77], "fdin:i fdout:i len flags:i"),
+  c("sendfile64", "full", [40, 71], "out_fd:i in_fd:i offset count", { call: "sendfile" }),
 ];
 
 /** Calls by the name their lines carry. */

@@ -31,6 +31,7 @@ export const KIND = {
   READLINK: 9,
   FCNTL_DUP: 10,
   DUP2: 11,
+  IO_COPY: 12,
 } as const;
 
 export const FLAG = {

@@ -8,6 +8,13 @@ import { KIND } from "./layout.js";
 
 const IO_READ = new Set(["read", "pread64", "readv", "recvfrom", "recvmsg"]);
 const IO_WRITE = new Set(["write", "pwrite64", "writev", "sendto", "sendmsg"]);
+/** Calls that move bytes from one fd to another: the argument positions of [from, to]. */
+const IO_COPY: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ["copy_file_range", [0, 2]],
+  ["splice", [0, 2]],
+  ["tee", [0, 1]],
+  ["sendfile", [1, 0]],
+]);
 
 /** The policy entry of one call: `nr:kind:strA:strB`. */
 export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, number] {
@@ -26,6 +33,8 @@ export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, numbe
   if (spec.name === "dup2" || spec.name === "dup3") return [KIND.DUP2, 0, 0];
   if (sumIo && IO_READ.has(spec.call)) return [KIND.IO_READ, 0, 0];
   if (sumIo && IO_WRITE.has(spec.call)) return [KIND.IO_WRITE, 0, 0];
+  const copy = IO_COPY.get(spec.call);
+  if (sumIo && copy !== undefined) return [KIND.IO_COPY, copy[0] + 1, copy[1] + 1];
   return [KIND.PLAIN, strs[0] ?? 0, strs[1] ?? 0];
 }
 
@@ -37,8 +46,8 @@ export function policyArg(level: "process" | "files" | "full", arch: string): st
   for (const spec of CALLS) {
     const nr = spec.nr[idx];
     if (nr === null) continue;
-    const io = IO_READ.has(spec.call) || IO_WRITE.has(spec.call);
-    // files: every call naming a file or socket, the checks (stat, access, readlink) too, reads and writes summed
+    const io = IO_READ.has(spec.call) || IO_WRITE.has(spec.call) || IO_COPY.has(spec.call);
+    // files: every call naming a file or socket, the checks (stat, access, readlink) too, reads, writes and copies summed
     const wanted =
       level === "full" ||
       spec.level === "process" ||
