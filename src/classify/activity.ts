@@ -28,6 +28,8 @@ export interface ProcessActivity {
   bytesWritten: number;
   /** Failed actions (start-up excluded). */
   failed: number;
+  /** The first program it failed to exec (a fork whose exec failed is named by it), with the errno. */
+  failedExec: { program: string; errno: string | null } | null;
   /** A few action seqs of each kind, for evidence. */
   seqs: Partial<Record<ActionKind, number[]>>;
   /** Per workflow rule index: matching actions, the first few of their seqs and resources. */
@@ -137,6 +139,7 @@ export function createActivityCollector(
         bytesRead: 0,
         bytesWritten: 0,
         failed: 0,
+        failedExec: null,
         seqs: {},
         ruleHits: new Map(),
         writtenSet: new Set(),
@@ -156,8 +159,12 @@ export function createActivityCollector(
         pushCapped((e.seqs[a.kind] ??= []), a.seq, 4);
         // A non-blocking connect "fails" with EINPROGRESS and then goes through.
         const ok = a.ok || (a.kind === "NetConnect" && a.errno === "EINPROGRESS");
-        if (!ok) e.failed++;
         const r = a.resource;
+        if (!ok) {
+          e.failed++;
+          if (a.kind === "ProcessSpawn" && r !== null && e.failedExec === null)
+            e.failedExec = { program: r.slice(r.lastIndexOf("/") + 1) || r, errno: a.errno };
+        }
         // Files only: pipes, sockets and devices (/dev/null) are plumbing, not work.
         const isFile = r !== null && /^\/(?!dev\/|proc\/)/.test(r);
         if (ok && r !== null && (isFile || a.kind === "NetConnect")) {

@@ -14,7 +14,7 @@ import {
   type RiskFinding,
   type Severity,
 } from "../core/events.js";
-import { durationOf, programAt, programName, statusText, workflowDetail } from "./describe.js";
+import { durationOf, forkName, programName, statusText, workflowDetail } from "./describe.js";
 import { agentNodes, descendants, type ReportModel, rankedRisks } from "./model.js";
 import { fit, printable, shortCommand } from "./text.js";
 
@@ -366,7 +366,7 @@ function candidates(m: ReportModel): Candidates {
       parent_pid: parent.pid,
       parent: programName(parent),
       child_pid: n.pid,
-      child: n.execs.length > 0 ? shortCommand(n.argv, 100) : `(fork of ${programAt(parent, n.start_ts)})`,
+      child: n.execs.length > 0 ? shortCommand(n.argv, 100) : forkName(m, n),
       child_label: n.label ?? "Unknown",
       relationship: n.execs.length > 0 ? "spawned" : "forked",
       at_seconds: n.start_ts !== null && Number.isFinite(t0) ? secs(n.start_ts - t0) : null,

@@ -8,7 +8,7 @@ import type { ProcessActivity } from "../classify/activity.js";
 import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
 import type { AgentWorkflow, ProcessNode } from "../core/events.js";
 import type { ReportModel } from "./model.js";
-import { formatDuration, plural, printable, shortCommand } from "./text.js";
+import { fit, formatDuration, plural, printable, shortCommand } from "./text.js";
 
 /** The program's name: the basename of argv[0], else of the executable. */
 export function programName(n: ProcessNode): string {
@@ -29,14 +29,23 @@ export function programAt(n: ProcessNode, ts: number | null): string {
   return name.slice(name.lastIndexOf("/") + 1) || name;
 }
 
-/** A fork that never ran its own program is shown as such (its parent's program when it forked), not with its parent's argv. */
+/**
+ * A fork that never ran its own program: its parent's program when it forked, and the
+ * program it tried to exec when that failed (`(fork of node) exec tool failed: ENOENT`).
+ */
+export function forkName(m: ReportModel, n: ProcessNode): string {
+  const parent = n.parent_id === null ? undefined : m.index.byId.get(n.parent_id);
+  const fork = `(fork of ${parent ? programAt(parent, n.start_ts) : "parent"})`;
+  const tried = m.activity.get(n.pid)?.failedExec;
+  return tried ? `${fork} exec ${tried.program} failed: ${tried.errno ?? "error"}` : fork;
+}
+
+/** A fork that never ran its own program is shown as such (forkName), not with its parent's argv. */
 export function commandText(m: ReportModel, n: ProcessNode, width: number): string {
-  if (n.execs.length === 0 && n.parent_id !== null) {
-    const parent = m.index.byId.get(n.parent_id);
-    return `(fork of ${parent ? printable(programAt(parent, n.start_ts)) : "parent"})`;
-  }
+  if (n.execs.length === 0 && n.parent_id !== null) return fit(printable(forkName(m, n)), width);
   // Started before tracing, or its exec is not in the trace (strace -Z keeps failed calls only): say so rather than print nothing.
-  if (n.argv.length === 0) return n.exe ? `${printable(n.exe)} (exec not seen)` : "(program not in the trace)";
+  if (n.argv.length === 0)
+    return fit(n.exe ? `${printable(n.exe)} (exec not seen)` : "(program not in the trace)", width);
   // the tracer kept part of argv: say so, the last element shown may be cut short
   if (n.argv_cut) return `${shortCommand(n.argv, Math.max(12, width - 6))} [cut]`;
   return shortCommand(n.argv, width);

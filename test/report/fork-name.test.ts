@@ -2,6 +2,7 @@
 // forks a subshell and then execs another program (bash -c '...; exec true') made the
 // report say "(fork of true)" for the subshell.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,5 +44,36 @@ test("a process whose exec is not in the trace (strace -Z: failed calls only) is
   } finally {
     rmSync(home, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a fork whose exec failed is named by the program it tried (a tool that is not installed)", () => {
+  const home = freshHome();
+  try {
+    // python itself, not a shim in front of it: subprocess forks, and the child's exec fails
+    const python = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], {
+      encoding: "utf8",
+    }).stdout.trim();
+    const py = [
+      "import subprocess",
+      "try:",
+      "  subprocess.run(['capsule-no-such-tool-xyz'])",
+      "except FileNotFoundError:",
+      "  pass",
+    ].join("\n");
+    const r = capsule(["run", "--tracer", "strace", "--report", "none", "--", python, "-c", py], home);
+    assert.equal(r.status, 0, r.stderr);
+    const wide = capsule(["report", "--width", "200"], home);
+    assert.match(
+      wide.stdout,
+      /\(fork of python[\d.]*\) exec capsule-no-such-tool-xyz failed: ENOENT \(PID \d+\) ✗ \d+/,
+    );
+    // narrow, the name is cut and the pid and status stay
+    const narrow = capsule(["report", "--width", "60"], home);
+    assert.match(narrow.stdout, /\(fork of python[\d.]*\) .*… \(PID \d+\) ✗ \d+/);
+    const ai = capsule(["report", "--format", "ai"], home);
+    assert.match(ai.stdout, /exec capsule-no-such-tool-xyz failed: ENOENT/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });
