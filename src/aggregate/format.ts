@@ -104,11 +104,10 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
         : node?.exit_code != null
           ? `exited with ${node.exit_code}`
           : "exited";
-  } else if (p.bytes === "out")
-    what = sizes
-      ? `${a.ok ? p.ok : `failed to ${p.fail}`} ${formatBytes(a.bytes)} ${a.kind === "NetSend" ? "to" : "from"} ${res}`
-      : `${a.ok ? p.ok : `failed to ${p.fail}`} ${a.kind === "NetSend" ? "to" : "from"} ${res}`;
-  else {
+  } else if (p.bytes === "out") {
+    const size = sizes ? `${formatBytes(a.bytes)} ` : "";
+    what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${size}${a.kind === "NetSend" ? "to" : "from"} ${res}`;
+  } else {
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${res}`;
     if (p.bytes === "in" && a.ok) {
       const size = sizes ? `${formatBytes(a.bytes)}, ` : "";

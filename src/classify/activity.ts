@@ -5,6 +5,7 @@
  * interpreter start-up) never count. Memory is bounded per process.
  */
 import type { Action, ActionKind } from "../core/events.js";
+import { programBase } from "../core/paths.js";
 import { compilePathGlobs, isInside, isLoopback } from "./match.js";
 import type { ActionCondition, Remote, Rules } from "./rules.js";
 
@@ -163,7 +164,7 @@ export function createActivityCollector(
         if (!ok) {
           e.failed++;
           if (a.kind === "ProcessSpawn" && r !== null && e.failedExec === null)
-            e.failedExec = { program: r.slice(r.lastIndexOf("/") + 1) || r, errno: a.errno };
+            e.failedExec = { program: programBase(r), errno: a.errno };
         }
         // Files only: pipes, sockets and devices (/dev/null) are plumbing, not work.
         const isFile = r !== null && /^\/(?!dev\/|proc\/)/.test(r);

@@ -55,6 +55,11 @@ export function basename(p: string): string {
   return p.slice(p.lastIndexOf("/") + 1);
 }
 
+/** A program's name as a person says it: its path's last component (the path itself when that is empty). */
+export function programBase(p: string): string {
+  return basename(p) || p;
+}
+
 /** What kind of object an absolute path names by where it lives (/proc, /sys, /dev...). */
 export function typeOfPath(p: string): ResourceType {
   if (p.charCodeAt(1) === 112 /* p */ && (p === "/proc" || p.startsWith("/proc/"))) return "PROCFS";

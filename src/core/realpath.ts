@@ -12,9 +12,10 @@ export function liveRealPath(p: string): string | null {
   // (a relative path would be taken against Capsule's own cwd)
   if (!p.startsWith("/") || p.startsWith("/proc/") || p.startsWith("/dev/")) return null;
   try {
-    let real = hasEscapedBytes(p) ? "\ufffd" : realpathSync.native(p);
+    let real = hasEscapedBytes(p) ? null : realpathSync.native(p);
     // a name that is not UTF-8 (asked, or where a link led): again as bytes, both ways
-    if (real.includes("\ufffd")) real = textOfBytes(realpathSync.native(fsPath(p), { encoding: "buffer" }));
+    if (real === null || real.includes("\ufffd"))
+      real = textOfBytes(realpathSync.native(fsPath(p), { encoding: "buffer" }));
     return real.startsWith("/proc/") ? null : real;
   } catch {
     return null;

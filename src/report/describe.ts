@@ -7,6 +7,7 @@
 import type { ProcessActivity } from "../classify/activity.js";
 import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
 import type { AgentWorkflow, ProcessNode } from "../core/events.js";
+import { programBase } from "../core/paths.js";
 import type { ReportModel } from "./model.js";
 import { fit, formatDuration, plural, printable, shortCommand } from "./text.js";
 
@@ -14,7 +15,7 @@ import { fit, formatDuration, plural, printable, shortCommand } from "./text.js"
 export function programName(n: ProcessNode): string {
   const names = namesOf(n);
   const a0 = n.argv[0];
-  if (a0) return a0.slice(a0.lastIndexOf("/") + 1) || a0;
+  if (a0) return programBase(a0);
   return names[0] ?? `pid ${n.pid}`;
 }
 
@@ -25,8 +26,7 @@ export function programName(n: ProcessNode): string {
 export function programAt(n: ProcessNode, ts: number | null): string {
   let name: string | null = null;
   if (ts !== null) for (const x of n.execs) if (x.ts === null || x.ts <= ts) name = x.argv[0] || x.path;
-  if (name === null) return programName(n);
-  return name.slice(name.lastIndexOf("/") + 1) || name;
+  return name === null ? programName(n) : programBase(name);
 }
 
 /**

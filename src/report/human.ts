@@ -391,14 +391,9 @@ function activity(m: ReportModel, o: Out): void {
   if (m.saves.total === 0) return;
   // a temporary written, then renamed onto the name: one write of the name
   o.text(`  ${plural(m.saves.total, "atomic save")}:`);
+  const sizes = byteCountsRecorded(m.session.metadata);
   for (const a of m.saves.first)
-    for (const l of wrap(
-      "    ",
-      formatAction(a, m.tree, { sizes: byteCountsRecorded(m.session.metadata) }),
-      o.width,
-      "      ",
-    ))
-      o.text(l);
+    for (const l of wrap("    ", formatAction(a, m.tree, { sizes }), o.width, "      ")) o.text(l);
   if (m.saves.total > m.saves.first.length) o.text(`    +${m.saves.total - m.saves.first.length} more`, "dim");
 }
 

@@ -3,6 +3,7 @@
  * trace strings printable, durations and short command lines.
  */
 
+import { programBase } from "../core/paths.js";
 import { printable } from "../core/printable.js";
 
 export { printable };
@@ -89,7 +90,7 @@ function compactPath(a: string): string {
 export function shortCommand(argv: readonly string[], width: number, perArg = 40): string {
   if (argv.length === 0) return "";
   const a0 = argv[0] as string;
-  const prog = printable(a0.slice(a0.lastIndexOf("/") + 1) || a0);
+  const prog = printable(programBase(a0));
   const args = argv.slice(1);
   const full = [prog, ...args.map((a) => shortArg(a, perArg))].join(" ");
   if (displayWidth(full) <= width) return full;

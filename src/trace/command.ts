@@ -25,7 +25,7 @@ export function resolveCommand(cmd: string, cwd: string, env: NodeJS.ProcessEnv)
 function whyNotExecutable(p: string): string {
   let st: ReturnType<typeof statSync>;
   try {
-    st = statSync(p, { throwIfNoEntry: false });
+    st = statSync(fsPath(p), { throwIfNoEntry: false });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return code === "ENOTDIR"
@@ -43,8 +43,9 @@ function whyNotExecutable(p: string): string {
 function isExecutable(p: string): boolean {
   try {
     // a miss is no exception: PATH is searched at every run, before the command starts
-    if (statSync(fsPath(p), { throwIfNoEntry: false })?.isFile() !== true) return false;
-    accessSync(fsPath(p), constants.X_OK);
+    const path = fsPath(p);
+    if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) return false;
+    accessSync(path, constants.X_OK);
     return true;
   } catch {
     return false;

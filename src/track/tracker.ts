@@ -176,12 +176,7 @@ export function createTracker(): Tracker {
     child.parent = parent;
     parent.children.push(child);
     changed(parent);
-    if (child.execs.length === 0) {
-      // a fork runs its parent's program until it execs
-      child.argv = parent.argv;
-      if (parent.argv_cut) child.argv_cut = true;
-      child.exe = parent.exe;
-    }
+    if (child.execs.length === 0) runsProgramOf(child, parent);
     if (child.cwd === null) child.cwd = proc.cwd;
   }
 
@@ -292,10 +287,7 @@ export function createTracker(): Tracker {
       if (o.execs.length === 0 && p.execs.length === 0 && o.argv.length === 0) {
         // a fork that never exec'd runs its parent's program
         const from = p.parent ?? p.owner;
-        if (from) {
-          o.argv = from.argv;
-          o.exe = from.exe;
-        }
+        if (from) runsProgramOf(o, from);
       }
       if (o.cwd === null) o.cwd = p.cwd;
       nodes.splice(nodes.indexOf(p), 1);
@@ -304,6 +296,13 @@ export function createTracker(): Tracker {
       const owner = p.parent ?? p.owner;
       if (owner) changed(owner);
     }
+  }
+
+  /** A fork runs its parent's program until it execs: its argv (and whether that is cut) and exe. */
+  function runsProgramOf(child: Node, parent: Node): void {
+    child.argv = parent.argv;
+    if (parent.argv_cut) child.argv_cut = true;
+    child.exe = parent.exe;
   }
 
   function toRecord(n: Node): ProcessNode {

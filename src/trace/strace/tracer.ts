@@ -14,11 +14,11 @@ import { refusalFlags, straceFlags } from "./flags.js";
 
 const run = promisify(execFile);
 
-/** Epoch µs now, with sub-ms precision. */
 /** strace sets no_new_privs before it installs its seccomp filter (filter_seccomp.c), whatever its user. */
 export const NO_NEW_PRIVS_NOTE =
   "strace --seccomp-bpf set no_new_privs on the program: set-user-ID/set-group-ID programs and file capabilities ran without their privileges (the kernel tracer and --level full do not)";
 
+/** Epoch µs now, with sub-ms precision. */
 export function epochUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
