@@ -60,6 +60,18 @@ export function programBase(p: string): string {
   return basename(p) || p;
 }
 
+/**
+ * The name of the program an exec ran, from its argv[0] and the executable's path: argv[0]'s
+ * last component, unless the tracer cut argv[0] short inside that path (strace's default
+ * `-s 32` prints `"/root/.pyenv/versions/3.11.7/bin"...` for `…/bin/python3`, whose last
+ * component would read `bin`): then the executable's.
+ */
+export function execName(argv0: string, exe: string | null, cut: boolean | undefined): string {
+  if (cut && exe && argv0.startsWith("/") && exe.length > argv0.length && exe.startsWith(argv0))
+    return programBase(exe);
+  return programBase(argv0);
+}
+
 /** What kind of object an absolute path names by where it lives (/proc, /sys, /dev...). */
 export function typeOfPath(p: string): ResourceType {
   if (p.charCodeAt(1) === 112 /* p */ && (p === "/proc" || p.startsWith("/proc/"))) return "PROCFS";

@@ -268,12 +268,13 @@ export async function runPipeline(
 
   const handleItems = async (items: ParsedItem[]): Promise<void> => {
     if (items.length === 0) return;
-    counts.events += items.length;
     let noEvent: ParsedItem[] | null = null;
     for (const it of items) {
       const k = it.event.kind;
       if (k === "parse_error" || k === "notice") (noEvent ??= []).push(it);
     }
+    // a tracer's notices (strace -k's stack frames, its own messages) and unparsed lines are lines, not events
+    counts.events += items.length - (noEvent?.length ?? 0);
     if (noEvent) emitRaw(noEvent, "notice");
     stages.tracker.push(items);
     await afterEnrich(await stages.enricher.push(items));

@@ -14,9 +14,9 @@ import {
   type RiskFinding,
   type Severity,
 } from "../core/events.js";
-import { durationOf, forkName, programName, statusText, workflowDetail } from "./describe.js";
+import { durationOf, forkName, nodeCommand, programName, statusText, workflowDetail } from "./describe.js";
 import { agentNodes, descendants, type ReportModel, rankedRisks } from "./model.js";
-import { fit, printable, shortCommand } from "./text.js";
+import { fit, printable } from "./text.js";
 
 export const AI_LIMIT_BYTES = 32 * 1024;
 export const AI_SCHEMA_ID = "capsule-ai-synthesis/1";
@@ -273,7 +273,7 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
       pattern: "failed-commands",
       description: `${failed.length} process(es) failed: ${failed
         .slice(0, 5)
-        .map((n) => `${shortCommand(n.argv, 40)} (${statusText(n).text})`)
+        .map((n) => `${nodeCommand(n, 40)} (${statusText(n).text})`)
         .join("; ")}`,
       occurrences: failed.length,
       refs: mergeRefs(failed.map((n) => nodeRefs(m, n))),
@@ -366,7 +366,7 @@ function candidates(m: ReportModel): Candidates {
       parent_pid: parent.pid,
       parent: programName(parent),
       child_pid: n.pid,
-      child: n.execs.length > 0 ? shortCommand(n.argv, 100) : forkName(m, n),
+      child: n.execs.length > 0 ? nodeCommand(n, 100) : forkName(m, n),
       child_label: n.label ?? "Unknown",
       relationship: n.execs.length > 0 ? "spawned" : "forked",
       at_seconds: n.start_ts !== null && Number.isFinite(t0) ? secs(n.start_ts - t0) : null,
@@ -383,7 +383,7 @@ function candidates(m: ReportModel): Candidates {
   const failed = m.tree.nodes.filter((n) => n.label === "Tool" && statusText(n).ok === false);
   for (const n of failed.slice(0, 3))
     questions.push({
-      question: `Why did \`${shortCommand(n.argv, 60)}\` fail (${statusText(n).text}), and did the agent notice?`,
+      question: `Why did \`${nodeCommand(n, 60)}\` fail (${statusText(n).text}), and did the agent notice?`,
       refs: nodeRefs(m, n),
     });
   if (agent) {

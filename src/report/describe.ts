@@ -7,7 +7,7 @@
 import type { ProcessActivity } from "../classify/activity.js";
 import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
 import type { AgentWorkflow, ProcessNode } from "../core/events.js";
-import { programBase } from "../core/paths.js";
+import { execName, programBase } from "../core/paths.js";
 import type { ReportModel } from "./model.js";
 import { fit, formatDuration, plural, printable, shortCommand } from "./text.js";
 
@@ -15,7 +15,7 @@ import { fit, formatDuration, plural, printable, shortCommand } from "./text.js"
 export function programName(n: ProcessNode): string {
   const names = namesOf(n);
   const a0 = n.argv[0];
-  if (a0) return programBase(a0);
+  if (a0) return execName(a0, n.exe, n.argv_cut);
   return names[0] ?? `pid ${n.pid}`;
 }
 
@@ -25,8 +25,10 @@ export function programName(n: ProcessNode): string {
  */
 export function programAt(n: ProcessNode, ts: number | null): string {
   let name: string | null = null;
-  if (ts !== null) for (const x of n.execs) if (x.ts === null || x.ts <= ts) name = x.argv[0] || x.path;
-  return name === null ? programName(n) : programBase(name);
+  if (ts !== null)
+    for (const x of n.execs)
+      if (x.ts === null || x.ts <= ts) name = x.argv[0] ? execName(x.argv[0], x.path, x.argv_cut) : programBase(x.path);
+  return name ?? programName(n);
 }
 
 /**
@@ -47,8 +49,13 @@ export function commandText(m: ReportModel, n: ProcessNode, width: number): stri
   if (n.argv.length === 0)
     return fit(n.exe ? `${printable(n.exe)} (exec not seen)` : "(program not in the trace)", width);
   // the tracer kept part of argv: say so, the last element shown may be cut short
-  if (n.argv_cut) return `${shortCommand(n.argv, Math.max(12, width - 6))} [cut]`;
-  return shortCommand(n.argv, width);
+  if (n.argv_cut) return `${nodeCommand(n, Math.max(12, width - 6))} [cut]`;
+  return nodeCommand(n, width);
+}
+
+/** A process's command line within `width`, named as programName names it. */
+export function nodeCommand(n: ProcessNode, width: number): string {
+  return shortCommand(n.argv, width, 40, programName(n));
 }
 
 export function durationOf(n: ProcessNode): number | null {

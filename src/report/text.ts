@@ -84,13 +84,13 @@ function compactPath(a: string): string {
 }
 
 /**
- * argv as a person reads it, within `width`: the program's basename, then the arguments;
- * when too long, absolute paths are shortened to their last two parts, then the end is cut.
+ * argv as a person reads it, within `width`: the program's name (`name`, else argv[0]'s
+ * basename), then the arguments; when too long, absolute paths are shortened to their last
+ * two parts, then the end is cut.
  */
-export function shortCommand(argv: readonly string[], width: number, perArg = 40): string {
+export function shortCommand(argv: readonly string[], width: number, perArg = 40, name?: string): string {
   if (argv.length === 0) return "";
-  const a0 = argv[0] as string;
-  const prog = printable(programBase(a0));
+  const prog = printable(name ?? programBase(argv[0] as string));
   const args = argv.slice(1);
   const full = [prog, ...args.map((a) => shortArg(a, perArg))].join(" ");
   if (displayWidth(full) <= width) return full;
