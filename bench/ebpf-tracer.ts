@@ -21,10 +21,13 @@
 //
 // The way `loader` is the kernel side alone: the native loader (native/build) at the same
 // level, its records read and thrown away by this script, no node pipeline: what the BPF
-// program and the ring buffer cost the build.
+// program and the ring buffer cost the build. With --bpf-stats the loader has the kernel time
+// every program run (kernel.bpf_stats_enabled, while the loader lives) and prints each
+// program's runs and time and its own CPU: the kernel side's cost in CPU, which the wall
+// ratio of a 3 s build cannot resolve below ~10 % on a shared VM.
 //
 //   npm run build && npx tsx bench/ebpf-tracer.ts [--files N] [--runs R] [--serial] [--dd N]
-//        [--startup] [--level files|process|full] [--ways bare,node,floor,loader,default,ebpf,strace]
+//        [--startup] [--level files|process|full] [--ways bare,node,floor,loader,default,ebpf,strace] [--bpf-stats]
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     serial: { type: "boolean", default: false },
     dd: { type: "string" },
     startup: { type: "boolean", default: false },
+    "bpf-stats": { type: "boolean", default: false },
   },
 });
 const dd = values.dd === undefined ? null : Number(values.dd);
@@ -81,6 +85,8 @@ interface Sample {
   /** CPU seconds: capsule itself (null when bare), and everything below it. */
   cpuCapsule: number | null;
   cpuBelow: number;
+  /** --bpf-stats, way loader: each program's runs and kernel time (ns), and the loader's own CPU (s). */
+  bpf?: { progs: Map<string, { runs: number; ns: number }>; loaderCpu: number };
 }
 
 const TICK = 100; // USER_HZ
@@ -162,17 +168,23 @@ async function runLoader(): Promise<Sample> {
   const args = ["--level", lvl, "--policy", await policyAt(lvl)];
   if (lvl === "full") args.push("--all");
   if (existsSync(MIN_BTF)) args.push("--btf", MIN_BTF);
+  const stats = values["bpf-stats"] === true;
+  if (stats) args.push("--stats");
   rmSync(marker, { force: true });
   const c0 = cpuOf("self")!;
   const start = nowS();
-  const loader = spawn(LOADER, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const loader = spawn(LOADER, args, { stdio: ["pipe", "pipe", stats ? "pipe" : "inherit"] });
+  let err = "";
+  loader.stderr?.on("data", (b: Buffer) => {
+    err += b.toString();
+  });
   const held = spawn("bash", ["-c", 'read -r _; exec "$@"', "held", ...command], {
     cwd: dir,
     stdio: ["pipe", "ignore", "inherit"],
   });
-  loader.stdin.write(`${held.pid}\n`);
+  loader.stdin!.write(`${held.pid}\n`);
   let released = false;
-  loader.stdout.on("data", () => {
+  loader.stdout!.on("data", () => {
     if (released) return;
     released = true;
     held.stdin.end("go\n");
@@ -191,7 +203,23 @@ async function runLoader(): Promise<Sample> {
     ...NO_SESSION,
     cpuCapsule: null,
     cpuBelow: c1.reaped - c0.reaped,
+    ...(stats ? { bpf: parseStats(err) } : {}),
   };
+}
+
+/** The loader's --stats lines: `stats NAME runs N ns T` per program, `stats loader-cpu us U`. */
+function parseStats(err: string): NonNullable<Sample["bpf"]> {
+  const progs = new Map<string, { runs: number; ns: number }>();
+  let loaderCpu = 0;
+  for (const line of err.split("\n")) {
+    const p = /stats (\S+) runs (\d+) ns (\d+)$/.exec(line);
+    if (p) progs.set(p[1]!, { runs: Number(p[2]), ns: Number(p[3]) });
+    const c = /stats loader-cpu us (\d+)$/.exec(line);
+    if (c) loaderCpu = Number(c[1]) / 1e6;
+    if (!p && !c && line.trim() !== "") process.stderr.write(`${line}\n`);
+  }
+  if (progs.size === 0) throw new Error("--bpf-stats: the loader printed no program stats");
+  return { progs, loaderCpu };
 }
 
 async function run(way: Way): Promise<Sample> {
@@ -322,6 +350,26 @@ if (samples.loader.length > 0) {
       med("loader", (s) => s.cpuBelow),
     )} s (bare ${fmt(bareCpu)} s)`,
   );
+  const withStats = samples.loader.filter((s) => s.bpf !== undefined);
+  if (withStats.length > 0) {
+    const names = [...withStats[0]!.bpf!.progs.keys()];
+    for (const name of names) {
+      const runs = median(withStats.map((s) => s.bpf!.progs.get(name)?.runs ?? 0));
+      const ns = median(withStats.map((s) => s.bpf!.progs.get(name)?.ns ?? 0));
+      if (runs === 0) continue;
+      console.log(
+        `  bpf ${name.padEnd(20)} ${fmt(runs, 0).padStart(9)} runs  ${fmt(ns / 1e6, 1).padStart(7)} ms  ${fmt(ns / runs, 0).padStart(5)} ns/run`,
+      );
+    }
+    const progCpu = median(withStats.map((s) => [...s.bpf!.progs.values()].reduce((a, p) => a + p.ns, 0) / 1e9));
+    const loaderCpu = median(withStats.map((s) => s.bpf!.loaderCpu));
+    console.log(
+      `  kernel side in CPU: BPF programs ${fmt(progCpu)} s + loader ${fmt(loaderCpu)} s = ${fmt(
+        ((progCpu + loaderCpu) / bareCpu) * 100,
+        1,
+      )} % of the bare build's ${fmt(bareCpu)} CPU s (medians of ${withStats.length})`,
+    );
+  }
 }
 for (const way of ["default", "ebpf", "strace"] as const) {
   if (samples[way].length === 0) continue;

@@ -272,6 +272,24 @@ static int accept_parent(int lfd[2], pid_t parent)
 	}
 }
 
+/* One line per program that ran: its runs and the time the kernel spent in it; then this process's own CPU. */
+static void print_stats(struct capsule_tracer_bpf *skel)
+{
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0)
+			fprintf(stderr, "capsule-kernel-tracer: stats %s runs %llu ns %llu\n", bpf_program__name(prog),
+				(unsigned long long)info.run_cnt, (unsigned long long)info.run_time_ns);
+	}
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		fprintf(stderr, "capsule-kernel-tracer: stats loader-cpu us %llu\n",
+			(unsigned long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static int usage(const char *why)
 {
 	fprintf(stderr, "capsule-kernel-tracer: %s\n", why);
@@ -281,7 +299,7 @@ static int usage(const char *why)
 int main(int argc, char **argv)
 {
 	const char *level = NULL, *policy = NULL, *btf = NULL;
-	int all = 0, refusals = 0, ring_mb = 16, poll_ms = 25;
+	int all = 0, refusals = 0, ring_mb = 16, poll_ms = 25, stats = 0;
 	char **then = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -293,6 +311,8 @@ int main(int argc, char **argv)
 			all = 1;
 		else if (!strcmp(a, "--refusals"))
 			refusals = 1;
+		else if (!strcmp(a, "--stats"))
+			stats = 1;
 		else if (!strcmp(a, "--level") && v)
 			level = argv[++i];
 		else if (!strcmp(a, "--policy") && v)
@@ -304,7 +324,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--poll-ms") && v)
 			poll_ms = atoi(argv[++i]);
 		else
-			return usage("usage: --level process|files|full [--policy NR:KIND:A:B,...] [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N]");
+			return usage("usage: --level process|files|full [--policy NR:KIND:A:B,...] [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N] [--stats]");
 	}
 	if (!level)
 		return usage("--level is required");
@@ -355,6 +375,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capsule-kernel-tracer: cannot attach to the tracepoints: %s\n", strerror(-err));
 		return 1;
 	}
+	/* --stats (benchmarks): the kernel times every program run while this fd is open */
+	int stats_fd = stats ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
+	if (stats && stats_fd < 0)
+		fprintf(stderr, "capsule-kernel-tracer: cannot enable run-time stats: %s\n", strerror(errno));
 	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_record, NULL, NULL);
 	if (!rb) {
 		fprintf(stderr, "capsule-kernel-tracer: cannot map the ring buffer: %s\n", strerror(errno));
@@ -416,6 +440,8 @@ int main(int argc, char **argv)
 	flush_out();
 	/* the reader sees the end now; detaching (an RCU grace period per program) may take a while */
 	close(1);
+	if (stats_fd >= 0)
+		print_stats(skel);
 	ring_buffer__free(rb);
 	capsule_tracer_bpf__destroy(skel);
 	return out_broken ? 1 : 0;
