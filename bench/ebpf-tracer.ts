@@ -191,7 +191,7 @@ async function runLoader(): Promise<Sample> {
   });
   const [code] = await Promise.all([
     new Promise<number | null>((r) => held.on("exit", (c) => r(c))),
-    new Promise((r) => loader.on("exit", r)),
+    new Promise((r) => loader.on("close", r)), // close: its stdout and stderr are read to the end
   ]);
   const total = nowS() - start;
   if (code !== 0) throw new Error(`the held command ended ${code}`);

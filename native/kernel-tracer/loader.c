@@ -20,7 +20,7 @@
  * It loads and attaches first, then reads from stdin the policy (one line, when --policy
  * was not given: so it can be started before its caller knows the policy) and the root's
  * pid (one line), arms it, writes REC_START, and from then on drains the ring every --poll-ms (the BPF side
- * writes without wake-ups except for exec and exit). When no traced process is left (or
+ * writes without wake-ups except for the exit of the tree's last process). When no traced process is left (or
  * on SIGINT/SIGTERM) it drains what is left, writes REC_END and exits 0. Records the
  * kernel could not reserve are counted per CPU and written as REC_LOST. Errors: one line
  * on stderr, exit 1 (cannot load or attach) or 2 (usage).
