@@ -554,6 +554,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
   meta.cwd = root?.cwd ?? meta.cwd;
   finishMetadata(meta, counts, []);
+  traceTimes(meta, tree);
   if (root) meta.exit = { code: root.exit_code, signal: root.exit_signal, status: root.exit_code };
   await record.seal(meta);
   return {
@@ -563,4 +564,17 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     counts,
     notes,
   };
+}
+
+/**
+ * A trace with epoch timestamps (-ttt) says when it ran: started_at and ended_at are its
+ * first and last moments, not the import's (a week-old trace read "Started" today). Other
+ * clocks have no date: the import's times stay, and readers say so.
+ */
+function traceTimes(meta: SessionMetadata, tree: ProcessTreeSnapshot): void {
+  if (meta.t0_epoch_us === null) return;
+  let last = 0;
+  for (const n of tree.nodes) last = Math.max(last, n.end_ts ?? n.start_ts ?? 0);
+  meta.started_at = new Date(meta.t0_epoch_us / 1000).toISOString();
+  meta.ended_at = new Date((meta.t0_epoch_us + last) / 1000).toISOString();
 }

@@ -108,7 +108,12 @@ function header(m: ReportModel, o: Out): void {
   const md = m.session.metadata;
   o.seg([["CAPSULE PROCESS ANALYSIS", "bold"], [` - Session ${md.session_id}`]]);
   o.blank();
-  o.text(`Command:  ${shortCommand(md.command, o.width - 10, 60)}`);
+  // an import of a trace that began after its program did (strace -p) has no exec for the root
+  o.text(
+    md.command.length > 0
+      ? `Command:  ${shortCommand(md.command, o.width - 10, 60)}`
+      : "Command:  (not in the trace, which began after the program started)",
+  );
   if (md.mode === "import") {
     const kind = md.tracer.flags.length > 0 ? `${md.tracer.flags.join(", ")} ` : "";
     o.para([["Tracer:   "]], `imported ${kind}trace${md.source ? ` ${md.source}` : ""}`, "          ");
@@ -128,7 +133,9 @@ function header(m: ReportModel, o: Out): void {
         ? "recording cut"
         : "not sealed: still running, or cut";
   const dur = formatDuration(m.durationUs);
-  o.text(`Started:  ${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
+  // a trace without epoch times (-tt, -r, none) has no date: the time shown is the import's
+  const when = md.mode === "import" && md.t0_epoch_us === null ? "Imported: " : "Started:  ";
+  o.text(`${when}${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
   if (m.recording === "cut")
     o.para(
       [["Recording: ", "fail"]],
