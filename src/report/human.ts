@@ -158,7 +158,9 @@ function header(m: ReportModel, o: Out): void {
   const problems: string[] = [];
   if (c.parse_errors > 0) problems.push(`${plural(c.parse_errors, "line")} the parser could not read`);
   if (c.dropped > 0) problems.push(`${plural(c.dropped, "record")} lost`);
-  for (const l of md.losses ?? []) problems.push(`${num(l.count)} ${l.stream} lost (${l.reason})`);
+  // a loss of no countable records (an -ff file missing, one file of a set) is its reason
+  for (const l of md.losses ?? [])
+    problems.push(l.count > 0 ? `${num(l.count)} ${l.stream} lost (${l.reason})` : l.reason);
   if (problems.length > 0) o.para([["Problems: ", "fail"]], problems.join(" · "), "          ", "fail");
   if (m.actions.startup > 0)
     o.text(`Folded:   ${plural(m.actions.startup, "start-up action")} (loader, interpreter start-up)`, "dim");
