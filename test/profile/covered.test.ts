@@ -1,0 +1,81 @@
+// A learned profile has no rule a broader one of it already covers. `check` takes the first
+// rule that allows a path, so a covered rule is never used: checking the very session the
+// profile was learned from listed it as an over-grant ("startup.read: cwd://lib/libc.so.6
+// never used" under the work's `cwd://**`; pyenv's `home://.pyenv/**` covered the start-up's
+// libpython and `lib/python3.11/**`).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { collapse, withoutCovered } from "../../src/profile/collapse.js";
+import { capsule, freshHome } from "../pipeline/helpers.js";
+
+const LIBC = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6"].find((p) => existsSync(p));
+const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+const why = !hasStrace
+  ? "strace is not installed (scripts/system-deps.sh installs it)"
+  : LIBC === undefined
+    ? "no libc.so.6 where Debian keeps it"
+    : false;
+
+test("a profile learned from a session checks that session with no over-grants", { skip: why }, () => {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-covered-"));
+  mkdirSync(join(proj, "lib"));
+  // the loader reads the project's libc at start-up; cat reads 24 files over two folders (cwd://**)
+  copyFileSync(LIBC!, join(proj, "lib/libc.so.6"));
+  for (const d of ["a", "b"]) {
+    mkdirSync(join(proj, d));
+    for (let i = 1; i <= 12; i++) writeFileSync(join(proj, d, String(i)), `${i}\n`);
+  }
+  const home = freshHome();
+  const run = capsule(["run", "-q", "--tracer", "strace", "--", "sh", "-c", "cat a/* b/* >/dev/null"], home, {
+    cwd: proj,
+    env: { LD_LIBRARY_PATH: join(proj, "lib") },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const prof = join(proj, "p.yml");
+  const learn = capsule(["profile", "-o", prof], home, { cwd: proj });
+  assert.equal(learn.status, 0, learn.stderr);
+  const doc = parseYaml(readFileSync(prof, "utf8"));
+  assert.deepEqual(doc.fs.read, [{ path: "cwd://**", seen: 26 }]);
+  assert.ok(!doc.startup.read.includes("cwd://lib/libc.so.6"), JSON.stringify(doc.startup.read));
+  const check = capsule(["check", "--profile", prof], home, { cwd: proj });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.doesNotMatch(check.stdout + check.stderr, /over-grant/);
+});
+
+test("covered rules go, the rest stay: exact under a glob, a tree under a tree, never a secret", () => {
+  const rules = collapse([
+    "/usr/lib/locale/C.utf8/LC_CTYPE",
+    "/usr/lib/locale/C.utf8/LC_NUMERIC",
+    "/usr/lib/locale/C.utf8/LC_TIME",
+    "/usr/lib/locale/C.utf8/LC_COLLATE",
+    "/usr/lib/locale/C.utf8/LC_PAPER",
+    "/usr/lib/locale/C.utf8/LC_MESSAGES",
+    "/usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES",
+  ]);
+  assert.deepEqual(
+    withoutCovered(rules).map((r) => r.path),
+    ["/usr/lib/locale/C.utf8/*", "/usr/lib/locale/C.utf8/LC_MESSAGES/SYS_LC_MESSAGES"],
+  );
+  const work = [{ path: "home://.pyenv/**", line: 0 }];
+  const startup = [
+    { path: "home://.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0", line: 0 },
+    { path: "home://.pyenv/versions/3.11.7/lib/python3.11/**", line: 0 },
+    { path: "home://.pyenvrc", line: 0 },
+    { path: "home://.pyenv/key", secret: true, line: 0 },
+    { path: "/usr/lib/**", line: 0 },
+  ];
+  assert.deepEqual(
+    withoutCovered(startup, work).map((r) => r.path),
+    ["home://.pyenvrc", "home://.pyenv/key", "/usr/lib/**"],
+  );
+  // a one-segment glob does not cover a tree below it
+  assert.deepEqual(
+    withoutCovered([{ path: "/opt/x/*/**", line: 0 }], [{ path: "/opt/x/*", line: 0 }]).map((r) => r.path),
+    ["/opt/x/*/**"],
+  );
+});
