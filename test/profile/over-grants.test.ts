@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { UNTRACED_BELOW_FULL } from "../../src/profile/baseline.js";
 import { collapse, withoutCovered } from "../../src/profile/collapse.js";
 import { capsule, freshHome } from "../pipeline/helpers.js";
 
@@ -77,5 +78,35 @@ test("covered rules go, the rest stay: exact under a glob, a tree under a tree, 
   assert.deepEqual(
     withoutCovered([{ path: "/opt/x/*/**", line: 0 }], [{ path: "/opt/x/*", line: 0 }]).map((r) => r.path),
     ["/opt/x/*/**"],
+  );
+});
+
+test("calls the checked session's level never records are not over-grants; an unused recorded one is", {
+  skip: why,
+}, () => {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-unseen-"));
+  writeFileSync(join(proj, "in.txt"), "x\n");
+  const home = freshHome();
+  const run = (level: string, script: string) => {
+    const r = capsule(["run", "-q", "--tracer", "strace", "--level", level, "--", "sh", "-c", script], home, {
+      cwd: proj,
+    });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  // learned at full (read, mmap, futex... recorded), checked on a run at files (they are not)
+  run("full", "cat in.txt >/dev/null; mkdir d");
+  const prof = join(proj, "p.yml");
+  assert.equal(capsule(["profile", "-o", prof], home, { cwd: proj }).status, 0);
+  assert.ok(parseYaml(readFileSync(prof, "utf8")).syscalls.includes("read"));
+  run("files", "cat in.txt >/dev/null");
+  const check = capsule(["check", "--json", "--profile", prof], home, { cwd: proj });
+  const { over_grants } = JSON.parse(check.stdout) as { over_grants: { section: string; rule: string }[] };
+  const calls = over_grants.filter((o) => o.section === "syscalls").map((o) => o.rule);
+  // mkdir (and what only mkdir called) went unused; nothing the files level cannot see is listed
+  assert.ok(calls.includes("mkdir"), calls.join(" "));
+  const unseen = new Set<string>(UNTRACED_BELOW_FULL);
+  assert.deepEqual(
+    calls.filter((c) => unseen.has(c)),
+    [],
   );
 });
