@@ -18,7 +18,16 @@ import {
   type Severity,
 } from "../core/events.js";
 import { byteCountsRecorded } from "../session/metadata.js";
-import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
+import {
+  commandText,
+  durationOf,
+  nodeCommand,
+  outlivedRoot,
+  programName,
+  smallCounts,
+  statusText,
+  workflowDetail,
+} from "./describe.js";
 import { type ReportModel, riskGroups } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
 
@@ -136,6 +145,18 @@ function header(m: ReportModel, o: Out): void {
   // a trace without epoch times (-tt, -r, none) has no date: the time shown is the import's
   const when = md.mode === "import" && md.t0_epoch_us === null ? "Imported: " : "Started:  ";
   o.text(`${when}${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
+  const outlived = outlivedRoot(m);
+  if (outlived.total > 0) {
+    const root = m.index.roots[0] as ProcessNode;
+    const at = formatDuration(durationOf(root));
+    const shown = outlived.top.slice(0, 3).map((n) => `${nodeCommand(n, 30)} (PID ${n.pid})`);
+    const more = outlived.top.length > 3 ? ` +${outlived.top.length - 3} more` : "";
+    o.para(
+      [["Outlived: "]],
+      `${plural(outlived.total, "process", "processes")} ran on after the command exited${at ? ` (at ${at})` : ""}: ${shown.join(", ")}${more}`,
+      "          ",
+    );
+  }
   if (m.recording === "cut")
     o.para(
       [["Recording: ", "fail"]],
