@@ -21,7 +21,10 @@ export function registerImport(program: Command): void {
   program
     .command("import")
     .description("run the pipeline over a saved trace (an strace file, or an -ff folder) into a new session")
-    .argument("<path>", "strace output file (-f, any clock), folder of strace -ff files, or - for standard input")
+    .argument(
+      "<path>",
+      "strace output file (-f, any clock), strace -ff files (their folder, or the PREFIX of -o PREFIX), or - for standard input",
+    )
     .addOption(
       program
         .createOption("--format <format>", "input format")
@@ -52,7 +55,7 @@ export function registerImport(program: Command): void {
       `
 Examples:
   strace -f -ttt -T -yy -o trace.txt ./build.sh && capsule import trace.txt
-  strace -ff -ttt -yy -o out/trace ./build.sh && capsule import out/`,
+  strace -ff -ttt -yy -o out/trace ./build.sh && capsule import out/trace   (or out/)`,
     )
     .action(async (path: string, flags: ImportFlags) => {
       // V8 lets its old generation grow to up to 4x what survived the last full collection;

@@ -459,10 +459,8 @@ async function peekLines(
 export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   const stdin = o.path === STDIN || o.path === "/dev/stdin";
   const path = stdin ? STDIN : resolve(o.path);
-  if (!stdin && !existsSync(path)) throw new CapsuleError("BAD_INPUT", `${o.path}: no such file or folder`);
-  const isDir = !stdin && statSync(path).isDirectory();
   const [
-    { checkFfFolder, createStraceParser, readFfFolder, sniffStrace },
+    { checkFfFolder, createStraceParser, ffName, ffSetOf, readFfFolder, sniffStrace },
     { loadRules },
     { buildStages },
     { runPipeline },
@@ -475,12 +473,23 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   let input: AsyncIterable<string[] | RawLine[]>;
   let flavour: string;
   let rootPid: number | null = null;
+  let ffOne: string | null = null;
   const ff: FfReport = { missing: [] };
-  if (isDir) {
+  const notes: string[] = [];
+  const exists = stdin || existsSync(path);
+  // `strace -ff -o out/trace` wrote out/trace.PID: `out/trace` names the set
+  const ffSet = exists ? [] : await ffSetOf(path);
+  if (!exists && ffSet.length === 0) throw new CapsuleError("BAD_INPUT", `${o.path}: no such file or folder`);
+  const isDir = exists && !stdin && statSync(path).isDirectory();
+  if (isDir || ffSet.length > 0) {
     if (o.format !== "auto" && o.format !== "strace-ff")
-      throw new CapsuleError("USAGE", `${o.path} is a folder: only --format strace-ff reads folders`);
-    await checkFfFolder(path);
-    input = readFfFolder(path, 1024, ff);
+      throw new CapsuleError(
+        "USAGE",
+        `${o.path} is ${isDir ? "a folder" : "a set of strace -ff files"}: only --format strace-ff reads them`,
+      );
+    const [folder, prefix] = isDir ? [path, undefined] : [dirname(path), basename(path)];
+    await checkFfFolder(folder, prefix);
+    input = readFfFolder(folder, 1024, ff, prefix);
     flavour = "strace-ff";
   } else {
     const peek = await peekLines(path, 50);
@@ -498,6 +507,15 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     flavour = "strace";
     // a trace written to stderr has no pid on the root's lines until it has a child
     rootPid = s.rootPid;
+    // one file of an strace -ff set: its lines carry no pid, its name does
+    const one = stdin || s.pidPrefix ? null : ffName(basename(path));
+    const set = one ? await ffSetOf(join(dirname(path), one.prefix)) : [];
+    if (one && set.length > 1) {
+      rootPid = one.pid;
+      const reason = `${o.path} is one file of an strace -ff set of ${set.length} (${one.prefix}.PID): only pid ${one.pid}'s own lines are imported; 'capsule import ${join(dirname(o.path), one.prefix)}' takes the whole set`;
+      notes.push(reason);
+      ffOne = reason;
+    }
   }
   const rules = loadRules(o.rulesFile ? [o.rulesFile] : []);
   const id = newSessionId();
@@ -543,7 +561,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     throw e;
   }
   const { counts, tree } = result;
-  const notes: string[] = [];
+  if (ffOne !== null) meta.losses.push({ stream: "trace", count: 0, reason: ffOne, from_ts: null, to_ts: null });
   if (ff.missing.length > 0) {
     const reason = `no strace -ff file for pid${ff.missing.length > 1 ? "s" : ""} ${ff.missing.join(", ")}, which the trace shows starting: what ${ff.missing.length > 1 ? "they" : "it"} did is not in the record`;
     notes.push(reason);
@@ -554,6 +572,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
   meta.cwd = root?.cwd ?? meta.cwd;
   finishMetadata(meta, counts, []);
+  traceTimes(meta, tree);
   if (root) meta.exit = { code: root.exit_code, signal: root.exit_signal, status: root.exit_code };
   await record.seal(meta);
   return {
@@ -563,4 +582,17 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     counts,
     notes,
   };
+}
+
+/**
+ * A trace with epoch timestamps (-ttt) says when it ran: started_at and ended_at are its
+ * first and last moments, not the import's (a week-old trace read "Started" today). Other
+ * clocks have no date: the import's times stay, and readers say so.
+ */
+function traceTimes(meta: SessionMetadata, tree: ProcessTreeSnapshot): void {
+  if (meta.t0_epoch_us === null) return;
+  let last = 0;
+  for (const n of tree.nodes) last = Math.max(last, n.end_ts ?? n.start_ts ?? 0);
+  meta.started_at = new Date(meta.t0_epoch_us / 1000).toISOString();
+  meta.ended_at = new Date((meta.t0_epoch_us + last) / 1000).toISOString();
 }

@@ -11,7 +11,7 @@
  * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
  */
 import type { PathRule } from "./model.js";
-import { formatRulePath, type Prefix, parseRulePath } from "./paths.js";
+import { compileRulePath, formatRulePath, type Prefix, parseRulePath, type Roots, resolveRulePath } from "./paths.js";
 
 const DIR_MIN = 5;
 const TREE_MIN = 20;
@@ -76,4 +76,34 @@ function emit(n: TrieNode, prefix: Prefix, segs: string[], out: PathRule[]): voi
     out.push({ path: path([...segs, "*"]), seen: leaves.length, line: 0 });
   else for (const [name] of leaves) out.push({ path: path([...segs, name]), line: 0 });
   for (const [name, c] of n.children) if (c.children.size > 0) emit(c, prefix, [...segs, name], out);
+}
+
+/** Any roots will do to compare portable paths with portable rules: both resolve the same way. */
+const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
+
+/**
+ * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A check takes
+ * the first rule that allows a path, so a covered rule is never used and reads as an over-grant
+ * of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
+ * collapse kept as an entry, the work's `cwd://**` every start-up file in the project,
+ * `home://.x/**` the start-up's `home://.x/lib/**`. A glob is covered only by a `DIR/**`
+ * whose DIR holds it; secrets stay (no glob matches them).
+ */
+export function withoutCovered(rules: readonly PathRule[], globs: readonly PathRule[] = []): PathRule[] {
+  const coverers: Array<{ rule: PathRule; match: (abs: string) => boolean; tree: string | null }> = [];
+  for (const r of [...globs, ...rules]) {
+    const p = parseRulePath(r.path);
+    if (p.firstGlob < 0) continue;
+    const tree = p.firstGlob === p.segs.length - 1 && p.segs.at(-1) === "**";
+    const base = resolveRulePath({ ...p, segs: p.segs.slice(0, -1), firstGlob: -1 }, SAME_ROOTS);
+    coverers.push({ rule: r, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
+  }
+  if (coverers.length === 0) return [...rules];
+  return rules.filter((r) => {
+    if (r.secret) return true;
+    const p = parseRulePath(r.path);
+    const abs = resolveRulePath(p, SAME_ROOTS);
+    if (p.firstGlob < 0) return !coverers.some((c) => c.match(abs));
+    return !coverers.some((c) => c.rule !== r && c.tree !== null && abs.startsWith(`${c.tree}/`));
+  });
 }

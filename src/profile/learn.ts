@@ -5,7 +5,7 @@
  * and `home://`. Dense directories collapse (collapse.ts); secrets stay exact.
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { collapse } from "./collapse.js";
+import { collapse, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
 import { EventFacts, exeOf, isNetNeed, needsOf } from "./needs.js";
 import { portablePath, type Roots } from "./paths.js";
@@ -88,9 +88,10 @@ export class Learner {
     const p = emptyProfile();
     p.learned_from = this.sources;
     for (const mode of FS_MODES) {
-      p.fs[mode] = collapse([...this.work[mode]]);
+      p.fs[mode] = withoutCovered(collapse([...this.work[mode]]));
       // what the work section allows need not be repeated among start-up files
-      p.startup[mode] = collapse([...this.startup[mode]].filter((x) => !this.work[mode].has(x)));
+      const startup = collapse([...this.startup[mode]].filter((x) => !this.work[mode].has(x)));
+      p.startup[mode] = withoutCovered(startup, p.fs[mode]);
     }
     p.exec = [...this.execs]
       .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { basename } from "node:path";
 import { forEachAction, forEachEnriched, loadSession } from "../report/load.js";
 import type { SessionMetadata } from "../session/metadata.js";
+import { implicitSyscalls } from "./baseline.js";
 import { type CheckOptions, groupViolations, type OverGrant, ProfileChecker, type Violation } from "./check.js";
 import { Learner } from "./learn.js";
 import type { Profile } from "./model.js";
@@ -67,5 +68,8 @@ export async function checkSession(
   await forEachAction(dir, (b) => {
     found.push(...checker.actions(b));
   });
-  return { violations: groupViolations(found), overGrants: checker.overGrants() };
+  // a call this session's tracer and level never record is unseen, not unused
+  const unseen = new Set(implicitSyscalls([{ level: metadata.tracer.level, tracer: metadata.tracer.name }]));
+  const overGrants = checker.overGrants().filter((o) => !(o.section === "syscalls" && unseen.has(o.rule)));
+  return { violations: groupViolations(found), overGrants };
 }

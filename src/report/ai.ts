@@ -14,7 +14,15 @@ import {
   type RiskFinding,
   type Severity,
 } from "../core/events.js";
-import { durationOf, forkName, nodeCommand, programName, statusText, workflowDetail } from "./describe.js";
+import {
+  durationOf,
+  forkName,
+  nodeCommand,
+  outlivedRoot,
+  programName,
+  statusText,
+  workflowDetail,
+} from "./describe.js";
 import { agentNodes, descendants, type ReportModel, rankedRisks } from "./model.js";
 import { fit, printable } from "./text.js";
 
@@ -277,6 +285,19 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
         .join("; ")}`,
       occurrences: failed.length,
       refs: mergeRefs(failed.map((n) => nodeRefs(m, n))),
+    });
+
+  // Daemons and background jobs left running when the command exited.
+  const outlived = outlivedRoot(m);
+  if (outlived.total > 0)
+    out.push({
+      pattern: "outlived-command",
+      description: `${outlived.total} process(es) ran on after the command exited: ${outlived.top
+        .slice(0, 5)
+        .map((n) => `${nodeCommand(n, 40)} (pid ${n.pid})`)
+        .join("; ")}`,
+      occurrences: outlived.total,
+      refs: mergeRefs(outlived.top.map((n) => nodeRefs(m, n))),
     });
 
   // Commands run through a shell rather than directly.

@@ -70,6 +70,29 @@ export function statusText(n: ProcessNode): { text: string; ok: boolean | null }
   return { text: "…", ok: null };
 }
 
+/** A process that ended this soon after the command is taken to have ended with it (a group killed at once). */
+const WITH_ROOT_US = 10_000;
+
+/**
+ * The processes that ran on after the traced command itself exited (daemons, jobs it left in
+ * the background: setsid, nohup, `cmd &`), the topmost of each such branch, with how many there
+ * are in all. Empty while the command runs or when nothing outlived it.
+ */
+export function outlivedRoot(m: ReportModel): { top: ProcessNode[]; total: number } {
+  const root = m.index.roots[0];
+  if (!root || root.end_ts === null) return { top: [], total: 0 };
+  const end = root.end_ts;
+  const late = (n: ProcessNode): boolean =>
+    n.kind === "process" && n !== root && (n.end_ts === null || n.end_ts - end > WITH_ROOT_US);
+  const all = m.tree.nodes.filter(late);
+  const set = new Set(all);
+  const top = all.filter((n) => {
+    const p = n.parent_id === null ? undefined : m.index.byId.get(n.parent_id);
+    return p === undefined || !set.has(p);
+  });
+  return { top, total: all.length };
+}
+
 /** Small counts worth a glance: files written, connections, threads. */
 export function smallCounts(a: ProcessActivity | undefined, n: ProcessNode): string[] {
   const out: string[] = [];

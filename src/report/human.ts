@@ -18,7 +18,16 @@ import {
   type Severity,
 } from "../core/events.js";
 import { byteCountsRecorded } from "../session/metadata.js";
-import { commandText, durationOf, programName, smallCounts, statusText, workflowDetail } from "./describe.js";
+import {
+  commandText,
+  durationOf,
+  nodeCommand,
+  outlivedRoot,
+  programName,
+  smallCounts,
+  statusText,
+  workflowDetail,
+} from "./describe.js";
 import { type ReportModel, riskGroups } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
 
@@ -108,7 +117,12 @@ function header(m: ReportModel, o: Out): void {
   const md = m.session.metadata;
   o.seg([["CAPSULE PROCESS ANALYSIS", "bold"], [` - Session ${md.session_id}`]]);
   o.blank();
-  o.text(`Command:  ${shortCommand(md.command, o.width - 10, 60)}`);
+  // an import of a trace that began after its program did (strace -p) has no exec for the root
+  o.text(
+    md.command.length > 0
+      ? `Command:  ${shortCommand(md.command, o.width - 10, 60)}`
+      : "Command:  (not in the trace, which began after the program started)",
+  );
   if (md.mode === "import") {
     const kind = md.tracer.flags.length > 0 ? `${md.tracer.flags.join(", ")} ` : "";
     o.para([["Tracer:   "]], `imported ${kind}trace${md.source ? ` ${md.source}` : ""}`, "          ");
@@ -128,7 +142,21 @@ function header(m: ReportModel, o: Out): void {
         ? "recording cut"
         : "not sealed: still running, or cut";
   const dur = formatDuration(m.durationUs);
-  o.text(`Started:  ${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
+  // a trace without epoch times (-tt, -r, none) has no date: the time shown is the import's
+  const when = md.mode === "import" && md.t0_epoch_us === null ? "Imported: " : "Started:  ";
+  o.text(`${when}${md.started_at}${dur ? ` · duration ${dur}` : ""} · ${exit}`);
+  const outlived = outlivedRoot(m);
+  if (outlived.total > 0) {
+    const root = m.index.roots[0] as ProcessNode;
+    const at = formatDuration(durationOf(root));
+    const shown = outlived.top.slice(0, 3).map((n) => `${nodeCommand(n, 30)} (PID ${n.pid})`);
+    const more = outlived.top.length > 3 ? ` +${outlived.top.length - 3} more` : "";
+    o.para(
+      [["Outlived: "]],
+      `${plural(outlived.total, "process", "processes")} ran on after the command exited${at ? ` (at ${at})` : ""}: ${shown.join(", ")}${more}`,
+      "          ",
+    );
+  }
   if (m.recording === "cut")
     o.para(
       [["Recording: ", "fail"]],
@@ -151,7 +179,9 @@ function header(m: ReportModel, o: Out): void {
   const problems: string[] = [];
   if (c.parse_errors > 0) problems.push(`${plural(c.parse_errors, "line")} the parser could not read`);
   if (c.dropped > 0) problems.push(`${plural(c.dropped, "record")} lost`);
-  for (const l of md.losses ?? []) problems.push(`${num(l.count)} ${l.stream} lost (${l.reason})`);
+  // a loss of no countable records (an -ff file missing, one file of a set) is its reason
+  for (const l of md.losses ?? [])
+    problems.push(l.count > 0 ? `${num(l.count)} ${l.stream} lost (${l.reason})` : l.reason);
   if (problems.length > 0) o.para([["Problems: ", "fail"]], problems.join(" · "), "          ", "fail");
   if (m.actions.startup > 0)
     o.text(`Folded:   ${plural(m.actions.startup, "start-up action")} (loader, interpreter start-up)`, "dim");

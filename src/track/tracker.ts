@@ -178,6 +178,29 @@ export function createTracker(): Tracker {
     changed(parent);
     if (child.execs.length === 0) runsProgramOf(child, parent);
     if (child.cwd === null) child.cwd = proc.cwd;
+    passDown(child);
+  }
+
+  /**
+   * Forks `n` made before its own clone returned (strace printed the child's lines first)
+   * took a program and cwd `n` did not have yet: they take them now, and so on down.
+   */
+  function passDown(n: Node): void {
+    for (const c of n.children) {
+      let moved = false;
+      if (c.execs.length === 0 && c.argv.length === 0 && c.exe === null && (n.argv.length > 0 || n.exe !== null)) {
+        runsProgramOf(c, n);
+        moved = true;
+      }
+      if (c.cwd === null && n.cwd !== null) {
+        c.cwd = n.cwd;
+        moved = true;
+      }
+      if (moved) {
+        changed(c);
+        passDown(c);
+      }
+    }
   }
 
   function onExec(caller: Node, ev: SyscallEvent): void {

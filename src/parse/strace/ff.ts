@@ -4,7 +4,7 @@
  * or concatenated in pid order when the files carry no timestamps.
  */
 import { open, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { CapsuleError } from "../../core/errors.js";
 import type { RawLine } from "../../core/events.js";
 import { LineSplitter } from "../../core/lines.js";
@@ -15,6 +15,8 @@ const CHUNK = 64 * 1024;
 const DAY_US = 86_400_000_000;
 const HALF_DAY_US = DAY_US / 2;
 const leader = newLeader();
+/** An -ff file's name: PREFIX.PID. */
+const FF_NAME = /^(.+)\.(\d{1,9})$/;
 
 /** One PREFIX.PID file read in chunks (opened only while reading, so thousands of files use one fd). */
 class FfFile {
@@ -65,8 +67,8 @@ class FfFile {
   }
 }
 
-/** Files named PREFIX.PID in `dir`, for the prefix with the most files, in pid order. */
-async function ffFiles(dir: string): Promise<FfFile[]> {
+/** Files named PREFIX.PID in `dir`, for `prefix` or else the prefix with the most files, in pid order. */
+async function ffFiles(dir: string, prefix?: string): Promise<FfFile[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -75,8 +77,8 @@ async function ffFiles(dir: string): Promise<FfFile[]> {
   }
   const groups = new Map<string, FfFile[]>();
   for (const name of names) {
-    const m = /^(.+)\.(\d{1,9})$/.exec(name);
-    if (m === null) continue;
+    const m = FF_NAME.exec(name);
+    if (m === null || (prefix !== undefined && m[1] !== prefix)) continue;
     const list = groups.get(m[1]!) ?? [];
     list.push(new FfFile(Number(m[2]), join(dir, name)));
     groups.set(m[1]!, list);
@@ -87,14 +89,41 @@ async function ffFiles(dir: string): Promise<FfFile[]> {
   return best.sort((a, b) => a.pid - b.pid);
 }
 
+/** PREFIX and PID of a file name strace -ff writes, or null. */
+export function ffName(name: string): { prefix: string; pid: number } | null {
+  const m = FF_NAME.exec(name);
+  return m === null ? null : { prefix: m[1]!, pid: Number(m[2]) };
+}
+
+/**
+ * The -ff files a path names that is not itself a file or folder: `strace -ff -o out/trace`
+ * wrote out/trace.PID, and `out/trace` names them all. Their pids, or none.
+ */
+export async function ffSetOf(path: string): Promise<number[]> {
+  const dir = dirname(path);
+  const prefix = basename(path);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of names) {
+    const f = ffName(name);
+    if (f !== null && f.prefix === prefix) pids.push(f.pid);
+  }
+  return pids.sort((a, b) => a - b);
+}
+
 /**
  * Check an strace -ff folder before importing it, by the rule a single file is checked
  * by: every PREFIX.PID file must read as strace (its first lines sniffed), so random
  * bytes are refused in a folder as they are alone. An empty file (a process that was
  * attached and printed nothing) passes. Returns the files' pids.
  */
-export async function checkFfFolder(dir: string): Promise<number[]> {
-  const files = await ffFiles(dir);
+export async function checkFfFolder(dir: string, prefix?: string): Promise<number[]> {
+  const files = await ffFiles(dir, prefix);
   for (const f of files) {
     const sample: string[] = [];
     for (let h = await f.head(); h !== null && sample.length < 50; h = await f.head()) {
@@ -155,8 +184,9 @@ export async function* readFfFolder(
   dir: string,
   batchSize = 1024,
   report: FfReport = { missing: [] },
+  prefix?: string,
 ): AsyncGenerator<RawLine[]> {
-  const files = await ffFiles(dir);
+  const files = await ffFiles(dir, prefix);
   const pids = new Set(files.map((f) => f.pid));
   const missing = new Set<number>();
   /** A spawn whose child has no file of its own (its lines were never written or were deleted). */

@@ -1,5 +1,5 @@
 /** The strace text parser: scanner, stage, redaction, -ff merge, sniffing, exact values. */
-export { checkFfFolder, type FfReport, readFfFolder } from "./ff.js";
+export { checkFfFolder, type FfReport, ffName, ffSetOf, readFfFolder } from "./ff.js";
 export {
   createStraceParser,
   type StraceParser,
