@@ -476,6 +476,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (kind == K_FCNTL_DUP && s.args[1] != 0 && s.args[1] != 1030)
 		return 0;
+	/* level files (sum_io): a non-blocking connect's outcome, getsockopt(SOL_SOCKET, SO_ERROR), only */
+	int so_error = kind == K_SO_ERROR && (int)s.args[1] == 1 /* SOL_SOCKET */ && (int)s.args[2] == 4 /* SO_ERROR */;
+	if (kind == K_SO_ERROR && !so_error && sum_io)
+		return 0;
 
 	struct buf *b = scratch_buf();
 	if (!b)
@@ -509,6 +513,14 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 				r->flags |= F_SOCK;
 		}
 		r->flags |= F_EXT;
+	} else if (kind == K_SO_ERROR) {
+		if (so_error && ret == 0 && s.args[3]) {
+			int v = 0;
+			if (bpf_probe_read_user(&v, sizeof(v), (void *)s.args[3]) == 0) {
+				r->ext[0] = (__u32)v;
+				r->flags |= F_EXT;
+			}
+		}
 	} else if (kind == K_HOW) {
 		if (s.args[2]) {
 			bpf_probe_read_user(&r->ext[0], 24, (void *)s.args[2]);

@@ -29,7 +29,15 @@
  * fd is closed (or reopened), its process execs (resource-keyed actions and close-on-exec
  * fds) or exits, a later event on the key disagrees
  * (another resource, another errno), or the input ends. EAGAIN-like errors are retries,
- * not failures: they merge with the successes around them; EINPROGRESS counts as done.
+ * not failures: they merge with the successes around them.
+ *
+ * Non-blocking connects. A connect that returns EINPROGRESS (or EALREADY) has not connected
+ * yet: its action is `pending` until a later event on the socket's fd tells the outcome
+ * (keys.ts connectOutcome: getsockopt(SO_ERROR), a later connect, the first read or write).
+ * A getsockopt or connect that tells it joins the connect's action; the action is then ok,
+ * or failed with the errno the socket reported. While pending it does not end for being
+ * quiet (only at the socket's close, the process's end, or `maxSpanUs`); an outcome that
+ * comes after it ended is not applied, and the action stays pending.
  *
  * Order and memory. Actions are emitted in the order their first event arrived (the
  * enriched stream's order), numbered 0.., so the output does not depend on batching. An
@@ -45,6 +53,7 @@ import type { Action, EnhancedEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
 import {
   closeRangeOf,
+  connectOutcome,
   dupSource,
   isPending,
   isRetry,
@@ -81,7 +90,7 @@ export interface AggregatorOptions {
 export interface AggregatorStats {
   /** Enriched events in. */
   events: number;
-  /** Events merged into actions (high_level_kind other than "Other"). */
+  /** Events merged into actions: high_level_kind other than "Other", and the getsockopt that told a connect's outcome. */
   covered: number;
   /** Events the action vocabulary does not cover ("Other"): counted, not merged. */
   other: number;
@@ -118,8 +127,18 @@ interface Open
   held: boolean;
   /** The temporary an atomic save wrote before renaming it onto `resource`. */
   via: string | null;
+  /** A NetConnect's outcome: CONNECT_* below. */
+  connect: number;
+  /** The errno a pending connect turned out to fail with. */
+  connectErrno: string | null;
   done: boolean;
 }
+
+/** Open.connect: no non-blocking connect; under way (outcome unknown); shown to have connected; shown to have failed. */
+const CONNECT_NONE = 0;
+const CONNECT_PENDING = 1;
+const CONNECT_OK = 2;
+const CONNECT_FAILED = 3;
 
 /** The actions on one open file of one pid (one or more fds name it). */
 interface FdSlot {
@@ -133,6 +152,8 @@ interface FdSlot {
   refs: number;
   /** The parent's slot this one was copied from at the process's start. */
   origin: FdSlot | null;
+  /** The connect action on this socket whose outcome is not known yet. */
+  connecting: Open | undefined;
 }
 
 /** What the aggregator knows about one pid. */
@@ -189,7 +210,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const copies = new Map<FdSlot, FdSlot>();
     for (const [fd, p] of parent.fds) {
       let c = copies.get(p);
-      if (c === undefined) copies.set(p, (c = { acts: [], last: undefined, unsettled: false, refs: 0, origin: p }));
+      if (c === undefined)
+        copies.set(p, (c = { acts: [], last: undefined, unsettled: false, refs: 0, origin: p, connecting: undefined }));
       c.refs++;
       child.fds.set(fd, c);
     }
@@ -311,6 +333,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       slot,
       held: false,
       via: null,
+      connect: CONNECT_NONE,
+      connectErrno: null,
       done: false,
     };
     judge(a, e);
@@ -321,8 +345,34 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   /** What `e`'s outcome says about `a`'s success. */
   function judge(a: Open, e: EnhancedEvent): void {
     const errno = e.errno;
-    if (errno === null || isPending(errno)) a.anyOk = true;
-    else if (isRetry(errno)) a.retryErrno = errno;
+    if (errno === null) a.anyOk = true;
+    else if (isRetry(errno)) {
+      a.retryErrno = errno;
+      if (isPending(errno) && a.info.kind === "NetConnect" && a.connect === CONNECT_NONE) a.connect = CONNECT_PENDING;
+    }
+  }
+
+  /**
+   * An event on an fd whose connect is under way: what it says of the outcome is applied
+   * to the connect's action; a getsockopt or connect that tells it joins that action
+   * (returns true: the event is placed).
+   */
+  function settleConnect(slot: FdSlot, e: EnhancedEvent): boolean {
+    const a = slot.connecting as Open;
+    const outcome = connectOutcome(e);
+    if (outcome === null) return false;
+    slot.connecting = undefined;
+    if (a.done || a.connect !== CONNECT_PENDING) return false;
+    if (outcome === "0") {
+      a.connect = CONNECT_OK;
+      a.anyOk = true;
+    } else {
+      a.connect = CONNECT_FAILED;
+      a.connectErrno = outcome;
+    }
+    if (e.call !== "connect" && e.so_error == null) return false;
+    merge(a, e, true);
+    return true;
   }
 
   /** Merge `e` into `a`. `aux` events (close, fstat) join without deciding success. */
@@ -385,7 +435,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   ): void {
     if (ops & OP_OPENS) {
       // the opening call itself: its action takes the kind of the fd's first use
-      const slot: FdSlot = { acts: [], last: undefined, unsettled: true, refs: 1, origin: null };
+      const slot: FdSlot = { acts: [], last: undefined, unsettled: true, refs: 1, origin: null, connecting: undefined };
       const a = open(st, e, info, slot, resource, hardErrno);
       slot.acts.push(a);
       slot.last = a;
@@ -395,7 +445,10 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     }
     let slot = st.fds.get(fd);
     if (slot === undefined)
-      st.fds.set(fd, (slot = { acts: [], last: undefined, unsettled: false, refs: 1, origin: null }));
+      st.fds.set(
+        fd,
+        (slot = { acts: [], last: undefined, unsettled: false, refs: 1, origin: null, connecting: undefined }),
+      );
     else if (slot.last === undefined && slot.acts.length === 0 && slot.origin !== null) adopt(slot, e);
     const last = slot.last;
     if (
@@ -419,6 +472,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (a === undefined) slot.acts.push((a = open(st, e, info, slot, resource, hardErrno)));
     else merge(a, e, false);
     slot.last = a;
+    if (a.connect === CONNECT_PENDING) slot.connecting = a;
   }
 
   function addOnResource(
@@ -446,7 +500,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const old = now - maxSpanUs;
     for (let i = head; i < queue.length; i++) {
       const a = queue[i] as Open;
-      if (!a.done && (a.last_ts < quiet || a.first_ts < old)) finish(a, pids.get(a.pid));
+      // a connect under way waits for its outcome however quiet (up to maxSpanUs)
+      if (!a.done && ((a.last_ts < quiet && a.connect !== CONNECT_PENDING) || a.first_ts < old))
+        finish(a, pids.get(a.pid));
     }
     nextSweep = now + sweepEveryUs;
   }
@@ -478,7 +534,10 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       const st = pids.get(e.pid);
       if (st !== undefined) execPid(st);
     }
-    if (info === OTHER) stats.other++;
+    const fdNow = e.fd;
+    const slotNow = fdNow === null || fdNow < 0 ? undefined : pids.get(e.pid)?.fds.get(fdNow);
+    if (slotNow?.connecting !== undefined && settleConnect(slotNow, e)) stats.covered++;
+    else if (info === OTHER) stats.other++;
     else if (ops & OP_RENAME && saveAs(stateOf(e), e)) stats.covered++;
     else {
       stats.covered++;
@@ -514,7 +573,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   }
 
   function toAction(a: Open): Action {
-    const ok = a.hardErrno === null && a.anyOk;
+    const pending = a.connect === CONNECT_PENDING;
+    const failed = a.connect === CONNECT_FAILED;
+    const ok = a.hardErrno === null && a.anyOk && !pending && !failed;
     stats.actions++;
     if (a.startup) stats.startup++;
     return {
@@ -527,9 +588,10 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       count: a.count,
       bytes: a.bytes,
       ok,
-      errno: ok ? null : (a.hardErrno ?? a.retryErrno),
+      errno: ok ? null : (a.hardErrno ?? a.connectErrno ?? a.retryErrno),
       event_seqs: a.event_seqs,
       startup: a.startup,
+      ...(pending ? { pending: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
     };
   }

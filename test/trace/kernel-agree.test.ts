@@ -583,3 +583,57 @@ test("bytes a program copies fd to fd (cp's copy_file_range, sendfile, splice) a
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test("non-blocking connects (python's settimeout, node's net.connect) under both tracers: refused is failed with ECONNREFUSED, accepted is ok, a blocking refusal stays refused, an unchecked one is pending", {
+  timeout: 180_000,
+}, (t) => {
+  const py = [
+    "import socket, subprocess, sys",
+    "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(4); port = srv.getsockname()[1]",
+    "x = socket.socket(); x.bind(('127.0.0.1', 0)); closed = x.getsockname()[1]; x.close()",
+    "c = socket.socket(); c.settimeout(5); c.connect(('127.0.0.1', port)); c.send(b'hi'); c.close()",
+    "r = socket.socket(); r.settimeout(5)",
+    "try: r.connect(('127.0.0.1', closed))",
+    "except ConnectionRefusedError: pass",
+    "r.close()",
+    "b = socket.socket()",
+    "try: b.connect(('127.0.0.1', closed))",
+    "except ConnectionRefusedError: pass",
+    "b.close()",
+    "p = socket.socket(); p.setblocking(False)",
+    "try: p.connect(('127.0.0.1', port))",
+    "except BlockingIOError: pass",
+    "p.close()",
+    "js = \"require('net').connect(+process.argv[1], '127.0.0.1').on('error', () => process.exit(0))\"",
+    "subprocess.run(['node', '-e', js, str(closed)], check=True)",
+    "print(port, closed)",
+  ].join("\n");
+  const outcomes: Record<string, string[]> = {};
+  for (const tracer of tracersHere(t)) {
+    const home = freshHome();
+    try {
+      const r = capsule(quietRun(tracer, "python3", "-c", py), home);
+      assert.equal(r.status, 0, r.stderr);
+      const [port, closed] = r.stdout.trim().split(" ");
+      const dir = onlySession(home);
+      const name = (res: unknown): string =>
+        res === `127.0.0.1:${port}` ? "open" : res === `127.0.0.1:${closed}` ? "closed" : String(res);
+      outcomes[tracer] = jsonl(dir, "actions")
+        .filter((a) => a.kind === "NetConnect" && String(a.resource).startsWith("127.0.0.1:"))
+        .map((a) => `${name(a.resource)} ${a.ok ? "ok" : a.errno}${a.pending ? " pending" : ""}`);
+      const report = JSON.parse(capsule(["report", "--format", "json", dir], home).stdout);
+      assert.equal(report.action_summary.pending, 1, tracer);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  const want = [
+    "open ok",
+    "closed ECONNREFUSED",
+    "closed ECONNREFUSED",
+    "open EINPROGRESS pending",
+    "closed ECONNREFUSED",
+  ];
+  assert.deepEqual(outcomes.strace, want);
+  if (outcomes.ebpf !== undefined) assert.deepEqual(outcomes.ebpf, want);
+});

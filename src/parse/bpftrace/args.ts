@@ -17,6 +17,7 @@ import {
   CLONE_SETTLS,
   clone3Flags,
   cloneFlags,
+  errnoOf,
   familyName,
   modeText,
   openFlags,
@@ -102,6 +103,20 @@ function openArgs(path: Arg, fl: number, mode: number, ctx: ArgContext): Arg[] {
 function addrArg(v: CallValues, present: boolean): Arg {
   if (!present || v.ext === null || v.p[1] === 0) return sym("NULL");
   return sockaddrArg(v.ext.words, v.s[0]) ?? sym("NULL");
+}
+
+/** getsockopt's level and option as strace names them: SOL_SOCKET, SO_ERROR; any other as numbers. */
+function sockoptNames(level: number, opt: number): [Arg, Arg] {
+  if (level !== 1) return [num(level), num(opt)];
+  return [sym("SOL_SOCKET"), opt === 4 ? sym("SO_ERROR") : num(opt)];
+}
+
+/** SO_ERROR's value as strace prints it (`[ECONNREFUSED]`, `[0]`) when the tracer read it, else the pointer. */
+function soErrorValue(v: CallValues): Arg {
+  const w = v.ext?.words[0];
+  if (v.ret !== 0 || w === undefined) return ptr(v.t[3]!);
+  const n = Number(BigInt.asIntN(32, w));
+  return { k: "array", items: [n === 0 ? num(0) : sym(errnoOf(n).name)], truncated: false, negated: false };
 }
 
 type Builder = (v: CallValues, c: ArgContext) => Arg[];
@@ -224,6 +239,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   listen: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!)],
   accept: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, v.ret >= 0), peerLen(v)],
   accept4: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, v.ret >= 0), peerLen(v), flags(sockFlags(v.p[3]!))],
+  getsockopt: (v, c) => [fdArg(v.p[0]!, c), ...sockoptNames(v.p[1]!, v.p[2]!), soErrorValue(v), ptr(v.t[4]!)],
   close: ({ p }, c) => [fdArg(p[0]!, c)],
   dup: ({ p }, c) => [fdArg(p[0]!, c)],
   dup2: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!)],

@@ -32,6 +32,7 @@ export const KIND = {
   FCNTL_DUP: 10,
   DUP2: 11,
   IO_COPY: 12,
+  SO_ERROR: 13,
 } as const;
 
 export const FLAG = {
