@@ -16,6 +16,9 @@
  * shell redirected continues the shell's action. A new process starts with a copy of its parent's table (ppid): when the
  * child is the first to use a file its parent opened for it (`subprocess.run(stdout=f)`),
  * the parent's open joins the child's action. The table is dropped when the process exits.
+ * An fd the first process uses without the trace showing where it came from was inherited
+ * from whoever started the command (`capsule run -- cmd > out.txt`): its actions, and those
+ * of the children that got it, are `inherited`.
  *
  * Atomic saves (saves.ts): the write of a temporary-looking file is held open for the quiet
  * window after its last fd closes; a rename of it onto another name by the same pid joins
@@ -127,6 +130,8 @@ interface Open
   held: boolean;
   /** The temporary an atomic save wrote before renaming it onto `resource`. */
   via: string | null;
+  /** Through an fd the command inherited (FdSlot.inherited). */
+  inherited: boolean;
   /** A NetConnect's outcome: CONNECT_* below. */
   connect: number;
   /** The errno a pending connect turned out to fail with. */
@@ -154,6 +159,8 @@ interface FdSlot {
   origin: FdSlot | null;
   /** The connect action on this socket whose outcome is not known yet. */
   connecting: Open | undefined;
+  /** Open before the trace began: the command got it from whoever started it (a redirect of its stdout). */
+  inherited: boolean;
 }
 
 /** What the aggregator knows about one pid. */
@@ -168,6 +175,11 @@ interface PidState {
   held: Map<string, Open>;
   /** Between a successful exec and the program's first own access (see startup.ts). */
   phase: boolean;
+  /**
+   * The trace's first process (the command) only: the fd numbers the trace showed made or
+   * closed (by any call); an fd it uses outside this set was inherited. Null for the others.
+   */
+  made: Set<number> | null;
 }
 
 export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
@@ -188,6 +200,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   // one-entry cache: consecutive events usually come from the same pid
   let lastPid = -1;
   let lastState: PidState | undefined;
+  let sawTop = false;
 
   /** The state of `e`'s pid; a new process starts with a copy of its parent's fd table. */
   function stateOf(e: EnhancedEvent): PidState {
@@ -195,7 +208,15 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (pid === lastPid && lastState !== undefined) return lastState;
     let st = pids.get(pid);
     if (st === undefined) {
-      st = { fds: new Map(), cloexec: new Set(), res: [], held: new Map(), phase: false };
+      st = {
+        fds: new Map(),
+        cloexec: new Set(),
+        res: [],
+        held: new Map(),
+        phase: false,
+        made: sawTop ? null : new Set(),
+      };
+      sawTop = true;
       const parent = e.ppid === null ? undefined : pids.get(e.ppid);
       if (parent !== undefined) inherit(parent, st);
       pids.set(pid, st);
@@ -211,7 +232,18 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     for (const [fd, p] of parent.fds) {
       let c = copies.get(p);
       if (c === undefined)
-        copies.set(p, (c = { acts: [], last: undefined, unsettled: false, refs: 0, origin: p, connecting: undefined }));
+        copies.set(
+          p,
+          (c = {
+            acts: [],
+            last: undefined,
+            unsettled: false,
+            refs: 0,
+            origin: p,
+            connecting: undefined,
+            inherited: p.inherited,
+          }),
+        );
       c.refs++;
       child.fds.set(fd, c);
     }
@@ -243,6 +275,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   /** `fd` no longer names its file; the file's actions end with its last fd (a temporary's write is held). */
   function closeFd(st: PidState, fd: number): void {
     st.cloexec.delete(fd);
+    st.made?.add(fd);
     const slot = st.fds.get(fd);
     if (slot === undefined) return;
     st.fds.delete(fd);
@@ -333,6 +366,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       slot,
       held: false,
       via: null,
+      inherited: slot?.inherited ?? false,
       connect: CONNECT_NONE,
       connectErrno: null,
       done: false,
@@ -435,7 +469,15 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   ): void {
     if (ops & OP_OPENS) {
       // the opening call itself: its action takes the kind of the fd's first use
-      const slot: FdSlot = { acts: [], last: undefined, unsettled: true, refs: 1, origin: null, connecting: undefined };
+      const slot: FdSlot = {
+        acts: [],
+        last: undefined,
+        unsettled: true,
+        refs: 1,
+        origin: null,
+        connecting: undefined,
+        inherited: false,
+      };
       const a = open(st, e, info, slot, resource, hardErrno);
       slot.acts.push(a);
       slot.last = a;
@@ -447,7 +489,15 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (slot === undefined)
       st.fds.set(
         fd,
-        (slot = { acts: [], last: undefined, unsettled: false, refs: 1, origin: null, connecting: undefined }),
+        (slot = {
+          acts: [],
+          last: undefined,
+          unsettled: false,
+          refs: 1,
+          origin: null,
+          connecting: undefined,
+          inherited: st.made !== null && !st.made.has(fd),
+        }),
       );
     else if (slot.last === undefined && slot.acts.length === 0 && slot.origin !== null) adopt(slot, e);
     const last = slot.last;
@@ -519,6 +569,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const newFd = ops & OP_NEW_FD && typeof retval === "number" && retval >= 0 ? retval : -1;
     if (newFd >= 0) {
       const st = stateOf(e);
+      st.made?.add(newFd);
       if (ops & OP_DUP) {
         // another name of the source's open file (dup2 of an fd onto itself changes nothing)
         const from = dupSource(e);
@@ -592,6 +643,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       event_seqs: a.event_seqs,
       startup: a.startup,
       ...(pending ? { pending: true as const } : {}),
+      ...(a.inherited ? { inherited: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
     };
   }

@@ -289,6 +289,13 @@ export interface Action {
    */
   pending?: true;
   /**
+   * Through an fd the command inherited from whoever started it (the user's shell: `capsule
+   * run -- cmd > out.txt` writes out.txt through fd 1), not one the traced tree opened.
+   * Profiles neither learn nor check such a file: the tree did not choose it, and a sandbox
+   * cannot take an fd it was given away. Absent otherwise.
+   */
+  inherited?: true;
+  /**
    * An atomic save: the temporary file that was written and then renamed onto `resource`
    * (a FileWrite of `resource` whose events include the rename). Absent otherwise.
    */

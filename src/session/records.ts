@@ -86,6 +86,8 @@ const optStr = nullable(str);
 const optInt = nullable(int);
 const optNum = nullable(num);
 
+const isTrue: Check = (v) => (v === true ? null : `${show(v)} is not true`);
+
 export const checkAction: Check = object(
   {
     seq: int,
@@ -101,7 +103,7 @@ export const checkAction: Check = object(
     event_seqs: seqs,
     startup: bool,
   },
-  { via: str, pending: (v) => (v === true ? null : `${show(v)} is not true`) },
+  { via: str, pending: isTrue, inherited: isTrue },
 );
 
 export const checkRiskFinding: Check = object({

@@ -5,14 +5,14 @@
 // Where the kernel tracer cannot run, the strace half still runs and the skip says why.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EnhancedEvent, ProcessNode } from "../../src/core/events.js";
 import { rehydrateEnriched } from "../../src/session/format.js";
 import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
-import { capsule, freshHome, jsonl, metadata, onlySession, tree } from "../pipeline/helpers.js";
+import { CLI, capsule, freshHome, jsonl, metadata, onlySession, tree } from "../pipeline/helpers.js";
 
 const WORK = `import os, socket, sys, threading
 os.makedirs("d", exist_ok=True)
@@ -636,4 +636,42 @@ test("non-blocking connects (python's settimeout, node's net.connect) under both
   ];
   assert.deepEqual(outcomes.strace, want);
   if (outcomes.ebpf !== undefined) assert.deepEqual(outcomes.ebpf, want);
+});
+
+test("a write through the stdout the user's shell redirected names the file under both tracers, is `inherited`, and no profile learns it", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-inherit-"));
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      const out = join(work, `out-${tracer}.txt`);
+      const fd = openSync(out, "w");
+      try {
+        // level full: strace records writes only there
+        const args = ["run", "--tracer", tracer, "--level", "full", "-q", "--report", "none", "--"];
+        const r = spawnSync(process.execPath, [...CLI, ...args, "sh", "-c", "echo hi; echo x > own.txt"], {
+          cwd: work,
+          env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+          stdio: ["ignore", fd, "pipe"],
+          encoding: "utf8",
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const dir = onlySession(home);
+        const writes = jsonl(dir, "actions")
+          .filter((a) => a.kind === "FileWrite")
+          .map((a) => `${a.resource}${a.inherited ? " inherited" : ""}`);
+        assert.deepEqual(writes, [`${out} inherited`, join(work, "own.txt")], tracer);
+        const p = capsule(["profile", dir, "-o", join(work, "p.yml")], home);
+        assert.equal(p.status, 0, p.stderr);
+        const yml = readFileSync(join(work, "p.yml"), "utf8");
+        assert.ok(!yml.includes("out-") && yml.includes("cwd://own.txt"), `${tracer}: ${yml}`);
+      } finally {
+        closeSync(fd);
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });
