@@ -43,6 +43,20 @@ interface Run {
   reason: string;
 }
 
+/** `capsule run` at level full (strace records reads and writes only there), no progress and no report, of `cmd`. */
+const fullRun = (tracer: string, ...cmd: string[]): string[] => [
+  "run",
+  "--tracer",
+  tracer,
+  "--level",
+  "full",
+  "-q",
+  "--report",
+  "none",
+  "--",
+  ...cmd,
+];
+
 /** `capsule run` with `tracer`, no progress and no report, of `cmd`. */
 const quietRun = (tracer: string, ...cmd: string[]): string[] => [
   "run",
@@ -648,9 +662,7 @@ test("a write through the stdout the user's shell redirected names the file unde
       const out = join(work, `out-${tracer}.txt`);
       const fd = openSync(out, "w");
       try {
-        // level full: strace records writes only there
-        const args = ["run", "--tracer", tracer, "--level", "full", "-q", "--report", "none", "--"];
-        const r = spawnSync(process.execPath, [...CLI, ...args, "sh", "-c", "echo hi; echo x > own.txt"], {
+        const r = spawnSync(process.execPath, [...CLI, ...fullRun(tracer, "sh", "-c", "echo hi; echo x > own.txt")], {
           cwd: work,
           env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
           stdio: ["ignore", fd, "pipe"],
@@ -673,5 +685,34 @@ test("a write through the stdout the user's shell redirected names the file unde
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("a pipe's writes and reads name the pipe under both tracers (pipe:[inode], one for both ends), a socket pair's ends their pair", {
+  timeout: 120_000,
+}, (t) => {
+  const py = "import socket; a, b = socket.socketpair(); a.send(b'x'); b.recv(1)";
+  for (const tracer of tracersHere(t)) {
+    const home = freshHome();
+    try {
+      const r = capsule(fullRun(tracer, "sh", "-c", `echo hi | cat && python3 -c "${py}"`), home);
+      assert.equal(r.status, 0, r.stderr);
+      const dir = onlySession(home);
+      const actions = jsonl(dir, "actions").filter((a) => !a.startup);
+      const nodes = tree(dir).nodes;
+      const pidOf = (prog: string) => nodes.find((n) => n.argv[0] === prog && n.execs.length > 0)?.pid;
+      const echo = actions.find((a) => a.kind === "FileWrite" && String(a.resource).startsWith("pipe:["));
+      assert.ok(echo, `${tracer}: a write into a pipe`);
+      const cat = actions.find((a) => a.kind === "FileRead" && a.pid === pidOf("cat") && a.resource === echo.resource);
+      assert.ok(cat, `${tracer}: cat reads ${echo.resource}`);
+      // python's one byte (cat's stdout, the test's own stdio, is a socket pair too)
+      const send = actions.find((a) => a.kind === "NetSend" && a.bytes === 1);
+      const recv = actions.find((a) => a.kind === "NetRecv" && a.bytes === 1);
+      const m = /^UNIX-STREAM:\[(\d+)->(\d+)\]$/.exec(String(send?.resource));
+      assert.ok(m, `${tracer}: ${send?.resource}`);
+      assert.equal(recv?.resource, `UNIX-STREAM:[${m[2]}->${m[1]}]`, tracer);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 });

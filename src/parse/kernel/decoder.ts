@@ -342,8 +342,8 @@ export class KernelDecoder {
       if (q0 !== null) s.push(q0);
       if (q1 !== null) s.push(q1);
       if (spec.struct === "how") v.ext = { x: 0, y: 0, words: ext.slice(0, 3) };
-      // getsockopt(SO_ERROR): the int it returned
-      else if (ext.length > 0) v.ext = { x: 0, y: 0, words: ext.slice(0, 1) };
+      // getsockopt(SO_ERROR): the int it returned; pipe, socketpair: two fds and their inodes
+      else if (ext.length > 0) v.ext = { x: 0, y: 0, words: ext.slice(0, 4) };
       v.s = s;
     }
     const args = callArgs(spec.call, v, this.context(tid));

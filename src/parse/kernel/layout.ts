@@ -33,6 +33,7 @@ export const KIND = {
   DUP2: 11,
   IO_COPY: 12,
   SO_ERROR: 13,
+  FD_PAIR: 14,
 } as const;
 
 export const FLAG = {
