@@ -34,6 +34,8 @@
 #define K_FCNTL_DUP 10 /* fcntl: only F_DUPFD and F_DUPFD_CLOEXEC */
 #define K_DUP2 11    /* dup2, dup3: with the sums of the fd they replaced (arg1), as a close has */
 #define K_IO_COPY 12 /* copy_file_range, splice, tee, sendfile: bytes summed as read on fd arg str_a-1, written on fd arg str_b-1 (level files) */
+#define K_FD_PAIR 14 /* pipe, pipe2, socketpair: the two fds from the int[2] at arg str_a-1 in ext[0..1], their inodes in ext[2..3] */
+#define K_SO_ERROR 13 /* getsockopt: SOL_SOCKET/SO_ERROR only at level files (every call at full), with the int it returned in ext[0] */
 
 /* Bounds of the variable tail. */
 #define STR_MAX 1024   /* one path string, NUL included */

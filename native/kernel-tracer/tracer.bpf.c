@@ -279,6 +279,21 @@ static __always_inline int sock_of(struct sock_ends *e, int fd)
 	return 1;
 }
 
+/* The inode number of `fd` of the current task (0: none): a pipe's or a socket's name, `pipe:[ino]`. */
+static __always_inline __u64 fd_ino(int fd)
+{
+	if (fd < 0)
+		return 0;
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
+}
+
 /* A user sockaddr (at most 32 bytes) into ext[0..3]; a unix path's bytes into the tail as str0. */
 static __always_inline void user_sockaddr(struct rec_syscall *r, struct buf *b, __u32 *off, __u64 ptr, int len)
 {
@@ -476,6 +491,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (kind == K_FCNTL_DUP && s.args[1] != 0 && s.args[1] != 1030)
 		return 0;
+	/* level files (sum_io): a non-blocking connect's outcome, getsockopt(SOL_SOCKET, SO_ERROR), only */
+	int so_error = kind == K_SO_ERROR && (int)s.args[1] == 1 /* SOL_SOCKET */ && (int)s.args[2] == 4 /* SO_ERROR */;
+	if (kind == K_SO_ERROR && !so_error && sum_io)
+		return 0;
 
 	struct buf *b = scratch_buf();
 	if (!b)
@@ -509,6 +528,24 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 				r->flags |= F_SOCK;
 		}
 		r->flags |= F_EXT;
+	} else if (kind == K_FD_PAIR) {
+		int fds[2] = {-1, -1};
+		__u64 at = arg_at(s.args, p->str_a);
+		if (ret == 0 && bpf_probe_read_user(fds, sizeof(fds), (void *)at) == 0) {
+			r->ext[0] = (__u32)fds[0];
+			r->ext[1] = (__u32)fds[1];
+			r->ext[2] = fd_ino(fds[0]);
+			r->ext[3] = fd_ino(fds[1]);
+			r->flags |= F_EXT;
+		}
+	} else if (kind == K_SO_ERROR) {
+		if (so_error && ret == 0 && s.args[3]) {
+			int v = 0;
+			if (bpf_probe_read_user(&v, sizeof(v), (void *)s.args[3]) == 0) {
+				r->ext[0] = (__u32)v;
+				r->flags |= F_EXT;
+			}
+		}
 	} else if (kind == K_HOW) {
 		if (s.args[2]) {
 			bpf_probe_read_user(&r->ext[0], 24, (void *)s.args[2]);

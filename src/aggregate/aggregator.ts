@@ -16,6 +16,9 @@
  * shell redirected continues the shell's action. A new process starts with a copy of its parent's table (ppid): when the
  * child is the first to use a file its parent opened for it (`subprocess.run(stdout=f)`),
  * the parent's open joins the child's action. The table is dropped when the process exits.
+ * An fd the first process uses without the trace showing where it came from was inherited
+ * from whoever started the command (`capsule run -- cmd > out.txt`): its actions, and those
+ * of the children that got it, are `inherited`.
  *
  * Atomic saves (saves.ts): the write of a temporary-looking file is held open for the quiet
  * window after its last fd closes; a rename of it onto another name by the same pid joins
@@ -29,7 +32,15 @@
  * fd is closed (or reopened), its process execs (resource-keyed actions and close-on-exec
  * fds) or exits, a later event on the key disagrees
  * (another resource, another errno), or the input ends. EAGAIN-like errors are retries,
- * not failures: they merge with the successes around them; EINPROGRESS counts as done.
+ * not failures: they merge with the successes around them.
+ *
+ * Non-blocking connects. A connect that returns EINPROGRESS (or EALREADY) has not connected
+ * yet: its action is `pending` until a later event on the socket's fd tells the outcome
+ * (keys.ts connectOutcome: getsockopt(SO_ERROR), a later connect, the first read or write).
+ * A getsockopt or connect that tells it joins the connect's action; the action is then ok,
+ * or failed with the errno the socket reported. While pending it does not end for being
+ * quiet (only at the socket's close, the process's end, or `maxSpanUs`); an outcome that
+ * comes after it ended is not applied, and the action stays pending.
  *
  * Order and memory. Actions are emitted in the order their first event arrived (the
  * enriched stream's order), numbered 0.., so the output does not depend on batching. An
@@ -45,6 +56,7 @@ import type { Action, EnhancedEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
 import {
   closeRangeOf,
+  connectOutcome,
   dupSource,
   isPending,
   isRetry,
@@ -81,7 +93,7 @@ export interface AggregatorOptions {
 export interface AggregatorStats {
   /** Enriched events in. */
   events: number;
-  /** Events merged into actions (high_level_kind other than "Other"). */
+  /** Events merged into actions: high_level_kind other than "Other", and the getsockopt that told a connect's outcome. */
   covered: number;
   /** Events the action vocabulary does not cover ("Other"): counted, not merged. */
   other: number;
@@ -118,8 +130,20 @@ interface Open
   held: boolean;
   /** The temporary an atomic save wrote before renaming it onto `resource`. */
   via: string | null;
+  /** Through an fd the command inherited (FdSlot.inherited). */
+  inherited: boolean;
+  /** A NetConnect's outcome: CONNECT_* below. */
+  connect: number;
+  /** The errno a pending connect turned out to fail with. */
+  connectErrno: string | null;
   done: boolean;
 }
+
+/** Open.connect: no non-blocking connect; under way (outcome unknown); shown to have connected; shown to have failed. */
+const CONNECT_NONE = 0;
+const CONNECT_PENDING = 1;
+const CONNECT_OK = 2;
+const CONNECT_FAILED = 3;
 
 /** The actions on one open file of one pid (one or more fds name it). */
 interface FdSlot {
@@ -133,6 +157,10 @@ interface FdSlot {
   refs: number;
   /** The parent's slot this one was copied from at the process's start. */
   origin: FdSlot | null;
+  /** The connect action on this socket whose outcome is not known yet. */
+  connecting: Open | undefined;
+  /** Open before the trace began: the command got it from whoever started it (a redirect of its stdout). */
+  inherited: boolean;
 }
 
 /** What the aggregator knows about one pid. */
@@ -147,6 +175,11 @@ interface PidState {
   held: Map<string, Open>;
   /** Between a successful exec and the program's first own access (see startup.ts). */
   phase: boolean;
+  /**
+   * The trace's first process (the command) only: the fd numbers the trace showed made or
+   * closed (by any call); an fd it uses outside this set was inherited. Null for the others.
+   */
+  made: Set<number> | null;
 }
 
 export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
@@ -167,6 +200,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   // one-entry cache: consecutive events usually come from the same pid
   let lastPid = -1;
   let lastState: PidState | undefined;
+  let sawTop = false;
 
   /** The state of `e`'s pid; a new process starts with a copy of its parent's fd table. */
   function stateOf(e: EnhancedEvent): PidState {
@@ -174,7 +208,15 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (pid === lastPid && lastState !== undefined) return lastState;
     let st = pids.get(pid);
     if (st === undefined) {
-      st = { fds: new Map(), cloexec: new Set(), res: [], held: new Map(), phase: false };
+      st = {
+        fds: new Map(),
+        cloexec: new Set(),
+        res: [],
+        held: new Map(),
+        phase: false,
+        made: sawTop ? null : new Set(),
+      };
+      sawTop = true;
       const parent = e.ppid === null ? undefined : pids.get(e.ppid);
       if (parent !== undefined) inherit(parent, st);
       pids.set(pid, st);
@@ -189,7 +231,19 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const copies = new Map<FdSlot, FdSlot>();
     for (const [fd, p] of parent.fds) {
       let c = copies.get(p);
-      if (c === undefined) copies.set(p, (c = { acts: [], last: undefined, unsettled: false, refs: 0, origin: p }));
+      if (c === undefined)
+        copies.set(
+          p,
+          (c = {
+            acts: [],
+            last: undefined,
+            unsettled: false,
+            refs: 0,
+            origin: p,
+            connecting: undefined,
+            inherited: p.inherited,
+          }),
+        );
       c.refs++;
       child.fds.set(fd, c);
     }
@@ -221,6 +275,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   /** `fd` no longer names its file; the file's actions end with its last fd (a temporary's write is held). */
   function closeFd(st: PidState, fd: number): void {
     st.cloexec.delete(fd);
+    st.made?.add(fd);
     const slot = st.fds.get(fd);
     if (slot === undefined) return;
     st.fds.delete(fd);
@@ -311,6 +366,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       slot,
       held: false,
       via: null,
+      inherited: slot?.inherited ?? false,
+      connect: CONNECT_NONE,
+      connectErrno: null,
       done: false,
     };
     judge(a, e);
@@ -321,8 +379,34 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   /** What `e`'s outcome says about `a`'s success. */
   function judge(a: Open, e: EnhancedEvent): void {
     const errno = e.errno;
-    if (errno === null || isPending(errno)) a.anyOk = true;
-    else if (isRetry(errno)) a.retryErrno = errno;
+    if (errno === null) a.anyOk = true;
+    else if (isRetry(errno)) {
+      a.retryErrno = errno;
+      if (isPending(errno) && a.info.kind === "NetConnect" && a.connect === CONNECT_NONE) a.connect = CONNECT_PENDING;
+    }
+  }
+
+  /**
+   * An event on an fd whose connect is under way: what it says of the outcome is applied
+   * to the connect's action; a getsockopt or connect that tells it joins that action
+   * (returns true: the event is placed).
+   */
+  function settleConnect(slot: FdSlot, e: EnhancedEvent): boolean {
+    const a = slot.connecting as Open;
+    const outcome = connectOutcome(e);
+    if (outcome === null) return false;
+    slot.connecting = undefined;
+    if (a.done || a.connect !== CONNECT_PENDING) return false;
+    if (outcome === "0") {
+      a.connect = CONNECT_OK;
+      a.anyOk = true;
+    } else {
+      a.connect = CONNECT_FAILED;
+      a.connectErrno = outcome;
+    }
+    if (e.call !== "connect" && e.so_error == null) return false;
+    merge(a, e, true);
+    return true;
   }
 
   /** Merge `e` into `a`. `aux` events (close, fstat) join without deciding success. */
@@ -385,7 +469,15 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   ): void {
     if (ops & OP_OPENS) {
       // the opening call itself: its action takes the kind of the fd's first use
-      const slot: FdSlot = { acts: [], last: undefined, unsettled: true, refs: 1, origin: null };
+      const slot: FdSlot = {
+        acts: [],
+        last: undefined,
+        unsettled: true,
+        refs: 1,
+        origin: null,
+        connecting: undefined,
+        inherited: false,
+      };
       const a = open(st, e, info, slot, resource, hardErrno);
       slot.acts.push(a);
       slot.last = a;
@@ -395,7 +487,18 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     }
     let slot = st.fds.get(fd);
     if (slot === undefined)
-      st.fds.set(fd, (slot = { acts: [], last: undefined, unsettled: false, refs: 1, origin: null }));
+      st.fds.set(
+        fd,
+        (slot = {
+          acts: [],
+          last: undefined,
+          unsettled: false,
+          refs: 1,
+          origin: null,
+          connecting: undefined,
+          inherited: st.made !== null && !st.made.has(fd),
+        }),
+      );
     else if (slot.last === undefined && slot.acts.length === 0 && slot.origin !== null) adopt(slot, e);
     const last = slot.last;
     if (
@@ -419,6 +522,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (a === undefined) slot.acts.push((a = open(st, e, info, slot, resource, hardErrno)));
     else merge(a, e, false);
     slot.last = a;
+    if (a.connect === CONNECT_PENDING) slot.connecting = a;
   }
 
   function addOnResource(
@@ -446,7 +550,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const old = now - maxSpanUs;
     for (let i = head; i < queue.length; i++) {
       const a = queue[i] as Open;
-      if (!a.done && (a.last_ts < quiet || a.first_ts < old)) finish(a, pids.get(a.pid));
+      // a connect under way waits for its outcome however quiet (up to maxSpanUs)
+      if (!a.done && ((a.last_ts < quiet && a.connect !== CONNECT_PENDING) || a.first_ts < old))
+        finish(a, pids.get(a.pid));
     }
     nextSweep = now + sweepEveryUs;
   }
@@ -463,6 +569,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const newFd = ops & OP_NEW_FD && typeof retval === "number" && retval >= 0 ? retval : -1;
     if (newFd >= 0) {
       const st = stateOf(e);
+      st.made?.add(newFd);
       if (ops & OP_DUP) {
         // another name of the source's open file (dup2 of an fd onto itself changes nothing)
         const from = dupSource(e);
@@ -478,7 +585,10 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       const st = pids.get(e.pid);
       if (st !== undefined) execPid(st);
     }
-    if (info === OTHER) stats.other++;
+    const fdNow = e.fd;
+    const slotNow = fdNow === null || fdNow < 0 ? undefined : pids.get(e.pid)?.fds.get(fdNow);
+    if (slotNow?.connecting !== undefined && settleConnect(slotNow, e)) stats.covered++;
+    else if (info === OTHER) stats.other++;
     else if (ops & OP_RENAME && saveAs(stateOf(e), e)) stats.covered++;
     else {
       stats.covered++;
@@ -514,7 +624,9 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   }
 
   function toAction(a: Open): Action {
-    const ok = a.hardErrno === null && a.anyOk;
+    const pending = a.connect === CONNECT_PENDING;
+    const failed = a.connect === CONNECT_FAILED;
+    const ok = a.hardErrno === null && a.anyOk && !pending && !failed;
     stats.actions++;
     if (a.startup) stats.startup++;
     return {
@@ -527,9 +639,11 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       count: a.count,
       bytes: a.bytes,
       ok,
-      errno: ok ? null : (a.hardErrno ?? a.retryErrno),
+      errno: ok ? null : (a.hardErrno ?? a.connectErrno ?? a.retryErrno),
       event_seqs: a.event_seqs,
       startup: a.startup,
+      ...(pending ? { pending: true as const } : {}),
+      ...(a.inherited ? { inherited: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
     };
   }

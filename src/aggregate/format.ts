@@ -104,7 +104,8 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
         : node?.exit_code != null
           ? `exited with ${node.exit_code}`
           : "exited";
-  } else if (p.bytes === "out") {
+  } else if (a.pending) what = `began to ${p.fail} ${res} (${a.errno}: outcome not in the trace)`;
+  else if (p.bytes === "out") {
     const size = sizes ? `${formatBytes(a.bytes)} ` : "";
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${size}${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   } else {
@@ -115,8 +116,9 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
       else if (sizes) what += ` (${formatBytes(a.bytes)})`;
     }
   }
-  if (!a.ok && a.errno !== null) what += ` (${a.errno})`;
-  if (a.count > 1 && p.bytes === null && a.kind !== "ProcessExit") what += ` ×${a.count}`;
+  if (!a.ok && a.errno !== null && !a.pending) what += ` (${a.errno})`;
+  // a connect's count holds the calls that told its outcome (getsockopt SO_ERROR): one connect
+  if (a.count > 1 && p.bytes === null && a.kind !== "ProcessExit" && a.kind !== "NetConnect") what += ` ×${a.count}`;
   // names come from the traced program: one action stays one line, without escapes
   return printable(`${who} ${what}`);
 }

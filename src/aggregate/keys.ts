@@ -70,10 +70,46 @@ const OPS = new Map<Operation, number>([
 export const opFlags = (op: Operation | null): number => (op === null ? 0 : (OPS.get(op) ?? 0));
 
 /** Errors that mean "try again", not "failed"; they merge with the successes around them. */
-const RETRY = new Set(["EAGAIN", "EWOULDBLOCK", "EINTR", "ERESTARTSYS", "ERESTARTNOINTR", "EINPROGRESS"]);
+const RETRY = new Set(["EAGAIN", "EWOULDBLOCK", "EINTR", "ERESTARTSYS", "ERESTARTNOINTR", "EINPROGRESS", "EALREADY"]);
 export const isRetry = (errno: string): boolean => RETRY.has(errno);
-/** "Under way": a non-blocking connect goes on in the background, so it counts as done. */
-export const isPending = (errno: string): boolean => errno === "EINPROGRESS";
+/** "Under way": a non-blocking connect goes on in the background; its outcome comes later, if at all. */
+export const isPending = (errno: string): boolean => errno === "EINPROGRESS" || errno === "EALREADY";
+
+/**
+ * Errors of a socket's first use that say its pending connect failed (the kernel reports the
+ * connect's error there once, then ENOTCONN). An error outside this set (EPIPE, ECONNRESET)
+ * comes from a connection that was made.
+ */
+const CONNECT_FAILED = new Set([
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "ENETDOWN",
+  "ENOTCONN",
+  "ECONNABORTED",
+  "EADDRNOTAVAIL",
+  "EACCES",
+  "EPERM",
+]);
+
+/**
+ * What `e`, an event on the fd of a socket whose connect is under way, says of that
+ * connect: "0" it went through, an errno name it failed with, null nothing. Evidence:
+ * getsockopt(SO_ERROR)'s value; a later connect's EISCONN, success or failure; a read or
+ * write that moved bytes, or failed with one of CONNECT_FAILED.
+ */
+export function connectOutcome(e: EnhancedEvent): string | null {
+  const so = e.so_error;
+  if (so !== null && so !== undefined) return so;
+  const errno = e.errno;
+  if (e.call === "connect") return errno === null || errno === "EISCONN" ? "0" : isRetry(errno) ? null : errno;
+  if (errno !== null) return CONNECT_FAILED.has(errno) ? errno : null;
+  const k = e.high_level_kind;
+  const io = k === "NetSend" || k === "NetRecv" || k === "FileRead" || k === "FileWrite";
+  return io && e.byte_count !== null && e.byte_count > 0 ? "0" : null;
+}
 
 function endpointOf(e: EnhancedEvent, listen: boolean): string | null {
   const n = e.net;

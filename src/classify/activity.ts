@@ -158,10 +158,10 @@ export function createActivityCollector(
         const e = entry(a.pid);
         e.counts[a.kind] = (e.counts[a.kind] ?? 0) + 1;
         pushCapped((e.seqs[a.kind] ??= []), a.seq, 4);
-        // A non-blocking connect "fails" with EINPROGRESS and then goes through.
-        const ok = a.ok || (a.kind === "NetConnect" && a.errno === "EINPROGRESS");
+        // a connect whose outcome is not in the trace (Action.pending) neither failed nor connected
+        const ok = a.ok;
         const r = a.resource;
-        if (!ok) {
+        if (!ok && a.pending !== true) {
           e.failed++;
           if (a.kind === "ProcessSpawn" && r !== null && e.failedExec === null)
             e.failedExec = { program: programBase(r), errno: a.errno };

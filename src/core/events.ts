@@ -242,6 +242,12 @@ export interface EnhancedEvent {
   abs_path2?: string | null;
   /** SHA-256 (hex) of the executed file on successful exec records of live runs; else null. */
   exe_sha256?: string | null;
+  /**
+   * What a successful getsockopt(fd, SOL_SOCKET, SO_ERROR) read: the socket's pending error
+   * as an errno name ("ECONNREFUSED"), or "0" when there was none. This is how a program learns
+   * whether its non-blocking connect went through. Null on every other record (absent in older ones).
+   */
+  so_error?: string | null;
 }
 
 // ────────────────────────────── actions ──────────────────────────────
@@ -275,6 +281,20 @@ export interface Action {
   event_seqs: number[];
   /** Dynamic loader / interpreter start-up / library reads, folded in reports. */
   startup: boolean;
+  /**
+   * A non-blocking connect (EINPROGRESS, EALREADY) whose outcome the trace does not show:
+   * `ok` is false and `errno` is the connect's, but nothing says it failed either. Absent
+   * otherwise: a connect shown to have gone through is `ok`, one shown to have failed (the
+   * socket's SO_ERROR, or an error on its first use) is `ok: false` with that errno.
+   */
+  pending?: true;
+  /**
+   * Through an fd the command inherited from whoever started it (the user's shell: `capsule
+   * run -- cmd > out.txt` writes out.txt through fd 1), not one the traced tree opened.
+   * Profiles neither learn nor check such a file: the tree did not choose it, and a sandbox
+   * cannot take an fd it was given away. Absent otherwise.
+   */
+  inherited?: true;
   /**
    * An atomic save: the temporary file that was written and then renamed onto `resource`
    * (a FileWrite of `resource` whose events include the rename). Absent otherwise.

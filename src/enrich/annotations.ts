@@ -25,6 +25,9 @@ const ANON: ReadonlyMap<string, ResourceType> = new Map([
   ["memfd", "MEMORY"],
 ]);
 
+/** `UNIX-STREAM:[123->456]`: an unnamed unix socket connected to its peer (no `,"/path"`). */
+const UNNAMED_PAIR = /^UNIX-[A-Z]+:\[\d+->\d+\]$/;
+
 /** A path annotation without strace's device suffix or ` (deleted)` marker, and whether it is a device. */
 function cleanPath(text: string, dev: string | null): { path: string; device: boolean } {
   let p = text;
@@ -50,14 +53,20 @@ export function fileFromAnnotation(text: string, dev: string | null = null): Ope
     const { path, device } = cleanPath(text, dev);
     return { type: device ? "DEVICE" : typeOfPath(path), path, net: null, ann: text };
   }
-  if (text.startsWith("pipe:[")) return { type: "PIPE", path: null, net: null, ann: text };
+  // a pipe has no path: its name is the one Linux gives it (/proc/PID/fd), which both ends share
+  if (text.startsWith("pipe:[")) return { type: "PIPE", path: text, net: null, ann: text };
   if (text.startsWith("anon_inode:")) {
     const kind = text.slice(11).replace(/^\[|\]$/g, "");
     return { type: ANON.get(kind) ?? "OTHER", path: null, net: null, ann: text };
   }
   const net = netOfAnnotation(text);
   if (net !== null) {
-    const path = net.family === "AF_UNIX" && net.local_addr?.startsWith("/") ? net.local_addr : null;
+    const unix = net.family === "AF_UNIX";
+    // a unix socket has its bound name for a path; an unnamed connected one (a socket pair's
+    // end) is named as strace -yy shows it, `UNIX-STREAM:[inode->peer's]`, so that its
+    // actions say which pair
+    const path =
+      unix && net.local_addr?.startsWith("/") ? net.local_addr : unix && UNNAMED_PAIR.test(text) ? text : null;
     return { type: "SOCKET", path, net, ann: text };
   }
   return { type: "OTHER", path: null, net: null, ann: text };

@@ -38,6 +38,8 @@ export interface Draft {
   /** AT_* flags of the call, 0 when it has none. */
   at: number;
   tags: string[];
+  /** getsockopt(SOL_SOCKET, SO_ERROR)'s value (sockopt.ts), else null. */
+  soError: string | null;
 }
 
 const NO_WORDS: readonly (string | null)[] = Object.freeze([null, null, null, null, null, null]);
@@ -60,6 +62,7 @@ export function newDraft(): Draft {
     bytes: null,
     at: 0,
     tags: [],
+    soError: null,
   };
 }
 
@@ -87,6 +90,7 @@ export function startDraft(
   d.bytes = null;
   d.at = 0;
   d.tags = [];
+  d.soError = null;
 }
 
 /** A draft for an event that is not a syscall: a delivered signal or an exit. */
@@ -146,5 +150,6 @@ export function record(
     high_level_kind: d.hlk,
     abs_path2: d.abs2,
     exe_sha256: null,
+    so_error: d.soError,
   };
 }

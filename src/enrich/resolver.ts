@@ -36,6 +36,7 @@ import {
 } from "./flags.js";
 import { RISK_CALLS, riskTags } from "./risk.js";
 import { type CallInfo, callInfo, ioKind, UNKNOWN_CALL } from "./semantics.js";
+import { soErrorOf } from "./sockopt.js";
 import { createTables, learnFdArg, type Tables, type Task } from "./state.js";
 import { argWords, retInt, retvalOf } from "./words.js";
 
@@ -205,6 +206,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     subject(d, ev, t);
     applyEffect(d, ev, t, tables, children);
     finish(d, ev, t);
+    d.soError = soErrorOf(ev.call, d.ok, args);
     return record(d, ev, t, tsOf(ev.ts), ev.call, rawLine, rawHash);
   }
 

@@ -137,6 +137,7 @@ export function enrichedRecordInto(w: JsonBytes, e: EnhancedEvent): void {
   w.ascii('"');
   optStr(w, ',"abs_path2":', e.abs_path2);
   optStr(w, ',"exe_sha256":', e.exe_sha256);
+  optStr(w, ',"so_error":', e.so_error);
   w.ascii("}");
 }
 

@@ -135,6 +135,8 @@ export class ProfileChecker {
     const out: Violation[] = [];
     for (const a of batch) {
       const facts = this.facts.take(a);
+      // a file the command was handed open (its redirected stdout) is not its choice (Action.inherited)
+      if (a.inherited) continue;
       const absent = !a.ok && a.errno !== null && (ABSENT_ERRNOS.has(a.errno) || a.errno === "EROFS");
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;

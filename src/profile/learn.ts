@@ -1,5 +1,6 @@
 /**
- * Learning a profile from sessions: every successful action's need becomes a rule, in
+ * Learning a profile from sessions: every successful action's need becomes a rule (but
+ * those through an fd the command inherited, Action.inherited: the user's redirect), in
  * `fs` for the agent's work and in `startup` for loader/locale/interpreter files (the
  * aggregator's `startup` mark). Paths inside the run's project and home become `cwd://`
  * and `home://`. Dense directories collapse (collapse.ts); secrets stay exact.
@@ -55,7 +56,8 @@ export class Learner {
   actions(batch: readonly Action[]): void {
     for (const a of batch) {
       const facts = this.facts.take(a);
-      if (!a.ok) continue;
+      // a file the command was handed open (its redirected stdout) is not learned (Action.inherited)
+      if (!a.ok || a.inherited) continue;
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
       for (const n of needsOf(a, facts)) {

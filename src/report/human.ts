@@ -418,6 +418,11 @@ function activity(m: ReportModel, o: Out): void {
   }
   o.text(line);
   if (m.actions.failed > 0) o.text(`  ${plural(m.actions.failed, "action")} failed`, "dim");
+  if (m.actions.pending > 0)
+    o.text(
+      `  ${plural(m.actions.pending, "connect")} under way when the trace last saw the socket: outcome not recorded`,
+      "dim",
+    );
   if (m.saves.total === 0) return;
   // a temporary written, then renamed onto the name: one write of the name
   o.text(`  ${plural(m.saves.total, "atomic save")}:`);

@@ -36,6 +36,8 @@ export interface MachineReport {
     total: number;
     startup: number;
     failed: number;
+    /** Non-blocking connects whose outcome the trace does not show (not counted in `failed`). */
+    pending: number;
     by_kind: Record<string, number>;
     by_process: Array<{
       pid: number;
@@ -113,6 +115,7 @@ export function buildMachineReport(m: ReportModel): MachineReport {
       total: m.actions.total,
       startup: m.actions.startup,
       failed: m.actions.failed,
+      pending: m.actions.pending,
       by_kind: { ...m.actions.byKind } as Record<string, number>,
       by_process: byProcess,
     },

@@ -35,7 +35,14 @@ export interface ReportModel {
   risks: RiskFinding[];
   riskSource: "record" | "re-evaluated";
   overall: Severity;
-  actions: { total: number; startup: number; failed: number; byKind: Partial<Record<ActionKind, number>> };
+  actions: {
+    total: number;
+    startup: number;
+    failed: number;
+    /** Non-blocking connects whose outcome the trace does not show (Action.pending): not counted as failed. */
+    pending: number;
+    byKind: Partial<Record<ActionKind, number>>;
+  };
   /** Atomic saves (FileWrite actions with `via`): the first KEEP and how many in all. */
   saves: { first: Action[]; total: number };
   /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
@@ -100,7 +107,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const projectDir = projectDirOf(session, rawIndex.roots[0]?.cwd ?? null);
 
   const collector = createActivityCollector(opts.rules, { projectDir, home: opts.home });
-  const actions = { total: 0, startup: 0, failed: 0, byKind: {} as Partial<Record<ActionKind, number>> };
+  const actions = { total: 0, startup: 0, failed: 0, pending: 0, byKind: {} as Partial<Record<ActionKind, number>> };
   const engine = opts.reevaluate
     ? createRiskEngine(opts.rules, {
         projectDir: session.metadata.mode === "run" ? projectDir : null,
@@ -130,7 +137,8 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       if (a.startup) actions.startup++;
       else {
         actions.byKind[a.kind] = (actions.byKind[a.kind] ?? 0) + 1;
-        if (!a.ok) actions.failed++;
+        if (a.pending) actions.pending++;
+        else if (!a.ok) actions.failed++;
       }
     }
   });

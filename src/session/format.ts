@@ -31,6 +31,7 @@ export const OMITTED_WHEN_NULL = [
   "latency_us",
   "abs_path2",
   "exe_sha256",
+  "so_error",
 ] as const satisfies readonly (keyof EnhancedEvent)[];
 
 /** What a format-2 raw.jsonl line is: a tracer line that became no enriched event. */

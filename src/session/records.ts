@@ -86,6 +86,8 @@ const optStr = nullable(str);
 const optInt = nullable(int);
 const optNum = nullable(num);
 
+const isTrue: Check = (v) => (v === true ? null : `${show(v)} is not true`);
+
 export const checkAction: Check = object(
   {
     seq: int,
@@ -101,7 +103,7 @@ export const checkAction: Check = object(
     event_seqs: seqs,
     startup: bool,
   },
-  { via: str },
+  { via: str, pending: isTrue, inherited: isTrue },
 );
 
 export const checkRiskFinding: Check = object({
@@ -171,6 +173,7 @@ const ENRICHED_FIELDS: Record<string, Check> = {
   high_level_kind: oneOf(HIGH_LEVEL_KINDS),
   abs_path2: optStr,
   exe_sha256: optStr,
+  so_error: optStr,
 };
 
 /**
@@ -183,6 +186,7 @@ const ENRICHED_OPTIONAL: ReadonlySet<string> = new Set<string>([
   "raw_hash",
   "abs_path2",
   "exe_sha256",
+  "so_error",
 ]);
 
 export const checkEnhancedEvent: Check = object(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 // `npm test` builds dist/ first and says so; a single test file run by hand uses the sources.
-const CLI =
+export const CLI =
   process.env.CAPSULE_TEST_DIST === "1"
     ? [join(ROOT, "dist/cli/main.js")]
     : // tsx by its resolved URL, so the CLI also starts from a cwd outside the project

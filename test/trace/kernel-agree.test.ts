@@ -5,14 +5,14 @@
 // Where the kernel tracer cannot run, the strace half still runs and the skip says why.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EnhancedEvent, ProcessNode } from "../../src/core/events.js";
 import { rehydrateEnriched } from "../../src/session/format.js";
 import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
-import { capsule, freshHome, jsonl, metadata, onlySession, tree } from "../pipeline/helpers.js";
+import { CLI, capsule, freshHome, jsonl, metadata, onlySession, tree } from "../pipeline/helpers.js";
 
 const WORK = `import os, socket, sys, threading
 os.makedirs("d", exist_ok=True)
@@ -42,6 +42,20 @@ interface Run {
   tracer: string;
   reason: string;
 }
+
+/** `capsule run` at level full (strace records reads and writes only there), no progress and no report, of `cmd`. */
+const fullRun = (tracer: string, ...cmd: string[]): string[] => [
+  "run",
+  "--tracer",
+  tracer,
+  "--level",
+  "full",
+  "-q",
+  "--report",
+  "none",
+  "--",
+  ...cmd,
+];
 
 /** `capsule run` with `tracer`, no progress and no report, of `cmd`. */
 const quietRun = (tracer: string, ...cmd: string[]): string[] => [
@@ -581,5 +595,124 @@ test("bytes a program copies fd to fd (cp's copy_file_range, sendfile, splice) a
   } finally {
     rmSync(home, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("non-blocking connects (python's settimeout, node's net.connect) under both tracers: refused is failed with ECONNREFUSED, accepted is ok, a blocking refusal stays refused, an unchecked one is pending", {
+  timeout: 180_000,
+}, (t) => {
+  const py = [
+    "import socket, subprocess, sys",
+    "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(4); port = srv.getsockname()[1]",
+    "x = socket.socket(); x.bind(('127.0.0.1', 0)); closed = x.getsockname()[1]; x.close()",
+    "c = socket.socket(); c.settimeout(5); c.connect(('127.0.0.1', port)); c.send(b'hi'); c.close()",
+    "r = socket.socket(); r.settimeout(5)",
+    "try: r.connect(('127.0.0.1', closed))",
+    "except ConnectionRefusedError: pass",
+    "r.close()",
+    "b = socket.socket()",
+    "try: b.connect(('127.0.0.1', closed))",
+    "except ConnectionRefusedError: pass",
+    "b.close()",
+    "p = socket.socket(); p.setblocking(False)",
+    "try: p.connect(('127.0.0.1', port))",
+    "except BlockingIOError: pass",
+    "p.close()",
+    "js = \"require('net').connect(+process.argv[1], '127.0.0.1').on('error', () => process.exit(0))\"",
+    "subprocess.run(['node', '-e', js, str(closed)], check=True)",
+    "print(port, closed)",
+  ].join("\n");
+  const outcomes: Record<string, string[]> = {};
+  for (const tracer of tracersHere(t)) {
+    const home = freshHome();
+    try {
+      const r = capsule(quietRun(tracer, "python3", "-c", py), home);
+      assert.equal(r.status, 0, r.stderr);
+      const [port, closed] = r.stdout.trim().split(" ");
+      const dir = onlySession(home);
+      const name = (res: unknown): string =>
+        res === `127.0.0.1:${port}` ? "open" : res === `127.0.0.1:${closed}` ? "closed" : String(res);
+      outcomes[tracer] = jsonl(dir, "actions")
+        .filter((a) => a.kind === "NetConnect" && String(a.resource).startsWith("127.0.0.1:"))
+        .map((a) => `${name(a.resource)} ${a.ok ? "ok" : a.errno}${a.pending ? " pending" : ""}`);
+      const report = JSON.parse(capsule(["report", "--format", "json", dir], home).stdout);
+      assert.equal(report.action_summary.pending, 1, tracer);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  const want = [
+    "open ok",
+    "closed ECONNREFUSED",
+    "closed ECONNREFUSED",
+    "open EINPROGRESS pending",
+    "closed ECONNREFUSED",
+  ];
+  assert.deepEqual(outcomes.strace, want);
+  if (outcomes.ebpf !== undefined) assert.deepEqual(outcomes.ebpf, want);
+});
+
+test("a write through the stdout the user's shell redirected names the file under both tracers, is `inherited`, and no profile learns it", {
+  timeout: 120_000,
+}, (t) => {
+  const work = mkdtempSync(join(tmpdir(), "capsule-inherit-"));
+  try {
+    for (const tracer of tracersHere(t)) {
+      const home = freshHome();
+      const out = join(work, `out-${tracer}.txt`);
+      const fd = openSync(out, "w");
+      try {
+        const r = spawnSync(process.execPath, [...CLI, ...fullRun(tracer, "sh", "-c", "echo hi; echo x > own.txt")], {
+          cwd: work,
+          env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+          stdio: ["ignore", fd, "pipe"],
+          encoding: "utf8",
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const dir = onlySession(home);
+        const writes = jsonl(dir, "actions")
+          .filter((a) => a.kind === "FileWrite")
+          .map((a) => `${a.resource}${a.inherited ? " inherited" : ""}`);
+        assert.deepEqual(writes, [`${out} inherited`, join(work, "own.txt")], tracer);
+        const p = capsule(["profile", dir, "-o", join(work, "p.yml")], home);
+        assert.equal(p.status, 0, p.stderr);
+        const yml = readFileSync(join(work, "p.yml"), "utf8");
+        assert.ok(!yml.includes("out-") && yml.includes("cwd://own.txt"), `${tracer}: ${yml}`);
+      } finally {
+        closeSync(fd);
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("a pipe's writes and reads name the pipe under both tracers (pipe:[inode], one for both ends), a socket pair's ends their pair", {
+  timeout: 120_000,
+}, (t) => {
+  const py = "import socket; a, b = socket.socketpair(); a.send(b'x'); b.recv(1)";
+  for (const tracer of tracersHere(t)) {
+    const home = freshHome();
+    try {
+      const r = capsule(fullRun(tracer, "sh", "-c", `echo hi | cat && python3 -c "${py}"`), home);
+      assert.equal(r.status, 0, r.stderr);
+      const dir = onlySession(home);
+      const actions = jsonl(dir, "actions").filter((a) => !a.startup);
+      const nodes = tree(dir).nodes;
+      const pidOf = (prog: string) => nodes.find((n) => n.argv[0] === prog && n.execs.length > 0)?.pid;
+      const echo = actions.find((a) => a.kind === "FileWrite" && String(a.resource).startsWith("pipe:["));
+      assert.ok(echo, `${tracer}: a write into a pipe`);
+      const cat = actions.find((a) => a.kind === "FileRead" && a.pid === pidOf("cat") && a.resource === echo.resource);
+      assert.ok(cat, `${tracer}: cat reads ${echo.resource}`);
+      // python's one byte (cat's stdout, the test's own stdio, is a socket pair too)
+      const send = actions.find((a) => a.kind === "NetSend" && a.bytes === 1);
+      const recv = actions.find((a) => a.kind === "NetRecv" && a.bytes === 1);
+      const m = /^UNIX-STREAM:\[(\d+)->(\d+)\]$/.exec(String(send?.resource));
+      assert.ok(m, `${tracer}: ${send?.resource}`);
+      assert.equal(recv?.resource, `UNIX-STREAM:[${m[2]}->${m[1]}]`, tracer);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 });

@@ -17,6 +17,7 @@ import {
   CLONE_SETTLS,
   clone3Flags,
   cloneFlags,
+  errnoOf,
   familyName,
   modeText,
   openFlags,
@@ -102,6 +103,55 @@ function openArgs(path: Arg, fl: number, mode: number, ctx: ArgContext): Arg[] {
 function addrArg(v: CallValues, present: boolean): Arg {
   if (!present || v.ext === null || v.p[1] === 0) return sym("NULL");
   return sockaddrArg(v.ext.words, v.s[0]) ?? sym("NULL");
+}
+
+/**
+ * The two fds a pipe or socket pair call filled, as strace -yy shows them: `[3<pipe:[N]>,
+ * 4<pipe:[N]>]` (one inode for both ends), `[3<UNIX-STREAM:[A->B]>, 4<UNIX-STREAM:[B->A]>]`
+ * (each end its own, the other its peer); the pointer when the tracer did not read them.
+ */
+function fdPair(v: CallValues, arg: number, kind: string): Arg {
+  const w = v.ext?.words;
+  if (v.ret !== 0 || w === undefined || w.length < 4) return ptr(v.t[arg]!);
+  const fd = (i: number): number => Number(BigInt.asIntN(32, w[i]!));
+  const name = (i: number): string => (kind === "pipe" ? `pipe:[${w[2 + i]}]` : `${kind}:[${w[2 + i]}->${w[3 - i]}]`);
+  return {
+    k: "array",
+    items: [0, 1].map((i): Arg => ({ k: "fd", fd: fd(i), path: name(i) })),
+    truncated: false,
+    negated: false,
+  };
+}
+
+/** A socket pair's annotation kind by its type: UNIX-STREAM, UNIX-DGRAM, UNIX-SEQPACKET. */
+function unixKind(type: number): string {
+  const t = type & 0xf;
+  return t === 2 ? "UNIX-DGRAM" : t === 5 ? "UNIX-SEQPACKET" : "UNIX-STREAM";
+}
+
+/** pipe2's flags as strace prints them. */
+function pipeFlags(fl: number): Arg {
+  const names: string[] = [];
+  if (fl & 0o2000000) names.push("O_CLOEXEC");
+  if (fl & 0o4000) names.push("O_NONBLOCK");
+  if (fl & 0o40000) names.push("O_DIRECT");
+  const rest = fl & ~(0o2000000 | 0o4000 | 0o40000);
+  if (rest !== 0) names.push(`0x${rest.toString(16)}`);
+  return names.length === 0 ? num(0) : sym(names.join("|"));
+}
+
+/** getsockopt's level and option as strace names them: SOL_SOCKET, SO_ERROR; any other as numbers. */
+function sockoptNames(level: number, opt: number): [Arg, Arg] {
+  if (level !== 1) return [num(level), num(opt)];
+  return [sym("SOL_SOCKET"), opt === 4 ? sym("SO_ERROR") : num(opt)];
+}
+
+/** SO_ERROR's value as strace prints it (`[ECONNREFUSED]`, `[0]`) when the tracer read it, else the pointer. */
+function soErrorValue(v: CallValues): Arg {
+  const w = v.ext?.words[0];
+  if (v.ret !== 0 || w === undefined) return ptr(v.t[3]!);
+  const n = Number(BigInt.asIntN(32, w));
+  return { k: "array", items: [n === 0 ? num(0) : sym(errnoOf(n).name)], truncated: false, negated: false };
 }
 
 type Builder = (v: CallValues, c: ArgContext) => Arg[];
@@ -224,6 +274,10 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   listen: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!)],
   accept: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, v.ret >= 0), peerLen(v)],
   accept4: (v, c) => [fdArg(v.p[0]!, c), addrArg(v, v.ret >= 0), peerLen(v), flags(sockFlags(v.p[3]!))],
+  pipe: (v) => [fdPair(v, 0, "pipe")],
+  pipe2: (v) => [fdPair(v, 0, "pipe"), pipeFlags(v.p[1]!)],
+  socketpair: (v) => [sym(familyName(v.p[0]!)), sym(sockType(v.p[1]!)), num(v.p[2]!), fdPair(v, 3, unixKind(v.p[1]!))],
+  getsockopt: (v, c) => [fdArg(v.p[0]!, c), ...sockoptNames(v.p[1]!, v.p[2]!), soErrorValue(v), ptr(v.t[4]!)],
   close: ({ p }, c) => [fdArg(p[0]!, c)],
   dup: ({ p }, c) => [fdArg(p[0]!, c)],
   dup2: ({ p }, c) => [fdArg(p[0]!, c), num(p[1]!)],

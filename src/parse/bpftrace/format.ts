@@ -202,7 +202,13 @@ export const CALLS: readonly CallSpec[] = [
   c("listen", "files", [50, 201], "fd:i backlog:i"),
   c("accept", "files", [43, 202], "fd:i upeer_sockaddr upeer_addrlen", { struct: "peer" }),
   c("accept4", "files", [288, 242], "fd:i upeer_sockaddr upeer_addrlen flags:i", { struct: "peer" }),
+  // SO_ERROR only: a non-blocking connect's outcome (the kernel tracer reads the int it returned)
+  c("getsockopt", "files", [55, 209], "fd:i level:i optname:i optval optlen", { only: { param: 2, values: [4] } }),
   // fd bookkeeping: what each fd names, for the *at calls and fd arguments that follow
+  // (a pipe's and a socket pair's two fds, and their inodes: `pipe:[N]` as strace -yy shows them)
+  c("pipe", "files", [22, null], "fildes"),
+  c("pipe2", "files", [293, 59], "fildes flags:i"),
+  c("socketpair", "files", [53, 199], "family:i type:i protocol:i usockvec"),
   c("close", "files", [3, 57], "fd:i"),
   c("dup", "files", [32, 23], "fildes:i"),
   c("dup2", "files", [33, null], "oldfd:i newfd:i"),

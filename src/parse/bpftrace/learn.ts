@@ -39,7 +39,12 @@ export function learnFromCall(tasks: TaskState, spec: CallSpec, ev: SyscallEvent
     const cloexec = (name === "dup3" && p[2] !== 0) || (name === "fcntl" && p[1] === 1030);
     tasks.setFd(tid, ret, path, cloexec);
   } else if (name === "socket" || name === "accept" || name === "accept4") tasks.setFd(tid, ret, null, false);
-  else if (name === "memfd_create") {
+  else if (name === "pipe" || name === "pipe2" || name === "socketpair") {
+    // the fds as the call's array shows them (fdPair): `pipe:[N]`, `UNIX-STREAM:[A->B]`
+    const pair = ev.args[name === "socketpair" ? 3 : 0];
+    const cloexec = name === "socketpair" ? (p[1]! & O_CLOEXEC) !== 0 : name === "pipe2" && (p[1]! & O_CLOEXEC) !== 0;
+    if (pair?.k === "array") for (const it of pair.items) if (it.k === "fd") tasks.setFd(tid, it.fd, it.path, cloexec);
+  } else if (name === "memfd_create") {
     // what strace -yy shows of the fd (and /proc/PID/exe of a program exec'd from it)
     const path = `/memfd:${s[0]?.value ?? ""} (deleted)`;
     ev.retPath = path;

@@ -44,6 +44,11 @@ export interface DecoderOptions {
   cwd: string;
   /** Live: what an opened path names, links followed (TaskState's realPath). */
   realPath?: ((p: string) => string | null) | null;
+  /**
+   * Live: the fds the root inherits and what each names (trace/kernel/inherited.ts): its
+   * stdio redirected by the user's shell. Written on the start line (`fds=`).
+   */
+  inherited?: ReadonlyMap<number, string>;
 }
 
 export interface DecoderStats {
@@ -174,7 +179,12 @@ export class KernelDecoder {
       const version = dv.getUint32(START.version, true);
       const us = this.epochUs(dv, HDR.ts);
       this.tasks.start(this.stream.root, this.o.cwd);
-      const line = `${formatTs(us)} 0 0 start version=${version} root=${this.stream.root} ncpu=${dv.getUint32(START.ncpu, true)} load_us=${this.stream.loadUs} cwd="${escapeText(this.o.cwd)}"`;
+      let fds = "";
+      for (const [fd, path] of this.o.inherited ?? []) {
+        this.tasks.setFd(this.stream.root, fd, path, false);
+        fds += `${fds === "" ? " fds=" : ","}${fd}:"${escapeText(path)}"`;
+      }
+      const line = `${formatTs(us)} 0 0 start version=${version} root=${this.stream.root} ncpu=${dv.getUint32(START.ncpu, true)} load_us=${this.stream.loadUs} cwd="${escapeText(this.o.cwd)}"${fds}`;
       this.notice(
         this.stream.root,
         us,
@@ -332,6 +342,8 @@ export class KernelDecoder {
       if (q0 !== null) s.push(q0);
       if (q1 !== null) s.push(q1);
       if (spec.struct === "how") v.ext = { x: 0, y: 0, words: ext.slice(0, 3) };
+      // getsockopt(SO_ERROR): the int it returned; pipe, socketpair: two fds and their inodes
+      else if (ext.length > 0) v.ext = { x: 0, y: 0, words: ext.slice(0, 4) };
       v.s = s;
     }
     const args = callArgs(spec.call, v, this.context(tid));

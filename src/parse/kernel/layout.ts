@@ -32,6 +32,8 @@ export const KIND = {
   FCNTL_DUP: 10,
   DUP2: 11,
   IO_COPY: 12,
+  SO_ERROR: 13,
+  FD_PAIR: 14,
 } as const;
 
 export const FLAG = {

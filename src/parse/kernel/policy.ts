@@ -28,6 +28,10 @@ export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, numbe
   if (spec.struct === "peer") return [KIND.PEER, 0, 0];
   if (spec.struct === "how") return [KIND.HOW, strs[0] ?? 0, 0];
   if (spec.out !== undefined) return [KIND.READLINK, strs[0] ?? 1, 0];
+  if (spec.call === "getsockopt") return [KIND.SO_ERROR, 0, 0];
+  // the int[2] the call fills: its argument's position + 1
+  if (spec.call === "pipe" || spec.call === "pipe2") return [KIND.FD_PAIR, 1, 0];
+  if (spec.call === "socketpair") return [KIND.FD_PAIR, 4, 0];
   if (spec.only !== undefined) return [KIND.FCNTL_DUP, 0, 0];
   if (spec.name === "close") return [KIND.CLOSE, 0, 0];
   if (spec.name === "dup2" || spec.name === "dup3") return [KIND.DUP2, 0, 0];

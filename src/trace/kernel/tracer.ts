@@ -20,6 +20,7 @@ import { commandArgv } from "../command.js";
 import { spawnHeld } from "../ebpf/launcher.js";
 import { NATIVE_BUILD } from "../native.js";
 import type { TraceLoss, TraceParser, TraceRequest, Tracer, TraceSession } from "../tracer.js";
+import { inheritedFds } from "./inherited.js";
 import {
   adoptEarly,
   dropLoader,
@@ -162,7 +163,10 @@ async function startTrace(req: TraceRequest, ld: Loader, tee?: (chunk: Buffer) =
   // the loader, attached (or still attaching), learns what to record and whom
   if (run === null) ld.input.end(`${policyArg(level, arch)}\n${held.pid}\n`);
 
-  const decoder = new KernelDecoder({ arch, names: syscallNames(), cwd: req.cwd, realPath: liveRealPath }, t0);
+  const decoder = new KernelDecoder(
+    { arch, names: syscallNames(), cwd: req.cwd, realPath: liveRealPath, inherited: inheritedFds() },
+    t0,
+  );
   // The channel holds the loader's bytes, not decoded items: they are decoded when the
   // pipeline takes them. A pipeline running behind keeps a burst as compact bytes outside
   // the JS heap (~250 bytes a record) instead of items that outlive young-generation
