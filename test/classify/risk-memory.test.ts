@@ -70,7 +70,8 @@ describe("risk engine memory on a long session", () => {
     assert.ok((last.written ?? 0) <= MAX_WRITTEN, JSON.stringify(last));
     assert.ok((last.execs ?? 0) <= MAX_EXECS);
     assert.ok((last.destinations ?? 0) <= MAX_DESTINATIONS);
-    for (const k of ["done", "wanted", "actionOf"]) assert.ok((last[k] ?? 0) <= MEMORY_LIMIT, `${k}: ${last[k]}`);
+    for (const k of ["done", "wanted", "actionOf", "notConnected"])
+      assert.ok((last[k] ?? 0) <= MEMORY_LIMIT, `${k}: ${last[k]}`);
     // Held findings are at most 100 per rule (the rest summed up), whatever the length.
     assert.ok((last.pending ?? 0) <= rules.risks.length * 100 * 2, `pending ${last.pending}`);
     // Every process of every round exited: none is remembered, nor any delete count.
