@@ -9,9 +9,23 @@
  * directories (`/usr/lib/**`, not `/usr/**`), `home://**` is never learned (a home holds
  * keys), `cwd://**` is (the project is the agent's to work in). Secrets (marked `!` by
  * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
+ *
+ * Names that cannot recur are learned as the shape they come in (`volatileShape`): a content
+ * hash (a run of 16 or more hex digits: git's objects, a cache's entries) and a temporary
+ * file's random tail (`tmp_obj_cHD5hj`, `tmp.Zx8kQ2pL9m`) become `*`, and the two-hex-digit
+ * fan-out directories above such a name `??`, so the next run's new objects are allowed:
+ * `cwd://.git/objects/??/*`, `cwd://.git/objects/??/tmp_obj_*`.
  */
 import type { PathRule } from "./model.js";
-import { compileRulePath, formatRulePath, type Prefix, parseRulePath, type Roots, resolveRulePath } from "./paths.js";
+import {
+  compileRulePath,
+  formatRulePath,
+  type Prefix,
+  parseRulePath,
+  type Roots,
+  type RulePath,
+  resolveRulePath,
+} from "./paths.js";
 
 const DIR_MIN = 5;
 const TREE_MIN = 20;
@@ -31,10 +45,70 @@ function total(n: TrieNode): number {
   return t;
 }
 
+/** A run of hex digits long enough to be a hash, not a word or a version. */
+const HASH_RUN = /[0-9a-fA-F]{16,}/g;
+/**
+ * A temporary file's name: the word `tmp` or `temp`, then maybe more ending in a separator,
+ * then a random tail of 6 or more letters and digits (`tmpab12cd3e`, `tmp.Zx8kQ2pL9m`,
+ * `tmp_obj_cHD5hj`; not `attempt_counter`).
+ */
+const TEMP_NAME = /^((?:|.*[^A-Za-z])(?:tmp|temp)(?:.*[._-])?)[A-Za-z0-9]{6,}$/i;
+const FAN_OUT = /^[0-9a-fA-F]{2}$/;
+
+/** The segment as a glob when its name cannot recur (a hash, a temporary name), else null. */
+function volatileSegment(seg: string): string | null {
+  if (seg.length >= 16 && HASH_RUN.test(seg)) {
+    HASH_RUN.lastIndex = 0;
+    return seg.replace(HASH_RUN, "*");
+  }
+  HASH_RUN.lastIndex = 0;
+  const t = TEMP_NAME.exec(seg);
+  return t ? `${t[1]}*` : null;
+}
+
+/**
+ * `paths` with every name that cannot recur as its shape: a volatile segment as its glob,
+ * and the fan-out directories (two hex digits) right above one as `??`, also where such a
+ * directory is a path of its own (git creates `objects/de` before `objects/de/<hash>`).
+ * A rewrite that is not a valid rule (a glob in an absolute path's first directory) is not made.
+ */
+export function volatileShape(paths: readonly string[]): string[] {
+  const fanOut = new Set<string>();
+  const shaped = paths.map((raw) => {
+    if (raw.startsWith("!")) return raw;
+    const segs = raw.split("/");
+    let i = segs.length - 1;
+    const glob = volatileSegment(segs[i]!);
+    if (glob === null) return raw;
+    segs[i] = glob;
+    while (i > 1 && FAN_OUT.test(segs[i - 1]!)) {
+      fanOut.add(segs.slice(0, i).join("/"));
+      segs[--i] = "??";
+    }
+    return segs.join("/");
+  });
+  const out = shaped.map((p, k) => {
+    let q = p;
+    if (fanOut.has(p)) {
+      const segs = p.split("/");
+      segs[segs.length - 1] = "??";
+      q = segs.join("/");
+    }
+    if (q === paths[k]) return q;
+    try {
+      parseRulePath(q);
+      return q;
+    } catch {
+      return paths[k]!;
+    }
+  });
+  return [...new Set(out)];
+}
+
 export function collapse(paths: readonly string[]): PathRule[] {
   const out: PathRule[] = [];
   const tries = new Map<Prefix, TrieNode>();
-  for (const raw of paths) {
+  for (const raw of volatileShape(paths)) {
     if (raw.startsWith("!")) {
       out.push({ path: raw.slice(1), secret: true, line: 0 });
       continue;
@@ -86,17 +160,18 @@ const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
  * the first rule that allows a path, so a covered rule is never used and reads as an over-grant
  * of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
  * collapse kept as an entry, the work's `cwd://**` every start-up file in the project,
- * `home://.x/**` the start-up's `home://.x/lib/**`. A glob is covered only by a `DIR/**`
- * whose DIR holds it; secrets stay (no glob matches them).
+ * `home://.x/**` the start-up's `home://.x/lib/**`. A glob is covered by a `DIR/**` whose DIR
+ * holds it, or by a glob of as many segments that covers each of its segments
+ * (`objects/??/*` covers `objects/??/tmp_obj_*`); secrets stay (no glob matches them).
  */
 export function withoutCovered(rules: readonly PathRule[], globs: readonly PathRule[] = []): PathRule[] {
-  const coverers: Array<{ rule: PathRule; match: (abs: string) => boolean; tree: string | null }> = [];
+  const coverers: Array<{ rule: PathRule; p: RulePath; match: (abs: string) => boolean; tree: string | null }> = [];
   for (const r of [...globs, ...rules]) {
     const p = parseRulePath(r.path);
     if (p.firstGlob < 0) continue;
     const tree = p.firstGlob === p.segs.length - 1 && p.segs.at(-1) === "**";
     const base = resolveRulePath({ ...p, segs: p.segs.slice(0, -1), firstGlob: -1 }, SAME_ROOTS);
-    coverers.push({ rule: r, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
+    coverers.push({ rule: r, p, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
   }
   if (coverers.length === 0) return [...rules];
   return rules.filter((r) => {
@@ -104,6 +179,19 @@ export function withoutCovered(rules: readonly PathRule[], globs: readonly PathR
     const p = parseRulePath(r.path);
     const abs = resolveRulePath(p, SAME_ROOTS);
     if (p.firstGlob < 0) return !coverers.some((c) => c.match(abs));
-    return !coverers.some((c) => c.rule !== r && c.tree !== null && abs.startsWith(`${c.tree}/`));
+    return !coverers.some(
+      (c) => c.rule !== r && ((c.tree !== null && abs.startsWith(`${c.tree}/`)) || globCovers(c.p, p)),
+    );
+  });
+}
+
+/** Every path glob `b` matches, glob `a` matches too, segment by segment (no `**` in either). */
+function globCovers(a: RulePath, b: RulePath): boolean {
+  if (a.prefix !== b.prefix || a.segs.length !== b.segs.length || a.segs.join("/") === b.segs.join("/")) return false;
+  return a.segs.every((s, i) => {
+    const t = b.segs[i]!;
+    if (s === t) return s !== "**";
+    if (s === "*") return t !== "**";
+    return false;
   });
 }
