@@ -5,11 +5,6 @@
  * summed up in one finding. A rule's sweep drafts (one per process) are held until that
  * process exits, so the one finding lists everything it touched.
  *
- * A connection found when its connect was made (a non-blocking connect returns EINPROGRESS)
- * is judged again when its action arrives: an action that failed (the socket's SO_ERROR said
- * ECONNREFUSED) makes it an attempt at the rule's attempt severity (or drops it, as an
- * attempt of a rule without one is dropped), a pending one says its outcome is not recorded.
- *
  * Bounded: drafts are at most PER_RULE_LIMIT per rule; what was already reported, the
  * events waiting for their action and the actions known are LRU maps.
  */
@@ -24,8 +19,6 @@ export const MAX_EVIDENCE = 32;
 export const PER_RULE_LIMIT = 100;
 /** Event→action links, waiting events and reported keys remembered. */
 export const MEMORY_LIMIT = 65_536;
-/** notConnected's mark of a connect whose outcome the trace does not show. */
-const PENDING = "pending";
 /** Items a sweep's reason lists by name. */
 const SHOWN_ITEMS = 4;
 
@@ -106,8 +99,6 @@ export function createFindingSink(): FindingSink {
   const done = new BoundedSet<string>(MEMORY_LIMIT);
   const wanted = new BoundedSet<number>(MEMORY_LIMIT);
   const actionOf = new BoundedMap<number, number>(MEMORY_LIMIT);
-  /** Watched events in a NetConnect action that did not connect: its errno, or PENDING. */
-  const notConnected = new BoundedMap<number, string>(MEMORY_LIMIT);
   const perRule = new Map<string, number>();
   const overflow = new Map<string, { c: CompiledRule; count: number; events: number[] }>();
   const listeners: Array<(family: Family, seqs: readonly number[], what: string) => void> = [];
@@ -119,29 +110,9 @@ export function createFindingSink(): FindingSink {
   const severityOf = (h: Hit): Severity =>
     h.attempt !== undefined ? (h.c.rule.attempt_severity ?? "LOW") : (h.severity ?? h.c.rule.severity);
 
-  /** A connection draft whose connect's action did not connect: an attempt now, or dropped (false). */
-  const judgeConnect = (d: Draft): { keep: boolean; note: string } => {
-    const r = d.c.rule;
-    if (d.attempt !== null || (r.detector !== "connect" && r.detector !== "after")) return { keep: true, note: "" };
-    let note = "";
-    for (const s of d.events) {
-      const why = notConnected.get(s);
-      if (why === PENDING) note = " (the connect's outcome is not in the trace)";
-      else if (why !== undefined) {
-        if (r.attempt_severity === undefined) return { keep: false, note };
-        d.attempt = why;
-        d.severity = r.attempt_severity;
-        return { keep: true, note: "" };
-      }
-    }
-    return { keep: true, note };
-  };
-
-  const emit = (d: Draft): RiskFinding | null => {
+  const emit = (d: Draft): RiskFinding => {
     pending.delete(d.key);
     done.add(d.key);
-    const judged = judgeConnect(d);
-    if (!judged.keep) return null;
     const r = d.c.rule;
     const vars: Vars = { ...d.vars };
     if (d.itemCount > 0) {
@@ -149,7 +120,7 @@ export function createFindingSink(): FindingSink {
       vars.count = String(d.itemCount);
       vars.paths = d.items.join(", ") + (more > 0 ? ` and ${more} more` : "");
     }
-    let reason = fillReason(r.reason ?? DEFAULT_REASON[r.detector], vars) + judged.note;
+    let reason = fillReason(r.reason ?? DEFAULT_REASON[r.detector], vars);
     if (d.attempt !== null) reason = `attempt (${d.attempt}): ${reason}`;
     const events = [...d.events].sort((a, b) => a - b);
     const actions = new Set<number>();
@@ -220,34 +191,24 @@ export function createFindingSink(): FindingSink {
     },
     watch,
     pushActions(actions) {
-      for (const a of actions) {
-        const missed = a.kind === "NetConnect" && !a.ok ? (a.pending ? PENDING : a.errno) : null;
+      for (const a of actions)
         for (const s of a.event_seqs)
           if (wanted.has(s)) {
             actionOf.set(s, a.seq);
             wanted.delete(s);
-            if (missed !== null) notConnected.set(s, missed);
           }
-      }
     },
     release(pid) {
       for (const d of pending.values()) if (d.hold && d.pid === pid) d.hold = false;
     },
     ready() {
       const out: RiskFinding[] = [];
-      for (const d of [...pending.values()])
-        if (!d.hold && d.events.every((s) => actionOf.has(s))) {
-          const f = emit(d);
-          if (f !== null) out.push(f);
-        }
+      for (const d of [...pending.values()]) if (!d.hold && d.events.every((s) => actionOf.has(s))) out.push(emit(d));
       return out;
     },
     flush() {
       const out: RiskFinding[] = [];
-      for (const d of [...pending.values()]) {
-        const f = emit(d);
-        if (f !== null) out.push(f);
-      }
+      for (const d of [...pending.values()]) out.push(emit(d));
       for (const [rule, o] of overflow) {
         const f: RiskFinding = {
           seq: nextSeq++,
@@ -272,7 +233,6 @@ export function createFindingSink(): FindingSink {
       done: done.size,
       wanted: wanted.size,
       actionOf: actionOf.size,
-      notConnected: notConnected.size,
       overflow: overflow.size,
     }),
   };
