@@ -11,7 +11,15 @@
  * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
  */
 import type { PathRule } from "./model.js";
-import { compileRulePath, formatRulePath, type Prefix, parseRulePath, type Roots, resolveRulePath } from "./paths.js";
+import {
+  compileRulePath,
+  formatRulePath,
+  type Prefix,
+  parseRulePath,
+  type Roots,
+  type RulePath,
+  resolveRulePath,
+} from "./paths.js";
 
 const DIR_MIN = 5;
 const TREE_MIN = 20;
@@ -85,25 +93,35 @@ const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
  * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A check takes
  * the first rule that allows a path, so a covered rule is never used and reads as an over-grant
  * of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
- * collapse kept as an entry, the work's `cwd://**` every start-up file in the project,
- * `home://.x/**` the start-up's `home://.x/lib/**`. A glob is covered only by a `DIR/**`
- * whose DIR holds it; secrets stay (no glob matches them).
+ * collapse kept as an entry and the learned `dir/run.*.lock`, the work's `cwd://**` every
+ * start-up file in the project, `home://.x/**` the start-up's `home://.x/lib/**`. A glob is
+ * covered by a `DIR/**` whose DIR holds it, or by one as deep whose every segment is `*` or its
+ * own; secrets stay (no glob matches them).
  */
 export function withoutCovered(rules: readonly PathRule[], globs: readonly PathRule[] = []): PathRule[] {
-  const coverers: Array<{ rule: PathRule; match: (abs: string) => boolean; tree: string | null }> = [];
+  const coverers: Array<{ rule: PathRule; p: RulePath; match: (abs: string) => boolean; tree: string | null }> = [];
   for (const r of [...globs, ...rules]) {
     const p = parseRulePath(r.path);
     if (p.firstGlob < 0) continue;
     const tree = p.firstGlob === p.segs.length - 1 && p.segs.at(-1) === "**";
     const base = resolveRulePath({ ...p, segs: p.segs.slice(0, -1), firstGlob: -1 }, SAME_ROOTS);
-    coverers.push({ rule: r, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
+    coverers.push({ rule: r, p, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
   }
   if (coverers.length === 0) return [...rules];
+  const segWise = (a: RulePath, b: RulePath): boolean =>
+    a.prefix === b.prefix &&
+    a.segs.length === b.segs.length &&
+    a.segs.every((s, i) => s !== "**" && (s === "*" || s === b.segs[i]));
   return rules.filter((r) => {
     if (r.secret) return true;
     const p = parseRulePath(r.path);
     const abs = resolveRulePath(p, SAME_ROOTS);
     if (p.firstGlob < 0) return !coverers.some((c) => c.match(abs));
-    return !coverers.some((c) => c.rule !== r && c.tree !== null && abs.startsWith(`${c.tree}/`));
+    return !coverers.some(
+      (c) =>
+        c.rule !== r &&
+        c.rule.path !== r.path &&
+        ((c.tree !== null && abs.startsWith(`${c.tree}/`)) || segWise(c.p, p)),
+    );
   });
 }

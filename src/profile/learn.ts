@@ -36,6 +36,8 @@ export class Learner {
   private isSecret: (p: string) => boolean = () => false;
 
   private launchers = new Set<string>();
+  /** The session's pids (its processes and threads): a name made of one differs in every run. */
+  private pids = new Set<number>();
 
   /** Starts a session: its roots make cwd:// and home:// of its paths; a confined run's launchers are not learned. */
   begin(source: Profile["learned_from"][number], roots: Roots, launchers: readonly string[] = []): void {
@@ -43,11 +45,13 @@ export class Learner {
     this.roots = roots;
     this.launchers = new Set(launchers);
     this.facts = new EventFacts();
+    this.pids = new Set();
     this.isSecret = secretMatcher(roots.home);
   }
 
   events(batch: readonly EnhancedEvent[]): void {
     this.facts.add(batch);
+    for (const e of batch) if (e.pid >= MIN_PID) this.pids.add(e.pid);
     for (const e of batch)
       if (e.event === "syscall" && !(e.exe_path !== null && this.launchers.has(e.exe_path))) this.syscalls.add(e.call);
   }
@@ -77,7 +81,9 @@ export class Learner {
           if (n.name) rule.addresses = [...new Set([...(prev?.addresses ?? []), n.host])].sort();
           this.net[n.kind].set(key, rule);
         } else {
-          const p = this.isSecret(n.path) ? `!${portablePath(n.path, this.roots)}` : portablePath(n.path, this.roots);
+          const p = this.isSecret(n.path)
+            ? `!${portablePath(n.path, this.roots)}`
+            : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
           (a.startup ? this.startup : this.work)[n.kind].add(p);
         }
       }
@@ -103,4 +109,22 @@ export class Learner {
     p.syscalls = [...this.syscalls].sort();
     return p;
   }
+}
+
+/** Pids below this are too short to tell from other numbers in a name. */
+const MIN_PID = 100;
+
+/**
+ * A name made of one of the session's pids (the JVM's /tmp/hsperfdata_USER/PID, a shell's
+ * `run.$$.lock`, removed later by an `rm` with a pid of its own) differs in every run: it is
+ * learned with `*` in the pid's place, so the next run's fits. Whole runs of digits only, and
+ * not in the first directory (a glob there would span the whole filesystem; paths.ts refuses
+ * it). /proc/PID is /proc/self already (needs.ts).
+ */
+export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
+  if (pids.size === 0 || !/[0-9]/.test(path)) return path;
+  const segs = path.split("/");
+  for (let i = 2; i < segs.length; i++)
+    segs[i] = (segs[i] as string).replace(/[0-9]+/g, (d) => (pids.has(Number(d)) && String(Number(d)) === d ? "*" : d));
+  return segs.join("/");
 }

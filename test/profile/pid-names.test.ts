@@ -1,0 +1,50 @@
+// A file named after the process's own pid (a JVM's /tmp/hsperfdata_USER/PID, `run.PID.lock`)
+// has another name in every run: a profile learned from one run made the next one's a
+// violation (read, create and remove of /tmp/hsperfdata_root/27678) and its own an over-grant.
+// Such a name is learned with `*` where the pid was.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { pidsAsGlob } from "../../src/profile/learn.js";
+import { capsule, freshHome } from "../pipeline/helpers.js";
+
+const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+
+test("a profile learned from one run fits the next, whose pid-named files differ", {
+  skip: hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)",
+}, () => {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-pid-names-"));
+  const spool = mkdtempSync(join(tmpdir(), "capsule-pid-spool-"));
+  const home = freshHome();
+  const script = `echo x > ${spool}/$$; echo y > ${spool}/run.$$.lock; cat ${spool}/$$ >/dev/null; rm ${spool}/$$`;
+  const run = () => {
+    const r = capsule(["run", "-q", "--tracer", "strace", "--", "sh", "-c", script], home, { cwd: proj });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  run();
+  const prof = join(proj, "p.yml");
+  assert.equal(capsule(["profile", "-o", prof], home, { cwd: proj }).status, 0);
+  const doc = parseYaml(readFileSync(prof, "utf8"));
+  // run.PID.lock became run.*.lock, which spool/* covers
+  for (const mode of ["read", "create", "remove"]) {
+    const mine = (doc.fs[mode] as unknown[]).filter((r) => typeof r === "string" && r.startsWith(spool));
+    assert.deepEqual(mine, [`${spool}/*`], `fs.${mode}: ${JSON.stringify(doc.fs[mode])}`);
+  }
+  run();
+  const check = capsule(["check", "--profile", prof], home, { cwd: proj });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.doesNotMatch(check.stdout + check.stderr, /over-grant/);
+});
+
+test("only whole runs of digits that are a pid become *, and never the first directory", () => {
+  const pids = new Set([27678, 27680]);
+  assert.equal(pidsAsGlob("/tmp/hsperfdata_root/27678", pids), "/tmp/hsperfdata_root/*");
+  assert.equal(pidsAsGlob("/var/run/app.27680.lock", pids), "/var/run/app.*.lock");
+  assert.equal(pidsAsGlob("/tmp/x/127678/276789/027678", pids), "/tmp/x/127678/276789/027678");
+  assert.equal(pidsAsGlob("/27678/x", pids), "/27678/x");
+  assert.equal(pidsAsGlob("/srv/2024/report", pids), "/srv/2024/report");
+});
