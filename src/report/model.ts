@@ -7,6 +7,7 @@
 
 import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
+import { THREAD_EXIT } from "../aggregate/keys.js";
 import { type ActivityIndex, createActivityCollector, KEEP } from "../classify/activity.js";
 import { execPath } from "../classify/facts.js";
 import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, treeIndex } from "../classify/labels.js";
@@ -35,7 +36,14 @@ export interface ReportModel {
   risks: RiskFinding[];
   riskSource: "record" | "re-evaluated";
   overall: Severity;
-  actions: { total: number; startup: number; failed: number; byKind: Partial<Record<ActionKind, number>> };
+  actions: {
+    total: number;
+    startup: number;
+    failed: number;
+    byKind: Partial<Record<ActionKind, number>>;
+    /** Of byKind.ProcessExit, the exits of threads (a JVM's 19 beside its one process). */
+    threadExits: number;
+  };
   /** Atomic saves (FileWrite actions with `via`): the first KEEP and how many in all. */
   saves: { first: Action[]; total: number };
   /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
@@ -100,7 +108,13 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const projectDir = projectDirOf(session, rawIndex.roots[0]?.cwd ?? null);
 
   const collector = createActivityCollector(opts.rules, { projectDir, home: opts.home });
-  const actions = { total: 0, startup: 0, failed: 0, byKind: {} as Partial<Record<ActionKind, number>> };
+  const actions = {
+    total: 0,
+    startup: 0,
+    failed: 0,
+    byKind: {} as Partial<Record<ActionKind, number>>,
+    threadExits: 0,
+  };
   const engine = opts.reevaluate
     ? createRiskEngine(opts.rules, {
         projectDir: session.metadata.mode === "run" ? projectDir : null,
@@ -130,6 +144,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       if (a.startup) actions.startup++;
       else {
         actions.byKind[a.kind] = (actions.byKind[a.kind] ?? 0) + 1;
+        if (a.kind === "ProcessExit" && a.resource?.startsWith(THREAD_EXIT)) actions.threadExits++;
         if (!a.ok) actions.failed++;
       }
     }
