@@ -99,19 +99,33 @@ const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
  * own; secrets stay (no glob matches them).
  */
 export function withoutCovered(rules: readonly PathRule[], globs: readonly PathRule[] = []): PathRule[] {
-  const coverers: Array<{ rule: PathRule; p: RulePath; match: (abs: string) => boolean; tree: string | null }> = [];
+  const coverers: Array<{
+    rule: PathRule;
+    p: RulePath;
+    match: (abs: string) => boolean;
+    tree: string | null;
+    outer: boolean;
+  }> = [];
+  const outer = new Set(globs);
   for (const r of [...globs, ...rules]) {
     const p = parseRulePath(r.path);
     if (p.firstGlob < 0) continue;
     const tree = p.firstGlob === p.segs.length - 1 && p.segs.at(-1) === "**";
     const base = resolveRulePath({ ...p, segs: p.segs.slice(0, -1), firstGlob: -1 }, SAME_ROOTS);
-    coverers.push({ rule: r, p, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
+    coverers.push({ rule: r, p, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null, outer: outer.has(r) });
   }
+  // one rule per path: a glob a temporary became and the same one a collapse made are one
+  const seen = new Map<string, PathRule>();
+  for (const r of rules) {
+    const had = seen.get(r.path);
+    if (!had || (r.seen ?? 0) > (had.seen ?? 0)) seen.set(r.path, r);
+  }
+  if (seen.size < rules.length) rules = rules.filter((r) => seen.get(r.path) === r);
   if (coverers.length === 0) return [...rules];
   const segWise = (a: RulePath, b: RulePath): boolean =>
     a.prefix === b.prefix &&
     a.segs.length === b.segs.length &&
-    a.segs.every((s, i) => s !== "**" && (s === "*" || s === b.segs[i]));
+    a.segs.every((s, i) => s !== "**" && (s === b.segs[i] || (s === "*" && b.segs[i] !== "**")));
   return rules.filter((r) => {
     if (r.secret) return true;
     const p = parseRulePath(r.path);
@@ -120,7 +134,8 @@ export function withoutCovered(rules: readonly PathRule[], globs: readonly PathR
     return !coverers.some(
       (c) =>
         c.rule !== r &&
-        c.rule.path !== r.path &&
+        // the same glob among `globs` covers it; among `rules` it would be its twin
+        (c.outer || c.rule.path !== r.path) &&
         ((c.tree !== null && abs.startsWith(`${c.tree}/`)) || segWise(c.p, p)),
     );
   });

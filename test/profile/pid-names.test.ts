@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { pidsAsGlob } from "../../src/profile/learn.js";
-import { capsule, freshHome } from "../pipeline/helpers.js";
+import { learnThenCheck } from "./helpers.js";
 
 const hasStrace = spawnSync("strace", ["-V"]).status === 0;
 
@@ -19,25 +19,15 @@ test("a profile learned from one run fits the next, whose pid-named files differ
 }, () => {
   const proj = mkdtempSync(join(tmpdir(), "capsule-pid-names-"));
   const spool = mkdtempSync(join(tmpdir(), "capsule-pid-spool-"));
-  const home = freshHome();
   const script = `echo x > ${spool}/$$; echo y > ${spool}/run.$$.lock; cat ${spool}/$$ >/dev/null; rm ${spool}/$$`;
-  const run = () => {
-    const r = capsule(["run", "-q", "--tracer", "strace", "--", "sh", "-c", script], home, { cwd: proj });
-    assert.equal(r.status, 0, r.stderr);
-  };
-  run();
-  const prof = join(proj, "p.yml");
-  assert.equal(capsule(["profile", "-o", prof], home, { cwd: proj }).status, 0);
-  const doc = parseYaml(readFileSync(prof, "utf8"));
+  const { doc, check } = learnThenCheck(proj, script);
   // run.PID.lock became run.*.lock, which spool/* covers
   for (const mode of ["read", "create", "remove"]) {
     const mine = (doc.fs[mode] as unknown[]).filter((r) => typeof r === "string" && r.startsWith(spool));
     assert.deepEqual(mine, [`${spool}/*`], `fs.${mode}: ${JSON.stringify(doc.fs[mode])}`);
   }
-  run();
-  const check = capsule(["check", "--profile", prof], home, { cwd: proj });
-  assert.equal(check.status, 0, check.stdout + check.stderr);
-  assert.doesNotMatch(check.stdout + check.stderr, /over-grant/);
+  assert.equal(check.status, 0, check.out);
+  assert.doesNotMatch(check.out, /over-grant/);
 });
 
 test("only whole runs of digits that are a pid become *, and never the first directory", () => {
