@@ -4,11 +4,10 @@
 // Such a name is learned with `*` where the pid was.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parse as parseYaml } from "yaml";
 import { pidsAsGlob } from "../../src/profile/learn.js";
 import { learnThenCheck } from "./helpers.js";
 

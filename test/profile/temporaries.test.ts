@@ -7,11 +7,10 @@
 // temporary. Live: gcc and a shell's mktemp, under strace.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { parse as parseYaml } from "yaml";
 import { collapse, withoutCovered } from "../../src/profile/collapse.js";
 import { tempsAsGlob } from "../../src/profile/learn.js";
 import { learnThenCheck } from "./helpers.js";
