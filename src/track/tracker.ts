@@ -368,6 +368,8 @@ export function createTracker(): Tracker {
     if (group.length < 2) return;
     const last = (n: Node): number => n.end_ts ?? Number.NEGATIVE_INFINITY;
     const leader = group.reduce((a, b) => (last(b) > last(a) ? b : a));
+    // a thread never ran a program of its own: a top that did is no thread of another
+    if (group.some((n) => n !== leader && n.execs.length > 0)) return;
     for (const n of group) if (n !== leader) becomeThread(n, leader);
     if (root !== null && group.includes(root)) root = leader;
   }

@@ -107,3 +107,20 @@ test("live: python3 with two threads, attached with strace -f -p", {
   );
   assert.equal(procs[0]!.threads.length, 2);
 });
+
+test("a program that exec'd in view is no thread of a task that ended just after it", () => {
+  const tree = treeOf([
+    '300 1796654118.400000 execve("/usr/bin/true", ["true"], 0x7ffe /* 39 vars */) = 0',
+    "400 1796654118.400100 getpid() = 400",
+    "300 1796654118.500000 exit_group(0)   = ?",
+    "300 1796654118.500100 +++ exited with 0 +++",
+    "400 1796654118.510000 +++ exited with 0 +++",
+  ]);
+  assert.deepEqual(
+    tree.nodes.map((n) => [n.pid, n.kind]),
+    [
+      [300, "process"],
+      [400, "process"],
+    ],
+  );
+});
