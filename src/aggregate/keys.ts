@@ -134,12 +134,15 @@ function signalOf(e: EnhancedEvent): string | null {
   return word == null ? null : (SIGNAL_NAMES.get(word) ?? `signal ${word}`);
 }
 
+/** How a thread's ProcessExit names its resource: `thread N`. */
+export const THREAD_EXIT = "thread ";
+
 /** What an action of this kind is about: path, endpoint, program path, signal name, "thread N" for a thread's exit, or null. */
 export function resourceOf(e: EnhancedEvent, info: KindInfo): string | null {
   if (info.net) return endpointOf(e, info.kind === "NetListen");
   if (info.kind === "Signal") return signalOf(e);
   // a thread's end is not its process's: it gets its own action, named by the thread
-  if (info.kind === "ProcessExit") return e.tid === e.pid ? null : `thread ${e.tid}`;
+  if (info.kind === "ProcessExit") return e.tid === e.pid ? null : `${THREAD_EXIT}${e.tid}`;
   return e.abs_path;
 }
 

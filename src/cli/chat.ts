@@ -34,8 +34,9 @@ export function registerChat(program: Command): void {
       const m = await sessionModel(dir);
       const name = basename(dir);
       const chat = new Conversation(provider, systemPrompt(name, buildAISynthesis(m).json), dir);
+      const procs = m.tree.nodes.filter((n) => n.kind === "process").length;
       await converse(chat, {
-        header: `capsule chat: session ${name} (${m.tree.nodes.length} processes, risk ${m.overall}) with ${provider.name} ${provider.model}. /quit ends.`,
+        header: `capsule chat: session ${name} (${procs} process${procs === 1 ? "" : "es"}, risk ${m.overall}) with ${provider.name} ${provider.model}. /quit ends.`,
       });
     });
 }

@@ -13,6 +13,7 @@ interface ImportFlags {
   recordData: RecordDataMode;
   rules?: string;
   keyFile?: string;
+  cwd?: string;
   report: (typeof REPORT_CHOICES)[number];
   quiet?: boolean;
 }
@@ -40,6 +41,10 @@ export function registerImport(program: Command): void {
         )
         .choices([...RECORD_DATA_MODES])
         .default("lengths"),
+    )
+    .option(
+      "--cwd <dir>",
+      "the folder the traced command started in, for a trace that does not show it (recorded without -yy): its relative paths are made absolute against it",
     )
     .option("--rules <file>", "extra classification and risk rules (YAML)")
     .option("--key-file <file>", "secret key for the hash chain (or set CAPSULE_KEY / CAPSULE_KEY_FILE)")
@@ -74,6 +79,7 @@ Examples:
         recordData: flags.recordData,
         rulesFile: flags.rules ?? null,
         keyFile: flags.keyFile ?? null,
+        cwd: flags.cwd ?? null,
         progress: progress?.update ?? null,
       }).finally(() => progress?.done());
       if (!flags.quiet) {

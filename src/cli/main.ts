@@ -36,6 +36,12 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText("after", HELP);
   try {
     await registerCommands(program, argv);
+    // `capsule help TYPO` printed the whole help and exited 0, as if it had been asked for
+    const topic = argv[2] === "help" ? argv[3] : undefined;
+    if (topic !== undefined && !program.commands.some((c) => c.name() === topic || c.aliases().includes(topic))) {
+      process.stderr.write(`error: unknown command '${printable(topic)}'\n(run with --help for usage)\n`);
+      return 2;
+    }
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {

@@ -34,7 +34,13 @@ export function registerSessions(program: Command): void {
       for (const r of rows) {
         const status = r.meta.exit?.status ?? "-";
         const events = r.meta.counts?.events ?? "?";
-        const cmd = printable(Array.isArray(r.meta.command) ? r.meta.command.join(" ") : "");
+        const argv = Array.isArray(r.meta.command) ? r.meta.command : [];
+        // an import of a trace that began after its program did (strace -p) has no command
+        const cmd = printable(
+          argv.length > 0 || r.meta.mode !== "import"
+            ? argv.join(" ")
+            : `(command not in the trace${r.meta.source ? ` ${basename(r.meta.source)}` : ""})`,
+        );
         process.stdout.write(
           `${r.name}  exit ${printable(String(status)).padEnd(3)} ${printable(String(events)).padStart(8)} events  ${cmd.slice(0, 60)}\n`,
         );

@@ -53,7 +53,12 @@ export interface PipelineCounts {
   actions: number;
   risks: number;
   violations: number;
+  /** Calls naming a relative path where the trace never showed the folder it is relative to. */
+  unplaced: number;
 }
+
+/** Calls that name a path (relative to the cwd or a dirfd) rather than act on an fd. */
+const PATH_OPERATIONS: ReadonlySet<string> = new Set(["OPEN", "EXEC", "DELETE", "RENAME", "MKDIR", "CHDIR"]);
 
 /**
  * Sees what the pipeline produces while it runs (the live OTLP export). Each call must
@@ -168,6 +173,7 @@ export async function runPipeline(
     actions: 0,
     risks: 0,
     violations: 0,
+    unplaced: 0,
   };
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
@@ -228,7 +234,12 @@ export async function runPipeline(
       emitRaw(dropped, "filtered");
     }
     // enriched seq is the line index in enriched.jsonl, so number after filtering
-    for (const e of kept) e.seq = enrichedSeq++;
+    for (const e of kept) {
+      e.seq = enrichedSeq++;
+      // an absolute path always resolves: this one was relative to a folder never shown
+      if (e.abs_path === null && e.cwd === null && e.operation !== null && PATH_OPERATIONS.has(e.operation))
+        counts.unplaced++;
+    }
     counts.enriched += kept.length;
     if (kept.length === 0) return;
     if (sink.appendBytes) {

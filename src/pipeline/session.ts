@@ -373,6 +373,8 @@ export interface ImportOptions {
   rulesFile: string | null;
   keyFile: string | null;
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
+  /** The folder the traced command started in, for a trace that does not show it (no -yy). */
+  cwd?: string | null;
 }
 
 /**
@@ -536,13 +538,14 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     softBytes: 4 << 20,
   });
   const parser = createStraceParser({ t0EpochUs: null, defaultPid: rootPid ?? undefined });
+  const startCwd = o.cwd ? resolve(o.cwd) : null;
   const stages = buildStages({
     parser,
     live: false,
     recordData: o.recordData,
     redactable: true,
     rules,
-    projectDir: null,
+    projectDir: startCwd,
     env: o.env,
     filter: null,
   });
@@ -570,7 +573,11 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   meta.t0_epoch_us = parser.t0EpochUs;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
-  meta.cwd = root?.cwd ?? meta.cwd;
+  meta.cwd = root?.cwd ?? startCwd ?? meta.cwd;
+  if (counts.unplaced > 0 && startCwd === null)
+    notes.push(
+      `${counts.unplaced} call${counts.unplaced === 1 ? "" : "s"} named a relative path the record has no folder for: the trace does not show where its command started (strace -yy does; or import --cwd DIR)`,
+    );
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);
   if (root) meta.exit = { code: root.exit_code, signal: root.exit_signal, status: root.exit_code };

@@ -159,39 +159,50 @@ const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
  * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A check takes
  * the first rule that allows a path, so a covered rule is never used and reads as an over-grant
  * of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
- * collapse kept as an entry, the work's `cwd://**` every start-up file in the project,
- * `home://.x/**` the start-up's `home://.x/lib/**`. A glob is covered by a `DIR/**` whose DIR
- * holds it, or by a glob of as many segments that covers each of its segments
- * (`objects/??/*` covers `objects/??/tmp_obj_*`); secrets stay (no glob matches them).
+ * collapse kept as an entry and the learned `dir/run.*.lock`, the work's `cwd://**` every
+ * start-up file in the project, `home://.x/**` the start-up's `home://.x/lib/**`. A glob is
+ * covered by a `DIR/**` whose DIR holds it, or by one as deep whose every segment is `*` or its
+ * own (`objects/??/*` covers `objects/??/tmp_obj_*`); secrets stay (no glob matches them).
  */
 export function withoutCovered(rules: readonly PathRule[], globs: readonly PathRule[] = []): PathRule[] {
-  const coverers: Array<{ rule: PathRule; p: RulePath; match: (abs: string) => boolean; tree: string | null }> = [];
+  const coverers: Array<{
+    rule: PathRule;
+    p: RulePath;
+    match: (abs: string) => boolean;
+    tree: string | null;
+    outer: boolean;
+  }> = [];
+  const outer = new Set(globs);
   for (const r of [...globs, ...rules]) {
     const p = parseRulePath(r.path);
     if (p.firstGlob < 0) continue;
     const tree = p.firstGlob === p.segs.length - 1 && p.segs.at(-1) === "**";
     const base = resolveRulePath({ ...p, segs: p.segs.slice(0, -1), firstGlob: -1 }, SAME_ROOTS);
-    coverers.push({ rule: r, p, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null });
+    coverers.push({ rule: r, p, match: compileRulePath(p, SAME_ROOTS), tree: tree ? base : null, outer: outer.has(r) });
   }
+  // one rule per path: a glob a temporary became and the same one a collapse made are one
+  const seen = new Map<string, PathRule>();
+  for (const r of rules) {
+    const had = seen.get(r.path);
+    if (!had || (r.seen ?? 0) > (had.seen ?? 0)) seen.set(r.path, r);
+  }
+  if (seen.size < rules.length) rules = rules.filter((r) => seen.get(r.path) === r);
   if (coverers.length === 0) return [...rules];
+  const segWise = (a: RulePath, b: RulePath): boolean =>
+    a.prefix === b.prefix &&
+    a.segs.length === b.segs.length &&
+    a.segs.every((s, i) => s !== "**" && (s === b.segs[i] || (s === "*" && b.segs[i] !== "**")));
   return rules.filter((r) => {
     if (r.secret) return true;
     const p = parseRulePath(r.path);
     const abs = resolveRulePath(p, SAME_ROOTS);
     if (p.firstGlob < 0) return !coverers.some((c) => c.match(abs));
     return !coverers.some(
-      (c) => c.rule !== r && ((c.tree !== null && abs.startsWith(`${c.tree}/`)) || globCovers(c.p, p)),
+      (c) =>
+        c.rule !== r &&
+        // the same glob among `globs` covers it; among `rules` it would be its twin
+        (c.outer || c.rule.path !== r.path) &&
+        ((c.tree !== null && abs.startsWith(`${c.tree}/`)) || segWise(c.p, p)),
     );
-  });
-}
-
-/** Every path glob `b` matches, glob `a` matches too, segment by segment (no `**` in either). */
-function globCovers(a: RulePath, b: RulePath): boolean {
-  if (a.prefix !== b.prefix || a.segs.length !== b.segs.length || a.segs.join("/") === b.segs.join("/")) return false;
-  return a.segs.every((s, i) => {
-    const t = b.segs[i]!;
-    if (s === t) return s !== "**";
-    if (s === "*") return t !== "**";
-    return false;
   });
 }

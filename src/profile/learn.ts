@@ -37,18 +37,28 @@ export class Learner {
   private isSecret: (p: string) => boolean = () => false;
 
   private launchers = new Set<string>();
+  /** The session's pids (its processes and threads): a name made of one differs in every run. */
+  private pids = new Set<number>();
+
+  /** The current session's fs paths, kept until its temporaries are known (flush). */
+  private paths: Array<{ startup: boolean; mode: FsMode; path: string }> = [];
+  /** Paths the session created: still there (true) or deleted since (false). */
+  private made = new Map<string, boolean>();
 
   /** Starts a session: its roots make cwd:// and home:// of its paths; a confined run's launchers are not learned. */
   begin(source: Profile["learned_from"][number], roots: Roots, launchers: readonly string[] = []): void {
+    this.flush();
     this.sources.push(source);
     this.roots = roots;
     this.launchers = new Set(launchers);
     this.facts = new EventFacts();
+    this.pids = new Set();
     this.isSecret = secretMatcher(roots.home);
   }
 
   events(batch: readonly EnhancedEvent[]): void {
     this.facts.add(batch);
+    for (const e of batch) if (e.pid >= MIN_PID) this.pids.add(e.pid);
     for (const e of batch)
       if (e.event === "syscall" && !(e.exe_path !== null && this.launchers.has(e.exe_path))) this.syscalls.add(e.call);
   }
@@ -79,14 +89,33 @@ export class Learner {
           if (n.name) rule.addresses = [...new Set([...(prev?.addresses ?? []), n.host])].sort();
           this.net[n.kind].set(key, rule);
         } else {
-          const p = this.isSecret(n.path) ? `!${portablePath(n.path, this.roots)}` : portablePath(n.path, this.roots);
-          (a.startup ? this.startup : this.work)[n.kind].add(p);
+          const p = this.isSecret(n.path)
+            ? `!${portablePath(n.path, this.roots)}`
+            : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
+          this.paths.push({ startup: a.startup, mode: n.kind, path: p });
+          if (n.kind === "create") this.made.set(p, true);
+          else if (n.kind === "remove" && a.kind === "FileDelete" && this.made.has(p)) this.made.set(p, false);
         }
       }
     }
   }
 
+  /**
+   * The session's paths into the sets. A file or folder the session created and, last, deleted is a
+   * temporary whose name is new in every run (gcc's /tmp/ccXXXXXX.s, rustc's deps/rustcXXXXXX/):
+   * learned with `*` in its place, so the next run's fits.
+   */
+  private flush(): void {
+    const temps = new Set<string>();
+    for (const [path, there] of this.made) if (!there) temps.add(path);
+    for (const { startup, mode, path } of this.paths)
+      (startup ? this.startup : this.work)[mode].add(temps.size > 0 ? tempsAsGlob(path, temps) : path);
+    this.paths = [];
+    this.made = new Map();
+  }
+
   profile(): Profile {
+    this.flush();
     const p = emptyProfile();
     p.learned_from = this.sources;
     for (const mode of FS_MODES) {
@@ -105,4 +134,34 @@ export class Learner {
     p.syscalls = [...this.syscalls].sort();
     return p;
   }
+}
+
+/** Pids below this are too short to tell from other numbers in a name. */
+const MIN_PID = 100;
+
+/**
+ * A name made of one of the session's pids (the JVM's /tmp/hsperfdata_USER/PID, a shell's
+ * `run.$$.lock`, removed later by an `rm` with a pid of its own) differs in every run: it is
+ * learned with `*` in the pid's place, so the next run's fits. Whole runs of digits only, and
+ * not in the first directory (a glob there would span the whole filesystem; paths.ts refuses
+ * it). /proc/PID is /proc/self already (needs.ts).
+ */
+export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
+  if (pids.size === 0 || !/[0-9]/.test(path)) return path;
+  const segs = path.split("/");
+  for (let i = 2; i < segs.length; i++)
+    segs[i] = (segs[i] as string).replace(/[0-9]+/g, (d) => (pids.has(Number(d)) && String(Number(d)) === d ? "*" : d));
+  return segs.join("/");
+}
+
+/** `path` with each segment that ends a temporary (a path of `temps`) as `*`, never the first directory. */
+export function tempsAsGlob(path: string, temps: ReadonlySet<string>): string {
+  if (path.startsWith("!")) return path;
+  const cut = path.indexOf("://");
+  const head = cut >= 0 ? path.slice(0, cut + 3) : "/";
+  const segs = path.slice(head.length).split("/");
+  const out = segs.slice();
+  for (let i = cut >= 0 ? 0 : 1; i < segs.length; i++)
+    if (temps.has(head + segs.slice(0, i + 1).join("/"))) out[i] = "*";
+  return head + out.join("/");
 }

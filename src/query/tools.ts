@@ -134,7 +134,13 @@ const processTree = define({
         p.add(() => nodeView(n, d, programName(n)));
       }
     }
-    return { json: { session: m.session.metadata.session_id, processes: m.tree.nodes.length, ...p.done() } };
+    return {
+      json: {
+        session: m.session.metadata.session_id,
+        processes: m.tree.nodes.filter((n) => n.kind === "process").length,
+        ...p.done(),
+      },
+    };
   },
 });
 

@@ -70,8 +70,12 @@ export function statusText(n: ProcessNode): { text: string; ok: boolean | null }
   return { text: "…", ok: null };
 }
 
-/** A process that ended this soon after the command is taken to have ended with it (a group killed at once). */
-const WITH_ROOT_US = 10_000;
+/**
+ * A process that ended this soon after the command is taken to have ended with it: a group
+ * killed at once, a helper that shuts down as its parent exits (python's resource tracker and
+ * forkserver end some 20 ms after it).
+ */
+const WITH_ROOT_US = 100_000;
 
 /**
  * The processes that ran on after the traced command itself exited (daemons, jobs it left in

@@ -408,8 +408,10 @@ function activity(m: ReportModel, o: Out): void {
   o.text("Activity (start-up folded):", "bold");
   // Whole items per line, so no line starts with a separator.
   let line = "  ";
+  const threads = m.actions.threadExits;
   for (const [k, v] of kinds) {
-    const item = `${k} ${num(v ?? 0)}`;
+    // a thread's end is a ProcessExit of its own: say how many were threads'
+    const item = `${k} ${num(v ?? 0)}${k === "ProcessExit" && threads > 0 ? ` (${num(threads)} of threads)` : ""}`;
     const next = line.trim() === "" ? `${line}${item}` : `${line} · ${item}`;
     if (displayWidth(next) > o.width && line.trim() !== "") {
       o.text(`${line} ·`);

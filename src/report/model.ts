@@ -7,6 +7,7 @@
 
 import { createReadStream, existsSync } from "node:fs";
 import { join } from "node:path";
+import { THREAD_EXIT } from "../aggregate/keys.js";
 import { type ActivityIndex, createActivityCollector, KEEP } from "../classify/activity.js";
 import { execPath } from "../classify/facts.js";
 import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, treeIndex } from "../classify/labels.js";
@@ -42,6 +43,8 @@ export interface ReportModel {
     /** Non-blocking connects whose outcome the trace does not show (Action.pending): not counted as failed. */
     pending: number;
     byKind: Partial<Record<ActionKind, number>>;
+    /** Of byKind.ProcessExit, the exits of threads (a JVM's 19 beside its one process). */
+    threadExits: number;
   };
   /** Atomic saves (FileWrite actions with `via`): the first KEEP and how many in all. */
   saves: { first: Action[]; total: number };
@@ -107,7 +110,14 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const projectDir = projectDirOf(session, rawIndex.roots[0]?.cwd ?? null);
 
   const collector = createActivityCollector(opts.rules, { projectDir, home: opts.home });
-  const actions = { total: 0, startup: 0, failed: 0, pending: 0, byKind: {} as Partial<Record<ActionKind, number>> };
+  const actions = {
+    total: 0,
+    startup: 0,
+    failed: 0,
+    pending: 0,
+    byKind: {} as Partial<Record<ActionKind, number>>,
+    threadExits: 0,
+  };
   const engine = opts.reevaluate
     ? createRiskEngine(opts.rules, {
         projectDir: session.metadata.mode === "run" ? projectDir : null,
@@ -137,6 +147,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       if (a.startup) actions.startup++;
       else {
         actions.byKind[a.kind] = (actions.byKind[a.kind] ?? 0) + 1;
+        if (a.kind === "ProcessExit" && a.resource?.startsWith(THREAD_EXIT)) actions.threadExits++;
         if (a.pending) actions.pending++;
         else if (!a.ok) actions.failed++;
       }

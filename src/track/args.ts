@@ -72,6 +72,13 @@ function argHasFlag(a: Arg, flag: string): boolean {
   }
 }
 
+/** The integer a numeric argument holds (`4`, `-1`, `0x10`), else null. */
+export function intOf(a: Arg | undefined): number | null {
+  if (a === undefined || a.k !== "num") return null;
+  const n = Number(a.text);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 /** `p` joined onto directory `dir` as the kernel's lookup does it lexically; a relative `p` stays as given while `dir` is unknown. */
 export const resolvePath = (dir: string | null, p: string): string => resolveAgainst(dir, p) ?? p;
 

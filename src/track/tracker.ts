@@ -20,7 +20,7 @@
  * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
-import { arrayCut, fdcwdOf, fdPathOf, hasFlag, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
+import { arrayCut, fdcwdOf, fdPathOf, hasFlag, intOf, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
 
 export interface Tracker {
   /** Feed parsed events in trace order. Parse errors and notices are ignored. */
@@ -57,6 +57,8 @@ interface Node
   /** A line of its own was seen (a clone's return value alone makes a node too). */
   own: boolean;
   ended: boolean;
+  /** The call that ended it when the trace shows one: exit (a thread's own end) or exit_group, its time and status. */
+  endCall: { call: "exit" | "exit_group"; ts: number | null; code: number | null } | null;
   children: Node[];
   threads: Node[];
   /** The record of the last snapshot; null once the node (or what its record shows of its process) changed. */
@@ -64,6 +66,8 @@ interface Node
 }
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+/** How long after an exit_group its group's other threads may take to be reported ended (µs). */
+const GROUP_END_US = 100_000;
 
 export function createTracker(): Tracker {
   const nodes: Node[] = [];
@@ -86,6 +90,7 @@ export function createTracker(): Tracker {
       claimed: false,
       own: false,
       ended: false,
+      endCall: null,
       execs: [],
       argv: [],
       exe: null,
@@ -154,22 +159,7 @@ export function createTracker(): Tracker {
     changed(child);
     if (ev.ts !== null && (child.start_ts === null || ev.ts < child.start_ts)) child.start_ts = ev.ts;
     if (thread) {
-      child.kind = "thread";
-      child.owner = proc;
-      proc.threads.push(child);
-      // what it did while we still took it for a process belongs to its process
-      for (const c of child.children) {
-        c.parent = proc;
-        proc.children.push(c);
-        changed(c);
-      }
-      for (const t of child.threads) {
-        t.owner = proc;
-        proc.threads.push(t);
-      }
-      child.children = [];
-      child.threads = [];
-      changed(proc);
+      becomeThread(child, proc);
       return;
     }
     const parent = hasFlag(ev.args, "CLONE_PARENT") && proc.parent !== null ? proc.parent : proc;
@@ -201,6 +191,27 @@ export function createTracker(): Tracker {
         passDown(c);
       }
     }
+  }
+
+  /** `child` is a thread of `proc`: what it did while we still took it for a process belongs to its process. */
+  function becomeThread(child: Node, proc: Node): void {
+    child.kind = "thread";
+    child.owner = proc;
+    child.parent = null;
+    proc.threads.push(child);
+    for (const c of child.children) {
+      c.parent = proc;
+      proc.children.push(c);
+      changed(c);
+    }
+    for (const t of child.threads) {
+      t.owner = proc;
+      proc.threads.push(t);
+    }
+    child.children = [];
+    child.threads = [];
+    changed(child);
+    changed(proc);
   }
 
   function onExec(caller: Node, ev: SyscallEvent): void {
@@ -238,6 +249,11 @@ export function createTracker(): Tracker {
     const at = fdcwdOf(ev.args[0]);
     if (at !== null) setCwd(processOf(node), at);
     const call = ev.call;
+    if (call === "exit" || call === "exit_group") {
+      const code = intOf(ev.args[0]);
+      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff };
+      return;
+    }
     if (FORK_CALLS.has(call)) {
       const child = retPid(ev.ret);
       if (child !== null) onFork(node, ev, child);
@@ -321,6 +337,43 @@ export function createTracker(): Tracker {
     }
   }
 
+  /**
+   * A trace attached to a running program (strace -f -p PID) never shows its threads start:
+   * each is a top of its own. How the group ended tells them apart: a thread that ends on its
+   * own calls exit(), not exit_group(); exit_group() ends every thread of its group at once
+   * with its status; and the kernel reports the group's leader last. Only when one top called
+   * exit_group (two programs attached at once that both ended stay two).
+   */
+  function adoptAttachedThreads(): void {
+    const tops = nodes.filter((n) => n.kind === "process" && n.parent === null && n.own && (n === root || !n.claimed));
+    if (tops.length < 2) return;
+    const callers = tops.filter((n) => n.endCall?.call === "exit_group");
+    if (callers.length !== 1) return;
+    const e = callers[0] as Node;
+    const t0 = e.endCall?.ts ?? null;
+    const code = e.endCall?.code ?? null;
+    if (t0 === null || code === null) return;
+    const group = tops.filter(
+      (n) =>
+        n === e ||
+        (n.endCall?.call === "exit" && n.execs.length === 0) ||
+        (n.endCall === null &&
+          n.execs.length === 0 &&
+          n.exit_signal === null &&
+          n.exit_code === code &&
+          n.end_ts !== null &&
+          n.end_ts >= t0 &&
+          n.end_ts - t0 <= GROUP_END_US),
+    );
+    if (group.length < 2) return;
+    const last = (n: Node): number => n.end_ts ?? Number.NEGATIVE_INFINITY;
+    const leader = group.reduce((a, b) => (last(b) > last(a) ? b : a));
+    // a thread never ran a program of its own: a top that did is no thread of another
+    if (group.some((n) => n !== leader && n.execs.length > 0)) return;
+    for (const n of group) if (n !== leader) becomeThread(n, leader);
+    if (root !== null && group.includes(root)) root = leader;
+  }
+
   /** A fork runs its parent's program until it execs: its argv (and whether that is cut) and exe. */
   function runsProgramOf(child: Node, parent: Node): void {
     child.argv = parent.argv;
@@ -359,6 +412,7 @@ export function createTracker(): Tracker {
     end() {
       ended = true;
       adoptUntranslated();
+      adoptAttachedThreads();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };

@@ -24,3 +24,15 @@ test("capsule --help lists every command with examples that name real commands; 
     assert.match(r.stdout, new RegExp(`^Usage: capsule ${c} `), c);
   }
 });
+
+test("capsule help COMMAND shows that command's help; help of no such command is one line and exit 2", () => {
+  const home = freshHome();
+  const ok = capsule(["help", "verify"], home);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^Usage: capsule verify /);
+  // it printed the whole help and exited 0, as if it had been asked for
+  const bad = capsule(["help", "query"], home);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stdout, "");
+  assert.equal(bad.stderr, "error: unknown command 'query'\n(run with --help for usage)\n");
+});

@@ -42,3 +42,9 @@ test("a background job the command waits for did not outlive it", { skip: why },
   assert.doesNotMatch(report, /^Outlived:/m);
   assert.deepEqual(outlived, []);
 });
+
+test("a helper that shuts down just after the command (within 100 ms) did not outlive it", { skip: why }, () => {
+  const { report, outlived } = run("sleep 0.05 & exit 0");
+  assert.doesNotMatch(report, /^Outlived:/m);
+  assert.deepEqual(outlived, []);
+});

@@ -3,7 +3,7 @@
  * `readFfFolder` merges them into one stream of RawLines ordered by timestamp (src = pid),
  * or concatenated in pid order when the files carry no timestamps.
  */
-import { open, readdir } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CapsuleError } from "../../core/errors.js";
 import type { RawLine } from "../../core/events.js";
@@ -67,21 +67,36 @@ class FfFile {
   }
 }
 
+/**
+ * The regular files named PREFIX.PID in `dir` (of `prefix` only, when given): a folder of the
+ * same pattern (/tmp/bash_jobs.0) is no -ff file. Throws when `dir` cannot be listed.
+ */
+async function ffEntries(dir: string, prefix?: string): Promise<Array<{ prefix: string; pid: number; path: string }>> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const out: Array<{ prefix: string; pid: number; path: string }> = [];
+  for (const d of entries) {
+    const f = ffName(d.name);
+    if (f === null || (prefix !== undefined && f.prefix !== prefix)) continue;
+    const path = join(dir, d.name);
+    if (!d.isFile() && !(d.isSymbolicLink() && (await stat(path).catch(() => null))?.isFile())) continue;
+    out.push({ ...f, path });
+  }
+  return out;
+}
+
 /** Files named PREFIX.PID in `dir`, for `prefix` or else the prefix with the most files, in pid order. */
 async function ffFiles(dir: string, prefix?: string): Promise<FfFile[]> {
-  let names: string[];
+  let entries: Awaited<ReturnType<typeof ffEntries>>;
   try {
-    names = await readdir(dir);
+    entries = await ffEntries(dir, prefix);
   } catch (e) {
     throw new CapsuleError("BAD_INPUT", `${dir}: cannot list the -ff folder (${(e as Error).message})`, { cause: e });
   }
   const groups = new Map<string, FfFile[]>();
-  for (const name of names) {
-    const m = FF_NAME.exec(name);
-    if (m === null || (prefix !== undefined && m[1] !== prefix)) continue;
-    const list = groups.get(m[1]!) ?? [];
-    list.push(new FfFile(Number(m[2]), join(dir, name)));
-    groups.set(m[1]!, list);
+  for (const e of entries) {
+    const list = groups.get(e.prefix) ?? [];
+    list.push(new FfFile(e.pid, e.path));
+    groups.set(e.prefix, list);
   }
   let best: FfFile[] = [];
   for (const [, list] of [...groups].sort((a, b) => (a[0] < b[0] ? -1 : 1))) if (list.length > best.length) best = list;
@@ -100,20 +115,8 @@ export function ffName(name: string): { prefix: string; pid: number } | null {
  * wrote out/trace.PID, and `out/trace` names them all. Their pids, or none.
  */
 export async function ffSetOf(path: string): Promise<number[]> {
-  const dir = dirname(path);
-  const prefix = basename(path);
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const name of names) {
-    const f = ffName(name);
-    if (f !== null && f.prefix === prefix) pids.push(f.pid);
-  }
-  return pids.sort((a, b) => a - b);
+  const entries = await ffEntries(dirname(path), basename(path)).catch(() => []);
+  return entries.map((e) => e.pid).sort((a, b) => a - b);
 }
 
 /**

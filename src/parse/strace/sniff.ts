@@ -74,7 +74,9 @@ export function sniffStrace(sample: readonly string[]): StraceSniff {
     }
   }
   result.clock = CLOCK_NAMES[clock] ?? "none";
-  if (calls === 0 && good === 0) {
+  if (calls === 0 && SUMMARY_HEAD.test(lines[0]!)) {
+    result.reason = "an strace -c summary, which counts calls but holds none of them: trace without -c, or with -C";
+  } else if (calls === 0 && good === 0) {
     result.reason = `not strace output: line 1 reads ${JSON.stringify(clip(lines[0]!))}`;
   } else if (calls === 0) {
     result.reason = "not strace output: no system call, signal or exit lines in the sample";
@@ -83,6 +85,9 @@ export function sniffStrace(sample: readonly string[]): StraceSniff {
   } else result.ok = true;
   return result;
 }
+
+/** The head of the table `strace -c` prints instead of the calls. */
+const SUMMARY_HEAD = /^% time +seconds +usecs\/call +calls +errors +syscall\s*$/;
 
 function clip(s: string): string {
   return s.length > 60 ? `${s.slice(0, 60)}...` : s;

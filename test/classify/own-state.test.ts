@@ -1,0 +1,67 @@
+// Every `cargo build` takes locks on its package cache and touches its last-use database
+// (~/.cargo/.package-cache, .package-cache-mutate, .global-cache): the report said "cargo
+// changed 3 files outside the project" (write-outside-project, MEDIUM) for a crate with no
+// dependencies. They are cargo's own cache state, as ~/.cargo/registry is. Live: cargo build
+// --offline of a new crate (cargo is not among the test machine's packages: skipped without it).
+// bubblewrap stages the sandbox's /dev under /newroot, a tmpfs in its own mount namespace: "bwrap
+// changed 12 files outside the project" on every sandboxed run.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
+
+const hasCargo = spawnSync("cargo", ["--version"]).status === 0;
+const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+const why = !hasCargo ? "cargo is not installed" : !hasStrace ? "strace is not installed" : false;
+
+test("cargo's own locks and cache database are not writes outside the project", { skip: why }, () => {
+  const base = mkdtempSync(join(tmpdir(), "capsule-cargo-"));
+  const made = spawnSync("cargo", ["new", "--offline", "-q", "tiny"], { cwd: base });
+  assert.equal(made.status, 0, String(made.stderr));
+  const proj = join(base, "tiny");
+  const home = freshHome();
+  const r = capsule(["run", "-q", "--tracer", "strace", "--", "cargo", "build", "--offline", "-q"], home, {
+    cwd: proj,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const dir = onlySession(home);
+  const wrote = jsonl<{ kind: string; resource: string | null }>(dir, "actions").filter(
+    (a) => a.kind === "FileWrite" && /\/\.cargo\/\.(package|global)-cache/.test(a.resource ?? ""),
+  );
+  assert.ok(wrote.length > 0, "cargo took its locks (else this test proves nothing)");
+  const risks = jsonl<{ rule: string; reason: string }>(dir, "risks");
+  assert.deepEqual(
+    risks.filter((f) => f.rule === "write-outside-project").map((f) => f.reason),
+    [],
+  );
+});
+
+const hasBwrap = spawnSync("bwrap", ["--version"]).status === 0;
+test("bubblewrap's staging root (/newroot, its own tmpfs) is not outside the project", {
+  skip: !hasBwrap
+    ? "bwrap is not installed (scripts/system-deps.sh installs it)"
+    : !hasStrace
+      ? "strace is not installed"
+      : false,
+}, () => {
+  // bwrap made /newroot/dev/null, /newroot/dev/zero...: "bwrap changed 12 files outside the project"
+  const home = freshHome();
+  const r = capsule(
+    ["run", "-q", "--tracer", "strace", "--", "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--", "true"],
+    home,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const dir = onlySession(home);
+  const staged = jsonl<{ kind: string; resource: string | null }>(dir, "actions").filter((a) =>
+    (a.resource ?? "").startsWith("/newroot/"),
+  );
+  assert.ok(staged.length > 0, "bwrap staged its /dev under /newroot (else this test proves nothing)");
+  const risks = jsonl<{ rule: string; reason: string }>(dir, "risks");
+  assert.deepEqual(
+    risks.filter((f) => f.rule === "write-outside-project").map((f) => f.reason),
+    [],
+  );
+});
