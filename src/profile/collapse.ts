@@ -78,7 +78,8 @@ export function volatileShape(paths: readonly string[]): string[] {
     if (raw.startsWith("!")) return raw;
     const segs = raw.split("/");
     let i = segs.length - 1;
-    const glob = volatileSegment(segs[i]!);
+    // a name the learner already made a glob (a temporary the session deleted, a pid) is one too
+    const glob = segs[i]!.includes("*") ? segs[i]! : volatileSegment(segs[i]!);
     if (glob === null) return raw;
     segs[i] = glob;
     while (i > 1 && FAN_OUT.test(segs[i - 1]!)) {

@@ -39,6 +39,11 @@ test("hashes, temporary names and their fan-out directories are learned as shape
     "/ab/0123456789abcdef0123",
     "!home://.ssh/id_0123456789abcdef01",
   ]);
+  // a temporary the learner already made `*` (created, then deleted) has a fan-out folder too
+  assert.deepEqual(volatileShape(["cwd://x/objects/b6", "cwd://x/objects/b6/*"]), [
+    "cwd://x/objects/??",
+    "cwd://x/objects/??/*",
+  ]);
   // the learned rules: `??/*` already allows the temporary names
   const rules = collapse(paths.slice(0, 3)).map((r) => r.path);
   assert.ok(rules.includes("cwd://.git/objects/??/*"), rules.join(" "));
