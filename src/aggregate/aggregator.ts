@@ -176,8 +176,10 @@ interface PidState {
   /** Between a successful exec and the program's first own access (see startup.ts). */
   phase: boolean;
   /**
-   * The trace's first process (the command) only: the fd numbers the trace showed made or
-   * closed (by any call); an fd it uses outside this set was inherited. Null for the others.
+   * The fd numbers the trace showed made or closed (by any call) in this process or, before
+   * it was forked, in its ancestors: an fd it uses outside this set came from outside the
+   * trace (inherited by the command). For the first process and its descendants; null for
+   * a process whose parent the trace does not show.
    */
   made: Set<number> | null;
 }
@@ -218,7 +220,11 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       };
       sawTop = true;
       const parent = e.ppid === null ? undefined : pids.get(e.ppid);
-      if (parent !== undefined) inherit(parent, st);
+      if (parent !== undefined) {
+        inherit(parent, st);
+        // an fd the parent had from outside and never used is the child's from outside too
+        if (parent.made !== null) st.made = new Set(parent.made);
+      }
       pids.set(pid, st);
     }
     lastPid = pid;
@@ -295,8 +301,22 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
 
   /** `to` becomes another name of `from`'s open file. */
   function dupFd(st: PidState, from: number, to: number): void {
-    const slot = st.fds.get(from);
-    if (slot === undefined) return;
+    let slot = st.fds.get(from);
+    if (slot === undefined) {
+      // an fd from outside, saved before its first use (a shell's `cmd > f` keeps its stdout
+      // as fd 10 and restores it after): the copy is from outside too
+      if (st.made === null || st.made.has(from)) return;
+      slot = {
+        acts: [],
+        last: undefined,
+        unsettled: false,
+        refs: 1,
+        origin: null,
+        connecting: undefined,
+        inherited: true,
+      };
+      st.fds.set(from, slot);
+    }
     st.fds.set(to, slot);
     slot.refs++;
   }

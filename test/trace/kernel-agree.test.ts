@@ -652,7 +652,7 @@ test("non-blocking connects (python's settimeout, node's net.connect) under both
   if (outcomes.ebpf !== undefined) assert.deepEqual(outcomes.ebpf, want);
 });
 
-test("a write through the stdout the user's shell redirected names the file under both tracers, is `inherited`, and no profile learns it", {
+test("a write through the stdout the user's shell redirected names the file under both tracers, is `inherited` (a child's too), and no profile learns it", {
   timeout: 120_000,
 }, (t) => {
   const work = mkdtempSync(join(tmpdir(), "capsule-inherit-"));
@@ -662,18 +662,23 @@ test("a write through the stdout the user's shell redirected names the file unde
       const out = join(work, `out-${tracer}.txt`);
       const fd = openSync(out, "w");
       try {
-        const r = spawnSync(process.execPath, [...CLI, ...fullRun(tracer, "sh", "-c", "echo hi; echo x > own.txt")], {
-          cwd: work,
-          env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
-          stdio: ["ignore", fd, "pipe"],
-          encoding: "utf8",
-        });
+        const r = spawnSync(
+          process.execPath,
+          [...CLI, ...fullRun(tracer, "sh", "-c", "echo x > own.txt; cat own.txt; echo hi")],
+          {
+            cwd: work,
+            env: { ...process.env, CAPSULE_HOME: home, NO_COLOR: "1" },
+            stdio: ["ignore", fd, "pipe"],
+            encoding: "utf8",
+          },
+        );
         assert.equal(r.status, 0, r.stderr);
         const dir = onlySession(home);
         const writes = jsonl(dir, "actions")
           .filter((a) => a.kind === "FileWrite")
           .map((a) => `${a.resource}${a.inherited ? " inherited" : ""}`);
-        assert.deepEqual(writes, [`${out} inherited`, join(work, "own.txt")], tracer);
+        // cat, a child, writes first through the stdout the shell had from outside and had not used
+        assert.deepEqual(writes, [join(work, "own.txt"), `${out} inherited`, `${out} inherited`], tracer);
         const p = capsule(["profile", dir, "-o", join(work, "p.yml")], home);
         assert.equal(p.status, 0, p.stderr);
         const yml = readFileSync(join(work, "p.yml"), "utf8");
