@@ -141,9 +141,17 @@ function endpoint(resource: string | null): { host: string; port: number | null 
   return { host: resource, port: null };
 }
 
-/** The needs of one action (none for metadata look-ups, signals, exits, forks, sends). */
+/**
+ * A name for an fd the process already holds (`/dev/fd/6`, `/proc/self/fd/6`, `/dev/stdout`):
+ * opening it reopens that object, whose own open is in the record, and the name means another
+ * object in every process (a rule for it cannot be resolved when the sandbox is set up).
+ */
+const FD_ALIAS = /^\/(?:dev\/fd\/\d+|dev\/std(?:in|out|err)|proc\/(?:self|thread-self)(?:\/task\/\d+)?\/fd\/\d+)$/;
+
+/** The needs of one action (none for metadata look-ups, signals, exits, forks, sends, nor reopened fds). */
 export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
   const path = a.resource === null ? null : normaliseObserved(a.resource, a.pid);
+  if (path !== null && FD_ALIAS.test(path)) return [];
   switch (a.kind) {
     case "FileRead":
     case "DirList":

@@ -4,10 +4,11 @@
 // a violation and the last run's as over-grants. They are learned as their shape.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { parse as parseYaml } from "yaml";
 import { collapse, volatileShape } from "../../src/profile/collapse.js";
 import { capsule, freshHome } from "../pipeline/helpers.js";
 
@@ -87,4 +88,32 @@ test("a profile learned from one git commit allows the next one", {
   const out = check.stdout + check.stderr;
   assert.doesNotMatch(out, /\.git\/objects\/[0-9a-f]{2}/, out);
   assert.match(out, /no violations/, out);
+});
+
+test("a reopened fd (/dev/fd/N, /proc/self/fd/N, /dev/stdin) is no rule", {
+  skip: hasTools ? false : "strace or git is not installed (scripts/system-deps.sh installs them)",
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-fd-alias-"));
+  const home = freshHome();
+  writeFileSync(join(dir, "in.txt"), "x\n");
+  // pipes behind the names: they have no path, so the name was all a rule could say
+  const script = "cat in.txt; echo 1 | cat /dev/fd/0; echo 2 | cat /proc/self/fd/0; echo 3 | cat /dev/stdin";
+  const r = capsule(["run", "-q", "--report", "none", "--tracer", "strace", "--", "sh", "-c", script], home, {
+    cwd: dir,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const prof = join(dir, "p.yml");
+  const learn = capsule(["profile", "-o", prof], home, { cwd: dir });
+  assert.equal(learn.status, 0, learn.stderr);
+  const doc = parseYaml(readFileSync(prof, "utf8")) as Record<"fs" | "startup", Record<string, unknown[]>>;
+  const paths = [doc.fs, doc.startup].flatMap((m) =>
+    Object.values(m).flatMap((rules) => rules.map((x) => (typeof x === "string" ? x : (x as { path: string }).path))),
+  );
+  assert.ok(paths.includes("cwd://in.txt"), paths.join(" "));
+  assert.deepEqual(
+    paths.filter((p) => /\/fd\/|\/dev\/std/.test(p)),
+    [],
+  );
+  const check = capsule(["check", "--profile", prof], home, { cwd: dir });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
 });
