@@ -300,21 +300,19 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   }
 
   /** `to` becomes another name of `from`'s open file. */
+  /** The slot of an fd the trace did not show opened: from outside when the process's history does not show it made. */
+  function unseenSlot(st: PidState, fd: number): FdSlot {
+    const inherited = st.made !== null && !st.made.has(fd);
+    return { acts: [], last: undefined, unsettled: false, refs: 1, origin: null, connecting: undefined, inherited };
+  }
+
   function dupFd(st: PidState, from: number, to: number): void {
     let slot = st.fds.get(from);
     if (slot === undefined) {
       // an fd from outside, saved before its first use (a shell's `cmd > f` keeps its stdout
       // as fd 10 and restores it after): the copy is from outside too
-      if (st.made === null || st.made.has(from)) return;
-      slot = {
-        acts: [],
-        last: undefined,
-        unsettled: false,
-        refs: 1,
-        origin: null,
-        connecting: undefined,
-        inherited: true,
-      };
+      slot = unseenSlot(st, from);
+      if (!slot.inherited) return;
       st.fds.set(from, slot);
     }
     st.fds.set(to, slot);
@@ -506,19 +504,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       return;
     }
     let slot = st.fds.get(fd);
-    if (slot === undefined)
-      st.fds.set(
-        fd,
-        (slot = {
-          acts: [],
-          last: undefined,
-          unsettled: false,
-          refs: 1,
-          origin: null,
-          connecting: undefined,
-          inherited: st.made !== null && !st.made.has(fd),
-        }),
-      );
+    if (slot === undefined) st.fds.set(fd, (slot = unseenSlot(st, fd)));
     else if (slot.last === undefined && slot.acts.length === 0 && slot.origin !== null) adopt(slot, e);
     const last = slot.last;
     if (
