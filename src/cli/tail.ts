@@ -37,8 +37,12 @@ export function registerTail(program: Command): void {
   program
     .command("tail [session]")
     .description("follow a session's actions as they are written; ends when the session is sealed")
-    .option("--json", "print the action records as written")
-    .action(async (session: string | undefined, opts: { json?: boolean }) => {
+    .option("--json", "print the action records as written (start-up ones included)")
+    .option(
+      "--all",
+      "print start-up actions too (the loader's libraries, locale and interpreter files), which the report folds",
+    )
+    .action(async (session: string | undefined, opts: { json?: boolean; all?: boolean }) => {
       const dir = resolveSession(session);
       // a folder whose metadata is unreadable is never sealed: following it would wait forever
       // (a run that is just starting writes its metadata at once: give it a moment)
@@ -53,6 +57,8 @@ export function registerTail(program: Command): void {
       // `capsule tail | head`: head has gone, so stop following
       outputGone.addEventListener("abort", onSigint, { once: true });
       let lineNo = 0;
+      /** Start-up actions not printed (without --all). */
+      let folded = 0;
       try {
         await Promise.all([followActions(), followViolations(dir, stop.signal, opts.json === true)]);
       } finally {
@@ -86,11 +92,20 @@ export function registerTail(program: Command): void {
               process.stderr.write(`capsule: actions.jsonl line ${lineNo}: not an action (${bad}), skipped\n`);
               continue;
             }
+            if ((a as Action).startup && opts.all !== true) {
+              folded++;
+              continue;
+            }
             out += `${formatAction(a as Action, tree(), { sizes })}\n`;
           }
           if (out !== "") process.stdout.write(out);
         }
       }
+      // the last line of the output, as the report's "Folded:" (not when the reader went away)
+      if (folded > 0 && !stop.signal.aborted)
+        process.stdout.write(
+          `(${folded} start-up action${folded === 1 ? "" : "s"} not shown: the loader, libraries, locale and interpreter files; --all shows them)\n`,
+        );
       if (!stop.signal.aborted && (await recordingOver(dir)) === "cut")
         process.stderr.write(
           "capsule: the recording was cut: capsule stopped before sealing it (capsule verify --seal seals what was written)\n",

@@ -78,7 +78,7 @@ describe("capsule tail", () => {
     const dir = newSession("live");
     metadata(dir, false);
     writeFileSync(join(dir, "tree.json"), JSON.stringify(tree));
-    const tail = capsule(["tail", dir]);
+    const tail = capsule(["tail", "--all", dir]);
     const want = actions.map((a) => formatAction(a, tree));
     const cut = Math.floor(actions.length / 3);
     // the stream appears only after tail started, then grows in pieces
@@ -115,11 +115,20 @@ describe("capsule tail", () => {
     metadata(dir, true);
     const plain = capsule(["tail", "20260101T000000Z-abcdef"]);
     assert.equal(await plain.exit, 0);
-    // no tree.json: the pid stands alone
+    // no tree.json: the pid stands alone; start-up actions are folded into a count, as the report does
+    const startup = actions.filter((a) => a.startup).length;
+    assert.ok(startup > 0 && startup < actions.length, `${startup} of ${actions.length}`);
+    assert.deepEqual(plain.out, [
+      ...actions.filter((a) => !a.startup).map((a) => formatAction(a)),
+      `(${startup} start-up actions not shown: the loader, libraries, locale and interpreter files; --all shows them)`,
+    ]);
+    const all = capsule(["tail", "--all", "20260101T000000Z-abcdef"]);
+    assert.equal(await all.exit, 0);
     assert.deepEqual(
-      plain.out,
+      all.out,
       actions.map((a) => formatAction(a)),
     );
+    assert.equal(all.stderr(), "");
     const json = capsule(["tail", "--json", dir]);
     assert.equal(await json.exit, 0);
     assert.deepEqual(
