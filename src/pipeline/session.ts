@@ -511,6 +511,13 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     rootPid = s.rootPid;
     // one file of an strace -ff set: its lines carry no pid, its name does
     const one = stdin || s.pidPrefix ? null : ffName(basename(path));
+    if (o.format === "strace-ff" && one === null) {
+      await peek.close();
+      throw new CapsuleError(
+        "USAGE",
+        `${o.path} is one trace, not strace -ff files: --format strace-ff reads their folder or the PREFIX of -o PREFIX (--format auto or strace reads this file)`,
+      );
+    }
     const set = one ? await ffSetOf(join(dirname(path), one.prefix)) : [];
     if (one && set.length > 1) {
       rootPid = one.pid;

@@ -64,6 +64,16 @@ test("one file of an -ff set imports as its own pid and says where the rest is",
     metadata(s).losses.map((l) => l.reason),
     [reason],
   );
+  // --format strace-ff takes such a file as what it is; a trace not named PREFIX.PID it refuses
+  assert.equal(capsule(["import", "-q", "--format", "strace-ff", one], freshHome()).status, 0);
+  const plain = join(dir, "plain.txt");
+  writeFileSync(plain, `${pids[0]} exit_group(0)                         = ?\n${pids[0]} +++ exited with 0 +++\n`);
+  const bad = capsule(["import", "--format", "strace-ff", plain], freshHome());
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(
+    bad.stderr,
+    /^capsule: \S+plain\.txt is one trace, not strace -ff files: --format strace-ff reads their folder/,
+  );
 });
 
 test("a folder whose PREFIX.N entries are folders is no -ff set: one line, exit 2; beside a set they are skipped", {
