@@ -907,7 +907,10 @@ int BPF_PROG(on_task_exit, struct task_struct *p)
 SEC("raw_tp/signal_generate")
 int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
-	if (result != 0) /* TRACE_SIGNAL_DELIVERED */
+	/* delivered (TRACE_SIGNAL_DELIVERED) or ignored (TRACE_SIGNAL_IGNORED: the default SIGCHLD,
+	 * SIGCONT, SIGWINCH, SIGURG, or SIG_IGN), which strace shows too: a traced task is never
+	 * spared a signal, so ptrace reports it; a coalesced or lost one is no new signal */
+	if (result != 0 && result != 1)
 		return 0;
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	__u8 *st = traced_state(tgid);

@@ -721,3 +721,28 @@ test("a pipe's writes and reads name the pipe under both tracers (pipe:[inode], 
     }
   }
 });
+
+test("a signal whose default is to be ignored (SIGCONT, an unhandled SIGCHLD) is a signal event under both tracers", {
+  timeout: 120_000,
+}, (t) => {
+  const seen: Record<string, string[]> = {};
+  for (const tracer of tracersHere(t)) {
+    const home = freshHome();
+    try {
+      // perl forks without a SIGCHLD handler: its SIGCHLD is ignored by default, and strace shows it
+      const script = 'sleep 0.3 & p=$!; kill -STOP $p; kill -CONT $p; wait; perl -e "fork or exit; wait"';
+      const r = capsule(fullRun(tracer, "sh", "-c", script), home);
+      assert.equal(r.status, 0, r.stderr);
+      const dir = onlySession(home);
+      const ev = jsonl<EnhancedEvent>(dir, "enriched").filter((e) => e.event === "signal");
+      const exes = new Map(jsonl<EnhancedEvent>(dir, "enriched").map((e) => [e.pid, e.exe_path?.split("/").at(-1)]));
+      seen[tracer] = [...new Set(ev.map((e) => `${exes.get(e.pid)} ${e.call}`))]
+        .filter((s) => /SIGCONT|SIGCHLD/.test(s))
+        .sort();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  const want = ["perl SIGCHLD", "sh SIGCHLD", "sleep SIGCONT"];
+  for (const [tracer, got] of Object.entries(seen)) assert.deepEqual(got, want, tracer);
+});
