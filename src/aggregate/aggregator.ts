@@ -299,13 +299,13 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     slot.last = undefined;
   }
 
-  /** `to` becomes another name of `from`'s open file. */
   /** The slot of an fd the trace did not show opened: from outside when the process's history does not show it made. */
   function unseenSlot(st: PidState, fd: number): FdSlot {
     const inherited = st.made !== null && !st.made.has(fd);
     return { acts: [], last: undefined, unsettled: false, refs: 1, origin: null, connecting: undefined, inherited };
   }
 
+  /** `to` becomes another name of `from`'s open file. */
   function dupFd(st: PidState, from: number, to: number): void {
     let slot = st.fds.get(from);
     if (slot === undefined) {

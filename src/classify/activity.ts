@@ -158,9 +158,9 @@ export function createActivityCollector(
         const e = entry(a.pid);
         e.counts[a.kind] = (e.counts[a.kind] ?? 0) + 1;
         pushCapped((e.seqs[a.kind] ??= []), a.seq, 4);
-        // a connect whose outcome is not in the trace (Action.pending) neither failed nor connected
         const ok = a.ok;
         const r = a.resource;
+        // a connect whose outcome is not in the trace (Action.pending) neither failed nor connected
         if (!ok && a.pending !== true) {
           e.failed++;
           if (a.kind === "ProcessSpawn" && r !== null && e.failedExec === null)

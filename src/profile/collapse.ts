@@ -57,11 +57,8 @@ const FAN_OUT = /^[0-9a-fA-F]{2}$/;
 
 /** The segment as a glob when its name cannot recur (a hash, a temporary name), else null. */
 function volatileSegment(seg: string): string | null {
-  if (seg.length >= 16 && HASH_RUN.test(seg)) {
-    HASH_RUN.lastIndex = 0;
-    return seg.replace(HASH_RUN, "*");
-  }
-  HASH_RUN.lastIndex = 0;
+  const hashes = seg.replace(HASH_RUN, "*");
+  if (hashes !== seg) return hashes;
   const t = TEMP_NAME.exec(seg);
   return t ? `${t[1]}*` : null;
 }
