@@ -1,7 +1,7 @@
 // Peak RSS of `capsule import` in trace length: the dd trace (bench/lib.ts ddTrace) repeated
 // --copies times (default 10: ~4,000,000 lines) into bench/out/ddN.strace, each copy 100 s
 // later and with its pids moved by 10,000, so the clock runs forward and every copy is new
-// processes, as one long trace would be. Runs `capsule import -q` (dist/, every stream
+// processes, as one long trace would be. Runs `bin/capsule import -q` (dist/, every stream
 // written and chained) and samples the process's RSS every 100 ms: the RSS at each tenth of
 // the run shows whether memory is flat in trace length or grows with it; peak RSS from the
 // kernel (VmHWM). Also --trace FILE to sample another file.
@@ -31,8 +31,10 @@ const { values } = parseArgs({
   },
 });
 const root = new URL("..", import.meta.url).pathname;
+if (!existsSync(join(root, "dist/cli/main.js"))) throw new Error("run `npm run build` first");
+// the installed command (it sizes node's heap for an import); --node-flags runs node itself with them instead
+const launcher = join(root, "bin/capsule");
 const capsule = join(root, "dist/cli/main.js");
-if (!existsSync(capsule)) throw new Error("run `npm run build` first");
 
 /** The dd trace `copies` times over, made once. */
 async function longTrace(copies: number): Promise<string> {
@@ -62,7 +64,8 @@ const load0 = loadavg()
   .map((x) => fmt(x))
   .join(" ");
 const t0 = performance.now();
-const c = spawn(process.execPath, [...flags, capsule, "import", "-q", trace], {
+const argv = flags.length > 0 ? [process.execPath, ...flags, capsule] : [launcher];
+const c = spawn(argv[0]!, [...argv.slice(1), "import", "-q", trace], {
   env: { ...process.env, CAPSULE_HOME: home },
   stdio: ["ignore", "ignore", "inherit"],
 });
@@ -87,7 +90,9 @@ rmSync(home, { recursive: true, force: true });
 if (code !== 0) throw new Error(`capsule import exited ${code}`);
 const wall = (performance.now() - t0) / 1000;
 const lines = countLines(trace);
-console.log(`trace ${trace}: ${lines} lines; node flags: ${flags.join(" ") || "(none)"}; load average ${load0}`);
+console.log(
+  `trace ${trace}: ${lines} lines; ${flags.length > 0 ? `node ${flags.join(" ")} dist/cli/main.js` : "bin/capsule"}; load average ${load0}`,
+);
 const tenths: string[] = [];
 for (let k = 1; k <= 10; k++) {
   const upTo = samples.filter((x) => x.s <= (wall * k) / 10);

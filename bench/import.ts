@@ -6,7 +6,7 @@
 // Default traces (made in bench/out/ on first use, both `strace -f -ttt -T -yy`):
 //   dd.strace    `dd if=/dev/zero of=/dev/null bs=1 count=200000` (~400,000 lines)
 //   make.strace  `make -j2` of a 300-file C build (bench/lib.ts makeBuildWorkload)
-// Capsule runs from dist/ (`npm run build` first) with every stream written and chained.
+// Capsule runs as bin/capsule (dist/: `npm run build` first) with every stream written and chained.
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -22,8 +22,9 @@ const { values } = parseArgs({
   },
 });
 const root = new URL("..", import.meta.url).pathname;
-const capsule = join(root, "dist/cli/main.js");
-if (!existsSync(capsule)) throw new Error("run `npm run build` first");
+if (!existsSync(join(root, "dist/cli/main.js"))) throw new Error("run `npm run build` first");
+// as users run it: the installed command (bin/capsule sizes node's heap for an import)
+const capsule = join(root, "bin/capsule");
 const peer = join(root, "../shared/peers/strace-process-tree/strace_process_tree.py");
 if (!existsSync(peer)) throw new Error(`${peer}: missing (the peer lives in ../shared/peers/)`);
 
@@ -75,7 +76,7 @@ for (const trace of traces) {
   for (let i = 0; i < Number(values.runs); i++) {
     py.push(timed(["python3", peer, trace]));
     rmSync(home, { recursive: true, force: true });
-    cap.push(timed([process.execPath, capsule, "import", "-q", trace], { ...process.env, CAPSULE_HOME: home }));
+    cap.push(timed([capsule, "import", "-q", trace], { ...process.env, CAPSULE_HOME: home }));
   }
   const m = (xs: Sample[], k: keyof Sample): number => median(xs.map((x) => x[k]));
   const row = (name: string, xs: Sample[]): string =>
