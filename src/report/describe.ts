@@ -6,10 +6,10 @@
 
 import type { ProcessActivity } from "../classify/activity.js";
 import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
-import type { AgentWorkflow, ProcessNode } from "../core/events.js";
+import type { AgentWorkflow, ExecRecord, ProcessNode } from "../core/events.js";
 import { execName, programBase } from "../core/paths.js";
 import type { ReportModel } from "./model.js";
-import { fit, formatDuration, plural, printable, shortCommand } from "./text.js";
+import { displayWidth, fit, formatDuration, plural, printable, shortCommand } from "./text.js";
 
 /** The program's name: the basename of argv[0], else of the executable. */
 export function programName(n: ProcessNode): string {
@@ -48,9 +48,25 @@ export function commandText(m: ReportModel, n: ProcessNode, width: number): stri
   // Started before tracing, or its exec is not in the trace (strace -Z keeps failed calls only): say so rather than print nothing.
   if (n.argv.length === 0)
     return fit(n.exe ? `${printable(n.exe)} (exec not seen)` : "(program not in the trace)", width);
+  // a process that exec'd more than once (`sh -c 'exec env X=1 python3 x.py'`) is shown by its
+  // last program, after the ones it ran before while room allows: `sh → env → python3 x.py`
+  const before = execsBefore(n);
+  const room = width - displayWidth(before);
+  const lead = before && room >= 16 ? before : "";
+  const w = width - displayWidth(lead);
   // the tracer kept part of argv: say so, the last element shown may be cut short
-  if (n.argv_cut) return `${nodeCommand(n, Math.max(12, width - 6))} [cut]`;
-  return nodeCommand(n, width);
+  if (n.argv_cut) return `${lead}${nodeCommand(n, Math.max(12, w - 6))} [cut]`;
+  return lead + nodeCommand(n, w);
+}
+
+/** The programs a process ran before its last exec, each followed by " → " ("" for one exec or none). */
+function execsBefore(n: ProcessNode): string {
+  let out = "";
+  for (let i = 0; i < n.execs.length - 1; i++) {
+    const x = n.execs[i] as ExecRecord;
+    out += `${printable(x.argv[0] ? execName(x.argv[0], x.path, x.argv_cut) : programBase(x.path))} → `;
+  }
+  return out;
 }
 
 /** A process's command line within `width`, named as programName names it. */

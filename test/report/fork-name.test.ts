@@ -77,3 +77,29 @@ test("a fork whose exec failed is named by the program it tried (a tool that is 
     rmSync(home, { recursive: true, force: true });
   }
 });
+
+test("a process that exec'd several times is shown by its last program after the ones it ran before", () => {
+  const home = freshHome();
+  try {
+    const r = capsule(
+      [
+        "run",
+        "--tracer",
+        "strace",
+        "--report",
+        "human",
+        "--",
+        "sh",
+        "-c",
+        'exec env CAPSULE_X=1 sh -c "ls / >/dev/null; exec true"',
+      ],
+      home,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /\] sh → env → sh → true \(PID \d+\) ✓/);
+    // one exec: the program alone
+    assert.match(r.stderr, /\] ls \/ \(PID \d+\) ✓/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
