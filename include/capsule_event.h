@@ -174,6 +174,7 @@ enum capsule_high_level_kind {
 #define CAPSULE_HAS_EXE_PATH (1ULL << 21)
 #define CAPSULE_HAS_CWD (1ULL << 22)
 #define CAPSULE_HAS_ABS_PATH2 (1ULL << 23)
+#define CAPSULE_HAS_SO_ERROR (1ULL << 30)
 /* args[n] was shown by the trace (JSON not null). */
 #define CAPSULE_HAS_ARG(n) (1ULL << (24 + (n)))
 /* A string was longer than its array and was cut. */
@@ -224,6 +225,8 @@ struct capsule_event {
 	char exe_path[CAPSULE_PATH_LEN];
 	char cwd[CAPSULE_PATH_LEN];
 	char abs_path2[CAPSULE_PATH_LEN]; /* second path of rename/link-like calls */
+	__s32 so_error;   /* what getsockopt(SO_ERROR) read: positive errno number, 0 for none (CAPSULE_HAS_SO_ERROR) */
+	__u32 reserved;   /* 0 */
 };
 
 #endif /* CAPSULE_EVENT_H */

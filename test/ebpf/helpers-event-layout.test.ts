@@ -95,6 +95,7 @@ test("an encoded record reads back in C field by field", { skip: noGcc }, () => 
     fd: 3,
     abs_path: "x".repeat(300),
     abs_path2: "/tmp/b",
+    so_error: "ECONNREFUSED",
     resource_type: "SOCKET",
     operation: "CONNECT",
     perm_bits: 0o644,
@@ -157,6 +158,8 @@ test("an encoded record reads back in C field by field", { skip: noGcc }, () => 
     exe_path: "/usr/bin/python3.11",
     cwd: "/tmp/capsule-corpus",
     abs_path2: "/tmp/b",
+    so_error: "111",
+    reserved: "0",
   };
   for (const [k, v] of Object.entries(expect)) assert.equal(kv.get(k), v, k);
   // present: set for what the record has, clear for nulls; the cut path is flagged
@@ -179,6 +182,7 @@ test("an encoded record reads back in C field by field", { skip: noGcc }, () => 
     "NET",
     "NET_PROTOCOL",
     "ABS_PATH2",
+    "SO_ERROR",
   ])
     assert.ok(bit(`CAPSULE_HAS_${on}`), on);
   for (const off of ["EGID", "BYTE_COUNT", "NET_LOCAL_ADDR", "NET_LOCAL_PORT"])

@@ -47,6 +47,7 @@ export interface EventRecord {
   fd?: number | null;
   abs_path?: string | null;
   abs_path2?: string | null;
+  so_error?: string | null;
   resource_type?: string | null;
   operation?: string | null;
   perm_bits?: number | null;
@@ -137,6 +138,11 @@ export function encodeEvent(e: EventRecord, buf: Uint8Array, offset = 0): number
   if (e.errno) {
     dv.setInt32(EVENT_FIELDS.errno[0], errnoNumber(e.errno), true);
     present |= HAS.ERRNO;
+  }
+  if (e.so_error !== null && e.so_error !== undefined) {
+    // "0" when the socket had no pending error
+    dv.setInt32(EVENT_FIELDS.so_error[0], errnoNumber(e.so_error), true);
+    present |= HAS.SO_ERROR;
   }
   dv.setInt32(EVENT_FIELDS.fd[0], -1, true);
   if (e.fd !== null && e.fd !== undefined && Number.isInteger(e.fd)) {

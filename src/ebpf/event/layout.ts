@@ -41,12 +41,14 @@ export const EVENT_FIELDS = {
   exe_path: [504, 256],
   cwd: [760, 256],
   abs_path2: [1016, 256],
+  so_error: [1272, 4],
+  reserved: [1276, 4],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type EventField = keyof typeof EVENT_FIELDS;
 
 /** sizeof(struct capsule_event). */
-export const EVENT_SIZE = 1272;
+export const EVENT_SIZE = 1280;
 
 /** Bits of `present` (CAPSULE_HAS_* / CAPSULE_TRUNC_* in the header). */
 export const HAS = {
@@ -75,6 +77,7 @@ export const HAS = {
   CWD: 1n << 22n,
   ABS_PATH2: 1n << 23n,
   ARG0: 1n << 24n,
+  SO_ERROR: 1n << 30n,
   TRUNC_CALL: 1n << 32n,
   TRUNC_ABS_PATH: 1n << 33n,
   TRUNC_EXE_PATH: 1n << 34n,
