@@ -39,7 +39,7 @@
  * (keys.ts connectOutcome: getsockopt(SO_ERROR), a later connect, the first read or write).
  * A getsockopt or connect that tells it joins the connect's action; the action is then ok,
  * or failed with the errno the socket reported. While pending it does not end for being
- * quiet (only at the socket's close, the process's end, or `maxSpanUs`); an outcome that
+ * quiet (only at the socket's close, the process's end, or `connectWaitUs`); an outcome that
  * comes after it ended is not applied, and the action stays pending.
  *
  * Order and memory. Actions are emitted in the order their first event arrived (the
@@ -84,6 +84,11 @@ export interface AggregatorOptions {
    * quiet, a stat loop); bounds how long later actions wait behind it. Default 2 × windowUs.
    */
   maxSpanUs?: number;
+  /**
+   * Longest trace time a connect under way waits for its outcome (longer than `maxSpanUs`: a
+   * SYN the network lost is sent again after 1, 3, 7 s). Default 10 × windowUs.
+   */
+  connectWaitUs?: number;
   /** Largest number of events in one action before it is split. Default 65536. */
   maxEvents?: number;
   /** Finished actions allowed to wait behind an older open one before that one is split. Default 4096. */
@@ -187,6 +192,7 @@ interface PidState {
 export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   const windowUs = opts.windowUs ?? 1_000_000;
   const maxSpanUs = opts.maxSpanUs ?? 2 * windowUs;
+  const connectWaitUs = Math.max(opts.connectWaitUs ?? 10 * windowUs, maxSpanUs);
   const maxEvents = opts.maxEvents ?? 65_536;
   const maxPending = opts.maxPending ?? 4_096;
   const sweepEveryUs = Math.max(windowUs / 2, 1);
@@ -554,10 +560,12 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   function sweep(): void {
     const quiet = now - windowUs;
     const old = now - maxSpanUs;
+    const oldConnect = now - connectWaitUs;
     for (let i = head; i < queue.length; i++) {
       const a = queue[i] as Open;
-      // a connect under way waits for its outcome however quiet (up to maxSpanUs)
-      if (!a.done && ((a.last_ts < quiet && a.connect !== CONNECT_PENDING) || a.first_ts < old))
+      if (a.done) continue;
+      // a connect under way waits for its outcome however quiet, up to connectWaitUs
+      if (a.connect === CONNECT_PENDING ? a.first_ts < oldConnect : a.last_ts < quiet || a.first_ts < old)
         finish(a, pids.get(a.pid));
     }
     nextSweep = now + sweepEveryUs;

@@ -78,6 +78,27 @@ test("a pending connect waits for its outcome past the quiet window (a SYN to a 
   assert.deepEqual(brief(a!), { ok: false, errno: "ETIMEDOUT", pending: false, count: 2 });
 });
 
+test("a pending connect waits for an outcome that comes seconds later (SYNs the network lost), and not for ever", async () => {
+  const [a] = await connects([100, inProgress], [7_000_100, soError("0")], [7_000_200, close]);
+  assert.deepEqual(brief(a!), { ok: true, errno: null, pending: false, count: 2 });
+  // the process goes on with other work: past connectWaitUs the connect stops waiting
+  const trace = [
+    '100 1700000000.000001 execve("/bin/c", ["c"], 0x7ffe /* 1 vars */) = 0 <0.000010>',
+    `100 1700000000.000010 socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK, IPPROTO_TCP) = ${SOCK} <0.000005>`,
+    `100 1700000000.000100 ${inProgress}`,
+    '100 1700000004.000000 write(1</dev/null<char 1:3>>, "x", 1) = 1 <0.000004>',
+    '100 1700000006.000000 write(1</dev/null<char 1:3>>, "x", 1) = 1 <0.000004>',
+    "100 1700000030.000000 +++ exited with 0 +++",
+  ];
+  const events = await enrich(parse(trace.map((line, seq) => ({ seq, line, src: null }))));
+  const agg = createAggregator({ connectWaitUs: 5_000_000 });
+  const connect = (xs: Action[]) => xs.filter((x) => x.kind === "NetConnect").map(brief);
+  assert.deepEqual(connect(agg.push(events.slice(0, 4))), []);
+  assert.deepEqual(connect(agg.push(events.slice(4, 5))), [
+    { ok: false, errno: "EINPROGRESS", pending: true, count: 1 },
+  ]);
+});
+
 test("a blocking connect refused stays refused", async () => {
   const [a] = await connects([100, `connect(${SOCK}, ${ADDR}, 16) = -1 ECONNREFUSED (Connection refused) <0.000020>`]);
   assert.deepEqual(brief(a!), { ok: false, errno: "ECONNREFUSED", pending: false, count: 1 });
