@@ -374,6 +374,23 @@ export function createTracker(): Tracker {
     if (root !== null && group.includes(root)) root = leader;
   }
 
+  /**
+   * strace -qq (`-e quiet=exit`) prints no `+++ exited with N +++`: a process the trace
+   * never showed ending, whose last word was exit_group(N) (or exit(N) of its only
+   * thread), exited with N then.
+   */
+  function endByExitCalls(): void {
+    for (const n of nodes) {
+      if (n.kind !== "process" || n.ended) continue;
+      const group = [n, ...n.threads].find((t) => t.endCall?.call === "exit_group")?.endCall;
+      const by = group ?? (n.threads.length === 0 ? n.endCall : null);
+      if (!by || by.code === null) continue;
+      n.exit_code = by.code;
+      n.rec = null;
+      endNode(n, by.ts);
+    }
+  }
+
   /** A fork runs its parent's program until it execs: its argv (and whether that is cut) and exe. */
   function runsProgramOf(child: Node, parent: Node): void {
     child.argv = parent.argv;
@@ -413,6 +430,7 @@ export function createTracker(): Tracker {
       ended = true;
       adoptUntranslated();
       adoptAttachedThreads();
+      endByExitCalls();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
