@@ -79,6 +79,21 @@ export function intOf(a: Arg | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
+/**
+ * The child a SIGCHLD's siginfo tells of (`si_code=CLD_*`, `si_pid=N`; `si_pid=N<comm>` under
+ * strace -Y), else null: a SIGCHLD sent by kill() (`si_code=SI_USER`) tells of no child.
+ */
+export function sigchldChild(info: Arg | null): number | null {
+  if (info === null || info.k !== "struct") return null;
+  let child: number | null = null;
+  let fromChild = false;
+  for (const f of info.fields) {
+    if (f.name === "si_code") fromChild = f.value.k === "sym" && f.value.text.startsWith("CLD_");
+    else if (f.name === "si_pid") child = f.value.k === "fd" ? f.value.fd : intOf(f.value);
+  }
+  return fromChild && child !== null && child > 0 ? child : null;
+}
+
 /** `p` joined onto directory `dir` as the kernel's lookup does it lexically; a relative `p` stays as given while `dir` is unknown. */
 export const resolvePath = (dir: string | null, p: string): string => resolveAgainst(dir, p) ?? p;
 

@@ -20,7 +20,18 @@
  * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
-import { arrayCut, fdcwdOf, fdPathOf, hasFlag, intOf, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
+import {
+  arrayCut,
+  fdcwdOf,
+  fdPathOf,
+  hasFlag,
+  intOf,
+  resolvePath,
+  retPid,
+  sigchldChild,
+  strArrayOf,
+  strOf,
+} from "./args.js";
 
 export interface Tracker {
   /** Feed parsed events in trace order. Parse errors and notices are ignored. */
@@ -77,6 +88,8 @@ export function createTracker(): Tracker {
   const uses = new Map<number, number>();
   let root: Node | null = null;
   let ended = false;
+  /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
+  const toldBySigchld: [Node, Node][] = [];
 
   function newNode(pid: number, ts: number | null): Node {
     const n = uses.get(pid) ?? 0;
@@ -284,7 +297,12 @@ export function createTracker(): Tracker {
       const node = nodeOf(ev.pid, ev.ts);
       node.own = true;
       if (ev.kind === "syscall") onSyscall(node, ev);
-      else if (ev.kind === "exit") {
+      else if (ev.kind === "signal") {
+        const pid = ev.signal === "SIGCHLD" ? sigchldChild(ev.info) : null;
+        const child = pid === null ? undefined : current.get(pid);
+        if (child !== undefined && child.parent === null && (!child.claimed || child === root))
+          toldBySigchld.push([node, child]);
+      } else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
         if (node.ended) continue;
         node.exit_code = ev.code;
@@ -375,6 +393,29 @@ export function createTracker(): Tracker {
   }
 
   /**
+   * A trace whose fork calls were left out (`-e trace=%file`, `%network`, `-e status=failed`,
+   * `-Z`) still shows each child's end in its parent: the kernel sends SIGCHLD to the parent,
+   * naming the child in si_pid. A child no fork claimed hangs under the process that got
+   * its SIGCHLD; the root is then the top of the first process's line of parents, not the
+   * first pid of the file (a child that ended first, in a trace of exits only).
+   */
+  function adoptBySigchld(): void {
+    for (const [receiver, child] of toldBySigchld) {
+      if (child.parent !== null || child.kind !== "process" || (child.claimed && child !== root)) continue;
+      const parent = processOf(receiver);
+      let up: Node | null = parent;
+      while (up !== null && up !== child) up = up.parent;
+      if (up === child) continue; // it would be its own ancestor
+      child.parent = parent;
+      child.claimed = true;
+      parent.children.push(child);
+      changed(child);
+      changed(parent);
+    }
+    while (root?.parent) root = root.parent;
+  }
+
+  /**
    * strace -qq (`-e quiet=exit`) prints no `+++ exited with N +++`: a process the trace
    * never showed ending, whose last word was exit_group(N) (or exit(N) of its only
    * thread), exited with N then.
@@ -430,6 +471,7 @@ export function createTracker(): Tracker {
       ended = true;
       adoptUntranslated();
       adoptAttachedThreads();
+      adoptBySigchld();
       endByExitCalls();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {

@@ -47,3 +47,19 @@ test("-qq (no `+++ exited` lines): each process's exit code is its exit_group's"
   assert.deepEqual([code(sh), ...kids.map(code)], [3, 0, 2]);
   assert.equal(metadata(dir).exit?.code, 3);
 });
+
+for (const flags of [
+  ["-e", "trace=%network"],
+  ["-e", "status=failed"],
+  ["-e", "trace=%file"],
+]) {
+  test(`${flags.join(" ")} (no clone lines): each child hangs under the process its SIGCHLD went to`, { skip }, () => {
+    const { dir, lines } = recordAndImport(flags);
+    assert.ok(!lines.some((l) => /\b(clone3?|v?fork)\(/.test(l)), "no fork calls in the trace");
+    const t = tree(dir);
+    const { sh, kids } = pidsOf(lines);
+    assert.equal(t.root, sh, "the root is the shell, not the first pid of the file");
+    for (const kid of kids) assert.equal(t.nodes.find((n) => n.pid === kid)?.ppid, sh, `${kid}'s parent`);
+    assert.equal(metadata(dir).exit?.code, 3);
+  });
+}
