@@ -2,23 +2,24 @@
 // tree's processes, parents and exit codes must still come out right from what is left.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { capsule, freshHome, metadata, tree } from "./helpers.js";
+import { capsule, freshHome, jsonl, metadata, tree } from "./helpers.js";
 
 const hasStrace = spawnSync("strace", ["-V"]).status === 0;
 const skip = hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)";
 
 const SCRIPT = "cat /dev/null; ls missing-file 2>/dev/null; exit 3";
 
-/** Record `sh -c SCRIPT` under `strace -f FLAGS -o F`, import F; the session folder and the trace's lines. */
-function recordAndImport(flags: string[]): { dir: string; lines: string[] } {
+/** Record CMD (`sh -c SCRIPT`) under `strace -f FLAGS -o F`, import F; the session folder and the trace's lines. */
+function recordAndImport(flags: string[], cmd = ["sh", "-c", SCRIPT], status = 3): { dir: string; lines: string[] } {
   const tmp = mkdtempSync(join(tmpdir(), "capsule-flags-"));
   const trace = join(tmp, "trace.txt");
-  const st = spawnSync("strace", ["-f", ...flags, "-o", trace, "sh", "-c", SCRIPT], { cwd: tmp, encoding: "utf8" });
-  assert.equal(st.status, 3, st.stderr);
+  const st = spawnSync("strace", ["-f", ...flags, "-o", trace, ...cmd], { cwd: tmp, encoding: "utf8" });
+  assert.equal(st.status, status, st.stderr);
   const home = freshHome();
   const r = capsule(["import", "-q", trace], home);
   assert.equal(r.status, 0, r.stderr);
@@ -63,3 +64,62 @@ for (const flags of [
     assert.equal(metadata(dir).exit?.code, 3);
   });
 }
+
+/** A listening TCP socket on `host`, port chosen by the kernel; null when the host has no such address (no IPv6). */
+function listen(host: string): Promise<Server | null> {
+  return new Promise((done) => {
+    const srv = createServer((c) => c.destroy());
+    srv.once("error", () => done(null));
+    srv.listen(0, host, () => done(srv));
+  });
+}
+
+const portOf = (srv: Server | null): number => {
+  const a = srv?.address();
+  return a !== null && typeof a === "object" ? a.port : 0;
+};
+
+// python3 connects over IPv4, IPv6 and a v4-mapped IPv6 address (the kernel's listen backlog
+// takes the connections while this process waits for strace)
+const CONNECT = `import socket, sys
+p4, p6 = int(sys.argv[1]), int(sys.argv[2])
+socket.create_connection(("127.0.0.1", p4)).close()
+if p6:
+    for host, port in (("::1", p6), ("::ffff:127.0.0.1", p4)):
+        s = socket.socket(socket.AF_INET6); s.connect((host, port)); s.close()
+`;
+
+test("-X raw and -X verbose (sockaddrs as bytes): connections resolve as with strace's default -X abbrev", {
+  skip,
+}, async () => {
+  const v4 = await listen("127.0.0.1");
+  const v6 = await listen("::1");
+  try {
+    const tmp = mkdtempSync(join(tmpdir(), "capsule-connect-"));
+    const script = join(tmp, "connect.py");
+    writeFileSync(script, CONNECT);
+    const cmd = ["python3", script, String(portOf(v4)), String(portOf(v6))];
+    const connects = (flags: string[]) => {
+      const { dir } = recordAndImport([...flags, "-e", "trace=%process,socket,connect"], cmd, 0);
+      return jsonl<{ kind: string; resource: string | null }>(dir, "actions")
+        .filter((a) => a.kind === "NetConnect")
+        .map((a) => a.resource);
+    };
+    const want = connects([]);
+    assert.ok(
+      want.some((r) => r?.endsWith(`:${portOf(v4)}`) && r.includes("127.0.0.1")),
+      want.join(", "),
+    );
+    if (v6)
+      assert.ok(
+        want.some((r) => r?.includes("::1") && r.endsWith(`:${portOf(v6)}`)),
+        want.join(", "),
+      );
+    assert.equal(want.length, v6 ? 3 : 1);
+    assert.deepEqual(connects(["-X", "raw"]), want, "-X raw");
+    assert.deepEqual(connects(["-X", "verbose"]), want, "-X verbose");
+  } finally {
+    v4?.close();
+    v6?.close();
+  }
+});
