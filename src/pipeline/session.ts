@@ -395,6 +395,7 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
   try {
     const buf = Buffer.allocUnsafe(1 << 16);
     const split = new LineSplitter();
+    let first = true;
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       const batch = n === 0 ? [] : split.write(buf.subarray(0, n));
@@ -406,6 +407,11 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
       for (let i = 0; i < batch.length; i++) {
         const l = batch[i]!;
         if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
+      }
+      // ... and begin with a UTF-8 byte order mark (an editor's save), which strace never writes
+      if (first && batch.length > 0) {
+        first = false;
+        if (batch[0]!.charCodeAt(0) === 0xfeff) batch[0] = batch[0]!.slice(1);
       }
       if (batch.length > 0) yield batch;
       if (n === 0) return;
