@@ -28,7 +28,7 @@ import {
   intOf,
   resolvePath,
   retPid,
-  sigchldChild,
+  sigchldNews,
   strArrayOf,
   strOf,
 } from "./args.js";
@@ -90,6 +90,8 @@ export function createTracker(): Tracker {
   let ended = false;
   /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
   const toldBySigchld: [Node, Node][] = [];
+  /** Children whose end a SIGCHLD told of before the trace showed it (not followed: no -f), with how and when. */
+  const reaped: { node: Node; code: number | null; signal: string | null; ts: number | null }[] = [];
 
   function newNode(pid: number, ts: number | null): Node {
     const n = uses.get(pid) ?? 0;
@@ -298,10 +300,12 @@ export function createTracker(): Tracker {
       node.own = true;
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "signal") {
-        const pid = ev.signal === "SIGCHLD" ? sigchldChild(ev.info) : null;
-        const child = pid === null ? undefined : current.get(pid);
-        if (child !== undefined && child.parent === null && (!child.claimed || child === root))
-          toldBySigchld.push([node, child]);
+        const news = ev.signal === "SIGCHLD" ? sigchldNews(ev.info) : null;
+        const child = news === null ? undefined : current.get(news.pid);
+        if (news === null || child === undefined) continue;
+        if (child.parent === null && (!child.claimed || child === root)) toldBySigchld.push([node, child]);
+        if (news.ended && !child.ended && (news.code !== null || news.signal !== null))
+          reaped.push({ node: child, code: news.code, signal: news.signal, ts: ev.ts });
       } else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
         if (node.ended) continue;
@@ -416,6 +420,21 @@ export function createTracker(): Tracker {
   }
 
   /**
+   * A child the trace never showed ending (strace without -f: its lines are not in the
+   * trace; -qq: no `+++ exited` lines) ended as the SIGCHLD its parent got says.
+   */
+  function endBySigchld(): void {
+    for (const r of reaped) {
+      const n = r.node;
+      if (n.ended) continue;
+      n.exit_code = r.code;
+      n.exit_signal = r.signal;
+      n.rec = null;
+      endNode(n, r.ts);
+    }
+  }
+
+  /**
    * strace -qq (`-e quiet=exit`) prints no `+++ exited with N +++`: a process the trace
    * never showed ending, whose last word was exit_group(N) (or exit(N) of its only
    * thread), exited with N then.
@@ -472,6 +491,7 @@ export function createTracker(): Tracker {
       adoptUntranslated();
       adoptAttachedThreads();
       adoptBySigchld();
+      endBySigchld();
       endByExitCalls();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {

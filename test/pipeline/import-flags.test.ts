@@ -14,11 +14,22 @@ const skip = hasStrace ? false : "strace is not installed (scripts/system-deps.s
 
 const SCRIPT = "cat /dev/null; ls missing-file 2>/dev/null; exit 3";
 
-/** Record CMD (`sh -c SCRIPT`) under `strace -f FLAGS -o F`, import F; the session folder and the trace's lines. */
-function recordAndImport(flags: string[], cmd = ["sh", "-c", SCRIPT], status = 3): { dir: string; lines: string[] } {
+/**
+ * Record CMD (`sh -c SCRIPT`) under `strace -f FLAGS -o F` (without -f when not `follow`),
+ * import F; the session folder and the trace's lines.
+ */
+function recordAndImport(
+  flags: string[],
+  cmd = ["sh", "-c", SCRIPT],
+  status = 3,
+  follow = true,
+): { dir: string; lines: string[] } {
   const tmp = mkdtempSync(join(tmpdir(), "capsule-flags-"));
   const trace = join(tmp, "trace.txt");
-  const st = spawnSync("strace", ["-f", ...flags, "-o", trace, ...cmd], { cwd: tmp, encoding: "utf8" });
+  const st = spawnSync("strace", [...(follow ? ["-f"] : []), ...flags, "-o", trace, ...cmd], {
+    cwd: tmp,
+    encoding: "utf8",
+  });
   assert.equal(st.status, status, st.stderr);
   const home = freshHome();
   const r = capsule(["import", "-q", trace], home);
@@ -28,12 +39,12 @@ function recordAndImport(flags: string[], cmd = ["sh", "-c", SCRIPT], status = 3
   return { dir: join(runs, readdirSync(runs)[0]!), lines };
 }
 
-/** The shell's pid and its two children's, from the SIGCHLD lines strace printed. */
+/** The shell's pid (none without -f) and its two children's, from the SIGCHLD lines strace printed. */
 function pidsOf(lines: string[]): { sh: number; kids: number[] } {
   const chld = lines
-    .map((l) => /^(\d+) .*--- SIGCHLD \{.*si_pid=(\d+),/.exec(l))
+    .map((l) => /^(?:(\d+) )?.*--- SIGCHLD \{.*si_pid=(\d+),/.exec(l))
     .filter((m) => m !== null)
-    .map((m) => [Number(m[1]), Number(m[2])] as const);
+    .map((m) => [Number(m[1] ?? 0), Number(m[2])] as const);
   assert.equal(chld.length, 2, "two SIGCHLD lines");
   return { sh: chld[0]![0], kids: chld.map(([, kid]) => kid) };
 }
@@ -46,6 +57,18 @@ test("-qq (no `+++ exited` lines): each process's exit code is its exit_group's"
   assert.equal(t.root, sh);
   const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
   assert.deepEqual([code(sh), ...kids.map(code)], [3, 0, 2]);
+  assert.equal(metadata(dir).exit?.code, 3);
+});
+
+test("without -f (children not followed): each child's exit code is the one its parent's SIGCHLD tells", {
+  skip,
+}, () => {
+  const { dir, lines } = recordAndImport([], undefined, 3, false);
+  const t = tree(dir);
+  const { kids } = pidsOf(lines);
+  const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
+  assert.deepEqual(kids.map(code), [0, 2]);
+  assert.equal(code(t.root ?? -1), 3);
   assert.equal(metadata(dir).exit?.code, 3);
 });
 
