@@ -30,7 +30,13 @@ export interface Stages {
    * ParsedItem batches itself bypasses it.
    */
   parser: Stage<RawLine, ParsedItem> & { readonly stats: { parseErrors: number } };
-  tracker: { push(batch: readonly ParsedItem[]): void; end(): void; snapshot(final: boolean): ProcessTreeSnapshot };
+  tracker: {
+    push(batch: readonly ParsedItem[]): void;
+    end(): void;
+    snapshot(final: boolean): ProcessTreeSnapshot;
+    /** Processes a fork made that have no line of their own (a trace without strace -f). */
+    silent(): number;
+  };
   enricher: Stage<ParsedItem, EnhancedEvent>;
   /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */
   filter: ((e: EnhancedEvent) => boolean) | null;
@@ -55,6 +61,8 @@ export interface PipelineCounts {
   violations: number;
   /** Calls naming a relative path where the trace never showed the folder it is relative to. */
   unplaced: number;
+  /** Processes the trace shows starting that have no line of their own (not followed: no strace -f). */
+  silent: number;
 }
 
 /** Calls that name a path (relative to the cwd or a dirfd) rather than act on an fd. */
@@ -174,6 +182,7 @@ export async function runPipeline(
     risks: 0,
     violations: 0,
     unplaced: 0,
+    silent: 0,
   };
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
@@ -350,6 +359,7 @@ export async function runPipeline(
   await handleItems(await stages.parser.end());
   counts.parse_errors = stages.parser.stats.parseErrors + decodedErrors;
   stages.tracker.end();
+  counts.silent = stages.tracker.silent();
   await afterEnrich(await stages.enricher.end());
   emitActions(await stages.aggregator.end(), []);
   const tree = stages.tracker.snapshot(true);

@@ -40,6 +40,8 @@ export interface Tracker {
   end(): void;
   /** The tree as known now; `final` is recorded in the snapshot (true once the session ended). */
   snapshot(final: boolean): ProcessTreeSnapshot;
+  /** Processes a fork in the trace made that have no line of their own (a trace without strace -f). */
+  silent(): number;
 }
 
 /** A node while it is built: the record's own fields, with links as nodes rather than pids. */
@@ -496,6 +498,11 @@ export function createTracker(): Tracker {
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
+    },
+    silent() {
+      let n = 0;
+      for (const x of nodes) if (x.kind === "process" && x.claimed && !x.own && x !== root) n++;
+      return n;
     },
   };
 }

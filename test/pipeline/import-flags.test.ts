@@ -72,6 +72,22 @@ test("without -f (children not followed): each child's exit code is the one its 
   assert.equal(metadata(dir).exit?.code, 3);
 });
 
+test("the report says what the trace lacks: children not followed (no -f), no timestamps", { skip }, () => {
+  const bare = recordAndImport([], undefined, 3, false).dir;
+  const full = recordAndImport(["-ttt"]).dir;
+  const reasons = (dir: string) => (metadata(dir).losses ?? []).map((l) => l.reason).join(" | ");
+  assert.match(reasons(bare), /2 child processes .* no line of their own: .*without strace -f/);
+  assert.match(reasons(bare), /no timestamps/);
+  assert.equal(reasons(full), "");
+  const report = (dir: string) => capsule(["report", dir, "--width", "300"], freshHome()).stdout;
+  const text = report(bare);
+  assert.match(text, /^Problems: .*without strace -f.*no timestamps/m);
+  // the import's own wall time is not the program's duration
+  assert.match(text, /^Imported: \S+ · exit 3$/m);
+  assert.match(report(full), /^Started: +\S+ · duration \S+ · exit 3$/m);
+  assert.doesNotMatch(report(full), /^Problems:/m);
+});
+
 for (const flags of [
   ["-e", "trace=%network"],
   ["-e", "status=failed"],
