@@ -63,7 +63,12 @@ export interface PipelineCounts {
   unplaced: number;
   /** Processes the trace shows starting that have no line of their own (not followed: no strace -f). */
   silent: number;
+  /** Calls whose result the tracer made up (`= -1 ENOENT (...) (INJECTED)`: strace -e inject). */
+  injected: number;
 }
+
+/** The note strace -e inject puts after a result it made up. */
+const INJECTED = "(INJECTED)";
 
 /** Calls that name a path (relative to the cwd or a dirfd) rather than act on an fd. */
 const PATH_OPERATIONS: ReadonlySet<string> = new Set(["OPEN", "EXEC", "DELETE", "RENAME", "MKDIR", "CHDIR"]);
@@ -183,6 +188,7 @@ export async function runPipeline(
     violations: 0,
     unplaced: 0,
     silent: 0,
+    injected: 0,
   };
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
@@ -290,8 +296,9 @@ export async function runPipeline(
     if (items.length === 0) return;
     let noEvent: ParsedItem[] | null = null;
     for (const it of items) {
-      const k = it.event.kind;
-      if (k === "parse_error" || k === "notice") (noEvent ??= []).push(it);
+      const ev = it.event;
+      if (ev.kind === "parse_error" || ev.kind === "notice") (noEvent ??= []).push(it);
+      else if (ev.kind === "syscall" && ev.retNote?.endsWith(INJECTED)) counts.injected++;
     }
     // a tracer's notices (strace -k's stack frames, its own messages) and unparsed lines are lines, not events
     counts.events += items.length - (noEvent?.length ?? 0);

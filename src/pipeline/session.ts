@@ -594,7 +594,11 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   // said in the report; children not followed also when importing (one file of an -ff set said it already)
   const lacks = traceLacks(ffOne === null ? counts.silent : 0, tree);
   if (lacks.unfollowed) notes.push(lacks.unfollowed);
-  for (const reason of [lacks.unfollowed, lacks.clock])
+  const injected =
+    counts.injected > 0
+      ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
+      : null;
+  for (const reason of [lacks.unfollowed, lacks.clock, injected])
     if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);

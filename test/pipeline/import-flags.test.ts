@@ -88,6 +88,23 @@ test("the report says what the trace lacks: children not followed (no -f), no ti
   assert.doesNotMatch(report(full), /^Problems:/m);
 });
 
+test("-e inject: the record says which results strace made up", { skip }, () => {
+  const { dir, lines } = recordAndImport(["-e", "inject=openat:error=ENOENT:when=2"]);
+  const injected = lines.filter((l) => l.includes(" (INJECTED)")).length;
+  assert.ok(injected >= 3, "each process's second openat");
+  const reasons = metadata(dir).losses.map((l) => l.reason);
+  assert.ok(
+    reasons.includes(
+      `${injected} call results were made by strace (-e inject), not the system: the failures and values they show are the tracer's`,
+    ),
+    reasons.join(" | "),
+  );
+  assert.deepEqual(
+    metadata(recordAndImport([]).dir).losses.map((l) => l.reason),
+    ["the trace has no timestamps (strace -ttt gives them): the record has no times or durations"],
+  );
+});
+
 for (const flags of [
   ["-e", "trace=%network"],
   ["-e", "status=failed"],
