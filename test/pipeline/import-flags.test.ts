@@ -118,6 +118,11 @@ for (const flags of [
     assert.equal(t.root, sh, "the root is the shell, not the first pid of the file");
     for (const kid of kids) assert.equal(t.nodes.find((n) => n.pid === kid)?.ppid, sh, `${kid}'s parent`);
     assert.equal(metadata(dir).exit?.code, 3);
+    if (flags[1] !== "trace=%file")
+      assert.match(
+        capsule(["report", dir, "--width", "200"], freshHome()).stdout,
+        /^Command: {2}\(not in the trace: strace attached later, or left execve out\)$/m,
+      );
   });
 }
 
