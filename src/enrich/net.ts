@@ -7,8 +7,13 @@
  * NetInfo objects are immutable: a change makes a new object, so an emitted record's
  * `net` never changes under it and records can share one object without copying.
  */
+import { isIP } from "node:net";
+import { bytesOfText } from "../core/bytes-text.js";
 import type { Arg, NetInfo, StructField } from "../core/events.js";
-import { intLiteral, textOf } from "./flags.js";
+import { ADDRESS_FAMILIES, intLiteral, textOf } from "./flags.js";
+
+/** Family names by number: `-X raw` and `-X verbose` print `sa_family=0x2` (`/* AF_INET *\/`). */
+const FAMILY_NAMES: ReadonlyMap<number, string> = new Map([...ADDRESS_FAMILIES].map(([name, n]) => [n, name]));
 
 /** One end of a connection as a socket address shows it. */
 export interface Endpoint {
@@ -31,18 +36,29 @@ function field(fields: readonly StructField[], name: string): Arg | undefined {
   return undefined;
 }
 
-/** The number inside `htons(80)` or a bare `80`. */
+/** The number inside `htons(80)`, a bare `80`, or -X raw's two bytes in network order (`"\x00\x50"`). */
 function portOf(a: Arg | undefined): number | null {
   if (a === undefined) return null;
   if (a.k === "call") return portOf(a.args[0]);
+  if (a.k === "str") {
+    const b = bytesOfText(a.value);
+    return b.length === 2 ? (b[0]! << 8) | b[1]! : null;
+  }
   const t = textOf(a);
   return t === null ? null : intLiteral(t);
 }
 
-/** The address string of `inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1", ...)` or a quoted string. */
+/**
+ * The address string of `inet_addr("1.2.3.4")`, `inet_pton(AF_INET6, "::1", ...)` or a quoted
+ * string; -X raw and -X verbose quote the address's own 4 or 16 bytes (`"\x7f\x00\x00\x01"`).
+ */
 function addrOf(a: Arg | undefined): string | null {
   if (a === undefined) return null;
-  if (a.k === "str") return a.value;
+  if (a.k === "str") {
+    if (isIP(a.value) !== 0) return a.value;
+    const b = bytesOfText(a.value);
+    return b.length === 4 ? b.join(".") : b.length === 16 ? ipv6Text(b) : a.value;
+  }
   if (a.k === "call") {
     for (const x of a.args) if (x.k === "str") return x.value;
   }
@@ -71,7 +87,7 @@ export function sockaddrOf(a: Arg | undefined): Endpoint | null {
     const name = field(a.fields, "msg_name");
     return name === undefined ? null : sockaddrOf(name);
   }
-  const family = textOf(fam) ?? "AF_UNSPEC";
+  const family = familyName(fam) ?? "AF_UNSPEC";
   switch (family) {
     case "AF_INET":
       return { family, addr: addrOf(field(a.fields, "sin_addr")), port: portOf(field(a.fields, "sin_port")) };
@@ -222,10 +238,45 @@ function unquote(s: string): string {
   });
 }
 
-/** "AF_INET" from a socket() family argument printed as `AF_INET` or `PF_INET`. */
+/**
+ * "AF_INET" from a family printed as `AF_INET`, `PF_INET`, or as a number (-X raw `0x2`,
+ * -X verbose `0x2 /* AF_INET *\/`); a number with no name stays as printed.
+ */
 export function familyName(a: Arg | undefined): string | null {
   if (a === undefined) return null;
   const t = textOf(a);
   if (t === null) return null;
-  return t.startsWith("PF_") ? `AF_${t.slice(3)}` : t;
+  if (t.startsWith("PF_")) return `AF_${t.slice(3)}`;
+  const n = intLiteral(t);
+  return n === null ? t : (FAMILY_NAMES.get(n) ?? t);
+}
+
+/**
+ * An IPv6 address's text as strace prints it (glibc's inet_ntop): the longest run of two or
+ * more zero groups as `::`, an IPv4-mapped or -compatible address with its dotted tail.
+ */
+function ipv6Text(b: Uint8Array): string {
+  const words = Array.from({ length: 8 }, (_, i) => (b[2 * i]! << 8) | b[2 * i + 1]!);
+  let best = { base: -1, len: 0 };
+  let cur = { base: -1, len: 0 };
+  for (let i = 0; i <= 8; i++) {
+    if (i < 8 && words[i] === 0) cur = cur.base < 0 ? { base: i, len: 1 } : { base: cur.base, len: cur.len + 1 };
+    else if (cur.base >= 0) {
+      if (cur.len > best.len) best = cur;
+      cur = { base: -1, len: 0 };
+    }
+  }
+  if (best.len < 2) best = { base: -1, len: 0 };
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    if (i >= best.base && i < best.base + best.len) {
+      if (i === best.base) out += ":";
+      continue;
+    }
+    if (i > 0) out += ":";
+    if (i === 6 && best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff)))
+      return `${out}${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+    out += words[i]!.toString(16);
+  }
+  return best.base >= 0 && best.base + best.len === 8 ? `${out}:` : out;
 }

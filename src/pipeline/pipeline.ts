@@ -30,7 +30,13 @@ export interface Stages {
    * ParsedItem batches itself bypasses it.
    */
   parser: Stage<RawLine, ParsedItem> & { readonly stats: { parseErrors: number } };
-  tracker: { push(batch: readonly ParsedItem[]): void; end(): void; snapshot(final: boolean): ProcessTreeSnapshot };
+  tracker: {
+    push(batch: readonly ParsedItem[]): void;
+    end(): void;
+    snapshot(final: boolean): ProcessTreeSnapshot;
+    /** Processes a fork made that have no line of their own (a trace without strace -f). */
+    silent(): number;
+  };
   enricher: Stage<ParsedItem, EnhancedEvent>;
   /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */
   filter: ((e: EnhancedEvent) => boolean) | null;
@@ -55,7 +61,14 @@ export interface PipelineCounts {
   violations: number;
   /** Calls naming a relative path where the trace never showed the folder it is relative to. */
   unplaced: number;
+  /** Processes the trace shows starting that have no line of their own (not followed: no strace -f). */
+  silent: number;
+  /** Calls whose result the tracer made up (`= -1 ENOENT (...) (INJECTED)`: strace -e inject). */
+  injected: number;
 }
+
+/** The note strace -e inject puts after a result it made up. */
+const INJECTED = "(INJECTED)";
 
 /** Calls that name a path (relative to the cwd or a dirfd) rather than act on an fd. */
 const PATH_OPERATIONS: ReadonlySet<string> = new Set(["OPEN", "EXEC", "DELETE", "RENAME", "MKDIR", "CHDIR"]);
@@ -174,6 +187,8 @@ export async function runPipeline(
     risks: 0,
     violations: 0,
     unplaced: 0,
+    silent: 0,
+    injected: 0,
   };
   // tree.json is rewritten on a timer while anything changed, so a quiet program (one
   // that sleeps, or waits on the user) still has a current tree on disk.
@@ -281,8 +296,9 @@ export async function runPipeline(
     if (items.length === 0) return;
     let noEvent: ParsedItem[] | null = null;
     for (const it of items) {
-      const k = it.event.kind;
-      if (k === "parse_error" || k === "notice") (noEvent ??= []).push(it);
+      const ev = it.event;
+      if (ev.kind === "parse_error" || ev.kind === "notice") (noEvent ??= []).push(it);
+      else if (ev.kind === "syscall" && ev.retNote?.endsWith(INJECTED)) counts.injected++;
     }
     // a tracer's notices (strace -k's stack frames, its own messages) and unparsed lines are lines, not events
     counts.events += items.length - (noEvent?.length ?? 0);
@@ -350,6 +366,7 @@ export async function runPipeline(
   await handleItems(await stages.parser.end());
   counts.parse_errors = stages.parser.stats.parseErrors + decodedErrors;
   stages.tracker.end();
+  counts.silent = stages.tracker.silent();
   await afterEnrich(await stages.enricher.end());
   emitActions(await stages.aggregator.end(), []);
   const tree = stages.tracker.snapshot(true);

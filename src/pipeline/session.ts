@@ -395,6 +395,7 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
   try {
     const buf = Buffer.allocUnsafe(1 << 16);
     const split = new LineSplitter();
+    let first = true;
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       const batch = n === 0 ? [] : split.write(buf.subarray(0, n));
@@ -406,6 +407,11 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
       for (let i = 0; i < batch.length; i++) {
         const l = batch[i]!;
         if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
+      }
+      // ... and begin with a UTF-8 byte order mark (an editor's save), which strace never writes
+      if (first && batch.length > 0) {
+        first = false;
+        if (batch[0]!.charCodeAt(0) === 0xfeff) batch[0] = batch[0]!.slice(1);
       }
       if (batch.length > 0) yield batch;
       if (n === 0) return;
@@ -585,6 +591,15 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     notes.push(
       `${counts.unplaced} call${counts.unplaced === 1 ? "" : "s"} named a relative path the record has no folder for: the trace does not show where its command started (strace -yy does; or import --cwd DIR)`,
     );
+  // said in the report; children not followed also when importing (one file of an -ff set said it already)
+  const lacks = traceLacks(ffOne === null ? counts.silent : 0, tree);
+  if (lacks.unfollowed) notes.push(lacks.unfollowed);
+  const injected =
+    counts.injected > 0
+      ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
+      : null;
+  for (const reason of [lacks.unfollowed, lacks.clock, injected])
+    if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);
   if (root) meta.exit = { code: root.exit_code, signal: root.exit_signal, status: root.exit_code };
@@ -596,6 +611,20 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     counts,
     notes,
   };
+}
+
+/** What an imported trace does not show, by the strace flag that would have shown it. */
+function traceLacks(silent: number, tree: ProcessTreeSnapshot): { unfollowed: string | null; clock: string | null } {
+  const one = silent === 1;
+  const unfollowed =
+    silent > 0
+      ? `${silent} child process${one ? " the trace shows starting has" : "es the trace shows starting have"} no line of ${one ? "its" : "their"} own: the trace was recorded without strace -f (or ${one ? "its" : "their"} calls were filtered out), so what ${one ? "it" : "they"} did is not in the record`
+      : null;
+  const untimed = tree.nodes.length > 0 && tree.nodes.every((x) => x.start_ts === null && x.end_ts === null);
+  const clock = untimed
+    ? "the trace has no timestamps (strace -ttt gives them): the record has no times or durations"
+    : null;
+  return { unfollowed, clock };
 }
 
 /**

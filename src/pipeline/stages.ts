@@ -49,6 +49,7 @@ export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessT
       push: (b) => tracker.push(b),
       end: () => tracker.end(),
       snapshot: (final) => classify(tracker.snapshot(final)),
+      silent: () => tracker.silent(),
     },
     enricher: createEnricher({ live: o.live, rootCwd: o.projectDir, rawHash: false }),
     filter: o.filter,

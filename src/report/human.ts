@@ -117,11 +117,12 @@ function header(m: ReportModel, o: Out): void {
   const md = m.session.metadata;
   o.seg([["CAPSULE PROCESS ANALYSIS", "bold"], [` - Session ${md.session_id}`]]);
   o.blank();
-  // an import of a trace that began after its program did (strace -p) has no exec for the root
+  // an import of a trace that began after its program did (strace -p), or that left the
+  // root's execve out (-e trace=%network, -e status=failed, -Z), has no exec for the root
   o.text(
     md.command.length > 0
       ? `Command:  ${shortCommand(md.command, o.width - 10, 60)}`
-      : "Command:  (not in the trace, which began after the program started)",
+      : "Command:  (not in the trace: strace attached later, or left execve out)",
   );
   if (md.mode === "import") {
     const kind = md.tracer.flags.length > 0 ? `${md.tracer.flags.join(", ")} ` : "";

@@ -95,6 +95,8 @@ export function sessionDurationUs(tree: ProcessTreeSnapshot, session: LoadedSess
     if (n.end_ts !== null) hi = Math.max(hi, n.end_ts);
   }
   if (Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo) return hi - lo;
+  // an import of a trace without timestamps: its started_at and ended_at are the import's own
+  if (session.metadata.mode === "import" && session.metadata.t0_epoch_us === null) return null;
   const { started_at, ended_at } = session.metadata;
   if (started_at && ended_at) {
     const d = Date.parse(ended_at) - Date.parse(started_at);

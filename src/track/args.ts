@@ -79,6 +79,41 @@ export function intOf(a: Arg | undefined): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
+/** What a SIGCHLD's siginfo tells of its child: the pid, and how it ended when it did. */
+export interface ChildNews {
+  pid: number;
+  /** CLD_EXITED, CLD_KILLED or CLD_DUMPED: the child is gone (not stopped, continued or trapped). */
+  ended: boolean;
+  /** The exit status (CLD_EXITED's si_status). */
+  code: number | null;
+  /** The signal that killed it (CLD_KILLED/CLD_DUMPED's si_status). */
+  signal: string | null;
+}
+
+const CHILD_ENDS: ReadonlySet<string> = new Set(["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED"]);
+
+/**
+ * The child a SIGCHLD's siginfo tells of (`si_code=CLD_*`, `si_pid=N`; `si_pid=N<comm>` under
+ * strace -Y), else null: a SIGCHLD sent by kill() (`si_code=SI_USER`) tells of no child.
+ */
+export function sigchldNews(info: Arg | null): ChildNews | null {
+  if (info === null || info.k !== "struct") return null;
+  let pid: number | null = null;
+  let how: string | null = null;
+  let status: Arg | undefined;
+  for (const f of info.fields) {
+    if (f.name === "si_code") how = f.value.k === "sym" ? f.value.text : null;
+    else if (f.name === "si_pid") pid = f.value.k === "fd" ? f.value.fd : intOf(f.value);
+    else if (f.name === "si_status") status = f.value;
+  }
+  if (how === null || !how.startsWith("CLD_") || pid === null || pid <= 0) return null;
+  const ended = CHILD_ENDS.has(how);
+  const code = ended && how === "CLD_EXITED" ? intOf(status) : null;
+  const signal =
+    ended && how !== "CLD_EXITED" && status?.k === "sym" && status.text.startsWith("SIG") ? status.text : null;
+  return { pid, ended, code, signal };
+}
+
 /** `p` joined onto directory `dir` as the kernel's lookup does it lexically; a relative `p` stays as given while `dir` is unknown. */
 export const resolvePath = (dir: string | null, p: string): string => resolveAgainst(dir, p) ?? p;
 

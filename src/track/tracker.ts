@@ -20,7 +20,18 @@
  * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
-import { arrayCut, fdcwdOf, fdPathOf, hasFlag, intOf, resolvePath, retPid, strArrayOf, strOf } from "./args.js";
+import {
+  arrayCut,
+  fdcwdOf,
+  fdPathOf,
+  hasFlag,
+  intOf,
+  resolvePath,
+  retPid,
+  sigchldNews,
+  strArrayOf,
+  strOf,
+} from "./args.js";
 
 export interface Tracker {
   /** Feed parsed events in trace order. Parse errors and notices are ignored. */
@@ -29,6 +40,8 @@ export interface Tracker {
   end(): void;
   /** The tree as known now; `final` is recorded in the snapshot (true once the session ended). */
   snapshot(final: boolean): ProcessTreeSnapshot;
+  /** Processes a fork in the trace made that have no line of their own (a trace without strace -f). */
+  silent(): number;
 }
 
 /** A node while it is built: the record's own fields, with links as nodes rather than pids. */
@@ -77,6 +90,10 @@ export function createTracker(): Tracker {
   const uses = new Map<number, number>();
   let root: Node | null = null;
   let ended = false;
+  /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
+  const toldBySigchld: [Node, Node][] = [];
+  /** Children whose end a SIGCHLD told of before the trace showed it (not followed: no -f), with how and when. */
+  const reaped: { node: Node; code: number | null; signal: string | null; ts: number | null }[] = [];
 
   function newNode(pid: number, ts: number | null): Node {
     const n = uses.get(pid) ?? 0;
@@ -284,7 +301,14 @@ export function createTracker(): Tracker {
       const node = nodeOf(ev.pid, ev.ts);
       node.own = true;
       if (ev.kind === "syscall") onSyscall(node, ev);
-      else if (ev.kind === "exit") {
+      else if (ev.kind === "signal") {
+        const news = ev.signal === "SIGCHLD" ? sigchldNews(ev.info) : null;
+        const child = news === null ? undefined : current.get(news.pid);
+        if (news === null || child === undefined) continue;
+        if (child.parent === null && (!child.claimed || child === root)) toldBySigchld.push([node, child]);
+        if (news.ended && !child.ended && (news.code !== null || news.signal !== null))
+          reaped.push({ node: child, code: news.code, signal: news.signal, ts: ev.ts });
+      } else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
         if (node.ended) continue;
         node.exit_code = ev.code;
@@ -374,6 +398,61 @@ export function createTracker(): Tracker {
     if (root !== null && group.includes(root)) root = leader;
   }
 
+  /**
+   * A trace whose fork calls were left out (`-e trace=%file`, `%network`, `-e status=failed`,
+   * `-Z`) still shows each child's end in its parent: the kernel sends SIGCHLD to the parent,
+   * naming the child in si_pid. A child no fork claimed hangs under the process that got
+   * its SIGCHLD; the root is then the top of the first process's line of parents, not the
+   * first pid of the file (a child that ended first, in a trace of exits only).
+   */
+  function adoptBySigchld(): void {
+    for (const [receiver, child] of toldBySigchld) {
+      if (child.parent !== null || child.kind !== "process" || (child.claimed && child !== root)) continue;
+      const parent = processOf(receiver);
+      let up: Node | null = parent;
+      while (up !== null && up !== child) up = up.parent;
+      if (up === child) continue; // it would be its own ancestor
+      child.parent = parent;
+      child.claimed = true;
+      parent.children.push(child);
+      changed(child);
+      changed(parent);
+    }
+    while (root?.parent) root = root.parent;
+  }
+
+  /**
+   * A child the trace never showed ending (strace without -f: its lines are not in the
+   * trace; -qq: no `+++ exited` lines) ended as the SIGCHLD its parent got says.
+   */
+  function endBySigchld(): void {
+    for (const r of reaped) {
+      const n = r.node;
+      if (n.ended) continue;
+      n.exit_code = r.code;
+      n.exit_signal = r.signal;
+      n.rec = null;
+      endNode(n, r.ts);
+    }
+  }
+
+  /**
+   * strace -qq (`-e quiet=exit`) prints no `+++ exited with N +++`: a process the trace
+   * never showed ending, whose last word was exit_group(N) (or exit(N) of its only
+   * thread), exited with N then.
+   */
+  function endByExitCalls(): void {
+    for (const n of nodes) {
+      if (n.kind !== "process" || n.ended) continue;
+      const group = [n, ...n.threads].find((t) => t.endCall?.call === "exit_group")?.endCall;
+      const by = group ?? (n.threads.length === 0 ? n.endCall : null);
+      if (!by || by.code === null) continue;
+      n.exit_code = by.code;
+      n.rec = null;
+      endNode(n, by.ts);
+    }
+  }
+
   /** A fork runs its parent's program until it execs: its argv (and whether that is cut) and exe. */
   function runsProgramOf(child: Node, parent: Node): void {
     child.argv = parent.argv;
@@ -413,9 +492,17 @@ export function createTracker(): Tracker {
       ended = true;
       adoptUntranslated();
       adoptAttachedThreads();
+      adoptBySigchld();
+      endBySigchld();
+      endByExitCalls();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
+    },
+    silent() {
+      let n = 0;
+      for (const x of nodes) if (x.kind === "process" && x.claimed && !x.own && x !== root) n++;
+      return n;
     },
   };
 }

@@ -148,6 +148,19 @@ describe("live strace runs", () => {
     }
   });
 
+  it("-r with -t: the `(+ S.frac)` deltas, finer than -t's whole seconds, are the clock", () => {
+    const r = traceAndParse(["-f", "-t", "-r"]);
+    assert.match(r.lines[0]!, /^\d+ +\d\d:\d\d:\d\d \(\+ +\d+\.\d+\) execve\(/);
+    checkWorkload(r.events, r.dir, true);
+    const ts = stamped(r.events).map((e) => e.ts!);
+    assert.equal(ts[0], 0);
+    const deltas = r.lines.map((l) => Number(/\(\+ +(\d+\.\d+)\) /.exec(l)?.[1] ?? 0));
+    const sum = deltas.reduce((a, b) => a + b, 0);
+    assert.ok(sum > 0);
+    assert.ok(Math.abs(Math.max(...ts) - sum * 1e6) < deltas.length, `last ts ${Math.max(...ts)} is the sum ${sum} s`);
+    assert.equal(sniffStrace(r.lines).clock, "r");
+  });
+
   it("no -f: one process, its pid from defaultPid", () => {
     const r = traceAndParse(["-ttt"], { defaultPid: 4242 });
     const { root } = checkWorkload(r.events, r.dir, false);

@@ -53,7 +53,7 @@ test("a trace attached mid-run (strace -p) names no command and says why", { ski
   const r = capsule(["import", "--report", "human", trace], home);
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(metadata(onlySession(home)).command, []);
-  assert.match(r.stderr, /^Command: {2}\(not in the trace, which began after the program started\)$/m);
+  assert.match(r.stderr, /^Command: {2}\(not in the trace: strace attached later, or left execve out\)$/m);
   assert.match(r.stderr, /\(program not in the trace\) \(PID \d+\) ✗ 4/);
   const list = capsule(["sessions"], home);
   assert.match(list.stdout, /^\S+ {2}exit 4 +\d+ events {2}\(command not in the trace p\.txt\)$/m);

@@ -77,6 +77,19 @@ test("a trace with CRLF line ends, non-ASCII text across read chunks and no last
   assert.equal(metadata(y).counts.parse_errors, metadata(x).counts.parse_errors);
 });
 
+test("a UTF-8 byte order mark before the first line (a trace saved by a Windows editor) imports as without it", () => {
+  const home = freshHome();
+  const src = readFileSync(join(CORPUS, "agent.strace"));
+  const bom = join(home, "bom.strace");
+  writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), src]));
+  const x = importOne(join(CORPUS, "agent.strace"), home);
+  const y = importOne(bom, home);
+  assert.deepEqual(storedLines(y), storedLines(x));
+  assert.equal(metadata(y).counts.parse_errors, 0);
+  assert.deepEqual(metadata(y).command, metadata(x).command);
+  assert.ok(metadata(y).command.length > 0, "the root's execve, on the first line, is read");
+});
+
 test("an -ff folder imports as one session with every process", () => {
   const dir = importOne(join(CORPUS, "ff"));
   const m = metadata(dir);

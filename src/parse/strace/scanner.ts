@@ -253,13 +253,17 @@ export function scanLeader(line: string, out: Leader): void {
   }
   c = line.charCodeAt(i);
   if (c >= D0 && c <= D9) i = scanClock(line, i, out);
-  // -r with -t/-tt/-ttt: `(+     0.000123) ` after the absolute clock, which is kept.
+  // -r with -t/-tt/-ttt: `(+     0.000123) ` after the absolute clock, which is kept; but
+  // -t's whole seconds are coarser than the deltas, which, summed, are then the clock.
   if (out.clock !== CLOCK_NONE && line.charCodeAt(i) === LPAREN && line.charCodeAt(i + 1) === PLUS) {
     let j = i + 2;
     while (line.charCodeAt(j) === SPACE) j++;
     const ds = j;
     while (((c = line.charCodeAt(j)) >= D0 && c <= D9) || c === DOT) j++;
-    if (j > ds && c === RPAREN && line.charCodeAt(j + 1) === SPACE) i = j + 2;
+    if (j > ds && c === RPAREN && line.charCodeAt(j + 1) === SPACE) {
+      if (out.clock === CLOCK_T) relativeDelta(line, ds, out);
+      i = j + 2;
+    }
   }
   // -i `[00007f2192718ad7] ` / `[????????????????] ` and -n `[  59] ` come before the body.
   while (line.charCodeAt(i) === LBRACK) {
@@ -269,6 +273,20 @@ export function scanLeader(line: string, out: Leader): void {
     i = j + 2;
   }
   out.body = i;
+}
+
+/** The -r delta `S.frac` at `i` as the line's clock (CLOCK_R), when it reads as one. */
+function relativeDelta(line: string, i: number, out: Leader): void {
+  let sec = 0;
+  let c = line.charCodeAt(i);
+  while (c >= D0 && c <= D9) {
+    sec = sec * 10 + (c - D0);
+    c = line.charCodeAt(++i);
+  }
+  if (c !== DOT) return;
+  out.sec = sec;
+  scanFraction(line, i + 1, out);
+  out.clock = CLOCK_R;
 }
 
 /** `<comm>` after a pid (-Y); returns the index after `>`, or -1. */

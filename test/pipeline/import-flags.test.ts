@@ -1,0 +1,186 @@
+// `capsule import` of live traces recorded with strace flags that leave lines out: the
+// tree's processes, parents and exit codes must still come out right from what is left.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { capsule, freshHome, jsonl, metadata, tree } from "./helpers.js";
+
+const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+const skip = hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)";
+
+const SCRIPT = "cat /dev/null; ls missing-file 2>/dev/null; exit 3";
+
+/**
+ * Record CMD (`sh -c SCRIPT`) under `strace -f FLAGS -o F` (without -f when not `follow`),
+ * import F; the session folder and the trace's lines.
+ */
+function recordAndImport(
+  flags: string[],
+  cmd = ["sh", "-c", SCRIPT],
+  status = 3,
+  follow = true,
+): { dir: string; lines: string[] } {
+  const tmp = mkdtempSync(join(tmpdir(), "capsule-flags-"));
+  const trace = join(tmp, "trace.txt");
+  const st = spawnSync("strace", [...(follow ? ["-f"] : []), ...flags, "-o", trace, ...cmd], {
+    cwd: tmp,
+    encoding: "utf8",
+  });
+  assert.equal(st.status, status, st.stderr);
+  const home = freshHome();
+  const r = capsule(["import", "-q", trace], home);
+  assert.equal(r.status, 0, r.stderr);
+  const runs = join(home, "runs");
+  const lines = readFileSync(trace, "utf8").split("\n").filter(Boolean);
+  return { dir: join(runs, readdirSync(runs)[0]!), lines };
+}
+
+/** The shell's pid (none without -f) and its two children's, from the SIGCHLD lines strace printed. */
+function pidsOf(lines: string[]): { sh: number; kids: number[] } {
+  const chld = lines
+    .map((l) => /^(?:(\d+) )?.*--- SIGCHLD \{.*si_pid=(\d+),/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => [Number(m[1] ?? 0), Number(m[2])] as const);
+  assert.equal(chld.length, 2, "two SIGCHLD lines");
+  return { sh: chld[0]![0], kids: chld.map(([, kid]) => kid) };
+}
+
+test("-qq (no `+++ exited` lines): each process's exit code is its exit_group's", { skip }, () => {
+  const { dir, lines } = recordAndImport(["-qq"]);
+  assert.ok(!lines.some((l) => l.includes("+++ exited")), "strace -qq printed no exit lines");
+  const t = tree(dir);
+  const { sh, kids } = pidsOf(lines);
+  assert.equal(t.root, sh);
+  const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
+  assert.deepEqual([code(sh), ...kids.map(code)], [3, 0, 2]);
+  assert.equal(metadata(dir).exit?.code, 3);
+});
+
+test("without -f (children not followed): each child's exit code is the one its parent's SIGCHLD tells", {
+  skip,
+}, () => {
+  const { dir, lines } = recordAndImport([], undefined, 3, false);
+  const t = tree(dir);
+  const { kids } = pidsOf(lines);
+  const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
+  assert.deepEqual(kids.map(code), [0, 2]);
+  assert.equal(code(t.root ?? -1), 3);
+  assert.equal(metadata(dir).exit?.code, 3);
+});
+
+test("the report says what the trace lacks: children not followed (no -f), no timestamps", { skip }, () => {
+  const bare = recordAndImport([], undefined, 3, false).dir;
+  const full = recordAndImport(["-ttt"]).dir;
+  const reasons = (dir: string) => (metadata(dir).losses ?? []).map((l) => l.reason).join(" | ");
+  assert.match(reasons(bare), /2 child processes .* no line of their own: .*without strace -f/);
+  assert.match(reasons(bare), /no timestamps/);
+  assert.equal(reasons(full), "");
+  const report = (dir: string) => capsule(["report", dir, "--width", "300"], freshHome()).stdout;
+  const text = report(bare);
+  assert.match(text, /^Problems: .*without strace -f.*no timestamps/m);
+  // the import's own wall time is not the program's duration
+  assert.match(text, /^Imported: \S+ · exit 3$/m);
+  assert.match(report(full), /^Started: +\S+ · duration \S+ · exit 3$/m);
+  assert.doesNotMatch(report(full), /^Problems:/m);
+});
+
+test("-e inject: the record says which results strace made up", { skip }, () => {
+  const { dir, lines } = recordAndImport(["-e", "inject=openat:error=ENOENT:when=2"]);
+  const injected = lines.filter((l) => l.includes(" (INJECTED)")).length;
+  assert.ok(injected >= 3, "each process's second openat");
+  const reasons = metadata(dir).losses.map((l) => l.reason);
+  assert.ok(
+    reasons.includes(
+      `${injected} call results were made by strace (-e inject), not the system: the failures and values they show are the tracer's`,
+    ),
+    reasons.join(" | "),
+  );
+  assert.deepEqual(
+    metadata(recordAndImport([]).dir).losses.map((l) => l.reason),
+    ["the trace has no timestamps (strace -ttt gives them): the record has no times or durations"],
+  );
+});
+
+for (const flags of [
+  ["-e", "trace=%network"],
+  ["-e", "status=failed"],
+  ["-e", "trace=%file"],
+]) {
+  test(`${flags.join(" ")} (no clone lines): each child hangs under the process its SIGCHLD went to`, { skip }, () => {
+    const { dir, lines } = recordAndImport(flags);
+    assert.ok(!lines.some((l) => /\b(clone3?|v?fork)\(/.test(l)), "no fork calls in the trace");
+    const t = tree(dir);
+    const { sh, kids } = pidsOf(lines);
+    assert.equal(t.root, sh, "the root is the shell, not the first pid of the file");
+    for (const kid of kids) assert.equal(t.nodes.find((n) => n.pid === kid)?.ppid, sh, `${kid}'s parent`);
+    assert.equal(metadata(dir).exit?.code, 3);
+    if (flags[1] !== "trace=%file")
+      assert.match(
+        capsule(["report", dir, "--width", "200"], freshHome()).stdout,
+        /^Command: {2}\(not in the trace: strace attached later, or left execve out\)$/m,
+      );
+  });
+}
+
+/** A listening TCP socket on `host`, port chosen by the kernel; null when the host has no such address (no IPv6). */
+function listen(host: string): Promise<Server | null> {
+  return new Promise((done) => {
+    const srv = createServer((c) => c.destroy());
+    srv.once("error", () => done(null));
+    srv.listen(0, host, () => done(srv));
+  });
+}
+
+const portOf = (srv: Server | null): number => {
+  const a = srv?.address();
+  return a !== null && typeof a === "object" ? a.port : 0;
+};
+
+// python3 connects over IPv4, IPv6 and a v4-mapped IPv6 address (the kernel's listen backlog
+// takes the connections while this process waits for strace)
+const CONNECT = `import socket, sys
+p4, p6 = int(sys.argv[1]), int(sys.argv[2])
+socket.create_connection(("127.0.0.1", p4)).close()
+if p6:
+    for host, port in (("::1", p6), ("::ffff:127.0.0.1", p4)):
+        s = socket.socket(socket.AF_INET6); s.connect((host, port)); s.close()
+`;
+
+test("-X raw and -X verbose (sockaddrs as bytes): connections resolve as with strace's default -X abbrev", {
+  skip,
+}, async () => {
+  const v4 = await listen("127.0.0.1");
+  const v6 = await listen("::1");
+  try {
+    const tmp = mkdtempSync(join(tmpdir(), "capsule-connect-"));
+    const script = join(tmp, "connect.py");
+    writeFileSync(script, CONNECT);
+    const cmd = ["python3", script, String(portOf(v4)), String(portOf(v6))];
+    const connects = (flags: string[]) => {
+      const { dir } = recordAndImport([...flags, "-e", "trace=%process,socket,connect"], cmd, 0);
+      return jsonl<{ kind: string; resource: string | null }>(dir, "actions")
+        .filter((a) => a.kind === "NetConnect")
+        .map((a) => a.resource);
+    };
+    const want = connects([]);
+    assert.ok(
+      want.some((r) => r?.endsWith(`:${portOf(v4)}`) && r.includes("127.0.0.1")),
+      want.join(", "),
+    );
+    if (v6)
+      assert.ok(
+        want.some((r) => r?.includes("::1") && r.endsWith(`:${portOf(v6)}`)),
+        want.join(", "),
+      );
+    assert.equal(want.length, v6 ? 3 : 1);
+    assert.deepEqual(connects(["-X", "raw"]), want, "-X raw");
+    assert.deepEqual(connects(["-X", "verbose"]), want, "-X verbose");
+  } finally {
+    v4?.close();
+    v6?.close();
+  }
+});
