@@ -174,7 +174,12 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
       const w: Need = { kind: facts.some((f) => f.create) ? "create" : "write", path };
       // an O_RDWR open folded into the write (a child wrote through the fd before its
       // parent closed it): opening it needed read as well
-      return facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+      const out: Need[] = facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+      // an atomic save renamed its temporary onto the name: the old file went, and the
+      // temporary's name left the folder (Landlock asks the folder's remove right of both);
+      // the temporary's own name differs in every run, so it is no need of its own
+      if (a.via !== undefined) out.push({ kind: "remove", path });
+      return out;
     }
     case "FileDelete":
       return path?.startsWith("/") ? [{ kind: "remove", path }] : [];
