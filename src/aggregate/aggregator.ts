@@ -5,7 +5,8 @@
  * Keys. An event with an fd merges by pid + open file + kind, so the reads and the writes of
  * one open file are one action each way, and a directory listing (open, getdents64, close)
  * is one DirList. An fd-less event (stat, unlink, rename, chmod, exec, signals) merges by
- * pid + kind + resource (path, endpoint, program, signal name).
+ * pid + kind + resource (path, endpoint, program, signal name); a rename also by its
+ * destination, which the action carries as `target`.
  *
  * Open files, not fd numbers. Each pid has a small fd table: dup/dup2/dup3/fcntl(F_DUPFD*)
  * make another fd name the same open file, so `cmd > f` in a shell (open f as 3, dup2 onto
@@ -133,6 +134,8 @@ interface Open
   held: boolean;
   /** The temporary an atomic save wrote before renaming it onto `resource`. */
   via: string | null;
+  /** A rename's destination (FileRename only): part of its key. */
+  target: string | null;
   /** Joined an atomic save (absorbTouches): never handed out on its own. */
   absorbed: boolean;
   /** Through an fd the command inherited (FdSlot.inherited). */
@@ -431,6 +434,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       slot,
       held: false,
       via: null,
+      target: info.kind === "FileRename" ? (e.abs_path2 ?? null) : null,
       absorbed: false,
       inherited: slot?.inherited ?? false,
       connect: CONNECT_NONE,
@@ -591,7 +595,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (m === undefined) st.res[info.ix] = m = new Map();
     const key = resource ?? "";
     let a = m.get(key);
-    if (a !== undefined && (a.done || !fits(a, e, resource, hardErrno))) {
+    const retarget = a !== undefined && info.kind === "FileRename" && a.target !== (e.abs_path2 ?? null);
+    if (a !== undefined && (a.done || retarget || !fits(a, e, resource, hardErrno))) {
       finish(a, st);
       a = undefined;
     }
@@ -700,6 +705,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       ...(pending ? { pending: true as const } : {}),
       ...(a.inherited ? { inherited: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
+      ...(a.target === null ? {} : { target: a.target }),
     };
   }
 

@@ -110,6 +110,7 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${size}${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   } else {
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${res}`;
+    if (a.target !== undefined) what += ` to ${a.target}`;
     if (p.bytes === "in" && a.ok) {
       const size = sizes ? `${formatBytes(a.bytes)}, ` : "";
       if (a.via) what += ` (${size}atomic save via ${base(a.via)})`;

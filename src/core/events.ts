@@ -300,6 +300,8 @@ export interface Action {
    * (a FileWrite of `resource` whose events include the rename). Absent otherwise.
    */
   via?: string;
+  /** A FileRename's new name (the call's destination, resolved). Absent on other kinds. */
+  target?: string;
 }
 
 // ─────────────────────────── risk findings ───────────────────────────

@@ -1,0 +1,77 @@
+// A rename says where the file went: `mv` within a folder, into another folder, and across
+// file systems (rename fails with EXDEV, then mv copies and deletes), traced live under both
+// tracers. The FileRename action carries its destination as `target`, and `tail` reads
+// "renamed a to b"; it read "renamed a", the new name nowhere in the action.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { Action } from "../../src/core/events.js";
+import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
+import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
+
+/** A folder on another file system than the project's, or null (then the EXDEV part is skipped). */
+function otherFs(proj: string): string | null {
+  try {
+    return statSync("/dev/shm").dev !== statSync(proj).dev ? "/dev/shm" : null;
+  } catch {
+    return null;
+  }
+}
+
+function check(tracer: "strace" | "ebpf"): void {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-renames-"));
+  const home = freshHome();
+  const far = otherFs(proj);
+  const away = far === null ? null : join(far, `capsule-renames-${process.pid}`);
+  try {
+    mkdirSync(join(proj, "d"));
+    writeFileSync(join(proj, "a"), "x");
+    const moves = ["mv a b", "mv b d/c", ...(away === null ? [] : [`mv d/c ${away}`, `mv ${away} e`])];
+    const r = capsule(
+      ["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", moves.join(" && ")],
+      home,
+      {
+        cwd: proj,
+        env: { PATH: "/usr/bin:/bin" },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const dir = onlySession(home);
+    const renames = jsonl<Action>(dir, "actions")
+      .filter((a) => a.kind === "FileRename")
+      .map((a) => `${a.resource} -> ${a.target} ${a.ok ? "ok" : a.errno}`);
+    const p = (n: string) => join(proj, n);
+    assert.deepEqual(renames, [
+      `${p("a")} -> ${p("b")} ok`,
+      `${p("b")} -> ${p("d/c")} ok`,
+      ...(away === null ? [] : [`${p("d/c")} -> ${away} EXDEV`, `${away} -> ${p("e")} EXDEV`]),
+    ]);
+    const tail = capsule(["tail", dir], home);
+    assert.equal(tail.status, 0, tail.stderr);
+    assert.match(tail.stdout, new RegExp(`mv\\[\\d+\\] renamed ${p("a")} to ${p("b")}\\n`));
+    if (away !== null) {
+      assert.match(tail.stdout, new RegExp(`mv\\[\\d+\\] failed to rename ${p("d/c")} to ${away} \\(EXDEV\\)\\n`));
+      // across file systems mv copies, then deletes the source
+      assert.match(tail.stdout, new RegExp(`wrote ${away}\\b[^\\n]*\\n(?:.*\\n)*?.*deleted ${p("d/c")}\\n`));
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(proj, { recursive: true, force: true });
+    if (away !== null) rmSync(away, { force: true });
+  }
+}
+
+test("strace: a rename's action names its destination, and tail says where the file went", () => {
+  check("strace");
+});
+
+test("kernel tracer: a rename's action names its destination, and tail says where the file went", (t) => {
+  const k = kernelAvailable();
+  if (!k.ok) {
+    console.log(`# kernel tracer test skipped: ${k.reason}`);
+    return t.skip(k.reason);
+  }
+  check("ebpf");
+});
