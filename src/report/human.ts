@@ -409,11 +409,13 @@ function activity(m: ReportModel, o: Out): void {
   // Whole items per line, so no line starts with a separator.
   let line = "  ";
   const threads = m.actions.threadExits;
-  for (const [k, v] of kinds) {
+  for (const [i, [k, v]] of kinds.entries()) {
     // a thread's end is a ProcessExit of its own: say how many were threads'
     const item = `${k} ${num(v ?? 0)}${k === "ProcessExit" && threads > 0 ? ` (${num(threads)} of threads)` : ""}`;
     const next = line.trim() === "" ? `${line}${item}` : `${line} · ${item}`;
-    if (displayWidth(next) > o.width && line.trim() !== "") {
+    // a line that goes on ends with " ·": that must fit too, or the cut hides the count before it
+    const more = i < kinds.length - 1 ? 2 : 0;
+    if (displayWidth(next) + more > o.width && line.trim() !== "") {
       o.text(`${line} ·`);
       line = `  ${item}`;
     } else line = next;
