@@ -78,6 +78,12 @@ function nameAt(ix: Map<number, ProcessNode[]>, pid: number, ts: number, depth =
   return first ? base(first) : null;
 }
 
+/** "python3[2338]": the program `pid` ran at `ts` (from `tree`) and the pid; "pid[2338]" without a tree. */
+export function actorAt(tree: ProcessTreeSnapshot | undefined, pid: number, ts: number): string {
+  const name = tree === undefined ? null : nameAt(indexOf(tree), pid, ts);
+  return `${name ?? "pid"}[${pid}]`;
+}
+
 /**
  * One line a person reads: "python3[2338] read /tmp/project/src/app.py (2.0 KiB)",
  * "git[2340] connected to 140.82.112.3:443", "sh[2360] spawned /usr/bin/curl". The
@@ -89,8 +95,7 @@ function nameAt(ix: Map<number, ProcessNode[]>, pid: number, ts: number, depth =
 export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { sizes?: boolean } = {}): string {
   const sizes = opts.sizes ?? true;
   const ix = tree === undefined ? undefined : indexOf(tree);
-  const name = ix === undefined ? null : nameAt(ix, a.pid, a.first_ts);
-  const who = `${name ?? "pid"}[${a.pid}]`;
+  const who = actorAt(tree, a.pid, a.first_ts);
   const p = PHRASES[a.kind];
   const res = a.resource ?? "(no path)";
   let what: string;

@@ -1,0 +1,68 @@
+// What was deleted, told as a person would: `rm -rf t` is "deleted the tree t (N paths)",
+// `find u -name '*.pyc' -delete` is "deleted 5 paths in u/pkg", a single `rm` its path. The
+// report had only "FileDelete 33" in the activity counts (and the workflows said rm "read"
+// the folders it listed to delete them); the AI synthesis did not mention deletes at all.
+// Live, under both tracers: the human report's activity and the AI synthesis's patterns.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
+import { capsule, freshHome, onlySession } from "../pipeline/helpers.js";
+
+function check(tracer: "strace" | "ebpf"): void {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-deletes-"));
+  const home = freshHome();
+  try {
+    // t: 3 folders and 24 files; u/pkg: 5 .pyc files beside 2 kept
+    for (const d of ["t/a/b", "t/c", "u/pkg"]) mkdirSync(join(proj, d), { recursive: true });
+    for (let i = 0; i < 8; i++)
+      for (const d of ["t", "t/a/b", "t/c"]) writeFileSync(join(proj, d, `f${i}.txt`), `${i}\n`);
+    for (let i = 0; i < 7; i++) writeFileSync(join(proj, "u/pkg", i < 5 ? `m${i}.pyc` : `m${i}.py`), "x");
+    writeFileSync(join(proj, "one.log"), "x");
+    const script = "rm -rf t && find u -name '*.pyc' -delete && rm one.log";
+    const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
+      cwd: proj,
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const dir = onlySession(home);
+    const rep = capsule(["report", "--width", "200", dir], home);
+    assert.equal(rep.status, 0, rep.stderr);
+    const lines = rep.stdout.split("\n");
+    const at = lines.indexOf("  34 paths deleted:");
+    assert.ok(at > 0, rep.stdout);
+    assert.match(
+      lines[at + 1] ?? "",
+      new RegExp(`^ {4}rm\\[\\d+\\] deleted the tree ${join(proj, "t")} \\(28 paths\\)$`),
+    );
+    assert.match(lines[at + 2] ?? "", new RegExp(`^ {4}find\\[\\d+\\] deleted 5 paths in ${join(proj, "u/pkg")}$`));
+    assert.match(lines[at + 3] ?? "", new RegExp(`^ {4}rm\\[\\d+\\] deleted ${join(proj, "one.log")}$`));
+    assert.doesNotMatch(lines[at + 4] ?? "", /deleted/);
+
+    const ai = capsule(["export", "--ai-ready", dir], home);
+    assert.equal(ai.status, 0, ai.stderr);
+    const patterns = (JSON.parse(ai.stdout) as { behavioral_patterns: { pattern: string; description: string }[] })
+      .behavioral_patterns;
+    const del = patterns.find((p) => p.pattern === "deletions");
+    assert.ok(del, JSON.stringify(patterns));
+    assert.match(del.description, /^34 path\(s\) deleted: rm\[\d+\] deleted the tree \S+\/t \(28 paths\); find/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(proj, { recursive: true, force: true });
+  }
+}
+
+test("strace: a tree's deletes are one line in the report and in the AI synthesis, a folder's files another", () => {
+  check("strace");
+});
+
+test("kernel tracer: a tree's deletes are one line in the report and in the AI synthesis", (t) => {
+  const k = kernelAvailable();
+  if (!k.ok) {
+    console.log(`# kernel tracer test skipped: ${k.reason}`);
+    return t.skip(k.reason);
+  }
+  check("ebpf");
+});
