@@ -352,7 +352,7 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
     const more = d.groups > d.first.length ? `; and ${d.groups - d.first.length} more folder(s)` : "";
     out.push({
       pattern: "deletions",
-      description: `${d.total} path(s) deleted: ${items.join("; ")}${more}`,
+      description: `${d.total} delete(s): ${items.join("; ")}${more}`,
       occurrences: d.total,
       refs: mergeRefs(
         d.first.map((g) => {

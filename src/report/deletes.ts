@@ -14,7 +14,7 @@ export interface DeleteGroup {
   path: string;
   /** A folder deleted together with what was under it. */
   tree: boolean;
-  /** Paths deleted, the folder of a tree included. */
+  /** Paths deleted (each once, however often it was made and deleted again), the folder of a tree included. */
   count: number;
   /** seq and first_ts of the group's first delete. */
   seq: number;
@@ -44,7 +44,7 @@ const parentOf = (p: string): string => {
 
 export class DeleteTally {
   private readonly stacks = new Map<number, Entry[]>();
-  /** Successful deletes seen (every path, placed or not). */
+  /** Successful deletes seen (every one, placed or not). */
   total = 0;
 
   push(a: Action): void {
@@ -73,7 +73,7 @@ export class DeleteTally {
   groups(): DeleteGroup[] {
     const out: DeleteGroup[] = [];
     for (const [pid, stack] of this.stacks) {
-      const byDir = new Map<string, DeleteGroup>();
+      const byDir = new Map<string, { group: DeleteGroup; paths: Set<string> }>();
       for (const e of stack) {
         if (e.count > 1) {
           out.push({ pid, path: e.path, tree: true, count: e.count, seq: e.seq, first_ts: e.ts });
@@ -82,12 +82,14 @@ export class DeleteTally {
         const dir = parentOf(e.path);
         const g = byDir.get(dir);
         if (g === undefined) {
-          const one = { pid, path: e.path, tree: false, count: 1, seq: e.seq, first_ts: e.ts };
-          byDir.set(dir, one);
-          out.push(one);
-        } else {
-          g.path = dir;
-          g.count++;
+          const group = { pid, path: e.path, tree: false, count: 1, seq: e.seq, first_ts: e.ts };
+          byDir.set(dir, { group, paths: new Set([e.path]) });
+          out.push(group);
+        } else if (!g.paths.has(e.path)) {
+          // a lock file made and deleted again is one path
+          g.paths.add(e.path);
+          g.group.path = dir;
+          g.group.count++;
         }
       }
     }

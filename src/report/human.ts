@@ -442,7 +442,7 @@ function activity(m: ReportModel, o: Out): void {
 function deletes(m: ReportModel, o: Out): void {
   const d = m.deletes;
   if (d.total === 0) return;
-  o.text(`  ${plural(d.total, "path")} deleted:`);
+  o.text(`  ${plural(d.total, "delete")}:`);
   for (const g of d.first) {
     const line = `${actorAt(m.tree, g.pid, g.first_ts)} ${describeDelete(g)}`;
     for (const l of wrap("    ", printable(line), o.width, "      ")) o.text(l);
