@@ -94,7 +94,9 @@ export class Learner {
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
           this.paths.push({ startup: a.startup, mode: n.kind, path: p });
           if (n.kind === "create") this.made.set(p, true);
-          else if (n.kind === "remove" && a.kind === "FileDelete" && this.made.has(p)) this.made.set(p, false);
+          // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`): gone by the end either way
+          else if (n.kind === "remove" && (a.kind === "FileDelete" || a.kind === "FileRename") && this.made.has(p))
+            this.made.set(p, false);
         }
       }
     }
@@ -154,7 +156,16 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
   return segs.join("/");
 }
 
-/** `path` with each segment that ends a temporary (a path of `temps`) as `*`, never the first directory. */
+/**
+ * A temporary's name as a glob: its random tail after the last separator as `*` when the tail
+ * is 6 or more letters and digits (mktemp's `f.txt.XXXXXX` is `f.txt.*`), else all of it.
+ */
+function tempSegment(seg: string): string {
+  const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
+  return m ? `${m[1]}*` : "*";
+}
+
+/** `path` with each segment that ends a temporary (a path of `temps`) as a glob (tempSegment), never the first directory. */
 export function tempsAsGlob(path: string, temps: ReadonlySet<string>): string {
   if (path.startsWith("!")) return path;
   const cut = path.indexOf("://");
@@ -162,6 +173,6 @@ export function tempsAsGlob(path: string, temps: ReadonlySet<string>): string {
   const segs = path.slice(head.length).split("/");
   const out = segs.slice();
   for (let i = cut >= 0 ? 0 : 1; i < segs.length; i++)
-    if (temps.has(head + segs.slice(0, i + 1).join("/"))) out[i] = "*";
+    if (temps.has(head + segs.slice(0, i + 1).join("/"))) out[i] = tempSegment(segs[i] as string);
   return head + out.join("/");
 }
