@@ -6,10 +6,9 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import type { Action } from "../../src/core/events.js";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
 /** A folder on another file system than the project's, or null (then the EXDEV part is skipped). */
 function otherFs(proj: string): string | null {
@@ -20,7 +19,7 @@ function otherFs(proj: string): string | null {
   }
 }
 
-function check(tracer: "strace" | "ebpf"): void {
+function check(tracer: Tracer): void {
   const proj = mkdtempSync(join(tmpdir(), "capsule-renames-"));
   const home = freshHome();
   const far = otherFs(proj);
@@ -63,15 +62,4 @@ function check(tracer: "strace" | "ebpf"): void {
   }
 }
 
-test("strace: a rename's action names its destination, and tail says where the file went", () => {
-  check("strace");
-});
-
-test("kernel tracer: a rename's action names its destination, and tail says where the file went", (t) => {
-  const k = kernelAvailable();
-  if (!k.ok) {
-    console.log(`# kernel tracer test skipped: ${k.reason}`);
-    return t.skip(k.reason);
-  }
-  check("ebpf");
-});
+underBothTracers("a rename's action names its destination, and tail says where the file went", check);

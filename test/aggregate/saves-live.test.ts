@@ -10,10 +10,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import type { Action, Violation } from "../../src/core/events.js";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
 const DIFF = `--- a/g.txt
 +++ b/g.txt
@@ -56,7 +55,7 @@ function traced(tracer: string, proj: string, home: string, extra: string[] = []
   return { dir, actions: jsonl<Action>(dir, "actions"), report: r.stderr };
 }
 
-function check(tracer: "strace" | "ebpf"): void {
+function check(tracer: Tracer): void {
   const proj = project();
   const home = freshHome();
   try {
@@ -100,18 +99,8 @@ function check(tracer: "strace" | "ebpf"): void {
   }
 }
 
-test("strace: sed -i, perl -pi and patch are one write of the file each, via their temporary; learned, the next run passes --enforce", (t) => {
-  const why = missing();
-  if (why !== null) return t.skip(why);
-  check("strace");
-});
-
-test("kernel tracer: sed -i, perl -pi and patch are one write of the file each, via their temporary; learned, the next run passes --enforce", (t) => {
-  const k = kernelAvailable();
-  const why = k.ok ? missing() : k.reason;
-  if (why !== null) {
-    console.log(`# kernel tracer test skipped: ${why}`);
-    return t.skip(why);
-  }
-  check("ebpf");
-});
+underBothTracers(
+  "sed -i, perl -pi and patch are one write of the file each, via their temporary; learned, the next run passes --enforce",
+  check,
+  missing,
+);

@@ -6,13 +6,12 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import type { Violation } from "../../src/core/events.js";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
-function check(tracer: "strace" | "ebpf"): void {
+function check(tracer: Tracer): void {
   const proj = mkdtempSync(join(tmpdir(), "capsule-devices-"));
   const home = freshHome();
   const evil = `/dev/capsule-test-${process.pid}`;
@@ -54,15 +53,4 @@ function check(tracer: "strace" | "ebpf"): void {
   }
 }
 
-test("strace: `> /dev/null` is learned as a write of /dev/null, and --enforce grants no create in /dev", () => {
-  check("strace");
-});
-
-test("kernel tracer: `> /dev/null` is learned as a write of /dev/null, and --enforce grants no create in /dev", (t) => {
-  const k = kernelAvailable();
-  if (!k.ok) {
-    console.log(`# kernel tracer test skipped: ${k.reason}`);
-    return t.skip(k.reason);
-  }
-  check("ebpf");
-});
+underBothTracers("`> /dev/null` is learned as a write of /dev/null, and --enforce grants no create in /dev", check);

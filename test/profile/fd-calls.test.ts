@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import type { Violation } from "../../src/core/events.js";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
 const PY = `import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
@@ -32,7 +31,7 @@ for name, r in [("syncfs", libc.syncfs(fd)), ("inotify_init1", libc.inotify_init
 print(" ".join(out))
 `;
 
-function check(tracer: "strace" | "ebpf"): void {
+function check(tracer: Tracer): void {
   const proj = mkdtempSync(join(tmpdir(), "capsule-fdcalls-"));
   const home = freshHome();
   try {
@@ -66,15 +65,7 @@ function check(tracer: "strace" | "ebpf"): void {
   }
 }
 
-test("strace, level files: a profile allows the fd calls the level does not trace (fgetxattr, fallocate, syncfs, inotify_init1)", () => {
-  check("strace");
-});
-
-test("kernel tracer, level files: a profile allows the fd calls the level does not trace", (t) => {
-  const k = kernelAvailable();
-  if (!k.ok) {
-    console.log(`# kernel tracer test skipped: ${k.reason}`);
-    return t.skip(k.reason);
-  }
-  check("ebpf");
-});
+underBothTracers(
+  "at level files, a profile allows the fd calls the level does not trace (fgetxattr, fallocate, syncfs, inotify_init1)",
+  check,
+);

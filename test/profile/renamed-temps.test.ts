@@ -7,13 +7,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
 const SCRIPT = 't=$(mktemp f.txt.XXXXXX) && sed s/a/A/ f.txt > "$t" && mv "$t" f.txt';
 
-function check(tracer: "strace" | "ebpf"): void {
+function check(tracer: Tracer): void {
   const proj = mkdtempSync(join(tmpdir(), "capsule-renamed-temps-"));
   const home = freshHome();
   try {
@@ -45,15 +44,4 @@ function check(tracer: "strace" | "ebpf"): void {
   }
 }
 
-test("strace: mktemp, write, mv onto the name: the next run's temporary fits the learned profile", () => {
-  check("strace");
-});
-
-test("kernel tracer: mktemp, write, mv onto the name: the next run's temporary fits the learned profile", (t) => {
-  const k = kernelAvailable();
-  if (!k.ok) {
-    console.log(`# kernel tracer test skipped: ${k.reason}`);
-    return t.skip(k.reason);
-  }
-  check("ebpf");
-});
+underBothTracers("mktemp, write, mv onto the name: the next run's temporary fits the learned profile", check);

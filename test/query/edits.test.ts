@@ -6,10 +6,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
 import { findTool } from "../../src/query/tools.js";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, onlySession } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
 const SAVE = "import os\nopen('f.txt.tmp', 'w').write('x')\nos.replace('f.txt.tmp', 'f.txt')";
 
@@ -20,7 +19,7 @@ async function query(session: string, args: Record<string, unknown>): Promise<It
   return out.json.items;
 }
 
-async function check(tracer: "strace" | "ebpf"): Promise<void> {
+async function check(tracer: Tracer): Promise<void> {
   const proj = mkdtempSync(join(tmpdir(), "capsule-query-edits-"));
   const home = freshHome();
   try {
@@ -48,15 +47,4 @@ async function check(tracer: "strace" | "ebpf"): Promise<void> {
   }
 }
 
-test("strace: query shows an atomic save's via and a rename's target, and finds them by those paths", async () => {
-  await check("strace");
-});
-
-test("kernel tracer: query shows an atomic save's via and a rename's target, and finds them by those paths", async (t) => {
-  const k = kernelAvailable();
-  if (!k.ok) {
-    console.log(`# kernel tracer test skipped: ${k.reason}`);
-    return t.skip(k.reason);
-  }
-  await check("ebpf");
-});
+underBothTracers("query shows an atomic save's via and a rename's target, and finds them by those paths", check);

@@ -8,11 +8,10 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
-import { kernelAvailable } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, onlySession } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
-function check(tracer: "strace" | "ebpf"): void {
+function check(tracer: Tracer): void {
   const proj = mkdtempSync(join(tmpdir(), "capsule-deletes-"));
   const home = freshHome();
   try {
@@ -60,15 +59,7 @@ function check(tracer: "strace" | "ebpf"): void {
   }
 }
 
-test("strace: a tree's deletes are one line in the report and in the AI synthesis, a folder's files another", () => {
-  check("strace");
-});
-
-test("kernel tracer: a tree's deletes are one line in the report and in the AI synthesis", (t) => {
-  const k = kernelAvailable();
-  if (!k.ok) {
-    console.log(`# kernel tracer test skipped: ${k.reason}`);
-    return t.skip(k.reason);
-  }
-  check("ebpf");
-});
+underBothTracers(
+  "a tree's deletes are one line in the report and in the AI synthesis, a folder's files another",
+  check,
+);
