@@ -6,7 +6,7 @@
  * one open file are one action each way, and a directory listing (open, getdents64, close)
  * is one DirList. An fd-less event (stat, unlink, rename, chmod, exec, signals) merges by
  * pid + kind + resource (path, endpoint, program, signal name); a rename also by its
- * destination, which the action carries as `target`.
+ * destination and a link by what it points at, which the action carries as `target`.
  *
  * Open files, not fd numbers. Each pid has a small fd table: dup/dup2/dup3/fcntl(F_DUPFD*)
  * make another fd name the same open file, so `cmd > f` in a shell (open f as 3, dup2 onto
@@ -76,6 +76,7 @@ import {
   OTHER,
   opFlags,
   resourceOf,
+  targetOf,
 } from "./keys.js";
 import { looksTemporary } from "./saves.js";
 import { isStartupPath } from "./startup.js";
@@ -134,7 +135,7 @@ interface Open
   held: boolean;
   /** The temporary an atomic save wrote before renaming it onto `resource`. */
   via: string | null;
-  /** A rename's destination (FileRename only): part of its key. */
+  /** A rename's destination, a link's target (targetOf): part of its key. */
   target: string | null;
   /** Joined an atomic save (absorbTouches): never handed out on its own. */
   absorbed: boolean;
@@ -434,7 +435,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       slot,
       held: false,
       via: null,
-      target: info.kind === "FileRename" ? (e.abs_path2 ?? null) : null,
+      target: targetOf(e, info),
       absorbed: false,
       inherited: slot?.inherited ?? false,
       connect: CONNECT_NONE,
@@ -595,7 +596,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (m === undefined) st.res[info.ix] = m = new Map();
     const key = resource ?? "";
     let a = m.get(key);
-    const retarget = a !== undefined && info.kind === "FileRename" && a.target !== (e.abs_path2 ?? null);
+    const retarget = a !== undefined && a.target !== targetOf(e, info);
     if (a !== undefined && (a.done || retarget || !fits(a, e, resource, hardErrno))) {
       finish(a, st);
       a = undefined;

@@ -114,9 +114,11 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
     const size = sizes ? `${formatBytes(a.bytes)} ` : "";
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${size}${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   } else {
-    what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${res}`;
+    // a link (ln, ln -s) is a FileWrite of its new name with what it points at as its target
+    const link = a.target !== undefined && a.kind === "FileWrite";
+    what = `${a.ok ? (link ? "linked" : p.ok) : `failed to ${link ? "link" : p.fail}`} ${res}`;
     if (a.target !== undefined) what += ` to ${a.target}`;
-    if (p.bytes === "in" && a.ok) {
+    if (p.bytes === "in" && a.ok && !link) {
       const size = sizes ? `${formatBytes(a.bytes)}, ` : "";
       if (a.via) what += ` (${size}atomic save via ${base(a.via)})`;
       else if (sizes) what += ` (${formatBytes(a.bytes)})`;

@@ -175,6 +175,11 @@ export function createsExclusive(e: EnhancedEvent): boolean {
   return word != null && (Number(word) & both) === both;
 }
 
+/** The second path an action keeps as its `target`: a rename's destination, what a new link points at; else null. */
+export function targetOf(e: EnhancedEvent, info: KindInfo): string | null {
+  return info.kind === "FileRename" || e.operation === "LINK" ? (e.abs_path2 ?? null) : null;
+}
+
 /** The fd a dup-like call copies (its first argument), or -1. */
 export function dupSource(e: EnhancedEvent): number {
   const w = e.args[0];

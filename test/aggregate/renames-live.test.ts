@@ -1,7 +1,9 @@
 // A rename says where the file went: `mv` within a folder, into another folder, and across
 // file systems (rename fails with EXDEV, then mv copies and deletes), traced live under both
 // tracers. The FileRename action carries its destination as `target`, and `tail` reads
-// "renamed a to b"; it read "renamed a", the new name nowhere in the action.
+// "renamed a to b"; it read "renamed a", the new name nowhere in the action. A link (`ln -s`,
+// `ln`) is a FileWrite of its new name whose target is what it points at: "linked s to d/c",
+// not "wrote s".
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +29,13 @@ function check(tracer: Tracer): void {
   try {
     mkdirSync(join(proj, "d"));
     writeFileSync(join(proj, "a"), "x");
-    const moves = ["mv a b", "mv b d/c", ...(away === null ? [] : [`mv d/c ${away}`, `mv ${away} e`])];
+    const moves = [
+      "mv a b",
+      "mv b d/c",
+      "ln -s d/c s",
+      "ln d/c h",
+      ...(away === null ? [] : [`mv d/c ${away}`, `mv ${away} e`]),
+    ];
     const r = capsule(
       ["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", moves.join(" && ")],
       home,
@@ -47,8 +55,14 @@ function check(tracer: Tracer): void {
       `${p("b")} -> ${p("d/c")} ok`,
       ...(away === null ? [] : [`${p("d/c")} -> ${away} EXDEV`, `${away} -> ${p("e")} EXDEV`]),
     ]);
+    // a link is a write of its new name, its target what it points at
+    const links = jsonl<Action>(dir, "actions")
+      .filter((a) => a.kind === "FileWrite" && a.target !== undefined)
+      .map((a) => `${a.resource} -> ${a.target}`);
+    assert.deepEqual(links, [`${p("s")} -> ${p("d/c")}`, `${p("h")} -> ${p("d/c")}`]);
     const tail = capsule(["tail", dir], home);
     assert.equal(tail.status, 0, tail.stderr);
+    assert.match(tail.stdout, new RegExp(`ln\\[\\d+\\] linked ${p("s")} to ${p("d/c")}\\n`));
     assert.match(tail.stdout, new RegExp(`mv\\[\\d+\\] renamed ${p("a")} to ${p("b")}\\n`));
     if (away !== null) {
       assert.match(tail.stdout, new RegExp(`mv\\[\\d+\\] failed to rename ${p("d/c")} to ${away} \\(EXDEV\\)\\n`));
