@@ -67,7 +67,7 @@ export class Learner {
     for (const a of batch) {
       const facts = this.facts.take(a);
       // a file the command was handed open (its redirected stdout) is not learned (Action.inherited)
-      if (!a.ok || a.inherited) continue;
+      if ((!a.ok && !triedDevice(a)) || a.inherited) continue;
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
       for (const n of needsOf(a, facts)) {
@@ -136,6 +136,15 @@ export class Learner {
     p.syscalls = [...this.syscalls].sort();
     return p;
   }
+}
+
+/**
+ * A device that is there but would not open (bash's /dev/tty without a terminal: ENXIO) is
+ * learned: under --enforce Landlock refuses the open before the device can answer, so the
+ * same run had two violations; allowed, it gets its ENXIO again.
+ */
+function triedDevice(a: Action): boolean {
+  return (a.errno === "ENXIO" || a.errno === "ENODEV") && a.resource !== null && a.resource.startsWith("/dev/");
 }
 
 /** Pids below this are too short to tell from other numbers in a name. */

@@ -1,7 +1,9 @@
 // `cmd > /dev/null` opens /dev/null with O_CREAT: a profile learned it as `create /dev/null`,
 // which Landlock can only grant on the folder, so --enforce let the program make any file in
 // /dev ("fs.create /dev/null: granted on /dev"). Opening a device creates nothing: the need is
-// a write. Live under both tracers: learned, then enforced.
+// a write. And a device that is there but would not open (/dev/tty without a terminal,
+// ENXIO: bash tries it at every start) is learned: under --enforce Landlock refused it first,
+// two violations in every confined bash run. Live under both tracers: learned, then enforced.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +12,14 @@ import { parse as parseYaml } from "yaml";
 import type { Violation } from "../../src/core/events.js";
 import { capsule, freshHome, jsonl } from "../pipeline/helpers.js";
 import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
+
+// without a terminal /dev/tty is there but does not open (ENXIO)
+const TTY = `
+try:
+    open("/dev/tty", "r+").close()
+    print("tty opened")
+except OSError as e:
+    print("tty", e.errno)`;
 
 function check(tracer: Tracer): void {
   const proj = mkdtempSync(join(tmpdir(), "capsule-devices-"));
@@ -25,7 +35,7 @@ function check(tracer: Tracer): void {
       assert.ok(dir, r.stderr);
       return { ...r, dir };
     };
-    const work = "echo x > /dev/null; echo y > out.txt";
+    const work = `echo x > /dev/null; echo y > out.txt; /usr/bin/python3 -c '${TTY}'`;
     const first = run([], work);
     assert.equal(first.status, 0, first.stderr);
     const prof = join(home, "p.yml");
@@ -39,6 +49,7 @@ function check(tracer: Tracer): void {
     // confined: the same work runs; a new file in /dev is refused
     const confined = run(["--enforce", prof], `${work}; echo z > ${evil}; true`);
     assert.equal(confined.status, 0, confined.stderr);
+    assert.equal(confined.stdout, first.stdout, "/dev/tty does as it did when learned");
     assert.doesNotMatch(confined.stderr, /granted on \/dev\n/);
     assert.ok(!existsSync(evil), `${evil} was made under --enforce`);
     const vs = jsonl<Violation>(confined.dir, "violations");
@@ -53,4 +64,7 @@ function check(tracer: Tracer): void {
   }
 }
 
-underBothTracers("`> /dev/null` is learned as a write of /dev/null, and --enforce grants no create in /dev", check);
+underBothTracers(
+  "`> /dev/null` is learned as a write of /dev/null, --enforce grants no create in /dev, and /dev/tty fails as it did",
+  check,
+);
