@@ -166,10 +166,18 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
 }
 
 /**
+ * Letters against digits or a case change inside a word (`ccR2cXJW`, `tmp.FKaLlo3qBY`,
+ * `rustcAb12Cd`): a name a program made up at random. `build`, `out`, `m.c` are not.
+ */
+const RANDOM_LOOKING = /[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
+
+/**
  * A temporary's name as a glob: its random tail after the last separator as `*` when the tail
- * is 6 or more letters and digits (mktemp's `f.txt.XXXXXX` is `f.txt.*`), else all of it.
+ * is 6 or more letters and digits (mktemp's `f.txt.XXXXXX` is `f.txt.*`), else all of it; a
+ * name that does not look made up (`build/`, `out/` made and removed by every run) stays.
  */
 function tempSegment(seg: string): string {
+  if (!RANDOM_LOOKING.test(seg)) return seg;
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
   return m ? `${m[1]}*` : "*";
 }

@@ -1,6 +1,7 @@
 // Calls on an fd that strace's `%file` class leaves out (fgetxattr, flistxattr, fremovexattr,
-// fallocate, syncfs, inotify_init1, inotify_rm_watch) are not traced at level `files` by
-// either tracer: a profile learned there never saw them, so --enforce must not refuse them.
+// fallocate, syncfs, inotify_init1, inotify_rm_watch), memory keys (pkey_alloc: node's
+// start-up) and scheduler and I/O priorities are not traced at level `files` by either
+// tracer: a profile learned there never saw them, so --enforce must not refuse them.
 // `patch` reads its output file's attributes with fgetxattr: confined to the profile of its
 // own earlier run, its fgetxattr failed with EPERM (a seccomp violation).
 import assert from "node:assert/strict";
@@ -26,7 +27,14 @@ for name, call in [
         out.append(name + " ok")
     except OSError as e:
         out.append(name + " " + str(e.errno))
-for name, r in [("syncfs", libc.syncfs(fd)), ("inotify_init1", libc.inotify_init1(0))]:
+for name, r in [
+    ("syncfs", libc.syncfs(fd)),
+    ("inotify_init1", libc.inotify_init1(0)),
+    # node calls pkey_alloc at start-up; EINVAL for these flags, EPERM if a filter refused it
+    ("pkey_alloc", libc.pkey_alloc(0, 0)),
+    ("sched_get_priority_max", libc.sched_get_priority_max(0)),
+    ("ioprio_get", libc.syscall(252, 1, 0)),
+]:
     out.append(name + (" ok" if r >= 0 else " " + str(ctypes.get_errno())))
 print(" ".join(out))
 `;
@@ -49,7 +57,10 @@ function check(tracer: Tracer): void {
     };
     const first = run([]);
     // ENODATA (61) for the attribute the file does not have: no call was refused
-    assert.equal(first.out, "fgetxattr 61 flistxattr ok fremovexattr 61 fallocate ok syncfs ok inotify_init1 ok");
+    const calls = "fgetxattr 61 flistxattr ok fremovexattr 61 fallocate ok syncfs ok inotify_init1 ok";
+    const pkey = /^pkey_alloc (ok|22) sched_get_priority_max ok ioprio_get ok$/;
+    assert.equal(first.out.slice(0, calls.length), calls);
+    assert.match(first.out.slice(calls.length + 1), pkey);
     const prof = join(home, "p.yml");
     assert.equal(capsule(["profile", first.dir, "-o", prof], home).status, 0);
     const confined = run(["--enforce", prof]);
@@ -66,6 +77,6 @@ function check(tracer: Tracer): void {
 }
 
 underBothTracers(
-  "at level files, a profile allows the fd calls the level does not trace (fgetxattr, fallocate, syncfs, inotify_init1)",
+  "at level files, a profile allows the calls the level does not trace (fgetxattr, fallocate, syncfs, inotify_init1, pkey_alloc, priorities)",
   check,
 );
