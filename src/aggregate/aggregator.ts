@@ -5,7 +5,8 @@
  * Keys. An event with an fd merges by pid + open file + kind, so the reads and the writes of
  * one open file are one action each way, and a directory listing (open, getdents64, close)
  * is one DirList. An fd-less event (stat, unlink, rename, chmod, exec, signals) merges by
- * pid + kind + resource (path, endpoint, program, signal name).
+ * pid + kind + resource (path, endpoint, program, signal name); a rename also by its
+ * destination and a link by what it points at, which the action carries as `target`.
  *
  * Open files, not fd numbers. Each pid has a small fd table: dup/dup2/dup3/fcntl(F_DUPFD*)
  * make another fd name the same open file, so `cmd > f` in a shell (open f as 3, dup2 onto
@@ -20,9 +21,11 @@
  * from whoever started the command (`capsule run -- cmd > out.txt`): its actions, and those
  * of the children that got it, are `inherited`.
  *
- * Atomic saves (saves.ts): the write of a temporary-looking file is held open for the quiet
- * window after its last fd closes; a rename of it onto another name by the same pid joins
- * it, and the action becomes a FileWrite of the destination with `via` the temporary.
+ * Atomic saves (saves.ts): the write of a temporary (a temporary-looking name, or a file its
+ * open made with O_CREAT|O_EXCL, as mkstemp does) is held open for the quiet window after its
+ * last fd closes; a rename of it onto another name by the same pid joins it, with the
+ * temporary's chmod/chown/look-ups since, and the action becomes a FileWrite of the
+ * destination with `via` the temporary.
  *
  * The open/socket call that made an fd joins the fd's first use (open + getdents64 is one
  * DirList, open + reads one FileRead); close and fstat-like look-ups of the same file join
@@ -57,6 +60,7 @@ import type { Stage } from "../core/stage.js";
 import {
   closeRangeOf,
   connectOutcome,
+  createsExclusive,
   dupSource,
   isPending,
   isRetry,
@@ -72,6 +76,7 @@ import {
   OTHER,
   opFlags,
   resourceOf,
+  targetOf,
 } from "./keys.js";
 import { looksTemporary } from "./saves.js";
 import { isStartupPath } from "./startup.js";
@@ -135,6 +140,10 @@ interface Open
   held: boolean;
   /** The temporary an atomic save wrote before renaming it onto `resource`. */
   via: string | null;
+  /** A rename's destination, a link's target (targetOf): part of its key. */
+  target: string | null;
+  /** Joined an atomic save (absorbTouches): never handed out on its own. */
+  absorbed: boolean;
   /** Through an fd the command inherited (FdSlot.inherited). */
   inherited: boolean;
   /** A NetConnect's outcome: CONNECT_* below. */
@@ -166,6 +175,8 @@ interface FdSlot {
   connecting: Open | undefined;
   /** Open before the trace began: the command got it from whoever started it (a redirect of its stdout). */
   inherited: boolean;
+  /** Made by its open with O_CREAT|O_EXCL (mkstemp): a temporary whatever its name (saves.ts). */
+  exclusive: boolean;
 }
 
 /** What the aggregator knows about one pid. */
@@ -254,6 +265,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
             origin: p,
             connecting: undefined,
             inherited: p.inherited,
+            exclusive: p.exclusive,
           }),
         );
       c.refs++;
@@ -294,11 +306,17 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (--slot.refs > 0) return;
     for (const a of slot.acts) {
       a.slot = null;
-      if (a.info.kind === "FileWrite" && a.hardErrno === null && a.resource !== null && looksTemporary(a.resource)) {
+      const path = a.resource;
+      if (
+        a.info.kind === "FileWrite" &&
+        a.hardErrno === null &&
+        path !== null &&
+        (slot.exclusive || looksTemporary(path))
+      ) {
         a.held = true;
-        const old = st.held.get(a.resource);
+        const old = st.held.get(path);
         if (old !== undefined) old.done = true;
-        st.held.set(a.resource, a);
+        st.held.set(path, a);
       } else a.done = true;
     }
     slot.acts.length = 0;
@@ -308,7 +326,16 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   /** The slot of an fd the trace did not show opened: from outside when the process's history does not show it made. */
   function unseenSlot(st: PidState, fd: number): FdSlot {
     const inherited = st.made !== null && !st.made.has(fd);
-    return { acts: [], last: undefined, unsettled: false, refs: 1, origin: null, connecting: undefined, inherited };
+    return {
+      acts: [],
+      last: undefined,
+      unsettled: false,
+      refs: 1,
+      origin: null,
+      connecting: undefined,
+      inherited,
+      exclusive: false,
+    };
   }
 
   /** `to` becomes another name of `from`'s open file. */
@@ -349,11 +376,35 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (from === null || to === null || e.errno !== null) return false;
     const a = st.held.get(from);
     if (a === undefined || a.done || e.ts - a.last_ts > windowUs) return false;
+    absorbTouches(a, from);
     merge(a, e, true);
     a.resource = to;
     a.via = from;
     finish(a, st);
     return true;
+  }
+
+  /**
+   * The temporary's own chmod, chown and look-ups between its write and its rename (sed -i
+   * copies the mode and owner of the file it replaces onto it) are part of the save: they
+   * join it instead of naming a file that no longer exists. They began after the save, so
+   * none has been handed out yet (the save, still open, holds the queue).
+   */
+  function absorbTouches(save: Open, temp: string): void {
+    let i = head;
+    while (i < queue.length && queue[i] !== save) i++;
+    for (i++; i < queue.length; i++) {
+      const x = queue[i];
+      if (x === undefined || x.absorbed || x.pid !== save.pid || x.resource !== temp) continue;
+      if (x.info.kind !== "PermChange" && x.info.kind !== "FileMetadata") continue;
+      if (x.hardErrno !== null) continue;
+      finish(x, pids.get(x.pid));
+      x.absorbed = true;
+      save.count += x.count;
+      for (const s of x.event_seqs) save.event_seqs.push(s);
+      if (x.last_ts > save.last_ts) save.last_ts = x.last_ts;
+    }
+    save.event_seqs.sort((p, q) => p - q);
   }
 
   function isStartup(st: PidState, info: KindInfo, pid: number, resource: string | null, failed: boolean): boolean {
@@ -390,6 +441,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       slot,
       held: false,
       via: null,
+      target: targetOf(e, info),
+      absorbed: false,
       inherited: slot?.inherited ?? false,
       connect: CONNECT_NONE,
       connectErrno: null,
@@ -501,6 +554,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
         origin: null,
         connecting: undefined,
         inherited: false,
+        exclusive: createsExclusive(e),
       };
       const a = open(st, e, info, slot, resource, hardErrno);
       slot.acts.push(a);
@@ -548,7 +602,8 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     if (m === undefined) st.res[info.ix] = m = new Map();
     const key = resource ?? "";
     let a = m.get(key);
-    if (a !== undefined && (a.done || !fits(a, e, resource, hardErrno))) {
+    const retarget = a !== undefined && a.target !== targetOf(e, info);
+    if (a !== undefined && (a.done || retarget || !fits(a, e, resource, hardErrno))) {
       finish(a, st);
       a = undefined;
     }
@@ -659,6 +714,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       ...(pending ? { pending: true as const } : {}),
       ...(a.inherited ? { inherited: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
+      ...(a.target === null ? {} : { target: a.target }),
     };
   }
 
@@ -672,7 +728,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
         if (queue.length - head <= maxPending) break;
         finish(a, pids.get(a.pid));
       }
-      out.push(toAction(a));
+      if (!a.absorbed) out.push(toAction(a));
       // an emitted action is not kept until the next compaction: its event_seqs can be
       // 65,536 numbers, and up to ~1,000 emitted slots wait for it (33 MB held on a dd trace)
       queue[head] = undefined;

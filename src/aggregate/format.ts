@@ -78,6 +78,12 @@ function nameAt(ix: Map<number, ProcessNode[]>, pid: number, ts: number, depth =
   return first ? base(first) : null;
 }
 
+/** "python3[2338]": the program `pid` ran at `ts` (from `tree`) and the pid; "pid[2338]" without a tree. */
+export function actorAt(tree: ProcessTreeSnapshot | undefined, pid: number, ts: number): string {
+  const name = tree === undefined ? null : nameAt(indexOf(tree), pid, ts);
+  return `${name ?? "pid"}[${pid}]`;
+}
+
 /**
  * One line a person reads: "python3[2338] read /tmp/project/src/app.py (2.0 KiB)",
  * "git[2340] connected to 140.82.112.3:443", "sh[2360] spawned /usr/bin/curl". The
@@ -89,8 +95,7 @@ function nameAt(ix: Map<number, ProcessNode[]>, pid: number, ts: number, depth =
 export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { sizes?: boolean } = {}): string {
   const sizes = opts.sizes ?? true;
   const ix = tree === undefined ? undefined : indexOf(tree);
-  const name = ix === undefined ? null : nameAt(ix, a.pid, a.first_ts);
-  const who = `${name ?? "pid"}[${a.pid}]`;
+  const who = actorAt(tree, a.pid, a.first_ts);
   const p = PHRASES[a.kind];
   const res = a.resource ?? "(no path)";
   let what: string;
@@ -109,8 +114,11 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
     const size = sizes ? `${formatBytes(a.bytes)} ` : "";
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${size}${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   } else {
-    what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${res}`;
-    if (p.bytes === "in" && a.ok) {
+    // a link (ln, ln -s) is a FileWrite of its new name with what it points at as its target
+    const link = a.target !== undefined && a.kind === "FileWrite";
+    what = `${a.ok ? (link ? "linked" : p.ok) : `failed to ${link ? "link" : p.fail}`} ${res}`;
+    if (a.target !== undefined) what += ` to ${a.target}`;
+    if (p.bytes === "in" && a.ok && !link) {
       const size = sizes ? `${formatBytes(a.bytes)}, ` : "";
       if (a.via) what += ` (${size}atomic save via ${base(a.via)})`;
       else if (sizes) what += ` (${formatBytes(a.bytes)})`;

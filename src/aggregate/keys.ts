@@ -3,7 +3,7 @@
  * keyed, what an operation does to fds, and which resource an event names.
  */
 import type { ActionKind, EnhancedEvent, Operation } from "../core/events.js";
-import { SIGNAL_ARG, SIGNAL_NUMBERS } from "../enrich/flags.js";
+import { O_CREAT, O_EXCL, SIGNAL_ARG, SIGNAL_NUMBERS } from "../enrich/flags.js";
 
 export interface KindInfo {
   kind: ActionKind;
@@ -161,6 +161,23 @@ export function newFdCloexec(e: EnhancedEvent): boolean {
   const i = CLOEXEC_ARG.get(e.call);
   const word = i === undefined ? null : e.args[i];
   return word != null && (Number(word) & O_CLOEXEC) !== 0;
+}
+
+/**
+ * Whether an open made its file and no other could have (O_CREAT|O_EXCL): how mkstemp makes
+ * a temporary, whatever its name (sed -i's `sedXXXXXX`, perl -i's `XXXXXXXX`, patch's
+ * `name.oXXXXXX`, Python's tempfile).
+ */
+export function createsExclusive(e: EnhancedEvent): boolean {
+  if (e.call !== "open" && e.call !== "openat") return false;
+  const word = e.args[e.call === "open" ? 1 : 2];
+  const both = O_CREAT | O_EXCL;
+  return word != null && (Number(word) & both) === both;
+}
+
+/** The second path an action keeps as its `target`: a rename's destination, what a new link points at; else null. */
+export function targetOf(e: EnhancedEvent, info: KindInfo): string | null {
+  return info.kind === "FileRename" || e.operation === "LINK" ? (e.abs_path2 ?? null) : null;
 }
 
 /** The fd a dup-like call copies (its first argument), or -1. */

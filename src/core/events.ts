@@ -300,6 +300,11 @@ export interface Action {
    * (a FileWrite of `resource` whose events include the rename). Absent otherwise.
    */
   via?: string;
+  /**
+   * A FileRename's new name (the call's destination, resolved); for a FileWrite that made a
+   * link (link, symlink and their -at forms), what the link points at. Absent otherwise.
+   */
+  target?: string;
 }
 
 // ─────────────────────────── risk findings ───────────────────────────

@@ -18,6 +18,7 @@ export const O_WRONLY = 0o1;
 export const O_RDWR = 0o2;
 export const O_ACCMODE = 0o3;
 export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_DIRECTORY = 0o200000;
@@ -30,7 +31,7 @@ export const OPEN_FLAGS: Names = new Map([
   ["O_WRONLY", O_WRONLY],
   ["O_RDWR", O_RDWR],
   ["O_CREAT", O_CREAT],
-  ["O_EXCL", 0o200],
+  ["O_EXCL", O_EXCL],
   ["O_NOCTTY", 0o400],
   ["O_TRUNC", O_TRUNC],
   ["O_APPEND", O_APPEND],

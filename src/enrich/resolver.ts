@@ -15,7 +15,7 @@
  * learned from earlier events; then nothing (null). Paths are absolute and normalised
  * lexically (paths.ts).
  */
-import type { Arg, EnhancedEvent, ExitEvent, SignalEvent, SyscallEvent } from "../core/events.js";
+import type { Arg, EnhancedEvent, ExitEvent, Operation, SignalEvent, SyscallEvent } from "../core/events.js";
 import { normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
 import { fdOf, strOf } from "./args.js";
 import { type Draft, newDraft, plainDraft, record, startDraft } from "./draft.js";
@@ -37,7 +37,7 @@ import {
 import { RISK_CALLS, riskTags } from "./risk.js";
 import { type CallInfo, callInfo, ioKind, UNKNOWN_CALL } from "./semantics.js";
 import { soErrorOf } from "./sockopt.js";
-import { createTables, learnFdArg, type Tables, type Task } from "./state.js";
+import { createTables, learnFdArg, type OpenFile, type Tables, type Task } from "./state.js";
 import { argWords, retInt, retvalOf } from "./words.js";
 
 const AT_FDCWD = -100;
@@ -76,6 +76,19 @@ function resolvePath(t: Task, args: readonly Arg[], pathIdx: number, dirIdx: num
   if (p === null) return null;
   if (p.charCodeAt(0) === 47) return normalise(p);
   return resolveAgainst(dirIdx >= 0 ? dirOf(t, args[dirIdx]) : t.fs.cwd, p);
+}
+
+/** `/proc/self/fd/N` and its other names: group 2 is N, group 1 a pid (null for self, thread-self, /dev/fd). */
+const FD_NAME = /^\/(?:proc\/(?:self|thread-self|(\d+))(?:\/task\/\d+)?\/fd|dev\/fd)\/(\d+)$/;
+/** Calls on a file's attributes: through a name of an fd (glibc's fchmodat(AT_SYMLINK_NOFOLLOW) chmods `/proc/self/fd/N`) they act on the fd's file. */
+const ATTRIBUTE_OPS: ReadonlySet<Operation> = new Set<Operation>(["CHMOD", "CHOWN", "STAT", "SETATTR"]);
+
+/** The fd's file when `abs` names one of the task's own fds and the tables know it. */
+function fdNamed(t: Task, abs: string): OpenFile | undefined {
+  const m = FD_NAME.exec(abs);
+  if (m === null || (m[1] !== undefined && Number(m[1]) !== t.proc.tgid && Number(m[1]) !== t.tid)) return undefined;
+  const f = t.files.fds.get(Number(m[2]));
+  return f?.path == null ? undefined : f;
 }
 
 /** Flag sets are argument words too, when every name in them is known. */
@@ -126,7 +139,20 @@ function subject(d: Draft, ev: SyscallEvent, t: Task): void {
         d.fd = n;
         d.file = files.fds.get(n);
       }
-    } else d.abs = resolvePath(t, args, info.path, info.dirfd);
+    } else {
+      d.abs = resolvePath(t, args, info.path, info.dirfd);
+      if (
+        d.abs !== null &&
+        ATTRIBUTE_OPS.has(info.op) &&
+        (d.abs.startsWith("/proc/") || d.abs.startsWith("/dev/fd/"))
+      ) {
+        const named = fdNamed(t, d.abs);
+        if (named !== undefined) {
+          d.abs = named.path;
+          d.res = named.type;
+        }
+      }
+    }
   }
   if (info.path2 >= 0) d.abs2 = resolvePath(t, args, info.path2, info.dirfd2);
   if (d.file !== undefined) {

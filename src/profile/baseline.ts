@@ -1,7 +1,9 @@
 /**
  * System calls no tracing level below `full` records (strace's `files` level traces
  * %process, %file, %network and fd bookkeeping; see trace/strace/flags.ts): memory,
- * time, signals, scheduling, plain fd I/O. A profile learned at such a level never saw
+ * time, signals, scheduling, plain fd I/O, and the calls on an fd that %file leaves out
+ * (fgetxattr, fallocate, inotify_init1: patch and cp -a read an fd's attributes), memory keys
+ * and policies (node's start-up calls pkey_alloc), the scheduler and I/O priority. A profile learned at such a level never saw
  * them, so neither `check` nor the seccomp filter may treat them as outside it. The kernel
  * tracer's `files` level records fcntl only when it duplicates an fd, and no getcwd: both
  * are here too. From a `full` session the observed set (and ALWAYS_ALLOWED) is the allow-list.
@@ -24,12 +26,16 @@ export const UNTRACED_BELOW_FULL = [
   "timerfd_gettime", "ioctl", "uname", "sysinfo", "umask", "getcpu", "pause", "restart_syscall", "tgkill", "tkill",
   "kill", "capget", "personality", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create",
   "pidfd_open", "pidfd_send_signal", "waitid", "flock", "shmget", "shmat", "shmdt", "shmctl", "fcntl", "getcwd",
+  "fgetxattr", "flistxattr", "fremovexattr", "fallocate", "syncfs", "inotify_init", "inotify_init1", "inotify_rm_watch",
+  "pkey_alloc", "pkey_free", "pkey_mprotect", "mlock2", "mlockall", "munlockall", "get_mempolicy", "set_mempolicy",
+  "mbind", "process_madvise", "sched_get_priority_max", "sched_get_priority_min", "sched_getattr", "sched_setattr",
+  "sched_setparam", "sched_setscheduler", "sched_rr_get_interval", "setpriority", "ioprio_get", "ioprio_set",
 ] as const;
 
 /**
  * What the kernel tracer's `files` level does not record beyond the list above (strace's
  * does): pipes, socket pairs and names, socket options, the send/recv family (summed into
- * one read and one write per fd), attribute reads, statfs, close_range, inotify, and the
+ * one read and one write per fd), attribute reads by name, statfs, close_range, inotify_add_watch, and the
  * waits and namespace calls strace's `%process` has.
  */
 // biome-ignore format: a table, one group of calls a line
@@ -37,8 +43,8 @@ export const KERNEL_UNSEEN_BELOW_FULL = [
   "wait4", "waitpid", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "unshare", "setns",
   "pipe", "pipe2", "socketpair", "getsockname", "getpeername", "shutdown", "setsockopt", "getsockopt",
   "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-  "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr", "fremovexattr",
-  "statfs", "close_range", "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "mknod", "mknodat",
+  "getxattr", "lgetxattr", "listxattr", "llistxattr", "removexattr", "lremovexattr",
+  "statfs", "close_range", "inotify_add_watch", "mknod", "mknodat",
 ] as const;
 
 /**

@@ -67,7 +67,7 @@ export class Learner {
     for (const a of batch) {
       const facts = this.facts.take(a);
       // a file the command was handed open (its redirected stdout) is not learned (Action.inherited)
-      if (!a.ok || a.inherited) continue;
+      if ((!a.ok && !triedDevice(a)) || a.inherited) continue;
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
       for (const n of needsOf(a, facts)) {
@@ -94,7 +94,9 @@ export class Learner {
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
           this.paths.push({ startup: a.startup, mode: n.kind, path: p });
           if (n.kind === "create") this.made.set(p, true);
-          else if (n.kind === "remove" && a.kind === "FileDelete" && this.made.has(p)) this.made.set(p, false);
+          // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`): gone by the end either way
+          else if (n.kind === "remove" && (a.kind === "FileDelete" || a.kind === "FileRename") && this.made.has(p))
+            this.made.set(p, false);
         }
       }
     }
@@ -136,6 +138,15 @@ export class Learner {
   }
 }
 
+/**
+ * A device that is there but would not open (bash's /dev/tty without a terminal: ENXIO) is
+ * learned: under --enforce Landlock refuses the open before the device can answer, so the
+ * same run had two violations; allowed, it gets its ENXIO again.
+ */
+function triedDevice(a: Action): boolean {
+  return (a.errno === "ENXIO" || a.errno === "ENODEV") && a.resource !== null && a.resource.startsWith("/dev/");
+}
+
 /** Pids below this are too short to tell from other numbers in a name. */
 const MIN_PID = 100;
 
@@ -154,7 +165,24 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
   return segs.join("/");
 }
 
-/** `path` with each segment that ends a temporary (a path of `temps`) as `*`, never the first directory. */
+/**
+ * Letters against digits or a case change inside a word (`ccR2cXJW`, `tmp.FKaLlo3qBY`,
+ * `rustcAb12Cd`): a name a program made up at random. `build`, `out`, `m.c` are not.
+ */
+const RANDOM_LOOKING = /[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
+
+/**
+ * A temporary's name as a glob: its random tail after the last separator as `*` when the tail
+ * is 6 or more letters and digits (mktemp's `f.txt.XXXXXX` is `f.txt.*`), else all of it; a
+ * name that does not look made up (`build/`, `out/` made and removed by every run) stays.
+ */
+function tempSegment(seg: string): string {
+  if (!RANDOM_LOOKING.test(seg)) return seg;
+  const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
+  return m ? `${m[1]}*` : "*";
+}
+
+/** `path` with each segment that ends a temporary (a path of `temps`) as a glob (tempSegment), never the first directory. */
 export function tempsAsGlob(path: string, temps: ReadonlySet<string>): string {
   if (path.startsWith("!")) return path;
   const cut = path.indexOf("://");
@@ -162,6 +190,6 @@ export function tempsAsGlob(path: string, temps: ReadonlySet<string>): string {
   const segs = path.slice(head.length).split("/");
   const out = segs.slice();
   for (let i = cut >= 0 ? 0 : 1; i < segs.length; i++)
-    if (temps.has(head + segs.slice(0, i + 1).join("/"))) out[i] = "*";
+    if (temps.has(head + segs.slice(0, i + 1).join("/"))) out[i] = tempSegment(segs[i] as string);
   return head + out.join("/");
 }

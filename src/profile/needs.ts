@@ -148,16 +148,25 @@ function endpoint(resource: string | null): { host: string; port: number | null 
  */
 const FD_ALIAS = /^\/(?:dev\/fd\/\d+|dev\/std(?:in|out|err)|proc\/(?:self|thread-self)(?:\/task\/\d+)?\/fd\/\d+)$/;
 
+/**
+ * Device files (`/dev/null`, `/dev/tty`): an O_CREAT open of one (`cmd > /dev/null`) opens
+ * what is there, it creates nothing; as a create need it became a right to make files in
+ * all of /dev. /dev/shm and /dev/mqueue hold files a program does make.
+ */
+const DEVICE = /^\/dev\/(?!shm\/|mqueue\/)/;
+
 /** The needs of one action (none for metadata look-ups, signals, exits, forks, sends, nor reopened fds). */
 export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
   const path = a.resource === null ? null : normaliseObserved(a.resource, a.pid);
   if (path !== null && FD_ALIAS.test(path)) return [];
+  // (an open refused or failed there is still told as the create it tried)
+  const creates = facts.some((f) => f.create) && !(a.ok && path !== null && DEVICE.test(path));
   switch (a.kind) {
     case "FileRead":
     case "DirList":
       if (!path?.startsWith("/")) return [];
       // an O_CREAT open the aggregator merged into a read (the kernel tracer's summed I/O) still created the file
-      if (facts.some((f) => f.create))
+      if (creates)
         return [
           { kind: "read", path },
           { kind: "create", path },
@@ -171,10 +180,15 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileWrite":
     case "PermChange": {
       if (!path?.startsWith("/")) return [];
-      const w: Need = { kind: facts.some((f) => f.create) ? "create" : "write", path };
+      const w: Need = { kind: creates ? "create" : "write", path };
       // an O_RDWR open folded into the write (a child wrote through the fd before its
       // parent closed it): opening it needed read as well
-      return facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+      const out: Need[] = facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+      // an atomic save renamed its temporary onto the name: the old file went, and the
+      // temporary's name left the folder (Landlock asks the folder's remove right of both);
+      // the temporary's own name differs in every run, so it is no need of its own
+      if (a.via !== undefined) out.push({ kind: "remove", path });
+      return out;
     }
     case "FileDelete":
       return path?.startsWith("/") ? [{ kind: "remove", path }] : [];

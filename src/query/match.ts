@@ -102,6 +102,8 @@ export function actionPredicate(f: QueryFilter): (a: Action) => boolean {
     (f.from_us === undefined || a.last_ts >= f.from_us) &&
     (f.to_us === undefined || a.first_ts <= f.to_us) &&
     (!f.failed_only || !a.ok) &&
-    (path === null || (!NET_KINDS.has(a.kind) && path(a.resource))) &&
+    // an atomic save is found by its temporary too, a rename by its new name
+    (path === null ||
+      (!NET_KINDS.has(a.kind) && (path(a.resource) || path(a.via ?? null) || path(a.target ?? null)))) &&
     (ep === null || (NET_KINDS.has(a.kind) && ep(a.resource)));
 }

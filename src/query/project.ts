@@ -67,6 +67,11 @@ export function actionView(a: Action, maxSeqs = 20): ActionView {
     ok: a.ok,
     errno: a.errno ?? null,
     startup: a.startup === true,
+    // what the action says beyond its resource: an atomic save's temporary, a rename's new name
+    ...(a.via === undefined ? {} : { via: a.via }),
+    ...(a.target === undefined ? {} : { target: a.target }),
+    ...(a.pending ? { pending: true as const } : {}),
+    ...(a.inherited ? { inherited: true as const } : {}),
     event_seqs: s.seqs,
     more_event_seqs: s.more,
   };

@@ -183,7 +183,7 @@ const query = define({
   name: "query",
   title: "Query events or actions",
   description:
-    "Search the session's record. stream 'actions' (default: merged, human-level actions such as FileRead of a path; start-up noise left out unless include_startup) or 'events' (single syscalls, with their raw trace line). Filters: pid, kind (FileRead, FileWrite, NetConnect, ProcessSpawn, ...), call (syscall name, events only), path (exact, a folder, or a glob: * within a segment, ** across), endpoint ('127.0.0.1:8080', ':443' or a glob), from_us/to_us (µs since the trace started), failed_only. Every item has its seq; cite them. Paginated and size-bounded: ask again with next_offset.",
+    "Search the session's record. stream 'actions' (default: merged, human-level actions such as FileRead of a path; start-up noise left out unless include_startup) or 'events' (single syscalls, with their raw trace line). Filters: pid, kind (FileRead, FileWrite, NetConnect, ProcessSpawn, ...), call (syscall name, events only), path (exact, a folder, or a glob: * within a segment, ** across; an action matches by its resource, an atomic save's temporary `via` and a rename's new name `target` too), endpoint ('127.0.0.1:8080', ':443' or a glob), from_us/to_us (µs since the trace started), failed_only. Every item has its seq; cite them. Paginated and size-bounded: ask again with next_offset.",
   input: z.strictObject({
     session,
     stream: z.enum(["actions", "events"]).optional(),

@@ -7,6 +7,7 @@
  * Shape: schema/ai-synthesis.schema.json.
  */
 
+import { actorAt } from "../aggregate/format.js";
 import {
   AGENT_WORKFLOWS,
   type AgentWorkflow,
@@ -14,6 +15,7 @@ import {
   type RiskFinding,
   type Severity,
 } from "../core/events.js";
+import { describeDelete } from "./deletes.js";
 import {
   durationOf,
   forkName,
@@ -341,6 +343,26 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
           ...(a.seqs.NetConnect ?? []),
         ]),
       });
+  }
+
+  // What was deleted, by tree and folder (`rm -rf build` is one item, not one per path).
+  if (m.deletes.total > 0) {
+    const d = m.deletes;
+    const items = d.first.map((g) => `${actorAt(m.tree, g.pid, g.first_ts)} ${describeDelete(g)}`);
+    const more = d.groups > d.first.length ? `; and ${d.groups - d.first.length} more folder(s)` : "";
+    out.push({
+      pattern: "deletions",
+      description: `${d.total} delete(s): ${items.join("; ")}${more}`,
+      occurrences: d.total,
+      refs: mergeRefs(
+        d.first.map((g) => {
+          const n = m.tree.nodes.findLast(
+            (x) => x.kind === "process" && x.pid === g.pid && (x.start_ts ?? 0) <= g.first_ts,
+          );
+          return n === undefined ? { actions: [g.seq] } : nodeRefs(m, n, [g.seq]);
+        }),
+      ),
+    });
   }
 
   // Hosts reached, loopback or not.

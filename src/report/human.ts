@@ -8,7 +8,7 @@
  * applied after layout, so it never changes the width.
  */
 
-import { formatAction } from "../aggregate/format.js";
+import { actorAt, formatAction } from "../aggregate/format.js";
 import { FAMILIES } from "../classify/rules.js";
 import {
   AGENT_WORKFLOWS,
@@ -18,6 +18,7 @@ import {
   type Severity,
 } from "../core/events.js";
 import { byteCountsRecorded } from "../session/metadata.js";
+import { describeDelete } from "./deletes.js";
 import {
   commandText,
   durationOf,
@@ -410,11 +411,13 @@ function activity(m: ReportModel, o: Out): void {
   // Whole items per line, so no line starts with a separator.
   let line = "  ";
   const threads = m.actions.threadExits;
-  for (const [k, v] of kinds) {
+  for (const [i, [k, v]] of kinds.entries()) {
     // a thread's end is a ProcessExit of its own: say how many were threads'
     const item = `${k} ${num(v ?? 0)}${k === "ProcessExit" && threads > 0 ? ` (${num(threads)} of threads)` : ""}`;
     const next = line.trim() === "" ? `${line}${item}` : `${line} · ${item}`;
-    if (displayWidth(next) > o.width && line.trim() !== "") {
+    // a line that goes on ends with " ·": that must fit too, or the cut hides the count before it
+    const more = i < kinds.length - 1 ? 2 : 0;
+    if (displayWidth(next) + more > o.width && line.trim() !== "") {
       o.text(`${line} ·`);
       line = `  ${item}`;
     } else line = next;
@@ -426,6 +429,7 @@ function activity(m: ReportModel, o: Out): void {
       `  ${plural(m.actions.pending, "connect")} under way when the trace last saw the socket: outcome not recorded`,
       "dim",
     );
+  deletes(m, o);
   if (m.saves.total === 0) return;
   // a temporary written, then renamed onto the name: one write of the name
   o.text(`  ${plural(m.saves.total, "atomic save")}:`);
@@ -433,6 +437,18 @@ function activity(m: ReportModel, o: Out): void {
   for (const a of m.saves.first)
     for (const l of wrap("    ", formatAction(a, m.tree, { sizes }), o.width, "      ")) o.text(l);
   if (m.saves.total > m.saves.first.length) o.text(`    +${m.saves.total - m.saves.first.length} more`, "dim");
+}
+
+/** Deletes by tree and folder: `rm -rf build` is one line, not one per path. */
+function deletes(m: ReportModel, o: Out): void {
+  const d = m.deletes;
+  if (d.total === 0) return;
+  o.text(`  ${plural(d.total, "delete")}:`);
+  for (const g of d.first) {
+    const line = `${actorAt(m.tree, g.pid, g.first_ts)} ${describeDelete(g)}`;
+    for (const l of wrap("    ", printable(line), o.width, "      ")) o.text(l);
+  }
+  if (d.groups > d.first.length) o.text(`    +${d.groups - d.first.length} more`, "dim");
 }
 
 /** The whole human report, lines joined by "\n" (ends with one). */

@@ -16,6 +16,7 @@ import type { Rules } from "../classify/rules.js";
 import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
 import { streamFile } from "../session/layout.js";
 import { type RecordingState, recordingState } from "../session/recorder.js";
+import { type DeleteGroup, DeleteTally } from "./deletes.js";
 import { forEachAction, forEachEnriched, type LoadedSession, loadSession } from "./load.js";
 
 export interface ReportOptions {
@@ -48,6 +49,8 @@ export interface ReportModel {
   };
   /** Atomic saves (FileWrite actions with `via`): the first KEEP and how many in all. */
   saves: { first: Action[]; total: number };
+  /** Deletes by tree or folder (deletes.ts): the first KEEP groups, how many groups, how many paths in all. */
+  deletes: { first: DeleteGroup[]; groups: number; total: number };
   /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
   execRefs: Map<number, number>;
   /** Known agent name per node id (e.g. "Claude Code"). */
@@ -75,6 +78,11 @@ async function countLines(path: string): Promise<number> {
     return n;
   }
   return n;
+}
+
+function deletesOf(tally: DeleteTally): ReportModel["deletes"] {
+  const groups = tally.groups();
+  return { first: groups.slice(0, KEEP), groups: groups.length, total: tally.total };
 }
 
 /** The folder the session worked in: the run's cwd, or for an import the root's first cwd. */
@@ -130,6 +138,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const execRefs = new Map<number, number>();
   const found: RiskFinding[] = [];
   const saves: ReportModel["saves"] = { first: [], total: 0 };
+  const tally = new DeleteTally();
 
   if (engine || opts.scanEnriched) {
     await forEachEnriched(dir, (batch) => {
@@ -142,6 +151,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     if (engine) found.push(...engine.pushActions(batch));
     for (const a of batch) {
       actions.total++;
+      tally.push(a);
       if (a.via !== undefined) {
         saves.total++;
         if (saves.first.length < KEEP) saves.first.push(a);
@@ -197,6 +207,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     overall: maxSeverity(risks),
     actions,
     saves,
+    deletes: deletesOf(tally),
     execRefs,
     agentNames,
     projectDir,
