@@ -8,7 +8,7 @@
 import type { Action, EnhancedEvent } from "../core/events.js";
 import { collapse, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
-import { EventFacts, exeOf, isNetNeed, needsOf } from "./needs.js";
+import { EventFacts, exeOf, isNetNeed, needsOf, triedDevice } from "./needs.js";
 import { portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
@@ -136,15 +136,6 @@ export class Learner {
     p.syscalls = [...this.syscalls].sort();
     return p;
   }
-}
-
-/**
- * A device that is there but would not open (bash's /dev/tty without a terminal: ENXIO) is
- * learned: under --enforce Landlock refuses the open before the device can answer, so the
- * same run had two violations; allowed, it gets its ENXIO again.
- */
-function triedDevice(a: Action): boolean {
-  return (a.errno === "ENXIO" || a.errno === "ENODEV") && a.resource !== null && a.resource.startsWith("/dev/");
 }
 
 /** Pids below this are too short to tell from other numbers in a name. */
