@@ -140,6 +140,8 @@ export interface RiskRule {
   except_ports?: number[];
   // delete-count
   threshold?: number;
+  /** Paths the session made itself (mkdir, an exclusive create, a link) do not count: a scratch tree it removes again. */
+  except_made?: boolean;
 }
 
 export interface SystemToolRules {
@@ -305,7 +307,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
   syscall: ["calls", "args_regex"],
   connect: ["remote", "ports", "except_ports"],
   listen: ["remote", "ports", "except_ports"],
-  "delete-count": ["threshold", "paths", "except_paths", "outside_project"],
+  "delete-count": ["threshold", "paths", "except_paths", "outside_project", "except_made"],
   after: ["after_family", "remote", "ports", "except_ports"],
 };
 const COMMON_KEYS = [
@@ -363,7 +365,7 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     "cwd",
   ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
-  for (const k of ["outside_project", "other_process", "written_in_session", "sweep"] as const)
+  for (const k of ["outside_project", "other_process", "written_in_session", "sweep", "except_made"] as const)
     if (o[k] !== undefined) r[k] = c.bool(o[k], `${where}.${k}`);
   if (o.mode_any !== undefined) r.mode_any = c.mode(o.mode_any, `${where}.mode_any`);
   if (o.args_regex !== undefined) r.args_regex = c.regex(o.args_regex, `${where}.args_regex`);
