@@ -24,7 +24,7 @@ interface Count {
 }
 
 /** Paths the session made, remembered; past the bound the oldest are forgotten (and count again). */
-export const MAX_MADE = 200_000;
+export const MAX_MADE = 65_536;
 
 export function createDeleteDetector(rules: readonly CompiledRule[], procs: Procs, sink: FindingSink) {
   const deleteRules = rules.filter((c) => c.rule.detector === "delete-count");
