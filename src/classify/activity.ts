@@ -69,6 +69,7 @@ interface CompiledCondition {
   except: ((p: string) => boolean) | null;
   remote: Remote | null;
   insideProject: boolean;
+  exceptWritten: boolean;
 }
 
 const NO_VARS = { home: null, capsuleHome: null };
@@ -82,16 +83,24 @@ function compileCondition(index: number, a: ActionCondition, home: string | null
     except: a.except_paths ? compilePathGlobs(a.except_paths, vars) : null,
     remote: a.remote ?? null,
     insideProject: a.inside_project === true,
+    exceptWritten: a.except_written === true,
   };
 }
 
-function conditionHolds(c: CompiledCondition, a: Action, projectDir: string | null): boolean {
+/** `written`: the resources the process wrote before this action (bounded: past the bound a written one may count). */
+function conditionHolds(
+  c: CompiledCondition,
+  a: Action,
+  projectDir: string | null,
+  written: ReadonlySet<string>,
+): boolean {
   if (!c.kinds.has(a.kind)) return false;
   const r = a.resource;
   if (c.remote && !remoteMatches(r, c.remote)) return false;
   if (c.paths && (r === null || !c.paths(r))) return false;
   if (c.except && r !== null && c.except(r)) return false;
   if (c.insideProject && (r === null || projectDir === null || !isInside(r, projectDir))) return false;
+  if (c.exceptWritten && r !== null && written.has(r)) return false;
   return true;
 }
 
@@ -182,7 +191,7 @@ export function createActivityCollector(
         }
         if (!ok) continue;
         for (const c of conds) {
-          if (!conditionHolds(c, a, ctx.projectDir)) continue;
+          if (!conditionHolds(c, a, ctx.projectDir, e.writtenSet)) continue;
           let hit = e.ruleHits.get(c.index);
           if (!hit) e.ruleHits.set(c.index, (hit = { count: 0, seqs: [], resources: [] }));
           hit.count++;

@@ -73,6 +73,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const observe = (e: EnhancedEvent) => {
     procs.observe(e);
     const touched = fileAccesses(e);
+    deletes.observe(e);
     for (const f of touched) if (f.access.includes("delete")) deletes.deleted(e, f.path);
     files.event(e, touched);
     chain.event(e, touched);

@@ -53,6 +53,8 @@ export interface ActionCondition {
   remote?: Remote;
   /** Only resources inside the project folder. */
   inside_project?: boolean;
+  /** Not a resource the process itself wrote before (the mode cp -p, tar -x and install -m set on their own output). */
+  except_written?: boolean;
   /** At least this many matching actions (default 1). */
   min?: number;
   /** Only for processes no command-line rule classified (the agent, unknown programs). */
@@ -138,6 +140,8 @@ export interface RiskRule {
   except_ports?: number[];
   // delete-count
   threshold?: number;
+  /** Paths the session made itself (mkdir, an exclusive create, a link) do not count: a scratch tree it removes again. */
+  except_made?: boolean;
 }
 
 export interface SystemToolRules {
@@ -250,13 +254,23 @@ function agentRule(c: Checker, v: unknown, where: string): AgentRule {
 }
 
 function actionCondition(c: Checker, v: unknown, where: string): ActionCondition {
-  const o = c.obj(v, where, ["kinds", "paths", "except_paths", "remote", "inside_project", "min", "fallback"]);
+  const o = c.obj(v, where, [
+    "kinds",
+    "paths",
+    "except_paths",
+    "remote",
+    "inside_project",
+    "except_written",
+    "min",
+    "fallback",
+  ]);
   const kinds = c.strList(o.kinds, `${where}.kinds`).map((k, i) => c.oneOf(k, `${where}.kinds[${i}]`, ACTION_KINDS));
   const a: ActionCondition = { kinds };
   if (o.paths !== undefined) a.paths = c.strList(o.paths, `${where}.paths`);
   if (o.except_paths !== undefined) a.except_paths = c.strList(o.except_paths, `${where}.except_paths`);
   if (o.remote !== undefined) a.remote = c.oneOf(o.remote, `${where}.remote`, REMOTES);
   if (o.inside_project !== undefined) a.inside_project = c.bool(o.inside_project, `${where}.inside_project`);
+  if (o.except_written !== undefined) a.except_written = c.bool(o.except_written, `${where}.except_written`);
   if (o.min !== undefined) a.min = c.count(o.min, `${where}.min`);
   if (o.fallback !== undefined) a.fallback = c.bool(o.fallback, `${where}.fallback`);
   return a;
@@ -293,7 +307,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
   syscall: ["calls", "args_regex"],
   connect: ["remote", "ports", "except_ports"],
   listen: ["remote", "ports", "except_ports"],
-  "delete-count": ["threshold", "paths", "except_paths", "outside_project"],
+  "delete-count": ["threshold", "paths", "except_paths", "outside_project", "except_made"],
   after: ["after_family", "remote", "ports", "except_ports"],
 };
 const COMMON_KEYS = [
@@ -351,7 +365,7 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     "cwd",
   ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
-  for (const k of ["outside_project", "other_process", "written_in_session", "sweep"] as const)
+  for (const k of ["outside_project", "other_process", "written_in_session", "sweep", "except_made"] as const)
     if (o[k] !== undefined) r[k] = c.bool(o[k], `${where}.${k}`);
   if (o.mode_any !== undefined) r.mode_any = c.mode(o.mode_any, `${where}.mode_any`);
   if (o.args_regex !== undefined) r.args_regex = c.regex(o.args_regex, `${where}.args_regex`);

@@ -3,7 +3,9 @@
  * %process, %file, %network and fd bookkeeping; see trace/strace/flags.ts): memory,
  * time, signals, scheduling, plain fd I/O, and the calls on an fd that %file leaves out
  * (fgetxattr, fallocate, inotify_init1: patch and cp -a read an fd's attributes), memory keys
- * and policies (node's start-up calls pkey_alloc), the scheduler and I/O priority. A profile learned at such a level never saw
+ * (node's start-up calls pkey_alloc), reading scheduler and I/O priorities. Setting a
+ * priority or a policy (setpriority, sched_setattr, ioprio_set) stays outside: a profile
+ * refuses a run what its learned run never did there. A profile learned at such a level never saw
  * them, so neither `check` nor the seccomp filter may treat them as outside it. The kernel
  * tracer's `files` level records fcntl only when it duplicates an fd, and no getcwd: both
  * are here too. From a `full` session the observed set (and ALWAYS_ALLOWED) is the allow-list.
@@ -27,9 +29,8 @@ export const UNTRACED_BELOW_FULL = [
   "kill", "capget", "personality", "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create",
   "pidfd_open", "pidfd_send_signal", "waitid", "flock", "shmget", "shmat", "shmdt", "shmctl", "fcntl", "getcwd",
   "fgetxattr", "flistxattr", "fremovexattr", "fallocate", "syncfs", "inotify_init", "inotify_init1", "inotify_rm_watch",
-  "pkey_alloc", "pkey_free", "pkey_mprotect", "mlock2", "mlockall", "munlockall", "get_mempolicy", "set_mempolicy",
-  "mbind", "process_madvise", "sched_get_priority_max", "sched_get_priority_min", "sched_getattr", "sched_setattr",
-  "sched_setparam", "sched_setscheduler", "sched_rr_get_interval", "setpriority", "ioprio_get", "ioprio_set",
+  "pkey_alloc", "pkey_free", "pkey_mprotect", "mlock2", "get_mempolicy", "sched_get_priority_max",
+  "sched_get_priority_min", "sched_getattr", "sched_rr_get_interval", "ioprio_get",
 ] as const;
 
 /**

@@ -13,7 +13,16 @@ export type { Violation };
 
 import { implicitSyscalls } from "./baseline.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
-import { ABSENT_ERRNOS, EventFacts, exeOf, isNetNeed, type Need, needsOf, REFUSED_ERRNOS } from "./needs.js";
+import {
+  ABSENT_ERRNOS,
+  EventFacts,
+  exeOf,
+  isNetNeed,
+  type Need,
+  needsOf,
+  REFUSED_ERRNOS,
+  triedDevice,
+} from "./needs.js";
 import { compileRulePath, parseRulePath, portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
@@ -143,7 +152,10 @@ export class ProfileChecker {
       for (const need of needsOf(a, facts)) {
         if (need.kind === "exec" && this.launchers.has(need.path)) continue;
         // under bubblewrap a refused path is one that exists here but not inside
-        if (absent && !this.hiddenHere(need)) continue;
+        if (absent && !this.hiddenHere(need)) {
+          if (triedDevice(a)) this.allowed(need);
+          continue;
+        }
         if (this.allowed(need)) continue;
         out.push(this.violation(a, need));
       }

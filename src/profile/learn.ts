@@ -8,7 +8,7 @@
 import type { Action, EnhancedEvent } from "../core/events.js";
 import { collapse, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
-import { EventFacts, exeOf, isNetNeed, needsOf } from "./needs.js";
+import { EventFacts, exeOf, isNetNeed, needsOf, triedDevice } from "./needs.js";
 import { portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
@@ -138,15 +138,6 @@ export class Learner {
   }
 }
 
-/**
- * A device that is there but would not open (bash's /dev/tty without a terminal: ENXIO) is
- * learned: under --enforce Landlock refuses the open before the device can answer, so the
- * same run had two violations; allowed, it gets its ENXIO again.
- */
-function triedDevice(a: Action): boolean {
-  return (a.errno === "ENXIO" || a.errno === "ENODEV") && a.resource !== null && a.resource.startsWith("/dev/");
-}
-
 /** Pids below this are too short to tell from other numbers in a name. */
 const MIN_PID = 100;
 
@@ -166,20 +157,21 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
 }
 
 /**
- * Letters against digits or a case change inside a word (`ccR2cXJW`, `tmp.FKaLlo3qBY`,
- * `rustcAb12Cd`): a name a program made up at random. `build`, `out`, `m.c` are not.
+ * Letters against digits or a case change inside a word (`ccR2cXJW`, `rustcAb12Cd`,
+ * `sedGweVz0`): a name a program made up at random. `build`, `out`, `m.c` are not.
  */
-const RANDOM_LOOKING = /[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
+const RANDOM_LOOKING = /[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
 
 /**
- * A temporary's name as a glob: its random tail after the last separator as `*` when the tail
- * is 6 or more letters and digits (mktemp's `f.txt.XXXXXX` is `f.txt.*`), else all of it; a
- * name that does not look made up (`build/`, `out/` made and removed by every run) stays.
+ * A temporary's name as a glob: a tail of 6 or more letters and digits after its last
+ * separator as `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`, `tmp.XXXXXXXXXX` is `tmp.*`); else
+ * all of it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree
+ * every run makes and removes under the same names).
  */
 function tempSegment(seg: string): string {
-  if (!RANDOM_LOOKING.test(seg)) return seg;
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
-  return m ? `${m[1]}*` : "*";
+  if (m) return `${m[1]}*`;
+  return RANDOM_LOOKING.test(seg) ? "*" : seg;
 }
 
 /** `path` with each segment that ends a temporary (a path of `temps`) as a glob (tempSegment), never the first directory. */

@@ -233,5 +233,15 @@ export function exeOf(facts: readonly Fact[]): string | null {
 /** Errors that mean "nothing there" (or "already there"): a probe with no effect, not an attempt on something outside the profile. */
 export const ABSENT_ERRNOS = new Set(["ENOENT", "ENOTDIR", "ELOOP", "ENAMETOOLONG", "ENXIO", "ENODEV", "EEXIST"]);
 
+/**
+ * A device that is there but would not open (bash's /dev/tty without a terminal: ENXIO).
+ * Learned: under --enforce Landlock refuses the open before the device can answer, so the
+ * same run had two violations; allowed, it gets its ENXIO again. A check counts it as a use
+ * of the rule that allows it (it is no violation either way).
+ */
+export function triedDevice(a: Action): boolean {
+  return (a.errno === "ENXIO" || a.errno === "ENODEV") && a.resource !== null && a.resource.startsWith("/dev/");
+}
+
 /** Errors the confinement gives (Landlock EACCES, seccomp EPERM): a refusal. */
 export const REFUSED_ERRNOS = new Set(["EACCES", "EPERM"]);

@@ -53,6 +53,12 @@ export interface MachineReport {
       read_examples: string[];
       endpoints: string[];
     }>;
+    /** Deletes by tree and folder (report/deletes.ts): the first groups, and how many groups in all. */
+    deletes: {
+      total: number;
+      groups: Array<{ pid: number; path: string; tree: boolean; paths: number; action_seq: number }>;
+      more_groups: number;
+    };
   };
 }
 
@@ -118,6 +124,17 @@ export function buildMachineReport(m: ReportModel): MachineReport {
       pending: m.actions.pending,
       by_kind: { ...m.actions.byKind } as Record<string, number>,
       by_process: byProcess,
+      deletes: {
+        total: m.deletes.total,
+        groups: m.deletes.first.map((g) => ({
+          pid: g.pid,
+          path: g.path,
+          tree: g.tree,
+          paths: g.count,
+          action_seq: g.seq,
+        })),
+        more_groups: m.deletes.groups - m.deletes.first.length,
+      },
     },
   };
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { MAX_WRITTEN } from "../../src/classify/risk/chain.js";
+import { MAX_MADE } from "../../src/classify/risk/deletes.js";
 import { MAX_EXECS } from "../../src/classify/risk/exec.js";
 import { MEMORY_LIMIT } from "../../src/classify/risk/findings.js";
 import { MAX_DESTINATIONS } from "../../src/classify/risk/net.js";
@@ -54,7 +55,8 @@ describe("risk engine memory on a long session", () => {
 
   it("stays under every bound, and forgets processes that exited", () => {
     const engine = createRiskEngine(rules, { projectDir: null, home: null, capsuleHome: null });
-    const rounds = 800;
+    // (the paths a round makes and removes itself are no mass-delete evidence: ~80 events a round are watched)
+    const rounds = 1000;
     let findings = 0;
     const sizes: Record<string, number>[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -69,6 +71,7 @@ describe("risk engine memory on a long session", () => {
     // Written files grow with the session until their bound, then stay there.
     assert.ok((last.written ?? 0) <= MAX_WRITTEN, JSON.stringify(last));
     assert.ok((last.execs ?? 0) <= MAX_EXECS);
+    assert.ok((last.madePaths ?? 0) <= MAX_MADE);
     assert.ok((last.destinations ?? 0) <= MAX_DESTINATIONS);
     for (const k of ["done", "wanted", "actionOf", "notConnected"])
       assert.ok((last[k] ?? 0) <= MEMORY_LIMIT, `${k}: ${last[k]}`);

@@ -50,6 +50,9 @@ function check(tracer: Tracer): void {
     const confined = run(["--enforce", prof], `${work}; echo z > ${evil}; true`);
     assert.equal(confined.status, 0, confined.stderr);
     assert.equal(confined.stdout, first.stdout, "/dev/tty does as it did when learned");
+    // the rule that let /dev/tty fail as before was used: no over-grant
+    const c = capsule(["check", "--profile", prof, confined.dir], home);
+    assert.doesNotMatch(c.stdout + c.stderr, /\/dev\/tty/, c.stdout);
     assert.doesNotMatch(confined.stderr, /granted on \/dev\n/);
     assert.ok(!existsSync(evil), `${evil} was made under --enforce`);
     const vs = jsonl<Violation>(confined.dir, "violations");

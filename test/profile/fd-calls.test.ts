@@ -1,6 +1,6 @@
 // Calls on an fd that strace's `%file` class leaves out (fgetxattr, flistxattr, fremovexattr,
 // fallocate, syncfs, inotify_init1, inotify_rm_watch), memory keys (pkey_alloc: node's
-// start-up) and scheduler and I/O priorities are not traced at level `files` by either
+// start-up) and reading scheduler and I/O priorities are not traced at level `files` by either
 // tracer: a profile learned there never saw them, so --enforce must not refuse them.
 // `patch` reads its output file's attributes with fgetxattr: confined to the profile of its
 // own earlier run, its fgetxattr failed with EPERM (a seccomp violation).

@@ -3,7 +3,8 @@
 // report had only "FileDelete 33" in the activity counts (and the workflows said rm "read"
 // the folders it listed to delete them); the AI synthesis did not mention deletes at all. A
 // lock file one process makes and deletes twice is one path.
-// Live, under both tracers: the human report's activity and the AI synthesis's patterns.
+// Live, under both tracers: the human report's activity, the JSON report's
+// action_summary.deletes and the AI synthesis's patterns.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,6 +46,21 @@ function check(tracer: Tracer): void {
     assert.match(lines[at + 3] ?? "", new RegExp(`^ {4}rm\\[\\d+\\] deleted ${join(proj, "one.log")}$`));
     assert.match(lines[at + 4] ?? "", new RegExp(`^ {4}python3\\[\\d+\\] deleted ${join(proj, "l.lock")}$`));
     assert.doesNotMatch(lines[at + 5] ?? "", /deleted/);
+
+    const json = capsule(["report", "--format", "json", dir], home);
+    assert.equal(json.status, 0, json.stderr);
+    const deletes = (JSON.parse(json.stdout) as { action_summary: { deletes: { total: number; groups: unknown[] } } })
+      .action_summary.deletes;
+    assert.equal(deletes.total, 36);
+    assert.deepEqual(
+      (deletes.groups as { path: string; tree: boolean; paths: number }[]).map((g) => [g.path, g.tree, g.paths]),
+      [
+        [join(proj, "t"), true, 28],
+        [join(proj, "u/pkg"), false, 5],
+        [join(proj, "one.log"), false, 1],
+        [join(proj, "l.lock"), false, 1],
+      ],
+    );
 
     const ai = capsule(["export", "--ai-ready", dir], home);
     assert.equal(ai.status, 0, ai.stderr);
