@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { Arg } from "../core/events.js";
 import { resolveAgainst, withoutDeleted } from "../core/paths.js";
 
@@ -90,7 +91,30 @@ export interface ChildNews {
   signal: string | null;
 }
 
-const CHILD_ENDS: ReadonlySet<string> = new Set(["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED"]);
+/** SIGCHLD's si_code values from 1 (<asm-generic/siginfo.h>): -X raw prints the number. */
+const CLD_CODES = ["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"] as const;
+type CldCode = (typeof CLD_CODES)[number];
+const CHILD_ENDS: ReadonlySet<CldCode> = new Set(["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED"]);
+
+/** Signal names by number, for -X raw's `si_status=0xf`; the first of aliases (SIGABRT, not SIGIOT), as strace names them. */
+const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(constants.signals)
+    .reverse()
+    .map(([name, n]) => [n, name]),
+);
+
+/**
+ * A symbolic value as strace printed it: `CLD_EXITED`, or under -X verbose the comment of
+ * `0x1 /* CLD_EXITED *\/`, or under -X raw the number's name in `names`; else null.
+ */
+function symbolOf(a: Arg | undefined, prefix: string, names: (n: number) => string | undefined): string | null {
+  if (a === undefined) return null;
+  if (a.k === "sym") return a.text.startsWith(prefix) ? a.text : null;
+  if (a.k !== "num") return null;
+  if (a.comment?.startsWith(prefix)) return a.comment;
+  const n = intOf(a);
+  return n === null ? null : (names(n) ?? null);
+}
 
 /**
  * The child a SIGCHLD's siginfo tells of (`si_code=CLD_*`, `si_pid=N`; `si_pid=N<comm>` under
@@ -102,15 +126,14 @@ export function sigchldNews(info: Arg | null): ChildNews | null {
   let how: string | null = null;
   let status: Arg | undefined;
   for (const f of info.fields) {
-    if (f.name === "si_code") how = f.value.k === "sym" ? f.value.text : null;
+    if (f.name === "si_code") how = symbolOf(f.value, "CLD_", (n) => CLD_CODES[n - 1]);
     else if (f.name === "si_pid") pid = f.value.k === "fd" ? f.value.fd : intOf(f.value);
     else if (f.name === "si_status") status = f.value;
   }
-  if (how === null || !how.startsWith("CLD_") || pid === null || pid <= 0) return null;
-  const ended = CHILD_ENDS.has(how);
+  if (how === null || pid === null || pid <= 0) return null;
+  const ended = CHILD_ENDS.has(how as CldCode);
   const code = ended && how === "CLD_EXITED" ? intOf(status) : null;
-  const signal =
-    ended && how !== "CLD_EXITED" && status?.k === "sym" && status.text.startsWith("SIG") ? status.text : null;
+  const signal = ended && how !== "CLD_EXITED" ? symbolOf(status, "SIG", (n) => SIGNAL_NAMES.get(n)) : null;
   return { pid, ended, code, signal };
 }
 

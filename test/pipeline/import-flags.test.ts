@@ -60,16 +60,27 @@ test("-qq (no `+++ exited` lines): each process's exit code is its exit_group's"
   assert.equal(metadata(dir).exit?.code, 3);
 });
 
-test("without -f (children not followed): each child's exit code is the one its parent's SIGCHLD tells", {
-  skip,
-}, () => {
-  const { dir, lines } = recordAndImport([], undefined, 3, false);
+// -X raw and -X verbose print siginfo's si_code as a number (`si_code=0x1 /* CLD_EXITED */`)
+for (const x of [[], ["-X", "raw"], ["-X", "verbose"]]) {
+  test(`without -f${x.length > 0 ? ` ${x.join(" ")}` : ""} (children not followed): each child's exit code is the one its parent's SIGCHLD tells`, {
+    skip,
+  }, () => {
+    const { dir, lines } = recordAndImport(x, undefined, 3, false);
+    const t = tree(dir);
+    const { kids } = pidsOf(lines);
+    const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
+    assert.deepEqual(kids.map(code), [0, 2]);
+    assert.equal(code(t.root ?? -1), 3);
+    assert.equal(metadata(dir).exit?.code, 3);
+  });
+}
+
+test("-e trace=%network -X raw: parents from SIGCHLD whose si_code is a number", { skip }, () => {
+  const { dir, lines } = recordAndImport(["-e", "trace=%network", "-X", "raw"]);
+  const { sh, kids } = pidsOf(lines);
   const t = tree(dir);
-  const { kids } = pidsOf(lines);
-  const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
-  assert.deepEqual(kids.map(code), [0, 2]);
-  assert.equal(code(t.root ?? -1), 3);
-  assert.equal(metadata(dir).exit?.code, 3);
+  assert.equal(t.root, sh);
+  for (const kid of kids) assert.equal(t.nodes.find((n) => n.pid === kid)?.ppid, sh, `${kid}'s parent`);
 });
 
 test("the report says what the trace lacks: children not followed (no -f), no timestamps", { skip }, () => {
