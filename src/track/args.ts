@@ -37,42 +37,6 @@ export function fdcwdOf(a: Arg | undefined): string | null {
   return withoutDeleted(a.path);
 }
 
-const FLAG_SPLIT = /[|=,\s{}()[\]]+/;
-
-/**
- * Whether any flag-like argument text (clone's `flags=…`, clone3's `{flags=…}`) names
- * `flag` as a whole token. Walks every representation the parser may choose (sym,
- * other, struct field, changed) so it does not depend on how `flags=` was split off.
- */
-export function hasFlag(args: readonly Arg[], flag: string): boolean {
-  for (const a of args) if (argHasFlag(a, flag)) return true;
-  return false;
-}
-
-function argHasFlag(a: Arg, flag: string): boolean {
-  switch (a.k) {
-    case "sym":
-    case "other":
-    case "num":
-      return a.text.includes(flag) && a.text.split(FLAG_SPLIT).includes(flag);
-    case "struct":
-      for (const f of a.fields) if (argHasFlag(f.value, flag)) return true;
-      return false;
-    case "array":
-      for (const i of a.items) if (argHasFlag(i, flag)) return true;
-      return false;
-    case "changed":
-      return argHasFlag(a.before, flag);
-    case "call":
-      for (const i of a.args) if (argHasFlag(i, flag)) return true;
-      return false;
-    case "str":
-    case "fd":
-    case "data":
-      return false;
-  }
-}
-
 /** The integer a numeric argument holds (`4`, `-1`, `0x10`), else null. */
 export function intOf(a: Arg | undefined): number | null {
   if (a === undefined || a.k !== "num") return null;

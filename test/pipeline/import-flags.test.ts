@@ -195,3 +195,17 @@ test("-X raw and -X verbose (sockaddrs as bytes): connections resolve as with st
     v6?.close();
   }
 });
+
+test("-X raw and -X verbose (clone flags as a number): a thread is a thread, not a child process", { skip }, () => {
+  const cmd = ["python3", "-c", "import threading; t = threading.Thread(target=print); t.start(); t.join()"];
+  const shape = (flags: string[]) => {
+    const t = tree(recordAndImport(flags, cmd, 0).dir);
+    // python3 may be a launcher script (pyenv) that runs helpers first: the interpreter is the process with a thread
+    const py = t.nodes.filter((n) => n.threads.length > 0);
+    return py.map((n) => ({ threads: n.threads.length, thread: t.nodes.find((x) => x.pid === n.threads[0])?.kind }));
+  };
+  const want = shape([]);
+  assert.deepEqual(want, [{ threads: 1, thread: "thread" }]);
+  assert.deepEqual(shape(["-X", "raw"]), want, "-X raw");
+  assert.deepEqual(shape(["-X", "verbose"]), want, "-X verbose");
+});
