@@ -209,3 +209,15 @@ test("-X raw and -X verbose (clone flags as a number): a thread is a thread, not
   assert.deepEqual(shape(["-X", "raw"]), want, "-X raw");
   assert.deepEqual(shape(["-X", "verbose"]), want, "-X verbose");
 });
+
+test("-X raw and -X verbose (fcntl's command as a number): rm -rf's directory fds keep their paths", { skip }, () => {
+  const cmd = ["sh", "-c", "mkdir -p d/e && touch d/e/f d/g && rm -rf d"];
+  const touched = (flags: string[]) =>
+    jsonl<{ kind: string; resource: string | null }>(recordAndImport(flags, cmd, 0).dir, "actions")
+      .filter((a) => a.kind === "DirList" || a.kind === "FileDelete")
+      .map((a) => `${a.kind} ${a.resource?.replace(/.*\/capsule-flags-[^/]+/, "") ?? null}`);
+  const want = touched([]);
+  assert.ok(want.includes("FileDelete /d/e/f") && want.includes("DirList /d/e"), want.join(", "));
+  assert.deepEqual(touched(["-X", "raw"]), want, "-X raw");
+  assert.deepEqual(touched(["-X", "verbose"]), want, "-X verbose");
+});
