@@ -97,6 +97,15 @@ test("the report says what the trace lacks: children not followed (no -f), no ti
   assert.match(text, /^Imported: \S+ · exit 3$/m);
   assert.match(report(full), /^Started: +\S+ · duration \S+ · exit 3$/m);
   assert.doesNotMatch(report(full), /^Problems:/m);
+  // the AI synthesis says so too: an agent reading it must not take the record for complete
+  const gaps = (dir: string) =>
+    (JSON.parse(capsule(["export", "--ai-ready", dir], freshHome()).stdout) as { tracer: { gaps: string[] } }).tracer
+      .gaps;
+  assert.deepEqual(
+    gaps(bare),
+    metadata(bare).losses.map((l) => l.reason),
+  );
+  assert.deepEqual(gaps(full), []);
 });
 
 test("-e inject: the record says which results strace made up", { skip }, () => {
