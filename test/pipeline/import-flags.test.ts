@@ -125,6 +125,23 @@ test("-e inject: the record says which results strace made up", { skip }, () => 
   );
 });
 
+test("-qqq -z (neither exit lines nor exit_group): the record says which ends it does not show", { skip }, () => {
+  const { dir } = recordAndImport(["-qqq", "-z"]);
+  const t = tree(dir);
+  assert.equal(t.nodes.find((n) => n.pid === t.root)?.exit_code, null);
+  assert.equal(metadata(dir).exit?.code, null);
+  assert.ok(
+    metadata(dir).losses.some(
+      (l) =>
+        l.reason ===
+        "how 1 process ended is not in the trace (strace -qq and -z leave it out; or the trace was cut, or strace detached first)",
+    ),
+    metadata(dir)
+      .losses.map((l) => l.reason)
+      .join(" | "),
+  );
+});
+
 for (const flags of [
   ["-e", "trace=%network"],
   ["-e", "status=failed"],
