@@ -13,6 +13,9 @@ import {
   bitsOf,
   CLONE_THREAD,
   capMaskOf,
+  FCNTL_COMMANDS,
+  IOCTL_REQUESTS,
+  intLiteral,
   modeOf,
   namesCloexec,
   O_ACCMODE,
@@ -27,6 +30,7 @@ import {
   SOCK_CLOEXEC,
   SOCK_FLAGS,
   sockType,
+  symbolName,
   textOf,
 } from "./flags.js";
 import { type Endpoint, familyName, protocolOf, sockaddrOf, withNet } from "./net.js";
@@ -175,7 +179,7 @@ function dup(d: Draft, ev: SyscallEvent, t: Task): void {
 
 function fcntl(d: Draft, ev: SyscallEvent, t: Task): void {
   const files = t.files;
-  const cmd = ev.args[1] === undefined ? null : textOf(ev.args[1]);
+  const cmd = symbolName(ev.args[1], FCNTL_COMMANDS);
   if (cmd === "F_DUPFD" || cmd === "F_DUPFD_CLOEXEC") {
     d.op = "DUP";
     const n = d.ok ? retInt(ev.ret) : null;
@@ -193,7 +197,8 @@ function fcntl(d: Draft, ev: SyscallEvent, t: Task): void {
   if (!d.ok || d.fd < 0 || !files.fds.has(d.fd)) return;
   if (cmd === "F_SETFD") {
     const arg = ev.args[2];
-    const on = namesCloexec(arg) || (arg !== undefined && textOf(arg) === "1");
+    // FD_CLOEXEC, or 1 (0x1 under -X raw)
+    const on = namesCloexec(arg) || (arg !== undefined && intLiteral(textOf(arg) ?? "") === 1);
     if (on) files.cloexec.add(d.fd);
     else files.cloexec.delete(d.fd);
   } else if (cmd === "F_GETFD") {
@@ -204,7 +209,7 @@ function fcntl(d: Draft, ev: SyscallEvent, t: Task): void {
 }
 
 function ioctl(d: Draft, ev: SyscallEvent, t: Task): void {
-  const req = ev.args[1] === undefined ? null : textOf(ev.args[1]);
+  const req = symbolName(ev.args[1], IOCTL_REQUESTS);
   if (!d.ok || d.fd < 0 || !t.files.fds.has(d.fd)) return;
   if (req === "FIOCLEX") t.files.cloexec.add(d.fd);
   else if (req === "FIONCLEX") t.files.cloexec.delete(d.fd);

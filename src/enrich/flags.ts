@@ -115,6 +115,37 @@ export const AT_FLAGS: Names = new Map([
   ["AT_RECURSIVE", 0x8000],
 ]);
 
+/** fcntl's commands the enricher follows (x86-64 <fcntl.h>). */
+export const FCNTL_COMMANDS: Names = new Map([
+  ["F_DUPFD", 0],
+  ["F_GETFD", 1],
+  ["F_SETFD", 2],
+  ["F_GETFL", 3],
+  ["F_SETFL", 4],
+  ["F_DUPFD_CLOEXEC", 1030],
+]);
+
+/** ioctl requests the enricher follows (x86-64). */
+export const IOCTL_REQUESTS: Names = new Map([
+  ["FIONCLEX", 0x5450],
+  ["FIOCLEX", 0x5451],
+]);
+
+/**
+ * The name a symbolic argument stands for: as strace printed it, or -X verbose's comment
+ * (`0x406 /* F_DUPFD_CLOEXEC *\/`), or -X raw's number (`0x406`) looked up in `names`;
+ * else the text as printed (null when the argument is not scalar).
+ */
+export function symbolName(a: Arg | undefined, names: Names): string | null {
+  if (a === undefined) return null;
+  const t = textOf(a);
+  if (t === null || names.has(t)) return t;
+  if (a.k === "num" && a.comment !== undefined && names.has(a.comment)) return a.comment;
+  const n = intLiteral(t);
+  if (n !== null) for (const [name, v] of names) if (v === n) return name;
+  return t;
+}
+
 /** Any `*_CLOEXEC` flag (EFD_, EPOLL_, SFD_, TFD_, IN_, MFD_, O_, SOCK_) has this name suffix. */
 export function namesCloexec(a: Arg | undefined): boolean {
   if (a === undefined) return false;

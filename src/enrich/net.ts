@@ -10,10 +10,7 @@
 import { isIP } from "node:net";
 import { bytesOfText } from "../core/bytes-text.js";
 import type { Arg, NetInfo, StructField } from "../core/events.js";
-import { ADDRESS_FAMILIES, intLiteral, textOf } from "./flags.js";
-
-/** Family names by number: `-X raw` and `-X verbose` print `sa_family=0x2` (`/* AF_INET *\/`). */
-const FAMILY_NAMES: ReadonlyMap<number, string> = new Map([...ADDRESS_FAMILIES].map(([name, n]) => [n, name]));
+import { ADDRESS_FAMILIES, intLiteral, symbolName, textOf } from "./flags.js";
 
 /** One end of a connection as a socket address shows it. */
 export interface Endpoint {
@@ -246,9 +243,7 @@ export function familyName(a: Arg | undefined): string | null {
   if (a === undefined) return null;
   const t = textOf(a);
   if (t === null) return null;
-  if (t.startsWith("PF_")) return `AF_${t.slice(3)}`;
-  const n = intLiteral(t);
-  return n === null ? t : (FAMILY_NAMES.get(n) ?? t);
+  return t.startsWith("PF_") ? `AF_${t.slice(3)}` : symbolName(a, ADDRESS_FAMILIES);
 }
 
 /**

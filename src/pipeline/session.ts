@@ -598,7 +598,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     counts.injected > 0
       ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
       : null;
-  for (const reason of [lacks.unfollowed, lacks.clock, injected])
+  for (const reason of [lacks.unfollowed, lacks.ends, lacks.clock, injected])
     if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);
@@ -614,7 +614,10 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
 }
 
 /** What an imported trace does not show, by the strace flag that would have shown it. */
-function traceLacks(silent: number, tree: ProcessTreeSnapshot): { unfollowed: string | null; clock: string | null } {
+function traceLacks(
+  silent: number,
+  tree: ProcessTreeSnapshot,
+): { unfollowed: string | null; clock: string | null; ends: string | null } {
   const one = silent === 1;
   const unfollowed =
     silent > 0
@@ -624,7 +627,14 @@ function traceLacks(silent: number, tree: ProcessTreeSnapshot): { unfollowed: st
   const clock = untimed
     ? "the trace has no timestamps (strace -ttt gives them): the record has no times or durations"
     : null;
-  return { unfollowed, clock };
+  // no `+++ exited`/`+++ killed` line, exit_group or SIGCHLD told how these ended
+  let open = 0;
+  for (const x of tree.nodes) if (x.kind === "process" && x.exit_code === null && x.exit_signal === null) open++;
+  const ends =
+    open > 0
+      ? `how ${open} process${open === 1 ? "" : "es"} ended is not in the trace (strace -qq and -z leave it out; or the trace was cut, or strace detached first)`
+      : null;
+  return { unfollowed, clock, ends };
 }
 
 /**

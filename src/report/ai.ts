@@ -25,7 +25,7 @@ import {
   statusText,
   workflowDetail,
 } from "./describe.js";
-import { agentNodes, descendants, type ReportModel, rankedRisks } from "./model.js";
+import { agentNodes, descendants, type ReportModel, rankedRisks, recordProblems } from "./model.js";
 import { fit, printable } from "./text.js";
 
 export const AI_LIMIT_BYTES = 32 * 1024;
@@ -54,7 +54,8 @@ export interface AISynthesis {
   timestamp: string;
   duration_seconds: number | null;
   command: string[];
-  tracer: { name: string; level: string | null };
+  /** `gaps`: what the record lacks (lines not read, records lost, children not followed, no timestamps, ...). */
+  tracer: { name: string; level: string | null; gaps: string[] };
   overall_risk: Severity;
   agent_process: {
     name: string;
@@ -518,7 +519,8 @@ function assemble(c: Candidates, caps: Caps): AISynthesis {
     timestamp: md.started_at,
     duration_seconds: secs(m.durationUs),
     command: argv(md.command),
-    tracer: { name: md.tracer.name, level: md.tracer.level },
+    // an agent reading the synthesis must not take an incomplete record for a complete one
+    tracer: { name: md.tracer.name, level: md.tracer.level, gaps: recordProblems(md).map(str) },
     overall_risk: m.overall,
     agent_process: {
       name: agent ? str(m.agentNames.get(agent.id) ?? programName(agent)) : "unknown",

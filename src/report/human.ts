@@ -29,7 +29,7 @@ import {
   statusText,
   workflowDetail,
 } from "./describe.js";
-import { type ReportModel, riskGroups } from "./model.js";
+import { type ReportModel, recordProblems, riskGroups } from "./model.js";
 import { displayWidth, fit, formatDuration, num, plural, printable, seqList, shortCommand, wrap } from "./text.js";
 
 export interface HumanOptions {
@@ -178,12 +178,7 @@ function header(m: ReportModel, o: Out): void {
     ].join(" · "),
     "          ",
   );
-  const problems: string[] = [];
-  if (c.parse_errors > 0) problems.push(`${plural(c.parse_errors, "line")} the parser could not read`);
-  if (c.dropped > 0) problems.push(`${plural(c.dropped, "record")} lost`);
-  // a loss of no countable records (an -ff file missing, one file of a set) is its reason
-  for (const l of md.losses ?? [])
-    problems.push(l.count > 0 ? `${num(l.count)} ${l.stream} lost (${l.reason})` : l.reason);
+  const problems = recordProblems(md);
   if (problems.length > 0) o.para([["Problems: ", "fail"]], problems.join(" · "), "          ", "fail");
   if (m.actions.startup > 0)
     o.text(`Folded:   ${plural(m.actions.startup, "start-up action")} (loader, interpreter start-up)`, "dim");

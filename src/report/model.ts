@@ -15,9 +15,11 @@ import { createRiskEngine, maxSeverity, severityRank } from "../classify/risks.j
 import type { Rules } from "../classify/rules.js";
 import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
 import { streamFile } from "../session/layout.js";
+import type { SessionMetadata } from "../session/metadata.js";
 import { type RecordingState, recordingState } from "../session/recorder.js";
 import { type DeleteGroup, DeleteTally } from "./deletes.js";
 import { forEachAction, forEachEnriched, type LoadedSession, loadSession } from "./load.js";
+import { num, plural } from "./text.js";
 
 export interface ReportOptions {
   rules: Rules;
@@ -111,6 +113,21 @@ export function sessionDurationUs(tree: ProcessTreeSnapshot, session: LoadedSess
     if (Number.isFinite(d) && d >= 0) return d * 1000;
   }
   return null;
+}
+
+/**
+ * What the record lacks, one line each: lines the parser could not read, records lost, and
+ * each loss the session names (an -ff file missing, children not followed, no timestamps).
+ */
+export function recordProblems(md: SessionMetadata): string[] {
+  const c = md.counts;
+  const problems: string[] = [];
+  if (c.parse_errors > 0) problems.push(`${plural(c.parse_errors, "line")} the parser could not read`);
+  if (c.dropped > 0) problems.push(`${plural(c.dropped, "record")} lost`);
+  // a loss of no countable records (an -ff file missing, one file of a set) is its reason
+  for (const l of md.losses ?? [])
+    problems.push(l.count > 0 ? `${num(l.count)} ${l.stream} lost (${l.reason})` : l.reason);
+  return problems;
 }
 
 export async function buildReportModel(dir: string, opts: ReportOptions): Promise<ReportModel> {

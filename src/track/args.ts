@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { Arg } from "../core/events.js";
 import { resolveAgainst, withoutDeleted } from "../core/paths.js";
 
@@ -36,42 +37,6 @@ export function fdcwdOf(a: Arg | undefined): string | null {
   return withoutDeleted(a.path);
 }
 
-const FLAG_SPLIT = /[|=,\s{}()[\]]+/;
-
-/**
- * Whether any flag-like argument text (clone's `flags=…`, clone3's `{flags=…}`) names
- * `flag` as a whole token. Walks every representation the parser may choose (sym,
- * other, struct field, changed) so it does not depend on how `flags=` was split off.
- */
-export function hasFlag(args: readonly Arg[], flag: string): boolean {
-  for (const a of args) if (argHasFlag(a, flag)) return true;
-  return false;
-}
-
-function argHasFlag(a: Arg, flag: string): boolean {
-  switch (a.k) {
-    case "sym":
-    case "other":
-    case "num":
-      return a.text.includes(flag) && a.text.split(FLAG_SPLIT).includes(flag);
-    case "struct":
-      for (const f of a.fields) if (argHasFlag(f.value, flag)) return true;
-      return false;
-    case "array":
-      for (const i of a.items) if (argHasFlag(i, flag)) return true;
-      return false;
-    case "changed":
-      return argHasFlag(a.before, flag);
-    case "call":
-      for (const i of a.args) if (argHasFlag(i, flag)) return true;
-      return false;
-    case "str":
-    case "fd":
-    case "data":
-      return false;
-  }
-}
-
 /** The integer a numeric argument holds (`4`, `-1`, `0x10`), else null. */
 export function intOf(a: Arg | undefined): number | null {
   if (a === undefined || a.k !== "num") return null;
@@ -90,7 +55,30 @@ export interface ChildNews {
   signal: string | null;
 }
 
-const CHILD_ENDS: ReadonlySet<string> = new Set(["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED"]);
+/** SIGCHLD's si_code values from 1 (<asm-generic/siginfo.h>): -X raw prints the number. */
+const CLD_CODES = ["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"] as const;
+type CldCode = (typeof CLD_CODES)[number];
+const CHILD_ENDS: ReadonlySet<CldCode> = new Set(["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED"]);
+
+/** Signal names by number, for -X raw's `si_status=0xf`; the first of aliases (SIGABRT, not SIGIOT), as strace names them. */
+const SIGNAL_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(constants.signals)
+    .reverse()
+    .map(([name, n]) => [n, name]),
+);
+
+/**
+ * A symbolic value as strace printed it: `CLD_EXITED`, or under -X verbose the comment of
+ * `0x1 /* CLD_EXITED *\/`, or under -X raw the number's name in `names`; else null.
+ */
+function symbolOf(a: Arg | undefined, prefix: string, names: (n: number) => string | undefined): string | null {
+  if (a === undefined) return null;
+  if (a.k === "sym") return a.text.startsWith(prefix) ? a.text : null;
+  if (a.k !== "num") return null;
+  if (a.comment?.startsWith(prefix)) return a.comment;
+  const n = intOf(a);
+  return n === null ? null : (names(n) ?? null);
+}
 
 /**
  * The child a SIGCHLD's siginfo tells of (`si_code=CLD_*`, `si_pid=N`; `si_pid=N<comm>` under
@@ -102,15 +90,14 @@ export function sigchldNews(info: Arg | null): ChildNews | null {
   let how: string | null = null;
   let status: Arg | undefined;
   for (const f of info.fields) {
-    if (f.name === "si_code") how = f.value.k === "sym" ? f.value.text : null;
+    if (f.name === "si_code") how = symbolOf(f.value, "CLD_", (n) => CLD_CODES[n - 1]);
     else if (f.name === "si_pid") pid = f.value.k === "fd" ? f.value.fd : intOf(f.value);
     else if (f.name === "si_status") status = f.value;
   }
-  if (how === null || !how.startsWith("CLD_") || pid === null || pid <= 0) return null;
-  const ended = CHILD_ENDS.has(how);
+  if (how === null || pid === null || pid <= 0) return null;
+  const ended = CHILD_ENDS.has(how as CldCode);
   const code = ended && how === "CLD_EXITED" ? intOf(status) : null;
-  const signal =
-    ended && how !== "CLD_EXITED" && status?.k === "sym" && status.text.startsWith("SIG") ? status.text : null;
+  const signal = ended && how !== "CLD_EXITED" ? symbolOf(status, "SIG", (n) => SIGNAL_NAMES.get(n)) : null;
   return { pid, ended, code, signal };
 }
 

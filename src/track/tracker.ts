@@ -20,18 +20,9 @@
  * and the final snapshot costs what changed since the last one).
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
-import {
-  arrayCut,
-  fdcwdOf,
-  fdPathOf,
-  hasFlag,
-  intOf,
-  resolvePath,
-  retPid,
-  sigchldNews,
-  strArrayOf,
-  strOf,
-} from "./args.js";
+import { CLONE_BITS } from "../core/linux.js";
+import { cloneFlags } from "../enrich/args.js";
+import { arrayCut, fdcwdOf, fdPathOf, intOf, resolvePath, retPid, sigchldNews, strArrayOf, strOf } from "./args.js";
 
 export interface Tracker {
   /** Feed parsed events in trace order. Parse errors and notices are ignored. */
@@ -165,7 +156,9 @@ export function createTracker(): Tracker {
 
   function onFork(caller: Node, ev: SyscallEvent, childPid: number): void {
     const proc = processOf(caller);
-    const thread = hasFlag(ev.args, "CLONE_THREAD");
+    // the flags as strace printed them: names, or under -X raw / -X verbose a number
+    const flags = cloneFlags(ev);
+    const thread = (flags & CLONE_BITS.CLONE_THREAD) !== 0;
     let child = current.get(childPid);
     if (child === undefined || child.claimed) {
       // a claimed pid that is still alive means we missed its exit: it is gone now
@@ -179,7 +172,7 @@ export function createTracker(): Tracker {
       becomeThread(child, proc);
       return;
     }
-    const parent = hasFlag(ev.args, "CLONE_PARENT") && proc.parent !== null ? proc.parent : proc;
+    const parent = (flags & CLONE_BITS.CLONE_PARENT) !== 0 && proc.parent !== null ? proc.parent : proc;
     child.parent = parent;
     parent.children.push(child);
     changed(parent);

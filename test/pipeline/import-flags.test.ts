@@ -60,16 +60,27 @@ test("-qq (no `+++ exited` lines): each process's exit code is its exit_group's"
   assert.equal(metadata(dir).exit?.code, 3);
 });
 
-test("without -f (children not followed): each child's exit code is the one its parent's SIGCHLD tells", {
-  skip,
-}, () => {
-  const { dir, lines } = recordAndImport([], undefined, 3, false);
+// -X raw and -X verbose print siginfo's si_code as a number (`si_code=0x1 /* CLD_EXITED */`)
+for (const x of [[], ["-X", "raw"], ["-X", "verbose"]]) {
+  test(`without -f${x.length > 0 ? ` ${x.join(" ")}` : ""} (children not followed): each child's exit code is the one its parent's SIGCHLD tells`, {
+    skip,
+  }, () => {
+    const { dir, lines } = recordAndImport(x, undefined, 3, false);
+    const t = tree(dir);
+    const { kids } = pidsOf(lines);
+    const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
+    assert.deepEqual(kids.map(code), [0, 2]);
+    assert.equal(code(t.root ?? -1), 3);
+    assert.equal(metadata(dir).exit?.code, 3);
+  });
+}
+
+test("-e trace=%network -X raw: parents from SIGCHLD whose si_code is a number", { skip }, () => {
+  const { dir, lines } = recordAndImport(["-e", "trace=%network", "-X", "raw"]);
+  const { sh, kids } = pidsOf(lines);
   const t = tree(dir);
-  const { kids } = pidsOf(lines);
-  const code = (pid: number) => t.nodes.find((n) => n.pid === pid)?.exit_code;
-  assert.deepEqual(kids.map(code), [0, 2]);
-  assert.equal(code(t.root ?? -1), 3);
-  assert.equal(metadata(dir).exit?.code, 3);
+  assert.equal(t.root, sh);
+  for (const kid of kids) assert.equal(t.nodes.find((n) => n.pid === kid)?.ppid, sh, `${kid}'s parent`);
 });
 
 test("the report says what the trace lacks: children not followed (no -f), no timestamps", { skip }, () => {
@@ -86,6 +97,15 @@ test("the report says what the trace lacks: children not followed (no -f), no ti
   assert.match(text, /^Imported: \S+ · exit 3$/m);
   assert.match(report(full), /^Started: +\S+ · duration \S+ · exit 3$/m);
   assert.doesNotMatch(report(full), /^Problems:/m);
+  // the AI synthesis says so too: an agent reading it must not take the record for complete
+  const gaps = (dir: string) =>
+    (JSON.parse(capsule(["export", "--ai-ready", dir], freshHome()).stdout) as { tracer: { gaps: string[] } }).tracer
+      .gaps;
+  assert.deepEqual(
+    gaps(bare),
+    metadata(bare).losses.map((l) => l.reason),
+  );
+  assert.deepEqual(gaps(full), []);
 });
 
 test("-e inject: the record says which results strace made up", { skip }, () => {
@@ -102,6 +122,23 @@ test("-e inject: the record says which results strace made up", { skip }, () => 
   assert.deepEqual(
     metadata(recordAndImport([]).dir).losses.map((l) => l.reason),
     ["the trace has no timestamps (strace -ttt gives them): the record has no times or durations"],
+  );
+});
+
+test("-qqq -z (neither exit lines nor exit_group): the record says which ends it does not show", { skip }, () => {
+  const { dir } = recordAndImport(["-qqq", "-z"]);
+  const t = tree(dir);
+  assert.equal(t.nodes.find((n) => n.pid === t.root)?.exit_code, null);
+  assert.equal(metadata(dir).exit?.code, null);
+  assert.ok(
+    metadata(dir).losses.some(
+      (l) =>
+        l.reason ===
+        "how 1 process ended is not in the trace (strace -qq and -z leave it out; or the trace was cut, or strace detached first)",
+    ),
+    metadata(dir)
+      .losses.map((l) => l.reason)
+      .join(" | "),
   );
 });
 
@@ -183,4 +220,30 @@ test("-X raw and -X verbose (sockaddrs as bytes): connections resolve as with st
     v4?.close();
     v6?.close();
   }
+});
+
+test("-X raw and -X verbose (clone flags as a number): a thread is a thread, not a child process", { skip }, () => {
+  const cmd = ["python3", "-c", "import threading; t = threading.Thread(target=print); t.start(); t.join()"];
+  const shape = (flags: string[]) => {
+    const t = tree(recordAndImport(flags, cmd, 0).dir);
+    // python3 may be a launcher script (pyenv) that runs helpers first: the interpreter is the process with a thread
+    const py = t.nodes.filter((n) => n.threads.length > 0);
+    return py.map((n) => ({ threads: n.threads.length, thread: t.nodes.find((x) => x.pid === n.threads[0])?.kind }));
+  };
+  const want = shape([]);
+  assert.deepEqual(want, [{ threads: 1, thread: "thread" }]);
+  assert.deepEqual(shape(["-X", "raw"]), want, "-X raw");
+  assert.deepEqual(shape(["-X", "verbose"]), want, "-X verbose");
+});
+
+test("-X raw and -X verbose (fcntl's command as a number): rm -rf's directory fds keep their paths", { skip }, () => {
+  const cmd = ["sh", "-c", "mkdir -p d/e && touch d/e/f d/g && rm -rf d"];
+  const touched = (flags: string[]) =>
+    jsonl<{ kind: string; resource: string | null }>(recordAndImport(flags, cmd, 0).dir, "actions")
+      .filter((a) => a.kind === "DirList" || a.kind === "FileDelete")
+      .map((a) => `${a.kind} ${a.resource?.replace(/.*\/capsule-flags-[^/]+/, "") ?? null}`);
+  const want = touched([]);
+  assert.ok(want.includes("FileDelete /d/e/f") && want.includes("DirList /d/e"), want.join(", "));
+  assert.deepEqual(touched(["-X", "raw"]), want, "-X raw");
+  assert.deepEqual(touched(["-X", "verbose"]), want, "-X verbose");
 });
