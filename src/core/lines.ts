@@ -170,3 +170,17 @@ export class LineFetcher {
     closeSync(this.fd);
   }
 }
+
+/**
+ * A saved trace's lines as the trace wrote them: a trace saved on another system may end its
+ * lines in CRLF, and an editor's save may begin the file with a UTF-8 byte order mark, which
+ * strace never writes. Cleans `batch` in place; `first` when it holds the file's first line.
+ */
+export function cleanSavedLines(batch: string[], first: boolean): void {
+  for (let i = 0; i < batch.length; i++) {
+    const l = batch[i] as string;
+    if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
+  }
+  if (first && batch.length > 0 && (batch[0] as string).charCodeAt(0) === 0xfeff)
+    batch[0] = (batch[0] as string).slice(1);
+}

@@ -5,7 +5,7 @@ import type { Rules } from "../classify/rules.js";
 import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import type { ProcessTreeSnapshot, RawLine } from "../core/events.js";
 import type { RecordDataMode, TraceLevel } from "../core/levels.js";
-import { LineSplitter } from "../core/lines.js";
+import { cleanSavedLines, LineSplitter } from "../core/lines.js";
 import type { Outcome } from "../core/stage.js";
 import type { FfReport } from "../parse/strace/index.js";
 import type { ProfileRunOptions } from "../profile/live.js";
@@ -403,16 +403,8 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
         const last = split.end();
         if (last !== null) batch.push(last);
       }
-      // a trace saved on another system may end its lines in CRLF
-      for (let i = 0; i < batch.length; i++) {
-        const l = batch[i]!;
-        if (l.charCodeAt(l.length - 1) === 13) batch[i] = l.slice(0, -1);
-      }
-      // ... and begin with a UTF-8 byte order mark (an editor's save), which strace never writes
-      if (first && batch.length > 0) {
-        first = false;
-        if (batch[0]!.charCodeAt(0) === 0xfeff) batch[0] = batch[0]!.slice(1);
-      }
+      cleanSavedLines(batch, first);
+      if (batch.length > 0) first = false;
       if (batch.length > 0) yield batch;
       if (n === 0) return;
       // a turn of the event loop per chunk: the writer worker's replies (slots free again,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, freshHome, jsonl, metadata, ROOT, storedLines, tree } from "./helpers.js";
@@ -88,6 +88,22 @@ test("a UTF-8 byte order mark before the first line (a trace saved by a Windows 
   assert.equal(metadata(y).counts.parse_errors, 0);
   assert.deepEqual(metadata(y).command, metadata(x).command);
   assert.ok(metadata(y).command.length > 0, "the root's execve, on the first line, is read");
+});
+
+test("an -ff set saved with CRLF line ends and a byte order mark imports as the set strace wrote", () => {
+  const home = freshHome();
+  const saved = join(home, "saved");
+  mkdirSync(saved);
+  for (const f of readdirSync(join(CORPUS, "ff"))) {
+    const text = readFileSync(join(CORPUS, "ff", f), "utf8").replaceAll("\n", "\r\n");
+    writeFileSync(join(saved, f), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+  }
+  const x = importOne(join(CORPUS, "ff"), home);
+  const y = importOne(join(saved, "sh"), home);
+  assert.deepEqual(storedLines(y), storedLines(x));
+  assert.equal(metadata(y).counts.parse_errors, 0);
+  assert.deepEqual(metadata(y).command, metadata(x).command);
+  assert.ok(metadata(y).command.length > 0, "the root's execve, on its file's first line, is read");
 });
 
 test("an -ff folder imports as one session with every process", () => {

@@ -7,7 +7,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CapsuleError } from "../../core/errors.js";
 import type { RawLine } from "../../core/events.js";
-import { LineSplitter } from "../../core/lines.js";
+import { cleanSavedLines, LineSplitter } from "../../core/lines.js";
 import { CLOCK_T, CLOCK_TT, CLOCK_TTT, newLeader, scanLeader } from "./scanner.js";
 import { sniffStrace } from "./sniff.js";
 
@@ -24,6 +24,8 @@ class FfFile {
   readonly path: string;
   private offset = 0;
   private eof = false;
+  /** A line was read already (only the first may carry a byte order mark). */
+  private begun = false;
   private readonly splitter = new LineSplitter();
   lines: string[] = [];
   idx = 0;
@@ -59,6 +61,8 @@ class FfFile {
         const last = this.splitter.end();
         if (last !== null) parts.push(last);
       }
+      cleanSavedLines(parts, !this.begun);
+      if (parts.length > 0) this.begun = true;
       this.lines = parts;
       this.idx = 0;
     } finally {
