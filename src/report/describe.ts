@@ -42,6 +42,12 @@ export function forkName(m: ReportModel, n: ProcessNode): string {
   return tried ? `${fork} exec ${tried.program} failed: ${tried.errno ?? "error"}` : fork;
 }
 
+/**
+ * "PID 1234"; for a process whose pid the trace does not give (strace without -f writes no
+ * pids: its one process is pid 0 in the record, which no traced process can be) what that is.
+ */
+export const pidLabel = (pid: number): string => (pid > 0 ? `PID ${pid}` : "PID not in the trace");
+
 /** A fork that never ran its own program is shown as such (forkName), not with its parent's argv. */
 export function commandText(m: ReportModel, n: ProcessNode, width: number): string {
   if (n.execs.length === 0 && n.parent_id !== null) return fit(printable(forkName(m, n)), width);

@@ -24,6 +24,7 @@ import {
   durationOf,
   nodeCommand,
   outlivedRoot,
+  pidLabel,
   programName,
   smallCounts,
   statusText,
@@ -151,7 +152,7 @@ function header(m: ReportModel, o: Out): void {
   if (outlived.total > 0) {
     const root = m.index.roots[0] as ProcessNode;
     const at = formatDuration(durationOf(root));
-    const shown = outlived.top.slice(0, 3).map((n) => `${nodeCommand(n, 30)} (PID ${n.pid})`);
+    const shown = outlived.top.slice(0, 3).map((n) => `${nodeCommand(n, 30)} (${pidLabel(n.pid)})`);
     const more = outlived.top.length > 3 ? ` +${outlived.top.length - 3} more` : "";
     o.para(
       [["Outlived: "]],
@@ -222,7 +223,7 @@ function entriesOf(kids: readonly ProcessNode[]): Entry[] {
 function nodeLine(m: ReportModel, o: Out, prefix: string, n: ProcessNode): void {
   const tag = tagOf(n);
   const st = statusText(n);
-  const pidPart = ` (PID ${n.pid}) `;
+  const pidPart = ` (${pidLabel(n.pid)}) `;
   const dur = formatDuration(durationOf(n));
   const extras = smallCounts(m.activity.get(n.pid), n).join(" · ");
   const fixed = displayWidth(prefix) + displayWidth(tag.text) + 1 + displayWidth(pidPart) + displayWidth(st.text);
@@ -333,7 +334,7 @@ function workflows(m: ReportModel, o: Out): void {
     if (!nodes) continue;
     o.text(`- ${wf}: ${plural(nodes.length, "process", "processes")}`);
     for (const n of nodes.slice(0, 5)) {
-      const pid = ` (PID ${n.pid})`;
+      const pid = ` (${pidLabel(n.pid)})`;
       const d = workflowDetail(m, m.labelRules, n, wf, Math.max(20, o.width - 6 - displayWidth(pid)));
       o.text(`    ${fit(d.summary, o.width - 4 - displayWidth(pid))}${pid}`);
     }

@@ -95,6 +95,9 @@ test("the report says what the trace lacks: children not followed (no -f), no ti
   assert.match(text, /^Problems: .*without strace -f.*no timestamps/m);
   // the import's own wall time is not the program's duration
   assert.match(text, /^Imported: \S+ · exit 3$/m);
+  // strace without -f writes no pids: the root's is not made up
+  assert.match(text, /\] sh -c .* \(PID not in the trace\) ✗ 3/);
+  assert.doesNotMatch(text, /PID 0\b/);
   assert.match(report(full), /^Started: +\S+ · duration \S+ · exit 3$/m);
   assert.doesNotMatch(report(full), /^Problems:/m);
   // the AI synthesis says so too: an agent reading it must not take the record for complete
