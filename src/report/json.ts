@@ -36,6 +36,8 @@ export interface MachineReport {
     total: number;
     startup: number;
     failed: number;
+    /** Of `failed`, those that found nothing there (ENOENT, ENOTDIR: a PATH search, a config probe). */
+    failed_not_found: number;
     /** Non-blocking connects whose outcome the trace does not show (not counted in `failed`). */
     pending: number;
     by_kind: Record<string, number>;
@@ -121,6 +123,7 @@ export function buildMachineReport(m: ReportModel): MachineReport {
       total: m.actions.total,
       startup: m.actions.startup,
       failed: m.actions.failed,
+      failed_not_found: m.actions.notFound,
       pending: m.actions.pending,
       by_kind: { ...m.actions.byKind } as Record<string, number>,
       by_process: byProcess,

@@ -43,6 +43,8 @@ export interface ReportModel {
     total: number;
     startup: number;
     failed: number;
+    /** Of `failed`, those that found nothing there (ENOENT, ENOTDIR: a PATH search, a config file probed for). */
+    notFound: number;
     /** Non-blocking connects whose outcome the trace does not show (Action.pending): not counted as failed. */
     pending: number;
     byKind: Partial<Record<ActionKind, number>>;
@@ -141,6 +143,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     total: 0,
     startup: 0,
     failed: 0,
+    notFound: 0,
     pending: 0,
     byKind: {} as Partial<Record<ActionKind, number>>,
     threadExits: 0,
@@ -178,7 +181,10 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
         actions.byKind[a.kind] = (actions.byKind[a.kind] ?? 0) + 1;
         if (a.kind === "ProcessExit" && a.resource?.startsWith(THREAD_EXIT)) actions.threadExits++;
         if (a.pending) actions.pending++;
-        else if (!a.ok) actions.failed++;
+        else if (!a.ok) {
+          actions.failed++;
+          if (a.errno === "ENOENT" || a.errno === "ENOTDIR") actions.notFound++;
+        }
       }
     }
   });
