@@ -422,7 +422,12 @@ function activity(m: ReportModel, o: Out): void {
   if (m.actions.failed > 0) {
     // most failures are a program looking for something that is not there (a PATH search, a config probe)
     const nf = m.actions.notFound;
-    const of = nf === 0 ? "" : nf === m.actions.failed ? ", all finding nothing there" : `, ${num(nf)} of them finding nothing there`;
+    const of =
+      nf === 0
+        ? ""
+        : nf === m.actions.failed
+          ? ", all finding nothing there"
+          : `, ${num(nf)} of them finding nothing there`;
     o.text(`  ${plural(m.actions.failed, "action")} failed${of}${nf > 0 ? " (ENOENT, ENOTDIR)" : ""}`, "dim");
   }
   if (m.actions.pending > 0)
