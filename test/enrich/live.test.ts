@@ -218,7 +218,7 @@ test("exec keeps inheritable fds and drops close-on-exec ones (no annotations to
   const t = straceRun([PY, script, dir], { yy: false, out: dir });
   assert.equal(t.status, 0, t.stderr);
   const recs = await enrich(parseFile(t.file), { live: false });
-  const exec = recs.findIndex((r) => r.call === "execve" && r.raw_line.includes("-c") && r.errno === null);
+  const exec = recs.findIndex((r) => r.call === "execve" && r.raw_line.includes(`"-c"`) && r.errno === null);
   assert.ok(exec > 0);
   const after = recs.slice(exec + 1);
   const stat50 = after.find((r) => r.operation === "STAT" && r.fd === 50);
