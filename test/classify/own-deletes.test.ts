@@ -30,7 +30,7 @@ function check(tracer: Tracer): void {
     // one finding: the rm of src (63 paths), not the rm of the scratch copy
     assert.deepEqual(
       found.map((f) => f.reason.replace(/\(pid \d+\)/, "(pid N)")),
-      ["rm (pid N) deleted 63 files"],
+      ["rm (pid N) deleted 63 paths"],
     );
   } finally {
     rmSync(home, { recursive: true, force: true });

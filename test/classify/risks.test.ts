@@ -168,7 +168,7 @@ describe("every rule family on a real traced shell session", () => {
     assert.match(only("setuid-bit")[0]?.reason ?? "", /suid.*04755/);
     const del = only("mass-delete");
     assert.equal(del.length, 1);
-    assert.match(del[0]?.reason ?? "", /rm \(pid \d+\) deleted 6\d files/);
+    assert.match(del[0]?.reason ?? "", /rm \(pid \d+\) deleted 6\d paths/);
     assert.match(only("capsule-tamper")[0]?.reason ?? "", /runs\/x/);
   });
 

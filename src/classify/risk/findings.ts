@@ -72,7 +72,7 @@ const DEFAULT_REASON: Record<RiskRule["detector"], string> = {
   syscall: "{program} (pid {pid}) called {call}",
   connect: "{program} (pid {pid}) connected to {endpoint}",
   listen: "{program} (pid {pid}) listened on {endpoint}",
-  "delete-count": "{program} (pid {pid}) deleted {count} files",
+  "delete-count": "{program} (pid {pid}) deleted {count} paths",
   after: "{program} (pid {pid}) connected to {endpoint} after {first}",
 };
 
