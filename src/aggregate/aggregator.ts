@@ -179,6 +179,17 @@ interface FdSlot {
   exclusive: boolean;
 }
 
+/** A new open file's slot: named by `refs` fds, copied from `origin` when a fork copied it. */
+function newSlot(
+  unsettled: boolean,
+  refs: number,
+  origin: FdSlot | null,
+  inherited: boolean,
+  exclusive: boolean,
+): FdSlot {
+  return { acts: [], last: undefined, unsettled, refs, origin, connecting: undefined, inherited, exclusive };
+}
+
 /** What the aggregator knows about one pid. */
 interface PidState {
   /** fd → open file; dup'ed fds share one slot. */
@@ -254,20 +265,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
     const copies = new Map<FdSlot, FdSlot>();
     for (const [fd, p] of parent.fds) {
       let c = copies.get(p);
-      if (c === undefined)
-        copies.set(
-          p,
-          (c = {
-            acts: [],
-            last: undefined,
-            unsettled: false,
-            refs: 0,
-            origin: p,
-            connecting: undefined,
-            inherited: p.inherited,
-            exclusive: p.exclusive,
-          }),
-        );
+      if (c === undefined) copies.set(p, (c = newSlot(false, 0, p, p.inherited, p.exclusive)));
       c.refs++;
       child.fds.set(fd, c);
     }
@@ -325,17 +323,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
 
   /** The slot of an fd the trace did not show opened: from outside when the process's history does not show it made. */
   function unseenSlot(st: PidState, fd: number): FdSlot {
-    const inherited = st.made !== null && !st.made.has(fd);
-    return {
-      acts: [],
-      last: undefined,
-      unsettled: false,
-      refs: 1,
-      origin: null,
-      connecting: undefined,
-      inherited,
-      exclusive: false,
-    };
+    return newSlot(false, 1, null, st.made !== null && !st.made.has(fd), false);
   }
 
   /** `to` becomes another name of `from`'s open file. */
@@ -546,16 +534,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   ): void {
     if (ops & OP_OPENS) {
       // the opening call itself: its action takes the kind of the fd's first use
-      const slot: FdSlot = {
-        acts: [],
-        last: undefined,
-        unsettled: true,
-        refs: 1,
-        origin: null,
-        connecting: undefined,
-        inherited: false,
-        exclusive: createsExclusive(e),
-      };
+      const slot = newSlot(true, 1, null, false, createsExclusive(e));
       const a = open(st, e, info, slot, resource, hardErrno);
       slot.acts.push(a);
       slot.last = a;
