@@ -569,12 +569,11 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     throw e;
   }
   const { counts, tree } = result;
-  if (ffOne !== null) meta.losses.push({ stream: "trace", count: 0, reason: ffOne, from_ts: null, to_ts: null });
-  if (ff.missing.length > 0) {
-    const reason = `no strace -ff file for pid${ff.missing.length > 1 ? "s" : ""} ${ff.missing.join(", ")}, which the trace shows starting: what ${ff.missing.length > 1 ? "they" : "it"} did is not in the record`;
-    notes.push(reason);
-    meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
-  }
+  const missing =
+    ff.missing.length > 0
+      ? `no strace -ff file for pid${ff.missing.length > 1 ? "s" : ""} ${ff.missing.join(", ")}, which the trace shows starting: what ${ff.missing.length > 1 ? "they" : "it"} did is not in the record`
+      : null;
+  if (missing) notes.push(missing);
   meta.t0_epoch_us = parser.t0EpochUs;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
@@ -590,7 +589,8 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
     counts.injected > 0
       ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
       : null;
-  for (const reason of [lacks.unfollowed, lacks.ends, lacks.clock, injected])
+  // what the trace lacks, in the metadata's losses (the report's Problems line)
+  for (const reason of [ffOne, missing, lacks.unfollowed, lacks.ends, lacks.clock, injected])
     if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);
