@@ -6,6 +6,7 @@
  * when the folder itself goes: a stack folds them in time linear in the deletes.
  */
 import type { Action } from "../core/events.js";
+import { dirname } from "../core/paths.js";
 import { plural } from "./text.js";
 
 export interface DeleteGroup {
@@ -36,11 +37,6 @@ interface Entry {
 
 /** Entries kept per process; deletes past it are counted, not placed. */
 const MAX_ENTRIES = 100_000;
-
-const parentOf = (p: string): string => {
-  const i = p.lastIndexOf("/");
-  return i <= 0 ? "/" : p.slice(0, i);
-};
 
 export class DeleteTally {
   private readonly stacks = new Map<number, Entry[]>();
@@ -79,7 +75,7 @@ export class DeleteTally {
           out.push({ pid, path: e.path, tree: true, count: e.count, seq: e.seq, first_ts: e.ts });
           continue;
         }
-        const dir = parentOf(e.path);
+        const dir = dirname(e.path);
         const g = byDir.get(dir);
         if (g === undefined) {
           const group = { pid, path: e.path, tree: false, count: 1, seq: e.seq, first_ts: e.ts };
