@@ -11,8 +11,8 @@
  * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
  *
  * Names that cannot recur are learned as the shape they come in (`volatileShape`): a content
- * hash (a run of 16 or more hex digits: git's objects, a cache's entries) and a temporary
- * file's random tail (`tmp_obj_cHD5hj`, `tmp.Zx8kQ2pL9m`) become `*`, and the two-hex-digit
+ * hash (a run of 16 or more hex digits: git's objects, a cache's entries), a UUID, a date
+ * and time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`, `tmp.Zx8kQ2pL9m`) become `*`, and the two-hex-digit
  * fan-out directories above such a name `??`, so the next run's new objects are allowed:
  * `cwd://.git/objects/??/*`, `cwd://.git/objects/??/tmp_obj_*`.
  */
@@ -55,17 +55,35 @@ const HASH_RUN = /[0-9a-fA-F]{16,}/g;
 const TEMP_NAME = /^((?:|.*[^A-Za-z])(?:tmp|temp)(?:.*[._-])?)[A-Za-z0-9]{6,}$/i;
 const FAN_OUT = /^[0-9a-fA-F]{2}$/;
 
-/** The segment as a glob when its name cannot recur (a hash, a temporary name), else null. */
-function volatileSegment(seg: string): string | null {
-  const hashes = seg.replace(HASH_RUN, "*");
-  if (hashes !== seg) return hashes;
+/** A UUID (8-4-4-4-12 hex digits): npm's cache temporaries, a job's or a build's id. */
+const UUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/g;
+/**
+ * A date, with its time of day if it has one, in the shapes file names give them: ISO 8601
+ * with `:` or another separator (npm's `_logs/2026-12-07T19_01_52_788Z-debug-0.log`, a daily
+ * `app-2026-12-07.log`, `2026-12-07_19-01-52`) or compact with its `T` (`20261207T190152Z`).
+ * Eight digits alone are not taken for a date (a version, a build number).
+ */
+const STAMP =
+  /(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d(?:[T_ ][0-2]\d[:_.-]?[0-5]\d(?:[:_.-]?[0-6]\d)?(?:[._,-]\d{1,9})?Z?)?|(?:19|20)\d\d[01]\d[0-3]\dT[0-2]\d[0-5]\d(?:[0-6]\d)?(?:[._,]\d{1,9})?Z?)(?!\d)/g;
+
+/**
+ * The segment as a glob when its name cannot recur (a hash, a UUID, a date and time, a
+ * temporary name), else null.
+ */
+export function volatileSegment(seg: string): string | null {
+  const shaped = seg
+    .replace(HASH_RUN, "*")
+    .replace(UUID, "*")
+    .replace(STAMP, "*")
+    .replace(/\*{2,}/g, "*");
+  if (shaped !== seg) return shaped;
   const t = TEMP_NAME.exec(seg);
   return t ? `${t[1]}*` : null;
 }
 
 /**
- * `paths` with every name that cannot recur as its shape: a volatile segment as its glob,
- * and the fan-out directories (two hex digits) right above one as `??`, also where such a
+ * `paths` with every name that cannot recur as its shape: a volatile segment (a folder's or
+ * the last) as its glob, and the fan-out directories (two hex digits) right above one as `??`, also where such a
  * directory is a path of its own (git creates `objects/de` before `objects/de/<hash>`).
  * A rewrite that is not a valid rule (a glob in an absolute path's first directory) is not made.
  */
@@ -74,10 +92,19 @@ export function volatileShape(paths: readonly string[]): string[] {
   const shaped = paths.map((raw) => {
     if (raw.startsWith("!")) return raw;
     const segs = raw.split("/");
+    // a folder's name may be volatile too (a run's `out/2026-12-07T19_01_52/`, a UUID's)
+    let changed = false;
+    for (let k = 1; k < segs.length - 1; k++) {
+      const v = volatileSegment(segs[k]!);
+      if (v !== null) {
+        segs[k] = v;
+        changed = true;
+      }
+    }
     let i = segs.length - 1;
     // a name the learner already made a glob (a temporary the session deleted, a pid) is one too
     const glob = segs[i]!.includes("*") ? segs[i]! : volatileSegment(segs[i]!);
-    if (glob === null) return raw;
+    if (glob === null) return changed ? segs.join("/") : raw;
     segs[i] = glob;
     while (i > 1 && FAN_OUT.test(segs[i - 1]!)) {
       fanOut.add(segs.slice(0, i).join("/"));

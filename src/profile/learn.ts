@@ -6,7 +6,7 @@
  * and `home://`. Dense directories collapse (collapse.ts); secrets stay exact.
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { collapse, withoutCovered } from "./collapse.js";
+import { collapse, volatileSegment, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
 import { EventFacts, exeOf, isNetNeed, needsOf, triedDevice } from "./needs.js";
 import { portablePath, type Roots } from "./paths.js";
@@ -163,12 +163,15 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
 const RANDOM_LOOKING = /[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
 
 /**
- * A temporary's name as a glob: a tail of 6 or more letters and digits after its last
+ * A temporary's name as a glob: a name that cannot recur as its shape (volatileSegment: a
+ * hash, a UUID, a date and time, `tmp` and a random tail); else a tail of 6 or more letters and digits after its last
  * separator as `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`, `tmp.XXXXXXXXXX` is `tmp.*`); else
  * all of it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree
  * every run makes and removes under the same names).
  */
 function tempSegment(seg: string): string {
+  const v = volatileSegment(seg);
+  if (v !== null) return v;
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
   if (m) return `${m[1]}*`;
   return RANDOM_LOOKING.test(seg) ? "*" : seg;

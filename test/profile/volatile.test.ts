@@ -50,6 +50,41 @@ test("hashes, temporary names and their fan-out directories are learned as shape
   assert.ok(rules.includes("cwd://.git/objects/??/*"), rules.join(" "));
 });
 
+test("UUIDs and dates with their times are shapes; versions and plain numbers are not", () => {
+  const paths = [
+    "home://.npm/_cacache/tmp/43e50f01-4b10-4817-9033-6183dde7a0b2",
+    "home://.npm/_logs/2026-12-07T19_01_52_788Z-debug-0.log",
+    "cwd://logs/app-2026-12-07.log",
+    "cwd://out/run-2026-12-07_19-01-52",
+    "cwd://out/20261207T190152Z-4265c3/metadata.json",
+    "cwd://out/backup-2026-12-07T19:01:52.123456Z.tar",
+    "cwd://node_modules/pkg-1.2.3/index.js",
+    "cwd://build/20261207",
+    "cwd://data/2026-13-45",
+    "cwd://a/120261207T190152",
+  ];
+  assert.deepEqual(volatileShape(paths), [
+    "home://.npm/_cacache/tmp/*",
+    "home://.npm/_logs/*-debug-0.log",
+    "cwd://logs/app-*.log",
+    "cwd://out/run-*",
+    "cwd://out/*-4265c3/metadata.json",
+    "cwd://out/backup-*.tar",
+    "cwd://node_modules/pkg-1.2.3/index.js",
+    // eight digits alone may be a version or a build number; a month 13 is no date
+    "cwd://build/20261207",
+    "cwd://data/2026-13-45",
+    // a longer run of digits is not a date inside it
+    "cwd://a/120261207T190152",
+  ]);
+  // a folder's name too, where a rule may have a glob there (not an absolute path's first folder)
+  assert.deepEqual(volatileShape(["cwd://2026-12-07/x", "/2026-12-07/x", "/tmp/tmp.Zx8kQ2pL9m/f.c"]), [
+    "cwd://*/x",
+    "/2026-12-07/x",
+    "/tmp/tmp.*/f.c",
+  ]);
+});
+
 const hasTools = spawnSync("strace", ["-V"]).status === 0 && spawnSync("git", ["--version"]).status === 0;
 
 test("a profile learned from one git commit allows the next one", {
@@ -114,6 +149,47 @@ test("a reopened fd (/dev/fd/N, /proc/self/fd/N, /dev/stdin) is no rule", {
     paths.filter((p) => /\/fd\/|\/dev\/std/.test(p)),
     [],
   );
+  const check = capsule(["check", "--profile", prof], home, { cwd: dir });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+});
+
+// what npm does in every run: a log named by the time it started, old logs cleaned up, a
+// cache entry written through a temporary named by a UUID
+const NPM_LIKE = `import os, uuid, datetime, glob
+os.makedirs("logs", exist_ok=True)
+for old in glob.glob("logs/*-debug-0.log"):
+    os.remove(old)
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H_%M_%S_%fZ")
+open(f"logs/{now}-debug-0.log", "w").write("log")
+os.makedirs("cache/tmp", exist_ok=True)
+tmp = f"cache/tmp/{uuid.uuid4()}"
+open(tmp, "w").write("entry")
+os.rename(tmp, "cache/entry")
+`;
+
+test("a profile learned from one run allows the next run's new log and temporary names (dates, UUIDs)", {
+  skip: hasTools ? false : "strace or git is not installed (scripts/system-deps.sh installs them)",
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-npm-like-"));
+  const home = freshHome();
+  writeFileSync(join(dir, "work.py"), NPM_LIKE);
+  const run = () => {
+    const r = capsule(["run", "-q", "--report", "none", "--tracer", "strace", "--", "python3", "work.py"], home, {
+      cwd: dir,
+    });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  // learned from a run that found an earlier run's log to remove, as npm's runs do
+  run();
+  run();
+  const prof = join(dir, "..", `${dir.split("/").at(-1)}.yml`);
+  const learn = capsule(["profile", "-o", prof], home, { cwd: dir });
+  assert.equal(learn.status, 0, learn.stderr);
+  const text = readFileSync(prof, "utf8");
+  assert.match(text, /"cwd:\/\/logs\/\*-debug-0\.log"/, text);
+  assert.match(text, /"cwd:\/\/cache\/tmp\/\*"/, text);
+  assert.doesNotMatch(text, /20\d\d-\d\d-\d\dT|[0-9a-f]{8}-[0-9a-f]{4}-/, text);
+  run();
   const check = capsule(["check", "--profile", prof], home, { cwd: dir });
   assert.equal(check.status, 0, check.stdout + check.stderr);
 });
