@@ -69,7 +69,23 @@ export function programBase(p: string): string {
 export function execName(argv0: string, exe: string | null, cut: boolean | undefined): string {
   if (cut && exe && argv0.startsWith("/") && exe.length > argv0.length && exe.startsWith(argv0))
     return programBase(exe);
+  // a program that runs itself again through /proc/self/exe (chromium's helpers) may pass
+  // that as argv[0] too: its name is its executable's
+  if (exe && procExeOwner(argv0) !== undefined && procExeOwner(exe) === undefined) return programBase(exe);
   return programBase(argv0);
+}
+
+const PROC_EXE = /^\/proc\/(?:self|thread-self|(\d+))(?:\/task\/\d+)?\/exe$/;
+
+/**
+ * Whose program `/proc/self/exe`, `/proc/thread-self/exe` or `/proc/N/exe` (`…/task/M/exe`)
+ * names: null for the process that uses the path, N for another; undefined for any other
+ * path. An exec of it runs that process's executable again (chromium starts its helpers so).
+ */
+export function procExeOwner(p: string): number | null | undefined {
+  if (p.charCodeAt(1) !== 112 /* p */) return undefined;
+  const m = PROC_EXE.exec(p);
+  return m === null ? undefined : m[1] === undefined ? null : Number(m[1]);
 }
 
 /** What kind of object an absolute path names by where it lives (/proc, /sys, /dev...). */

@@ -5,7 +5,7 @@
  * the getuid family teaches credentials. Dispatched on the semantics table's `fx`.
  */
 import type { Arg, SyscallEvent } from "../core/events.js";
-import { dirname, normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
+import { dirname, normalise, procExeOwner, resolveAgainst, typeOfPath } from "../core/paths.js";
 import { cloneFlags, fdOf, intArg, statType, strOf, structField } from "./args.js";
 import type { Draft } from "./draft.js";
 import {
@@ -238,9 +238,14 @@ function exec(d: Draft, ev: SyscallEvent, t: Task): void {
     // a memfd has no path: the program is `/memfd:NAME (deleted)`, as /proc/PID/exe names it
     d.abs = f?.path ?? (f?.ann?.startsWith("/memfd:") ? memfdName(f.ann) : null);
   }
+  const p = t.proc;
+  // /proc/self/exe runs the caller's own program again: that file is what the exec ran and
+  // what is hashed (read by Capsule, the link would name Capsule's own node)
+  const owner = d.abs === null ? undefined : procExeOwner(d.abs);
+  if (owner !== undefined && (owner === null || owner === p.tgid || owner === t.tid) && p.exe !== null)
+    if (procExeOwner(p.exe) === undefined) d.abs = p.exe;
   d.res = d.abs === null ? "FILE" : typeOfPath(d.abs);
   if (!d.ok) return;
-  const p = t.proc;
   p.exe = d.abs;
   p.execSeen = true;
   // a set-user-ID file or file capabilities may change these; only a later getuid-family
