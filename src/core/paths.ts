@@ -71,7 +71,8 @@ export function execName(argv0: string, exe: string | null, cut: boolean | undef
     return programBase(exe);
   // a program that runs itself again through /proc/self/exe (chromium's helpers) may pass
   // that as argv[0] too: its name is its executable's
-  if (exe && procExeOwner(argv0) !== undefined && procExeOwner(exe) === undefined) return programBase(exe);
+  if (exe && procExeOwner(argv0) !== undefined && !exe.startsWith("/proc/") && !exe.startsWith("/dev/fd/"))
+    return programBase(exe);
   return programBase(argv0);
 }
 

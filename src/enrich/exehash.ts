@@ -24,6 +24,9 @@ export interface ExeHasher {
   hash(path: string): string | null | Promise<string | null>;
 }
 
+/** Paths that name the process reading them: /proc/self, /proc/thread-self, /dev/fd, /dev/std*. */
+const OWN_NAMES = /^\/(?:proc\/(?:self|thread-self)(?:\/|$)|dev\/(?:fd\/|stdin$|stdout$|stderr$))/;
+
 export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
   const concurrency = opts.concurrency ?? 2;
   const budget = opts.budgetMs ?? 1000;
@@ -72,6 +75,8 @@ export function createExeHasher(opts: ExeHasherOptions = {}): ExeHasher {
   }
 
   function stat(path: string): string | null {
+    // read by Capsule, these name Capsule's own program and files, not the traced process's
+    if (OWN_NAMES.test(path)) return null;
     try {
       const st = statSync(fsPath(path), { throwIfNoEntry: false });
       return st?.isFile() ? `${path}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}` : null;

@@ -80,8 +80,12 @@ function resolvePath(t: Task, args: readonly Arg[], pathIdx: number, dirIdx: num
 
 /** `/proc/self/fd/N` and its other names: group 2 is N, group 1 a pid (null for self, thread-self, /dev/fd). */
 const FD_NAME = /^\/(?:proc\/(?:self|thread-self|(\d+))(?:\/task\/\d+)?\/fd|dev\/fd)\/(\d+)$/;
-/** Calls on a file's attributes: through a name of an fd (glibc's fchmodat(AT_SYMLINK_NOFOLLOW) chmods `/proc/self/fd/N`) they act on the fd's file. */
-const ATTRIBUTE_OPS: ReadonlySet<Operation> = new Set<Operation>(["CHMOD", "CHOWN", "STAT", "SETATTR"]);
+/**
+ * Calls that through a name of an fd act on the fd's file: attribute calls (glibc's
+ * fchmodat(AT_SYMLINK_NOFOLLOW) chmods `/proc/self/fd/N`) and an exec (fexecve where
+ * execveat is missing runs `/proc/self/fd/N`).
+ */
+const ATTRIBUTE_OPS: ReadonlySet<Operation> = new Set<Operation>(["CHMOD", "CHOWN", "STAT", "SETATTR", "EXEC"]);
 
 /** The fd's file when `abs` names one of the task's own fds and the tables know it. */
 function fdNamed(t: Task, abs: string): OpenFile | undefined {

@@ -156,6 +156,9 @@ test("executable hashes: SHA-256 of the file, memoised, null past the budget or 
   try {
     assert.equal(await h.hash(join(proc.root, String(rootPid), "status")), null, "a FIFO is not hashed");
     assert.equal(await h.hash("/nonexistent/x"), null);
+    // names of the reader's own program and files: Capsule's, never the traced process's
+    for (const own of ["/proc/self/exe", "/proc/thread-self/exe", "/dev/stdin", "/dev/fd/0"])
+      assert.equal(await h.hash(own), null, own);
   } finally {
     // nothing opened the FIFO (it is not a regular file), so nothing waits on it
     proc.release(STATUS, 0);
