@@ -409,6 +409,8 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     async end() {
       for (const tid of [...held.keys()]) orphan(tid);
       await settle(true);
+      // a big file's read that no record waits for any more must not keep the session open
+      hasher?.close();
       return take();
     },
   };

@@ -5,7 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { closeSync, constants, mkdirSync, openSync, realpathSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EnhancedEvent, ParsedItem } from "../../src/core/events.js";
@@ -151,7 +162,19 @@ test("executable hashes: SHA-256 of the file, memoised, null past the budget or 
   const t = performance.now();
   assert.equal(await h.hash(file), want);
   assert.ok(performance.now() - t < 50, "the second hash of an unchanged file is remembered");
-  assert.equal(await createExeHasher({ budgetMs: 1 }).hash(file), null, "a 90 MB binary cannot be read in 1 ms");
+  const quick = createExeHasher({ budgetMs: 1 });
+  assert.equal(await quick.hash(file), null, "a 90 MB binary cannot be read in 1 ms");
+  // the read goes on after the record stopped waiting: the next exec of the file gets its hash
+  let later: string | null = null;
+  for (let i = 0; i < 400 && later === null; i++) {
+    later = await quick.hash(file);
+    if (later === null) await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.equal(later, want, "the hash of a read that outlived its first record's budget");
+  const closing = createExeHasher({ budgetMs: 1 });
+  assert.equal(await closing.hash(file), null);
+  closing.close();
+  assert.equal(await closing.hash(file), null, "a closed hasher reads nothing more");
   const proc = fakeProc();
   try {
     assert.equal(await h.hash(join(proc.root, String(rootPid), "status")), null, "a FIFO is not hashed");
@@ -163,6 +186,24 @@ test("executable hashes: SHA-256 of the file, memoised, null past the budget or 
     // nothing opened the FIFO (it is not a regular file), so nothing waits on it
     proc.release(STATUS, 0);
   }
+});
+
+test("reads waiting for a slot start smallest first: a small program is not queued behind a big file", async () => {
+  const { createExeHasher } = await import("../../src/enrich/exehash.js");
+  const dir = mkdtempSync(join(tmpdir(), "capsule-hash-order-"));
+  const big = join(dir, "big");
+  const bigger = join(dir, "bigger");
+  const small = join(dir, "small");
+  writeFileSync(big, Buffer.alloc(64 << 20, 1));
+  writeFileSync(bigger, Buffer.alloc(96 << 20, 2));
+  writeFileSync(small, "#!/bin/sh\n");
+  const h = createExeHasher({ concurrency: 1, budgetMs: 60_000 });
+  const done: string[] = [];
+  const track = (name: string, p: string) => Promise.resolve(h.hash(p)).then(() => done.push(name));
+  // the first takes the only slot; the other two wait, and the small one goes first
+  await Promise.all([track("big", big), track("bigger", bigger), track("small", small)]);
+  assert.deepEqual(done, ["big", "small", "bigger"]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("setresuid keeps the capabilities of a process that stays root, forgets them when it leaves root", async () => {
