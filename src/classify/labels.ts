@@ -256,8 +256,12 @@ function workflowsAs(
   if (n.kind === "thread" || (label !== "Agent" && label !== "Tool")) return [];
   const memo = memoOf(n, memos);
   const act = activity?.get(n.pid);
-  // An agent is known by what it did, not by its interpreter's name.
-  const byCommand = label !== "Agent" && n.execs.length > 0;
+  // An agent is known by what it did, not by its interpreter's name; a program that is the
+  // agent only for being the traced root (`capsule run -- git clone ...`: no agent rule named
+  // it, it is no interpreter) is also what its command line says
+  const byCommand =
+    n.execs.length > 0 &&
+    (label !== "Agent" || (agentName(n, c, memos) === null && !memo.names.some((x) => INTERPRETER.test(x))));
   const argvHolds = (w: CompiledLabelRules["workflows"][number]) => {
     if (w.argv === null || !byCommand) return false;
     let held = memo.argv[w.index];

@@ -148,6 +148,31 @@ describe("an agent not in the list, known by behaviour", () => {
   });
 });
 
+describe("a traced root that is the agent only for being the root", () => {
+  const traced = (argv: string[], cwd: string): ProcessTreeSnapshot => {
+    const out = `${cwd}.strace`;
+    const r = spawnSync("strace", ["-f", "-ttt", "-yy", "-o", out, ...argv], { cwd, encoding: "utf8" });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 0, r.stderr);
+    return classifyTree(treeFromLines(read(out, "utf8").split("\n").filter(Boolean)), rules, null);
+  };
+  const rootOf = (t: ProcessTreeSnapshot) => t.nodes.find((n) => n.pid === t.root && n.parent_id === null);
+
+  it("is also what its command line says: `capsule run -- git init` is a repository operation", () => {
+    const root = rootOf(traced(["git", "init", "-q"], mkdtempSync("/tmp/capsule-root-git-")));
+    assert.equal(root?.label, "Agent");
+    assert.deepEqual(root?.workflows, ["RepositoryOperation"]);
+  });
+
+  it("an interpreter stays known by what it did, not by its command line", () => {
+    // `python3 -m compileall` matches a CodeGeneration command rule; as the agent it does not count
+    const dir = mkdtempSync("/tmp/capsule-root-py-");
+    const root = rootOf(traced(["python3", "-m", "compileall", "-q", "."], dir));
+    assert.equal(root?.label, "Agent");
+    assert.ok(!root?.workflows.includes("CodeGeneration"), root?.workflows.join(" "));
+  });
+});
+
 describe("a tree snapshotted and classified again and again as it grows (a live run) equals one built afresh", () => {
   for (const name of ["agent.strace", "make-gcc.strace", "curl-tar.strace", "shell.strace", "ff"]) {
     it(name, async () => {
@@ -184,16 +209,21 @@ describe("a tree snapshotted and classified again and again as it grows (a live 
 it("a node whose record is unchanged still gains the workflows its new actions meet", async () => {
   const { createTreeClassifier } = await import("../../src/classify/labels.js");
   const tree = treeOf("make-gcc.strace");
-  const index = rules.workflows.findIndex((w) => w.action && !w.programs && !w.args_any && !w.args_regex);
-  const rule = rules.workflows[index];
-  assert.ok(rule?.action, "a rule decided by actions alone");
   const hits = new Map<number, { count: number; seqs: number[]; resources: string[] }>();
   const activity = {
     get: (pid: number) => (pid === tree.root ? ({ ruleHits: hits } as unknown as ProcessActivity) : undefined),
     pids: () => [tree.root ?? 0],
   };
-  const classify = createTreeClassifier(rules, activity);
   const rootOf = (t: ProcessTreeSnapshot) => t.nodes.find((n) => n.pid === t.root);
+  // a rule decided by actions alone, whose workflow the root (make) does not have yet
+  const before = rootOf(classifyTree(tree, rules, activity))?.workflows ?? [];
+  const index = rules.workflows.findIndex(
+    (w) =>
+      w.action && !w.programs && !w.args_any && !w.args_regex && !w.action.fallback && !before.includes(w.workflow),
+  );
+  const rule = rules.workflows[index];
+  assert.ok(rule?.action, "a rule decided by actions alone");
+  const classify = createTreeClassifier(rules, activity);
   assert.ok(!rootOf(classify(tree))?.workflows.includes(rule.workflow));
   hits.set(index, { count: rule.action.min ?? 1, seqs: [], resources: [] });
   // the same snapshot object again, as a run's tracker hands out an unchanged record
