@@ -125,14 +125,41 @@ export function symlinkEscape(p: RulePath, roots: Roots): string | null {
   return `"${formatRulePath(p)}": symlink escape (${probe} leads to ${real}, outside ${prefixName(p.prefix)})`;
 }
 
-/** An absolute path as a portable rule path: inside the project → cwd://, inside home → home://. */
+/**
+ * An absolute path as a portable rule path: inside the project → cwd://, inside home →
+ * home://; absolute still when a symlink on this machine takes it out of that root (a
+ * virtualenv's `bin/python3` → the interpreter elsewhere): `check` and `run` refuse such a
+ * rule (symlinkEscape), and a learned profile or a suggested rule must be one they take.
+ */
 export function portablePath(abs: string, roots: Roots): string {
   const inCwd = isInside(abs, roots.cwd) && roots.cwd !== "/";
   const inHome = isInside(abs, roots.home) && roots.home !== "/";
   // the more specific root wins (a project inside the home is cwd://)
-  if (inCwd && (!inHome || roots.cwd.length >= roots.home.length)) return withPrefix("cwd", abs, roots.cwd);
-  if (inHome) return withPrefix("home", abs, roots.home);
-  return abs;
+  const out =
+    inCwd && (!inHome || roots.cwd.length >= roots.home.length)
+      ? withPrefix("cwd", abs, roots.cwd)
+      : inHome
+        ? withPrefix("home", abs, roots.home)
+        : abs;
+  return out === abs || !escapes(out, roots) ? out : abs;
+}
+
+/** Rule paths known to escape (or not), by roots and path; cleared when it grows past its bound. */
+const escaping = new Map<string, boolean>();
+
+function escapes(rule: string, roots: Roots): boolean {
+  const key = `${roots.cwd}\0${roots.home}\0${rule}`;
+  let v = escaping.get(key);
+  if (v === undefined) {
+    try {
+      v = symlinkEscape(parseRulePath(rule), roots) !== null;
+    } catch {
+      v = false; // not a rule path (the caller's check says so), nor an escape
+    }
+    if (escaping.size >= 8192) escaping.clear();
+    escaping.set(key, v);
+  }
+  return v;
 }
 
 function withPrefix(prefix: "cwd" | "home", abs: string, root: string): string {
