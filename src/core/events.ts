@@ -150,6 +150,12 @@ export interface ParsedItem {
    * e.g. at exec); the enricher takes these over /proc. strace gives none.
    */
   facts?: ProcessFacts;
+  /**
+   * The bytes a receive returned that the tracer kept: the kernel tracer keeps those of a
+   * receive from port 53 (a DNS answer, its first 512 bytes; over TCP its length first).
+   * They are on the raw line too (`data="..."`); strace gives none here.
+   */
+  received?: Uint8Array;
 }
 
 /** A process's identity as the kernel holds it (null: not told). */

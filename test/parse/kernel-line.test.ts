@@ -116,12 +116,15 @@ interface Sys {
   s0?: Buffer;
   s1?: Buffer;
   flags?: number;
+  /** A DNS answer's bytes (FLAG.DATA is set for them). */
+  data?: Buffer;
 }
 
 function sysRecord(r: Sys, tsNs: bigint): Buffer {
   const s0 = r.s0 ?? Buffer.alloc(0);
   const s1 = r.s1 ?? Buffer.alloc(0);
-  const size = Math.ceil((SYS.tail + s0.length + s1.length) / 8) * 8;
+  const data = r.data ?? Buffer.alloc(0);
+  const size = Math.ceil((SYS.tail + s0.length + s1.length + data.length) / 8) * 8;
   const b = Buffer.alloc(size);
   b.writeUInt32LE(size, HDR.size);
   b.writeUInt16LE(REC.SYSCALL, HDR.type);
@@ -129,7 +132,7 @@ function sysRecord(r: Sys, tsNs: bigint): Buffer {
   b.writeUInt32LE(100, HDR.tgid);
   b.writeBigUInt64LE(tsNs, HDR.ts);
   b.writeUInt32LE(r.nr, SYS.nr);
-  b.writeUInt32LE(r.flags ?? 0, SYS.flags);
+  b.writeUInt32LE((r.flags ?? 0) | (r.data ? FLAG.DATA : 0), SYS.flags);
   b.writeBigInt64LE(r.ret, SYS.ret);
   b.writeBigUInt64LE(12_345n, SYS.dur);
   r.args.forEach((a, i) => {
@@ -139,6 +142,8 @@ function sysRecord(r: Sys, tsNs: bigint): Buffer {
   b.writeUInt16LE(s1.length, SYS.len1);
   s0.copy(b, SYS.tail);
   s1.copy(b, SYS.tail + s0.length);
+  b.writeUInt32LE(data.length, SYS.dataLen);
+  data.copy(b, SYS.tail + s0.length + s1.length);
   return b;
 }
 
@@ -193,4 +198,23 @@ test("a syscall record's line is the documented template: plain, escaped and non
     ev(6).args.map((a) => a.text),
     big.map(String),
   );
+});
+
+test('a receive from port 53 carries its bytes: on the line as data="...", and to the enricher as they are', () => {
+  const recvfrom = 45;
+  const answer = Buffer.from("Qf\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", "latin1");
+  const args = [3n, 140_725_333_839_056n, 2048n, 0n, 140_725_333_836_320n, 140_725_333_836_288n];
+  const d = new KernelDecoder({ arch: "x86_64", names: new Map(), cwd: "/" }, 0);
+  const items = d.push(
+    stream([
+      sysRecord({ nr: recvfrom, ret: BigInt(answer.length), args, data: answer }, 1000n),
+      sysRecord({ nr: recvfrom, ret: 5n, args }, 2000n),
+    ]),
+  );
+  const sys = items.filter((it) => it.event.kind === "syscall");
+  assert.equal(sys.length, 2);
+  assert.ok(sys[0]!.lines[0]!.endsWith(` data="${escapeBytes([...answer])}"`), sys[0]!.lines[0]);
+  assert.deepEqual(Buffer.from(sys[0]!.received!), answer);
+  assert.ok(!sys[1]!.lines[0]!.includes("data="));
+  assert.equal(sys[1]!.received, undefined);
 });
