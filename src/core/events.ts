@@ -192,6 +192,11 @@ export interface NetInfo {
   local_port: number | null;
   remote_addr: string | null;
   remote_port: number | null;
+  /**
+   * The host name the session resolved `remote_addr` from (a DNS answer it received
+   * earlier: `registry.npmjs.org`); absent when none is known (older records never have it).
+   */
+  remote_host?: string;
 }
 
 /**

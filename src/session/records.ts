@@ -130,14 +130,17 @@ export const checkViolation: Check = object({
   allow: object({ section: str, rule: str }),
 });
 
-const checkNet: Check = object({
-  family: str,
-  protocol: optStr,
-  local_addr: optStr,
-  local_port: optInt,
-  remote_addr: optStr,
-  remote_port: optInt,
-});
+const checkNet: Check = object(
+  {
+    family: str,
+    protocol: optStr,
+    local_addr: optStr,
+    local_port: optInt,
+    remote_addr: optStr,
+    remote_port: optInt,
+  },
+  { remote_host: str },
+);
 
 const ENRICHED_FIELDS: Record<string, Check> = {
   seq: int,

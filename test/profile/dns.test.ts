@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { Ajv } from "ajv";
 import { parse as parseYaml } from "yaml";
 import type { EnhancedEvent, Violation } from "../../src/core/events.js";
-import { parseDnsAnswer } from "../../src/profile/dns.js";
+import { parseDnsAnswer } from "../../src/enrich/dns.js";
 import { planConfinement } from "../../src/profile/enforce.js";
 import { parseProfile } from "../../src/profile/parse.js";
 import { capsule, freshHome, jsonl, ROOT } from "../pipeline/helpers.js";
