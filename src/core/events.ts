@@ -316,6 +316,25 @@ export interface Action {
    * link (link, symlink and their -at forms), what the link points at. Absent otherwise.
    */
   target?: string;
+  /**
+   * A network action's remote host name: the name the session resolved its address from
+   * (its events' `net.remote_host`), shown as `registry.npmjs.org:443 (203.0.113.80)`.
+   * Absent when none is known.
+   */
+  host?: string;
+}
+
+/** An endpoint by the host name it was resolved from: `registry.npmjs.org:443 (203.0.113.80)`. */
+export function namedEndpoint(name: string, port: number | null, addr: string): string {
+  return `${name}${port === null ? "" : `:${port}`} (${addr})`;
+}
+
+/** How a network action's endpoint reads: by its host name when known (namedEndpoint), else its resource. */
+export function endpointText(a: Pick<Action, "resource" | "host">): string {
+  const r = a.resource ?? "";
+  if (a.host === undefined) return r;
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/.exec(r);
+  return m === null ? namedEndpoint(a.host, null, r) : namedEndpoint(a.host, Number(m[3]), (m[1] ?? m[2])!);
 }
 
 // ─────────────────────────── risk findings ───────────────────────────
