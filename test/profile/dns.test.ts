@@ -11,6 +11,7 @@ import type { EnhancedEvent, Violation } from "../../src/core/events.js";
 import { parseDnsAnswer } from "../../src/enrich/dns.js";
 import { planConfinement } from "../../src/profile/enforce.js";
 import { parseProfile } from "../../src/profile/parse.js";
+import { createKernelTracer } from "../../src/trace/kernel/tracer.js";
 import { capsule, freshHome, jsonl, ROOT } from "../pipeline/helpers.js";
 
 /** A DNS message: header, one question, answers given as [name bytes, type, data]. */
@@ -222,5 +223,168 @@ describe("profiles name the hosts the session resolved", () => {
     assert.match(v.allow.rule, /host: "other.test", port: \d+, protocol: tcp/);
     const line = jsonl<EnhancedEvent>(two, "enriched")[v.event_seqs[0]!]!.raw_line;
     assert.ok(line.includes(`htons(${port})`), line);
+  });
+});
+
+/** Why the kernel tracer's DNS test cannot run here, or null. */
+async function noKernelDnsHere(): Promise<string | null> {
+  if (process.getuid?.() !== 0) return "not root (the kernel tracer and a DNS server on port 53 need it)";
+  const a = await createKernelTracer().available();
+  if (!a.ok) return `the kernel tracer is unavailable: ${a.reason}`;
+  if (spawnSync("bwrap", ["--version"]).status !== 0) return "bwrap is not installed (scripts/system-deps.sh)";
+  return null;
+}
+
+describe("a default kernel-traced run names the hosts its resolver looked up", () => {
+  const capHome = freshHome();
+  const base = mkdtempSync(join(tmpdir(), "capsule-kdns-"));
+  const resolv = join(base, "resolv.conf");
+  const rules = join(base, "rules.yml");
+  const prof = join(base, "capsule-profile.yml");
+  // a loopback address of its own (not 127.0.0.1, which the name resolves to; not 127.0.0.53)
+  const DNS = "127.53.0.2";
+  let why: string | null = null;
+  let server: ChildProcess | null = null;
+  let api: Server | null = null;
+  let port = 0;
+
+  before(async () => {
+    why = await noKernelDnsHere();
+    if (why) return;
+    writeFileSync(resolv, `nameserver ${DNS}\noptions attempts:1 timeout:2\n`);
+    // the connection to the name is a finding of its own, so that the report shows its line
+    writeFileSync(
+      rules,
+      "version: 1\nrisks:\n  - id: test-named-connect\n    family: exfiltration\n    severity: LOW\n" +
+        "    detector: connect\n    remote: loopback\n    reason: '{program} (pid {pid}) connected to {endpoint}'\n",
+    );
+    server = spawn("/usr/bin/python3", [join(ROOT, "test/profile/dns_server.py"), DNS, "svc.test=127.0.0.1"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    why = await new Promise<string | null>((resolve) => {
+      let err = "";
+      server!.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      server!.stdout!.once("data", () => resolve(null));
+      server!.once("exit", () =>
+        resolve(`the test's DNS server cannot bind ${DNS}:53: ${err.trim().split("\n").pop()}`),
+      );
+    });
+    api = await new Promise<Server>((resolve) => {
+      const s = createServer((c) => c.on("data", () => {}).on("error", () => {}));
+      s.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    port = (api.address() as { port: number }).port;
+  });
+  after(() => {
+    server?.kill();
+    api?.close();
+  });
+
+  /** `capsule run` (kernel tracer, level files, lengths) of a client; returns the session and the run's stderr. */
+  const run = (client: string[], extra: string[] = []): { dir: string; stderr: string } => {
+    const r = capsule(["run", "--tracer", "ebpf", "--rules", rules, ...extra, "--", ...client], capHome, {
+      cwd: base,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split("\n").pop(), "ok", r.stdout);
+    const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1];
+    assert.ok(dir, r.stderr);
+    return { dir, stderr: r.stderr };
+  };
+  // glibc's resolver (getaddrinfo) asks the server /etc/resolv.conf names: ours, in bwrap's mount namespace
+  const viaGlibc = () => [
+    "bwrap",
+    "--bind",
+    "/",
+    "/",
+    "--ro-bind",
+    resolv,
+    "/etc/resolv.conf",
+    "/usr/bin/python3",
+    join(ROOT, "test/profile/resolve.py"),
+    String(port),
+    "svc.test",
+  ];
+  // a stub resolver by hand (under --enforce nothing may mount): a connected UDP socket it reads with recv
+  const byHand = () => ["/usr/bin/python3", join(ROOT, "test/profile/dns_client.py"), DNS, String(port), "svc.test"];
+
+  it("records the answer, names the connection in the record, the report and a host rule; check passes", (t) => {
+    if (why) {
+      console.log(`# skipped: ${why}`);
+      t.skip(why);
+      return;
+    }
+    const { dir, stderr } = run(viaGlibc());
+    const events = jsonl<EnhancedEvent>(dir, "enriched");
+    // the answer's bytes are on the receive's line (recvfrom with the server's address)
+    const answers = events.filter((e) => e.net?.remote_port === 53 && /data="/.test(e.raw_line));
+    assert.ok(
+      answers.length >= 1,
+      events
+        .filter((e) => e.net?.remote_port === 53)
+        .map((e) => e.raw_line)
+        .join("\n"),
+    );
+    assert.ok(
+      answers.every((e) => e.call === "recvfrom" && e.raw_line.includes("svc\\x04test")),
+      answers.map((e) => e.raw_line).join("\n"),
+    );
+    // nothing else's payload is kept
+    assert.deepEqual(
+      events.filter((e) => /data="/.test(e.raw_line) && e.net?.remote_port !== 53).map((e) => e.raw_line),
+      [],
+    );
+    const connect = events.find((e) => e.call === "connect" && e.net?.remote_port === port);
+    assert.ok(connect, "the connect to the name's address");
+    assert.equal(connect.net?.remote_host, "svc.test", JSON.stringify(connect.net));
+    // the DNS server's own address was never an answer: no name
+    assert.ok(events.every((e) => e.net?.remote_addr !== DNS || e.net.remote_host === undefined));
+    const shown = `connected to svc.test:${port} (127.0.0.1)`;
+    assert.ok(stderr.replace(/\n\s+/g, " ").includes(shown), stderr);
+    const actions = jsonl<{ kind: string; resource: string; host?: string }>(dir, "actions");
+    assert.ok(
+      actions.some((a) => a.kind === "NetConnect" && a.resource === `127.0.0.1:${port}` && a.host === "svc.test"),
+    );
+    const json = capsule(["report", "-f", "json", dir], capHome);
+    assert.equal(json.status, 0, json.stderr);
+    assert.ok(json.stdout.includes(`svc.test:${port} (127.0.0.1)`), "report -f json names the endpoint");
+    const ai = capsule(["export", "--ai-ready", dir], capHome);
+    assert.equal(ai.status, 0, ai.stderr);
+    assert.ok(ai.stdout.includes(`svc.test:${port} (127.0.0.1)`), "export --ai-ready names the endpoint");
+
+    // the profile learns the name, and a second run checks clean against it
+    const p = capsule(["profile", dir, "-o", prof], capHome);
+    assert.equal(p.status, 0, p.stderr);
+    const doc = parseYaml(readFileSync(prof, "utf8"));
+    assert.ok(
+      doc.net.connect.some(
+        (r: { host: string; port: number; addresses?: string[] }) =>
+          r.host === "svc.test" && r.port === port && r.addresses?.join() === "127.0.0.1",
+      ),
+      JSON.stringify(doc.net.connect),
+    );
+    const again = capsule(["check", "--profile", prof, run(viaGlibc()).dir], capHome);
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+  });
+
+  it("a read on a socket connected to port 53 is an answer too; enforcing the learnt host rule passes", (t) => {
+    if (why) {
+      t.skip(why);
+      return;
+    }
+    const { dir } = run(byHand());
+    const events = jsonl<EnhancedEvent>(dir, "enriched");
+    const answer = events.find((e) => e.net?.remote_port === 53 && /data="/.test(e.raw_line));
+    assert.ok(answer, "the answer the client read from its connected socket");
+    assert.equal(events.find((e) => e.call === "connect" && e.net?.remote_port === port)?.net?.remote_host, "svc.test");
+    const hand = join(base, "by-hand.yml");
+    const p = capsule(["profile", dir, "-o", hand], capHome);
+    assert.equal(p.status, 0, p.stderr);
+    assert.match(readFileSync(hand, "utf8"), new RegExp(`host: "svc.test", port: ${port}`));
+    const enforced = run(byHand(), ["--enforce", hand]);
+    const v = jsonl(enforced.dir, "violations");
+    assert.deepEqual(v, []);
   });
 });
