@@ -98,6 +98,30 @@ describe("DNS answers", () => {
   });
 });
 
+/** The test's DNS server on `addr`:53 answering `names` (NAME=ADDRESS), once bound; or why it could not bind. */
+async function dnsServer(addr: string, names: string[]): Promise<{ server: ChildProcess; why: string | null }> {
+  const server = spawn("/usr/bin/python3", [join(ROOT, "test/profile/dns_server.py"), addr, ...names], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const why = await new Promise<string | null>((resolve) => {
+    let err = "";
+    server.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    server.stdout!.once("data", () => resolve(null));
+    server.once("exit", () => resolve(`the test's DNS server cannot bind ${addr}:53: ${err.trim().split("\n").pop()}`));
+  });
+  return { server, why };
+}
+
+/** A TCP server on 127.0.0.1 that takes connections and reads them. */
+function sink(): Promise<Server> {
+  return new Promise<Server>((resolve) => {
+    const s = createServer((c) => c.on("data", () => {}).on("error", () => {}));
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
+}
+
 /** Why the loopback-DNS test cannot run here, or null. */
 function cannotResolveHere(): string | null {
   if (process.getuid?.() !== 0) return "not root (the test mounts its own resolv.conf in a mount namespace)";
@@ -122,27 +146,8 @@ describe("profiles name the hosts the session resolved", () => {
     if (why) return;
     writeFileSync(resolv, "nameserver 127.53.0.1\noptions attempts:1 timeout:2\n");
     // 127.53.0.1: a loopback address of its own, so a resolver on 127.0.0.53 or 127.0.0.1 is not in the way
-    server = spawn(
-      "/usr/bin/python3",
-      [join(ROOT, "test/profile/dns_server.py"), "127.53.0.1", "svc.test=127.0.0.1", "other.test=127.0.0.1"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    serverWhy = await new Promise<string | null>((resolve) => {
-      let err = "";
-      server!.stderr!.on("data", (d: Buffer) => {
-        err += d.toString();
-      });
-      server!.stdout!.once("data", () => resolve(null));
-      server!.once("exit", () =>
-        resolve(`the test's DNS server cannot bind 127.53.0.1:53: ${err.trim().split("\n").pop()}`),
-      );
-    });
-    api = await new Promise<Server>((resolve) => {
-      const s = createServer((c) => c.on("data", () => {}).on("error", () => {}));
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    });
+    ({ server, why: serverWhy } = await dnsServer("127.53.0.1", ["svc.test=127.0.0.1", "other.test=127.0.0.1"]));
+    api = await sink();
     port = (api.address() as { port: number }).port;
   });
   after(() => {
@@ -258,23 +263,8 @@ describe("a default kernel-traced run names the hosts its resolver looked up", (
       "version: 1\nrisks:\n  - id: test-named-connect\n    family: exfiltration\n    severity: LOW\n" +
         "    detector: connect\n    remote: loopback\n    reason: '{program} (pid {pid}) connected to {endpoint}'\n",
     );
-    server = spawn("/usr/bin/python3", [join(ROOT, "test/profile/dns_server.py"), DNS, "svc.test=127.0.0.1"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    why = await new Promise<string | null>((resolve) => {
-      let err = "";
-      server!.stderr!.on("data", (d: Buffer) => {
-        err += d.toString();
-      });
-      server!.stdout!.once("data", () => resolve(null));
-      server!.once("exit", () =>
-        resolve(`the test's DNS server cannot bind ${DNS}:53: ${err.trim().split("\n").pop()}`),
-      );
-    });
-    api = await new Promise<Server>((resolve) => {
-      const s = createServer((c) => c.on("data", () => {}).on("error", () => {}));
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    });
+    ({ server, why } = await dnsServer(DNS, ["svc.test=127.0.0.1"]));
+    api = await sink();
     port = (api.address() as { port: number }).port;
   });
   after(() => {
