@@ -192,6 +192,11 @@ describe("profiles name the hosts the session resolved", () => {
       return;
     }
     const learned = run(["svc.test"]);
+    // the enricher named the connection from the answer strace printed (full data)
+    const connect = jsonl<EnhancedEvent>(learned, "enriched").find(
+      (e) => e.call === "connect" && e.net?.remote_port === port,
+    );
+    assert.equal(connect?.net?.remote_host, "svc.test", connect?.raw_line);
     const p = capsule(["profile", learned, "-o", prof], capHome);
     assert.equal(p.status, 0, p.stderr);
     const doc = parseYaml(readFileSync(prof, "utf8"));
