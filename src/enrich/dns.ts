@@ -103,18 +103,23 @@ function receivedBytes(raw: string): Buffer | null {
   return Buffer.from(scratchBytes(decodeBytes(raw, q + 1, end - 1)));
 }
 
-/** The DNS message a record's receive carries, or null: the tracer's kept bytes, else those strace printed. */
+/** The bytes of a record's receive from a DNS server, or null: the tracer's kept bytes, else those strace printed. */
 function answerBytes(e: EnhancedEvent, received: Uint8Array | undefined): Buffer | null {
   if (typeof e.retval !== "number" || e.retval <= 0) return null;
-  let bytes: Buffer | null;
-  if (received !== undefined) bytes = Buffer.from(received.buffer, received.byteOffset, received.length);
-  else if (e.net?.remote_port === DNS_PORT && RECV_CALLS.has(e.call)) bytes = receivedBytes(e.raw_line);
-  else return null;
-  if (bytes === null) return null;
-  // DNS over TCP: each message after a two-byte length (the kept bytes may stop short of it)
-  if (e.net?.protocol?.toUpperCase().startsWith("TCP") && bytes.length > 2 && bytes.readUInt16BE(0) >= bytes.length - 2)
-    bytes = bytes.subarray(2);
-  return bytes;
+  if (received !== undefined) return Buffer.from(received.buffer, received.byteOffset, received.length);
+  if (e.net?.remote_port === DNS_PORT && RECV_CALLS.has(e.call)) return receivedBytes(e.raw_line);
+  return null;
+}
+
+/**
+ * The answer in a receive's bytes. Over TCP a message follows its two-byte length, in the
+ * same read or not (glibc reads the length, then the message): the bytes are read both
+ * ways, the length first when it fits (the kept bytes may stop short of the message).
+ */
+function answerIn(bytes: Buffer, tcp: boolean): DnsAnswer | null {
+  if (tcp && bytes.length > 2 && bytes.readUInt16BE(0) >= bytes.length - 2)
+    return parseDnsAnswer(bytes.subarray(2)) ?? parseDnsAnswer(bytes);
+  return parseDnsAnswer(bytes);
 }
 
 /** How many addresses a session's name table keeps (the least recently resolved go first). */
@@ -131,7 +136,7 @@ export class DnsNames {
    */
   add(e: EnhancedEvent, received?: Uint8Array): boolean {
     const bytes = answerBytes(e, received);
-    const answer = bytes === null ? null : parseDnsAnswer(bytes);
+    const answer = bytes === null ? null : answerIn(bytes, e.net?.protocol?.toUpperCase().startsWith("TCP") === true);
     if (answer === null) return false;
     for (const a of answer.addresses) {
       this.byAddr.delete(a);

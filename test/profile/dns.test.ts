@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Ajv } from "ajv";
 import { parse as parseYaml } from "yaml";
-import type { EnhancedEvent, Violation } from "../../src/core/events.js";
-import { parseDnsAnswer } from "../../src/enrich/dns.js";
+import type { EnhancedEvent, NetInfo, Violation } from "../../src/core/events.js";
+import { DnsNames, parseDnsAnswer } from "../../src/enrich/dns.js";
 import { planConfinement } from "../../src/profile/enforce.js";
 import { parseProfile } from "../../src/profile/parse.js";
 import { createKernelTracer } from "../../src/trace/kernel/tracer.js";
@@ -64,6 +64,39 @@ describe("DNS answers", () => {
     assert.equal(parseDnsAnswer(loop), null, "a name pointing at itself");
     const whole = message(0x8180, q, [a]);
     assert.equal(parseDnsAnswer(whole.subarray(0, whole.length - 2)), null, "cut");
+    // cut in its second record (the kernel keeps 512 bytes): the first stands
+    const two = message(0x8180, q, [a, [ptr(12), 1, Buffer.from([127, 0, 0, 2])]]);
+    assert.deepEqual(parseDnsAnswer(two.subarray(0, two.length - 1)), { name: "svc.test", addresses: ["127.0.0.1"] });
+  });
+
+  it("names later records on the answer's addresses; over TCP with its length before it or in a read of its own", () => {
+    const q = labels("svc.test");
+    const answer = message(0x8180, q, [[ptr(12), 1, Buffer.from([10, 9, 8, 7])]]);
+    // an id whose value is larger than the message: not to be taken for a length
+    answer.writeUInt16BE(0xfff0, 0);
+    const rec = (call: string, net: Partial<NetInfo>, retval = 10): EnhancedEvent =>
+      ({ call, retval, raw_line: "", net: { family: "AF_INET", protocol: "TCP", ...net } }) as EnhancedEvent;
+    const dns = { remote_addr: "127.53.0.1", remote_port: 53 };
+    for (const bytes of [Buffer.concat([Buffer.from([0, answer.length]), answer]), answer]) {
+      const names = new DnsNames();
+      names.name(rec("read", dns, bytes.length), bytes);
+      const later = rec("connect", { remote_addr: "10.9.8.7", remote_port: 443 }, 0);
+      const mapped = rec("connect", { family: "AF_INET6", remote_addr: "::ffff:10.9.8.7", remote_port: 443 }, 0);
+      const other = rec("connect", { remote_addr: "10.9.8.6", remote_port: 443 }, 0);
+      const shared = other.net;
+      for (const r of [later, mapped, other]) names.name(r);
+      assert.equal(later.net?.remote_host, "svc.test", bytes.toString("hex"));
+      assert.equal(mapped.net?.remote_host, "svc.test");
+      assert.equal(other.net?.remote_host, undefined);
+      assert.equal(other.net, shared, "a record with no name keeps its (shared) net object");
+    }
+    // bounded: the least recently resolved address goes first
+    const small = new DnsNames(1);
+    small.name(rec("recvfrom", dns), answer);
+    const second = message(0x8180, labels("b.test"), [[ptr(12), 1, Buffer.from([10, 0, 0, 2])]]);
+    small.name(rec("recvfrom", dns), second);
+    assert.equal(small.nameOf("10.9.8.7"), null);
+    assert.equal(small.nameOf("10.0.0.2"), "b.test");
   });
 
   it("a name rule is said to be beyond the kernel's mechanisms, and `addresses` only go with a name", () => {
