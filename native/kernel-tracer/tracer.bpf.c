@@ -346,8 +346,12 @@ static __always_inline __u16 user_port(__u64 ptr)
  * connect to port 53 marked. Returns where its bytes are (0: not DNS) and how many in `len`.
  * A program that never connected to port 53 costs a read nothing here (dns_seen).
  */
-static __always_inline __u64 dns_bytes(__u8 mode, const struct stash *s, long ret, __u32 tgid, __u32 *len)
+__noinline __u64 dns_bytes(__u8 mode, const struct stash *s, long ret, __u32 tgid, __u32 *len)
 {
+	/* a global function: verified once, on its own, and its result is one unknown number to
+	 * the caller (inlined, its paths multiplied sys_exit's: ~100 ms more to load) */
+	if (!s || !len)
+		return 0;
 	__u64 bufp = s->args[1];
 	__u64 name = 0;
 	__u64 n = ret;
@@ -545,7 +549,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0; /* written at sched_process_fork */
 	/* a DNS answer is recorded whatever the level, its bytes kept (not summed at files) */
 	__u32 dns_len = 0;
-	__u64 dns_at = p->data && ret > 0 ? dns_bytes(p->data, &s, ret, tgid, &dns_len) : 0;
+	/* a read (no source address) looks only once something connected to port 53: a build
+	 * that resolves nothing pays one flag test per read */
+	__u8 dmode = p->data;
+	__u64 dns_at = dmode && ret > 0 && (dmode != D_BUF || dns_seen) ? dns_bytes(dmode, &s, ret, tgid, &dns_len) : 0;
 	if ((kind == K_IO_READ || kind == K_IO_WRITE) && sum_io && !dns_at) {
 		if (ret > 0)
 			sum(tgid, (int)s.args[0], ret, kind == K_IO_WRITE);
