@@ -159,7 +159,7 @@ export class DnsNames {
    * a name resolved to gets `net.remote_host` (a new net object: records share them).
    */
   name(e: EnhancedEvent, received?: Uint8Array): void {
-    if (e.net === null || this.add(e, received)) return;
+    if (this.add(e, received) || e.net === null) return;
     const host = this.nameOf(e.net.remote_addr);
     if (host !== null) e.net = { ...e.net, remote_host: host };
   }

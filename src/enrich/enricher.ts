@@ -179,7 +179,7 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
     if (ev.kind === "syscall") {
       rec = resolver.syscall(ev, t, rawLine, hash, children);
       // a DNS answer is learnt; a later record on an address it gave is named
-      if (rec.net !== null) names.name(rec, received);
+      if (rec.net !== null || received !== undefined) names.name(rec, received);
     } else if (ev.kind === "signal") rec = resolver.signal(ev, t, rawLine, hash);
     else rec = resolver.exit(ev, t, rawLine, hash);
     if (facts !== undefined) {

@@ -336,7 +336,14 @@ describe("a default kernel-traced run names the hosts its resolver looked up", (
     "svc.test",
   ];
   // a stub resolver by hand (under --enforce nothing may mount): a connected UDP socket it reads with recv
-  const byHand = () => ["/usr/bin/python3", join(ROOT, "test/profile/dns_client.py"), DNS, String(port), "svc.test"];
+  const byHand = (how = "recv") => [
+    "/usr/bin/python3",
+    join(ROOT, "test/profile/dns_client.py"),
+    DNS,
+    String(port),
+    "svc.test",
+    how,
+  ];
 
   it("records the answer, names the connection in the record, the report and a host rule; check passes", (t) => {
     if (why) {
@@ -414,5 +421,9 @@ describe("a default kernel-traced run names the hosts its resolver looked up", (
     const enforced = run(byHand(), ["--enforce", hand]);
     const v = jsonl(enforced.dir, "violations");
     assert.deepEqual(v, []);
+    // recvmsg: the answer's bytes from its msghdr's first iovec, port 53 from its msg_name
+    const viaMsg = jsonl<EnhancedEvent>(run(byHand("recvmsg")).dir, "enriched");
+    assert.ok(viaMsg.some((e) => e.call === "recvmsg" && /data="/.test(e.raw_line)));
+    assert.equal(viaMsg.find((e) => e.call === "connect" && e.net?.remote_port === port)?.net?.remote_host, "svc.test");
   });
 });
