@@ -4,8 +4,9 @@ import type { ParsedItem } from "../../src/core/events.js";
 import { formatTs } from "../../src/parse/bpftrace/line.js";
 import { escapeBytes } from "../../src/parse/bpftrace/strings.js";
 import { KernelDecoder } from "../../src/parse/kernel/decoder.js";
-import { FLAG, HDR, REC, START, SYS } from "../../src/parse/kernel/layout.js";
+import { DATA, FLAG, HDR, KIND, REC, START, SYS } from "../../src/parse/kernel/layout.js";
 import { LineBytes } from "../../src/parse/kernel/line-bytes.js";
+import { policyArg } from "../../src/parse/kernel/policy.js";
 
 // The kernel decoder writes a syscall record's canonical line as bytes (line-bytes.ts);
 // these check that it is the same text, character for character, as the documented
@@ -217,4 +218,29 @@ test('a receive from port 53 carries its bytes: on the line as data="...", and t
   assert.deepEqual(Buffer.from(sys[0]!.received!), answer);
   assert.ok(!sys[1]!.lines[0]!.includes("data="));
   assert.equal(sys[1]!.received, undefined);
+});
+
+test("the policy tells the kernel where a receive's bytes are at files and full, never at process", () => {
+  // x86_64: read 0, recvfrom 45, recvmsg 47, recvmmsg 299
+  const entries = (level: "process" | "files" | "full") =>
+    new Map(
+      policyArg(level, "x86_64")
+        .split(",")
+        .map((e) => [Number(e.split(":")[0]), e.split(":").map(Number)]),
+    );
+  for (const level of ["files", "full"] as const) {
+    const p = entries(level);
+    assert.equal(p.get(0)?.[4], DATA.BUF, `${level}: read`);
+    assert.equal(p.get(45)?.[4], DATA.FROM, `${level}: recvfrom`);
+    assert.equal(p.get(47)?.[4], DATA.MSG, `${level}: recvmsg`);
+    assert.equal(p.get(299)?.[4], DATA.MMSG, `${level}: recvmmsg`);
+    // at files they are summed (not recorded), the DNS answers excepted
+    assert.equal(p.get(47)?.[1], level === "files" ? KIND.IO_READ : KIND.PLAIN);
+    // nothing else names where bytes are
+    assert.deepEqual(
+      [...p.entries()].filter(([, e]) => e.length > 4).map(([nr]) => nr),
+      [0, 45, 47, 299].filter((nr) => p.has(nr)),
+    );
+  }
+  assert.ok([...entries("process").values()].every((e) => e.length === 4));
 });
