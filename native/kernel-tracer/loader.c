@@ -3,7 +3,7 @@
  * capsule-kernel-tracer: loads tracer.bpf.o (through its skeleton), attaches it, and
  * streams its ring buffer's records (records.h) to stdout unchanged, framed as they are.
  *
- *   capsule-kernel-tracer --level process|files|full [--policy NR:KIND:A:B,...] [--all]
+ *   capsule-kernel-tracer --level process|files|full [--policy NR:KIND:A:B[:D],...] [--all]
  *                         [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N] [--then CMD ARGS...]
  *
  * --then (bin/capsule, `capsule run` as root): before loading, fork; the parent execs CMD
@@ -149,17 +149,23 @@ static char *read_line(void)
 	return buf;
 }
 
-/* Fill the policy map from "NR:KIND:A:B,...": what each syscall number records. */
+/* Fill the policy map from "NR:KIND:A:B[:D],...": what each syscall number records (D: where
+ * a receive's bytes are, D_*, kept when it came from port 53). */
 static int set_policy(int pfd, const char *policy)
 {
 	for (const char *s = policy; *s;) {
-		unsigned nr, kind, a, b;
-		int used = 0;
+		unsigned nr, kind, a, b, d = D_NONE;
+		int used = 0, more = 0;
 		if (sscanf(s, "%u:%u:%u:%u%n", &nr, &kind, &a, &b, &used) != 4 || nr >= 1024)
 			return -1;
-		struct policy p = {.kind = kind, .str_a = a, .str_b = b, .record = 1};
-		bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
 		s += used;
+		if (*s == ':') {
+			if (sscanf(s, ":%u%n", &d, &more) != 1 || d > D_MMSG)
+				return -1;
+			s += more;
+		}
+		struct policy p = {.kind = kind, .str_a = a, .str_b = b, .record = 1, .data = d};
+		bpf_map_update_elem(pfd, &nr, &p, BPF_ANY);
 		if (*s == ',')
 			s++;
 	}
@@ -324,7 +330,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--poll-ms") && v)
 			poll_ms = atoi(argv[++i]);
 		else
-			return usage("usage: --level process|files|full [--policy NR:KIND:A:B,...] [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N] [--stats]");
+			return usage("usage: --level process|files|full [--policy NR:KIND:A:B[:D],...] [--all] [--refusals] [--btf FILE] [--ring-mb N] [--poll-ms N] [--stats]");
 	}
 	if (!level)
 		return usage("--level is required");
@@ -454,6 +460,8 @@ _Static_assert(__builtin_offsetof(struct rec_syscall, sock) == 184, "rec_syscall
 _Static_assert(__builtin_offsetof(struct rec_syscall, io) == 232, "rec_syscall.io");
 _Static_assert(sizeof(struct rec_exec) == 152, "rec_exec");
 _Static_assert(__builtin_offsetof(struct rec_exec, argc) == 128, "rec_exec.argc");
+_Static_assert(__builtin_offsetof(struct rec_syscall, data_len) == 180, "rec_syscall.data_len");
+_Static_assert(sizeof(struct policy) == 8, "policy");
 _Static_assert(sizeof(struct rec_exit) == 32, "rec_exit");
 _Static_assert(sizeof(struct rec_io) == 56, "rec_io");
 _Static_assert(sizeof(struct rec_signal) == 40, "rec_signal");

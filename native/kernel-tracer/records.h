@@ -8,7 +8,7 @@
 #ifndef CAPSULE_RECORDS_H
 #define CAPSULE_RECORDS_H
 
-#define REC_VERSION 1
+#define REC_VERSION 2
 
 /* Record types. */
 #define REC_SYSCALL 1 /* a call that returned (or a fork/failed exec) */
@@ -42,6 +42,14 @@
 #define ARGV_MAX 4096  /* argv strings, NUL-separated */
 #define CWD_DEPTH 32   /* path components of a cwd */
 #define CWD_MAX 1024
+#define DATA_MAX 512   /* the bytes kept of a DNS answer (a classic UDP message's bound) */
+
+/* Where a receive's bytes are (policy `data`): only a receive from port 53 keeps them. */
+#define D_NONE 0
+#define D_BUF 1      /* read: the buffer at arg1 */
+#define D_FROM 2     /* recvfrom: the buffer at arg1, the source sockaddr at arg4 */
+#define D_MSG 3      /* recvmsg: struct msghdr at arg1 (its name, its first iovec) */
+#define D_MMSG 4     /* recvmmsg: struct mmsghdr[] at arg1, the first message only */
 
 /* REC_SYSCALL flags */
 #define F_STR0_CUT (1u << 0)
@@ -52,6 +60,7 @@
 #define F_IO (1u << 5)      /* (close) io sums present */
 #define F_CWD_CUT (1u << 6)
 #define F_SCRIPT (1u << 7) /* exec: the kernel ran an interpreter (#!): argv in the new mm starts with it */
+#define F_DATA (1u << 8)   /* a DNS answer: the bytes a receive from port 53 returned, data_len of them after argv */
 
 struct rec_hdr {
 	__u32 size; /* whole record, padded to 8 */
@@ -83,7 +92,9 @@ struct io_sums {
 
 /*
  * REC_SYSCALL: 24 + 136 bytes, then the tail: str0 (len0 bytes incl. NUL), str1
- * (len1), argv (argv_len, NUL-separated, failed execs only). ext holds: clone3's
+ * (len1), argv (argv_len, NUL-separated, failed execs only), data (data_len bytes, with
+ * F_DATA: the first DATA_MAX bytes a receive from port 53 returned, a DNS answer; over TCP
+ * its two-byte length first). ext holds: clone3's
  * clone_args (9 words), open_how (3), the user sockaddr (4 words = 32 bytes) for
  * connect/bind/accept, accept's length before and after (ext[4], ext[5]).
  */
@@ -100,7 +111,7 @@ struct rec_syscall {
 	__u16 argv_len;
 	__u16 argc; /* failed exec: strings in argv */
 	__u32 envc;
-	__u32 _pad;
+	__u32 data_len; /* F_DATA */
 	struct sock_ends sock;
 	struct io_sums io;
 	/* char tail[]; */
@@ -181,6 +192,8 @@ struct policy {
 	__u8 str_a; /* argument index + 1 of a string to read, 0 none */
 	__u8 str_b;
 	__u8 record; /* 1: record this call */
+	__u8 data;   /* D_*: where a receive's bytes are */
+	__u8 _pad[3];
 };
 
 #endif

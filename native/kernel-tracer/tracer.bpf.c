@@ -108,6 +108,15 @@ struct {
 	__type(value, struct fdset);
 } io_fds SEC(".maps");
 
+/* Sockets a traced process connected to port 53, by (tgid, fd): a read on one is a DNS
+ * answer. LRU: a process that ends without closing them leaves nothing for long. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct io_key);
+	__type(value, __u8);
+} dns_fds SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 24); /* the loader may resize */
@@ -127,6 +136,7 @@ struct {
 /* Read by the loader through the mmaped BSS. */
 __u64 lost[256];     /* records the ring buffer could not take, per CPU */
 __s64 live = 0;      /* traced processes alive */
+__u32 dns_seen = 0;  /* a traced socket was connected to port 53: until then no read looks at dns_fds */
 
 static __always_inline struct buf *scratch_buf(void)
 {
@@ -315,6 +325,72 @@ static __always_inline void user_sockaddr(struct rec_syscall *r, struct buf *b, 
 	}
 }
 
+/* ─────────────────────────── DNS answers ─────────────────────────── */
+
+#define DNS_PORT 53
+
+/* The port (host order) of an AF_INET/AF_INET6 user sockaddr; 0 for anything else. */
+static __always_inline __u16 user_port(__u64 ptr)
+{
+	__u16 fp[2] = {};
+	if (!ptr || bpf_probe_read_user(fp, sizeof(fp), (void *)ptr) != 0)
+		return 0;
+	if (fp[0] != AF_INET && fp[0] != AF_INET6)
+		return 0;
+	return __builtin_bswap16(fp[1]);
+}
+
+/*
+ * Whether a receive (policy data mode `mode`) that returned `ret` came from port 53: by the
+ * source address it filled (recvfrom, recvmsg, recvmmsg), else by its fd being one a
+ * connect to port 53 marked. Returns where its bytes are (0: not DNS) and how many in `len`.
+ * A program that never connected to port 53 costs a read nothing here (dns_seen).
+ */
+__noinline __u64 dns_bytes(__u8 mode, const struct stash *s, long ret, __u32 tgid, __u32 *len)
+{
+	/* a global function: verified once, on its own, and its result is one unknown number to
+	 * the caller (inlined, its paths multiplied sys_exit's: ~100 ms more to load) */
+	if (!s || !len)
+		return 0;
+	__u64 bufp = s->args[1];
+	__u64 name = 0;
+	__u64 n = ret;
+	if (mode == D_FROM) {
+		name = s->args[4];
+	} else if (mode == D_MSG || mode == D_MMSG) {
+		/* struct msghdr: msg_name, msg_namelen, msg_iov, msg_iovlen; the first iovec */
+		__u64 hdr[4] = {};
+		__u64 iov[2] = {};
+		if (bpf_probe_read_user(hdr, sizeof(hdr), (void *)s->args[1]) != 0 || !hdr[2] || !hdr[3])
+			return 0;
+		if (bpf_probe_read_user(iov, sizeof(iov), (void *)hdr[2]) != 0)
+			return 0;
+		name = hdr[0];
+		bufp = iov[0];
+		if (mode == D_MMSG) {
+			/* ret counts messages: the first one's length follows its msghdr (56 bytes) */
+			__u32 ml = 0;
+			if (bpf_probe_read_user(&ml, sizeof(ml), (void *)(s->args[1] + 56)) != 0)
+				return 0;
+			n = ml;
+		}
+		if (n > iov[1])
+			n = iov[1];
+	}
+	if (name) {
+		if (user_port(name) != DNS_PORT)
+			return 0;
+	} else {
+		if (!dns_seen)
+			return 0;
+		struct io_key k = {.tgid = tgid, .fd = (int)s->args[0]};
+		if (!bpf_map_lookup_elem(&dns_fds, &k))
+			return 0;
+	}
+	*len = n > DATA_MAX ? DATA_MAX : n;
+	return bufp;
+}
+
 /* ─────────────────────────── sys_exit ─────────────────────────── */
 
 /* Marks (on) or clears (off) fd in its process's fdset. */
@@ -471,7 +547,13 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (kind == K_FORK && ret >= 0)
 		return 0; /* written at sched_process_fork */
-	if ((kind == K_IO_READ || kind == K_IO_WRITE) && sum_io) {
+	/* a DNS answer is recorded whatever the level, its bytes kept (not summed at files) */
+	__u32 dns_len = 0;
+	/* a read (no source address) looks only once something connected to port 53: a build
+	 * that resolves nothing pays one flag test per read */
+	__u8 dmode = p->data;
+	__u64 dns_at = dmode && ret > 0 && (dmode != D_BUF || dns_seen) ? dns_bytes(dmode, &s, ret, tgid, &dns_len) : 0;
+	if ((kind == K_IO_READ || kind == K_IO_WRITE) && sum_io && !dns_at) {
 		if (ret > 0)
 			sum(tgid, (int)s.args[0], ret, kind == K_IO_WRITE);
 		if (!refusals || (ret != -EPERM && ret != -EACCES))
@@ -512,9 +594,18 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 
 	if (kind == K_SOCKADDR) {
 		user_sockaddr(r, b, &off, s.args[1], (int)s.args[2]);
-		if (ret == 0 || ret == -115 /* EINPROGRESS */)
+		if (ret == 0 || ret == -115 /* EINPROGRESS */) {
 			if (sock_of(&r->sock, (int)s.args[0]))
 				r->flags |= F_SOCK;
+			/* a socket connected to port 53: what it reads is a DNS answer */
+			__u16 fam = (__u16)r->ext[0];
+			if ((fam == AF_INET || fam == AF_INET6) && __builtin_bswap16((__u16)(r->ext[0] >> 16)) == DNS_PORT) {
+				struct io_key k = {.tgid = tgid, .fd = (int)s.args[0]};
+				__u8 one = 1;
+				bpf_map_update_elem(&dns_fds, &k, &one, BPF_ANY);
+				dns_seen = 1;
+			}
+		}
 	} else if (kind == K_PEER) {
 		r->ext[4] = s.len_before;
 		if (ret >= 0) {
@@ -595,6 +686,10 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		/* dup2/dup3 onto an open fd close it first: its sums end there, not with
 		 * whatever file the number names later (`echo hi > f` in a shell restores stdout so) */
 		int replaced = kind == K_DUP2 && ret >= 0 && s.args[0] != s.args[1];
+		if ((kind == K_CLOSE || replaced) && dns_seen) {
+			struct io_key k = {.tgid = tgid, .fd = (int)s.args[kind == K_CLOSE ? 0 : 1]};
+			bpf_map_delete_elem(&dns_fds, &k);
+		}
 		if ((kind == K_CLOSE || replaced) && sum_io) {
 			struct io_key k = {.tgid = tgid, .fd = (int)s.args[kind == K_CLOSE ? 0 : 1]};
 			struct io_sums *v = bpf_map_lookup_elem(&io, &k);
@@ -605,6 +700,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 					fdset_mark(tgid, k.fd, 0);
 			}
 		}
+	}
+	if (dns_at) {
+		__u32 o = off & 0x3fff;
+		__u32 n = dns_len;
+		if (bpf_probe_read_user(&b->d[o], BOUND(n, 1023), (void *)dns_at) == 0) {
+			r->data_len = n & 1023;
+			off += n & 1023;
+			r->flags |= F_DATA;
+		}
+		if (!(r->flags & F_SOCK) && sock_of(&r->sock, (int)s.args[0]))
+			r->flags |= F_SOCK;
 	}
 	r->h.size = off;
 	emit(r, off, BPF_RB_NO_WAKEUP);

@@ -150,8 +150,14 @@ interface Open
   connect: number;
   /** The errno a pending connect turned out to fail with. */
   connectErrno: string | null;
+  /** The host name the remote endpoint was resolved from (an event's net.remote_host). */
+  host: string | null;
   done: boolean;
 }
+
+/** The name `e`'s remote endpoint was resolved from, for an action keyed by it (not a listen's own endpoint). */
+const hostOf = (e: EnhancedEvent, info: KindInfo): string | null =>
+  info.net && info.kind !== "NetListen" ? (e.net?.remote_host ?? null) : null;
 
 /** Open.connect: no non-blocking connect; under way (outcome unknown); shown to have connected; shown to have failed. */
 const CONNECT_NONE = 0;
@@ -434,6 +440,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       inherited: slot?.inherited ?? false,
       connect: CONNECT_NONE,
       connectErrno: null,
+      host: hostOf(e, info),
       done: false,
     };
     judge(a, e);
@@ -478,6 +485,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
   function merge(a: Open, e: EnhancedEvent, aux: boolean): void {
     a.count++;
     a.event_seqs.push(e.seq);
+    if (a.host === null) a.host = hostOf(e, a.info);
     if (e.byte_count !== null) a.bytes += e.byte_count;
     if (e.ts > a.last_ts) a.last_ts = e.ts;
     else if (e.ts < a.first_ts) a.first_ts = e.ts;
@@ -694,6 +702,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       ...(a.inherited ? { inherited: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
       ...(a.target === null ? {} : { target: a.target }),
+      ...(a.host === null ? {} : { host: a.host }),
     };
   }
 

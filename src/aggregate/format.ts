@@ -1,4 +1,10 @@
-import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot } from "../core/events.js";
+import {
+  type Action,
+  type ActionKind,
+  endpointText,
+  type ProcessNode,
+  type ProcessTreeSnapshot,
+} from "../core/events.js";
 import { printable } from "../core/printable.js";
 
 /** "31 B", "2.0 KiB", "1.5 MiB". */
@@ -97,7 +103,8 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
   const ix = tree === undefined ? undefined : indexOf(tree);
   const who = actorAt(tree, a.pid, a.first_ts);
   const p = PHRASES[a.kind];
-  const res = a.resource ?? "(no path)";
+  // an endpoint by the name it was resolved from: registry.npmjs.org:443 (203.0.113.80)
+  const res = a.host !== undefined ? endpointText(a) : (a.resource ?? "(no path)");
   let what: string;
   if (a.kind === "ProcessSpawn" && a.resource === null) what = a.ok ? "forked" : "failed to fork";
   else if (a.kind === "ProcessExit" && a.resource !== null) what = `${a.resource} exited`;

@@ -4,7 +4,7 @@
  * its actions meet each workflow rule's action condition. Start-up actions (loader,
  * interpreter start-up) never count. Memory is bounded per process.
  */
-import type { Action, ActionKind } from "../core/events.js";
+import { type Action, type ActionKind, endpointText } from "../core/events.js";
 import { programBase } from "../core/paths.js";
 import { compilePathGlobs, isInside, isLoopback } from "./match.js";
 import type { ActionCondition, Remote, Rules } from "./rules.js";
@@ -186,7 +186,8 @@ export function createActivityCollector(
             if (firstTime(e.readSet, e.read, r)) e.readTotal++;
           } else if (a.kind === "NetConnect") {
             e.connects++;
-            if (!e.endpoints.includes(r)) pushCapped(e.endpoints, r);
+            const shown = endpointText(a);
+            if (!e.endpoints.includes(shown)) pushCapped(e.endpoints, shown);
           } else if (a.kind === "FileDelete") e.deleted++;
         }
         if (!ok) continue;
@@ -196,7 +197,8 @@ export function createActivityCollector(
           if (!hit) e.ruleHits.set(c.index, (hit = { count: 0, seqs: [], resources: [] }));
           hit.count++;
           pushCapped(hit.seqs, a.seq, 8);
-          if (r !== null && !hit.resources.includes(r)) pushCapped(hit.resources, r, 8);
+          const shown = r !== null && a.host !== undefined ? endpointText(a) : r;
+          if (shown !== null && !hit.resources.includes(shown)) pushCapped(hit.resources, shown, 8);
         }
       }
     },

@@ -154,14 +154,16 @@ export function execPath(e: EnhancedEvent): string | null {
  * `failed` is the errno of an attempt that did not get through (a non-blocking connect's
  * EINPROGRESS is not a failure).
  */
-export function connectionOf(e: EnhancedEvent): { host: string; port: number | null; failed: string | null } | null {
+export function connectionOf(
+  e: EnhancedEvent,
+): { host: string; port: number | null; failed: string | null; name: string | null } | null {
   const net = e.net;
   if (!net?.remote_addr || !/INET/i.test(net.family)) return null;
   const isConnect = e.operation === "CONNECT" || e.high_level_kind === "NetConnect";
   const isSend = e.operation === "SEND" || e.high_level_kind === "NetSend";
   if (!isConnect && !isSend) return null;
   const failed = e.errno !== null && !(isConnect && CONNECT_PENDING.has(e.errno)) ? e.errno : null;
-  return { host: net.remote_addr, port: net.remote_port, failed };
+  return { host: net.remote_addr, port: net.remote_port, failed, name: net.remote_host ?? null };
 }
 
 /** "1.2.3.4:443", "[2001:db8::1]:443". */

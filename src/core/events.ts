@@ -150,6 +150,12 @@ export interface ParsedItem {
    * e.g. at exec); the enricher takes these over /proc. strace gives none.
    */
   facts?: ProcessFacts;
+  /**
+   * The bytes a receive returned that the tracer kept: the kernel tracer keeps those of a
+   * receive from port 53 (a DNS answer, its first 512 bytes; over TCP its length first).
+   * They are on the raw line too (`data="..."`); strace gives none here.
+   */
+  received?: Uint8Array;
 }
 
 /** A process's identity as the kernel holds it (null: not told). */
@@ -186,6 +192,11 @@ export interface NetInfo {
   local_port: number | null;
   remote_addr: string | null;
   remote_port: number | null;
+  /**
+   * The host name the session resolved `remote_addr` from (a DNS answer it received
+   * earlier: `registry.npmjs.org`); absent when none is known (older records never have it).
+   */
+  remote_host?: string;
 }
 
 /**
@@ -305,6 +316,25 @@ export interface Action {
    * link (link, symlink and their -at forms), what the link points at. Absent otherwise.
    */
   target?: string;
+  /**
+   * A network action's remote host name: the name the session resolved its address from
+   * (its events' `net.remote_host`), shown as `registry.npmjs.org:443 (203.0.113.80)`.
+   * Absent when none is known.
+   */
+  host?: string;
+}
+
+/** An endpoint by the host name it was resolved from: `registry.npmjs.org:443 (203.0.113.80)`. */
+export function namedEndpoint(name: string, port: number | null, addr: string): string {
+  return `${name}${port === null ? "" : `:${port}`} (${addr})`;
+}
+
+/** How a network action's endpoint reads: by its host name when known (namedEndpoint), else its resource. */
+export function endpointText(a: Pick<Action, "resource" | "host">): string {
+  const r = a.resource ?? "";
+  if (a.host === undefined) return r;
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d+)$/.exec(r);
+  return m === null ? namedEndpoint(a.host, null, r) : namedEndpoint(a.host, Number(m[3]), (m[1] ?? m[2])!);
 }
 
 // ─────────────────────────── risk findings ───────────────────────────

@@ -40,6 +40,7 @@
 import { blake3Hex as rawHash } from "../core/blake3.js";
 import type { EnhancedEvent, ExitEvent, ParsedItem, ProcessFacts, SignalEvent, SyscallEvent } from "../core/events.js";
 import type { Stage } from "../core/stage.js";
+import { DnsNames } from "./dns.js";
 import { createExeHasher, type ExeHasher } from "./exehash.js";
 import { createProcLookup, type ProcEntry, type ProcFacts, type ProcLookup } from "./procfs.js";
 import { createResolver } from "./resolver.js";
@@ -106,6 +107,7 @@ function sleep(ms: number): Promise<void> {
 export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, EnhancedEvent> {
   const now = opts.now ?? performance.now.bind(performance);
   const resolver = createResolver({ rootCwd: opts.rootCwd ?? null });
+  const names = new DnsNames();
   const maxHeld = opts.maxHeld ?? 8192;
   const holdMs = opts.holdMs ?? 500;
   const holdUs = opts.holdUs ?? 1_000_000;
@@ -158,18 +160,27 @@ export function createEnricher(opts: EnricherOptions): Stage<ParsedItem, Enhance
       }
       t = resolver.orphan(ev.pid);
     }
-    resolve(item.lines, ev, t, item.facts);
+    resolve(item.lines, ev, t, item.facts, item.received);
   }
 
-  function resolve(lines: string[], ev: SyscallEvent | SignalEvent | ExitEvent, t: Task, facts?: ProcessFacts): void {
+  function resolve(
+    lines: string[],
+    ev: SyscallEvent | SignalEvent | ExitEvent,
+    t: Task,
+    facts?: ProcessFacts,
+    received?: Uint8Array,
+  ): void {
     const rawLine = lines.length === 1 ? (lines[0] as string) : lines.join("\n");
     const hash = hashRaw ? rawHash(rawLine) : "";
     // the kernel's word on the process: before the event (its paths resolve against that
     // cwd) and after it (an exec forgets euid, egid and caps; the kernel gave the new ones)
     if (facts !== undefined) takeFacts(t, facts);
     let rec: EnhancedEvent;
-    if (ev.kind === "syscall") rec = resolver.syscall(ev, t, rawLine, hash, children);
-    else if (ev.kind === "signal") rec = resolver.signal(ev, t, rawLine, hash);
+    if (ev.kind === "syscall") {
+      rec = resolver.syscall(ev, t, rawLine, hash, children);
+      // a DNS answer is learnt; a later record on an address it gave is named
+      if (rec.net !== null || received !== undefined) names.name(rec, received);
+    } else if (ev.kind === "signal") rec = resolver.signal(ev, t, rawLine, hash);
     else rec = resolver.exit(ev, t, rawLine, hash);
     if (facts !== undefined) {
       takeFacts(t, facts);

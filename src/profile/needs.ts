@@ -5,7 +5,7 @@
  * kept, by seq, and forgotten once an action used them).
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { DNS_PORT, DnsNames } from "./dns.js";
+import { DNS_PORT, DnsNames } from "../enrich/dns.js";
 import type { FsMode, Protocol } from "./model.js";
 
 export type Need =
@@ -103,7 +103,8 @@ export class EventFacts {
         sha256: e.exe_sha256 ?? null,
         exe: e.exe_path,
         net: e.net,
-        name: this.dns.nameOf(e.net?.remote_addr),
+        // the enricher named it (records before it: the answers in the record, strace full data)
+        name: e.net?.remote_host ?? this.dns.nameOf(e.net?.remote_addr),
       });
       if (this.facts.size > this.cap) this.facts.delete(this.facts.keys().next().value as number);
     }

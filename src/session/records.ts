@@ -103,7 +103,7 @@ export const checkAction: Check = object(
     event_seqs: seqs,
     startup: bool,
   },
-  { via: str, target: str, pending: isTrue, inherited: isTrue },
+  { via: str, target: str, pending: isTrue, inherited: isTrue, host: str },
 );
 
 export const checkRiskFinding: Check = object({
@@ -130,14 +130,17 @@ export const checkViolation: Check = object({
   allow: object({ section: str, rule: str }),
 });
 
-const checkNet: Check = object({
-  family: str,
-  protocol: optStr,
-  local_addr: optStr,
-  local_port: optInt,
-  remote_addr: optStr,
-  remote_port: optInt,
-});
+const checkNet: Check = object(
+  {
+    family: str,
+    protocol: optStr,
+    local_addr: optStr,
+    local_port: optInt,
+    remote_addr: optStr,
+    remote_port: optInt,
+  },
+  { remote_host: str },
+);
 
 const ENRICHED_FIELDS: Record<string, Check> = {
   seq: int,

@@ -4,8 +4,9 @@ import type { ParsedItem } from "../../src/core/events.js";
 import { formatTs } from "../../src/parse/bpftrace/line.js";
 import { escapeBytes } from "../../src/parse/bpftrace/strings.js";
 import { KernelDecoder } from "../../src/parse/kernel/decoder.js";
-import { FLAG, HDR, REC, START, SYS } from "../../src/parse/kernel/layout.js";
+import { DATA, FLAG, HDR, KIND, REC, START, SYS } from "../../src/parse/kernel/layout.js";
 import { LineBytes } from "../../src/parse/kernel/line-bytes.js";
+import { policyArg } from "../../src/parse/kernel/policy.js";
 
 // The kernel decoder writes a syscall record's canonical line as bytes (line-bytes.ts);
 // these check that it is the same text, character for character, as the documented
@@ -116,12 +117,15 @@ interface Sys {
   s0?: Buffer;
   s1?: Buffer;
   flags?: number;
+  /** A DNS answer's bytes (FLAG.DATA is set for them). */
+  data?: Buffer;
 }
 
 function sysRecord(r: Sys, tsNs: bigint): Buffer {
   const s0 = r.s0 ?? Buffer.alloc(0);
   const s1 = r.s1 ?? Buffer.alloc(0);
-  const size = Math.ceil((SYS.tail + s0.length + s1.length) / 8) * 8;
+  const data = r.data ?? Buffer.alloc(0);
+  const size = Math.ceil((SYS.tail + s0.length + s1.length + data.length) / 8) * 8;
   const b = Buffer.alloc(size);
   b.writeUInt32LE(size, HDR.size);
   b.writeUInt16LE(REC.SYSCALL, HDR.type);
@@ -129,7 +133,7 @@ function sysRecord(r: Sys, tsNs: bigint): Buffer {
   b.writeUInt32LE(100, HDR.tgid);
   b.writeBigUInt64LE(tsNs, HDR.ts);
   b.writeUInt32LE(r.nr, SYS.nr);
-  b.writeUInt32LE(r.flags ?? 0, SYS.flags);
+  b.writeUInt32LE((r.flags ?? 0) | (r.data ? FLAG.DATA : 0), SYS.flags);
   b.writeBigInt64LE(r.ret, SYS.ret);
   b.writeBigUInt64LE(12_345n, SYS.dur);
   r.args.forEach((a, i) => {
@@ -139,6 +143,8 @@ function sysRecord(r: Sys, tsNs: bigint): Buffer {
   b.writeUInt16LE(s1.length, SYS.len1);
   s0.copy(b, SYS.tail);
   s1.copy(b, SYS.tail + s0.length);
+  b.writeUInt32LE(data.length, SYS.dataLen);
+  data.copy(b, SYS.tail + s0.length + s1.length);
   return b;
 }
 
@@ -193,4 +199,48 @@ test("a syscall record's line is the documented template: plain, escaped and non
     ev(6).args.map((a) => a.text),
     big.map(String),
   );
+});
+
+test('a receive from port 53 carries its bytes: on the line as data="...", and to the enricher as they are', () => {
+  const recvfrom = 45;
+  const answer = Buffer.from("Qf\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", "latin1");
+  const args = [3n, 140_725_333_839_056n, 2048n, 0n, 140_725_333_836_320n, 140_725_333_836_288n];
+  const d = new KernelDecoder({ arch: "x86_64", names: new Map(), cwd: "/" }, 0);
+  const items = d.push(
+    stream([
+      sysRecord({ nr: recvfrom, ret: BigInt(answer.length), args, data: answer }, 1000n),
+      sysRecord({ nr: recvfrom, ret: 5n, args }, 2000n),
+    ]),
+  );
+  const sys = items.filter((it) => it.event.kind === "syscall");
+  assert.equal(sys.length, 2);
+  assert.ok(sys[0]!.lines[0]!.endsWith(` data="${escapeBytes([...answer])}"`), sys[0]!.lines[0]);
+  assert.deepEqual(Buffer.from(sys[0]!.received!), answer);
+  assert.ok(!sys[1]!.lines[0]!.includes("data="));
+  assert.equal(sys[1]!.received, undefined);
+});
+
+test("the policy tells the kernel where a receive's bytes are at files and full, never at process", () => {
+  // x86_64: read 0, recvfrom 45, recvmsg 47, recvmmsg 299
+  const entries = (level: "process" | "files" | "full") =>
+    new Map(
+      policyArg(level, "x86_64")
+        .split(",")
+        .map((e) => [Number(e.split(":")[0]), e.split(":").map(Number)]),
+    );
+  for (const level of ["files", "full"] as const) {
+    const p = entries(level);
+    assert.equal(p.get(0)?.[4], DATA.BUF, `${level}: read`);
+    assert.equal(p.get(45)?.[4], DATA.FROM, `${level}: recvfrom`);
+    assert.equal(p.get(47)?.[4], DATA.MSG, `${level}: recvmsg`);
+    assert.equal(p.get(299)?.[4], DATA.MMSG, `${level}: recvmmsg`);
+    // at files they are summed (not recorded), the DNS answers excepted
+    assert.equal(p.get(47)?.[1], level === "files" ? KIND.IO_READ : KIND.PLAIN);
+    // nothing else names where bytes are
+    assert.deepEqual(
+      [...p.entries()].filter(([, e]) => e.length > 4).map(([nr]) => nr),
+      [0, 45, 47, 299].filter((nr) => p.has(nr)),
+    );
+  }
+  assert.ok([...entries("process").values()].every((e) => e.length === 4));
 });

@@ -9,7 +9,7 @@
  * State: for `after` rules, the destinations contacted before the trigger (at most
  * MAX_DESTINATIONS) and the trigger's evidence.
  */
-import type { EnhancedEvent } from "../../core/events.js";
+import { type EnhancedEvent, namedEndpoint } from "../../core/events.js";
 import { remoteMatches } from "../activity.js";
 import { connectionOf, endpointText } from "../facts.js";
 import type { Family } from "../rules.js";
@@ -51,7 +51,8 @@ export function createNetDetector(rules: readonly CompiledRule[], procs: Procs, 
       if (conn) {
         const endpoint = endpointText(conn.host, conn.port);
         const program = procs.name(pid);
-        const shown = conn.failed ? `${endpoint} (failed: ${conn.failed})` : endpoint;
+        const named = conn.name === null ? endpoint : namedEndpoint(conn.name, conn.port, conn.host);
+        const shown = conn.failed ? `${named} (failed: ${conn.failed})` : named;
         for (const c of connects) {
           if (!programsPass(c, procs.names(pid)) || !portsPass(c, conn.port)) continue;
           if (c.rule.remote && !remoteMatches(endpoint, c.rule.remote)) continue;

@@ -33,7 +33,7 @@ import { TaskState } from "../bpftrace/state.js";
 import { escapeBytes, escapeText, type QuotedString } from "../bpftrace/strings.js";
 import { atFlags, errnoOf, familyName } from "../bpftrace/symbols.js";
 import { exitFromStatus, signalFromInfo } from "../bpftrace/task-events.js";
-import { EXEC, EXIT, FLAG, HDR, IO, IOREC, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
+import { DATA_MAX, EXEC, EXIT, FLAG, HDR, IO, IOREC, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
 import { LineBytes } from "./line-bytes.js";
 
 export interface DecoderOptions {
@@ -265,6 +265,9 @@ export class KernelDecoder {
     const s0 = bytesOf(buf, t0, len0);
     const s1 = bytesOf(buf, t0 + len0, len1);
     const argvBytes = argvLen === 0 ? EMPTY : buf.subarray(t0 + len0 + len1, t0 + len0 + len1 + argvLen);
+    // a DNS answer's bytes (a receive from port 53), copied: the chunk is read again
+    const data =
+      flags & FLAG.DATA ? receivedData(buf, t0 + len0 + len1 + argvLen, dv.getUint32(SYS.dataLen, true)) : undefined;
     const ext = flags & FLAG.EXT ? extWords(dv) : NO_EXT;
     const sock = flags & FLAG.SOCK ? sockText(dv, SYS.sock) : null;
 
@@ -307,6 +310,7 @@ export class KernelDecoder {
     if (argvLen > 0) L.text(` argv=[${quotedList(splitNul(argvBytes))}]`);
     if (ext.length > 0) L.text(` ext=${extText(ext)}`);
     if (sock !== null) L.text(` sock=${sock.text}`);
+    if (data !== undefined) L.text(` data="${escapeBytes([...data])}"`);
     if (flags & FLAG.IO) L.text(` ${ioText(dv, SYS.io)}`);
     if (flags & (FLAG.STR0_CUT | FLAG.STR1_CUT | FLAG.ARGV_CUT)) L.text(` cut=${flags & 7}`);
     const line = L.line();
@@ -320,7 +324,7 @@ export class KernelDecoder {
     const ev = base0(this.seq, this.ts(us), tid, name, ret, durUs);
     if (spec === undefined) {
       ev.args = numArgs(u);
-      this.emit(ev, line);
+      this.emit(ev, line, undefined, data);
       return;
     }
     if (FORK_CALLS.has(name)) {
@@ -361,7 +365,7 @@ export class KernelDecoder {
     // a close's sums are its fd's; a dup2/dup3's those of the fd it replaced
     if (flags & FLAG.IO) this.ioEvents(dv, SYS.io, tid, us, spec.call === "close" ? v.p[0]! : v.p[1]!, null);
     this.afterCall(spec, ev, v);
-    this.emit(ev, line);
+    this.emit(ev, line, undefined, data);
   }
 
   /** A fork-family call's record (the child's pid is its return value). */
@@ -564,10 +568,17 @@ export class KernelDecoder {
 
   // ───────────────────────────── output ─────────────────────────────
 
-  private emit(ev: SyscallEvent | SignalEvent | ExitEvent | NoticeEvent, line: string, facts?: ProcessFacts): void {
+  private emit(
+    ev: SyscallEvent | SignalEvent | ExitEvent | NoticeEvent,
+    line: string,
+    facts?: ProcessFacts,
+    data?: Uint8Array,
+  ): void {
     ev.seq = this.seq++;
     this.stats.events++;
-    this.out.push(facts === undefined ? { event: ev, lines: [line] } : { event: ev, lines: [line], facts });
+    const item: ParsedItem = facts === undefined ? { event: ev, lines: [line] } : { event: ev, lines: [line], facts };
+    if (data !== undefined) item.received = data;
+    this.out.push(item);
   }
 
   private notice(pid: number, us: number, notice: NoticeEvent["notice"], text: string, line: string): void {
@@ -632,6 +643,11 @@ function flagsArg(text: string): Arg {
 const EMPTY = Buffer.alloc(0);
 
 /** A string field without its NUL. */
+/** A DNS answer's bytes from the record's tail (at most DATA_MAX; fewer when the record is short), copied. */
+function receivedData(buf: Buffer, at: number, len: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(buf, at, Math.min(at + Math.min(len, DATA_MAX), buf.length));
+}
+
 function bytesOf(buf: Buffer, at: number, len: number): Buffer {
   if (len === 0) return EMPTY;
   const end = at + len;

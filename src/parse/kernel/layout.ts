@@ -4,7 +4,7 @@
  * and is padded to 8 bytes. Change records.h, this table and docs/KERNEL-TRACER.md
  * together (the loader checks the C sizes at compile time).
  */
-export const REC_VERSION = 1;
+export const REC_VERSION = 2;
 
 export const REC = {
   SYSCALL: 1,
@@ -45,7 +45,18 @@ export const FLAG = {
   IO: 1 << 5,
   CWD_CUT: 1 << 6,
   SCRIPT: 1 << 7,
+  /** A DNS answer: the bytes a receive from port 53 returned (at most DATA_MAX), after argv. */
+  DATA: 1 << 8,
 } as const;
+
+/** The bytes the kernel keeps of a DNS answer. */
+export const DATA_MAX = 512;
+
+/**
+ * Where a receive's bytes are (the policy's fifth field): the kernel keeps them only when
+ * the receive came from port 53 (its source address, or an fd connected to port 53).
+ */
+export const DATA = { NONE: 0, BUF: 1, FROM: 2, MSG: 3, MMSG: 4 } as const;
 
 /** Header: size u32, type u16, cpu u16, tid u32, tgid u32, ts u64 (CLOCK_MONOTONIC ns). */
 export const HDR = { size: 0, type: 4, cpu: 6, tid: 8, tgid: 12, ts: 16, bytes: 24 } as const;
@@ -62,6 +73,7 @@ export const SYS = {
   argvLen: 172,
   argc: 174,
   envc: 176,
+  dataLen: 180,
   sock: 184,
   io: 232,
   tail: 256,

@@ -1,10 +1,11 @@
 /**
  * What the kernel tracer records of each call at a level: the policy the loader reads on
- * its stdin (or --policy), `nr:kind:strA:strB` per call. Apart from the decoder so that
+ * its stdin (or --policy), `nr:kind:strA:strB[:data]` per call (data: where a receive's
+ * bytes are, kept when it came from port 53). Apart from the decoder so that
  * `capsule run` can hand it to a loader before it has loaded the decoder.
  */
 import { CALLS, type CallSpec, nrIndex } from "../bpftrace/format.js";
-import { KIND } from "./layout.js";
+import { DATA, KIND } from "./layout.js";
 
 const IO_READ = new Set(["read", "pread64", "readv", "recvfrom", "recvmsg"]);
 const IO_WRITE = new Set(["write", "pwrite64", "writev", "sendto", "sendmsg"]);
@@ -15,6 +16,21 @@ const IO_COPY: ReadonlyMap<string, readonly [number, number]> = new Map([
   ["tee", [0, 1]],
   ["sendfile", [1, 0]],
 ]);
+
+/** Receives whose bytes the kernel keeps when they came from port 53 (a DNS answer): where they are. */
+const DATA_AT: ReadonlyMap<string, number> = new Map([
+  ["read", DATA.BUF],
+  ["recvfrom", DATA.FROM],
+]);
+/**
+ * Receives the call table does not list (the `full` level records them by number only), here
+ * for their DNS answers: their numbers on x86_64 and on aarch64/riscv64 (nrIndex), where their
+ * bytes are. At `files` they are summed as reads, the other receives are.
+ */
+const MORE_RECEIVES: readonly (readonly [string, readonly [number, number], number])[] = [
+  ["recvmsg", [47, 212], DATA.MSG],
+  ["recvmmsg", [299, 243], DATA.MMSG],
+];
 
 /** The policy entry of one call: `nr:kind:strA:strB`. */
 export function policyOf(spec: CallSpec, sumIo: boolean): [number, number, number] {
@@ -58,7 +74,11 @@ export function policyArg(level: "process" | "files" | "full", arch: string): st
       (level === "files" && (spec.level === "files" || spec.check === true || io));
     if (!wanted) continue;
     const [kind, a, b] = policyOf(spec, level === "files");
-    out.push(`${nr}:${kind}:${a}:${b}`);
+    const data = level === "process" ? undefined : DATA_AT.get(spec.call);
+    out.push(data === undefined ? `${nr}:${kind}:${a}:${b}` : `${nr}:${kind}:${a}:${b}:${data}`);
   }
+  if (level !== "process")
+    for (const [, nrs, data] of MORE_RECEIVES)
+      out.push(`${nrs[idx]}:${level === "files" ? KIND.IO_READ : KIND.PLAIN}:0:0:${data}`);
   return out.join(",");
 }
