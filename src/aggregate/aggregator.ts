@@ -146,6 +146,8 @@ interface Open
   absorbed: boolean;
   /** Through an fd the command inherited (FdSlot.inherited). */
   inherited: boolean;
+  /** Its first event named a folder (Action.dir, which a DirList never carries). */
+  dir: boolean;
   /** A NetConnect's outcome: CONNECT_* below. */
   connect: number;
   /** The errno a pending connect turned out to fail with. */
@@ -432,6 +434,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       target: targetOf(e, info),
       absorbed: false,
       inherited: slot?.inherited ?? false,
+      dir: e.resource_type === "DIR",
       connect: CONNECT_NONE,
       connectErrno: null,
       done: false,
@@ -694,6 +697,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       ...(a.inherited ? { inherited: true as const } : {}),
       ...(a.via === null ? {} : { via: a.via }),
       ...(a.target === null ? {} : { target: a.target }),
+      ...(a.dir && a.info.kind !== "DirList" ? { dir: true as const } : {}),
     };
   }
 

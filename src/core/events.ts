@@ -305,6 +305,12 @@ export interface Action {
    * link (link, symlink and their -at forms), what the link points at. Absent otherwise.
    */
   target?: string;
+  /**
+   * The resource is a folder: a FileWrite that made it (mkdir), a FileDelete that removed it
+   * (rmdir, unlinkat AT_REMOVEDIR), a look-up, rename or permission change of one. Absent
+   * otherwise, and on every DirList (always of a folder).
+   */
+  dir?: true;
 }
 
 // ─────────────────────────── risk findings ───────────────────────────

@@ -333,17 +333,19 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
   // What the agent itself did without tools.
   if (agent) {
     const a = m.activity.get(agent.pid);
-    if (a && (a.writtenTotal > 0 || a.connects > 0 || a.readTotal > 0))
+    if (a && (a.writtenTotal > 0 || a.connects > 0 || a.readTotal > 0 || a.dirsMade > 0)) {
+      const dirs = a.dirsMade > 0 ? `, made ${a.dirsMade} folder(s)` : "";
       out.push({
         pattern: "agent-direct-activity",
-        description: `the agent process itself read ${a.readTotal} file(s), wrote ${a.writtenTotal} and made ${a.connects} connection(s)`,
-        occurrences: a.readTotal + a.writtenTotal + a.connects,
+        description: `the agent process itself read ${a.readTotal} file(s), wrote ${a.writtenTotal}${dirs} and made ${a.connects} connection(s)`,
+        occurrences: a.readTotal + a.writtenTotal + a.dirsMade + a.connects,
         refs: nodeRefs(m, agent, [
           ...(a.seqs.FileRead ?? []),
           ...(a.seqs.FileWrite ?? []),
           ...(a.seqs.NetConnect ?? []),
         ]),
       });
+    }
   }
 
   // What was deleted, by tree and folder (`rm -rf build` is one item, not one per path).
