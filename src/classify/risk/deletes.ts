@@ -4,10 +4,13 @@
  * decided when it exits, so only live processes are counted at any time. With
  * `except_made`, a path the session made itself (mkdir, an O_CREAT|O_EXCL create as cp,
  * tar and git do, a link) does not count: `cp -r src tmp && rm -rf tmp` destroys nothing
- * that was there before. A plain O_CREAT open may have opened what was there: it counts.
+ * that was there before. A plain O_CREAT open may have opened what was there: it counts,
+ * unless its folder is one the session made (nothing was there to open: `mkdir -p tmp/a &&
+ * echo x > tmp/a/f`).
  */
-import { createsExclusive } from "../../aggregate/keys.js";
+import { createsExclusive, mayCreate } from "../../aggregate/keys.js";
 import type { EnhancedEvent } from "../../core/events.js";
+import { dirname } from "../../core/paths.js";
 import { isInside } from "../match.js";
 import { BoundedMap } from "./bounded.js";
 import { type CompiledRule, programsPass } from "./compile.js";
@@ -44,12 +47,17 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
     observe(e: EnhancedEvent) {
       if (!watchMade || e.errno !== null || e.abs_path === null || e.event !== "syscall") return;
       const op = e.operation;
-      if (op === "MKDIR" || op === "LINK" || (op === "OPEN" && createsExclusive(e))) made.set(e.abs_path, true);
+      const path = e.abs_path;
+      if (op === "MKDIR" || op === "LINK") made.set(path, true);
+      else if (op === "OPEN" && (createsExclusive(e) || (mayCreate(e) && made.has(dirname(path)))))
+        made.set(path, true);
     },
     deleted(e: EnhancedEvent, path: string) {
       const project = procs.projectDir;
       const inProject = project !== null && isInside(path, project);
       const own = watchMade && made.has(path);
+      // gone: what is put in its place later (a rename of the user's own file) is not the session's
+      if (own) made.delete(path);
       for (const c of deleteRules) {
         if (own && c.rule.except_made) continue;
         if (c.paths && !c.paths(path)) continue;
