@@ -145,7 +145,11 @@ export interface RiskRule {
   except_ports?: number[];
   // delete-count
   threshold?: number;
-  /** Paths the session made itself (mkdir, an exclusive create, a link) do not count: a scratch tree it removes again. */
+  /**
+   * Paths the session made itself (mkdir, an exclusive create, a link, a file created in a
+   * folder it made) do not count: a scratch tree it removes again (delete-count); an exec
+   * rule skips a process whose every timestamp change was of such a path (touch -d of its own output).
+   */
   except_made?: boolean;
 }
 
@@ -310,6 +314,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
     "built_severity",
     "built_by",
     "interpreters",
+    "except_made",
   ],
   syscall: ["calls", "args_regex"],
   connect: ["remote", "ports", "except_ports"],
