@@ -5,6 +5,7 @@
  * kept, by seq, and forgotten once an action used them).
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
+import { fdName } from "../core/paths.js";
 import { DNS_PORT, DnsNames } from "./dns.js";
 import type { FsMode, Protocol } from "./model.js";
 
@@ -142,11 +143,12 @@ function endpoint(resource: string | null): { host: string; port: number | null 
 }
 
 /**
- * A name for an fd the process already holds (`/dev/fd/6`, `/proc/self/fd/6`, `/dev/stdout`):
- * opening it reopens that object, whose own open is in the record, and the name means another
- * object in every process (a rule for it cannot be resolved when the sandbox is set up).
+ * A name for an fd the process already holds (`/dev/fd/6`, `/proc/self/fd/6`, `/dev/stdout`:
+ * core/paths fdName, another process's `/proc/PID/fd/N` excepted): opening it reopens that
+ * object, whose own open is in the record, and the name means another object in every process
+ * (a rule for it cannot be resolved when the sandbox is set up).
  */
-const FD_ALIAS = /^\/(?:dev\/fd\/\d+|dev\/std(?:in|out|err)|proc\/(?:self|thread-self)(?:\/task\/\d+)?\/fd\/\d+)$/;
+const isFdAlias = (path: string): boolean => fdName(path)?.pid === null;
 
 /**
  * Device files (`/dev/null`, `/dev/tty`): an O_CREAT open of one (`cmd > /dev/null`) opens
@@ -158,7 +160,7 @@ const DEVICE = /^\/dev\/(?!shm\/|mqueue\/)/;
 /** The needs of one action (none for metadata look-ups, signals, exits, forks, sends, nor reopened fds). */
 export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
   const path = a.resource === null ? null : normaliseObserved(a.resource, a.pid);
-  if (path !== null && FD_ALIAS.test(path)) return [];
+  if (path !== null && isFdAlias(path)) return [];
   // (an open refused or failed there is still told as the create it tried)
   const creates = facts.some((f) => f.create) && !(a.ok && path !== null && DEVICE.test(path));
   switch (a.kind) {
