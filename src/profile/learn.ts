@@ -163,12 +163,16 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
 const RANDOM_LOOKING = /[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
 
 /**
- * A temporary's name as a glob: a tail of 6 or more letters and digits after its last
- * separator as `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`, `tmp.XXXXXXXXXX` is `tmp.*`); else
- * all of it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree
- * every run makes and removes under the same names).
+ * A temporary's name as a glob. After a leading `tmp` or `temp` (`.tmp` too) all of the rest
+ * is `*`: the tempfile crate's `.tmpAb12Cd`, Python's `.tmpk3j_x9ab` and `tmpabcdefgh`, whose
+ * random part may hold `_` or no digit at all. Else a tail of 6 or more letters and digits after
+ * its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`); else all of it when it
+ * looks made up; else the name itself (`build/`, `out/`: a scratch tree every run makes and
+ * removes under the same names).
  */
 function tempSegment(seg: string): string {
+  const t = /^(\.?te?mp)[A-Za-z0-9_]+$/i.exec(seg);
+  if (t) return `${t[1]}*`;
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
   if (m) return `${m[1]}*`;
   return RANDOM_LOOKING.test(seg) ? "*" : seg;
