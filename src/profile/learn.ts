@@ -94,8 +94,9 @@ export class Learner {
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
           this.paths.push({ startup: a.startup, mode: n.kind, path: p });
           if (n.kind === "create") this.made.set(p, true);
-          // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`): gone by the end either way
-          else if (n.kind === "remove" && (a.kind === "FileDelete" || a.kind === "FileRename") && this.made.has(p))
+          // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`, or an atomic save's
+          // temporary in another folder, `via`): gone by the end either way
+          else if (n.kind === "remove" && this.made.has(p) && (a.kind !== "FileWrite" || n.path === a.via))
             this.made.set(p, false);
         }
       }

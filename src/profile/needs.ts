@@ -5,7 +5,7 @@
  * kept, by seq, and forgotten once an action used them).
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { fdName } from "../core/paths.js";
+import { dirname, fdName } from "../core/paths.js";
 import { DNS_PORT, DnsNames } from "./dns.js";
 import type { FsMode, Protocol } from "./model.js";
 
@@ -182,14 +182,21 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileWrite":
     case "PermChange": {
       if (!path?.startsWith("/")) return [];
-      const w: Need = { kind: creates ? "create" : "write", path };
+      // an atomic save's temporary in another folder (/tmp): the open and the write were its
+      const via = a.via === undefined ? null : normaliseObserved(a.via, a.pid);
+      const elsewhere = via?.startsWith("/") && dirname(via) !== dirname(path) ? via : null;
+      const opened = elsewhere ?? path;
+      const w: Need = { kind: creates ? "create" : "write", path: opened };
       // an O_RDWR open folded into the write (a child wrote through the fd before its
       // parent closed it): opening it needed read as well
-      const out: Need[] = facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+      const out: Need[] = facts.some((f) => f.reads) ? [{ kind: "read", path: opened }, w] : [w];
       // an atomic save renamed its temporary onto the name: the old file went, and the
-      // temporary's name left the folder (Landlock asks the folder's remove right of both);
-      // the temporary's own name differs in every run, so it is no need of its own
+      // temporary's name left its folder (Landlock asks the folder's remove right of both).
+      // A temporary in the same folder is covered by the name's rights, and its own name
+      // differs in every run: no need of its own. One in another folder was made and removed
+      // there (the learner takes it as a temporary); the rename made the name in its folder.
       if (a.via !== undefined) out.push({ kind: "remove", path });
+      if (elsewhere !== null) out.push({ kind: "create", path }, { kind: "remove", path: elsewhere });
       return out;
     }
     case "FileDelete":
@@ -197,7 +204,13 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileRename": {
       const out: Need[] = path?.startsWith("/") ? [{ kind: "remove", path }] : [];
       const to = facts.find((f) => f.path2)?.path2;
-      if (to) out.push({ kind: "create", path: normaliseObserved(to, a.pid) });
+      // the name is made in its folder and, when a file was there (`mv new f`, a save), that
+      // one goes: Landlock asks the folder's remove right too (the record does not say whether
+      // one was there, so it is asked always, as for an atomic save above)
+      if (to) {
+        const target = normaliseObserved(to, a.pid);
+        out.push({ kind: "create", path: target }, { kind: "remove", path: target });
+      }
       return out;
     }
     case "ProcessSpawn": {
