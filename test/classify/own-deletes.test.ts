@@ -7,7 +7,8 @@
 //
 // A tree made with plain O_CREAT|O_TRUNC opens (a shell's `>`, Python's open(f, "w")) counted
 // still: such an open may have opened a file that was there. In a folder the session made it
-// cannot have, so a file created in one is the session's own too.
+// cannot have, so a file created in one is the session's own too. And a tree the session
+// made and then moved (`cp -r src scratch && mv scratch s2 && rm -rf s2`) is still its own.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,4 +49,8 @@ underBothTracers("a tree made with O_CREAT|O_TRUNC opens in folders the session 
     t,
     "mkdir -p scratch/a scratch/b && for i in $(seq 0 29); do echo $i > scratch/a/f$i.c; echo $i > scratch/b/f$i.c; done && rm -rf scratch && rm -rf src",
   ),
+);
+
+underBothTracers("a tree the session made and then renamed is still its own", (t) =>
+  check(t, "cp -r src scratch && mv scratch s2 && rm -rf s2 && rm -rf src"),
 );

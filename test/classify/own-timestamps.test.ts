@@ -17,7 +17,9 @@ function check(tracer: Tracer): void {
   const home = freshHome();
   try {
     writeFileSync(join(proj, "old.txt"), "there before\n");
-    const script = "mkdir gen && echo x > gen/out && touch -d 2020-01-01 gen/out && touch -d 2020-01-01 old.txt";
+    // gen/out is made in a folder the session made, then moved with it (still its own)
+    const script =
+      "mkdir gen && echo x > gen/out && mv gen gen2 && touch -d 2020-01-01 gen2/out && touch -d 2020-01-01 old.txt";
     const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
       cwd: proj,
       env: { PATH: "/usr/bin:/bin" },
