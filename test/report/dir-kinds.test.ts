@@ -4,8 +4,8 @@
 // rule. And the process line said "3 files written" for the three folders. Now a folder
 // made or cleared by the process is no analysis (the rule's except_written and
 // except_removed), a folder made is `dir: true` on its FileWrite (and so on an rmdir's
-// FileDelete) and counted as a folder, in the report, its --json and the AI export. Live
-// under both tracers.
+// FileDelete) and counted as a folder, in the report, its --json and the AI export; `tail`
+// says "made the folder a/b/c", not "wrote a/b/c (0 B)". Live under both tracers.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +43,8 @@ underBothTracers("mkdir -p makes folders: no files written, no FileAnalysis", (t
     assert.deepEqual([p.files_written, p.dirs_made], [0, 3]);
     assert.doesNotMatch(out.ai, /FileAnalysis/);
     assert.match(out.ai, /made 3 folder\(s\)/);
+    const tail = capsule(["tail", out.dir], out.home).stdout;
+    assert.match(tail, new RegExp(`mkdir\\[\\d+\\] made the folder ${join(proj, "a/b/c")}\n`), tail);
   } finally {
     rmSync(out.home, { recursive: true, force: true });
     rmSync(proj, { recursive: true, force: true });
@@ -69,6 +71,8 @@ underBothTracers("rm -rf of a tree deletes files and folders: no FileAnalysis", 
     assert.match(out.text, /deleted the tree \S+\/tree \(11 paths\)/, out.text);
     assert.doesNotMatch(out.text, /FileAnalysis/, out.text);
     assert.doesNotMatch(out.ai, /FileAnalysis/);
+    const tail = capsule(["tail", out.dir], out.home).stdout;
+    assert.match(tail, new RegExp(`rm\\[\\d+\\] deleted the folder ${join(proj, "tree")}\n`), tail);
   } finally {
     rmSync(out.home, { recursive: true, force: true });
     rmSync(proj, { recursive: true, force: true });
