@@ -457,7 +457,9 @@ function candidates(m: ReportModel): Candidates {
     risks.length === 0
       ? "no risk rule matched"
       : `overall risk ${m.overall} with ${risks.length} finding(s), led by ${[...new Set(risks.slice(0, 3).map((r) => r.rule))].join(", ")}`;
-  const text = `${agentName} ran ${tools} tool process(es)${wfText ? ` doing ${wfText}` : ""}; ${riskText}.`;
+  // deletes are no workflow (rm -rf of a tree is neither analysis nor code): said here
+  const deleted = m.deletes.total > 0 ? `, deleting ${m.deletes.total} path(s)` : "";
+  const text = `${agentName} ran ${tools} tool process(es)${wfText ? ` doing ${wfText}` : ""}${deleted}; ${riskText}.`;
   const summaryRefs = mergeRefs([agent ? nodeRefs(m, agent) : {}, ...risks.slice(0, 3).map(riskRefs)]);
 
   return {

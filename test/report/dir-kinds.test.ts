@@ -71,6 +71,7 @@ underBothTracers("rm -rf of a tree deletes files and folders: no FileAnalysis", 
     assert.match(out.text, /deleted the tree \S+\/tree \(11 paths\)/, out.text);
     assert.doesNotMatch(out.text, /FileAnalysis/, out.text);
     assert.doesNotMatch(out.ai, /FileAnalysis/);
+    assert.match(out.ai, /"rm ran 0 tool process\(es\), deleting 11 path\(s\); no risk rule matched\."/);
     const tail = capsule(["tail", out.dir], out.home).stdout;
     assert.match(tail, new RegExp(`rm\\[\\d+\\] deleted the folder ${join(proj, "tree")}\n`), tail);
   } finally {
