@@ -146,6 +146,8 @@ interface Open
   absorbed: boolean;
   /** Through an fd the command inherited (FdSlot.inherited). */
   inherited: boolean;
+  /** Its first event named a folder (Action.dir, which a DirList never carries). */
+  dir: boolean;
   /** A NetConnect's outcome: CONNECT_* below. */
   connect: number;
   /** The errno a pending connect turned out to fail with. */
@@ -438,6 +440,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       target: targetOf(e, info),
       absorbed: false,
       inherited: slot?.inherited ?? false,
+      dir: e.resource_type === "DIR",
       connect: CONNECT_NONE,
       connectErrno: null,
       host: hostOf(e, info),
@@ -703,6 +706,7 @@ export function createAggregator(opts: AggregatorOptions = {}): Aggregator {
       ...(a.via === null ? {} : { via: a.via }),
       ...(a.target === null ? {} : { target: a.target }),
       ...(a.host === null ? {} : { host: a.host }),
+      ...(a.dir && a.info.kind !== "DirList" ? { dir: true as const } : {}),
     };
   }
 

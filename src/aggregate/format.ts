@@ -117,7 +117,11 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
           ? `exited with ${node.exit_code}`
           : "exited";
   } else if (a.pending) what = `began to ${p.fail} ${res} (${a.errno}: outcome not in the trace)`;
-  else if (p.bytes === "out") {
+  else if (a.dir && (a.kind === "FileWrite" || a.kind === "FileDelete")) {
+    // mkdir and rmdir (Action.dir): a folder made or removed, no bytes
+    const [ok, fail] = a.kind === "FileWrite" ? ["made", "make"] : ["deleted", "delete"];
+    what = `${a.ok ? ok : `failed to ${fail}`} the folder ${res}`;
+  } else if (p.bytes === "out") {
     const size = sizes ? `${formatBytes(a.bytes)} ` : "";
     what = `${a.ok ? p.ok : `failed to ${p.fail}`} ${size}${a.kind === "NetSend" ? "to" : "from"} ${res}`;
   } else {

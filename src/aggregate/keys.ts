@@ -169,10 +169,18 @@ export function newFdCloexec(e: EnhancedEvent): boolean {
  * `name.oXXXXXX`, Python's tempfile).
  */
 export function createsExclusive(e: EnhancedEvent): boolean {
+  return hasOpenFlags(e, O_CREAT | O_EXCL);
+}
+
+/** An open that may create its file (O_CREAT, or creat): it made it when nothing was there. */
+export function mayCreate(e: EnhancedEvent): boolean {
+  return e.call === "creat" || hasOpenFlags(e, O_CREAT);
+}
+
+function hasOpenFlags(e: EnhancedEvent, bits: number): boolean {
   if (e.call !== "open" && e.call !== "openat") return false;
   const word = e.args[e.call === "open" ? 1 : 2];
-  const both = O_CREAT | O_EXCL;
-  return word != null && (Number(word) & both) === both;
+  return word != null && (Number(word) & bits) === bits;
 }
 
 /** The second path an action keeps as its `target`: a rename's destination, what a new link points at; else null. */

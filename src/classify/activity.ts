@@ -16,15 +16,19 @@ export interface ProcessActivity {
   pid: number;
   /** Actions by kind (start-up excluded). */
   counts: Partial<Record<ActionKind, number>>;
-  /** Distinct files written (first KEEP) and how many in all. */
+  /** Distinct files written (first KEEP) and how many in all; folders made are not among them. */
   written: string[];
   writtenTotal: number;
+  /** Folders made (mkdir: a FileWrite with Action.dir). */
+  dirsMade: number;
   read: string[];
   readTotal: number;
   /** Distinct endpoints connected to (first KEEP), and how many connections. */
   endpoints: string[];
   connects: number;
+  /** Paths deleted, folders included, and the folders among them. */
   deleted: number;
+  deletedDirs: number;
   bytesRead: number;
   bytesWritten: number;
   /** Failed actions (start-up excluded). */
@@ -70,6 +74,7 @@ interface CompiledCondition {
   remote: Remote | null;
   insideProject: boolean;
   exceptWritten: boolean;
+  exceptRemoved: boolean;
 }
 
 const NO_VARS = { home: null, capsuleHome: null };
@@ -84,6 +89,7 @@ function compileCondition(index: number, a: ActionCondition, home: string | null
     remote: a.remote ?? null,
     insideProject: a.inside_project === true,
     exceptWritten: a.except_written === true,
+    exceptRemoved: a.except_removed === true,
   };
 }
 
@@ -119,6 +125,13 @@ function firstTime(seen: Set<string>, examples: string[], r: string): boolean {
   return true;
 }
 
+interface Entry extends ProcessActivity {
+  writtenSet: Set<string>;
+  readSet: Set<string>;
+  /** except_removed hits by resource: the rule and action seq of each, until the resource is deleted. */
+  provisional: Map<string, Array<{ index: number; seq: number }>>;
+}
+
 /**
  * Collects per-process activity. `projectDir` decides `inside_project` conditions;
  * `home` expands `~` in the rules' path globs.
@@ -131,7 +144,33 @@ export function createActivityCollector(
   rules.workflows.forEach((w, i) => {
     if (w.action) conds.push(compileCondition(i, w.action, ctx.home));
   });
-  const byPid = new Map<number, ProcessActivity & { writtenSet: Set<string>; readSet: Set<string> }>();
+  const byPid = new Map<number, Entry>();
+
+  /** A hit of an except_removed rule, withdrawn if the process deletes the resource later. */
+  const remember = (e: Entry, index: number, r: string, seq: number): void => {
+    let list = e.provisional.get(r);
+    if (list === undefined) {
+      // bounded: past it, a listing of a tree removed later keeps counting
+      if (e.provisional.size >= 4096) return;
+      e.provisional.set(r, (list = []));
+    }
+    list.push({ index, seq });
+  };
+  const withdraw = (e: Entry, r: string): void => {
+    const list = e.provisional.get(r);
+    if (list === undefined) return;
+    e.provisional.delete(r);
+    for (const { index, seq } of list) {
+      const hit = e.ruleHits.get(index);
+      if (hit === undefined) continue;
+      hit.count--;
+      const i = hit.seqs.indexOf(seq);
+      if (i >= 0) hit.seqs.splice(i, 1);
+      const j = hit.resources.indexOf(r);
+      if (j >= 0) hit.resources.splice(j, 1);
+      if (hit.count <= 0) e.ruleHits.delete(index);
+    }
+  };
 
   const entry = (pid: number) => {
     let e = byPid.get(pid);
@@ -141,11 +180,13 @@ export function createActivityCollector(
         counts: {},
         written: [],
         writtenTotal: 0,
+        dirsMade: 0,
         read: [],
         readTotal: 0,
         endpoints: [],
         connects: 0,
         deleted: 0,
+        deletedDirs: 0,
         bytesRead: 0,
         bytesWritten: 0,
         failed: 0,
@@ -154,6 +195,7 @@ export function createActivityCollector(
         ruleHits: new Map(),
         writtenSet: new Set(),
         readSet: new Set(),
+        provisional: new Map(),
       };
       byPid.set(pid, e);
     }
@@ -178,7 +220,11 @@ export function createActivityCollector(
         // Files only: pipes, sockets and devices (/dev/null) are plumbing, not work.
         const isFile = r !== null && /^\/(?!dev\/|proc\/)/.test(r);
         if (ok && r !== null && (isFile || a.kind === "NetConnect")) {
-          if (a.kind === "FileWrite") {
+          if (a.kind === "FileWrite" && a.dir) {
+            // a folder made is no file written, but it is the process's own (except_written)
+            e.dirsMade++;
+            if (e.writtenSet.size < 4096) e.writtenSet.add(r);
+          } else if (a.kind === "FileWrite") {
             e.bytesWritten += a.bytes;
             if (firstTime(e.writtenSet, e.written, r)) e.writtenTotal++;
           } else if (a.kind === "FileRead") {
@@ -188,7 +234,11 @@ export function createActivityCollector(
             e.connects++;
             const shown = endpointText(a);
             if (!e.endpoints.includes(shown)) pushCapped(e.endpoints, shown);
-          } else if (a.kind === "FileDelete") e.deleted++;
+          } else if (a.kind === "FileDelete") {
+            e.deleted++;
+            if (a.dir) e.deletedDirs++;
+            withdraw(e, r);
+          }
         }
         if (!ok) continue;
         for (const c of conds) {
@@ -199,6 +249,7 @@ export function createActivityCollector(
           pushCapped(hit.seqs, a.seq, 8);
           const shown = r !== null && a.host !== undefined ? endpointText(a) : r;
           if (shown !== null && !hit.resources.includes(shown)) pushCapped(hit.resources, shown, 8);
+          if (c.exceptRemoved && r !== null) remember(e, c.index, r, a.seq);
         }
       }
     },

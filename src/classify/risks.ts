@@ -21,6 +21,7 @@ import { createDeleteDetector } from "./risk/deletes.js";
 import { createExecDetector } from "./risk/exec.js";
 import { createFileDetector } from "./risk/file.js";
 import { createFindingSink } from "./risk/findings.js";
+import { createMadePaths } from "./risk/made.js";
 import { createNetDetector } from "./risk/net.js";
 import { createProcs } from "./risk/procs.js";
 import { createSyscallDetector } from "./risk/syscall.js";
@@ -65,15 +66,16 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const procs = createProcs(ctx.projectDir);
   const files = createFileDetector(compiled, pathOk, procs, sink);
   const chain = createChainDetector(compiled, procs, sink);
-  const execs = createExecDetector(compiled, pathOk, sink, new Set(rules.system_tools.shells));
   const syscalls = createSyscallDetector(compiled, procs, sink);
   const net = createNetDetector(compiled, procs, sink);
-  const deletes = createDeleteDetector(compiled, procs, sink);
+  const made = createMadePaths(compiled.some((c) => c.rule.except_made));
+  const execs = createExecDetector(compiled, pathOk, sink, new Set(rules.system_tools.shells), made);
+  const deletes = createDeleteDetector(compiled, procs, made, sink);
 
   const observe = (e: EnhancedEvent) => {
     procs.observe(e);
     const touched = fileAccesses(e);
-    deletes.observe(e);
+    made.observe(e);
     for (const f of touched) if (f.access.includes("delete")) deletes.deleted(e, f.path);
     files.event(e, touched);
     chain.event(e, touched);
@@ -111,6 +113,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
       ...execs.memory(),
       ...net.memory(),
       ...deletes.memory(),
+      madePaths: made.size,
     }),
   };
 }

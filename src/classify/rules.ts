@@ -55,6 +55,11 @@ export interface ActionCondition {
   inside_project?: boolean;
   /** Not a resource the process itself wrote before (the mode cp -p, tar -x and install -m set on their own output). */
   except_written?: boolean;
+  /**
+   * Not a resource the process itself deletes later (rm -rf lists each folder before it
+   * removes it: clearing a tree is not reading it). A hit is withdrawn when its delete comes.
+   */
+  except_removed?: boolean;
   /** At least this many matching actions (default 1). */
   min?: number;
   /** Only for processes no command-line rule classified (the agent, unknown programs). */
@@ -140,7 +145,11 @@ export interface RiskRule {
   except_ports?: number[];
   // delete-count
   threshold?: number;
-  /** Paths the session made itself (mkdir, an exclusive create, a link) do not count: a scratch tree it removes again. */
+  /**
+   * Paths the session made itself (mkdir, an exclusive create, a link, a file created in a
+   * folder it made) do not count: a scratch tree it removes again (delete-count); an exec
+   * rule skips a process whose every timestamp change was of such a path (touch -d of its own output).
+   */
   except_made?: boolean;
 }
 
@@ -261,6 +270,7 @@ function actionCondition(c: Checker, v: unknown, where: string): ActionCondition
     "remote",
     "inside_project",
     "except_written",
+    "except_removed",
     "min",
     "fallback",
   ]);
@@ -271,6 +281,7 @@ function actionCondition(c: Checker, v: unknown, where: string): ActionCondition
   if (o.remote !== undefined) a.remote = c.oneOf(o.remote, `${where}.remote`, REMOTES);
   if (o.inside_project !== undefined) a.inside_project = c.bool(o.inside_project, `${where}.inside_project`);
   if (o.except_written !== undefined) a.except_written = c.bool(o.except_written, `${where}.except_written`);
+  if (o.except_removed !== undefined) a.except_removed = c.bool(o.except_removed, `${where}.except_removed`);
   if (o.min !== undefined) a.min = c.count(o.min, `${where}.min`);
   if (o.fallback !== undefined) a.fallback = c.bool(o.fallback, `${where}.fallback`);
   return a;
@@ -303,6 +314,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
     "built_severity",
     "built_by",
     "interpreters",
+    "except_made",
   ],
   syscall: ["calls", "args_regex"],
   connect: ["remote", "ports", "except_ports"],

@@ -322,6 +322,12 @@ export interface Action {
    * Absent when none is known.
    */
   host?: string;
+  /**
+   * The resource is a folder: a FileWrite that made it (mkdir), a FileDelete that removed it
+   * (rmdir, unlinkat AT_REMOVEDIR), a look-up, rename or permission change of one. Absent
+   * otherwise, and on every DirList (always of a folder).
+   */
+  dir?: true;
 }
 
 /** An endpoint by the host name it was resolved from: `registry.npmjs.org:443 (203.0.113.80)`. */

@@ -103,3 +103,26 @@ export function typeOfPath(p: string): ResourceType {
 export function withoutDeleted(p: string): string {
   return p.endsWith(" (deleted)") ? p.slice(0, -10) : p;
 }
+
+/**
+ * A name of an open fd rather than of a file: `/proc/self/fd/N` (also `thread-self`, a pid,
+ * `/task/T/` between), `/dev/fd/N`, `/dev/stdin`, `/dev/stdout`, `/dev/stderr`.
+ */
+export interface FdName {
+  /** The pid the name gives (`/proc/123/fd/4`); null for self, thread-self and the /dev names. */
+  pid: number | null;
+  fd: number;
+}
+
+const FD_NAME =
+  /^\/(?:proc\/(?:self|thread-self|(\d+))(?:\/task\/\d+)?\/fd\/(\d+)|dev\/fd\/(\d+)|dev\/std(in|out|err))$/;
+const STD_FDS: Record<string, number> = { in: 0, out: 1, err: 2 };
+
+/** What fd `path` names, or null when it names a file (FdName). */
+export function fdName(path: string): FdName | null {
+  const m = FD_NAME.exec(path);
+  if (m === null) return null;
+  const [, pid, procFd, devFd, std] = m;
+  const fd = std !== undefined ? (STD_FDS[std] as number) : Number(procFd ?? devFd);
+  return { pid: pid === undefined ? null : Number(pid), fd };
+}

@@ -16,7 +16,7 @@
  * lexically (paths.ts).
  */
 import type { Arg, EnhancedEvent, ExitEvent, Operation, SignalEvent, SyscallEvent } from "../core/events.js";
-import { normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
+import { fdName, normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
 import { fdOf, strOf } from "./args.js";
 import { type Draft, newDraft, plainDraft, record, startDraft } from "./draft.js";
 import { applyEffect } from "./effects.js";
@@ -78,8 +78,6 @@ function resolvePath(t: Task, args: readonly Arg[], pathIdx: number, dirIdx: num
   return resolveAgainst(dirIdx >= 0 ? dirOf(t, args[dirIdx]) : t.fs.cwd, p);
 }
 
-/** `/proc/self/fd/N` and its other names: group 2 is N, group 1 a pid (null for self, thread-self, /dev/fd). */
-const FD_NAME = /^\/(?:proc\/(?:self|thread-self|(\d+))(?:\/task\/\d+)?\/fd|dev\/fd)\/(\d+)$/;
 /**
  * Calls that through a name of an fd act on the fd's file: attribute calls (glibc's
  * fchmodat(AT_SYMLINK_NOFOLLOW) chmods `/proc/self/fd/N`) and an exec (fexecve where
@@ -89,9 +87,9 @@ const ATTRIBUTE_OPS: ReadonlySet<Operation> = new Set<Operation>(["CHMOD", "CHOW
 
 /** The fd's file when `abs` names one of the task's own fds and the tables know it. */
 function fdNamed(t: Task, abs: string): OpenFile | undefined {
-  const m = FD_NAME.exec(abs);
-  if (m === null || (m[1] !== undefined && Number(m[1]) !== t.proc.tgid && Number(m[1]) !== t.tid)) return undefined;
-  const f = t.files.fds.get(Number(m[2]));
+  const m = fdName(abs);
+  if (m === null || (m.pid !== null && m.pid !== t.proc.tgid && m.pid !== t.tid)) return undefined;
+  const f = t.files.fds.get(m.fd);
   return f?.path == null ? undefined : f;
 }
 

@@ -12,7 +12,8 @@
  *
  * Names that cannot recur are learned as the shape they come in (`volatileShape`): a content
  * hash (a run of 16 or more hex digits: git's objects, a cache's entries), a UUID, a date
- * and time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`, `tmp.Zx8kQ2pL9m`) become `*`, and the two-hex-digit
+ * and time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`,
+ * `tmp.Zx8kQ2pL9m`, Python's `tmpk3j_x9ab`) become `*`, and the two-hex-digit
  * fan-out directories above such a name `??`, so the next run's new objects are allowed:
  * `cwd://.git/objects/??/*`, `cwd://.git/objects/??/tmp_obj_*`.
  */
@@ -53,6 +54,12 @@ const HASH_RUN = /[0-9a-fA-F]{16,}/g;
  * `tmp_obj_cHD5hj`; not `attempt_counter`).
  */
 const TEMP_NAME = /^((?:|.*[^A-Za-z])(?:tmp|temp)(?:.*[._-])?)[A-Za-z0-9]{6,}$/i;
+/**
+ * Python's tempfile names (mkstemp, mkdtemp, NamedTemporaryFile): `tmp` then 8 of [a-z0-9_], then
+ * the caller's suffix (`tmpk3j_x9ab`, `.tmpq0_zz81a.py`): the `_` a random part may hold is
+ * no separator here.
+ */
+const PY_TEMP_NAME = /^((?:.*[^A-Za-z])?tmp)[a-z0-9_]{8}((?:\.[A-Za-z0-9]+)*)$/;
 const FAN_OUT = /^[0-9a-fA-F]{2}$/;
 
 /** A UUID (8-4-4-4-12 hex digits): npm's cache temporaries, a job's or a build's id. */
@@ -77,6 +84,8 @@ export function volatileSegment(seg: string): string | null {
     .replace(STAMP, "*")
     .replace(/\*{2,}/g, "*");
   if (shaped !== seg) return shaped;
+  const py = PY_TEMP_NAME.exec(seg);
+  if (py) return `${py[1]}*${py[2]}`;
   const t = TEMP_NAME.exec(seg);
   return t ? `${t[1]}*` : null;
 }

@@ -94,8 +94,9 @@ export class Learner {
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
           this.paths.push({ startup: a.startup, mode: n.kind, path: p });
           if (n.kind === "create") this.made.set(p, true);
-          // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`): gone by the end either way
-          else if (n.kind === "remove" && (a.kind === "FileDelete" || a.kind === "FileRename") && this.made.has(p))
+          // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`, or an atomic save's
+          // temporary in another folder, `via`): gone by the end either way
+          else if (n.kind === "remove" && this.made.has(p) && (a.kind !== "FileWrite" || n.path === a.via))
             this.made.set(p, false);
         }
       }
@@ -163,13 +164,17 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
 const RANDOM_LOOKING = /[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
 
 /**
- * A temporary's name as a glob: a name that cannot recur as its shape (volatileSegment: a
- * hash, a UUID, a date and time, `tmp` and a random tail); else a tail of 6 or more letters and digits after its last
- * separator as `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`, `tmp.XXXXXXXXXX` is `tmp.*`); else
- * all of it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree
- * every run makes and removes under the same names).
+ * A temporary's name as a glob. After a leading `tmp` or `temp` (`.tmp` too) all of the rest
+ * is `*`: the tempfile crate's `.tmpAb12Cd`, Python's `.tmpk3j_x9ab` and `tmpabcdefgh`, whose
+ * random part may hold `_` or no digit at all. Else a name that cannot recur as its shape
+ * (volatileSegment: a hash, a UUID, a date and time); else a tail of 6 or more letters and
+ * digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`); else all of
+ * it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree every run
+ * makes and removes under the same names).
  */
 function tempSegment(seg: string): string {
+  const t = /^(\.?te?mp)[A-Za-z0-9_]+$/i.exec(seg);
+  if (t) return `${t[1]}*`;
   const v = volatileSegment(seg);
   if (v !== null) return v;
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);

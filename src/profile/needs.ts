@@ -5,6 +5,7 @@
  * kept, by seq, and forgotten once an action used them).
  */
 import type { Action, EnhancedEvent } from "../core/events.js";
+import { dirname, fdName } from "../core/paths.js";
 import { DNS_PORT, DnsNames } from "../enrich/dns.js";
 import type { FsMode, Protocol } from "./model.js";
 
@@ -143,11 +144,12 @@ function endpoint(resource: string | null): { host: string; port: number | null 
 }
 
 /**
- * A name for an fd the process already holds (`/dev/fd/6`, `/proc/self/fd/6`, `/dev/stdout`):
- * opening it reopens that object, whose own open is in the record, and the name means another
- * object in every process (a rule for it cannot be resolved when the sandbox is set up).
+ * A name for an fd the process already holds (`/dev/fd/6`, `/proc/self/fd/6`, `/dev/stdout`:
+ * core/paths fdName, another process's `/proc/PID/fd/N` excepted): opening it reopens that
+ * object, whose own open is in the record, and the name means another object in every process
+ * (a rule for it cannot be resolved when the sandbox is set up).
  */
-const FD_ALIAS = /^\/(?:dev\/fd\/\d+|dev\/std(?:in|out|err)|proc\/(?:self|thread-self)(?:\/task\/\d+)?\/fd\/\d+)$/;
+const isFdAlias = (path: string): boolean => fdName(path)?.pid === null;
 
 /**
  * Device files (`/dev/null`, `/dev/tty`): an O_CREAT open of one (`cmd > /dev/null`) opens
@@ -159,7 +161,7 @@ const DEVICE = /^\/dev\/(?!shm\/|mqueue\/)/;
 /** The needs of one action (none for metadata look-ups, signals, exits, forks, sends, nor reopened fds). */
 export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
   const path = a.resource === null ? null : normaliseObserved(a.resource, a.pid);
-  if (path !== null && FD_ALIAS.test(path)) return [];
+  if (path !== null && isFdAlias(path)) return [];
   // (an open refused or failed there is still told as the create it tried)
   const creates = facts.some((f) => f.create) && !(a.ok && path !== null && DEVICE.test(path));
   switch (a.kind) {
@@ -181,14 +183,21 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileWrite":
     case "PermChange": {
       if (!path?.startsWith("/")) return [];
-      const w: Need = { kind: creates ? "create" : "write", path };
+      // an atomic save's temporary in another folder (/tmp): the open and the write were its
+      const via = a.via === undefined ? null : normaliseObserved(a.via, a.pid);
+      const elsewhere = via?.startsWith("/") && dirname(via) !== dirname(path) ? via : null;
+      const opened = elsewhere ?? path;
+      const w: Need = { kind: creates ? "create" : "write", path: opened };
       // an O_RDWR open folded into the write (a child wrote through the fd before its
       // parent closed it): opening it needed read as well
-      const out: Need[] = facts.some((f) => f.reads) ? [{ kind: "read", path }, w] : [w];
+      const out: Need[] = facts.some((f) => f.reads) ? [{ kind: "read", path: opened }, w] : [w];
       // an atomic save renamed its temporary onto the name: the old file went, and the
-      // temporary's name left the folder (Landlock asks the folder's remove right of both);
-      // the temporary's own name differs in every run, so it is no need of its own
+      // temporary's name left its folder (Landlock asks the folder's remove right of both).
+      // A temporary in the same folder is covered by the name's rights, and its own name
+      // differs in every run: no need of its own. One in another folder was made and removed
+      // there (the learner takes it as a temporary); the rename made the name in its folder.
       if (a.via !== undefined) out.push({ kind: "remove", path });
+      if (elsewhere !== null) out.push({ kind: "create", path }, { kind: "remove", path: elsewhere });
       return out;
     }
     case "FileDelete":
@@ -196,7 +205,13 @@ export function needsOf(a: Action, facts: readonly Fact[]): Need[] {
     case "FileRename": {
       const out: Need[] = path?.startsWith("/") ? [{ kind: "remove", path }] : [];
       const to = facts.find((f) => f.path2)?.path2;
-      if (to) out.push({ kind: "create", path: normaliseObserved(to, a.pid) });
+      // the name is made in its folder and, when a file was there (`mv new f`, a save), that
+      // one goes: Landlock asks the folder's remove right too (the record does not say whether
+      // one was there, so it is asked always, as for an atomic save above)
+      if (to) {
+        const target = normaliseObserved(to, a.pid);
+        out.push({ kind: "create", path: target }, { kind: "remove", path: target });
+      }
       return out;
     }
     case "ProcessSpawn": {

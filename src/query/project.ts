@@ -72,6 +72,7 @@ export function actionView(a: Action, maxSeqs = 20): ActionView {
     ...(a.target === undefined ? {} : { target: a.target }),
     ...(a.pending ? { pending: true as const } : {}),
     ...(a.inherited ? { inherited: true as const } : {}),
+    ...(a.dir ? { dir: true as const } : {}),
     event_seqs: s.seqs,
     more_event_seqs: s.more,
   };

@@ -333,17 +333,19 @@ function patterns(m: ReportModel, agent: ProcessNode | null): AISynthesis["behav
   // What the agent itself did without tools.
   if (agent) {
     const a = m.activity.get(agent.pid);
-    if (a && (a.writtenTotal > 0 || a.connects > 0 || a.readTotal > 0))
+    if (a && (a.writtenTotal > 0 || a.connects > 0 || a.readTotal > 0 || a.dirsMade > 0)) {
+      const dirs = a.dirsMade > 0 ? `, made ${a.dirsMade} folder(s)` : "";
       out.push({
         pattern: "agent-direct-activity",
-        description: `the agent process itself read ${a.readTotal} file(s), wrote ${a.writtenTotal} and made ${a.connects} connection(s)`,
-        occurrences: a.readTotal + a.writtenTotal + a.connects,
+        description: `the agent process itself read ${a.readTotal} file(s), wrote ${a.writtenTotal}${dirs} and made ${a.connects} connection(s)`,
+        occurrences: a.readTotal + a.writtenTotal + a.dirsMade + a.connects,
         refs: nodeRefs(m, agent, [
           ...(a.seqs.FileRead ?? []),
           ...(a.seqs.FileWrite ?? []),
           ...(a.seqs.NetConnect ?? []),
         ]),
       });
+    }
   }
 
   // What was deleted, by tree and folder (`rm -rf build` is one item, not one per path).
@@ -455,7 +457,9 @@ function candidates(m: ReportModel): Candidates {
     risks.length === 0
       ? "no risk rule matched"
       : `overall risk ${m.overall} with ${risks.length} finding(s), led by ${[...new Set(risks.slice(0, 3).map((r) => r.rule))].join(", ")}`;
-  const text = `${agentName} ran ${tools} tool process(es)${wfText ? ` doing ${wfText}` : ""}; ${riskText}.`;
+  // deletes are no workflow (rm -rf of a tree is neither analysis nor code): said here
+  const deleted = m.deletes.total > 0 ? `, deleting ${m.deletes.total} path(s)` : "";
+  const text = `${agentName} ran ${tools} tool process(es)${wfText ? ` doing ${wfText}` : ""}${deleted}; ${riskText}.`;
   const summaryRefs = mergeRefs([agent ? nodeRefs(m, agent) : {}, ...risks.slice(0, 3).map(riskRefs)]);
 
   return {

@@ -119,12 +119,17 @@ export function outlivedRoot(m: ReportModel): { top: ProcessNode[]; total: numbe
   return { top, total: all.length };
 }
 
-/** Small counts worth a glance: files written, connections, threads. */
+/** Small counts worth a glance: files written, folders made, connections, deletes, threads. */
 export function smallCounts(a: ProcessActivity | undefined, n: ProcessNode): string[] {
   const out: string[] = [];
   if (a?.writtenTotal) out.push(`${plural(a.writtenTotal, "file")} written`);
+  if (a?.dirsMade) out.push(`${plural(a.dirsMade, "folder")} made`);
   if (a?.connects) out.push(plural(a.connects, "connection"));
-  if (a?.deleted) out.push(`${plural(a.deleted, "file")} deleted`);
+  if (a?.deleted) {
+    const files = a.deleted - a.deletedDirs;
+    const dirs = a.deletedDirs > 0 ? plural(a.deletedDirs, "folder") : "";
+    out.push(`${files > 0 ? plural(files, "file") + (dirs ? `, ${dirs}` : "") : dirs} deleted`);
+  }
   if (n.threads.length > 0) out.push(plural(n.threads.length, "thread"));
   return out;
 }

@@ -45,9 +45,13 @@ export interface MachineReport {
       pid: number;
       counts: Record<string, number>;
       files_written: number;
+      /** Folders made (mkdir); not among files_written. */
+      dirs_made: number;
       files_read: number;
       connections: number;
+      /** Paths deleted, folders included; dirs_deleted of them folders. */
       deleted: number;
+      dirs_deleted: number;
       bytes_read: number;
       bytes_written: number;
       failed: number;
@@ -84,9 +88,11 @@ export function buildMachineReport(m: ReportModel): MachineReport {
         pid,
         counts: { ...a.counts } as Record<string, number>,
         files_written: a.writtenTotal,
+        dirs_made: a.dirsMade,
         files_read: a.readTotal,
         connections: a.connects,
         deleted: a.deleted,
+        dirs_deleted: a.deletedDirs,
         bytes_read: a.bytesRead,
         bytes_written: a.bytesWritten,
         failed: a.failed,

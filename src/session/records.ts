@@ -103,7 +103,7 @@ export const checkAction: Check = object(
     event_seqs: seqs,
     startup: bool,
   },
-  { via: str, target: str, pending: isTrue, inherited: isTrue, host: str },
+  { via: str, target: str, pending: isTrue, inherited: isTrue, host: str, dir: isTrue },
 );
 
 export const checkRiskFinding: Check = object({

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { MAX_WRITTEN } from "../../src/classify/risk/chain.js";
-import { MAX_MADE } from "../../src/classify/risk/deletes.js";
 import { MAX_EXECS } from "../../src/classify/risk/exec.js";
 import { MEMORY_LIMIT } from "../../src/classify/risk/findings.js";
+import { MAX_MADE } from "../../src/classify/risk/made.js";
 import { MAX_DESTINATIONS } from "../../src/classify/risk/net.js";
 import { createRiskEngine } from "../../src/classify/risks.js";
 import { loadRules } from "../../src/classify/rules.js";

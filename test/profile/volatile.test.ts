@@ -20,6 +20,9 @@ test("hashes, temporary names and their fan-out directories are learned as shape
     "cwd://.git/objects/pack/pack-0123456789abcdef0123456789abcdef01234567.idx",
     "home://.npm/_cacache/content-v2/sha512/ab/cd/0123456789abcdef0123456789abcdef",
     "/tmp/tmp.Zx8kQ2pL9m",
+    // Python's tempfile: `tmp` and 8 of [a-z0-9_] (an `_` in them is no separator), then a suffix
+    "/tmp/tmpk3j_x9ab",
+    "cwd://.tmpq0_zz81a.py",
     "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h",
     "cwd://attempt_counter",
     "cwd://src/12",
@@ -33,6 +36,8 @@ test("hashes, temporary names and their fan-out directories are learned as shape
     "cwd://.git/objects/pack/pack-*.idx",
     "home://.npm/_cacache/content-v2/sha512/??/??/*",
     "/tmp/tmp.*",
+    "/tmp/tmp*",
+    "cwd://.tmp*.py",
     "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h",
     "cwd://attempt_counter",
     "cwd://src/12",

@@ -2,16 +2,16 @@
  * delete-count rules: one process deleting at least `threshold` files (files of the project
  * always count, even where except_paths would leave them out). A process's count is
  * decided when it exits, so only live processes are counted at any time. With
- * `except_made`, a path the session made itself (mkdir, an O_CREAT|O_EXCL create as cp,
- * tar and git do, a link) does not count: `cp -r src tmp && rm -rf tmp` destroys nothing
- * that was there before. A plain O_CREAT open may have opened what was there: it counts.
+ * `except_made`, a path the session made itself (made.ts: mkdir, an O_CREAT|O_EXCL create as
+ * cp, tar and git do, a link, a file created in a folder it made) does not count: `cp -r src
+ * tmp && rm -rf tmp` destroys nothing that was there before.
  */
-import { createsExclusive } from "../../aggregate/keys.js";
 import type { EnhancedEvent } from "../../core/events.js";
 import { isInside } from "../match.js";
 import { BoundedMap } from "./bounded.js";
 import { type CompiledRule, programsPass } from "./compile.js";
 import { type FindingSink, MAX_EVIDENCE } from "./findings.js";
+import type { MadePaths } from "./made.js";
 import type { Procs } from "./procs.js";
 import { MAX_PROCESSES } from "./procs.js";
 
@@ -23,14 +23,9 @@ interface Count {
   seqs: number[];
 }
 
-/** Paths the session made, remembered; past the bound the oldest are forgotten (and count again). */
-export const MAX_MADE = 65_536;
-
-export function createDeleteDetector(rules: readonly CompiledRule[], procs: Procs, sink: FindingSink) {
+export function createDeleteDetector(rules: readonly CompiledRule[], procs: Procs, made: MadePaths, sink: FindingSink) {
   const deleteRules = rules.filter((c) => c.rule.detector === "delete-count");
   const counts = new BoundedMap<string, Count>(MAX_PROCESSES);
-  const watchMade = deleteRules.some((c) => c.rule.except_made);
-  const made = new BoundedMap<string, true>(MAX_MADE);
 
   const decide = (k: string, d: Count) => {
     counts.delete(k);
@@ -40,16 +35,11 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
   };
 
   return {
-    /** Every event: a path it made (mkdir, exclusive create, link) is remembered. */
-    observe(e: EnhancedEvent) {
-      if (!watchMade || e.errno !== null || e.abs_path === null || e.event !== "syscall") return;
-      const op = e.operation;
-      if (op === "MKDIR" || op === "LINK" || (op === "OPEN" && createsExclusive(e))) made.set(e.abs_path, true);
-    },
     deleted(e: EnhancedEvent, path: string) {
       const project = procs.projectDir;
       const inProject = project !== null && isInside(path, project);
-      const own = watchMade && made.has(path);
+      const own = made.has(path);
+      made.forget(path);
       for (const c of deleteRules) {
         if (own && c.rule.except_made) continue;
         if (c.paths && !c.paths(path)) continue;
@@ -77,6 +67,6 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
     end() {
       for (const [k, d] of [...counts.entries()]) decide(k, d);
     },
-    memory: () => ({ deleteCounts: counts.size, madePaths: made.size }),
+    memory: () => ({ deleteCounts: counts.size }),
   };
 }

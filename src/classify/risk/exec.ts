@@ -4,7 +4,13 @@
  * process tree, so these rules are decided at the end; a command that exited non-zero or
  * was killed is an attempt (a refused sudo, a failed push).
  *
- * State: the enriched seq of each exec event, to cite it as evidence (at most MAX_EXECS).
+ * With `except_made` a process whose every timestamp change (utime, utimes, utimensat,
+ * futimesat) was of a path the session made (made.ts) is no hit: `touch -d` of a build's own
+ * output hides nothing, there was no earlier time to hide.
+ *
+ * State: the enriched seq of each exec event, to cite it as evidence (at most MAX_EXECS);
+ * per process whether it set the times of a path and of one the session did not make
+ * (at most MAX_PROCESSES).
  */
 import type { EnhancedEvent, ProcessNode, ProcessTreeSnapshot } from "../../core/events.js";
 import { execPath } from "../facts.js";
@@ -12,17 +18,27 @@ import { basenameOf } from "../match.js";
 import { BoundedMap } from "./bounded.js";
 import { type CompiledRule, programsPass } from "./compile.js";
 import type { FindingSink, Hit } from "./findings.js";
+import type { MadePaths } from "./made.js";
+import { MAX_PROCESSES } from "./procs.js";
 
 export const MAX_EXECS = 65_536;
+
+/** The calls that set a file's access and modification times. */
+const SET_TIMES = new Set(["utime", "utimes", "utimensat", "futimesat"]);
 
 export function createExecDetector(
   rules: readonly CompiledRule[],
   pathOk: (c: CompiledRule, path: string) => boolean,
   sink: FindingSink,
   shells: ReadonlySet<string>,
+  made: MadePaths,
 ) {
   const execs = rules.filter((c) => c.rule.detector === "exec" && !c.rule.written_in_session);
   const enrichedOf = new BoundedMap<number, number>(MAX_EXECS); // events.jsonl seq → enriched seq
+  const watchTimes = execs.some((c) => c.rule.except_made);
+  /** pid → whether every path it set the times of was made by the session. */
+  const timed = new BoundedMap<number, boolean>(MAX_PROCESSES);
+  const ownTimes = (pid: number): boolean => timed.get(pid) === true;
 
   const failure = (n: ProcessNode): string | undefined =>
     n.exit_signal ? `killed by ${n.exit_signal}` : n.exit_code ? `exit ${n.exit_code}` : undefined;
@@ -32,6 +48,9 @@ export function createExecDetector(
       if (execPath(e) !== null) {
         enrichedOf.set(e.event_seq, e.seq);
         sink.watch(e.seq);
+      } else if (watchTimes && e.event === "syscall" && e.errno === null && SET_TIMES.has(e.call)) {
+        const own = e.abs_path !== null && made.has(e.abs_path);
+        timed.set(e.pid, own && timed.get(e.pid) !== false);
       }
     },
     execSeq: (eventSeq: number) => enrichedOf.get(eventSeq),
@@ -55,6 +74,7 @@ export function createExecDetector(
             if (!programsPass(c, names)) continue;
             if (c.parents && !parentNames.some(c.parents)) continue;
             if (c.cwd && (n.cwd === null || !c.cwd(n.cwd))) continue;
+            if (c.rule.except_made && ownTimes(n.pid)) continue;
             hits.push({
               node: n,
               shell: names.some((x) => shells.has(x)),
