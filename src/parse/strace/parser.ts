@@ -64,7 +64,10 @@ export interface StraceParserOptions {
   defaultPid?: number;
 }
 
-export type StraceParserStats = LineParserStats;
+export interface StraceParserStats extends LineParserStats {
+  /** Lines a file ends inside of that did not read as strace (kept as notices, not parse errors). */
+  cutLines: number;
+}
 
 /** A Stage from strace's raw lines to parsed events. */
 export type StraceParser = LineParser<StraceParserStats>;
@@ -113,7 +116,7 @@ interface Cut {
 }
 
 class Parser implements StraceParser {
-  readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0 };
+  readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0, cutLines: 0 };
   private readonly clock: TraceClock;
   private readonly defaultPid: number;
   private readonly leader = newLeader();
@@ -143,6 +146,8 @@ class Parser implements StraceParser {
   private readonly handoff = new Map<number, number>();
   /** The call the last line left `<unfinished ...>` (see `continued`). */
   private lastHeld: Held | null = null;
+  /** Seq of the line being read when a file ends inside it (`RawLine.cut`), else -1. */
+  private cutSeq = -1;
 
   constructor(t0: number | null, defaultPid: number, waitRoot: boolean) {
     this.clock = new TraceClock(t0);
@@ -177,6 +182,7 @@ class Parser implements StraceParser {
 
   private line(r: RawLine): void {
     this.stats.lines++;
+    this.cutSeq = r.cut === true ? r.seq : -1;
     let line = r.line;
     if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     if (this.cut !== null && this.continueCut(r, line)) return;
@@ -728,6 +734,22 @@ class Parser implements StraceParser {
   }
 
   private error(raw: number[], lines: string[], ts: number | null, pid: number | null, reason: string): void {
+    if (this.cutSeq >= 0 && raw[raw.length - 1] === this.cutSeq) {
+      // the file ends inside this line: what it lacks was never written, not misread
+      this.stats.cutLines++;
+      const text = lines.join("\n");
+      const event: NoticeEvent = {
+        kind: "notice",
+        seq: this.seq++,
+        raw,
+        ts,
+        pid: pid ?? this.lastPid,
+        notice: "other",
+        text,
+      };
+      this.emit(event, lines);
+      return;
+    }
     const event: ParseErrorEvent = {
       kind: "parse_error",
       seq: this.seq++,

@@ -1,0 +1,81 @@
+// `capsule import` of strace files as users record them, with the flags they chose: a file
+// several runs were appended to (-A), one strace was killed while writing (cut mid-line).
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { capsule, freshHome, jsonl, metadata, tree } from "./helpers.js";
+
+const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+const skip = hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)";
+
+/** Run `strace ARGS` in a fresh folder; that folder. */
+function strace(args: string[], status = 0): string {
+  const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
+  const st = spawnSync("strace", args, { cwd: tmp, encoding: "utf8" });
+  assert.equal(st.status, status, st.stderr);
+  return tmp;
+}
+
+/** `capsule import PATH` into a fresh home: the session folder and what the import printed. */
+function importTrace(path: string): { dir: string; stderr: string } {
+  const home = freshHome();
+  const r = capsule(["import", path], home);
+  assert.equal(r.status, 0, r.stderr);
+  const runs = join(home, "runs");
+  return { dir: join(runs, readdirSync(runs)[0]!), stderr: r.stderr };
+}
+
+const reasons = (dir: string): string[] => metadata(dir).losses.map((l) => l.reason);
+
+const CUT = /^the trace was cut: its last line is incomplete/;
+
+test("a trace cut mid-line (head -c): a loss that says so, no parse error, every event before it kept", {
+  skip,
+}, () => {
+  const tmp = strace(["-f", "-o", "trace.txt", "sh", "-c", "cat /dev/null; exit 3"], 3);
+  const file = join(tmp, "trace.txt");
+  const whole = readFileSync(file, "utf8").split("\n").filter(Boolean);
+  const full = importTrace(file).dir;
+  // cut inside the last line but one (the root's exit_group, before `+++ exited`)
+  const last = whole[whole.length - 1]!;
+  const size = statSync(file).size;
+  truncateSync(file, size - Buffer.byteLength(`${last}\n`) - 6);
+  const cut = importTrace(file);
+  const md = metadata(cut.dir);
+  assert.equal(md.counts.parse_errors, 0, "the cut line is no parse error");
+  assert.ok(
+    reasons(cut.dir).some((r) => CUT.test(r)),
+    reasons(cut.dir).join(" | "),
+  );
+  assert.match(cut.stderr, /warning: the trace was cut: its last line is incomplete/);
+  assert.ok(!reasons(full).some((r) => CUT.test(r)), "a whole trace is not cut");
+  // every line before the cut one is an event as before (the cut exit_group and the
+  // `+++ exited` line gone are the two fewer), and the cut line is stored, as a notice
+  assert.equal(md.counts.lines, whole.length - 1);
+  assert.equal(md.counts.events, metadata(full).counts.events - 2);
+  const notice = jsonl<{ kind: string; line: string }>(cut.dir, "raw").find((r) => r.kind === "notice");
+  assert.ok(notice && whole[whole.length - 2]!.startsWith(notice.line), "the cut line is kept");
+  // the processes are the same, only the root's end is unknown
+  const pids = (dir: string) => tree(dir).nodes.map((n) => n.pid);
+  assert.deepEqual(pids(cut.dir), pids(full));
+});
+
+test("an -ff set with one file cut mid-line: a loss, no parse error", { skip }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
+  mkdirSync(join(tmp, "out"));
+  strace(["-ff", "-o", join(tmp, "out/t"), "sh", "-c", "cat /dev/null; exit 3"], 3);
+  const files = readdirSync(join(tmp, "out")).map((f) => join(tmp, "out", f));
+  // the shell's file is the longest: cut it inside its last line
+  const sh = files.reduce((a, b) => (statSync(b).size > statSync(a).size ? b : a));
+  truncateSync(sh, statSync(sh).size - 5);
+  const { dir } = importTrace(join(tmp, "out"));
+  assert.equal(metadata(dir).counts.parse_errors, 0);
+  assert.ok(
+    reasons(dir).some((r) => CUT.test(r)),
+    reasons(dir).join(" | "),
+  );
+  assert.equal(tree(dir).nodes.filter((n) => n.kind === "process").length, 2);
+});
