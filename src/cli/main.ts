@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from "node:module";
 import { isCapsuleError } from "../core/errors.js";
+import { argvNotUtf8 } from "./argv.js";
 import { printable } from "../core/printable.js";
 import { registerCommands } from "./commands.js";
 import { startEarly } from "./early.js";
@@ -22,6 +23,11 @@ exit status 2; run exits with its program's status.`;
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
   endQuietlyOnEpipe();
+  const notUtf8 = argvNotUtf8(argv);
+  if (notUtf8 !== null) {
+    process.stderr.write(`capsule: ${notUtf8}\n`);
+    return 2;
+  }
   // first of all (as root, `capsule run`): the kernel tracer's loader, which attaches while the rest loads
   const dropEarly = await startEarly(argv);
   // required, not imported: commander is CommonJS, and Node's ESM loader takes ~11 ms to

@@ -2,11 +2,20 @@
 // several runs were appended to (-A), one strace was killed while writing (cut mid-line).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { capsule, freshHome, jsonl, metadata, tree } from "./helpers.js";
+import { CLI, capsule, freshHome, jsonl, metadata, tree } from "./helpers.js";
 
 const hasStrace = spawnSync("strace", ["-V"]).status === 0;
 const skip = hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)";
@@ -78,4 +87,39 @@ test("an -ff set with one file cut mid-line: a loss, no parse error", { skip }, 
     reasons(dir).join(" | "),
   );
   assert.equal(tree(dir).nodes.filter((n) => n.kind === "process").length, 2);
+});
+
+test("a path option or the trace's path with a byte that is not UTF-8: one line, exit 2, nothing made", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
+  const trace = join(tmp, "trace.txt");
+  writeFileSync(trace, "1 exit_group(0) = ?\n1 +++ exited with 0 +++\n");
+  const home = freshHome();
+  // the shell makes the byte: node would pass U+FFFD's three bytes on instead
+  const run = (args: string[]) =>
+    spawnSync(
+      "sh",
+      ["-c", 'b=$(printf "$1/x\\377"); shift; exec "$@" "$b"', "sh", tmp, process.execPath, ...CLI, ...args],
+      {
+        env: { ...process.env, CAPSULE_HOME: home },
+        encoding: "utf8",
+      },
+    );
+  for (const args of [
+    ["import", trace, "--out"],
+    ["import", trace, "--cwd"],
+    ["import", trace, "--rules"],
+    ["import"],
+    ["report", "--rules"],
+  ]) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^capsule: argument '.*\/x\\xff' is not UTF-8 text: .*\n$/, args.join(" "));
+  }
+  // nothing was made: no folder named after the path as node read it
+  assert.deepEqual(readdirSync(tmp), ["trace.txt"]);
+  assert.ok(!existsSync(join(home, "runs")));
+  // a path that is UTF-8, U+FFFD itself included, is used as given
+  const ok = capsule(["import", "-q", trace, "--out", join(tmp, "x\ufffd")], home);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(readdirSync(join(tmp, "x\ufffd")).length, 1);
 });
