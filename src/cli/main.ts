@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { createRequire } from "node:module";
 import { isCapsuleError } from "../core/errors.js";
-import { argvNotUtf8 } from "./argv.js";
 import { printable } from "../core/printable.js";
+import { argvNotUtf8 } from "./argv.js";
 import { registerCommands } from "./commands.js";
 import { startEarly } from "./early.js";
 import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";

@@ -123,3 +123,28 @@ test("a path option or the trace's path with a byte that is not UTF-8: one line,
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(readdirSync(join(tmp, "x\ufffd")).length, 1);
 });
+
+// ping (ICMP datagram), UDP-Lite, SCTP, raw ICMP and a netlink route socket; a ping socket
+// fails where net.ipv4.ping_group_range leaves the user out, and is still a PING socket
+const SOCKETS = `import socket
+for a in ((2, 2, 1), (10, 2, 58), (2, 2, 17), (10, 2, 136), (2, 1, 132), (2, 3, 1), (16, 3, 0)):
+    try:
+        socket.socket(*a)
+    except OSError as e:
+        print(a, e)`;
+
+test("-X raw and -X verbose (socket's protocol as a number): ping, UDP-Lite, SCTP and netlink sockets as with -X abbrev", {
+  skip: skip || (spawnSync("python3", ["-V"]).status === 0 ? false : "python3 is not installed"),
+}, () => {
+  const protocols = (x: string): string[] => {
+    const tmp = strace(["-X", x, "-e", "trace=socket", "-o", "trace.txt", "python3", "-c", SOCKETS]);
+    const { dir } = importTrace(join(tmp, "trace.txt"));
+    return jsonl<{ call?: string; net?: { protocol: string | null } }>(dir, "enriched")
+      .filter((e) => e.call === "socket")
+      .map((e) => String(e.net?.protocol));
+  };
+  const abbrev = protocols("abbrev");
+  assert.deepEqual(abbrev, ["PING", "PING", "UDP", "UDPLITE", "SCTP", "RAW", "ROUTE"]);
+  assert.deepEqual(protocols("raw"), abbrev, "-X raw");
+  assert.deepEqual(protocols("verbose"), abbrev, "-X verbose");
+});
