@@ -62,7 +62,9 @@ interface Node
   own: boolean;
   ended: boolean;
   /** The call that ended it when the trace shows one: exit (a thread's own end) or exit_group, its time and status. */
-  endCall: { call: "exit" | "exit_group"; ts: number | null; code: number | null } | null;
+  endCall: { call: "exit" | "exit_group"; ts: number | null; code: number | null; seq: number } | null;
+  /** Event seq of its `+++ exited`/`+++ killed` line (its end in trace order), else -1. */
+  endSeq: number;
   children: Node[];
   threads: Node[];
   /** The record of the last snapshot; null once the node (or what its record shows of its process) changed. */
@@ -99,6 +101,7 @@ export function createTracker(): Tracker {
       own: false,
       ended: false,
       endCall: null,
+      endSeq: -1,
       execs: [],
       argv: [],
       exe: null,
@@ -261,7 +264,7 @@ export function createTracker(): Tracker {
     const call = ev.call;
     if (call === "exit" || call === "exit_group") {
       const code = intOf(ev.args[0]);
-      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff };
+      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: ev.seq };
       return;
     }
     if (FORK_CALLS.has(call)) {
@@ -307,6 +310,7 @@ export function createTracker(): Tracker {
         node.exit_code = ev.code;
         node.exit_signal = ev.signal;
         node.end_ts = ev.ts;
+        node.endSeq = ev.seq;
         node.rec = null;
         endNode(node, ev.ts);
       }
@@ -359,7 +363,9 @@ export function createTracker(): Tracker {
    * each is a top of its own. How the group ended tells them apart: a thread that ends on its
    * own calls exit(), not exit_group(); exit_group() ends every thread of its group at once
    * with its status; and the kernel reports the group's leader last. Only when one top called
-   * exit_group (two programs attached at once that both ended stay two).
+   * exit_group (two programs attached at once that both ended stay two). A trace without
+   * timestamps orders the ends by the trace's own order: a thread that did not call exit
+   * ended after the exit_group, and the leader's end is the last.
    */
   function adoptAttachedThreads(): void {
     const tops = nodes.filter((n) => n.kind === "process" && n.parent === null && n.own && (n === root || !n.claimed));
@@ -368,23 +374,22 @@ export function createTracker(): Tracker {
     if (callers.length !== 1) return;
     const e = callers[0] as Node;
     const t0 = e.endCall?.ts ?? null;
+    const s0 = e.endCall?.seq ?? -1;
     const code = e.endCall?.code ?? null;
-    if (t0 === null || code === null) return;
+    if (code === null) return;
+    // ended by that exit_group: soon after it in time, or (no clock) after it in the trace
+    const endedBy = (n: Node): boolean =>
+      t0 === null ? n.endSeq > s0 : n.end_ts !== null && n.end_ts >= t0 && n.end_ts - t0 <= GROUP_END_US;
     const group = tops.filter(
       (n) =>
         n === e ||
         (n.endCall?.call === "exit" && n.execs.length === 0) ||
-        (n.endCall === null &&
-          n.execs.length === 0 &&
-          n.exit_signal === null &&
-          n.exit_code === code &&
-          n.end_ts !== null &&
-          n.end_ts >= t0 &&
-          n.end_ts - t0 <= GROUP_END_US),
+        (n.endCall === null && n.execs.length === 0 && n.exit_signal === null && n.exit_code === code && endedBy(n)),
     );
     if (group.length < 2) return;
-    const last = (n: Node): number => n.end_ts ?? Number.NEGATIVE_INFINITY;
-    const leader = group.reduce((a, b) => (last(b) > last(a) ? b : a));
+    const last = (n: Node): number => (t0 === null ? n.endSeq : (n.end_ts ?? Number.NEGATIVE_INFINITY));
+    // no end lines either (-qq): the thread that called exit_group, most often the main one
+    const leader = group.reduce((a, b) => (last(b) > last(a) || (last(b) === last(a) && b === e) ? b : a));
     // a thread never ran a program of its own: a top that did is no thread of another
     if (group.some((n) => n !== leader && n.execs.length > 0)) return;
     for (const n of group) if (n !== leader) becomeThread(n, leader);
