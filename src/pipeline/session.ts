@@ -596,12 +596,19 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   // said in the report; children not followed also when importing (one file of an -ff set said it already)
   const lacks = traceLacks(ffOne === null ? counts.silent : 0, tree);
   if (lacks.unfollowed) notes.push(lacks.unfollowed);
+  // strace -A -o FILE run more than once: each run's first process is a root of its own
+  const later = stages.tracker.laterRuns();
+  const runs =
+    later.length > 0
+      ? `the trace holds ${later.length + 1} runs (strace -A appended them to one file): each run's first process (pid ${[tree.root, ...later].join(", ")}) is a root of its own; the command and exit status shown are the first run's`
+      : null;
+  if (runs) notes.push(runs);
   const injected =
     counts.injected > 0
       ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
       : null;
   // what the trace lacks, in the metadata's losses (the report's Problems line)
-  for (const reason of [ffOne, missing, cut, lacks.unfollowed, lacks.ends, lacks.clock, injected])
+  for (const reason of [ffOne, missing, cut, runs, lacks.unfollowed, lacks.ends, lacks.clock, injected])
     if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);

@@ -33,6 +33,12 @@ export interface Tracker {
   snapshot(final: boolean): ProcessTreeSnapshot;
   /** Processes a fork in the trace made that have no line of their own (a trace without strace -f). */
   silent(): number;
+  /**
+   * The pids of the first process of each later run in a file several runs were appended to
+   * (strace -A -o FILE, run more than once): a top of its own whose first line came when
+   * every process before it had ended. Empty for a trace of one run. After `end()`.
+   */
+  laterRuns(): number[];
 }
 
 /** A node while it is built: the record's own fields, with links as nodes rather than pids. */
@@ -83,12 +89,22 @@ export function createTracker(): Tracker {
   const uses = new Map<number, number>();
   let root: Node | null = null;
   let ended = false;
+  /** Nodes whose end the trace has not shown yet (no end line, exit, exit_group or SIGCHLD). */
+  const running = new Set<Node>();
+  /** Nodes first seen when nothing was running: each begins another run (strace -A). */
+  const runStarts: Node[] = [];
   /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
   const toldBySigchld: [Node, Node][] = [];
   /** Children whose end a SIGCHLD told of before the trace showed it (not followed: no -f), with how and when. */
   const reaped: { node: Node; code: number | null; signal: string | null; ts: number | null }[] = [];
 
-  function newNode(pid: number, ts: number | null): Node {
+  /**
+   * `execs`: its first line is an exec. A node first seen when nothing runs, by an exec,
+   * begins another run (strace -A: each run's first line is its command's execve); one
+   * whose fork was filtered out (-e trace=%file) that first shows up after its parent ended
+   * does not exec first (a daemon left running).
+   */
+  function newNode(pid: number, ts: number | null, execs = false): Node {
     const n = uses.get(pid) ?? 0;
     uses.set(pid, n + 1);
     const node: Node = {
@@ -119,7 +135,8 @@ export function createTracker(): Tracker {
     if (root === null) {
       root = node;
       node.claimed = true;
-    }
+    } else if (running.size === 0 && execs) runStarts.push(node);
+    running.add(node);
     return node;
   }
 
@@ -135,10 +152,10 @@ export function createTracker(): Tracker {
    * per-CPU buffers: the exit of a leader that a thread's execve replaced comes after the
    * new program's), as no pid is reused before its holder has exited.
    */
-  function nodeOf(pid: number, ts: number | null): Node {
+  function nodeOf(pid: number, ts: number | null, execs: boolean): Node {
     const node = current.get(pid);
-    if (node === undefined) return newNode(pid, ts);
-    if (node.ended) return ts !== null && node.end_ts !== null && ts < node.end_ts ? node : newNode(pid, ts);
+    if (node === undefined) return newNode(pid, ts, execs);
+    if (node.ended) return ts !== null && node.end_ts !== null && ts < node.end_ts ? node : newNode(pid, ts, execs);
     if (ts !== null && (node.start_ts === null || ts < node.start_ts)) {
       node.start_ts = ts;
       node.rec = null;
@@ -150,6 +167,7 @@ export function createTracker(): Tracker {
 
   function endNode(n: Node, ts: number | null): void {
     n.ended = true;
+    running.delete(n);
     if (n.end_ts === null) {
       n.end_ts = ts;
       n.rec = null;
@@ -265,6 +283,13 @@ export function createTracker(): Tracker {
     if (call === "exit" || call === "exit_group") {
       const code = intOf(ev.args[0]);
       node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: ev.seq };
+      // its end line may never come (strace -qq): the call ends it (exit_group, its group)
+      running.delete(node);
+      if (call === "exit_group") {
+        const proc = processOf(node);
+        running.delete(proc);
+        for (const t of proc.threads) running.delete(t);
+      }
       return;
     }
     if (FORK_CALLS.has(call)) {
@@ -294,7 +319,7 @@ export function createTracker(): Tracker {
     for (const item of batch) {
       const ev = item.event;
       if (ev.kind === "parse_error" || ev.kind === "notice") continue;
-      const node = nodeOf(ev.pid, ev.ts);
+      const node = nodeOf(ev.pid, ev.ts, ev.kind === "syscall" && (ev.call === "execve" || ev.call === "execveat"));
       node.own = true;
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "signal") {
@@ -302,8 +327,10 @@ export function createTracker(): Tracker {
         const child = news === null ? undefined : current.get(news.pid);
         if (news === null || child === undefined) continue;
         if (child.parent === null && (!child.claimed || child === root)) toldBySigchld.push([node, child]);
-        if (news.ended && !child.ended && (news.code !== null || news.signal !== null))
+        if (news.ended && !child.ended && (news.code !== null || news.signal !== null)) {
           reaped.push({ node: child, code: news.code, signal: news.signal, ts: ev.ts });
+          running.delete(child);
+        }
       } else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
         if (node.ended) continue;
@@ -328,7 +355,8 @@ export function createTracker(): Tracker {
    */
   function adoptUntranslated(): void {
     const phantoms = nodes.filter((n) => n.claimed && !n.own && n !== root && (n.parent ?? n.owner) !== null);
-    const orphans = nodes.filter((n) => !n.claimed && n.own && n !== root);
+    // (a later run's first process began when nothing ran: no clone of another run made it)
+    const orphans = nodes.filter((n) => !n.claimed && n.own && n !== root && !runStarts.includes(n));
     if (phantoms.length === 0 || orphans.length === 0) return;
     const at = (n: Node): number => n.start_ts ?? Number.NEGATIVE_INFINITY;
     phantoms.sort((a, b) => at(a) - at(b));
@@ -368,7 +396,10 @@ export function createTracker(): Tracker {
    * ended after the exit_group, and the leader's end is the last.
    */
   function adoptAttachedThreads(): void {
-    const tops = nodes.filter((n) => n.kind === "process" && n.parent === null && n.own && (n === root || !n.claimed));
+    // (a thread's lines come while its group runs: a later run's first process is none)
+    const tops = nodes.filter(
+      (n) => n.kind === "process" && n.parent === null && n.own && (n === root || !n.claimed) && !runStarts.includes(n),
+    );
     if (tops.length < 2) return;
     const callers = tops.filter((n) => n.endCall?.call === "exit_group");
     if (callers.length !== 1) return;
@@ -496,6 +527,10 @@ export function createTracker(): Tracker {
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
+    },
+    laterRuns() {
+      // a top still: no fork claimed it, no adoption hung it under another
+      return runStarts.filter((n) => n.kind === "process" && n.parent === null && n !== root).map((n) => n.pid);
     },
     silent() {
       let n = 0;

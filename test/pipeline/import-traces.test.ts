@@ -148,3 +148,43 @@ test("-X raw and -X verbose (socket's protocol as a number): ping, UDP-Lite, SCT
   assert.deepEqual(protocols("raw"), abbrev, "-X raw");
   assert.deepEqual(protocols("verbose"), abbrev, "-X verbose");
 });
+
+for (const flags of [[], ["-ttt"], ["-qq"]])
+  test(`strace -f -A${flags.length ? ` ${flags[0]}` : ""} run three times into one file: every run's processes, each run's first a root, the record says 3 runs`, {
+    skip,
+  }, () => {
+    const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
+    const file = join(tmp, "trace.txt");
+    for (let i = 0; i < 3; i++) strace(["-f", "-A", ...flags, "-o", file, "sh", "-c", "ls / > /dev/null; exit 1"], 1);
+    const lines = readFileSync(file, "utf8").split("\n");
+    // each run's shell: the pid of each `execve("/usr/bin/sh"` (or wherever sh is)
+    const shells = lines
+      .filter((l) => /^\d+ +(?:[\d.]+ )?execve\("[^"]*\/sh"/.test(l))
+      .map((l) => Number(/^\d+/.exec(l)![0]));
+    assert.equal(shells.length, 3, "three runs recorded");
+    const { dir, stderr } = importTrace(file);
+    const t = tree(dir);
+    const procs = t.nodes.filter((n) => n.kind === "process");
+    assert.equal(t.root, shells[0]);
+    assert.deepEqual(
+      procs.filter((n) => n.ppid === null).map((n) => n.pid),
+      shells,
+      "each run's shell is a root",
+    );
+    for (const sh of shells) {
+      const kids = procs.filter((n) => n.ppid === sh);
+      assert.deepEqual(
+        kids.map((n) => n.argv[0]),
+        ["ls"],
+        `run of ${sh}: its ls under it`,
+      );
+      assert.equal(procs.find((n) => n.pid === sh)?.exit_code, 1);
+    }
+    const runs = reasons(dir).filter((r) => /^the trace holds 3 runs \(strace -A/.test(r));
+    assert.equal(runs.length, 1, reasons(dir).join(" | "));
+    assert.ok(runs[0]!.includes(`pid ${shells.join(", ")}`), runs[0]);
+    assert.match(stderr, /warning: the trace holds 3 runs/);
+    // one run is one run
+    const one = strace(["-f", ...flags, "-o", "trace.txt", "sh", "-c", "ls / > /dev/null; exit 1"], 1);
+    assert.ok(!reasons(importTrace(join(one, "trace.txt")).dir).some((r) => r.includes("runs")));
+  });
