@@ -37,7 +37,7 @@ export interface Stages {
     /** Processes a fork made that have no line of their own (a trace without strace -f). */
     silent(): number;
     /** The first pid of each later run of a file several runs were appended to (strace -A). */
-    laterRuns(): number[];
+    laterRuns(): { pids: number[]; sure: boolean };
   };
   enricher: Stage<ParsedItem, EnhancedEvent>;
   /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */

@@ -585,6 +585,12 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
       ? `the trace was cut: its last line is incomplete${parser.stats.cutLines > 1 ? ` (in ${parser.stats.cutLines} of its files)` : ""} (strace was killed while writing it, or the file was cut short); the events before it are kept`
       : null;
   if (cut) notes.push(cut);
+  const joined = parser.stats.joinedLines;
+  const rerun =
+    joined > 0
+      ? `${joined === 1 ? "a line" : `${joined} lines`} of the trace ${joined === 1 ? "is" : "are"} incomplete, another run's first line written on after ${joined === 1 ? "it" : "them"} (strace killed while writing, then run again with -A): the cut part is kept apart, the rest read as a line of its own`
+      : null;
+  if (rerun) notes.push(rerun);
   meta.t0_epoch_us = parser.t0EpochUs;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
@@ -598,17 +604,20 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   if (lacks.unfollowed) notes.push(lacks.unfollowed);
   // strace -A -o FILE run more than once: each run's first process is a root of its own
   const later = stages.tracker.laterRuns();
+  const n = later.pids.length;
   const runs =
-    later.length > 0
-      ? `the trace holds ${later.length + 1} runs (strace -A appended them to one file): each run's first process (pid ${[tree.root, ...later].join(", ")}) is a root of its own; the command and exit status shown are the first run's`
-      : null;
+    n === 0
+      ? null
+      : later.sure
+        ? `the trace holds ${n + 1} runs (strace -A appended them to one file): each run's first process (pid ${[tree.root, ...later.pids].join(", ")}) is a root of its own; the command and exit status shown are the first run's`
+        : `${n} process${n === 1 ? "" : "es"} (pid ${later.pids.join(", ")}) began when nothing before ran on, and the trace shows no fork, exit or wait calls: ${n === 1 ? "it is either another run" : "they are either other runs"} (strace -A appended to one file) or ${n === 1 ? "a child" : "children"} whose fork the trace leaves out (-e trace=); the record cannot tell, and shows ${n === 1 ? "it as a root" : "them as roots"}`;
   if (runs) notes.push(runs);
   const injected =
     counts.injected > 0
       ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
       : null;
   // what the trace lacks, in the metadata's losses (the report's Problems line)
-  for (const reason of [ffOne, missing, cut, runs, lacks.unfollowed, lacks.ends, lacks.clock, injected])
+  for (const reason of [ffOne, missing, cut, rerun, runs, lacks.unfollowed, lacks.ends, lacks.clock, injected])
     if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);

@@ -35,10 +35,13 @@ export interface Tracker {
   silent(): number;
   /**
    * The pids of the first process of each later run in a file several runs were appended to
-   * (strace -A -o FILE, run more than once): a top of its own whose first line came when
-   * every process before it had ended. Empty for a trace of one run. After `end()`.
+   * (strace -A -o FILE, run more than once): a top of its own, first seen by an exec, when
+   * nothing before it ran on (every earlier process had ended, or none had a line after it).
+   * Empty for a trace of one run. `sure` is false when the trace shows no process calls
+   * (clone, exit_group, wait4, ...: `-e trace=%file`), so such a process may as well be a
+   * child whose fork was left out. After `end()`.
    */
-  laterRuns(): number[];
+  laterRuns(): { pids: number[]; sure: boolean };
 }
 
 /** A node while it is built: the record's own fields, with links as nodes rather than pids. */
@@ -69,15 +72,26 @@ interface Node
   ended: boolean;
   /** The call that ended it when the trace shows one: exit (a thread's own end) or exit_group, its time and status. */
   endCall: { call: "exit" | "exit_group"; ts: number | null; code: number | null; seq: number } | null;
-  /** Event seq of its `+++ exited`/`+++ killed` line (its end in trace order), else -1. */
+  /** Where its `+++ exited`/`+++ killed` line is in the trace (`lineOf`), else -1. */
   endSeq: number;
+  /** Where its first and last event of its own are in the trace (`lineOf`; -1 before it has one). */
+  firstSeq: number;
+  lastSeq: number;
   children: Node[];
   threads: Node[];
   /** The record of the last snapshot; null once the node (or what its record shows of its process) changed. */
   rec: ProcessNode | null;
 }
 
+/**
+ * Where an event is in the trace: its first line's number. Not its event seq: a call left
+ * `<unfinished ...>` that never resumed is emitted when the trace ends.
+ */
+const lineOf = (ev: { seq: number; raw: number[] }): number => ev.raw[0] ?? ev.seq;
+
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+/** strace's %process class: a trace that shows any of them shows the forks too. */
+const PROCESS_CALLS = new Set([...FORK_CALLS, "exit", "exit_group", "wait4", "waitid", "execve", "execveat"]);
 /** How long after an exit_group its group's other threads may take to be reported ended (µs). */
 const GROUP_END_US = 100_000;
 
@@ -93,6 +107,14 @@ export function createTracker(): Tracker {
   const running = new Set<Node>();
   /** Nodes first seen when nothing was running: each begins another run (strace -A). */
   const runStarts: Node[] = [];
+  /**
+   * Nodes first seen by an exec while others had not ended, with those others: another run
+   * too when none of them has a line after it (strace killed, its run never ended, then run
+   * again with -A); decided at the end.
+   */
+  const runCandidates: { node: Node; before: Node[] }[] = [];
+  /** A process call other than an exec was seen: the trace is not filtered to leave forks out. */
+  let processCalls = false;
   /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
   const toldBySigchld: [Node, Node][] = [];
   /** Children whose end a SIGCHLD told of before the trace showed it (not followed: no -f), with how and when. */
@@ -118,6 +140,8 @@ export function createTracker(): Tracker {
       ended: false,
       endCall: null,
       endSeq: -1,
+      firstSeq: -1,
+      lastSeq: -1,
       execs: [],
       argv: [],
       exe: null,
@@ -135,7 +159,10 @@ export function createTracker(): Tracker {
     if (root === null) {
       root = node;
       node.claimed = true;
-    } else if (running.size === 0 && execs) runStarts.push(node);
+    } else if (execs) {
+      if (running.size === 0) runStarts.push(node);
+      else runCandidates.push({ node, before: [...running] });
+    }
     running.add(node);
     return node;
   }
@@ -280,9 +307,10 @@ export function createTracker(): Tracker {
     const at = fdcwdOf(ev.args[0]);
     if (at !== null) setCwd(processOf(node), at);
     const call = ev.call;
+    if (!processCalls && PROCESS_CALLS.has(call) && call !== "execve" && call !== "execveat") processCalls = true;
     if (call === "exit" || call === "exit_group") {
       const code = intOf(ev.args[0]);
-      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: ev.seq };
+      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: lineOf(ev) };
       // its end line may never come (strace -qq): the call ends it (exit_group, its group)
       running.delete(node);
       if (call === "exit_group") {
@@ -321,6 +349,9 @@ export function createTracker(): Tracker {
       if (ev.kind === "parse_error" || ev.kind === "notice") continue;
       const node = nodeOf(ev.pid, ev.ts, ev.kind === "syscall" && (ev.call === "execve" || ev.call === "execveat"));
       node.own = true;
+      const at = lineOf(ev);
+      if (node.firstSeq < 0) node.firstSeq = at;
+      node.lastSeq = at;
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "signal") {
         const news = ev.signal === "SIGCHLD" ? sigchldNews(ev.info) : null;
@@ -337,11 +368,24 @@ export function createTracker(): Tracker {
         node.exit_code = ev.code;
         node.exit_signal = ev.signal;
         node.end_ts = ev.ts;
-        node.endSeq = ev.seq;
+        node.endSeq = lineOf(ev);
         node.rec = null;
         endNode(node, ev.ts);
       }
     }
+  }
+
+  /** The run candidates that began another run: nothing that ran before them had a line after. */
+  function laterRunsOfKilled(): void {
+    let added = false;
+    for (const { node, before } of runCandidates) {
+      if (node.claimed || node.parent !== null || node.kind !== "process") continue;
+      if (before.every((n) => n.lastSeq < node.firstSeq)) {
+        runStarts.push(node);
+        added = true;
+      }
+    }
+    if (added) runStarts.sort((a, b) => a.firstSeq - b.firstSeq);
   }
 
   /**
@@ -519,6 +563,7 @@ export function createTracker(): Tracker {
     push,
     end() {
       ended = true;
+      laterRunsOfKilled();
       adoptUntranslated();
       adoptAttachedThreads();
       adoptBySigchld();
@@ -530,7 +575,8 @@ export function createTracker(): Tracker {
     },
     laterRuns() {
       // a top still: no fork claimed it, no adoption hung it under another
-      return runStarts.filter((n) => n.kind === "process" && n.parent === null && n !== root).map((n) => n.pid);
+      const pids = runStarts.filter((n) => n.kind === "process" && n.parent === null && n !== root).map((n) => n.pid);
+      return { pids, sure: processCalls };
     },
     silent() {
       let n = 0;

@@ -188,3 +188,58 @@ for (const flags of [[], ["-ttt"], ["-qq"]])
     const one = strace(["-f", ...flags, "-o", "trace.txt", "sh", "-c", "ls / > /dev/null; exit 1"], 1);
     assert.ok(!reasons(importTrace(join(one, "trace.txt")).dir).some((r) => r.includes("runs")));
   });
+
+test("strace killed mid-line, then run again with -A: the next run's first line, written on the cut one, is read; 2 runs", {
+  skip,
+}, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
+  const file = join(tmp, "trace.txt");
+  strace(["-f", "-o", file, "sh", "-c", "cat /dev/null; exit 3"], 3);
+  // the first run's strace killed inside a line of cat's (in a path: right after digits, the
+  // next pid would run on from them, and no reader could tell where it begins)
+  const first = readFileSync(file, "utf8");
+  const i = first.indexOf('"/dev/null"', first.indexOf('execve("/usr/bin/cat"'));
+  assert.ok(i > 0, "cat opens /dev/null in the first run");
+  truncateSync(file, Buffer.byteLength(first.slice(0, i + 5)));
+  strace(["-f", "-A", "-o", file, "sh", "-c", "ls / > /dev/null; exit 1"], 1);
+  const joined = readFileSync(file, "utf8")
+    .split("\n")
+    .find((l) => /"\/dev\d+ +execve\(/.test(l));
+  assert.ok(joined, "the second run's execve is written on the cut line");
+  const { dir } = importTrace(file);
+  assert.equal(metadata(dir).counts.parse_errors, 0);
+  const r = reasons(dir);
+  assert.ok(
+    r.some((x) => x.startsWith("a line of the trace is incomplete, another run's first line written on")),
+    r.join(" | "),
+  );
+  assert.ok(
+    r.some((x) => x.startsWith("the trace holds 2 runs")),
+    r.join(" | "),
+  );
+  const procs = tree(dir).nodes.filter((n) => n.kind === "process");
+  const second = Number(/"\/dev(\d+) +execve\(/.exec(joined!)![1]);
+  const top = procs.find((n) => n.pid === second);
+  assert.equal(top?.ppid, null, "the second run's shell is a root");
+  assert.equal(top?.execs[0]?.argv.join(" "), "sh -c ls / > /dev/null; exit 1");
+  assert.deepEqual(
+    procs.filter((n) => n.ppid === second).map((n) => n.argv[0]),
+    ["ls"],
+  );
+});
+
+test("strace -A -e trace=%file run twice (no fork, exit or wait calls): the record says it cannot tell runs from children", {
+  skip,
+}, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
+  const file = join(tmp, "trace.txt");
+  for (let i = 0; i < 2; i++) strace(["-f", "-A", "-e", "trace=%file", "-o", file, "cat", "/dev/null"]);
+  const { dir, stderr } = importTrace(file);
+  const r = reasons(dir);
+  assert.ok(
+    r.some((x) => /^1 process \(pid \d+\) began when nothing before ran on, .* the record cannot tell/.test(x)),
+    r.join(" | "),
+  );
+  assert.match(stderr, /warning: 1 process/);
+  assert.equal(tree(dir).nodes.filter((n) => n.ppid === null).length, 2);
+});

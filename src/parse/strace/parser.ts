@@ -67,6 +67,11 @@ export interface StraceParserOptions {
 export interface StraceParserStats extends LineParserStats {
   /** Lines a file ends inside of that did not read as strace (kept as notices, not parse errors). */
   cutLines: number;
+  /**
+   * Lines cut short with another run's first line written on after them (strace killed
+   * mid-line, then run again with -A): the cut part is a notice, the rest read on its own.
+   */
+  joinedLines: number;
 }
 
 /** A Stage from strace's raw lines to parsed events. */
@@ -116,7 +121,7 @@ interface Cut {
 }
 
 class Parser implements StraceParser {
-  readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0, cutLines: 0 };
+  readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0, cutLines: 0, joinedLines: 0 };
   private readonly clock: TraceClock;
   private readonly defaultPid: number;
   private readonly leader = newLeader();
@@ -148,6 +153,8 @@ class Parser implements StraceParser {
   private lastHeld: Held | null = null;
   /** Seq of the line being read when a file ends inside it (`RawLine.cut`), else -1. */
   private cutSeq = -1;
+  /** The line being read (see `joined`). */
+  private current: RawLine | null = null;
 
   constructor(t0: number | null, defaultPid: number, waitRoot: boolean) {
     this.clock = new TraceClock(t0);
@@ -182,6 +189,7 @@ class Parser implements StraceParser {
 
   private line(r: RawLine): void {
     this.stats.lines++;
+    this.current = r;
     this.cutSeq = r.cut === true ? r.seq : -1;
     let line = r.line;
     if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
@@ -603,6 +611,48 @@ class Parser implements StraceParser {
     return false;
   }
 
+  /**
+   * strace killed inside a line, then run again with -A: the next run's first line follows
+   * the cut one on the same line, `7727  getdents64(3, 7978  execve("/usr/bin/sh", ...) = 0`.
+   * A line that does not read, whose pid prefix comes again later with a line of its own
+   * behind it, is split there: the cut part becomes a notice (naming no line: the line is
+   * stored once, with the rest's event) and the rest is read as a line. True when it was.
+   */
+  private joined(r: RawLine): boolean {
+    const line = r.line;
+    const L = this.leader;
+    scanLeader(line, L);
+    if (L.pid < 0 || L.bracket) return false;
+    for (let k = L.body + 1; k < line.length; k++) {
+      const c = line.charCodeAt(k);
+      if (c < 48 || c > 57) continue;
+      const p = line.charCodeAt(k - 1);
+      if (p >= 48 && p <= 57) continue;
+      const rest = line.slice(k);
+      if (!this.looksLikeLineStart(rest) || L.pid < 0 || L.bracket) continue;
+      const b = L.body;
+      const j = scanName(rest, b);
+      if (!(j > b && rest.charCodeAt(j) === LPAREN) && !rest.startsWith("+++ ", b) && !rest.startsWith("--- ", b))
+        continue;
+      this.current = null;
+      this.stats.joinedLines++;
+      const head: NoticeEvent = {
+        kind: "notice",
+        seq: this.seq++,
+        raw: [],
+        ts: null,
+        pid: readPid(line, 0),
+        notice: "other",
+        text: line.slice(0, k).trimEnd(),
+      };
+      this.emit(head, []);
+      this.stats.lines--;
+      this.line({ seq: r.seq, line: rest, src: r.src });
+      return true;
+    }
+    return false;
+  }
+
   private cutNeverContinued(cut: Cut): void {
     this.cut = null;
     this.error([cut.seq], [cut.line], cut.ts, cut.pid, "line cut by a strace message and never continued");
@@ -734,6 +784,7 @@ class Parser implements StraceParser {
   }
 
   private error(raw: number[], lines: string[], ts: number | null, pid: number | null, reason: string): void {
+    if (raw.length === 1 && this.current !== null && raw[0] === this.current.seq && this.joined(this.current)) return;
     if (this.cutSeq >= 0 && raw[raw.length - 1] === this.cutSeq) {
       // the file ends inside this line: what it lacks was never written, not misread
       this.stats.cutLines++;
