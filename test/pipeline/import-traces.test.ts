@@ -15,7 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CLI, capsule, freshHome, jsonl, metadata, tree } from "./helpers.js";
+import { CLI, capsule, freshHome, jsonl, metadata, storedLines, tree } from "./helpers.js";
 
 const hasStrace = spawnSync("strace", ["-V"]).status === 0;
 const skip = hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)";
@@ -208,6 +208,10 @@ test("strace killed mid-line, then run again with -A: the next run's first line,
   assert.ok(joined, "the second run's execve is written on the cut line");
   const { dir } = importTrace(file);
   assert.equal(metadata(dir).counts.parse_errors, 0);
+  // every line of the file is in the record once (data redacted), the joined one as the file has it
+  const stored = storedLines(dir);
+  assert.equal(stored.length, readFileSync(file, "utf8").split("\n").length - 1);
+  assert.ok(stored.includes(joined!), "the joined line is stored whole");
   const r = reasons(dir);
   assert.ok(
     r.some((x) => x.startsWith("a line of the trace is incomplete, another run's first line written on")),

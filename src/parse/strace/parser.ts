@@ -614,9 +614,8 @@ class Parser implements StraceParser {
   /**
    * strace killed inside a line, then run again with -A: the next run's first line follows
    * the cut one on the same line, `7727  getdents64(3, 7978  execve("/usr/bin/sh", ...) = 0`.
-   * A line that does not read, whose pid prefix comes again later with a line of its own
-   * behind it, is split there: the cut part becomes a notice (naming no line: the line is
-   * stored once, with the rest's event) and the rest is read as a line. True when it was.
+   * A line that does not read, with a pid prefix and a line start later in it, is read from
+   * there; the record stores the whole line with what it holds. True when it was.
    */
   private joined(r: RawLine): boolean {
     const line = r.line;
@@ -636,18 +635,17 @@ class Parser implements StraceParser {
         continue;
       this.current = null;
       this.stats.joinedLines++;
-      const head: NoticeEvent = {
-        kind: "notice",
-        seq: this.seq++,
-        raw: [],
-        ts: null,
-        pid: readPid(line, 0),
-        notice: "other",
-        text: line.slice(0, k).trimEnd(),
-      };
-      this.emit(head, []);
       this.stats.lines--;
+      const to = this.waitRoot ? this.backlog : this.out;
+      const from = to.length;
       this.line({ seq: r.seq, line: rest, src: r.src });
+      // the record keeps the line as the file has it, cut part and all, once: with the rest's event
+      const whole = (ls: string[]): void => {
+        const i = ls.indexOf(rest);
+        if (i >= 0) ls[i] = line;
+      };
+      for (let i = from; i < to.length; i++) whole((to[i] as ParsedItem).lines);
+      for (const h of this.held.values()) whole(h.lines);
       return true;
     }
     return false;
