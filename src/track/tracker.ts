@@ -103,16 +103,10 @@ export function createTracker(): Tracker {
   const uses = new Map<number, number>();
   let root: Node | null = null;
   let ended = false;
-  /** Nodes whose end the trace has not shown yet (no end line, exit, exit_group or SIGCHLD). */
-  const running = new Set<Node>();
-  /** Nodes first seen when nothing was running: each begins another run (strace -A). */
+  /** Nodes first seen by an exec, but the first: each may begin another run (strace -A). */
+  const runCandidates: Node[] = [];
+  /** The candidates that begin another run, in trace order (`findLaterRuns`, at the end). */
   const runStarts: Node[] = [];
-  /**
-   * Nodes first seen by an exec while others had not ended, with those others: another run
-   * too when none of them has a line after it (strace killed, its run never ended, then run
-   * again with -A); decided at the end.
-   */
-  const runCandidates: { node: Node; before: Node[] }[] = [];
   /** A process call other than an exec was seen: the trace is not filtered to leave forks out. */
   let processCalls = false;
   /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
@@ -120,12 +114,7 @@ export function createTracker(): Tracker {
   /** Children whose end a SIGCHLD told of before the trace showed it (not followed: no -f), with how and when. */
   const reaped: { node: Node; code: number | null; signal: string | null; ts: number | null }[] = [];
 
-  /**
-   * `execs`: its first line is an exec. A node first seen when nothing runs, by an exec,
-   * begins another run (strace -A: each run's first line is its command's execve); one
-   * whose fork was filtered out (-e trace=%file) that first shows up after its parent ended
-   * does not exec first (a daemon left running).
-   */
+  /** `execs`: its first line is an exec (strace -A: each run's first line is its command's execve). */
   function newNode(pid: number, ts: number | null, execs = false): Node {
     const n = uses.get(pid) ?? 0;
     uses.set(pid, n + 1);
@@ -159,11 +148,7 @@ export function createTracker(): Tracker {
     if (root === null) {
       root = node;
       node.claimed = true;
-    } else if (execs) {
-      if (running.size === 0) runStarts.push(node);
-      else runCandidates.push({ node, before: [...running] });
-    }
-    running.add(node);
+    } else if (execs) runCandidates.push(node);
     return node;
   }
 
@@ -194,7 +179,6 @@ export function createTracker(): Tracker {
 
   function endNode(n: Node, ts: number | null): void {
     n.ended = true;
-    running.delete(n);
     if (n.end_ts === null) {
       n.end_ts = ts;
       n.rec = null;
@@ -311,13 +295,6 @@ export function createTracker(): Tracker {
     if (call === "exit" || call === "exit_group") {
       const code = intOf(ev.args[0]);
       node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: lineOf(ev) };
-      // its end line may never come (strace -qq): the call ends it (exit_group, its group)
-      running.delete(node);
-      if (call === "exit_group") {
-        const proc = processOf(node);
-        running.delete(proc);
-        for (const t of proc.threads) running.delete(t);
-      }
       return;
     }
     if (FORK_CALLS.has(call)) {
@@ -358,10 +335,8 @@ export function createTracker(): Tracker {
         const child = news === null ? undefined : current.get(news.pid);
         if (news === null || child === undefined) continue;
         if (child.parent === null && (!child.claimed || child === root)) toldBySigchld.push([node, child]);
-        if (news.ended && !child.ended && (news.code !== null || news.signal !== null)) {
+        if (news.ended && !child.ended && (news.code !== null || news.signal !== null))
           reaped.push({ node: child, code: news.code, signal: news.signal, ts: ev.ts });
-          running.delete(child);
-        }
       } else if (ev.kind === "exit") {
         // a late exit record of an ended node (a replaced leader's): the node's end stands
         if (node.ended) continue;
@@ -375,17 +350,25 @@ export function createTracker(): Tracker {
     }
   }
 
-  /** The run candidates that began another run: nothing that ran before them had a line after. */
-  function laterRunsOfKilled(): void {
-    let added = false;
-    for (const { node, before } of runCandidates) {
-      if (node.claimed || node.parent !== null || node.kind !== "process") continue;
-      if (before.every((n) => n.lastSeq < node.firstSeq)) {
-        runStarts.push(node);
-        added = true;
-      }
+  /**
+   * The candidates no fork claimed that begin another run: no process seen before one has a
+   * line after its first, so every earlier process had ended or (strace killed, its run never
+   * ended, then run again with -A) was never heard of again. A child whose fork the trace
+   * shows is claimed; one whose fork was left out (-e trace=) has a parent that goes on.
+   */
+  function findLaterRuns(): void {
+    const at = (n: Node): number => n.firstSeq;
+    const cands = runCandidates
+      .filter((n) => !n.claimed && n.parent === null && n.kind === "process")
+      .sort((a, b) => at(a) - at(b));
+    if (cands.length === 0) return;
+    const seen = nodes.filter((n) => n.firstSeq >= 0).sort((a, b) => at(a) - at(b));
+    let i = 0;
+    let last = -1;
+    for (const c of cands) {
+      for (; i < seen.length && at(seen[i] as Node) < at(c); i++) last = Math.max(last, (seen[i] as Node).lastSeq);
+      if (last < at(c)) runStarts.push(c);
     }
-    if (added) runStarts.sort((a, b) => a.firstSeq - b.firstSeq);
   }
 
   /**
@@ -563,7 +546,7 @@ export function createTracker(): Tracker {
     push,
     end() {
       ended = true;
-      laterRunsOfKilled();
+      findLaterRuns();
       adoptUntranslated();
       adoptAttachedThreads();
       adoptBySigchld();
