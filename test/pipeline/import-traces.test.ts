@@ -155,7 +155,11 @@ for (const flags of [[], ["-ttt"], ["-qq"]])
   }, () => {
     const tmp = mkdtempSync(join(tmpdir(), "capsule-traces-"));
     const file = join(tmp, "trace.txt");
-    for (let i = 0; i < 3; i++) strace(["-f", "-A", ...flags, "-o", file, "sh", "-c", "ls / > /dev/null; exit 1"], 1);
+    for (let i = 0; i < 3; i++) {
+      // runs apart in time, as a user's are: a later run ends well after the first
+      if (i > 0) spawnSync("sleep", ["0.3"]);
+      strace(["-f", "-A", ...flags, "-o", file, "sh", "-c", "ls / > /dev/null; exit 1"], 1);
+    }
     const lines = readFileSync(file, "utf8").split("\n");
     // each run's shell: the pid of each `execve("/usr/bin/sh"` (or wherever sh is)
     const shells = lines
@@ -184,6 +188,10 @@ for (const flags of [[], ["-ttt"], ["-qq"]])
     assert.equal(runs.length, 1, reasons(dir).join(" | "));
     assert.ok(runs[0]!.includes(`pid ${shells.join(", ")}`), runs[0]);
     assert.match(stderr, /warning: the trace holds 3 runs/);
+    // a later run is not a process the first left running
+    const report = capsule(["report", dir, "--width", "300"], freshHome()).stdout;
+    assert.match(report, /^Problems: .*the trace holds 3 runs/m);
+    assert.doesNotMatch(report, /^Outlived:/m);
     // one run is one run
     const one = strace(["-f", ...flags, "-o", "trace.txt", "sh", "-c", "ls / > /dev/null; exit 1"], 1);
     assert.ok(!reasons(importTrace(join(one, "trace.txt")).dir).some((r) => r.includes("runs")));
