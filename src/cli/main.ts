@@ -2,7 +2,6 @@
 import { createRequire } from "node:module";
 import { isCapsuleError } from "../core/errors.js";
 import { printable } from "../core/printable.js";
-import { argvNotUtf8 } from "./argv.js";
 import { registerCommands } from "./commands.js";
 import { startEarly } from "./early.js";
 import { capsuleVersion, endQuietlyOnEpipe } from "./output.js";
@@ -23,10 +22,13 @@ exit status 2; run exits with its program's status.`;
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
   endQuietlyOnEpipe();
-  const notUtf8 = argvNotUtf8(argv);
-  if (notUtf8 !== null) {
-    process.stderr.write(`capsule: ${notUtf8}\n`);
-    return 2;
+  // a byte node could not read as UTF-8 (loaded only then: start-up stays as it was)
+  if (argv.some((a) => a.includes("\ufffd"))) {
+    const notUtf8 = (await import("./argv.js")).argvNotUtf8(argv);
+    if (notUtf8 !== null) {
+      process.stderr.write(`capsule: ${notUtf8}\n`);
+      return 2;
+    }
   }
   // first of all (as root, `capsule run`): the kernel tracer's loader, which attaches while the rest loads
   const dropEarly = await startEarly(argv);
