@@ -588,7 +588,7 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   const joined = parser.stats.joinedLines;
   const rerun =
     joined > 0
-      ? `${joined === 1 ? "a line" : `${joined} lines`} of the trace ${joined === 1 ? "is" : "are"} incomplete, another run's first line written on after ${joined === 1 ? "it" : "them"} (strace killed while writing, then run again with -A): the cut part is kept apart, the rest read as a line of its own`
+      ? `${joined === 1 ? "a line" : `${joined} lines`} of the trace ${joined === 1 ? "is" : "are"} incomplete, another run's first line written on after ${joined === 1 ? "it" : "them"} (strace killed while writing, then run again with -A): what the cut part held is not in the events, the rest is read as a line of its own`
       : null;
   if (rerun) notes.push(rerun);
   meta.t0_epoch_us = parser.t0EpochUs;

@@ -90,8 +90,8 @@ interface Node
 const lineOf = (ev: { seq: number; raw: number[] }): number => ev.raw[0] ?? ev.seq;
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
-/** strace's %process class: a trace that shows any of them shows the forks too. */
-const PROCESS_CALLS = new Set([...FORK_CALLS, "exit", "exit_group", "wait4", "waitid", "execve", "execveat"]);
+/** strace's %process class but its execs: a trace that shows any of them shows the forks too. */
+const PROCESS_CALLS = new Set([...FORK_CALLS, "exit", "exit_group", "wait4", "waitid"]);
 /** How long after an exit_group its group's other threads may take to be reported ended (µs). */
 const GROUP_END_US = 100_000;
 
@@ -291,7 +291,7 @@ export function createTracker(): Tracker {
     const at = fdcwdOf(ev.args[0]);
     if (at !== null) setCwd(processOf(node), at);
     const call = ev.call;
-    if (!processCalls && PROCESS_CALLS.has(call) && call !== "execve" && call !== "execveat") processCalls = true;
+    if (!processCalls && PROCESS_CALLS.has(call)) processCalls = true;
     if (call === "exit" || call === "exit_group") {
       const code = intOf(ev.args[0]);
       node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: lineOf(ev) };

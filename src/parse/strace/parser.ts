@@ -69,7 +69,7 @@ export interface StraceParserStats extends LineParserStats {
   cutLines: number;
   /**
    * Lines cut short with another run's first line written on after them (strace killed
-   * mid-line, then run again with -A): the cut part is a notice, the rest read on its own.
+   * mid-line, then run again with -A): read from where that line starts, stored whole.
    */
   joinedLines: number;
 }
