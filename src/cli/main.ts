@@ -22,6 +22,14 @@ exit status 2; run exits with its program's status.`;
 /** Only this file turns errors into exit codes: user mistakes are one line and exit 2. */
 async function main(argv: string[]): Promise<number> {
   endQuietlyOnEpipe();
+  // a byte node could not read as UTF-8 (loaded only then: start-up stays as it was)
+  if (argv.some((a) => a.includes("\ufffd"))) {
+    const notUtf8 = (await import("./argv.js")).argvNotUtf8(argv);
+    if (notUtf8 !== null) {
+      process.stderr.write(`capsule: ${notUtf8}\n`);
+      return 2;
+    }
+  }
   // first of all (as root, `capsule run`): the kernel tracer's loader, which attaches while the rest loads
   const dropEarly = await startEarly(argv);
   // required, not imported: commander is CommonJS, and Node's ESM loader takes ~11 ms to

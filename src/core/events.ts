@@ -22,6 +22,8 @@ export interface RawLine {
   line: string;
   /** Where it came from when a trace has several sources (an -ff file's pid); else null. */
   src: number | null;
+  /** The file ends inside this line (no newline after it): strace was killed mid-write, or the file was cut. */
+  cut?: true;
 }
 
 // ─────────────────────────── parsed events ───────────────────────────

@@ -15,8 +15,10 @@ import {
   capMaskOf,
   FCNTL_COMMANDS,
   IOCTL_REQUESTS,
+  IP_PROTOCOLS,
   intLiteral,
   modeOf,
+  NETLINK_PROTOCOLS,
   namesCloexec,
   O_ACCMODE,
   O_CLOEXEC,
@@ -87,7 +89,11 @@ function socket(d: Draft, ev: SyscallEvent, t: Task): void {
   const pair = d.info.fx === "socketpair";
   const family = familyName(args[0]) ?? (pair ? "AF_UNIX" : "AF_UNSPEC");
   const type = bitsOf(args[1], SOCK_FLAGS) ?? 0;
-  const proto = pair || args[2] === undefined ? null : textOf(args[2]);
+  // -X raw prints the protocol as a number (`socket(0x2, 0x2, 0x1)` is a ping socket)
+  const proto =
+    pair || args[2] === undefined
+      ? null
+      : symbolName(args[2], family === "AF_NETLINK" ? NETLINK_PROTOCOLS : IP_PROTOCOLS);
   const base = withNet(null, family, protocolOf(family, sockType(type), proto), null, null);
   const cloexec = (type & SOCK_CLOEXEC) !== 0;
   d.net = base;

@@ -70,6 +70,42 @@ export const ADDRESS_FAMILIES: Names = new Map([
   ["AF_VSOCK", 40],
 ]);
 
+/** socket()'s protocol for AF_INET/AF_INET6 (<netinet/in.h>), which -X raw prints as a number. */
+export const IP_PROTOCOLS: Names = new Map([
+  ["IPPROTO_IP", 0],
+  ["IPPROTO_ICMP", 1],
+  ["IPPROTO_TCP", 6],
+  ["IPPROTO_UDP", 17],
+  ["IPPROTO_ICMPV6", 58],
+  ["IPPROTO_SCTP", 132],
+  ["IPPROTO_UDPLITE", 136],
+]);
+
+/** socket()'s protocol for AF_NETLINK (<linux/netlink.h>). */
+export const NETLINK_PROTOCOLS: Names = new Map([
+  ["NETLINK_ROUTE", 0],
+  ["NETLINK_USERSOCK", 2],
+  ["NETLINK_FIREWALL", 3],
+  ["NETLINK_SOCK_DIAG", 4],
+  ["NETLINK_NFLOG", 5],
+  ["NETLINK_XFRM", 6],
+  ["NETLINK_SELINUX", 7],
+  ["NETLINK_ISCSI", 8],
+  ["NETLINK_AUDIT", 9],
+  ["NETLINK_FIB_LOOKUP", 10],
+  ["NETLINK_CONNECTOR", 11],
+  ["NETLINK_NETFILTER", 12],
+  ["NETLINK_IP6_FW", 13],
+  ["NETLINK_DNRTMSG", 14],
+  ["NETLINK_KOBJECT_UEVENT", 15],
+  ["NETLINK_GENERIC", 16],
+  ["NETLINK_SCSITRANSPORT", 18],
+  ["NETLINK_ECRYPTFS", 19],
+  ["NETLINK_RDMA", 20],
+  ["NETLINK_CRYPTO", 21],
+  ["NETLINK_SMC", 22],
+]);
+
 export const SOCK_FLAGS: Names = new Map([
   ["SOCK_STREAM", 1],
   ["SOCK_DGRAM", 2],
@@ -144,6 +180,12 @@ export function symbolName(a: Arg | undefined, names: Names): string | null {
   const n = intLiteral(t);
   if (n !== null) for (const [name, v] of names) if (v === n) return name;
   return t;
+}
+
+/** A null pointer, as strace prints it (`NULL`), or as a number (`0x0`, `0`: -X raw, the kernel tracer). */
+export function isNullArg(a: Arg | undefined): boolean {
+  if (a === undefined || (a.k !== "sym" && a.k !== "num")) return false;
+  return a.text === "NULL" || intLiteral(a.text) === 0;
 }
 
 /** Any `*_CLOEXEC` flag (EFD_, EPOLL_, SFD_, TFD_, IN_, MFD_, O_, SOCK_) has this name suffix. */

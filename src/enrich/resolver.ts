@@ -28,6 +28,7 @@ import {
   bitsOf,
   CLONE_FLAGS,
   flagWord,
+  isNullArg,
   modeOf,
   OPEN_FLAGS,
   SIGNAL_ARG,
@@ -134,7 +135,7 @@ function subject(d: Draft, ev: SyscallEvent, t: Task): void {
   if (info.path >= 0) {
     const pa = args[info.path];
     const p = strOf(pa);
-    if ((p === "" && d.at & AT_EMPTY_PATH) || (pa?.k === "sym" && pa.text === "NULL")) {
+    if ((p === "" && d.at & AT_EMPTY_PATH) || isNullArg(pa)) {
       // fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL): the call is about the dirfd itself
       const n = info.dirfd >= 0 ? fdOf(args[info.dirfd]) : null;
       if (n !== null && n >= 0) {

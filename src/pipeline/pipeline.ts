@@ -36,6 +36,8 @@ export interface Stages {
     snapshot(final: boolean): ProcessTreeSnapshot;
     /** Processes a fork made that have no line of their own (a trace without strace -f). */
     silent(): number;
+    /** The first pid of each later run of a file several runs were appended to (strace -A). */
+    laterRuns(): { pids: number[]; sure: boolean };
   };
   enricher: Stage<ParsedItem, EnhancedEvent>;
   /** Optional user eBPF filter: false drops the event from enriched/actions/risks (its lines go to raw.jsonl). */

@@ -383,7 +383,7 @@ export interface ImportOptions {
  * the pipeline idle until the read came back (its callback runs only once the pipeline
  * has nothing queued).
  */
-async function* fileBatches(path: string): AsyncIterable<string[]> {
+async function* fileBatches(path: string): AsyncIterable<string[] | RawLine[]> {
   // standard input is read as fd 0: opening /dev/stdin fails (ENXIO) when it is a socket
   const stdin = path === STDIN;
   let fd: number;
@@ -399,13 +399,16 @@ async function* fileBatches(path: string): AsyncIterable<string[]> {
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       const batch = n === 0 ? [] : split.write(buf.subarray(0, n));
-      if (n === 0) {
-        const last = split.end();
-        if (last !== null) batch.push(last);
-      }
+      // a last line with no newline after it: the file ends inside it (strace killed, a cut copy)
+      const last = n === 0 ? split.end() : null;
+      if (last !== null) batch.push(last);
       cleanSavedLines(batch, first);
       if (batch.length > 0) first = false;
-      if (batch.length > 0) yield batch;
+      if (last !== null) {
+        const tail = batch.pop() as string;
+        if (batch.length > 0) yield batch;
+        yield [{ seq: 0, line: tail, src: null, cut: true }];
+      } else if (batch.length > 0) yield batch;
       if (n === 0) return;
       // a turn of the event loop per chunk: the writer worker's replies (slots free again,
       // lines written) are heard, so what is on its way to the worker stays small
@@ -427,9 +430,9 @@ const STDIN = "-";
 async function peekLines(
   path: string,
   n: number,
-): Promise<{ sample: string[]; batches: AsyncIterable<string[]>; close: () => Promise<void> }> {
+): Promise<{ sample: string[]; batches: AsyncIterable<string[] | RawLine[]>; close: () => Promise<void> }> {
   const it = fileBatches(path)[Symbol.asyncIterator]();
-  const head: string[][] = [];
+  const head: (string[] | RawLine[])[] = [];
   let count = 0;
   let done = false;
   while (count < n) {
@@ -441,13 +444,16 @@ async function peekLines(
     head.push(r.value);
     count += r.value.length;
   }
-  async function* batches(): AsyncIterable<string[]> {
+  async function* batches(): AsyncIterable<string[] | RawLine[]> {
     yield* head;
     if (done) return;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
   return {
-    sample: head.flat().slice(0, n),
+    sample: head
+      .flat()
+      .slice(0, n)
+      .map((l) => (typeof l === "string" ? l : l.line)),
     batches: batches(),
     close: async () => {
       await it.return?.();
@@ -574,6 +580,17 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
       ? `no strace -ff file for pid${ff.missing.length > 1 ? "s" : ""} ${ff.missing.join(", ")}, which the trace shows starting: what ${ff.missing.length > 1 ? "they" : "it"} did is not in the record`
       : null;
   if (missing) notes.push(missing);
+  const cut =
+    parser.stats.cutLines > 0
+      ? `the trace was cut: its last line is incomplete${parser.stats.cutLines > 1 ? ` (in ${parser.stats.cutLines} of its files)` : ""} (strace was killed while writing it, or the file was cut short); the events before it are kept`
+      : null;
+  if (cut) notes.push(cut);
+  const joined = parser.stats.joinedLines;
+  const rerun =
+    joined > 0
+      ? `${joined === 1 ? "a line" : `${joined} lines`} of the trace ${joined === 1 ? "is" : "are"} incomplete, another run's first line written on after ${joined === 1 ? "it" : "them"} (strace killed while writing, then run again with -A): what the cut part held is not in the events, the rest is read as a line of its own`
+      : null;
+  if (rerun) notes.push(rerun);
   meta.t0_epoch_us = parser.t0EpochUs;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.kind === "process");
   meta.command = root?.execs[0]?.argv ?? root?.argv ?? [];
@@ -585,12 +602,22 @@ export async function recordImport(o: ImportOptions): Promise<RecordResult> {
   // said in the report; children not followed also when importing (one file of an -ff set said it already)
   const lacks = traceLacks(ffOne === null ? counts.silent : 0, tree);
   if (lacks.unfollowed) notes.push(lacks.unfollowed);
+  // strace -A -o FILE run more than once: each run's first process is a root of its own
+  const later = stages.tracker.laterRuns();
+  const n = later.pids.length;
+  const runs =
+    n === 0
+      ? null
+      : later.sure
+        ? `the trace holds ${n + 1} runs (strace -A appended them to one file): each run's first process (pid ${[tree.root, ...later.pids].join(", ")}) is a root of its own; the command and exit status shown are the first run's`
+        : `${n} process${n === 1 ? "" : "es"} (pid ${later.pids.join(", ")}) began when nothing before ran on, and the trace shows no fork, exit or wait calls: ${n === 1 ? "it is either another run" : "they are either other runs"} (strace -A appended to one file) or ${n === 1 ? "a child" : "children"} whose fork the trace leaves out (-e trace=); the record cannot tell, and shows ${n === 1 ? "it as a root" : "them as roots"}`;
+  if (runs) notes.push(runs);
   const injected =
     counts.injected > 0
       ? `${counts.injected} call result${counts.injected === 1 ? " was" : "s were"} made by strace (-e inject), not the system: the failures and values ${counts.injected === 1 ? "it shows are" : "they show are"} the tracer's`
       : null;
   // what the trace lacks, in the metadata's losses (the report's Problems line)
-  for (const reason of [ffOne, missing, lacks.unfollowed, lacks.ends, lacks.clock, injected])
+  for (const reason of [ffOne, missing, cut, rerun, runs, lacks.unfollowed, lacks.ends, lacks.clock, injected])
     if (reason) meta.losses.push({ stream: "trace", count: 0, reason, from_ts: null, to_ts: null });
   finishMetadata(meta, counts, []);
   traceTimes(meta, tree);

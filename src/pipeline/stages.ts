@@ -50,6 +50,7 @@ export function buildStages(o: StageOptions): Stages & { classify(tree: ProcessT
       end: () => tracker.end(),
       snapshot: (final) => classify(tracker.snapshot(final)),
       silent: () => tracker.silent(),
+      laterRuns: () => tracker.laterRuns(),
     },
     enricher: createEnricher({ live: o.live, rootCwd: o.projectDir, rawHash: false }),
     filter: o.filter,

@@ -108,8 +108,19 @@ export function outlivedRoot(m: ReportModel): { top: ProcessNode[]; total: numbe
   const root = m.index.roots[0];
   if (!root || root.end_ts === null) return { top: [], total: 0 };
   const end = root.end_ts;
+  // a branch of its own that began after the command ended is no leftover of it: another
+  // run of a file strace -A appended several runs to
+  const topOf = (n: ProcessNode): ProcessNode => {
+    let t = n;
+    for (let p = m.index.byId.get(t.parent_id ?? ""); p !== undefined; p = m.index.byId.get(p.parent_id ?? "")) t = p;
+    return t;
+  };
+  const later = (n: ProcessNode): boolean => {
+    const t = topOf(n);
+    return t !== root && t.start_ts !== null && t.start_ts > end;
+  };
   const late = (n: ProcessNode): boolean =>
-    n.kind === "process" && n !== root && (n.end_ts === null || n.end_ts - end > WITH_ROOT_US);
+    n.kind === "process" && n !== root && (n.end_ts === null || n.end_ts - end > WITH_ROOT_US) && !later(n);
   const all = m.tree.nodes.filter(late);
   const set = new Set(all);
   const top = all.filter((n) => {

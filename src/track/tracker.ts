@@ -34,6 +34,15 @@ export interface Tracker {
   snapshot(final: boolean): ProcessTreeSnapshot;
   /** Processes a fork in the trace made that have no line of their own (a trace without strace -f). */
   silent(): number;
+  /**
+   * The pids of the first process of each later run in a file several runs were appended to
+   * (strace -A -o FILE, run more than once): a top of its own, first seen by an exec, when
+   * nothing before it ran on (every earlier process had ended, or none had a line after it).
+   * Empty for a trace of one run. `sure` is false when the trace shows no process calls
+   * (clone, exit_group, wait4, ...: `-e trace=%file`), so such a process may as well be a
+   * child whose fork was left out. After `end()`.
+   */
+  laterRuns(): { pids: number[]; sure: boolean };
 }
 
 /** A node while it is built: the record's own fields, with links as nodes rather than pids. */
@@ -63,14 +72,27 @@ interface Node
   own: boolean;
   ended: boolean;
   /** The call that ended it when the trace shows one: exit (a thread's own end) or exit_group, its time and status. */
-  endCall: { call: "exit" | "exit_group"; ts: number | null; code: number | null } | null;
+  endCall: { call: "exit" | "exit_group"; ts: number | null; code: number | null; seq: number } | null;
+  /** Where its `+++ exited`/`+++ killed` line is in the trace (`lineOf`), else -1. */
+  endSeq: number;
+  /** Where its first and last event of its own are in the trace (`lineOf`; -1 before it has one). */
+  firstSeq: number;
+  lastSeq: number;
   children: Node[];
   threads: Node[];
   /** The record of the last snapshot; null once the node (or what its record shows of its process) changed. */
   rec: ProcessNode | null;
 }
 
+/**
+ * Where an event is in the trace: its first line's number. Not its event seq: a call left
+ * `<unfinished ...>` that never resumed is emitted when the trace ends.
+ */
+const lineOf = (ev: { seq: number; raw: number[] }): number => ev.raw[0] ?? ev.seq;
+
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+/** strace's %process class but its execs: a trace that shows any of them shows the forks too. */
+const PROCESS_CALLS = new Set([...FORK_CALLS, "exit", "exit_group", "wait4", "waitid"]);
 /** How long after an exit_group its group's other threads may take to be reported ended (µs). */
 const GROUP_END_US = 100_000;
 
@@ -82,12 +104,19 @@ export function createTracker(): Tracker {
   const uses = new Map<number, number>();
   let root: Node | null = null;
   let ended = false;
+  /** Nodes first seen by an exec, but the first: each may begin another run (strace -A). */
+  const runCandidates: Node[] = [];
+  /** The candidates that begin another run, in trace order (`findLaterRuns`, at the end). */
+  const runStarts: Node[] = [];
+  /** A process call other than an exec was seen: the trace is not filtered to leave forks out. */
+  let processCalls = false;
   /** [receiver, child] of each SIGCHLD about a process no fork call in the trace had made (yet). */
   const toldBySigchld: [Node, Node][] = [];
   /** Children whose end a SIGCHLD told of before the trace showed it (not followed: no -f), with how and when. */
   const reaped: { node: Node; code: number | null; signal: string | null; ts: number | null }[] = [];
 
-  function newNode(pid: number, ts: number | null): Node {
+  /** `execs`: its first line is an exec (strace -A: each run's first line is its command's execve). */
+  function newNode(pid: number, ts: number | null, execs = false): Node {
     const n = uses.get(pid) ?? 0;
     uses.set(pid, n + 1);
     const node: Node = {
@@ -100,6 +129,9 @@ export function createTracker(): Tracker {
       own: false,
       ended: false,
       endCall: null,
+      endSeq: -1,
+      firstSeq: -1,
+      lastSeq: -1,
       execs: [],
       argv: [],
       exe: null,
@@ -117,7 +149,7 @@ export function createTracker(): Tracker {
     if (root === null) {
       root = node;
       node.claimed = true;
-    }
+    } else if (execs) runCandidates.push(node);
     return node;
   }
 
@@ -133,10 +165,10 @@ export function createTracker(): Tracker {
    * per-CPU buffers: the exit of a leader that a thread's execve replaced comes after the
    * new program's), as no pid is reused before its holder has exited.
    */
-  function nodeOf(pid: number, ts: number | null): Node {
+  function nodeOf(pid: number, ts: number | null, execs: boolean): Node {
     const node = current.get(pid);
-    if (node === undefined) return newNode(pid, ts);
-    if (node.ended) return ts !== null && node.end_ts !== null && ts < node.end_ts ? node : newNode(pid, ts);
+    if (node === undefined) return newNode(pid, ts, execs);
+    if (node.ended) return ts !== null && node.end_ts !== null && ts < node.end_ts ? node : newNode(pid, ts, execs);
     if (ts !== null && (node.start_ts === null || ts < node.start_ts)) {
       node.start_ts = ts;
       node.rec = null;
@@ -264,9 +296,10 @@ export function createTracker(): Tracker {
     const at = fdcwdOf(ev.args[0]);
     if (at !== null) setCwd(processOf(node), at);
     const call = ev.call;
+    if (!processCalls && PROCESS_CALLS.has(call)) processCalls = true;
     if (call === "exit" || call === "exit_group") {
       const code = intOf(ev.args[0]);
-      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff };
+      node.endCall = { call, ts: ev.ts, code: code === null ? null : code & 0xff, seq: lineOf(ev) };
       return;
     }
     if (FORK_CALLS.has(call)) {
@@ -296,8 +329,11 @@ export function createTracker(): Tracker {
     for (const item of batch) {
       const ev = item.event;
       if (ev.kind === "parse_error" || ev.kind === "notice") continue;
-      const node = nodeOf(ev.pid, ev.ts);
+      const node = nodeOf(ev.pid, ev.ts, ev.kind === "syscall" && (ev.call === "execve" || ev.call === "execveat"));
       node.own = true;
+      const at = lineOf(ev);
+      if (node.firstSeq < 0) node.firstSeq = at;
+      node.lastSeq = at;
       if (ev.kind === "syscall") onSyscall(node, ev);
       else if (ev.kind === "signal") {
         const news = ev.signal === "SIGCHLD" ? sigchldNews(ev.info) : null;
@@ -312,9 +348,31 @@ export function createTracker(): Tracker {
         node.exit_code = ev.code;
         node.exit_signal = ev.signal;
         node.end_ts = ev.ts;
+        node.endSeq = lineOf(ev);
         node.rec = null;
         endNode(node, ev.ts);
       }
+    }
+  }
+
+  /**
+   * The candidates no fork claimed that begin another run: no process seen before one has a
+   * line after its first, so every earlier process had ended or (strace killed, its run never
+   * ended, then run again with -A) was never heard of again. A child whose fork the trace
+   * shows is claimed; one whose fork was left out (-e trace=) has a parent that goes on.
+   */
+  function findLaterRuns(): void {
+    const at = (n: Node): number => n.firstSeq;
+    const cands = runCandidates
+      .filter((n) => !n.claimed && n.parent === null && n.kind === "process")
+      .sort((a, b) => at(a) - at(b));
+    if (cands.length === 0) return;
+    const seen = nodes.filter((n) => n.firstSeq >= 0).sort((a, b) => at(a) - at(b));
+    let i = 0;
+    let last = -1;
+    for (const c of cands) {
+      for (; i < seen.length && at(seen[i] as Node) < at(c); i++) last = Math.max(last, (seen[i] as Node).lastSeq);
+      if (last < at(c)) runStarts.push(c);
     }
   }
 
@@ -329,7 +387,8 @@ export function createTracker(): Tracker {
    */
   function adoptUntranslated(): void {
     const phantoms = nodes.filter((n) => n.claimed && !n.own && n !== root && (n.parent ?? n.owner) !== null);
-    const orphans = nodes.filter((n) => !n.claimed && n.own && n !== root);
+    // (a later run's first process began when nothing ran: no clone of another run made it)
+    const orphans = nodes.filter((n) => !n.claimed && n.own && n !== root && !runStarts.includes(n));
     if (phantoms.length === 0 || orphans.length === 0) return;
     const at = (n: Node): number => n.start_ts ?? Number.NEGATIVE_INFINITY;
     phantoms.sort((a, b) => at(a) - at(b));
@@ -364,32 +423,36 @@ export function createTracker(): Tracker {
    * each is a top of its own. How the group ended tells them apart: a thread that ends on its
    * own calls exit(), not exit_group(); exit_group() ends every thread of its group at once
    * with its status; and the kernel reports the group's leader last. Only when one top called
-   * exit_group (two programs attached at once that both ended stay two).
+   * exit_group (two programs attached at once that both ended stay two). A trace without
+   * timestamps orders the ends by the trace's own order: a thread that did not call exit
+   * ended after the exit_group, and the leader's end is the last.
    */
   function adoptAttachedThreads(): void {
-    const tops = nodes.filter((n) => n.kind === "process" && n.parent === null && n.own && (n === root || !n.claimed));
+    // (a thread's lines come while its group runs: a later run's first process is none)
+    const tops = nodes.filter(
+      (n) => n.kind === "process" && n.parent === null && n.own && (n === root || !n.claimed) && !runStarts.includes(n),
+    );
     if (tops.length < 2) return;
     const callers = tops.filter((n) => n.endCall?.call === "exit_group");
     if (callers.length !== 1) return;
     const e = callers[0] as Node;
     const t0 = e.endCall?.ts ?? null;
+    const s0 = e.endCall?.seq ?? -1;
     const code = e.endCall?.code ?? null;
-    if (t0 === null || code === null) return;
+    if (code === null) return;
+    // ended by that exit_group: soon after it in time, or (no clock) after it in the trace
+    const endedBy = (n: Node): boolean =>
+      t0 === null ? n.endSeq > s0 : n.end_ts !== null && n.end_ts >= t0 && n.end_ts - t0 <= GROUP_END_US;
     const group = tops.filter(
       (n) =>
         n === e ||
         (n.endCall?.call === "exit" && n.execs.length === 0) ||
-        (n.endCall === null &&
-          n.execs.length === 0 &&
-          n.exit_signal === null &&
-          n.exit_code === code &&
-          n.end_ts !== null &&
-          n.end_ts >= t0 &&
-          n.end_ts - t0 <= GROUP_END_US),
+        (n.endCall === null && n.execs.length === 0 && n.exit_signal === null && n.exit_code === code && endedBy(n)),
     );
     if (group.length < 2) return;
-    const last = (n: Node): number => n.end_ts ?? Number.NEGATIVE_INFINITY;
-    const leader = group.reduce((a, b) => (last(b) > last(a) ? b : a));
+    const last = (n: Node): number => (t0 === null ? n.endSeq : (n.end_ts ?? Number.NEGATIVE_INFINITY));
+    // no end lines either (-qq): the thread that called exit_group, most often the main one
+    const leader = group.reduce((a, b) => (last(b) > last(a) || (last(b) === last(a) && b === e) ? b : a));
     // a thread never ran a program of its own: a top that did is no thread of another
     if (group.some((n) => n !== leader && n.execs.length > 0)) return;
     for (const n of group) if (n !== leader) becomeThread(n, leader);
@@ -488,6 +551,7 @@ export function createTracker(): Tracker {
     push,
     end() {
       ended = true;
+      findLaterRuns();
       adoptUntranslated();
       adoptAttachedThreads();
       adoptBySigchld();
@@ -496,6 +560,11 @@ export function createTracker(): Tracker {
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
       return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
+    },
+    laterRuns() {
+      // a top still: no fork claimed it, no adoption hung it under another
+      const pids = runStarts.filter((n) => n.kind === "process" && n.parent === null && n !== root).map((n) => n.pid);
+      return { pids, sure: processCalls };
     },
     silent() {
       let n = 0;

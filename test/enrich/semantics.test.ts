@@ -207,3 +207,14 @@ test("paths and buckets", () => {
   assert.equal(ioKind(2, "EVENTFD", "FileWrite"), "Other");
   assert.equal(ioKind(1, null, "FileRead"), "FileRead");
 });
+
+test("a null path is NULL or a zero however printed: utimensat(fd, NULL) is about the fd (-X raw, the kernel tracer)", async () => {
+  const { enrich } = await import("./support.js");
+  for (const nul of ["NULL", "0x0", "0"]) {
+    const lines = [`7 openat(AT_FDCWD</w>, "/w/f", O_RDONLY) = 3</w/f>`, `7 utimensat(3</w/f>, ${nul}, NULL, 0) = 0`];
+    const recs = await enrich(parseLines(lines), { live: false });
+    const u = recs.find((r) => r.call === "utimensat");
+    assert.equal(u?.fd, 3, nul);
+    assert.equal(u?.abs_path, "/w/f", nul);
+  }
+});

@@ -124,3 +124,55 @@ test("a program that exec'd in view is no thread of a task that ended just after
     ],
   );
 });
+
+// The threads exist before strace attaches, and are still sleeping when the program exits: the
+// trace shows neither their start nor an exit() of theirs, only their end after the exit_group.
+// Without a clock (plain `strace -f -p PID`) the trace's order tells that end.
+const SLEEPERS: Record<string, { argv: string[]; threads: number }> = {
+  python3: {
+    argv: [
+      "/usr/bin/python3",
+      "-c",
+      [
+        "import threading, time, os, sys",
+        "for i in range(3): threading.Thread(target=time.sleep, args=(60,), daemon=True).start()",
+        "print('ready', flush=True)",
+        "time.sleep(1.5); open('/etc/hostname').read(); os._exit(5)",
+      ].join("\n"),
+    ],
+    threads: 3,
+  },
+  node: {
+    argv: [
+      process.execPath,
+      "-e",
+      "const { Worker } = require('node:worker_threads'); new Worker('setInterval(() => {}, 1000)', { eval: true }).on('online', () => console.log('ready')); setTimeout(() => { require('node:fs').readFileSync('/etc/hostname'); process.exit(5); }, 1500)",
+    ],
+    threads: -1, // its own count (libuv and V8 threads, the worker): at least one
+  },
+};
+for (const [name, prog] of Object.entries(SLEEPERS))
+  for (const clock of [[], ["-ttt"]])
+    test(`live: ${name} with threads started before strace -f${clock.length ? ` ${clock[0]}` : ""} -p attached: one process, its threads, the pid given as root`, {
+      skip: hasStrace ? false : "strace is not installed (scripts/system-deps.sh installs it)",
+    }, async () => {
+      const trace = join(mkdtempSync(join(tmpdir(), "capsule-attach-")), "p.txt");
+      const [cmd, ...args] = prog.argv as [string, ...string[]];
+      const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise<void>((res) => child.stdout.once("data", () => res()));
+      const st = spawnSync("strace", ["-f", ...clock, "-p", String(child.pid), "-o", trace]);
+      assert.equal(st.status, 0, String(st.stderr));
+      const lines = readFileSync(trace, "utf8").trim().split("\n");
+      const tree = treeOf(lines);
+      const procs = tree.nodes.filter((n) => n.kind === "process");
+      const text = lines.filter((l) => /exit|\+\+\+/.test(l)).join("\n");
+      assert.equal(tree.root, child.pid, text);
+      assert.deepEqual(
+        procs.map((n) => [n.pid, n.exit_code]),
+        [[child.pid, 5]],
+        text,
+      );
+      const threads = procs[0]!.threads.length;
+      if (prog.threads >= 0) assert.equal(threads, prog.threads, text);
+      else assert.ok(threads >= 1, text);
+    });

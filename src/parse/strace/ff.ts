@@ -29,6 +29,8 @@ class FfFile {
   private readonly splitter = new LineSplitter();
   lines: string[] = [];
   idx = 0;
+  /** The file ends inside its last line (no newline): that line, once read, is `lines`' last. */
+  private cutLast = false;
   /** Sort key of the head line (µs), carried over lines without a timestamp. */
   key = 0;
   /** -t/-tt: day offset and last time of day, for midnight wrap. */
@@ -49,6 +51,14 @@ class FfFile {
     return this.lines[this.idx]!;
   }
 
+  /** The line at `idx` as a RawLine of this file's pid. */
+  raw(seq: number): RawLine {
+    const line = this.lines[this.idx]!;
+    return this.cutLast && this.idx === this.lines.length - 1
+      ? { seq, line, src: this.pid, cut: true }
+      : { seq, line, src: this.pid };
+  }
+
   private async fill(): Promise<void> {
     const fh = await open(this.path, "r");
     try {
@@ -59,7 +69,10 @@ class FfFile {
       if (bytesRead === 0) {
         this.eof = true;
         const last = this.splitter.end();
-        if (last !== null) parts.push(last);
+        if (last !== null) {
+          parts.push(last);
+          this.cutLast = true;
+        }
       }
       cleanSavedLines(parts, !this.begun);
       if (parts.length > 0) this.begun = true;
@@ -236,7 +249,7 @@ async function* mergeFf(files: FfFile[], batchSize: number, seen: (line: string)
   if (!timed) {
     for (const f of live) {
       for (let h = await f.head(); h !== null; h = await f.head()) {
-        batch.push({ seq: seq++, line: h, src: f.pid });
+        batch.push(f.raw(seq++));
         seen(h);
         f.idx++;
         if (batch.length >= batchSize) {
@@ -252,7 +265,7 @@ async function* mergeFf(files: FfFile[], batchSize: number, seen: (line: string)
   while (heap.size > 0) {
     const f = heap.top();
     const line = f.lines[f.idx]!;
-    batch.push({ seq: seq++, line, src: f.pid });
+    batch.push(f.raw(seq++));
     seen(line);
     f.idx++;
     const next = await f.head();

@@ -64,7 +64,15 @@ export interface StraceParserOptions {
   defaultPid?: number;
 }
 
-export type StraceParserStats = LineParserStats;
+export interface StraceParserStats extends LineParserStats {
+  /** Lines a file ends inside of that did not read as strace (kept as notices, not parse errors). */
+  cutLines: number;
+  /**
+   * Lines cut short with another run's first line written on after them (strace killed
+   * mid-line, then run again with -A): read from where that line starts, stored whole.
+   */
+  joinedLines: number;
+}
 
 /** A Stage from strace's raw lines to parsed events. */
 export type StraceParser = LineParser<StraceParserStats>;
@@ -113,7 +121,7 @@ interface Cut {
 }
 
 class Parser implements StraceParser {
-  readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0 };
+  readonly stats: StraceParserStats = { lines: 0, events: 0, parseErrors: 0, cutLines: 0, joinedLines: 0 };
   private readonly clock: TraceClock;
   private readonly defaultPid: number;
   private readonly leader = newLeader();
@@ -143,6 +151,10 @@ class Parser implements StraceParser {
   private readonly handoff = new Map<number, number>();
   /** The call the last line left `<unfinished ...>` (see `continued`). */
   private lastHeld: Held | null = null;
+  /** Seq of the line being read when a file ends inside it (`RawLine.cut`), else -1. */
+  private cutSeq = -1;
+  /** The line being read (see `joined`). */
+  private current: RawLine | null = null;
 
   constructor(t0: number | null, defaultPid: number, waitRoot: boolean) {
     this.clock = new TraceClock(t0);
@@ -177,6 +189,8 @@ class Parser implements StraceParser {
 
   private line(r: RawLine): void {
     this.stats.lines++;
+    this.current = r;
+    this.cutSeq = r.cut === true ? r.seq : -1;
     let line = r.line;
     if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     if (this.cut !== null && this.continueCut(r, line)) return;
@@ -597,6 +611,46 @@ class Parser implements StraceParser {
     return false;
   }
 
+  /**
+   * strace killed inside a line, then run again with -A: the next run's first line follows
+   * the cut one on the same line, `7727  getdents64(3, 7978  execve("/usr/bin/sh", ...) = 0`.
+   * A line that does not read, with a pid prefix and a line start later in it, is read from
+   * there; the record stores the whole line with what it holds. True when it was.
+   */
+  private joined(r: RawLine): boolean {
+    const line = r.line;
+    const L = this.leader;
+    scanLeader(line, L);
+    if (L.pid < 0 || L.bracket) return false;
+    for (let k = L.body + 1; k < line.length; k++) {
+      const c = line.charCodeAt(k);
+      if (c < 48 || c > 57) continue;
+      const p = line.charCodeAt(k - 1);
+      if (p >= 48 && p <= 57) continue;
+      const rest = line.slice(k);
+      if (!this.looksLikeLineStart(rest) || L.pid < 0 || L.bracket) continue;
+      const b = L.body;
+      const j = scanName(rest, b);
+      if (!(j > b && rest.charCodeAt(j) === LPAREN) && !rest.startsWith("+++ ", b) && !rest.startsWith("--- ", b))
+        continue;
+      this.current = null;
+      this.stats.joinedLines++;
+      this.stats.lines--;
+      const to = this.waitRoot ? this.backlog : this.out;
+      const from = to.length;
+      this.line({ seq: r.seq, line: rest, src: r.src });
+      // the record keeps the line as the file has it, cut part and all, once: with the rest's event
+      const whole = (ls: string[]): void => {
+        const i = ls.indexOf(rest);
+        if (i >= 0) ls[i] = line;
+      };
+      for (let i = from; i < to.length; i++) whole((to[i] as ParsedItem).lines);
+      for (const h of this.held.values()) whole(h.lines);
+      return true;
+    }
+    return false;
+  }
+
   private cutNeverContinued(cut: Cut): void {
     this.cut = null;
     this.error([cut.seq], [cut.line], cut.ts, cut.pid, "line cut by a strace message and never continued");
@@ -728,6 +782,23 @@ class Parser implements StraceParser {
   }
 
   private error(raw: number[], lines: string[], ts: number | null, pid: number | null, reason: string): void {
+    if (raw.length === 1 && this.current !== null && raw[0] === this.current.seq && this.joined(this.current)) return;
+    if (this.cutSeq >= 0 && raw[raw.length - 1] === this.cutSeq) {
+      // the file ends inside this line: what it lacks was never written, not misread
+      this.stats.cutLines++;
+      const text = lines.join("\n");
+      const event: NoticeEvent = {
+        kind: "notice",
+        seq: this.seq++,
+        raw,
+        ts,
+        pid: pid ?? this.lastPid,
+        notice: "other",
+        text,
+      };
+      this.emit(event, lines);
+      return;
+    }
     const event: ParseErrorEvent = {
       kind: "parse_error",
       seq: this.seq++,

@@ -251,6 +251,11 @@ export function scanLeader(line: string, out: Leader): void {
     // -r pads its seconds to six columns.
     while (line.charCodeAt(i) === SPACE) i++;
   }
+  // --secontext: the process's SELinux context, `[unconfined_t] `, before the clock
+  if (line.charCodeAt(i) === LBRACK) {
+    const e = contextEnd(line, i);
+    if (e > 0 && line.charCodeAt(e) === SPACE) i = e + 1;
+  }
   c = line.charCodeAt(i);
   if (c >= D0 && c <= D9) i = scanClock(line, i, out);
   // -r with -t/-tt/-ttt: `(+     0.000123) ` after the absolute clock, which is kept; but
@@ -273,6 +278,33 @@ export function scanLeader(line: string, out: Leader): void {
     i = j + 2;
   }
   out.body = i;
+}
+
+/**
+ * The index after a SELinux context `[...]` opening at `i` (strace --secontext), or -1:
+ * `[bin_t]`, `[system_u:object_r:bin_t:s0]` (=full), `[user_home_t!!admin_home_t]` (=mismatch,
+ * the type found and the one expected). No spaces, commas or brackets inside, and a lower-case
+ * letter with `_` or `:`, which -i's `[00007f...]`, -n's `[  59]`, a signal set `[INT]` or an
+ * fd set `[3 4]` never have.
+ */
+export function contextEnd(s: string, i: number): number {
+  let lower = false;
+  let sep = false;
+  for (let j = i + 1; j < s.length && j - i <= 256; j++) {
+    const c = s.charCodeAt(j);
+    if (c === RBRACK) return lower && sep && j > i + 1 ? j + 1 : -1;
+    if (c === SPACE || c === COMMA || c === LBRACK || c === TAB) return -1;
+    if (c >= LA && c <= LZ) lower = true;
+    else if (c === UNDERSCORE || c === COLON) sep = true;
+  }
+  return -1;
+}
+
+/** ` [context]` at `i` (after a path or an fd, --secontext): the index after it, or `i`. */
+function skipContext(s: string, i: number): number {
+  if (s.charCodeAt(i) !== SPACE || s.charCodeAt(i + 1) !== LBRACK) return i;
+  const e = contextEnd(s, i + 1);
+  return e < 0 ? i : e;
 }
 
 /** The -r delta `S.frac` at `i` as the line's clock (CLOCK_R), when it reads as one. */
@@ -729,6 +761,8 @@ function parseValueIn(closer: number, inArray: boolean): Arg {
     pos += 3;
     v = { k: "other", text: "..." };
   }
+  // --secontext: a path's or an fd's SELinux context, `"/etc/passwd" [passwd_file_t]`, is dropped
+  if (v !== null && src.charCodeAt(pos + 1) === LBRACK) pos = skipContext(src, pos);
   if (v === null || !atValueEnd(closer, inArray)) {
     pos = start;
     v = parseFallback(closer);
@@ -1208,6 +1242,11 @@ function parseReturn(s: string, i: number, limit: number): boolean {
     scan.retPath = scan.annPath;
     scan.retDev = scan.annDev;
     i = e;
+  }
+  // --secontext: the new fd's SELinux context, `= 3</etc/passwd> [passwd_file_t]`
+  if (s.charCodeAt(i + 1) === LBRACK) {
+    const e = skipContext(s, i);
+    if (e <= limit) i = e;
   }
   if (i < limit) {
     if (s.charCodeAt(i) !== SPACE) {
