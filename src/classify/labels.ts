@@ -186,6 +186,9 @@ function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos
     const byBehaviour = agentByBehaviour(tree, children, c, memos);
     const root = byBehaviour ?? roots[0];
     if (root) agentIds.add(root.id);
+    // each later run of a trace that holds several (strace -A) has its own traced root
+    if (tree.runs !== undefined)
+      for (const r of roots) if (tree.runs.includes(r.pid) && r.execs.length > 0) agentIds.add(r.id);
   }
   const toolCalls = new Set<string>();
 

@@ -460,4 +460,10 @@ export interface ProcessTreeSnapshot {
   /** True once the session ended and the tree is final. */
   final: boolean;
   nodes: ProcessNode[];
+  /**
+   * The first process (a root) of each run after the first, when the trace holds several
+   * (strace -A appended them to one file) and its fork, exit and wait calls show it. Absent
+   * otherwise.
+   */
+  runs?: number[];
 }

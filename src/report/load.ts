@@ -41,6 +41,8 @@ function checkTree(v: unknown, path: string): ProcessTreeSnapshot {
     const bad = checkProcessNode(n);
     if (bad !== null) throw new CapsuleError("BAD_INPUT", `${path}: node ${i} is not a process node: ${bad}`);
   });
+  if (v.runs !== undefined && !(Array.isArray(v.runs) && v.runs.every((p) => Number.isInteger(p))))
+    throw new CapsuleError("BAD_INPUT", `${path}: runs is not a list of pids`);
   return v as unknown as ProcessTreeSnapshot;
 }
 

@@ -547,6 +547,13 @@ export function createTracker(): Tracker {
     };
   }
 
+  /** The first process of each run after the first (strace -A); `sure` when fork, exit or wait calls show it. */
+  function laterRuns(): { pids: number[]; sure: boolean } {
+    // a top still: no fork claimed it, no adoption hung it under another
+    const pids = runStarts.filter((n) => n.kind === "process" && n.parent === null && n !== root).map((n) => n.pid);
+    return { pids, sure: processCalls };
+  }
+
   return {
     push,
     end() {
@@ -559,13 +566,16 @@ export function createTracker(): Tracker {
       endByExitCalls();
     },
     snapshot(final: boolean): ProcessTreeSnapshot {
-      return { root: root?.pid ?? null, final: final || ended, nodes: nodes.map((n) => (n.rec ??= toRecord(n))) };
+      const later = runStarts.length > 0 ? laterRuns() : null;
+      return {
+        root: root?.pid ?? null,
+        final: final || ended,
+        ...(later?.sure && later.pids.length > 0 ? { runs: later.pids } : {}),
+        // the last key: session/tree-text.ts writes the nodes apart
+        nodes: nodes.map((n) => (n.rec ??= toRecord(n))),
+      };
     },
-    laterRuns() {
-      // a top still: no fork claimed it, no adoption hung it under another
-      const pids = runStarts.filter((n) => n.kind === "process" && n.parent === null && n !== root).map((n) => n.pid);
-      return { pids, sure: processCalls };
-    },
+    laterRuns,
     silent() {
       let n = 0;
       for (const x of nodes) if (x.kind === "process" && x.claimed && !x.own && x !== root) n++;

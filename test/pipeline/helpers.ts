@@ -64,11 +64,12 @@ export function metadata(dir: string): SessionMetadata {
   return JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8")) as SessionMetadata;
 }
 
-export function tree(dir: string): { root: number | null; final: boolean; nodes: ProcessNode[] } {
+export function tree(dir: string): { root: number | null; final: boolean; nodes: ProcessNode[]; runs?: number[] } {
   return JSON.parse(readFileSync(join(dir, "tree.json"), "utf8")) as {
     root: number | null;
     final: boolean;
     nodes: ProcessNode[];
+    runs?: number[];
   };
 }
 

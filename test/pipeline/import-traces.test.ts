@@ -184,6 +184,12 @@ for (const flags of [[], ["-ttt"], ["-qq"]])
       );
       assert.equal(procs.find((n) => n.pid === sh)?.exit_code, 1);
     }
+    // each run's shell is the agent of its run, its ls a tool call
+    assert.deepEqual(t.runs, shells.slice(1));
+    assert.deepEqual(
+      shells.map((sh) => procs.find((n) => n.pid === sh)?.label),
+      ["Agent", "Agent", "Agent"],
+    );
     const runs = reasons(dir).filter((r) => /^the trace holds 3 runs \(strace -A/.test(r));
     assert.equal(runs.length, 1, reasons(dir).join(" | "));
     assert.ok(runs[0]!.includes(`pid ${shells.join(", ")}`), runs[0]);
