@@ -247,6 +247,23 @@ export function workflowsOf(
   return workflowsAs(n, n.label, c, activity, minOf, memos);
 }
 
+/**
+ * Whether `n`'s command line may give it workflows. An agent is known by what it did, not
+ * by its interpreter's name; a program that is the agent only for being the traced root
+ * (`capsule run -- git clone ...`: no agent rule named it, it is no interpreter) is also what
+ * its command line says.
+ */
+export function judgedByCommand(
+  n: ProcessNode,
+  label: ProcessLabel | null,
+  c: CompiledLabelRules,
+  memos: Memos = new Map(),
+): boolean {
+  if (n.execs.length === 0) return false;
+  if (label !== "Agent") return true;
+  return agentName(n, c, memos) === null && !memoOf(n, memos).names.some((x) => INTERPRETER.test(x));
+}
+
 /** workflowsOf for node `n` labelled `label` (the record itself may not carry it yet). */
 function workflowsAs(
   n: ProcessNode,
@@ -259,12 +276,7 @@ function workflowsAs(
   if (n.kind === "thread" || (label !== "Agent" && label !== "Tool")) return [];
   const memo = memoOf(n, memos);
   const act = activity?.get(n.pid);
-  // An agent is known by what it did, not by its interpreter's name; a program that is the
-  // agent only for being the traced root (`capsule run -- git clone ...`: no agent rule named
-  // it, it is no interpreter) is also what its command line says
-  const byCommand =
-    n.execs.length > 0 &&
-    (label !== "Agent" || (agentName(n, c, memos) === null && !memo.names.some((x) => INTERPRETER.test(x))));
+  const byCommand = judgedByCommand(n, label, c, memos);
   const argvHolds = (w: CompiledLabelRules["workflows"][number]) => {
     if (w.argv === null || !byCommand) return false;
     let held = memo.argv[w.index];

@@ -5,7 +5,7 @@
  */
 
 import type { ProcessActivity } from "../classify/activity.js";
-import { type CompiledLabelRules, namesOf } from "../classify/labels.js";
+import { type CompiledLabelRules, judgedByCommand, namesOf } from "../classify/labels.js";
 import type { AgentWorkflow, ExecRecord, ProcessNode } from "../core/events.js";
 import { execName, programBase } from "../core/paths.js";
 import type { ReportModel } from "./model.js";
@@ -172,10 +172,11 @@ export function workflowDetail(
   const resources: string[] = [];
   const actionSeqs: number[] = [];
   let byCommand = false;
+  const commandCounts = judgedByCommand(n, n.label, c);
   for (const r of c.workflows) {
     if (r.workflow !== wf) continue;
     const hit = act?.ruleHits.get(r.index);
-    if (r.argv && n.label !== "Agent" && n.execs.length > 0 && r.argv(names, n.argv)) byCommand = true;
+    if (r.argv && commandCounts && r.argv(names, n.argv)) byCommand = true;
     if (hit) {
       for (const x of hit.resources) if (!resources.includes(x)) resources.push(x);
       for (const s of hit.seqs) if (!actionSeqs.includes(s)) actionSeqs.push(s);
