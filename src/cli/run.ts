@@ -181,7 +181,8 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
   if (!flags.quiet) {
     process.stderr.write(`capsule: session ${printable(result.dir)}\n`);
     for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);
-    if (flags.report !== "none") await (await import("./after-run.js")).printReportAfterRun(result.dir, flags.report);
+    if (flags.report !== "none")
+      await (await import("./after-run.js")).printReportAfterRun(result.dir, flags.report, flags.rules ?? null);
   }
   return exitStatusOf(result.outcome, signalNumber);
 }
