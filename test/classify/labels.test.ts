@@ -173,6 +173,20 @@ describe("a traced root that is the agent only for being the root", () => {
   });
 });
 
+it("an in-place edit (sed -i, perl -pi) is code generation; sed -n only reads", () => {
+  const dir = mkdtempSync("/tmp/capsule-inplace-");
+  const out = `${dir}.strace`;
+  const script = "echo a > f.py; sed -i s/a/b/ f.py; sed -n 1p f.py; perl -pi -e s/b/c/ f.py";
+  const r = spawnSync("strace", ["-f", "-o", out, "sh", "-c", script], { cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const tree = classifyTree(treeFromLines(read(out, "utf8").split("\n").filter(Boolean)), rules, null);
+  const workflows = (p: string, arg: string) =>
+    byArgv(tree, (a) => prog(a) === p && a.includes(arg)).map((n) => n.workflows.join(" "));
+  assert.deepEqual(workflows("sed", "-i"), ["CodeGeneration FileAnalysis"]);
+  assert.deepEqual(workflows("sed", "-n"), ["FileAnalysis"]);
+  assert.deepEqual(workflows("perl", "-pi"), ["CodeGeneration"]);
+});
+
 describe("a tree snapshotted and classified again and again as it grows (a live run) equals one built afresh", () => {
   for (const name of ["agent.strace", "make-gcc.strace", "curl-tar.strace", "shell.strace", "ff"]) {
     it(name, async () => {
