@@ -89,6 +89,17 @@ export function procExeOwner(p: string): number | null | undefined {
   return m === null ? undefined : m[1] === undefined ? null : Number(m[1]);
 }
 
+/**
+ * The program an exec of `path` runs: when `path` names the caller's own executable
+ * (procExeOwner: /proc/self/exe, or /proc/PID/exe with one of the caller's `own` pids), the
+ * caller's executable `exe` (when that is a path of its own); else `path`.
+ */
+export function execTarget(path: string, own: readonly number[], exe: string | null): string {
+  const owner = procExeOwner(path);
+  if (owner === undefined || exe === null || procExeOwner(exe) !== undefined) return path;
+  return owner === null || own.includes(owner) ? exe : path;
+}
+
 /** What kind of object an absolute path names by where it lives (/proc, /sys, /dev...). */
 export function typeOfPath(p: string): ResourceType {
   if (p.charCodeAt(1) === 112 /* p */ && (p === "/proc" || p.startsWith("/proc/"))) return "PROCFS";

@@ -5,7 +5,7 @@
  * the getuid family teaches credentials. Dispatched on the semantics table's `fx`.
  */
 import type { Arg, SyscallEvent } from "../core/events.js";
-import { dirname, normalise, procExeOwner, resolveAgainst, typeOfPath } from "../core/paths.js";
+import { dirname, execTarget, normalise, resolveAgainst, typeOfPath } from "../core/paths.js";
 import { cloneFlags, fdOf, intArg, statType, strOf, structField } from "./args.js";
 import type { Draft } from "./draft.js";
 import {
@@ -247,9 +247,7 @@ function exec(d: Draft, ev: SyscallEvent, t: Task): void {
   const p = t.proc;
   // /proc/self/exe runs the caller's own program again: that file is what the exec ran and
   // what is hashed (read by Capsule, the link would name Capsule's own node)
-  const owner = d.abs === null ? undefined : procExeOwner(d.abs);
-  if (owner !== undefined && (owner === null || owner === p.tgid || owner === t.tid) && p.exe !== null)
-    if (procExeOwner(p.exe) === undefined) d.abs = p.exe;
+  if (d.abs !== null) d.abs = execTarget(d.abs, [p.tgid, t.tid], p.exe);
   d.res = d.abs === null ? "FILE" : typeOfPath(d.abs);
   if (!d.ok) return;
   p.exe = d.abs;

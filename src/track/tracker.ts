@@ -21,7 +21,7 @@
  */
 import type { ExecRecord, ParsedItem, ProcessNode, ProcessTreeSnapshot, SyscallEvent } from "../core/events.js";
 import { CLONE_BITS } from "../core/linux.js";
-import { procExeOwner } from "../core/paths.js";
+import { execTarget } from "../core/paths.js";
 import { cloneFlags } from "../enrich/args.js";
 import { arrayCut, fdcwdOf, fdPathOf, intOf, resolvePath, retPid, sigchldNews, strArrayOf, strOf } from "./args.js";
 
@@ -275,9 +275,7 @@ export function createTracker(): Tracker {
       cut = arrayCut(ev.args[1]);
     }
     // /proc/self/exe runs the process's own program again (chromium's helpers): that file
-    const owner = path === null ? undefined : procExeOwner(path);
-    if (owner !== undefined && (owner === null || owner === proc.pid || owner === caller.pid) && proc.exe !== null)
-      if (procExeOwner(proc.exe) === undefined) path = proc.exe;
+    if (path !== null) path = execTarget(path, [proc.pid, caller.pid], proc.exe);
     const rec: ExecRecord = cut
       ? { ts: ev.ts, path: path ?? "", argv: argv ?? [], argv_cut: true, event_seq: ev.seq }
       : { ts: ev.ts, path: path ?? "", argv: argv ?? [], event_seq: ev.seq };
