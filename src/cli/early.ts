@@ -131,7 +131,7 @@ export async function startEarly(argv: readonly string[]): Promise<() => void> {
   // loading): at most RELEASE_WAIT_MS, the loader may be slow to attach
   if (early.pid !== null && plan.startable) {
     // Ctrl-C (or SIGTERM, SIGHUP) before the run listens is kept for it, not the end of capsule
-    for (const sig of INTERRUPTS) process.on(sig, keep);
+    holdInterrupts();
     const started = startCommand(plan, early.loader).catch(() => false);
     await Promise.race([started, new Promise((r) => setTimeout(r, RELEASE_WAIT_MS).unref())]);
   }
@@ -146,6 +146,16 @@ const kept: NodeJS.Signals[] = [];
 const keep = (sig: NodeJS.Signals): void => {
   kept.push(sig);
 };
+
+/**
+ * Keep Ctrl-C, SIGTERM and SIGHUP for the run from now until it listens (takeEarlySignals),
+ * whatever the tracer. Without a handler node dies at once of the default action, at any
+ * instruction: between the tracer's start and its watchdog's that left strace behind,
+ * blocked for good opening a FIFO nobody would read.
+ */
+export function holdInterrupts(): void {
+  for (const sig of INTERRUPTS) if (!process.listeners(sig).includes(keep)) process.on(sig, keep);
+}
 
 /** The interrupts that came since a command was started early, before the run listened; they are the run's now. */
 export function takeEarlySignals(): NodeJS.Signals[] {

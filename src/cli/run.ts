@@ -7,7 +7,7 @@ import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { argvText } from "../trace/argv-bytes.js";
-import { REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
+import { holdInterrupts, REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -131,6 +131,9 @@ is killed, the disk fills up) the program is stopped too, unless --keep-running.
 
 /** Trace `argv` as `capsule run` does; returns the exit status to use. */
 export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<RunOptions>): Promise<number> {
+  // an interrupt from here on is the run's (forwarded to the program once it runs), never
+  // capsule's sudden end with the tracer started and its watchdog not yet
+  holdInterrupts();
   if (flags.otlp !== undefined) (await import("../otlp/wire.js")).otlpBase(flags.otlp); // a bad URL fails before the run
   if (!validGrace(flags.grace)) throw new CapsuleError("USAGE", `--grace: not a number of seconds: ${flags.grace}`);
   const grace = Number(flags.grace);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, ROOT, storedLines, tree } from "./helpers.js";
@@ -255,4 +255,39 @@ test("a program that ignores Ctrl-C is killed after the grace period; the sessio
   const m = metadata(onlySession(home));
   assert.notEqual(m.seal, null);
   assert.equal(m.exit?.signal, "SIGKILL");
+});
+
+test("SIGTERM to capsule while the tracer starts (its session folder just made): forwarded to the program once it runs, nothing left behind", async () => {
+  for (let i = 0; i < 3; i++) {
+    const home = freshHome();
+    const child = capsuleAsync(["run", "--tracer", "strace", "--report", "none", "-q", "--", "sleep", "30"], home);
+    const runs = join(home, "runs");
+    const started = Date.now();
+    // the folder is made before strace starts; the run listens for signals only later
+    while (!existsSync(runs) || readdirSync(runs).length === 0) {
+      await new Promise((r) => setTimeout(r, 2));
+      if (Date.now() - started > 20_000) throw new Error("no session folder");
+    }
+    process.kill(child.pid!, "SIGTERM");
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+      child.on("exit", (c, s) => r([c, s])),
+    );
+    assert.equal(signal, null, "capsule did not die of the signal");
+    assert.equal(code, 128 + 15);
+    const dir = onlySession(home);
+    const m = metadata(dir);
+    assert.notEqual(m.seal, null, "sealed");
+    assert.equal(m.exit?.signal, "SIGTERM");
+    // no process (strace blocked opening the session's FIFO, the program) outlived capsule
+    const left = readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir);
+        } catch {
+          return false;
+        }
+      });
+    assert.deepEqual(left, []);
+  }
 });
