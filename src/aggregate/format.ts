@@ -98,7 +98,11 @@ export function actorAt(tree: ProcessTreeSnapshot | undefined, pid: number, ts: 
  * tracer did not count them (strace below level full traces no read or write: its 0 is
  * "not counted", not "nothing written").
  */
-export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { sizes?: boolean } = {}): string {
+export function formatAction(
+  a: Action,
+  tree?: ProcessTreeSnapshot,
+  opts: { sizes?: boolean; /** `a` is the last of this many atomic saves of its file */ saves?: number } = {},
+): string {
   const sizes = opts.sizes ?? true;
   const ix = tree === undefined ? undefined : indexOf(tree);
   const who = actorAt(tree, a.pid, a.first_ts);
@@ -131,7 +135,10 @@ export function formatAction(a: Action, tree?: ProcessTreeSnapshot, opts: { size
     if (a.target !== undefined) what += ` to ${a.target}`;
     if (p.bytes === "in" && a.ok && !link) {
       const size = sizes ? `${formatBytes(a.bytes)}, ` : "";
-      if (a.via) what += ` (${size}atomic save via ${base(a.via)})`;
+      const saves = opts.saves ?? 1;
+      if (a.via && saves > 1)
+        what += ` (${saves} atomic saves via ${base(a.via)}${sizes ? `, the last ${formatBytes(a.bytes)}` : ""})`;
+      else if (a.via) what += ` (${size}atomic save via ${base(a.via)})`;
       else if (sizes) what += ` (${formatBytes(a.bytes)})`;
     }
   }

@@ -440,9 +440,12 @@ function activity(m: ReportModel, o: Out): void {
   // a temporary written, then renamed onto the name: one write of the name
   o.text(`  ${plural(m.saves.total, "atomic save")}:`);
   const sizes = byteCountsRecorded(m.session.metadata);
-  for (const a of m.saves.first)
-    for (const l of wrap("    ", formatAction(a, m.tree, { sizes }), o.width, "      ")) o.text(l);
-  if (m.saves.total > m.saves.first.length) o.text(`    +${m.saves.total - m.saves.first.length} more`, "dim");
+  let shown = 0;
+  for (const { last, times } of m.saves.first) {
+    shown += times;
+    for (const l of wrap("    ", formatAction(last, m.tree, { sizes, saves: times }), o.width, "      ")) o.text(l);
+  }
+  if (m.saves.total > shown) o.text(`    +${m.saves.total - shown} more`, "dim");
 }
 
 /** Deletes by tree and folder: `rm -rf build` is one line, not one per path. */

@@ -51,8 +51,11 @@ export interface ReportModel {
     /** Of byKind.ProcessExit, the exits of threads (a JVM's 19 beside its one process). */
     threadExits: number;
   };
-  /** Atomic saves (FileWrite actions with `via`): the first KEEP and how many in all. */
-  saves: { first: Action[]; total: number };
+  /**
+   * Atomic saves (FileWrite actions with `via`), by process and file: the first KEEP files
+   * (the last save of each, and how many times it was saved) and how many saves in all.
+   */
+  saves: { first: Array<{ last: Action; times: number }>; total: number };
   /** Deletes by tree or folder (deletes.ts): the first KEEP groups, how many groups, how many paths in all. */
   deletes: { first: DeleteGroup[]; groups: number; total: number };
   /** event_seq of an exec → enriched seq (filled when enriched.jsonl was read). */
@@ -158,6 +161,8 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const execRefs = new Map<number, number>();
   const found: RiskFinding[] = [];
   const saves: ReportModel["saves"] = { first: [], total: 0 };
+  // git rewrites .git/config through config.lock six times in one clone: one line, 6 times
+  const saved = new Map<string, { last: Action; times: number }>();
   const tally = new DeleteTally();
 
   if (engine || opts.scanEnriched) {
@@ -174,7 +179,16 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       tally.push(a);
       if (a.via !== undefined) {
         saves.total++;
-        if (saves.first.length < KEEP) saves.first.push(a);
+        const key = `${a.pid}\0${a.resource}`;
+        const g = saved.get(key);
+        if (g !== undefined) {
+          g.last = a;
+          g.times++;
+        } else if (saves.first.length < KEEP) {
+          const fresh = { last: a, times: 1 };
+          saved.set(key, fresh);
+          saves.first.push(fresh);
+        }
       }
       if (a.startup) actions.startup++;
       else {

@@ -66,3 +66,33 @@ test("the report of a run names an atomic save's size only where the tracer coun
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a file saved many times through a temporary is one line with the count (git rewrites .git/config so)", (t) => {
+  assert.equal(
+    formatAction({ ...save, bytes: 5 } as Action, undefined, { saves: 3 }),
+    "pid[7] wrote /p/f (3 atomic saves via t.tmp, the last 5 B)",
+  );
+  assert.equal(
+    formatAction(save, undefined, { sizes: false, saves: 3 }),
+    "pid[7] wrote /p/f (3 atomic saves via t.tmp)",
+  );
+  const dir = mkdtempSync(join(tmpdir(), "capsule-sizes-"));
+  const home = freshHome();
+  const k = kernelAvailable();
+  if (!k.ok) t.diagnostic(`run with strace at level full: ${k.reason}`);
+  try {
+    // f saved three times, g once
+    const three = `import os\nfor i in range(3):\n  open('t.tmp', 'w').write('x' * (i + 1)); os.rename('t.tmp', 'f')\n${SAVE.replaceAll("'f'", "'g'")}`;
+    const tracer = k.ok ? ["--tracer", "ebpf"] : ["--tracer", "strace", "--level", "full"];
+    const r = capsule(["run", "-q", "--report", "none", ...tracer, "--", "python3", "-c", three], home, { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    const report = capsule(["report", "--width", "300"], home).stdout;
+    assert.match(report, /4 atomic saves:\n/);
+    assert.match(report, /wrote \S*\/f \(3 atomic saves via t\.tmp, the last 3 B\)\n/);
+    assert.match(report, /wrote \S*\/g \(3 B, atomic save via t\.tmp\)\n/);
+    assert.doesNotMatch(report, /more\n/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
+});
