@@ -14,6 +14,7 @@ import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, tr
 import { createRiskEngine, maxSeverity, severityRank } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
 import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
+import { sessionDurationUs } from "../core/span.js";
 import { streamFile } from "../session/layout.js";
 import type { SessionMetadata } from "../session/metadata.js";
 import { type RecordingState, recordingState } from "../session/recorder.js";
@@ -100,24 +101,6 @@ export function projectDirOf(session: LoadedSession, rootCwd: string | null): st
 
 function isLabelled(tree: ProcessTreeSnapshot): boolean {
   return tree.nodes.length > 0 && tree.nodes.every((n) => n.label !== null);
-}
-
-export function sessionDurationUs(tree: ProcessTreeSnapshot, session: LoadedSession): number | null {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const n of tree.nodes) {
-    if (n.start_ts !== null) lo = Math.min(lo, n.start_ts);
-    if (n.end_ts !== null) hi = Math.max(hi, n.end_ts);
-  }
-  if (Number.isFinite(lo) && Number.isFinite(hi) && hi >= lo) return hi - lo;
-  // an import of a trace without timestamps: its started_at and ended_at are the import's own
-  if (session.metadata.mode === "import" && session.metadata.t0_epoch_us === null) return null;
-  const { started_at, ended_at } = session.metadata;
-  if (started_at && ended_at) {
-    const d = Date.parse(ended_at) - Date.parse(started_at);
-    if (Number.isFinite(d) && d >= 0) return d * 1000;
-  }
-  return null;
 }
 
 /**
@@ -250,7 +233,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     projectDir,
     rulesSources: opts.rules.sources,
     labelRules: c,
-    durationUs: sessionDurationUs(tree, session),
+    durationUs: sessionDurationUs(tree.nodes, session.metadata),
     recording,
   };
 }

@@ -14,8 +14,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Page } from "playwright-core";
 import type { EnhancedEvent, ProcessNode, RiskFinding } from "../../src/core/events.js";
+import { sessionDurationUs } from "../../src/core/span.js";
 import { startViewServer, type ViewServer } from "../../src/view/server.js";
-import { capsuleAsync, freshHome, jsonl, tree } from "../pipeline/helpers.js";
+import { duration } from "../../web/src/format.js";
+import { capsuleAsync, freshHome, jsonl, metadata, tree } from "../pipeline/helpers.js";
 import { buildPage, demoSession, openBrowser } from "./helpers.js";
 
 const skip = existsSync("/usr/bin/chromium") ? false : "no /usr/bin/chromium (scripts/system-deps.sh installs it)";
@@ -210,6 +212,15 @@ describe("capsule view in Chromium: the demo session", { skip }, () => {
     for (const k of kids) assert.equal(await page.locator(`[data-testid=tree-row][data-id="${k.id}"]`).count(), 0);
     await caret.click();
     await until(page, "[data-testid=tree-row]", (n) => n === nodes.length);
+  });
+
+  test("the header gives the session's duration as the report does: its processes' span, not capsule's own wall time", async () => {
+    const want = sessionDurationUs(tree(dir).nodes, metadata(dir));
+    assert.ok(want !== null);
+    const md = metadata(dir);
+    const wall = (Date.parse(md.ended_at!) - Date.parse(md.started_at)) * 1000;
+    assert.ok(wall > want, "a run's wall time adds capsule's start-up and seal");
+    assert.equal(await page.textContent("[data-testid=duration]"), duration(want));
   });
 
   test("the record's verify status is shown", async () => {

@@ -6,6 +6,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Action, ProcessTreeSnapshot, RiskFinding } from "../../src/core/events.js";
+import { sessionDurationUs } from "../../src/core/span.js";
 import type { SessionMetadata } from "../../src/session/metadata.js";
 import type { VerifyReport } from "../../src/session/verify.js";
 import { duration } from "./format.js";
@@ -41,8 +42,9 @@ function VerifyBadge({ store }: { store: Store }) {
 function Header({ store }: { store: Store }) {
   const m = store.metadata;
   if (!m) return <header class="top">capsule view</header>;
-  const start = Date.parse(m.started_at);
   const end = m.ended_at ? Date.parse(m.ended_at) : null;
+  // as the report says it: the processes' span (the run's wall time adds capsule's start and seal)
+  const span = end === null ? null : sessionDurationUs(store.tree.nodes, m);
   const exit = m.exit;
   return (
     <header class="top">
@@ -52,7 +54,8 @@ function Header({ store }: { store: Store }) {
       </span>
       <span class="meta">
         {m.session_id} · {m.tracer.name}
-        {m.tracer.level ? ` (${m.tracer.level})` : ""} · {end !== null ? duration((end - start) * 1000) : "running"}
+        {m.tracer.level ? ` (${m.tracer.level})` : ""} ·{" "}
+        <span data-testid="duration">{end === null ? "running" : span !== null ? duration(span) : "no clock"}</span>
         {exit ? ` · exit ${exit.signal ?? exit.code}` : ""} · {m.counts.events.toLocaleString()} events ·{" "}
         {store.actions.length.toLocaleString()} actions
       </span>
