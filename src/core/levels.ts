@@ -33,8 +33,14 @@ export const MODULE_CALLS = ["init_module", "finit_module", "delete_module"] as 
 /** Raw sockets (a sniffer) and extended attributes (file capabilities) for the catalogue's syscall rules. */
 export const SOCKET_CALLS = ["socket"] as const;
 export const XATTR_CALLS = ["setxattr", "lsetxattr", "fsetxattr"] as const;
+/**
+ * A ring whose operations (opens, reads, writes, connects) are submitted without a system
+ * call of their own: no tracer of calls sees them, so setting one up is recorded and told.
+ */
+export const RING_CALLS = ["io_uring_setup"] as const;
 export const SECURITY_CALLS: readonly string[] = [
   ...ID_CALLS,
+  ...RING_CALLS,
   ...CAPABILITY_CALLS,
   ...PTRACE_CALLS,
   ...MODULE_CALLS,

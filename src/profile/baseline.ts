@@ -32,7 +32,7 @@ export const UNTRACED_BELOW_FULL = [
   "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
   "epoll_pwait2", "eventfd", "eventfd2", "signalfd", "signalfd4", "timerfd_create", "timerfd_settime",
   "timerfd_gettime", "ioctl", "uname", "sysinfo", "umask", "getcpu", "pause", "restart_syscall",
-  "capget", "personality", "io_uring_setup", "io_uring_enter", "io_uring_register",
+  "capget", "personality", "io_uring_enter", "io_uring_register",
   "pidfd_open", "pidfd_send_signal", "waitid", "flock", "shmget", "shmat", "shmdt", "shmctl", "fcntl", "getcwd",
   "fgetxattr", "flistxattr", "fremovexattr", "fallocate", "syncfs", "inotify_init", "inotify_init1", "inotify_rm_watch",
   "pkey_alloc", "pkey_free", "pkey_mprotect", "mlock2", "get_mempolicy", "sched_get_priority_max",

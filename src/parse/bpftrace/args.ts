@@ -262,6 +262,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   init_module: ({ t }) => [ptr(t[0]!), num(t[1]!), ptr(t[2]!)],
   finit_module: ({ p, t }, c) => [fdArg(p[0]!, c), ptr(t[1]!), num(p[2]!)],
   delete_module: ({ p, s }) => [str(s[0]), num(p[1]!)],
+  io_uring_setup: ({ p, t }) => [num(p[0]!), ptr(t[1]!)],
   kill: ({ p }) => [num(p[0]!), sig(p[1]!)],
   tkill: ({ p }) => [num(p[0]!), sig(p[1]!)],
   tgkill: ({ p }) => [num(p[0]!), num(p[1]!), sig(p[2]!)],
