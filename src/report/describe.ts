@@ -146,8 +146,10 @@ export function smallCounts(a: ProcessActivity | undefined, n: ProcessNode): str
 }
 
 export interface WorkflowDetail {
-  /** One short phrase: the command, or what the actions touched. */
+  /** One short phrase: the command (with its duration), or what the actions touched. */
   summary: string;
+  /** The summary without the duration: the same for every run of the same command. */
+  what: string;
   /** Files, endpoints, or the command itself. */
   resources: string[];
   actionSeqs: number[];
@@ -185,8 +187,10 @@ export function workflowDetail(
   const who = n.label === "Agent" ? `${programName(n)} (agent)` : programName(n);
   if (byCommand) {
     const dur = formatDuration(durationOf(n));
+    const what = commandText(m, n, width);
     return {
-      summary: commandText(m, n, width) + (dur ? ` (${dur})` : ""),
+      summary: what + (dur ? ` (${dur})` : ""),
+      what,
       resources: resources.length ? resources : [n.argv.join(" ")],
       actionSeqs,
     };
@@ -201,5 +205,6 @@ export function workflowDetail(
     SecurityOperation: "touched",
     RepositoryOperation: "worked on",
   };
-  return { summary: `${who} ${verb[wf]} ${shown.join(", ")}${more}`, resources, actionSeqs };
+  const summary = `${who} ${verb[wf]} ${shown.join(", ")}${more}`;
+  return { summary, what: summary, resources, actionSeqs };
 }

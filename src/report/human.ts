@@ -333,14 +333,34 @@ function workflows(m: ReportModel, o: Out): void {
     const nodes = by.get(wf);
     if (!nodes) continue;
     o.text(`- ${wf}: ${plural(nodes.length, "process", "processes")}`);
-    for (const n of nodes.slice(0, 5)) {
-      const pid = ` (${pidLabel(n.pid)})`;
-      const d = workflowDetail(m, m.labelRules, n, wf, Math.max(20, o.width - 6 - displayWidth(pid)));
-      o.text(`    ${fit(d.summary, o.width - 4 - displayWidth(pid))}${pid}`);
+    // the same command run again and again (a loop, an agent's retries) is one line
+    const same = new Map<string, ProcessNode[]>();
+    for (const n of nodes) {
+      const key = workflowDetail(m, m.labelRules, n, wf, WHOLE).what;
+      const g = same.get(key);
+      if (g) g.push(n);
+      else if (same.size < 5) same.set(key, [n]);
     }
-    if (nodes.length > 5) o.text(`    … ${num(nodes.length - 5)} more`, "dim");
+    let shown = 0;
+    for (const g of same.values()) {
+      shown += g.length;
+      const n = g[0] as ProcessNode;
+      const pids = g.map((x) => x.pid);
+      const pid = g.length === 1 ? ` (${pidLabel(n.pid)})` : ` (PIDs ${Math.min(...pids)}–${Math.max(...pids)})`;
+      const d = workflowDetail(m, m.labelRules, n, wf, Math.max(20, o.width - 6 - displayWidth(pid)));
+      if (g.length === 1) o.text(`    ${fit(d.summary, o.width - 4 - displayWidth(pid))}${pid}`);
+      else {
+        const total = formatDuration(g.reduce((t, x) => t + (durationOf(x) ?? 0), 0));
+        const times = ` ×${num(g.length)}${total ? ` (${total} total)` : ""}`;
+        o.text(`    ${fit(d.what, o.width - 4 - displayWidth(pid) - displayWidth(times))}${times}${pid}`);
+      }
+    }
+    if (nodes.length > shown) o.text(`    … ${num(nodes.length - shown)} more`, "dim");
   }
 }
+
+/** A width no command line reaches: a workflow line's text whole, to tell runs of the same command. */
+const WHOLE = 100_000;
 
 function evidence(f: RiskFinding): string {
   const parts = [`risk #${f.seq}`];

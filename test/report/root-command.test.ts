@@ -49,3 +49,23 @@ test("the report `run --rules FILE` prints at its end reads the same rules: a us
     r.stderr,
   );
 });
+
+test("the same command run again and again is one workflow line with its count, PIDs and total time", {
+  skip: hasTools ? false : "strace is not installed (scripts/system-deps.sh installs it)",
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "capsule-root-command-"));
+  const home = freshHome();
+  writeFileSync(join(dir, "a.txt"), "a\n");
+  writeFileSync(join(dir, "b.txt"), "b\n");
+  const loop = "for i in 1 2 3 4 5 6 7; do cat a.txt; done > /dev/null; cat b.txt > /dev/null; git --version";
+  const r = capsule(["run", "-q", "--report", "none", "--tracer", "strace", "--", "sh", "-c", loop], home, {
+    cwd: dir,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const report = capsule(["report", "--width", "200"], home).stdout;
+  // seven runs of `cat a.txt` and one of `cat b.txt`: two lines, not five of eight
+  assert.match(report, /^- FileAnalysis: 8 processes\n/m, report);
+  assert.match(report, /^ {4}cat a\.txt ×7 \(\S+ total\) \(PIDs \d+–\d+\)$/m, report);
+  assert.match(report, /^ {4}cat b\.txt \(\S+\) \(PID \d+\)$/m, report);
+  assert.doesNotMatch(report, /more$/m, report);
+});
