@@ -84,8 +84,9 @@ export async function forEachRecord<T>(
   stream: StreamName,
   fn: (batch: T[]) => void | Promise<void>,
   batchSize = 2048,
+  keep?: (line: Buffer) => boolean,
 ): Promise<number> {
-  const batches = readRecords(join(dir, streamFile(stream)), stream, batchSize);
+  const batches = readRecords(join(dir, streamFile(stream)), stream, batchSize, keep);
   try {
     for (;;) {
       const r = batches.next();
@@ -101,5 +102,8 @@ export const forEachAction = (dir: string, fn: (batch: Action[]) => void | Promi
   forEachRecord<Action>(dir, "actions", fn);
 
 /** Enriched events of either record format, completed to self-contained EnhancedEvents (session/format.ts). */
-export const forEachEnriched = (dir: string, fn: (batch: EnhancedEvent[]) => void | Promise<void>) =>
-  forEachRecord<EnhancedEvent>(dir, "enriched", fn); // readRecords completes them
+export const forEachEnriched = (
+  dir: string,
+  fn: (batch: EnhancedEvent[]) => void | Promise<void>,
+  keep?: (line: Buffer) => boolean,
+) => forEachRecord<EnhancedEvent>(dir, "enriched", fn, 2048, keep); // readRecords completes them

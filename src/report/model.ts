@@ -149,10 +149,15 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const tally = new DeleteTally();
 
   if (engine || opts.scanEnriched) {
-    await forEachEnriched(dir, (batch) => {
-      if (engine) found.push(...engine.push(batch));
-      for (const e of batch) if (execPath(e) !== null) execRefs.set(e.event_seq, e.seq);
-    });
+    await forEachEnriched(
+      dir,
+      (batch) => {
+        if (engine) found.push(...engine.push(batch));
+        for (const e of batch) if (execPath(e) !== null) execRefs.set(e.event_seq, e.seq);
+      },
+      // the exec references alone: only a line that names an exec can hold one (its call or operation)
+      engine ? undefined : mayBeExec,
+    );
   }
   await forEachAction(dir, (batch) => {
     collector.push(batch);
@@ -278,4 +283,9 @@ export function descendants(m: ReportModel, n: ProcessNode): ProcessNode[] {
     for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as ProcessNode);
   }
   return out;
+}
+
+/** Whether an enriched record's line may be an exec's: every exec record names `execve`/`execveat` or `EXEC`. */
+function mayBeExec(line: Buffer): boolean {
+  return line.indexOf("exec") >= 0 || line.indexOf("EXEC") >= 0;
 }

@@ -271,9 +271,16 @@ export function markerOf(o: Record<string, unknown>): { count: number; from: num
  * The records of one stream file, in batches of up to `batchSize`, each checked by its
  * stream's validator (loss markers are left out). A bad line is a one-line CapsuleError
  * naming the file and the line (1-based, as editors count); a last line without its
- * newline that does not pass is a write in progress and is left out.
+ * newline that does not pass is a write in progress and is left out. `keep`, when given,
+ * sees each line's bytes first: a line it turns down is neither parsed nor checked (a
+ * reader that wants a few records of a large stream skips the cost of the rest).
  */
-export function* readRecords(path: string, stream: StreamName, batchSize = 2048): Generator<unknown[], number> {
+export function* readRecords(
+  path: string,
+  stream: StreamName,
+  batchSize = 2048,
+  keep?: (line: Buffer) => boolean,
+): Generator<unknown[], number> {
   const spec = specOf(stream);
   let reader: LineReader;
   try {
@@ -291,6 +298,7 @@ export function* readRecords(path: string, stream: StreamName, batchSize = 2048)
       let end = ref.end;
       if (end > ref.start && ref.buf[end - 1] === 13) end--; // \r\n
       if (end === ref.start) continue;
+      if (keep !== undefined && !keep(ref.buf.subarray(ref.start, end))) continue;
       const text = ref.buf.toString("utf8", ref.start, end);
       let v: unknown;
       let bad: string | null;
