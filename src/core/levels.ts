@@ -38,9 +38,12 @@ export const XATTR_CALLS = ["setxattr", "lsetxattr", "fsetxattr"] as const;
  * call of their own: no tracer of calls sees them, so setting one up is recorded and told.
  */
 export const RING_CALLS = ["io_uring_setup"] as const;
+/** eBPF in the kernel: a program loaded there sees and changes what every process does. */
+export const BPF_CALLS = ["bpf"] as const;
 export const SECURITY_CALLS: readonly string[] = [
   ...ID_CALLS,
   ...RING_CALLS,
+  ...BPF_CALLS,
   ...CAPABILITY_CALLS,
   ...PTRACE_CALLS,
   ...MODULE_CALLS,

@@ -4,13 +4,19 @@
  * a refused call is an attempt. Stateless.
  */
 import type { EnhancedEvent } from "../../core/events.js";
+import { isKernelSyscallLine, kernelArgText } from "../../parse/kernel/reread.js";
 import { changesIds, refusal, succeeded } from "../facts.js";
 import { type CompiledRule, programsPass } from "./compile.js";
 import type { FindingSink } from "./findings.js";
 import type { Procs } from "./procs.js";
 
-/** The argument text of a raw strace line: between the call's "(" and the last ")". */
+/**
+ * The argument text of a raw line as strace prints it: a strace line's, between the call's
+ * "(" and the last ")"; a kernel tracer's line (numbers) read back into its arguments, or
+ * `AF_INET, SOCK_RAW` would never be found in `2 524291 1`.
+ */
 function argText(line: string): string {
+  if (isKernelSyscallLine(line)) return kernelArgText(line) ?? "";
   const open = line.indexOf("(");
   return open < 0 ? line : line.slice(open + 1, line.lastIndexOf(")"));
 }

@@ -164,6 +164,53 @@ const MFD_FLAGS: readonly [number, string][] = [
   [16, "MFD_EXEC"],
 ];
 
+/** bpf()'s commands by number (<linux/bpf.h> enum bpf_cmd), as strace names them. */
+const BPF_CMDS = [
+  "BPF_MAP_CREATE",
+  "BPF_MAP_LOOKUP_ELEM",
+  "BPF_MAP_UPDATE_ELEM",
+  "BPF_MAP_DELETE_ELEM",
+  "BPF_MAP_GET_NEXT_KEY",
+  "BPF_PROG_LOAD",
+  "BPF_OBJ_PIN",
+  "BPF_OBJ_GET",
+  "BPF_PROG_ATTACH",
+  "BPF_PROG_DETACH",
+  "BPF_PROG_TEST_RUN",
+  "BPF_PROG_GET_NEXT_ID",
+  "BPF_MAP_GET_NEXT_ID",
+  "BPF_PROG_GET_FD_BY_ID",
+  "BPF_MAP_GET_FD_BY_ID",
+  "BPF_OBJ_GET_INFO_BY_FD",
+  "BPF_PROG_QUERY",
+  "BPF_RAW_TRACEPOINT_OPEN",
+  "BPF_BTF_LOAD",
+  "BPF_BTF_GET_FD_BY_ID",
+  "BPF_TASK_FD_QUERY",
+  "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+  "BPF_MAP_FREEZE",
+  "BPF_BTF_GET_NEXT_ID",
+  "BPF_MAP_LOOKUP_BATCH",
+  "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+  "BPF_MAP_UPDATE_BATCH",
+  "BPF_MAP_DELETE_BATCH",
+  "BPF_LINK_CREATE",
+  "BPF_LINK_UPDATE",
+  "BPF_LINK_GET_FD_BY_ID",
+  "BPF_LINK_GET_NEXT_ID",
+  "BPF_ENABLE_STATS",
+  "BPF_ITER_CREATE",
+  "BPF_LINK_DETACH",
+  "BPF_PROG_BIND_MAP",
+  "BPF_TOKEN_CREATE",
+] as const;
+
+/** bpf()'s command: its name, or the number of one newer than the table. */
+function bpfCmd(cmd: number): Arg {
+  const name = BPF_CMDS[cmd];
+  return name === undefined ? num(cmd) : sym(name);
+}
+
 /** setxattr's flags as strace prints them: 0, XATTR_CREATE, XATTR_REPLACE. */
 function xattrFlags(fl: number): Arg {
   return fl === 1 ? sym("XATTR_CREATE") : fl === 2 ? sym("XATTR_REPLACE") : num(fl);
@@ -263,6 +310,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   finit_module: ({ p, t }, c) => [fdArg(p[0]!, c), ptr(t[1]!), num(p[2]!)],
   delete_module: ({ p, s }) => [str(s[0]), num(p[1]!)],
   io_uring_setup: ({ p, t }) => [num(p[0]!), ptr(t[1]!)],
+  bpf: ({ p, t }) => [bpfCmd(p[0]!), ptr(t[1]!), num(p[2]!)],
   kill: ({ p }) => [num(p[0]!), sig(p[1]!)],
   tkill: ({ p }) => [num(p[0]!), sig(p[1]!)],
   tgkill: ({ p }) => [num(p[0]!), num(p[1]!), sig(p[2]!)],

@@ -193,6 +193,8 @@ export const CALLS: readonly CallSpec[] = [
   c("delete_module", "files", [176, 106], "*name_user flags:i"),
   // an io_uring ring: what is submitted through it is no system call (core/levels.ts RING_CALLS)
   c("io_uring_setup", "files", [425, 425], "entries:i p"),
+  // eBPF: maps and programs in the kernel (core/levels.ts BPF_CALLS)
+  c("bpf", "files", [321, 280], "cmd:i uattr size:i"),
   // extended attributes (security.capability: file capabilities)
   c("setxattr", "files", [188, 5], "*pathname *name value size:i flags:i"),
   c("lsetxattr", "files", [189, 6], "*pathname *name value size:i flags:i"),

@@ -1,0 +1,98 @@
+/**
+ * A kernel tracer's syscall line (docs/KERNEL-TRACER.md, "Raw lines") read back into its
+ * call's arguments as strace prints them: `sys socket = 3 <13> 2 524291 1 0 0 0` is
+ * `AF_INET, SOCK_RAW|SOCK_CLOEXEC, IPPROTO_ICMP`. For readers of a stored record that match
+ * argument text (the syscall rules' `args_regex`); a strace line holds that text itself.
+ * The arguments come from the same builders the decoder uses (bpftrace/args.ts), so both
+ * tracers' events read the same.
+ */
+import { machine } from "node:os";
+import type { Arg } from "../../core/events.js";
+import { type ArgContext, type CallValues, callArgs } from "../bpftrace/args.js";
+import { CALLS_BY_NAME } from "../bpftrace/format.js";
+import { escapeText, type QuotedString, readQuoted } from "../bpftrace/strings.js";
+
+const HEAD = /^\d+\.\d+ \d+ \d+ sys (\w+) = (-?\d+) <\d+> (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/;
+
+/** Whether `line` is a kernel tracer's syscall line. */
+export function isKernelSyscallLine(line: string): boolean {
+  return HEAD.test(line);
+}
+
+const CONTEXT: ArgContext = { arch: machine(), cwd: null, fdPath: () => null };
+
+/** The value of the line's `key="..."` string, escapes resolved; undefined when the line has none. */
+function quotedAfter(line: string, key: string): QuotedString | undefined {
+  const at = line.indexOf(` ${key}="`);
+  if (at < 0) return undefined;
+  const open = at + key.length + 2;
+  let j = open + 1;
+  while (j < line.length && line.charCodeAt(j) !== 34) j += line.charCodeAt(j) === 92 ? 2 : 1;
+  return readQuoted(line.slice(open, j + 1), 0) ?? undefined;
+}
+
+/** The call's arguments as strace would print them, or null for a line that is no syscall line (or no call of the table). */
+export function kernelArgText(line: string): string | null {
+  const m = HEAD.exec(line);
+  if (m === null) return null;
+  const spec = CALLS_BY_NAME.get(m[1]!);
+  if (spec === undefined || spec.role !== undefined) return null;
+  const p: number[] = [];
+  const t: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const w = BigInt(m[3 + i]!);
+    if (spec.params[i]?.int ?? false) {
+      const v = Number(BigInt.asIntN(32, w));
+      p.push(v);
+      t.push(String(v));
+    } else {
+      p.push(Number(w));
+      t.push(m[3 + i]!);
+    }
+  }
+  const s: (QuotedString | undefined)[] = [];
+  for (const key of ["str", "str2"]) {
+    const q = quotedAfter(line, key);
+    if (q !== undefined) s.push(q);
+  }
+  const ext = /(?:^| )ext=([\d,]+)/.exec(line);
+  const v: CallValues = {
+    p,
+    t,
+    s,
+    ret: Number(m[2]),
+    ext: ext === null ? null : { x: 0, y: 0, words: ext[1]!.split(",").map((x) => BigInt(x)) },
+  };
+  let args: Arg[] | null;
+  try {
+    args = callArgs(spec.call, v, CONTEXT);
+  } catch {
+    return null; // a line whose words its call's builder cannot take
+  }
+  return args === null ? null : args.map(argText).join(", ");
+}
+
+/** One argument as strace prints it. */
+export function argText(a: Arg): string {
+  const name = a.name ? `${a.name}=` : "";
+  switch (a.k) {
+    case "num":
+    case "sym":
+    case "other":
+      return name + a.text;
+    case "str":
+      return `${name}"${escapeText(a.value)}"${a.truncated ? "..." : ""}`;
+    case "fd":
+      return `${name}${a.fd}<${a.path}>`;
+    case "array":
+      return `${name}${a.negated ? "~" : ""}[${a.items.map(argText).join(", ")}${a.truncated ? ", ..." : ""}]`;
+    case "struct":
+      return `${name}{${a.fields.map((f) => (f.name === null ? "" : `${f.name}=`) + argText(f.value)).join(", ")}${a.truncated ? ", ..." : ""}}`;
+    case "call":
+      return `${name}${a.fn}(${a.args.map(argText).join(", ")})`;
+    case "data":
+      return `${name}@data(len=${a.len},sha256=${a.hash}${a.truncated ? ",trunc" : ""})`;
+    case "changed":
+      return `${name}${argText(a.before)} => ${argText(a.after)}`;
+  }
+}
