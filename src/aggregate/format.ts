@@ -101,7 +101,11 @@ export function actorAt(tree: ProcessTreeSnapshot | undefined, pid: number, ts: 
 export function formatAction(
   a: Action,
   tree?: ProcessTreeSnapshot,
-  opts: { sizes?: boolean; /** `a` is the last of this many atomic saves of its file */ saves?: number } = {},
+  opts: {
+    sizes?: boolean;
+    /** `a` is the last of this many atomic saves of its file. */
+    saves?: number;
+  } = {},
 ): string {
   const sizes = opts.sizes ?? true;
   const ix = tree === undefined ? undefined : indexOf(tree);

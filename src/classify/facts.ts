@@ -6,6 +6,7 @@
  * tracer ran. Failed calls mean nothing here.
  */
 import type { EnhancedEvent } from "../core/events.js";
+import { callArgText } from "../parse/kernel/reread.js";
 import type { Access } from "./rules.js";
 
 /** Linux open(2) flag bits, for enrichers that keep the flags word as a number. */
@@ -37,8 +38,9 @@ function openFlags(e: EnhancedEvent): { write: boolean; truncate: boolean } {
       truncate: (f & O_TRUNC) !== 0,
     };
   }
-  // The flag names are the kernel's own (O_WRONLY, O_TRUNC), whatever printed them.
-  const line = e.raw_line;
+  // openat2's are in its struct, by name (O_WRONLY, O_TRUNC) as strace prints them; a kernel
+  // tracer's line (numbers) is read back into that text
+  const line = callArgText(e.raw_line);
   return {
     write: /\bO_(WRONLY|RDWR|CREAT|APPEND|TRUNC)\b/.test(line),
     truncate: /\bO_TRUNC\b/.test(line),

@@ -7,6 +7,7 @@
 import type { Action, EnhancedEvent } from "../core/events.js";
 import { dirname, fdName } from "../core/paths.js";
 import { DNS_PORT, DnsNames } from "../enrich/dns.js";
+import { callArgText } from "../parse/kernel/reread.js";
 import type { FsMode, Protocol } from "./model.js";
 
 export type Need =
@@ -65,23 +66,26 @@ const openFlags = (e: EnhancedEvent): number | null => {
   return f == null ? null : Number(f);
 };
 
+/** openat2's flags are in its struct: their names, as strace prints them (a kernel tracer's line read back). */
+const openat2Text = (e: EnhancedEvent): string => (e.call === "openat2" ? callArgText(e.raw_line) : "");
+
 function creates(e: EnhancedEvent): boolean {
   if (CREATING.has(e.call)) return true;
   const flags = openFlags(e);
   if (flags !== null) return (flags & O_CREAT) !== 0;
-  return e.call === "openat2" && e.raw_line.includes("O_CREAT");
+  return /\bO_CREAT\b/.test(openat2Text(e));
 }
 
 function writes(e: EnhancedEvent): boolean {
   const flags = openFlags(e);
   if (flags !== null) return (flags & 3) !== 0;
-  return e.call === "openat2" && /O_WRONLY|O_RDWR/.test(e.raw_line);
+  return /\bO_(WRONLY|RDWR)\b/.test(openat2Text(e));
 }
 
 function reads(e: EnhancedEvent): boolean {
   const flags = openFlags(e);
   if (flags !== null) return (flags & 3) !== 1;
-  return e.call === "openat2" && !/O_WRONLY/.test(e.raw_line);
+  return e.call === "openat2" && !/\bO_WRONLY\b/.test(openat2Text(e));
 }
 
 /** Facts of recent events by seq; bounded (the oldest go first) so a long run cannot grow it. */

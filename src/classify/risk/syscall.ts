@@ -4,22 +4,11 @@
  * a refused call is an attempt. Stateless.
  */
 import type { EnhancedEvent } from "../../core/events.js";
-import { isKernelSyscallLine, kernelArgText } from "../../parse/kernel/reread.js";
+import { callArgText } from "../../parse/kernel/reread.js";
 import { changesIds, refusal, succeeded } from "../facts.js";
 import { type CompiledRule, programsPass } from "./compile.js";
 import type { FindingSink } from "./findings.js";
 import type { Procs } from "./procs.js";
-
-/**
- * The argument text of a raw line as strace prints it: a strace line's, between the call's
- * "(" and the last ")"; a kernel tracer's line (numbers) read back into its arguments, or
- * `AF_INET, SOCK_RAW` would never be found in `2 524291 1`.
- */
-function argText(line: string): string {
-  if (isKernelSyscallLine(line)) return kernelArgText(line) ?? "";
-  const open = line.indexOf("(");
-  return open < 0 ? line : line.slice(open + 1, line.lastIndexOf(")"));
-}
 
 export function createSyscallDetector(rules: readonly CompiledRule[], procs: Procs, sink: FindingSink) {
   const calls = rules.filter((c) => c.rule.detector === "syscall");
@@ -31,7 +20,8 @@ export function createSyscallDetector(rules: readonly CompiledRule[], procs: Pro
       if (attempt === null && (!succeeded(e) || !changesIds(e))) return;
       for (const c of calls) {
         if (!c.calls.has(e.call) || !programsPass(c, procs.names(e.pid))) continue;
-        if (c.raw && !c.raw.test(argText(e.raw_line))) continue;
+        // a kernel tracer's line (numbers) read back: `AF_INET, SOCK_RAW` is not in `2 524291 1`
+        if (c.raw && !c.raw.test(callArgText(e.raw_line))) continue;
         sink.add({
           c,
           key: `${e.pid}|${e.call}`,

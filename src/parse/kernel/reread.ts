@@ -72,6 +72,17 @@ export function kernelArgText(line: string): string | null {
   return args === null ? null : args.map(argText).join(", ");
 }
 
+/**
+ * The arguments of the call on a raw line as strace prints them, whichever tracer wrote it:
+ * a strace line's text between the call's "(" and the last ")", a kernel tracer's line
+ * read back (kernelArgText; "" when it cannot be).
+ */
+export function callArgText(line: string): string {
+  if (isKernelSyscallLine(line)) return kernelArgText(line) ?? "";
+  const open = line.indexOf("(");
+  return open < 0 ? line : line.slice(open + 1, line.lastIndexOf(")"));
+}
+
 /** One argument as strace prints it. */
 export function argText(a: Arg): string {
   const name = a.name ? `${a.name}=` : "";
