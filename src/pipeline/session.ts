@@ -43,6 +43,7 @@ export interface RunOptions {
    * untraced instead of stopping it (the default stops it).
    */
   keepRunning?: boolean;
+  /** The running counts, once the traced tree has ended (while it runs it has the terminal). */
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
   /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
@@ -303,10 +304,26 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     ready: record.ready,
     tree: (t: ProcessTreeSnapshot) => record.writeTree(t),
   };
+  // The program has the terminal while it runs: a progress line there would be drawn over
+  // its prompt or its screen (`\r`, erase line). Shown only once the traced tree has ended,
+  // while the record is finished.
+  let ended = false;
+  void trace.outcome.then(
+    () => {
+      ended = true;
+    },
+    () => {},
+  );
+  const progress = o.progress;
+  const finishing = progress
+    ? (c: Readonly<PipelineCounts>): void => {
+        if (ended) progress(c);
+      }
+    : null;
   let counts: PipelineCounts;
   try {
     ({ counts } = await runPipeline(trace.items ?? trace.lines, stages, sink, {
-      progress: o.progress ?? undefined,
+      progress: finishing ?? undefined,
       observer: live,
     }));
   } catch (e) {

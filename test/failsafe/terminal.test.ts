@@ -3,9 +3,10 @@
  * and a newline followed by a forged line; no text output of Capsule passes them on.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { printable, terminalJson } from "../../src/core/printable.js";
-import { capsule, freshHome, onlySession } from "../pipeline/helpers.js";
+import { CLI, capsule, freshHome, onlySession } from "../pipeline/helpers.js";
 
 const EVIL = "evil\x1b[2J\x1b]0;owned\x07\nHIGH  forged finding\u202e\x9b31m";
 
@@ -55,4 +56,30 @@ test("tail, report, sessions and errors escape names from the trace", () => {
   assert.equal(err.status, 2);
   assertClean("error", err.stderr);
   assert.equal(err.stderr.trim().split("\n").length, 1, "one line");
+});
+
+// The traced program keeps the terminal. Capsule's progress line (`\r`, erase line, counts)
+// was drawn over it while it ran: an interactive shell's prompt erased, a full-screen agent's
+// screen written into. It is drawn only once the traced tree has ended (the record finishing).
+test("capsule run in a terminal draws nothing over the program while it runs", {
+  skip: spawnSync("script", ["--version"]).status === 0 ? false : "script (util-linux) is not installed",
+}, () => {
+  const home = freshHome();
+  // the program writes a prompt (no newline), waits while the trace grows, then its answer
+  const prog = "printf 'prompt> '; for i in $(seq 300); do ls / > /dev/null; done; sleep 0.6; echo answer";
+  const cmd = [process.execPath, ...CLI, "run", "--tracer", "strace", "--report", "none", "--", "sh", "-c", prog]
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  const r = spawnSync("script", ["-q", "-e", "-c", cmd, "/dev/null"], {
+    env: { ...process.env, CAPSULE_HOME: home, TERM: "xterm" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout;
+  const at = out.indexOf("answer");
+  assert.ok(at > 0, JSON.stringify(out));
+  // the prompt and the answer on one line, untouched: no carriage return or erase between them
+  assert.match(out, /prompt> answer/, JSON.stringify(out));
+  assert.doesNotMatch(out.slice(0, at), /\x1b\[2K|capsule: \d+ lines/, JSON.stringify(out));
 });
