@@ -7,8 +7,8 @@
 // changed 12 files outside the project" on every sandboxed run.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
@@ -63,5 +63,42 @@ test("bubblewrap's staging root (/newroot, its own tmpfs) is not outside the pro
   assert.deepEqual(
     risks.filter((f) => f.rule === "write-outside-project").map((f) => f.reason),
     [],
+  );
+});
+
+// An interactive bash appends its history to ~/.bash_history as it exits: "bash changed files
+// outside the project (1): /root/.bash_history" (MEDIUM) after every interactive session.
+// Emptying it is still history-tamper.
+test("a shell appending its own history is no write outside the project; emptying it is history-tamper", {
+  skip: hasStrace ? false : "strace is not installed",
+}, () => {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-history-"));
+  // outside /tmp, which the rule leaves alone (as risks.test.ts does)
+  const scratch = join(homedir(), "capsule-test-scratch");
+  mkdirSync(scratch, { recursive: true });
+  const userHome = mkdtempSync(join(scratch, "capsule-history-home-"));
+  const home = freshHome();
+  const hist = join(userHome, ".bash_history");
+  const run = (script: string) => {
+    const r = capsule(["run", "-q", "--report", "none", "--tracer", "strace", "--", "bash", "-c", script], home, {
+      cwd: proj,
+      env: { HOME: userHome, HISTFILE: hist },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const runs = join(home, "runs");
+    const dir = join(runs, readdirSync(runs).sort().at(-1)!);
+    return jsonl<{ rule: string; reason: string }>(dir, "risks");
+  };
+  const appended = run("set -o history; history -s 'make test'; history -a");
+  assert.match(readFileSync(hist, "utf8"), /make test/);
+  assert.deepEqual(
+    appended.map((f) => f.reason),
+    [],
+  );
+  const emptied = run(`: > ${hist}`);
+  rmSync(userHome, { recursive: true, force: true });
+  assert.deepEqual(
+    emptied.map((f) => f.rule),
+    ["history-tamper"],
   );
 });
