@@ -21,6 +21,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
 command -v chromium >/dev/null || need+=(chromium) # capsule view's browser tests (driven by playwright-core)
 command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v vim >/dev/null || need+=(vim) # an editor's own state files (.viminfo through .viminfo.tmp) in the rules tests
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; else

@@ -7,7 +7,7 @@
 // changed 12 files outside the project" on every sandboxed run.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -101,4 +101,51 @@ test("a shell appending its own history is no write outside the project; emptyin
     emptied.map((f) => f.rule),
     ["history-tamper"],
   );
+});
+
+// vim saves its state (~/.viminfo) through ~/.viminfo.tmp renamed onto it: "vim changed files
+// outside the project (1): /root/.viminfo.tmp" (MEDIUM) after every vim session that had one.
+test("vim's own state file, saved through a temporary, is no write outside the project", {
+  skip: !hasStrace
+    ? "strace is not installed"
+    : spawnSync("vim", ["--version"]).status !== 0
+      ? "vim is not installed (scripts/system-deps.sh installs it)"
+      : false,
+}, () => {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-viminfo-"));
+  const scratch = join(homedir(), "capsule-test-scratch");
+  mkdirSync(scratch, { recursive: true });
+  const userHome = mkdtempSync(join(scratch, "capsule-viminfo-home-"));
+  const home = freshHome();
+  try {
+    writeFileSync(join(proj, "f.txt"), "x\n");
+    // the first run makes ~/.viminfo, the second rewrites it through .viminfo.tmp
+    for (const line of ["a", "b"]) {
+      const r = capsule(
+        ["run", "-q", "--report", "none", "--tracer", "strace", "--", "vim", "-u", "NONE", "-N", "-es"].concat([
+          "-c",
+          `normal Go${line}`,
+          "-c",
+          "wq",
+          "f.txt",
+        ]),
+        home,
+        { cwd: proj, env: { HOME: userHome } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const runs = join(home, "runs");
+    const second = join(runs, readdirSync(runs).sort().at(-1)!);
+    const raw = jsonl<{ raw_line: string }>(second, "enriched").map((e) => e.raw_line);
+    assert.ok(
+      raw.some((l) => /rename\(.*\.viminfo\.tmp/.test(l)),
+      "vim saved through .viminfo.tmp",
+    );
+    assert.deepEqual(
+      jsonl<{ reason: string }>(second, "risks").map((f) => f.reason),
+      [],
+    );
+  } finally {
+    rmSync(userHome, { recursive: true, force: true });
+  }
 });
