@@ -131,6 +131,7 @@ export async function startEarly(argv: readonly string[]): Promise<() => void> {
   // loading): at most RELEASE_WAIT_MS, the loader may be slow to attach
   if (early.pid !== null && plan.startable) {
     // Ctrl-C (or SIGTERM, SIGHUP) before the run listens is kept for it, not the end of capsule
+    startedEarly = true;
     holdInterrupts();
     const started = startCommand(plan, early.loader).catch(() => false);
     await Promise.race([started, new Promise((r) => setTimeout(r, RELEASE_WAIT_MS).unref())]);
@@ -155,6 +156,18 @@ const keep = (sig: NodeJS.Signals): void => {
  */
 export function holdInterrupts(): void {
   for (const sig of INTERRUPTS) if (!process.listeners(sig).includes(keep)) process.on(sig, keep);
+}
+
+/** A command may have been started before the run (as root, on the early loader): an interrupt is then its. */
+let startedEarly = false;
+
+/**
+ * The first interrupt kept while no command had been started: the run starts none then
+ * (Ctrl-C right after Enter means "don't"). Null when none came, or when the command was
+ * started early (the interrupt is forwarded to it once the run listens).
+ */
+export function pendingInterrupt(): NodeJS.Signals | null {
+  return startedEarly ? null : (kept[0] ?? null);
 }
 
 /** The interrupts that came since a command was started early, before the run listened; they are the run's now. */

@@ -1,13 +1,13 @@
 import { constants } from "node:os";
 import type { Command } from "commander";
 import { currentDir } from "../core/cwd.js";
-import { CapsuleError } from "../core/errors.js";
+import { CapsuleError, isCapsuleError } from "../core/errors.js";
 import { RECORD_DATA_MODES, type RecordDataMode, TRACE_LEVELS, type TraceLevel } from "../core/levels.js";
 import { printable } from "../core/printable.js";
 import { exitStatusOf } from "../core/stage.js";
 import { type RunOptions, recordRun } from "../pipeline/session.js";
 import { argvText } from "../trace/argv-bytes.js";
-import { holdInterrupts, REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
+import { holdInterrupts, pendingInterrupt, REPORT_CHOICES, takeEarlySignals, validGrace } from "./early.js";
 import { progressLine } from "./progress.js";
 
 const signalNumber = (name: string): number | undefined => constants.signals[name as keyof typeof constants.signals];
@@ -140,7 +140,7 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
   const showProgress = !flags.quiet && process.stderr.isTTY === true;
   const progress = showProgress ? progressLine() : null;
   const handlers: Array<[NodeJS.Signals, () => void]> = [];
-  const result = await recordRun({
+  const recording = recordRun({
     argv,
     cwd: currentDir(),
     env: process.env,
@@ -176,11 +176,21 @@ export async function runTraced(argv: string[], flags: RunFlags, extra: Partial<
               else process.stderr.write(`${text}\n`);
             },
           },
+    interrupted: pendingInterrupt,
     ...extra,
   }).finally(() => {
     for (const [sig, h] of handlers) process.off(sig, h);
     progress?.done();
   });
+  let result: Awaited<typeof recording>;
+  try {
+    result = await recording;
+  } catch (e) {
+    // Ctrl-C before the command started: it never ran; the status a shell gives an interrupt
+    if (!isCapsuleError(e) || e.code !== "INTERRUPTED") throw e;
+    process.stderr.write(`capsule: ${e.message}\n`);
+    return 128 + (signalNumber(pendingInterrupt() ?? "SIGINT") ?? 2);
+  }
   if (!flags.quiet) {
     process.stderr.write(`capsule: session ${printable(result.dir)}\n`);
     for (const n of result.notes) process.stderr.write(`capsule: ${printable(n)}\n`);

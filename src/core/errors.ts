@@ -10,6 +10,7 @@ export type ErrorCode =
   | "EBPF_RUNTIME" // an eBPF program faulted at run time
   | "IO" // reading or writing the record failed
   | "REMOTE" // a remote service (an LLM API, an OTLP receiver) refused or could not be reached
+  | "INTERRUPTED" // Ctrl-C, SIGTERM or SIGHUP before the command started: it never ran
   | "INTERNAL";
 
 /**

@@ -45,6 +45,8 @@ export interface RunOptions {
   keepRunning?: boolean;
   /** The running counts, once the traced tree has ended (while it runs it has the terminal). */
   progress: ((c: Readonly<PipelineCounts>) => void) | null;
+  /** An interrupt that came before the command started (it is not started then), or null. */
+  interrupted?: (() => NodeJS.Signals | null) | null;
   /** Called once tracing started, with the function to call on Ctrl-C/SIGTERM/SIGHUP. */
   onStart: ((interrupt: (sig: NodeJS.Signals) => void) => void) | null;
   /** Check the run against a profile live, or confine it (`--profile`, `--enforce`). */
@@ -192,6 +194,10 @@ export async function recordRun(o: RunOptions): Promise<RecordResult> {
     refusedCalls: prof?.refusedCalls ?? [],
   };
   try {
+    // the last moment the command can be spared: nothing of it has run yet
+    const sig = o.interrupted?.() ?? null;
+    if (sig !== null)
+      throw new CapsuleError("INTERRUPTED", `interrupted by ${sig} before the command started: it did not run`);
     try {
       trace = await tracer.start(request);
     } catch (e) {

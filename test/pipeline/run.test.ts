@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { capsule, capsuleAsync, freshHome, jsonl, metadata, onlySession, ROOT, storedLines, tree } from "./helpers.js";
@@ -257,7 +259,7 @@ test("a program that ignores Ctrl-C is killed after the grace period; the sessio
   assert.equal(m.exit?.signal, "SIGKILL");
 });
 
-test("SIGTERM to capsule while the tracer starts (its session folder just made): forwarded to the program once it runs, nothing left behind", async () => {
+test("SIGTERM to capsule while the tracer starts (its session folder just made): never capsule's sudden end, nothing left behind", async () => {
   for (let i = 0; i < 3; i++) {
     const home = freshHome();
     const child = capsuleAsync(["run", "--tracer", "strace", "--report", "none", "-q", "--", "sleep", "30"], home);
@@ -276,8 +278,12 @@ test("SIGTERM to capsule while the tracer starts (its session folder just made):
     assert.equal(code, 128 + 15);
     const dir = onlySession(home);
     const m = metadata(dir);
-    assert.notEqual(m.seal, null, "sealed");
-    assert.equal(m.exit?.signal, "SIGTERM");
+    // before strace started: the command was not started; after: it got the signal
+    const spared = m.losses.some((l) => /interrupted by SIGTERM before the command started/.test(l.reason));
+    if (!spared) {
+      assert.notEqual(m.seal, null, "sealed");
+      assert.equal(m.exit?.signal, "SIGTERM");
+    }
     // no process (strace blocked opening the session's FIFO, the program) outlived capsule
     const left = readdirSync("/proc")
       .filter((p) => /^\d+$/.test(p))
@@ -290,4 +296,29 @@ test("SIGTERM to capsule while the tracer starts (its session folder just made):
       });
     assert.deepEqual(left, []);
   }
+});
+
+test("Ctrl-C before the command started: it is not started, capsule exits 130 and says so", async () => {
+  const home = freshHome();
+  const dir = mkdtempSync(join(tmpdir(), "capsule-early-int-"));
+  // the run reads its --rules file before it starts the command: a FIFO holds it there
+  const rules = join(dir, "rules.yml");
+  spawnSync("mkfifo", [rules]);
+  const child = capsuleAsync(
+    ["run", "--tracer", "strace", "--report", "none", "--rules", rules, "--", "touch", join(dir, "ran")],
+    home,
+  );
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const writer = await open(rules, "w"); // returns once capsule has the FIFO open for reading
+  process.kill(child.pid!, "SIGINT");
+  await new Promise((r) => setTimeout(r, 200));
+  await writer.write("risks: []\n");
+  await writer.close();
+  const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  assert.equal(code, 130, stderr);
+  assert.equal(stderr, "capsule: interrupted by SIGINT before the command started: it did not run\n");
+  assert.ok(!existsSync(join(dir, "ran")), "the command did not run");
 });
