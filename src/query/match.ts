@@ -92,6 +92,17 @@ export function eventPredicate(f: QueryFilter): (e: EnhancedEvent) => boolean {
     (ep === null || ep(eventEndpoint(e)));
 }
 
+/**
+ * A test of an enriched record's line before it is parsed, for the filters a line must
+ * name to match (the call, the kind: each a JSON string value in it), or undefined when no
+ * such filter is given. It lets through every line the predicate could keep, and more.
+ */
+export function eventLineFilter(f: QueryFilter): ((line: Buffer) => boolean) | undefined {
+  const needles = [f.call, f.kind].filter((x): x is string => x !== undefined).map((x) => JSON.stringify(x));
+  if (needles.length === 0) return undefined;
+  return (line) => needles.every((n) => line.indexOf(n) >= 0);
+}
+
 export function actionPredicate(f: QueryFilter): (a: Action) => boolean {
   const path = f.path !== undefined ? pathMatcher(f.path) : null;
   const ep = f.endpoint !== undefined ? endpointMatcher(f.endpoint) : null;

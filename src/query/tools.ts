@@ -17,7 +17,7 @@ import { loadSecret } from "../session/secret.js";
 import { verifySession } from "../session/verify.js";
 import { actionsBySeq, eventsBySeq } from "./evidence.js";
 import { sessionSummaries } from "./list.js";
-import { actionPredicate, eventPredicate } from "./match.js";
+import { actionPredicate, eventLineFilter, eventPredicate } from "./match.js";
 import { MAX_LIMIT, PAGE_BYTES, Pager } from "./page.js";
 import { actionView, eventView, findingView, nodeView } from "./project.js";
 import { sessionDir, sessionModel } from "./session.js";
@@ -209,9 +209,13 @@ const query = define({
     if (stream === "events") {
       const keep = eventPredicate(a);
       const p = new Pager<ReturnType<typeof eventView>>(a.offset ?? 0, a.limit ?? 50);
-      await forEachEnriched(dir, (batch) => {
-        for (const e of batch) if (keep(e)) p.add(() => eventView(e, QUERY_RAW));
-      });
+      await forEachEnriched(
+        dir,
+        (batch) => {
+          for (const e of batch) if (keep(e)) p.add(() => eventView(e, QUERY_RAW));
+        },
+        eventLineFilter(a),
+      );
       return { json: { stream, ...p.done() } };
     }
     const keep = actionPredicate(a);
