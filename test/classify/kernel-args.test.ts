@@ -26,6 +26,8 @@ test("a kernel tracer's syscall line reads back into strace's argument text", ()
     kernelArgText(line('setxattr = 0 <9> 1 2 3 20 0 0 str="f" str2="security.capability"')) ?? "",
     /^"f", "security\.capability", /,
   );
+  assert.match(kernelArgText(line("ptrace = 0 <27> 16 21652 0 0 15 1")) ?? "", /^PTRACE_ATTACH, 21652, /);
+  assert.match(kernelArgText(line("ptrace = 0 <27> 16902 21652 0 0 15 1")) ?? "", /^PTRACE_SEIZE, /);
   assert.equal(isKernelSyscallLine(line("socket = 3 <13> 2 1 0 0 0 0")), true);
   assert.equal(isKernelSyscallLine("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) = 3"), false);
   assert.equal(kernelArgText("1796679730.716143 1 1 exit code=0 group=1"), null);
@@ -68,3 +70,25 @@ function check(tracer: Tracer): void {
 }
 
 underBothTracers("raw-socket and capabilities-xattr find their calls, live and re-evaluated", check);
+
+// attaches to its own child with ptrace: under strace (which traces that child already) the
+// attach is refused, an attempt; under the kernel tracer it succeeds
+const ATTACH = `import ctypes, os, subprocess, time
+libc = ctypes.CDLL(None, use_errno=True)
+p = subprocess.Popen(["sleep", "5"])
+time.sleep(0.2)
+print("attach", libc.ptrace(16, p.pid, None, None))
+p.kill(); p.wait()`;
+
+underBothTracers("ptrace-attach finds PTRACE_ATTACH, as an attempt when refused", (tracer) => {
+  const home = freshHome();
+  try {
+    const r = capsule(["run", "-q", "--report", "none", "--tracer", tracer, "--", "python3", "-c", ATTACH], home);
+    assert.equal(r.status, 0, r.stderr);
+    const found = jsonl<RiskFinding>(onlySession(home), "risks").filter((f) => f.rule === "ptrace-attach");
+    assert.equal(found.length, 1, JSON.stringify(jsonl(onlySession(home), "risks")));
+    assert.equal(found[0]!.attempt === true, /^attach -1$/m.test(r.stdout), r.stdout);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

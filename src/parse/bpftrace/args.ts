@@ -205,6 +205,47 @@ const BPF_CMDS = [
   "BPF_TOKEN_CREATE",
 ] as const;
 
+/**
+ * ptrace's requests that every architecture numbers alike (<linux/ptrace.h>), as strace
+ * names them; the register requests differ by architecture and stay numbers.
+ */
+const PTRACE_REQUESTS: ReadonlyMap<number, string> = new Map([
+  [0, "PTRACE_TRACEME"],
+  [1, "PTRACE_PEEKTEXT"],
+  [2, "PTRACE_PEEKDATA"],
+  [3, "PTRACE_PEEKUSER"],
+  [4, "PTRACE_POKETEXT"],
+  [5, "PTRACE_POKEDATA"],
+  [6, "PTRACE_POKEUSER"],
+  [7, "PTRACE_CONT"],
+  [8, "PTRACE_KILL"],
+  [9, "PTRACE_SINGLESTEP"],
+  [16, "PTRACE_ATTACH"],
+  [17, "PTRACE_DETACH"],
+  [24, "PTRACE_SYSCALL"],
+  [0x4200, "PTRACE_SETOPTIONS"],
+  [0x4201, "PTRACE_GETEVENTMSG"],
+  [0x4202, "PTRACE_GETSIGINFO"],
+  [0x4203, "PTRACE_SETSIGINFO"],
+  [0x4204, "PTRACE_GETREGSET"],
+  [0x4205, "PTRACE_SETREGSET"],
+  [0x4206, "PTRACE_SEIZE"],
+  [0x4207, "PTRACE_INTERRUPT"],
+  [0x4208, "PTRACE_LISTEN"],
+  [0x4209, "PTRACE_PEEKSIGINFO"],
+  [0x420a, "PTRACE_GETSIGMASK"],
+  [0x420b, "PTRACE_SETSIGMASK"],
+  [0x420c, "PTRACE_SECCOMP_GET_FILTER"],
+  [0x420d, "PTRACE_SECCOMP_GET_METADATA"],
+  [0x420e, "PTRACE_GET_SYSCALL_INFO"],
+]);
+
+/** ptrace's request: its name, or its number. */
+function ptraceRequest(word: string): Arg {
+  const name = PTRACE_REQUESTS.get(Number(word));
+  return name === undefined ? num(word) : sym(name);
+}
+
 /** bpf()'s command: its name, or the number of one newer than the table. */
 function bpfCmd(cmd: number): Arg {
   const name = BPF_CMDS[cmd];
@@ -302,8 +343,8 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   setfsgid: ({ p }) => [id(p[0]! >>> 0)],
   setgroups: ({ p, t }) => [num(p[0]!), ptr(t[1]!)],
   capset: () => [elided, elided],
-  // the request as a number where strace names it (PTRACE_ATTACH): the PTRACE tag needs only the call
-  ptrace: ({ t }) => [num(t[0]!), num(t[1]!), ptr(t[2]!), ptr(t[3]!)],
+  // the request by name, as strace prints it: the ptrace-attach rule looks for PTRACE_ATTACH
+  ptrace: ({ t }) => [ptraceRequest(t[0]!), num(t[1]!), ptr(t[2]!), ptr(t[3]!)],
   process_vm_readv: ({ p, t }) => [num(p[0]!), elided, num(t[2]!), elided, num(t[4]!), num(t[5]!)],
   process_vm_writev: ({ p, t }) => [num(p[0]!), elided, num(t[2]!), elided, num(t[4]!), num(t[5]!)],
   init_module: ({ t }) => [ptr(t[0]!), num(t[1]!), ptr(t[2]!)],
