@@ -109,6 +109,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     memory: () => ({
       ...sink.memory(),
       processes: procs.size,
+      sessionPids: procs.sessionPids,
       ...chain.memory(),
       ...execs.memory(),
       ...net.memory(),

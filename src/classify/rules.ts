@@ -100,7 +100,7 @@ export interface RiskRule {
   technique?: string;
   /** Severity of a refused or failed try at the same act; without it failures are not reported. */
   attempt_severity?: Severity;
-  /** Reason template: {program} {pid} {path} {endpoint} {mode} {count} {call} {args} {writer} {paths} {first}. */
+  /** Reason template: {program} {pid} {path} {endpoint} {mode} {count} {call} {args} {writer} {paths} {first} {target} {signal}. */
   reason?: string;
   disabled?: boolean;
   /** Only for evidence no other rule has claimed (e.g. "write outside project"). */
@@ -137,6 +137,8 @@ export interface RiskRule {
   interpreters?: string[];
   // syscall (args_regex is searched in the raw line's arguments)
   calls?: string[];
+  /** syscall: a signal sent (kill, tkill, tgkill, ...) to a process that is none of the session's. */
+  outside_session?: boolean;
   // after: a connection to a destination not contacted before the first finding of this family
   after_family?: Family;
   // connect
@@ -316,7 +318,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
     "interpreters",
     "except_made",
   ],
-  syscall: ["calls", "args_regex"],
+  syscall: ["calls", "args_regex", "outside_session"],
   connect: ["remote", "ports", "except_ports"],
   listen: ["remote", "ports", "except_ports"],
   "delete-count": ["threshold", "paths", "except_paths", "outside_project", "except_made"],
@@ -377,7 +379,14 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     "cwd",
   ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
-  for (const k of ["outside_project", "other_process", "written_in_session", "sweep", "except_made"] as const)
+  for (const k of [
+    "outside_project",
+    "other_process",
+    "written_in_session",
+    "sweep",
+    "except_made",
+    "outside_session",
+  ] as const)
     if (o[k] !== undefined) r[k] = c.bool(o[k], `${where}.${k}`);
   if (o.mode_any !== undefined) r.mode_any = c.mode(o.mode_any, `${where}.mode_any`);
   if (o.args_regex !== undefined) r.args_regex = c.regex(o.args_regex, `${where}.args_regex`);

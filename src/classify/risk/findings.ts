@@ -31,7 +31,19 @@ const SHOWN_ITEMS = 4;
 
 export type Vars = Partial<
   Record<
-    "program" | "pid" | "path" | "endpoint" | "mode" | "count" | "call" | "args" | "writer" | "paths" | "first",
+    | "program"
+    | "pid"
+    | "path"
+    | "endpoint"
+    | "mode"
+    | "count"
+    | "call"
+    | "args"
+    | "writer"
+    | "paths"
+    | "first"
+    | "target"
+    | "signal",
     string
   >
 >;

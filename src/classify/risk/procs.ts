@@ -1,14 +1,19 @@
 /**
  * What the risk detectors know of the session's processes while events stream: each
  * live process's program name and whether it made a connection. A process is forgotten
- * when it exits (and past a bound, the least recently seen first).
+ * when it exits (and past a bound, the least recently seen first). The pids and tids the
+ * session had (its own, and each fork's child as its fork returns) are kept longer, exited
+ * or not, up to MAX_SESSION_PIDS: a signal to one of them stays inside the session.
  */
 import type { EnhancedEvent } from "../../core/events.js";
 import { connectionOf, execPath } from "../facts.js";
 import { basenameOf } from "../match.js";
-import { BoundedMap } from "./bounded.js";
+import { BoundedMap, BoundedSet } from "./bounded.js";
 
 export const MAX_PROCESSES = 16_384;
+export const MAX_SESSION_PIDS = 65_536;
+
+const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
 
 export interface Procs {
   /** The traced root's pid (the first event's), null before any event. */
@@ -22,12 +27,16 @@ export interface Procs {
   names(pid: number): readonly string[];
   /** Made a successful inet connection (a download, when it writes a file). */
   online(pid: number): boolean;
+  /** A pid or tid of the session (seen in its events or returned by its forks), exited or not. */
+  inSession(pid: number): boolean;
   ended(pid: number): void;
   readonly size: number;
+  readonly sessionPids: number;
 }
 
 export function createProcs(projectDir: string | null): Procs {
   const live = new BoundedMap<number, { names: string[]; online: boolean; inherited: boolean }>(MAX_PROCESSES);
+  const seen = new BoundedSet<number>(MAX_SESSION_PIDS);
   const NONE = ["a process"];
   let rootPid: number | null = null;
   let project = projectDir;
@@ -46,8 +55,14 @@ export function createProcs(projectDir: string | null): Procs {
     get size() {
       return live.size;
     },
+    get sessionPids() {
+      return seen.size;
+    },
     observe(e) {
       if (rootPid === null) rootPid = e.pid;
+      seen.add(e.pid);
+      if (e.tid !== e.pid) seen.add(e.tid);
+      if (FORK_CALLS.has(e.call) && typeof e.retval === "number" && e.retval > 0) seen.add(e.retval);
       if (project === null && e.cwd) project = e.cwd;
       // A fork goes by its parent's names until it execs.
       if (!live.has(e.pid) && e.ppid !== null) {
@@ -73,6 +88,7 @@ export function createProcs(projectDir: string | null): Procs {
       return n && n.length > 0 ? n : NONE;
     },
     online: (pid) => live.get(pid)?.online === true,
+    inSession: (pid) => seen.has(pid),
     ended(pid) {
       live.delete(pid);
     },
