@@ -109,6 +109,8 @@ export interface RiskRule {
   access?: Access[];
   paths?: string[];
   except_paths?: string[];
+  /** Scratch folders (/tmp/**): left out like except_paths, but not inside the home folder (a HOME under /tmp). */
+  scratch_paths?: string[];
   outside_project?: boolean;
   /** /proc/<pid>/... of some other process only. */
   other_process?: boolean;
@@ -303,7 +305,7 @@ function workflowRule(c: Checker, v: unknown, where: string): WorkflowRule {
 
 /** Keys that only make sense for some detectors. */
 const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
-  file: ["access", "paths", "except_paths", "outside_project", "other_process", "mode_any", "sweep"],
+  file: ["access", "paths", "except_paths", "scratch_paths", "outside_project", "other_process", "mode_any", "sweep"],
   exec: [
     "paths",
     "except_paths",
@@ -321,7 +323,7 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
   syscall: ["calls", "args_regex", "outside_session"],
   connect: ["remote", "ports", "except_ports"],
   listen: ["remote", "ports", "except_ports"],
-  "delete-count": ["threshold", "paths", "except_paths", "outside_project", "except_made"],
+  "delete-count": ["threshold", "paths", "except_paths", "scratch_paths", "outside_project", "except_made"],
   after: ["after_family", "remote", "ports", "except_ports"],
 };
 const COMMON_KEYS = [
@@ -369,6 +371,7 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
   for (const k of [
     "paths",
     "except_paths",
+    "scratch_paths",
     "programs",
     "except_programs",
     "args_any",

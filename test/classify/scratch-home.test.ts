@@ -1,0 +1,57 @@
+// write-outside-project and the mass-delete rules left out everything under /tmp as scratch,
+// so with HOME made under /tmp (a sandbox's, a test's: HOME=$(mktemp -d)) an agent writing
+// ~/notes.txt or copying the project's .env into ~/elsewhere made no finding. Their
+// `scratch_paths` leave /tmp out except inside the home folder; a scratch file in /tmp itself
+// still makes none. Live under both tracers.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { compileRules } from "../../src/classify/risk/compile.js";
+import { loadRules } from "../../src/classify/rules.js";
+import type { RiskFinding } from "../../src/core/events.js";
+import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
+import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
+
+function check(tracer: Tracer): void {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-scratch-proj-"));
+  const userHome = mkdtempSync(join(tmpdir(), "capsule-scratch-home-"));
+  const scratch = mkdtempSync(join(tmpdir(), "capsule-scratch-tmp-"));
+  const home = freshHome();
+  try {
+    writeFileSync(join(proj, ".env"), "TOKEN=x\n");
+    const script = [
+      `echo scratch > ${scratch}/out.txt`,
+      "echo x > ~/notes.txt",
+      "mkdir -p ~/elsewhere && cp .env ~/elsewhere/",
+    ].join(" && ");
+    const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
+      cwd: proj,
+      env: { PATH: "/usr/bin:/bin", HOME: userHome },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const found = jsonl<RiskFinding>(onlySession(home), "risks");
+    assert.deepEqual(
+      found.map((f) => [f.rule, f.severity, f.reason.replace(/\(pid \d+\)/, "(pid N)")]).sort(),
+      [
+        ["write-outside-project", "MEDIUM", `cp (pid N) changed 1 files outside the project: ${userHome}/elsewhere/.env`],
+        ["write-outside-project", "MEDIUM", `sh (pid N) changed 1 files outside the project: ${userHome}/notes.txt`],
+      ],
+    );
+  } finally {
+    for (const d of [home, proj, userHome, scratch]) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+underBothTracers("a HOME made under /tmp is the user's home: writes there are outside the project", check);
+
+test("a home that is a scratch folder itself (HOME=/tmp), or /, leaves /tmp scratch", () => {
+  const rules = loadRules();
+  const rule = rules.risks.filter((r) => r.id === "write-outside-project");
+  const except = (home: string | null) => compileRules({ ...rules, risks: rule }, { home, capsuleHome: null })[0]!.except!;
+  assert.equal(except("/tmp/h")("/tmp/h/notes.txt"), false);
+  assert.equal(except("/tmp/h")("/tmp/other/notes.txt"), true);
+  assert.equal(except("/tmp/h")("/tmp/h/.cache/x"), true);
+  for (const home of ["/tmp", "/tmp/", "/", null]) assert.equal(except(home)("/tmp/a/notes.txt"), true, String(home));
+});
