@@ -32,13 +32,10 @@ function check(tracer: Tracer): void {
     });
     assert.equal(r.status, 0, r.stderr);
     const found = jsonl<RiskFinding>(onlySession(home), "risks");
-    assert.deepEqual(
-      found.map((f) => [f.rule, f.severity, f.reason.replace(/\(pid \d+\)/, "(pid N)")]).sort(),
-      [
-        ["write-outside-project", "MEDIUM", `cp (pid N) changed 1 files outside the project: ${userHome}/elsewhere/.env`],
-        ["write-outside-project", "MEDIUM", `sh (pid N) changed 1 files outside the project: ${userHome}/notes.txt`],
-      ],
-    );
+    assert.deepEqual(found.map((f) => [f.rule, f.severity, f.reason.replace(/\(pid \d+\)/, "(pid N)")]).sort(), [
+      ["write-outside-project", "MEDIUM", `cp (pid N) changed 1 files outside the project: ${userHome}/elsewhere/.env`],
+      ["write-outside-project", "MEDIUM", `sh (pid N) changed 1 files outside the project: ${userHome}/notes.txt`],
+    ]);
   } finally {
     for (const d of [home, proj, userHome, scratch]) rmSync(d, { recursive: true, force: true });
   }
@@ -49,7 +46,8 @@ underBothTracers("a HOME made under /tmp is the user's home: writes there are ou
 test("a home that is a scratch folder itself (HOME=/tmp), or /, leaves /tmp scratch", () => {
   const rules = loadRules();
   const rule = rules.risks.filter((r) => r.id === "write-outside-project");
-  const except = (home: string | null) => compileRules({ ...rules, risks: rule }, { home, capsuleHome: null })[0]!.except!;
+  const except = (home: string | null) =>
+    compileRules({ ...rules, risks: rule }, { home, capsuleHome: null })[0]!.except!;
   assert.equal(except("/tmp/h")("/tmp/h/notes.txt"), false);
   assert.equal(except("/tmp/h")("/tmp/other/notes.txt"), true);
   assert.equal(except("/tmp/h")("/tmp/h/.cache/x"), true);
