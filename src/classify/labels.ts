@@ -69,6 +69,8 @@ interface NodeMemo {
   out: ProcessNode | null;
   names: string[];
   first: string[] | null;
+  /** The names of every program it ran (`npm`, then `node` for `#!/usr/bin/env node`), last first. */
+  ran: string[] | null;
   agent: string | null | undefined;
   /** Per workflow rule: its command-line test (undefined: not yet evaluated). */
   argv: (boolean | undefined)[];
@@ -84,7 +86,7 @@ type Memos = Map<string, NodeMemo>;
 function memoOf(n: ProcessNode, memos: Memos): NodeMemo {
   let m = memos.get(n.id);
   if (m === undefined || m.rec !== n) {
-    m = { rec: n, out: null, names: namesOf(n), first: null, agent: undefined, argv: [] };
+    m = { rec: n, out: null, names: namesOf(n), first: null, ran: null, agent: undefined, argv: [] };
     memos.set(n.id, m);
   }
   return m;
@@ -141,6 +143,23 @@ function namesOfFirst(n: ProcessNode, memos: Memos): string[] {
     m.first = x ? programNames(x.path, x.argv) : m.names;
   }
   return m.first;
+}
+
+/**
+ * The names of every program a node ran, its last one's first: a workflow's program test sees
+ * them all, as the risk rules' do (`npm pack` is node running npm-cli.js by the time it works).
+ */
+function namesOfAll(n: ProcessNode, memos: Memos): string[] {
+  const m = memoOf(n, memos);
+  if (m.ran === null) {
+    const ran = [...m.names];
+    for (let i = n.execs.length - 1; i >= 0; i--) {
+      const x = n.execs[i] as ProcessNode["execs"][number];
+      for (const name of programNames(x.path, x.argv)) if (!ran.includes(name)) ran.push(name);
+    }
+    m.ran = ran;
+  }
+  return m.ran;
 }
 
 /** Interpreters an agent CLI runs in (or is). */
@@ -280,7 +299,7 @@ function workflowsAs(
   const argvHolds = (w: CompiledLabelRules["workflows"][number]) => {
     if (w.argv === null || !byCommand) return false;
     let held = memo.argv[w.index];
-    if (held === undefined) memo.argv[w.index] = held = w.argv(memo.names, n.argv);
+    if (held === undefined) memo.argv[w.index] = held = w.argv(namesOfAll(n, memos), n.argv);
     return held;
   };
   const classified = c.workflows.some((w) => !w.hasAction && argvHolds(w));
