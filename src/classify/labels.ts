@@ -166,6 +166,22 @@ function namesOfAll(n: ProcessNode, memos: Memos): string[] {
 const INTERPRETER = /^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bun|deno|ruby[0-9.]*|java|perl[0-9.]*|php[0-9.]*)$/;
 
 /**
+ * Whether `parent`, an agent by its last program (a known agent CLI or an interpreter), forked
+ * `n` while it still ran an earlier program that was neither: a launcher (a pyenv shim's bash
+ * that execs python, `#!/usr/bin/env node`, a wrapper script that ends in `exec node agent.mjs`).
+ */
+function forkedByLauncher(parent: ProcessNode, n: ProcessNode, c: CompiledLabelRules, memos: Memos): boolean {
+  const last = parent.execs.at(-1);
+  if (parent.execs.length < 2 || n.start_ts === null || last?.ts == null || n.start_ts >= last.ts) return false;
+  const agentProgram = (names: readonly string[], argv: readonly string[]) =>
+    names.some((x) => INTERPRETER.test(x)) || c.agents.some((a) => a.test(names, argv));
+  if (!agentProgram(memoOf(parent, memos).names, parent.argv)) return false;
+  let at: ProcessNode["execs"][number] | undefined;
+  for (const x of parent.execs) if (x.ts !== null && x.ts <= n.start_ts) at = x;
+  return at !== undefined && at !== last && !agentProgram(programNames(at.path, at.argv), at.argv);
+}
+
+/**
  * An agent not in the list, known by what it does: the outermost long-lived interpreter
  * (or any program) whose children include at least two shells, the tool calls of a loop.
  */
@@ -222,8 +238,13 @@ function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos
     const names = memoOf(n, memos).names;
     const parentLabel = parent ? labels.get(parent.id) : undefined;
     const shellOfAgent = parentLabel === "Agent" && n.execs.length > 0 && namesOfFirst(n, memos).some(c.shells);
+    let launched = false;
     if (agentIds.has(n.id)) label = "Agent";
-    else if (shellOfAgent) {
+    else if (parent && parentLabel === "Agent" && forkedByLauncher(parent, n, c, memos)) {
+      // The agent's process before it became the agent: a pyenv shim's or env's work, not a tool call.
+      label = "SystemTool";
+      launched = true;
+    } else if (shellOfAgent) {
       // The agent's tool call (`bash -c CMD`, even when bash ran CMD in its place).
       label = "Tool";
       toolCalls.add(n.id);
@@ -238,7 +259,7 @@ function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos
     labels.set(n.id, label);
     const kids = children.get(n.id) ?? [];
     for (let i = kids.length - 1; i >= 0; i--)
-      stack.push({ n: kids[i] as ProcessNode, parent: n, underAgent: underAgent || label === "Agent" });
+      stack.push({ n: kids[i] as ProcessNode, parent: n, underAgent: !launched && (underAgent || label === "Agent") });
   }
 
   return (n) => {
