@@ -2,7 +2,8 @@
  * The written-then-executed chain: a file written in this session (by a process that had
  * talked to the network: a download) that is then run, directly or handed to an
  * interpreter (`sh /tmp/x.sh`). One finding holds the write(s), the chmod that made it
- * executable and the exec. A program that existed before the session is never part of it.
+ * executable and the exec. A program that existed before the session is never part of it,
+ * nor a link the session made to one.
  *
  * State: the files written in the session, their writer and chmod, at most MAX_WRITTEN
  * (the least recently written forgotten first).
@@ -90,8 +91,19 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
         written.set(second.path, { ...moved, seqs: [...moved.seqs, e.seq].slice(-8), chmod: null });
         sink.watch(e.seq);
       }
+      // A link (ln, ln -s: a venv's bin/python3 -> the machine's python) writes no program: it is
+      // its target's, written in the session only when the target was.
+      const linked = e.operation === "LINK";
+      if (linked && first) {
+        written.delete(first.path);
+        const target = e.abs_path2 ? written.get(e.abs_path2) : undefined;
+        if (target) {
+          written.set(first.path, { ...target, seqs: [...target.seqs, e.seq].slice(-8) });
+          sink.watch(e.seq);
+        }
+      }
       for (const { path, access } of files) {
-        if (access.includes("write") && e.resource_type !== "DIR" && !(moved && path === second?.path))
+        if (access.includes("write") && !linked && e.resource_type !== "DIR" && !(moved && path === second?.path))
           remember(path, e);
         const w = access.includes("chmod") ? written.get(path) : undefined;
         if (w && e.perm_bits !== null && (e.perm_bits & 0o111) !== 0) {
