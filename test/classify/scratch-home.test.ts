@@ -25,6 +25,8 @@ function check(tracer: Tracer): void {
       `echo scratch > ${scratch}/out.txt`,
       "echo x > ~/notes.txt",
       "mkdir -p ~/elsewhere && cp .env ~/elsewhere/",
+      // a toolchain's own state in the home folder is no change outside the project
+      "mkdir -p ~/.rustup && echo 'version = \"12\"' > ~/.rustup/settings.toml",
     ].join(" && ");
     const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
       cwd: proj,
