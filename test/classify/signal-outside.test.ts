@@ -2,7 +2,8 @@
 // another agent) made no finding: no rule looked at the signals a session sends. The
 // signal-other-process rule reports a signal to a pid that is none of the session's; the
 // session's own children (a tool call's `kill $!`, a runner's child.kill()), signal 0 (a
-// liveness check), a pid that does not exist and the sender's own process group are its
+// liveness check), a pid that does not exist, the sender's own process group and a child
+// named by the pid it has in a namespace the session made (`unshare --pid --fork`) are its
 // business. Live under both tracers, against a sleep started outside the capsule.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -23,6 +24,8 @@ async function check(tracer: Tracer): Promise<void> {
       "sleep 30 & kill $!", // its own child
       `kill -0 ${v}`, // a liveness check sends nothing
       "kill -9 2147483000 2>/dev/null", // no such process
+      // in a pid namespace of its own, `kill $!` names the child by that namespace's pid
+      "unshare --pid --fork sh -c 'sleep 30 & kill $!; wait' 2>/dev/null",
       `kill ${v}`, // the outsider
       "true",
     ].join("; ");

@@ -3,7 +3,9 @@
  * live process's program name and whether it made a connection. A process is forgotten
  * when it exits (and past a bound, the least recently seen first). The pids and tids the
  * session had (its own, and each fork's child as its fork returns) are kept longer, exited
- * or not, up to MAX_SESSION_PIDS: a signal to one of them stays inside the session.
+ * or not, up to MAX_SESSION_PIDS: a signal to one of them stays inside the session. So are
+ * the processes in a pid namespace the session made (a clone with CLONE_NEWPID, whatever an
+ * unshare or bwrap started): the pids they name are their namespace's, not the session's.
  */
 import type { EnhancedEvent } from "../../core/events.js";
 import { connectionOf, execPath } from "../facts.js";
@@ -14,6 +16,9 @@ export const MAX_PROCESSES = 16_384;
 export const MAX_SESSION_PIDS = 65_536;
 
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
+const CLONE_NEWPID = 0x20000000;
+/** Programs that start what they run in namespaces of its own (a pid namespace among them). */
+const NAMESPACERS = new Set(["unshare", "bwrap", "firejail", "nsenter", "systemd-nspawn"]);
 
 export interface Procs {
   /** The traced root's pid (the first event's), null before any event. */
@@ -29,6 +34,8 @@ export interface Procs {
   online(pid: number): boolean;
   /** A pid or tid of the session (seen in its events or returned by its forks), exited or not. */
   inSession(pid: number): boolean;
+  /** In a pid namespace the session made: the pids it names are that namespace's. */
+  namespaced(pid: number): boolean;
   ended(pid: number): void;
   readonly size: number;
   readonly sessionPids: number;
@@ -37,6 +44,9 @@ export interface Procs {
 export function createProcs(projectDir: string | null): Procs {
   const live = new BoundedMap<number, { names: string[]; online: boolean; inherited: boolean }>(MAX_PROCESSES);
   const seen = new BoundedSet<number>(MAX_SESSION_PIDS);
+  const namespaced = new BoundedSet<number>(MAX_SESSION_PIDS);
+  /** Whether what `pid` starts is in a namespace of its own. */
+  const nests = (pid: number) => namespaced.has(pid) || live.get(pid)?.names.some((n) => NAMESPACERS.has(n)) === true;
   const NONE = ["a process"];
   let rootPid: number | null = null;
   let project = projectDir;
@@ -60,9 +70,14 @@ export function createProcs(projectDir: string | null): Procs {
     },
     observe(e) {
       if (rootPid === null) rootPid = e.pid;
+      if (!seen.has(e.pid) && e.ppid !== null && nests(e.ppid)) namespaced.add(e.pid);
       seen.add(e.pid);
       if (e.tid !== e.pid) seen.add(e.tid);
-      if (FORK_CALLS.has(e.call) && typeof e.retval === "number" && e.retval > 0) seen.add(e.retval);
+      if (FORK_CALLS.has(e.call) && typeof e.retval === "number" && e.retval > 0) {
+        seen.add(e.retval);
+        const flags = e.call === "clone" && e.args[0] ? Number(e.args[0]) : 0;
+        if (nests(e.pid) || (flags & CLONE_NEWPID) !== 0) namespaced.add(e.retval);
+      }
       if (project === null && e.cwd) project = e.cwd;
       // A fork goes by its parent's names until it execs.
       if (!live.has(e.pid) && e.ppid !== null) {
@@ -89,6 +104,7 @@ export function createProcs(projectDir: string | null): Procs {
     },
     online: (pid) => live.get(pid)?.online === true,
     inSession: (pid) => seen.has(pid),
+    namespaced: (pid) => namespaced.has(pid),
     ended(pid) {
       live.delete(pid);
     },

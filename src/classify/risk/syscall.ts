@@ -3,7 +3,8 @@
  * socket, ptrace attach). A set*id call that sets ids the process already has is no change;
  * a refused call is an attempt. `outside_session`: a signal sent to a process that is none
  * of the session's (its own children and tools are its business; signal 0 sends nothing, pid
- * 0 is the sender's own process group). Stateless (the session's pids are in Procs).
+ * 0 is the sender's own process group; a sender in a pid namespace the session made names
+ * pids of that namespace, all the session's). Stateless (the session's pids are in Procs).
  */
 import type { EnhancedEvent } from "../../core/events.js";
 import { changesIds, refusal, signalTarget, succeeded } from "../facts.js";
@@ -38,7 +39,7 @@ export function createSyscallDetector(rules: readonly CompiledRule[], procs: Pro
         let signal = "";
         if (c.rule.outside_session) {
           const t = signalTarget(e);
-          if (t === null || t.signal === 0 || t.pid === 0) continue;
+          if (t === null || t.signal === 0 || t.pid === 0 || procs.namespaced(e.pid)) continue;
           if (t.pid !== -1 && procs.inSession(Math.abs(t.pid))) continue;
           target = targetText(t.pid);
           signal = t.name;
