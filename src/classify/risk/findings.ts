@@ -97,7 +97,7 @@ export function fillReason(template: string, vars: Vars): string {
 
 export interface FindingSink {
   add(hit: Hit): void;
-  /** Called with the family and evidence of each new finding that is not an attempt. */
+  /** Called with the family and evidence of each new finding that is neither an attempt nor LOW. */
   onFinding(listener: (family: Family, seqs: readonly number[], what: string) => void): void;
   /** Remember which action covers `seq` when it arrives. */
   watch(seq: number): void;
@@ -215,7 +215,9 @@ export function createFindingSink(): FindingSink {
           hold: h.hold === true,
         };
         pending.set(key, d);
-        if (d.attempt === null) for (const l of listeners) l(r.family, h.seqs, h.vars.path ?? h.vars.args ?? r.id);
+        // (an attempt got nothing, and a LOW finding, the project's own .env read, is no secret that could leave)
+        if (d.attempt === null && d.severity !== "LOW")
+          for (const l of listeners) l(r.family, h.seqs, h.vars.path ?? h.vars.args ?? r.id);
       }
       if (h.item !== undefined && !d.items.includes(h.item)) {
         d.itemCount++;
