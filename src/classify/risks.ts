@@ -84,6 +84,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     net.event(e);
     if (e.event === "exit" && e.pid === e.tid) {
       deletes.ended(e.pid);
+      chain.ended(e.pid);
       sink.release(e.pid);
       procs.ended(e.pid);
     }

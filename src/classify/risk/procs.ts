@@ -32,6 +32,8 @@ export interface Procs {
   names(pid: number): readonly string[];
   /** Made a successful inet connection (a download, when it writes a file). */
   online(pid: number): boolean;
+  /** The parent of a fork that has not exec'd yet: what it does it does for that parent (tar's child opening the archive for gzip). */
+  forkOf(pid: number): number | null;
   /** A pid or tid of the session (seen in its events or returned by its forks), exited or not. */
   inSession(pid: number): boolean;
   /** In a pid namespace the session made: the pids it names are that namespace's. */
@@ -42,7 +44,10 @@ export interface Procs {
 }
 
 export function createProcs(projectDir: string | null): Procs {
-  const live = new BoundedMap<number, { names: string[]; online: boolean; inherited: boolean }>(MAX_PROCESSES);
+  /** `forkOf`: the parent of a fork that has not exec'd yet (it still runs its parent's program). */
+  const live = new BoundedMap<number, { names: string[]; online: boolean; inherited: boolean; forkOf: number | null }>(
+    MAX_PROCESSES,
+  );
   const seen = new BoundedSet<number>(MAX_SESSION_PIDS);
   const namespaced = new BoundedSet<number>(MAX_SESSION_PIDS);
   /** Whether what `pid` starts is in a namespace of its own. */
@@ -52,7 +57,7 @@ export function createProcs(projectDir: string | null): Procs {
   let project = projectDir;
   const entry = (pid: number) => {
     let p = live.get(pid);
-    if (!p) live.set(pid, (p = { names: [], online: false, inherited: false }));
+    if (!p) live.set(pid, (p = { names: [], online: false, inherited: false, forkOf: null }));
     return p;
   };
   return {
@@ -82,7 +87,7 @@ export function createProcs(projectDir: string | null): Procs {
       // A fork goes by its parent's names until it execs.
       if (!live.has(e.pid) && e.ppid !== null) {
         const parent = live.get(e.ppid);
-        if (parent) live.set(e.pid, { names: [...parent.names], online: false, inherited: true });
+        if (parent) live.set(e.pid, { names: [...parent.names], online: false, inherited: true, forkOf: e.ppid });
       }
       const exe = execPath(e);
       if (exe !== null) {
@@ -90,6 +95,7 @@ export function createProcs(projectDir: string | null): Procs {
         if (p.inherited) {
           p.names = [];
           p.inherited = false;
+          p.forkOf = null;
         }
         p.names.push(basenameOf(exe));
         if (p.names.length > 4) p.names.shift();
@@ -103,6 +109,7 @@ export function createProcs(projectDir: string | null): Procs {
       return n && n.length > 0 ? n : NONE;
     },
     online: (pid) => live.get(pid)?.online === true,
+    forkOf: (pid) => live.get(pid)?.forkOf ?? null,
     inSession: (pid) => seen.has(pid),
     namespaced: (pid) => namespaced.has(pid),
     ended(pid) {
