@@ -93,6 +93,13 @@ describe("capsule report and capsule export", () => {
     const human = (await capsule("report", s.dir)).stdout;
     for (const f of doc.risks as RiskFinding[])
       assert.ok(human.includes(`${f.severity} ${f.rule} ${f.technique}:`), f.rule);
+    // the AI synthesis names the same family, technique and attempt mark for each finding it keeps
+    const ai = JSON.parse((await capsule("export", "--ai-ready", s.dir)).stdout);
+    assert.ok(ai.risk_indicators.length > 0);
+    for (const i of ai.risk_indicators) {
+      const f = (doc.risks as RiskFinding[]).find((x) => x.seq === i.risk_seq);
+      assert.deepEqual([i.rule, i.family, i.technique, i.attempt], [f?.rule, f?.family, f?.technique, f?.attempt]);
+    }
     const both = await capsule("report", "--json", "--format", "ai", s.dir);
     assert.match(both.error?.message ?? "", /--json and --format ai/);
   });
