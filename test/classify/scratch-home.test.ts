@@ -35,8 +35,12 @@ function check(tracer: Tracer): void {
     assert.equal(r.status, 0, r.stderr);
     const found = jsonl<RiskFinding>(onlySession(home), "risks").filter((f) => f.rule !== "cred-dotenv-project");
     assert.deepEqual(found.map((f) => [f.rule, f.severity, f.reason.replace(/\(pid \d+\)/, "(pid N)")]).sort(), [
-      ["write-outside-project", "MEDIUM", `cp (pid N) changed 1 files outside the project: ${userHome}/elsewhere/.env`],
-      ["write-outside-project", "MEDIUM", `sh (pid N) changed 1 files outside the project: ${userHome}/notes.txt`],
+      [
+        "write-outside-project",
+        "MEDIUM",
+        `cp (pid N) changed paths outside the project (1): ${userHome}/elsewhere/.env`,
+      ],
+      ["write-outside-project", "MEDIUM", `sh (pid N) changed paths outside the project (1): ${userHome}/notes.txt`],
     ]);
   } finally {
     for (const d of [home, proj, userHome, scratch]) rmSync(d, { recursive: true, force: true });
