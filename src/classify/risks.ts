@@ -83,7 +83,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     syscalls.event(e);
     net.event(e);
     if (e.event === "exit" && e.pid === e.tid) {
-      deletes.ended(e.pid);
+      deletes.ended(e.pid, e.ppid);
       chain.ended(e.pid);
       sink.release(e.pid);
       procs.ended(e.pid);

@@ -149,6 +149,8 @@ export interface RiskRule {
   except_ports?: number[];
   // delete-count
   threshold?: number;
+  /** delete-count: a child's count under the threshold is added to its parent's when the parent is one of these (a shell's loop of rm, find -exec rm). */
+  tally_parents?: string[];
   /**
    * Paths the session made itself (mkdir, an exclusive create, a link, a file created in a
    * folder it made) do not count: a scratch tree it removes again (delete-count); an exec
@@ -323,7 +325,15 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
   syscall: ["calls", "args_regex", "outside_session"],
   connect: ["remote", "ports", "except_ports"],
   listen: ["remote", "ports", "except_ports"],
-  "delete-count": ["threshold", "paths", "except_paths", "scratch_paths", "outside_project", "except_made"],
+  "delete-count": [
+    "threshold",
+    "paths",
+    "except_paths",
+    "scratch_paths",
+    "outside_project",
+    "except_made",
+    "tally_parents",
+  ],
   after: ["after_family", "remote", "ports", "except_ports"],
 };
 const COMMON_KEYS = [
@@ -380,6 +390,7 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     "calls",
     "parents",
     "cwd",
+    "tally_parents",
   ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
   for (const k of [

@@ -18,6 +18,8 @@ export interface CompiledRule {
   /** syscall rules: searched in the raw line. */
   raw: RegExp | null;
   builtBy: ((n: string) => boolean) | null;
+  /** delete-count: parents a child's count under the threshold is added to. */
+  tallyParents: ((n: string) => boolean) | null;
   interpreters: ((n: string) => boolean) | null;
   calls: Set<string>;
 }
@@ -39,6 +41,7 @@ export function compileRules(rules: Rules, vars: GlobVars): CompiledRule[] {
         : null,
     raw: rule.detector === "syscall" && rule.args_regex ? new RegExp(rule.args_regex) : null,
     builtBy: rule.built_by ? compileNameGlobs(rule.built_by) : null,
+    tallyParents: rule.tally_parents ? compileNameGlobs(rule.tally_parents) : null,
     interpreters: rule.interpreters ? compileNameGlobs(rule.interpreters) : null,
     calls: new Set(rule.calls ?? []),
   }));
