@@ -166,19 +166,36 @@ function namesOfAll(n: ProcessNode, memos: Memos): string[] {
 const INTERPRETER = /^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bun|deno|ruby[0-9.]*|java|perl[0-9.]*|php[0-9.]*)$/;
 
 /**
- * Whether `parent`, an agent by its last program (a known agent CLI or an interpreter), forked
- * `n` while it still ran an earlier program that was neither: a launcher (a pyenv shim's bash
- * that execs python, `#!/usr/bin/env node`, a wrapper script that ends in `exec node agent.mjs`).
+ * Whether `parent` forked `n` while it still ran a launcher, before the exec that made it what
+ * it is: a shim (the program asked for is the one that finally ran, `python3`, and what ran
+ * between was pyenv's, rbenv's or asdf's bash), or, for an agent by its last program (a known
+ * agent CLI or an interpreter), an earlier program that was neither (`#!/usr/bin/env node`, a
+ * wrapper script that ends in `exec node agent.mjs`).
  */
-function forkedByLauncher(parent: ProcessNode, n: ProcessNode, c: CompiledLabelRules, memos: Memos): boolean {
+function forkedByLauncher(
+  parent: ProcessNode,
+  n: ProcessNode,
+  agent: boolean,
+  c: CompiledLabelRules,
+  memos: Memos,
+): boolean {
   const last = parent.execs.at(-1);
   if (parent.execs.length < 2 || n.start_ts === null || last?.ts == null || n.start_ts >= last.ts) return false;
+  let i = -1;
+  for (let k = 0; k < parent.execs.length; k++) {
+    const ts = parent.execs[k]?.ts;
+    if (ts != null && ts <= n.start_ts) i = k;
+  }
+  const at = parent.execs[i];
+  if (at === undefined || at === last) return false;
+  const lastNames = memoOf(parent, memos).names;
+  // the shim: an earlier exec of the program that finally ran, and what it ran in between
+  const shim = parent.execs.findIndex((x) => programNames(x.path, x.argv).some((y) => lastNames.includes(y)));
+  if (shim >= 0 && shim < parent.execs.length - 1 && i >= shim) return true;
+  if (!agent) return false;
   const agentProgram = (names: readonly string[], argv: readonly string[]) =>
     names.some((x) => INTERPRETER.test(x)) || c.agents.some((a) => a.test(names, argv));
-  if (!agentProgram(memoOf(parent, memos).names, parent.argv)) return false;
-  let at: ProcessNode["execs"][number] | undefined;
-  for (const x of parent.execs) if (x.ts !== null && x.ts <= n.start_ts) at = x;
-  return at !== undefined && at !== last && !agentProgram(programNames(at.path, at.argv), at.argv);
+  return agentProgram(lastNames, parent.argv) && !agentProgram(programNames(at.path, at.argv), at.argv);
 }
 
 /**
@@ -240,8 +257,12 @@ function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos
     const shellOfAgent = parentLabel === "Agent" && n.execs.length > 0 && namesOfFirst(n, memos).some(c.shells);
     let launched = false;
     if (agentIds.has(n.id)) label = "Agent";
-    else if (parent && parentLabel === "Agent" && forkedByLauncher(parent, n, c, memos)) {
-      // The agent's process before it became the agent: a pyenv shim's or env's work, not a tool call.
+    else if (
+      parent &&
+      (parentLabel === "Agent" || parentLabel === "Tool") &&
+      forkedByLauncher(parent, n, parentLabel === "Agent", c, memos)
+    ) {
+      // The process before it became what it is: a pyenv shim's or a wrapper's work, not a tool call.
       label = "SystemTool";
       launched = true;
     } else if (shellOfAgent) {

@@ -3,10 +3,11 @@
 // under the agent node, so the shim's forks were [AGENT] processes (report --json listed six
 // "bash" agents) and its `readlink pyenv` (exit 1) a [TOOL] call of the agent, which the AI
 // synthesis then asked about as a failed command. What a process forked while it still ran a
-// shell or launcher, before the exec that made it the agent, is that launcher's: SystemTool.
+// launcher, before the exec that made it the agent, is that launcher's: SystemTool; so is what
+// a shim ran (an exec of the program asked for, then its helpers, then the program) for a tool.
 // Live under both tracers, with a launcher script of the same shape.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { capsule, freshHome, onlySession } from "../pipeline/helpers.js";
@@ -22,9 +23,20 @@ function check(tracer: Tracer): void {
       '#!/bin/bash\nreadlink /nonexistent-launcher-link\nv="$(uname -s)"\nexec node "$0.mjs" "$@"\n',
     );
     chmodSync(launcher, 0o755);
+    // a shim as pyenv's: `mytool` runs id, then execs the real mytool
+    mkdirSync(join(proj, "shims"));
+    mkdirSync(join(proj, "real"));
+    writeFileSync(join(proj, "shims", "mytool"), `#!/bin/sh\nid -u > /dev/null\nexec ${proj}/real/mytool "$@"\n`);
+    writeFileSync(join(proj, "real", "mytool"), "#!/bin/sh\nexit 0\n");
+    for (const f of ["shims/mytool", "real/mytool"]) chmodSync(join(proj, f), 0o755);
     writeFileSync(
       `${launcher}.mjs`,
-      'import { execSync } from "node:child_process";\nexecSync("ls > /dev/null");\nexecSync("wc -l agent.mjs > /dev/null");\n',
+      [
+        'import { execSync } from "node:child_process";',
+        'execSync("ls > /dev/null");',
+        'execSync("wc -l agent.mjs > /dev/null");',
+        'execSync("shims/mytool");',
+      ].join("\n"),
     );
     const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", launcher], home, { cwd: proj });
     assert.equal(r.status, 0, r.stderr);
@@ -45,8 +57,9 @@ function check(tracer: Tracer): void {
         .map((n) => n.label);
     assert.deepEqual(labelOf("readlink"), ["SystemTool"]);
     assert.deepEqual(labelOf("uname"), ["SystemTool"]);
-    // the agent's own tool calls are still its tool calls
-    assert.deepEqual(labelOf("/bin/sh"), ["Tool", "Tool"]);
+    // the agent's own tool calls are still its tool calls; what a tool's shim ran is the shim's
+    assert.deepEqual(labelOf("/bin/sh"), ["Tool", "Tool", "Tool"]);
+    assert.deepEqual(labelOf("id"), ["SystemTool"]);
 
     // a script that is the agent itself (it ends in an exec of no interpreter) keeps its tools
     const script = join(proj, "work.sh");
