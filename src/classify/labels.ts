@@ -189,9 +189,10 @@ function forkedByLauncher(
   const at = parent.execs[i];
   if (at === undefined || at === last) return false;
   const lastNames = memoOf(parent, memos).names;
-  // the shim: an earlier exec of the program that finally ran, and what it ran in between
+  // the shim: an earlier exec of the program that finally ran, and what it ran in between (a
+  // program that re-execs itself, the same file, is no shim: what it forked before is its own)
   const shim = parent.execs.findIndex((x) => programNames(x.path, x.argv).some((y) => lastNames.includes(y)));
-  if (shim >= 0 && shim < parent.execs.length - 1 && i >= shim) return true;
+  if (shim >= 0 && shim < parent.execs.length - 1 && i >= shim && at.path !== last.path) return true;
   if (!agent) return false;
   const agentProgram = (names: readonly string[], argv: readonly string[]) =>
     names.some((x) => INTERPRETER.test(x)) || c.agents.some((a) => a.test(names, argv));

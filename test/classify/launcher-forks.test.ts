@@ -72,6 +72,24 @@ function check(tracer: Tracer): void {
     const doc2 = JSON.parse(capsule(["report", "--json", join(home, "runs", second)], home).stdout) as typeof doc;
     const uname = doc2.tree.nodes.filter((n) => n.kind === "process" && n.argv[0] === "uname").map((n) => n.label);
     assert.deepEqual(uname, ["Tool"]);
+
+    // an agent that re-execs itself (the same file) keeps the tool calls it made before
+    const again2 = join(proj, "again.py");
+    writeFileSync(
+      again2,
+      "import os, subprocess, sys\nif len(sys.argv) < 2:\n    subprocess.run('ls > /dev/null', shell=True)\n    subprocess.run('pwd > /dev/null', shell=True)\n    os.execv(sys.executable, [sys.executable, __file__, 'again'])\n",
+    );
+    const third = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "python3", again2], home, {
+      cwd: proj,
+    });
+    assert.equal(third.status, 0, third.stderr);
+    const dir3 = readdirSync(join(home, "runs"))
+      .map((d) => join(home, "runs", d))
+      .find((d) => d !== firstRun && !d.endsWith(second));
+    assert.ok(dir3 !== undefined);
+    const doc3 = JSON.parse(capsule(["report", "--json", dir3], home).stdout) as typeof doc;
+    const calls = doc3.tree.nodes.filter((n) => n.kind === "process" && n.argv[0] === "/bin/sh").map((n) => n.label);
+    assert.deepEqual(calls, ["Tool", "Tool"]);
   } finally {
     rmSync(home, { recursive: true, force: true });
     rmSync(proj, { recursive: true, force: true });
