@@ -12,12 +12,14 @@
 import type { EnhancedEvent, ProcessTreeSnapshot } from "../../core/events.js";
 import { execPath, type FileAccess } from "../facts.js";
 import { basenameOf, normalizePath } from "../match.js";
-import { BoundedMap } from "./bounded.js";
+import { BoundedMap, BoundedSet } from "./bounded.js";
 import { type CompiledRule, octal, programsPass } from "./compile.js";
 import type { FindingSink } from "./findings.js";
 import { MAX_PROCESSES, type Procs } from "./procs.js";
 
 export const MAX_WRITTEN = 10_000;
+/** A file in an installed package's metadata folder (RECORD, INSTALLER, METADATA). */
+const PACKAGE_METADATA = /\.(dist|egg)-info\/[^/]+$/;
 
 interface Written {
   pid: number;
@@ -36,6 +38,11 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
 
   /** Processes that read a downloaded file (tar x, unzip, cp of a download): what they write is the download's. */
   const carriers = new BoundedMap<number, string>(MAX_PROCESSES);
+  /**
+   * Processes that wrote a Python package's metadata (a *.dist-info or *.egg-info folder): package
+   * installers, whatever their name (`python -m pip`, ensurepip's python -c running pip).
+   */
+  const installers = new BoundedSet<number>(MAX_PROCESSES);
   // The traced root is the agent: what it writes after talking to its API is code it
   // generated, not a download (its own run of such a file is still reported, as written).
   const downloads = (pid: number) => (procs.online(pid) || carriers.has(pid)) && pid !== procs.rootPid;
@@ -68,7 +75,7 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
     const r = c.rule;
     // Build and install tools come first: running what a compiler or pip produced is routine.
     const severity =
-      c.builtBy?.(w.writer) === true
+      c.builtBy?.(w.writer) === true || installers.has(w.pid)
         ? (r.built_severity ?? r.severity)
         : w.downloaded
           ? (r.downloaded_severity ?? r.severity)
@@ -125,6 +132,7 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
           const parent = procs.forkOf(e.pid);
           if (parent !== null && parent !== procs.rootPid) carriers.set(parent, path);
         }
+        if (access.includes("write") && PACKAGE_METADATA.test(path)) installers.add(e.pid);
         if (access.includes("write") && !linked && e.resource_type !== "DIR" && !(moved && path === second?.path))
           remember(path, e);
         const w = access.includes("chmod") ? written.get(path) : undefined;
@@ -134,7 +142,10 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
         }
       }
       const exe = execPath(e);
-      if (exe !== null) for (const c of chains) finding(c, exe, e.pid, procs.name(e.pid), [e.seq]);
+      if (exe !== null) {
+        installers.delete(e.pid); // a new program (or a pid used again) has installed nothing yet
+        for (const c of chains) finding(c, exe, e.pid, procs.name(e.pid), [e.seq]);
+      }
     },
     /** `sh /tmp/x.sh`, `python3 dl.py`: an interpreter given a downloaded file. */
     end(tree: ProcessTreeSnapshot, execSeq: (eventSeq: number) => number | undefined) {
@@ -160,6 +171,11 @@ export function createChainDetector(rules: readonly CompiledRule[], procs: Procs
     ended(pid: number) {
       carriers.delete(pid);
     },
-    memory: () => ({ written: written.size, reported: reported.size, carriers: carriers.size }),
+    memory: () => ({
+      written: written.size,
+      reported: reported.size,
+      carriers: carriers.size,
+      installers: installers.size,
+    }),
   };
 }
