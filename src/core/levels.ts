@@ -33,7 +33,10 @@ export const MODULE_CALLS = ["init_module", "finit_module", "delete_module"] as 
 /** Raw sockets (a sniffer) and extended attributes (file capabilities) for the catalogue's syscall rules. */
 export const SOCKET_CALLS = ["socket"] as const;
 export const XATTR_CALLS = ["setxattr", "lsetxattr", "fsetxattr"] as const;
+/** Signals sent (a process outside the session killed): both tracers record them from level `process` up. */
+export const SIGNAL_CALLS = ["kill", "tkill", "tgkill"] as const;
 export const SECURITY_CALLS: readonly string[] = [
+  ...SIGNAL_CALLS,
   ...ID_CALLS,
   ...CAPABILITY_CALLS,
   ...PTRACE_CALLS,
