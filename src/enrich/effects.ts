@@ -136,7 +136,10 @@ function address(d: Draft, ev: SyscallEvent, t: Task): void {
   if (ep === null) return;
   const connect = d.info.fx === "connect";
   const remote = connect ? ep : null;
-  const local = connect ? null : ep;
+  // a bind to port 0 asks the kernel for one: the socket's endpoint after the call names it
+  // (the kernel tracer's bind record carries it), and the socket keeps that, not 0
+  const chosen = d.net?.local_port;
+  const local = connect ? null : ep.port === 0 && chosen ? { ...ep, port: chosen } : ep;
   d.net = withNet(d.net, null, null, local, remote);
   // a non-blocking connect is under way: the socket will have this peer
   const took = d.ok || ev.errno === "EINPROGRESS" || ev.errno === "EALREADY" || ev.errno === "EINTR";
