@@ -2,12 +2,13 @@
 // "python3 listened on 0.0.0.0:0, reachable from other hosts" under the kernel tracer: the
 // socket kept the port bind asked for, not the one its bind record shows the kernel gave
 // (strace's listen annotation had the real one). Live under both tracers: the finding names
-// the port the program itself reports.
+// the port the program itself reports, and the bind record still says port 0 was asked for
+// (profiles learn no rule from an ephemeral port).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RiskFinding } from "../../src/core/events.js";
+import type { EnhancedEvent, RiskFinding } from "../../src/core/events.js";
 import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
 import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
 
@@ -22,6 +23,14 @@ function check(tracer: Tracer): void {
     assert.equal(r.status, 0, r.stderr);
     const port = r.stdout.trim();
     assert.match(port, /^[1-9]\d*$/);
+    // the bind record says what was asked (port 0), the listen what the socket has: both tracers alike
+    const calls = jsonl<EnhancedEvent>(onlySession(home), "enriched")
+      .filter((e) => e.call === "bind" || e.call === "listen")
+      .map((e) => [e.call, e.net?.local_port]);
+    assert.deepEqual(calls, [
+      ["bind", 0],
+      ["listen", Number(port)],
+    ]);
     const found = jsonl<RiskFinding>(onlySession(home), "risks").filter((f) => f.rule === "listen-port");
     assert.deepEqual(
       found.map((f) => f.reason.replace(/\(pid \d+\)/, "(pid N)")),
