@@ -21,6 +21,7 @@ import { createDeleteDetector } from "./risk/deletes.js";
 import { createExecDetector } from "./risk/exec.js";
 import { createFileDetector } from "./risk/file.js";
 import { createFindingSink } from "./risk/findings.js";
+import { createSessionLinks } from "./risk/links.js";
 import { createMadePaths } from "./risk/made.js";
 import { createNetDetector } from "./risk/net.js";
 import { createProcs } from "./risk/procs.js";
@@ -71,13 +72,15 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const made = createMadePaths(compiled.some((c) => c.rule.except_made));
   const execs = createExecDetector(compiled, pathOk, sink, new Set(rules.system_tools.shells), made);
   const deletes = createDeleteDetector(compiled, procs, made, sink);
+  const links = createSessionLinks();
 
   const observe = (e: EnhancedEvent) => {
     procs.observe(e);
     const touched = fileAccesses(e);
     made.observe(e);
     for (const f of touched) if (f.access.includes("delete")) deletes.deleted(e, f.path);
-    files.event(e, touched);
+    files.event(e, links.expand(e, touched));
+    links.observe(e);
     chain.event(e, touched);
     execs.event(e);
     syscalls.event(e);
@@ -116,6 +119,7 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
       ...net.memory(),
       ...deletes.memory(),
       madePaths: made.size,
+      links: links.size,
     }),
   };
 }
