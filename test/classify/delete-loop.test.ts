@@ -5,33 +5,25 @@
 // the parent's total is judged when it exits; files the session made itself still do not
 // count. Live under both tracers.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RiskFinding } from "../../src/core/events.js";
-import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
 import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
+import { ruleAndReason, traceScript } from "./live.js";
 
 function check(tracer: Tracer, script: string, expected: string[]): void {
-  const proj = mkdtempSync(join(tmpdir(), "capsule-delete-loop-"));
-  const home = freshHome();
-  try {
-    mkdirSync(join(proj, "data"));
-    for (let i = 0; i < 60; i++) writeFileSync(join(proj, "data", `f${i}.txt`), `${i}\n`);
-    const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
-      cwd: proj,
-      env: { PATH: "/usr/bin:/bin" },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const found = jsonl<RiskFinding>(onlySession(home), "risks").filter((f) => f.rule.startsWith("mass-delete"));
-    assert.deepEqual(
-      found.map((f) => f.reason.replace(/\(pid \d+\)/, "(pid N)")),
-      expected,
-    );
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-    rmSync(proj, { recursive: true, force: true });
-  }
+  traceScript(
+    tracer,
+    script,
+    (risks) =>
+      assert.deepEqual(
+        risks.filter((f) => f.rule.startsWith("mass-delete")).map((f) => ruleAndReason(f)[1]),
+        expected,
+      ),
+    ({ proj }) => {
+      mkdirSync(join(proj, "data"));
+      for (let i = 0; i < 60; i++) writeFileSync(join(proj, "data", `f${i}.txt`), `${i}\n`);
+    },
+  );
 }
 
 underBothTracers("a shell's loop of rm over 60 files is a mass delete", (t) =>

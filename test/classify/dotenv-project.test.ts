@@ -4,35 +4,29 @@
 // LOW finding starts no exfil-after-secret chain: a connection after it is no exfiltration.
 // .env.example is no secret. Live under both tracers.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RiskFinding } from "../../src/core/events.js";
-import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
-import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
+import { underBothTracers } from "../pipeline/tracers.js";
+import { ruleAndReason, traceScript } from "./live.js";
 
-function check(tracer: Tracer): void {
-  const proj = mkdtempSync(join(tmpdir(), "capsule-dotenv-"));
-  const home = freshHome();
-  try {
-    writeFileSync(join(proj, ".env"), "API_KEY=x\n");
-    writeFileSync(join(proj, ".env.example"), "API_KEY=\n");
-    const connect = "import socket; socket.socket().connect_ex(('127.0.0.1', 9))";
-    const script = `cat .env .env.example > /dev/null; python3 -c "${connect}"`;
-    const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
-      cwd: proj,
-      env: { PATH: `${process.env.PATH}` },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const found = jsonl<RiskFinding>(onlySession(home), "risks");
-    assert.deepEqual(
-      found.map((f) => [f.rule, f.severity, f.family, f.reason.replace(/\(pid \d+\)/, "(pid N)")]),
-      [["cred-dotenv-project", "LOW", "credential-access", `cat (pid N) read the project's secrets ${proj}/.env`]],
-    );
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-    rmSync(proj, { recursive: true, force: true });
-  }
-}
+const CONNECT = "import socket; socket.socket().connect_ex(('127.0.0.1', 9))";
 
-underBothTracers("reading the project's .env is a LOW finding that starts no exfiltration chain", check);
+underBothTracers("reading the project's .env is a LOW finding that starts no exfiltration chain", (tracer) =>
+  traceScript(
+    tracer,
+    `cat .env .env.example > /dev/null; python3 -c "${CONNECT}"`,
+    (risks, { proj }) => {
+      assert.deepEqual(risks.map(ruleAndReason), [
+        ["cred-dotenv-project", `cat (pid N) read the project's secrets ${proj}/.env`],
+      ]);
+      assert.deepEqual(
+        risks.map((f) => [f.severity, f.family]),
+        [["LOW", "credential-access"]],
+      );
+    },
+    ({ proj }) => {
+      writeFileSync(join(proj, ".env"), "API_KEY=x\n");
+      writeFileSync(join(proj, ".env.example"), "API_KEY=\n");
+    },
+  ),
+);

@@ -10,40 +10,36 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { compileRules } from "../../src/classify/risk/compile.js";
 import { loadRules } from "../../src/classify/rules.js";
-import type { RiskFinding } from "../../src/core/events.js";
-import { capsule, freshHome, jsonl, onlySession } from "../pipeline/helpers.js";
 import { type Tracer, underBothTracers } from "../pipeline/tracers.js";
+import { ruleAndReason, traceScript } from "./live.js";
 
 function check(tracer: Tracer): void {
-  const proj = mkdtempSync(join(tmpdir(), "capsule-scratch-proj-"));
-  const userHome = mkdtempSync(join(tmpdir(), "capsule-scratch-home-"));
   const scratch = mkdtempSync(join(tmpdir(), "capsule-scratch-tmp-"));
-  const home = freshHome();
   try {
-    writeFileSync(join(proj, ".env"), "TOKEN=x\n");
-    const script = [
-      `echo scratch > ${scratch}/out.txt`,
-      "echo x > ~/notes.txt",
-      "mkdir -p ~/elsewhere && cp .env ~/elsewhere/",
-      // a toolchain's own state in the home folder is no change outside the project
-      "mkdir -p ~/.rustup && echo 'version = \"12\"' > ~/.rustup/settings.toml",
-    ].join(" && ");
-    const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
-      cwd: proj,
-      env: { PATH: "/usr/bin:/bin", HOME: userHome },
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const found = jsonl<RiskFinding>(onlySession(home), "risks").filter((f) => f.rule !== "cred-dotenv-project");
-    assert.deepEqual(found.map((f) => [f.rule, f.severity, f.reason.replace(/\(pid \d+\)/, "(pid N)")]).sort(), [
+    traceScript(
+      tracer,
       [
-        "write-outside-project",
-        "MEDIUM",
-        `cp (pid N) changed paths outside the project (1): ${userHome}/elsewhere/.env`,
-      ],
-      ["write-outside-project", "MEDIUM", `sh (pid N) changed paths outside the project (1): ${userHome}/notes.txt`],
-    ]);
+        `echo scratch > ${scratch}/out.txt`,
+        "echo x > ~/notes.txt",
+        "mkdir -p ~/elsewhere && cp .env ~/elsewhere/",
+        // a toolchain's own state in the home folder is no change outside the project
+        "mkdir -p ~/.rustup && echo 'version = \"12\"' > ~/.rustup/settings.toml",
+      ].join(" && "),
+      (risks, { userHome }) =>
+        assert.deepEqual(
+          risks
+            .filter((f) => f.rule !== "cred-dotenv-project")
+            .map(ruleAndReason)
+            .sort(),
+          [
+            ["write-outside-project", `cp (pid N) changed paths outside the project (1): ${userHome}/elsewhere/.env`],
+            ["write-outside-project", `sh (pid N) changed paths outside the project (1): ${userHome}/notes.txt`],
+          ],
+        ),
+      ({ proj }) => writeFileSync(join(proj, ".env"), "TOKEN=x\n"),
+    );
   } finally {
-    for (const d of [home, proj, userHome, scratch]) rmSync(d, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
