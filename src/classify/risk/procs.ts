@@ -75,9 +75,12 @@ export function createProcs(projectDir: string | null): Procs {
     },
     observe(e) {
       if (rootPid === null) rootPid = e.pid;
-      if (!seen.has(e.pid) && e.ppid !== null && nests(e.ppid)) namespaced.add(e.pid);
-      seen.add(e.pid);
-      if (e.tid !== e.pid) seen.add(e.tid);
+      // (added once: a set per event would move the pid to the newest end every time)
+      if (!seen.has(e.pid)) {
+        if (e.ppid !== null && nests(e.ppid)) namespaced.add(e.pid);
+        seen.add(e.pid);
+      }
+      if (e.tid !== e.pid && !seen.has(e.tid)) seen.add(e.tid);
       if (FORK_CALLS.has(e.call) && typeof e.retval === "number" && e.retval > 0) {
         seen.add(e.retval);
         const flags = e.call === "clone" && e.args[0] ? Number(e.args[0]) : 0;
