@@ -77,9 +77,12 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const observe = (e: EnhancedEvent) => {
     procs.observe(e);
     const touched = fileAccesses(e);
+    // a temporary the session made, renamed onto its name (an atomic save: sed -i, mkstemp + rename)
+    const saved = e.operation === "RENAME" && touched.length === 2 && made.has(touched[0]!.path) ? touched[0]! : null;
     made.observe(e);
     for (const f of touched) if (f.access.includes("delete")) deletes.deleted(e, f.path);
     files.event(e, links.expand(e, touched));
+    if (saved !== null) sink.unlist(e.pid, saved.path);
     links.observe(e);
     chain.event(e, touched);
     execs.event(e);

@@ -75,8 +75,13 @@ interface Draft {
   events: number[];
   items: string[];
   itemCount: number;
+  /** Every item counted (at most MAX_ITEMS; past it a repeat counts again). */
+  seen: Set<string>;
   hold: boolean;
 }
+
+/** Items a sweep draft remembers by name, to count each once. */
+const MAX_ITEMS = 16_384;
 
 const DEFAULT_REASON: Record<RiskRule["detector"], string> = {
   file: "{program} (pid {pid}) touched {path}",
@@ -102,6 +107,11 @@ export interface FindingSink {
   /** Remember which action covers `seq` when it arrives. */
   watch(seq: number): void;
   pushActions(actions: readonly Action[]): void;
+  /**
+   * `item` is no longer one of what `pid`'s held sweeps list (a temporary it made and then
+   * renamed onto a name: the name is the change); a sweep left with none is dropped.
+   */
+  unlist(pid: number, item: string): void;
   /** A process ended: its held drafts may go. */
   release(pid: number): void;
   /** Drafts whose every event has its action. */
@@ -212,6 +222,7 @@ export function createFindingSink(): FindingSink {
           events: [],
           items: [],
           itemCount: 0,
+          seen: new Set(),
           hold: h.hold === true,
         };
         pending.set(key, d);
@@ -219,7 +230,8 @@ export function createFindingSink(): FindingSink {
         if (d.attempt === null && d.severity !== "LOW")
           for (const l of listeners) l(r.family, h.seqs, h.vars.path ?? h.vars.args ?? r.id);
       }
-      if (h.item !== undefined && !d.items.includes(h.item)) {
+      if (h.item !== undefined && !d.seen.has(h.item)) {
+        if (d.seen.size < MAX_ITEMS) d.seen.add(h.item);
         d.itemCount++;
         if (d.items.length < SHOWN_ITEMS) d.items.push(h.item);
       }
@@ -242,6 +254,16 @@ export function createFindingSink(): FindingSink {
             wanted.delete(s);
             if (missed !== null) notConnected.set(s, missed);
           }
+      }
+    },
+    unlist(pid, item) {
+      for (const d of [...pending.values()]) {
+        if (d.pid !== pid || !d.hold || !d.seen.delete(item)) continue;
+        d.itemCount--;
+        d.items = d.items.filter((x) => x !== item);
+        if (d.itemCount > 0) continue;
+        pending.delete(d.key);
+        perRule.set(d.c.rule.id, (perRule.get(d.c.rule.id) ?? 1) - 1);
       }
     },
     release(pid) {
