@@ -81,7 +81,7 @@ interface Draft {
 }
 
 /** Items a sweep draft remembers by name, to count each once. */
-const MAX_ITEMS = 16_384;
+const MAX_ITEMS = 4096;
 
 const DEFAULT_REASON: Record<RiskRule["detector"], string> = {
   file: "{program} (pid {pid}) touched {path}",
