@@ -26,7 +26,8 @@ async function check(tracer: Tracer): Promise<void> {
       "kill -9 2147483000 2>/dev/null", // no such process
       // in a pid namespace of its own, `kill $!` names the child by that namespace's pid
       "unshare --pid --fork sh -c 'sleep 30 & kill $!; wait' 2>/dev/null",
-      `kill ${v}`, // the outsider
+      `kill -STOP ${v}; kill -CONT ${v}`, // the outsider, stopped and resumed: two acts
+      `kill ${v}`, // and ended
       "true",
     ].join("; ");
     const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "sh", "-c", script], home, {
@@ -37,7 +38,11 @@ async function check(tracer: Tracer): Promise<void> {
     const found = jsonl<RiskFinding>(onlySession(home), "risks").filter((f) => f.rule === "signal-other-process");
     assert.deepEqual(
       found.map((f) => [f.severity, f.family, f.reason.replace(/\(pid \d+\)/, "(pid N)")]),
-      [["MEDIUM", "impact", `sh (pid N) sent SIGTERM to pid ${v}, a process outside the session`]],
+      ["SIGSTOP", "SIGCONT", "SIGTERM"].map((sig) => [
+        "MEDIUM",
+        "impact",
+        `sh (pid N) sent ${sig} to pid ${v}, a process outside the session`,
+      ]),
     );
     assert.equal(victim.exitCode ?? victim.signalCode ?? (await exited(victim)), "SIGTERM");
   } finally {

@@ -46,7 +46,7 @@ export function createSyscallDetector(rules: readonly CompiledRule[], procs: Pro
         }
         sink.add({
           c,
-          key: `${e.pid}|${e.call}|${target}`,
+          key: `${e.pid}|${e.call}|${target}|${signal}`,
           pid: e.pid,
           vars: { program: procs.name(e.pid), pid: String(e.pid), call: e.call, target, signal },
           seqs: [e.seq],
