@@ -6,6 +6,7 @@
  * tracer ran. Failed calls mean nothing here.
  */
 import type { EnhancedEvent } from "../core/events.js";
+import { SIGNAL_ARG, SIGNAL_NUMBERS } from "../enrich/flags.js";
 import { callArgText } from "../parse/kernel/reread.js";
 import type { Access } from "./rules.js";
 
@@ -172,6 +173,32 @@ export function connectionOf(
 export function endpointText(host: string, port: number | null): string {
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return port === null ? h : `${h}:${port}`;
+}
+
+/** Signal names by number (the first name of each: SIGTERM, not an alias). */
+const SIGNAL_NAMES = new Map<number, string>();
+for (const [name, n] of SIGNAL_NUMBERS) if (!SIGNAL_NAMES.has(n)) SIGNAL_NAMES.set(n, name);
+
+/**
+ * The process a signal-sending call aims at (kill, tkill, tgkill, rt_sigqueueinfo,
+ * rt_tgsigqueueinfo: their first argument, a pid, tid or tgid; kill's 0 is the caller's own
+ * process group, -1 every process it may signal, -N the process group N) and the signal (0
+ * sends nothing: a liveness check). Null for other calls, pidfd_send_signal (a pidfd names its
+ * process) and unreadable arguments.
+ */
+export function signalTarget(e: EnhancedEvent): { pid: number; signal: number; name: string } | null {
+  const at = SIGNAL_ARG.get(e.call);
+  if (at === undefined || e.call === "pidfd_send_signal") return null;
+  const pid = intArg(e.args[0]);
+  const signal = intArg(e.args[at]);
+  if (pid === null || signal === null) return null;
+  return { pid, signal, name: SIGNAL_NAMES.get(signal) ?? `signal ${signal}` };
+}
+
+/** A C int argument word (a decimal string, possibly its 64-bit two's complement), or null. */
+function intArg(word: string | null | undefined): number | null {
+  if (word === null || word === undefined || !/^-?\d+$/.test(word)) return null;
+  return Number(BigInt.asIntN(32, BigInt(word)));
 }
 
 /** Which argument words of a set*id call hold the new ids, and whether they are user or group ids. */

@@ -69,6 +69,8 @@ interface NodeMemo {
   out: ProcessNode | null;
   names: string[];
   first: string[] | null;
+  /** The names of every program it ran (`npm`, then `node` for `#!/usr/bin/env node`), last first. */
+  ran: string[] | null;
   agent: string | null | undefined;
   /** Per workflow rule: its command-line test (undefined: not yet evaluated). */
   argv: (boolean | undefined)[];
@@ -84,7 +86,7 @@ type Memos = Map<string, NodeMemo>;
 function memoOf(n: ProcessNode, memos: Memos): NodeMemo {
   let m = memos.get(n.id);
   if (m === undefined || m.rec !== n) {
-    m = { rec: n, out: null, names: namesOf(n), first: null, agent: undefined, argv: [] };
+    m = { rec: n, out: null, names: namesOf(n), first: null, ran: null, agent: undefined, argv: [] };
     memos.set(n.id, m);
   }
   return m;
@@ -143,8 +145,59 @@ function namesOfFirst(n: ProcessNode, memos: Memos): string[] {
   return m.first;
 }
 
+/**
+ * The names of every program a node ran, its last one's first: a workflow's program test sees
+ * them all, as the risk rules' do (`npm pack` is node running npm-cli.js by the time it works).
+ */
+function namesOfAll(n: ProcessNode, memos: Memos): string[] {
+  const m = memoOf(n, memos);
+  if (m.ran === null) {
+    const ran = [...m.names];
+    for (let i = n.execs.length - 1; i >= 0; i--) {
+      const x = n.execs[i] as ProcessNode["execs"][number];
+      for (const name of programNames(x.path, x.argv)) if (!ran.includes(name)) ran.push(name);
+    }
+    m.ran = ran;
+  }
+  return m.ran;
+}
+
 /** Interpreters an agent CLI runs in (or is). */
 const INTERPRETER = /^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bun|deno|ruby[0-9.]*|java|perl[0-9.]*|php[0-9.]*)$/;
+
+/**
+ * Whether `parent` forked `n` while it still ran a launcher, before the exec that made it what
+ * it is: a shim (the program asked for is the one that finally ran, `python3`, and what ran
+ * between was pyenv's, rbenv's or asdf's bash), or, for an agent by its last program (a known
+ * agent CLI or an interpreter), an earlier program that was neither (`#!/usr/bin/env node`, a
+ * wrapper script that ends in `exec node agent.mjs`).
+ */
+function forkedByLauncher(
+  parent: ProcessNode,
+  n: ProcessNode,
+  agent: boolean,
+  c: CompiledLabelRules,
+  memos: Memos,
+): boolean {
+  const last = parent.execs.at(-1);
+  if (parent.execs.length < 2 || n.start_ts === null || last?.ts == null || n.start_ts >= last.ts) return false;
+  let i = -1;
+  for (let k = 0; k < parent.execs.length; k++) {
+    const ts = parent.execs[k]?.ts;
+    if (ts != null && ts <= n.start_ts) i = k;
+  }
+  const at = parent.execs[i];
+  if (at === undefined || at === last) return false;
+  const lastNames = memoOf(parent, memos).names;
+  // the shim: an earlier exec of the program that finally ran, and what it ran in between (a
+  // program that re-execs itself, the same file, is no shim: what it forked before is its own)
+  const shim = parent.execs.findIndex((x) => programNames(x.path, x.argv).some((y) => lastNames.includes(y)));
+  if (shim >= 0 && shim < parent.execs.length - 1 && i >= shim && at.path !== last.path) return true;
+  if (!agent) return false;
+  const agentProgram = (names: readonly string[], argv: readonly string[]) =>
+    names.some((x) => INTERPRETER.test(x)) || c.agents.some((a) => a.test(names, argv));
+  return agentProgram(lastNames, parent.argv) && !agentProgram(programNames(at.path, at.argv), at.argv);
+}
 
 /**
  * An agent not in the list, known by what it does: the outermost long-lived interpreter
@@ -203,8 +256,17 @@ function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos
     const names = memoOf(n, memos).names;
     const parentLabel = parent ? labels.get(parent.id) : undefined;
     const shellOfAgent = parentLabel === "Agent" && n.execs.length > 0 && namesOfFirst(n, memos).some(c.shells);
+    let launched = false;
     if (agentIds.has(n.id)) label = "Agent";
-    else if (shellOfAgent) {
+    else if (
+      parent &&
+      (parentLabel === "Agent" || parentLabel === "Tool") &&
+      forkedByLauncher(parent, n, parentLabel === "Agent", c, memos)
+    ) {
+      // The process before it became what it is: a pyenv shim's or a wrapper's work, not a tool call.
+      label = "SystemTool";
+      launched = true;
+    } else if (shellOfAgent) {
       // The agent's tool call (`bash -c CMD`, even when bash ran CMD in its place).
       label = "Tool";
       toolCalls.add(n.id);
@@ -219,7 +281,7 @@ function labelsOf(tree: ProcessTreeSnapshot, c: CompiledLabelRules, memos: Memos
     labels.set(n.id, label);
     const kids = children.get(n.id) ?? [];
     for (let i = kids.length - 1; i >= 0; i--)
-      stack.push({ n: kids[i] as ProcessNode, parent: n, underAgent: underAgent || label === "Agent" });
+      stack.push({ n: kids[i] as ProcessNode, parent: n, underAgent: !launched && (underAgent || label === "Agent") });
   }
 
   return (n) => {
@@ -280,7 +342,7 @@ function workflowsAs(
   const argvHolds = (w: CompiledLabelRules["workflows"][number]) => {
     if (w.argv === null || !byCommand) return false;
     let held = memo.argv[w.index];
-    if (held === undefined) memo.argv[w.index] = held = w.argv(memo.names, n.argv);
+    if (held === undefined) memo.argv[w.index] = held = w.argv(namesOfAll(n, memos), n.argv);
     return held;
   };
   const classified = c.workflows.some((w) => !w.hasAction && argvHolds(w));

@@ -21,6 +21,7 @@ import { createDeleteDetector } from "./risk/deletes.js";
 import { createExecDetector } from "./risk/exec.js";
 import { createFileDetector } from "./risk/file.js";
 import { createFindingSink } from "./risk/findings.js";
+import { createSessionLinks } from "./risk/links.js";
 import { createMadePaths } from "./risk/made.js";
 import { createNetDetector } from "./risk/net.js";
 import { createProcs } from "./risk/procs.js";
@@ -71,19 +72,25 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
   const made = createMadePaths(compiled.some((c) => c.rule.except_made));
   const execs = createExecDetector(compiled, pathOk, sink, new Set(rules.system_tools.shells), made);
   const deletes = createDeleteDetector(compiled, procs, made, sink);
+  const links = createSessionLinks();
 
   const observe = (e: EnhancedEvent) => {
     procs.observe(e);
     const touched = fileAccesses(e);
+    // a temporary the session made, renamed onto its name (an atomic save: sed -i, mkstemp + rename)
+    const saved = e.operation === "RENAME" && touched.length === 2 && made.has(touched[0]!.path) ? touched[0]! : null;
     made.observe(e);
     for (const f of touched) if (f.access.includes("delete")) deletes.deleted(e, f.path);
-    files.event(e, touched);
+    files.event(e, links.expand(e, touched));
+    if (saved !== null) sink.unlist(e.pid, saved.path);
+    links.observe(e);
     chain.event(e, touched);
     execs.event(e);
     syscalls.event(e);
     net.event(e);
     if (e.event === "exit" && e.pid === e.tid) {
-      deletes.ended(e.pid);
+      deletes.ended(e.pid, e.ppid);
+      chain.ended(e.pid);
       sink.release(e.pid);
       procs.ended(e.pid);
     }
@@ -109,11 +116,13 @@ export function createRiskEngine(rules: Rules, ctx: RiskContext): RiskEngine {
     memory: () => ({
       ...sink.memory(),
       processes: procs.size,
+      sessionPids: procs.sessionPids,
       ...chain.memory(),
       ...execs.memory(),
       ...net.memory(),
       ...deletes.memory(),
       madePaths: made.size,
+      links: links.size,
     }),
   };
 }

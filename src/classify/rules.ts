@@ -100,7 +100,7 @@ export interface RiskRule {
   technique?: string;
   /** Severity of a refused or failed try at the same act; without it failures are not reported. */
   attempt_severity?: Severity;
-  /** Reason template: {program} {pid} {path} {endpoint} {mode} {count} {call} {args} {writer} {paths} {first}. */
+  /** Reason template: {program} {pid} {path} {endpoint} {mode} {count} {call} {args} {writer} {paths} {first} {target} {signal}. */
   reason?: string;
   disabled?: boolean;
   /** Only for evidence no other rule has claimed (e.g. "write outside project"). */
@@ -109,6 +109,8 @@ export interface RiskRule {
   access?: Access[];
   paths?: string[];
   except_paths?: string[];
+  /** Scratch folders (/tmp/**): left out like except_paths, but not inside the home folder (a HOME under /tmp). */
+  scratch_paths?: string[];
   outside_project?: boolean;
   /** /proc/<pid>/... of some other process only. */
   other_process?: boolean;
@@ -137,6 +139,8 @@ export interface RiskRule {
   interpreters?: string[];
   // syscall (args_regex is searched in the raw line's arguments)
   calls?: string[];
+  /** syscall: a signal sent (kill, tkill, tgkill, ...) to a process that is none of the session's. */
+  outside_session?: boolean;
   // after: a connection to a destination not contacted before the first finding of this family
   after_family?: Family;
   // connect
@@ -145,6 +149,8 @@ export interface RiskRule {
   except_ports?: number[];
   // delete-count
   threshold?: number;
+  /** delete-count: a child's count under the threshold is added to its parent's when the parent is one of these (a shell's loop of rm, find -exec rm). */
+  tally_parents?: string[];
   /**
    * Paths the session made itself (mkdir, an exclusive create, a link, a file created in a
    * folder it made) do not count: a scratch tree it removes again (delete-count); an exec
@@ -301,7 +307,7 @@ function workflowRule(c: Checker, v: unknown, where: string): WorkflowRule {
 
 /** Keys that only make sense for some detectors. */
 const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
-  file: ["access", "paths", "except_paths", "outside_project", "other_process", "mode_any", "sweep"],
+  file: ["access", "paths", "except_paths", "scratch_paths", "outside_project", "other_process", "mode_any", "sweep"],
   exec: [
     "paths",
     "except_paths",
@@ -316,10 +322,18 @@ const DETECTOR_KEYS: Record<Detector, readonly string[]> = {
     "interpreters",
     "except_made",
   ],
-  syscall: ["calls", "args_regex"],
+  syscall: ["calls", "args_regex", "outside_session"],
   connect: ["remote", "ports", "except_ports"],
   listen: ["remote", "ports", "except_ports"],
-  "delete-count": ["threshold", "paths", "except_paths", "outside_project", "except_made"],
+  "delete-count": [
+    "threshold",
+    "paths",
+    "except_paths",
+    "scratch_paths",
+    "outside_project",
+    "except_made",
+    "tally_parents",
+  ],
   after: ["after_family", "remote", "ports", "except_ports"],
 };
 const COMMON_KEYS = [
@@ -367,6 +381,7 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
   for (const k of [
     "paths",
     "except_paths",
+    "scratch_paths",
     "programs",
     "except_programs",
     "args_any",
@@ -375,9 +390,17 @@ function riskRule(c: Checker, v: unknown, where: string): RiskRule {
     "calls",
     "parents",
     "cwd",
+    "tally_parents",
   ] as const)
     if (o[k] !== undefined) r[k] = c.strList(o[k], `${where}.${k}`);
-  for (const k of ["outside_project", "other_process", "written_in_session", "sweep", "except_made"] as const)
+  for (const k of [
+    "outside_project",
+    "other_process",
+    "written_in_session",
+    "sweep",
+    "except_made",
+    "outside_session",
+  ] as const)
     if (o[k] !== undefined) r[k] = c.bool(o[k], `${where}.${k}`);
   if (o.mode_any !== undefined) r.mode_any = c.mode(o.mode_any, `${where}.mode_any`);
   if (o.args_regex !== undefined) r.args_regex = c.regex(o.args_regex, `${where}.args_regex`);

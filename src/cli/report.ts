@@ -15,6 +15,7 @@ type Format = (typeof FORMATS)[number];
 
 interface ReportFlags {
   format: string;
+  json?: boolean;
   rules?: string[];
   width?: string;
   color?: boolean;
@@ -55,13 +56,16 @@ export function registerReport(program: Command, out: (text: string) => void = w
     .description("report on a session: the labelled process tree, workflows and risks")
     .argument("[session]", "session folder or name (default: the newest)")
     .option("-f, --format <format>", "human, ai (the AI synthesis) or json (everything)", "human")
+    .option("--json", "the same as --format json")
     .option("--rules <file>", "extra rule file (repeatable); re-evaluates labels, workflows and risks", collect)
     .option("--width <columns>", "line width of the human report (default: terminal width, 80 when piped)")
     .option("--no-color", "no colour even on a terminal (NO_COLOR is respected too)")
     .action(async (session: string | undefined, flags: ReportFlags) => {
       if (!(FORMATS as readonly string[]).includes(flags.format))
         throw new CapsuleError("USAGE", `--format ${flags.format}: use ${FORMATS.join(", ")}`);
-      const format = flags.format as Format;
+      if (flags.json && flags.format !== "human" && flags.format !== "json")
+        throw new CapsuleError("USAGE", `--json and --format ${flags.format}: give one of them`);
+      const format = flags.json ? "json" : (flags.format as Format);
       const width = widthOf(flags.width);
       const m = await model(session, flags.rules ?? [], format !== "human");
       if (format === "ai") out(`${terminalJson(buildAISynthesis(m).json)}\n`);

@@ -40,7 +40,10 @@ export const XATTR_CALLS = ["setxattr", "lsetxattr", "fsetxattr"] as const;
 export const RING_CALLS = ["io_uring_setup"] as const;
 /** eBPF in the kernel: a program loaded there sees and changes what every process does. */
 export const BPF_CALLS = ["bpf"] as const;
+/** Signals sent (a process outside the session killed): both tracers record them from level `process` up. */
+export const SIGNAL_CALLS = ["kill", "tkill", "tgkill"] as const;
 export const SECURITY_CALLS: readonly string[] = [
+  ...SIGNAL_CALLS,
   ...ID_CALLS,
   ...RING_CALLS,
   ...BPF_CALLS,

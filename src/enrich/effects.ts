@@ -137,6 +137,11 @@ function address(d: Draft, ev: SyscallEvent, t: Task): void {
   const connect = d.info.fx === "connect";
   const remote = connect ? ep : null;
   const local = connect ? null : ep;
+  // a bind to port 0 asks the kernel for one: the record says what was asked (as strace's
+  // does), the socket keeps what its endpoint after the call names (the kernel tracer's bind
+  // record carries it; strace's next annotation shows it), not 0
+  const chosen = d.net?.local_port;
+  const kept = local !== null && local.port === 0 && chosen ? { ...local, port: chosen } : local;
   d.net = withNet(d.net, null, null, local, remote);
   // a non-blocking connect is under way: the socket will have this peer
   const took = d.ok || ev.errno === "EINPROGRESS" || ev.errno === "EALREADY" || ev.errno === "EINTR";
@@ -145,7 +150,7 @@ function address(d: Draft, ev: SyscallEvent, t: Task): void {
       d.file = { type: "SOCKET", path: null, net: null, ann: null };
       setFd(t.files, d.fd, d.file, false);
     }
-    d.file.net = withNet(d.file.net, null, null, local, remote);
+    d.file.net = withNet(d.file.net, null, null, kept, remote);
   }
   if (ep.family === "AF_UNIX" && ep.addr !== null && ep.addr.startsWith("/")) d.abs = normalise(ep.addr);
   if (!connect && ep.family === "AF_NETLINK") d.hlk = "Other";

@@ -88,6 +88,10 @@ export interface AISynthesis {
     risk_seq: number;
     severity: Severity;
     rule: string;
+    /** The catalogue family and ATT&CK technique, and `attempt: true` for a refused or failed try (where the record has them). */
+    family?: string;
+    technique?: string;
+    attempt?: true;
     description: string;
     pid: number | null;
     refs: Refs;
@@ -568,6 +572,9 @@ function assemble(c: Candidates, caps: Caps): AISynthesis {
       risk_seq: f.seq,
       severity: f.severity,
       rule: f.rule,
+      ...(f.family === undefined ? {} : { family: f.family }),
+      ...(f.technique === undefined ? {} : { technique: f.technique }),
+      ...(f.attempt === true ? { attempt: true as const } : {}),
       description: str(f.reason),
       pid: f.pid,
       refs: refs(riskRefs(f)),

@@ -101,16 +101,17 @@ export function buildMachineReport(m: ReportModel): MachineReport {
         endpoints: a.endpoints,
       };
     });
-  // Only the record's own keys: a stream line also carries its chain value.
-  const risks = m.risks.map(({ seq, rule, severity, reason, pid, event_seqs, action_seqs }) => ({
-    seq,
-    rule,
-    severity,
-    reason,
-    pid,
-    event_seqs,
-    action_seqs,
-  }));
+  // Only the record's own keys (the catalogue family, ATT&CK technique and attempt mark the
+  // human report shows included, where the record has them): a stream line also carries its chain value.
+  const risks = m.risks.map(
+    ({ seq, rule, severity, reason, pid, event_seqs, action_seqs, family, technique, attempt }) => {
+      const f: RiskFinding = { seq, rule, severity, reason, pid, event_seqs, action_seqs };
+      if (family !== undefined) f.family = family;
+      if (technique !== undefined) f.technique = technique;
+      if (attempt !== undefined) f.attempt = attempt;
+      return f;
+    },
+  );
   return {
     format: REPORT_FORMAT,
     session: { id: m.session.metadata.session_id, dir: m.session.dir },

@@ -28,6 +28,7 @@ export interface ReportOptions {
   reevaluate: boolean;
   /** Read enriched.jsonl for the exec events' seqs (the AI and JSON forms cite them). */
   scanEnriched: boolean;
+  /** The home folder `~` stands for when the session does not say (metadata.json's `home`). */
   home: string | null;
   capsuleHome: string | null;
 }
@@ -124,7 +125,9 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const rawIndex = treeIndex(session.tree);
   const projectDir = projectDirOf(session, rawIndex.roots[0]?.cwd ?? null);
 
-  const collector = createActivityCollector(opts.rules, { projectDir, home: opts.home });
+  // `~` in rules is the traced program's HOME, as the run took it, not the reader's
+  const home = session.metadata.home ?? opts.home;
+  const collector = createActivityCollector(opts.rules, { projectDir, home });
   const actions = {
     total: 0,
     startup: 0,
@@ -137,7 +140,7 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const engine = opts.reevaluate
     ? createRiskEngine(opts.rules, {
         projectDir: session.metadata.mode === "run" ? projectDir : null,
-        home: opts.home,
+        home,
         capsuleHome: opts.capsuleHome,
       })
     : null;

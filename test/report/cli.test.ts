@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { loadRules } from "../../src/classify/rules.js";
 import { registerReport } from "../../src/cli/report.js";
 import { CapsuleError } from "../../src/core/errors.js";
+import type { RiskFinding } from "../../src/core/events.js";
 import { displayWidth } from "../../src/report/text.js";
 import { type BuiltSession, sessionFromCorpus } from "./session.js";
 
@@ -76,6 +77,31 @@ describe("capsule report and capsule export", () => {
     );
     assert.ok(doc.tree.nodes.every((n: { label: string | null }) => n.label !== null));
     assert.ok(doc.action_summary.total > 0);
+  });
+
+  it("report --json is --format json, with each finding's family, technique and attempt as recorded", async () => {
+    const r = await capsule("report", "--json", s.dir);
+    assert.equal(r.error, null);
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse((await capsule("report", "--format", "json", s.dir)).stdout));
+    // every key of the record but its chain value: the human report groups by family and shows the technique
+    const doc = JSON.parse(r.stdout);
+    assert.deepEqual(
+      doc.risks,
+      s.risks.map(({ chain: _, ...f }: RiskFinding & { chain?: string }) => f),
+    );
+    assert.ok(doc.risks.every((f: RiskFinding) => f.family !== undefined && f.technique !== undefined));
+    const human = (await capsule("report", s.dir)).stdout;
+    for (const f of doc.risks as RiskFinding[])
+      assert.ok(human.includes(`${f.severity} ${f.rule} ${f.technique}:`), f.rule);
+    // the AI synthesis names the same family, technique and attempt mark for each finding it keeps
+    const ai = JSON.parse((await capsule("export", "--ai-ready", s.dir)).stdout);
+    assert.ok(ai.risk_indicators.length > 0);
+    for (const i of ai.risk_indicators) {
+      const f = (doc.risks as RiskFinding[]).find((x) => x.seq === i.risk_seq);
+      assert.deepEqual([i.rule, i.family, i.technique, i.attempt], [f?.rule, f?.family, f?.technique, f?.attempt]);
+    }
+    const both = await capsule("report", "--json", "--format", "ai", s.dir);
+    assert.match(both.error?.message ?? "", /--json and --format ai/);
   });
 
   it("applies a user rule file: a new workflow and a new risk rule both take effect", async () => {

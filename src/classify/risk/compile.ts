@@ -1,12 +1,13 @@
 /** Risk rules compiled once per session: globs to functions, lists to sets. */
 import { type ArgvTest, compileArgvMatch } from "../argv.js";
-import { compileNameGlobs, compilePathGlobs } from "../match.js";
+import { compileNameGlobs, compilePathGlobs, type GlobVars, isInside } from "../match.js";
 import type { Access, RiskRule, Rules } from "../rules.js";
 
 export interface CompiledRule {
   index: number;
   rule: RiskRule;
   paths: ((p: string) => boolean) | null;
+  /** except_paths, and scratch_paths outside the home folder. */
   except: ((p: string) => boolean) | null;
   programs: ((n: string) => boolean) | null;
   exceptPrograms: ((n: string) => boolean) | null;
@@ -17,16 +18,18 @@ export interface CompiledRule {
   /** syscall rules: searched in the raw line. */
   raw: RegExp | null;
   builtBy: ((n: string) => boolean) | null;
+  /** delete-count: parents a child's count under the threshold is added to. */
+  tallyParents: ((n: string) => boolean) | null;
   interpreters: ((n: string) => boolean) | null;
   calls: Set<string>;
 }
 
-export function compileRules(rules: Rules, vars: { home: string | null; capsuleHome: string | null }): CompiledRule[] {
+export function compileRules(rules: Rules, vars: GlobVars): CompiledRule[] {
   return rules.risks.map((rule, index) => ({
     index,
     rule,
     paths: rule.paths ? compilePathGlobs(rule.paths, vars) : null,
-    except: rule.except_paths ? compilePathGlobs(rule.except_paths, vars) : null,
+    except: exceptOf(rule, vars),
     programs: rule.programs ? compileNameGlobs(rule.programs) : null,
     exceptPrograms: rule.except_programs ? compileNameGlobs(rule.except_programs) : null,
     parents: rule.parents ? compileNameGlobs(rule.parents) : null,
@@ -38,9 +41,24 @@ export function compileRules(rules: Rules, vars: { home: string | null; capsuleH
         : null,
     raw: rule.detector === "syscall" && rule.args_regex ? new RegExp(rule.args_regex) : null,
     builtBy: rule.built_by ? compileNameGlobs(rule.built_by) : null,
+    tallyParents: rule.tally_parents ? compileNameGlobs(rule.tally_parents) : null,
     interpreters: rule.interpreters ? compileNameGlobs(rule.interpreters) : null,
     calls: new Set(rule.calls ?? []),
   }));
+}
+
+/**
+ * What a rule leaves out: its except_paths, and its scratch_paths (/tmp/**) unless the path is
+ * in the home folder (a HOME made under /tmp for a sandbox or a test is still the user's home).
+ */
+function exceptOf(rule: RiskRule, vars: GlobVars): ((p: string) => boolean) | null {
+  const except = rule.except_paths ? compilePathGlobs(rule.except_paths, vars) : null;
+  if (!rule.scratch_paths) return except;
+  const scratch = compilePathGlobs(rule.scratch_paths, vars);
+  // a home that is a scratch folder itself (HOME=/tmp) or / says nothing of what is the user's
+  const h = vars.home?.replace(/\/+$/, "") ?? "";
+  const home = h !== "" && !(scratch(`${h}/x`) && !scratch(h)) ? h : null;
+  return (p) => except?.(p) === true || (scratch(p) && (home === null || !isInside(p, home)));
 }
 
 /** Do these program names pass the rule's `programs` and `except_programs`? */

@@ -4,7 +4,9 @@
  * decided when it exits, so only live processes are counted at any time. With
  * `except_made`, a path the session made itself (made.ts: mkdir, an O_CREAT|O_EXCL create as
  * cp, tar and git do, a link, a file created in a folder it made) does not count: `cp -r src
- * tmp && rm -rf tmp` destroys nothing that was there before.
+ * tmp && rm -rf tmp` destroys nothing that was there before. `tally_parents`: a process
+ * under the threshold adds its count to its parent's when the parent is one of these (a
+ * shell looping over rm, find -exec rm, xargs -n1 rm delete many files one process at a time).
  */
 import type { EnhancedEvent } from "../../core/events.js";
 import { isInside } from "../match.js";
@@ -27,9 +29,27 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
   const deleteRules = rules.filter((c) => c.rule.detector === "delete-count");
   const counts = new BoundedMap<string, Count>(MAX_PROCESSES);
 
-  const decide = (k: string, d: Count) => {
+  const countOf = (c: CompiledRule, pid: number): Count => {
+    const key = `${c.rule.id}|${pid}`;
+    let d = counts.get(key);
+    if (!d) counts.set(key, (d = { c, pid, program: procs.name(pid), count: 0, seqs: [] }));
+    return d;
+  };
+
+  /**
+   * A process's count is final: a finding when it reaches the threshold; else, when its parent
+   * is one of the rule's `tally_parents` (a shell's loop of rm, find -exec rm, xargs -n1 rm),
+   * added to the parent's, which is decided in turn when the parent exits.
+   */
+  const decide = (k: string, d: Count, ppid: number | null) => {
     counts.delete(k);
-    if (d.count < (d.c.rule.threshold ?? Number.POSITIVE_INFINITY)) return;
+    if (d.count < (d.c.rule.threshold ?? Number.POSITIVE_INFINITY)) {
+      if (ppid === null || !d.c.tallyParents || !procs.names(ppid).some(d.c.tallyParents)) return;
+      const p = countOf(d.c, ppid);
+      p.count += d.count;
+      for (const s of d.seqs) if (p.seqs.length < MAX_EVIDENCE) p.seqs.push(s);
+      return;
+    }
     const vars = { program: d.program, pid: String(d.pid), count: String(d.count) };
     sink.add({ c: d.c, key: String(d.pid), pid: d.pid, vars, seqs: d.seqs });
   };
@@ -46,9 +66,7 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
         if (!inProject && c.except?.(path)) continue;
         if (c.rule.outside_project && inProject) continue;
         if (!programsPass(c, procs.names(e.pid))) continue;
-        const key = `${c.rule.id}|${e.pid}`;
-        let d = counts.get(key);
-        if (!d) counts.set(key, (d = { c, pid: e.pid, program: procs.name(e.pid), count: 0, seqs: [] }));
+        const d = countOf(c, e.pid);
         d.count++;
         if (d.seqs.length < MAX_EVIDENCE) {
           d.seqs.push(e.seq);
@@ -57,15 +75,15 @@ export function createDeleteDetector(rules: readonly CompiledRule[], procs: Proc
       }
     },
     /** A process exited: its counts are final. */
-    ended(pid: number) {
+    ended(pid: number, ppid: number | null) {
       for (const c of deleteRules) {
         const k = `${c.rule.id}|${pid}`;
         const d = counts.get(k);
-        if (d) decide(k, d);
+        if (d) decide(k, d, ppid);
       }
     },
     end() {
-      for (const [k, d] of [...counts.entries()]) decide(k, d);
+      for (const [k, d] of [...counts.entries()]) decide(k, d, null);
     },
     memory: () => ({ deleteCounts: counts.size }),
   };

@@ -31,7 +31,19 @@ const SHOWN_ITEMS = 4;
 
 export type Vars = Partial<
   Record<
-    "program" | "pid" | "path" | "endpoint" | "mode" | "count" | "call" | "args" | "writer" | "paths" | "first",
+    | "program"
+    | "pid"
+    | "path"
+    | "endpoint"
+    | "mode"
+    | "count"
+    | "call"
+    | "args"
+    | "writer"
+    | "paths"
+    | "first"
+    | "target"
+    | "signal",
     string
   >
 >;
@@ -63,8 +75,13 @@ interface Draft {
   events: number[];
   items: string[];
   itemCount: number;
+  /** Every item counted (at most MAX_ITEMS; past it a repeat counts again). */
+  seen: Set<string>;
   hold: boolean;
 }
+
+/** Items a sweep draft remembers by name, to count each once. */
+const MAX_ITEMS = 4096;
 
 const DEFAULT_REASON: Record<RiskRule["detector"], string> = {
   file: "{program} (pid {pid}) touched {path}",
@@ -85,11 +102,16 @@ export function fillReason(template: string, vars: Vars): string {
 
 export interface FindingSink {
   add(hit: Hit): void;
-  /** Called with the family and evidence of each new finding that is not an attempt. */
+  /** Called with the family and evidence of each new finding that is neither an attempt nor LOW. */
   onFinding(listener: (family: Family, seqs: readonly number[], what: string) => void): void;
   /** Remember which action covers `seq` when it arrives. */
   watch(seq: number): void;
   pushActions(actions: readonly Action[]): void;
+  /**
+   * `item` is no longer one of what `pid`'s held sweeps list (a temporary it made and then
+   * renamed onto a name: the name is the change); a sweep left with none is dropped.
+   */
+  unlist(pid: number, item: string): void;
   /** A process ended: its held drafts may go. */
   release(pid: number): void;
   /** Drafts whose every event has its action. */
@@ -200,12 +222,16 @@ export function createFindingSink(): FindingSink {
           events: [],
           items: [],
           itemCount: 0,
+          seen: new Set(),
           hold: h.hold === true,
         };
         pending.set(key, d);
-        if (d.attempt === null) for (const l of listeners) l(r.family, h.seqs, h.vars.path ?? h.vars.args ?? r.id);
+        // (an attempt got nothing, and a LOW finding, the project's own .env read, is no secret that could leave)
+        if (d.attempt === null && d.severity !== "LOW")
+          for (const l of listeners) l(r.family, h.seqs, h.vars.path ?? h.vars.args ?? r.id);
       }
-      if (h.item !== undefined && !d.items.includes(h.item)) {
+      if (h.item !== undefined && !d.seen.has(h.item)) {
+        if (d.seen.size < MAX_ITEMS) d.seen.add(h.item);
         d.itemCount++;
         if (d.items.length < SHOWN_ITEMS) d.items.push(h.item);
       }
@@ -228,6 +254,16 @@ export function createFindingSink(): FindingSink {
             wanted.delete(s);
             if (missed !== null) notConnected.set(s, missed);
           }
+      }
+    },
+    unlist(pid, item) {
+      for (const d of [...pending.values()]) {
+        if (d.pid !== pid || !d.hold || !d.seen.delete(item)) continue;
+        d.itemCount--;
+        d.items = d.items.filter((x) => x !== item);
+        if (d.itemCount > 0) continue;
+        pending.delete(d.key);
+        perRule.set(d.c.rule.id, (perRule.get(d.c.rule.id) ?? 1) - 1);
       }
     },
     release(pid) {
