@@ -44,6 +44,8 @@ export class Learner {
   private paths: Array<{ startup: boolean; mode: FsMode; path: string }> = [];
   /** Paths the session created: still there (true) or deleted since (false). */
   private made = new Map<string, boolean>();
+  /** Paths the session created or wrote: a program among them is its own build, new in every run. */
+  private written = new Set<string>();
 
   /** Starts a session: its roots make cwd:// and home:// of its paths; a confined run's launchers are not learned. */
   begin(source: Profile["learned_from"][number], roots: Roots, launchers: readonly string[] = []): void {
@@ -53,6 +55,7 @@ export class Learner {
     this.launchers = new Set(launchers);
     this.facts = new EventFacts();
     this.pids = new Set();
+    this.written = new Set();
     this.isSecret = secretMatcher(roots.home);
   }
 
@@ -74,9 +77,11 @@ export class Learner {
         if (n.kind === "exec" && this.launchers.has(n.path)) continue;
         if (n.kind === "exec") {
           const p = portablePath(n.path, this.roots);
-          // one program seen with two different hashes keeps no pin
+          // one program seen with two different hashes keeps no pin, nor one the session built
+          // (`cc -o app && ./app`: the next run's build, from other sources, hashes otherwise)
+          const sha = this.written.has(n.path) ? null : n.sha256;
           const prev = this.execs.get(p);
-          this.execs.set(p, prev === undefined ? n.sha256 : prev === n.sha256 ? prev : null);
+          this.execs.set(p, prev === undefined ? sha : prev === sha ? prev : null);
         } else if (isNetNeed(n)) {
           // a name when the session's DNS answers showed it, with the addresses it had
           const rule: Omit<NetRule, "line"> = {
@@ -89,6 +94,7 @@ export class Learner {
           if (n.name) rule.addresses = [...new Set([...(prev?.addresses ?? []), n.host])].sort();
           this.net[n.kind].set(key, rule);
         } else {
+          if (n.kind === "create" || n.kind === "write") this.written.add(n.path);
           const p = this.isSecret(n.path)
             ? `!${portablePath(n.path, this.roots)}`
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
