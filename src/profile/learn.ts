@@ -169,14 +169,19 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
  */
 const RANDOM_LOOKING = /[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
 
+/** Python's tempfile probe of its folder: 8 random characters of [a-z0-9_], often letters alone. */
+const PY_PROBE = /^[a-z0-9_]{8}$/;
+
 /**
  * A temporary's name as a glob. After a leading `tmp` or `temp` (`.tmp` too) all of the rest
  * is `*`: the tempfile crate's `.tmpAb12Cd`, Python's `.tmpk3j_x9ab` and `tmpabcdefgh`, whose
  * random part may hold `_` or no digit at all. Else a name that cannot recur as its shape
  * (volatileSegment: a hash, a UUID, a date and time); else a tail of 6 or more letters and
- * digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`); else all of
- * it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree every run
- * makes and removes under the same names).
+ * digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`); else, when it
+ * looks made up, its shape: each letter, digit and `_` a `?`, a short extension kept (gcc's
+ * `/tmp/ccR2cXJW.s` is `/tmp/????????.s`, Python's probe `/tmp/fjn1ufnl` or `/tmp/owtnctwf` `/tmp/????????`: not
+ * `/tmp/*`, which allowed making any file there); else the name itself (`build/`, `out/`: a
+ * scratch tree every run makes and removes under the same names).
  */
 function tempSegment(seg: string): string {
   const t = /^(\.?te?mp)[A-Za-z0-9_]+$/i.exec(seg);
@@ -185,7 +190,9 @@ function tempSegment(seg: string): string {
   if (v !== null) return v;
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
   if (m) return `${m[1]}*`;
-  return RANDOM_LOOKING.test(seg) ? "*" : seg;
+  if (!RANDOM_LOOKING.test(seg) && !PY_PROBE.test(seg)) return seg;
+  const ext = /\.[A-Za-z]{1,4}$/.exec(seg)?.[0] ?? "";
+  return seg.slice(0, seg.length - ext.length).replace(/[A-Za-z0-9_]/g, "?") + ext;
 }
 
 /** `path` with each segment that ends a temporary (a path of `temps`) as a glob (tempSegment), never the first directory. */
