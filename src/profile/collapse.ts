@@ -190,9 +190,9 @@ function emit(n: TrieNode, prefix: Prefix, segs: string[], out: PathRule[]): voi
 const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
 
 /**
- * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A check takes
- * the first rule that allows a path, so a covered rule is never used and reads as an over-grant
- * of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
+ * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A covered rule
+ * allows nothing more, and (when a check took the first rule that allows a path) read as an
+ * over-grant of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
  * collapse kept as an entry and the learned `dir/run.*.lock`, the work's `cwd://**` every
  * start-up file in the project, `home://.x/**` the start-up's `home://.x/lib/**`. A glob is
  * covered by a `DIR/**` whose DIR holds it, or by one as deep whose every segment is `*` or its

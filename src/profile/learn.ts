@@ -5,10 +5,12 @@
  * aggregator's `startup` mark). Paths inside the run's project and home become `cwd://`
  * and `home://`. Dense directories collapse (collapse.ts); secrets stay exact.
  */
+import { isInside } from "../classify/match.js";
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { collapse, volatileSegment, withoutCovered } from "./collapse.js";
+import { dirname } from "../core/paths.js";
+import { collapse, volatileSegment, volatileShape, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
-import { EventFacts, exeOf, isNetNeed, needsOf, triedDevice } from "./needs.js";
+import { EventFacts, exeOf, isNetNeed, needsOf, normaliseObserved, triedDevice } from "./needs.js";
 import { portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
@@ -25,6 +27,8 @@ const pathSets = (): PathSets => ({
 export class Learner {
   private readonly work = pathSets();
   private readonly startup = pathSets();
+  /** `dir/*` of a folder whose entries the next run's data names (flush): added where nothing covers them. */
+  private readonly general = pathSets();
   private readonly execs = new Map<string, string | null>();
   private readonly net = {
     connect: new Map<string, Omit<NetRule, "line">>(),
@@ -41,7 +45,10 @@ export class Learner {
   private pids = new Set<number>();
 
   /** The current session's fs paths, kept until its temporaries are known (flush). */
-  private paths: Array<{ startup: boolean; mode: FsMode; path: string }> = [];
+  private paths: Array<{ startup: boolean; mode: FsMode; path: string; abs: string }> = [];
+  /** Folders of the project the session listed, and folders it made: see flush. */
+  private listed = new Set<string>();
+  private madeDirs = new Set<string>();
   /** Paths the session created: still there (true) or deleted since (false). */
   private made = new Map<string, boolean>();
   /** Paths the session created or wrote: a program among them is its own build, new in every run. */
@@ -56,6 +63,8 @@ export class Learner {
     this.facts = new EventFacts();
     this.pids = new Set();
     this.written = new Set();
+    this.listed = new Set();
+    this.madeDirs = new Set();
     this.isSecret = secretMatcher(roots.home);
   }
 
@@ -73,6 +82,7 @@ export class Learner {
       if ((!a.ok && !triedDevice(a)) || a.inherited) continue;
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
+      if (a.kind === "DirList" && a.resource !== null) this.listed.add(normaliseObserved(a.resource, a.pid));
       for (const n of needsOf(a, facts)) {
         if (n.kind === "exec" && this.launchers.has(n.path)) continue;
         if (n.kind === "exec") {
@@ -95,10 +105,11 @@ export class Learner {
           this.net[n.kind].set(key, rule);
         } else {
           if (n.kind === "create" || n.kind === "write") this.written.add(n.path);
+          if (n.kind === "create" && a.dir && a.kind === "FileWrite") this.madeDirs.add(n.path);
           const p = this.isSecret(n.path)
             ? `!${portablePath(n.path, this.roots)}`
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
-          this.paths.push({ startup: a.startup, mode: n.kind, path: p });
+          this.paths.push({ startup: a.startup, mode: n.kind, path: p, abs: n.path });
           if (n.kind === "create") this.made.set(p, true);
           // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`, or an atomic save's
           // temporary in another folder, `via`): gone by the end either way
@@ -117,8 +128,20 @@ export class Learner {
   private flush(): void {
     const temps = new Set<string>();
     for (const [path, there] of this.made) if (!there) temps.add(path);
-    for (const { startup, mode, path } of this.paths)
-      (startup ? this.startup : this.work)[mode].add(temps.size > 0 ? tempsAsGlob(path, temps) : path);
+    const inProject = (dir: string) => this.roots.cwd !== "/" && isInside(dir, this.roots.cwd);
+    for (const { startup, mode, path: raw, abs } of this.paths) {
+      const path = temps.size > 0 ? tempsAsGlob(raw, temps) : raw;
+      const set = (startup ? this.startup : this.work)[mode];
+      set.add(path);
+      if (startup || path.startsWith("!")) continue;
+      // Names the next run's data chooses: in a folder the session made (build/, __pycache__/,
+      // what `tar x` unpacks) whatever it does with one entry it may do with any; in a folder of
+      // the project it listed (make's $(wildcard src/*.c), test discovery, `tar c data`) the
+      // entries it read or rewrote are the ones it found, and an extra source file is one more.
+      const dir = dirname(abs);
+      if (this.madeDirs.has(dir) || (inProject(dir) && this.listed.has(dir) && (mode === "read" || mode === "write")))
+        this.general[mode].add(`${path.slice(0, path.lastIndexOf("/"))}/*`);
+    }
     this.paths = [];
     this.made = new Map();
   }
@@ -128,7 +151,14 @@ export class Learner {
     const p = emptyProfile();
     p.learned_from = this.sources;
     for (const mode of FS_MODES) {
-      p.fs[mode] = withoutCovered(collapse([...this.work[mode]]));
+      const work = withoutCovered(collapse([...this.work[mode]]));
+      // the session's own paths stay, each `dir/*` beside them (a check counts a use of both)
+      const general = volatileShape([...this.general[mode]])
+        .filter((g) => !this.work[mode].has(g))
+        .map((path) => ({ path, line: 0 }));
+      p.fs[mode] = [...work, ...withoutCovered(general, work)].sort((a, b) =>
+        a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+      );
       // what the work section allows need not be repeated among start-up files
       const startup = collapse([...this.startup[mode]].filter((x) => !this.work[mode].has(x)));
       p.startup[mode] = withoutCovered(startup, p.fs[mode]);
