@@ -11,7 +11,7 @@ import type { Action, EnhancedEvent, Violation } from "../core/events.js";
 
 export type { Violation };
 
-import { implicitSyscalls } from "./baseline.js";
+import { impliedSyscalls } from "./baseline.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
 import {
   ABSENT_ERRNOS,
@@ -100,7 +100,7 @@ export class ProfileChecker {
           addresses: r.addresses ?? [],
         });
     this.syscalls = profile.syscalls ? new Map(profile.syscalls.map((s) => [s, 0])) : null;
-    this.implicit = new Set(implicitSyscalls(profile.learned_from));
+    this.implicit = new Set(impliedSyscalls(profile));
   }
 
   private compile(section: string, path: string, line: number): Compiled {

@@ -25,7 +25,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { implicitSyscalls } from "./baseline.js";
+import { impliedSyscalls } from "./baseline.js";
 import { isHostName } from "./dns.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
 import { compileRulePath, literalBase, parseRulePath, type Roots } from "./paths.js";
@@ -326,7 +326,7 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
     const here = new Set(known);
     // the implicit calls of this architecture only (waitpid is no x86_64 call: the launcher
     // said so on the user's terminal at every run); the profile's own, as written
-    const implicit = implicitSyscalls(profile.learned_from).filter((c) => here.size === 0 || here.has(c));
+    const implicit = impliedSyscalls(profile).filter((c) => here.size === 0 || here.has(c));
     const calls = [...new Set([...profile.syscalls, ...implicit])];
     for (const c of calls.sort()) spec += `syscall ${c}\n`;
     const allowed = new Set(calls);
