@@ -206,21 +206,28 @@ const PY_PROBE = /^[a-z0-9_]{8}$/;
  * A temporary's name as a glob. After a leading `tmp` or `temp` (`.tmp` too) all of the rest
  * is `*`: the tempfile crate's `.tmpAb12Cd`, Python's `.tmpk3j_x9ab` and `tmpabcdefgh`, whose
  * random part may hold `_` or no digit at all. Else a name that cannot recur as its shape
- * (volatileSegment: a hash, a UUID, a date and time); else a tail of 6 or more letters and
- * digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`); else, when it
+ * (volatileSegment: a hash, a UUID, a date and time); else Python's tempfile probe (PY_PROBE,
+ * `/tmp/fjn1ufnl`, `/tmp/owtnctwf`, `/tmp/g_jzfznm`) is `????????`; else a tail of 6 or more
+ * letters and digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`),
+ * one of 3 to 5 with a capital or a digit its shape (`work.PQKQ` is `work.????`); else, when it
  * looks made up, its shape: each letter, digit and `_` a `?`, a short extension kept (gcc's
- * `/tmp/ccR2cXJW.s` is `/tmp/????????.s`, Python's probe `/tmp/fjn1ufnl` or `/tmp/owtnctwf` `/tmp/????????`: not
- * `/tmp/*`, which allowed making any file there); else the name itself (`build/`, `out/`: a
- * scratch tree every run makes and removes under the same names).
+ * `/tmp/ccR2cXJW.s` is `/tmp/????????.s`: not `/tmp/*`, which allowed making any file there);
+ * else the name itself (`build/`, `out/`: a scratch tree every run makes and removes under the
+ * same names).
  */
 function tempSegment(seg: string): string {
   const t = /^(\.?te?mp)[A-Za-z0-9_]+$/i.exec(seg);
   if (t) return `${t[1]}*`;
   const v = volatileSegment(seg);
   if (v !== null) return v;
+  // before the tail after a separator: the probe's random part may hold `_` (`g_jzfznm`)
+  if (PY_PROBE.test(seg)) return "?".repeat(seg.length);
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
   if (m) return `${m[1]}*`;
-  if (!RANDOM_LOOKING.test(seg) && !PY_PROBE.test(seg)) return seg;
+  // mktemp's shortest tails (`work.XXXX` is `work.PQKQ`): a capital or a digit, which no extension has
+  const short = /^(.*[._-])([A-Za-z0-9]{3,5})$/.exec(seg);
+  if (short && /[A-Z0-9]/.test(short[2]!)) return `${short[1]}${"?".repeat(short[2]!.length)}`;
+  if (!RANDOM_LOOKING.test(seg)) return seg;
   const ext = /\.[A-Za-z]{1,4}$/.exec(seg)?.[0] ?? "";
   return seg.slice(0, seg.length - ext.length).replace(/[A-Za-z0-9_]/g, "?") + ext;
 }

@@ -51,6 +51,12 @@ test("a temporary's segment becomes a glob, below it too; a glob never covers a 
   assert.equal(tempsAsGlob("/tmp/owtnctwf", probes), "/tmp/????????");
   assert.equal(tempsAsGlob("/tmp/fjn1ufnl", probes), "/tmp/????????");
   assert.equal(tempsAsGlob("cwd://out/x", probes), "cwd://out/x");
+  // the probe's random part may hold `_`; mktemp's shortest tail (`work.XXXX`) is no extension
+  const more = new Set(["/tmp/g_jzfznm", "cwd://work.PQKQ", "cwd://work.b4Zq", "cwd://notes.txt"]);
+  assert.equal(tempsAsGlob("/tmp/g_jzfznm", more), "/tmp/????????");
+  assert.equal(tempsAsGlob("cwd://work.PQKQ", more), "cwd://work.????");
+  assert.equal(tempsAsGlob("cwd://work.b4Zq", more), "cwd://work.????");
+  assert.equal(tempsAsGlob("cwd://notes.txt", more), "cwd://notes.txt");
   // the twin a temporary made of a collapsed glob goes, and a tree covers the globs inside it
   const rules = collapse(["cwd://build/*", ...Array.from({ length: 24 }, (_, i) => `cwd://build/d${i % 3}/f${i}`)]);
   assert.deepEqual(
