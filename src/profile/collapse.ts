@@ -12,7 +12,7 @@
  *
  * Names that cannot recur are learned as the shape they come in (`volatileShape`): a content
  * hash (a run of 16 or more hex digits: git's objects, a cache's entries), a UUID, a date
- * and time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`,
+ * and time or a Unix time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`,
  * `tmp.Zx8kQ2pL9m`, Python's `tmpk3j_x9ab`) become `*`, and the two-hex-digit
  * fan-out directories above such a name `??`, so the next run's new objects are allowed:
  * `cwd://.git/objects/??/*`, `cwd://.git/objects/??/tmp_obj_*`.
@@ -67,11 +67,17 @@ const UUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 /**
  * A date, with its time of day if it has one, in the shapes file names give them: ISO 8601
  * with `:` or another separator (npm's `_logs/2026-12-07T19_01_52_788Z-debug-0.log`, a daily
- * `app-2026-12-07.log`, `2026-12-07_19-01-52`) or compact with its `T` (`20261207T190152Z`).
- * Eight digits alone are not taken for a date (a version, a build number).
+ * `app-2026-12-07.log`, `2026-12-07_19-01-52`) or compact with its `T` or a separator before a
+ * time (`20261207T190152Z`, `backup-20261207-190152.tgz`). Eight digits alone are not taken for
+ * a date (a version, a build number).
  */
 const STAMP =
-  /(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d(?:[T_ ][0-2]\d[:_.-]?[0-5]\d(?:[:_.-]?[0-6]\d)?(?:[._,-]\d{1,9})?Z?)?|(?:19|20)\d\d[01]\d[0-3]\dT[0-2]\d[0-5]\d(?:[0-6]\d)?(?:[._,]\d{1,9})?Z?)(?!\d)/g;
+  /(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d(?:[T_ ][0-2]\d[:_.-]?[0-5]\d(?:[:_.-]?[0-6]\d)?(?:[._,-]\d{1,9})?Z?)?|(?:19|20)\d\d[01]\d[0-3]\d(?:T|[-_.](?=[0-2]\d[0-5]\d))[0-2]\d[0-5]\d(?:[0-6]\d)?(?:[._,]\d{1,9})?Z?)(?!\d)/g;
+/**
+ * A Unix time in seconds or milliseconds (`date +%s`, `Date.now()`: `run-1796678621.log`,
+ * `1796678621123.json`), from 2017 to 2036: ten or thirteen digits, no more.
+ */
+const EPOCH = /(?<!\d)(?:1[5-9]|20)\d{8}(?:\d{3})?(?!\d)/g;
 
 /**
  * The segment as a glob when its name cannot recur (a hash, a UUID, a date and time, a
@@ -82,6 +88,7 @@ export function volatileSegment(seg: string): string | null {
     .replace(HASH_RUN, "*")
     .replace(UUID, "*")
     .replace(STAMP, "*")
+    .replace(EPOCH, "*")
     .replace(/\*{2,}/g, "*");
   if (shaped !== seg) return shaped;
   const py = PY_TEMP_NAME.exec(seg);
