@@ -6,8 +6,8 @@
  *     over 2 or more of its subdirectories         → `dir/**`  (seen: N)
  *
  * A collapse never reaches above its prefix's confinement: `/x/**` needs two literal
- * directories (`/usr/lib/**`, not `/usr/**`), `home://**` is never learned (a home holds
- * keys), `cwd://**` is (the project is the agent's to work in). Secrets (marked `!` by
+ * directories (`/usr/lib/**`, not `/usr/**`), `home://**` and `home://*` are never learned (a
+ * home holds keys), `cwd://**` is (the project is the agent's to work in). Secrets (marked `!` by
  * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
  *
  * Names that cannot recur are learned as the shape they come in (`volatileShape`): a content
@@ -32,6 +32,11 @@ const DIR_MIN = 5;
 const TREE_MIN = 20;
 /** Literal segments a `**` rule needs under each prefix. */
 const TREE_DEPTH: Record<Prefix, number> = { abs: 2, home: 1, cwd: 0 };
+/**
+ * Literal segments a `dir/*` rule needs: not `/*`, nor `home://*` (five dotfiles read made it,
+ * and a check then allowed every file of the home's top, --enforce all of the home: ~/.ssh too).
+ */
+const DIR_DEPTH: Record<Prefix, number> = { abs: 1, home: 1, cwd: 0 };
 
 interface TrieNode {
   entry: boolean;
@@ -187,7 +192,7 @@ function emit(n: TrieNode, prefix: Prefix, segs: string[], out: PathRule[]): voi
   }
   if (n.entry) out.push({ path: path(segs), line: 0 });
   const leaves = [...n.children].filter(([, c]) => c.entry && c.children.size === 0);
-  if (leaves.length >= DIR_MIN && (prefix !== "abs" || segs.length >= 1))
+  if (leaves.length >= DIR_MIN && segs.length >= DIR_DEPTH[prefix])
     out.push({ path: path([...segs, "*"]), seen: leaves.length, line: 0 });
   else for (const [name] of leaves) out.push({ path: path([...segs, name]), line: 0 });
   for (const [name, c] of n.children) if (c.children.size > 0) emit(c, prefix, [...segs, name], out);
