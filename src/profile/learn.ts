@@ -137,9 +137,10 @@ export class Learner {
       // Names the next run's data chooses: in a folder the session made (build/, __pycache__/,
       // what `tar x` unpacks) whatever it does with one entry it may do with any; in a folder of
       // the project it listed (make's $(wildcard src/*.c), test discovery, `tar c data`) the
-      // entries it read or rewrote are the ones it found, and an extra source file is one more.
+      // entries it read are the ones it found, and an extra source file is one more. (What it
+      // wrote there it named itself: `cc -o app` in a listed project is no leave to rewrite all.)
       const dir = dirname(abs);
-      if (this.madeDirs.has(dir) || (inProject(dir) && this.listed.has(dir) && (mode === "read" || mode === "write")))
+      if (this.madeDirs.has(dir) || (inProject(dir) && this.listed.has(dir) && mode === "read"))
         this.general[mode].add(`${path.slice(0, path.lastIndexOf("/"))}/*`);
     }
     this.paths = [];

@@ -2,11 +2,11 @@
 // test discovery and `tar c data` list a folder and read what they find, and write what they
 // make of it into a folder they made (build/, __pycache__/, what `tar x` unpacks). A profile
 // learned by name made each new file two or three violations (read cwd://src/v.c, create
-// cwd://build/v.o). Now an entry of a project folder the session listed is read as `dir/*`,
-// and anything in a folder it made as `dir/*`, beside the exact rules (a check counts a use of
-// every rule that allows it, so neither is an over-grant). A folder outside the project that it
-// listed keeps its names (a home's dotfiles are not all readable because one was). Live,
-// under both tracers, confined as well.
+// cwd://build/v.o). Now an entry of a project folder the session listed is read as `dir/*` (not
+// written: what it wrote there it named itself), and anything in a folder it made as `dir/*`,
+// beside the exact rules (a check counts a use of every rule that allows it, so neither is an
+// over-grant). A folder outside the project that it listed keeps its names (a home's dotfiles
+// are not all readable because one was). Live, under both tracers, confined as well.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,11 +25,12 @@ function check(tracer: Tracer): void {
   const home = freshHome();
   writeFileSync(join(other, "one"), "1\n");
   writeFileSync(join(other, "two"), "2\n");
-  const script = `ls ${other} >/dev/null && cat ${other}/one && mkdir -p out && for f in src/*; do cp "$f" out/; done && cat out/*`;
+  const script = `ls ${other} >/dev/null && cat ${other}/one && ls >/dev/null && echo >> notes && mkdir -p out && for f in src/*; do cp "$f" out/; done && cat out/*`;
   try {
     const run = (sources: string[], extra: string[], tail = "") => {
       rmSync(join(proj, "src"), { recursive: true, force: true });
       rmSync(join(proj, "out"), { recursive: true, force: true });
+      writeFileSync(join(proj, "notes"), "");
       mkdirSync(join(proj, "src"));
       for (const s of sources) writeFileSync(join(proj, "src", s), `${s}\n`);
       const r = capsule(
@@ -54,6 +55,8 @@ function check(tracer: Tracer): void {
     for (const r of ["cwd://src/*", "cwd://src/a.c", "cwd://out/*"]) assert.ok(read.includes(r), `${r}: ${read}`);
     for (const r of ["cwd://out/*", "cwd://out/a.c"]) assert.ok(create.includes(r), `${r}: ${create}`);
     assert.ok(read.includes(`${other}/one`) && !read.includes(`${other}/*`), JSON.stringify(read));
+    // what it wrote in a listed folder it named itself: no leave to rewrite the folder
+    assert.ok(!paths(doc.fs.write ?? []).includes("cwd://*"), JSON.stringify(doc.fs.write));
     // the session it was learned from uses every rule
     const self = capsule(["check", "--profile", prof, first.dir], home);
     assert.equal(self.status, 0, self.stdout);
