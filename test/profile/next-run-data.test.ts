@@ -25,7 +25,7 @@ function check(tracer: Tracer): void {
   const home = freshHome();
   writeFileSync(join(other, "one"), "1\n");
   writeFileSync(join(other, "two"), "2\n");
-  const script = `ls ${other} >/dev/null && cat ${other}/one && ls >/dev/null && echo >> notes && mkdir -p out && for f in src/*; do cp "$f" out/; done && cat out/*`;
+  const script = `ls ${other} >/dev/null && cat ${other}/one && ls >/dev/null && chmod 644 notes && mkdir -p out && for f in src/*; do cp "$f" out/; done && cat out/*`;
   try {
     const run = (sources: string[], extra: string[], tail = "") => {
       rmSync(join(proj, "src"), { recursive: true, force: true });
