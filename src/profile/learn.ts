@@ -7,7 +7,7 @@
  */
 import { isInside } from "../classify/match.js";
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { dirname } from "../core/paths.js";
+import { basename, dirname } from "../core/paths.js";
 import { collapse, volatileSegment, volatileShape, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
 import { EventFacts, exeOf, isNetNeed, needsOf, normaliseObserved, triedDevice } from "./needs.js";
@@ -46,8 +46,9 @@ export class Learner {
 
   /** The current session's fs paths, kept until its temporaries are known (flush). */
   private paths: Array<{ startup: boolean; mode: FsMode; path: string; abs: string }> = [];
-  /** Folders of the project the session listed, and folders it made: see flush. */
+  /** Folders of the project the session listed, paths it looked up, and folders it made: see flush. */
   private listed = new Set<string>();
+  private looked = new Set<string>();
   private madeDirs = new Set<string>();
   /** Paths the session created: still there (true) or deleted since (false). */
   private made = new Map<string, boolean>();
@@ -64,6 +65,7 @@ export class Learner {
     this.pids = new Set();
     this.written = new Set();
     this.listed = new Set();
+    this.looked = new Set();
     this.madeDirs = new Set();
     this.isSecret = secretMatcher(roots.home);
   }
@@ -83,6 +85,8 @@ export class Learner {
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
       if (a.kind === "DirList" && a.resource !== null) this.listed.add(normaliseObserved(a.resource, a.pid));
+      // a look-up needs nothing, but what it names may be an entry a listing found (compileall's stat of each .py)
+      if (a.kind === "FileMetadata" && a.resource?.startsWith("/")) this.looked.add(a.resource);
       for (const n of needsOf(a, facts)) {
         if (n.kind === "exec" && this.launchers.has(n.path)) continue;
         if (n.kind === "exec") {
@@ -129,21 +133,39 @@ export class Learner {
     const temps = new Set<string>();
     for (const [path, there] of this.made) if (!there) temps.add(path);
     const inProject = (dir: string) => this.roots.cwd !== "/" && isInside(dir, this.roots.cwd);
-    for (const { startup, mode, path: raw, abs } of this.paths) {
+    const listed = (abs: string) => inProject(dirname(abs)) && this.listed.has(dirname(abs));
+    const found = (e: { startup: boolean; mode: FsMode; abs: string }) =>
+      !e.startup && e.mode === "read" && listed(e.abs);
+    // the stems of what the session read or looked up in a listed project folder (`main` of src/main.c)
+    const stems = new Set<string>();
+    const stem = (abs: string) => basename(abs).replace(/(.)\.[^.]*$/, "$1");
+    for (const e of this.paths) if (found(e)) stems.add(stem(e.abs));
+    for (const abs of this.looked) if (listed(abs)) stems.add(stem(abs));
+    for (const e of this.paths) {
+      const { startup, mode, path: raw, abs } = e;
       const path = temps.size > 0 ? tempsAsGlob(raw, temps) : raw;
       const set = (startup ? this.startup : this.work)[mode];
       set.add(path);
-      if (startup || path.startsWith("!")) continue;
+      if (path.startsWith("!")) continue;
       // Names the next run's data chooses: in a folder the session made (build/, __pycache__/,
       // what `tar x` unpacks) whatever it does with one entry it may do with any; in a folder of
       // the project it listed (make's $(wildcard src/*.c), test discovery, `tar c data`) the
       // entries it read are the ones it found, and an extra source file is one more. (What it
       // wrote there it named itself: `cc -o app` in a listed project is no leave to rewrite all.)
-      const dir = dirname(abs);
-      if (this.madeDirs.has(dir) || (inProject(dir) && this.listed.has(dir) && mode === "read"))
-        this.general[mode].add(`${path.slice(0, path.lastIndexOf("/"))}/*`);
+      const dir = path.slice(0, path.lastIndexOf("/"));
+      if (this.madeDirs.has(dirname(abs)) || found(e)) this.general[mode].add(`${dir}/*`);
+      // What it made, rewrote, removed or read back in the project under the name of one of
+      // those, the name's stem then a separator (src/main.o, __pycache__/calc.cpython-311.pyc),
+      // the next run does with its extra file's: `dir/*` and the rest of the name (src/*.o).
+      else if (inProject(dirname(abs))) {
+        const name = path.slice(dir.length + 1);
+        for (const stem of stems)
+          if (name.startsWith(stem) && /^[._-][^*?]*$/.test(name.slice(stem.length)))
+            this.general[mode].add(`${dir}/*${name.slice(stem.length)}`);
+      }
     }
     this.paths = [];
+    this.looked = new Set();
     this.made = new Map();
   }
 

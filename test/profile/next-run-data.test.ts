@@ -79,3 +79,56 @@ function check(tracer: Tracer): void {
 }
 
 underBothTracers("one more source file in the next run: read from a listed folder, made into a made one", check);
+
+// Outputs named after what a listing found, beside their sources or in a folder that was there
+// already (`%.o: %.c`, a __pycache__ from an earlier run): the extra file's output was a
+// violation (create cwd://src/c.o). What the session made, read back or removed under a found
+// name's stem and a separator is learned as `dir/*` and the rest of the name (`src/*.o`); the
+// stem may come from a look-up alone (compileall stats each .py and reads its .pyc).
+function derived(tracer: Tracer): void {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-derived-"));
+  const home = freshHome();
+  const script =
+    'for f in src/*.c; do cp "$f" "src/$(basename "$f" .c).o"; done && cat src/*.o >/dev/null && rm src/*.o && ' +
+    'for f in docs/*.md; do test -e "$f" && echo > "stamps/$(basename "$f" .md).stamp"; done; cat stamps/*.stamp >/dev/null';
+  try {
+    const run = (sources: string[], extra: string[], tail = "") => {
+      rmSync(proj, { recursive: true, force: true });
+      mkdirSync(join(proj, "src"), { recursive: true });
+      mkdirSync(join(proj, "stamps"));
+      mkdirSync(join(proj, "docs"));
+      for (const s of sources) writeFileSync(join(proj, "src", s), `${s}\n`);
+      // looked up only (test -e), never read
+      for (const s of sources) writeFileSync(join(proj, "docs", s.replace(/\.c$/, ".md")), `${s}\n`);
+      const r = capsule(
+        ["run", "--tracer", tracer, "--report", "none", ...extra, "--", "sh", "-c", script + tail],
+        home,
+        { cwd: proj, env: { PATH: "/usr/bin:/bin" } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const dir = /capsule: session (\S+)/.exec(r.stderr)?.[1];
+      assert.ok(dir, r.stderr);
+      const vs = jsonl<Violation>(dir, "violations")
+        .filter((v) => v.kind !== "syscall")
+        .map((v) => `${v.kind} ${v.resource}`);
+      return { dir, vs };
+    };
+    const first = run(["a.c", "b.c"], []);
+    const prof = join(home, "p.yml");
+    assert.equal(capsule(["profile", first.dir, "-o", prof], home).status, 0);
+    const doc = parseYaml(readFileSync(prof, "utf8")) as { fs: Rules };
+    const create = paths(doc.fs.create!);
+    for (const r of ["cwd://src/*.o", "cwd://stamps/*.stamp"]) assert.ok(create.includes(r), `${r}: ${create}`);
+    assert.ok(!create.includes("cwd://stamps/*"), JSON.stringify(create));
+    assert.deepEqual(run(["a.c", "b.c", "c.c"], ["--profile", prof]).vs, []);
+    // another name there is not one of them
+    assert.deepEqual(run(["a.c", "b.c"], ["--profile", prof], " && echo > stamps/other.txt").vs, [
+      "create cwd://stamps/other.txt",
+    ]);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(proj, { recursive: true, force: true });
+  }
+}
+
+underBothTracers("outputs named after a listed folder's entries: the extra file's output fits", derived);
