@@ -11,7 +11,7 @@ import { basename, dirname } from "../core/paths.js";
 import { collapse, volatileSegment, volatileShape, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
 import { EventFacts, exeOf, isNetNeed, needsOf, normaliseObserved, triedDevice } from "./needs.js";
-import { portablePath, type Roots } from "./paths.js";
+import { parseRulePath, portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
 type PathSets = Record<FsMode, Set<string>>;
@@ -159,9 +159,9 @@ export class Learner {
       // the next run does with its extra file's: `dir/*` and the rest of the name (src/*.o).
       else if (inProject(dirname(abs))) {
         const name = path.slice(dir.length + 1);
-        for (const stem of stems)
-          if (name.startsWith(stem) && /^[._-][^*?]*$/.test(name.slice(stem.length)))
-            this.general[mode].add(`${dir}/*${name.slice(stem.length)}`);
+        for (let i = 1; i < name.length; i++)
+          if ("._-".includes(name[i]!) && stems.has(name.slice(0, i)) && !/[*?]/.test(name.slice(i)))
+            this.general[mode].add(`${dir}/*${name.slice(i)}`);
       }
     }
     this.paths = [];
@@ -177,7 +177,7 @@ export class Learner {
       const work = withoutCovered(collapse([...this.work[mode]]));
       // the session's own paths stay, each `dir/*` beside them (a check counts a use of both)
       const general = volatileShape([...this.general[mode]])
-        .filter((g) => !this.work[mode].has(g))
+        .filter((g) => !this.work[mode].has(g) && isRulePath(g))
         .map((path) => ({ path, line: 0 }));
       p.fs[mode] = [...work, ...withoutCovered(general, work)].sort((a, b) =>
         a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
@@ -195,6 +195,16 @@ export class Learner {
         .map((r) => ({ ...r, line: 0 }));
     p.syscalls = [...this.syscalls].sort();
     return p;
+  }
+}
+
+/** A name may hold what no rule can say (a `**` inside a segment): such a glob is not made. */
+function isRulePath(path: string): boolean {
+  try {
+    parseRulePath(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
