@@ -72,3 +72,24 @@ export function implicitSyscalls(sources: readonly { level: string | null; trace
   }
   return [...out];
 }
+
+/**
+ * Setting a file's times: `touch`, git freshening an object it already has (`git add` of a file
+ * whose content is another's), a copy keeping its source's times (git's fallback when a clone
+ * cannot hard-link). A write sets them anyway, so a profile whose work writes or makes files
+ * allows these calls too; which file stays the fs rules' part (Landlock has no right for times).
+ */
+export const TIMES_CALLS = ["utime", "utimes", "utimensat", "futimesat"] as const;
+
+/** A device's node (`/dev/null`, `/dev/tty`) is no file a program makes or rewrites; /dev/shm holds some. */
+const DEVICE_RULE = /^\/dev\/(?!shm\/)/;
+
+/** The calls a profile allows beyond its list: implicitSyscalls, and TIMES_CALLS when its work writes or makes files. */
+export function impliedSyscalls(p: {
+  learned_from: readonly { level: string | null; tracer?: string | null }[];
+  fs: Record<"write" | "create", readonly { path: string }[]>;
+}): string[] {
+  const out = implicitSyscalls(p.learned_from);
+  const writes = [...p.fs.write, ...p.fs.create].some((r) => !DEVICE_RULE.test(r.path));
+  return writes ? [...new Set([...out, ...TIMES_CALLS])] : out;
+}

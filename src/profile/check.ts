@@ -11,7 +11,7 @@ import type { Action, EnhancedEvent, Violation } from "../core/events.js";
 
 export type { Violation };
 
-import { implicitSyscalls } from "./baseline.js";
+import { impliedSyscalls } from "./baseline.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
 import {
   ABSENT_ERRNOS,
@@ -100,7 +100,7 @@ export class ProfileChecker {
           addresses: r.addresses ?? [],
         });
     this.syscalls = profile.syscalls ? new Map(profile.syscalls.map((s) => [s, 0])) : null;
-    this.implicit = new Set(implicitSyscalls(profile.learned_from));
+    this.implicit = new Set(impliedSyscalls(profile));
   }
 
   private compile(section: string, path: string, line: number): Compiled {
@@ -188,20 +188,17 @@ export class ProfileChecker {
     }
     const secret = this.isSecret(n.path);
     const hit = (c: Compiled): boolean => (!secret || !c.glob) && c.match(n.path);
-    if (n.kind === "exec") {
-      const prog = this.exec.find((c) => hit(c) && (!c.sha256 || !n.sha256 || c.sha256 === n.sha256));
-      const fsRule = prog ? undefined : this.fs.get("exec")!.find(hit);
-      const r = prog ?? fsRule;
-      if (r) r.hits++;
-      return r !== undefined;
-    }
-    for (const mode of MODES_FOR[n.kind]) {
-      const r = this.fs.get(mode)!.find(hit);
-      if (r) {
-        r.hits++;
-        return true;
-      }
-    }
+    // every rule that allows it is used (a learned `dir/*` and the session's own `dir/f` beside it)
+    const used = (rs: Compiled[]): boolean => {
+      for (const r of rs) r.hits++;
+      return rs.length > 0;
+    };
+    if (n.kind === "exec")
+      return (
+        used(this.exec.filter((c) => hit(c) && (!c.sha256 || !n.sha256 || c.sha256 === n.sha256))) ||
+        used(this.fs.get("exec")!.filter(hit))
+      );
+    for (const mode of MODES_FOR[n.kind]) if (used(this.fs.get(mode)!.filter(hit))) return true;
     return false;
   }
 

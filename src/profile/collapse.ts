@@ -6,13 +6,13 @@
  *     over 2 or more of its subdirectories         → `dir/**`  (seen: N)
  *
  * A collapse never reaches above its prefix's confinement: `/x/**` needs two literal
- * directories (`/usr/lib/**`, not `/usr/**`), `home://**` is never learned (a home holds
- * keys), `cwd://**` is (the project is the agent's to work in). Secrets (marked `!` by
+ * directories (`/usr/lib/**`, not `/usr/**`), `home://**` and `home://*` are never learned (a
+ * home holds keys), `cwd://**` is (the project is the agent's to work in). Secrets (marked `!` by
  * the learner) are never counted nor collapsed: they stay exact, with `secret: true`.
  *
  * Names that cannot recur are learned as the shape they come in (`volatileShape`): a content
  * hash (a run of 16 or more hex digits: git's objects, a cache's entries), a UUID, a date
- * and time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`,
+ * and time or a Unix time (a log file's name) and a temporary file's random tail (`tmp_obj_cHD5hj`,
  * `tmp.Zx8kQ2pL9m`, Python's `tmpk3j_x9ab`) become `*`, and the two-hex-digit
  * fan-out directories above such a name `??`, so the next run's new objects are allowed:
  * `cwd://.git/objects/??/*`, `cwd://.git/objects/??/tmp_obj_*`.
@@ -32,6 +32,11 @@ const DIR_MIN = 5;
 const TREE_MIN = 20;
 /** Literal segments a `**` rule needs under each prefix. */
 const TREE_DEPTH: Record<Prefix, number> = { abs: 2, home: 1, cwd: 0 };
+/**
+ * Literal segments a `dir/*` rule needs: not `/*`, nor `home://*` (five dotfiles read made it,
+ * and a check then allowed every file of the home's top, --enforce all of the home: ~/.ssh too).
+ */
+const DIR_DEPTH: Record<Prefix, number> = { abs: 1, home: 1, cwd: 0 };
 
 interface TrieNode {
   entry: boolean;
@@ -67,11 +72,17 @@ const UUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 /**
  * A date, with its time of day if it has one, in the shapes file names give them: ISO 8601
  * with `:` or another separator (npm's `_logs/2026-12-07T19_01_52_788Z-debug-0.log`, a daily
- * `app-2026-12-07.log`, `2026-12-07_19-01-52`) or compact with its `T` (`20261207T190152Z`).
- * Eight digits alone are not taken for a date (a version, a build number).
+ * `app-2026-12-07.log`, `2026-12-07_19-01-52`) or compact with its `T` or a separator before a
+ * time (`20261207T190152Z`, `backup-20261207-190152.tgz`). Eight digits alone are not taken for
+ * a date (a version, a build number).
  */
 const STAMP =
-  /(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d(?:[T_ ][0-2]\d[:_.-]?[0-5]\d(?:[:_.-]?[0-6]\d)?(?:[._,-]\d{1,9})?Z?)?|(?:19|20)\d\d[01]\d[0-3]\dT[0-2]\d[0-5]\d(?:[0-6]\d)?(?:[._,]\d{1,9})?Z?)(?!\d)/g;
+  /(?<!\d)(?:(?:19|20)\d\d-[01]\d-[0-3]\d(?:[T_ ][0-2]\d[:_.-]?[0-5]\d(?:[:_.-]?[0-6]\d)?(?:[._,-]\d{1,9})?Z?)?|(?:19|20)\d\d[01]\d[0-3]\d(?:T|[-_.](?=[0-2]\d[0-5]\d))[0-2]\d[0-5]\d(?:[0-6]\d)?(?:[._,]\d{1,9})?Z?)(?!\d)/g;
+/**
+ * A Unix time in seconds or milliseconds (`date +%s`, `Date.now()`: `run-1796678621.log`,
+ * `1796678621123.json`), from 2017 to 2036: ten or thirteen digits, no more.
+ */
+const EPOCH = /(?<!\d)(?:1[5-9]|20)\d{8}(?:\d{3})?(?!\d)/g;
 
 /**
  * The segment as a glob when its name cannot recur (a hash, a UUID, a date and time, a
@@ -82,6 +93,7 @@ export function volatileSegment(seg: string): string | null {
     .replace(HASH_RUN, "*")
     .replace(UUID, "*")
     .replace(STAMP, "*")
+    .replace(EPOCH, "*")
     .replace(/\*{2,}/g, "*");
   if (shaped !== seg) return shaped;
   const py = PY_TEMP_NAME.exec(seg);
@@ -180,7 +192,7 @@ function emit(n: TrieNode, prefix: Prefix, segs: string[], out: PathRule[]): voi
   }
   if (n.entry) out.push({ path: path(segs), line: 0 });
   const leaves = [...n.children].filter(([, c]) => c.entry && c.children.size === 0);
-  if (leaves.length >= DIR_MIN && (prefix !== "abs" || segs.length >= 1))
+  if (leaves.length >= DIR_MIN && segs.length >= DIR_DEPTH[prefix])
     out.push({ path: path([...segs, "*"]), seen: leaves.length, line: 0 });
   else for (const [name] of leaves) out.push({ path: path([...segs, name]), line: 0 });
   for (const [name, c] of n.children) if (c.children.size > 0) emit(c, prefix, [...segs, name], out);
@@ -190,9 +202,9 @@ function emit(n: TrieNode, prefix: Prefix, segs: string[], out: PathRule[]): voi
 const SAME_ROOTS: Roots = { cwd: "/\u0000cwd", home: "/\u0000home" };
 
 /**
- * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A check takes
- * the first rule that allows a path, so a covered rule is never used and reads as an over-grant
- * of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
+ * The rules of `rules` that a glob of `globs` or of `rules` itself does not cover. A covered rule
+ * allows nothing more, and (when a check took the first rule that allows a path) read as an
+ * over-grant of the very session it was learned from: `dir/*` matches the subdirectory `dir/sub` the
  * collapse kept as an entry and the learned `dir/run.*.lock`, the work's `cwd://**` every
  * start-up file in the project, `home://.x/**` the start-up's `home://.x/lib/**`. A glob is
  * covered by a `DIR/**` whose DIR holds it, or by one as deep whose every segment is `*` or its

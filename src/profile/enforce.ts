@@ -25,10 +25,10 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { implicitSyscalls } from "./baseline.js";
+import { impliedSyscalls } from "./baseline.js";
 import { isHostName } from "./dns.js";
 import { FS_MODES, type FsMode, type Profile } from "./model.js";
-import { literalBase, parseRulePath, type Roots } from "./paths.js";
+import { compileRulePath, literalBase, parseRulePath, type Roots } from "./paths.js";
 
 /** Landlock access rights (linux/landlock.h). */
 const LL = {
@@ -170,6 +170,23 @@ function existingDir(p: string): string {
   return d;
 }
 
+/**
+ * Is a path that does not exist now one the profile lets the run create (the path or a
+ * folder above it)? Landlock rules hold on to existing files: a file the run makes and then
+ * reads, writes or runs (`tar czf a.tgz` then `tar xzf a.tgz`, `cc -o app` then `./app`)
+ * can only be granted through the nearest folder that exists now.
+ */
+function madeByTheRun(profile: Profile, roots: Roots): (abs: string) => boolean {
+  const creates = [...profile.fs.create, ...profile.startup.create].map((r) =>
+    compileRulePath(parseRulePath(r.path), roots),
+  );
+  return (abs) => {
+    const top = existingDir(abs);
+    for (let p = abs; p !== top && p.length > top.length; p = dirname(p)) if (creates.some((m) => m(p))) return true;
+    return false;
+  };
+}
+
 export function planConfinement(profile: Profile, roots: Roots, probe: Probe): ConfinePlan {
   const rules = new Map<string, number>();
   const grant = (path: string, rights: number): void => {
@@ -179,6 +196,7 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
   const parentGrants: string[] = [];
   const missing: string[] = [];
   const globDirs: Array<{ dir: string; rule: string }> = [];
+  const made = madeByTheRun(profile, roots);
 
   for (const section of ["fs", "startup"] as const)
     for (const mode of FS_MODES)
@@ -195,7 +213,10 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
           parentGrants.push(`${section}.${mode} ${r.path}: granted on ${target}`);
         } else if (!existsSync(base)) {
           if (mode === "create") target = existingDir(base);
-          else {
+          else if (made(base)) {
+            target = existingDir(base);
+            parentGrants.push(`${section}.${mode} ${r.path}: made by the run, granted on ${target}`);
+          } else {
             missing.push(`${section}.${mode} ${r.path}`);
             continue;
           }
@@ -205,14 +226,19 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
   const implicitExec: string[] = [];
   for (const e of profile.exec) {
     const p = parseRulePath(e.path);
-    const path = literalBase(p, roots);
+    let path = literalBase(p, roots);
     if (!existsSync(path)) {
-      missing.push(`exec ${e.path}`);
-      continue;
+      if (!made(path)) {
+        missing.push(`exec ${e.path}`);
+        continue;
+      }
+      // a program the run builds (`cc -o app`, then `./app`)
+      path = existingDir(path);
+      parentGrants.push(`exec ${e.path}: made by the run, granted on ${path}`);
     }
     grant(path, RIGHTS.exec);
     // the kernel opens the ELF or script interpreter with exec rights too
-    const interp = p.firstGlob < 0 ? interpreterOf(path) : null;
+    const interp = p.firstGlob < 0 && path === literalBase(p, roots) ? interpreterOf(path) : null;
     if (interp && existsSync(interp)) {
       grant(interp, RIGHTS.exec);
       implicitExec.push(interp);
@@ -300,7 +326,7 @@ export function planConfinement(profile: Profile, roots: Roots, probe: Probe): C
     const here = new Set(known);
     // the implicit calls of this architecture only (waitpid is no x86_64 call: the launcher
     // said so on the user's terminal at every run); the profile's own, as written
-    const implicit = implicitSyscalls(profile.learned_from).filter((c) => here.size === 0 || here.has(c));
+    const implicit = impliedSyscalls(profile).filter((c) => here.size === 0 || here.has(c));
     const calls = [...new Set([...profile.syscalls, ...implicit])];
     for (const c of calls.sort()) spec += `syscall ${c}\n`;
     const allowed = new Set(calls);

@@ -5,11 +5,13 @@
  * aggregator's `startup` mark). Paths inside the run's project and home become `cwd://`
  * and `home://`. Dense directories collapse (collapse.ts); secrets stay exact.
  */
+import { isInside } from "../classify/match.js";
 import type { Action, EnhancedEvent } from "../core/events.js";
-import { collapse, volatileSegment, withoutCovered } from "./collapse.js";
+import { basename, dirname } from "../core/paths.js";
+import { collapse, volatileSegment, volatileShape, withoutCovered } from "./collapse.js";
 import { emptyProfile, FS_MODES, type FsMode, type NetRule, type Profile, type Protocol } from "./model.js";
-import { EventFacts, exeOf, isNetNeed, needsOf, triedDevice } from "./needs.js";
-import { portablePath, type Roots } from "./paths.js";
+import { EventFacts, exeOf, isNetNeed, needsOf, normaliseObserved, triedDevice } from "./needs.js";
+import { parseRulePath, portablePath, type Roots } from "./paths.js";
 import { secretMatcher } from "./secrets.js";
 
 type PathSets = Record<FsMode, Set<string>>;
@@ -25,6 +27,8 @@ const pathSets = (): PathSets => ({
 export class Learner {
   private readonly work = pathSets();
   private readonly startup = pathSets();
+  /** `dir/*` of a folder whose entries the next run's data names (flush): added where nothing covers them. */
+  private readonly general = pathSets();
   private readonly execs = new Map<string, string | null>();
   private readonly net = {
     connect: new Map<string, Omit<NetRule, "line">>(),
@@ -41,9 +45,15 @@ export class Learner {
   private pids = new Set<number>();
 
   /** The current session's fs paths, kept until its temporaries are known (flush). */
-  private paths: Array<{ startup: boolean; mode: FsMode; path: string }> = [];
+  private paths: Array<{ startup: boolean; mode: FsMode; path: string; abs: string }> = [];
+  /** Folders of the project the session listed, paths it looked up, and folders it made: see flush. */
+  private listed = new Set<string>();
+  private looked = new Set<string>();
+  private madeDirs = new Set<string>();
   /** Paths the session created: still there (true) or deleted since (false). */
   private made = new Map<string, boolean>();
+  /** Paths the session created or wrote: a program among them is its own build, new in every run. */
+  private written = new Set<string>();
 
   /** Starts a session: its roots make cwd:// and home:// of its paths; a confined run's launchers are not learned. */
   begin(source: Profile["learned_from"][number], roots: Roots, launchers: readonly string[] = []): void {
@@ -53,6 +63,10 @@ export class Learner {
     this.launchers = new Set(launchers);
     this.facts = new EventFacts();
     this.pids = new Set();
+    this.written = new Set();
+    this.listed = new Set();
+    this.looked = new Set();
+    this.madeDirs = new Set();
     this.isSecret = secretMatcher(roots.home);
   }
 
@@ -70,13 +84,18 @@ export class Learner {
       if ((!a.ok && !triedDevice(a)) || a.inherited) continue;
       const exe = exeOf(facts);
       if (a.kind !== "ProcessSpawn" && exe !== null && this.launchers.has(exe)) continue;
+      if (a.kind === "DirList" && a.resource !== null) this.listed.add(normaliseObserved(a.resource, a.pid));
+      // a look-up needs nothing, but what it names may be an entry a listing found (compileall's stat of each .py)
+      if (a.kind === "FileMetadata" && a.resource?.startsWith("/")) this.looked.add(a.resource);
       for (const n of needsOf(a, facts)) {
         if (n.kind === "exec" && this.launchers.has(n.path)) continue;
         if (n.kind === "exec") {
           const p = portablePath(n.path, this.roots);
-          // one program seen with two different hashes keeps no pin
+          // one program seen with two different hashes keeps no pin, nor one the session built
+          // (`cc -o app && ./app`: the next run's build, from other sources, hashes otherwise)
+          const sha = this.written.has(n.path) ? null : n.sha256;
           const prev = this.execs.get(p);
-          this.execs.set(p, prev === undefined ? n.sha256 : prev === n.sha256 ? prev : null);
+          this.execs.set(p, prev === undefined ? sha : prev === sha ? prev : null);
         } else if (isNetNeed(n)) {
           // a name when the session's DNS answers showed it, with the addresses it had
           const rule: Omit<NetRule, "line"> = {
@@ -89,10 +108,12 @@ export class Learner {
           if (n.name) rule.addresses = [...new Set([...(prev?.addresses ?? []), n.host])].sort();
           this.net[n.kind].set(key, rule);
         } else {
+          if (n.kind === "create" || n.kind === "write") this.written.add(n.path);
+          if (n.kind === "create" && a.dir && a.kind === "FileWrite") this.madeDirs.add(n.path);
           const p = this.isSecret(n.path)
             ? `!${portablePath(n.path, this.roots)}`
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
-          this.paths.push({ startup: a.startup, mode: n.kind, path: p });
+          this.paths.push({ startup: a.startup, mode: n.kind, path: p, abs: n.path });
           if (n.kind === "create") this.made.set(p, true);
           // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`, or an atomic save's
           // temporary in another folder, `via`): gone by the end either way
@@ -111,9 +132,40 @@ export class Learner {
   private flush(): void {
     const temps = new Set<string>();
     for (const [path, there] of this.made) if (!there) temps.add(path);
-    for (const { startup, mode, path } of this.paths)
-      (startup ? this.startup : this.work)[mode].add(temps.size > 0 ? tempsAsGlob(path, temps) : path);
+    const inProject = (dir: string) => this.roots.cwd !== "/" && isInside(dir, this.roots.cwd);
+    const listed = (abs: string) => inProject(dirname(abs)) && this.listed.has(dirname(abs));
+    const found = (e: { startup: boolean; mode: FsMode; abs: string }) =>
+      !e.startup && e.mode === "read" && listed(e.abs);
+    // the stems of what the session read or looked up in a listed project folder (`main` of src/main.c)
+    const stems = new Set<string>();
+    const stem = (abs: string) => basename(abs).replace(/(.)\.[^.]*$/, "$1");
+    for (const e of this.paths) if (found(e)) stems.add(stem(e.abs));
+    for (const abs of this.looked) if (listed(abs)) stems.add(stem(abs));
+    for (const e of this.paths) {
+      const { startup, mode, path: raw, abs } = e;
+      const path = temps.size > 0 ? tempsAsGlob(raw, temps) : raw;
+      const set = (startup ? this.startup : this.work)[mode];
+      set.add(path);
+      if (path.startsWith("!")) continue;
+      // Names the next run's data chooses: in a folder the session made (build/, __pycache__/,
+      // what `tar x` unpacks) whatever it does with one entry it may do with any; in a folder of
+      // the project it listed (make's $(wildcard src/*.c), test discovery, `tar c data`) the
+      // entries it read are the ones it found, and an extra source file is one more. (What it
+      // wrote there it named itself: `cc -o app` in a listed project is no leave to rewrite all.)
+      const dir = path.slice(0, path.lastIndexOf("/"));
+      if (this.madeDirs.has(dirname(abs)) || found(e)) this.general[mode].add(`${dir}/*`);
+      // What it made, rewrote, removed or read back in the project under the name of one of
+      // those, the name's stem then a separator (src/main.o, __pycache__/calc.cpython-311.pyc),
+      // the next run does with its extra file's: `dir/*` and the rest of the name (src/*.o).
+      else if (inProject(dirname(abs))) {
+        const name = path.slice(dir.length + 1);
+        for (let i = 1; i < name.length; i++)
+          if ("._-".includes(name[i]!) && stems.has(name.slice(0, i)) && !/[*?]/.test(name.slice(i)))
+            this.general[mode].add(`${dir}/*${name.slice(i)}`);
+      }
+    }
     this.paths = [];
+    this.looked = new Set();
     this.made = new Map();
   }
 
@@ -122,7 +174,14 @@ export class Learner {
     const p = emptyProfile();
     p.learned_from = this.sources;
     for (const mode of FS_MODES) {
-      p.fs[mode] = withoutCovered(collapse([...this.work[mode]]));
+      const work = withoutCovered(collapse([...this.work[mode]]));
+      // the session's own paths stay, each `dir/*` beside them (a check counts a use of both)
+      const general = volatileShape([...this.general[mode]])
+        .filter((g) => !this.work[mode].has(g) && isRulePath(g))
+        .map((path) => ({ path, line: 0 }));
+      p.fs[mode] = [...work, ...withoutCovered(general, work)].sort((a, b) =>
+        a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+      );
       // what the work section allows need not be repeated among start-up files
       const startup = collapse([...this.startup[mode]].filter((x) => !this.work[mode].has(x)));
       p.startup[mode] = withoutCovered(startup, p.fs[mode]);
@@ -136,6 +195,16 @@ export class Learner {
         .map((r) => ({ ...r, line: 0 }));
     p.syscalls = [...this.syscalls].sort();
     return p;
+  }
+}
+
+/** A name may hold what no rule can say (a `**` inside a segment): such a glob is not made. */
+function isRulePath(path: string): boolean {
+  try {
+    parseRulePath(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -163,23 +232,37 @@ export function pidsAsGlob(path: string, pids: ReadonlySet<number>): string {
  */
 const RANDOM_LOOKING = /[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
 
+/** Python's tempfile probe of its folder: 8 random characters of [a-z0-9_], often letters alone. */
+const PY_PROBE = /^[a-z0-9_]{8}$/;
+
 /**
  * A temporary's name as a glob. After a leading `tmp` or `temp` (`.tmp` too) all of the rest
  * is `*`: the tempfile crate's `.tmpAb12Cd`, Python's `.tmpk3j_x9ab` and `tmpabcdefgh`, whose
  * random part may hold `_` or no digit at all. Else a name that cannot recur as its shape
- * (volatileSegment: a hash, a UUID, a date and time); else a tail of 6 or more letters and
- * digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`); else all of
- * it when it looks made up; else the name itself (`build/`, `out/`: a scratch tree every run
- * makes and removes under the same names).
+ * (volatileSegment: a hash, a UUID, a date and time); else Python's tempfile probe (PY_PROBE,
+ * `/tmp/fjn1ufnl`, `/tmp/owtnctwf`, `/tmp/g_jzfznm`) is `????????`; else a tail of 6 or more
+ * letters and digits after its last separator is `*` (mktemp's `f.txt.XXXXXX` is `f.txt.*`),
+ * one of 3 to 5 with a capital or a digit its shape (`work.PQKQ` is `work.????`); else, when it
+ * looks made up, its shape: each letter, digit and `_` a `?`, a short extension kept (gcc's
+ * `/tmp/ccR2cXJW.s` is `/tmp/????????.s`: not `/tmp/*`, which allowed making any file there);
+ * else the name itself (`build/`, `out/`: a scratch tree every run makes and removes under the
+ * same names).
  */
 function tempSegment(seg: string): string {
   const t = /^(\.?te?mp)[A-Za-z0-9_]+$/i.exec(seg);
   if (t) return `${t[1]}*`;
   const v = volatileSegment(seg);
   if (v !== null) return v;
+  // before the tail after a separator: the probe's random part may hold `_` (`g_jzfznm`)
+  if (PY_PROBE.test(seg)) return "?".repeat(seg.length);
   const m = /^(.*[._-])[A-Za-z0-9]{6,}$/.exec(seg);
   if (m) return `${m[1]}*`;
-  return RANDOM_LOOKING.test(seg) ? "*" : seg;
+  // mktemp's shortest tails (`work.XXXX` is `work.PQKQ`): a capital or a digit, which no extension has
+  const short = /^(.*[._-])([A-Za-z0-9]{3,5})$/.exec(seg);
+  if (short && /[A-Z0-9]/.test(short[2]!)) return `${short[1]}${"?".repeat(short[2]!.length)}`;
+  if (!RANDOM_LOOKING.test(seg)) return seg;
+  const ext = /\.[A-Za-z]{1,4}$/.exec(seg)?.[0] ?? "";
+  return seg.slice(0, seg.length - ext.length).replace(/[A-Za-z0-9_]/g, "?") + ext;
 }
 
 /** `path` with each segment that ends a temporary (a path of `temps`) as a glob (tempSegment), never the first directory. */

@@ -5,7 +5,7 @@
  * calls that level never records are allowed too (baseline.ts): unseen is not unused; exit
  * and exit_group always are.
  */
-import { implicitSyscalls } from "./baseline.js";
+import { impliedSyscalls } from "./baseline.js";
 import type { Profile } from "./model.js";
 
 export interface OciSeccomp {
@@ -22,13 +22,14 @@ const ARCHES: Record<string, string[]> = {
 
 export function ociSeccomp(p: Profile, arch: string = process.arch): OciSeccomp {
   const observed = [...new Set(p.syscalls ?? [])].sort();
-  const implicit = implicitSyscalls(p.learned_from).filter((c) => !observed.includes(c));
+  const implicit = impliedSyscalls(p).filter((c) => !observed.includes(c));
   const syscalls: OciSeccomp["syscalls"] = [{ names: observed, action: "SCMP_ACT_ALLOW", comment: "observed" }];
   if (implicit.length)
     syscalls.push({
       names: [...implicit].sort(),
       action: "SCMP_ACT_ALLOW",
-      comment: "always allowed (exit), or not recorded below tracing level full",
+      comment:
+        "always allowed (exit), not recorded below tracing level full, or a file's times where files are written",
     });
   return { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, architectures: ARCHES[arch] ?? [], syscalls };
 }

@@ -55,7 +55,7 @@ test("hashes, temporary names and their fan-out directories are learned as shape
   assert.ok(rules.includes("cwd://.git/objects/??/*"), rules.join(" "));
 });
 
-test("UUIDs and dates with their times are shapes; versions and plain numbers are not", () => {
+test("UUIDs, dates with their times and Unix times are shapes; versions and plain numbers are not", () => {
   const paths = [
     "home://.npm/_cacache/tmp/43e50f01-4b10-4817-9033-6183dde7a0b2",
     "home://.npm/_logs/2026-12-07T19_01_52_788Z-debug-0.log",
@@ -67,6 +67,12 @@ test("UUIDs and dates with their times are shapes; versions and plain numbers ar
     "cwd://build/20261207",
     "cwd://data/2026-13-45",
     "cwd://a/120261207T190152",
+    // a compact date and time with a separator, a Unix time in seconds or milliseconds
+    "cwd://backup-20261207-190152.tgz",
+    "cwd://out/report_20261207_1901.txt",
+    "cwd://run-1796678621.log",
+    "cwd://cache/1796678621123.json",
+    "cwd://ids/12345678901",
   ];
   assert.deepEqual(volatileShape(paths), [
     "home://.npm/_cacache/tmp/*",
@@ -81,6 +87,12 @@ test("UUIDs and dates with their times are shapes; versions and plain numbers ar
     "cwd://data/2026-13-45",
     // a longer run of digits is not a date inside it
     "cwd://a/120261207T190152",
+    "cwd://backup-*.tgz",
+    "cwd://out/report_*.txt",
+    "cwd://run-*.log",
+    "cwd://cache/*.json",
+    // eleven digits are neither
+    "cwd://ids/12345678901",
   ]);
   // a folder's name too, where a rule may have a glob there (not an absolute path's first folder)
   assert.deepEqual(volatileShape(["cwd://2026-12-07/x", "/2026-12-07/x", "/tmp/tmp.Zx8kQ2pL9m/f.c"]), [
