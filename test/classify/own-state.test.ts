@@ -7,7 +7,7 @@
 // changed 12 files outside the project" on every sandboxed run.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -77,17 +77,16 @@ test("a shell appending its own history is no write outside the project; emptyin
   const scratch = join(homedir(), "capsule-test-scratch");
   mkdirSync(scratch, { recursive: true });
   const userHome = mkdtempSync(join(scratch, "capsule-history-home-"));
-  const home = freshHome();
   const hist = join(userHome, ".bash_history");
   const run = (script: string) => {
+    // a home per run: two sessions of one second do not sort by their start
+    const home = freshHome();
     const r = capsule(["run", "-q", "--report", "none", "--tracer", "strace", "--", "bash", "-c", script], home, {
       cwd: proj,
       env: { HOME: userHome, HISTFILE: hist },
     });
     assert.equal(r.status, 0, r.stderr);
-    const runs = join(home, "runs");
-    const dir = join(runs, readdirSync(runs).sort().at(-1)!);
-    return jsonl<{ rule: string; reason: string }>(dir, "risks");
+    return jsonl<{ rule: string; reason: string }>(onlySession(home), "risks");
   };
   const appended = run("set -o history; history -s 'make test'; history -a");
   assert.match(readFileSync(hist, "utf8"), /make test/);
@@ -116,11 +115,13 @@ test("vim's own state file, saved through a temporary, is no write outside the p
   const scratch = join(homedir(), "capsule-test-scratch");
   mkdirSync(scratch, { recursive: true });
   const userHome = mkdtempSync(join(scratch, "capsule-viminfo-home-"));
-  const home = freshHome();
+  let home = "";
   try {
     writeFileSync(join(proj, "f.txt"), "x\n");
-    // the first run makes ~/.viminfo, the second rewrites it through .viminfo.tmp
+    // the first run makes ~/.viminfo, the second rewrites it through .viminfo.tmp (a capsule
+    // home per run: two sessions of one second do not sort by their start)
     for (const line of ["a", "b"]) {
+      home = freshHome();
       const r = capsule(
         ["run", "-q", "--report", "none", "--tracer", "strace", "--", "vim", "-u", "NONE", "-N", "-es"].concat([
           "-c",
@@ -134,8 +135,7 @@ test("vim's own state file, saved through a temporary, is no write outside the p
       );
       assert.equal(r.status, 0, r.stderr);
     }
-    const runs = join(home, "runs");
-    const second = join(runs, readdirSync(runs).sort().at(-1)!);
+    const second = onlySession(home);
     const raw = jsonl<{ raw_line: string }>(second, "enriched").map((e) => e.raw_line);
     assert.ok(
       raw.some((l) => /rename\(.*\.viminfo\.tmp/.test(l)),
