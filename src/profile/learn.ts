@@ -50,8 +50,12 @@ export class Learner {
   private listed = new Set<string>();
   private looked = new Set<string>();
   private madeDirs = new Set<string>();
-  /** Paths the session created: still there (true) or deleted since (false). */
-  private made = new Map<string, boolean>();
+  /**
+   * Each path the session made: whether it is there at the end, by the time of the last
+   * action on it (actions come in order of their first event: `git init`'s probe, made,
+   * unlinked, made again as a link and unlinked, is one delete action spanning the link).
+   */
+  private made = new Map<string, { there: boolean; at: number }>();
   /** Paths the session created or wrote: a program among them is its own build, new in every run. */
   private written = new Set<string>();
 
@@ -114,11 +118,15 @@ export class Learner {
             ? `!${portablePath(n.path, this.roots)}`
             : portablePath(pidsAsGlob(n.path, this.pids), this.roots);
           this.paths.push({ startup: a.startup, mode: n.kind, path: p, abs: n.path });
-          if (n.kind === "create") this.made.set(p, true);
+          const last = this.made.get(p);
+          if (n.kind === "create") {
+            if (last === undefined || last.at <= a.last_ts) this.made.set(p, { there: true, at: a.last_ts });
+          }
           // deleted, or renamed away (`t=$(mktemp f.XXXXXX); … > $t; mv $t f`, or an atomic save's
           // temporary in another folder, `via`): gone by the end either way
-          else if (n.kind === "remove" && this.made.has(p) && (a.kind !== "FileWrite" || n.path === a.via))
-            this.made.set(p, false);
+          else if (n.kind === "remove" && last !== undefined && (a.kind !== "FileWrite" || n.path === a.via)) {
+            if (last.at <= a.last_ts) this.made.set(p, { there: false, at: a.last_ts });
+          }
         }
       }
     }
@@ -131,7 +139,7 @@ export class Learner {
    */
   private flush(): void {
     const temps = new Set<string>();
-    for (const [path, there] of this.made) if (!there) temps.add(path);
+    for (const [path, { there }] of this.made) if (!there) temps.add(path);
     const inProject = (dir: string) => this.roots.cwd !== "/" && isInside(dir, this.roots.cwd);
     const listed = (abs: string) => inProject(dirname(abs)) && this.listed.has(dirname(abs));
     const found = (e: { startup: boolean; mode: FsMode; abs: string }) =>
