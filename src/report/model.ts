@@ -147,6 +147,8 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const execRefs = new Map<number, number>();
   const found: RiskFinding[] = [];
   const saves: ReportModel["saves"] = { first: [], total: 0 };
+  // the spans of recent atomic saves, by process and file (bounded)
+  const saving = new Map<string, { from: number; to: number }>();
   // git rewrites .git/config through config.lock six times in one clone: one line, 6 times
   const saved = new Map<string, { last: Action; times: number }>();
   const tally = new DeleteTally();
@@ -167,8 +169,11 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
     if (engine) found.push(...engine.pushActions(batch));
     for (const a of batch) {
       actions.total++;
-      tally.push(a);
+      // vim unlinks .viminfo, then renames .viminfo.tmp onto it: replaced, not deleted
+      if (!(a.kind === "FileDelete" && replacedBySave(saving, a))) tally.push(a);
       if (a.via !== undefined) {
+        saving.set(`${a.pid}\0${a.resource}`, { from: a.first_ts, to: a.last_ts });
+        if (saving.size > MAX_SAVING) saving.delete(saving.keys().next().value as string);
         saves.total++;
         const key = `${a.pid}\0${a.resource}`;
         const g = saved.get(key);
@@ -291,4 +296,13 @@ export function descendants(m: ReportModel, n: ProcessNode): ProcessNode[] {
 /** Whether an enriched record's line may be an exec's: every exec record names `execve`/`execveat` or `EXEC`. */
 function mayBeExec(line: Buffer): boolean {
   return line.indexOf("exec") >= 0 || line.indexOf("EXEC") >= 0;
+}
+
+/** Atomic saves remembered to tell a replaced file from a deleted one. */
+const MAX_SAVING = 4096;
+
+/** A delete of the file an atomic save of the same process was writing at the time: part of the save. */
+function replacedBySave(saving: ReadonlyMap<string, { from: number; to: number }>, a: Action): boolean {
+  const s = saving.get(`${a.pid}\0${a.resource}`);
+  return s !== undefined && a.first_ts >= s.from && a.last_ts <= s.to;
 }

@@ -79,3 +79,27 @@ underBothTracers(
   "a tree's deletes are one line in the report and in the AI synthesis, a folder's files another",
   check,
 );
+
+// vim saves ~/.viminfo by unlinking it and renaming .viminfo.tmp onto it: the report listed
+// "vim deleted /root/.viminfo" beside the save. A delete within a save of the same file by
+// the same process is part of the save; a delete of another file is still a delete.
+underBothTracers("a file unlinked then replaced by an atomic save is saved, not deleted", (tracer) => {
+  const proj = mkdtempSync(join(tmpdir(), "capsule-deletes-"));
+  const home = freshHome();
+  try {
+    writeFileSync(join(proj, "x"), "old\n");
+    writeFileSync(join(proj, "gone"), "g\n");
+    const py =
+      "import os\nopen('.x.tmp', 'w').write('new\\n')\nos.unlink('x')\nos.rename('.x.tmp', 'x')\nos.unlink('gone')";
+    const r = capsule(["run", "--tracer", tracer, "-q", "--report", "none", "--", "python3", "-c", py], home, {
+      cwd: proj,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const report = capsule(["report", onlySession(home), "--width", "300"], home).stdout;
+    assert.match(report, /^ {2}1 delete:\n {4}python3\[\d+\] deleted \S*\/gone\n/m, report);
+    assert.match(report, /wrote \S*\/x \((\d+ B, )?atomic save via \.x\.tmp\)/, report);
+  } finally {
+    rmSync(proj, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
+});
