@@ -1,7 +1,7 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { scratchDir } from "../scratch.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 // `npm test` builds dist/ first and says so; a single test file run by hand uses the sources.
@@ -13,7 +13,7 @@ export const CLI =
 
 /** A fresh CAPSULE_HOME for one test. */
 export function freshHome(): string {
-  return mkdtempSync(join(tmpdir(), "capsule-test-home-"));
+  return scratchDir("capsule-test-home-");
 }
 
 /** Run the CLI from source (tsx) and wait for it. */

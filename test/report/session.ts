@@ -4,8 +4,7 @@
  * pipeline runs them, and written the way the session writers write them.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAggregator } from "../../src/aggregate/aggregator.js";
 import { createRiskEngine } from "../../src/classify/risks.js";
@@ -22,6 +21,7 @@ import { createEnricher } from "../../src/enrich/index.js";
 import { createStraceParser } from "../../src/parse/strace/index.js";
 import type { SessionMetadata } from "../../src/session/metadata.js";
 import { createTracker } from "../../src/track/tracker.js";
+import { scratchDir } from "../scratch.js";
 
 export const CORPUS = new URL("../fixtures/corpus/", import.meta.url).pathname;
 
@@ -45,7 +45,7 @@ export async function sessionFromLines(
     ctx?: { projectDir: string | null; home: string | null; capsuleHome: string | null };
   } = {},
 ): Promise<BuiltSession> {
-  const root = mkdtempSync(join(tmpdir(), "capsule-report-"));
+  const root = scratchDir("capsule-report-");
   const id = opts.name ?? "20260101T000000Z-abcdef";
   const dir = join(root, id);
   mkdirSync(dir);
@@ -148,7 +148,7 @@ export const sessionFromCorpus = (file: string, rules: Rules) =>
  * and returns strace's lines.
  */
 export function straceScript(script: string, cwd: string, env: NodeJS.ProcessEnv): string[] {
-  const out = join(mkdtempSync(join(tmpdir(), "capsule-trace-")), "trace.strace");
+  const out = join(scratchDir("capsule-trace-"), "trace.strace");
   const r = spawnSync("strace", ["-f", "-ttt", "-T", "-yy", "-s", "256", "-o", out, "sh", "-c", script], {
     cwd,
     env,
@@ -216,7 +216,7 @@ export async function repeatSession(
   const nActions = actions.length;
   const maxEventSeq = Math.max(...enriched.map((e) => e.event_seq)) + 1;
   const root = tree.nodes.find((n) => n.pid === tree.root && n.parent_id === null);
-  const dir = join(mkdtempSync(join(tmpdir(), "capsule-long-")), meta.session_id);
+  const dir = join(scratchDir("capsule-long-"), meta.session_id);
   mkdirSync(dir);
   const engine = createRiskEngine(rules, { projectDir: null, home: null, capsuleHome: null });
   const risks: RiskFinding[] = [];
