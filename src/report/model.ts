@@ -11,6 +11,7 @@ import { THREAD_EXIT } from "../aggregate/keys.js";
 import { type ActivityIndex, createActivityCollector, KEEP } from "../classify/activity.js";
 import { execPath } from "../classify/facts.js";
 import { agentName, type CompiledLabelRules, classifyTree, compileLabelRules, treeIndex } from "../classify/labels.js";
+import { BoundedMap } from "../classify/risk/bounded.js";
 import { createRiskEngine, maxSeverity, severityRank } from "../classify/risks.js";
 import type { Rules } from "../classify/rules.js";
 import type { Action, ActionKind, ProcessNode, ProcessTreeSnapshot, RiskFinding, Severity } from "../core/events.js";
@@ -147,8 +148,8 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
   const execRefs = new Map<number, number>();
   const found: RiskFinding[] = [];
   const saves: ReportModel["saves"] = { first: [], total: 0 };
-  // the spans of recent atomic saves, by process and file (bounded)
-  const saving = new Map<string, { from: number; to: number }>();
+  // the spans of recent atomic saves, by process and file
+  const saving = new BoundedMap<string, { from: number; to: number }>(MAX_SAVING);
   // git rewrites .git/config through config.lock six times in one clone: one line, 6 times
   const saved = new Map<string, { last: Action; times: number }>();
   const tally = new DeleteTally();
@@ -172,10 +173,9 @@ export async function buildReportModel(dir: string, opts: ReportOptions): Promis
       // vim unlinks .viminfo, then renames .viminfo.tmp onto it: replaced, not deleted
       if (!(a.kind === "FileDelete" && replacedBySave(saving, a))) tally.push(a);
       if (a.via !== undefined) {
-        saving.set(`${a.pid}\0${a.resource}`, { from: a.first_ts, to: a.last_ts });
-        if (saving.size > MAX_SAVING) saving.delete(saving.keys().next().value as string);
+        const key = saveKey(a);
+        saving.set(key, { from: a.first_ts, to: a.last_ts });
         saves.total++;
-        const key = `${a.pid}\0${a.resource}`;
         const g = saved.get(key);
         if (g !== undefined) {
           g.last = a;
@@ -301,8 +301,11 @@ function mayBeExec(line: Buffer): boolean {
 /** Atomic saves remembered to tell a replaced file from a deleted one. */
 const MAX_SAVING = 4096;
 
+/** An action's process and file, the key of its saves. */
+const saveKey = (a: Action): string => `${a.pid}\0${a.resource}`;
+
 /** A delete of the file an atomic save of the same process was writing at the time: part of the save. */
-function replacedBySave(saving: ReadonlyMap<string, { from: number; to: number }>, a: Action): boolean {
-  const s = saving.get(`${a.pid}\0${a.resource}`);
+function replacedBySave(saving: BoundedMap<string, { from: number; to: number }>, a: Action): boolean {
+  const s = saving.get(saveKey(a));
   return s !== undefined && a.first_ts >= s.from && a.last_ts <= s.to;
 }
