@@ -35,6 +35,7 @@ import { atFlags, errnoOf, familyName } from "../bpftrace/symbols.js";
 import { exitFromStatus, signalFromInfo } from "../bpftrace/task-events.js";
 import { DATA_MAX, EXEC, EXIT, FLAG, HDR, IO, IOREC, LOST, REC, SIGNAL, SOCK, START, SYS } from "./layout.js";
 import { LineBytes } from "./line-bytes.js";
+import { callValues } from "./values.js";
 
 export interface DecoderOptions {
   arch: string;
@@ -729,27 +730,6 @@ function bigWords(dv: DataView, at: number): bigint[] {
   const out: bigint[] = new Array(6);
   for (let i = 0; i < 6; i++) out[i] = dv.getBigUint64(at + i * 8, true);
   return out;
-}
-
-/** The six words as the text parser's CallValues (32-bit parameters sign-corrected). */
-function callValues(
-  spec: CallSpec,
-  words: Words,
-  ret: number,
-): CallValues & { ext: CallValues["ext"]; s: readonly (QuotedString | undefined)[] } {
-  const p: number[] = new Array(6);
-  const t: string[] = new Array(6);
-  for (let i = 0; i < 6; i++) {
-    if (spec.params[i]?.int ?? false) {
-      const v = words.int[i]!;
-      p[i] = v;
-      t[i] = String(v);
-    } else {
-      p[i] = words.num[i]!;
-      t[i] = words.text[i]!;
-    }
-  }
-  return { p, t, s: [], ret, ext: null };
 }
 
 /** Whether the bytes are printable ASCII without a backslash (the line shows them as they are). */

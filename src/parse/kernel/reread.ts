@@ -8,9 +8,10 @@
  */
 import { machine } from "node:os";
 import type { Arg } from "../../core/events.js";
-import { type ArgContext, type CallValues, callArgs } from "../bpftrace/args.js";
+import { type ArgContext, callArgs } from "../bpftrace/args.js";
 import { CALLS_BY_NAME } from "../bpftrace/format.js";
 import { escapeText, type QuotedString, readQuoted } from "../bpftrace/strings.js";
+import { callValues } from "./values.js";
 
 const HEAD = /^\d+\.\d+ \d+ \d+ sys (\w+) = (-?\d+) <\d+> (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/;
 
@@ -37,32 +38,24 @@ export function kernelArgText(line: string): string | null {
   if (m === null) return null;
   const spec = CALLS_BY_NAME.get(m[1]!);
   if (spec === undefined || spec.role !== undefined) return null;
-  const p: number[] = [];
-  const t: string[] = [];
-  for (let i = 0; i < 6; i++) {
-    const w = BigInt(m[3 + i]!);
-    if (spec.params[i]?.int ?? false) {
-      const v = Number(BigInt.asIntN(32, w));
-      p.push(v);
-      t.push(String(v));
-    } else {
-      p.push(Number(w));
-      t.push(m[3 + i]!);
-    }
-  }
+  const words = [3, 4, 5, 6, 7, 8].map((k) => BigInt(m[k]!));
+  const v = callValues(
+    spec,
+    {
+      text: words.map(String),
+      num: words.map(Number),
+      int: words.map((w) => Number(BigInt.asIntN(32, w))),
+    },
+    Number(m[2]),
+  );
   const s: (QuotedString | undefined)[] = [];
   for (const key of ["str", "str2"]) {
     const q = quotedAfter(line, key);
     if (q !== undefined) s.push(q);
   }
+  v.s = s;
   const ext = /(?:^| )ext=([\d,]+)/.exec(line);
-  const v: CallValues = {
-    p,
-    t,
-    s,
-    ret: Number(m[2]),
-    ext: ext === null ? null : { x: 0, y: 0, words: ext[1]!.split(",").map((x) => BigInt(x)) },
-  };
+  if (ext !== null) v.ext = { x: 0, y: 0, words: ext[1]!.split(",").map((x) => BigInt(x)) };
   let args: Arg[] | null;
   try {
     args = callArgs(spec.call, v, CONTEXT);
